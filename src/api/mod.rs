@@ -1,0 +1,173 @@
+//! The HTTP API on Pinot's paths (axum): routes, the middleware stack, and
+//! serving with graceful shutdown.
+//!
+//! One file per resource (`schemas.rs`, `tables.rs`, `table_configs.rs`);
+//! handlers parse, call the catalog, and shape Pinot's responses. Catalog
+//! writes fsync, so they run on the blocking pool, never on the async workers.
+//! Every error leaves through [`error::ApiError`] as `{"code", "error"}` JSON.
+
+mod body;
+mod error;
+mod schemas;
+mod table_configs;
+mod tables;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::catalog::{self, Catalog};
+use crate::config::ServerConfig;
+use crate::error::{Error, Result};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Arc<Catalog>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// Opens the catalog under the configured data directory.
+    pub fn open(config: ServerConfig) -> Result<AppState> {
+        let catalog = Catalog::open(&config.data_dir)?;
+        Ok(AppState {
+            catalog: Arc::new(catalog),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The full router with its middleware stack.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .route("/health", get(health))
+        .merge(schemas::routes())
+        .merge(tables::routes())
+        .merge(table_configs::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(timeout, request_timeout))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Binds `config.listen`, serves until `shutdown` resolves, then drains
+/// in-flight requests. Calls `on_bound` with the bound address first.
+pub async fn serve(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(std::net::SocketAddr),
+) -> Result<()> {
+    let addr = config.listen;
+    let state = AppState::open(config)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(Error::Serve)?;
+    on_bound(bound);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve)
+}
+
+/// `GET /health`: "OK" while the server runs, as Pinot's controller answers.
+async fn health() -> &'static str {
+    "OK"
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no endpoint {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not supported on {}", uri.path()),
+    )
+}
+
+async fn request_timeout(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the request took longer than {} s and was abandoned",
+                timeout.as_secs()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let body = json!({"code": 500, "error": "internal error: the request failed unexpectedly; the server log has the details"});
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+}
+
+/// Runs catalog work (which fsyncs) on the blocking pool.
+async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, catalog::Error> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(err) => Err(ApiError::internal("a catalog task failed", &err)),
+    }
+}
+
+fn unrecognized_json(unrecognized: &BTreeMap<String, Value>) -> Value {
+    Value::Object(
+        unrecognized
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// Pinot's `ConfigSuccessResponse`, plus `warnings` when there are any.
+fn config_success(
+    status: String,
+    unrecognized: &BTreeMap<String, Value>,
+    warnings: Vec<String>,
+) -> Json<Value> {
+    let mut body = json!({
+        "unrecognizedProperties": unrecognized_json(unrecognized),
+        "status": status,
+    });
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
+    Json(body)
+}
+
+#[cfg(test)]
+mod tests;

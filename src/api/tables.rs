@@ -1,0 +1,151 @@
+//! `/tables`: Pinot's table-config endpoints.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use super::body::{ConfigBody, Params};
+use super::error::ApiError;
+use super::{blocking, config_success, unrecognized_json, AppState};
+use crate::catalog::{self, parse_stream_config, Parsed, TableConfig, TableType};
+use crate::ingest::probe_brokers;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tables", get(list).post(add))
+        .route("/tables/validate", post(validate))
+        .route("/tables/{name}", get(fetch).put(update).delete(remove))
+}
+
+pub fn parse_table(bytes: &[u8]) -> Result<Parsed<TableConfig>, ApiError> {
+    Ok(catalog::parse(bytes, "table config")?)
+}
+
+/// Warnings for a REALTIME table whose Kafka brokers do not answer now.
+/// Creating the table still succeeds: consumption retries until they do.
+pub async fn broker_warnings(state: &AppState, config: &TableConfig) -> Vec<String> {
+    if config.table_type != TableType::Realtime {
+        return Vec::new();
+    }
+    let Some(map) = config.stream_config_map() else {
+        return Vec::new();
+    };
+    let Ok(stream) = parse_stream_config(map, "streamConfigMaps[0]") else {
+        return Vec::new();
+    };
+    let failures = probe_brokers(&stream.brokers, state.config.broker_probe_timeout).await;
+    if failures.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "Kafka brokers of table {} cannot be reached now ({}); the table is created and consumption will retry until they answer",
+        config.table_name,
+        failures.join("; ")
+    )]
+}
+
+async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let table_type = params.table_type()?;
+    Ok(Json(
+        json!({"tables": state.catalog.table_names(table_type)}),
+    ))
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let table_type = params.table_type()?;
+    let mut body = Map::new();
+    for entry in state.catalog.tables_named(&name) {
+        if table_type.is_none_or(|t| t == entry.config.table_type) {
+            body.insert(
+                entry.config.table_type.name().to_string(),
+                entry.json.clone(),
+            );
+        }
+    }
+    if body.is_empty() {
+        return Err(catalog::Error::TableNotFound {
+            name,
+            known: state.catalog.table_names(None),
+        }
+        .into());
+    }
+    Ok(Json(Value::Object(body)))
+}
+
+async fn add(State(state): State<AppState>, body: ConfigBody) -> Result<Json<Value>, ApiError> {
+    let parsed = parse_table(&body.0)?;
+    let unrecognized = parsed.unrecognized.clone();
+    let catalog = state.catalog.clone();
+    let (written, config) = blocking(move || {
+        let config = parsed.value.clone();
+        catalog.add_table(parsed).map(|written| (written, config))
+    })
+    .await?;
+    let name = config.name_with_type();
+    let mut warnings = written.warnings;
+    warnings.extend(broker_warnings(&state, &config).await);
+    Ok(config_success(
+        format!("Table {name} successfully added"),
+        &unrecognized,
+        warnings,
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: ConfigBody,
+) -> Result<Json<Value>, ApiError> {
+    let parsed = parse_table(&body.0)?;
+    let unrecognized = parsed.unrecognized.clone();
+    let catalog = state.catalog.clone();
+    let (written, config) = blocking(move || {
+        let config = parsed.value.clone();
+        catalog
+            .update_table(&name, parsed)
+            .map(|written| (written, config))
+    })
+    .await?;
+    let typed = config.name_with_type();
+    let mut warnings = written.warnings;
+    warnings.extend(broker_warnings(&state, &config).await);
+    Ok(config_success(
+        format!("Table config updated for {typed}"),
+        &unrecognized,
+        warnings,
+    ))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let table_type = params.table_type()?;
+    let catalog = state.catalog.clone();
+    let deleted = blocking(move || catalog.delete_table(&name, table_type)).await?;
+    Ok(Json(
+        json!({"status": format!("Tables: [{}] deleted", deleted.join(", "))}),
+    ))
+}
+
+/// `POST /tables/validate`: the config as it would be stored, plus what was
+/// not recognized and what would have no effect.
+async fn validate(
+    State(state): State<AppState>,
+    body: ConfigBody,
+) -> Result<Json<Value>, ApiError> {
+    let mut parsed = parse_table(&body.0)?;
+    let written = state.catalog.check_table(&mut parsed)?;
+    let mut response = parsed.json.clone();
+    response["unrecognizedProperties"] = unrecognized_json(&parsed.unrecognized);
+    if !written.warnings.is_empty() {
+        response["warnings"] = json!(written.warnings);
+    }
+    Ok(Json(response))
+}

@@ -1,0 +1,491 @@
+//! Router tests: every endpoint through the real middleware stack with
+//! `router(state).oneshot(request)`.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use super::*;
+
+const SCHEMA: &str = include_str!("../../schemas/stock_transactions.json");
+const TABLE: &str = include_str!("../../tables/stock_transactions_realtime.json");
+
+struct TestApp {
+    _dir: tempfile::TempDir,
+    state: AppState,
+}
+
+impl TestApp {
+    fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::new(dir.path());
+        config.max_body_bytes = 64 * 1024;
+        config.broker_probe_timeout = Duration::from_millis(500);
+        let state = AppState::open(config).unwrap();
+        TestApp { _dir: dir, state }
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, value)
+    }
+
+    async fn call(&self, method: &str, uri: &str, body: impl Into<String>) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.into()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.call("GET", uri, "").await
+    }
+
+    /// POSTs the scenario's schema and table.
+    async fn with_example(self) -> TestApp {
+        assert_eq!(
+            self.call("POST", "/schemas", SCHEMA).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(self.call("POST", "/tables", TABLE).await.0, StatusCode::OK);
+        self
+    }
+}
+
+fn example_table() -> Value {
+    serde_json::from_str(TABLE).unwrap()
+}
+
+fn example_schema() -> Value {
+    serde_json::from_str(SCHEMA).unwrap()
+}
+
+/// Asserts a 4xx with Pinot's error shape whose message contains every needle.
+fn assert_error(response: &(StatusCode, Value), status: StatusCode, needles: &[&str]) {
+    assert_eq!(response.0, status, "{}", response.1);
+    assert_eq!(response.1["code"], status.as_u16(), "{}", response.1);
+    let message = response.1["error"].as_str().unwrap_or_default();
+    for needle in needles {
+        assert!(
+            message.contains(needle),
+            "expected `{needle}` in: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn health_is_ok() {
+    let app = TestApp::new();
+    assert_eq!(app.get("/health").await, (StatusCode::OK, json!("OK")));
+}
+
+#[tokio::test]
+async fn example_files_post_with_pinot_success_shapes() {
+    let app = TestApp::new();
+    let response = app.call("POST", "/schemas", SCHEMA).await;
+    assert_eq!(
+        response,
+        (
+            StatusCode::OK,
+            json!({"unrecognizedProperties": {}, "status": "stock_transactions successfully added"})
+        )
+    );
+    let response = app.call("POST", "/tables", TABLE).await;
+    assert_eq!(response.0, StatusCode::OK);
+    assert_eq!(
+        response.1["status"],
+        "Table stock_transactions_REALTIME successfully added"
+    );
+    assert_eq!(response.1["unrecognizedProperties"], json!({}));
+
+    assert_eq!(app.get("/schemas").await.1, json!(["stock_transactions"]));
+    assert_eq!(
+        app.get("/schemas/stock_transactions").await.1,
+        example_schema()
+    );
+    assert_eq!(
+        app.get("/tables").await.1,
+        json!({"tables": ["stock_transactions"]})
+    );
+    assert_eq!(
+        app.get("/tables?type=offline").await.1,
+        json!({"tables": []})
+    );
+    let (status, body) = app.get("/tables/stock_transactions").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut expected = example_table();
+    expected["tableName"] = json!("stock_transactions_REALTIME");
+    assert_eq!(body, json!({"REALTIME": expected}));
+    assert_eq!(
+        app.get("/tables/stock_transactions_REALTIME").await.1,
+        json!({"REALTIME": expected})
+    );
+    assert_error(
+        &app.get("/tables/stock_transactions?type=OFFLINE").await,
+        StatusCode::NOT_FOUND,
+        &["does not exist"],
+    );
+}
+
+#[tokio::test]
+async fn unreachable_brokers_give_a_warning_not_a_failure() {
+    let app = TestApp::new();
+    app.call("POST", "/schemas", SCHEMA).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut table = example_table();
+    table["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.broker.list"] = json!(closed.to_string());
+    let (status, body) = app.call("POST", "/tables", table.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let warning = body["warnings"][0].as_str().unwrap();
+    assert!(warning.contains(&closed.to_string()), "{warning}");
+    assert!(warning.contains("consumption will retry"), "{warning}");
+
+    // A listening broker gives no warning.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open = listener.local_addr().unwrap();
+    table["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.broker.list"] = json!(open.to_string());
+    let (status, body) = app
+        .call("PUT", "/tables/stock_transactions", table.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["status"],
+        "Table config updated for stock_transactions_REALTIME"
+    );
+    assert!(body.get("warnings").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn duplicates_conflict() {
+    let app = TestApp::new().with_example().await;
+    assert_error(
+        &app.call("POST", "/schemas?override=false", SCHEMA).await,
+        StatusCode::CONFLICT,
+        &["already exists"],
+    );
+    // override defaults to true, as in Pinot: the same schema again is an update.
+    assert_eq!(app.call("POST", "/schemas", SCHEMA).await.0, StatusCode::OK);
+    assert_error(
+        &app.call("POST", "/tables", TABLE).await,
+        StatusCode::CONFLICT,
+        &["stock_transactions_REALTIME", "already exists"],
+    );
+    assert_error(
+        &app.call("DELETE", "/schemas/stock_transactions", "").await,
+        StatusCode::CONFLICT,
+        &["table `stock_transactions_REALTIME` uses it"],
+    );
+}
+
+#[tokio::test]
+async fn table_without_schema_is_400() {
+    let app = TestApp::new();
+    assert_error(
+        &app.call("POST", "/tables", TABLE).await,
+        StatusCode::BAD_REQUEST,
+        &["needs schema `stock_transactions`, which does not exist"],
+    );
+}
+
+#[tokio::test]
+async fn invalid_configs_name_the_offending_field() {
+    let app = TestApp::new().with_example().await;
+    let mut bad_type = example_schema();
+    bad_type["schemaName"] = json!("other");
+    bad_type["metricFieldSpecs"][0]["dataType"] = json!("INTEGER");
+    assert_error(
+        &app.call("POST", "/schemas", bad_type.to_string()).await,
+        StatusCode::BAD_REQUEST,
+        &[
+            "metricFieldSpecs[0].dataType",
+            "unknown dataType `INTEGER`",
+            "INT, LONG",
+        ],
+    );
+
+    let mut bad_format = example_schema();
+    bad_format["dateTimeFieldSpecs"][0]["format"] = json!("1:MILLISECONDS:EPOCHS");
+    assert_error(
+        &app.call("POST", "/schemas/validate", bad_format.to_string())
+            .await,
+        StatusCode::BAD_REQUEST,
+        &["dateTimeFieldSpecs[0].format", "EPOCHS"],
+    );
+
+    let mut dup = example_schema();
+    dup["metricFieldSpecs"][1]["name"] = json!("shares");
+    assert_error(
+        &app.call("PUT", "/schemas/stock_transactions", dup.to_string())
+            .await,
+        StatusCode::BAD_REQUEST,
+        &["metricFieldSpecs[1].name", "`shares` is declared twice"],
+    );
+
+    let mut bad_name = example_schema();
+    bad_name["dimensionFieldSpecs"][0]["name"] = json!("id;drop");
+    assert_error(
+        &app.call("PUT", "/schemas/stock_transactions", bad_name.to_string())
+            .await,
+        StatusCode::BAD_REQUEST,
+        &["dimensionFieldSpecs[0].name", "contains ';'"],
+    );
+
+    let mut table = example_table();
+    table["tableIndexConfig"]["invertedIndexColumns"] = json!(["sharez"]);
+    table["tableIndexConfig"]["starTreeIndexConfigs"] =
+        json!([{"dimensionsSplitOrder": ["symbl"], "functionColumnPairs": ["COUNT__*"]}]);
+    table["segmentsConfig"]["timeColumnName"] = json!("ts");
+    let response = app
+        .call("POST", "/tables/validate", table.to_string())
+        .await;
+    assert_error(&response, StatusCode::BAD_REQUEST, &[
+        "tableIndexConfig.invertedIndexColumns[0]: column `sharez` is not in schema `stock_transactions`; did you mean `shares`?",
+        "starTreeIndexConfigs[0].dimensionsSplitOrder[0]: column `symbl`",
+        "segmentsConfig.timeColumnName: column `ts`",
+    ]);
+
+    let mut no_topic = example_table();
+    no_topic["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0] = json!({"streamType": "kafka", "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.inputformat.csv.CSVMessageDecoder"});
+    assert_error(
+        &app.call("PUT", "/tables/stock_transactions", no_topic.to_string())
+            .await,
+        StatusCode::BAD_REQUEST,
+        &[
+            "stream.kafka.topic.name",
+            "stream.kafka.broker.list",
+            "CSVMessageDecoder` is not supported",
+        ],
+    );
+
+    let mut renamed = example_table();
+    renamed["tableName"] = json!("elsewhere");
+    assert_error(
+        &app.call("PUT", "/tables/stock_transactions", renamed.to_string())
+            .await,
+        StatusCode::BAD_REQUEST,
+        &["needs schema `elsewhere`"],
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_rejected_clearly() {
+    let app = TestApp::new();
+    let truncated = &SCHEMA[..SCHEMA.len() / 2];
+    assert_error(
+        &app.call("POST", "/schemas", truncated).await,
+        StatusCode::BAD_REQUEST,
+        &["invalid schema JSON", "EOF while parsing"],
+    );
+    assert_error(
+        &app.call("POST", "/schemas", "").await,
+        StatusCode::BAD_REQUEST,
+        &["body is empty"],
+    );
+    assert_error(
+        &app.call("POST", "/tables", "[1, 2]").await,
+        StatusCode::BAD_REQUEST,
+        &["expected a JSON object"],
+    );
+
+    let deep = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    assert_error(
+        &app.call("POST", "/schemas", deep).await,
+        StatusCode::BAD_REQUEST,
+        &["nesting deeper than 32"],
+    );
+
+    let huge = format!(
+        r#"{{"schemaName": "s", "pad": "{}"}}"#,
+        "x".repeat(100 * 1024)
+    );
+    assert_error(
+        &app.call("POST", "/schemas", huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &["larger than the limit of 65536 bytes"],
+    );
+
+    assert_error(
+        &app.call("POST", "/schemas?override=maybe", SCHEMA).await,
+        StatusCode::BAD_REQUEST,
+        &["`override` must be true or false"],
+    );
+    assert_error(
+        &app.get("/tables?type=hybrid").await,
+        StatusCode::BAD_REQUEST,
+        &["expected OFFLINE or REALTIME"],
+    );
+    assert_error(
+        &app.get("/nope").await,
+        StatusCode::NOT_FOUND,
+        &["no endpoint GET /nope"],
+    );
+    assert_error(
+        &app.call("PATCH", "/schemas", "").await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        &["PATCH is not supported on /schemas"],
+    );
+}
+
+#[tokio::test]
+async fn unknown_keys_come_back_as_unrecognized_properties() {
+    let app = TestApp::new();
+    let mut schema = example_schema();
+    schema["owner"] = json!("team-a");
+    let (status, body) = app.call("POST", "/schemas", schema.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["unrecognizedProperties"], json!({"/owner": "team-a"}));
+    assert_eq!(
+        app.get("/schemas/stock_transactions").await.1["owner"],
+        "team-a"
+    );
+
+    let mut table = example_table();
+    table["tierConfigs"] = json!([{"name": "cold"}]);
+    let (status, body) = app.call("POST", "/tables", table.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["unrecognizedProperties"],
+        json!({"/tierConfigs/0/name": "cold"})
+    );
+    assert_eq!(
+        app.get("/tables/stock_transactions").await.1["REALTIME"]["tierConfigs"],
+        json!([{"name": "cold"}])
+    );
+}
+
+#[tokio::test]
+async fn validate_endpoints_do_not_store() {
+    let app = TestApp::new();
+    let (status, body) = app.call("POST", "/schemas/validate", SCHEMA).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["schemaName"], "stock_transactions");
+    assert_eq!(body["unrecognizedProperties"], json!({}));
+    assert_eq!(app.get("/schemas").await.1, json!([]));
+
+    app.call("POST", "/schemas", SCHEMA).await;
+    let (status, body) = app.call("POST", "/tables/validate", TABLE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["tableName"], "stock_transactions_REALTIME");
+    assert_eq!(app.get("/tables").await.1, json!({"tables": []}));
+}
+
+#[tokio::test]
+async fn deletes() {
+    let app = TestApp::new().with_example().await;
+    assert_eq!(
+        app.call("DELETE", "/tables/stock_transactions", "").await,
+        (
+            StatusCode::OK,
+            json!({"status": "Tables: [stock_transactions_REALTIME] deleted"})
+        )
+    );
+    assert_error(
+        &app.call("DELETE", "/tables/stock_transactions", "").await,
+        StatusCode::NOT_FOUND,
+        &["does not exist"],
+    );
+    assert_eq!(
+        app.call("DELETE", "/schemas/stock_transactions", "").await,
+        (
+            StatusCode::OK,
+            json!({"status": "Schema stock_transactions deleted"})
+        )
+    );
+    assert_error(
+        &app.get("/schemas/stock_transactions").await,
+        StatusCode::NOT_FOUND,
+        &["schema `stock_transactions` does not exist"],
+    );
+}
+
+#[tokio::test]
+async fn table_configs_in_one_call() {
+    let app = TestApp::new();
+    let document = json!({
+        "tableName": "stock_transactions",
+        "schema": example_schema(),
+        "realtime": example_table(),
+        "extra": 1,
+    });
+    let (status, body) = app
+        .call("POST", "/tableConfigs/validate", document.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.get("/schemas").await.1, json!([]));
+
+    let (status, body) = app
+        .call("POST", "/tableConfigs", document.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["status"],
+        "TableConfigs stock_transactions successfully added"
+    );
+    assert_eq!(body["unrecognizedProperties"], json!({"/extra": 1}));
+    let (_, fetched) = app.get("/tableConfigs/stock_transactions").await;
+    assert_eq!(fetched["schema"], example_schema());
+    assert_eq!(
+        fetched["realtime"]["tableName"],
+        "stock_transactions_REALTIME"
+    );
+    assert_error(
+        &app.call("POST", "/tableConfigs", document.to_string())
+            .await,
+        StatusCode::CONFLICT,
+        &["already exists"],
+    );
+
+    let mut broken = document.clone();
+    broken["realtime"]["tableIndexConfig"]["invertedIndexColumns"] = json!(["nope"]);
+    broken["tableName"] = json!("stock_transactions");
+    assert_error(
+        &app.call("POST", "/tableConfigs/validate", broken.to_string())
+            .await,
+        StatusCode::BAD_REQUEST,
+        &["invertedIndexColumns[0]"],
+    );
+
+    assert_eq!(
+        app.call("DELETE", "/tableConfigs/stock_transactions", "")
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(app.get("/schemas").await.1, json!([]));
+    assert_eq!(app.get("/tables").await.1, json!({"tables": []}));
+}
+
+#[tokio::test]
+async fn multipart_upload_as_pinot_docs_show() {
+    let app = TestApp::new();
+    let boundary = "gamayboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"schemaName\"; filename=\"schema.json\"\r\nContent-Type: application/json\r\n\r\n{SCHEMA}\r\n--{boundary}--\r\n"
+    );
+    let request = Request::builder()
+        .method("POST")
+        .uri("/schemas")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let (status, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.get("/schemas").await.1, json!(["stock_transactions"]));
+}

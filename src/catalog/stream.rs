@@ -1,0 +1,486 @@
+//! The stream settings of a REALTIME table, read from Pinot's string map
+//! (`stream.kafka.topic.name`, `realtime.segment.flush.threshold.rows`, ...)
+//! into a typed [`StreamConfig`] with Pinot's defaults and meanings.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::names::did_you_mean;
+use super::Problem;
+
+pub const KEY_STREAM_TYPE: &str = "streamType";
+pub const KEY_TOPIC: &str = "stream.kafka.topic.name";
+pub const KEY_BROKERS: &str = "stream.kafka.broker.list";
+pub const KEY_CONSUMER_TYPE: &str = "stream.kafka.consumer.type";
+pub const KEY_DECODER: &str = "stream.kafka.decoder.class.name";
+pub const KEY_CONSUMER_FACTORY: &str = "stream.kafka.consumer.factory.class.name";
+pub const CONSUMER_PROP_PREFIX: &str = "stream.kafka.consumer.prop.";
+pub const KEY_OFFSET_RESET: &str = "stream.kafka.consumer.prop.auto.offset.reset";
+pub const KEY_FLUSH_ROWS: &str = "realtime.segment.flush.threshold.rows";
+/// Pinot's name for the rows threshold before 0.6.
+pub const KEY_FLUSH_ROWS_LEGACY: &str = "realtime.segment.flush.threshold.size";
+pub const KEY_FLUSH_SEGMENT_ROWS: &str = "realtime.segment.flush.threshold.segment.rows";
+pub const KEY_FLUSH_TIME: &str = "realtime.segment.flush.threshold.time";
+pub const KEY_FLUSH_SEGMENT_SIZE: &str = "realtime.segment.flush.threshold.segment.size";
+/// Pinot's name for the size threshold before 0.6.
+pub const KEY_FLUSH_SEGMENT_SIZE_LEGACY: &str = "realtime.segment.flush.desired.size";
+
+/// Pinot's default rows per consuming segment, before division by partitions.
+pub const DEFAULT_FLUSH_ROWS: u64 = 5_000_000;
+/// Pinot's default lifetime of a consuming segment.
+pub const DEFAULT_FLUSH_TIME: Duration = Duration::from_secs(6 * 3600);
+/// Pinot's default target size of a sealed segment when rows = 0.
+pub const DEFAULT_FLUSH_SEGMENT_SIZE: u64 = 200 * 1024 * 1024;
+
+/// Decoder classes whose messages Gamay decodes (JSON documents).
+pub const JSON_DECODERS: [&str; 3] = [
+    "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+    "org.apache.pinot.plugin.inputformat.json.JSONMessageDecoder",
+    "org.apache.pinot.core.realtime.impl.kafka.KafkaJSONMessageDecoder",
+];
+
+/// Where a partition without a checkpoint starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    Smallest,
+    Largest,
+    /// The first offset at or after this time (epoch milliseconds).
+    Timestamp(i64),
+    /// The first offset at or after now minus this period.
+    Ago(Duration),
+}
+
+/// How the messages of the stream are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoder {
+    Json,
+}
+
+/// A REALTIME table's stream settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamConfig {
+    pub topic: String,
+    pub brokers: Vec<String>,
+    pub decoder: Decoder,
+    pub offset_reset: OffsetReset,
+    /// Rows per consuming segment for the whole table (divided among the
+    /// partitions a server consumes, as in Pinot); 0 means "size-based".
+    pub flush_rows: u64,
+    /// Exact rows per segment, independent of partitions (Pinot 1.2+).
+    pub flush_segment_rows: Option<u64>,
+    pub flush_time: Duration,
+    pub flush_segment_size: u64,
+    /// Properties passed to the Kafka client as they are (`security.protocol`,
+    /// `sasl.*`, `ssl.*`, and every `stream.kafka.consumer.prop.*`).
+    pub client_props: BTreeMap<String, String>,
+}
+
+/// Reads a stream config map, reporting every problem. `field` is where the
+/// map sits in the table config, for error paths.
+pub fn parse_stream_config(
+    map: &BTreeMap<String, String>,
+    field: &str,
+) -> Result<StreamConfig, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut problem = |key: &str, message: String| {
+        problems.push(Problem {
+            field: format!("{field}.{key}"),
+            message,
+        })
+    };
+
+    if let Some(stream_type) = map.get(KEY_STREAM_TYPE) {
+        if !stream_type.eq_ignore_ascii_case("kafka") {
+            problem(
+                KEY_STREAM_TYPE,
+                format!("stream type `{stream_type}` is not supported; Gamay consumes `kafka`"),
+            );
+        }
+    }
+
+    let topic = match map.get(KEY_TOPIC).map(|topic| topic.trim()) {
+        Some(topic) if !topic.is_empty() => topic.to_string(),
+        _ => {
+            problem(
+                KEY_TOPIC,
+                format!("a REALTIME table needs the Kafka topic to consume in `{KEY_TOPIC}`"),
+            );
+            String::new()
+        }
+    };
+
+    let mut brokers = Vec::new();
+    match map.get(KEY_BROKERS) {
+        Some(list) if !list.trim().is_empty() => {
+            for broker in list.split(',').map(str::trim).filter(|broker| !broker.is_empty()) {
+                match check_broker(broker) {
+                    Ok(()) => brokers.push(broker.to_string()),
+                    Err(message) => problem(KEY_BROKERS, message),
+                }
+            }
+        }
+        _ => problem(
+            KEY_BROKERS,
+            format!("a REALTIME table needs the Kafka bootstrap servers in `{KEY_BROKERS}`, e.g. \"localhost:9092\""),
+        ),
+    }
+
+    if let Some(kind) = map.get(KEY_CONSUMER_TYPE) {
+        let kind = kind.to_ascii_lowercase();
+        if kind.contains("highlevel") {
+            problem(
+                KEY_CONSUMER_TYPE,
+                "the high-level consumer was removed in Pinot 1.0; use `lowlevel`".into(),
+            );
+        } else if !matches!(kind.as_str(), "lowlevel" | "simple") {
+            problem(
+                KEY_CONSUMER_TYPE,
+                format!("unknown consumer type `{kind}`; expected `lowlevel`"),
+            );
+        }
+    }
+
+    if let Some(factory) = map.get(KEY_CONSUMER_FACTORY) {
+        if !factory.to_ascii_lowercase().contains("kafka") {
+            problem(
+                KEY_CONSUMER_FACTORY,
+                format!("consumer factory `{factory}` is not a Kafka consumer; Gamay consumes Kafka (e.g. org.apache.pinot.plugin.stream.kafka30.KafkaConsumerFactory)"),
+            );
+        }
+    }
+
+    let decoder = match map.get(KEY_DECODER).map(|class| class.trim()) {
+        None => Decoder::Json,
+        Some(class) if JSON_DECODERS.contains(&class) => Decoder::Json,
+        Some(class) => {
+            problem(
+                KEY_DECODER,
+                format!(
+                    "decoder class `{class}` is not supported{}; Gamay decodes JSON messages with {}",
+                    did_you_mean(class, JSON_DECODERS),
+                    JSON_DECODERS[..2].join(" or ")
+                ),
+            );
+            Decoder::Json
+        }
+    };
+
+    let offset_reset = match map.get(KEY_OFFSET_RESET) {
+        None => OffsetReset::Smallest,
+        Some(value) => match parse_offset_reset(value) {
+            Ok(reset) => reset,
+            Err(message) => {
+                problem(KEY_OFFSET_RESET, message);
+                OffsetReset::Smallest
+            }
+        },
+    };
+
+    let mut count = |keys: &[&str]| -> Option<u64> {
+        let (key, value) = keys
+            .iter()
+            .find_map(|key| map.get(*key).map(|value| (*key, value)))?;
+        match value.trim().parse::<u64>() {
+            Ok(count) => Some(count),
+            Err(_) => {
+                problem(
+                    key,
+                    format!("`{value}` is not a row count; expected a non-negative integer"),
+                );
+                None
+            }
+        }
+    };
+    let flush_rows = count(&[KEY_FLUSH_ROWS, KEY_FLUSH_ROWS_LEGACY]).unwrap_or(DEFAULT_FLUSH_ROWS);
+    let flush_segment_rows = count(&[KEY_FLUSH_SEGMENT_ROWS]);
+    if flush_segment_rows == Some(0) {
+        problem(KEY_FLUSH_SEGMENT_ROWS, "must be at least 1".into());
+    }
+
+    let flush_time = match map.get(KEY_FLUSH_TIME) {
+        None => DEFAULT_FLUSH_TIME,
+        Some(value) => match parse_period(value) {
+            Ok(period) if !period.is_zero() => period,
+            Ok(_) => {
+                problem(KEY_FLUSH_TIME, "must be longer than zero".into());
+                DEFAULT_FLUSH_TIME
+            }
+            Err(message) => {
+                problem(KEY_FLUSH_TIME, message);
+                DEFAULT_FLUSH_TIME
+            }
+        },
+    };
+
+    let size_key = [KEY_FLUSH_SEGMENT_SIZE, KEY_FLUSH_SEGMENT_SIZE_LEGACY]
+        .into_iter()
+        .find(|key| map.contains_key(*key));
+    let flush_segment_size = match size_key {
+        None => DEFAULT_FLUSH_SEGMENT_SIZE,
+        Some(key) => match parse_size(&map[key]) {
+            Ok(size) if size > 0 => size,
+            Ok(_) => {
+                problem(key, "must be larger than zero".into());
+                DEFAULT_FLUSH_SEGMENT_SIZE
+            }
+            Err(message) => {
+                problem(key, message);
+                DEFAULT_FLUSH_SEGMENT_SIZE
+            }
+        },
+    };
+
+    let mut client_props = BTreeMap::new();
+    for (key, value) in map {
+        if key == KEY_OFFSET_RESET {
+            continue;
+        }
+        if let Some(prop) = key.strip_prefix(CONSUMER_PROP_PREFIX) {
+            client_props.insert(prop.to_string(), value.clone());
+        } else if is_client_key(key) {
+            client_props.insert(key.clone(), value.clone());
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(StreamConfig {
+            topic,
+            brokers,
+            decoder,
+            offset_reset,
+            flush_rows,
+            flush_segment_rows,
+            flush_time,
+            flush_segment_size,
+            client_props,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// Raw Kafka client settings written directly in the stream map.
+fn is_client_key(key: &str) -> bool {
+    ["security.", "sasl.", "ssl.", "isolation.level", "client.id"]
+        .iter()
+        .any(|prefix| key.starts_with(prefix))
+}
+
+fn check_broker(broker: &str) -> Result<(), String> {
+    let (host, port) = broker.rsplit_once(':').ok_or_else(|| {
+        format!("broker `{broker}` has no port; write it as host:port, e.g. localhost:9092")
+    })?;
+    if host.is_empty() {
+        return Err(format!(
+            "broker `{broker}` has no host; write it as host:port"
+        ));
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(()),
+        _ => Err(format!("broker `{broker}` has an invalid port `{port}`")),
+    }
+}
+
+fn parse_offset_reset(value: &str) -> Result<OffsetReset, String> {
+    let trimmed = value.trim();
+    match trimmed.to_ascii_lowercase().as_str() {
+        "smallest" | "earliest" => return Ok(OffsetReset::Smallest),
+        "largest" | "latest" => return Ok(OffsetReset::Largest),
+        _ => {}
+    }
+    if let Ok(millis) = trimmed.parse::<i64>() {
+        return Ok(OffsetReset::Timestamp(millis));
+    }
+    if let Ok(period) = parse_period(trimmed) {
+        return Ok(OffsetReset::Ago(period));
+    }
+    Err(format!(
+        "`{value}` is not an offset reset; expected smallest, largest, a timestamp in epoch milliseconds, or a period such as 2d"
+    ))
+}
+
+/// Parses Pinot's periods: `6h`, `30m`, `1d12h`, `90s`, `500ms`.
+pub fn parse_period(text: &str) -> Result<Duration, String> {
+    let lowered = text.trim().to_ascii_lowercase();
+    let bytes = lowered.as_bytes();
+    if bytes.is_empty() {
+        return Err("period is empty; expected e.g. 6h, 30m, 1d".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut at = 0;
+    while at < bytes.len() {
+        let start = at;
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            at += 1;
+        }
+        let unit_start = at;
+        while at < bytes.len() && bytes[at].is_ascii_alphabetic() {
+            at += 1;
+        }
+        let number: u64 = lowered[start..unit_start]
+            .parse()
+            .map_err(|_| format!("`{text}` is not a period; expected e.g. 6h, 30m, 1d12h"))?;
+        let unit = match &lowered[unit_start..at] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86_400),
+            other => {
+                return Err(format!(
+                    "`{text}` has unknown period unit `{other}`; use ms, s, m, h or d"
+                ))
+            }
+        };
+        let part = unit
+            .checked_mul(
+                u32::try_from(number).map_err(|_| format!("`{text}` is too long a period"))?,
+            )
+            .ok_or_else(|| format!("`{text}` is too long a period"))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("`{text}` is too long a period"))?;
+    }
+    Ok(total)
+}
+
+/// Parses Pinot's data sizes: `150M`, `200MB`, `1.5G`, `1048576`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; expected e.g. 150M, 200MB or 1G"))?;
+    let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        "T" | "TB" => 1 << 40,
+        other => {
+            return Err(format!(
+                "`{text}` has unknown size unit `{other}`; use B, K, M, G or T"
+            ))
+        }
+    };
+    if !(number.is_finite() && number >= 0.0) {
+        return Err(format!("`{text}` is not a size"));
+    }
+    Ok((number * scale as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn scenario_stream_config() {
+        let config = parse_stream_config(
+            &map(&[
+                ("streamType", "kafka"),
+                (KEY_TOPIC, "topico-processado"),
+                (KEY_BROKERS, "localhost:9092"),
+                (KEY_CONSUMER_TYPE, "lowlevel"),
+                (
+                    KEY_DECODER,
+                    "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+                ),
+            ]),
+            "streamConfigMaps[0]",
+        )
+        .unwrap();
+        assert_eq!(config.topic, "topico-processado");
+        assert_eq!(config.brokers, vec!["localhost:9092"]);
+        assert_eq!(config.offset_reset, OffsetReset::Smallest);
+        assert_eq!(config.flush_rows, DEFAULT_FLUSH_ROWS);
+        assert_eq!(config.flush_time, DEFAULT_FLUSH_TIME);
+    }
+
+    #[test]
+    fn thresholds_and_props() {
+        let config = parse_stream_config(
+            &map(&[
+                (KEY_TOPIC, "t"),
+                (KEY_BROKERS, "a:1, b:2"),
+                (KEY_OFFSET_RESET, "largest"),
+                (KEY_FLUSH_ROWS, "0"),
+                (KEY_FLUSH_TIME, "1d12h"),
+                (KEY_FLUSH_SEGMENT_SIZE, "150M"),
+                ("stream.kafka.consumer.prop.fetch.min.bytes", "1"),
+                ("security.protocol", "SASL_SSL"),
+            ]),
+            "m",
+        )
+        .unwrap();
+        assert_eq!(config.brokers, vec!["a:1", "b:2"]);
+        assert_eq!(config.offset_reset, OffsetReset::Largest);
+        assert_eq!(config.flush_rows, 0);
+        assert_eq!(config.flush_time, Duration::from_secs(36 * 3600));
+        assert_eq!(config.flush_segment_size, 150 << 20);
+        assert_eq!(config.client_props["fetch.min.bytes"], "1");
+        assert_eq!(config.client_props["security.protocol"], "SASL_SSL");
+        assert!(!config.client_props.contains_key("auto.offset.reset"));
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        let problems = parse_stream_config(
+            &map(&[
+                (
+                    KEY_DECODER,
+                    "org.apache.pinot.plugin.inputformat.avro.KafkaAvroMessageDecoder",
+                ),
+                (KEY_FLUSH_TIME, "6 hours"),
+                (KEY_OFFSET_RESET, "beginning"),
+            ]),
+            "streamConfigs",
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(Problem::to_string).collect();
+        let joined = text.join("\n");
+        assert!(
+            joined.contains("streamConfigs.stream.kafka.topic.name"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("streamConfigs.stream.kafka.broker.list"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("KafkaAvroMessageDecoder` is not supported"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("realtime.segment.flush.threshold.time"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("`beginning` is not an offset reset"),
+            "{joined}"
+        );
+    }
+
+    #[test]
+    fn periods_and_sizes() {
+        assert_eq!(parse_period("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_period("6h").unwrap(), Duration::from_secs(21600));
+        assert!(parse_period("6x").is_err());
+        assert!(parse_period("h").is_err());
+        assert_eq!(parse_size("200MB").unwrap(), 200 << 20);
+        assert_eq!(parse_size("1.5G").unwrap(), 3 << 29);
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("10Q").is_err());
+    }
+}
