@@ -35,6 +35,8 @@ pub mod catalog;
 pub mod config;
 pub mod durable;
 pub mod error;
+pub mod index;
 pub mod ingest;
+pub mod segment;
 
 pub use error::{Error, Result};

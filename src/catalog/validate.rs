@@ -236,7 +236,20 @@ impl Checker<'_> {
                 ),
             );
         }
+        if let Some(sorted) = index.sorted_column.first() {
+            if self.schema.column(sorted).is_some_and(|column| !column.single_value) {
+                self.problem(
+                    "tableIndexConfig.sortedColumn",
+                    format!("sorted column `{sorted}` is multi-valued; rows can only be sorted by a single-value column"),
+                );
+            }
+        }
         for column in &index.no_dictionary_columns {
+            if self.schema.column(column).is_some_and(|c| !c.single_value) {
+                self.warnings.push(format!(
+                    "tableIndexConfig.noDictionaryColumns: multi-value column `{column}` is kept dictionary-encoded"
+                ));
+            }
             if index.inverted_index_columns.contains(column) {
                 self.problem(
                     "tableIndexConfig.noDictionaryColumns",

@@ -1,0 +1,214 @@
+//! `AppendVec`: an append-only vector with one writer and lock-free readers.
+//!
+//! Elements live in buckets that never move: bucket `k` holds
+//! `FIRST_BUCKET << k` elements, so pushing never copies what readers may be
+//! looking at. The writer fills slots beyond what it has published; readers
+//! read only below a length the writer published with `Release` ordering and
+//! they loaded with `Acquire` (the segment's document count), so a reader
+//! always sees fully written elements and never touches a slot being written.
+//!
+//! Contract (upheld by `MutableSegment`, which holds the only writer behind a
+//! mutex): `push` is called by one thread at a time, and readers never index
+//! at or past the length the writer published to them.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// Elements in bucket 0. Small so tiny segments stay small; doubling keeps
+/// the number of buckets (and the cost of locating one) logarithmic.
+const FIRST_BUCKET: usize = 1024;
+const FIRST_BITS: u32 = FIRST_BUCKET.trailing_zeros();
+/// Enough buckets for 2^40 elements, far beyond any segment.
+const BUCKETS: usize = 30;
+
+pub struct AppendVec<T> {
+    buckets: [AtomicPtr<T>; BUCKETS],
+    /// Elements pushed so far; only the writer changes it.
+    len: AtomicUsize,
+    /// The writer's slot writes go through raw pointers; this marks `T` as
+    /// owned for drop-check and auto traits.
+    _owned: std::marker::PhantomData<UnsafeCell<T>>,
+}
+
+// SAFETY: elements are written by one thread (the writer contract above) and
+// read by others only after a Release/Acquire publication, so sharing is
+// sound when `T` itself may be sent and shared.
+unsafe impl<T: Send + Sync> Sync for AppendVec<T> {}
+unsafe impl<T: Send> Send for AppendVec<T> {}
+
+#[inline]
+fn locate(index: usize) -> (usize, usize) {
+    let biased = index + FIRST_BUCKET;
+    let bucket = (usize::BITS - 1 - biased.leading_zeros() - FIRST_BITS) as usize;
+    let offset = biased - (FIRST_BUCKET << bucket);
+    (bucket, offset)
+}
+
+#[inline]
+fn bucket_len(bucket: usize) -> usize {
+    FIRST_BUCKET << bucket
+}
+
+impl<T: Default> Default for AppendVec<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Default> AppendVec<T> {
+    pub fn new() -> AppendVec<T> {
+        AppendVec {
+            buckets: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            len: AtomicUsize::new(0),
+            _owned: std::marker::PhantomData,
+        }
+    }
+
+    /// Elements pushed so far (the writer's view; readers use the length
+    /// published to them).
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Appends `value`. Writer only.
+    pub fn push(&self, value: T) {
+        let index = self.len.load(Ordering::Relaxed);
+        let (bucket, offset) = locate(index);
+        assert!(bucket < BUCKETS, "AppendVec is full");
+        let mut base = self.buckets[bucket].load(Ordering::Acquire);
+        if base.is_null() {
+            let fresh: Box<[T]> = (0..bucket_len(bucket)).map(|_| T::default()).collect();
+            base = Box::into_raw(fresh) as *mut T;
+            self.buckets[bucket].store(base, Ordering::Release);
+        }
+        // SAFETY: `offset < bucket_len(bucket)` by construction of `locate`;
+        // the slot is past every published length, so no reader holds a
+        // reference to it, and only this writer touches it.
+        unsafe { *base.add(offset) = value };
+        self.len.store(index + 1, Ordering::Release);
+    }
+
+    /// The element at `index`; `index` must be below a published length.
+    #[inline]
+    pub fn get(&self, index: usize) -> &T {
+        assert!(index < self.len(), "AppendVec index {index} out of bounds");
+        let (bucket, offset) = locate(index);
+        let base = self.buckets[bucket].load(Ordering::Acquire);
+        // SAFETY: index < len, so the bucket was allocated and the slot
+        // written before len was stored with Release; we loaded len with
+        // Acquire. The slot is never written again.
+        unsafe { &*base.add(offset) }
+    }
+
+    /// Calls `visit(first_index, slice)` for the contiguous runs covering
+    /// `0..len`; `len` must not exceed a published length.
+    #[inline]
+    pub fn for_each_slice(&self, len: usize, mut visit: impl FnMut(usize, &[T])) {
+        assert!(len <= self.len(), "AppendVec range {len} out of bounds");
+        let mut start = 0;
+        let mut bucket = 0;
+        while start < len {
+            let base = self.buckets[bucket].load(Ordering::Acquire);
+            let count = bucket_len(bucket).min(len - start);
+            // SAFETY: as in `get`, every slot in `start..start + count` is
+            // below a published length, hence allocated and written.
+            let slice = unsafe { std::slice::from_raw_parts(base, count) };
+            visit(start, slice);
+            start += count;
+            bucket += 1;
+        }
+    }
+
+    /// Copies the first `len` elements out.
+    pub fn to_vec(&self, len: usize) -> Vec<T>
+    where
+        T: Clone,
+    {
+        let mut out = Vec::with_capacity(len);
+        self.for_each_slice(len, |_, slice| out.extend_from_slice(slice));
+        out
+    }
+}
+
+impl<T> Drop for AppendVec<T> {
+    fn drop(&mut self) {
+        for (bucket, slot) in self.buckets.iter_mut().enumerate() {
+            let base = *slot.get_mut();
+            if !base.is_null() {
+                let len = FIRST_BUCKET << bucket;
+                // SAFETY: `base` came from `Box::<[T]>::into_raw` of exactly
+                // `len` elements in `push`, and is freed only here.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(base, len)) });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    #[test]
+    fn locate_covers_buckets_exactly() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(1023), (0, 1023));
+        assert_eq!(locate(1024), (1, 0));
+        assert_eq!(locate(3071), (1, 2047));
+        assert_eq!(locate(3072), (2, 0));
+    }
+
+    #[test]
+    fn push_get_and_slices() {
+        let vec = AppendVec::new();
+        for i in 0..10_000u32 {
+            vec.push(i);
+        }
+        assert_eq!(*vec.get(9_999), 9_999);
+        assert_eq!(vec.to_vec(10_000), (0..10_000).collect::<Vec<_>>());
+        assert_eq!(vec.to_vec(5), vec![0, 1, 2, 3, 4]);
+        let strings = AppendVec::<Box<str>>::new();
+        strings.push("a".into());
+        strings.push("b".into());
+        assert_eq!(&**strings.get(1), "b");
+    }
+
+    #[test]
+    fn readers_see_a_consistent_prefix_while_the_writer_appends() {
+        let vec = Arc::new(AppendVec::<u64>::new());
+        let published = Arc::new(AtomicUsize::new(0));
+        let total = 200_000;
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let vec = vec.clone();
+                let published = published.clone();
+                std::thread::spawn(move || {
+                    let mut checks = 0;
+                    loop {
+                        let len = published.load(Ordering::Acquire);
+                        let mut expected = 0u64;
+                        vec.for_each_slice(len, |first, slice| {
+                            assert_eq!(first as u64, expected);
+                            for value in slice {
+                                assert_eq!(*value, expected * 3);
+                                expected += 1;
+                            }
+                        });
+                        checks += 1;
+                        if len == total {
+                            return checks;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for i in 0..total as u64 {
+            vec.push(i * 3);
+            published.store(i as usize + 1, Ordering::Release);
+        }
+        for reader in readers {
+            assert!(reader.join().unwrap() > 0);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The segment file format, version 1.
+//!
+//! One file per sealed segment, written once, then only memory-mapped and
+//! read. All integers are little-endian.
+//!
+//! ```text
+//! segment    := header block* footer trailer
+//! header     := "GAMAYSEG" version:u32 reserved:u32                      16 bytes
+//! block      := zero padding to a multiple of 8, then payload             (offsets in the footer)
+//! footer     := UTF-8 JSON document: SegmentMeta (columns, stats, blocks)
+//! trailer    := footer_offset:u64 footer_len:u64 footer_crc32c:u32
+//!               version:u32 "GAMAYEND"                                    32 bytes
+//!
+//! payloads, per column (kind as named in the footer's block directory):
+//! dict       := fixed: value{cardinality}                                 sorted ascending, distinct
+//!             | var:   offset:u32{cardinality+1} pad8 byte*                value i = bytes[offset[i]..offset[i+1]]
+//! fwd        := dict SV: word:u64{ceil(docs/64)*bits}                      bit-packed ids, LSB first
+//!             | dict MV: start:u32{docs+1} pad8 word:u64{ceil(values/64)*bits}
+//!             | raw fixed: value{docs}
+//!             | raw var:   offset:u32{docs+1} pad8 byte*
+//! nulls      := portable roaring bitmap of null doc ids
+//! inverted   := offset:u32{cardinality+1} pad8 bitmap*                     portable roaring, one per dict id
+//! sorted     := start:u32{cardinality+1}                                  docs of id i: start[i]..start[i+1]
+//! range      := offset:u32{buckets+1} pad8 bitmap*                         bucket bounds in the footer
+//! bloom      := block:[u32; 8]{n}                                         split-block bloom filter
+//! ```
+//!
+//! Every block carries a CRC32C in the directory and the footer carries its
+//! own in the trailer; readers verify all of them when opening, and check
+//! every offset and length against the file before using it. A reader refuses
+//! versions it does not know. Changing a layout means a new version, a new
+//! fixture under `tests/fixtures/`, and a reader for the old one.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::types::Physical;
+use crate::catalog::DataType;
+
+pub const MAGIC_HEAD: &[u8; 8] = b"GAMAYSEG";
+pub const MAGIC_TAIL: &[u8; 8] = b"GAMAYEND";
+pub const FORMAT_VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 16;
+pub const TRAILER_LEN: usize = 32;
+/// Blocks start at multiples of this, so `u64` arrays can be read in place.
+pub const BLOCK_ALIGN: usize = 8;
+
+/// What a block holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockKind {
+    Dict,
+    Fwd,
+    Nulls,
+    Inverted,
+    Sorted,
+    Range,
+    Bloom,
+}
+
+impl BlockKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKind::Dict => "dict",
+            BlockKind::Fwd => "fwd",
+            BlockKind::Nulls => "nulls",
+            BlockKind::Inverted => "inverted",
+            BlockKind::Sorted => "sorted",
+            BlockKind::Range => "range",
+            BlockKind::Bloom => "bloom",
+        }
+    }
+}
+
+/// An entry of the block directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockMeta {
+    pub column: String,
+    pub kind: BlockKind,
+    pub offset: u64,
+    pub length: u64,
+    pub crc32c: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Encoding {
+    Dictionary,
+    Raw,
+}
+
+/// Per-column metadata and statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ColumnMeta {
+    pub name: String,
+    pub data_type: DataType,
+    pub physical: Physical,
+    pub single_value: bool,
+    pub encoding: Encoding,
+    /// Distinct values (dictionary size; for raw columns, an exact count).
+    pub cardinality: u64,
+    /// Bits per dictionary id in the forward index (0 for raw columns).
+    pub bits_per_id: u32,
+    /// Values in the column: docs for single-value, all entries for multi-value.
+    pub total_values: u64,
+    pub max_values_per_doc: u32,
+    pub min: Option<Json>,
+    pub max: Option<Json>,
+    pub null_count: u64,
+    /// Whether values never decrease in doc order (single-value only).
+    pub sorted: bool,
+    pub default_null_value: Json,
+    /// Indexes built for the column, by block kind name.
+    pub indexes: Vec<String>,
+    /// Range index bucket bounds `[min, max]` (dict ids or raw values), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub range_buckets: Vec<(Json, Json)>,
+    /// Bloom filter: number of 256-bit blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bloom_blocks: Option<u32>,
+}
+
+/// Where a real-time segment's rows came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamRange {
+    pub topic: String,
+    pub partition: i32,
+    /// First offset in the segment.
+    pub start_offset: i64,
+    /// Offset after the last one in the segment (the next to consume).
+    pub end_offset: i64,
+}
+
+/// The footer document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentMeta {
+    pub format_version: u32,
+    pub segment_name: String,
+    pub table_name: String,
+    pub num_docs: u64,
+    pub created_millis: i64,
+    pub time_column: Option<String>,
+    /// Time column range, in the column's own values.
+    pub min_time: Option<Json>,
+    pub max_time: Option<Json>,
+    pub stream: Option<StreamRange>,
+    pub columns: Vec<ColumnMeta>,
+    pub blocks: Vec<BlockMeta>,
+}
+
+/// Encodes the trailer.
+pub fn trailer(footer_offset: u64, footer_len: u64, footer_crc: u32) -> [u8; TRAILER_LEN] {
+    let mut out = [0u8; TRAILER_LEN];
+    out[0..8].copy_from_slice(&footer_offset.to_le_bytes());
+    out[8..16].copy_from_slice(&footer_len.to_le_bytes());
+    out[16..20].copy_from_slice(&footer_crc.to_le_bytes());
+    out[20..24].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[24..32].copy_from_slice(MAGIC_TAIL);
+    out
+}
+
+/// Encodes the header.
+pub fn header() -> [u8; HEADER_LEN] {
+    let mut out = [0u8; HEADER_LEN];
+    out[0..8].copy_from_slice(MAGIC_HEAD);
+    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out
+}
+
+/// Decoded trailer fields.
+pub struct Trailer {
+    pub footer_offset: u64,
+    pub footer_len: u64,
+    pub footer_crc: u32,
+    pub version: u32,
+}
+
+/// Decodes the trailer, checking its magic.
+pub fn read_trailer(bytes: &[u8; TRAILER_LEN]) -> Result<Trailer, String> {
+    if &bytes[24..32] != MAGIC_TAIL {
+        return Err("the trailer magic is missing (the file is truncated or not a segment)".into());
+    }
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
+    Ok(Trailer {
+        footer_offset: u64_at(0),
+        footer_len: u64_at(8),
+        footer_crc: u32_at(16),
+        version: u32_at(20),
+    })
+}
+
+// Arrays are written and read in place as native integers: the format is
+// little-endian, so big-endian hosts would need byte swapping first.
+#[cfg(target_endian = "big")]
+compile_error!("the segment format is read in place and needs a little-endian host");

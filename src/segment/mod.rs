@@ -1,0 +1,32 @@
+//! Segments: the columnar storage of a table's rows.
+//!
+//! - [`MutableSegment`]: rows are appended one at a time (from Kafka) or in
+//!   batches (from files), and queries read it while it grows.
+//! - [`ImmutableSegment`]: a sealed segment file, memory-mapped, with sorted
+//!   dictionaries, bit-packed forward indexes, null vectors, statistics and
+//!   the configured indexes. `format.rs` documents the bytes.
+//!
+//! Sealing (`seal.rs`) turns the first into the second. This module and
+//! `index/` never import an async runtime or network crate.
+
+mod append_vec;
+pub mod bitpack;
+mod error;
+pub mod format;
+mod mutable;
+mod reader;
+mod seal;
+mod spec;
+pub mod stored;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{Error, Result};
+pub use format::{ColumnMeta, Encoding, SegmentMeta, StreamRange};
+pub use mutable::MutableSegment;
+pub use reader::{ColumnView, ImmutableSegment};
+pub use seal::{bloom_hash, SealInfo};
+pub use spec::{ColumnSpec, SegmentSpec};
+pub use types::{default_null_value, hex, Cell, Physical, Scalar};

@@ -1,0 +1,404 @@
+//! `MutableSegment`: the segment rows are appended to, queryable while it grows.
+//!
+//! Concurrency contract: one writer, many readers. Writes (`append`) are
+//! serialized by an internal mutex. Each column keeps its data in
+//! [`AppendVec`]s; a row becomes visible when the writer stores the new
+//! document count with `Release` ordering, after every column (and the live
+//! inverted index and null bitmaps) holds it. Readers load the count with
+//! `Acquire` and read only below it, so they see a consistent prefix of rows
+//! and take no lock to scan values. Dictionary lookups by value and the live
+//! inverted index sit behind `RwLock`s that the writer holds only while it
+//! adds a new distinct value or a row's postings.
+//!
+//! Every column is dictionary-encoded here (ids in arrival order, values
+//! unsorted) except single-value noDictionary columns, stored raw; sealing
+//! sorts the dictionaries (see `seal.rs`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use roaring::RoaringBitmap;
+
+use super::append_vec::AppendVec;
+use super::error::{Error, Result};
+use super::spec::{ColumnSpec, SegmentSpec};
+use super::types::{Cell, Physical, Scalar};
+
+/// Values of one physical type, appended in order.
+pub(crate) enum Store {
+    I32(AppendVec<i32>),
+    I64(AppendVec<i64>),
+    F32(AppendVec<f32>),
+    F64(AppendVec<f64>),
+    Var(AppendVec<Box<[u8]>>),
+}
+
+impl Store {
+    fn new(physical: Physical) -> Store {
+        match physical {
+            Physical::I32 => Store::I32(AppendVec::new()),
+            Physical::I64 => Store::I64(AppendVec::new()),
+            Physical::F32 => Store::F32(AppendVec::new()),
+            Physical::F64 => Store::F64(AppendVec::new()),
+            Physical::Str | Physical::Bytes => Store::Var(AppendVec::new()),
+        }
+    }
+
+    /// Writer only; `value` already has this store's physical type.
+    fn push(&self, value: &Scalar) {
+        match (self, value) {
+            (Store::I32(store), Scalar::I32(v)) => store.push(*v),
+            (Store::I64(store), Scalar::I64(v)) => store.push(*v),
+            (Store::F32(store), Scalar::F32(v)) => store.push(*v),
+            (Store::F64(store), Scalar::F64(v)) => store.push(*v),
+            (Store::Var(store), Scalar::Str(v)) => store.push(v.as_bytes().into()),
+            (Store::Var(store), Scalar::Bytes(v)) => store.push(v.as_slice().into()),
+            // `conform` makes this unreachable; storing nothing would shift
+            // every later value, so fail loudly in tests.
+            _ => debug_assert!(false, "value of the wrong physical type"),
+        }
+    }
+
+    pub(crate) fn get(&self, index: usize, physical: Physical) -> Scalar {
+        match self {
+            Store::I32(store) => Scalar::I32(*store.get(index)),
+            Store::I64(store) => Scalar::I64(*store.get(index)),
+            Store::F32(store) => Scalar::F32(*store.get(index)),
+            Store::F64(store) => Scalar::F64(*store.get(index)),
+            Store::Var(store) => {
+                let bytes = store.get(index);
+                if physical == Physical::Str {
+                    Scalar::Str(String::from_utf8_lossy(bytes).into_owned())
+                } else {
+                    Scalar::Bytes(bytes.to_vec())
+                }
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Store::I32(store) => store.len(),
+            Store::I64(store) => store.len(),
+            Store::F32(store) => store.len(),
+            Store::F64(store) => store.len(),
+            Store::Var(store) => store.len(),
+        }
+    }
+}
+
+/// Hash key of a dictionary value: the bits of a number, or the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Bits(u64),
+    Bytes(Box<[u8]>),
+}
+
+fn key_of(value: &Scalar) -> Key {
+    match value {
+        Scalar::I32(v) => Key::Bits(*v as u32 as u64),
+        Scalar::I64(v) => Key::Bits(*v as u64),
+        Scalar::F32(v) => Key::Bits(v.to_bits() as u64),
+        Scalar::F64(v) => Key::Bits(v.to_bits()),
+        Scalar::Str(v) => Key::Bytes(v.as_bytes().into()),
+        Scalar::Bytes(v) => Key::Bytes(v.as_slice().into()),
+    }
+}
+
+/// A dictionary that grows: ids in order of first appearance.
+pub(crate) struct GrowingDict {
+    pub(crate) values: Store,
+    ids: RwLock<HashMap<Key, u32>>,
+}
+
+impl GrowingDict {
+    fn id_of(&self, value: &Scalar) -> Option<u32> {
+        read(&self.ids).get(&key_of(value)).copied()
+    }
+
+    /// Writer only: the id of `value`, adding it if new.
+    fn intern(&self, value: &Scalar) -> u32 {
+        let key = key_of(value);
+        if let Some(id) = read(&self.ids).get(&key) {
+            return *id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(value);
+        write(&self.ids).insert(key, id);
+        id
+    }
+}
+
+// One per column, so the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Forward {
+    /// Dictionary ids, one per doc.
+    DictSv(AppendVec<u32>),
+    /// `ends[doc]` is the end of the doc's ids in `ids`.
+    DictMv {
+        ends: AppendVec<u32>,
+        ids: AppendVec<u32>,
+    },
+    /// Raw values, one per doc.
+    Raw(Store),
+}
+
+pub(crate) struct MutableColumn {
+    pub(crate) spec: ColumnSpec,
+    pub(crate) dict: Option<GrowingDict>,
+    pub(crate) forward: Forward,
+    pub(crate) nulls: RwLock<RoaringBitmap>,
+    /// Live inverted index (dictionary columns configured with one).
+    pub(crate) inverted: Option<RwLock<Vec<RoaringBitmap>>>,
+}
+
+/// A cell ready to store: its value(s), and whether it was null.
+type Conformed = (Vec<Scalar>, bool);
+
+/// A growing segment.
+pub struct MutableSegment {
+    spec: Arc<SegmentSpec>,
+    pub(crate) columns: Vec<MutableColumn>,
+    num_docs: AtomicUsize,
+    pub(crate) writer: Mutex<()>,
+    created_millis: i64,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    // The data behind these locks is updated with single calls that cannot
+    // leave it half-changed, so a poisoned lock is still consistent.
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl MutableSegment {
+    pub fn new(spec: Arc<SegmentSpec>) -> MutableSegment {
+        let columns = spec
+            .columns
+            .iter()
+            .map(|column| {
+                let dict = column.dictionary.then(|| GrowingDict {
+                    values: Store::new(column.physical),
+                    ids: RwLock::new(HashMap::new()),
+                });
+                let forward = match (column.dictionary, column.single_value) {
+                    (true, true) => Forward::DictSv(AppendVec::new()),
+                    (true, false) => Forward::DictMv {
+                        ends: AppendVec::new(),
+                        ids: AppendVec::new(),
+                    },
+                    (false, _) => Forward::Raw(Store::new(column.physical)),
+                };
+                MutableColumn {
+                    spec: column.clone(),
+                    dict,
+                    forward,
+                    nulls: RwLock::new(RoaringBitmap::new()),
+                    inverted: (column.dictionary && column.inverted)
+                        .then(|| RwLock::new(Vec::new())),
+                }
+            })
+            .collect();
+        MutableSegment {
+            spec,
+            columns,
+            num_docs: AtomicUsize::new(0),
+            writer: Mutex::new(()),
+            created_millis: now_millis(),
+        }
+    }
+
+    pub fn spec(&self) -> &Arc<SegmentSpec> {
+        &self.spec
+    }
+
+    /// Rows visible to readers.
+    pub fn num_docs(&self) -> usize {
+        self.num_docs.load(Ordering::Acquire)
+    }
+
+    pub fn created_millis(&self) -> i64 {
+        self.created_millis
+    }
+
+    /// Appends rows (cells in the spec's column order). Each row is checked
+    /// whole before any of it is stored; a bad row is reported with its
+    /// index in `rows` and the rows before it stay appended.
+    pub fn append(&self, rows: &[Vec<Cell>]) -> Result<usize> {
+        let _writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut appended = 0;
+        for (index, row) in rows.iter().enumerate() {
+            let cells = self
+                .conform(row)
+                .map_err(|(column, reason)| Error::BadValue {
+                    row: index as u64,
+                    column,
+                    reason,
+                })?;
+            self.store_row(&cells);
+            appended += 1;
+        }
+        Ok(appended)
+    }
+
+    /// Checks a row against the spec and converts its values to the stored
+    /// physical types; nulls become the column's default, marked null.
+    fn conform(&self, row: &[Cell]) -> std::result::Result<Vec<Conformed>, (String, String)> {
+        if row.len() != self.columns.len() {
+            return Err((
+                String::new(),
+                format!(
+                    "row has {} values for {} columns",
+                    row.len(),
+                    self.columns.len()
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(row.len());
+        for (cell, column) in row.iter().zip(&self.columns) {
+            let spec = &column.spec;
+            let fail = |reason: String| (spec.name.clone(), reason);
+            let (values, null) = match cell {
+                Cell::Null => (vec![spec.default_null.clone()], true),
+                Cell::One(value) => (vec![convert(value, spec).map_err(fail)?], false),
+                Cell::Many(values) if spec.single_value => {
+                    if values.len() != 1 {
+                        return Err(fail(format!(
+                            "{} values for a single-value column",
+                            values.len()
+                        )));
+                    }
+                    (vec![convert(&values[0], spec).map_err(fail)?], false)
+                }
+                Cell::Many(values) if values.is_empty() => (vec![spec.default_null.clone()], true),
+                Cell::Many(values) => {
+                    let converted: std::result::Result<Vec<Scalar>, String> =
+                        values.iter().map(|value| convert(value, spec)).collect();
+                    (converted.map_err(fail)?, false)
+                }
+            };
+            out.push((values, null));
+        }
+        Ok(out)
+    }
+
+    fn store_row(&self, cells: &[Conformed]) {
+        let doc = self.num_docs.load(Ordering::Relaxed) as u32;
+        for ((values, null), column) in cells.iter().zip(&self.columns) {
+            if *null {
+                write(&column.nulls).insert(doc);
+            }
+            match (&column.forward, &column.dict) {
+                (Forward::DictSv(ids), Some(dict)) => {
+                    let id = dict.intern(&values[0]);
+                    ids.push(id);
+                    post(column, doc, id);
+                }
+                (Forward::DictMv { ends, ids }, Some(dict)) => {
+                    for value in values {
+                        let id = dict.intern(value);
+                        ids.push(id);
+                        post(column, doc, id);
+                    }
+                    ends.push(ids.len() as u32);
+                }
+                (Forward::Raw(store), _) => store.push(&values[0]),
+                _ => debug_assert!(false, "dictionary forward index without a dictionary"),
+            }
+        }
+        self.num_docs.store(doc as usize + 1, Ordering::Release);
+    }
+
+    /// The value(s) of `column` in `doc`, as stored (nulls as the default).
+    pub fn value(&self, column: usize, doc: usize) -> Cell {
+        let column = &self.columns[column];
+        let physical = column.spec.physical;
+        let value_of = |id: u32| match &column.dict {
+            Some(dict) => dict.values.get(id as usize, physical),
+            None => column.spec.default_null.clone(),
+        };
+        match &column.forward {
+            Forward::DictSv(ids) => Cell::One(value_of(*ids.get(doc))),
+            Forward::DictMv { ends, ids } => {
+                let start = if doc == 0 {
+                    0
+                } else {
+                    *ends.get(doc - 1) as usize
+                };
+                let end = *ends.get(doc) as usize;
+                Cell::Many((start..end).map(|at| value_of(*ids.get(at))).collect())
+            }
+            Forward::Raw(store) => Cell::One(store.get(doc, physical)),
+        }
+    }
+
+    /// Whether `doc` was null in `column`.
+    pub fn is_null(&self, column: usize, doc: u32) -> bool {
+        read(&self.columns[column].nulls).contains(doc)
+    }
+
+    /// The dictionary id of `value` in `column`, if the value occurs.
+    pub fn dict_id(&self, column: usize, value: &Scalar) -> Option<u32> {
+        self.columns[column].dict.as_ref()?.id_of(value)
+    }
+
+    /// Visible docs holding dictionary id `id`, from the live inverted index.
+    pub fn inverted_docs(&self, column: usize, id: u32) -> Option<RoaringBitmap> {
+        let postings = read(self.columns[column].inverted.as_ref()?);
+        let num_docs = self.num_docs() as u32;
+        let mut docs = postings.get(id as usize).cloned().unwrap_or_default();
+        docs.remove_range(num_docs..);
+        Some(docs)
+    }
+}
+
+fn post(column: &MutableColumn, doc: u32, id: u32) {
+    if let Some(inverted) = &column.inverted {
+        let mut postings = write(inverted);
+        if postings.len() <= id as usize {
+            postings.resize(id as usize + 1, RoaringBitmap::new());
+        }
+        postings[id as usize].push(doc);
+    }
+}
+
+/// Converts `value` to the column's physical type where that loses nothing.
+fn convert(value: &Scalar, spec: &ColumnSpec) -> std::result::Result<Scalar, String> {
+    let mismatch = || format!("{value:?} cannot be stored in a {} column", spec.data_type);
+    Ok(match (spec.physical, value) {
+        (Physical::I32, Scalar::I32(_))
+        | (Physical::I64, Scalar::I64(_))
+        | (Physical::F32, Scalar::F32(_))
+        | (Physical::F64, Scalar::F64(_))
+        | (Physical::Str, Scalar::Str(_))
+        | (Physical::Bytes, Scalar::Bytes(_)) => value.clone(),
+        (Physical::I32, Scalar::I64(v)) => Scalar::I32(i32::try_from(*v).map_err(|_| mismatch())?),
+        (Physical::I64, Scalar::I32(v)) => Scalar::I64(*v as i64),
+        (Physical::F32, Scalar::F64(v)) => Scalar::F32(*v as f32),
+        (Physical::F64, Scalar::F32(v)) => Scalar::F64(*v as f64),
+        (Physical::F32, Scalar::I32(v)) => Scalar::F32(*v as f32),
+        (Physical::F64, Scalar::I32(v)) => Scalar::F64(*v as f64),
+        (Physical::F32, Scalar::I64(v)) => Scalar::F32(*v as f32),
+        (Physical::F64, Scalar::I64(v)) => Scalar::F64(*v as f64),
+        (Physical::Str, Scalar::I32(_) | Scalar::I64(_) | Scalar::F32(_) | Scalar::F64(_)) => {
+            Scalar::Str(value.to_string())
+        }
+        (_, Scalar::Str(text)) => Scalar::parse(spec.data_type, text)?,
+        _ => return Err(mismatch()),
+    })
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or(0)
+}

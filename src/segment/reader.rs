@@ -1,0 +1,359 @@
+//! `ImmutableSegment`: a sealed segment file, memory-mapped and verified.
+//!
+//! Opening checks, in order: the file is long enough for a header and a
+//! trailer; both magics; the format version; the footer's bounds and CRC;
+//! the footer parses; every block lies inside the file, is aligned, and
+//! matches its CRC; every column's blocks have the sizes its metadata
+//! implies. Only then are column views handed out, so accessors afterwards
+//! index within bounds. A failure names the segment and the block.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use roaring::RoaringBitmap;
+use serde_json::Value as Json;
+
+use super::error::{Error, Result};
+use super::format::{self, BlockKind, ColumnMeta, Encoding, SegmentMeta, HEADER_LEN, TRAILER_LEN};
+use super::stored::{Dictionary, Fixed, Forward, PackedIds, Var};
+use super::types::{Cell, Physical, Scalar};
+use crate::index::inverted::InvertedIndex;
+use crate::index::range::RangeIndex;
+use crate::index::sorted::SortedIndex;
+
+/// A sealed, immutable segment.
+pub struct ImmutableSegment {
+    name: String,
+    path: PathBuf,
+    map: Mmap,
+    meta: SegmentMeta,
+    /// Per column, its blocks' byte ranges by kind.
+    blocks: Vec<HashMap<BlockKind, Range<usize>>>,
+    by_name: HashMap<String, usize>,
+}
+
+/// Borrowed views of one column's blocks.
+pub struct ColumnView<'a> {
+    pub meta: &'a ColumnMeta,
+    pub dictionary: Option<Dictionary<'a>>,
+    pub forward: Forward<'a>,
+    pub nulls: Option<RoaringBitmap>,
+    pub inverted: Option<InvertedIndex<'a>>,
+    pub sorted: Option<SortedIndex<'a>>,
+    pub range: Option<Range<usize>>,
+    pub bloom: Option<&'a [u32]>,
+}
+
+impl ImmutableSegment {
+    /// Opens and verifies the segment file at `path`.
+    pub fn open(path: &Path) -> Result<ImmutableSegment> {
+        let name = path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let corrupted = |block: &str, reason: String| Error::Corrupted {
+            segment: name.clone(),
+            block: block.to_string(),
+            reason,
+        };
+        let file = File::open(path).map_err(|err| Error::io(path, err))?;
+        // SAFETY: segment files are written once under a temporary name and
+        // renamed into place; nothing writes to a published segment file, and
+        // deleting one unlinks it without changing the mapped pages. A process
+        // outside Gamay truncating the file could still fault the mapping;
+        // that is the documented hazard of memory-mapped storage.
+        let map = unsafe { Mmap::map(&file) }.map_err(|err| Error::io(path, err))?;
+        let len = map.len();
+        if len < HEADER_LEN + TRAILER_LEN {
+            return Err(corrupted(
+                "header",
+                format!("the file is {len} bytes, shorter than a header and trailer"),
+            ));
+        }
+        if &map[0..8] != format::MAGIC_HEAD {
+            return Err(corrupted(
+                "header",
+                "the header magic is missing (not a Gamay segment)".into(),
+            ));
+        }
+        let mut trailer_bytes = [0u8; TRAILER_LEN];
+        trailer_bytes.copy_from_slice(&map[len - TRAILER_LEN..]);
+        let trailer =
+            format::read_trailer(&trailer_bytes).map_err(|reason| corrupted("trailer", reason))?;
+        let header_version = u32::from_le_bytes([map[8], map[9], map[10], map[11]]);
+        for version in [header_version, trailer.version] {
+            if version != format::FORMAT_VERSION {
+                return Err(Error::UnsupportedVersion {
+                    segment: name.clone(),
+                    version,
+                    supported: format::FORMAT_VERSION,
+                });
+            }
+        }
+        let footer_end = trailer.footer_offset.checked_add(trailer.footer_len);
+        if trailer.footer_offset < HEADER_LEN as u64
+            || footer_end != Some((len - TRAILER_LEN) as u64)
+        {
+            return Err(corrupted(
+                "footer",
+                format!(
+                    "footer at {}+{} does not end where the trailer starts ({})",
+                    trailer.footer_offset,
+                    trailer.footer_len,
+                    len - TRAILER_LEN
+                ),
+            ));
+        }
+        let footer = &map[trailer.footer_offset as usize..len - TRAILER_LEN];
+        if crc32c::crc32c(footer) != trailer.footer_crc {
+            return Err(corrupted("footer", "checksum mismatch".into()));
+        }
+        let meta: SegmentMeta = serde_json::from_slice(footer)
+            .map_err(|err| corrupted("footer", format!("unreadable metadata: {err}")))?;
+
+        let by_name: HashMap<String, usize> = meta
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(index, column)| (column.name.clone(), index))
+            .collect();
+        let mut blocks = vec![HashMap::new(); meta.columns.len()];
+        for block in &meta.blocks {
+            let label = format!("{}.{}", block.column, block.kind.name());
+            let Some(&column) = by_name.get(&block.column) else {
+                return Err(corrupted(
+                    &label,
+                    "block of a column the footer does not list".into(),
+                ));
+            };
+            let end = block.offset.checked_add(block.length);
+            if block.offset < HEADER_LEN as u64
+                || end.is_none_or(|end| end > trailer.footer_offset)
+                || block.offset % format::BLOCK_ALIGN as u64 != 0
+            {
+                return Err(corrupted(
+                    &label,
+                    format!(
+                        "block at {}+{} lies outside the data area or is misaligned",
+                        block.offset, block.length
+                    ),
+                ));
+            }
+            let range = block.offset as usize..(block.offset + block.length) as usize;
+            if crc32c::crc32c(&map[range.clone()]) != block.crc32c {
+                return Err(corrupted(&label, "checksum mismatch".into()));
+            }
+            if blocks[column].insert(block.kind, range).is_some() {
+                return Err(corrupted(&label, "block listed twice".into()));
+            }
+        }
+        let segment = ImmutableSegment {
+            name,
+            path: path.to_path_buf(),
+            map,
+            meta,
+            blocks,
+            by_name,
+        };
+        for index in 0..segment.meta.columns.len() {
+            segment.verify_column(index)?;
+        }
+        Ok(segment)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn meta(&self) -> &SegmentMeta {
+        &self.meta
+    }
+
+    pub fn num_docs(&self) -> usize {
+        self.meta.num_docs as usize
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    fn block(&self, column: usize, kind: BlockKind) -> Option<&[u8]> {
+        self.blocks[column]
+            .get(&kind)
+            .map(|range| &self.map[range.clone()])
+    }
+
+    fn verify_column(&self, index: usize) -> Result<()> {
+        let meta = &self.meta.columns[index];
+        let fail = |block: &str, reason: String| Error::Corrupted {
+            segment: self.name.clone(),
+            block: format!("{}.{block}", meta.name),
+            reason,
+        };
+        let view = self
+            .try_column(index)
+            .map_err(|(block, reason)| fail(block, reason))?;
+        view.forward
+            .validate()
+            .map_err(|reason| fail("fwd", reason))?;
+        if let Some(Dictionary::Var(var)) = &view.dictionary {
+            var.validate().map_err(|reason| fail("dict", reason))?;
+        }
+        if let Some(inverted) = &view.inverted {
+            inverted
+                .validate()
+                .map_err(|reason| fail("inverted", reason))?;
+        }
+        if let Some(sorted) = &view.sorted {
+            sorted.validate().map_err(|reason| fail("sorted", reason))?;
+        }
+        if view.range.is_some() {
+            let bounds: Vec<(Json, Json)> = meta.range_buckets.clone();
+            let block = self.block(index, BlockKind::Range).unwrap_or_default();
+            let range = RangeIndex::parse(block, bounds).map_err(|reason| fail("range", reason))?;
+            range.validate().map_err(|reason| fail("range", reason))?;
+        }
+        Ok(())
+    }
+
+    /// Views of column `index`'s blocks. Infallible after `open` verified them.
+    pub fn column(&self, index: usize) -> ColumnView<'_> {
+        match self.try_column(index) {
+            Ok(view) => view,
+            // `open` ran `try_column` on every column and the mapping is
+            // immutable, so this cannot happen; keep a defined outcome anyway.
+            Err((block, reason)) => panic!(
+                "segment {} column {index} block {block}: {reason}",
+                self.name
+            ),
+        }
+    }
+
+    fn try_column(&self, index: usize) -> Result<ColumnView<'_>, (&'static str, String)> {
+        let meta = &self.meta.columns[index];
+        let docs = self.num_docs();
+        let cardinality = meta.cardinality as usize;
+        let dictionary = match meta.encoding {
+            Encoding::Dictionary => {
+                let bytes = self
+                    .block(index, BlockKind::Dict)
+                    .ok_or(("dict", "missing".to_string()))?;
+                Some(
+                    Dictionary::parse(meta.physical, bytes, cardinality)
+                        .map_err(|reason| ("dict", reason))?,
+                )
+            }
+            Encoding::Raw => None,
+        };
+        let fwd = self
+            .block(index, BlockKind::Fwd)
+            .ok_or(("fwd", "missing".to_string()))?;
+        let forward = match (meta.encoding, meta.single_value) {
+            (Encoding::Dictionary, true) => Forward::DictSv(
+                PackedIds::parse(fwd, meta.bits_per_id, docs).map_err(|reason| ("fwd", reason))?,
+            ),
+            (Encoding::Dictionary, false) => {
+                Forward::parse_mv(fwd, meta.bits_per_id, docs, meta.total_values as usize)
+                    .map_err(|reason| ("fwd", reason))?
+            }
+            (Encoding::Raw, _) => match meta.physical.width() {
+                Some(_) => Forward::RawFixed(
+                    Fixed::parse(meta.physical, fwd, docs).map_err(|reason| ("fwd", reason))?,
+                ),
+                None => Forward::RawVar(
+                    Var::parse(fwd, docs, meta.physical == Physical::Str)
+                        .map_err(|reason| ("fwd", reason))?,
+                ),
+            },
+        };
+        let nulls = match self.block(index, BlockKind::Nulls) {
+            None => None,
+            Some(bytes) => Some(
+                RoaringBitmap::deserialize_from(bytes).map_err(|err| ("nulls", err.to_string()))?,
+            ),
+        };
+        let inverted = match self.block(index, BlockKind::Inverted) {
+            None => None,
+            Some(bytes) => Some(
+                InvertedIndex::parse(bytes, cardinality).map_err(|reason| ("inverted", reason))?,
+            ),
+        };
+        let sorted = match self.block(index, BlockKind::Sorted) {
+            None => None,
+            Some(bytes) => Some(
+                SortedIndex::parse(bytes, cardinality, docs)
+                    .map_err(|reason| ("sorted", reason))?,
+            ),
+        };
+        let bloom = match self.block(index, BlockKind::Bloom) {
+            None => None,
+            Some(bytes) => {
+                let words: &[u32] =
+                    bytemuck::try_cast_slice(bytes).map_err(|err| ("bloom", err.to_string()))?;
+                if meta.bloom_blocks.map(|blocks| blocks as usize * 8) != Some(words.len()) {
+                    return Err((
+                        "bloom",
+                        format!("{} words do not match the block count", words.len()),
+                    ));
+                }
+                Some(words)
+            }
+        };
+        Ok(ColumnView {
+            meta,
+            dictionary,
+            forward,
+            nulls,
+            inverted,
+            sorted,
+            range: self.blocks[index].get(&BlockKind::Range).cloned(),
+            bloom,
+        })
+    }
+
+    /// The range index of column `index` with bucket bounds typed by `parse`.
+    pub fn range_index<K>(
+        &self,
+        index: usize,
+        parse: impl Fn(&Json) -> Option<K>,
+    ) -> Option<RangeIndex<'_, K>> {
+        let meta = &self.meta.columns[index];
+        let block = self.block(index, BlockKind::Range)?;
+        let bounds: Option<Vec<(K, K)>> = meta
+            .range_buckets
+            .iter()
+            .map(|(lo, hi)| Some((parse(lo)?, parse(hi)?)))
+            .collect();
+        RangeIndex::parse(block, bounds?).ok()
+    }
+
+    /// The value(s) of column `index` in `doc` (nulls as the stored default).
+    pub fn value(&self, index: usize, doc: usize) -> Cell {
+        let view = self.column(index);
+        let value_of = |id: u32| match &view.dictionary {
+            Some(dictionary) => dictionary.get(id),
+            None => Scalar::I32(0),
+        };
+        match view.forward {
+            Forward::DictSv(ids) => Cell::One(value_of(ids.get(doc))),
+            Forward::DictMv { starts, ids } => Cell::Many(
+                (starts[doc] as usize..starts[doc + 1] as usize)
+                    .map(|at| value_of(ids.get(at)))
+                    .collect(),
+            ),
+            Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
+            Forward::RawVar(var) => Cell::One(var.get(doc)),
+        }
+    }
+}

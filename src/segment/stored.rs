@@ -1,0 +1,328 @@
+//! Readers for the column blocks of a sealed segment: dictionaries and
+//! forward indexes, borrowed from the mapped file. Constructors check sizes
+//! and offsets, so later accessors index without further checks failing.
+
+use std::cmp::Ordering;
+
+use super::bitpack;
+use super::types::{Physical, Scalar};
+
+fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], String> {
+    bytemuck::try_cast_slice(bytes).map_err(|err| format!("{what}: {err}"))
+}
+
+/// A typed view of a fixed-width value array.
+#[derive(Debug, Clone, Copy)]
+pub enum Fixed<'a> {
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+impl<'a> Fixed<'a> {
+    pub fn parse(physical: Physical, bytes: &'a [u8], count: usize) -> Result<Fixed<'a>, String> {
+        let width = physical.width().ok_or("not a fixed-width type")?;
+        if bytes.len() != count * width {
+            return Err(format!(
+                "{} bytes for {count} values of {width} bytes",
+                bytes.len()
+            ));
+        }
+        Ok(match physical {
+            Physical::I32 => Fixed::I32(cast(bytes, "values")?),
+            Physical::I64 => Fixed::I64(cast(bytes, "values")?),
+            Physical::F32 => Fixed::F32(cast(bytes, "values")?),
+            Physical::F64 => Fixed::F64(cast(bytes, "values")?),
+            Physical::Str | Physical::Bytes => return Err("not a fixed-width type".into()),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Fixed::I32(v) => v.len(),
+            Fixed::I64(v) => v.len(),
+            Fixed::F32(v) => v.len(),
+            Fixed::F64(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, index: usize) -> Scalar {
+        match self {
+            Fixed::I32(v) => Scalar::I32(v[index]),
+            Fixed::I64(v) => Scalar::I64(v[index]),
+            Fixed::F32(v) => Scalar::F32(v[index]),
+            Fixed::F64(v) => Scalar::F64(v[index]),
+        }
+    }
+}
+
+/// Variable-width values: `offset:u32{count+1} pad8 bytes`.
+#[derive(Debug, Clone, Copy)]
+pub struct Var<'a> {
+    offsets: &'a [u32],
+    bytes: &'a [u8],
+    text: bool,
+}
+
+impl<'a> Var<'a> {
+    pub fn parse(bytes: &'a [u8], count: usize, text: bool) -> Result<Var<'a>, String> {
+        let header = (count + 1) * 4;
+        let data_start = header.next_multiple_of(8);
+        if bytes.len() < data_start {
+            return Err(format!(
+                "{} bytes cannot hold {count} value offsets",
+                bytes.len()
+            ));
+        }
+        let offsets: &[u32] = cast(&bytes[..header], "value offsets")?;
+        let data = &bytes[data_start..];
+        if offsets[count] as usize != data.len() {
+            return Err("value offsets do not end at the data length".into());
+        }
+        Ok(Var {
+            offsets,
+            bytes: data,
+            text,
+        })
+    }
+
+    /// The full check done once when a segment opens: offsets in order.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.offsets[0] != 0 || self.offsets.windows(2).any(|pair| pair[0] > pair[1]) {
+            return Err("value offsets are out of order".into());
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn bytes_at(&self, index: usize) -> &'a [u8] {
+        &self.bytes[self.offsets[index] as usize..self.offsets[index + 1] as usize]
+    }
+
+    pub fn get(&self, index: usize) -> Scalar {
+        let bytes = self.bytes_at(index);
+        if self.text {
+            Scalar::Str(String::from_utf8_lossy(bytes).into_owned())
+        } else {
+            Scalar::Bytes(bytes.to_vec())
+        }
+    }
+}
+
+/// Encodes variable-width values as a [`Var`] block.
+pub fn encode_var<'v>(
+    values: impl ExactSizeIterator<Item = &'v [u8]> + Clone,
+) -> Result<Vec<u8>, String> {
+    let count = values.len();
+    let header = (count + 1) * 4;
+    let data_start = header.next_multiple_of(8);
+    let total: usize = values.clone().map(<[u8]>::len).sum();
+    if total > u32::MAX as usize {
+        return Err(format!(
+            "{total} bytes of values exceed the 4 GiB a segment column may hold"
+        ));
+    }
+    let mut out = Vec::with_capacity(data_start + total);
+    let mut offset = 0u32;
+    out.extend_from_slice(&offset.to_le_bytes());
+    for value in values.clone() {
+        offset += value.len() as u32;
+        out.extend_from_slice(&offset.to_le_bytes());
+    }
+    out.resize(data_start, 0);
+    for value in values {
+        out.extend_from_slice(value);
+    }
+    Ok(out)
+}
+
+/// A sorted dictionary: id `i` is the `i`-th smallest distinct value.
+#[derive(Debug, Clone, Copy)]
+pub enum Dictionary<'a> {
+    Fixed(Fixed<'a>),
+    Var(Var<'a>),
+}
+
+impl<'a> Dictionary<'a> {
+    pub fn parse(
+        physical: Physical,
+        bytes: &'a [u8],
+        cardinality: usize,
+    ) -> Result<Dictionary<'a>, String> {
+        match physical.width() {
+            Some(_) => Ok(Dictionary::Fixed(Fixed::parse(
+                physical,
+                bytes,
+                cardinality,
+            )?)),
+            None => Ok(Dictionary::Var(Var::parse(
+                bytes,
+                cardinality,
+                physical == Physical::Str,
+            )?)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Dictionary::Fixed(fixed) => fixed.len(),
+            Dictionary::Var(var) => var.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, id: u32) -> Scalar {
+        match self {
+            Dictionary::Fixed(fixed) => fixed.get(id as usize),
+            Dictionary::Var(var) => var.get(id as usize),
+        }
+    }
+
+    /// `Ok(id)` of `value`, or `Err(insertion point)` when absent.
+    pub fn index_of(&self, value: &Scalar) -> Result<u32, u32> {
+        let found = match (self, value) {
+            (Dictionary::Fixed(Fixed::I32(v)), Scalar::I32(x)) => v.binary_search(x),
+            (Dictionary::Fixed(Fixed::I64(v)), Scalar::I64(x)) => v.binary_search(x),
+            (Dictionary::Fixed(Fixed::F32(v)), Scalar::F32(x)) => {
+                v.binary_search_by(|probe| probe.total_cmp(x))
+            }
+            (Dictionary::Fixed(Fixed::F64(v)), Scalar::F64(x)) => {
+                v.binary_search_by(|probe| probe.total_cmp(x))
+            }
+            (Dictionary::Var(var), Scalar::Str(x)) => binary_search_var(var, x.as_bytes()),
+            (Dictionary::Var(var), Scalar::Bytes(x)) => binary_search_var(var, x),
+            _ => Err(0),
+        };
+        found.map(|id| id as u32).map_err(|at| at as u32)
+    }
+}
+
+fn binary_search_var(var: &Var<'_>, target: &[u8]) -> Result<usize, usize> {
+    let (mut low, mut high) = (0usize, var.len());
+    while low < high {
+        let mid = (low + high) / 2;
+        match var.bytes_at(mid).cmp(target) {
+            Ordering::Less => low = mid + 1,
+            Ordering::Greater => high = mid,
+            Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(low)
+}
+
+/// Bit-packed dictionary ids of a single-value column.
+#[derive(Debug, Clone, Copy)]
+pub struct PackedIds<'a> {
+    pub words: &'a [u64],
+    pub bits: u32,
+    pub len: usize,
+}
+
+impl<'a> PackedIds<'a> {
+    pub fn parse(bytes: &'a [u8], bits: u32, len: usize) -> Result<PackedIds<'a>, String> {
+        if !(1..=32).contains(&bits) {
+            return Err(format!("{bits} bits per id is outside 1..=32"));
+        }
+        let words: &[u64] = cast(bytes, "packed ids")?;
+        if words.len() != bitpack::words_for(len, bits) {
+            return Err(format!(
+                "{} words for {len} ids of {bits} bits",
+                words.len()
+            ));
+        }
+        Ok(PackedIds { words, bits, len })
+    }
+
+    #[inline]
+    pub fn get(&self, doc: usize) -> u32 {
+        bitpack::get(self.words, self.bits, doc)
+    }
+
+    /// Calls `visit(first_doc, ids)` over all ids, up to 64 at a time.
+    #[inline]
+    pub fn for_each_chunk(&self, visit: impl FnMut(usize, &[u32])) {
+        bitpack::for_each_chunk(self.words, self.bits, self.len, visit)
+    }
+}
+
+/// The forward index: each doc's value(s).
+#[derive(Debug, Clone, Copy)]
+pub enum Forward<'a> {
+    DictSv(PackedIds<'a>),
+    /// `starts[doc]..starts[doc+1]` index `ids`.
+    DictMv {
+        starts: &'a [u32],
+        ids: PackedIds<'a>,
+    },
+    RawFixed(Fixed<'a>),
+    RawVar(Var<'a>),
+}
+
+impl<'a> Forward<'a> {
+    /// Parses a multi-value block: `start:u32{docs+1} pad8 words`.
+    pub fn parse_mv(
+        bytes: &'a [u8],
+        bits: u32,
+        docs: usize,
+        total: usize,
+    ) -> Result<Forward<'a>, String> {
+        let header = (docs + 1) * 4;
+        let data_start = header.next_multiple_of(8);
+        if bytes.len() < data_start {
+            return Err(format!(
+                "{} bytes cannot hold {docs} value starts",
+                bytes.len()
+            ));
+        }
+        let starts: &[u32] = cast(&bytes[..header], "value starts")?;
+        if starts[docs] as usize != total {
+            return Err("value starts do not end at the value count".into());
+        }
+        let ids = PackedIds::parse(&bytes[data_start..], bits, total)?;
+        Ok(Forward::DictMv { starts, ids })
+    }
+}
+
+impl Forward<'_> {
+    /// The full check done once when a segment opens.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Forward::DictMv { starts, .. } => {
+                if starts[0] != 0 || starts.windows(2).any(|pair| pair[0] > pair[1]) {
+                    return Err("value starts are out of order".into());
+                }
+                Ok(())
+            }
+            Forward::RawVar(var) => var.validate(),
+            Forward::DictSv(_) | Forward::RawFixed(_) => Ok(()),
+        }
+    }
+}
+
+/// Encodes a multi-value forward block.
+pub fn encode_mv(starts: &[u32], words: &[u64]) -> Vec<u8> {
+    let header = starts.len() * 4;
+    let mut out = Vec::with_capacity(header.next_multiple_of(8) + words.len() * 8);
+    for start in starts {
+        out.extend_from_slice(&start.to_le_bytes());
+    }
+    out.resize(header.next_multiple_of(8), 0);
+    out.extend_from_slice(bytemuck::cast_slice(words));
+    out
+}

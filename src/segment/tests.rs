@@ -1,0 +1,594 @@
+//! Segment tests: random rows through the mutable segment, sealing and
+//! reopening; indexes against brute force; corruption and truncation; the
+//! checked-in format fixture; concurrent reading while appending.
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use roaring::RoaringBitmap;
+use serde_json::{json, Value as Json};
+
+use super::*;
+use crate::catalog::{self, Schema, TableConfig};
+use crate::index::bloom;
+use crate::index::range::{coverage, Coverage};
+
+fn spec_from(schema: Json, table: Json) -> SegmentSpec {
+    let schema: catalog::Parsed<Schema> =
+        catalog::parse(schema.to_string().as_bytes(), "schema").unwrap();
+    let table: catalog::Parsed<TableConfig> =
+        catalog::parse(table.to_string().as_bytes(), "table").unwrap();
+    schema.value.validate().unwrap();
+    SegmentSpec::new(&schema.value, &table.value)
+}
+
+/// Every physical type, single- and multi-value, raw and dictionary, each index.
+fn wide_spec(sorted: bool) -> SegmentSpec {
+    let schema = json!({
+        "schemaName": "t",
+        "dimensionFieldSpecs": [
+            {"name": "row", "dataType": "LONG"},
+            {"name": "i", "dataType": "INT"},
+            {"name": "s", "dataType": "STRING"},
+            {"name": "flag", "dataType": "BOOLEAN"},
+            {"name": "tags", "dataType": "STRING", "singleValueField": false},
+            {"name": "nums", "dataType": "INT", "singleValueField": false},
+            {"name": "raw_s", "dataType": "STRING"},
+            {"name": "b", "dataType": "BYTES"},
+            {"name": "f", "dataType": "FLOAT"}
+        ],
+        "metricFieldSpecs": [
+            {"name": "d", "dataType": "DOUBLE"},
+            {"name": "l", "dataType": "LONG"}
+        ],
+        "dateTimeFieldSpecs": [
+            {"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}
+        ]
+    });
+    let mut index = json!({
+        "invertedIndexColumns": ["i", "s", "tags"],
+        "rangeIndexColumns": ["ts", "d", "nums"],
+        "bloomFilterColumns": ["s", "l"],
+        "noDictionaryColumns": ["raw_s", "d"]
+    });
+    if sorted {
+        index["sortedColumn"] = json!(["i"]);
+    }
+    spec_from(
+        schema,
+        json!({"tableName": "t", "tableType": "OFFLINE", "segmentsConfig": {"timeColumnName": "ts"}, "tableIndexConfig": index}),
+    )
+}
+
+fn cell_strategy() -> impl Strategy<Value = Vec<Cell>> {
+    let opt =
+        |strategy: BoxedStrategy<Cell>| prop_oneof![1 => Just(Cell::Null), 8 => strategy].boxed();
+    (
+        opt((-20i32..20).prop_map(|v| Cell::One(Scalar::I32(v))).boxed()),
+        opt("[a-e]{0,3}".prop_map(|v| Cell::One(Scalar::Str(v))).boxed()),
+        opt(any::<bool>()
+            .prop_map(|v| Cell::One(Scalar::I32(v as i32)))
+            .boxed()),
+        opt(
+            proptest::collection::vec("[x-z]{1,2}".prop_map(Scalar::Str), 0..4)
+                .prop_map(Cell::Many)
+                .boxed(),
+        ),
+        opt(
+            proptest::collection::vec((0i32..50).prop_map(Scalar::I32), 1..4)
+                .prop_map(Cell::Many)
+                .boxed(),
+        ),
+        opt("[a-z]{0,8}".prop_map(|v| Cell::One(Scalar::Str(v))).boxed()),
+        opt(proptest::collection::vec(any::<u8>(), 0..4)
+            .prop_map(|v| Cell::One(Scalar::Bytes(v)))
+            .boxed()),
+        opt((-1000i32..1000)
+            .prop_map(|v| Cell::One(Scalar::F32(v as f32 / 8.0)))
+            .boxed()),
+        opt((-1e6f64..1e6)
+            .prop_map(|v| Cell::One(Scalar::F64(v)))
+            .boxed()),
+        opt((-5i64..5)
+            .prop_map(|v| Cell::One(Scalar::I64(v * 1_000_000_007)))
+            .boxed()),
+        opt((0i64..1_000)
+            .prop_map(|v| Cell::One(Scalar::I64(1_700_000_000_000 + v)))
+            .boxed()),
+    )
+        .prop_map(|(i, s, flag, tags, nums, raw_s, b, f, d, l, ts)| {
+            vec![Cell::Null, i, s, flag, tags, nums, raw_s, b, f, d, l, ts]
+        })
+}
+
+fn with_row_numbers(mut rows: Vec<Vec<Cell>>) -> Vec<Vec<Cell>> {
+    for (index, row) in rows.iter_mut().enumerate() {
+        row[0] = Cell::One(Scalar::I64(index as i64));
+    }
+    rows
+}
+
+/// What a reader must see for a cell: nulls become the default, an empty
+/// multi-value list becomes the default alone, single values stay single.
+fn expected(cell: &Cell, column: &ColumnSpec) -> Cell {
+    match cell {
+        Cell::Null => {
+            if column.single_value {
+                Cell::One(column.default_null.clone())
+            } else {
+                Cell::Many(vec![column.default_null.clone()])
+            }
+        }
+        Cell::Many(values) if values.is_empty() => Cell::Many(vec![column.default_null.clone()]),
+        other => other.clone(),
+    }
+}
+
+fn is_null(cell: &Cell) -> bool {
+    matches!(cell, Cell::Null) || matches!(cell, Cell::Many(values) if values.is_empty())
+}
+
+fn seal_into(segment: &MutableSegment, dir: &Path, name: &str) -> ImmutableSegment {
+    let info = SealInfo {
+        segment_name: name.into(),
+        stream: None,
+    };
+    let (path, _) = segment.seal(dir, &info).unwrap();
+    ImmutableSegment::open(&path).unwrap()
+}
+
+/// The original row of each sealed doc, found through the `row` column.
+fn row_of(segment: &ImmutableSegment, doc: usize) -> usize {
+    match segment.value(0, doc) {
+        Cell::One(Scalar::I64(row)) => row as usize,
+        other => panic!("row column holds {other:?}"),
+    }
+}
+
+fn values_of(cell: &Cell) -> Vec<Scalar> {
+    match cell {
+        Cell::Null => Vec::new(),
+        Cell::One(value) => vec![value.clone()],
+        Cell::Many(values) => values.clone(),
+    }
+}
+
+fn check_indexes(segment: &ImmutableSegment, rows: &[Vec<Cell>], spec: &SegmentSpec) {
+    for (index, column) in spec.columns.iter().enumerate() {
+        let view = segment.column(index);
+        let docs_with = |value: &Scalar| -> RoaringBitmap {
+            (0..segment.num_docs())
+                .filter(|&doc| values_of(&segment.value(index, doc)).contains(value))
+                .map(|doc| doc as u32)
+                .collect()
+        };
+        // Nulls: the bitmap marks exactly the docs whose row had a null.
+        let expected_nulls: RoaringBitmap = (0..segment.num_docs())
+            .filter(|&doc| is_null(&rows[row_of(segment, doc)][index]))
+            .map(|doc| doc as u32)
+            .collect();
+        assert_eq!(
+            view.nulls.clone().unwrap_or_default(),
+            expected_nulls,
+            "nulls of {}",
+            column.name
+        );
+        assert_eq!(view.meta.null_count, expected_nulls.len());
+
+        if let Some(dictionary) = view.dictionary {
+            for id in 0..dictionary.len() as u32 {
+                let value = dictionary.get(id);
+                assert_eq!(dictionary.index_of(&value), Ok(id));
+                if id > 0 {
+                    assert_eq!(
+                        dictionary.get(id - 1).total_cmp(&value),
+                        Ordering::Less,
+                        "dictionary of {} is sorted",
+                        column.name
+                    );
+                }
+                if let Some(inverted) = view.inverted {
+                    assert_eq!(
+                        inverted.docs(id).unwrap(),
+                        docs_with(&value),
+                        "inverted {} = {value}",
+                        column.name
+                    );
+                }
+                if let Some(sorted) = view.sorted {
+                    let docs: RoaringBitmap = sorted.docs(id, id).collect();
+                    assert_eq!(docs, docs_with(&value), "sorted {} = {value}", column.name);
+                }
+            }
+            if view.range.is_some() {
+                let card = dictionary.len() as u32;
+                let index_ = segment
+                    .range_index(index, |json| json.as_u64().map(|v| v as u32))
+                    .unwrap();
+                for (low, high) in [
+                    (0, card / 2),
+                    (card / 3, card.saturating_sub(1)),
+                    (card / 2, card / 2),
+                ] {
+                    let (full, partial) = index_
+                        .lookup(|lo, hi| coverage(lo, hi, Some(&low), Some(&high), u32::cmp))
+                        .unwrap();
+                    let in_range = |doc: u32| {
+                        values_of(&segment.value(index, doc as usize))
+                            .iter()
+                            .any(|v| {
+                                let id = dictionary.index_of(v).unwrap();
+                                (low..=high).contains(&id)
+                            })
+                    };
+                    let mut answer = full.clone();
+                    answer.extend(partial.iter().filter(|&doc| in_range(doc)));
+                    let brute: RoaringBitmap = (0..segment.num_docs() as u32)
+                        .filter(|&doc| in_range(doc))
+                        .collect();
+                    assert_eq!(answer, brute, "range on {}", column.name);
+                    assert!(full.iter().all(in_range));
+                }
+            }
+        } else if view.range.is_some() {
+            let index_ = segment
+                .range_index(index, |json| Scalar::from_json(column.data_type, json).ok())
+                .unwrap();
+            let values: Vec<Scalar> = (0..segment.num_docs())
+                .map(|doc| values_of(&segment.value(index, doc))[0].clone())
+                .collect();
+            if let (Some(low), Some(high)) =
+                (values.iter().min_by(|a, b| a.total_cmp(b)), values.first())
+            {
+                let (low, high) = if low.total_cmp(high) == Ordering::Greater {
+                    (high, low)
+                } else {
+                    (low, high)
+                };
+                let (full, partial) = index_
+                    .lookup(|lo, hi| coverage(lo, hi, Some(low), Some(high), Scalar::total_cmp))
+                    .unwrap();
+                let inside = |doc: u32| {
+                    let v = &values[doc as usize];
+                    v.total_cmp(low) != Ordering::Less && v.total_cmp(high) != Ordering::Greater
+                };
+                let mut answer = full;
+                answer.extend(partial.iter().filter(|&doc| inside(doc)));
+                let brute: RoaringBitmap = (0..values.len() as u32)
+                    .filter(|&doc| inside(doc))
+                    .collect();
+                assert_eq!(answer, brute, "raw range on {}", column.name);
+            }
+        }
+        if let Some(words) = view.bloom {
+            for doc in 0..segment.num_docs() {
+                for value in values_of(&segment.value(index, doc)) {
+                    assert!(
+                        bloom::might_contain(words, bloom_hash(&value)),
+                        "bloom of {} misses {value}",
+                        column.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn round_trip(rows: Vec<Vec<Cell>>, sorted: bool) {
+    let rows = with_row_numbers(rows);
+    let spec = Arc::new(wide_spec(sorted));
+    let mutable = MutableSegment::new(spec.clone());
+    assert_eq!(mutable.append(&rows).unwrap(), rows.len());
+    assert_eq!(mutable.num_docs(), rows.len());
+    for (doc, row) in rows.iter().enumerate() {
+        for (index, column) in spec.columns.iter().enumerate() {
+            assert_eq!(
+                mutable.value(index, doc),
+                expected(&row[index], column),
+                "mutable doc {doc} column {}",
+                column.name
+            );
+            assert_eq!(mutable.is_null(index, doc as u32), is_null(&row[index]));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = seal_into(&mutable, dir.path(), "seg_0");
+    assert_eq!(sealed.num_docs(), rows.len());
+    let mut seen = vec![false; rows.len()];
+    for doc in 0..sealed.num_docs() {
+        let row = row_of(&sealed, doc);
+        seen[row] = true;
+        for (index, column) in spec.columns.iter().enumerate() {
+            assert_eq!(
+                sealed.value(index, doc),
+                expected(&rows[row][index], column),
+                "sealed doc {doc} column {}",
+                column.name
+            );
+        }
+    }
+    assert!(seen.iter().all(|&seen| seen));
+    if sorted {
+        let column = spec.sorted_column.unwrap();
+        assert!(sealed.meta().columns[column].sorted);
+        assert!(sealed.column(column).sorted.is_some());
+    }
+    check_indexes(&sealed, &rows, &spec);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn rows_round_trip_through_mutable_and_sealed(rows in proptest::collection::vec(cell_strategy(), 1..300)) {
+        round_trip(rows, false);
+    }
+
+    #[test]
+    fn rows_round_trip_with_a_sorted_column(rows in proptest::collection::vec(cell_strategy(), 1..300)) {
+        round_trip(rows, true);
+    }
+}
+
+fn stock_spec() -> SegmentSpec {
+    let schema: Json =
+        serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap();
+    let mut table: Json = serde_json::from_str(include_str!(
+        "../../tables/stock_transactions_realtime.json"
+    ))
+    .unwrap();
+    table["tableIndexConfig"]["sortedColumn"] = json!(["update_at"]);
+    table["tableIndexConfig"]["rangeIndexColumns"] = json!(["purchase"]);
+    table["tableIndexConfig"]["bloomFilterColumns"] = json!(["symbol"]);
+    spec_from(schema, table)
+}
+
+fn stock_rows(count: i64) -> Vec<Vec<Cell>> {
+    (0..count)
+        .map(|i| {
+            vec![
+                Cell::One(Scalar::I32(i as i32)),
+                Cell::One(Scalar::I32((i * 7 % 13) as i32)),
+                if i % 10 == 3 {
+                    Cell::Null
+                } else {
+                    Cell::One(Scalar::Str(format!("S{:04}", i % 5)))
+                },
+                Cell::One(Scalar::I32((i * 31 % 100) as i32)),
+                Cell::One(Scalar::F64(i as f64 * 1.25)),
+                Cell::One(Scalar::I64(1_782_592_000_000 + (count - i) * 60_000)),
+            ]
+        })
+        .collect()
+}
+
+const FIXTURE: &str = "tests/fixtures/segment_v1.seg";
+
+/// Rewrites the format fixture; run only when the format version changes
+/// (GAMAY_WRITE_FIXTURE=1 cargo test write_fixture), and keep the old one.
+#[test]
+fn write_fixture() {
+    if std::env::var_os("GAMAY_WRITE_FIXTURE").is_none() {
+        return;
+    }
+    let mutable = MutableSegment::new(Arc::new(stock_spec()));
+    mutable.append(&stock_rows(100)).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let info = SealInfo {
+        segment_name: "segment_v1".into(),
+        stream: Some(StreamRange {
+            topic: "topico-processado".into(),
+            partition: 0,
+            start_offset: 1000,
+            end_offset: 1100,
+        }),
+    };
+    mutable.seal(&dir, &info).unwrap();
+}
+
+#[test]
+fn format_version_1_fixture_still_reads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+    let segment = ImmutableSegment::open(&path).unwrap();
+    let meta = segment.meta();
+    assert_eq!(meta.format_version, 1);
+    assert_eq!(meta.num_docs, 100);
+    assert_eq!(meta.table_name, "stock_transactions_REALTIME");
+    assert_eq!(meta.stream.as_ref().unwrap().end_offset, 1100);
+    assert_eq!(meta.time_column.as_deref(), Some("update_at"));
+    assert_eq!(meta.min_time, Some(json!(1_782_592_000_000i64 + 60_000)));
+    let rows = stock_rows(100);
+    // Sorted by update_at, which decreases with i: doc d holds row 99 - d.
+    for doc in 0..100 {
+        let row = &rows[99 - doc];
+        let id = segment.column_index("id").unwrap();
+        assert_eq!(segment.value(id, doc), row[0]);
+        let symbol = segment.column_index("symbol").unwrap();
+        let expected_symbol = match &row[2] {
+            Cell::Null => Cell::One(Scalar::Str("null".into())),
+            other => other.clone(),
+        };
+        assert_eq!(segment.value(symbol, doc), expected_symbol);
+        assert_eq!(
+            segment.value(segment.column_index("purchase").unwrap(), doc),
+            row[4]
+        );
+    }
+    let id = segment.column(segment.column_index("id").unwrap());
+    assert_eq!(
+        id.inverted
+            .unwrap()
+            .docs(0)
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        vec![99]
+    );
+    let symbol = segment.column(segment.column_index("symbol").unwrap());
+    assert_eq!(symbol.meta.null_count, 10);
+    assert!(symbol.bloom.is_some());
+    assert_eq!(
+        segment
+            .column(segment.column_index("update_at").unwrap())
+            .meta
+            .indexes,
+        ["sorted"]
+    );
+}
+
+#[test]
+fn every_corrupted_byte_is_caught_or_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let mutable = MutableSegment::new(Arc::new(stock_spec()));
+    mutable.append(&stock_rows(40)).unwrap();
+    let original = seal_into(&mutable, dir.path(), "good");
+    let bytes = std::fs::read(original.path()).unwrap();
+    let snapshot = |segment: &ImmutableSegment| -> Vec<Cell> {
+        (0..segment.num_docs())
+            .flat_map(|doc| (0..6).map(move |column| (doc, column)))
+            .map(|(doc, column)| segment.value(column, doc))
+            .collect()
+    };
+    let expected = snapshot(&original);
+    let path = dir.path().join("bad.seg");
+    for at in 0..bytes.len() {
+        let mut corrupted = bytes.clone();
+        corrupted[at] ^= 0x5a;
+        std::fs::write(&path, &corrupted).unwrap();
+        match ImmutableSegment::open(&path) {
+            Err(err) => {
+                let message = err.to_string();
+                assert!(message.contains("segment bad"), "{message}");
+            }
+            // Bytes no reader uses (header reserve, alignment padding).
+            Ok(segment) => assert_eq!(
+                snapshot(&segment),
+                expected,
+                "flip at {at} changed the data unnoticed"
+            ),
+        }
+    }
+}
+
+#[test]
+fn truncated_files_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mutable = MutableSegment::new(Arc::new(stock_spec()));
+    mutable.append(&stock_rows(40)).unwrap();
+    let original = seal_into(&mutable, dir.path(), "good");
+    let bytes = std::fs::read(original.path()).unwrap();
+    let path = dir.path().join("cut.seg");
+    for len in (0..bytes.len()).step_by(7) {
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        let err = ImmutableSegment::open(&path).err().unwrap().to_string();
+        assert!(err.contains("segment cut is corrupted"), "{err}");
+    }
+    std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+    let err = ImmutableSegment::open(&path).err().unwrap().to_string();
+    assert!(err.contains("block `trailer`"), "{err}");
+}
+
+#[test]
+fn unknown_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mutable = MutableSegment::new(Arc::new(stock_spec()));
+    mutable.append(&stock_rows(3)).unwrap();
+    let original = seal_into(&mutable, dir.path(), "v");
+    let mut bytes = std::fs::read(original.path()).unwrap();
+    bytes[8] = 2;
+    let path = dir.path().join("v2.seg");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = ImmutableSegment::open(&path).err().unwrap().to_string();
+    assert!(
+        err.contains("format version 2; this Gamay reads version 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_rows_are_refused_whole() {
+    let mutable = MutableSegment::new(Arc::new(stock_spec()));
+    let mut rows = stock_rows(3);
+    rows[1][1] = Cell::One(Scalar::Str("not a number".into()));
+    let err = mutable.append(&rows).unwrap_err().to_string();
+    assert!(err.contains("row 1: column `user_id`"), "{err}");
+    assert_eq!(mutable.num_docs(), 1);
+    assert_eq!(mutable.value(0, 0), Cell::One(Scalar::I32(0)));
+    let short = vec![vec![Cell::Null]];
+    assert!(mutable
+        .append(&short)
+        .unwrap_err()
+        .to_string()
+        .contains("1 values for 6 columns"));
+}
+
+#[test]
+fn readers_see_whole_rows_while_rows_are_appended() {
+    let mutable = Arc::new(MutableSegment::new(Arc::new(stock_spec())));
+    let rows = stock_rows(20_000);
+    let reader = {
+        let mutable = mutable.clone();
+        std::thread::spawn(move || {
+            let mut observed = 0;
+            while observed < 20_000 {
+                let visible = mutable.num_docs();
+                // Every visible row is complete: its id matches its position
+                // and its live inverted index postings are there.
+                for doc in visible.saturating_sub(50)..visible {
+                    assert_eq!(mutable.value(0, doc), Cell::One(Scalar::I32(doc as i32)));
+                    let id = mutable.dict_id(0, &Scalar::I32(doc as i32)).unwrap();
+                    assert!(mutable.inverted_docs(0, id).unwrap().contains(doc as u32));
+                }
+                observed = visible;
+            }
+        })
+    };
+    for chunk in rows.chunks(100) {
+        mutable.append(chunk).unwrap();
+    }
+    reader.join().unwrap();
+}
+
+#[test]
+fn auto_raw_for_high_cardinality_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_from(
+        json!({"schemaName": "m", "dimensionFieldSpecs": [{"name": "k", "dataType": "INT"}],
+               "metricFieldSpecs": [{"name": "unique", "dataType": "DOUBLE"}, {"name": "few", "dataType": "DOUBLE"}]}),
+        json!({"tableName": "m", "tableType": "OFFLINE"}),
+    );
+    let mutable = MutableSegment::new(Arc::new(spec));
+    let rows: Vec<Vec<Cell>> = (0..1000)
+        .map(|i| {
+            vec![
+                Cell::One(Scalar::I32(i % 3)),
+                Cell::One(Scalar::F64(i as f64 * 0.1)),
+                Cell::One(Scalar::F64((i % 4) as f64)),
+            ]
+        })
+        .collect();
+    mutable.append(&rows).unwrap();
+    let sealed = seal_into(&mutable, dir.path(), "m0");
+    assert_eq!(sealed.meta().columns[1].encoding, Encoding::Raw);
+    assert_eq!(sealed.meta().columns[2].encoding, Encoding::Dictionary);
+    assert_eq!(sealed.meta().columns[1].cardinality, 1000);
+    assert_eq!(sealed.value(1, 10), Cell::One(Scalar::F64(1.0)));
+}
+
+#[test]
+fn range_coverage() {
+    assert_eq!(
+        coverage(&5, &10, Some(&0), Some(&20), i32::cmp),
+        Coverage::Full
+    );
+    assert_eq!(
+        coverage(&5, &10, Some(&6), Some(&20), i32::cmp),
+        Coverage::Partial
+    );
+    assert_eq!(coverage(&5, &10, Some(&11), None, i32::cmp), Coverage::None);
+    assert_eq!(coverage(&5, &10, None, Some(&4), i32::cmp), Coverage::None);
+    assert_eq!(coverage(&5, &10, None, None, i32::cmp), Coverage::Full);
+}
