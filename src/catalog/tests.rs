@@ -475,6 +475,18 @@ fn table_validation_names_the_field() {
 }
 
 #[test]
+fn multi_value_sorted_column_is_refused() {
+    let mut schema = example_schema();
+    schema["dimensionFieldSpecs"][2]["singleValueField"] = json!(false);
+    let schema = schema_parsed(&schema);
+    let mut table = example_table();
+    table["tableIndexConfig"]["sortedColumn"] = json!(["symbol"]);
+    let mut parsed = table_parsed(&table);
+    let err = check_table_against(&mut parsed, &schema.value).unwrap_err().to_string();
+    assert!(err.contains("sorted column `symbol` is multi-valued"), "{err}");
+}
+
+#[test]
 fn legacy_stream_configs_and_lenient_values() {
     let mut table = example_table();
     let map = table["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0].clone();
