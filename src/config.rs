@@ -11,8 +11,13 @@ use std::time::Duration;
 /// without letting a client make the server buffer arbitrary amounts.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-/// How long one request may take before the server answers 503.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest file accepted by `/ingestFromFile`. Uploads stream to disk, so
+/// this bounds disk use, not memory.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024 * 1024;
+
+/// How long one request may take before the server answers 503. Generous:
+/// a file upload and its ingestion run within one request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// How long creating a REALTIME table waits for its Kafka brokers to accept a
 /// TCP connection before reporting them unreachable.
@@ -23,6 +28,7 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
     pub request_timeout: Duration,
     pub broker_probe_timeout: Duration,
 }
@@ -34,6 +40,7 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             broker_probe_timeout: DEFAULT_BROKER_PROBE_TIMEOUT,
         }

@@ -131,9 +131,65 @@ mod tests {
     }
 
     #[test]
+    fn a_data_directory_is_claimed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock_dir(dir.path()).unwrap();
+        let second = lock_dir(dir.path()).err().unwrap();
+        assert!(
+            second
+                .to_string()
+                .contains("in use by another gamay process"),
+            "{second}"
+        );
+        drop(first);
+        assert!(lock_dir(dir.path()).is_ok());
+    }
+
+    #[test]
     fn ordinary_files_are_not_temp_files() {
         assert!(!is_temp_file(Path::new("/x/a.json")));
         assert!(!is_temp_file(Path::new("/x/.hidden")));
         assert!(is_temp_file(Path::new("/x/.a.json.tmp-1-2")));
+    }
+}
+
+/// An exclusive claim on a data directory, held for the life of a process
+/// that writes it (`gamay serve`, `gamay ingest`), so two never write at once.
+pub struct DirLock {
+    _file: File,
+}
+
+/// Why a data directory could not be claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("the data directory {} is in use by another gamay process (a running server?)", dir.display())]
+    Busy { dir: PathBuf },
+    #[error("cannot lock the data directory {}: {source}", dir.display())]
+    Io {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Claims `dir` (creating it if needed) through the lock file `dir/LOCK`.
+pub fn lock_dir(dir: &Path) -> Result<DirLock, LockError> {
+    let io_error = |source| LockError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(io_error)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))
+        .map_err(io_error)?;
+    match file.try_lock() {
+        Ok(()) => Ok(DirLock { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => Err(LockError::Busy {
+            dir: dir.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(source)) => Err(io_error(source)),
     }
 }

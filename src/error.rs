@@ -8,6 +8,12 @@ pub enum Error {
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),
 
+    #[error(transparent)]
+    Server(#[from] crate::server::Error),
+
+    #[error(transparent)]
+    Lock(#[from] crate::durable::LockError),
+
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,

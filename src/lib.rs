@@ -38,5 +38,6 @@ pub mod error;
 pub mod index;
 pub mod ingest;
 pub mod segment;
+pub mod server;
 
 pub use error::{Error, Result};

@@ -25,6 +25,42 @@ enum Command {
     ///
     /// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=gamay=debug) for more.
     Serve(ServeArgs),
+
+    /// Load files into an OFFLINE table, directly into the data directory.
+    ///
+    /// The table and its schema must exist (POST them to a server first, or
+    /// with POST /tableConfigs). No server may run on the same data directory
+    /// meanwhile; to load into a running server, POST the file to its
+    /// /ingestFromFile endpoint instead. Each file is ingested whole or not
+    /// at all; bad rows are counted and the first ones reported.
+    Ingest(IngestArgs),
+}
+
+#[derive(clap::Args)]
+struct IngestArgs {
+    /// Directory holding the catalog and segments.
+    #[arg(long, env = "GAMAY_DATA_DIR", default_value = "./gamay-data")]
+    data_dir: PathBuf,
+
+    /// The table to load (raw name or with _OFFLINE).
+    #[arg(long)]
+    table: String,
+
+    /// parquet, csv or json (newline-delimited); by default from each file's extension.
+    #[arg(long)]
+    format: Option<String>,
+
+    /// Rows per segment.
+    #[arg(long, default_value_t = gamay::server::DEFAULT_SEGMENT_ROWS)]
+    segment_rows: usize,
+
+    /// Stop at the first bad row and ingest nothing from that file.
+    #[arg(long)]
+    strict: bool,
+
+    /// Files to load.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -76,7 +112,80 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("shut down cleanly");
             Ok(())
         }
+        Command::Ingest(args) => ingest(args),
     }
+}
+
+fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    use gamay::catalog::{Catalog, TableType};
+    use gamay::ingest::files::FileFormat;
+    use gamay::segment::SegmentSpec;
+    use gamay::server::{ingest_file, IngestOptions, Server};
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    let _lock = gamay::durable::lock_dir(&args.data_dir)
+        .context("stop the server, or POST the file to its /ingestFromFile endpoint")?;
+    let catalog = Catalog::open(&args.data_dir)?;
+    let entry = catalog
+        .tables_named(&args.table)
+        .into_iter()
+        .find(|entry| entry.config.table_type == TableType::Offline)
+        .with_context(|| {
+            format!(
+                "no OFFLINE table `{}` in {}; existing tables: {}",
+                args.table,
+                args.data_dir.display(),
+                catalog.table_names(None).join(", ")
+            )
+        })?;
+    let schema = catalog
+        .schema(entry.config.raw_name())
+        .with_context(|| format!("the schema of table {} is missing", entry.config.table_name))?;
+    let spec = std::sync::Arc::new(SegmentSpec::new(&schema.schema, &entry.config));
+    let server = Server::open(&args.data_dir, &catalog)?;
+    let table = server.table_or_create(&entry.config.table_name)?;
+    let style =
+        ProgressStyle::with_template("{spinner} {msg} {human_pos} rows ({per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    for file in &args.files {
+        let format = match &args.format {
+            Some(format) => FileFormat::parse(format).map_err(anyhow::Error::msg)?,
+            None => FileFormat::from_path(file).with_context(|| {
+                format!("cannot tell the format of {} from its extension; pass --format parquet|csv|json", file.display())
+            })?,
+        };
+        let mut options = IngestOptions::new(file.display().to_string(), format);
+        options.segment_rows = args.segment_rows;
+        options.strict = args.strict;
+        let bar = ProgressBar::new_spinner()
+            .with_style(style.clone())
+            .with_message(file.display().to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        let report = ingest_file(&table, spec.clone(), file, &options, &|rows| {
+            bar.set_position(rows)
+        });
+        bar.finish_and_clear();
+        let report = report?;
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{}: {} rows in {:.2} s ({:.0} rows/s) into {} segment(s): {}",
+            file.display(),
+            report.rows,
+            seconds,
+            report.rows as f64 / seconds.max(1e-9),
+            report.segments.len(),
+            report.segments.join(", ")
+        );
+        if report.bad_rows > 0 {
+            println!(
+                "  {} bad rows skipped; first: {}",
+                report.bad_rows,
+                report.errors.join("; ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::catalog;
+use crate::{catalog, server};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -43,6 +43,22 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"code": self.status.as_u16(), "error": self.message});
         (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<server::Error> for ApiError {
+    fn from(err: server::Error) -> ApiError {
+        use server::Error as E;
+        let status = match &err {
+            E::SegmentNotFound { .. } => StatusCode::NOT_FOUND,
+            E::UnreadableFile { .. } | E::StrictBadRow { .. } | E::NoGoodRows { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            E::Segment(_) | E::Io { .. } => {
+                return ApiError::internal("storing the table's segments failed", &err)
+            }
+        };
+        ApiError::new(status, err.to_string())
     }
 }
 

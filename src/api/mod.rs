@@ -8,7 +8,9 @@
 
 mod body;
 mod error;
+mod ingest;
 mod schemas;
+mod segments;
 mod table_configs;
 mod tables;
 
@@ -32,20 +34,24 @@ pub use error::ApiError;
 use crate::catalog::{self, Catalog};
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
+use crate::server::Server;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<Catalog>,
+    pub server: Arc<Server>,
     pub config: Arc<ServerConfig>,
 }
 
 impl AppState {
-    /// Opens the catalog under the configured data directory.
+    /// Opens the catalog and the tables' data under the data directory.
     pub fn open(config: ServerConfig) -> Result<AppState> {
         let catalog = Catalog::open(&config.data_dir)?;
+        let server = Server::open(&config.data_dir, &catalog)?;
         Ok(AppState {
             catalog: Arc::new(catalog),
+            server: Arc::new(server),
             config: Arc::new(config),
         })
     }
@@ -60,6 +66,9 @@ pub fn router(state: AppState) -> Router {
         .merge(schemas::routes())
         .merge(tables::routes())
         .merge(table_configs::routes())
+        .merge(segments::routes())
+        // Uploads stream to disk under their own limit (--max-upload-bytes).
+        .merge(ingest::routes().layer(DefaultBodyLimit::disable()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
@@ -77,6 +86,7 @@ pub async fn serve(
     on_bound: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
     let addr = config.listen;
+    let _lock = crate::durable::lock_dir(&config.data_dir)?;
     let state = AppState::open(config)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

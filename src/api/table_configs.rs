@@ -160,10 +160,18 @@ async fn remove(
 ) -> Result<Json<Value>, ApiError> {
     let raw = catalog::raw_table_name(&name).to_string();
     let catalog = state.catalog.clone();
+    let server = state.server.clone();
     let target = raw.clone();
     blocking(move || {
         match catalog.delete_table(&target, None) {
-            Ok(_) | Err(catalog::Error::TableNotFound { .. }) => {}
+            Ok(deleted) => {
+                for table in &deleted {
+                    if let Err(err) = server.drop_table(table) {
+                        tracing::error!(table = %table, error = %err, "the table is deleted but its segment files could not all be removed");
+                    }
+                }
+            }
+            Err(catalog::Error::TableNotFound { .. }) => {}
             Err(err) => return Err(err),
         }
         catalog.delete_schema(&target)

@@ -128,7 +128,17 @@ async fn remove(
 ) -> Result<Json<Value>, ApiError> {
     let table_type = params.table_type()?;
     let catalog = state.catalog.clone();
-    let deleted = blocking(move || catalog.delete_table(&name, table_type)).await?;
+    let server = state.server.clone();
+    let deleted = blocking(move || {
+        let deleted = catalog.delete_table(&name, table_type)?;
+        for table in &deleted {
+            if let Err(err) = server.drop_table(table) {
+                tracing::error!(table = %table, error = %err, "the table is deleted but its segment files could not all be removed");
+            }
+        }
+        Ok(deleted)
+    })
+    .await?;
     Ok(Json(
         json!({"status": format!("Tables: [{}] deleted", deleted.join(", "))}),
     ))

@@ -489,3 +489,307 @@ async fn multipart_upload_as_pinot_docs_show() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(app.get("/schemas").await.1, json!(["stock_transactions"]));
 }
+
+const BENCH_SCHEMA: &str = include_str!("../../benches/data/stock_transactions.schema.json");
+const BENCH_TABLE: &str = include_str!("../../benches/data/stock_transactions.offline.json");
+
+async fn with_offline_table(app: &TestApp) {
+    assert_eq!(
+        app.call("POST", "/schemas", BENCH_SCHEMA).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = app.call("POST", "/tables", BENCH_TABLE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+fn multipart(file_name: &str, contents: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "gamayfile";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(contents);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(
+    app: &TestApp,
+    query: &str,
+    file_name: &str,
+    contents: &[u8],
+) -> (StatusCode, Value) {
+    let (content_type, body) = multipart(file_name, contents);
+    let request = Request::builder()
+        .method("POST")
+        .uri(format!("/ingestFromFile?{}", encode_query(query)))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    app.send(request).await
+}
+
+/// Percent-encodes what a URI cannot hold (the JSON of batchConfigMapStr).
+fn encode_query(query: &str) -> String {
+    let mut out = String::new();
+    for byte in query.bytes() {
+        if byte.is_ascii_alphanumeric() || b"=&_-.:,".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn csv_rows(count: usize, bad_every: usize) -> String {
+    let mut csv =
+        String::from("id,user_id,symbol,exchange,country,side,shares,price,purchase,update_at\n");
+    for i in 0..count {
+        let shares = if bad_every > 0 && i % bad_every == bad_every - 1 {
+            "many".to_string()
+        } else {
+            (i % 100 + 1).to_string()
+        };
+        csv.push_str(&format!(
+            "{i},{},S{:04},{},C{:02},{},{shares},{:.2},{:.2},{}\n",
+            i % 37,
+            i % 11,
+            ["NYSE", "NASDAQ", "LSE"][i % 3],
+            i % 7,
+            ["BUY", "SELL"][i % 2],
+            10.0 + (i % 50) as f64 / 4.0,
+            (i % 100 + 1) as f64 * 10.5,
+            1_780_000_000_000i64 + (i as i64 * 7919 % 1000) * 60_000,
+        ));
+    }
+    csv
+}
+
+fn parquet_file(rows: usize) -> Vec<u8> {
+    use arrow_array::{Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+    let ids: Vec<i64> = (0..rows as i64).collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "id",
+            std::sync::Arc::new(Int64Array::from(ids)) as arrow_array::ArrayRef,
+        ),
+        (
+            "user_id",
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                (0..rows as i32).map(|i| i % 5),
+            )),
+        ),
+        (
+            "symbol",
+            std::sync::Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| format!("S{}", i % 3)),
+            )),
+        ),
+        (
+            "price",
+            std::sync::Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|i| i as f64 / 2.0),
+            )),
+        ),
+        (
+            "update_at",
+            std::sync::Arc::new(Int64Array::from_iter_values(
+                (0..rows as i64).map(|i| 1_780_000_000_000 - i),
+            )),
+        ),
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    out
+}
+
+#[tokio::test]
+async fn ingest_csv_and_parquet_files_into_segments() {
+    let app = TestApp::new();
+    with_offline_table(&app).await;
+    let (status, body) = upload(
+        &app,
+        "tableNameWithType=stock_transactions_OFFLINE",
+        "trades.csv",
+        csv_rows(500, 100).as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"], 495);
+    assert_eq!(body["badRows"], 5);
+    let first_error = body["errors"][0].as_str().unwrap();
+    assert!(
+        first_error.starts_with("row 100: column `shares`: `many` is not a INT value"),
+        "{first_error}"
+    );
+    assert!(body["status"].as_str().unwrap().starts_with("Successfully ingested file into table: stock_transactions_OFFLINE as segment: stock_transactions_OFFLINE_"));
+
+    let query = r#"tableNameWithType=stock_transactions_OFFLINE&batchConfigMapStr={"inputFormat":"parquet","segmentRows":"300"}"#;
+    let (status, body) = upload(&app, query, "data.bin", &parquet_file(700)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"], 700);
+    assert_eq!(body["segments"].as_array().unwrap().len(), 3);
+
+    let (status, listing) = app.get("/segments/stock_transactions").await;
+    assert_eq!(status, StatusCode::OK);
+    let names = listing[0]["OFFLINE"].as_array().unwrap().clone();
+    assert_eq!(names.len(), 4);
+
+    let first = names[0].as_str().unwrap();
+    let (status, meta) = app
+        .get(&format!("/segments/stock_transactions/{first}/metadata"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{meta}");
+    assert_eq!(meta["totalDocs"], 495);
+    let columns = meta["columns"].as_array().unwrap();
+    let update_at = columns
+        .iter()
+        .find(|c| c["columnName"] == "update_at")
+        .unwrap();
+    assert_eq!(update_at["sorted"], true);
+    assert_eq!(update_at["indexes"], json!(["sorted"]));
+    let symbol = columns
+        .iter()
+        .find(|c| c["columnName"] == "symbol")
+        .unwrap();
+    assert_eq!(symbol["cardinality"], 11);
+    assert_eq!(symbol["indexes"], json!(["inverted"]));
+    assert_eq!(meta["startTime"], 1_780_000_000_000i64);
+
+    // Missing columns in the Parquet file are nulls with Pinot's defaults.
+    let parquet_segment = names[1].as_str().unwrap();
+    let (_, meta) = app
+        .get(&format!(
+            "/segments/stock_transactions_OFFLINE/{parquet_segment}/metadata"
+        ))
+        .await;
+    let exchange = meta["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["columnName"] == "exchange")
+        .unwrap()
+        .clone();
+    assert_eq!(exchange["nullCount"], 300);
+    assert_eq!(exchange["minValue"], "null");
+
+    let (status, body) = app
+        .call(
+            "DELETE",
+            &format!("/segments/stock_transactions/{first}"),
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.get("/segments/stock_transactions").await.1[0]["OFFLINE"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_error(
+        &app.get(&format!("/segments/stock_transactions/{first}/metadata"))
+            .await,
+        StatusCode::NOT_FOUND,
+        &["has no segment"],
+    );
+
+    // Segments survive a reopen of the data directory.
+    let reopened = AppState::open((*app.state.config).clone()).unwrap();
+    assert_eq!(
+        reopened
+            .server
+            .table("stock_transactions_OFFLINE")
+            .unwrap()
+            .segments()
+            .len(),
+        3
+    );
+
+    // Deleting the table deletes its data.
+    assert_eq!(
+        app.call("DELETE", "/tables/stock_transactions", "").await.0,
+        StatusCode::OK
+    );
+    assert!(!app
+        .state
+        .config
+        .data_dir
+        .join("tables/stock_transactions_OFFLINE")
+        .exists());
+}
+
+#[tokio::test]
+async fn ingest_errors_are_clear_and_ingest_nothing() {
+    let app = TestApp::new();
+    with_offline_table(&app).await;
+    let table = "tableNameWithType=stock_transactions_OFFLINE";
+    let strict = format!(r#"{table}&batchConfigMapStr={{"inputFormat":"csv","strict":"true"}}"#);
+    assert_error(
+        &upload(&app, &strict, "t.csv", csv_rows(50, 10).as_bytes()).await,
+        StatusCode::BAD_REQUEST,
+        &["row 10 of t.csv: column `shares`", "nothing was ingested"],
+    );
+    assert_error(
+        &upload(&app, table, "t.parquet", b"not parquet at all").await,
+        StatusCode::BAD_REQUEST,
+        &["cannot read t.parquet", "not a readable Parquet file"],
+    );
+    assert_error(
+        &upload(&app, table, "t.dat", b"x").await,
+        StatusCode::BAD_REQUEST,
+        &["say the file's format"],
+    );
+    assert_error(
+        &upload(&app, table, "t.json", b"{\"shares\": \"x\"}\n[1]\n").await,
+        StatusCode::BAD_REQUEST,
+        &["holds no row that could be ingested"],
+    );
+    assert_error(
+        &upload(&app, "tableNameWithType=nope_OFFLINE", "t.csv", b"a\n1\n").await,
+        StatusCode::NOT_FOUND,
+        &["table `nope_OFFLINE` does not exist"],
+    );
+    assert_error(
+        &upload(&app, "", "t.csv", b"a\n1\n").await,
+        StatusCode::BAD_REQUEST,
+        &["`tableNameWithType` is required"],
+    );
+    assert_eq!(
+        app.get("/segments/stock_transactions").await.1,
+        json!([{"OFFLINE": []}])
+    );
+
+    app.call("POST", "/schemas", SCHEMA).await;
+    app.call("POST", "/tables", TABLE).await;
+    assert_error(
+        &upload(
+            &app,
+            "tableNameWithType=stock_transactions_REALTIME",
+            "t.csv",
+            b"a\n1\n",
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        &["is REALTIME"],
+    );
+
+    // Newline-delimited JSON with nested fields and a bad line.
+    let json = "{\"id\": 1, \"symbol\": \"S1\", \"update_at\": 1780000000000, \"shares\": 3}\n\nnot json\n{\"id\": 2, \"update_at\": \"1780000000001\"}\n";
+    let (status, body) = upload(&app, table, "t.json", json.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"], 2);
+    assert_eq!(body["badRows"], 1);
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("row 2: invalid JSON"),
+        "{body}"
+    );
+}

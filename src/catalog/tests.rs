@@ -482,8 +482,13 @@ fn multi_value_sorted_column_is_refused() {
     let mut table = example_table();
     table["tableIndexConfig"]["sortedColumn"] = json!(["symbol"]);
     let mut parsed = table_parsed(&table);
-    let err = check_table_against(&mut parsed, &schema.value).unwrap_err().to_string();
-    assert!(err.contains("sorted column `symbol` is multi-valued"), "{err}");
+    let err = check_table_against(&mut parsed, &schema.value)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sorted column `symbol` is multi-valued"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -237,7 +237,11 @@ impl Checker<'_> {
             );
         }
         if let Some(sorted) = index.sorted_column.first() {
-            if self.schema.column(sorted).is_some_and(|column| !column.single_value) {
+            if self
+                .schema
+                .column(sorted)
+                .is_some_and(|column| !column.single_value)
+            {
                 self.problem(
                     "tableIndexConfig.sortedColumn",
                     format!("sorted column `{sorted}` is multi-valued; rows can only be sorted by a single-value column"),

@@ -29,4 +29,4 @@ pub use mutable::MutableSegment;
 pub use reader::{ColumnView, ImmutableSegment};
 pub use seal::{bloom_hash, SealInfo};
 pub use spec::{ColumnSpec, SegmentSpec};
-pub use types::{default_null_value, hex, Cell, Physical, Scalar};
+pub use types::{conform_scalar, default_null_value, hex, Cell, Physical, Scalar};

@@ -23,7 +23,7 @@ use roaring::RoaringBitmap;
 use super::append_vec::AppendVec;
 use super::error::{Error, Result};
 use super::spec::{ColumnSpec, SegmentSpec};
-use super::types::{Cell, Physical, Scalar};
+use super::types::{conform_scalar, Cell, Physical, Scalar};
 
 /// Values of one physical type, appended in order.
 pub(crate) enum Store {
@@ -268,7 +268,10 @@ impl MutableSegment {
             let fail = |reason: String| (spec.name.clone(), reason);
             let (values, null) = match cell {
                 Cell::Null => (vec![spec.default_null.clone()], true),
-                Cell::One(value) => (vec![convert(value, spec).map_err(fail)?], false),
+                Cell::One(value) => (
+                    vec![conform_scalar(value, spec.data_type).map_err(fail)?],
+                    false,
+                ),
                 Cell::Many(values) if spec.single_value => {
                     if values.len() != 1 {
                         return Err(fail(format!(
@@ -276,12 +279,17 @@ impl MutableSegment {
                             values.len()
                         )));
                     }
-                    (vec![convert(&values[0], spec).map_err(fail)?], false)
+                    (
+                        vec![conform_scalar(&values[0], spec.data_type).map_err(fail)?],
+                        false,
+                    )
                 }
                 Cell::Many(values) if values.is_empty() => (vec![spec.default_null.clone()], true),
                 Cell::Many(values) => {
-                    let converted: std::result::Result<Vec<Scalar>, String> =
-                        values.iter().map(|value| convert(value, spec)).collect();
+                    let converted: std::result::Result<Vec<Scalar>, String> = values
+                        .iter()
+                        .map(|value| conform_scalar(value, spec.data_type))
+                        .collect();
                     (converted.map_err(fail)?, false)
                 }
             };
@@ -368,32 +376,6 @@ fn post(column: &MutableColumn, doc: u32, id: u32) {
         }
         postings[id as usize].push(doc);
     }
-}
-
-/// Converts `value` to the column's physical type where that loses nothing.
-fn convert(value: &Scalar, spec: &ColumnSpec) -> std::result::Result<Scalar, String> {
-    let mismatch = || format!("{value:?} cannot be stored in a {} column", spec.data_type);
-    Ok(match (spec.physical, value) {
-        (Physical::I32, Scalar::I32(_))
-        | (Physical::I64, Scalar::I64(_))
-        | (Physical::F32, Scalar::F32(_))
-        | (Physical::F64, Scalar::F64(_))
-        | (Physical::Str, Scalar::Str(_))
-        | (Physical::Bytes, Scalar::Bytes(_)) => value.clone(),
-        (Physical::I32, Scalar::I64(v)) => Scalar::I32(i32::try_from(*v).map_err(|_| mismatch())?),
-        (Physical::I64, Scalar::I32(v)) => Scalar::I64(*v as i64),
-        (Physical::F32, Scalar::F64(v)) => Scalar::F32(*v as f32),
-        (Physical::F64, Scalar::F32(v)) => Scalar::F64(*v as f64),
-        (Physical::F32, Scalar::I32(v)) => Scalar::F32(*v as f32),
-        (Physical::F64, Scalar::I32(v)) => Scalar::F64(*v as f64),
-        (Physical::F32, Scalar::I64(v)) => Scalar::F32(*v as f32),
-        (Physical::F64, Scalar::I64(v)) => Scalar::F64(*v as f64),
-        (Physical::Str, Scalar::I32(_) | Scalar::I64(_) | Scalar::F32(_) | Scalar::F64(_)) => {
-            Scalar::Str(value.to_string())
-        }
-        (_, Scalar::Str(text)) => Scalar::parse(spec.data_type, text)?,
-        _ => return Err(mismatch()),
-    })
 }
 
 fn now_millis() -> i64 {

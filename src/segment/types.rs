@@ -249,7 +249,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
@@ -257,6 +257,41 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .chunks_exact(2)
         .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
         .collect()
+}
+
+/// Converts `value` to the physical type of a `data_type` column where
+/// nothing is lost (INT from a LONG that fits, DOUBLE from an integer, a
+/// number from its text, ...).
+pub fn conform_scalar(value: &Scalar, data_type: DataType) -> Result<Scalar, String> {
+    let physical = Physical::of(data_type);
+    let mismatch = || format!("{value} cannot be stored in a {data_type} column");
+    Ok(match (physical, value) {
+        (Physical::I32, Scalar::I32(_))
+        | (Physical::I64, Scalar::I64(_))
+        | (Physical::F32, Scalar::F32(_))
+        | (Physical::F64, Scalar::F64(_))
+        | (Physical::Str, Scalar::Str(_))
+        | (Physical::Bytes, Scalar::Bytes(_)) => value.clone(),
+        (Physical::I32, Scalar::I64(v)) if data_type == DataType::Boolean => {
+            Scalar::I32((*v != 0) as i32)
+        }
+        (Physical::I32, Scalar::I64(v)) => Scalar::I32(i32::try_from(*v).map_err(|_| mismatch())?),
+        (Physical::I32 | Physical::I64, Scalar::F64(v)) if v.fract() == 0.0 && v.abs() < 9.2e18 => {
+            return conform_scalar(&Scalar::I64(*v as i64), data_type)
+        }
+        (Physical::I64, Scalar::I32(v)) => Scalar::I64(*v as i64),
+        (Physical::F32, Scalar::F64(v)) => Scalar::F32(*v as f32),
+        (Physical::F64, Scalar::F32(v)) => Scalar::F64(*v as f64),
+        (Physical::F32, Scalar::I32(v)) => Scalar::F32(*v as f32),
+        (Physical::F64, Scalar::I32(v)) => Scalar::F64(*v as f64),
+        (Physical::F32, Scalar::I64(v)) => Scalar::F32(*v as f32),
+        (Physical::F64, Scalar::I64(v)) => Scalar::F64(*v as f64),
+        (Physical::Str, Scalar::I32(_) | Scalar::I64(_) | Scalar::F32(_) | Scalar::F64(_)) => {
+            Scalar::Str(value.to_string())
+        }
+        (_, Scalar::Str(text)) => Scalar::parse(data_type, text)?,
+        _ => return Err(mismatch()),
+    })
 }
 
 /// What a row holds for one column.

@@ -1,0 +1,205 @@
+//! Batch ingestion of a file into a table (Pinot's offline path).
+//!
+//! Rows are read into a mutable segment that is sealed every
+//! `segment_rows` rows; the sealed files are committed together when the
+//! whole file has been read, so a file is ingested entirely or not at all.
+//! Bad rows are counted and skipped (the first few are kept for the report),
+//! or, in strict mode, the first one aborts the ingestion.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Error, TableData};
+use crate::ingest::files::{read_file, BadRow, FileFormat, RowSink};
+use crate::segment::{self, Cell, MutableSegment, SealInfo, SegmentSpec};
+
+/// Rows per segment unless the caller says otherwise (Pinot's default).
+pub const DEFAULT_SEGMENT_ROWS: usize = 5_000_000;
+/// Bad rows described in a report; the rest are only counted.
+pub const REPORTED_BAD_ROWS: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// How the file is named in messages (never a server-side path).
+    pub source_name: String,
+    pub format: FileFormat,
+    pub segment_rows: usize,
+    pub strict: bool,
+}
+
+impl IngestOptions {
+    pub fn new(source_name: impl Into<String>, format: FileFormat) -> IngestOptions {
+        IngestOptions {
+            source_name: source_name.into(),
+            format,
+            segment_rows: DEFAULT_SEGMENT_ROWS,
+            strict: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestReport {
+    pub rows: u64,
+    pub bad_rows: u64,
+    /// The first bad rows: "row N: column `c`: reason".
+    pub errors: Vec<String>,
+    pub segments: Vec<String>,
+}
+
+struct Sink<'a> {
+    table: &'a TableData,
+    spec: Arc<SegmentSpec>,
+    segment_rows: usize,
+    strict: bool,
+    current: MutableSegment,
+    sealed: Vec<PathBuf>,
+    report: IngestReport,
+    first_bad: Option<BadRow>,
+    progress: &'a dyn Fn(u64),
+    failure: Option<Error>,
+}
+
+impl Sink<'_> {
+    fn seal_current(&mut self) -> Result<(), Error> {
+        if self.current.num_docs() == 0 {
+            return Ok(());
+        }
+        let name = self
+            .table
+            .new_segment_name(self.current.created_millis(), self.sealed.len());
+        let info = SealInfo {
+            segment_name: name,
+            stream: None,
+        };
+        let (path, _) = self.current.seal(&self.table.segment_dir(), &info)?;
+        self.sealed.push(path);
+        self.current = MutableSegment::new(self.spec.clone());
+        Ok(())
+    }
+
+    fn note_bad(&mut self, bad: BadRow) -> bool {
+        self.report.bad_rows += 1;
+        if self.report.errors.len() < REPORTED_BAD_ROWS {
+            self.report
+                .errors
+                .push(format!("row {}: {}", bad.row, bad.error));
+        }
+        if self.first_bad.is_none() {
+            self.first_bad = Some(bad);
+        }
+        !self.strict
+    }
+}
+
+impl RowSink for Sink<'_> {
+    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<(), String> {
+        let mut rest: &[Vec<Cell>] = &rows;
+        while !rest.is_empty() {
+            let room = self.segment_rows - self.current.num_docs();
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            match self.current.append(now) {
+                Ok(count) => self.report.rows += count as u64,
+                Err(err) => {
+                    // Readers convert values already; a refusal here is a row
+                    // the segment cannot hold, reported like any bad row.
+                    let (index, reason) = match &err {
+                        segment::Error::BadValue { row, .. } => (*row as usize, err.to_string()),
+                        _ => (0, err.to_string()),
+                    };
+                    self.report.rows += index as u64;
+                    let bad = BadRow {
+                        row: self.report.rows + self.report.bad_rows + 1,
+                        error: crate::ingest::rows::RowError {
+                            column: String::new(),
+                            reason,
+                        },
+                    };
+                    if !self.note_bad(bad) {
+                        return Err("stopped at a bad row".into());
+                    }
+                    // Go on after the refused row.
+                    rest = &rest[index + 1..];
+                    continue;
+                }
+            }
+            (self.progress)(self.report.rows);
+            if self.current.num_docs() >= self.segment_rows {
+                if let Err(err) = self.seal_current() {
+                    let message = err.to_string();
+                    self.failure = Some(err);
+                    return Err(message);
+                }
+            }
+            rest = later;
+        }
+        Ok(())
+    }
+
+    fn bad_row(&mut self, bad: BadRow) -> bool {
+        self.note_bad(bad)
+    }
+}
+
+/// Ingests `path` into `table`, calling `progress` with the rows read so far.
+pub fn ingest_file(
+    table: &TableData,
+    spec: Arc<SegmentSpec>,
+    path: &Path,
+    options: &IngestOptions,
+    progress: &dyn Fn(u64),
+) -> Result<IngestReport, Error> {
+    let file = options.source_name.clone();
+    let mut sink = Sink {
+        table,
+        current: MutableSegment::new(spec.clone()),
+        spec,
+        segment_rows: options.segment_rows.max(1),
+        strict: options.strict,
+        sealed: Vec::new(),
+        report: IngestReport::default(),
+        first_bad: None,
+        progress,
+        failure: None,
+    };
+    let outcome =
+        read_file(path, options.format, &sink.spec.clone(), &mut sink).map_err(|reason| {
+            sink.failure.take().unwrap_or(Error::UnreadableFile {
+                file: file.clone(),
+                reason,
+            })
+        });
+    let outcome = outcome.and_then(|()| {
+        if options.strict {
+            if let Some(bad) = sink.first_bad.take() {
+                return Err(Error::StrictBadRow {
+                    file: file.clone(),
+                    row: bad.row,
+                    reason: bad.error.to_string(),
+                });
+            }
+        }
+        if sink.report.rows == 0 && sink.report.bad_rows > 0 {
+            return Err(Error::NoGoodRows {
+                file: file.clone(),
+                bad: sink.report.bad_rows,
+                first: sink.report.errors.first().cloned().unwrap_or_default(),
+            });
+        }
+        sink.seal_current()
+    });
+    let committed = outcome.and_then(|()| table.commit(&sink.sealed));
+    match committed {
+        Ok(names) => {
+            sink.report.segments = names;
+            Ok(sink.report)
+        }
+        Err(err) => {
+            for path in &sink.sealed {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The server role: hosts each table's segments on disk and in memory.
+//!
+//! ```text
+//! tables/<table>_<TYPE>/manifest.json            committed segment names (written atomically)
+//! tables/<table>_<TYPE>/segments/<segment>.seg   one file per sealed segment
+//! ```
+//!
+//! A segment is part of a table exactly when the manifest lists it. Adding
+//! segments writes their files first and the manifest last, so a batch of
+//! segments appears all at once or not at all; files a crash left outside the
+//! manifest are deleted when the table opens. Readers take a snapshot of a
+//! table's segment list (an `Arc`) and are never blocked by writers.
+
+mod batch;
+mod error;
+mod table;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+pub use batch::{ingest_file, IngestOptions, IngestReport, DEFAULT_SEGMENT_ROWS};
+pub use error::Error;
+pub use table::TableData;
+
+use crate::catalog::Catalog;
+use crate::durable;
+
+/// All tables' data in one process.
+pub struct Server {
+    root: PathBuf,
+    tables: RwLock<BTreeMap<String, Arc<TableData>>>,
+}
+
+impl Server {
+    /// Opens the data of every table in `catalog` under `data_dir/tables`.
+    pub fn open(data_dir: &Path, catalog: &Catalog) -> Result<Server, Error> {
+        let root = data_dir.join("tables");
+        durable::create_dir_durably(&root).map_err(|err| Error::io(&root, err))?;
+        let mut tables = BTreeMap::new();
+        for raw in catalog.table_names(None) {
+            for entry in catalog.tables_named(&raw) {
+                let name = entry.config.table_name.clone();
+                let data = TableData::open(&root.join(&name), &name)?;
+                tables.insert(name, Arc::new(data));
+            }
+        }
+        Ok(Server {
+            root,
+            tables: RwLock::new(tables),
+        })
+    }
+
+    /// The data of table `name_with_type`, if it has any.
+    pub fn table(&self, name_with_type: &str) -> Option<Arc<TableData>> {
+        self.tables
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(name_with_type)
+            .cloned()
+    }
+
+    /// The data of table `name_with_type`, created empty if needed.
+    pub fn table_or_create(&self, name_with_type: &str) -> Result<Arc<TableData>, Error> {
+        if let Some(table) = self.table(name_with_type) {
+            return Ok(table);
+        }
+        let mut tables = self
+            .tables
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(table) = tables.get(name_with_type) {
+            return Ok(table.clone());
+        }
+        let table = Arc::new(TableData::open(
+            &self.root.join(name_with_type),
+            name_with_type,
+        )?);
+        tables.insert(name_with_type.to_string(), table.clone());
+        Ok(table)
+    }
+
+    /// Deletes every segment of table `name_with_type` and its directory.
+    pub fn drop_table(&self, name_with_type: &str) -> Result<(), Error> {
+        let removed = self
+            .tables
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(name_with_type);
+        let dir = self.root.join(name_with_type);
+        if removed.is_some() || dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|err| Error::io(&dir, err))?;
+            durable::sync_parent(&dir).map_err(|err| Error::io(&dir, err))?;
+            tracing::info!(table = name_with_type, "deleted the table's segments");
+        }
+        Ok(())
+    }
+}
