@@ -6,11 +6,14 @@
 //!   dictionaries, bit-packed forward indexes, null vectors, statistics and
 //!   the configured indexes. `format.rs` documents the bytes.
 //!
-//! Sealing (`seal.rs`) turns the first into the second. This module and
+//! Sealing (`seal.rs`) turns the first into the second; batch ingestion
+//! builds files straight from rows with [`SegmentBuilder`]. Both write
+//! through `writer.rs`. This module and
 //! `index/` never import an async runtime or network crate.
 
 mod append_vec;
 pub mod bitpack;
+mod builder;
 mod error;
 pub mod format;
 mod mutable;
@@ -19,14 +22,18 @@ mod seal;
 mod spec;
 pub mod stored;
 mod types;
+mod values;
+mod writer;
 
 #[cfg(test)]
 mod tests;
 
+pub use builder::{Chunk, SegmentBuilder};
 pub use error::{Error, Result};
 pub use format::{ColumnMeta, Encoding, SegmentMeta, StreamRange};
 pub use mutable::MutableSegment;
 pub use reader::{ColumnView, ImmutableSegment};
-pub use seal::{bloom_hash, SealInfo};
 pub use spec::{ColumnSpec, SegmentSpec};
 pub use types::{conform_scalar, default_null_value, hex, Cell, Physical, Scalar};
+pub use values::{Prim, Values, VarValues};
+pub use writer::{bloom_hash, SealInfo};

@@ -88,44 +88,62 @@ impl Store {
     }
 }
 
-/// Hash key of a dictionary value: the bits of a number, or the bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Bits(u64),
-    Bytes(Box<[u8]>),
+type FastMap<K> = HashMap<K, u32, foldhash::fast::RandomState>;
+
+/// Value → id maps: numbers by their bits, text and bytes by their bytes.
+#[derive(Default)]
+struct Ids {
+    bits: FastMap<u64>,
+    bytes: FastMap<Box<[u8]>>,
 }
 
-fn key_of(value: &Scalar) -> Key {
+/// The bits of a fixed-width value, or its bytes.
+fn bits_or_bytes(value: &Scalar) -> Result<u64, &[u8]> {
     match value {
-        Scalar::I32(v) => Key::Bits(*v as u32 as u64),
-        Scalar::I64(v) => Key::Bits(*v as u64),
-        Scalar::F32(v) => Key::Bits(v.to_bits() as u64),
-        Scalar::F64(v) => Key::Bits(v.to_bits()),
-        Scalar::Str(v) => Key::Bytes(v.as_bytes().into()),
-        Scalar::Bytes(v) => Key::Bytes(v.as_slice().into()),
+        Scalar::I32(v) => Ok(*v as u32 as u64),
+        Scalar::I64(v) => Ok(*v as u64),
+        Scalar::F32(v) => Ok(v.to_bits() as u64),
+        Scalar::F64(v) => Ok(v.to_bits()),
+        Scalar::Str(v) => Err(v.as_bytes()),
+        Scalar::Bytes(v) => Err(v.as_slice()),
+    }
+}
+
+impl Ids {
+    fn get(&self, value: &Scalar) -> Option<u32> {
+        match bits_or_bytes(value) {
+            Ok(bits) => self.bits.get(&bits).copied(),
+            Err(bytes) => self.bytes.get(bytes).copied(),
+        }
+    }
+
+    fn insert(&mut self, value: &Scalar, id: u32) {
+        match bits_or_bytes(value) {
+            Ok(bits) => self.bits.insert(bits, id),
+            Err(bytes) => self.bytes.insert(bytes.into(), id),
+        };
     }
 }
 
 /// A dictionary that grows: ids in order of first appearance.
 pub(crate) struct GrowingDict {
     pub(crate) values: Store,
-    ids: RwLock<HashMap<Key, u32>>,
+    ids: RwLock<Ids>,
 }
 
 impl GrowingDict {
     fn id_of(&self, value: &Scalar) -> Option<u32> {
-        read(&self.ids).get(&key_of(value)).copied()
+        read(&self.ids).get(value)
     }
 
     /// Writer only: the id of `value`, adding it if new.
     fn intern(&self, value: &Scalar) -> u32 {
-        let key = key_of(value);
-        if let Some(id) = read(&self.ids).get(&key) {
-            return *id;
+        if let Some(id) = read(&self.ids).get(value) {
+            return id;
         }
         let id = self.values.len() as u32;
         self.values.push(value);
-        write(&self.ids).insert(key, id);
+        write(&self.ids).insert(value, id);
         id
     }
 }
@@ -154,7 +172,7 @@ pub(crate) struct MutableColumn {
 }
 
 /// A cell ready to store: its value(s), and whether it was null.
-type Conformed = (Vec<Scalar>, bool);
+pub(crate) type Conformed = (Vec<Scalar>, bool);
 
 /// A growing segment.
 pub struct MutableSegment {
@@ -177,14 +195,20 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl MutableSegment {
+    /// A segment for streaming ingestion: queryable while it grows, with
+    /// live inverted indexes.
     pub fn new(spec: Arc<SegmentSpec>) -> MutableSegment {
+        MutableSegment::with_live_indexes(spec, true)
+    }
+
+    fn with_live_indexes(spec: Arc<SegmentSpec>, live_indexes: bool) -> MutableSegment {
         let columns = spec
             .columns
             .iter()
             .map(|column| {
                 let dict = column.dictionary.then(|| GrowingDict {
                     values: Store::new(column.physical),
-                    ids: RwLock::new(HashMap::new()),
+                    ids: RwLock::new(Ids::default()),
                 });
                 let forward = match (column.dictionary, column.single_value) {
                     (true, true) => Forward::DictSv(AppendVec::new()),
@@ -199,7 +223,7 @@ impl MutableSegment {
                     dict,
                     forward,
                     nulls: RwLock::new(RoaringBitmap::new()),
-                    inverted: (column.dictionary && column.inverted)
+                    inverted: (live_indexes && column.dictionary && column.inverted)
                         .then(|| RwLock::new(Vec::new())),
                 }
             })
@@ -236,9 +260,8 @@ impl MutableSegment {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut appended = 0;
         for (index, row) in rows.iter().enumerate() {
-            let cells = self
-                .conform(row)
-                .map_err(|(column, reason)| Error::BadValue {
+            let cells =
+                conform_row(&self.spec, row).map_err(|(column, reason)| Error::BadValue {
                     row: index as u64,
                     column,
                     reason,
@@ -247,55 +270,6 @@ impl MutableSegment {
             appended += 1;
         }
         Ok(appended)
-    }
-
-    /// Checks a row against the spec and converts its values to the stored
-    /// physical types; nulls become the column's default, marked null.
-    fn conform(&self, row: &[Cell]) -> std::result::Result<Vec<Conformed>, (String, String)> {
-        if row.len() != self.columns.len() {
-            return Err((
-                String::new(),
-                format!(
-                    "row has {} values for {} columns",
-                    row.len(),
-                    self.columns.len()
-                ),
-            ));
-        }
-        let mut out = Vec::with_capacity(row.len());
-        for (cell, column) in row.iter().zip(&self.columns) {
-            let spec = &column.spec;
-            let fail = |reason: String| (spec.name.clone(), reason);
-            let (values, null) = match cell {
-                Cell::Null => (vec![spec.default_null.clone()], true),
-                Cell::One(value) => (
-                    vec![conform_scalar(value, spec.data_type).map_err(fail)?],
-                    false,
-                ),
-                Cell::Many(values) if spec.single_value => {
-                    if values.len() != 1 {
-                        return Err(fail(format!(
-                            "{} values for a single-value column",
-                            values.len()
-                        )));
-                    }
-                    (
-                        vec![conform_scalar(&values[0], spec.data_type).map_err(fail)?],
-                        false,
-                    )
-                }
-                Cell::Many(values) if values.is_empty() => (vec![spec.default_null.clone()], true),
-                Cell::Many(values) => {
-                    let converted: std::result::Result<Vec<Scalar>, String> = values
-                        .iter()
-                        .map(|value| conform_scalar(value, spec.data_type))
-                        .collect();
-                    (converted.map_err(fail)?, false)
-                }
-            };
-            out.push((values, null));
-        }
-        Ok(out)
     }
 
     fn store_row(&self, cells: &[Conformed]) {
@@ -378,7 +352,55 @@ fn post(column: &MutableColumn, doc: u32, id: u32) {
     }
 }
 
-fn now_millis() -> i64 {
+/// Checks a row against the spec and converts its values to the stored
+/// physical types; nulls become the column's default, marked null.
+pub(crate) fn conform_row(
+    spec: &SegmentSpec,
+    row: &[Cell],
+) -> std::result::Result<Vec<Conformed>, (String, String)> {
+    if row.len() != spec.columns.len() {
+        return Err((
+            String::new(),
+            format!(
+                "row has {} values for {} columns",
+                row.len(),
+                spec.columns.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(row.len());
+    for (cell, column) in row.iter().zip(&spec.columns) {
+        out.push(conform_cell(cell, column).map_err(|reason| (column.name.clone(), reason))?);
+    }
+    Ok(out)
+}
+
+/// Conforms one cell to its column (see [`conform_row`]).
+pub(crate) fn conform_cell(
+    cell: &Cell,
+    spec: &ColumnSpec,
+) -> std::result::Result<Conformed, String> {
+    Ok(match cell {
+        Cell::Null => (vec![spec.default_null.clone()], true),
+        Cell::One(value) => (vec![conform_scalar(value, spec.data_type)?], false),
+        Cell::Many(values) if spec.single_value => {
+            if values.len() != 1 {
+                return Err(format!("{} values for a single-value column", values.len()));
+            }
+            (vec![conform_scalar(&values[0], spec.data_type)?], false)
+        }
+        Cell::Many(values) if values.is_empty() => (vec![spec.default_null.clone()], true),
+        Cell::Many(values) => {
+            let converted: std::result::Result<Vec<Scalar>, String> = values
+                .iter()
+                .map(|value| conform_scalar(value, spec.data_type))
+                .collect();
+            (converted?, false)
+        }
+    })
+}
+
+pub(crate) fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as i64)

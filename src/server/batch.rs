@@ -1,6 +1,6 @@
 //! Batch ingestion of a file into a table (Pinot's offline path).
 //!
-//! Rows are read into a mutable segment that is sealed every
+//! Rows are collected by a segment builder that writes a segment every
 //! `segment_rows` rows; the sealed files are committed together when the
 //! whole file has been read, so a file is ingested entirely or not at all.
 //! Bad rows are counted and skipped (the first few are kept for the report),
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{Error, TableData};
 use crate::ingest::files::{read_file, BadRow, FileFormat, RowSink};
-use crate::segment::{self, Cell, MutableSegment, SealInfo, SegmentSpec};
+use crate::segment::{self, Cell, Chunk, SealInfo, SegmentBuilder, SegmentSpec};
 
 /// Rows per segment unless the caller says otherwise (Pinot's default).
 pub const DEFAULT_SEGMENT_ROWS: usize = 5_000_000;
@@ -53,7 +53,7 @@ struct Sink<'a> {
     spec: Arc<SegmentSpec>,
     segment_rows: usize,
     strict: bool,
-    current: MutableSegment,
+    current: SegmentBuilder,
     sealed: Vec<PathBuf>,
     report: IngestReport,
     first_bad: Option<BadRow>,
@@ -73,9 +73,9 @@ impl Sink<'_> {
             segment_name: name,
             stream: None,
         };
-        let (path, _) = self.current.seal(&self.table.segment_dir(), &info)?;
+        let full = std::mem::replace(&mut self.current, SegmentBuilder::new(self.spec.clone()));
+        let (path, _) = full.build(&self.table.segment_dir(), &info)?;
         self.sealed.push(path);
-        self.current = MutableSegment::new(self.spec.clone());
         Ok(())
     }
 
@@ -137,6 +137,32 @@ impl RowSink for Sink<'_> {
         Ok(())
     }
 
+    fn chunks(&mut self, rows: usize, chunks: Vec<Chunk>) -> Result<(), String> {
+        let mut start = 0;
+        while start < rows {
+            let room = self.segment_rows - self.current.num_docs();
+            let end = rows.min(start + room);
+            let appended = if start == 0 && end == rows {
+                self.current.append_chunks(rows, &chunks)
+            } else {
+                let part: Vec<Chunk> = chunks.iter().map(|chunk| chunk.slice(start..end)).collect();
+                self.current.append_chunks(end - start, &part)
+            };
+            appended.map_err(|err| err.to_string())?;
+            self.report.rows += (end - start) as u64;
+            (self.progress)(self.report.rows);
+            if self.current.num_docs() >= self.segment_rows {
+                if let Err(err) = self.seal_current() {
+                    let message = err.to_string();
+                    self.failure = Some(err);
+                    return Err(message);
+                }
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
     fn bad_row(&mut self, bad: BadRow) -> bool {
         self.note_bad(bad)
     }
@@ -153,7 +179,7 @@ pub fn ingest_file(
     let file = options.source_name.clone();
     let mut sink = Sink {
         table,
-        current: MutableSegment::new(spec.clone()),
+        current: SegmentBuilder::new(spec.clone()),
         spec,
         segment_rows: options.segment_rows.max(1),
         strict: options.strict,

@@ -14,7 +14,7 @@ mod parquet;
 use std::path::Path;
 
 use super::rows::RowError;
-use crate::segment::{Cell, SegmentSpec};
+use crate::segment::{Cell, Chunk, SegmentSpec};
 
 /// Rows handed to the sink at a time.
 pub const BATCH_ROWS: usize = 8192;
@@ -56,6 +56,35 @@ pub struct BadRow {
 /// Where rows go: called with each batch of good rows, and once per bad row.
 pub trait RowSink {
     fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<(), String>;
+
+    /// A batch of `rows` good rows given column by column (`chunks[i]` for
+    /// table column `i`). Columnar readers use this to skip per-row cells.
+    fn chunks(&mut self, rows: usize, chunks: Vec<Chunk>) -> Result<(), String> {
+        let mut out: Vec<Vec<Cell>> = (0..rows)
+            .map(|_| Vec::with_capacity(chunks.len()))
+            .collect();
+        for chunk in chunks {
+            match chunk {
+                Chunk::Values { values, nulls } => {
+                    let mut nulls = nulls.into_iter().peekable();
+                    for (row, cells) in out.iter_mut().enumerate() {
+                        if nulls.next_if_eq(&(row as u32)).is_some() {
+                            cells.push(Cell::Null);
+                        } else {
+                            cells.push(Cell::One(values.scalar(row)));
+                        }
+                    }
+                }
+                Chunk::Cells(column) => {
+                    for (cells, cell) in out.iter_mut().zip(column) {
+                        cells.push(cell);
+                    }
+                }
+            }
+        }
+        self.rows(out)
+    }
+
     /// Returns whether to go on.
     fn bad_row(&mut self, bad: BadRow) -> bool;
 }

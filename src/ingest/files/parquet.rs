@@ -1,5 +1,7 @@
 //! Parquet, through the arrow reader: only the table's columns are read, a
-//! batch at a time, and converted column by column.
+//! batch at a time, and converted column by column. Single-value columns of
+//! plain types go straight into typed vectors; lists and anything needing
+//! text conversion go through cells.
 
 use std::fs::File;
 use std::path::Path;
@@ -9,15 +11,17 @@ use arrow_array::types::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
     UInt64Type, UInt8Type,
 };
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType as ArrowType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use super::{match_columns, Batcher, RowSink, BATCH_ROWS};
+use super::{match_columns, BadRow, RowSink, BATCH_ROWS};
 use crate::catalog::DataType;
 use crate::ingest::rows::RowError;
-use crate::segment::{conform_scalar, Cell, ColumnSpec, Scalar, SegmentSpec};
+use crate::segment::{
+    conform_scalar, Cell, Chunk, ColumnSpec, Physical, Scalar, SegmentSpec, Values,
+};
 
 pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
     let file = File::open(path).map_err(|err| format!("cannot open the file: {err}"))?;
@@ -30,12 +34,9 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
         .map(|field| field.name().clone())
         .collect();
     let positions = match_columns(spec, &names);
-    let wanted: Vec<usize> = {
-        let mut wanted: Vec<usize> = positions.iter().flatten().copied().collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        wanted
-    };
+    let mut wanted: Vec<usize> = positions.iter().flatten().copied().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
     let reader = builder
         .with_projection(mask)
@@ -48,53 +49,286 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
         .map(|position| position.and_then(|at| wanted.iter().position(|w| *w == at)))
         .collect();
 
-    let mut batcher = Batcher::new(sink);
-    let mut row = 0u64;
+    let mut row_base = 0u64;
     for batch in reader {
         let batch =
-            batch.map_err(|err| format!("cannot read the file at row {}: {err}", row + 1))?;
-        let columns: Vec<Option<Vec<Result<Cell, String>>>> = spec
-            .columns
-            .iter()
-            .zip(&projected)
-            .map(|(column, position)| position.map(|at| convert_array(batch.column(at), column)))
-            .collect();
-        for index in 0..batch.num_rows() {
-            row += 1;
-            match assemble(&columns, index, spec) {
-                Ok(cells) => batcher.push(cells)?,
-                Err(error) => {
-                    if !batcher.bad(row, error) {
-                        return batcher.flush();
-                    }
-                }
+            batch.map_err(|err| format!("cannot read the file at row {}: {err}", row_base + 1))?;
+        let go_on = convert_batch(&batch, &projected, spec, row_base, sink)?;
+        row_base += batch.num_rows() as u64;
+        if !go_on {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Converts one record batch and hands its good rows to the sink; returns
+/// whether to go on.
+fn convert_batch(
+    batch: &RecordBatch,
+    projected: &[Option<usize>],
+    spec: &SegmentSpec,
+    row_base: u64,
+    sink: &mut dyn RowSink,
+) -> Result<bool, String> {
+    let rows = batch.num_rows();
+    let mut chunks = Vec::with_capacity(spec.columns.len());
+    // First error of each bad row.
+    let mut bad: Vec<(u32, RowError)> = Vec::new();
+    for (column, position) in spec.columns.iter().zip(projected) {
+        let Some(at) = position else {
+            chunks.push(Chunk::Values {
+                values: filled(column, rows),
+                nulls: (0..rows as u32).collect(),
+            });
+            continue;
+        };
+        let array = batch.column(*at);
+        let (chunk, errors) = match typed_chunk(array, column) {
+            Some(typed) => typed,
+            None => cell_chunk(array, column),
+        };
+        for (row, reason) in errors {
+            bad.push((
+                row,
+                RowError {
+                    column: column.name.clone(),
+                    reason,
+                },
+            ));
+        }
+        chunks.push(chunk);
+    }
+    if bad.is_empty() {
+        sink.chunks(rows, chunks)?;
+        return Ok(true);
+    }
+    bad.sort_by_key(|(row, _)| *row);
+    bad.dedup_by_key(|(row, _)| *row);
+    let mut go_on = true;
+    for (row, error) in &bad {
+        if !sink.bad_row(BadRow {
+            row: row_base + *row as u64 + 1,
+            error: error.clone(),
+        }) {
+            go_on = false;
+            break;
+        }
+    }
+    let bad_rows: Vec<u32> = bad.iter().map(|(row, _)| *row).collect();
+    let keep: Vec<u32> = (0..rows as u32)
+        .filter(|row| bad_rows.binary_search(row).is_err())
+        .collect();
+    if !keep.is_empty() && go_on {
+        let kept = chunks.iter().map(|chunk| keep_rows(chunk, &keep)).collect();
+        sink.chunks(keep.len(), kept)?;
+    }
+    Ok(go_on)
+}
+
+fn keep_rows(chunk: &Chunk, keep: &[u32]) -> Chunk {
+    match chunk {
+        Chunk::Values { values, nulls } => Chunk::Values {
+            values: values.gather(keep),
+            nulls: keep
+                .iter()
+                .enumerate()
+                .filter(|(_, row)| nulls.binary_search(row).is_ok())
+                .map(|(position, _)| position as u32)
+                .collect(),
+        },
+        Chunk::Cells(cells) => Chunk::Cells(
+            keep.iter()
+                .map(|&row| cells[row as usize].clone())
+                .collect(),
+        ),
+    }
+}
+
+/// `rows` copies of the column's null value.
+fn filled(column: &ColumnSpec, rows: usize) -> Values {
+    let mut values = Values::new(column.physical);
+    for _ in 0..rows {
+        values.push(&column.default_null);
+    }
+    values
+}
+
+/// Reads a primitive array into a typed vector with `convert`, writing the
+/// column's null value where the array is null.
+fn fill<T: Copy, A: Copy>(
+    len: usize,
+    is_null: impl Fn(usize) -> bool,
+    value: impl Fn(usize) -> A,
+    convert: impl Fn(A) -> Result<T, String>,
+    default: T,
+) -> (Vec<T>, Vec<u32>, Vec<(u32, String)>) {
+    let mut out = Vec::with_capacity(len);
+    let mut nulls = Vec::new();
+    let mut errors = Vec::new();
+    for row in 0..len {
+        if is_null(row) {
+            nulls.push(row as u32);
+            out.push(default);
+            continue;
+        }
+        match convert(value(row)) {
+            Ok(converted) => out.push(converted),
+            Err(reason) => {
+                errors.push((row as u32, reason));
+                out.push(default);
             }
         }
     }
-    batcher.flush()
+    (out, nulls, errors)
 }
 
-fn assemble(
-    columns: &[Option<Vec<Result<Cell, String>>>],
-    index: usize,
-    spec: &SegmentSpec,
-) -> Result<Vec<Cell>, RowError> {
-    let mut row = Vec::with_capacity(columns.len());
-    for (cells, column) in columns.iter().zip(&spec.columns) {
-        match cells {
-            None => row.push(Cell::Null),
-            Some(cells) => match &cells[index] {
-                Ok(cell) => row.push(cell.clone()),
-                Err(reason) => {
-                    return Err(RowError {
-                        column: column.name.clone(),
-                        reason: reason.clone(),
-                    })
+/// The typed fast path; `None` when the array needs the cell path.
+fn typed_chunk(array: &ArrayRef, column: &ColumnSpec) -> Option<(Chunk, Vec<(u32, String)>)> {
+    if !column.single_value {
+        return None;
+    }
+    let len = array.len();
+    let is_null = |row: usize| array.is_null(row);
+    macro_rules! ints {
+        ($t:ty, $target:ty, $wrap:path, $default:expr, $convert:expr) => {{
+            let values = array.as_primitive::<$t>();
+            let (out, nulls, errors) =
+                fill(len, is_null, |row| values.value(row), $convert, $default);
+            (
+                Chunk::Values {
+                    values: $wrap(out),
+                    nulls,
+                },
+                errors,
+            )
+        }};
+    }
+    let data_type = column.data_type;
+    let too_big = move |value: i128| format!("{value} does not fit a {data_type} column");
+    let default = &column.default_null;
+    let result = match (column.physical, array.data_type(), default) {
+        (Physical::I32, ArrowType::Int32, Scalar::I32(d)) if data_type == DataType::Int => {
+            ints!(Int32Type, i32, Values::I32, *d, |v: i32| Ok(v))
+        }
+        (Physical::I32, ArrowType::Int64, Scalar::I32(d)) if data_type == DataType::Int => {
+            ints!(Int64Type, i32, Values::I32, *d, |v: i64| i32::try_from(v)
+                .map_err(|_| too_big(v as i128)))
+        }
+        (Physical::I32, ArrowType::Int16, Scalar::I32(d)) if data_type == DataType::Int => {
+            ints!(Int16Type, i32, Values::I32, *d, |v: i16| Ok(v as i32))
+        }
+        (Physical::I32, ArrowType::Int8, Scalar::I32(d)) if data_type == DataType::Int => {
+            ints!(Int8Type, i32, Values::I32, *d, |v: i8| Ok(v as i32))
+        }
+        (Physical::I32, ArrowType::Boolean, Scalar::I32(d)) => {
+            let values = array.as_boolean();
+            let (out, nulls, errors) = fill(
+                len,
+                is_null,
+                |row| values.value(row),
+                |v: bool| Ok(v as i32),
+                *d,
+            );
+            (
+                Chunk::Values {
+                    values: Values::I32(out),
+                    nulls,
+                },
+                errors,
+            )
+        }
+        (Physical::I64, ArrowType::Int64, Scalar::I64(d)) => {
+            ints!(Int64Type, i64, Values::I64, *d, |v: i64| Ok(v))
+        }
+        (Physical::I64, ArrowType::Int32, Scalar::I64(d)) => {
+            ints!(Int32Type, i64, Values::I64, *d, |v: i32| Ok(v as i64))
+        }
+        (Physical::I64, ArrowType::UInt32, Scalar::I64(d)) => {
+            ints!(UInt32Type, i64, Values::I64, *d, |v: u32| Ok(v as i64))
+        }
+        (Physical::I64, ArrowType::UInt64, Scalar::I64(d)) => {
+            ints!(UInt64Type, i64, Values::I64, *d, |v: u64| i64::try_from(v)
+                .map_err(|_| too_big(v as i128)))
+        }
+        (Physical::I64, ArrowType::Timestamp(_, _), Scalar::I64(d)) => {
+            let millis =
+                arrow_cast::cast(array, &ArrowType::Timestamp(TimeUnit::Millisecond, None))
+                    .and_then(|cast| arrow_cast::cast(&cast, &ArrowType::Int64))
+                    .ok()?;
+            let values = millis.as_primitive::<Int64Type>();
+            let (out, nulls, errors) = fill(
+                len,
+                |row| millis.is_null(row),
+                |row| values.value(row),
+                |v: i64| Ok(v),
+                *d,
+            );
+            (
+                Chunk::Values {
+                    values: Values::I64(out),
+                    nulls,
+                },
+                errors,
+            )
+        }
+        (Physical::F64, ArrowType::Float64, Scalar::F64(d)) => {
+            ints!(Float64Type, f64, Values::F64, *d, |v: f64| Ok(v))
+        }
+        (Physical::F64, ArrowType::Float32, Scalar::F64(d)) => {
+            ints!(Float32Type, f64, Values::F64, *d, |v: f32| Ok(v as f64))
+        }
+        (Physical::F64, ArrowType::Int32, Scalar::F64(d)) => {
+            ints!(Int32Type, f64, Values::F64, *d, |v: i32| Ok(v as f64))
+        }
+        (Physical::F64, ArrowType::Int64, Scalar::F64(d)) => {
+            ints!(Int64Type, f64, Values::F64, *d, |v: i64| Ok(v as f64))
+        }
+        (Physical::F32, ArrowType::Float32, Scalar::F32(d)) => {
+            ints!(Float32Type, f32, Values::F32, *d, |v: f32| Ok(v))
+        }
+        (Physical::F32, ArrowType::Float64, Scalar::F32(d)) => {
+            ints!(Float64Type, f32, Values::F32, *d, |v: f64| Ok(v as f32))
+        }
+        (Physical::Str, ArrowType::Utf8 | ArrowType::LargeUtf8, Scalar::Str(d))
+            if matches!(data_type, DataType::String | DataType::Json) =>
+        {
+            let mut values = Values::new(Physical::Str);
+            let mut nulls = Vec::new();
+            let Values::Var(var) = &mut values else {
+                return None;
+            };
+            for row in 0..len {
+                if array.is_null(row) {
+                    nulls.push(row as u32);
+                    var.push(d.as_bytes());
+                } else if let ArrowType::Utf8 = array.data_type() {
+                    var.push(array.as_string::<i32>().value(row).as_bytes());
+                } else {
+                    var.push(array.as_string::<i64>().value(row).as_bytes());
                 }
-            },
+            }
+            (Chunk::Values { values, nulls }, Vec::new())
+        }
+        _ => return None,
+    };
+    Some(result)
+}
+
+/// The general path: every value through a cell.
+fn cell_chunk(array: &ArrayRef, column: &ColumnSpec) -> (Chunk, Vec<(u32, String)>) {
+    let mut cells = Vec::with_capacity(array.len());
+    let mut errors = Vec::new();
+    for (row, cell) in convert_array(array, column).into_iter().enumerate() {
+        match cell {
+            Ok(cell) => cells.push(cell),
+            Err(reason) => {
+                errors.push((row as u32, reason));
+                cells.push(Cell::Null);
+            }
         }
     }
-    Ok(row)
+    (Chunk::Cells(cells), errors)
 }
 
 /// Converts every value of an arrow array into cells of `column`.
@@ -114,13 +348,11 @@ fn convert_array(array: &ArrayRef, column: &ColumnSpec) -> Vec<Result<Cell, Stri
                     .into_iter()
                     .flatten()
                     .collect();
-                let scalars = scalars?;
+                let mut scalars = scalars?;
                 if column.single_value {
                     match scalars.len() {
                         0 => Ok(Cell::Null),
-                        1 => Ok(Cell::One(
-                            scalars.into_iter().next().unwrap_or(Scalar::I32(0)),
-                        )),
+                        1 => Ok(Cell::One(scalars.remove(0))),
                         n => Err(format!("{n} values for a single-value column")),
                     }
                 } else {
@@ -142,41 +374,29 @@ fn convert_array(array: &ArrayRef, column: &ColumnSpec) -> Vec<Result<Cell, Stri
 
 /// The values of a flat array as scalars of `data_type` (`None` for nulls).
 fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, String>>> {
-    macro_rules! ints {
-        ($t:ty) => {{
+    macro_rules! numbers {
+        ($t:ty, $scalar:path, $as:ty) => {{
             let values = array.as_primitive::<$t>();
             (0..values.len())
                 .map(|i| {
                     values
                         .is_valid(i)
-                        .then(|| conform_scalar(&Scalar::I64(values.value(i) as i64), data_type))
-                })
-                .collect()
-        }};
-    }
-    macro_rules! floats {
-        ($t:ty) => {{
-            let values = array.as_primitive::<$t>();
-            (0..values.len())
-                .map(|i| {
-                    values
-                        .is_valid(i)
-                        .then(|| conform_scalar(&Scalar::F64(values.value(i) as f64), data_type))
+                        .then(|| conform_scalar(&$scalar(values.value(i) as $as), data_type))
                 })
                 .collect()
         }};
     }
     match array.data_type() {
-        ArrowType::Int8 => ints!(Int8Type),
-        ArrowType::Int16 => ints!(Int16Type),
-        ArrowType::Int32 => ints!(Int32Type),
-        ArrowType::Int64 => ints!(Int64Type),
-        ArrowType::UInt8 => ints!(UInt8Type),
-        ArrowType::UInt16 => ints!(UInt16Type),
-        ArrowType::UInt32 => ints!(UInt32Type),
-        ArrowType::UInt64 => ints!(UInt64Type),
-        ArrowType::Float32 => floats!(Float32Type),
-        ArrowType::Float64 => floats!(Float64Type),
+        ArrowType::Int8 => numbers!(Int8Type, Scalar::I64, i64),
+        ArrowType::Int16 => numbers!(Int16Type, Scalar::I64, i64),
+        ArrowType::Int32 => numbers!(Int32Type, Scalar::I64, i64),
+        ArrowType::Int64 => numbers!(Int64Type, Scalar::I64, i64),
+        ArrowType::UInt8 => numbers!(UInt8Type, Scalar::I64, i64),
+        ArrowType::UInt16 => numbers!(UInt16Type, Scalar::I64, i64),
+        ArrowType::UInt32 => numbers!(UInt32Type, Scalar::I64, i64),
+        ArrowType::UInt64 => numbers!(UInt64Type, Scalar::I64, i64),
+        ArrowType::Float32 => numbers!(Float32Type, Scalar::F64, f64),
+        ArrowType::Float64 => numbers!(Float64Type, Scalar::F64, f64),
         ArrowType::Boolean => {
             let values = array.as_boolean();
             (0..values.len())

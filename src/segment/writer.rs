@@ -1,0 +1,425 @@
+//! Writing segment files: encodes each column's data, in final doc order,
+//! into the blocks of `format.rs`, with its statistics and indexes.
+//!
+//! Both ways to a sealed segment end here: sealing a [`super::MutableSegment`]
+//! (`seal.rs`) and building from a batch of rows (`builder.rs`). Columns are
+//! produced and written one at a time, so peak memory is one column's data
+//! plus its largest block.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use roaring::RoaringBitmap;
+use serde_json::Value as Json;
+
+use super::bitpack::{self, PackWriter};
+use super::error::{Error, Result};
+use super::format::{self, BlockKind, BlockMeta, ColumnMeta, Encoding, SegmentMeta, StreamRange};
+use super::spec::{ColumnSpec, SegmentSpec};
+use super::stored::encode_mv;
+use super::values::{dispatch, Prim, Values};
+use crate::catalog::FieldRole;
+use crate::durable;
+use crate::index::{bloom, inverted::InvertedBuilder, range, sorted};
+
+/// What the file records beyond the rows.
+#[derive(Debug, Clone)]
+pub struct SealInfo {
+    pub segment_name: String,
+    pub stream: Option<StreamRange>,
+}
+
+/// The bloom-filter hash of a value: XXH3 of its canonical bytes.
+pub fn bloom_hash(value: &super::Scalar) -> u64 {
+    let mut values = Values::new(value.physical());
+    values.push(value);
+    bloom::hash_bytes(values.canonical(0))
+}
+
+/// Dictionary ids of every doc, in final doc order.
+pub(crate) enum DocIds {
+    Single(Vec<u32>),
+    /// Doc `d` holds `ids[starts[d]..starts[d+1]]`.
+    Multi {
+        starts: Vec<u32>,
+        ids: Vec<u32>,
+    },
+}
+
+/// One column, ready to write.
+pub(crate) enum ColumnData {
+    /// Sorted distinct values and the ids of each doc.
+    Dict { dictionary: Values, ids: DocIds },
+    /// One value per doc.
+    Raw { values: Values },
+}
+
+/// Writes a segment file at `dir/<segment_name>.seg` through a temporary
+/// file, fsynced and renamed. `column(i)` yields column `i`'s data and nulls.
+pub(crate) fn write_segment(
+    dir: &Path,
+    spec: &SegmentSpec,
+    num_docs: usize,
+    created_millis: i64,
+    info: &SealInfo,
+    mut column: impl FnMut(usize) -> std::result::Result<(ColumnData, RoaringBitmap), String>,
+) -> Result<(PathBuf, SegmentMeta)> {
+    let target = dir.join(format!("{}.seg", info.segment_name));
+    let temp = durable::temp_path(&target);
+    let written = (|| {
+        let mut out = BlockWriter::create(&temp)?;
+        let mut columns = Vec::with_capacity(spec.columns.len());
+        for (index, column_spec) in spec.columns.iter().enumerate() {
+            let fail = |reason: String| Error::Column {
+                segment: info.segment_name.clone(),
+                column: column_spec.name.clone(),
+                reason,
+            };
+            let (data, nulls) = column(index).map_err(fail)?;
+            columns
+                .push(write_column(column_spec, data, &nulls, num_docs, &mut out).map_err(fail)?);
+        }
+        let time = spec.time_column.map(|index| &columns[index]);
+        let meta = SegmentMeta {
+            format_version: format::FORMAT_VERSION,
+            segment_name: info.segment_name.clone(),
+            table_name: spec.table_name.clone(),
+            num_docs: num_docs as u64,
+            created_millis,
+            time_column: time.map(|column| column.name.clone()),
+            min_time: time.and_then(|column| column.min.clone()),
+            max_time: time.and_then(|column| column.max.clone()),
+            stream: info.stream.clone(),
+            columns,
+            blocks: Vec::new(),
+        };
+        out.finish(meta)
+    })();
+    match written {
+        Ok(meta) => {
+            durable::publish(&temp, &target).map_err(|err| Error::io(&target, err))?;
+            Ok((target, meta))
+        }
+        Err(err) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(err)
+        }
+    }
+}
+
+fn write_column(
+    spec: &ColumnSpec,
+    data: ColumnData,
+    nulls: &RoaringBitmap,
+    num_docs: usize,
+    out: &mut BlockWriter,
+) -> std::result::Result<ColumnMeta, String> {
+    let mut meta = match data {
+        ColumnData::Dict {
+            dictionary,
+            ids: DocIds::Single(ids),
+        } if prefers_raw(spec, &dictionary, num_docs) => {
+            let values = dictionary.gather(&ids);
+            drop(ids);
+            write_raw(spec, &values, out)?
+        }
+        ColumnData::Dict { dictionary, ids } => write_dict(spec, &dictionary, &ids, out)?,
+        ColumnData::Raw { values } => write_raw(spec, &values, out)?,
+    };
+    meta.null_count = nulls.len();
+    if !nulls.is_empty() {
+        let mut bytes = Vec::new();
+        let _ = nulls.serialize_into(&mut bytes);
+        out.block(&spec.name, BlockKind::Nulls, &bytes)?;
+    }
+    Ok(meta)
+}
+
+/// Whether a metric column is smaller stored raw than dictionary-encoded:
+/// high-cardinality metrics (prices, amounts) usually are.
+fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, num_docs: usize) -> bool {
+    let Some(width) = spec.physical.width() else {
+        return false;
+    };
+    if spec.role != FieldRole::Metric
+        || !spec.single_value
+        || spec.inverted
+        || spec.range
+        || spec.bloom.is_some()
+    {
+        return false;
+    }
+    let bits = bitpack::bits_for_cardinality(dictionary.len());
+    let encoded = dictionary.len() * width + bitpack::words_for(num_docs, bits) * 8;
+    num_docs * width <= encoded
+}
+
+fn base_meta(spec: &ColumnSpec, encoding: Encoding) -> ColumnMeta {
+    ColumnMeta {
+        name: spec.name.clone(),
+        data_type: spec.data_type,
+        physical: spec.physical,
+        single_value: spec.single_value,
+        encoding,
+        cardinality: 0,
+        bits_per_id: 0,
+        total_values: 0,
+        max_values_per_doc: 1,
+        min: None,
+        max: None,
+        null_count: 0,
+        sorted: false,
+        default_null_value: spec.default_null.to_json(spec.data_type),
+        indexes: Vec::new(),
+        range_buckets: Vec::new(),
+        bloom_blocks: None,
+    }
+}
+
+/// The bytes of a values block: fixed-width arrays as they are,
+/// variable-width as `offset:u32{n+1} pad8 bytes`.
+fn encode_values(values: &Values) -> std::result::Result<Vec<u8>, String> {
+    dispatch!(values, v => Ok(bytemuck::cast_slice(v).to_vec()), var => {
+        if var.bytes.len() > u32::MAX as usize {
+            return Err(format!("{} bytes of values exceed the 4 GiB a segment column may hold", var.bytes.len()));
+        }
+        let header = var.offsets.len() * 4;
+        let mut out = Vec::with_capacity(header.next_multiple_of(8) + var.bytes.len());
+        for &offset in &var.offsets {
+            out.extend_from_slice(&(offset as u32).to_le_bytes());
+        }
+        out.resize(header.next_multiple_of(8), 0);
+        out.extend_from_slice(&var.bytes);
+        Ok(out)
+    })
+}
+
+fn write_dict(
+    spec: &ColumnSpec,
+    dictionary: &Values,
+    ids: &DocIds,
+    out: &mut BlockWriter,
+) -> std::result::Result<ColumnMeta, String> {
+    let mut meta = base_meta(spec, Encoding::Dictionary);
+    let cardinality = dictionary.len();
+    let bits = bitpack::bits_for_cardinality(cardinality);
+    meta.cardinality = cardinality as u64;
+    meta.bits_per_id = bits;
+    if cardinality > 0 {
+        meta.min = Some(dictionary.scalar(0).to_json(spec.data_type));
+        meta.max = Some(dictionary.scalar(cardinality - 1).to_json(spec.data_type));
+    }
+    out.block(&spec.name, BlockKind::Dict, &encode_values(dictionary)?)?;
+
+    let (flat, starts) = match ids {
+        DocIds::Single(ids) => (ids.as_slice(), None),
+        DocIds::Multi { starts, ids } => (ids.as_slice(), Some(starts.as_slice())),
+    };
+    let mut words = vec![0u64; bitpack::words_for(flat.len(), bits)];
+    let mut writer = PackWriter::new(bits);
+    for &id in flat {
+        writer.push(id, &mut words);
+    }
+    meta.total_values = flat.len() as u64;
+    match starts {
+        None => {
+            meta.sorted = flat.windows(2).all(|pair| pair[0] <= pair[1]);
+            out.block(&spec.name, BlockKind::Fwd, bytemuck::cast_slice(&words))?;
+        }
+        Some(starts) => {
+            meta.max_values_per_doc = starts
+                .windows(2)
+                .map(|pair| pair[1] - pair[0])
+                .max()
+                .unwrap_or(0);
+            out.block(&spec.name, BlockKind::Fwd, &encode_mv(starts, &words))?;
+        }
+    }
+    drop(words);
+
+    // (doc, id) pairs in doc order.
+    let entries = || -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
+        match starts {
+            None => Box::new(flat.iter().enumerate().map(|(doc, &id)| (doc as u32, id))),
+            Some(starts) => Box::new(starts.windows(2).enumerate().flat_map(move |(doc, pair)| {
+                flat[pair[0] as usize..pair[1] as usize]
+                    .iter()
+                    .map(move |&id| (doc as u32, id))
+            })),
+        }
+    };
+    if spec.inverted {
+        let mut builder = InvertedBuilder::new(cardinality);
+        for (doc, id) in entries() {
+            builder.add(doc, id);
+        }
+        out.block(&spec.name, BlockKind::Inverted, &builder.encode())?;
+        meta.indexes.push("inverted".into());
+    }
+    if meta.sorted && starts.is_none() {
+        if let Some(starts) = sorted::build(flat.iter().copied(), cardinality, flat.len()) {
+            out.block(&spec.name, BlockKind::Sorted, &sorted::encode(&starts))?;
+            meta.indexes.push("sorted".into());
+        }
+    }
+    if spec.range {
+        let built = range::build_dict(entries_vec(&entries), cardinality);
+        out.block(&spec.name, BlockKind::Range, &built.encode())?;
+        meta.range_buckets = built
+            .bounds
+            .iter()
+            .map(|(lo, hi)| (Json::from(*lo), Json::from(*hi)))
+            .collect();
+        meta.indexes.push("range".into());
+    }
+    if let Some(fpp) = spec.bloom {
+        write_bloom(spec, dictionary, fpp, &mut meta, out)?;
+    }
+    Ok(meta)
+}
+
+fn entries_vec<'a>(
+    entries: &impl Fn() -> Box<dyn Iterator<Item = (u32, u32)> + 'a>,
+) -> Vec<(u32, u32)> {
+    entries().collect()
+}
+
+fn raw_range<T: Prim>(values: &[T], spec: &ColumnSpec) -> (Vec<u8>, Vec<(Json, Json)>) {
+    let built = range::build_values(values, T::cmp_total);
+    let bounds = built
+        .bounds
+        .iter()
+        .map(|(lo, hi)| {
+            (
+                lo.to_scalar().to_json(spec.data_type),
+                hi.to_scalar().to_json(spec.data_type),
+            )
+        })
+        .collect();
+    (built.encode(), bounds)
+}
+
+fn write_raw(
+    spec: &ColumnSpec,
+    values: &Values,
+    out: &mut BlockWriter,
+) -> std::result::Result<ColumnMeta, String> {
+    let mut meta = base_meta(spec, Encoding::Raw);
+    meta.total_values = values.len() as u64;
+    meta.sorted = values.is_sorted();
+    meta.cardinality = values.distinct_count() as u64;
+    if let Some((min, max)) = values.min_max() {
+        meta.min = Some(values.scalar(min).to_json(spec.data_type));
+        meta.max = Some(values.scalar(max).to_json(spec.data_type));
+    }
+    out.block(&spec.name, BlockKind::Fwd, &encode_values(values)?)?;
+    if spec.range {
+        let built = dispatch!(values, v => Some(raw_range(v, spec)), _var => None);
+        if let Some((block, bounds)) = built {
+            out.block(&spec.name, BlockKind::Range, &block)?;
+            meta.range_buckets = bounds;
+            meta.indexes.push("range".into());
+        }
+    }
+    if let Some(fpp) = spec.bloom {
+        let (distinct, _) = values.dictionary_encode();
+        write_bloom(spec, &distinct, fpp, &mut meta, out)?;
+    }
+    Ok(meta)
+}
+
+fn write_bloom(
+    spec: &ColumnSpec,
+    distinct: &Values,
+    fpp: f64,
+    meta: &mut ColumnMeta,
+    out: &mut BlockWriter,
+) -> std::result::Result<(), String> {
+    let blocks = bloom::blocks_for(distinct.len(), fpp);
+    let mut builder = bloom::BloomBuilder::new(blocks);
+    for index in 0..distinct.len() {
+        builder.insert_hash(bloom::hash_bytes(distinct.canonical(index)));
+    }
+    out.block(
+        &spec.name,
+        BlockKind::Bloom,
+        bytemuck::cast_slice(builder.words()),
+    )?;
+    meta.bloom_blocks = Some(blocks as u32);
+    meta.indexes.push("bloom".into());
+    Ok(())
+}
+
+/// Writes blocks at 8-byte-aligned offsets, recording their CRC32C.
+struct BlockWriter {
+    file: BufWriter<File>,
+    path: PathBuf,
+    offset: u64,
+    blocks: Vec<BlockMeta>,
+}
+
+impl BlockWriter {
+    fn create(path: &Path) -> Result<BlockWriter> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|err| Error::io(path, err))?;
+        let mut writer = BlockWriter {
+            file: BufWriter::with_capacity(1 << 20, file),
+            path: path.to_path_buf(),
+            offset: 0,
+            blocks: Vec::new(),
+        };
+        writer
+            .write(&format::header())
+            .map_err(|reason| Error::io(path, std::io::Error::other(reason)))?;
+        Ok(writer)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), String> {
+        self.file
+            .write_all(bytes)
+            .map_err(|err| format!("writing {}: {err}", self.path.display()))?;
+        self.offset += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn block(
+        &mut self,
+        column: &str,
+        kind: BlockKind,
+        bytes: &[u8],
+    ) -> std::result::Result<(), String> {
+        let padding =
+            (self.offset as usize).next_multiple_of(format::BLOCK_ALIGN) - self.offset as usize;
+        self.write(&[0u8; format::BLOCK_ALIGN][..padding])?;
+        self.blocks.push(BlockMeta {
+            column: column.to_string(),
+            kind,
+            offset: self.offset,
+            length: bytes.len() as u64,
+            crc32c: crc32c::crc32c(bytes),
+        });
+        self.write(bytes)
+    }
+
+    fn finish(mut self, mut meta: SegmentMeta) -> Result<SegmentMeta> {
+        let io = |path: &Path, reason: String| Error::io(path, std::io::Error::other(reason));
+        meta.blocks = std::mem::take(&mut self.blocks);
+        let footer = serde_json::to_vec(&meta).map_err(|err| io(&self.path, err.to_string()))?;
+        let footer_offset = self.offset;
+        self.write(&footer)
+            .map_err(|reason| io(&self.path, reason))?;
+        let trailer = format::trailer(footer_offset, footer.len() as u64, crc32c::crc32c(&footer));
+        self.write(&trailer)
+            .map_err(|reason| io(&self.path, reason))?;
+        let file = self
+            .file
+            .into_inner()
+            .map_err(|err| Error::io(&self.path, err.into_error()))?;
+        file.sync_all().map_err(|err| Error::io(&self.path, err))?;
+        Ok(meta)
+    }
+}
