@@ -247,7 +247,7 @@ impl Values {
 
     /// Index of the smallest and largest value.
     pub fn min_max(&self) -> Option<(usize, usize)> {
-        if self.len() == 0 {
+        if self.is_empty() {
             return None;
         }
         let (mut min, mut max) = (0, 0);
