@@ -16,6 +16,7 @@ pub mod bitpack;
 mod builder;
 mod error;
 pub mod format;
+pub mod forpack;
 mod mutable;
 mod reader;
 mod seal;

@@ -18,7 +18,8 @@ use serde_json::Value as Json;
 
 use super::error::{Error, Result};
 use super::format::{self, BlockKind, ColumnMeta, Encoding, SegmentMeta, HEADER_LEN, TRAILER_LEN};
-use super::stored::{Dictionary, Fixed, Forward, PackedIds, Var};
+use super::forpack::ForPacked;
+use super::stored::{scalar_of, Dictionary, Fixed, Forward, PackedIds, Var};
 use super::types::{Cell, Physical, Scalar};
 use crate::index::inverted::InvertedIndex;
 use crate::index::range::RangeIndex;
@@ -207,8 +208,10 @@ impl ImmutableSegment {
         view.forward
             .validate()
             .map_err(|reason| fail("fwd", reason))?;
-        if let Some(Dictionary::Var(var)) = &view.dictionary {
-            var.validate().map_err(|reason| fail("dict", reason))?;
+        if let Some(dictionary) = &view.dictionary {
+            dictionary
+                .validate()
+                .map_err(|reason| fail("dict", reason))?;
         }
         if let Some(inverted) = &view.inverted {
             inverted
@@ -256,23 +259,42 @@ impl ImmutableSegment {
             }
             Encoding::Raw => None,
         };
-        let fwd = self
-            .block(index, BlockKind::Fwd)
-            .ok_or(("fwd", "missing".to_string()))?;
-        let forward = match (meta.encoding, meta.single_value) {
-            (Encoding::Dictionary, true) => Forward::DictSv(
-                PackedIds::parse(fwd, meta.bits_per_id, docs).map_err(|reason| ("fwd", reason))?,
+        let sorted = match self.block(index, BlockKind::Sorted) {
+            None => None,
+            Some(bytes) => Some(
+                SortedIndex::parse(bytes, cardinality, docs)
+                    .map_err(|reason| ("sorted", reason))?,
             ),
-            (Encoding::Dictionary, false) => {
-                Forward::parse_mv(fwd, meta.bits_per_id, docs, meta.total_values as usize)
+        };
+        let fwd = || {
+            self.block(index, BlockKind::Fwd)
+                .ok_or(("fwd", "missing".to_string()))
+        };
+        let forward = match (meta.encoding, meta.single_value, sorted) {
+            // The sorted column stores only its sorted index.
+            (Encoding::Dictionary, true, Some(sorted))
+                if self.block(index, BlockKind::Fwd).is_none() =>
+            {
+                Forward::Sorted(sorted)
+            }
+            (Encoding::Dictionary, true, _) => Forward::DictSv(
+                PackedIds::parse(fwd()?, meta.bits_per_id, docs)
+                    .map_err(|reason| ("fwd", reason))?,
+            ),
+            (Encoding::Dictionary, false, _) => {
+                Forward::parse_mv(fwd()?, meta.bits_per_id, docs, meta.total_values as usize)
                     .map_err(|reason| ("fwd", reason))?
             }
-            (Encoding::Raw, _) => match meta.physical.width() {
-                Some(_) => Forward::RawFixed(
-                    Fixed::parse(meta.physical, fwd, docs).map_err(|reason| ("fwd", reason))?,
+            (Encoding::Raw, _, _) => match meta.physical {
+                Physical::I32 | Physical::I64 => Forward::RawPacked {
+                    keys: ForPacked::parse(fwd()?, docs).map_err(|reason| ("fwd", reason))?,
+                    physical: meta.physical,
+                },
+                Physical::F32 | Physical::F64 => Forward::RawFixed(
+                    Fixed::parse(meta.physical, fwd()?, docs).map_err(|reason| ("fwd", reason))?,
                 ),
-                None => Forward::RawVar(
-                    Var::parse(fwd, docs, meta.physical == Physical::Str)
+                Physical::Str | Physical::Bytes => Forward::RawVar(
+                    Var::parse(fwd()?, docs, meta.physical == Physical::Str)
                         .map_err(|reason| ("fwd", reason))?,
                 ),
             },
@@ -287,13 +309,6 @@ impl ImmutableSegment {
             None => None,
             Some(bytes) => Some(
                 InvertedIndex::parse(bytes, cardinality).map_err(|reason| ("inverted", reason))?,
-            ),
-        };
-        let sorted = match self.block(index, BlockKind::Sorted) {
-            None => None,
-            Some(bytes) => Some(
-                SortedIndex::parse(bytes, cardinality, docs)
-                    .map_err(|reason| ("sorted", reason))?,
             ),
         };
         let bloom = match self.block(index, BlockKind::Bloom) {
@@ -352,6 +367,8 @@ impl ImmutableSegment {
                     .map(|at| value_of(ids.get(at)))
                     .collect(),
             ),
+            Forward::Sorted(sorted) => Cell::One(value_of(sorted.id_of(doc as u32))),
+            Forward::RawPacked { keys, physical } => Cell::One(scalar_of(keys.get(doc), physical)),
             Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
             Forward::RawVar(var) => Cell::One(var.get(doc)),
         }

@@ -5,7 +5,9 @@
 use std::cmp::Ordering;
 
 use super::bitpack;
+use super::forpack::{self, ForPacked};
 use super::types::{Physical, Scalar};
+use crate::index::sorted::SortedIndex;
 
 fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], String> {
     bytemuck::try_cast_slice(bytes).map_err(|err| format!("{what}: {err}"))
@@ -149,10 +151,35 @@ pub fn encode_var<'v>(
     Ok(out)
 }
 
+/// The order-preserving packed key of a fixed-width value.
+pub fn key_of(value: &Scalar) -> Option<u64> {
+    Some(match value {
+        Scalar::I32(v) => forpack::key_i64(*v as i64),
+        Scalar::I64(v) => forpack::key_i64(*v),
+        Scalar::F32(v) => forpack::key_f64(*v as f64),
+        Scalar::F64(v) => forpack::key_f64(*v),
+        Scalar::Str(_) | Scalar::Bytes(_) => return None,
+    })
+}
+
+/// The value of a packed key, for a column of `physical` type.
+pub fn scalar_of(key: u64, physical: Physical) -> Scalar {
+    match physical {
+        Physical::I32 => Scalar::I32(forpack::from_key_i64(key) as i32),
+        Physical::F32 => Scalar::F32(forpack::from_key_f64(key) as f32),
+        Physical::F64 => Scalar::F64(forpack::from_key_f64(key)),
+        _ => Scalar::I64(forpack::from_key_i64(key)),
+    }
+}
+
 /// A sorted dictionary: id `i` is the `i`-th smallest distinct value.
+/// Fixed-width values are frame-of-reference packed keys.
 #[derive(Debug, Clone, Copy)]
 pub enum Dictionary<'a> {
-    Fixed(Fixed<'a>),
+    Packed {
+        keys: ForPacked<'a>,
+        physical: Physical,
+    },
     Var(Var<'a>),
 }
 
@@ -163,11 +190,10 @@ impl<'a> Dictionary<'a> {
         cardinality: usize,
     ) -> Result<Dictionary<'a>, String> {
         match physical.width() {
-            Some(_) => Ok(Dictionary::Fixed(Fixed::parse(
+            Some(_) => Ok(Dictionary::Packed {
+                keys: ForPacked::parse(bytes, cardinality)?,
                 physical,
-                bytes,
-                cardinality,
-            )?)),
+            }),
             None => Ok(Dictionary::Var(Var::parse(
                 bytes,
                 cardinality,
@@ -176,9 +202,17 @@ impl<'a> Dictionary<'a> {
         }
     }
 
+    /// The full check done once when a segment opens.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Dictionary::Packed { keys, .. } => keys.validate(),
+            Dictionary::Var(var) => var.validate(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
-            Dictionary::Fixed(fixed) => fixed.len(),
+            Dictionary::Packed { keys, .. } => keys.len(),
             Dictionary::Var(var) => var.len(),
         }
     }
@@ -189,7 +223,7 @@ impl<'a> Dictionary<'a> {
 
     pub fn get(&self, id: u32) -> Scalar {
         match self {
-            Dictionary::Fixed(fixed) => fixed.get(id as usize),
+            Dictionary::Packed { keys, physical } => scalar_of(keys.get(id as usize), *physical),
             Dictionary::Var(var) => var.get(id as usize),
         }
     }
@@ -197,13 +231,11 @@ impl<'a> Dictionary<'a> {
     /// `Ok(id)` of `value`, or `Err(insertion point)` when absent.
     pub fn index_of(&self, value: &Scalar) -> Result<u32, u32> {
         let found = match (self, value) {
-            (Dictionary::Fixed(Fixed::I32(v)), Scalar::I32(x)) => v.binary_search(x),
-            (Dictionary::Fixed(Fixed::I64(v)), Scalar::I64(x)) => v.binary_search(x),
-            (Dictionary::Fixed(Fixed::F32(v)), Scalar::F32(x)) => {
-                v.binary_search_by(|probe| probe.total_cmp(x))
-            }
-            (Dictionary::Fixed(Fixed::F64(v)), Scalar::F64(x)) => {
-                v.binary_search_by(|probe| probe.total_cmp(x))
+            (Dictionary::Packed { keys, physical }, value) if value.physical() == *physical => {
+                match key_of(value) {
+                    Some(key) => keys.binary_search(key),
+                    None => Err(0),
+                }
             }
             (Dictionary::Var(var), Scalar::Str(x)) => binary_search_var(var, x.as_bytes()),
             (Dictionary::Var(var), Scalar::Bytes(x)) => binary_search_var(var, x),
@@ -270,6 +302,14 @@ pub enum Forward<'a> {
         starts: &'a [u32],
         ids: PackedIds<'a>,
     },
+    /// The sorted column: no per-doc ids; the sorted index maps docs to ids.
+    Sorted(SortedIndex<'a>),
+    /// Raw integers, frame-of-reference packed keys.
+    RawPacked {
+        keys: ForPacked<'a>,
+        physical: Physical,
+    },
+    /// Raw floats.
     RawFixed(Fixed<'a>),
     RawVar(Var<'a>),
 }
@@ -310,6 +350,8 @@ impl Forward<'_> {
                 Ok(())
             }
             Forward::RawVar(var) => var.validate(),
+            Forward::RawPacked { keys, .. } => keys.validate(),
+            Forward::Sorted(sorted) => sorted.validate(),
             Forward::DictSv(_) | Forward::RawFixed(_) => Ok(()),
         }
     }

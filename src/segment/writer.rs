@@ -16,8 +16,10 @@ use serde_json::Value as Json;
 use super::bitpack::{self, PackWriter};
 use super::error::{Error, Result};
 use super::format::{self, BlockKind, BlockMeta, ColumnMeta, Encoding, SegmentMeta, StreamRange};
+use super::forpack;
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::stored::encode_mv;
+use super::types::Physical;
 use super::values::{dispatch, Prim, Values};
 use crate::catalog::FieldRole;
 use crate::durable;
@@ -77,8 +79,16 @@ pub(crate) fn write_segment(
                 reason,
             };
             let (data, nulls) = column(index).map_err(fail)?;
-            columns
-                .push(write_column(column_spec, data, &nulls, num_docs, &mut out).map_err(fail)?);
+            columns.push(
+                write_column(
+                    column_spec,
+                    data,
+                    &nulls,
+                    spec.sorted_column == Some(index),
+                    &mut out,
+                )
+                .map_err(fail)?,
+            );
         }
         let time = spec.time_column.map(|index| &columns[index]);
         let meta = SegmentMeta {
@@ -112,19 +122,21 @@ fn write_column(
     spec: &ColumnSpec,
     data: ColumnData,
     nulls: &RoaringBitmap,
-    num_docs: usize,
+    is_sorted_column: bool,
     out: &mut BlockWriter,
 ) -> std::result::Result<ColumnMeta, String> {
     let mut meta = match data {
         ColumnData::Dict {
             dictionary,
             ids: DocIds::Single(ids),
-        } if prefers_raw(spec, &dictionary, num_docs) => {
+        } if !is_sorted_column && prefers_raw(spec, &dictionary, &ids) => {
             let values = dictionary.gather(&ids);
             drop(ids);
             write_raw(spec, &values, out)?
         }
-        ColumnData::Dict { dictionary, ids } => write_dict(spec, &dictionary, &ids, out)?,
+        ColumnData::Dict { dictionary, ids } => {
+            write_dict(spec, &dictionary, &ids, is_sorted_column, out)?
+        }
         ColumnData::Raw { values } => write_raw(spec, &values, out)?,
     };
     meta.null_count = nulls.len();
@@ -136,23 +148,51 @@ fn write_column(
     Ok(meta)
 }
 
-/// Whether a metric column is smaller stored raw than dictionary-encoded:
-/// high-cardinality metrics (prices, amounts) usually are.
-fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, num_docs: usize) -> bool {
+/// Whether a column without indexes is smaller stored raw than
+/// dictionary-encoded: high-cardinality metrics (amounts) and integer ids
+/// usually are. Floats are stored raw only when they are metrics, integers
+/// whatever their role (raw integers are frame-of-reference packed).
+fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, ids: &[u32]) -> bool {
     let Some(width) = spec.physical.width() else {
         return false;
     };
-    if spec.role != FieldRole::Metric
-        || !spec.single_value
-        || spec.inverted
-        || spec.range
-        || spec.bloom.is_some()
-    {
+    if !spec.single_value || spec.inverted || spec.range || spec.bloom.is_some() {
+        return false;
+    }
+    let integer = matches!(spec.physical, Physical::I32 | Physical::I64);
+    if !integer && spec.role != FieldRole::Metric {
         return false;
     }
     let bits = bitpack::bits_for_cardinality(dictionary.len());
-    let encoded = dictionary.len() * width + bitpack::words_for(num_docs, bits) * 8;
-    num_docs * width <= encoded
+    let encoded =
+        forpack::encoded_len(&fixed_keys(dictionary)) + bitpack::words_for(ids.len(), bits) * 8;
+    let raw = if integer {
+        let keys: Vec<u64> = ids
+            .iter()
+            .map(|&id| value_key(dictionary, id as usize))
+            .collect();
+        forpack::encoded_len(&keys)
+    } else {
+        ids.len() * width
+    };
+    raw <= encoded
+}
+
+/// The packed key of fixed-width value `index`.
+fn value_key(values: &Values, index: usize) -> u64 {
+    match values {
+        Values::I32(v) => forpack::key_i64(v[index] as i64),
+        Values::I64(v) => forpack::key_i64(v[index]),
+        Values::F32(v) => forpack::key_f64(v[index] as f64),
+        Values::F64(v) => forpack::key_f64(v[index]),
+        Values::Var(_) => 0,
+    }
+}
+
+fn fixed_keys(values: &Values) -> Vec<u64> {
+    (0..values.len())
+        .map(|index| value_key(values, index))
+        .collect()
 }
 
 fn base_meta(spec: &ColumnSpec, encoding: Encoding) -> ColumnMeta {
@@ -177,9 +217,12 @@ fn base_meta(spec: &ColumnSpec, encoding: Encoding) -> ColumnMeta {
     }
 }
 
-/// The bytes of a values block: fixed-width arrays as they are,
-/// variable-width as `offset:u32{n+1} pad8 bytes`.
-fn encode_values(values: &Values) -> std::result::Result<Vec<u8>, String> {
+/// The bytes of a dictionary or raw integer block: packed keys; of raw
+/// floats: the array as it is; of text and bytes: `offset:u32{n+1} pad8 bytes`.
+fn encode_values(values: &Values, as_keys: bool) -> std::result::Result<Vec<u8>, String> {
+    if as_keys && !matches!(values, Values::Var(_)) {
+        return Ok(forpack::encode(&fixed_keys(values)));
+    }
     dispatch!(values, v => Ok(bytemuck::cast_slice(v).to_vec()), var => {
         if var.bytes.len() > u32::MAX as usize {
             return Err(format!("{} bytes of values exceed the 4 GiB a segment column may hold", var.bytes.len()));
@@ -199,6 +242,7 @@ fn write_dict(
     spec: &ColumnSpec,
     dictionary: &Values,
     ids: &DocIds,
+    is_sorted_column: bool,
     out: &mut BlockWriter,
 ) -> std::result::Result<ColumnMeta, String> {
     let mut meta = base_meta(spec, Encoding::Dictionary);
@@ -210,7 +254,11 @@ fn write_dict(
         meta.min = Some(dictionary.scalar(0).to_json(spec.data_type));
         meta.max = Some(dictionary.scalar(cardinality - 1).to_json(spec.data_type));
     }
-    out.block(&spec.name, BlockKind::Dict, &encode_values(dictionary)?)?;
+    out.block(
+        &spec.name,
+        BlockKind::Dict,
+        &encode_values(dictionary, true)?,
+    )?;
 
     let (flat, starts) = match ids {
         DocIds::Single(ids) => (ids.as_slice(), None),
@@ -225,7 +273,24 @@ fn write_dict(
     match starts {
         None => {
             meta.sorted = flat.windows(2).all(|pair| pair[0] <= pair[1]);
-            out.block(&spec.name, BlockKind::Fwd, bytemuck::cast_slice(&words))?;
+            // The sorted column keeps only its sorted index: doc ranges per
+            // id answer both "which docs hold id" and "which id has doc".
+            let sorted_starts = if is_sorted_column && meta.sorted {
+                sorted::build(flat.iter().copied(), cardinality, flat.len())
+            } else {
+                None
+            };
+            match sorted_starts {
+                Some(sorted_starts) => {
+                    out.block(
+                        &spec.name,
+                        BlockKind::Sorted,
+                        &sorted::encode(&sorted_starts),
+                    )?;
+                    meta.indexes.push("sorted".into());
+                }
+                None => out.block(&spec.name, BlockKind::Fwd, bytemuck::cast_slice(&words))?,
+            }
         }
         Some(starts) => {
             meta.max_values_per_doc = starts
@@ -256,12 +321,6 @@ fn write_dict(
         }
         out.block(&spec.name, BlockKind::Inverted, &builder.encode())?;
         meta.indexes.push("inverted".into());
-    }
-    if meta.sorted && starts.is_none() {
-        if let Some(starts) = sorted::build(flat.iter().copied(), cardinality, flat.len()) {
-            out.block(&spec.name, BlockKind::Sorted, &sorted::encode(&starts))?;
-            meta.indexes.push("sorted".into());
-        }
     }
     if spec.range {
         let built = range::build_dict(entries_vec(&entries), cardinality);
@@ -313,7 +372,14 @@ fn write_raw(
         meta.min = Some(values.scalar(min).to_json(spec.data_type));
         meta.max = Some(values.scalar(max).to_json(spec.data_type));
     }
-    out.block(&spec.name, BlockKind::Fwd, &encode_values(values)?)?;
+    out.block(
+        &spec.name,
+        BlockKind::Fwd,
+        &encode_values(
+            values,
+            matches!(spec.physical, Physical::I32 | Physical::I64),
+        )?,
+    )?;
     if spec.range {
         let built = dispatch!(values, v => Some(raw_range(v, spec)), _var => None);
         if let Some((block, bounds)) = built {

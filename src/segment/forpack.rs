@@ -1,0 +1,304 @@
+//! Frame-of-reference packing of 64-bit keys, in blocks of 64.
+//!
+//! Each block stores its smallest key and packs `key - base` in as many
+//! bits as its largest difference needs, so sorted or clustered sequences
+//! (sorted dictionaries, timestamps, ids, doc offsets) shrink to a few bits
+//! per value while any value stays one shift and mask away.
+//!
+//! ```text
+//! forpack := count:u64 blocks:u64 base:u64{blocks} start:u32{blocks+1} pad8
+//!            width:u8{blocks} pad8 word:u64*
+//! ```
+//!
+//! Block `b` holds keys `64b .. 64b+64` in words `start[b]..start[b+1]`,
+//! `width[b]` bits each (0 when all its keys are equal).
+//!
+//! Keys are unsigned; signed and floating values map to keys that keep
+//! their order (see [`key_i64`], [`key_f64`]), so a sorted column stays
+//! sorted as keys and can be binary-searched in place.
+
+use std::cmp::Ordering;
+
+const BLOCK: usize = 64;
+const SIGN: u64 = 1 << 63;
+
+/// Order-preserving key of a signed integer.
+#[inline]
+pub fn key_i64(value: i64) -> u64 {
+    (value as u64) ^ SIGN
+}
+
+#[inline]
+pub fn from_key_i64(key: u64) -> i64 {
+    (key ^ SIGN) as i64
+}
+
+/// Order-preserving key of a float (IEEE total order).
+#[inline]
+pub fn key_f64(value: f64) -> u64 {
+    let bits = value.to_bits();
+    if bits & SIGN != 0 {
+        !bits
+    } else {
+        bits | SIGN
+    }
+}
+
+#[inline]
+pub fn from_key_f64(key: u64) -> f64 {
+    if key & SIGN != 0 {
+        f64::from_bits(key & !SIGN)
+    } else {
+        f64::from_bits(!key)
+    }
+}
+
+fn width_of(max_offset: u64) -> u32 {
+    64 - max_offset.leading_zeros()
+}
+
+fn layout(count: usize) -> (usize, usize, usize, usize) {
+    let blocks = count.div_ceil(BLOCK);
+    let bases = 16;
+    let starts = bases + blocks * 8;
+    let widths = (starts + (blocks + 1) * 4).next_multiple_of(8);
+    let words = (widths + blocks).next_multiple_of(8);
+    (blocks, starts, widths, words)
+}
+
+/// Encodes `keys`.
+pub fn encode(keys: &[u64]) -> Vec<u8> {
+    let (blocks, starts_at, widths_at, words_at) = layout(keys.len());
+    let mut bases = Vec::with_capacity(blocks);
+    let mut widths = Vec::with_capacity(blocks);
+    let mut starts = Vec::with_capacity(blocks + 1);
+    let mut words: Vec<u64> = Vec::new();
+    starts.push(0u32);
+    for block in keys.chunks(BLOCK) {
+        let base = block.iter().copied().min().unwrap_or(0);
+        let max = block.iter().map(|key| key - base).max().unwrap_or(0);
+        let width = width_of(max);
+        let first = words.len();
+        words.resize(first + (BLOCK * width as usize).div_ceil(64), 0);
+        let mut position = 0u64;
+        for key in block {
+            write_bits(&mut words[first..], position, width, key - base);
+            position += width as u64;
+        }
+        bases.push(base);
+        widths.push(width as u8);
+        starts.push(words.len() as u32);
+    }
+    let mut out = vec![0u8; words_at];
+    out[0..8].copy_from_slice(&(keys.len() as u64).to_le_bytes());
+    out[8..16].copy_from_slice(&(blocks as u64).to_le_bytes());
+    out[16..starts_at].copy_from_slice(bytemuck::cast_slice(&bases));
+    out[starts_at..starts_at + starts.len() * 4].copy_from_slice(bytemuck::cast_slice(&starts));
+    out[widths_at..widths_at + blocks].copy_from_slice(&widths);
+    out.extend_from_slice(bytemuck::cast_slice(&words));
+    out
+}
+
+/// Bytes `encode` would produce for `keys`, without encoding.
+pub fn encoded_len(keys: &[u64]) -> usize {
+    let (_, _, _, words_at) = layout(keys.len());
+    let words: usize = keys
+        .chunks(BLOCK)
+        .map(|block| {
+            let base = block.iter().copied().min().unwrap_or(0);
+            let max = block.iter().map(|key| key - base).max().unwrap_or(0);
+            (BLOCK * width_of(max) as usize).div_ceil(64)
+        })
+        .sum();
+    words_at + words * 8
+}
+
+fn write_bits(words: &mut [u64], position: u64, width: u32, value: u64) {
+    if width == 0 {
+        return;
+    }
+    let word = (position / 64) as usize;
+    let shift = (position % 64) as u32;
+    words[word] |= value << shift;
+    if shift + width > 64 {
+        words[word + 1] |= value >> (64 - shift);
+    }
+}
+
+#[inline]
+fn read_bits(words: &[u64], position: u64, width: u32) -> u64 {
+    if width == 0 {
+        return 0;
+    }
+    let word = (position / 64) as usize;
+    let shift = (position % 64) as u32;
+    let mut value = words[word] >> shift;
+    if shift != 0 && shift + width > 64 {
+        value |= words[word + 1] << (64 - shift);
+    }
+    if width == 64 {
+        value
+    } else {
+        value & ((1u64 << width) - 1)
+    }
+}
+
+/// A packed sequence borrowed from a segment block.
+#[derive(Debug, Clone, Copy)]
+pub struct ForPacked<'a> {
+    len: usize,
+    bases: &'a [u64],
+    starts: &'a [u32],
+    widths: &'a [u8],
+    words: &'a [u64],
+}
+
+impl<'a> ForPacked<'a> {
+    /// Checks sizes (O(1)); `validate` checks the block table.
+    pub fn parse(bytes: &'a [u8], expected_len: usize) -> Result<ForPacked<'a>, String> {
+        if bytes.len() < 16 {
+            return Err("too short for a packed header".into());
+        }
+        let len = u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default()) as usize;
+        let blocks = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default()) as usize;
+        if len != expected_len || blocks != len.div_ceil(BLOCK) {
+            return Err(format!(
+                "{len} packed values in {blocks} blocks where {expected_len} were expected"
+            ));
+        }
+        let (_, starts_at, widths_at, words_at) = layout(len);
+        if bytes.len() < words_at {
+            return Err("too short for its block table".into());
+        }
+        let misaligned = |err: bytemuck::PodCastError| format!("misaligned packed values: {err}");
+        let bases: &[u64] = bytemuck::try_cast_slice(&bytes[16..starts_at]).map_err(misaligned)?;
+        let starts: &[u32] =
+            bytemuck::try_cast_slice(&bytes[starts_at..starts_at + (blocks + 1) * 4])
+                .map_err(misaligned)?;
+        let widths = &bytes[widths_at..widths_at + blocks];
+        let words: &[u64] = bytemuck::try_cast_slice(&bytes[words_at..]).map_err(misaligned)?;
+        if starts[blocks] as usize != words.len() {
+            return Err("the block table does not end at the packed words".into());
+        }
+        Ok(ForPacked {
+            len,
+            bases,
+            starts,
+            widths,
+            words,
+        })
+    }
+
+    /// The full check done once when a segment opens.
+    pub fn validate(&self) -> Result<(), String> {
+        for block in 0..self.bases.len() {
+            let width = self.widths[block] as usize;
+            let needed = (BLOCK * width).div_ceil(64);
+            if width > 64
+                || self.starts[block] > self.starts[block + 1]
+                || (self.starts[block + 1] - self.starts[block]) as usize != needed
+            {
+                return Err(format!("packed block {block} is malformed"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    pub fn get(&self, index: usize) -> u64 {
+        let block = index / BLOCK;
+        let width = self.widths[block] as u32;
+        let words = &self.words[self.starts[block] as usize..];
+        self.bases[block] + read_bits(words, (index % BLOCK) as u64 * width as u64, width)
+    }
+
+    /// Calls `visit(first, keys)` for each block, in order.
+    pub fn for_each_block(&self, mut visit: impl FnMut(usize, &[u64])) {
+        let mut buffer = [0u64; BLOCK];
+        for block in 0..self.bases.len() {
+            let first = block * BLOCK;
+            let count = (self.len - first).min(BLOCK);
+            let width = self.widths[block] as u32;
+            let words = &self.words[self.starts[block] as usize..self.starts[block + 1] as usize];
+            for (slot, out) in buffer.iter_mut().enumerate().take(count) {
+                *out = self.bases[block] + read_bits(words, slot as u64 * width as u64, width);
+            }
+            visit(first, &buffer[..count]);
+        }
+    }
+
+    /// Binary search of `key` in a sorted sequence: `Ok(index)` or
+    /// `Err(insertion point)`.
+    pub fn binary_search(&self, key: u64) -> Result<usize, usize> {
+        let (mut low, mut high) = (0usize, self.len);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.get(mid).cmp(&key) {
+                Ordering::Less => low = mid + 1,
+                Ordering::Greater => high = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(low)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trip(keys in proptest::collection::vec(any::<u64>(), 0..300), spread in 0u32..64) {
+            let keys: Vec<u64> = keys.iter().map(|k| if spread == 0 { *k } else { k >> spread }).collect();
+            let bytes = encode(&keys);
+            prop_assert_eq!(bytes.len(), encoded_len(&keys));
+            let packed = ForPacked::parse(&bytes, keys.len()).unwrap();
+            packed.validate().unwrap();
+            for (index, key) in keys.iter().enumerate() {
+                prop_assert_eq!(packed.get(index), *key);
+            }
+            let mut seen = Vec::new();
+            packed.for_each_block(|first, block| { assert_eq!(first, seen.len()); seen.extend_from_slice(block); });
+            prop_assert_eq!(&seen, &keys);
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            let bytes = encode(&sorted);
+            let packed = ForPacked::parse(&bytes, sorted.len()).unwrap();
+            for key in &sorted {
+                prop_assert_eq!(packed.get(packed.binary_search(*key).unwrap()), *key);
+            }
+        }
+
+        #[test]
+        fn keys_keep_order(a in any::<i64>(), b in any::<i64>(), x in any::<f64>(), y in any::<f64>()) {
+            prop_assert_eq!(key_i64(a).cmp(&key_i64(b)), a.cmp(&b));
+            prop_assert_eq!(from_key_i64(key_i64(a)), a);
+            prop_assert_eq!(key_f64(x).cmp(&key_f64(y)), x.total_cmp(&y));
+            prop_assert_eq!(from_key_f64(key_f64(x)).to_bits(), x.to_bits());
+        }
+    }
+
+    #[test]
+    fn sorted_timestamps_pack_small() {
+        let keys: Vec<u64> = (0..100_000i64)
+            .map(|i| key_i64(1_780_000_000_000 + (i * 518)))
+            .collect();
+        let bytes = encode(&keys);
+        assert!(
+            bytes.len() < keys.len() * 3,
+            "{} bytes for {} keys",
+            bytes.len(),
+            keys.len()
+        );
+    }
+}
