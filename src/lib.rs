@@ -11,7 +11,11 @@
 //!  ─────────
 //!  HTTP ──► api ──► broker: parse SQL ─► prune segments ─► per-segment operators ─► merge ─► Pinot JSON
 //!
-//!  control path (what exists today)
+//!  batch path (built)
+//!  ──────────
+//!  file (Parquet, CSV, JSON) ──► ingest::files ──► SegmentBuilder ──► segment files ──► server manifest
+//!
+//!  control path (built)
 //!  ────────────
 //!  HTTP ──► api ──► catalog: Pinot schemas and table configs, validated,
 //!                   stored durably under --data-dir/catalog
@@ -21,14 +25,18 @@
 //!
 //! - [`catalog`]: Pinot-compatible `Schema` and `TableConfig`, validation, the
 //!   durable metadata store.
-//! - [`ingest`]: stream sources; today the Kafka broker reachability probe.
+//! - [`segment`]: mutable and immutable segments, the segment file format.
+//! - [`index`]: inverted, sorted, range and bloom indexes.
+//! - [`ingest`]: records into rows, file readers, the Kafka broker probe.
+//! - [`server`]: each table's committed segments; batch ingestion.
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping.
 //! - [`config`]: process settings (flags, limits).
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
 //!
-//! Dependencies point one way: `api → ingest/catalog`; nothing below `api`
-//! knows about HTTP. `docs/architecture.md` has the full map, including the
-//! modules still to come (segment, index, query, broker, export).
+//! Dependencies point one way: `api → server → segment/index/ingest →
+//! catalog`; nothing below `api` knows about HTTP, and `segment`/`index`
+//! never touch an async runtime. `docs/architecture.md` has the full map,
+//! including the modules still to come (query, broker, export).
 
 pub mod api;
 pub mod catalog;

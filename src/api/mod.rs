@@ -154,6 +154,16 @@ where
     }
 }
 
+/// Deletes the data of tables whose configs were just deleted. The configs
+/// are gone either way; a file that cannot be removed is logged.
+fn drop_table_data(server: &Server, tables: &[String]) {
+    for table in tables {
+        if let Err(err) = server.drop_table(table) {
+            tracing::error!(table = %table, error = %err, "the table is deleted but its segment files could not all be removed");
+        }
+    }
+}
+
 fn unrecognized_json(unrecognized: &BTreeMap<String, Value>) -> Value {
     Value::Object(
         unrecognized

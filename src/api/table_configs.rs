@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::body::ConfigBody;
 use super::error::ApiError;
 use super::tables::broker_warnings;
-use super::{blocking, config_success, unrecognized_json, AppState};
+use super::{blocking, config_success, drop_table_data, unrecognized_json, AppState};
 use crate::catalog::{self, Parsed, Schema, TableConfig, TableType};
 
 pub fn routes() -> Router<AppState> {
@@ -164,13 +164,7 @@ async fn remove(
     let target = raw.clone();
     blocking(move || {
         match catalog.delete_table(&target, None) {
-            Ok(deleted) => {
-                for table in &deleted {
-                    if let Err(err) = server.drop_table(table) {
-                        tracing::error!(table = %table, error = %err, "the table is deleted but its segment files could not all be removed");
-                    }
-                }
-            }
+            Ok(deleted) => drop_table_data(&server, &deleted),
             Err(catalog::Error::TableNotFound { .. }) => {}
             Err(err) => return Err(err),
         }

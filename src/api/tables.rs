@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::body::{ConfigBody, Params};
 use super::error::ApiError;
-use super::{blocking, config_success, unrecognized_json, AppState};
+use super::{blocking, config_success, drop_table_data, unrecognized_json, AppState};
 use crate::catalog::{self, parse_stream_config, Parsed, TableConfig, TableType};
 use crate::ingest::probe_brokers;
 
@@ -131,11 +131,7 @@ async fn remove(
     let server = state.server.clone();
     let deleted = blocking(move || {
         let deleted = catalog.delete_table(&name, table_type)?;
-        for table in &deleted {
-            if let Err(err) = server.drop_table(table) {
-                tracing::error!(table = %table, error = %err, "the table is deleted but its segment files could not all be removed");
-            }
-        }
+        drop_table_data(&server, &deleted);
         Ok(deleted)
     })
     .await?;

@@ -5,23 +5,45 @@ use roaring::RoaringBitmap;
 
 /// Serializes `bitmaps` as one block.
 pub fn encode(bitmaps: &[RoaringBitmap]) -> Vec<u8> {
-    let header = (bitmaps.len() + 1) * 4;
-    let data_start = header.next_multiple_of(8);
-    let mut data = Vec::new();
-    let mut offsets = Vec::with_capacity(bitmaps.len() + 1);
-    offsets.push(0u32);
+    let mut writer = Writer::new(bitmaps.len());
     for bitmap in bitmaps {
+        writer.push(bitmap);
+    }
+    writer.finish()
+}
+
+/// Serializes bitmaps one at a time into a block.
+pub struct Writer {
+    offsets: Vec<u32>,
+    data: Vec<u8>,
+}
+
+impl Writer {
+    pub fn new(count: usize) -> Writer {
+        let mut offsets = Vec::with_capacity(count + 1);
+        offsets.push(0);
+        Writer {
+            offsets,
+            data: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, bitmap: &RoaringBitmap) {
         // Writing into a Vec cannot fail.
-        let _ = bitmap.serialize_into(&mut data);
-        offsets.push(data.len() as u32);
+        let _ = bitmap.serialize_into(&mut self.data);
+        self.offsets.push(self.data.len() as u32);
     }
-    let mut out = Vec::with_capacity(data_start + data.len());
-    for offset in offsets {
-        out.extend_from_slice(&offset.to_le_bytes());
+
+    pub fn finish(self) -> Vec<u8> {
+        let header = self.offsets.len() * 4;
+        let mut out = Vec::with_capacity(header.next_multiple_of(8) + self.data.len());
+        for offset in &self.offsets {
+            out.extend_from_slice(&offset.to_le_bytes());
+        }
+        out.resize(header.next_multiple_of(8), 0);
+        out.extend_from_slice(&self.data);
+        out
     }
-    out.resize(data_start, 0);
-    out.extend_from_slice(&data);
-    out
 }
 
 /// Reads bitmaps out of a block.

@@ -4,31 +4,36 @@ use roaring::RoaringBitmap;
 
 use super::bitmaps::{self, Bitmaps};
 
-/// Builds posting bitmaps; docs must be added in increasing order.
-pub struct InvertedBuilder {
-    postings: Vec<RoaringBitmap>,
-}
-
-impl InvertedBuilder {
-    pub fn new(cardinality: usize) -> InvertedBuilder {
-        InvertedBuilder {
-            postings: vec![RoaringBitmap::new(); cardinality],
-        }
+/// Builds the block for `entries` ((doc, id) pairs in doc order): a counting
+/// sort groups the docs of each id, then each group becomes one bitmap,
+/// written as soon as it is built.
+pub fn build<I>(entries: impl Fn() -> I, cardinality: usize) -> Vec<u8>
+where
+    I: Iterator<Item = (u32, u32)>,
+{
+    let mut next = vec![0u32; cardinality + 1];
+    for (_, id) in entries() {
+        next[id as usize + 1] += 1;
     }
-
-    /// Records that `doc` holds `id` (repeats within a doc are ignored).
-    #[inline]
-    pub fn add(&mut self, doc: u32, id: u32) {
-        self.postings[id as usize].push(doc);
+    for i in 1..next.len() {
+        next[i] += next[i - 1];
     }
-
-    pub fn into_bitmaps(self) -> Vec<RoaringBitmap> {
-        self.postings
+    let bounds = next.clone();
+    let mut docs = vec![0u32; bounds[cardinality] as usize];
+    for (doc, id) in entries() {
+        let slot = &mut next[id as usize];
+        docs[*slot as usize] = doc;
+        *slot += 1;
     }
-
-    pub fn encode(&self) -> Vec<u8> {
-        bitmaps::encode(&self.postings)
+    let mut out = bitmaps::Writer::new(cardinality);
+    for id in 0..cardinality {
+        let mut postings = docs[bounds[id] as usize..bounds[id + 1] as usize].to_vec();
+        // A multi-value doc may hold an id twice.
+        postings.dedup();
+        let bitmap = RoaringBitmap::from_sorted_iter(postings).unwrap_or_default();
+        out.push(&bitmap);
     }
+    out.finish()
 }
 
 /// A stored inverted index.

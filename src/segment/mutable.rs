@@ -198,10 +198,6 @@ impl MutableSegment {
     /// A segment for streaming ingestion: queryable while it grows, with
     /// live inverted indexes.
     pub fn new(spec: Arc<SegmentSpec>) -> MutableSegment {
-        MutableSegment::with_live_indexes(spec, true)
-    }
-
-    fn with_live_indexes(spec: Arc<SegmentSpec>, live_indexes: bool) -> MutableSegment {
         let columns = spec
             .columns
             .iter()
@@ -223,7 +219,7 @@ impl MutableSegment {
                     dict,
                     forward,
                     nulls: RwLock::new(RoaringBitmap::new()),
-                    inverted: (live_indexes && column.dictionary && column.inverted)
+                    inverted: (column.dictionary && column.inverted)
                         .then(|| RwLock::new(Vec::new())),
                 }
             })

@@ -23,7 +23,7 @@ use super::types::Physical;
 use super::values::{dispatch, Prim, Values};
 use crate::catalog::FieldRole;
 use crate::durable;
-use crate::index::{bloom, inverted::InvertedBuilder, range, sorted};
+use crate::index::{bloom, inverted, range, sorted};
 
 /// What the file records beyond the rows.
 #[derive(Debug, Clone)]
@@ -315,11 +315,11 @@ fn write_dict(
         }
     };
     if spec.inverted {
-        let mut builder = InvertedBuilder::new(cardinality);
-        for (doc, id) in entries() {
-            builder.add(doc, id);
-        }
-        out.block(&spec.name, BlockKind::Inverted, &builder.encode())?;
+        out.block(
+            &spec.name,
+            BlockKind::Inverted,
+            &inverted::build(entries, cardinality),
+        )?;
         meta.indexes.push("inverted".into());
     }
     if spec.range {

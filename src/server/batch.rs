@@ -79,6 +79,19 @@ impl Sink<'_> {
         Ok(())
     }
 
+    /// Reports progress and writes the segment once it is full.
+    fn after_append(&mut self) -> Result<(), String> {
+        (self.progress)(self.report.rows);
+        if self.current.num_docs() >= self.segment_rows {
+            if let Err(err) = self.seal_current() {
+                let message = err.to_string();
+                self.failure = Some(err);
+                return Err(message);
+            }
+        }
+        Ok(())
+    }
+
     fn note_bad(&mut self, bad: BadRow) -> bool {
         self.report.bad_rows += 1;
         if self.report.errors.len() < REPORTED_BAD_ROWS {
@@ -124,14 +137,7 @@ impl RowSink for Sink<'_> {
                     continue;
                 }
             }
-            (self.progress)(self.report.rows);
-            if self.current.num_docs() >= self.segment_rows {
-                if let Err(err) = self.seal_current() {
-                    let message = err.to_string();
-                    self.failure = Some(err);
-                    return Err(message);
-                }
-            }
+            self.after_append()?;
             rest = later;
         }
         Ok(())
@@ -150,14 +156,7 @@ impl RowSink for Sink<'_> {
             };
             appended.map_err(|err| err.to_string())?;
             self.report.rows += (end - start) as u64;
-            (self.progress)(self.report.rows);
-            if self.current.num_docs() >= self.segment_rows {
-                if let Err(err) = self.seal_current() {
-                    let message = err.to_string();
-                    self.failure = Some(err);
-                    return Err(message);
-                }
-            }
+            self.after_append()?;
             start = end;
         }
         Ok(())
