@@ -24,6 +24,18 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/ingestFromFile", post(ingest_from_file))
 }
 
+const UPLOADS: &str = "uploads";
+
+/// Deletes uploads a crash left behind (they are never ingested later).
+pub fn remove_leftover_uploads(data_dir: &std::path::Path) {
+    let dir = data_dir.join(UPLOADS);
+    if dir.is_dir() {
+        if let Err(err) = crate::durable::remove_temp_files(&dir) {
+            tracing::warn!(dir = %dir.display(), error = %err, "cannot remove leftover uploads");
+        }
+    }
+}
+
 /// The upload, spooled to disk; removed when dropped.
 struct Spooled {
     path: PathBuf,
@@ -37,7 +49,7 @@ impl Drop for Spooled {
 }
 
 async fn spool(state: &AppState, request: Request) -> Result<Spooled, ApiError> {
-    let dir = state.config.data_dir.join("uploads");
+    let dir = state.config.data_dir.join(UPLOADS);
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|err| ApiError::internal("cannot create the upload directory", &err))?;

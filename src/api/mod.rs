@@ -48,6 +48,7 @@ impl AppState {
     /// Opens the catalog and the tables' data under the data directory.
     pub fn open(config: ServerConfig) -> Result<AppState> {
         let catalog = Catalog::open(&config.data_dir)?;
+        ingest::remove_leftover_uploads(&config.data_dir);
         let server = Server::open(&config.data_dir, &catalog)?;
         Ok(AppState {
             catalog: Arc::new(catalog),

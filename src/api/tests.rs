@@ -699,8 +699,12 @@ async fn ingest_csv_and_parquet_files_into_segments() {
         &["has no segment"],
     );
 
-    // Segments survive a reopen of the data directory.
+    // Segments survive a reopen of the data directory; uploads a crash left
+    // behind do not.
+    let leftover = crate::durable::temp_path(&app.state.config.data_dir.join("uploads/upload"));
+    std::fs::write(&leftover, b"partial upload").unwrap();
     let reopened = AppState::open((*app.state.config).clone()).unwrap();
+    assert!(!leftover.exists());
     assert_eq!(
         reopened
             .server
