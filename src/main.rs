@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server: Pinot's controller API (schemas, tables) on one port.
+    /// Run the server: Pinot's controller API (schemas, tables, segments, file ingestion) on one port.
     ///
     /// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=gamay=debug) for more.
     Serve(ServeArgs),
@@ -106,9 +106,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = ServerConfig::new(args.data_dir);
             config.listen = args.listen;
             config.max_body_bytes = args.max_body_bytes;
-            runtime.block_on(gamay::api::serve(config, shutdown_signal(), |addr| {
-                println!("gamay listening on http://{addr}");
-            }))?;
+            runtime.block_on(async {
+                let shutdown = shutdown_signal();
+                gamay::api::serve(config, shutdown, |addr| {
+                    println!("gamay listening on http://{addr}");
+                })
+                .await
+            })?;
             tracing::info!("shut down cleanly");
             Ok(())
         }
@@ -188,24 +192,25 @@ fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Installs the Ctrl-C and SIGTERM handlers now (so a signal that arrives
+/// as soon as the server announces itself is caught) and resolves on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, SignalKind};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let wait = |stream: Option<tokio::signal::unix::Signal>| async move {
+            match stream {
+                Some(mut stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(interrupt) => {}
+            () = wait(terminate) => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        tracing::info!("shutdown signal received; finishing in-flight requests");
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
 }

@@ -168,3 +168,75 @@ fn sigterm_shuts_down_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+const BENCH_SCHEMA: &str = include_str!("../benches/data/stock_transactions.schema.json");
+const BENCH_TABLE: &str = include_str!("../benches/data/stock_transactions.offline.json");
+
+#[test]
+fn cli_ingest_loads_files_and_respects_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("trades.csv");
+    let mut text =
+        String::from("id,user_id,symbol,exchange,country,side,shares,price,purchase,update_at\n");
+    for i in 0..250 {
+        text.push_str(&format!(
+            "{i},{},S{},NYSE,C01,BUY,{},10.5,105.0,{}\n",
+            i % 7,
+            i % 3,
+            i % 100 + 1,
+            1_780_000_000_000i64 + i
+        ));
+    }
+    text.push_str("250,1,S1,NYSE,C01,BUY,lots,10.5,105.0,1780000000250\n");
+    std::fs::write(&csv, text).unwrap();
+    let data = dir.path().join("data");
+    let ingest = || {
+        Command::new(env!("CARGO_BIN_EXE_gamay"))
+            .args([
+                "ingest",
+                "--table",
+                "stock_transactions",
+                "--segment-rows",
+                "100",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .arg(&csv)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+
+    let server = Server::start(&data);
+    assert_eq!(server.call("POST", "/schemas", BENCH_SCHEMA).0, 200);
+    assert_eq!(server.call("POST", "/tables", BENCH_TABLE).0, 200);
+    // The running server owns the data directory.
+    let refused = ingest();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("in use by another gamay process"),
+        "{message}"
+    );
+    assert!(message.contains("/ingestFromFile"), "{message}");
+    server.kill9();
+
+    let loaded = ingest();
+    let stdout = String::from_utf8_lossy(&loaded.stdout);
+    assert!(
+        loaded.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    assert!(stdout.contains("250 rows"), "{stdout}");
+    assert!(stdout.contains("into 3 segment(s)"), "{stdout}");
+    assert!(
+        stdout.contains("1 bad rows skipped; first: row 251: column `shares`"),
+        "{stdout}"
+    );
+
+    let server = Server::start(&data);
+    let (status, segments) = server.call("GET", "/segments/stock_transactions", "");
+    assert_eq!(status, 200);
+    assert_eq!(segments[0]["OFFLINE"].as_array().unwrap().len(), 3);
+}
