@@ -1,10 +1,13 @@
-//! A block of roaring bitmaps: `offset:u32{n+1} pad8 bitmap*`, bitmap `i`
+//! A block of roaring bitmaps: the variable-width layout of segment values
+//! (`offset:u32{n+1} pad8 data`, see `segment::stored::Var`), bitmap `i`
 //! being the portable serialization in `data[offset[i]..offset[i+1]]`.
 
 use roaring::RoaringBitmap;
 
+use crate::segment::stored::{encode_var, Var};
+
 /// Serializes `bitmaps` as one block.
-pub fn encode(bitmaps: &[RoaringBitmap]) -> Vec<u8> {
+pub fn encode(bitmaps: &[RoaringBitmap]) -> Result<Vec<u8>, String> {
     let mut writer = Writer::new(bitmaps.len());
     for bitmap in bitmaps {
         writer.push(bitmap);
@@ -14,7 +17,7 @@ pub fn encode(bitmaps: &[RoaringBitmap]) -> Vec<u8> {
 
 /// Serializes bitmaps one at a time into a block.
 pub struct Writer {
-    offsets: Vec<u32>,
+    offsets: Vec<usize>,
     data: Vec<u8>,
 }
 
@@ -31,58 +34,35 @@ impl Writer {
     pub fn push(&mut self, bitmap: &RoaringBitmap) {
         // Writing into a Vec cannot fail.
         let _ = bitmap.serialize_into(&mut self.data);
-        self.offsets.push(self.data.len() as u32);
+        self.offsets.push(self.data.len());
     }
 
-    pub fn finish(self) -> Vec<u8> {
-        let header = self.offsets.len() * 4;
-        let mut out = Vec::with_capacity(header.next_multiple_of(8) + self.data.len());
-        for offset in &self.offsets {
-            out.extend_from_slice(&offset.to_le_bytes());
-        }
-        out.resize(header.next_multiple_of(8), 0);
-        out.extend_from_slice(&self.data);
-        out
+    pub fn finish(self) -> Result<Vec<u8>, String> {
+        encode_var(self.offsets.into_iter(), &self.data)
     }
 }
 
 /// Reads bitmaps out of a block.
 #[derive(Debug, Clone, Copy)]
 pub struct Bitmaps<'a> {
-    offsets: &'a [u32],
-    data: &'a [u8],
+    serialized: Var<'a>,
 }
 
 impl<'a> Bitmaps<'a> {
-    /// Checks the block's structure for `count` bitmaps.
+    /// Checks the block's size for `count` bitmaps (O(1)).
     pub fn parse(block: &'a [u8], count: usize) -> Result<Bitmaps<'a>, String> {
-        let header = (count + 1) * 4;
-        let data_start = header.next_multiple_of(8);
-        if block.len() < data_start {
-            return Err(format!(
-                "{} bytes cannot hold {count} bitmap offsets",
-                block.len()
-            ));
-        }
-        let offsets: &[u32] = bytemuck::try_cast_slice(&block[..header])
-            .map_err(|err| format!("misaligned bitmap offsets: {err}"))?;
-        let data = &block[data_start..];
-        if offsets[count] as usize != data.len() {
-            return Err("bitmap offsets do not end at the data length".into());
-        }
-        Ok(Bitmaps { offsets, data })
+        Ok(Bitmaps {
+            serialized: Var::parse(block, count, false)?,
+        })
     }
 
     /// The full check done once when a segment opens: offsets in order.
     pub fn validate(&self) -> Result<(), String> {
-        if self.offsets[0] != 0 || self.offsets.windows(2).any(|pair| pair[0] > pair[1]) {
-            return Err("bitmap offsets are out of order".into());
-        }
-        Ok(())
+        self.serialized.validate()
     }
 
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.serialized.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -91,9 +71,7 @@ impl<'a> Bitmaps<'a> {
 
     /// Bitmap `index`, deserialized (and validated by the roaring crate).
     pub fn get(&self, index: usize) -> Result<RoaringBitmap, String> {
-        let start = self.offsets[index] as usize;
-        let end = self.offsets[index + 1] as usize;
-        RoaringBitmap::deserialize_from(&self.data[start..end])
+        RoaringBitmap::deserialize_from(self.serialized.bytes_at(index))
             .map_err(|err| format!("bitmap {index}: {err}"))
     }
 

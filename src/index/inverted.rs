@@ -7,7 +7,7 @@ use super::bitmaps::{self, Bitmaps};
 /// Builds the block for `entries` ((doc, id) pairs in doc order): a counting
 /// sort groups the docs of each id, then each group becomes one bitmap,
 /// written as soon as it is built.
-pub fn build<I>(entries: impl Fn() -> I, cardinality: usize) -> Vec<u8>
+pub fn build<I>(entries: impl Fn() -> I, cardinality: usize) -> Result<Vec<u8>, String>
 where
     I: Iterator<Item = (u32, u32)>,
 {

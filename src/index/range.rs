@@ -31,7 +31,7 @@ pub struct RangeBuild<K> {
 }
 
 impl<K> RangeBuild<K> {
-    pub fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
         bitmaps::encode(&self.bitmaps)
     }
 }
@@ -192,7 +192,7 @@ mod tests {
         fn raw_values_match_a_scan(values in proptest::collection::vec(-50i64..50, 1..2000), a in -60i64..60, b in -60i64..60) {
             let (low, high) = (a.min(b), a.max(b));
             let built = build_values(&values, i64::cmp);
-            let block = built.encode();
+            let block = built.encode().unwrap();
             let index = RangeIndex::parse(&block, built.bounds.clone()).unwrap();
             let expected: Vec<u32> = (0..values.len() as u32).filter(|d| (low..=high).contains(&values[*d as usize])).collect();
             prop_assert_eq!(answer(&index, &values, low, high, i64::cmp), expected);
@@ -203,7 +203,7 @@ mod tests {
             let (low, high) = (a.min(b), a.max(b));
             let built = build_dict(ids.iter().enumerate().map(|(doc, id)| (doc as u32, *id)), 300);
             prop_assert!(built.bounds.len() <= MAX_BUCKETS);
-            let block = built.encode();
+            let block = built.encode().unwrap();
             let index = RangeIndex::parse(&block, built.bounds.clone()).unwrap();
             let expected: Vec<u32> = (0..ids.len() as u32).filter(|d| (low..=high).contains(&ids[*d as usize])).collect();
             prop_assert_eq!(answer(&index, &ids, low, high, u32::cmp), expected);

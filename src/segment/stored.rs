@@ -124,30 +124,26 @@ impl<'a> Var<'a> {
     }
 }
 
-/// Encodes variable-width values as a [`Var`] block.
-pub fn encode_var<'v>(
-    values: impl ExactSizeIterator<Item = &'v [u8]> + Clone,
+/// Encodes a [`Var`] block: `offset:u32{n+1} pad8 data`, where `offsets`
+/// holds the `n+1` boundaries of the values in `data`. Used for text and
+/// bytes columns and for blocks of bitmaps.
+pub fn encode_var(
+    offsets: impl ExactSizeIterator<Item = usize>,
+    data: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let count = values.len();
-    let header = (count + 1) * 4;
-    let data_start = header.next_multiple_of(8);
-    let total: usize = values.clone().map(<[u8]>::len).sum();
-    if total > u32::MAX as usize {
+    if data.len() > u32::MAX as usize {
         return Err(format!(
-            "{total} bytes of values exceed the 4 GiB a segment column may hold"
+            "{} bytes of values exceed the 4 GiB a segment block may hold",
+            data.len()
         ));
     }
-    let mut out = Vec::with_capacity(data_start + total);
-    let mut offset = 0u32;
-    out.extend_from_slice(&offset.to_le_bytes());
-    for value in values.clone() {
-        offset += value.len() as u32;
-        out.extend_from_slice(&offset.to_le_bytes());
+    let header = offsets.len() * 4;
+    let mut out = Vec::with_capacity(header.next_multiple_of(8) + data.len());
+    for offset in offsets {
+        out.extend_from_slice(&(offset as u32).to_le_bytes());
     }
-    out.resize(data_start, 0);
-    for value in values {
-        out.extend_from_slice(value);
-    }
+    out.resize(header.next_multiple_of(8), 0);
+    out.extend_from_slice(data);
     Ok(out)
 }
 

@@ -18,7 +18,7 @@ use super::error::{Error, Result};
 use super::format::{self, BlockKind, BlockMeta, ColumnMeta, Encoding, SegmentMeta, StreamRange};
 use super::forpack;
 use super::spec::{ColumnSpec, SegmentSpec};
-use super::stored::encode_mv;
+use super::stored::{encode_mv, encode_var};
 use super::types::Physical;
 use super::values::{dispatch, Prim, Values};
 use crate::catalog::FieldRole;
@@ -223,19 +223,8 @@ fn encode_values(values: &Values, as_keys: bool) -> std::result::Result<Vec<u8>,
     if as_keys && !matches!(values, Values::Var(_)) {
         return Ok(forpack::encode(&fixed_keys(values)));
     }
-    dispatch!(values, v => Ok(bytemuck::cast_slice(v).to_vec()), var => {
-        if var.bytes.len() > u32::MAX as usize {
-            return Err(format!("{} bytes of values exceed the 4 GiB a segment column may hold", var.bytes.len()));
-        }
-        let header = var.offsets.len() * 4;
-        let mut out = Vec::with_capacity(header.next_multiple_of(8) + var.bytes.len());
-        for &offset in &var.offsets {
-            out.extend_from_slice(&(offset as u32).to_le_bytes());
-        }
-        out.resize(header.next_multiple_of(8), 0);
-        out.extend_from_slice(&var.bytes);
-        Ok(out)
-    })
+    dispatch!(values, v => Ok(bytemuck::cast_slice(v).to_vec()),
+        var => encode_var(var.offsets.iter().copied(), &var.bytes))
 }
 
 fn write_dict(
@@ -318,13 +307,13 @@ fn write_dict(
         out.block(
             &spec.name,
             BlockKind::Inverted,
-            &inverted::build(entries, cardinality),
+            &inverted::build(entries, cardinality)?,
         )?;
         meta.indexes.push("inverted".into());
     }
     if spec.range {
         let built = range::build_dict(entries_vec(&entries), cardinality);
-        out.block(&spec.name, BlockKind::Range, &built.encode())?;
+        out.block(&spec.name, BlockKind::Range, &built.encode()?)?;
         meta.range_buckets = built
             .bounds
             .iter()
@@ -344,7 +333,10 @@ fn entries_vec<'a>(
     entries().collect()
 }
 
-fn raw_range<T: Prim>(values: &[T], spec: &ColumnSpec) -> (Vec<u8>, Vec<(Json, Json)>) {
+/// A range index block and its bucket bounds for the footer.
+type RangeBlock = (Vec<u8>, Vec<(Json, Json)>);
+
+fn raw_range<T: Prim>(values: &[T], spec: &ColumnSpec) -> std::result::Result<RangeBlock, String> {
     let built = range::build_values(values, T::cmp_total);
     let bounds = built
         .bounds
@@ -356,7 +348,7 @@ fn raw_range<T: Prim>(values: &[T], spec: &ColumnSpec) -> (Vec<u8>, Vec<(Json, J
             )
         })
         .collect();
-    (built.encode(), bounds)
+    Ok((built.encode()?, bounds))
 }
 
 fn write_raw(
@@ -381,7 +373,7 @@ fn write_raw(
         )?,
     )?;
     if spec.range {
-        let built = dispatch!(values, v => Some(raw_range(v, spec)), _var => None);
+        let built = dispatch!(values, v => Some(raw_range(v, spec)?), _var => None);
         if let Some((block, bounds)) = built {
             out.block(&spec.name, BlockKind::Range, &block)?;
             meta.range_buckets = bounds;
