@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use gamay::config::{ServerConfig, DEFAULT_MAX_BODY_BYTES};
+use gamay::config::{ServerConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
 
 /// Gamay: a real-time columnar OLAP store with Apache Pinot's API.
 #[derive(Parser)]
@@ -76,6 +76,10 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "GAMAY_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+
+    /// Largest file accepted by /ingestFromFile, in bytes (uploads stream to disk).
+    #[arg(long, env = "GAMAY_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
+    max_upload_bytes: usize,
 }
 
 fn main() -> ExitCode {
@@ -106,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = ServerConfig::new(args.data_dir);
             config.listen = args.listen;
             config.max_body_bytes = args.max_body_bytes;
+            config.max_upload_bytes = args.max_upload_bytes;
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {

@@ -68,12 +68,6 @@ async fn spool(state: &AppState, request: Request) -> Result<Spooled, ApiError> 
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("multipart/form-data"));
     let mut written = 0usize;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the upload is larger than the limit of {limit} bytes (set with --max-upload-bytes)"),
-        )
-    };
     if is_multipart {
         let mut multipart = Multipart::from_request(request, state)
             .await
@@ -94,18 +88,12 @@ async fn spool(state: &AppState, request: Request) -> Result<Spooled, ApiError> 
         spooled.file_name = field.file_name().map(str::to_string);
         while let Some(chunk) = field.chunk().await.map_err(|err| {
             if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
+                too_large(limit)
             } else {
                 ApiError::bad_request(format!("invalid multipart body: {}", err.body_text()))
             }
         })? {
-            written += chunk.len();
-            if written > limit {
-                return Err(too_large());
-            }
-            file.write_all(&chunk)
-                .await
-                .map_err(|err| ApiError::internal("cannot store the upload", &err))?;
+            store_chunk(&mut file, &chunk, &mut written, limit).await?;
         }
     } else {
         let mut body = request.into_body().into_data_stream();
@@ -113,13 +101,7 @@ async fn spool(state: &AppState, request: Request) -> Result<Spooled, ApiError> 
         while let Some(chunk) = body.next().await {
             let chunk = chunk
                 .map_err(|err| ApiError::bad_request(format!("cannot read the upload: {err}")))?;
-            written += chunk.len();
-            if written > limit {
-                return Err(too_large());
-            }
-            file.write_all(&chunk)
-                .await
-                .map_err(|err| ApiError::internal("cannot store the upload", &err))?;
+            store_chunk(&mut file, &chunk, &mut written, limit).await?;
         }
     }
     file.flush()
@@ -129,6 +111,31 @@ async fn spool(state: &AppState, request: Request) -> Result<Spooled, ApiError> 
         return Err(ApiError::bad_request("the upload is empty"));
     }
     Ok(spooled)
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the upload is larger than the limit of {limit} bytes (set with --max-upload-bytes)"
+        ),
+    )
+}
+
+/// Appends one chunk of the upload, refusing it past `limit` bytes in all.
+async fn store_chunk(
+    file: &mut tokio::fs::File,
+    chunk: &[u8],
+    written: &mut usize,
+    limit: usize,
+) -> Result<(), ApiError> {
+    *written += chunk.len();
+    if *written > limit {
+        return Err(too_large(limit));
+    }
+    file.write_all(chunk)
+        .await
+        .map_err(|err| ApiError::internal("cannot store the upload", &err))
 }
 
 /// `POST /ingestFromFile?tableNameWithType=T_OFFLINE&batchConfigMapStr={"inputFormat":"parquet"}`.

@@ -22,6 +22,7 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path());
         config.max_body_bytes = 64 * 1024;
+        config.max_upload_bytes = 256 * 1024;
         config.broker_probe_timeout = Duration::from_millis(500);
         let state = AppState::open(config).unwrap();
         TestApp { _dir: dir, state }
@@ -795,5 +796,30 @@ async fn ingest_errors_are_clear_and_ingest_nothing() {
             .unwrap()
             .starts_with("row 2: invalid JSON"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_uploads_are_refused() {
+    let app = TestApp::new();
+    with_offline_table(&app).await;
+    let response = upload(
+        &app,
+        "tableNameWithType=stock_transactions_OFFLINE",
+        "big.csv",
+        csv_rows(5000, 0).as_bytes(),
+    )
+    .await;
+    assert_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &[
+            "larger than the limit of 262144 bytes",
+            "--max-upload-bytes",
+        ],
+    );
+    assert_eq!(
+        app.get("/segments/stock_transactions").await.1,
+        json!([{"OFFLINE": []}])
     );
 }
