@@ -117,6 +117,9 @@ pub struct ColumnMeta {
     /// Range index bucket bounds `[min, max]` (dict ids or raw values), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub range_buckets: Vec<(Json, Json)>,
+    /// Floats packed as `value × 10^scale` integers (see `stored::KeyCodec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_scale: Option<u8>,
     /// Bloom filter: number of 256-bit blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bloom_blocks: Option<u32>,

@@ -19,7 +19,7 @@ use serde_json::Value as Json;
 use super::error::{Error, Result};
 use super::format::{self, BlockKind, ColumnMeta, Encoding, SegmentMeta, HEADER_LEN, TRAILER_LEN};
 use super::forpack::ForPacked;
-use super::stored::{scalar_of, Dictionary, Fixed, Forward, PackedIds, Var};
+use super::stored::{scalar_of, Dictionary, Fixed, Forward, KeyCodec, PackedIds, Var};
 use super::types::{Cell, Physical, Scalar};
 use crate::index::inverted::InvertedIndex;
 use crate::index::range::RangeIndex;
@@ -253,8 +253,15 @@ impl ImmutableSegment {
                     .block(index, BlockKind::Dict)
                     .ok_or(("dict", "missing".to_string()))?;
                 Some(
-                    Dictionary::parse(meta.physical, bytes, cardinality)
-                        .map_err(|reason| ("dict", reason))?,
+                    Dictionary::parse(
+                        KeyCodec {
+                            physical: meta.physical,
+                            decimal_scale: meta.decimal_scale,
+                        },
+                        bytes,
+                        cardinality,
+                    )
+                    .map_err(|reason| ("dict", reason))?,
                 )
             }
             Encoding::Raw => None,

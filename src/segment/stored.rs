@@ -168,27 +168,71 @@ pub fn scalar_of(key: u64, physical: Physical) -> Scalar {
     }
 }
 
+/// How the fixed-width values of a column map to packed keys: by their
+/// order-preserving bits, or, for floats that are all decimals with few
+/// digits (prices, amounts), as the integer `value × 10^scale`, which packs
+/// far tighter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyCodec {
+    pub physical: Physical,
+    pub decimal_scale: Option<u8>,
+}
+
+impl KeyCodec {
+    /// The key of `value`, if it has one under this codec.
+    pub fn key(&self, value: &Scalar) -> Option<u64> {
+        let Some(scale) = self.decimal_scale else {
+            return key_of(value);
+        };
+        let float = match value {
+            Scalar::F32(v) => *v as f64,
+            Scalar::F64(v) => *v,
+            _ => return None,
+        };
+        let scaled = (float * 10f64.powi(scale as i32)).round();
+        // NaN and infinities have no integer; huge values would overflow.
+        if scaled.is_nan() || scaled.abs() >= (1u64 << 62) as f64 {
+            return None;
+        }
+        let key = forpack::key_i64(scaled as i64);
+        (self.scalar(key) == *value).then_some(key)
+    }
+
+    /// The value of `key`.
+    pub fn scalar(&self, key: u64) -> Scalar {
+        let Some(scale) = self.decimal_scale else {
+            return scalar_of(key, self.physical);
+        };
+        let value = forpack::from_key_i64(key) as f64 / 10f64.powi(scale as i32);
+        match self.physical {
+            Physical::F32 => Scalar::F32(value as f32),
+            _ => Scalar::F64(value),
+        }
+    }
+}
+
 /// A sorted dictionary: id `i` is the `i`-th smallest distinct value.
 /// Fixed-width values are frame-of-reference packed keys.
 #[derive(Debug, Clone, Copy)]
 pub enum Dictionary<'a> {
     Packed {
         keys: ForPacked<'a>,
-        physical: Physical,
+        codec: KeyCodec,
     },
     Var(Var<'a>),
 }
 
 impl<'a> Dictionary<'a> {
     pub fn parse(
-        physical: Physical,
+        codec: KeyCodec,
         bytes: &'a [u8],
         cardinality: usize,
     ) -> Result<Dictionary<'a>, String> {
+        let physical = codec.physical;
         match physical.width() {
             Some(_) => Ok(Dictionary::Packed {
                 keys: ForPacked::parse(bytes, cardinality)?,
-                physical,
+                codec,
             }),
             None => Ok(Dictionary::Var(Var::parse(
                 bytes,
@@ -219,7 +263,7 @@ impl<'a> Dictionary<'a> {
 
     pub fn get(&self, id: u32) -> Scalar {
         match self {
-            Dictionary::Packed { keys, physical } => scalar_of(keys.get(id as usize), *physical),
+            Dictionary::Packed { keys, codec } => codec.scalar(keys.get(id as usize)),
             Dictionary::Var(var) => var.get(id as usize),
         }
     }
@@ -227,10 +271,12 @@ impl<'a> Dictionary<'a> {
     /// `Ok(id)` of `value`, or `Err(insertion point)` when absent.
     pub fn index_of(&self, value: &Scalar) -> Result<u32, u32> {
         let found = match (self, value) {
-            (Dictionary::Packed { keys, physical }, value) if value.physical() == *physical => {
-                match key_of(value) {
+            (Dictionary::Packed { keys, codec }, value) if value.physical() == codec.physical => {
+                match codec.key(value) {
                     Some(key) => keys.binary_search(key),
-                    None => Err(0),
+                    // Not a value this dictionary could hold (more decimals
+                    // than its scale): find where it would sort.
+                    None => Err(insertion_point(keys, codec, value)),
                 }
             }
             (Dictionary::Var(var), Scalar::Str(x)) => binary_search_var(var, x.as_bytes()),
@@ -239,6 +285,20 @@ impl<'a> Dictionary<'a> {
         };
         found.map(|id| id as u32).map_err(|at| at as u32)
     }
+}
+
+/// How many keys decode to values below `value`.
+fn insertion_point(keys: &ForPacked<'_>, codec: &KeyCodec, value: &Scalar) -> usize {
+    let (mut low, mut high) = (0usize, keys.len());
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if codec.scalar(keys.get(mid)).total_cmp(value) == Ordering::Less {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    low
 }
 
 fn binary_search_var(var: &Var<'_>, target: &[u8]) -> Result<usize, usize> {

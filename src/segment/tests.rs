@@ -312,8 +312,15 @@ fn round_trip(rows: Vec<Vec<Cell>>, sorted: bool) {
     assert!(seen.iter().all(|&seen| seen));
     if sorted {
         let column = spec.sorted_column.unwrap();
-        assert!(sealed.meta().columns[column].sorted);
-        assert!(sealed.column(column).sorted.is_some());
+        let meta = &sealed.meta().columns[column];
+        assert!(meta.sorted);
+        assert!(meta.indexes.contains(&"sorted".to_string()));
+        // Few distinct values keep a dictionary and a sorted index; mostly
+        // distinct integers are stored raw in value order.
+        assert_eq!(
+            sealed.column(column).sorted.is_some(),
+            meta.encoding == Encoding::Dictionary
+        );
     }
     check_indexes(&sealed, &rows, &spec);
 
@@ -603,6 +610,44 @@ fn auto_raw_for_high_cardinality_metrics() {
     assert_eq!(sealed.meta().columns[2].encoding, Encoding::Dictionary);
     assert_eq!(sealed.meta().columns[1].cardinality, 1000);
     assert_eq!(sealed.value(1, 10), Cell::One(Scalar::F64(1.0)));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Two-decimal doubles pack as scaled integers; lookups of values the
+    /// dictionary holds and of values it could not hold both land right.
+    #[test]
+    fn decimal_dictionaries_pack_and_search(cents in proptest::collection::vec(-100_000i64..100_000, 1..400), probes in proptest::collection::vec(-1200.0f64..1200.0, 1..50)) {
+        let spec = spec_from(
+            json!({"schemaName": "p", "dimensionFieldSpecs": [{"name": "price", "dataType": "DOUBLE"}, {"name": "ratio", "dataType": "FLOAT"}]}),
+            json!({"tableName": "p", "tableType": "OFFLINE"}),
+        );
+        let rows: Vec<Vec<Cell>> = cents
+            .iter()
+            .map(|c| vec![Cell::One(Scalar::F64(*c as f64 / 100.0)), Cell::One(Scalar::F32((*c % 64) as f32 / 8.0))])
+            .collect();
+        let mut builder = SegmentBuilder::new(Arc::new(spec));
+        builder.append(&rows).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = builder.build(dir.path(), &SealInfo { segment_name: "p".into(), stream: None }).unwrap();
+        let segment = ImmutableSegment::open(&path).unwrap();
+        prop_assert!(segment.meta().columns[0].decimal_scale.is_some_and(|scale| scale <= 2));
+        prop_assert!(segment.meta().columns[1].decimal_scale.is_some_and(|scale| scale <= 3));
+        for (doc, row) in rows.iter().enumerate() {
+            prop_assert_eq!(&segment.value(0, doc), &row[0]);
+            prop_assert_eq!(&segment.value(1, doc), &row[1]);
+        }
+        let dictionary = segment.column(0).dictionary.unwrap();
+        let values: Vec<Scalar> = (0..dictionary.len() as u32).map(|id| dictionary.get(id)).collect();
+        let held = cents.iter().map(|c| *c as f64 / 100.0);
+        for probe in probes.iter().copied().chain(held).chain([f64::NAN, -0.0, 0.001, f64::INFINITY]) {
+            let probe = Scalar::F64(probe);
+            let below = values.iter().filter(|v| v.total_cmp(&probe) == Ordering::Less).count() as u32;
+            let expected = if values.contains(&probe) { Ok(below) } else { Err(below) };
+            prop_assert_eq!(dictionary.index_of(&probe), expected, "probe {}", probe);
+        }
+    }
 }
 
 #[test]

@@ -18,7 +18,7 @@ use super::error::{Error, Result};
 use super::format::{self, BlockKind, BlockMeta, ColumnMeta, Encoding, SegmentMeta, StreamRange};
 use super::forpack;
 use super::spec::{ColumnSpec, SegmentSpec};
-use super::stored::{encode_mv, encode_var};
+use super::stored::{encode_mv, encode_var, KeyCodec};
 use super::types::Physical;
 use super::values::{dispatch, Prim, Values};
 use crate::catalog::FieldRole;
@@ -126,16 +126,29 @@ fn write_column(
     out: &mut BlockWriter,
 ) -> std::result::Result<ColumnMeta, String> {
     let mut meta = match data {
-        ColumnData::Dict {
-            dictionary,
-            ids: DocIds::Single(ids),
-        } if !is_sorted_column && prefers_raw(spec, &dictionary, &ids) => {
-            let values = dictionary.gather(&ids);
-            drop(ids);
-            write_raw(spec, &values, out)?
-        }
         ColumnData::Dict { dictionary, ids } => {
-            write_dict(spec, &dictionary, &ids, is_sorted_column, out)?
+            let scale = decimal_scale(&dictionary);
+            let raw = match &ids {
+                DocIds::Single(ids) if is_sorted_column => {
+                    near_unique_integers(spec, &dictionary, ids.len())
+                }
+                DocIds::Single(ids) => prefers_raw(spec, &dictionary, scale, ids),
+                DocIds::Multi { .. } => false,
+            };
+            match ids {
+                DocIds::Single(ids) if raw => {
+                    let values = dictionary.gather(&ids);
+                    drop(ids);
+                    let mut meta = write_raw(spec, &values, out)?;
+                    if is_sorted_column && meta.sorted {
+                        // Docs are in value order: predicates binary-search
+                        // the packed values in place.
+                        meta.indexes.push("sorted".into());
+                    }
+                    meta
+                }
+                ids => write_dict(spec, &dictionary, scale, &ids, is_sorted_column, out)?,
+            }
         }
         ColumnData::Raw { values } => write_raw(spec, &values, out)?,
     };
@@ -152,7 +165,7 @@ fn write_column(
 /// dictionary-encoded: high-cardinality metrics (amounts) and integer ids
 /// usually are. Floats are stored raw only when they are metrics, integers
 /// whatever their role (raw integers are frame-of-reference packed).
-fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, ids: &[u32]) -> bool {
+fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, scale: Option<u8>, ids: &[u32]) -> bool {
     let Some(width) = spec.physical.width() else {
         return false;
     };
@@ -164,12 +177,12 @@ fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, ids: &[u32]) -> bool {
         return false;
     }
     let bits = bitpack::bits_for_cardinality(dictionary.len());
-    let encoded =
-        forpack::encoded_len(&fixed_keys(dictionary)) + bitpack::words_for(ids.len(), bits) * 8;
+    let encoded = forpack::encoded_len(&fixed_keys(dictionary, scale))
+        + bitpack::words_for(ids.len(), bits) * 8;
     let raw = if integer {
         let keys: Vec<u64> = ids
             .iter()
-            .map(|&id| value_key(dictionary, id as usize))
+            .map(|&id| value_key(dictionary, id as usize, None))
             .collect();
         forpack::encoded_len(&keys)
     } else {
@@ -178,8 +191,44 @@ fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, ids: &[u32]) -> bool {
     raw <= encoded
 }
 
+/// Whether the sorted column is better stored raw: integers that are mostly
+/// distinct (timestamps, ids) pack as well raw as their dictionary would,
+/// and docs in value order need no sorted index to be searched.
+fn near_unique_integers(spec: &ColumnSpec, dictionary: &Values, num_docs: usize) -> bool {
+    matches!(spec.physical, Physical::I32 | Physical::I64) && dictionary.len() * 2 > num_docs
+}
+
+/// Most decimal digits tried when packing floats as scaled integers.
+const MAX_DECIMAL_SCALE: u8 = 6;
+
+/// The smallest scale at which every float of `values` is exactly
+/// `integer / 10^scale` (two for prices in cents), if there is one.
+fn decimal_scale(values: &Values) -> Option<u8> {
+    let physical = match values {
+        Values::F32(_) => Physical::F32,
+        Values::F64(_) => Physical::F64,
+        _ => return None,
+    };
+    (0..=MAX_DECIMAL_SCALE).find(|&scale| {
+        let codec = KeyCodec {
+            physical,
+            decimal_scale: Some(scale),
+        };
+        (0..values.len()).all(|index| codec.key(&values.scalar(index)).is_some())
+    })
+}
+
 /// The packed key of fixed-width value `index`.
-fn value_key(values: &Values, index: usize) -> u64 {
+fn value_key(values: &Values, index: usize, scale: Option<u8>) -> u64 {
+    if let (Some(scale), Values::F32(_) | Values::F64(_)) = (scale, values) {
+        let value = values.scalar(index);
+        let codec = KeyCodec {
+            physical: value.physical(),
+            decimal_scale: Some(scale),
+        };
+        // `decimal_scale` checked that every value has a key at this scale.
+        return codec.key(&value).unwrap_or(0);
+    }
     match values {
         Values::I32(v) => forpack::key_i64(v[index] as i64),
         Values::I64(v) => forpack::key_i64(v[index]),
@@ -189,9 +238,9 @@ fn value_key(values: &Values, index: usize) -> u64 {
     }
 }
 
-fn fixed_keys(values: &Values) -> Vec<u64> {
+fn fixed_keys(values: &Values, scale: Option<u8>) -> Vec<u64> {
     (0..values.len())
-        .map(|index| value_key(values, index))
+        .map(|index| value_key(values, index, scale))
         .collect()
 }
 
@@ -213,15 +262,20 @@ fn base_meta(spec: &ColumnSpec, encoding: Encoding) -> ColumnMeta {
         default_null_value: spec.default_null.to_json(spec.data_type),
         indexes: Vec::new(),
         range_buckets: Vec::new(),
+        decimal_scale: None,
         bloom_blocks: None,
     }
 }
 
 /// The bytes of a dictionary or raw integer block: packed keys; of raw
 /// floats: the array as it is; of text and bytes: `offset:u32{n+1} pad8 bytes`.
-fn encode_values(values: &Values, as_keys: bool) -> std::result::Result<Vec<u8>, String> {
+fn encode_values(
+    values: &Values,
+    as_keys: bool,
+    scale: Option<u8>,
+) -> std::result::Result<Vec<u8>, String> {
     if as_keys && !matches!(values, Values::Var(_)) {
-        return Ok(forpack::encode(&fixed_keys(values)));
+        return Ok(forpack::encode(&fixed_keys(values, scale)));
     }
     dispatch!(values, v => Ok(bytemuck::cast_slice(v).to_vec()),
         var => encode_var(var.offsets.iter().copied(), &var.bytes))
@@ -230,6 +284,7 @@ fn encode_values(values: &Values, as_keys: bool) -> std::result::Result<Vec<u8>,
 fn write_dict(
     spec: &ColumnSpec,
     dictionary: &Values,
+    scale: Option<u8>,
     ids: &DocIds,
     is_sorted_column: bool,
     out: &mut BlockWriter,
@@ -239,6 +294,7 @@ fn write_dict(
     let bits = bitpack::bits_for_cardinality(cardinality);
     meta.cardinality = cardinality as u64;
     meta.bits_per_id = bits;
+    meta.decimal_scale = scale;
     if cardinality > 0 {
         meta.min = Some(dictionary.scalar(0).to_json(spec.data_type));
         meta.max = Some(dictionary.scalar(cardinality - 1).to_json(spec.data_type));
@@ -246,7 +302,7 @@ fn write_dict(
     out.block(
         &spec.name,
         BlockKind::Dict,
-        &encode_values(dictionary, true)?,
+        &encode_values(dictionary, true, meta.decimal_scale)?,
     )?;
 
     let (flat, starts) = match ids {
@@ -370,6 +426,7 @@ fn write_raw(
         &encode_values(
             values,
             matches!(spec.physical, Physical::I32 | Physical::I64),
+            None,
         )?,
     )?;
     if spec.range {
