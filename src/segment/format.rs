@@ -12,17 +12,27 @@
 //!               version:u32 "GAMAYEND"                                    32 bytes
 //!
 //! payloads, per column (kind as named in the footer's block directory):
-//! dict       := fixed: value{cardinality}                                 sorted ascending, distinct
-//!             | var:   offset:u32{cardinality+1} pad8 byte*                value i = bytes[offset[i]..offset[i+1]]
-//! fwd        := dict SV: word:u64{ceil(docs/64)*bits}                      bit-packed ids, LSB first
-//!             | dict MV: start:u32{docs+1} pad8 word:u64{ceil(values/64)*bits}
-//!             | raw fixed: value{docs}
-//!             | raw var:   offset:u32{docs+1} pad8 byte*
+//! dict       := numbers: forpack of keys{cardinality}                      sorted ascending, distinct
+//!             | text, bytes: offset:u32{cardinality+1} pad8 byte*          value i = bytes[offset[i]..offset[i+1]]
+//! fwd        := dict SV: packed-ids{docs}
+//!             | dict MV: start:u32{docs+1} pad8 packed-ids{values}
+//!             | raw integers: forpack of keys{docs}
+//!             | raw floats: value{docs}
+//!             | raw text, bytes: offset:u32{docs+1} pad8 byte*
+//!               (absent for the sorted column when it keeps a sorted index)
 //! nulls      := portable roaring bitmap of null doc ids
-//! inverted   := offset:u32{cardinality+1} pad8 bitmap*                     portable roaring, one per dict id
-//! sorted     := start:u32{cardinality+1}                                  docs of id i: start[i]..start[i+1]
-//! range      := offset:u32{buckets+1} pad8 bitmap*                         bucket bounds in the footer
+//! inverted   := offset:u32{cardinality+1} pad8 docset*                     one per dict id
+//! sorted     := forpack of start{cardinality+1}                           docs of id i: start[i]..start[i+1]
+//! range      := offset:u32{buckets+1} pad8 docset*                         bucket bounds in the footer
 //! bloom      := block:[u32; 8]{n}                                         split-block bloom filter
+//!
+//! packed-ids := u64 words of 256-value chunks, 8 interleaved lanes of
+//!               `bits` bits per id (see `bitpack.rs`)
+//! forpack    := frame-of-reference packed u64 keys in blocks of 64 (see
+//!               `forpack.rs`); keys keep the order of the values, floats of
+//!               a `decimalScale` column are `value x 10^scale` integers
+//! docset     := portable roaring bitmap
+//!             | 0xFF width:u8 count:u32 base:u32 offset-bits*             sorted docs base + offset
 //! ```
 //!
 //! Every block carries a CRC32C in the directory and the footer carries its

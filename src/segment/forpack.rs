@@ -11,13 +11,14 @@
 //! ```
 //!
 //! Block `b` holds keys `64b .. 64b+64` in words `start[b]..start[b+1]`,
-//! `width[b]` bits each (0 when all its keys are equal).
+//! `width[b] & 0x7f` bits each (0 when all its keys are equal): offsets from
+//! `base[b]` (its minimum), or, when `width[b] & 0x80` is set, differences
+//! from the previous key, `base[b]` being the block's first key. Sorted
+//! blocks whose gaps are narrower than their span use the latter.
 //!
 //! Keys are unsigned; signed and floating values map to keys that keep
 //! their order (see [`key_i64`], [`key_f64`]), so a sorted column stays
 //! sorted as keys and can be binary-searched in place.
-
-use std::cmp::Ordering;
 
 const BLOCK: usize = 64;
 const SIGN: u64 = 1 << 63;
@@ -66,6 +67,31 @@ fn layout(count: usize) -> (usize, usize, usize, usize) {
     (blocks, starts, widths, words)
 }
 
+/// Set in a block's width byte when the block stores differences between
+/// consecutive keys rather than offsets from its base.
+const DELTA: u8 = 0x80;
+
+/// How one block is packed: its base, the bits per value, and whether the
+/// values are deltas (a non-decreasing block whose gaps are narrower than
+/// its span: sorted timestamps, sorted dictionaries, doc starts).
+fn plan(block: &[u64]) -> (u64, u32, bool) {
+    let base = block.iter().copied().min().unwrap_or(0);
+    let span_width = width_of(block.iter().map(|key| key - base).max().unwrap_or(0));
+    if block.windows(2).all(|pair| pair[0] <= pair[1]) {
+        let gap_width = width_of(
+            block
+                .windows(2)
+                .map(|pair| pair[1] - pair[0])
+                .max()
+                .unwrap_or(0),
+        );
+        if gap_width < span_width {
+            return (block[0], gap_width, true);
+        }
+    }
+    (base, span_width, false)
+}
+
 /// Encodes `keys`.
 pub fn encode(keys: &[u64]) -> Vec<u8> {
     let (blocks, starts_at, widths_at, words_at) = layout(keys.len());
@@ -75,18 +101,19 @@ pub fn encode(keys: &[u64]) -> Vec<u8> {
     let mut words: Vec<u64> = Vec::new();
     starts.push(0u32);
     for block in keys.chunks(BLOCK) {
-        let base = block.iter().copied().min().unwrap_or(0);
-        let max = block.iter().map(|key| key - base).max().unwrap_or(0);
-        let width = width_of(max);
+        let (base, width, delta) = plan(block);
         let first = words.len();
         words.resize(first + (BLOCK * width as usize).div_ceil(64), 0);
         let mut position = 0u64;
+        let mut previous = base;
         for key in block {
-            write_bits(&mut words[first..], position, width, key - base);
+            let value = if delta { key - previous } else { key - base };
+            write_bits(&mut words[first..], position, width, value);
             position += width as u64;
+            previous = *key;
         }
         bases.push(base);
-        widths.push(width as u8);
+        widths.push(width as u8 | if delta { DELTA } else { 0 });
         starts.push(words.len() as u32);
     }
     let mut out = vec![0u8; words_at];
@@ -104,11 +131,7 @@ pub fn encoded_len(keys: &[u64]) -> usize {
     let (_, _, _, words_at) = layout(keys.len());
     let words: usize = keys
         .chunks(BLOCK)
-        .map(|block| {
-            let base = block.iter().copied().min().unwrap_or(0);
-            let max = block.iter().map(|key| key - base).max().unwrap_or(0);
-            (BLOCK * width_of(max) as usize).div_ceil(64)
-        })
+        .map(|block| (BLOCK * plan(block).1 as usize).div_ceil(64))
         .sum();
     words_at + words * 8
 }
@@ -192,7 +215,7 @@ impl<'a> ForPacked<'a> {
     /// The full check done once when a segment opens.
     pub fn validate(&self) -> Result<(), String> {
         for block in 0..self.bases.len() {
-            let width = self.widths[block] as usize;
+            let width = (self.widths[block] & !DELTA) as usize;
             let needed = (BLOCK * width).div_ceil(64);
             if width > 64
                 || self.starts[block] > self.starts[block + 1]
@@ -212,42 +235,74 @@ impl<'a> ForPacked<'a> {
         self.len == 0
     }
 
+    /// Bits per value of `block` and whether it holds deltas.
+    #[inline]
+    fn width(&self, block: usize) -> (u32, bool) {
+        let byte = self.widths[block];
+        ((byte & !DELTA) as u32, byte & DELTA != 0)
+    }
+
     #[inline]
     pub fn get(&self, index: usize) -> u64 {
         let block = index / BLOCK;
-        let width = self.widths[block] as u32;
+        let (width, delta) = self.width(block);
         let words = &self.words[self.starts[block] as usize..];
-        self.bases[block] + read_bits(words, (index % BLOCK) as u64 * width as u64, width)
+        let slot = (index % BLOCK) as u64;
+        if !delta {
+            return self.bases[block].wrapping_add(read_bits(words, slot * width as u64, width));
+        }
+        // Wrapping: a damaged block must give a wrong value, never a panic.
+        (1..=slot).fold(self.bases[block], |key, at| {
+            key.wrapping_add(read_bits(words, at * width as u64, width))
+        })
+    }
+
+    /// Decodes block `block` into `out`; returns how many keys it holds.
+    fn decode_block(&self, block: usize, out: &mut [u64; BLOCK]) -> usize {
+        let count = (self.len - block * BLOCK).min(BLOCK);
+        let (width, delta) = self.width(block);
+        let words = &self.words[self.starts[block] as usize..self.starts[block + 1] as usize];
+        let base = self.bases[block];
+        let mut previous = base;
+        for (slot, key) in out.iter_mut().enumerate().take(count) {
+            let value = read_bits(words, slot as u64 * width as u64, width);
+            *key = if delta {
+                previous.wrapping_add(value)
+            } else {
+                base.wrapping_add(value)
+            };
+            previous = *key;
+        }
+        count
     }
 
     /// Calls `visit(first, keys)` for each block, in order.
     pub fn for_each_block(&self, mut visit: impl FnMut(usize, &[u64])) {
         let mut buffer = [0u64; BLOCK];
         for block in 0..self.bases.len() {
-            let first = block * BLOCK;
-            let count = (self.len - first).min(BLOCK);
-            let width = self.widths[block] as u32;
-            let words = &self.words[self.starts[block] as usize..self.starts[block + 1] as usize];
-            for (slot, out) in buffer.iter_mut().enumerate().take(count) {
-                *out = self.bases[block] + read_bits(words, slot as u64 * width as u64, width);
-            }
-            visit(first, &buffer[..count]);
+            let count = self.decode_block(block, &mut buffer);
+            visit(block * BLOCK, &buffer[..count]);
         }
     }
 
-    /// Binary search of `key` in a sorted sequence: `Ok(index)` or
-    /// `Err(insertion point)`.
+    /// Binary search of `key` in a non-decreasing sequence: `Ok(index)` or
+    /// `Err(insertion point)`. Finds the block by its base (its first key),
+    /// then decodes that one block.
     pub fn binary_search(&self, key: u64) -> Result<usize, usize> {
-        let (mut low, mut high) = (0usize, self.len);
-        while low < high {
-            let mid = low + (high - low) / 2;
-            match self.get(mid).cmp(&key) {
-                Ordering::Less => low = mid + 1,
-                Ordering::Greater => high = mid,
-                Ordering::Equal => return Ok(mid),
-            }
+        let blocks_at_or_below = self.bases.partition_point(|&base| base <= key);
+        if blocks_at_or_below == 0 {
+            return Err(0);
         }
-        Err(low)
+        let block = blocks_at_or_below - 1;
+        let mut buffer = [0u64; BLOCK];
+        let count = self.decode_block(block, &mut buffer);
+        let keys = &buffer[..count];
+        let below = keys.partition_point(|&candidate| candidate < key);
+        if keys.get(below) == Some(&key) {
+            Ok(block * BLOCK + below)
+        } else {
+            Err(block * BLOCK + below)
+        }
     }
 }
 
@@ -277,6 +332,16 @@ mod tests {
             for key in &sorted {
                 prop_assert_eq!(packed.get(packed.binary_search(*key).unwrap()), *key);
             }
+            for probe in keys.iter().map(|k| k.wrapping_add(1)).chain([0, u64::MAX]) {
+                let below = sorted.partition_point(|k| *k < probe);
+                match packed.binary_search(probe) {
+                    Ok(index) => prop_assert_eq!(sorted[index], probe),
+                    Err(index) => {
+                        prop_assert_eq!(index, below);
+                        prop_assert!(!sorted.contains(&probe));
+                    }
+                }
+            }
         }
 
         #[test]
@@ -286,6 +351,26 @@ mod tests {
             prop_assert_eq!(key_f64(x).cmp(&key_f64(y)), x.total_cmp(&y));
             prop_assert_eq!(from_key_f64(key_f64(x)).to_bits(), x.to_bits());
         }
+    }
+
+    #[test]
+    fn sorted_blocks_pack_gaps() {
+        // Steady gaps of 518 within spans of 64 * 518: deltas need 10 bits,
+        // offsets 16.
+        let keys: Vec<u64> = (0..6400u64)
+            .map(|i| 1_000_000 + i * 518 + (i % 3))
+            .collect();
+        let bytes = encode(&keys);
+        assert!(
+            bytes.len() < keys.len() * 11 / 8 + 2048,
+            "{} bytes",
+            bytes.len()
+        );
+        let packed = ForPacked::parse(&bytes, keys.len()).unwrap();
+        assert_eq!(packed.binary_search(keys[4321]), Ok(4321));
+        assert_eq!(packed.binary_search(keys[4321] + 1), Err(4322));
+        assert_eq!(packed.binary_search(0), Err(0));
+        assert_eq!(packed.binary_search(u64::MAX), Err(keys.len()));
     }
 
     #[test]
