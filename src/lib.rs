@@ -45,6 +45,7 @@ pub mod durable;
 pub mod error;
 pub mod index;
 pub mod ingest;
+pub mod query;
 pub mod segment;
 pub mod server;
 

@@ -9,6 +9,7 @@
 mod body;
 mod error;
 mod ingest;
+mod query;
 mod schemas;
 mod segments;
 mod table_configs;
@@ -34,6 +35,7 @@ pub use error::ApiError;
 use crate::catalog::{self, Catalog};
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
+use crate::query::{Broker, LocalServer};
 use crate::server::Server;
 
 /// What every handler can reach.
@@ -42,6 +44,7 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub server: Arc<Server>,
     pub config: Arc<ServerConfig>,
+    pub broker: Arc<Broker>,
 }
 
 impl AppState {
@@ -49,11 +52,17 @@ impl AppState {
     pub fn open(config: ServerConfig) -> Result<AppState> {
         let catalog = Catalog::open(&config.data_dir)?;
         ingest::remove_leftover_uploads(&config.data_dir);
-        let server = Server::open(&config.data_dir, &catalog)?;
+        let server = Arc::new(Server::open(&config.data_dir, &catalog)?);
+        let catalog = Arc::new(catalog);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let local = LocalServer::new(server.clone(), threads)
+            .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
+        let broker = Broker::new(catalog.clone(), vec![Arc::new(local)]);
         Ok(AppState {
-            catalog: Arc::new(catalog),
-            server: Arc::new(server),
+            catalog,
+            server,
             config: Arc::new(config),
+            broker: Arc::new(broker),
         })
     }
 }
@@ -68,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tables::routes())
         .merge(table_configs::routes())
         .merge(segments::routes())
+        .merge(query::routes())
         // Uploads stream to disk under their own limit (--max-upload-bytes).
         .merge(ingest::routes().layer(DefaultBodyLimit::disable()))
         .fallback(not_found)

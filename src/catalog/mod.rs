@@ -12,10 +12,10 @@
 //! held across the check, the file write and the map update, so checks such as
 //! "the schema exists" and "no table uses this schema" cannot race.
 
-mod datetime;
+pub mod datetime;
 mod error;
 mod json;
-mod names;
+pub mod names;
 mod schema;
 mod store;
 mod stream;

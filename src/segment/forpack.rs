@@ -285,6 +285,21 @@ impl<'a> ForPacked<'a> {
         }
     }
 
+    /// Calls `visit(first, keys)` for the blocks holding `start..end`.
+    pub fn for_each_block_in(
+        &self,
+        start: usize,
+        end: usize,
+        mut visit: impl FnMut(usize, &[u64]),
+    ) {
+        let mut buffer = [0u64; BLOCK];
+        let last = end.min(self.len).div_ceil(BLOCK);
+        for block in start / BLOCK..last {
+            let count = self.decode_block(block, &mut buffer);
+            visit(block * BLOCK, &buffer[..count]);
+        }
+    }
+
     /// Binary search of `key` in a non-decreasing sequence: `Ok(index)` or
     /// `Err(insertion point)`. Finds the block by its base (its first key),
     /// then decodes that one block.

@@ -11,13 +11,13 @@
 //! through `writer.rs`. This module and
 //! `index/` never import an async runtime or network crate.
 
-mod append_vec;
+pub(crate) mod append_vec;
 pub mod bitpack;
 mod builder;
 mod error;
 pub mod format;
 pub mod forpack;
-mod mutable;
+pub(crate) mod mutable;
 mod reader;
 mod seal;
 mod spec;
@@ -33,8 +33,8 @@ pub use builder::{Chunk, SegmentBuilder};
 pub use error::{Error, Result};
 pub use format::{ColumnMeta, Encoding, SegmentMeta, StreamRange};
 pub use mutable::MutableSegment;
-pub use reader::{ColumnView, ImmutableSegment};
+pub use reader::{ColumnView, DecodedDictionary, ImmutableSegment};
 pub use spec::{ColumnSpec, SegmentSpec};
-pub use types::{conform_scalar, default_null_value, hex, Cell, Physical, Scalar};
+pub use types::{conform_scalar, default_null_value, hex, unhex, Cell, Physical, Scalar};
 pub use values::{Prim, Values, VarValues};
 pub use writer::{bloom_hash, SealInfo};

@@ -15,7 +15,7 @@
 //! sorts the dictionaries (see `seal.rs`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use roaring::RoaringBitmap;
@@ -132,7 +132,7 @@ pub(crate) struct GrowingDict {
 }
 
 impl GrowingDict {
-    fn id_of(&self, value: &Scalar) -> Option<u32> {
+    pub(crate) fn id_of(&self, value: &Scalar) -> Option<u32> {
         read(&self.ids).get(value)
     }
 
@@ -181,6 +181,8 @@ pub struct MutableSegment {
     num_docs: AtomicUsize,
     pub(crate) writer: Mutex<()>,
     created_millis: i64,
+    /// When rows were last appended (epoch millis; 0 before the first).
+    last_append_millis: AtomicI64,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -230,6 +232,7 @@ impl MutableSegment {
             num_docs: AtomicUsize::new(0),
             writer: Mutex::new(()),
             created_millis: now_millis(),
+            last_append_millis: AtomicI64::new(0),
         }
     }
 
@@ -244,6 +247,11 @@ impl MutableSegment {
 
     pub fn created_millis(&self) -> i64 {
         self.created_millis
+    }
+
+    /// When rows were last appended (epoch millis), if ever.
+    pub fn last_append_millis(&self) -> Option<i64> {
+        Some(self.last_append_millis.load(Ordering::Acquire)).filter(|millis| *millis > 0)
     }
 
     /// Appends rows (cells in the spec's column order). Each row is checked
@@ -264,6 +272,8 @@ impl MutableSegment {
                 })?;
             self.store_row(&cells);
             appended += 1;
+            self.last_append_millis
+                .store(now_millis(), Ordering::Release);
         }
         Ok(appended)
     }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use memmap2::Mmap;
 use roaring::RoaringBitmap;
@@ -34,6 +35,17 @@ pub struct ImmutableSegment {
     /// Per column, its blocks' byte ranges by kind.
     blocks: Vec<HashMap<BlockKind, Range<usize>>>,
     by_name: HashMap<String, usize>,
+    /// Numeric dictionaries decoded on first use by queries.
+    decoded: Vec<OnceLock<DecodedDictionary>>,
+}
+
+/// A numeric dictionary decoded into an array, for lookups by id in scans.
+#[derive(Debug)]
+pub enum DecodedDictionary {
+    Long(Vec<i64>),
+    Double(Vec<f64>),
+    /// Text and bytes dictionaries stay in the file.
+    NotNumeric,
 }
 
 /// Borrowed views of one column's blocks.
@@ -156,6 +168,7 @@ impl ImmutableSegment {
             path: path.to_path_buf(),
             map,
             meta,
+            decoded: (0..blocks.len()).map(|_| OnceLock::new()).collect(),
             blocks,
             by_name,
         };
@@ -341,6 +354,38 @@ impl ImmutableSegment {
             sorted,
             range: self.blocks[index].get(&BlockKind::Range).cloned(),
             bloom,
+        })
+    }
+
+    /// Column `index`'s dictionary as an array of numbers, decoded once.
+    pub fn decoded_dictionary(&self, index: usize) -> &DecodedDictionary {
+        self.decoded[index].get_or_init(|| {
+            let view = self.column(index);
+            let Some(Dictionary::Packed { keys, codec }) = view.dictionary else {
+                return DecodedDictionary::NotNumeric;
+            };
+            let mut scalars = Vec::with_capacity(keys.len());
+            keys.for_each_block(|_, block| {
+                scalars.extend(block.iter().map(|key| codec.scalar(*key)));
+            });
+            match view.meta.physical {
+                Physical::I32 | Physical::I64 => DecodedDictionary::Long(
+                    scalars
+                        .iter()
+                        .map(|scalar| match scalar {
+                            Scalar::I32(v) => *v as i64,
+                            Scalar::I64(v) => *v,
+                            _ => 0,
+                        })
+                        .collect(),
+                ),
+                _ => DecodedDictionary::Double(
+                    scalars
+                        .iter()
+                        .map(|scalar| scalar.as_f64().unwrap_or(0.0))
+                        .collect(),
+                ),
+            }
         })
     }
 

@@ -1,0 +1,424 @@
+//! Aggregate functions and their mergeable per-group states, stored one
+//! array per aggregate ([`Acc`]) so a batch updates a column of states in
+//! one tight loop. Segments build them; the broker merges them group by
+//! group and finishes each into a value.
+
+use std::collections::HashSet;
+
+use roaring::{RoaringBitmap, RoaringTreemap};
+
+use super::expr::Expr;
+use super::filter::Filter;
+use super::value::{ColumnType, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AggFunc {
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+    MinMaxRange,
+    DistinctCount,
+    DistinctCountHll,
+    Percentile(f64),
+    PercentileEst(f64),
+    PercentileTDigest(f64),
+}
+
+/// Every aggregate name the engine knows, for "did you mean" hints.
+pub const NAMES: &[&str] = &[
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "minmaxrange",
+    "distinctcount",
+    "distinctcounthll",
+    "percentile",
+    "percentileest",
+    "percentiletdigest",
+];
+
+impl AggFunc {
+    /// The aggregate called `name`; percentiles take their rank separately.
+    pub fn lookup(name: &str) -> Option<AggFunc> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "count" => AggFunc::Count,
+            "sum" => AggFunc::Sum,
+            "min" => AggFunc::Min,
+            "max" => AggFunc::Max,
+            "avg" => AggFunc::Avg,
+            "minmaxrange" => AggFunc::MinMaxRange,
+            "distinctcount" => AggFunc::DistinctCount,
+            "distinctcounthll" => AggFunc::DistinctCountHll,
+            "percentile" => AggFunc::Percentile(50.0),
+            "percentileest" => AggFunc::PercentileEst(50.0),
+            "percentiletdigest" => AggFunc::PercentileTDigest(50.0),
+            _ => return None,
+        })
+    }
+
+    pub fn with_percentile(self, rank: f64) -> AggFunc {
+        match self {
+            AggFunc::Percentile(_) => AggFunc::Percentile(rank),
+            AggFunc::PercentileEst(_) => AggFunc::PercentileEst(rank),
+            AggFunc::PercentileTDigest(_) => AggFunc::PercentileTDigest(rank),
+            other => other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunc::Count => "count",
+            AggFunc::Sum => "sum",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::Avg => "avg",
+            AggFunc::MinMaxRange => "minmaxrange",
+            AggFunc::DistinctCount => "distinctcount",
+            AggFunc::DistinctCountHll => "distinctcounthll",
+            AggFunc::Percentile(_) => "percentile",
+            AggFunc::PercentileEst(_) => "percentileest",
+            AggFunc::PercentileTDigest(_) => "percentiletdigest",
+        }
+    }
+
+    pub fn is_percentile(self) -> bool {
+        matches!(
+            self,
+            AggFunc::Percentile(_) | AggFunc::PercentileEst(_) | AggFunc::PercentileTDigest(_)
+        )
+    }
+
+    /// Whether the input must be numeric.
+    pub fn numeric_input(self) -> bool {
+        !matches!(
+            self,
+            AggFunc::Count | AggFunc::DistinctCount | AggFunc::DistinctCountHll
+        )
+    }
+
+    /// Pinot's result type.
+    pub fn result_type(self) -> ColumnType {
+        match self {
+            AggFunc::Count | AggFunc::DistinctCountHll | AggFunc::PercentileEst(_) => {
+                ColumnType::Long
+            }
+            AggFunc::DistinctCount => ColumnType::Int,
+            _ => ColumnType::Double,
+        }
+    }
+}
+
+/// One aggregate of a query.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    pub func: AggFunc,
+    /// `None` for `COUNT(*)`.
+    pub arg: Option<Expr>,
+    /// `FILTER (WHERE ...)`.
+    pub filter: Option<Filter>,
+    pub name: String,
+}
+
+/// Distinct values of one group: integers in a compressed bitmap, others
+/// in a hash set.
+#[derive(Debug, Clone, Default)]
+pub struct DistinctSet {
+    longs: RoaringTreemap,
+    others: HashSet<Value>,
+}
+
+const SIGN: u64 = 1 << 63;
+
+impl DistinctSet {
+    pub fn insert(&mut self, value: Value) {
+        match value {
+            Value::Long(v) => {
+                self.longs.insert(v as u64 ^ SIGN);
+            }
+            Value::Double(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => {
+                self.longs.insert(v as i64 as u64 ^ SIGN);
+            }
+            other => {
+                self.others.insert(other);
+            }
+        }
+    }
+
+    /// Inserts integers already in ascending order (a sorted dictionary).
+    pub fn extend_sorted_longs(&mut self, values: impl Iterator<Item = i64>) {
+        let keys = values.map(|v| v as u64 ^ SIGN);
+        if self.longs.is_empty() {
+            if let Ok(set) = RoaringTreemap::from_sorted_iter(keys) {
+                self.longs = set;
+                return;
+            }
+            return;
+        }
+        self.longs.extend(keys);
+    }
+
+    pub fn merge(&mut self, other: &DistinctSet) {
+        self.longs |= &other.longs;
+        self.others.extend(other.others.iter().cloned());
+    }
+
+    pub fn len(&self) -> u64 {
+        self.longs.len() + self.others.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Per-group states of one aggregate.
+#[derive(Debug, Clone)]
+pub enum Acc {
+    Count(Vec<u64>),
+    Sum(Vec<f64>),
+    Min(Vec<f64>),
+    Max(Vec<f64>),
+    Avg(Vec<f64>, Vec<u64>),
+    MinMax(Vec<f64>, Vec<f64>),
+    Distinct(Vec<DistinctSet>),
+    /// Dictionary ids per group, inside one segment (see `exec.rs`).
+    DistinctIds(Vec<RoaringBitmap>),
+    Values(Vec<Vec<f64>>),
+}
+
+impl Acc {
+    pub fn new(func: AggFunc) -> Acc {
+        match func {
+            AggFunc::Count => Acc::Count(Vec::new()),
+            AggFunc::Sum => Acc::Sum(Vec::new()),
+            AggFunc::Min => Acc::Min(Vec::new()),
+            AggFunc::Max => Acc::Max(Vec::new()),
+            AggFunc::Avg => Acc::Avg(Vec::new(), Vec::new()),
+            AggFunc::MinMaxRange => Acc::MinMax(Vec::new(), Vec::new()),
+            AggFunc::DistinctCount | AggFunc::DistinctCountHll => Acc::Distinct(Vec::new()),
+            _ => Acc::Values(Vec::new()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Acc::Count(v) => v.len(),
+            Acc::Sum(v) | Acc::Min(v) | Acc::Max(v) | Acc::Avg(v, _) | Acc::MinMax(v, _) => v.len(),
+            Acc::Distinct(v) => v.len(),
+            Acc::DistinctIds(v) => v.len(),
+            Acc::Values(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Makes room for `groups` groups.
+    pub fn resize(&mut self, groups: usize) {
+        match self {
+            Acc::Count(v) => v.resize(groups, 0),
+            Acc::Sum(v) => v.resize(groups, 0.0),
+            Acc::Min(v) => v.resize(groups, f64::INFINITY),
+            Acc::Max(v) => v.resize(groups, f64::NEG_INFINITY),
+            Acc::Avg(sum, count) => {
+                sum.resize(groups, 0.0);
+                count.resize(groups, 0);
+            }
+            Acc::MinMax(min, max) => {
+                min.resize(groups, f64::INFINITY);
+                max.resize(groups, f64::NEG_INFINITY);
+            }
+            Acc::Distinct(v) => v.resize_with(groups, DistinctSet::default),
+            Acc::DistinctIds(v) => v.resize_with(groups, RoaringBitmap::new),
+            Acc::Values(v) => v.resize_with(groups, Vec::new),
+        }
+    }
+
+    /// Counts one doc per entry of `groups`.
+    #[inline]
+    pub fn count(&mut self, groups: &[u32]) {
+        if let Acc::Count(counts) = self {
+            for group in groups {
+                counts[*group as usize] += 1;
+            }
+        }
+    }
+
+    /// Adds the numeric inputs of a batch, `values[i]` to `groups[i]`.
+    #[inline]
+    pub fn update_f64(&mut self, groups: &[u32], values: &[f64]) {
+        let pairs = groups.iter().zip(values);
+        match self {
+            Acc::Count(counts) => groups.iter().for_each(|g| counts[*g as usize] += 1),
+            Acc::Sum(sums) => pairs.for_each(|(g, v)| sums[*g as usize] += v),
+            Acc::Min(mins) => pairs.for_each(|(g, v)| {
+                let slot = &mut mins[*g as usize];
+                *slot = slot.min(*v);
+            }),
+            Acc::Max(maxes) => pairs.for_each(|(g, v)| {
+                let slot = &mut maxes[*g as usize];
+                *slot = slot.max(*v);
+            }),
+            Acc::Avg(sums, counts) => pairs.for_each(|(g, v)| {
+                sums[*g as usize] += v;
+                counts[*g as usize] += 1;
+            }),
+            Acc::MinMax(mins, maxes) => pairs.for_each(|(g, v)| {
+                let g = *g as usize;
+                mins[g] = mins[g].min(*v);
+                maxes[g] = maxes[g].max(*v);
+            }),
+            Acc::Distinct(sets) => {
+                pairs.for_each(|(g, v)| sets[*g as usize].insert(Value::Double(*v)))
+            }
+            Acc::DistinctIds(_) => {}
+            Acc::Values(lists) => pairs.for_each(|(g, v)| lists[*g as usize].push(*v)),
+        }
+    }
+
+    /// Adds one value to a group (distinct counts of any type).
+    pub fn update_value(&mut self, group: u32, value: Value) {
+        match self {
+            Acc::Distinct(sets) => sets[group as usize].insert(value),
+            Acc::Count(counts) => counts[group as usize] += 1,
+            other => {
+                if let Some(number) = value.as_f64() {
+                    other.update_f64(&[group], &[number]);
+                }
+            }
+        }
+    }
+
+    /// Folds group `from` of `other` (same aggregate) into group `into`.
+    pub fn merge(&mut self, into: usize, other: &Acc, from: usize) {
+        match (self, other) {
+            (Acc::Count(a), Acc::Count(b)) => a[into] += b[from],
+            (Acc::Sum(a), Acc::Sum(b)) => a[into] += b[from],
+            (Acc::Min(a), Acc::Min(b)) => a[into] = a[into].min(b[from]),
+            (Acc::Max(a), Acc::Max(b)) => a[into] = a[into].max(b[from]),
+            (Acc::Avg(s, c), Acc::Avg(t, d)) => {
+                s[into] += t[from];
+                c[into] += d[from];
+            }
+            (Acc::MinMax(a, b), Acc::MinMax(c, d)) => {
+                a[into] = a[into].min(c[from]);
+                b[into] = b[into].max(d[from]);
+            }
+            (Acc::Distinct(a), Acc::Distinct(b)) => a[into].merge(&b[from]),
+            (Acc::Values(a), Acc::Values(b)) => a[into].extend_from_slice(&b[from]),
+            _ => {}
+        }
+    }
+
+    /// The final value of group `group`.
+    pub fn finish(&self, func: AggFunc, group: usize) -> Value {
+        match self {
+            Acc::Count(counts) => Value::Long(counts[group] as i64),
+            Acc::Sum(sums) => Value::Double(sums[group]),
+            Acc::Min(values) | Acc::Max(values) => {
+                if values[group].is_infinite() {
+                    Value::Null
+                } else {
+                    Value::Double(values[group])
+                }
+            }
+            Acc::Avg(sums, counts) => {
+                if counts[group] == 0 {
+                    Value::Null
+                } else {
+                    Value::Double(sums[group] / counts[group] as f64)
+                }
+            }
+            Acc::MinMax(mins, maxes) => {
+                if mins[group].is_infinite() {
+                    Value::Null
+                } else {
+                    Value::Double(maxes[group] - mins[group])
+                }
+            }
+            Acc::Distinct(sets) => Value::Long(sets[group].len() as i64),
+            Acc::DistinctIds(ids) => Value::Long(ids[group].len() as i64),
+            Acc::Values(lists) => {
+                let rank = match func {
+                    AggFunc::Percentile(p)
+                    | AggFunc::PercentileEst(p)
+                    | AggFunc::PercentileTDigest(p) => p,
+                    _ => 50.0,
+                };
+                let mut values = lists[group].clone();
+                if values.is_empty() {
+                    return Value::Null;
+                }
+                values.sort_unstable_by(f64::total_cmp);
+                // Pinot's rule: the value at index ⌊n · p / 100⌋, capped.
+                let index = ((values.len() as f64 * rank / 100.0) as usize).min(values.len() - 1);
+                let value = values[index];
+                if matches!(func, AggFunc::PercentileEst(_)) {
+                    Value::Long(value as i64)
+                } else {
+                    Value::Double(value)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_merge_like_one_pass() {
+        let funcs = [
+            AggFunc::Count,
+            AggFunc::Sum,
+            AggFunc::Min,
+            AggFunc::Max,
+            AggFunc::Avg,
+            AggFunc::MinMaxRange,
+            AggFunc::DistinctCount,
+            AggFunc::Percentile(90.0),
+        ];
+        let values: Vec<f64> = (0..100).map(|i| ((i * 37) % 23) as f64).collect();
+        let groups: Vec<u32> = (0..100).map(|i| (i % 3) as u32).collect();
+        for func in funcs {
+            let mut whole = Acc::new(func);
+            whole.resize(3);
+            whole.update_f64(&groups, &values);
+            let mut left = Acc::new(func);
+            left.resize(3);
+            left.update_f64(&groups[..40], &values[..40]);
+            let mut right = Acc::new(func);
+            right.resize(3);
+            right.update_f64(&groups[40..], &values[40..]);
+            for group in 0..3 {
+                left.merge(group, &right, group);
+                assert_eq!(
+                    left.finish(func, group),
+                    whole.finish(func, group),
+                    "{func:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_groups_finish_as_pinot_does() {
+        for (func, expected) in [
+            (AggFunc::Count, Value::Long(0)),
+            (AggFunc::Sum, Value::Double(0.0)),
+            (AggFunc::Min, Value::Null),
+            (AggFunc::Avg, Value::Null),
+            (AggFunc::Percentile(50.0), Value::Null),
+        ] {
+            let mut acc = Acc::new(func);
+            acc.resize(1);
+            assert_eq!(acc.finish(func, 0), expected, "{func:?}");
+        }
+    }
+}

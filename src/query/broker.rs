@@ -1,0 +1,312 @@
+//! The broker: plans a query, scatters it to the servers holding the
+//! table's segments, gathers their partial results, and reduces them into
+//! Pinot's response.
+//!
+//! [`QueryServer`] is the broker↔server boundary. [`LocalServer`] runs
+//! segments of this process on a CPU pool of its own (rayon), apart from
+//! the HTTP runtime, one task per segment; a remote server would implement
+//! the same trait over the network.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
+use super::exec::{execute, Deadline, Partial, SegmentStats, TIMED_OUT};
+use super::options::QueryOptions;
+use super::plan::Plan;
+use super::reduce;
+use super::response::{BrokerResponse, ResultTable};
+use super::source::SegmentSource;
+use super::sql::{self, Route, TableColumns};
+use super::value::{ColumnType, Value};
+use crate::catalog::names::did_you_mean;
+use crate::catalog::{Catalog, TableType};
+use crate::segment::default_null_value;
+use crate::server::Server;
+
+/// What one server answers for one query.
+#[derive(Debug, Default)]
+pub struct ServerResponse {
+    pub partial: Option<Partial>,
+    pub segments_queried: u64,
+    pub segments_processed: u64,
+    pub segments_matched: u64,
+    pub consuming_queried: u64,
+    pub min_consuming_freshness_ms: Option<i64>,
+    pub total_docs: u64,
+    pub docs_scanned: u64,
+    pub entries_in_filter: u64,
+    pub entries_post_filter: u64,
+    pub groups_limit_reached: bool,
+}
+
+/// Called once with a server's answer.
+pub type Reply = Box<dyn FnOnce(Result<ServerResponse, QueryError>) + Send>;
+
+/// A server that holds segments and runs plans on them.
+pub trait QueryServer: Send + Sync {
+    /// Runs `plan` on the server's segments of `tables` (names with type),
+    /// calling `reply` when done. Must stop early once `deadline` passes.
+    fn query(&self, plan: Arc<Plan>, tables: Vec<String>, deadline: Arc<Deadline>, reply: Reply);
+}
+
+/// Segments of this process.
+pub struct LocalServer {
+    server: Arc<Server>,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl LocalServer {
+    pub fn new(server: Arc<Server>, threads: usize) -> Result<LocalServer, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|index| format!("gamay-query-{index}"))
+            .build()
+            .map_err(|err| err.to_string())?;
+        Ok(LocalServer {
+            server,
+            pool: Arc::new(pool),
+        })
+    }
+
+    fn segments(&self, tables: &[String]) -> Vec<Arc<dyn SegmentSource>> {
+        let mut out: Vec<Arc<dyn SegmentSource>> = Vec::new();
+        for table in tables {
+            if let Some(data) = self.server.table(table) {
+                for segment in data.segments().iter() {
+                    out.push(segment.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl QueryServer for LocalServer {
+    fn query(&self, plan: Arc<Plan>, tables: Vec<String>, deadline: Arc<Deadline>, reply: Reply) {
+        let segments = self.segments(&tables);
+        let pool = self.pool.clone();
+        pool.spawn(move || {
+            let results: Vec<Result<(Partial, SegmentStats), String>> = segments
+                .par_iter()
+                .map(|segment| execute(&plan, segment.as_ref(), &deadline))
+                .collect();
+            let mut response = ServerResponse {
+                segments_queried: segments.len() as u64,
+                ..ServerResponse::default()
+            };
+            let mut partials = Vec::with_capacity(results.len());
+            for result in results {
+                let (partial, stats) = match result {
+                    Ok(done) => done,
+                    Err(message) if message == TIMED_OUT => {
+                        return reply(Err(QueryError::new(
+                            EXECUTION_TIMEOUT,
+                            timeout_message(&plan),
+                        )))
+                    }
+                    Err(message) => return reply(Err(QueryError::execution(message))),
+                };
+                response.segments_processed += 1;
+                response.segments_matched += (stats.docs_scanned > 0) as u64;
+                response.total_docs += stats.total_docs;
+                response.docs_scanned += stats.docs_scanned;
+                response.entries_in_filter += stats.entries_in_filter;
+                response.entries_post_filter += stats.entries_post_filter;
+                response.groups_limit_reached |= stats.groups_limit_reached;
+                if let Some(since) = stats.consuming_since {
+                    response.consuming_queried += 1;
+                    response.min_consuming_freshness_ms = Some(
+                        response
+                            .min_consuming_freshness_ms
+                            .map_or(since, |min| min.min(since)),
+                    );
+                }
+                partials.push(partial);
+            }
+            match reduce::merge(&plan, partials) {
+                Ok(partial) => {
+                    response.partial = Some(partial);
+                    reply(Ok(response))
+                }
+                Err(message) => reply(Err(QueryError::new(INTERNAL, message))),
+            }
+        });
+    }
+}
+
+fn timeout_message(plan: &Plan) -> String {
+    format!(
+        "the query took longer than its timeout of {} ms and was stopped; raise it with SET timeoutMs = ... or the queryOptions timeoutMs=...",
+        plan.options.timeout_ms
+    )
+}
+
+/// Plans and runs queries for the HTTP API.
+pub struct Broker {
+    catalog: Arc<Catalog>,
+    servers: Vec<Arc<dyn QueryServer>>,
+}
+
+impl Broker {
+    pub fn new(catalog: Arc<Catalog>, servers: Vec<Arc<dyn QueryServer>>) -> Broker {
+        Broker { catalog, servers }
+    }
+
+    /// Runs `sql` with `options` (from the request) and returns Pinot's
+    /// response; errors come back as the response's `exceptions`.
+    pub async fn run(
+        &self,
+        sql: &str,
+        options: QueryOptions,
+    ) -> (BrokerResponse, Option<QueryError>) {
+        let started = Instant::now();
+        let (mut response, error) = match self.try_run(sql, options).await {
+            Ok(response) => (response, None),
+            Err(error) => (BrokerResponse::error(&error), Some(error)),
+        };
+        response.time_used_ms = started.elapsed().as_millis() as u64;
+        (response, error)
+    }
+
+    async fn try_run(
+        &self,
+        sql: &str,
+        mut options: QueryOptions,
+    ) -> Result<BrokerResponse, QueryError> {
+        let (query, explain) = match sql::parse(sql, &mut options)? {
+            Route::Single { query, explain } => (query, explain),
+            Route::MultiStage { .. } => {
+                return Err(QueryError::validation(
+                    "joins, subqueries, window functions, CTEs and set operations need the multi-stage engine, which this server does not run yet",
+                ))
+            }
+        };
+        let name = sql::table_name(&query)?;
+        let (columns, tables) = self.table(&name)?;
+        let plan = Arc::new(sql::plan(&query, &columns, options)?);
+        if explain {
+            return Ok(BrokerResponse::explain(&super::explain::explain(&plan)));
+        }
+        let deadline = Arc::new(Deadline {
+            at: Instant::now() + plan.options.timeout(),
+            cancelled: Default::default(),
+        });
+        let mut receivers = Vec::new();
+        for server in &self.servers {
+            let (sender, receiver) = tokio::sync::oneshot::channel();
+            server.query(
+                plan.clone(),
+                tables.clone(),
+                deadline.clone(),
+                Box::new(move |result| {
+                    let _ = sender.send(result);
+                }),
+            );
+            receivers.push(receiver);
+        }
+        let gather = async {
+            let mut responses = Vec::new();
+            for receiver in receivers {
+                match receiver.await {
+                    Ok(result) => responses.push(result?),
+                    Err(_) => return Err(QueryError::new(INTERNAL, "a server dropped the query")),
+                }
+            }
+            Ok(responses)
+        };
+        let responses =
+            match tokio::time::timeout(plan.options.timeout() + Duration::from_millis(5), gather)
+                .await
+            {
+                Ok(result) => result?,
+                Err(_) => {
+                    deadline.cancelled.store(true, Ordering::Relaxed);
+                    return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(&plan)));
+                }
+            };
+        let mut merged = ServerResponse::default();
+        let mut partials = Vec::new();
+        for response in responses {
+            merged.segments_queried += response.segments_queried;
+            merged.segments_processed += response.segments_processed;
+            merged.segments_matched += response.segments_matched;
+            merged.consuming_queried += response.consuming_queried;
+            merged.total_docs += response.total_docs;
+            merged.docs_scanned += response.docs_scanned;
+            merged.entries_in_filter += response.entries_in_filter;
+            merged.entries_post_filter += response.entries_post_filter;
+            merged.groups_limit_reached |= response.groups_limit_reached;
+            if let Some(since) = response.min_consuming_freshness_ms {
+                merged.min_consuming_freshness_ms = Some(
+                    merged
+                        .min_consuming_freshness_ms
+                        .map_or(since, |m| m.min(since)),
+                );
+            }
+            partials.extend(response.partial);
+        }
+        let partial = reduce::merge(&plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;
+        let rows = reduce::finish(&plan, partial).map_err(QueryError::execution)?;
+        let table = ResultTable {
+            columns: plan.output.iter().map(|o| (o.name.clone(), o.ty)).collect(),
+            rows,
+        };
+        Ok(BrokerResponse::success(
+            table,
+            &merged,
+            self.servers.len() as u64,
+        ))
+    }
+
+    /// The queried table's columns and the typed tables holding its data.
+    fn table(&self, name: &str) -> Result<(TableColumns, Vec<String>), QueryError> {
+        let entries = self.catalog.tables_named(name);
+        if entries.is_empty() {
+            let known = self.catalog.table_names(None);
+            return Err(QueryError::new(
+                TABLE_DOES_NOT_EXIST,
+                format!(
+                    "table {name} does not exist{}",
+                    did_you_mean(name, known.iter().map(String::as_str))
+                ),
+            ));
+        }
+        let raw = entries[0].config.raw_name().to_string();
+        let schema_name = entries[0]
+            .config
+            .segments_config
+            .schema_name
+            .clone()
+            .unwrap_or_else(|| raw.clone());
+        let schema = self.catalog.schema(&schema_name).ok_or_else(|| {
+            QueryError::new(
+                TABLE_DOES_NOT_EXIST,
+                format!("table {name} has no schema named {schema_name}"),
+            )
+        })?;
+        let mut columns = std::collections::HashMap::new();
+        for column in schema.schema.columns() {
+            let ty = ColumnType::of(column.data_type, column.single_value);
+            let default = Value::from_scalar(default_null_value(&column));
+            columns.insert(column.name.to_string(), (ty, default));
+        }
+        let tables = entries
+            .iter()
+            .map(|entry| {
+                let table_type: TableType = entry.config.table_type;
+                table_type.with_type(&raw)
+            })
+            .collect();
+        Ok((
+            TableColumns {
+                table: raw,
+                columns,
+            },
+            tables,
+        ))
+    }
+}

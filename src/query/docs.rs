@@ -1,0 +1,248 @@
+//! Sets of document ids inside one segment: what a filter produces and what
+//! aggregation and selection read, in batches.
+
+use roaring::RoaringBitmap;
+
+/// Documents read per batch.
+pub const BATCH: usize = 2048;
+
+/// A batch of document ids: a contiguous run or a sorted list.
+#[derive(Debug, Clone, Copy)]
+pub enum Docs<'a> {
+    Range(u32, u32),
+    List(&'a [u32]),
+}
+
+impl Docs<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Docs::Range(start, end) => (end - start) as usize,
+            Docs::List(list) => list.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn for_each(&self, mut visit: impl FnMut(u32)) {
+        match self {
+            Docs::Range(start, end) => (*start..*end).for_each(visit),
+            Docs::List(list) => list.iter().for_each(|doc| visit(*doc)),
+        }
+    }
+
+    pub fn get(&self, index: usize) -> u32 {
+        match self {
+            Docs::Range(start, _) => start + index as u32,
+            Docs::List(list) => list[index],
+        }
+    }
+}
+
+/// The documents of one segment that a filter matched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocSet {
+    /// `start..end`.
+    Range(u32, u32),
+    Bitmap(RoaringBitmap),
+}
+
+impl DocSet {
+    pub fn all(num_docs: usize) -> DocSet {
+        DocSet::Range(0, num_docs as u32)
+    }
+
+    pub fn empty() -> DocSet {
+        DocSet::Range(0, 0)
+    }
+
+    pub fn len(&self) -> u64 {
+        match self {
+            DocSet::Range(start, end) => (end - start) as u64,
+            DocSet::Bitmap(bitmap) => bitmap.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn to_bitmap(&self) -> RoaringBitmap {
+        match self {
+            DocSet::Range(start, end) => {
+                let mut bitmap = RoaringBitmap::new();
+                bitmap.insert_range(*start..*end);
+                bitmap
+            }
+            DocSet::Bitmap(bitmap) => bitmap.clone(),
+        }
+    }
+
+    /// The bitmap restricted to `start..end`, kept a range when it is one.
+    fn normalized(bitmap: RoaringBitmap) -> DocSet {
+        match (bitmap.min(), bitmap.max()) {
+            (None, _) | (_, None) => DocSet::empty(),
+            (Some(min), Some(max)) if bitmap.len() == (max - min + 1) as u64 => {
+                DocSet::Range(min, max + 1)
+            }
+            _ => DocSet::Bitmap(bitmap),
+        }
+    }
+
+    pub fn and(&self, other: &DocSet) -> DocSet {
+        match (self, other) {
+            (DocSet::Range(a, b), DocSet::Range(c, d)) => {
+                let start = *a.max(c);
+                let end = *b.min(d);
+                if start >= end {
+                    DocSet::empty()
+                } else {
+                    DocSet::Range(start, end)
+                }
+            }
+            (DocSet::Range(start, end), DocSet::Bitmap(bitmap))
+            | (DocSet::Bitmap(bitmap), DocSet::Range(start, end)) => {
+                let mut out = bitmap.clone();
+                if *start > 0 {
+                    out.remove_range(0..*start);
+                }
+                out.remove_range(*end..);
+                DocSet::Bitmap(out)
+            }
+            (DocSet::Bitmap(a), DocSet::Bitmap(b)) => DocSet::Bitmap(a & b),
+        }
+    }
+
+    pub fn or(&self, other: &DocSet) -> DocSet {
+        match (self, other) {
+            (DocSet::Range(a, b), DocSet::Range(c, d)) if a <= d && c <= b => {
+                DocSet::Range(*a.min(c), *b.max(d))
+            }
+            _ => DocSet::normalized(self.to_bitmap() | other.to_bitmap()),
+        }
+    }
+
+    /// Documents of `self` not in `other`.
+    pub fn minus(&self, other: &DocSet) -> DocSet {
+        match (self, other) {
+            (_, DocSet::Range(start, end)) if start >= end => self.clone(),
+            (DocSet::Range(a, b), DocSet::Range(c, d)) if c <= a && d >= b => DocSet::empty(),
+            (DocSet::Range(a, b), DocSet::Range(c, d)) if c <= a => DocSet::Range(*d.max(a), *b),
+            (DocSet::Range(a, b), DocSet::Range(c, d)) if d >= b => DocSet::Range(*a, *c.min(b)),
+            _ => DocSet::normalized(self.to_bitmap() - other.to_bitmap()),
+        }
+    }
+
+    /// Calls `visit` with the documents in order, [`BATCH`] at a time.
+    /// Stops early when `visit` returns false.
+    pub fn for_each_batch(&self, mut visit: impl FnMut(Docs<'_>) -> bool) {
+        match self {
+            DocSet::Range(start, end) => {
+                let mut at = *start;
+                while at < *end {
+                    let next = (at + BATCH as u32).min(*end);
+                    if !visit(Docs::Range(at, next)) {
+                        return;
+                    }
+                    at = next;
+                }
+            }
+            DocSet::Bitmap(bitmap) => {
+                let mut buffer = Vec::with_capacity(BATCH);
+                for doc in bitmap {
+                    buffer.push(doc);
+                    if buffer.len() == BATCH {
+                        if !visit(Docs::List(&buffer)) {
+                            return;
+                        }
+                        buffer.clear();
+                    }
+                }
+                if !buffer.is_empty() {
+                    visit(Docs::List(&buffer));
+                }
+            }
+        }
+    }
+
+    /// Calls `visit` with the documents in descending order, in batches.
+    pub fn for_each_batch_rev(&self, mut visit: impl FnMut(Docs<'_>) -> bool) {
+        let mut buffer = Vec::with_capacity(BATCH);
+        let mut flush = |buffer: &mut Vec<u32>| {
+            let keep_going = visit(Docs::List(buffer));
+            buffer.clear();
+            keep_going
+        };
+        match self {
+            DocSet::Range(start, end) => {
+                for doc in (*start..*end).rev() {
+                    buffer.push(doc);
+                    if buffer.len() == BATCH && !flush(&mut buffer) {
+                        return;
+                    }
+                }
+            }
+            DocSet::Bitmap(bitmap) => {
+                for doc in bitmap.iter().rev() {
+                    buffer.push(doc);
+                    if buffer.len() == BATCH && !flush(&mut buffer) {
+                        return;
+                    }
+                }
+            }
+        }
+        if !buffer.is_empty() {
+            flush(&mut buffer);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn set(docs: &[u32], as_range: bool) -> DocSet {
+        let bitmap: RoaringBitmap = docs.iter().copied().collect();
+        if as_range {
+            DocSet::normalized(bitmap)
+        } else {
+            DocSet::Bitmap(bitmap)
+        }
+    }
+
+    fn members(set: &DocSet) -> Vec<u32> {
+        let mut out = Vec::new();
+        set.for_each_batch(|docs| {
+            docs.for_each(|doc| out.push(doc));
+            true
+        });
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn set_algebra_matches_bitmaps(
+            a in proptest::collection::btree_set(0u32..5000, 0..300),
+            b in proptest::collection::btree_set(0u32..5000, 0..300),
+            ra in 0u32..5000, rb in 0u32..5000, range_a: bool,
+        ) {
+            let a: Vec<u32> = a.into_iter().collect();
+            let b: Vec<u32> = b.into_iter().collect();
+            let left = if range_a { DocSet::Range(ra.min(rb), ra.max(rb)) } else { set(&a, false) };
+            let right = set(&b, true);
+            let l: RoaringBitmap = members(&left).into_iter().collect();
+            let r: RoaringBitmap = members(&right).into_iter().collect();
+            prop_assert_eq!(members(&left.and(&right)), (&l & &r).iter().collect::<Vec<_>>());
+            prop_assert_eq!(members(&left.or(&right)), (&l | &r).iter().collect::<Vec<_>>());
+            prop_assert_eq!(members(&left.minus(&right)), (&l - &r).iter().collect::<Vec<_>>());
+            prop_assert_eq!(members(&right.minus(&left)), (&r - &l).iter().collect::<Vec<_>>());
+            prop_assert_eq!(left.and(&right).len(), (&l & &r).len());
+            let mut reversed = Vec::new();
+            left.for_each_batch_rev(|docs| { docs.for_each(|doc| reversed.push(doc)); true });
+            reversed.reverse();
+            prop_assert_eq!(reversed, members(&left));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Query errors: Pinot's error codes, each with the HTTP status Gamay
+//! returns for it (4xx for the caller's mistakes, 5xx for the server's).
+
+use axum::http::StatusCode;
+
+/// A failed query: Pinot's `errorCode` and a message saying what was wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct QueryError {
+    pub code: i32,
+    pub message: String,
+}
+
+pub const JSON_PARSING: i32 = 100;
+pub const SQL_PARSING: i32 = 150;
+pub const TABLE_DOES_NOT_EXIST: i32 = 190;
+pub const EXECUTION: i32 = 200;
+pub const EXECUTION_TIMEOUT: i32 = 250;
+pub const INTERNAL: i32 = 450;
+pub const VALIDATION: i32 = 700;
+pub const UNKNOWN_COLUMN: i32 = 710;
+
+impl QueryError {
+    pub fn new(code: i32, message: impl Into<String>) -> QueryError {
+        QueryError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn parse(message: impl Into<String>) -> QueryError {
+        QueryError::new(SQL_PARSING, message)
+    }
+
+    pub fn validation(message: impl Into<String>) -> QueryError {
+        QueryError::new(VALIDATION, message)
+    }
+
+    pub fn unknown_column(message: impl Into<String>) -> QueryError {
+        QueryError::new(UNKNOWN_COLUMN, message)
+    }
+
+    pub fn execution(message: impl Into<String>) -> QueryError {
+        QueryError::new(EXECUTION, message)
+    }
+
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self.code {
+            JSON_PARSING | SQL_PARSING | VALIDATION | UNKNOWN_COLUMN => StatusCode::BAD_REQUEST,
+            TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
+            EXECUTION_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}

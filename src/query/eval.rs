@@ -1,0 +1,403 @@
+//! Evaluating expressions: over a batch of a segment's documents
+//! ([`eval_batch`], column at a time, with tight loops for column reads and
+//! arithmetic) and over one row of an aggregated result ([`eval_row`]).
+//! Both share the per-value semantics in [`binary`] and [`Func::call`].
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::docs::Docs;
+use super::expr::{BinOp, Expr};
+use super::source::ColumnSource;
+use super::value::{ColumnType, Kind, Value, Vector};
+
+/// The columns of one segment a query reads, opened once.
+pub type Columns<'a> = HashMap<String, Box<dyn ColumnSource + 'a>>;
+
+/// Evaluates `expr` for `docs`.
+pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<Vector, String> {
+    let len = docs.len();
+    Ok(match expr {
+        Expr::Column(column) => match columns.get(&column.name) {
+            Some(source) => source.values(docs),
+            None => return Err(format!("column `{}` is not open", column.name)),
+        },
+        Expr::Literal(value) => Vector::constant(value, literal_kind(value), len),
+        Expr::Binary { op, left, right } => {
+            let l = eval_batch(left, columns, docs)?;
+            let r = eval_batch(right, columns, docs)?;
+            binary_vectors(*op, l, r, expr.column_type())?
+        }
+        Expr::Not(inner) => match eval_batch(inner, columns, docs)? {
+            Vector::Bool(values) => Vector::Bool(values.into_iter().map(|v| !v).collect()),
+            other => Vector::Bool((0..len).map(|row| !truthy(&other.value(row))).collect()),
+        },
+        Expr::IsNull { column, negated } => {
+            let nulls = columns.get(&column.name).and_then(|source| source.nulls());
+            let mut out = Vec::with_capacity(len);
+            docs.for_each(|doc| {
+                let null = nulls.as_ref().is_some_and(|nulls| nulls.contains(doc));
+                out.push(null != *negated);
+            });
+            Vector::Bool(out)
+        }
+        Expr::Key(..) | Expr::Agg(..) => {
+            return Err("an aggregate result is not available per document".into())
+        }
+        _ => {
+            // Everything else: evaluate the children as vectors, then row by row.
+            let children = children_of(expr);
+            let vectors: Vec<Vector> = children
+                .iter()
+                .map(|child| eval_batch(child, columns, docs))
+                .collect::<Result<_, _>>()?;
+            let kind = expr.kind();
+            let mut values = Vec::with_capacity(len);
+            for row in 0..len {
+                let child_values: Vec<Value> = vectors.iter().map(|v| v.value(row)).collect();
+                values.push(apply(expr, &child_values)?);
+            }
+            from_values(kind, values)
+        }
+    })
+}
+
+/// Evaluates a post-aggregation expression for one group.
+pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, String> {
+    Ok(match expr {
+        Expr::Key(index, _) => keys[*index].clone(),
+        Expr::Agg(index, _) => aggs[*index].clone(),
+        Expr::Literal(value) => value.clone(),
+        Expr::Column(column) => {
+            return Err(format!(
+                "column `{}` must appear in GROUP BY or be used in an aggregate function",
+                column.name
+            ))
+        }
+        Expr::Binary { op, left, right } => binary(
+            *op,
+            &eval_row(left, keys, aggs)?,
+            &eval_row(right, keys, aggs)?,
+            expr.column_type(),
+        )?,
+        Expr::Not(inner) => {
+            let value = eval_row(inner, keys, aggs)?;
+            if value.is_null() {
+                Value::Null
+            } else {
+                Value::Long(!truthy(&value) as i64)
+            }
+        }
+        _ => {
+            let values: Vec<Value> = children_of(expr)
+                .iter()
+                .map(|child| eval_row(child, keys, aggs))
+                .collect::<Result<_, _>>()?;
+            apply(expr, &values)?
+        }
+    })
+}
+
+fn literal_kind(value: &Value) -> Kind {
+    match value {
+        Value::Long(_) => Kind::Long,
+        Value::Double(_) => Kind::Double,
+        Value::Bytes(_) => Kind::Bytes,
+        _ => Kind::Str,
+    }
+}
+
+/// The sub-expressions [`apply`] takes values of, in order.
+fn children_of(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::Neg(inner) | Expr::Not(inner) => vec![inner],
+        Expr::Binary { left, right, .. } => vec![left, right],
+        Expr::Func { args, .. } => args.iter().collect(),
+        Expr::Case {
+            branches,
+            otherwise,
+        } => {
+            let mut out = Vec::new();
+            for (when, then) in branches {
+                out.push(when);
+                out.push(then);
+            }
+            if let Some(otherwise) = otherwise {
+                out.push(otherwise);
+            }
+            out
+        }
+        Expr::Cast { expr, .. } | Expr::InList { expr, .. } | Expr::Like { expr, .. } => {
+            vec![expr]
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => vec![expr, low, high],
+        _ => Vec::new(),
+    }
+}
+
+/// Computes `expr` from its children's values (in [`children_of`] order).
+fn apply(expr: &Expr, values: &[Value]) -> Result<Value, String> {
+    Ok(match expr {
+        Expr::Neg(_) => match &values[0] {
+            Value::Long(v) => Value::Long(v.wrapping_neg()),
+            Value::Null => Value::Null,
+            other => Value::Double(-other.as_f64().unwrap_or(f64::NAN)),
+        },
+        Expr::Not(_) => Value::Long(!truthy(&values[0]) as i64),
+        Expr::Binary { op, .. } => binary(*op, &values[0], &values[1], expr.column_type())?,
+        Expr::Func { func, .. } => func.call(values, expr.column_type())?,
+        Expr::Case {
+            branches,
+            otherwise,
+        } => {
+            for index in 0..branches.len() {
+                if truthy(&values[2 * index]) {
+                    return Ok(coerce(values[2 * index + 1].clone(), expr.column_type()));
+                }
+            }
+            match otherwise {
+                Some(_) => coerce(values[2 * branches.len()].clone(), expr.column_type()),
+                None => Value::Null,
+            }
+        }
+        Expr::Cast { to, .. } => cast(&values[0], *to)?,
+        Expr::InList { list, negated, .. } => {
+            if values[0].is_null() {
+                return Ok(Value::Long(0));
+            }
+            let found = list
+                .iter()
+                .any(|item| compare(&values[0], item) == Some(Ordering::Equal));
+            Value::Long((found != *negated) as i64)
+        }
+        Expr::Between { negated, .. } => {
+            let inside = compare(&values[0], &values[1]).is_some_and(|o| o.is_ge())
+                && compare(&values[0], &values[2]).is_some_and(|o| o.is_le());
+            Value::Long((inside != *negated) as i64)
+        }
+        Expr::Like {
+            pattern, negated, ..
+        } => {
+            let text = values[0].to_text();
+            Value::Long((pattern.is_match(&text) != *negated) as i64)
+        }
+        _ => Value::Null,
+    })
+}
+
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Long(v) => *v != 0,
+        Value::Double(v) => *v != 0.0,
+        Value::Str(v) => v.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// Compares two values, numbers as numbers (text that reads as a number
+/// compares with numbers by value). `None` when either is null.
+pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => None,
+        (Value::Str(text), Value::Long(_) | Value::Double(_)) => {
+            Some(Value::Double(text.trim().parse().ok()?).total_cmp(b))
+        }
+        (Value::Long(_) | Value::Double(_), Value::Str(text)) => {
+            Some(a.total_cmp(&Value::Double(text.trim().parse().ok()?)))
+        }
+        _ => Some(a.total_cmp(b)),
+    }
+}
+
+/// One binary operation on two values; `ty` is the result type.
+pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, String> {
+    if op == BinOp::And {
+        return Ok(Value::Long((truthy(a) && truthy(b)) as i64));
+    }
+    if op == BinOp::Or {
+        return Ok(Value::Long((truthy(a) || truthy(b)) as i64));
+    }
+    if a.is_null() || b.is_null() {
+        return Ok(if op.is_arithmetic() {
+            Value::Null
+        } else {
+            Value::Long(0)
+        });
+    }
+    if !op.is_arithmetic() {
+        let order = compare(a, b);
+        let result = match op {
+            BinOp::Eq => order == Some(Ordering::Equal),
+            BinOp::NotEq => order.is_some_and(|o| o != Ordering::Equal),
+            BinOp::Lt => order == Some(Ordering::Less),
+            BinOp::LtEq => order.is_some_and(|o| o != Ordering::Greater),
+            BinOp::Gt => order == Some(Ordering::Greater),
+            _ => order.is_some_and(|o| o != Ordering::Less),
+        };
+        return Ok(Value::Long(result as i64));
+    }
+    if ty == ColumnType::Long {
+        let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) else {
+            return Err(format!(
+                "cannot compute {} of `{}` and `{}`",
+                op.pinot_name(),
+                a.to_text(),
+                b.to_text()
+            ));
+        };
+        return long_op(op, x, y).map(Value::Long);
+    }
+    let (Some(x), Some(y)) = (a.as_f64(), b.as_f64()) else {
+        return Err(format!(
+            "cannot compute {} of `{}` and `{}`: both must be numbers",
+            op.pinot_name(),
+            a.to_text(),
+            b.to_text()
+        ));
+    };
+    Ok(Value::Double(double_op(op, x, y)))
+}
+
+#[inline]
+fn long_op(op: BinOp, x: i64, y: i64) -> Result<i64, String> {
+    Ok(match op {
+        BinOp::Add => x.wrapping_add(y),
+        BinOp::Sub => x.wrapping_sub(y),
+        BinOp::Mul => x.wrapping_mul(y),
+        BinOp::Mod | BinOp::Div if y == 0 => return Err("division by zero".into()),
+        BinOp::Mod => x.wrapping_rem(y),
+        _ => x.wrapping_div(y),
+    })
+}
+
+#[inline]
+fn double_op(op: BinOp, x: f64, y: f64) -> f64 {
+    match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div => x / y,
+        _ => x % y,
+    }
+}
+
+fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vector, String> {
+    match (&l, &r) {
+        (Vector::Long(a), Vector::Long(b)) if ty == ColumnType::Long => {
+            let mut out = Vec::with_capacity(a.len());
+            if matches!(op, BinOp::Mod | BinOp::Div) && b.contains(&0) {
+                return Err("division by zero".into());
+            }
+            match op {
+                BinOp::Add => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_add(*y))),
+                BinOp::Sub => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_sub(*y))),
+                BinOp::Mul => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_mul(*y))),
+                BinOp::Mod => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_rem(*y))),
+                _ => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_div(*y))),
+            }
+            Ok(Vector::Long(out))
+        }
+        (Vector::Long(_) | Vector::Double(_), Vector::Long(_) | Vector::Double(_))
+            if op.is_arithmetic() =>
+        {
+            let (a, b) = (l.to_f64(), r.to_f64());
+            Ok(Vector::Double(
+                a.iter()
+                    .zip(&b)
+                    .map(|(x, y)| double_op(op, *x, *y))
+                    .collect(),
+            ))
+        }
+        (Vector::Bool(a), Vector::Bool(b)) if op == BinOp::And => Ok(Vector::Bool(
+            a.iter().zip(b).map(|(x, y)| *x && *y).collect(),
+        )),
+        (Vector::Bool(a), Vector::Bool(b)) if op == BinOp::Or => Ok(Vector::Bool(
+            a.iter().zip(b).map(|(x, y)| *x || *y).collect(),
+        )),
+        _ => {
+            let mut out = Vec::with_capacity(l.len());
+            for row in 0..l.len() {
+                out.push(binary(op, &l.value(row), &r.value(row), ty)?);
+            }
+            Ok(from_values(ty.kind(), out))
+        }
+    }
+}
+
+/// Collects values into a vector of `kind`.
+pub fn from_values(kind: Kind, values: Vec<Value>) -> Vector {
+    match kind {
+        Kind::Long => Vector::Long(values.iter().map(|v| v.as_i64().unwrap_or(0)).collect()),
+        Kind::Double => Vector::Double(
+            values
+                .iter()
+                .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                .collect(),
+        ),
+        Kind::Bool => Vector::Bool(values.iter().map(truthy).collect()),
+        Kind::Bytes => Vector::Bytes(
+            values
+                .into_iter()
+                .map(|v| match v {
+                    Value::Bytes(bytes) => bytes,
+                    other => other.to_text().into_bytes(),
+                })
+                .collect(),
+        ),
+        Kind::Str => Vector::Str(
+            values
+                .into_iter()
+                .map(|v| match v {
+                    Value::Str(text) => text,
+                    Value::Null => String::new(),
+                    other => other.to_text(),
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Converts a value to the representation of `ty` (CASE branches).
+fn coerce(value: Value, ty: ColumnType) -> Value {
+    match (ty.kind(), &value) {
+        (Kind::Double, Value::Long(v)) => Value::Double(*v as f64),
+        (Kind::Str, Value::Long(_) | Value::Double(_)) => Value::Str(value.to_text()),
+        _ => value,
+    }
+}
+
+/// CAST(value AS ty).
+pub fn cast(value: &Value, ty: ColumnType) -> Result<Value, String> {
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    let fail = || format!("cannot cast `{}` to {}", value.to_text(), ty.name());
+    Ok(match ty {
+        ColumnType::Int | ColumnType::Long | ColumnType::Timestamp => match value {
+            Value::Double(v) => Value::Long(v.trunc() as i64),
+            Value::Str(text) => match text.trim().parse::<i64>() {
+                Ok(v) => Value::Long(v),
+                Err(_) => {
+                    Value::Long(text.trim().parse::<f64>().map_err(|_| fail())?.trunc() as i64)
+                }
+            },
+            other => Value::Long(other.as_i64().ok_or_else(fail)?),
+        },
+        ColumnType::Float | ColumnType::Double => Value::Double(value.as_f64().ok_or_else(fail)?),
+        ColumnType::Boolean => match value {
+            Value::Str(text) => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => Value::Long(1),
+                "false" | "0" => Value::Long(0),
+                _ => return Err(fail()),
+            },
+            other => Value::Long(truthy(other) as i64),
+        },
+        ColumnType::Bytes => match value {
+            Value::Bytes(_) => value.clone(),
+            other => Value::Bytes(other.to_text().into_bytes()),
+        },
+        _ => Value::Str(value.to_text()),
+    })
+}

@@ -1,0 +1,747 @@
+//! Running a plan on one segment: filter to a doc set, then aggregate into
+//! mergeable per-group states or select rows, batch by batch.
+//!
+//! Group-bys on dictionary columns index state arrays by the combined
+//! dictionary ids directly ("dense" groups, no hashing) when the id space
+//! is small enough; other group keys hash per-row codes. Every batch checks
+//! the query's deadline and cancellation flag.
+
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::time::Instant;
+
+use roaring::RoaringBitmap;
+
+use super::agg::{Acc, AggFunc, DistinctSet};
+use super::docs::{DocSet, Docs};
+use super::eval::{eval_batch, Columns};
+use super::expr::Expr;
+use super::filter::FilterStats;
+use super::plan::{Plan, PlanKind};
+use super::source::{AbsentColumn, ColumnSource, SegmentSource};
+use super::value::{Kind, Value, Vector};
+
+/// Largest id space grouped densely.
+const DENSE_LIMIT: usize = 1 << 22;
+
+/// When a query must stop.
+pub struct Deadline {
+    pub at: Instant,
+    pub cancelled: AtomicBool,
+}
+
+impl Deadline {
+    pub fn check(&self) -> Result<(), String> {
+        if self.cancelled.load(AtomicOrdering::Relaxed) || Instant::now() >= self.at {
+            self.cancelled.store(true, AtomicOrdering::Relaxed);
+            return Err(TIMED_OUT.into());
+        }
+        Ok(())
+    }
+}
+
+pub const TIMED_OUT: &str = "the query ran past its timeout";
+
+/// Per-segment execution statistics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SegmentStats {
+    pub total_docs: u64,
+    pub docs_scanned: u64,
+    pub entries_in_filter: u64,
+    pub entries_post_filter: u64,
+    pub consuming_since: Option<i64>,
+    pub groups_limit_reached: bool,
+}
+
+/// Aggregation states of one segment (or merged ones): `keys` holds
+/// `arity` values per group.
+#[derive(Debug, Clone)]
+pub struct Groups {
+    pub arity: usize,
+    pub keys: Vec<Value>,
+    pub accs: Vec<Acc>,
+    pub len: usize,
+}
+
+/// One selected row: its output values and its ORDER BY values.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub values: Vec<Value>,
+    pub order: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Partial {
+    Groups(Groups),
+    Rows(Vec<Row>),
+}
+
+/// Opens the columns `plan` reads in `segment`.
+pub fn open_columns<'a>(plan: &Plan, segment: &'a dyn SegmentSource) -> Columns<'a> {
+    let mut columns: Columns<'a> = HashMap::new();
+    for column in &plan.columns {
+        let source: Box<dyn ColumnSource + 'a> = match segment.column(&column.name) {
+            Some(source) => source,
+            None => Box::new(AbsentColumn {
+                default: column.default.clone(),
+                kind: column.ty.kind(),
+                single_value: !column.ty.is_array(),
+                num_docs: segment.num_docs(),
+            }),
+        };
+        columns.insert(column.name.clone(), source);
+    }
+    columns
+}
+
+/// Runs `plan` on `segment`.
+pub fn execute(
+    plan: &Plan,
+    segment: &dyn SegmentSource,
+    deadline: &Deadline,
+) -> Result<(Partial, SegmentStats), String> {
+    deadline.check()?;
+    let columns = open_columns(plan, segment);
+    let mut stats = SegmentStats {
+        total_docs: segment.num_docs() as u64,
+        consuming_since: segment.consuming_since(),
+        ..SegmentStats::default()
+    };
+    let all = DocSet::all(segment.num_docs());
+    let mut filter_stats = FilterStats::default();
+    let docs = match &plan.filter {
+        Some(filter) => filter.docs(&columns, &all, &mut filter_stats)?,
+        None => all,
+    };
+    stats.entries_in_filter = filter_stats.entries_scanned;
+    stats.docs_scanned = docs.len();
+    let partial = match &plan.kind {
+        PlanKind::Aggregate {
+            group_by,
+            aggregates,
+            ..
+        } => {
+            let mut run = Aggregation::new(plan, group_by, &columns)?;
+            run.run(&docs, &columns, deadline, &mut stats, |_| None)?;
+            for (index, aggregate) in aggregates.iter().enumerate() {
+                if let Some(filter) = &aggregate.filter {
+                    let mut fs = FilterStats::default();
+                    let filtered = filter.docs(&columns, &docs, &mut fs)?;
+                    stats.entries_in_filter += fs.entries_scanned;
+                    run.run(&filtered, &columns, deadline, &mut stats, |i| {
+                        Some(i == index)
+                    })?;
+                }
+            }
+            Partial::Groups(run.finish(&columns)?)
+        }
+        PlanKind::Select { select, order_by } => Partial::Rows(select_rows(
+            plan, select, order_by, &docs, &columns, deadline, &mut stats,
+        )?),
+    };
+    Ok((partial, stats))
+}
+
+/// How group ids are computed in one segment.
+enum Grouping {
+    /// No GROUP BY: one group.
+    Single,
+    /// Dictionary columns: id = mixed-radix combination of their ids.
+    Dense {
+        names: Vec<String>,
+        cards: Vec<usize>,
+    },
+    /// Anything else: per-row codes, hashed.
+    Hashed {
+        parts: Vec<KeyPart>,
+        one: HashMap<u64, u32, foldhash::fast::RandomState>,
+        many: HashMap<Box<[u64]>, u32, foldhash::fast::RandomState>,
+        codes: Vec<u64>,
+        limit: usize,
+    },
+}
+
+enum KeyPart {
+    Dict(String),
+    Expr {
+        expr: Expr,
+        strings: HashMap<String, u64>,
+        texts: Vec<String>,
+    },
+}
+
+struct Aggregation<'p> {
+    plan: &'p Plan,
+    grouping: Grouping,
+    accs: Vec<Acc>,
+    /// Docs per group (dense and hashed), to know which groups exist.
+    hits: Vec<u32>,
+    len: usize,
+}
+
+impl<'p> Aggregation<'p> {
+    fn new(
+        plan: &'p Plan,
+        group_by: &[Expr],
+        columns: &Columns<'_>,
+    ) -> Result<Aggregation<'p>, String> {
+        let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
+            return Err("not an aggregation".into());
+        };
+        let dictionary_card = |expr: &Expr| match expr {
+            Expr::Column(column) => columns
+                .get(&column.name)
+                .filter(|source| source.single_value())
+                .and_then(|source| source.cardinality()),
+            _ => None,
+        };
+        let grouping = if group_by.is_empty() {
+            Grouping::Single
+        } else {
+            let cards: Option<Vec<usize>> = group_by.iter().map(dictionary_card).collect();
+            let product = cards.as_ref().map(|cards| {
+                cards
+                    .iter()
+                    .try_fold(1usize, |acc, card| acc.checked_mul((*card).max(1)))
+                    .unwrap_or(usize::MAX)
+            });
+            match (cards, product) {
+                (Some(cards), Some(product)) if product <= DENSE_LIMIT => Grouping::Dense {
+                    names: group_by
+                        .iter()
+                        .map(|e| match e {
+                            Expr::Column(c) => c.name.clone(),
+                            _ => String::new(),
+                        })
+                        .collect(),
+                    cards,
+                },
+                _ => Grouping::Hashed {
+                    parts: group_by
+                        .iter()
+                        .map(|expr| match (expr, dictionary_card(expr)) {
+                            (Expr::Column(column), Some(_)) => KeyPart::Dict(column.name.clone()),
+                            _ => KeyPart::Expr {
+                                expr: expr.clone(),
+                                strings: HashMap::new(),
+                                texts: Vec::new(),
+                            },
+                        })
+                        .collect(),
+                    one: HashMap::default(),
+                    many: HashMap::default(),
+                    codes: Vec::new(),
+                    limit: plan.options.num_groups_limit,
+                },
+            }
+        };
+        let mut accs: Vec<Acc> = aggregates
+            .iter()
+            .map(|aggregate| {
+                let dictionary_distinct = matches!(
+                    aggregate.func,
+                    AggFunc::DistinctCount | AggFunc::DistinctCountHll
+                ) && aggregate
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| dictionary_card(arg).is_some());
+                if dictionary_distinct {
+                    Acc::DistinctIds(Vec::new())
+                } else {
+                    Acc::new(aggregate.func)
+                }
+            })
+            .collect();
+        let len = match &grouping {
+            Grouping::Single => 1,
+            Grouping::Dense { cards, .. } => cards.iter().product::<usize>().max(1),
+            Grouping::Hashed { .. } => 0,
+        };
+        accs.iter_mut().for_each(|acc| acc.resize(len));
+        Ok(Aggregation {
+            plan,
+            grouping,
+            accs,
+            hits: vec![0; len],
+            len,
+        })
+    }
+
+    /// Group ids of a batch; `None` entries (hashed groups past the limit)
+    /// are marked `u32::MAX`.
+    fn group_ids(
+        &mut self,
+        docs: Docs<'_>,
+        columns: &Columns<'_>,
+        out: &mut Vec<u32>,
+        stats: &mut SegmentStats,
+    ) -> Result<(), String> {
+        out.clear();
+        match &mut self.grouping {
+            Grouping::Single => out.resize(docs.len(), 0),
+            Grouping::Dense { names, cards } => {
+                let mut ids = Vec::with_capacity(docs.len());
+                for (index, name) in names.iter().enumerate() {
+                    let source = columns.get(name).ok_or("group column is not open")?;
+                    source.ids(docs, &mut ids);
+                    if index == 0 {
+                        out.extend_from_slice(&ids);
+                    } else {
+                        let card = cards[index] as u32;
+                        for (group, id) in out.iter_mut().zip(&ids) {
+                            *group = *group * card + id;
+                        }
+                    }
+                }
+            }
+            Grouping::Hashed {
+                parts,
+                one,
+                many,
+                codes,
+                limit,
+            } => {
+                let arity = parts.len();
+                let rows = docs.len();
+                codes.clear();
+                codes.resize(rows * arity, 0);
+                for (part_index, part) in parts.iter_mut().enumerate() {
+                    let mut set = |row: usize, code: u64| codes[row * arity + part_index] = code;
+                    match part {
+                        KeyPart::Dict(name) => {
+                            let mut ids = Vec::with_capacity(rows);
+                            columns.get(name).ok_or("group column is not open")?.ids(docs, &mut ids);
+                            ids.iter().enumerate().for_each(|(row, id)| set(row, *id as u64));
+                        }
+                        KeyPart::Expr {
+                            expr,
+                            strings,
+                            texts,
+                        } => match eval_batch(expr, columns, docs)? {
+                            Vector::Long(values) => {
+                                values.iter().enumerate().for_each(|(row, v)| set(row, *v as u64))
+                            }
+                            Vector::Double(values) => values
+                                .iter()
+                                .enumerate()
+                                .for_each(|(row, v)| set(row, (*v + 0.0).to_bits())),
+                            Vector::Bool(values) => {
+                                values.iter().enumerate().for_each(|(row, v)| set(row, *v as u64))
+                            }
+                            Vector::Str(values) => {
+                                for (row, text) in values.into_iter().enumerate() {
+                                    let next = texts.len() as u64;
+                                    let code = *strings.entry(text.clone()).or_insert_with(|| {
+                                        texts.push(text);
+                                        next
+                                    });
+                                    set(row, code);
+                                }
+                            }
+                            Vector::Bytes(_) | Vector::Array(_) => {
+                                return Err(format!(
+                                    "GROUP BY `{}`: grouping by multi-value or BYTES values is not supported",
+                                    expr.pinot_name()
+                                ))
+                            }
+                        },
+                    }
+                }
+                let mut next = self.len as u32;
+                for row in 0..rows {
+                    let key = &codes[row * arity..(row + 1) * arity];
+                    let found = if arity == 1 {
+                        one.get(&key[0]).copied()
+                    } else {
+                        many.get(key).copied()
+                    };
+                    let group = match found {
+                        Some(group) => group,
+                        None if (next as usize) < *limit => {
+                            if arity == 1 {
+                                one.insert(key[0], next);
+                            } else {
+                                many.insert(key.into(), next);
+                            }
+                            next += 1;
+                            next - 1
+                        }
+                        None => {
+                            stats.groups_limit_reached = true;
+                            u32::MAX
+                        }
+                    };
+                    out.push(group);
+                }
+                if next as usize != self.len {
+                    self.len = next as usize;
+                    self.hits.resize(self.len, 0);
+                    self.accs
+                        .iter_mut()
+                        .for_each(|acc| acc.resize(next as usize));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Aggregates `docs`. `only(i)` picks the aggregates to update: the
+    /// unfiltered ones on the main pass (`None`), one filtered aggregate on
+    /// its own pass (`Some(true)` for it).
+    fn run(
+        &mut self,
+        docs: &DocSet,
+        columns: &Columns<'_>,
+        deadline: &Deadline,
+        stats: &mut SegmentStats,
+        only: impl Fn(usize) -> Option<bool>,
+    ) -> Result<(), String> {
+        let PlanKind::Aggregate { aggregates, .. } = &self.plan.kind else {
+            return Ok(());
+        };
+        let main_pass = only(usize::MAX).is_none();
+        let wanted: Vec<usize> = (0..aggregates.len())
+            .filter(|i| match only(*i) {
+                None => aggregates[*i].filter.is_none(),
+                Some(yes) => yes,
+            })
+            .collect();
+        // COUNT(*) alone with no GROUP BY: the doc set's size answers it.
+        if matches!(self.grouping, Grouping::Single)
+            && wanted
+                .iter()
+                .all(|i| aggregates[*i].func == AggFunc::Count && aggregates[*i].arg.is_none())
+        {
+            for i in &wanted {
+                if let Acc::Count(counts) = &mut self.accs[*i] {
+                    counts[0] += docs.len();
+                }
+            }
+            if main_pass {
+                self.hits[0] += docs.len() as u32;
+            }
+            return Ok(());
+        }
+        let mut groups = Vec::new();
+        let mut numbers = Vec::new();
+        let mut ids = Vec::new();
+        let mut failure = None;
+        docs.for_each_batch(|batch| {
+            let mut step = || -> Result<(), String> {
+                deadline.check()?;
+                self.group_ids(batch, columns, &mut groups, stats)?;
+                let limited = groups.contains(&u32::MAX);
+                if limited {
+                    // Docs of groups past numGroupsLimit are left out.
+                    groups.retain(|g| *g != u32::MAX);
+                }
+                if main_pass {
+                    for group in &groups {
+                        self.hits[*group as usize] += 1;
+                    }
+                }
+                for index in &wanted {
+                    let aggregate = &aggregates[*index];
+                    let acc = &mut self.accs[*index];
+                    let Some(arg) = &aggregate.arg else {
+                        acc.count(&groups);
+                        continue;
+                    };
+                    if limited {
+                        return Err("numGroupsLimit reached while aggregating an expression".into());
+                    }
+                    stats.entries_post_filter += batch.len() as u64;
+                    match (acc, arg) {
+                        (Acc::DistinctIds(sets), Expr::Column(column)) => {
+                            let source = columns.get(&column.name).ok_or("column is not open")?;
+                            source.ids(batch, &mut ids);
+                            for (group, id) in groups.iter().zip(&ids) {
+                                sets[*group as usize].insert(*id);
+                            }
+                        }
+                        (acc @ Acc::Distinct(_), _) => {
+                            let values = eval_batch(arg, columns, batch)?;
+                            for (row, group) in groups.iter().enumerate() {
+                                acc.update_value(*group, values.value(row));
+                            }
+                        }
+                        (acc, Expr::Column(column)) => {
+                            let source = columns.get(&column.name).ok_or("column is not open")?;
+                            source.f64_values(batch, &mut numbers);
+                            acc.update_f64(&groups, &numbers);
+                        }
+                        (acc, _) => {
+                            let values = eval_batch(arg, columns, batch)?.to_f64();
+                            acc.update_f64(&groups, &values);
+                        }
+                    }
+                }
+                Ok(())
+            };
+            match step() {
+                Ok(()) => true,
+                Err(err) => {
+                    failure = Some(err);
+                    false
+                }
+            }
+        });
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// The groups that received docs, with their keys as values.
+    fn finish(self, columns: &Columns<'_>) -> Result<Groups, String> {
+        let PlanKind::Aggregate {
+            group_by,
+            aggregates,
+            ..
+        } = &self.plan.kind
+        else {
+            return Err("not an aggregation".into());
+        };
+        let arity = group_by.len();
+        let present: Vec<usize> = match &self.grouping {
+            // With no GROUP BY there is always one row, even for no docs.
+            Grouping::Single => vec![0],
+            _ => (0..self.len).filter(|g| self.hits[*g] > 0).collect(),
+        };
+        let mut keys = Vec::with_capacity(present.len() * arity);
+        match &self.grouping {
+            Grouping::Single => {}
+            Grouping::Dense { names, cards } => {
+                let sources: Vec<&dyn ColumnSource> = names
+                    .iter()
+                    .map(|name| {
+                        columns
+                            .get(name)
+                            .map(|s| s.as_ref())
+                            .ok_or("column is not open")
+                    })
+                    .collect::<Result<_, _>>()?;
+                let mut parts = vec![0u32; arity];
+                for group in &present {
+                    let mut rest = *group;
+                    for index in (0..arity).rev() {
+                        parts[index] = (rest % cards[index]) as u32;
+                        rest /= cards[index];
+                    }
+                    for (index, source) in sources.iter().enumerate() {
+                        keys.push(source.dict_value(parts[index]));
+                    }
+                }
+            }
+            Grouping::Hashed {
+                parts, one, many, ..
+            } => {
+                let mut codes = vec![0u64; self.len * arity];
+                if arity == 1 {
+                    for (code, group) in one {
+                        codes[*group as usize] = *code;
+                    }
+                } else {
+                    for (key, group) in many {
+                        codes[*group as usize * arity..(*group as usize + 1) * arity]
+                            .copy_from_slice(key);
+                    }
+                }
+                for group in &present {
+                    for (index, part) in parts.iter().enumerate() {
+                        let code = codes[group * arity + index];
+                        keys.push(match part {
+                            KeyPart::Dict(name) => columns
+                                .get(name)
+                                .map(|s| s.dict_value(code as u32))
+                                .unwrap_or(Value::Null),
+                            KeyPart::Expr { expr, texts, .. } => match expr.kind() {
+                                Kind::Long | Kind::Bool => Value::Long(code as i64),
+                                Kind::Double => Value::Double(f64::from_bits(code)),
+                                _ => Value::Str(
+                                    texts.get(code as usize).cloned().unwrap_or_default(),
+                                ),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        // Compact the states to the present groups.
+        let mut accs = Vec::with_capacity(self.accs.len());
+        for (index, acc) in self.accs.into_iter().enumerate() {
+            let func = aggregates[index].func;
+            let compact = match acc {
+                Acc::DistinctIds(ids) => {
+                    let source = match &aggregates[index].arg {
+                        Some(Expr::Column(column)) => columns.get(&column.name),
+                        _ => None,
+                    }
+                    .ok_or("distinct column is not open")?;
+                    let sets = present
+                        .iter()
+                        .map(|group| distinct_values(&ids[*group], source.as_ref()))
+                        .collect();
+                    Acc::Distinct(sets)
+                }
+                acc if present.len() == self.len => acc,
+                acc => {
+                    let mut out = Acc::new(func);
+                    out.resize(present.len());
+                    for (to, from) in present.iter().enumerate() {
+                        out.merge(to, &acc, *from);
+                    }
+                    out
+                }
+            };
+            accs.push(compact);
+        }
+        Ok(Groups {
+            arity,
+            keys,
+            accs,
+            len: present.len(),
+        })
+    }
+}
+
+/// The values of a set of dictionary ids.
+fn distinct_values(ids: &RoaringBitmap, source: &dyn ColumnSource) -> DistinctSet {
+    let mut set = DistinctSet::default();
+    if source.kind() == Kind::Long && source.dict_sorted() {
+        set.extend_sorted_longs(
+            ids.iter()
+                .map(|id| source.dict_value(id).as_i64().unwrap_or(0)),
+        );
+    } else {
+        for id in ids {
+            set.insert(source.dict_value(id));
+        }
+    }
+    set
+}
+
+/// Orders rows by their ORDER BY values (`desc` per key); nulls last.
+pub fn compare_rows(a: &[Value], b: &[Value], desc: &[bool]) -> std::cmp::Ordering {
+    for ((x, y), desc) in a.iter().zip(b).zip(desc) {
+        let order = match (x.is_null(), y.is_null()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ if *desc => y.total_cmp(x),
+            _ => x.total_cmp(y),
+        };
+        if order != std::cmp::Ordering::Equal {
+            return order;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+struct Candidate {
+    order: Vec<Value>,
+    doc: u32,
+    desc: std::sync::Arc<[bool]>,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        compare_rows(&self.order, &other.order, &self.desc).then(self.doc.cmp(&other.doc))
+    }
+}
+
+fn select_rows(
+    plan: &Plan,
+    select: &[Expr],
+    order_by: &[(Expr, bool)],
+    docs: &DocSet,
+    columns: &Columns<'_>,
+    deadline: &Deadline,
+    stats: &mut SegmentStats,
+) -> Result<Vec<Row>, String> {
+    let wanted = plan.offset.saturating_add(plan.limit);
+    let mut chosen: Vec<u32> = Vec::new();
+    let mut orders: HashMap<u32, Vec<Value>> = HashMap::new();
+    let mut failure = None;
+    if wanted == 0 {
+        return Ok(Vec::new());
+    }
+    if order_by.is_empty() {
+        docs.for_each_batch(|batch| {
+            batch.for_each(|doc| {
+                if chosen.len() < wanted {
+                    chosen.push(doc)
+                }
+            });
+            chosen.len() < wanted
+        });
+    } else {
+        let desc: std::sync::Arc<[bool]> = order_by.iter().map(|(_, d)| *d).collect();
+        let mut heap: BinaryHeap<Candidate> = BinaryHeap::new();
+        docs.for_each_batch(|batch| {
+            let mut step = || -> Result<(), String> {
+                deadline.check()?;
+                let vectors: Vec<Vector> = order_by
+                    .iter()
+                    .map(|(expr, _)| eval_batch(expr, columns, batch))
+                    .collect::<Result<_, _>>()?;
+                stats.entries_post_filter += (batch.len() * vectors.len()) as u64;
+                for row in 0..batch.len() {
+                    let order: Vec<Value> = vectors.iter().map(|v| v.value(row)).collect();
+                    let candidate = Candidate {
+                        order,
+                        doc: batch.get(row),
+                        desc: desc.clone(),
+                    };
+                    if heap.len() < wanted {
+                        heap.push(candidate);
+                    } else if heap.peek().is_some_and(|worst| candidate < *worst) {
+                        heap.pop();
+                        heap.push(candidate);
+                    }
+                }
+                Ok(())
+            };
+            match step() {
+                Ok(()) => true,
+                Err(err) => {
+                    failure = Some(err);
+                    false
+                }
+            }
+        });
+        for candidate in heap.into_vec() {
+            chosen.push(candidate.doc);
+            orders.insert(candidate.doc, candidate.order);
+        }
+        chosen.sort_unstable();
+    }
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    let batch = Docs::List(&chosen);
+    let vectors: Vec<Vector> = select
+        .iter()
+        .map(|expr| eval_batch(expr, columns, batch))
+        .collect::<Result<_, _>>()?;
+    stats.entries_post_filter += (chosen.len() * select.len()) as u64;
+    Ok(chosen
+        .iter()
+        .enumerate()
+        .map(|(row, doc)| Row {
+            values: vectors.iter().map(|v| v.value(row)).collect(),
+            order: orders.remove(doc).unwrap_or_default(),
+        })
+        .collect())
+}

@@ -1,0 +1,151 @@
+//! EXPLAIN PLAN FOR: the operator tree as Pinot prints it, one row per
+//! operator with `Operator`, `Operator_Id` and `Parent_Id`.
+
+use super::filter::{Filter, Pred};
+use super::plan::{Plan, PlanKind};
+use super::response::ResultTable;
+use super::value::{ColumnType, Value};
+
+struct Tree {
+    rows: Vec<Vec<Value>>,
+}
+
+impl Tree {
+    fn add(&mut self, operator: String, parent: i64) -> i64 {
+        let id = self.rows.len() as i64;
+        self.rows.push(vec![
+            Value::Str(operator),
+            Value::Long(id),
+            Value::Long(parent),
+        ]);
+        id
+    }
+
+    fn filter(&mut self, filter: &Filter, parent: i64) {
+        match filter {
+            Filter::Const(true) => {
+                self.add("FILTER_MATCH_ENTIRE_SEGMENT".into(), parent);
+            }
+            Filter::Const(false) => {
+                self.add("FILTER_EMPTY".into(), parent);
+            }
+            Filter::And(children) | Filter::Or(children) => {
+                let name = if matches!(filter, Filter::And(_)) {
+                    "FILTER_AND"
+                } else {
+                    "FILTER_OR"
+                };
+                let id = self.add(name.into(), parent);
+                children.iter().for_each(|child| self.filter(child, id));
+            }
+            Filter::Not(child) => {
+                let id = self.add("FILTER_NOT".into(), parent);
+                self.filter(child, id);
+            }
+            Filter::Column { column, pred } => {
+                let predicate = match pred {
+                    Pred::In(values) if values.len() == 1 => {
+                        format!("{} = '{}'", column.name, values[0].to_text())
+                    }
+                    Pred::In(values) => format!(
+                        "{} IN ({})",
+                        column.name,
+                        values
+                            .iter()
+                            .map(|v| format!("'{}'", v.to_text()))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                    Pred::Range(..) => format!("{} RANGE", column.name),
+                    Pred::Regex(regex) => {
+                        format!("REGEXP_LIKE({},'{}')", column.name, regex.as_str())
+                    }
+                    Pred::IsNull => format!("{} IS NULL", column.name),
+                };
+                self.add(
+                    format!("FILTER_INDEX_OR_SCAN(indexLookUp:per_segment,operator:{},predicate:{predicate})", pred_name(pred)),
+                    parent,
+                );
+            }
+            Filter::Expr(expr) => {
+                self.add(
+                    format!("FILTER_EXPRESSION(predicate:{})", expr.pinot_name()),
+                    parent,
+                );
+            }
+        }
+    }
+}
+
+fn pred_name(pred: &Pred) -> &'static str {
+    match pred {
+        Pred::In(values) if values.len() == 1 => "EQ",
+        Pred::In(_) => "IN",
+        Pred::Range(..) => "RANGE",
+        Pred::Regex(_) => "REGEXP_LIKE",
+        Pred::IsNull => "IS_NULL",
+    }
+}
+
+/// The operator tree of `plan`.
+pub fn explain(plan: &Plan) -> ResultTable {
+    let mut tree = Tree { rows: Vec::new() };
+    let root = tree.add(format!("BROKER_REDUCE(limit:{})", plan.limit), -1);
+    let (combine, operator) = match &plan.kind {
+        PlanKind::Aggregate {
+            group_by,
+            aggregates,
+            ..
+        } => {
+            let aggs: Vec<&str> = aggregates.iter().map(|a| a.name.as_str()).collect();
+            if group_by.is_empty() {
+                (
+                    "COMBINE_AGGREGATE".to_string(),
+                    format!("AGGREGATE(aggregations:{})", aggs.join(", ")),
+                )
+            } else {
+                let keys: Vec<String> = group_by.iter().map(|k| k.pinot_name()).collect();
+                (
+                    "COMBINE_GROUP_BY".to_string(),
+                    format!(
+                        "GROUP_BY(groupKeys:{}, aggregations:{})",
+                        keys.join(", "),
+                        aggs.join(", ")
+                    ),
+                )
+            }
+        }
+        PlanKind::Select { select, order_by } => {
+            let columns: Vec<String> = select.iter().map(|e| e.pinot_name()).collect();
+            if order_by.is_empty() {
+                (
+                    "COMBINE_SELECT".to_string(),
+                    format!("SELECT(selectList:{})", columns.join(", ")),
+                )
+            } else {
+                (
+                    "COMBINE_SELECT_ORDERBY".to_string(),
+                    format!("SELECT_ORDERBY(selectList:{})", columns.join(", ")),
+                )
+            }
+        }
+    };
+    let combine = tree.add(combine, root);
+    let start = tree.add("PLAN_START(numSegmentsForThisPlan:all)".into(), combine);
+    let operator = tree.add(operator, start);
+    let columns: Vec<&str> = plan.columns.iter().map(|c| c.name.as_str()).collect();
+    let project = tree.add(format!("PROJECT({})", columns.join(", ")), operator);
+    let doc_ids = tree.add("DOC_ID_SET".into(), project);
+    match &plan.filter {
+        Some(filter) => tree.filter(filter, doc_ids),
+        None => tree.filter(&Filter::Const(true), doc_ids),
+    }
+    ResultTable {
+        columns: vec![
+            ("Operator".into(), ColumnType::String),
+            ("Operator_Id".into(), ColumnType::Int),
+            ("Parent_Id".into(), ColumnType::Int),
+        ],
+        rows: tree.rows,
+    }
+}

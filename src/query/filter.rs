@@ -1,0 +1,393 @@
+//! WHERE clauses: the [`Filter`] tree and its evaluation inside one segment
+//! into a [`DocSet`].
+//!
+//! Per predicate, cheapest first: column statistics prove it matches no
+//! doc (the segment is pruned) or every doc ("match all"); a bloom filter
+//! rules a value out; the sorted index turns it into one doc range; an
+//! inverted or range index gives a bitmap; only then are values scanned,
+//! and only inside the docs the conjuncts before it left. Dictionary
+//! columns evaluate a predicate once per distinct value, then compare ids.
+
+use std::ops::Bound;
+
+use regex::Regex;
+use roaring::RoaringBitmap;
+
+use super::docs::{DocSet, Docs};
+use super::eval::{compare, eval_batch, truthy, Columns};
+use super::expr::{ColumnRef, Expr};
+use super::source::{in_bounds, sorted_id_range, ColumnSource};
+use super::value::{Value, Vector};
+
+#[derive(Debug, Clone)]
+pub enum Filter {
+    Const(bool),
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+    Column {
+        column: ColumnRef,
+        pred: Pred,
+    },
+    /// Any other boolean expression, evaluated per doc.
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub enum Pred {
+    /// `=` (one value) or `IN`.
+    In(Vec<Value>),
+    Range(Bound<Value>, Bound<Value>),
+    Regex(Regex),
+    IsNull,
+}
+
+/// Work done by filters, for the response's statistics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FilterStats {
+    pub entries_scanned: u64,
+}
+
+impl Pred {
+    fn matches(&self, value: &Value) -> bool {
+        match self {
+            Pred::In(values) => values
+                .iter()
+                .any(|v| compare(value, v) == Some(std::cmp::Ordering::Equal)),
+            Pred::Range(low, high) => in_bounds(value, low.as_ref(), high.as_ref()),
+            Pred::Regex(regex) => regex.is_match(&value.to_text()),
+            Pred::IsNull => false,
+        }
+    }
+}
+
+impl Filter {
+    /// Visits every column the filter reads.
+    pub fn columns<'a>(&'a self, visit: &mut dyn FnMut(&'a ColumnRef)) {
+        match self {
+            Filter::Const(_) => {}
+            Filter::And(children) | Filter::Or(children) => {
+                children.iter().for_each(|child| child.columns(visit))
+            }
+            Filter::Not(child) => child.columns(visit),
+            Filter::Column { column, .. } => visit(column),
+            Filter::Expr(expr) => expr.columns(visit),
+        }
+    }
+
+    /// The docs of `candidates` that match.
+    pub fn docs(
+        &self,
+        columns: &Columns<'_>,
+        candidates: &DocSet,
+        stats: &mut FilterStats,
+    ) -> Result<DocSet, String> {
+        if candidates.is_empty() {
+            return Ok(DocSet::empty());
+        }
+        match self {
+            Filter::Const(true) => Ok(candidates.clone()),
+            Filter::Const(false) => Ok(DocSet::empty()),
+            Filter::And(children) => {
+                let mut docs = candidates.clone();
+                for child in ordered(children, columns) {
+                    docs = child.docs(columns, &docs, stats)?;
+                    if docs.is_empty() {
+                        break;
+                    }
+                }
+                Ok(docs)
+            }
+            Filter::Or(children) => {
+                let mut matched = DocSet::empty();
+                for child in children {
+                    let remaining = candidates.minus(&matched);
+                    if remaining.is_empty() {
+                        break;
+                    }
+                    matched = matched.or(&child.docs(columns, &remaining, stats)?);
+                }
+                Ok(matched)
+            }
+            Filter::Not(child) => Ok(candidates.minus(&child.docs(columns, candidates, stats)?)),
+            Filter::Column { column, pred } => match columns.get(&column.name) {
+                Some(source) => column_docs(source.as_ref(), pred, candidates, stats),
+                None => Err(format!("column `{}` is not open", column.name)),
+            },
+            Filter::Expr(expr) => scan(candidates, stats, |docs, out| {
+                let values = eval_batch(expr, columns, docs)?;
+                match values {
+                    Vector::Bool(flags) => out.extend(flags),
+                    other => out.extend((0..other.len()).map(|row| truthy(&other.value(row)))),
+                }
+                Ok(())
+            }),
+        }
+    }
+}
+
+/// Conjuncts that an index answers go first, so scans see fewer docs.
+fn ordered<'a>(children: &'a [Filter], columns: &Columns<'_>) -> Vec<&'a Filter> {
+    let cost = |filter: &Filter| match filter {
+        Filter::Const(_) => 0,
+        Filter::Column { column, pred } => match columns.get(&column.name) {
+            Some(source) if indexed(source.as_ref(), pred) => 1,
+            _ => 3,
+        },
+        Filter::Expr(_) => 4,
+        _ => 2,
+    };
+    let mut sorted: Vec<&Filter> = children.iter().collect();
+    sorted.sort_by_key(|filter| cost(filter));
+    sorted
+}
+
+fn indexed(source: &dyn ColumnSource, pred: &Pred) -> bool {
+    let indexes = source.indexes();
+    match pred {
+        Pred::IsNull => true,
+        Pred::In(_) => indexes.inverted || indexes.sorted,
+        Pred::Range(..) => indexes.sorted || indexes.range,
+        Pred::Regex(_) => false,
+    }
+}
+
+/// Scans `candidates`, keeping docs for which `test` sets a true flag.
+fn scan(
+    candidates: &DocSet,
+    stats: &mut FilterStats,
+    mut test: impl FnMut(Docs<'_>, &mut Vec<bool>) -> Result<(), String>,
+) -> Result<DocSet, String> {
+    let mut matched = RoaringBitmap::new();
+    let mut flags = Vec::new();
+    let mut failure = None;
+    candidates.for_each_batch(|docs| {
+        flags.clear();
+        if let Err(err) = test(docs, &mut flags) {
+            failure = Some(err);
+            return false;
+        }
+        stats.entries_scanned += docs.len() as u64;
+        let mut run: Vec<u32> = Vec::new();
+        for (index, flag) in flags.iter().enumerate() {
+            if *flag {
+                run.push(docs.get(index));
+            }
+        }
+        let _ = matched.append(run);
+        true
+    });
+    match failure {
+        Some(err) => Err(err),
+        None => Ok(DocSet::Bitmap(matched)),
+    }
+}
+
+/// Statistics alone decide the predicate: `Some(true)` every doc matches,
+/// `Some(false)` none does.
+fn decided_by_stats(source: &dyn ColumnSource, pred: &Pred) -> Option<bool> {
+    if !source.single_value() {
+        return None;
+    }
+    let (min, max) = source.min_max()?;
+    match pred {
+        Pred::Range(low, high) => {
+            let (low, high) = (low.as_ref(), high.as_ref());
+            if in_bounds(&min, low, high) && in_bounds(&max, low, high) {
+                return source.nulls().is_none_or(|n| n.is_empty()).then_some(true);
+            }
+            let below = match high {
+                Bound::Included(v) => min.total_cmp(v).is_gt(),
+                Bound::Excluded(v) => min.total_cmp(v).is_ge(),
+                Bound::Unbounded => false,
+            };
+            let above = match low {
+                Bound::Included(v) => max.total_cmp(v).is_lt(),
+                Bound::Excluded(v) => max.total_cmp(v).is_le(),
+                Bound::Unbounded => false,
+            };
+            (below || above).then_some(false)
+        }
+        Pred::In(values) => {
+            let outside = values
+                .iter()
+                .all(|v| v.total_cmp(&min).is_lt() || v.total_cmp(&max).is_gt());
+            outside.then_some(false)
+        }
+        _ => None,
+    }
+}
+
+fn column_docs(
+    source: &dyn ColumnSource,
+    pred: &Pred,
+    candidates: &DocSet,
+    stats: &mut FilterStats,
+) -> Result<DocSet, String> {
+    if let Pred::IsNull = pred {
+        return Ok(match source.nulls() {
+            Some(nulls) => candidates.and(&DocSet::Bitmap(nulls)),
+            None => DocSet::empty(),
+        });
+    }
+    match decided_by_stats(source, pred) {
+        Some(true) => return Ok(candidates.clone()),
+        Some(false) => return Ok(DocSet::empty()),
+        None => {}
+    }
+    if let Pred::In(values) = pred {
+        if values.iter().all(|v| source.bloom_excludes(v)) {
+            return Ok(DocSet::empty());
+        }
+    }
+    match source.cardinality() {
+        Some(cardinality) => dictionary_docs(source, cardinality, pred, candidates, stats),
+        None => raw_docs(source, pred, candidates, stats),
+    }
+}
+
+fn dictionary_docs(
+    source: &dyn ColumnSource,
+    cardinality: usize,
+    pred: &Pred,
+    candidates: &DocSet,
+    stats: &mut FilterStats,
+) -> Result<DocSet, String> {
+    // The matching ids, as a contiguous range when the dictionary is sorted.
+    let mut range = None;
+    let ids: Vec<u32> = match pred {
+        Pred::In(values) => {
+            let mut ids: Vec<u32> = values.iter().filter_map(|v| source.id_of(v)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        }
+        Pred::Range(low, high) if source.dict_sorted() => {
+            let ids = sorted_id_range(source, low.as_ref(), high.as_ref());
+            range = Some(ids.clone());
+            ids.collect()
+        }
+        _ => (0..cardinality as u32)
+            .filter(|id| pred.matches(&source.dict_value(*id)))
+            .collect(),
+    };
+    if ids.is_empty() {
+        return Ok(DocSet::empty());
+    }
+    if ids.len() == cardinality && source.single_value() {
+        return Ok(candidates.clone());
+    }
+    let contiguous = range.or_else(|| {
+        let (first, last) = (ids[0], ids[ids.len() - 1]);
+        (last - first + 1 == ids.len() as u32).then_some(first..last + 1)
+    });
+    if let Some(range) = contiguous {
+        if let Some(docs) = source.sorted_docs(range) {
+            return Ok(candidates.and(&DocSet::Range(docs.start, docs.end)));
+        }
+    }
+    // An inverted index pays off unless the candidates are already few and
+    // the ids many.
+    let few_candidates = candidates.len() < 4096 && ids.len() > 16;
+    if !few_candidates {
+        if let Some(bitmap) = source.inverted(&ids) {
+            return Ok(candidates.and(&DocSet::Bitmap(bitmap)));
+        }
+    }
+    let mut wanted = vec![false; cardinality];
+    for id in &ids {
+        wanted[*id as usize] = true;
+    }
+    if source.single_value() {
+        let mut buffer = Vec::new();
+        scan(candidates, stats, |docs, out| {
+            source.ids(docs, &mut buffer);
+            out.extend(buffer.iter().map(|id| wanted[*id as usize]));
+            Ok(())
+        })
+    } else {
+        let mut buffer = Vec::new();
+        scan(candidates, stats, |docs, out| {
+            docs.for_each(|doc| {
+                source.doc_ids(doc, &mut buffer);
+                out.push(buffer.iter().any(|id| wanted[*id as usize]));
+            });
+            Ok(())
+        })
+    }
+}
+
+fn raw_docs(
+    source: &dyn ColumnSource,
+    pred: &Pred,
+    candidates: &DocSet,
+    stats: &mut FilterStats,
+) -> Result<DocSet, String> {
+    match pred {
+        Pred::Range(low, high) => {
+            if let Some(docs) = source.raw_sorted_docs(low.as_ref(), high.as_ref()) {
+                return Ok(candidates.and(&DocSet::Range(docs.start, docs.end)));
+            }
+            if let Some((full, partial)) = source.range_docs(low.as_ref(), high.as_ref()) {
+                let sure = candidates.and(&DocSet::Bitmap(full));
+                let to_check = candidates.and(&DocSet::Bitmap(partial));
+                let checked = scan_values(source, pred, &to_check, stats)?;
+                return Ok(sure.or(&checked));
+            }
+        }
+        Pred::In(values) if source.indexes().sorted => {
+            let mut matched = DocSet::empty();
+            for value in values {
+                let bound = Bound::Included(value);
+                if let Some(docs) = source.raw_sorted_docs(bound, bound) {
+                    matched = matched.or(&DocSet::Range(docs.start, docs.end));
+                }
+            }
+            return Ok(candidates.and(&matched));
+        }
+        _ => {}
+    }
+    scan_values(source, pred, candidates, stats)
+}
+
+fn scan_values(
+    source: &dyn ColumnSource,
+    pred: &Pred,
+    candidates: &DocSet,
+    stats: &mut FilterStats,
+) -> Result<DocSet, String> {
+    let mut numbers = Vec::new();
+    let numeric_range = match pred {
+        Pred::Range(low, high) if source.kind().is_numeric() && source.single_value() => {
+            let bound = |b: &Bound<Value>| match b {
+                Bound::Included(v) => v.as_f64().map(|x| (x, true)),
+                Bound::Excluded(v) => v.as_f64().map(|x| (x, false)),
+                Bound::Unbounded => Some((f64::NAN, true)),
+            };
+            bound(low).zip(bound(high))
+        }
+        _ => None,
+    };
+    if let Some(((lo, lo_incl), (hi, hi_incl))) = numeric_range {
+        return scan(candidates, stats, |docs, out| {
+            source.f64_values(docs, &mut numbers);
+            out.extend(numbers.iter().map(|x| {
+                let above = lo.is_nan() || if lo_incl { *x >= lo } else { *x > lo };
+                let below = hi.is_nan() || if hi_incl { *x <= hi } else { *x < hi };
+                above && below
+            }));
+            Ok(())
+        });
+    }
+    scan(candidates, stats, |docs, out| {
+        let values = source.values(docs);
+        for row in 0..values.len() {
+            let matched = match values.value(row) {
+                Value::Array(items) => items.iter().any(|item| pred.matches(item)),
+                value => pred.matches(&value),
+            };
+            out.push(matched);
+        }
+        Ok(())
+    })
+}

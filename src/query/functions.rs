@@ -1,0 +1,516 @@
+//! Scalar functions of the single-table engine, with Pinot's names and
+//! semantics: date-time (DATETRUNC, DATETIMECONVERT, toEpoch*, fromEpoch*),
+//! text (UPPER, LOWER, SUBSTR, CONCAT, LENGTH) and math (ABS, FLOOR, CEIL,
+//! ROUND, MOD). Times are UTC epoch milliseconds unless a unit says
+//! otherwise.
+
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
+
+use super::expr::Expr;
+use super::value::{ColumnType, Kind, Value};
+use crate::catalog::datetime::{DateTimeFormat, Granularity, TimeUnit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    DateTrunc,
+    DateTimeConvert,
+    ToEpoch(TimeUnit),
+    FromEpoch(TimeUnit),
+    Upper,
+    Lower,
+    Substr,
+    Concat,
+    Length,
+    Abs,
+    Floor,
+    Ceil,
+    Round,
+    Mod,
+}
+
+/// Every function name the engine knows, for "did you mean" hints.
+pub const NAMES: &[&str] = &[
+    "datetrunc",
+    "datetimeconvert",
+    "toepochseconds",
+    "toepochminutes",
+    "toepochhours",
+    "toepochdays",
+    "fromepochseconds",
+    "fromepochminutes",
+    "fromepochhours",
+    "fromepochdays",
+    "upper",
+    "lower",
+    "substr",
+    "concat",
+    "length",
+    "abs",
+    "floor",
+    "ceil",
+    "round",
+    "mod",
+];
+
+impl Func {
+    /// The function called `name` (case-insensitive, underscores ignored).
+    pub fn lookup(name: &str) -> Option<Func> {
+        let key: String = name
+            .chars()
+            .filter(|c| *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect();
+        Some(match key.as_str() {
+            "datetrunc" => Func::DateTrunc,
+            "datetimeconvert" => Func::DateTimeConvert,
+            "toepochseconds" => Func::ToEpoch(TimeUnit::Seconds),
+            "toepochminutes" => Func::ToEpoch(TimeUnit::Minutes),
+            "toepochhours" => Func::ToEpoch(TimeUnit::Hours),
+            "toepochdays" => Func::ToEpoch(TimeUnit::Days),
+            "fromepochseconds" => Func::FromEpoch(TimeUnit::Seconds),
+            "fromepochminutes" => Func::FromEpoch(TimeUnit::Minutes),
+            "fromepochhours" => Func::FromEpoch(TimeUnit::Hours),
+            "fromepochdays" => Func::FromEpoch(TimeUnit::Days),
+            "upper" => Func::Upper,
+            "lower" => Func::Lower,
+            "substr" | "substring" => Func::Substr,
+            "concat" => Func::Concat,
+            "length" | "len" => Func::Length,
+            "abs" => Func::Abs,
+            "floor" => Func::Floor,
+            "ceil" | "ceiling" => Func::Ceil,
+            "round" => Func::Round,
+            "mod" => Func::Mod,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Func::DateTrunc => "datetrunc".into(),
+            Func::DateTimeConvert => "datetimeconvert".into(),
+            Func::ToEpoch(unit) => format!("toepoch{}", unit.name().to_lowercase()),
+            Func::FromEpoch(unit) => format!("fromepoch{}", unit.name().to_lowercase()),
+            Func::Upper => "upper".into(),
+            Func::Lower => "lower".into(),
+            Func::Substr => "substr".into(),
+            Func::Concat => "concat".into(),
+            Func::Length => "length".into(),
+            Func::Abs => "abs".into(),
+            Func::Floor => "floor".into(),
+            Func::Ceil => "ceil".into(),
+            Func::Round => "round".into(),
+            Func::Mod => "mod".into(),
+        }
+    }
+
+    /// Accepted argument counts, as text for errors, and whether `n` fits.
+    pub fn arity(self) -> (&'static str, fn(usize) -> bool) {
+        match self {
+            Func::DateTrunc => (
+                "2 to 5 (unit, time[, inputUnit, timeZone, outputUnit])",
+                |n| (2..=5).contains(&n),
+            ),
+            Func::DateTimeConvert => (
+                "4 (time, inputFormat, outputFormat, outputGranularity)",
+                |n| n == 4,
+            ),
+            Func::Substr => ("2 or 3 (text, beginIndex[, endIndex])", |n| {
+                n == 2 || n == 3
+            }),
+            Func::Concat => ("2 or 3 (first, second[, separator])", |n| n == 2 || n == 3),
+            Func::Round => ("1 or 2 (value[, scale])", |n| n == 1 || n == 2),
+            Func::Mod => ("2", |n| n == 2),
+            _ => ("1", |n| n == 1),
+        }
+    }
+
+    pub fn column_type(self, args: &[Expr]) -> ColumnType {
+        let first = args.first().map(Expr::kind).unwrap_or(Kind::Double);
+        match self {
+            Func::DateTrunc | Func::ToEpoch(_) | Func::FromEpoch(_) => ColumnType::Long,
+            Func::DateTimeConvert => match args.get(2) {
+                Some(Expr::Literal(Value::Str(format)))
+                    if format.contains("SIMPLE_DATE_FORMAT") =>
+                {
+                    ColumnType::String
+                }
+                _ => ColumnType::Long,
+            },
+            Func::Upper | Func::Lower | Func::Substr | Func::Concat => ColumnType::String,
+            Func::Length => ColumnType::Int,
+            Func::Abs | Func::Floor | Func::Ceil | Func::Round if first == Kind::Long => {
+                ColumnType::Long
+            }
+            Func::Mod if first == Kind::Long && args.get(1).map(Expr::kind) == Some(Kind::Long) => {
+                ColumnType::Long
+            }
+            Func::Abs | Func::Floor | Func::Ceil | Func::Round | Func::Mod => ColumnType::Double,
+        }
+    }
+
+    /// Applies the function to one row's argument values.
+    pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, String> {
+        if args.iter().any(Value::is_null) {
+            return Ok(Value::Null);
+        }
+        let long = |index: usize| -> Result<i64, String> {
+            args[index].as_i64().ok_or_else(|| {
+                format!(
+                    "{} expects a number, got `{}`",
+                    self.name(),
+                    args[index].to_text()
+                )
+            })
+        };
+        let double = |index: usize| -> Result<f64, String> {
+            args[index].as_f64().ok_or_else(|| {
+                format!(
+                    "{} expects a number, got `{}`",
+                    self.name(),
+                    args[index].to_text()
+                )
+            })
+        };
+        let text = |index: usize| args[index].to_text();
+        Ok(match self {
+            Func::ToEpoch(unit) => Value::Long(long(0)?.div_euclid(unit_millis(unit))),
+            Func::FromEpoch(unit) => Value::Long(long(0)?.saturating_mul(unit_millis(unit))),
+            Func::DateTrunc => {
+                let input = match args.get(2) {
+                    Some(unit) => TimeUnit::parse(&unit.to_text())?,
+                    None => TimeUnit::Milliseconds,
+                };
+                if let Some(zone) = args.get(3) {
+                    let zone = zone.to_text();
+                    if !matches!(
+                        zone.to_ascii_uppercase().as_str(),
+                        "UTC" | "GMT" | "Z" | "ETC/UTC"
+                    ) {
+                        return Err(format!(
+                            "datetrunc: time zone `{zone}` is not supported; use 'UTC'"
+                        ));
+                    }
+                }
+                let output = match args.get(4) {
+                    Some(unit) => TimeUnit::parse(&unit.to_text())?,
+                    None => input,
+                };
+                let millis = to_millis(long(1)?, input);
+                let truncated = date_trunc(&text(0), millis)?;
+                Value::Long(
+                    truncated.div_euclid(unit_millis_or_sub(output)?.0)
+                        * unit_millis_or_sub(output)?.1,
+                )
+            }
+            Func::DateTimeConvert => {
+                let input = DateTimeFormat::parse(&text(1))?;
+                let output = DateTimeFormat::parse(&text(2))?;
+                let granularity = Granularity::parse(&text(3))?;
+                let millis = parse_time(&args[0], &input)?;
+                let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
+                let bucketed = millis.div_euclid(step) * step;
+                format_time(bucketed, &output)?
+            }
+            Func::Upper => Value::Str(text(0).to_uppercase()),
+            Func::Lower => Value::Str(text(0).to_lowercase()),
+            Func::Length => Value::Long(text(0).chars().count() as i64),
+            Func::Concat => match args.get(2) {
+                Some(separator) => {
+                    Value::Str(format!("{}{}{}", text(0), separator.to_text(), text(1)))
+                }
+                None => Value::Str(format!("{}{}", text(0), text(1))),
+            },
+            Func::Substr => {
+                let chars: Vec<char> = text(0).chars().collect();
+                let begin = long(1)?;
+                let end = if args.len() == 3 { long(2)? } else { -1 };
+                let end = if end < 0 { chars.len() as i64 } else { end };
+                if begin < 0 || begin > end || end > chars.len() as i64 {
+                    return Err(format!(
+                        "substr: indexes {begin}..{end} are outside `{}` (length {}); indexes start at 0 and -1 means the end",
+                        text(0),
+                        chars.len()
+                    ));
+                }
+                Value::Str(chars[begin as usize..end as usize].iter().collect())
+            }
+            Func::Abs | Func::Floor | Func::Ceil | Func::Round if ty == ColumnType::Long => {
+                let value = long(0)?;
+                Value::Long(if self == Func::Abs {
+                    value.wrapping_abs()
+                } else {
+                    value
+                })
+            }
+            Func::Abs => Value::Double(double(0)?.abs()),
+            Func::Floor => Value::Double(double(0)?.floor()),
+            Func::Ceil => Value::Double(double(0)?.ceil()),
+            Func::Round => {
+                let scale = if args.len() == 2 { long(1)? } else { 0 };
+                let factor = 10f64.powi(scale.clamp(-300, 300) as i32);
+                Value::Double((double(0)? * factor).round() / factor)
+            }
+            Func::Mod if ty == ColumnType::Long => {
+                let divisor = long(1)?;
+                if divisor == 0 {
+                    return Err("mod: division by zero".into());
+                }
+                Value::Long(long(0)?.wrapping_rem(divisor))
+            }
+            Func::Mod => Value::Double(double(0)? % double(1)?),
+        })
+    }
+}
+
+fn unit_millis(unit: TimeUnit) -> i64 {
+    (unit.nanos() / 1_000_000).max(1) as i64
+}
+
+/// (divisor, multiplier) taking milliseconds to `unit`.
+fn unit_millis_or_sub(unit: TimeUnit) -> Result<(i64, i64), String> {
+    Ok(match unit {
+        TimeUnit::Nanoseconds => (1, 1_000_000),
+        TimeUnit::Microseconds => (1, 1_000),
+        other => (unit_millis(other), 1),
+    })
+}
+
+fn to_millis(value: i64, unit: TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Nanoseconds => value.div_euclid(1_000_000),
+        TimeUnit::Microseconds => value.div_euclid(1_000),
+        other => value.saturating_mul(unit_millis(other)),
+    }
+}
+
+fn utc(millis: i64) -> Result<DateTime<Utc>, String> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| format!("{millis} ms is outside the supported time range"))
+}
+
+/// Truncates epoch milliseconds to the start of its `unit` (UTC).
+pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, String> {
+    let step = match unit.to_ascii_lowercase().as_str() {
+        "millisecond" | "milliseconds" => 1,
+        "second" | "seconds" => 1_000,
+        "minute" | "minutes" => 60_000,
+        "hour" | "hours" => 3_600_000,
+        "day" | "days" => 86_400_000,
+        "week" | "weeks" => {
+            let day = millis.div_euclid(86_400_000);
+            // 1970-01-01 was a Thursday; weeks start on Monday.
+            let monday = day - (day + 3).rem_euclid(7);
+            return Ok(monday * 86_400_000);
+        }
+        "month" | "months" | "quarter" | "quarters" | "year" | "years" => {
+            let time = utc(millis)?;
+            let month0 = time.month0();
+            let month = match unit.to_ascii_lowercase().trim_end_matches('s') {
+                "month" => month0,
+                "quarter" => month0 - month0 % 3,
+                _ => 0,
+            };
+            let start = Utc
+                .with_ymd_and_hms(time.year(), month + 1, 1, 0, 0, 0)
+                .single()
+                .ok_or("date out of range")?;
+            return Ok(start.timestamp_millis());
+        }
+        other => {
+            return Err(format!(
+                "datetrunc: unknown unit `{other}`; expected one of millisecond, second, minute, hour, day, week, month, quarter, year"
+            ))
+        }
+    };
+    Ok(millis.div_euclid(step) * step)
+}
+
+fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, String> {
+    match format {
+        DateTimeFormat::Epoch { size, unit } => {
+            let count = value
+                .as_i64()
+                .ok_or_else(|| format!("`{}` is not an epoch number", value.to_text()))?;
+            Ok(to_millis(count.saturating_mul(*size as i64), *unit))
+        }
+        DateTimeFormat::Timestamp => value
+            .as_i64()
+            .ok_or_else(|| format!("`{}` is not a timestamp", value.to_text())),
+        DateTimeFormat::SimpleDate { pattern, .. } => {
+            let text = value.to_text();
+            let chrono_pattern = java_pattern(pattern);
+            if let Ok(time) = NaiveDateTime::parse_from_str(&text, &chrono_pattern) {
+                return Ok(time.and_utc().timestamp_millis());
+            }
+            chrono::NaiveDate::parse_from_str(&text, &chrono_pattern)
+                .map(|date| {
+                    date.and_hms_opt(0, 0, 0)
+                        .unwrap_or_default()
+                        .and_utc()
+                        .timestamp_millis()
+                })
+                .map_err(|err| format!("`{text}` does not match the pattern `{pattern}`: {err}"))
+        }
+    }
+}
+
+fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, String> {
+    Ok(match format {
+        DateTimeFormat::Epoch { size, unit } => {
+            let (divisor, multiplier) = unit_millis_or_sub(*unit)?;
+            Value::Long(millis.div_euclid(divisor) * multiplier / *size as i64)
+        }
+        DateTimeFormat::Timestamp => Value::Long(millis),
+        DateTimeFormat::SimpleDate { pattern, .. } => {
+            let time = utc(millis)?;
+            Value::Str(time.format(&java_pattern(pattern)).to_string())
+        }
+    })
+}
+
+/// Translates a Java `SimpleDateFormat` pattern into a chrono one.
+pub fn java_pattern(pattern: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        let mut run = 1;
+        while at + run < chars.len() && chars[at + run] == c {
+            run += 1;
+        }
+        let piece = match (c, run) {
+            ('y', 2) => "%y".to_string(),
+            ('y', _) => "%Y".to_string(),
+            ('M', 1..=2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', _) => "%3f".to_string(),
+            ('a', _) => "%p".to_string(),
+            ('E', _) => "%a".to_string(),
+            ('Z', _) | ('X', _) => "%z".to_string(),
+            ('\'', _) => {
+                // Quoted literal text.
+                let mut end = at + 1;
+                let mut literal = String::new();
+                while end < chars.len() && chars[end] != '\'' {
+                    literal.push(chars[end]);
+                    end += 1;
+                }
+                at = end + 1;
+                out.push_str(&literal.replace('%', "%%"));
+                continue;
+            }
+            ('%', _) => "%%".repeat(run),
+            (other, _) => other.to_string().repeat(run),
+        };
+        out.push_str(&piece);
+        at += run;
+    }
+    out
+}
+
+/// Hours, minutes and seconds of a time, for tests.
+#[cfg(test)]
+fn hms(millis: i64) -> (u32, u32, u32) {
+    use chrono::Timelike;
+    let time = utc(millis).unwrap_or_default();
+    (time.hour(), time.minute(), time.second())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_trunc_units() {
+        // 2026-05-13T14:35:12.345Z, a Wednesday.
+        let t = 1_778_682_912_345;
+        assert_eq!(hms(date_trunc("hour", t).unwrap()), (14, 0, 0));
+        assert_eq!(date_trunc("day", t).unwrap() % 86_400_000, 0);
+        let week = utc(date_trunc("week", t).unwrap()).unwrap();
+        assert_eq!((week.weekday(), week.day()), (chrono::Weekday::Mon, 11));
+        let month = utc(date_trunc("MONTH", t).unwrap()).unwrap();
+        assert_eq!((month.month(), month.day()), (5, 1));
+        let quarter = utc(date_trunc("quarter", t).unwrap()).unwrap();
+        assert_eq!(quarter.month(), 4);
+        let year = utc(date_trunc("year", t).unwrap()).unwrap();
+        assert_eq!((year.year(), year.month()), (2026, 1));
+        assert!(date_trunc("fortnight", t)
+            .unwrap_err()
+            .contains("unknown unit"));
+    }
+
+    #[test]
+    fn datetime_convert_to_dates_and_buckets() {
+        let f = Func::DateTimeConvert;
+        let call = |args: Vec<Value>| f.call(&args, ColumnType::String).unwrap();
+        let t = Value::Long(1_778_682_912_345);
+        assert_eq!(
+            call(vec![
+                t.clone(),
+                Value::Str("1:MILLISECONDS:EPOCH".into()),
+                Value::Str("1:DAYS:SIMPLE_DATE_FORMAT:yyyy-MM-dd".into()),
+                Value::Str("1:DAYS".into()),
+            ]),
+            Value::Str("2026-05-13".into())
+        );
+        assert_eq!(
+            call(vec![
+                t,
+                Value::Str("1:MILLISECONDS:EPOCH".into()),
+                Value::Str("1:HOURS:EPOCH".into()),
+                Value::Str("1:HOURS".into()),
+            ]),
+            Value::Long(1_778_682_912_345 / 3_600_000)
+        );
+        assert_eq!(
+            call(vec![
+                Value::Str("2026-05-13 14:35:12".into()),
+                Value::Str("1:SECONDS:SIMPLE_DATE_FORMAT:yyyy-MM-dd HH:mm:ss".into()),
+                Value::Str("1:MILLISECONDS:EPOCH".into()),
+                Value::Str("15:MINUTES".into()),
+            ]),
+            Value::Long(1_778_682_600_000)
+        );
+    }
+
+    #[test]
+    fn pinot_text_functions() {
+        let s = |v: &str| Value::Str(v.into());
+        let call = |f: Func, args: Vec<Value>| f.call(&args, ColumnType::String);
+        assert_eq!(
+            call(
+                Func::Substr,
+                vec![s("NASDAQ"), Value::Long(1), Value::Long(3)]
+            )
+            .unwrap(),
+            s("AS")
+        );
+        assert_eq!(
+            call(Func::Substr, vec![s("NASDAQ"), Value::Long(2)]).unwrap(),
+            s("SDAQ")
+        );
+        assert!(call(
+            Func::Substr,
+            vec![s("NYSE"), Value::Long(3), Value::Long(9)]
+        )
+        .is_err());
+        assert_eq!(
+            call(Func::Concat, vec![s("a"), s("b"), s("-")]).unwrap(),
+            s("a-b")
+        );
+        assert_eq!(
+            call(Func::Length, vec![s("héllo")]).unwrap(),
+            Value::Long(5)
+        );
+        assert_eq!(call(Func::Upper, vec![Value::Null]).unwrap(), Value::Null);
+    }
+}

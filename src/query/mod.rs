@@ -1,0 +1,35 @@
+//! The query engine: SQL over HTTP with Pinot's semantics and response.
+//!
+//! ```text
+//! sql ──parse/plan (sql.rs)──▶ Plan ──broker.rs──▶ QueryServer (one per server)
+//!                                                   │  per segment, on a CPU pool:
+//!                                                   │  filter.rs → DocSet
+//!                                                   │  exec.rs   → Partial (group states | rows)
+//!                                                   ▼
+//!        BrokerResponse ◀── reduce.rs (merge, HAVING, ORDER BY, LIMIT)
+//! ```
+//!
+//! Segments are read through `source/`, so sealed and consuming segments
+//! answer the same way.
+
+pub mod agg;
+pub mod broker;
+pub mod docs;
+pub mod error;
+pub mod eval;
+pub mod exec;
+pub mod explain;
+pub mod expr;
+pub mod filter;
+pub mod functions;
+pub mod options;
+pub mod plan;
+pub mod reduce;
+pub mod response;
+pub mod source;
+pub mod sql;
+pub mod value;
+
+pub use broker::{Broker, LocalServer, QueryServer};
+pub use error::QueryError;
+pub use options::QueryOptions;

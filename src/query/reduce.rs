@@ -1,0 +1,138 @@
+//! Merging partial results (across segments on a server, across servers
+//! in the broker) and turning them into the final rows: HAVING, the
+//! post-aggregation SELECT, ORDER BY, OFFSET and LIMIT.
+
+use std::collections::HashMap;
+
+use super::agg::Acc;
+use super::eval::{eval_row, truthy};
+use super::exec::{compare_rows, Groups, Partial, Row};
+use super::plan::{Plan, PlanKind};
+use super::value::Value;
+
+/// Folds `parts` into one partial.
+pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
+    match &plan.kind {
+        PlanKind::Aggregate { aggregates, .. } => {
+            let mut merged: Option<Groups> = None;
+            let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
+            for part in parts {
+                let Partial::Groups(groups) = part else {
+                    return Err("a segment returned rows to an aggregation".into());
+                };
+                let Some(base) = merged.as_mut() else {
+                    for group in 0..groups.len {
+                        let key =
+                            groups.keys[group * groups.arity..(group + 1) * groups.arity].to_vec();
+                        index.insert(key, group);
+                    }
+                    merged = Some(groups);
+                    continue;
+                };
+                for group in 0..groups.len {
+                    let key = &groups.keys[group * groups.arity..(group + 1) * groups.arity];
+                    let into = match index.get(key) {
+                        Some(into) => *into,
+                        None => {
+                            let into = base.len;
+                            base.len += 1;
+                            base.keys.extend_from_slice(key);
+                            base.accs.iter_mut().for_each(|acc| acc.resize(into + 1));
+                            index.insert(key.to_vec(), into);
+                            into
+                        }
+                    };
+                    for (acc, other) in base.accs.iter_mut().zip(&groups.accs) {
+                        acc.merge(into, other, group);
+                    }
+                }
+            }
+            Ok(Partial::Groups(merged.unwrap_or_else(|| {
+                // No segments: an aggregation without GROUP BY still has a row.
+                let mut accs: Vec<Acc> = aggregates.iter().map(|a| Acc::new(a.func)).collect();
+                let single = matches!(&plan.kind, PlanKind::Aggregate { group_by, .. } if group_by.is_empty());
+                accs.iter_mut().for_each(|acc| acc.resize(single as usize));
+                Groups {
+                    arity: 0,
+                    keys: Vec::new(),
+                    accs,
+                    len: single as usize,
+                }
+            })))
+        }
+        PlanKind::Select { order_by, .. } => {
+            let desc: Vec<bool> = order_by.iter().map(|(_, d)| *d).collect();
+            let mut rows: Vec<Row> = Vec::new();
+            for part in parts {
+                let Partial::Rows(part) = part else {
+                    return Err("a segment returned groups to a selection".into());
+                };
+                rows.extend(part);
+            }
+            let wanted = plan.offset.saturating_add(plan.limit);
+            if !order_by.is_empty() {
+                rows.sort_by(|a, b| compare_rows(&a.order, &b.order, &desc));
+            }
+            rows.truncate(wanted);
+            Ok(Partial::Rows(rows))
+        }
+    }
+}
+
+/// The final rows of the query.
+pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> {
+    match (&plan.kind, partial) {
+        (
+            PlanKind::Aggregate {
+                aggregates,
+                select,
+                having,
+                order_by,
+                ..
+            },
+            Partial::Groups(groups),
+        ) => {
+            let desc: Vec<bool> = order_by.iter().map(|(_, d)| *d).collect();
+            let mut rows: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+            for group in 0..groups.len {
+                let keys = &groups.keys[group * groups.arity..(group + 1) * groups.arity];
+                let aggs: Vec<Value> = groups
+                    .accs
+                    .iter()
+                    .zip(aggregates)
+                    .map(|(acc, aggregate)| acc.finish(aggregate.func, group))
+                    .collect();
+                if let Some(having) = having {
+                    if !truthy(&eval_row(having, keys, &aggs)?) {
+                        continue;
+                    }
+                }
+                let order: Vec<Value> = order_by
+                    .iter()
+                    .map(|(expr, _)| eval_row(expr, keys, &aggs))
+                    .collect::<Result<_, _>>()?;
+                let values: Vec<Value> = select
+                    .iter()
+                    .map(|expr| eval_row(expr, keys, &aggs))
+                    .collect::<Result<_, _>>()?;
+                rows.push((values, order));
+            }
+            if !order_by.is_empty() {
+                rows.sort_by(|a, b| compare_rows(&a.1, &b.1, &desc));
+            }
+            Ok(rows
+                .into_iter()
+                .skip(plan.offset)
+                .take(plan.limit)
+                .map(|(values, _)| values)
+                .collect())
+        }
+        (PlanKind::Select { .. }, Partial::Rows(rows)) => Ok(rows
+            .into_iter()
+            .skip(plan.offset)
+            .take(plan.limit)
+            .map(|row| row.values)
+            .collect()),
+        _ => Err("the partial result does not match the plan".into()),
+    }
+}

@@ -1,0 +1,396 @@
+//! Sealed segments as query sources: reads straight from the mapped file,
+//! decoding bit-packed ids a chunk at a time on range scans.
+
+use std::ops::{Bound, Range};
+
+use roaring::RoaringBitmap;
+
+use super::{in_bounds, kind_of, scalar_for, vector_of, ColumnSource, Indexes, SegmentSource};
+use crate::index::range::Coverage;
+use crate::query::docs::Docs;
+use crate::query::value::{Kind, Value, Vector};
+use crate::segment::bitpack::{self, CHUNK};
+use crate::segment::stored::{Dictionary, Fixed, Forward, KeyCodec};
+use crate::segment::{bloom_hash, ColumnView, DecodedDictionary, ImmutableSegment, Physical};
+
+impl SegmentSource for ImmutableSegment {
+    fn name(&self) -> &str {
+        ImmutableSegment::name(self)
+    }
+
+    fn num_docs(&self) -> usize {
+        ImmutableSegment::num_docs(self)
+    }
+
+    fn consuming_since(&self) -> Option<i64> {
+        None
+    }
+
+    fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>> {
+        let index = self.column_index(name)?;
+        Some(Box::new(SealedColumn {
+            segment: self,
+            index,
+            view: ImmutableSegment::column(self, index),
+        }))
+    }
+}
+
+struct SealedColumn<'a> {
+    segment: &'a ImmutableSegment,
+    index: usize,
+    view: ColumnView<'a>,
+}
+
+fn json_value(json: &serde_json::Value) -> Option<Value> {
+    Some(match json {
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(v) => Value::Long(v),
+            None => Value::Double(n.as_f64()?),
+        },
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        serde_json::Value::Bool(b) => Value::Long(*b as i64),
+        _ => return None,
+    })
+}
+
+impl SealedColumn<'_> {
+    fn physical(&self) -> Physical {
+        self.view.meta.physical
+    }
+
+    fn decoded(&self) -> &DecodedDictionary {
+        self.segment.decoded_dictionary(self.index)
+    }
+
+    /// Ids of single-value docs of the sorted column.
+    fn sorted_ids(&self, docs: Docs<'_>, out: &mut Vec<u32>) {
+        let Forward::Sorted(sorted) = self.view.forward else {
+            return;
+        };
+        match docs {
+            Docs::Range(start, end) if start < end => {
+                let mut id = sorted.id_of(start);
+                let mut id_end = sorted.docs(id, id).end;
+                for doc in start..end {
+                    while doc >= id_end {
+                        id += 1;
+                        id_end = sorted.docs(id, id).end;
+                    }
+                    out.push(id);
+                }
+            }
+            _ => docs.for_each(|doc| out.push(sorted.id_of(doc))),
+        }
+    }
+}
+
+impl ColumnSource for SealedColumn<'_> {
+    fn kind(&self) -> Kind {
+        kind_of(self.physical())
+    }
+
+    fn indexes(&self) -> Indexes {
+        let meta = self.view.meta;
+        Indexes {
+            inverted: self.view.inverted.is_some(),
+            sorted: self.view.sorted.is_some()
+                || (meta.sorted
+                    && meta.single_value
+                    && matches!(self.view.forward, Forward::RawPacked { .. })),
+            range: self.view.range.is_some(),
+        }
+    }
+
+    fn single_value(&self) -> bool {
+        self.view.meta.single_value
+    }
+
+    fn min_max(&self) -> Option<(Value, Value)> {
+        let meta = self.view.meta;
+        Some((
+            json_value(meta.min.as_ref()?)?,
+            json_value(meta.max.as_ref()?)?,
+        ))
+    }
+
+    fn cardinality(&self) -> Option<usize> {
+        self.view.dictionary.as_ref().map(Dictionary::len)
+    }
+
+    fn dict_sorted(&self) -> bool {
+        true
+    }
+
+    fn dict_value(&self, id: u32) -> Value {
+        match self.decoded() {
+            DecodedDictionary::Long(values) => Value::Long(values[id as usize]),
+            DecodedDictionary::Double(values) => Value::Double(values[id as usize]),
+            DecodedDictionary::NotNumeric => match &self.view.dictionary {
+                Some(dictionary) => Value::from_scalar(dictionary.get(id)),
+                None => Value::Null,
+            },
+        }
+    }
+
+    fn id_of(&self, value: &Value) -> Option<u32> {
+        let scalar = scalar_for(value, self.physical())?;
+        self.view.dictionary.as_ref()?.index_of(&scalar).ok()
+    }
+
+    fn ids(&self, docs: Docs<'_>, out: &mut Vec<u32>) {
+        out.clear();
+        match self.view.forward {
+            Forward::DictSv(ids) => match docs {
+                Docs::Range(start, end) => {
+                    let (start, end) = (start as usize, end as usize);
+                    let mut chunk = [0u32; CHUNK];
+                    let mut at = start;
+                    while at < end {
+                        let index = at / CHUNK;
+                        bitpack::unpack_chunk(ids.words, ids.bits, index, &mut chunk);
+                        let from = at - index * CHUNK;
+                        let to = (end - index * CHUNK).min(CHUNK);
+                        out.extend_from_slice(&chunk[from..to]);
+                        at = index * CHUNK + to;
+                    }
+                }
+                Docs::List(list) => out.extend(list.iter().map(|doc| ids.get(*doc as usize))),
+            },
+            Forward::Sorted(_) => self.sorted_ids(docs, out),
+            _ => {}
+        }
+    }
+
+    fn doc_ids(&self, doc: u32, out: &mut Vec<u32>) {
+        out.clear();
+        match self.view.forward {
+            Forward::DictMv { starts, ids } => {
+                let (first, last) = (starts[doc as usize], starts[doc as usize + 1]);
+                out.extend((first..last).map(|at| ids.get(at as usize)));
+            }
+            Forward::DictSv(_) | Forward::Sorted(_) => {
+                let mut one = Vec::with_capacity(1);
+                self.ids(Docs::List(&[doc]), &mut one);
+                out.extend(one);
+            }
+            _ => {}
+        }
+    }
+
+    fn values(&self, docs: Docs<'_>) -> Vector {
+        let physical = self.physical();
+        match self.view.forward {
+            Forward::DictSv(_) | Forward::Sorted(_) => {
+                let mut ids = Vec::with_capacity(docs.len());
+                self.ids(docs, &mut ids);
+                match self.decoded() {
+                    DecodedDictionary::Long(values) => {
+                        Vector::Long(ids.iter().map(|id| values[*id as usize]).collect())
+                    }
+                    DecodedDictionary::Double(values) => {
+                        Vector::Double(ids.iter().map(|id| values[*id as usize]).collect())
+                    }
+                    DecodedDictionary::NotNumeric => match &self.view.dictionary {
+                        Some(dictionary) => {
+                            vector_of(physical, ids.iter().map(|id| dictionary.get(*id)))
+                        }
+                        None => Vector::Str(vec![String::new(); docs.len()]),
+                    },
+                }
+            }
+            Forward::DictMv { .. } => {
+                let mut ids = Vec::new();
+                let mut rows = Vec::with_capacity(docs.len());
+                docs.for_each(|doc| {
+                    self.doc_ids(doc, &mut ids);
+                    rows.push(ids.iter().map(|id| self.dict_value(*id)).collect());
+                });
+                Vector::Array(rows)
+            }
+            Forward::RawPacked { keys, physical } => {
+                let codec = KeyCodec {
+                    physical,
+                    decimal_scale: None,
+                };
+                let mut out = Vec::with_capacity(docs.len());
+                match docs {
+                    Docs::Range(start, end) => {
+                        let (start, end) = (start as usize, end as usize);
+                        keys.for_each_block_in(start, end, |first, block| {
+                            let from = start.saturating_sub(first);
+                            let to = (end - first).min(block.len());
+                            out.extend(block[from..to].iter().map(|key| codec.scalar(*key)));
+                        });
+                    }
+                    Docs::List(list) => {
+                        out.extend(list.iter().map(|doc| codec.scalar(keys.get(*doc as usize))))
+                    }
+                }
+                vector_of(physical, out.into_iter())
+            }
+            Forward::RawFixed(fixed) => match fixed {
+                Fixed::F64(values) => Vector::Double(gather(values, docs)),
+                Fixed::F32(values) => {
+                    Vector::Double(gather(values, docs).into_iter().map(f64::from).collect())
+                }
+                Fixed::I64(values) => Vector::Long(gather(values, docs)),
+                Fixed::I32(values) => {
+                    Vector::Long(gather(values, docs).into_iter().map(i64::from).collect())
+                }
+            },
+            Forward::RawVar(var) => {
+                let mut out = Vec::with_capacity(docs.len());
+                docs.for_each(|doc| out.push(var.get(doc as usize)));
+                vector_of(physical, out.into_iter())
+            }
+        }
+    }
+
+    fn f64_values(&self, docs: Docs<'_>, out: &mut Vec<f64>) {
+        out.clear();
+        match (self.view.forward, self.decoded()) {
+            (Forward::DictSv(_) | Forward::Sorted(_), DecodedDictionary::Double(values)) => {
+                let mut ids = Vec::with_capacity(docs.len());
+                self.ids(docs, &mut ids);
+                out.extend(ids.iter().map(|id| values[*id as usize]));
+            }
+            (Forward::DictSv(_) | Forward::Sorted(_), DecodedDictionary::Long(values)) => {
+                let mut ids = Vec::with_capacity(docs.len());
+                self.ids(docs, &mut ids);
+                out.extend(ids.iter().map(|id| values[*id as usize] as f64));
+            }
+            (Forward::RawFixed(Fixed::F64(values)), _) => match docs {
+                Docs::Range(start, end) => {
+                    out.extend_from_slice(&values[start as usize..end as usize])
+                }
+                Docs::List(list) => out.extend(list.iter().map(|doc| values[*doc as usize])),
+            },
+            _ => out.extend(self.values(docs).to_f64()),
+        }
+    }
+
+    fn nulls(&self) -> Option<RoaringBitmap> {
+        self.view.nulls.clone()
+    }
+
+    fn inverted(&self, ids: &[u32]) -> Option<RoaringBitmap> {
+        let inverted = self.view.inverted.as_ref()?;
+        let mut out = RoaringBitmap::new();
+        // Runs of consecutive ids read as one union.
+        let mut at = 0;
+        while at < ids.len() {
+            let mut end = at + 1;
+            while end < ids.len() && ids[end] == ids[end - 1] + 1 {
+                end += 1;
+            }
+            let docs = if end - at == 1 {
+                inverted.docs(ids[at])
+            } else {
+                inverted.docs_in(ids[at], ids[end - 1])
+            };
+            out |= docs.ok()?;
+            at = end;
+        }
+        Some(out)
+    }
+
+    fn sorted_docs(&self, ids: Range<u32>) -> Option<Range<u32>> {
+        let sorted = self.view.sorted.as_ref()?;
+        if ids.is_empty() {
+            return Some(0..0);
+        }
+        Some(sorted.docs(ids.start, ids.end - 1))
+    }
+
+    fn raw_sorted_docs(&self, low: Bound<&Value>, high: Bound<&Value>) -> Option<Range<u32>> {
+        let Forward::RawPacked { keys, physical } = self.view.forward else {
+            return None;
+        };
+        if !self.view.meta.sorted || !self.view.meta.single_value {
+            return None;
+        }
+        let codec = KeyCodec {
+            physical,
+            decimal_scale: None,
+        };
+        let len = keys.len();
+        let first_not = |keep: &dyn Fn(&Value) -> bool| {
+            let (mut lo, mut hi) = (0usize, len);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if keep(&Value::from_scalar(codec.scalar(keys.get(mid)))) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        let start = match low {
+            Bound::Unbounded => 0,
+            Bound::Included(v) => first_not(&|x| x.total_cmp(v).is_lt()),
+            Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_le()),
+        };
+        let end = match high {
+            Bound::Unbounded => len,
+            Bound::Included(v) => first_not(&|x| x.total_cmp(v).is_le()),
+            Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_lt()),
+        };
+        Some(start as u32..end.max(start) as u32)
+    }
+
+    fn range_docs(
+        &self,
+        low: Bound<&Value>,
+        high: Bound<&Value>,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        self.view.range.as_ref()?;
+        let dictionary = self.view.dictionary.is_some();
+        let bucket_value = |json: &serde_json::Value| -> Option<Value> {
+            if dictionary {
+                let id = json.as_u64()? as u32;
+                Some(self.dict_value(id))
+            } else {
+                json_value(json)
+            }
+        };
+        let index = self.segment.range_index(self.index, bucket_value)?;
+        index
+            .lookup(|lo, hi| {
+                let all = in_bounds(lo, low, high) && in_bounds(hi, low, high);
+                let none = match (low, high) {
+                    (Bound::Included(v), _) if hi.total_cmp(v).is_lt() => true,
+                    (Bound::Excluded(v), _) if hi.total_cmp(v).is_le() => true,
+                    (_, Bound::Included(v)) if lo.total_cmp(v).is_gt() => true,
+                    (_, Bound::Excluded(v)) if lo.total_cmp(v).is_ge() => true,
+                    _ => false,
+                };
+                if all {
+                    Coverage::Full
+                } else if none {
+                    Coverage::None
+                } else {
+                    Coverage::Partial
+                }
+            })
+            .ok()
+    }
+
+    fn bloom_excludes(&self, value: &Value) -> bool {
+        let Some(words) = self.view.bloom else {
+            return false;
+        };
+        match scalar_for(value, self.physical()) {
+            Some(scalar) => !crate::index::bloom::might_contain(words, bloom_hash(&scalar)),
+            None => false,
+        }
+    }
+}
+
+fn gather<T: Copy>(values: &[T], docs: Docs<'_>) -> Vec<T> {
+    match docs {
+        Docs::Range(start, end) => values[start as usize..end as usize].to_vec(),
+        Docs::List(list) => list.iter().map(|doc| values[*doc as usize]).collect(),
+    }
+}

@@ -1,0 +1,198 @@
+//! What the query engine reads from a segment: [`SegmentSource`] and
+//! [`ColumnSource`]. Sealed (`immutable.rs`) and consuming (`mutable.rs`)
+//! segments both implement them, so every query runs the same way on
+//! either; a column a segment lacks (added to the schema later) reads as
+//! its default null value (`absent.rs`).
+
+mod absent;
+mod immutable;
+mod mutable;
+
+use std::ops::{Bound, Range};
+
+use roaring::RoaringBitmap;
+
+pub use absent::AbsentColumn;
+pub use mutable::MutableSnapshot;
+
+use super::docs::Docs;
+use super::value::{Kind, Value, Vector};
+use crate::segment::{Physical, Scalar};
+
+/// One segment as queries see it.
+pub trait SegmentSource: Send + Sync {
+    fn name(&self) -> &str;
+    fn num_docs(&self) -> usize;
+    /// For a consuming segment, when it last took a row (epoch millis).
+    fn consuming_since(&self) -> Option<i64>;
+    /// The column named `name`, if this segment stores it.
+    fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>>;
+}
+
+/// Which indexes a column has.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Indexes {
+    pub inverted: bool,
+    /// The sorted index, or raw values stored in order.
+    pub sorted: bool,
+    pub range: bool,
+}
+
+/// One column of one segment.
+pub trait ColumnSource {
+    fn kind(&self) -> Kind;
+    fn indexes(&self) -> Indexes {
+        Indexes::default()
+    }
+    fn single_value(&self) -> bool;
+    /// Smallest and largest value, when known.
+    fn min_max(&self) -> Option<(Value, Value)>;
+
+    /// Dictionary size, for dictionary-encoded columns.
+    fn cardinality(&self) -> Option<usize>;
+    /// Whether dictionary ids are in value order.
+    fn dict_sorted(&self) -> bool;
+    fn dict_value(&self, id: u32) -> Value;
+    /// The dictionary id of `value`.
+    fn id_of(&self, value: &Value) -> Option<u32>;
+    /// Dictionary ids of single-value docs.
+    fn ids(&self, docs: Docs<'_>, out: &mut Vec<u32>);
+    /// Dictionary ids of one multi-value doc.
+    fn doc_ids(&self, doc: u32, out: &mut Vec<u32>);
+
+    /// The docs' values.
+    fn values(&self, docs: Docs<'_>) -> Vector;
+    /// The docs' values as doubles (single-value numeric columns).
+    fn f64_values(&self, docs: Docs<'_>, out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(self.values(docs).to_f64());
+    }
+
+    /// Docs whose value is null.
+    fn nulls(&self) -> Option<RoaringBitmap>;
+    /// Docs holding any of the dictionary ids, from an inverted index.
+    fn inverted(&self, ids: &[u32]) -> Option<RoaringBitmap>;
+    /// Docs holding ids `ids`, when the column is the sorted column.
+    fn sorted_docs(&self, ids: Range<u32>) -> Option<Range<u32>>;
+    /// Docs with a value in the range, for a sorted raw column.
+    fn raw_sorted_docs(&self, low: Bound<&Value>, high: Bound<&Value>) -> Option<Range<u32>>;
+    /// From a range index: (docs that surely match, docs to check).
+    fn range_docs(
+        &self,
+        low: Bound<&Value>,
+        high: Bound<&Value>,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)>;
+    /// True when a bloom filter proves no doc holds `value`.
+    fn bloom_excludes(&self, value: &Value) -> bool;
+}
+
+/// Ids of a sorted dictionary whose values fall in the range.
+pub fn sorted_id_range(
+    column: &dyn ColumnSource,
+    low: Bound<&Value>,
+    high: Bound<&Value>,
+) -> Range<u32> {
+    let card = column.cardinality().unwrap_or(0) as u32;
+    let first_not = |keep: &dyn Fn(&Value) -> bool| {
+        let (mut lo, mut hi) = (0u32, card);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if keep(&column.dict_value(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    };
+    let start = match low {
+        Bound::Unbounded => 0,
+        Bound::Included(v) => first_not(&|x| x.total_cmp(v).is_lt()),
+        Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_le()),
+    };
+    let end = match high {
+        Bound::Unbounded => card,
+        Bound::Included(v) => first_not(&|x| x.total_cmp(v).is_le()),
+        Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_lt()),
+    };
+    start..end.max(start)
+}
+
+/// Whether `value` lies within the bounds.
+pub fn in_bounds(value: &Value, low: Bound<&Value>, high: Bound<&Value>) -> bool {
+    let above = match low {
+        Bound::Unbounded => true,
+        Bound::Included(v) => value.total_cmp(v).is_ge(),
+        Bound::Excluded(v) => value.total_cmp(v).is_gt(),
+    };
+    above
+        && match high {
+            Bound::Unbounded => true,
+            Bound::Included(v) => value.total_cmp(v).is_le(),
+            Bound::Excluded(v) => value.total_cmp(v).is_lt(),
+        }
+}
+
+/// The stored form of `value` in a column of `physical` type, when it
+/// holds that value exactly.
+pub fn scalar_for(value: &Value, physical: Physical) -> Option<Scalar> {
+    match (physical, value) {
+        (Physical::I32, _) => value
+            .as_i64()
+            .and_then(|v| i32::try_from(v).ok())
+            .filter(|v| value.as_f64() == Some(*v as f64))
+            .map(Scalar::I32),
+        (Physical::I64, Value::Long(v)) => Some(Scalar::I64(*v)),
+        (Physical::I64, _) => value.as_i64().map(Scalar::I64),
+        (Physical::F32, _) => value
+            .as_f64()
+            .filter(|v| (*v as f32) as f64 == *v)
+            .map(|v| Scalar::F32(v as f32)),
+        (Physical::F64, _) => value.as_f64().map(Scalar::F64),
+        (Physical::Str, Value::Str(v)) => Some(Scalar::Str(v.clone())),
+        (Physical::Bytes, Value::Bytes(v)) => Some(Scalar::Bytes(v.clone())),
+        _ => None,
+    }
+}
+
+/// The evaluation kind of a physical type (BOOLEAN is stored as INT).
+pub fn kind_of(physical: Physical) -> Kind {
+    match physical {
+        Physical::I32 | Physical::I64 => Kind::Long,
+        Physical::F32 | Physical::F64 => Kind::Double,
+        Physical::Str => Kind::Str,
+        Physical::Bytes => Kind::Bytes,
+    }
+}
+
+/// Collects scalars of one physical type into a vector of its kind.
+pub fn vector_of(physical: Physical, scalars: impl Iterator<Item = Scalar>) -> Vector {
+    match kind_of(physical) {
+        Kind::Long => Vector::Long(
+            scalars
+                .map(|s| match s {
+                    Scalar::I32(v) => v as i64,
+                    Scalar::I64(v) => v,
+                    _ => 0,
+                })
+                .collect(),
+        ),
+        Kind::Double => Vector::Double(scalars.map(|s| s.as_f64().unwrap_or(0.0)).collect()),
+        Kind::Bytes => Vector::Bytes(
+            scalars
+                .map(|s| match s {
+                    Scalar::Bytes(v) => v,
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        _ => Vector::Str(
+            scalars
+                .map(|s| match s {
+                    Scalar::Str(v) => v,
+                    other => other.to_string(),
+                })
+                .collect(),
+        ),
+    }
+}

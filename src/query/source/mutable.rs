@@ -1,0 +1,212 @@
+//! Consuming segments as query sources. A query reads a snapshot: the rows
+//! visible when it started (`MutableSnapshot::num_docs`), so rows arriving
+//! during the query never show up in one column and not another.
+
+use std::ops::{Bound, Range};
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use super::{kind_of, scalar_for, vector_of, ColumnSource, Indexes, SegmentSource};
+use crate::query::docs::Docs;
+use crate::query::value::{Kind, Value, Vector};
+use crate::segment::mutable::{Forward, MutableColumn, Store};
+use crate::segment::MutableSegment;
+
+/// A consuming segment as of one moment.
+pub struct MutableSnapshot {
+    name: String,
+    segment: Arc<MutableSegment>,
+    num_docs: usize,
+}
+
+impl MutableSnapshot {
+    pub fn new(name: String, segment: Arc<MutableSegment>) -> MutableSnapshot {
+        let num_docs = segment.num_docs();
+        MutableSnapshot {
+            name,
+            segment,
+            num_docs,
+        }
+    }
+}
+
+impl SegmentSource for MutableSnapshot {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn num_docs(&self) -> usize {
+        self.num_docs
+    }
+
+    fn consuming_since(&self) -> Option<i64> {
+        Some(
+            self.segment
+                .last_append_millis()
+                .unwrap_or(self.segment.created_millis()),
+        )
+    }
+
+    fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>> {
+        let index = self.segment.spec().column_index(name)?;
+        Some(Box::new(GrowingColumn {
+            column: &self.segment.columns[index],
+            num_docs: self.num_docs,
+        }))
+    }
+}
+
+struct GrowingColumn<'a> {
+    column: &'a MutableColumn,
+    num_docs: usize,
+}
+
+impl GrowingColumn<'_> {
+    fn start_of(&self, ends: &crate::segment::append_vec::AppendVec<u32>, doc: usize) -> usize {
+        if doc == 0 {
+            0
+        } else {
+            *ends.get(doc - 1) as usize
+        }
+    }
+
+    fn store_vector(&self, store: &Store, docs: Docs<'_>) -> Vector {
+        let physical = self.column.spec.physical;
+        let mut scalars = Vec::with_capacity(docs.len());
+        docs.for_each(|doc| scalars.push(store.get(doc as usize, physical)));
+        vector_of(physical, scalars.into_iter())
+    }
+}
+
+impl ColumnSource for GrowingColumn<'_> {
+    fn kind(&self) -> Kind {
+        kind_of(self.column.spec.physical)
+    }
+
+    fn indexes(&self) -> Indexes {
+        Indexes {
+            inverted: self.column.inverted.is_some(),
+            ..Indexes::default()
+        }
+    }
+
+    fn single_value(&self) -> bool {
+        self.column.spec.single_value
+    }
+
+    fn min_max(&self) -> Option<(Value, Value)> {
+        None
+    }
+
+    fn cardinality(&self) -> Option<usize> {
+        self.column.dict.as_ref().map(|dict| dict.values.len())
+    }
+
+    fn dict_sorted(&self) -> bool {
+        false
+    }
+
+    fn dict_value(&self, id: u32) -> Value {
+        match &self.column.dict {
+            Some(dict) => {
+                Value::from_scalar(dict.values.get(id as usize, self.column.spec.physical))
+            }
+            None => Value::Null,
+        }
+    }
+
+    fn id_of(&self, value: &Value) -> Option<u32> {
+        let scalar = scalar_for(value, self.column.spec.physical)?;
+        self.column.dict.as_ref()?.id_of(&scalar)
+    }
+
+    fn ids(&self, docs: Docs<'_>, out: &mut Vec<u32>) {
+        out.clear();
+        if let Forward::DictSv(ids) = &self.column.forward {
+            docs.for_each(|doc| out.push(*ids.get(doc as usize)));
+        }
+    }
+
+    fn doc_ids(&self, doc: u32, out: &mut Vec<u32>) {
+        out.clear();
+        match &self.column.forward {
+            Forward::DictSv(ids) => out.push(*ids.get(doc as usize)),
+            Forward::DictMv { ends, ids } => {
+                let start = self.start_of(ends, doc as usize);
+                let end = *ends.get(doc as usize) as usize;
+                out.extend((start..end).map(|at| *ids.get(at)));
+            }
+            Forward::Raw(_) => {}
+        }
+    }
+
+    fn values(&self, docs: Docs<'_>) -> Vector {
+        match &self.column.forward {
+            Forward::Raw(store) => self.store_vector(store, docs),
+            Forward::DictSv(ids) => {
+                let physical = self.column.spec.physical;
+                let mut scalars = Vec::with_capacity(docs.len());
+                if let Some(dict) = &self.column.dict {
+                    docs.for_each(|doc| {
+                        scalars.push(dict.values.get(*ids.get(doc as usize) as usize, physical))
+                    });
+                }
+                vector_of(physical, scalars.into_iter())
+            }
+            Forward::DictMv { .. } => {
+                let mut ids = Vec::new();
+                let mut rows = Vec::with_capacity(docs.len());
+                docs.for_each(|doc| {
+                    self.doc_ids(doc, &mut ids);
+                    rows.push(ids.iter().map(|id| self.dict_value(*id)).collect());
+                });
+                Vector::Array(rows)
+            }
+        }
+    }
+
+    fn nulls(&self) -> Option<RoaringBitmap> {
+        let mut nulls = self
+            .column
+            .nulls
+            .read()
+            .map(|nulls| nulls.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        nulls.remove_range(self.num_docs as u32..);
+        Some(nulls)
+    }
+
+    fn inverted(&self, ids: &[u32]) -> Option<RoaringBitmap> {
+        let lock = self.column.inverted.as_ref()?;
+        let postings = lock.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut out = RoaringBitmap::new();
+        for id in ids {
+            if let Some(docs) = postings.get(*id as usize) {
+                out |= docs;
+            }
+        }
+        out.remove_range(self.num_docs as u32..);
+        Some(out)
+    }
+
+    fn sorted_docs(&self, _ids: Range<u32>) -> Option<Range<u32>> {
+        None
+    }
+
+    fn raw_sorted_docs(&self, _low: Bound<&Value>, _high: Bound<&Value>) -> Option<Range<u32>> {
+        None
+    }
+
+    fn range_docs(
+        &self,
+        _low: Bound<&Value>,
+        _high: Bound<&Value>,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        None
+    }
+
+    fn bloom_excludes(&self, _value: &Value) -> bool {
+        false
+    }
+}

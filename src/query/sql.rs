@@ -1,0 +1,1198 @@
+//! From SQL text to a [`Plan`] of the single-table engine.
+//!
+//! `SET key = value;` prefixes become query options; the statement is
+//! parsed with sqlparser (double quotes and backticks quote identifiers,
+//! single quotes quote strings, as in Pinot). A SELECT over one table with
+//! no join, subquery, window, CTE or set operation is planned here; any
+//! other query is reported as [`Route::MultiStage`].
+
+use std::collections::HashMap;
+use std::ops::Bound;
+
+use datafusion::sql::sqlparser::ast::{
+    self, BinaryOperator, CastKind, DuplicateTreatment, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, LimitClause, OrderByKind, SelectItem, SetExpr, Statement,
+    TableFactor, UnaryOperator,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use regex::Regex;
+
+use super::agg::{AggFunc, Aggregate};
+use super::error::QueryError;
+use super::eval::eval_row;
+use super::expr::{BinOp, ColumnRef, Expr};
+use super::filter::{Filter, Pred};
+use super::functions::{self, Func};
+use super::options::QueryOptions;
+use super::plan::{Output, Plan, PlanKind};
+use super::value::{ColumnType, Kind, Value};
+use crate::catalog::names::did_you_mean;
+
+/// Pinot's LIMIT when a query has none.
+pub const DEFAULT_LIMIT: usize = 10;
+
+/// What a query text asks for.
+pub enum Route {
+    /// A single-table query, or its EXPLAIN PLAN.
+    Single {
+        query: Box<ast::Query>,
+        explain: bool,
+    },
+    /// Joins, subqueries, window functions, CTEs, set operations.
+    MultiStage { sql: String },
+}
+
+/// Splits `SET key = value;` prefixes off `sql`, adding them to `options`,
+/// and parses the remaining statement.
+pub fn parse(sql: &str, options: &mut QueryOptions) -> Result<Route, QueryError> {
+    let mut statement = sql.trim();
+    while let Some((head, rest)) = split_set(statement) {
+        options.set_from_sql(head)?;
+        statement = rest.trim();
+    }
+    let mut statement = statement.trim_end_matches(';').trim();
+    let mut explain_plan = false;
+    if let Some(rest) = strip_explain_plan(statement) {
+        statement = rest;
+        explain_plan = true;
+    }
+    if statement.is_empty() {
+        return Err(QueryError::parse(
+            "the query is empty; expected a SELECT statement",
+        ));
+    }
+    let mut statements = Parser::parse_sql(&GenericDialect {}, statement)
+        .map_err(|err| QueryError::parse(format!("{err}")))?;
+    if statements.len() != 1 {
+        return Err(QueryError::parse(format!(
+            "expected one SELECT statement after any SET options, found {}",
+            statements.len()
+        )));
+    }
+    let (query, explain) = match statements.remove(0) {
+        Statement::Query(query) => (query, explain_plan),
+        Statement::Explain { statement, .. } => match *statement {
+            Statement::Query(query) => (query, true),
+            other => {
+                return Err(QueryError::parse(format!(
+                    "EXPLAIN PLAN FOR takes a SELECT statement, not `{other}`"
+                )))
+            }
+        },
+        other => {
+            return Err(QueryError::parse(format!(
+                "only SELECT statements are queries; got `{}`",
+                other.to_string().chars().take(60).collect::<String>()
+            )))
+        }
+    };
+    if needs_multi_stage(&query) || options.use_multistage {
+        if explain {
+            return Err(QueryError::validation(
+                "EXPLAIN PLAN FOR is supported for single-table queries only",
+            ));
+        }
+        return Ok(Route::MultiStage {
+            sql: query.to_string(),
+        });
+    }
+    Ok(Route::Single { query, explain })
+}
+
+/// The statement after Pinot's `EXPLAIN PLAN FOR` prefix.
+fn strip_explain_plan(sql: &str) -> Option<&str> {
+    let mut rest = sql;
+    for word in ["EXPLAIN", "PLAN", "FOR"] {
+        let trimmed = rest.trim_start();
+        let head = trimmed.get(..word.len())?;
+        if !head.eq_ignore_ascii_case(word) {
+            return None;
+        }
+        rest = &trimmed[word.len()..];
+        if !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+    }
+    Some(rest.trim())
+}
+
+/// `("key = value", rest)` when `sql` starts with a SET statement.
+fn split_set(sql: &str) -> Option<(&str, &str)> {
+    let head = sql.get(..4)?;
+    if !head.eq_ignore_ascii_case("set ") && !head.eq_ignore_ascii_case("set\t") {
+        return None;
+    }
+    let mut quote = None;
+    for (index, c) in sql.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ';') => return Some((&sql[4..index], &sql[index + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn needs_multi_stage(query: &ast::Query) -> bool {
+    if query.with.is_some() {
+        return true;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return true;
+    };
+    if select.from.len() != 1 || !select.from[0].joins.is_empty() {
+        return true;
+    }
+    if !matches!(select.from[0].relation, TableFactor::Table { .. }) {
+        return true;
+    }
+    let text = select.to_string().to_ascii_uppercase();
+    // Subqueries and window functions anywhere in the statement.
+    text.contains(" OVER ") || text.contains(" OVER(") || text.contains("(SELECT ")
+}
+
+/// The table a single-table query reads.
+pub fn table_name(query: &ast::Query) -> Result<String, QueryError> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return Err(QueryError::parse("expected SELECT ... FROM table"));
+    };
+    match select.from.first().map(|from| &from.relation) {
+        Some(TableFactor::Table { name, .. }) => Ok(name
+            .0
+            .last()
+            .map(|part| part.to_string())
+            .unwrap_or_default()
+            .trim_matches(|c| c == '"' || c == '`')
+            .to_string()),
+        _ => Err(QueryError::parse(
+            "a query needs FROM with a table name, e.g. SELECT COUNT(*) FROM myTable",
+        )),
+    }
+}
+
+/// The columns of the queried table: name → type.
+pub struct TableColumns {
+    pub table: String,
+    /// Name → (type, default null value).
+    pub columns: HashMap<String, (ColumnType, Value)>,
+}
+
+impl TableColumns {
+    fn resolve(&self, name: &str) -> Result<ColumnRef, QueryError> {
+        let name = name.trim_matches(|c| c == '"' || c == '`');
+        if let Some((ty, default)) = self.columns.get(name) {
+            return Ok(ColumnRef {
+                name: name.to_string(),
+                ty: *ty,
+                default: default.clone(),
+            });
+        }
+        if let Some((real, (ty, default))) = self
+            .columns
+            .iter()
+            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+        {
+            return Ok(ColumnRef {
+                name: real.clone(),
+                ty: *ty,
+                default: default.clone(),
+            });
+        }
+        let mut names: Vec<&str> = self.columns.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        Err(QueryError::unknown_column(format!(
+            "unknown column `{name}` in table {}{}",
+            self.table,
+            did_you_mean(name, names.iter().copied())
+        )))
+    }
+}
+
+/// Plans a single-table query against `table`'s columns.
+pub fn plan(
+    query: &ast::Query,
+    table: &TableColumns,
+    options: QueryOptions,
+) -> Result<Plan, QueryError> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return Err(QueryError::parse("expected a SELECT statement"));
+    };
+    let mut planner = Planner {
+        table,
+        aggregates: Vec::new(),
+    };
+    // SELECT list, expanding `*`.
+    let mut items: Vec<(Expr, String, Option<String>)> = Vec::new();
+    for item in &select.projection {
+        match item {
+            SelectItem::UnnamedExpr(expr) => {
+                let translated = planner.expr(expr, true)?;
+                let name = output_name(&translated, &planner.aggregates);
+                items.push((translated, name, None));
+            }
+            SelectItem::ExprWithAlias { expr, alias } => {
+                let translated = planner.expr(expr, true)?;
+                items.push((translated, alias.value.clone(), Some(alias.value.clone())));
+            }
+            SelectItem::Wildcard(_) => {
+                let mut names: Vec<&String> = table.columns.keys().collect();
+                names.sort();
+                for name in names {
+                    let column = table.resolve(name)?;
+                    items.push((Expr::Column(column), name.clone(), None));
+                }
+            }
+            other => {
+                return Err(QueryError::parse(format!(
+                    "unsupported select item `{other}`"
+                )))
+            }
+        }
+    }
+    let alias_of = |name: &str| {
+        items
+            .iter()
+            .position(|(_, _, alias)| alias.as_deref() == Some(name))
+    };
+    let filter = match &select.selection {
+        Some(expr) => Some(planner.filter(expr)?),
+        None => None,
+    };
+    // GROUP BY: expressions, select aliases or ordinals.
+    let mut group_by = Vec::new();
+    if let GroupByExpr::Expressions(exprs, _) = &select.group_by {
+        for expr in exprs {
+            group_by.push(match expr {
+                ast::Expr::Identifier(ident) if table.resolve(&ident.value).is_err() => {
+                    match alias_of(&ident.value) {
+                        Some(index) => items[index].0.clone(),
+                        None => planner.expr(expr, false)?,
+                    }
+                }
+                ast::Expr::Value(value) => {
+                    let ordinal = ordinal(&value.value, items.len(), "GROUP BY")?;
+                    items[ordinal].0.clone()
+                }
+                _ => planner.expr(expr, false)?,
+            });
+        }
+    } else {
+        return Err(QueryError::parse(
+            "GROUP BY ALL is not supported; list the columns",
+        ));
+    }
+    let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+    let has_aggs = !planner.aggregates.is_empty() || select.having.is_some();
+    let mut order_items = Vec::new();
+    if let Some(order_by) = &query.order_by {
+        let OrderByKind::Expressions(exprs) = &order_by.kind else {
+            return Err(QueryError::parse(
+                "ORDER BY ALL is not supported; list the columns",
+            ));
+        };
+        for item in exprs {
+            let desc = item.options.asc == Some(false);
+            let expr = match &item.expr {
+                ast::Expr::Identifier(ident) if alias_of(&ident.value).is_some() => {
+                    let index = alias_of(&ident.value).unwrap_or_default();
+                    items[index].0.clone()
+                }
+                ast::Expr::Value(value) => {
+                    let ordinal = ordinal(&value.value, items.len(), "ORDER BY")?;
+                    items[ordinal].0.clone()
+                }
+                other => planner.expr(other, true)?,
+            };
+            order_items.push((expr, desc));
+        }
+    }
+    let having = match &select.having {
+        Some(expr) => Some(planner.expr(expr, true)?),
+        None => None,
+    };
+    let (limit, offset) = limit_offset(query)?;
+    let output: Vec<Output> = items
+        .iter()
+        .map(|(expr, name, _)| Output {
+            name: name.clone(),
+            ty: expr.column_type(),
+        })
+        .collect();
+    let aggregates = std::mem::take(&mut planner.aggregates);
+    let kind = if has_aggs || !group_by.is_empty() || distinct {
+        if distinct {
+            if !aggregates.is_empty() {
+                return Err(QueryError::validation(
+                    "SELECT DISTINCT cannot be combined with aggregate functions",
+                ));
+            }
+            if group_by.is_empty() {
+                group_by = items.iter().map(|(expr, _, _)| expr.clone()).collect();
+            }
+        }
+        let post = |expr: &Expr| post_aggregation(expr, &group_by);
+        PlanKind::Aggregate {
+            select: items
+                .iter()
+                .map(|(e, _, _)| post(e))
+                .collect::<Result<_, _>>()?,
+            having: having.as_ref().map(post).transpose()?,
+            order_by: order_items
+                .iter()
+                .map(|(e, desc)| Ok((post(e)?, *desc)))
+                .collect::<Result<_, QueryError>>()?,
+            group_by: group_by.clone(),
+            aggregates,
+        }
+    } else {
+        PlanKind::Select {
+            select: items.into_iter().map(|(e, _, _)| e).collect(),
+            order_by: order_items,
+        }
+    };
+    let mut plan = Plan {
+        table: table.table.clone(),
+        filter,
+        kind,
+        limit,
+        offset,
+        output,
+        options,
+        columns: Vec::new(),
+    };
+    plan.collect_columns();
+    Ok(plan)
+}
+
+/// Rewrites a select/having/order expression to read group keys and
+/// aggregates; a column outside the GROUP BY is an error.
+fn post_aggregation(expr: &Expr, group_by: &[Expr]) -> Result<Expr, QueryError> {
+    if let Some(index) = group_by.iter().position(|key| key.same_as(expr)) {
+        return Ok(Expr::Key(index, expr.column_type()));
+    }
+    let recurse = |e: &Expr| post_aggregation(e, group_by).map(Box::new);
+    Ok(match expr {
+        Expr::Column(column) => {
+            return Err(QueryError::validation(format!(
+                "column `{}` must appear in GROUP BY or be used in an aggregate function",
+                column.name
+            )))
+        }
+        Expr::Literal(_) | Expr::Agg(..) | Expr::Key(..) => expr.clone(),
+        Expr::Neg(inner) => Expr::Neg(recurse(inner)?),
+        Expr::Not(inner) => Expr::Not(recurse(inner)?),
+        Expr::Binary { op, left, right } => Expr::Binary {
+            op: *op,
+            left: recurse(left)?,
+            right: recurse(right)?,
+        },
+        Expr::Func { func, args } => Expr::Func {
+            func: *func,
+            args: args
+                .iter()
+                .map(|arg| post_aggregation(arg, group_by))
+                .collect::<Result<_, _>>()?,
+        },
+        Expr::Case {
+            branches,
+            otherwise,
+        } => Expr::Case {
+            branches: branches
+                .iter()
+                .map(|(w, t)| {
+                    Ok((
+                        post_aggregation(w, group_by)?,
+                        post_aggregation(t, group_by)?,
+                    ))
+                })
+                .collect::<Result<_, QueryError>>()?,
+            otherwise: otherwise.as_ref().map(|e| recurse(e)).transpose()?,
+        },
+        Expr::Cast { expr, to } => Expr::Cast {
+            expr: recurse(expr)?,
+            to: *to,
+        },
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => Expr::InList {
+            expr: recurse(expr)?,
+            list: list.clone(),
+            negated: *negated,
+        },
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => Expr::Between {
+            expr: recurse(expr)?,
+            low: recurse(low)?,
+            high: recurse(high)?,
+            negated: *negated,
+        },
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+        } => Expr::Like {
+            expr: recurse(expr)?,
+            pattern: pattern.clone(),
+            negated: *negated,
+        },
+        Expr::IsNull { column, .. } => {
+            return Err(QueryError::validation(format!(
+                "column `{}` must appear in GROUP BY to be tested for null after aggregation",
+                column.name
+            )))
+        }
+    })
+}
+
+/// Pinot's column name for a select item without an alias.
+fn output_name(expr: &Expr, aggregates: &[Aggregate]) -> String {
+    let mut name = expr.pinot_name();
+    for (index, aggregate) in aggregates.iter().enumerate().rev() {
+        name = name.replace(&format!("$agg{index}"), &aggregate.name);
+    }
+    name
+}
+
+fn ordinal(value: &ast::Value, count: usize, clause: &str) -> Result<usize, QueryError> {
+    match value {
+        ast::Value::Number(text, _) => match text.parse::<usize>() {
+            Ok(n) if (1..=count).contains(&n) => Ok(n - 1),
+            _ => Err(QueryError::validation(format!(
+                "{clause} position {text} is not between 1 and the {count} selected columns"
+            ))),
+        },
+        other => Err(QueryError::validation(format!(
+            "{clause} {other}: expected a column, an expression or a select-list position"
+        ))),
+    }
+}
+
+fn limit_offset(query: &ast::Query) -> Result<(usize, usize), QueryError> {
+    let number = |expr: &ast::Expr, what: &str| -> Result<usize, QueryError> {
+        match expr {
+            ast::Expr::Value(value) => match &value.value {
+                ast::Value::Number(text, _) => text.parse().map_err(|_| {
+                    QueryError::validation(format!("{what} {text} is not a non-negative integer"))
+                }),
+                other => Err(QueryError::validation(format!(
+                    "{what} {other} is not a non-negative integer"
+                ))),
+            },
+            other => Err(QueryError::validation(format!(
+                "{what} {other} is not a non-negative integer"
+            ))),
+        }
+    };
+    Ok(match &query.limit_clause {
+        None => (DEFAULT_LIMIT, 0),
+        Some(LimitClause::LimitOffset { limit, offset, .. }) => (
+            match limit {
+                Some(limit) => number(limit, "LIMIT")?,
+                None => DEFAULT_LIMIT,
+            },
+            match offset {
+                Some(offset) => number(&offset.value, "OFFSET")?,
+                None => 0,
+            },
+        ),
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            (number(limit, "LIMIT")?, number(offset, "OFFSET")?)
+        }
+    })
+}
+
+struct Planner<'a> {
+    table: &'a TableColumns,
+    aggregates: Vec<Aggregate>,
+}
+
+fn literal(value: &ast::Value) -> Result<Value, QueryError> {
+    Ok(match value {
+        ast::Value::Number(text, _) => match text.parse::<i64>() {
+            Ok(v) => Value::Long(v),
+            Err(_) => Value::Double(
+                text.parse()
+                    .map_err(|_| QueryError::parse(format!("`{text}` is not a number")))?,
+            ),
+        },
+        ast::Value::SingleQuotedString(text)
+        | ast::Value::DoubleQuotedString(text)
+        | ast::Value::EscapedStringLiteral(text)
+        | ast::Value::NationalStringLiteral(text) => Value::Str(text.clone()),
+        ast::Value::Boolean(flag) => Value::Long(*flag as i64),
+        ast::Value::Null => Value::Null,
+        ast::Value::HexStringLiteral(text) => Value::Bytes(
+            crate::segment::unhex(text)
+                .ok_or_else(|| QueryError::parse(format!("X'{text}' is not hexadecimal")))?,
+        ),
+        other => {
+            return Err(QueryError::parse(format!("unsupported literal {other}")));
+        }
+    })
+}
+
+fn bin_op(op: &BinaryOperator) -> Option<BinOp> {
+    Some(match op {
+        BinaryOperator::Plus => BinOp::Add,
+        BinaryOperator::Minus => BinOp::Sub,
+        BinaryOperator::Multiply => BinOp::Mul,
+        BinaryOperator::Divide => BinOp::Div,
+        BinaryOperator::Modulo => BinOp::Mod,
+        BinaryOperator::Eq => BinOp::Eq,
+        BinaryOperator::NotEq => BinOp::NotEq,
+        BinaryOperator::Lt => BinOp::Lt,
+        BinaryOperator::LtEq => BinOp::LtEq,
+        BinaryOperator::Gt => BinOp::Gt,
+        BinaryOperator::GtEq => BinOp::GtEq,
+        BinaryOperator::And => BinOp::And,
+        BinaryOperator::Or => BinOp::Or,
+        _ => return None,
+    })
+}
+
+/// Translates SQL `LIKE` to an anchored regular expression.
+pub fn like_regex(pattern: &str) -> Result<Regex, QueryError> {
+    let mut out = String::from("(?s)^");
+    for c in pattern.chars() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            other => out.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    out.push('$');
+    Regex::new(&out).map_err(|err| QueryError::validation(format!("bad LIKE pattern: {err}")))
+}
+
+fn regex(pattern: &str) -> Result<Regex, QueryError> {
+    Regex::new(pattern).map_err(|err| {
+        QueryError::validation(format!(
+            "`{pattern}` is not a valid regular expression: {err}"
+        ))
+    })
+}
+
+/// The value of a constant expression.
+fn fold(expr: &Expr) -> Option<Value> {
+    let mut has_columns = false;
+    expr.columns(&mut |_| has_columns = true);
+    if has_columns || contains_agg(expr) {
+        return None;
+    }
+    eval_row(expr, &[], &[]).ok()
+}
+
+fn contains_agg(expr: &Expr) -> bool {
+    matches!(expr, Expr::Agg(..) | Expr::Key(..))
+        || match expr {
+            Expr::Neg(e) | Expr::Not(e) => contains_agg(e),
+            Expr::Binary { left, right, .. } => contains_agg(left) || contains_agg(right),
+            Expr::Func { args, .. } => args.iter().any(contains_agg),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                branches
+                    .iter()
+                    .any(|(w, t)| contains_agg(w) || contains_agg(t))
+                    || otherwise.as_deref().is_some_and(contains_agg)
+            }
+            Expr::Cast { expr, .. } | Expr::InList { expr, .. } | Expr::Like { expr, .. } => {
+                contains_agg(expr)
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => contains_agg(expr) || contains_agg(low) || contains_agg(high),
+            _ => false,
+        }
+}
+
+/// Converts a literal to the kind of the column it is compared with.
+fn coerce_to(column: &ColumnRef, value: Value) -> Result<Value, QueryError> {
+    let kind = column.ty.kind();
+    Ok(match (kind, &value) {
+        (Kind::Long | Kind::Double | Kind::Bool, Value::Str(text)) => {
+            let trimmed = text.trim();
+            if kind == Kind::Bool || column.ty == ColumnType::Boolean {
+                match trimmed.to_ascii_lowercase().as_str() {
+                    "true" => return Ok(Value::Long(1)),
+                    "false" => return Ok(Value::Long(0)),
+                    _ => {}
+                }
+            }
+            match trimmed.parse::<i64>() {
+                Ok(v) => Value::Long(v),
+                Err(_) => Value::Double(trimmed.parse().map_err(|_| {
+                    QueryError::validation(format!(
+                        "`{text}` is not a number, but column `{}` is {}",
+                        column.name,
+                        column.ty.name()
+                    ))
+                })?),
+            }
+        }
+        (Kind::Str, Value::Long(_) | Value::Double(_)) => Value::Str(value.to_text()),
+        _ => value,
+    })
+}
+
+fn flip(op: BinOp) -> BinOp {
+    match op {
+        BinOp::Lt => BinOp::Gt,
+        BinOp::LtEq => BinOp::GtEq,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::GtEq => BinOp::LtEq,
+        other => other,
+    }
+}
+
+impl Planner<'_> {
+    fn filter(&mut self, expr: &ast::Expr) -> Result<Filter, QueryError> {
+        Ok(match expr {
+            ast::Expr::Nested(inner) => self.filter(inner)?,
+            ast::Expr::BinaryOp { left, op, right } if *op == BinaryOperator::And => {
+                let mut children = Vec::new();
+                for side in [left, right] {
+                    match self.filter(side)? {
+                        Filter::And(inner) => children.extend(inner),
+                        other => children.push(other),
+                    }
+                }
+                Filter::And(children)
+            }
+            ast::Expr::BinaryOp { left, op, right } if *op == BinaryOperator::Or => {
+                let mut children = Vec::new();
+                for side in [left, right] {
+                    match self.filter(side)? {
+                        Filter::Or(inner) => children.extend(inner),
+                        other => children.push(other),
+                    }
+                }
+                Filter::Or(children)
+            }
+            ast::Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                expr,
+            } => Filter::Not(Box::new(self.filter(expr)?)),
+            _ => {
+                let translated = self.expr(expr, false)?;
+                if !matches!(translated.kind(), Kind::Bool | Kind::Long) {
+                    return Err(QueryError::validation(format!(
+                        "WHERE needs a condition, but `{expr}` is a {}",
+                        translated.column_type().name()
+                    )));
+                }
+                self.predicate(translated)
+            }
+        })
+    }
+
+    /// A column predicate the indexes can answer, or a general expression.
+    fn predicate(&self, expr: Expr) -> Filter {
+        let column_pred = |column: &ColumnRef, pred: Pred| Filter::Column {
+            column: column.clone(),
+            pred,
+        };
+        match &expr {
+            Expr::Binary { op, left, right } if !op.is_arithmetic() => {
+                let (column, value, op) = match (left.as_ref(), right.as_ref()) {
+                    (Expr::Column(c), other) => match fold(other) {
+                        Some(v) => (c, v, *op),
+                        None => return Filter::Expr(expr),
+                    },
+                    (other, Expr::Column(c)) => match fold(other) {
+                        Some(v) => (c, v, flip(*op)),
+                        None => return Filter::Expr(expr),
+                    },
+                    _ => return Filter::Expr(expr),
+                };
+                let Ok(value) = coerce_to(column, value) else {
+                    return Filter::Expr(expr);
+                };
+                if value.is_null() {
+                    return Filter::Const(false);
+                }
+                let pred = match op {
+                    BinOp::Eq => Pred::In(vec![value]),
+                    BinOp::NotEq => {
+                        return Filter::Not(Box::new(column_pred(column, Pred::In(vec![value]))))
+                    }
+                    BinOp::Lt => Pred::Range(Bound::Unbounded, Bound::Excluded(value)),
+                    BinOp::LtEq => Pred::Range(Bound::Unbounded, Bound::Included(value)),
+                    BinOp::Gt => Pred::Range(Bound::Excluded(value), Bound::Unbounded),
+                    BinOp::GtEq => Pred::Range(Bound::Included(value), Bound::Unbounded),
+                    _ => return Filter::Expr(expr),
+                };
+                column_pred(column, pred)
+            }
+            Expr::InList {
+                expr: inner,
+                list,
+                negated,
+            } => match inner.as_ref() {
+                Expr::Column(column) => {
+                    let values: Result<Vec<Value>, _> =
+                        list.iter().map(|v| coerce_to(column, v.clone())).collect();
+                    let Ok(values) = values else {
+                        return Filter::Expr(expr);
+                    };
+                    let filter = column_pred(column, Pred::In(values));
+                    if *negated {
+                        Filter::Not(Box::new(filter))
+                    } else {
+                        filter
+                    }
+                }
+                _ => Filter::Expr(expr),
+            },
+            Expr::Between {
+                expr: inner,
+                low,
+                high,
+                negated,
+            } => match (inner.as_ref(), fold(low), fold(high)) {
+                (Expr::Column(column), Some(low), Some(high)) => {
+                    let (Ok(low), Ok(high)) = (coerce_to(column, low), coerce_to(column, high))
+                    else {
+                        return Filter::Expr(expr);
+                    };
+                    let filter = column_pred(
+                        column,
+                        Pred::Range(Bound::Included(low), Bound::Included(high)),
+                    );
+                    if *negated {
+                        Filter::Not(Box::new(filter))
+                    } else {
+                        filter
+                    }
+                }
+                _ => Filter::Expr(expr),
+            },
+            Expr::Like {
+                expr: inner,
+                pattern,
+                negated,
+            } => match inner.as_ref() {
+                Expr::Column(column) => {
+                    let filter = column_pred(column, Pred::Regex(pattern.clone()));
+                    if *negated {
+                        Filter::Not(Box::new(filter))
+                    } else {
+                        filter
+                    }
+                }
+                _ => Filter::Expr(expr),
+            },
+            Expr::IsNull { column, negated } => {
+                let filter = column_pred(column, Pred::IsNull);
+                if *negated {
+                    Filter::Not(Box::new(filter))
+                } else {
+                    filter
+                }
+            }
+            Expr::Literal(value) => Filter::Const(super::eval::truthy(value)),
+            _ => Filter::Expr(expr),
+        }
+    }
+
+    /// Translates an expression; aggregates are allowed when `aggs` is set.
+    fn expr(&mut self, expr: &ast::Expr, aggs: bool) -> Result<Expr, QueryError> {
+        let boxed = |planner: &mut Self, e: &ast::Expr| planner.expr(e, aggs).map(Box::new);
+        Ok(match expr {
+            ast::Expr::Identifier(ident) => Expr::Column(self.table.resolve(&ident.value)?),
+            ast::Expr::CompoundIdentifier(parts) => {
+                let last = parts.last().map(|p| p.value.as_str()).unwrap_or_default();
+                Expr::Column(self.table.resolve(last)?)
+            }
+            ast::Expr::Value(value) => Expr::Literal(literal(&value.value)?),
+            ast::Expr::Nested(inner) => self.expr(inner, aggs)?,
+            ast::Expr::UnaryOp { op, expr } => match op {
+                UnaryOperator::Minus => {
+                    let inner = self.expr(expr, aggs)?;
+                    match inner {
+                        Expr::Literal(Value::Long(v)) => Expr::Literal(Value::Long(-v)),
+                        Expr::Literal(Value::Double(v)) => Expr::Literal(Value::Double(-v)),
+                        other => Expr::Neg(Box::new(other)),
+                    }
+                }
+                UnaryOperator::Plus => self.expr(expr, aggs)?,
+                UnaryOperator::Not => Expr::Not(boxed(self, expr)?),
+                other => return Err(QueryError::parse(format!("unsupported operator {other}"))),
+            },
+            ast::Expr::BinaryOp { left, op, right } => match bin_op(op) {
+                Some(op) => {
+                    let left = boxed(self, left)?;
+                    let right = boxed(self, right)?;
+                    if op.is_arithmetic() {
+                        for side in [&left, &right] {
+                            if !side.kind().is_numeric()
+                                && !matches!(**side, Expr::Literal(Value::Null))
+                            {
+                                return Err(QueryError::validation(format!(
+                                    "`{}` is {}, but {} needs numbers",
+                                    side.pinot_name(),
+                                    side.column_type().name(),
+                                    op.pinot_name()
+                                )));
+                            }
+                        }
+                    }
+                    Expr::Binary { op, left, right }
+                }
+                None => {
+                    return Err(QueryError::parse(format!(
+                        "unsupported operator {op} in `{expr}`"
+                    )))
+                }
+            },
+            ast::Expr::IsNull(inner) | ast::Expr::IsNotNull(inner) => {
+                let negated = matches!(expr, ast::Expr::IsNotNull(_));
+                match self.expr(inner, aggs)? {
+                    Expr::Column(column) => Expr::IsNull { column, negated },
+                    other => {
+                        return Err(QueryError::validation(format!(
+                            "IS NULL applies to columns, not `{}`",
+                            other.pinot_name()
+                        )))
+                    }
+                }
+            }
+            ast::Expr::InList {
+                expr: inner,
+                list,
+                negated,
+            } => {
+                let mut values = Vec::new();
+                for item in list {
+                    let translated = self.expr(item, false)?;
+                    values.push(fold(&translated).ok_or_else(|| {
+                        QueryError::validation(format!(
+                            "IN lists take constants; `{item}` is not one"
+                        ))
+                    })?);
+                }
+                Expr::InList {
+                    expr: boxed(self, inner)?,
+                    list: values,
+                    negated: *negated,
+                }
+            }
+            ast::Expr::Between {
+                expr: inner,
+                negated,
+                low,
+                high,
+            } => Expr::Between {
+                expr: boxed(self, inner)?,
+                low: boxed(self, low)?,
+                high: boxed(self, high)?,
+                negated: *negated,
+            },
+            ast::Expr::Like {
+                negated,
+                expr: inner,
+                pattern,
+                ..
+            } => {
+                let pattern = self.constant_text(pattern, "LIKE")?;
+                Expr::Like {
+                    expr: boxed(self, inner)?,
+                    pattern: like_regex(&pattern)?,
+                    negated: *negated,
+                }
+            }
+            ast::Expr::RLike {
+                negated,
+                expr: inner,
+                pattern,
+                ..
+            } => {
+                let pattern = self.constant_text(pattern, "REGEXP")?;
+                Expr::Like {
+                    expr: boxed(self, inner)?,
+                    pattern: regex(&pattern)?,
+                    negated: *negated,
+                }
+            }
+            ast::Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = match operand {
+                    Some(operand) => Some(self.expr(operand, aggs)?),
+                    None => None,
+                };
+                let mut branches = Vec::new();
+                for when in conditions {
+                    let condition = self.expr(&when.condition, aggs)?;
+                    let condition = match &operand {
+                        Some(operand) => Expr::Binary {
+                            op: BinOp::Eq,
+                            left: Box::new(operand.clone()),
+                            right: Box::new(condition),
+                        },
+                        None => condition,
+                    };
+                    branches.push((condition, self.expr(&when.result, aggs)?));
+                }
+                Expr::Case {
+                    branches,
+                    otherwise: match else_result {
+                        Some(e) => Some(boxed(self, e)?),
+                        None => None,
+                    },
+                }
+            }
+            ast::Expr::Cast {
+                kind,
+                expr: inner,
+                data_type,
+                ..
+            } => {
+                if *kind == CastKind::DoubleColon
+                    || *kind == CastKind::Cast
+                    || *kind == CastKind::TryCast
+                {
+                    Expr::Cast {
+                        expr: boxed(self, inner)?,
+                        to: cast_type(data_type)?,
+                    }
+                } else {
+                    return Err(QueryError::parse(format!("unsupported cast `{expr}`")));
+                }
+            }
+            ast::Expr::Function(function) => self.function(function, aggs)?,
+            other => {
+                return Err(QueryError::parse(format!(
+                    "unsupported expression `{other}`"
+                )))
+            }
+        })
+    }
+
+    fn constant_text(&mut self, expr: &ast::Expr, what: &str) -> Result<String, QueryError> {
+        let translated = self.expr(expr, false)?;
+        match fold(&translated) {
+            Some(Value::Str(text)) => Ok(text),
+            _ => Err(QueryError::validation(format!(
+                "{what} needs a constant text pattern, not `{expr}`"
+            ))),
+        }
+    }
+
+    fn function(&mut self, function: &ast::Function, aggs: bool) -> Result<Expr, QueryError> {
+        let name = function.name.to_string().trim_matches('"').to_string();
+        let lower = name.to_ascii_lowercase();
+        if function.over.is_some() {
+            return Err(QueryError::validation(
+                "window functions run on the multi-stage engine; send the query to POST /query",
+            ));
+        }
+        let (args, distinct) = match &function.args {
+            FunctionArguments::None => (Vec::new(), false),
+            FunctionArguments::List(list) => (
+                list.args.iter().collect::<Vec<&FunctionArg>>(),
+                matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct)),
+            ),
+            FunctionArguments::Subquery(_) => {
+                return Err(QueryError::validation(
+                    "subqueries run on the multi-stage engine; send the query to POST /query",
+                ))
+            }
+        };
+        let arg_exprs: Vec<Option<&ast::Expr>> = args
+            .iter()
+            .map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                FunctionArg::Named {
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                } => Some(e),
+                _ => None,
+            })
+            .collect();
+        // Aggregates.
+        let agg_func = match lower.as_str() {
+            "count" if distinct => Some(AggFunc::DistinctCount),
+            other => AggFunc::lookup(other).or_else(|| {
+                // PERCENTILE90(col) and friends.
+                ["percentiletdigest", "percentileest", "percentile"]
+                    .iter()
+                    .find_map(|prefix| {
+                        let rank: f64 = other.strip_prefix(prefix)?.parse().ok()?;
+                        AggFunc::lookup(prefix).map(|f| f.with_percentile(rank))
+                    })
+            }),
+        };
+        if let Some(mut func) = agg_func {
+            if !aggs {
+                return Err(QueryError::validation(format!(
+                    "aggregate function {name} is not allowed here (only in SELECT, HAVING and ORDER BY)"
+                )));
+            }
+            if distinct && func != AggFunc::DistinctCount {
+                return Err(QueryError::validation(format!(
+                    "{name}(DISTINCT ...) is not supported; only COUNT(DISTINCT ...)"
+                )));
+            }
+            let arg = match (func, arg_exprs.first()) {
+                (AggFunc::Count, _) if !distinct => None,
+                (_, Some(Some(e))) => Some(self.expr(e, false)?),
+                _ => {
+                    return Err(QueryError::validation(format!(
+                        "{name} needs a column or expression argument"
+                    )))
+                }
+            };
+            if func.is_percentile() {
+                let rank_given = matches!(func, AggFunc::Percentile(p) | AggFunc::PercentileEst(p) | AggFunc::PercentileTDigest(p) if p != 50.0)
+                    || lower.len() > func.name().len();
+                if !rank_given || arg_exprs.len() > 1 {
+                    let rank = arg_exprs
+                        .get(1)
+                        .and_then(|e| e.as_ref())
+                        .map(|e| self.expr(e, false))
+                        .transpose()?
+                        .and_then(|e| fold(&e))
+                        .and_then(|v| v.as_f64())
+                        .filter(|p| (0.0..=100.0).contains(p))
+                        .ok_or_else(|| {
+                            QueryError::validation(format!(
+                                "{name} needs a percentile between 0 and 100, e.g. {name}(price, 95)"
+                            ))
+                        })?;
+                    func = func.with_percentile(rank);
+                }
+            } else if arg_exprs.len() > 1 {
+                return Err(QueryError::validation(format!(
+                    "{name} takes one argument, got {}",
+                    arg_exprs.len()
+                )));
+            }
+            if let Some(arg) = &arg {
+                if func.numeric_input() && !arg.kind().is_numeric() {
+                    return Err(QueryError::validation(format!(
+                        "{name} needs a numeric argument, but `{}` is {}",
+                        arg.pinot_name(),
+                        arg.column_type().name()
+                    )));
+                }
+            }
+            let filter = match &function.filter {
+                Some(condition) => Some(self.filter(condition)?),
+                None => None,
+            };
+            let mut agg_name = match (&arg, func) {
+                (None, _) => "count(*)".to_string(),
+                (
+                    Some(arg),
+                    AggFunc::Percentile(p)
+                    | AggFunc::PercentileEst(p)
+                    | AggFunc::PercentileTDigest(p),
+                ) => {
+                    format!("{}{}({})", func.name(), format_rank(p), arg.pinot_name())
+                }
+                (Some(arg), _) => format!("{}({})", func.name(), arg.pinot_name()),
+            };
+            if let Some(condition) = &function.filter {
+                agg_name = format!("filter({agg_name},{condition})");
+            }
+            let index = match self.aggregates.iter().position(|a| a.name == agg_name) {
+                Some(index) => index,
+                None => {
+                    self.aggregates.push(Aggregate {
+                        func,
+                        arg,
+                        filter,
+                        name: agg_name,
+                    });
+                    self.aggregates.len() - 1
+                }
+            };
+            return Ok(Expr::Agg(index, func.result_type()));
+        }
+        if lower == "regexp_like" || lower == "regexplike" {
+            if arg_exprs.len() != 2 {
+                return Err(QueryError::validation(
+                    "REGEXP_LIKE takes 2 arguments: (column, 'pattern')",
+                ));
+            }
+            let (Some(subject), Some(pattern)) = (arg_exprs[0], arg_exprs[1]) else {
+                return Err(QueryError::validation(
+                    "REGEXP_LIKE takes (column, 'pattern')",
+                ));
+            };
+            let pattern = self.constant_text(pattern, "REGEXP_LIKE")?;
+            return Ok(Expr::Like {
+                expr: Box::new(self.expr(subject, aggs)?),
+                pattern: regex(&pattern)?,
+                negated: false,
+            });
+        }
+        let Some(func) = Func::lookup(&lower) else {
+            let known = functions::NAMES.iter().chain(super::agg::NAMES).copied();
+            return Err(QueryError::validation(format!(
+                "unknown function {name}{}",
+                did_you_mean(&lower, known)
+            )));
+        };
+        let (expected, fits) = func.arity();
+        if !fits(arg_exprs.len()) {
+            return Err(QueryError::validation(format!(
+                "{name} takes {expected} arguments, got {}",
+                arg_exprs.len()
+            )));
+        }
+        let mut translated = Vec::new();
+        for arg in &arg_exprs {
+            match arg {
+                Some(e) => translated.push(self.expr(e, aggs)?),
+                None => return Err(QueryError::validation(format!("{name} does not take `*`"))),
+            }
+        }
+        Ok(Expr::Func {
+            func,
+            args: translated,
+        })
+    }
+}
+
+fn format_rank(rank: f64) -> String {
+    if rank.fract() == 0.0 {
+        format!("{}", rank as i64)
+    } else {
+        format!("{rank}")
+    }
+}
+
+fn cast_type(data_type: &ast::DataType) -> Result<ColumnType, QueryError> {
+    let text = data_type.to_string().to_ascii_uppercase();
+    let base = text.split('(').next().unwrap_or_default().trim();
+    Ok(match base {
+        "INT" | "INTEGER" | "SMALLINT" | "TINYINT" => ColumnType::Int,
+        "LONG" | "BIGINT" => ColumnType::Long,
+        "FLOAT" | "REAL" => ColumnType::Float,
+        "DOUBLE" | "DOUBLE PRECISION" | "DECIMAL" | "NUMERIC" => ColumnType::Double,
+        "BOOLEAN" | "BOOL" => ColumnType::Boolean,
+        "TIMESTAMP" => ColumnType::Timestamp,
+        "STRING" | "VARCHAR" | "TEXT" | "CHAR" => ColumnType::String,
+        "JSON" => ColumnType::Json,
+        "BYTES" | "VARBINARY" | "BINARY" => ColumnType::Bytes,
+        other => {
+            return Err(QueryError::validation(format!(
+                "cannot cast to {other}; expected INT, LONG, FLOAT, DOUBLE, BOOLEAN, TIMESTAMP, STRING, JSON or BYTES"
+            )))
+        }
+    })
+}
