@@ -328,6 +328,9 @@ fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vec
 
 /// Collects values into a vector of `kind`.
 pub fn from_values(kind: Kind, values: Vec<Value>) -> Vector {
+    if values.iter().any(Value::is_null) {
+        return Vector::Mixed(values);
+    }
     match kind {
         Kind::Long => Vector::Long(values.iter().map(|v| v.as_i64().unwrap_or(0)).collect()),
         Kind::Double => Vector::Double(

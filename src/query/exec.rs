@@ -163,11 +163,34 @@ enum Grouping {
 
 enum KeyPart {
     Dict(String),
-    Expr {
+    /// Numbers that are never null, keyed by their bits.
+    Bits(Expr),
+    /// Anything else, keyed by an interned value.
+    Interned {
         expr: Expr,
-        strings: HashMap<String, u64>,
-        texts: Vec<String>,
+        codes: HashMap<Value, u64>,
+        values: Vec<Value>,
     },
+}
+
+/// Whether an expression over columns (which are never null with null
+/// handling off) can still produce a null.
+fn may_be_null(expr: &Expr) -> bool {
+    match expr {
+        Expr::Literal(Value::Null) => true,
+        Expr::Case {
+            branches,
+            otherwise,
+        } => {
+            otherwise.is_none()
+                || branches.iter().any(|(_, then)| may_be_null(then))
+                || otherwise.as_deref().is_some_and(may_be_null)
+        }
+        Expr::Neg(e) | Expr::Cast { expr: e, .. } => may_be_null(e),
+        Expr::Binary { left, right, .. } => may_be_null(left) || may_be_null(right),
+        Expr::Func { args, .. } => args.iter().any(may_be_null),
+        _ => false,
+    }
 }
 
 struct Aggregation<'p> {
@@ -221,10 +244,15 @@ impl<'p> Aggregation<'p> {
                         .iter()
                         .map(|expr| match (expr, dictionary_card(expr)) {
                             (Expr::Column(column), Some(_)) => KeyPart::Dict(column.name.clone()),
-                            _ => KeyPart::Expr {
+                            _ if matches!(expr.kind(), Kind::Long | Kind::Double | Kind::Bool)
+                                && !may_be_null(expr) =>
+                            {
+                                KeyPart::Bits(expr.clone())
+                            }
+                            _ => KeyPart::Interned {
                                 expr: expr.clone(),
-                                strings: HashMap::new(),
-                                texts: Vec::new(),
+                                codes: HashMap::new(),
+                                values: Vec::new(),
                             },
                         })
                         .collect(),
@@ -310,41 +338,56 @@ impl<'p> Aggregation<'p> {
                     match part {
                         KeyPart::Dict(name) => {
                             let mut ids = Vec::with_capacity(rows);
-                            columns.get(name).ok_or("group column is not open")?.ids(docs, &mut ids);
-                            ids.iter().enumerate().for_each(|(row, id)| set(row, *id as u64));
+                            columns
+                                .get(name)
+                                .ok_or("group column is not open")?
+                                .ids(docs, &mut ids);
+                            ids.iter()
+                                .enumerate()
+                                .for_each(|(row, id)| set(row, *id as u64));
                         }
-                        KeyPart::Expr {
-                            expr,
-                            strings,
-                            texts,
-                        } => match eval_batch(expr, columns, docs)? {
-                            Vector::Long(values) => {
-                                values.iter().enumerate().for_each(|(row, v)| set(row, *v as u64))
-                            }
+                        KeyPart::Bits(expr) => match eval_batch(expr, columns, docs)? {
+                            Vector::Long(values) => values
+                                .iter()
+                                .enumerate()
+                                .for_each(|(row, v)| set(row, *v as u64)),
                             Vector::Double(values) => values
                                 .iter()
                                 .enumerate()
                                 .for_each(|(row, v)| set(row, (*v + 0.0).to_bits())),
-                            Vector::Bool(values) => {
-                                values.iter().enumerate().for_each(|(row, v)| set(row, *v as u64))
-                            }
-                            Vector::Str(values) => {
-                                for (row, text) in values.into_iter().enumerate() {
-                                    let next = texts.len() as u64;
-                                    let code = *strings.entry(text.clone()).or_insert_with(|| {
-                                        texts.push(text);
-                                        next
-                                    });
-                                    set(row, code);
-                                }
-                            }
-                            Vector::Bytes(_) | Vector::Array(_) => {
+                            Vector::Bool(values) => values
+                                .iter()
+                                .enumerate()
+                                .for_each(|(row, v)| set(row, *v as u64)),
+                            _ => {
                                 return Err(format!(
-                                    "GROUP BY `{}`: grouping by multi-value or BYTES values is not supported",
+                                    "GROUP BY `{}` produced values of an unexpected type",
                                     expr.pinot_name()
                                 ))
                             }
                         },
+                        KeyPart::Interned {
+                            expr,
+                            codes: interned,
+                            values,
+                        } => {
+                            let vector = eval_batch(expr, columns, docs)?;
+                            if let Vector::Bytes(_) | Vector::Array(_) = vector {
+                                return Err(format!(
+                                    "GROUP BY `{}`: grouping by multi-value or BYTES values is not supported",
+                                    expr.pinot_name()
+                                ));
+                            }
+                            for row in 0..rows {
+                                let value = vector.value(row);
+                                let next = values.len() as u64;
+                                let code = *interned.entry(value.clone()).or_insert_with(|| {
+                                    values.push(value);
+                                    next
+                                });
+                                set(row, code);
+                            }
+                        }
                     }
                 }
                 let mut next = self.len as u32;
@@ -555,13 +598,13 @@ impl<'p> Aggregation<'p> {
                                 .get(name)
                                 .map(|s| s.dict_value(code as u32))
                                 .unwrap_or(Value::Null),
-                            KeyPart::Expr { expr, texts, .. } => match expr.kind() {
-                                Kind::Long | Kind::Bool => Value::Long(code as i64),
+                            KeyPart::Bits(expr) => match expr.kind() {
                                 Kind::Double => Value::Double(f64::from_bits(code)),
-                                _ => Value::Str(
-                                    texts.get(code as usize).cloned().unwrap_or_default(),
-                                ),
+                                _ => Value::Long(code as i64),
                             },
+                            KeyPart::Interned { values, .. } => {
+                                values.get(code as usize).cloned().unwrap_or(Value::Null)
+                            }
                         });
                     }
                 }

@@ -33,3 +33,6 @@ pub mod value;
 pub use broker::{Broker, LocalServer, QueryServer};
 pub use error::QueryError;
 pub use options::QueryOptions;
+
+#[cfg(test)]
+mod tests;

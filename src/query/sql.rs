@@ -973,6 +973,64 @@ impl Planner<'_> {
                 }
             }
             ast::Expr::Function(function) => self.function(function, aggs)?,
+            ast::Expr::Floor { expr: inner, field } | ast::Expr::Ceil { expr: inner, field } => {
+                if !matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) {
+                    return Err(QueryError::validation(format!(
+                        "`{expr}`: FLOOR and CEIL take one number"
+                    )));
+                }
+                let func = if matches!(expr, ast::Expr::Floor { .. }) {
+                    Func::Floor
+                } else {
+                    Func::Ceil
+                };
+                Expr::Func {
+                    func,
+                    args: vec![self.expr(inner, aggs)?],
+                }
+            }
+            ast::Expr::Substring {
+                expr: inner,
+                substring_from,
+                substring_for,
+                special,
+                ..
+            } => {
+                let mut args = vec![self.expr(inner, aggs)?];
+                let from = match substring_from {
+                    Some(from) => self.expr(from, aggs)?,
+                    None => Expr::Literal(Value::Long(if *special { 0 } else { 1 })),
+                };
+                if *special {
+                    // Pinot's SUBSTR(text, begin[, end]): 0-based, end exclusive.
+                    args.push(from);
+                    if let Some(end) = substring_for {
+                        args.push(self.expr(end, aggs)?);
+                    }
+                } else {
+                    // SQL's SUBSTRING(text FROM start FOR length): 1-based.
+                    let begin = Expr::Binary {
+                        op: BinOp::Sub,
+                        left: Box::new(from),
+                        right: Box::new(Expr::Literal(Value::Long(1))),
+                    };
+                    args.push(begin.clone());
+                    if let Some(length) = substring_for {
+                        args.push(Expr::Binary {
+                            op: BinOp::Add,
+                            left: Box::new(begin),
+                            right: Box::new(self.expr(length, aggs)?),
+                        });
+                    }
+                }
+                Expr::Func {
+                    func: Func::Substr,
+                    args,
+                }
+            }
             other => {
                 return Err(QueryError::parse(format!(
                     "unsupported expression `{other}`"

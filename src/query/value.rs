@@ -332,6 +332,9 @@ pub enum Vector {
     Bytes(Vec<Vec<u8>>),
     /// Multi-value column values, one array per document.
     Array(Vec<Vec<Value>>),
+    /// Computed values that include nulls (CASE without ELSE, functions
+    /// of nulls).
+    Mixed(Vec<Value>),
 }
 
 impl Vector {
@@ -343,6 +346,7 @@ impl Vector {
             Vector::Str(v) => v.len(),
             Vector::Bytes(v) => v.len(),
             Vector::Array(v) => v.len(),
+            Vector::Mixed(v) => v.len(),
         }
     }
 
@@ -359,6 +363,7 @@ impl Vector {
             Vector::Str(v) => Value::Str(v[row].clone()),
             Vector::Bytes(v) => Value::Bytes(v[row].clone()),
             Vector::Array(v) => Value::Array(v[row].clone()),
+            Vector::Mixed(v) => v[row].clone(),
         }
     }
 
@@ -388,6 +393,7 @@ impl Vector {
                 .collect(),
             Vector::Bytes(v) => vec![f64::NAN; v.len()],
             Vector::Array(v) => vec![f64::NAN; v.len()],
+            Vector::Mixed(v) => v.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect(),
         }
     }
 }
