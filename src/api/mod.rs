@@ -35,6 +35,7 @@ pub use error::ApiError;
 use crate::catalog::{self, Catalog};
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
+use crate::query::multistage::MultiStage;
 use crate::query::{Broker, LocalServer};
 use crate::server::Server;
 
@@ -57,7 +58,9 @@ impl AppState {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let local = LocalServer::new(server.clone(), threads)
             .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
-        let broker = Broker::new(catalog.clone(), vec![Arc::new(local)]);
+        let multistage =
+            MultiStage::new(catalog.clone(), server.clone(), threads).map_err(Error::Serve)?;
+        let broker = Broker::new(catalog.clone(), vec![Arc::new(local)], Arc::new(multistage));
         Ok(AppState {
             catalog,
             server,

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
 use super::exec::{execute, Deadline, Partial, SegmentStats, TIMED_OUT};
+use super::multistage::MultiStage;
 use super::options::QueryOptions;
 use super::plan::Plan;
 use super::reduce;
@@ -149,11 +150,20 @@ fn timeout_message(plan: &Plan) -> String {
 pub struct Broker {
     catalog: Arc<Catalog>,
     servers: Vec<Arc<dyn QueryServer>>,
+    multistage: Arc<MultiStage>,
 }
 
 impl Broker {
-    pub fn new(catalog: Arc<Catalog>, servers: Vec<Arc<dyn QueryServer>>) -> Broker {
-        Broker { catalog, servers }
+    pub fn new(
+        catalog: Arc<Catalog>,
+        servers: Vec<Arc<dyn QueryServer>>,
+        multistage: Arc<MultiStage>,
+    ) -> Broker {
+        Broker {
+            catalog,
+            servers,
+            multistage,
+        }
     }
 
     /// Runs `sql` with `options` (from the request) and returns Pinot's
@@ -179,10 +189,9 @@ impl Broker {
     ) -> Result<BrokerResponse, QueryError> {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
-            Route::MultiStage { .. } => {
-                return Err(QueryError::validation(
-                    "joins, subqueries, window functions, CTEs and set operations need the multi-stage engine, which this server does not run yet",
-                ))
+            Route::MultiStage { sql } => {
+                let table = self.multistage.run(&sql, options.timeout()).await?;
+                return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
             }
         };
         let name = sql::table_name(&query)?;

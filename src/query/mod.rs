@@ -34,5 +34,6 @@ pub use broker::{Broker, LocalServer, QueryServer};
 pub use error::QueryError;
 pub use options::QueryOptions;
 
+pub mod multistage;
 #[cfg(test)]
 mod tests;

@@ -133,6 +133,16 @@ impl BrokerResponse {
         response
     }
 
+    /// A multi-stage result (DataFusion keeps no per-segment statistics).
+    pub fn multistage(table: ResultTable, servers: u64) -> BrokerResponse {
+        let mut response = BrokerResponse::empty();
+        response.num_rows_result_set = table.rows.len() as u64;
+        response.result_table = Some(BrokerResponse::table(&table));
+        response.num_servers_queried = servers;
+        response.num_servers_responded = servers;
+        response
+    }
+
     pub fn explain(table: &ResultTable) -> BrokerResponse {
         let mut response = BrokerResponse::empty();
         response.num_rows_result_set = table.rows.len() as u64;

@@ -1,0 +1,159 @@
+//! The multi-stage engine: queries outside the single-table subset (joins,
+//! subqueries, window functions, CTEs, set operations, and anything sent to
+//! `POST /query`) run on DataFusion over the same segments, through
+//! [`provider::SegmentTable`]. It runs on a Tokio runtime of its own, so
+//! long analytical queries do not hold up the HTTP workers.
+
+mod arrow;
+mod provider;
+
+use std::sync::Arc;
+
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST};
+use super::expr::ColumnRef;
+use super::response::ResultTable;
+use super::source::SegmentSource;
+use super::value::{ColumnType, Value};
+use crate::catalog::{Catalog, TableType};
+use crate::segment::default_null_value;
+use crate::server::Server;
+
+pub use provider::SegmentTable;
+
+pub struct MultiStage {
+    catalog: Arc<Catalog>,
+    server: Arc<Server>,
+    runtime: tokio::runtime::Runtime,
+    threads: usize,
+}
+
+impl MultiStage {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        server: Arc<Server>,
+        threads: usize,
+    ) -> std::io::Result<MultiStage> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("gamay-multistage")
+            .enable_all()
+            .build()?;
+        Ok(MultiStage {
+            catalog,
+            server,
+            runtime,
+            threads: threads.max(1),
+        })
+    }
+
+    /// A table provider for every table in the catalog, by raw name.
+    fn tables(&self) -> Vec<(String, SegmentTable)> {
+        let mut out = Vec::new();
+        for name in self.catalog.table_names(None) {
+            let entries = self.catalog.tables_named(&name);
+            let Some(first) = entries.first() else {
+                continue;
+            };
+            let schema_name = first
+                .config
+                .segments_config
+                .schema_name
+                .clone()
+                .unwrap_or_else(|| name.clone());
+            let Some(schema) = self.catalog.schema(&schema_name) else {
+                continue;
+            };
+            let columns: Vec<ColumnRef> = schema
+                .schema
+                .columns()
+                .map(|column| ColumnRef {
+                    name: column.name.to_string(),
+                    ty: ColumnType::of(column.data_type, column.single_value),
+                    default: Value::from_scalar(default_null_value(&column)),
+                })
+                .collect();
+            let mut segments: Vec<Arc<dyn SegmentSource>> = Vec::new();
+            for entry in &entries {
+                let table_type: TableType = entry.config.table_type;
+                if let Some(data) = self.server.table(&table_type.with_type(&name)) {
+                    for segment in data.segments().iter() {
+                        segments.push(segment.clone());
+                    }
+                }
+            }
+            out.push((name, SegmentTable::new(columns, segments)));
+        }
+        out
+    }
+
+    /// Runs `sql` within `timeout`.
+    pub async fn run(
+        &self,
+        sql: &str,
+        timeout: std::time::Duration,
+    ) -> Result<ResultTable, QueryError> {
+        let mut config = SessionConfig::new()
+            .with_target_partitions(self.threads)
+            .with_information_schema(false);
+        // Table and column names are case-sensitive, as in Pinot.
+        config.options_mut().sql_parser.enable_ident_normalization = false;
+        let context = SessionContext::new_with_config(config);
+        for (name, table) in self.tables() {
+            context
+                .register_table(name.as_str(), Arc::new(table))
+                .map_err(|err| QueryError::new(INTERNAL, err.to_string()))?;
+        }
+        let sql = sql.to_string();
+        let task = self.runtime.spawn(async move {
+            let frame = context.sql(&sql).await.map_err(planning_error)?;
+            let schema = frame.schema().as_arrow().clone();
+            let batches = frame
+                .collect()
+                .await
+                .map_err(|err| QueryError::execution(err.to_string()))?;
+            let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
+            Ok::<_, QueryError>(ResultTable {
+                columns: schema
+                    .fields()
+                    .iter()
+                    .map(|field| (field.name().clone(), arrow::column_type(field.data_type())))
+                    .collect(),
+                rows,
+            })
+        });
+        let abort = task.abort_handle();
+        match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(err)) => Err(QueryError::new(
+                INTERNAL,
+                format!("the query task failed: {err}"),
+            )),
+            Err(_) => {
+                abort.abort();
+                Err(QueryError::new(
+                    EXECUTION_TIMEOUT,
+                    format!(
+                        "the query took longer than its timeout of {} ms and was stopped",
+                        timeout.as_millis()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// Maps DataFusion's planning errors to Pinot's codes.
+fn planning_error(err: datafusion::error::DataFusionError) -> QueryError {
+    use datafusion::error::DataFusionError;
+    let message = err.to_string();
+    match err.find_root() {
+        DataFusionError::SQL(..) => QueryError::new(SQL_PARSING, message),
+        DataFusionError::Plan(text) if text.contains("table") && text.contains("not found") => {
+            QueryError::new(TABLE_DOES_NOT_EXIST, message)
+        }
+        DataFusionError::SchemaError(..) => QueryError::unknown_column(message),
+        _ => QueryError::validation(message),
+    }
+}
