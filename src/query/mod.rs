@@ -34,6 +34,8 @@ pub use broker::{Broker, LocalServer, QueryServer};
 pub use error::QueryError;
 pub use options::QueryOptions;
 
+#[cfg(test)]
+mod differential;
 pub mod multistage;
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,7 @@ use crate::catalog::{Catalog, TableType};
 use crate::segment::default_null_value;
 use crate::server::Server;
 
+pub use arrow::rows as arrow_rows;
 pub use provider::SegmentTable;
 
 pub struct MultiStage {
