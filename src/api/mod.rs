@@ -204,4 +204,6 @@ fn config_success(
 }
 
 #[cfg(test)]
+mod query_tests;
+#[cfg(test)]
 mod tests;

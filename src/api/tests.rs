@@ -12,13 +12,13 @@ use super::*;
 const SCHEMA: &str = include_str!("../../schemas/stock_transactions.json");
 const TABLE: &str = include_str!("../../tables/stock_transactions_realtime.json");
 
-struct TestApp {
+pub(super) struct TestApp {
     _dir: tempfile::TempDir,
     state: AppState,
 }
 
 impl TestApp {
-    fn new() -> TestApp {
+    pub(super) fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path());
         config.max_body_bytes = 64 * 1024;
@@ -37,7 +37,12 @@ impl TestApp {
         (status, value)
     }
 
-    async fn call(&self, method: &str, uri: &str, body: impl Into<String>) -> (StatusCode, Value) {
+    pub(super) async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        body: impl Into<String>,
+    ) -> (StatusCode, Value) {
         let request = Request::builder()
             .method(method)
             .uri(uri)
@@ -47,12 +52,12 @@ impl TestApp {
         self.send(request).await
     }
 
-    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+    pub(super) async fn get(&self, uri: &str) -> (StatusCode, Value) {
         self.call("GET", uri, "").await
     }
 
     /// POSTs the scenario's schema and table.
-    async fn with_example(self) -> TestApp {
+    pub(super) async fn with_example(self) -> TestApp {
         assert_eq!(
             self.call("POST", "/schemas", SCHEMA).await.0,
             StatusCode::OK

@@ -128,3 +128,38 @@ fn consuming_and_sealed_segments_agree() {
     let count = run("SELECT COUNT(*) FROM trades WHERE id < 3", &table, &fresh);
     assert_eq!(count, vec![vec![Value::Long(6)]]);
 }
+
+#[test]
+fn a_passed_deadline_stops_the_segment_work() {
+    let (schema, spec) = fixture();
+    let spec = Arc::new(spec);
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    let row = json_row(
+        &serde_json::from_str::<Json>(ROWS_A.lines().next().unwrap()).unwrap(),
+        &spec,
+    )
+    .unwrap();
+    mutable.append(&vec![row; 5000]).unwrap();
+    let snapshot = MutableSnapshot::new("trades__0__0".into(), mutable);
+    let mut options = QueryOptions::default();
+    let Route::Single { query, .. } = sql::parse(
+        "SELECT symbol, SUM(price) FROM trades GROUP BY symbol",
+        &mut options,
+    )
+    .unwrap() else {
+        panic!("not single-stage");
+    };
+    let plan = sql::plan(&query, &columns(&schema), options).unwrap();
+    let deadline = Deadline {
+        at: std::time::Instant::now(),
+        cancelled: Default::default(),
+    };
+    let err = execute(&plan, &snapshot, &deadline).unwrap_err();
+    assert_eq!(err, super::exec::TIMED_OUT);
+    // Cancellation stops work the same way before the deadline.
+    let deadline = Deadline {
+        at: std::time::Instant::now() + std::time::Duration::from_secs(60),
+        cancelled: true.into(),
+    };
+    assert!(execute(&plan, &snapshot, &deadline).is_err());
+}

@@ -26,8 +26,18 @@ pub use provider::SegmentTable;
 pub struct MultiStage {
     catalog: Arc<Catalog>,
     server: Arc<Server>,
-    runtime: tokio::runtime::Runtime,
+    /// `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
     threads: usize,
+}
+
+impl Drop for MultiStage {
+    fn drop(&mut self) {
+        // Dropped from async code when the server stops: do not block there.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl MultiStage {
@@ -44,7 +54,7 @@ impl MultiStage {
         Ok(MultiStage {
             catalog,
             server,
-            runtime,
+            runtime: Some(runtime),
             threads: threads.max(1),
         })
     }
@@ -107,7 +117,13 @@ impl MultiStage {
                 .map_err(|err| QueryError::new(INTERNAL, err.to_string()))?;
         }
         let sql = sql.to_string();
-        let task = self.runtime.spawn(async move {
+        let Some(runtime) = &self.runtime else {
+            return Err(QueryError::new(
+                INTERNAL,
+                "the multi-stage engine has stopped",
+            ));
+        };
+        let task = runtime.spawn(async move {
             let frame = context.sql(&sql).await.map_err(planning_error)?;
             let schema = frame.schema().as_arrow().clone();
             let batches = frame

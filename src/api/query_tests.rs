@@ -1,0 +1,175 @@
+//! The query endpoints through the router: Pinot's request and response
+//! shapes, error codes with matching statuses, and the scenario's query.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use super::tests::TestApp;
+
+/// The scenario document's query, exactly as written (with its `;`).
+const SCENARIO_QUERY: &str = "SELECT symbol, SUM(shares) AS total_shares\nFROM stock_transactions\nWHERE update_at >= 1680000000000\nGROUP BY symbol\nORDER BY total_shares DESC\nLIMIT 10;";
+
+fn error_code(body: &serde_json::Value) -> i64 {
+    body["exceptions"][0]["errorCode"].as_i64().unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn scenario_query_runs_on_an_empty_realtime_table() {
+    let app = TestApp::new().with_example().await;
+    let body = json!({ "sql": SCENARIO_QUERY, "queryOptions": "timeoutMs=500;useStarTree=false", "trace": false });
+    let (status, response) = app.call("POST", "/query/sql", body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["exceptions"], json!([]));
+    assert_eq!(
+        response["resultTable"]["dataSchema"],
+        json!({"columnNames": ["symbol", "total_shares"], "columnDataTypes": ["STRING", "DOUBLE"]})
+    );
+    assert_eq!(response["resultTable"]["rows"], json!([]));
+    for field in [
+        "numServersQueried",
+        "numServersResponded",
+        "numSegmentsQueried",
+        "numSegmentsProcessed",
+        "numSegmentsMatched",
+        "numConsumingSegmentsQueried",
+        "minConsumingFreshnessTimeMs",
+        "numDocsScanned",
+        "numEntriesScannedInFilter",
+        "numEntriesScannedPostFilter",
+        "numGroupsLimitReached",
+        "totalDocs",
+        "timeUsedMs",
+        "partialResult",
+    ] {
+        assert!(response.get(field).is_some(), "missing {field}: {response}");
+    }
+    // A count without GROUP BY has one row even with no segments.
+    let (status, response) = app
+        .get("/query/sql?sql=SELECT%20COUNT(*)%20FROM%20stock_transactions")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["resultTable"]["rows"], json!([[0]]));
+    assert_eq!(
+        response["resultTable"]["dataSchema"]["columnDataTypes"],
+        json!(["LONG"])
+    );
+}
+
+#[tokio::test]
+async fn errors_carry_pinot_codes_and_statuses() {
+    let app = TestApp::new().with_example().await;
+    let cases = [
+        ("{not json", StatusCode::BAD_REQUEST, 100, "not valid JSON"),
+        (
+            "{\"query\": \"SELECT 1\"}",
+            StatusCode::BAD_REQUEST,
+            100,
+            "missing the query string field 'sql'",
+        ),
+        (
+            r#"{"sql": "SELEKT 1"}"#,
+            StatusCode::BAD_REQUEST,
+            150,
+            "SELEKT",
+        ),
+        (
+            r#"{"sql": "SELECT COUNT(*) FROM stock_transaction"}"#,
+            StatusCode::NOT_FOUND,
+            190,
+            "did you mean `stock_transactions`?",
+        ),
+        (
+            r#"{"sql": "SELECT sharez FROM stock_transactions"}"#,
+            StatusCode::BAD_REQUEST,
+            710,
+            "unknown column `sharez` in table stock_transactions; did you mean `shares`?",
+        ),
+        (
+            r#"{"sql": "SELECT symbol, COUNT(*) FROM stock_transactions"}"#,
+            StatusCode::BAD_REQUEST,
+            700,
+            "GROUP BY",
+        ),
+        (
+            r#"{"sql": "SELECT COUNT(*) FROM stock_transactions", "queryOptions": "timeoutMs=soon"}"#,
+            StatusCode::BAD_REQUEST,
+            700,
+            "timeoutMs=soon",
+        ),
+        (
+            r#"{"sql": "SET timeoutMs 5; SELECT COUNT(*) FROM stock_transactions"}"#,
+            StatusCode::BAD_REQUEST,
+            150,
+            "key = value",
+        ),
+    ];
+    for (body, status, code, needle) in cases {
+        let (got, response) = app.call("POST", "/query/sql", body).await;
+        assert_eq!(got, status, "{body}: {response}");
+        assert_eq!(error_code(&response), code, "{body}: {response}");
+        let message = response["exceptions"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.contains(needle),
+            "{body}: expected `{needle}` in {message}"
+        );
+    }
+    let (status, response) = app.get("/query/sql").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+    assert_eq!(error_code(&response), 100);
+}
+
+#[tokio::test]
+async fn set_options_explain_and_multi_stage() {
+    let app = TestApp::new().with_example().await;
+    let sql = "SET timeoutMs = 2000; SET useStarTree = false; EXPLAIN PLAN FOR SELECT symbol, COUNT(*) FROM stock_transactions WHERE symbol IN ('A', 'B') AND shares > 10 GROUP BY symbol";
+    let (status, response) = app
+        .call("POST", "/query/sql", json!({ "sql": sql }).to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(
+        response["resultTable"]["dataSchema"]["columnNames"],
+        json!(["Operator", "Operator_Id", "Parent_Id"])
+    );
+    let rows = response["resultTable"]["rows"].as_array().unwrap();
+    assert_eq!(rows[0], json!(["BROKER_REDUCE(limit:10)", 0, -1]));
+    let operators: Vec<&str> = rows
+        .iter()
+        .map(|r| r[0].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        operators
+            .iter()
+            .any(|o| o.starts_with("GROUP_BY(groupKeys:symbol")),
+        "{operators:?}"
+    );
+    assert!(
+        operators
+            .iter()
+            .any(|o| o.contains("operator:IN,predicate:symbol IN ('A','B')")),
+        "{operators:?}"
+    );
+    assert!(
+        operators.iter().any(|o| o.contains("operator:RANGE")),
+        "{operators:?}"
+    );
+    // Parent ids point at earlier operators.
+    for row in rows.iter().skip(1) {
+        assert!(row[2].as_i64().unwrap() < row[1].as_i64().unwrap(), "{row}");
+    }
+    // POST /query runs the multi-stage engine, joins included.
+    let join = "SELECT a.symbol, COUNT(*) AS n FROM stock_transactions a JOIN stock_transactions b ON a.id = b.id GROUP BY a.symbol";
+    let (status, response) = app
+        .call("POST", "/query", json!({ "sql": join }).to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(
+        response["resultTable"]["dataSchema"]["columnNames"],
+        json!(["symbol", "n"])
+    );
+    let (status, response) = app
+        .call("POST", "/query/sql", json!({ "sql": join }).to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+}
