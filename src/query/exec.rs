@@ -61,6 +61,9 @@ pub struct Groups {
     pub keys: Vec<Value>,
     pub accs: Vec<Acc>,
     pub len: usize,
+    /// Keys are unique and ascending (dense groups over sorted
+    /// dictionaries), so partials merge without hashing.
+    pub sorted: bool,
 }
 
 /// One selected row: its output values and its ORDER BY values.
@@ -639,11 +642,19 @@ impl<'p> Aggregation<'p> {
             };
             accs.push(compact);
         }
+        let sorted = match &self.grouping {
+            Grouping::Single => true,
+            Grouping::Dense { names, .. } => names
+                .iter()
+                .all(|name| columns.get(name).is_some_and(|source| source.dict_sorted())),
+            Grouping::Hashed { .. } => false,
+        };
         Ok(Groups {
             arity,
             keys,
             accs,
             len: present.len(),
+            sorted,
         })
     }
 }

@@ -298,23 +298,35 @@ fn dictionary_docs(
     for id in &ids {
         wanted[*id as usize] = true;
     }
-    if source.single_value() {
+    let check = |docs: &DocSet, stats: &mut FilterStats| {
         let mut buffer = Vec::new();
-        scan(candidates, stats, |docs, out| {
-            source.ids(docs, &mut buffer);
-            out.extend(buffer.iter().map(|id| wanted[*id as usize]));
-            Ok(())
-        })
-    } else {
-        let mut buffer = Vec::new();
-        scan(candidates, stats, |docs, out| {
-            docs.for_each(|doc| {
-                source.doc_ids(doc, &mut buffer);
-                out.push(buffer.iter().any(|id| wanted[*id as usize]));
-            });
-            Ok(())
-        })
+        if source.single_value() {
+            scan(docs, stats, |batch, out| {
+                source.ids(batch, &mut buffer);
+                out.extend(buffer.iter().map(|id| wanted[*id as usize]));
+                Ok(())
+            })
+        } else {
+            scan(docs, stats, |batch, out| {
+                batch.for_each(|doc| {
+                    source.doc_ids(doc, &mut buffer);
+                    out.push(buffer.iter().any(|id| wanted[*id as usize]));
+                });
+                Ok(())
+            })
+        }
+    };
+    // A range index narrows a range to whole buckets plus edge buckets to check.
+    if let Pred::Range(low, high) = pred {
+        if source.indexes().range && !few_candidates {
+            if let Some((full, partial)) = source.range_docs(low.as_ref(), high.as_ref()) {
+                let sure = candidates.and(&DocSet::Bitmap(full));
+                let checked = check(&candidates.and(&DocSet::Bitmap(partial)), stats)?;
+                return Ok(sure.or(&checked));
+            }
+        }
     }
+    check(candidates, stats)
 }
 
 fn raw_docs(

@@ -14,6 +14,18 @@ use super::value::Value;
 pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
     match &plan.kind {
         PlanKind::Aggregate { aggregates, .. } => {
+            let all_sorted = parts
+                .iter()
+                .all(|part| matches!(part, Partial::Groups(groups) if groups.sorted));
+            if all_sorted && parts.len() > 1 {
+                let mut parts = parts.into_iter().filter_map(|part| match part {
+                    Partial::Groups(groups) => Some(groups),
+                    Partial::Rows(_) => None,
+                });
+                let first = parts.next().ok_or("no partial results")?;
+                let merged = parts.fold(first, |acc, next| merge_sorted(plan, acc, next));
+                return Ok(Partial::Groups(merged));
+            }
             let mut merged: Option<Groups> = None;
             let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
             for part in parts {
@@ -57,6 +69,7 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
                     keys: Vec::new(),
                     accs,
                     len: single as usize,
+                    sorted: true,
                 }
             })))
         }
@@ -76,6 +89,87 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
             rows.truncate(wanted);
             Ok(Partial::Rows(rows))
         }
+    }
+}
+
+/// Merges two partials whose keys are unique and ascending, in one pass.
+fn merge_sorted(plan: &Plan, a: Groups, b: Groups) -> Groups {
+    let arity = a.arity;
+    let key = |groups: &Groups, group: usize| -> Vec<Value> {
+        groups.keys[group * arity..(group + 1) * arity].to_vec()
+    };
+    let compare = |x: usize, y: usize| {
+        let (left, right) = (
+            &a.keys[x * arity..(x + 1) * arity],
+            &b.keys[y * arity..(y + 1) * arity],
+        );
+        left.iter()
+            .zip(right)
+            .map(|(l, r)| l.total_cmp(r))
+            .find(|order| order.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    // Which inputs feed each output group.
+    let mut sources: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(a.len.max(b.len));
+    let (mut x, mut y) = (0, 0);
+    while x < a.len || y < b.len {
+        let order = if x == a.len {
+            std::cmp::Ordering::Greater
+        } else if y == b.len {
+            std::cmp::Ordering::Less
+        } else {
+            compare(x, y)
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                sources.push((Some(x), None));
+                x += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                sources.push((None, Some(y)));
+                y += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                sources.push((Some(x), Some(y)));
+                x += 1;
+                y += 1;
+            }
+        }
+    }
+    let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
+        return a;
+    };
+    let mut keys = Vec::with_capacity(sources.len() * arity);
+    for (from_a, from_b) in &sources {
+        match (from_a, from_b) {
+            (Some(x), _) => keys.extend(key(&a, *x)),
+            (None, Some(y)) => keys.extend(key(&b, *y)),
+            (None, None) => {}
+        }
+    }
+    let accs = aggregates
+        .iter()
+        .enumerate()
+        .map(|(index, aggregate)| {
+            let mut acc = Acc::new(aggregate.func);
+            acc.resize(sources.len());
+            for (into, (from_a, from_b)) in sources.iter().enumerate() {
+                if let Some(x) = from_a {
+                    acc.merge(into, &a.accs[index], *x);
+                }
+                if let Some(y) = from_b {
+                    acc.merge(into, &b.accs[index], *y);
+                }
+            }
+            acc
+        })
+        .collect();
+    Groups {
+        arity,
+        keys,
+        accs,
+        len: sources.len(),
+        sorted: true,
     }
 }
 

@@ -285,6 +285,27 @@ impl<'a> ForPacked<'a> {
         }
     }
 
+    /// Calls `visit(key)` for each index of `indexes` (ascending for
+    /// speed: each block is decoded once).
+    pub fn gather(&self, indexes: &[u32], mut visit: impl FnMut(u64)) {
+        let mut buffer = [0u64; BLOCK];
+        let mut current = usize::MAX;
+        for index in indexes {
+            let index = *index as usize;
+            let block = index / BLOCK;
+            if block != current {
+                if self.width(block).1 {
+                    self.decode_block(block, &mut buffer);
+                    current = block;
+                } else {
+                    visit(self.get(index));
+                    continue;
+                }
+            }
+            visit(buffer[index % BLOCK]);
+        }
+    }
+
     /// Calls `visit(first, keys)` for the blocks holding `start..end`.
     pub fn for_each_block_in(
         &self,
@@ -337,6 +358,10 @@ mod tests {
             for (index, key) in keys.iter().enumerate() {
                 prop_assert_eq!(packed.get(index), *key);
             }
+            let picks: Vec<u32> = (0..keys.len() as u32).filter(|i| (i * 7 + spread) % 3 != 0).collect();
+            let mut gathered = Vec::new();
+            packed.gather(&picks, |key| gathered.push(key));
+            prop_assert_eq!(gathered, picks.iter().map(|i| keys[*i as usize]).collect::<Vec<_>>());
             let mut seen = Vec::new();
             packed.for_each_block(|first, block| { assert_eq!(first, seen.len()); seen.extend_from_slice(block); });
             prop_assert_eq!(&seen, &keys);
@@ -344,6 +369,9 @@ mod tests {
             sorted.sort_unstable();
             let bytes = encode(&sorted);
             let packed = ForPacked::parse(&bytes, sorted.len()).unwrap();
+            let mut gathered = Vec::new();
+            packed.gather(&picks, |key| gathered.push(key));
+            prop_assert_eq!(gathered, picks.iter().map(|i| sorted[*i as usize]).collect::<Vec<_>>());
             for key in &sorted {
                 prop_assert_eq!(packed.get(packed.binary_search(*key).unwrap()), *key);
             }

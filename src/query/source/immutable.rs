@@ -10,6 +10,7 @@ use crate::index::range::Coverage;
 use crate::query::docs::Docs;
 use crate::query::value::{Kind, Value, Vector};
 use crate::segment::bitpack::{self, CHUNK};
+use crate::segment::forpack;
 use crate::segment::stored::{Dictionary, Fixed, Forward, KeyCodec};
 use crate::segment::{bloom_hash, ColumnView, DecodedDictionary, ImmutableSegment, Physical};
 
@@ -209,10 +210,6 @@ impl ColumnSource for SealedColumn<'_> {
                 Vector::Array(rows)
             }
             Forward::RawPacked { keys, physical } => {
-                let codec = KeyCodec {
-                    physical,
-                    decimal_scale: None,
-                };
                 let mut out = Vec::with_capacity(docs.len());
                 match docs {
                     Docs::Range(start, end) => {
@@ -220,14 +217,23 @@ impl ColumnSource for SealedColumn<'_> {
                         keys.for_each_block_in(start, end, |first, block| {
                             let from = start.saturating_sub(first);
                             let to = (end - first).min(block.len());
-                            out.extend(block[from..to].iter().map(|key| codec.scalar(*key)));
+                            out.extend(block[from..to].iter().copied());
                         });
                     }
-                    Docs::List(list) => {
-                        out.extend(list.iter().map(|doc| codec.scalar(keys.get(*doc as usize))))
+                    Docs::List(list) => keys.gather(list, |key| out.push(key)),
+                }
+                match physical {
+                    Physical::I32 | Physical::I64 => {
+                        Vector::Long(out.into_iter().map(forpack::from_key_i64).collect())
+                    }
+                    _ => {
+                        let codec = KeyCodec {
+                            physical,
+                            decimal_scale: None,
+                        };
+                        vector_of(physical, out.into_iter().map(|key| codec.scalar(key)))
                     }
                 }
-                vector_of(physical, out.into_iter())
             }
             Forward::RawFixed(fixed) => match fixed {
                 Fixed::F64(values) => Vector::Double(gather(values, docs)),
