@@ -220,7 +220,8 @@ fn query(rng: &mut Rng) -> String {
             "id, shares * price, side",
             "id, fee, user_id",
         ]);
-        return format!("SELECT {columns} FROM t{filter} ORDER BY id LIMIT 40");
+        let order = rng.pick(&["id", "ts DESC, id", "ts, id DESC", "price DESC, id"]);
+        return format!("SELECT {columns} FROM t{filter} ORDER BY {order} LIMIT 40");
     }
     let key_sets: [&[&str]; 6] = [
         &[],

@@ -16,19 +16,51 @@ pub type Columns<'a> = HashMap<String, Box<dyn ColumnSource + 'a>>;
 
 /// Evaluates `expr` for `docs`.
 pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<Vector, String> {
+    // A column read twice in one expression (`ts - ts % 3600000`) is read once.
+    let mut cache = HashMap::new();
+    eval_cached(expr, columns, docs, &mut cache)
+}
+
+fn eval_cached<'e>(
+    expr: &'e Expr,
+    columns: &Columns<'_>,
+    docs: Docs<'_>,
+    cache: &mut HashMap<&'e str, Vector>,
+) -> Result<Vector, String> {
     let len = docs.len();
     Ok(match expr {
-        Expr::Column(column) => match columns.get(&column.name) {
-            Some(source) => source.values(docs),
-            None => return Err(format!("column `{}` is not open", column.name)),
-        },
+        Expr::Column(column) => {
+            if let Some(values) = cache.get(column.name.as_str()) {
+                return Ok(values.clone());
+            }
+            let values = match columns.get(&column.name) {
+                Some(source) => source.values(docs),
+                None => return Err(format!("column `{}` is not open", column.name)),
+            };
+            cache.insert(column.name.as_str(), values.clone());
+            values
+        }
         Expr::Literal(value) => Vector::constant(value, literal_kind(value), len),
         Expr::Binary { op, left, right } => {
-            let l = eval_batch(left, columns, docs)?;
-            let r = eval_batch(right, columns, docs)?;
-            binary_vectors(*op, l, r, expr.column_type())?
+            let l = eval_cached(left, columns, docs, cache)?;
+            let ty = expr.column_type();
+            // Column op constant: no constant vector.
+            if let (Expr::Literal(Value::Long(k)), Vector::Long(values), ColumnType::Long) =
+                (right.as_ref(), &l, ty)
+            {
+                if op.is_arithmetic() && (*k != 0 || !matches!(op, BinOp::Div | BinOp::Mod)) {
+                    let k = *k;
+                    let mut values = values.clone();
+                    for value in values.iter_mut() {
+                        *value = long_op(*op, *value, k)?;
+                    }
+                    return Ok(Vector::Long(values));
+                }
+            }
+            let r = eval_cached(right, columns, docs, cache)?;
+            binary_vectors(*op, l, r, ty)?
         }
-        Expr::Not(inner) => match eval_batch(inner, columns, docs)? {
+        Expr::Not(inner) => match eval_cached(inner, columns, docs, cache)? {
             Vector::Bool(values) => Vector::Bool(values.into_iter().map(|v| !v).collect()),
             other => Vector::Bool((0..len).map(|row| !truthy(&other.value(row))).collect()),
         },
@@ -49,7 +81,7 @@ pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<
             let children = children_of(expr);
             let vectors: Vec<Vector> = children
                 .iter()
-                .map(|child| eval_batch(child, columns, docs))
+                .map(|child| eval_cached(child, columns, docs, cache))
                 .collect::<Result<_, _>>()?;
             let kind = expr.kind();
             let mut values = Vec::with_capacity(len);

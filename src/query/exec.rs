@@ -10,6 +10,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use super::agg::{Acc, AggFunc, DistinctSet};
@@ -18,6 +19,7 @@ use super::eval::{eval_batch, Columns};
 use super::expr::Expr;
 use super::filter::FilterStats;
 use super::plan::{Plan, PlanKind};
+use super::reduce;
 use super::source::{AbsentColumn, ColumnSource, SegmentSource};
 use super::value::{Kind, Value, Vector};
 
@@ -119,30 +121,105 @@ pub fn execute(
     stats.entries_in_filter = filter_stats.entries_scanned;
     stats.docs_scanned = docs.len();
     let partial = match &plan.kind {
-        PlanKind::Aggregate {
-            group_by,
-            aggregates,
-            ..
-        } => {
-            let mut run = Aggregation::new(plan, group_by, &columns)?;
-            run.run(&docs, &columns, deadline, &mut stats, |_| None)?;
-            for (index, aggregate) in aggregates.iter().enumerate() {
-                if let Some(filter) = &aggregate.filter {
-                    let mut fs = FilterStats::default();
-                    let filtered = filter.docs(&columns, &docs, &mut fs)?;
-                    stats.entries_in_filter += fs.entries_scanned;
-                    run.run(&filtered, &columns, deadline, &mut stats, |i| {
-                        Some(i == index)
-                    })?;
+        PlanKind::Aggregate { .. } => {
+            let parts = split(&docs, rayon::current_num_threads());
+            if parts.len() == 1 {
+                Partial::Groups(aggregate(plan, &docs, &columns, deadline, &mut stats)?)
+            } else {
+                // Large doc sets aggregate in parallel, a doc range per task.
+                let results: Vec<Result<(Groups, SegmentStats), String>> = parts
+                    .par_iter()
+                    .map(|part| {
+                        let columns = open_columns(plan, segment);
+                        let mut part_stats = SegmentStats::default();
+                        let groups = aggregate(plan, part, &columns, deadline, &mut part_stats)?;
+                        Ok((groups, part_stats))
+                    })
+                    .collect();
+                let mut partials = Vec::with_capacity(results.len());
+                for result in results {
+                    let (groups, part_stats) = result?;
+                    stats.entries_in_filter += part_stats.entries_in_filter;
+                    stats.entries_post_filter += part_stats.entries_post_filter;
+                    stats.groups_limit_reached |= part_stats.groups_limit_reached;
+                    partials.push(Partial::Groups(groups));
                 }
+                reduce::merge(plan, partials)?
             }
-            Partial::Groups(run.finish(&columns)?)
         }
         PlanKind::Select { select, order_by } => Partial::Rows(select_rows(
             plan, select, order_by, &docs, &columns, deadline, &mut stats,
         )?),
     };
     Ok((partial, stats))
+}
+
+/// Docs per parallel aggregation task, at least.
+const PARALLEL_MIN_DOCS: u64 = 1 << 17;
+
+/// Splits `docs` into up to `ways` parts of about equal size.
+fn split(docs: &DocSet, ways: usize) -> Vec<DocSet> {
+    let ways = ways.min((docs.len() / PARALLEL_MIN_DOCS) as usize);
+    if ways <= 1 {
+        return vec![docs.clone()];
+    }
+    match docs {
+        DocSet::Range(start, end) => {
+            let step = (end - start).div_ceil(ways as u32);
+            (0..ways as u32)
+                .map(|i| DocSet::Range(start + i * step, (start + (i + 1) * step).min(*end)))
+                .filter(|part| !part.is_empty())
+                .collect()
+        }
+        DocSet::Bitmap(bitmap) => {
+            let len = bitmap.len();
+            let bounds: Vec<u32> = (0..=ways as u64)
+                .map(|i| match i * len / ways as u64 {
+                    rank if rank >= len => u32::MAX,
+                    rank => bitmap.select(rank as u32).unwrap_or(u32::MAX),
+                })
+                .collect();
+            bounds
+                .windows(2)
+                .map(|pair| {
+                    let mut part = bitmap.clone();
+                    part.remove_range(..pair[0]);
+                    part.remove_range(pair[1]..);
+                    DocSet::Bitmap(part)
+                })
+                .filter(|part| !part.is_empty())
+                .collect()
+        }
+    }
+}
+
+/// Aggregates `docs`, including each aggregate's FILTER (WHERE ...).
+fn aggregate(
+    plan: &Plan,
+    docs: &DocSet,
+    columns: &Columns<'_>,
+    deadline: &Deadline,
+    stats: &mut SegmentStats,
+) -> Result<Groups, String> {
+    let PlanKind::Aggregate {
+        group_by,
+        aggregates,
+        ..
+    } = &plan.kind
+    else {
+        return Err("not an aggregation".into());
+    };
+    let mut run = Aggregation::new(plan, group_by, columns)?;
+    run.run(docs, columns, deadline, stats, |_| None)?;
+    for (index, aggregate) in aggregates.iter().enumerate() {
+        if let Some(filter) = &aggregate.filter {
+            let mut fs = FilterStats::default();
+            let filtered = filter.docs(columns, docs, &mut fs)?;
+            stats.entries_in_filter += fs.entries_scanned;
+            run.run(&filtered, columns, deadline, stats, |i| Some(i == index))?;
+        }
+    }
+    run.finish(columns)
 }
 
 /// How group ids are computed in one segment.
@@ -743,8 +820,17 @@ fn select_rows(
     } else {
         let desc: std::sync::Arc<[bool]> = order_by.iter().map(|(_, d)| *d).collect();
         let mut heap: BinaryHeap<Candidate> = BinaryHeap::new();
-        docs.for_each_batch(|batch| {
-            let mut step = || -> Result<(), String> {
+        // Ordered first by the column the docs are sorted on: read docs in
+        // that order and stop once no later doc can make the top rows.
+        let (first, first_desc) = (&order_by[0].0, order_by[0].1);
+        let by_doc_order = match first {
+            Expr::Column(column) => columns
+                .get(&column.name)
+                .is_some_and(|source| source.indexes().sorted && source.single_value()),
+            _ => false,
+        };
+        let mut visit = |batch: Docs<'_>| {
+            let mut step = || -> Result<bool, String> {
                 deadline.check()?;
                 let vectors: Vec<Vector> = order_by
                     .iter()
@@ -765,16 +851,34 @@ fn select_rows(
                         heap.push(candidate);
                     }
                 }
-                Ok(())
+                if !by_doc_order || heap.len() < wanted || batch.is_empty() {
+                    return Ok(true);
+                }
+                // Later docs hold first keys at or beyond the batch's last one.
+                let last = vectors[0].value(batch.len() - 1);
+                let worst = heap.peek().map(|worst| &worst.order[0]);
+                let done = worst.is_some_and(|worst| {
+                    if first_desc {
+                        worst.total_cmp(&last).is_gt()
+                    } else {
+                        worst.total_cmp(&last).is_lt()
+                    }
+                });
+                Ok(!done)
             };
             match step() {
-                Ok(()) => true,
+                Ok(keep_going) => keep_going,
                 Err(err) => {
                     failure = Some(err);
                     false
                 }
             }
-        });
+        };
+        if by_doc_order && first_desc {
+            docs.for_each_batch_rev(&mut visit);
+        } else {
+            docs.for_each_batch(&mut visit);
+        }
         for candidate in heap.into_vec() {
             chosen.push(candidate.doc);
             orders.insert(candidate.doc, candidate.order);

@@ -17,6 +17,12 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
             let all_sorted = parts
                 .iter()
                 .all(|part| matches!(part, Partial::Groups(groups) if groups.sorted));
+            if parts.len() == 1 {
+                return Ok(parts
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Partial::Rows(Vec::new())));
+            }
             if all_sorted && parts.len() > 1 {
                 let mut parts = parts.into_iter().filter_map(|part| match part {
                     Partial::Groups(groups) => Some(groups),
@@ -95,9 +101,7 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
 /// Merges two partials whose keys are unique and ascending, in one pass.
 fn merge_sorted(plan: &Plan, a: Groups, b: Groups) -> Groups {
     let arity = a.arity;
-    let key = |groups: &Groups, group: usize| -> Vec<Value> {
-        groups.keys[group * arity..(group + 1) * arity].to_vec()
-    };
+    let key = |group: usize| group * arity..(group + 1) * arity;
     let compare = |x: usize, y: usize| {
         let (left, right) = (
             &a.keys[x * arity..(x + 1) * arity],
@@ -142,8 +146,8 @@ fn merge_sorted(plan: &Plan, a: Groups, b: Groups) -> Groups {
     let mut keys = Vec::with_capacity(sources.len() * arity);
     for (from_a, from_b) in &sources {
         match (from_a, from_b) {
-            (Some(x), _) => keys.extend(key(&a, *x)),
-            (None, Some(y)) => keys.extend(key(&b, *y)),
+            (Some(x), _) => keys.extend_from_slice(&a.keys[key(*x)]),
+            (None, Some(y)) => keys.extend_from_slice(&b.keys[key(*y)]),
             (None, None) => {}
         }
     }
@@ -187,39 +191,62 @@ pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> 
             Partial::Groups(groups),
         ) => {
             let desc: Vec<bool> = order_by.iter().map(|(_, d)| *d).collect();
-            let mut rows: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+            let aggs_of = |group: usize, out: &mut Vec<Value>| {
+                out.clear();
+                out.extend(
+                    groups
+                        .accs
+                        .iter()
+                        .zip(aggregates)
+                        .map(|(acc, aggregate)| acc.finish(aggregate.func, group)),
+                );
+            };
+            let keys_of =
+                |group: usize| &groups.keys[group * groups.arity..(group + 1) * groups.arity];
+            // The groups that pass HAVING, with their ORDER BY values.
+            let mut aggs = Vec::with_capacity(aggregates.len());
+            // ORDER BY values of candidate `i` are `orders[i*k..(i+1)*k]`.
+            let width = order_by.len();
+            let mut orders: Vec<Value> = Vec::new();
+            let mut candidates: Vec<(u32, usize)> = Vec::new();
             for group in 0..groups.len {
-                let keys = &groups.keys[group * groups.arity..(group + 1) * groups.arity];
-                let aggs: Vec<Value> = groups
-                    .accs
-                    .iter()
-                    .zip(aggregates)
-                    .map(|(acc, aggregate)| acc.finish(aggregate.func, group))
-                    .collect();
+                let keys = keys_of(group);
+                aggs_of(group, &mut aggs);
                 if let Some(having) = having {
                     if !truthy(&eval_row(having, keys, &aggs)?) {
                         continue;
                     }
                 }
-                let order: Vec<Value> = order_by
-                    .iter()
-                    .map(|(expr, _)| eval_row(expr, keys, &aggs))
-                    .collect::<Result<_, _>>()?;
-                let values: Vec<Value> = select
-                    .iter()
-                    .map(|expr| eval_row(expr, keys, &aggs))
-                    .collect::<Result<_, _>>()?;
-                rows.push((values, order));
+                for (expr, _) in order_by {
+                    orders.push(eval_row(expr, keys, &aggs)?);
+                }
+                candidates.push((candidates.len() as u32, group));
             }
+            let wanted = plan.offset.saturating_add(plan.limit).min(candidates.len());
             if !order_by.is_empty() {
-                rows.sort_by(|a, b| compare_rows(&a.1, &b.1, &desc));
+                let order_of =
+                    |c: &(u32, usize)| &orders[c.0 as usize * width..(c.0 as usize + 1) * width];
+                let compare = |a: &(u32, usize), b: &(u32, usize)| {
+                    compare_rows(order_of(a), order_of(b), &desc).then(a.1.cmp(&b.1))
+                };
+                if wanted > 0 && wanted < candidates.len() {
+                    candidates.select_nth_unstable_by(wanted - 1, compare);
+                    candidates.truncate(wanted);
+                }
+                candidates.sort_unstable_by(compare);
             }
-            Ok(rows
-                .into_iter()
-                .skip(plan.offset)
-                .take(plan.limit)
-                .map(|(values, _)| values)
-                .collect())
+            let mut rows = Vec::new();
+            for (_, group) in candidates.into_iter().skip(plan.offset).take(plan.limit) {
+                aggs_of(group, &mut aggs);
+                let keys = keys_of(group);
+                rows.push(
+                    select
+                        .iter()
+                        .map(|expr| eval_row(expr, keys, &aggs))
+                        .collect::<Result<Vec<Value>, _>>()?,
+                );
+            }
+            Ok(rows)
         }
         (PlanKind::Select { .. }, Partial::Rows(rows)) => Ok(rows
             .into_iter()

@@ -163,3 +163,37 @@ fn a_passed_deadline_stops_the_segment_work() {
     };
     assert!(execute(&plan, &snapshot, &deadline).is_err());
 }
+
+#[test]
+fn split_aggregation_matches_one_pass() {
+    let (schema, spec) = fixture();
+    let spec = Arc::new(spec);
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    let template: Vec<_> = ROWS_A
+        .lines()
+        .chain(ROWS_B.lines())
+        .map(|line| json_row(&serde_json::from_str::<Json>(line).unwrap(), &spec).unwrap())
+        .collect();
+    // 300,000 rows: enough for the doc set to split across tasks.
+    let rows: Vec<_> = template.iter().cycle().take(300_000).cloned().collect();
+    mutable.append(&rows).unwrap();
+    let snapshot = MutableSnapshot::new("trades__0__0".into(), mutable);
+    let table = columns(&schema);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let four = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    for sql in [
+        "SELECT COUNT(*), SUM(shares), MAX(price), COUNT(DISTINCT user_id) FROM trades",
+        "SELECT symbol, COUNT(*), AVG(price), MIN(fee) FROM trades GROUP BY symbol ORDER BY symbol",
+        "SELECT ts - ts % 7200000 AS h, SUM(shares) FILTER (WHERE side = 'BUY') FROM trades WHERE exchange <> 'LSE' GROUP BY ts - ts % 7200000 ORDER BY h LIMIT 100",
+    ] {
+        let whole = one.install(|| run(sql, &table, &snapshot));
+        let split = four.install(|| run(sql, &table, &snapshot));
+        assert!(close(&whole, &split), "{sql}\none task: {whole:?}\nsplit:    {split:?}");
+    }
+}

@@ -12,7 +12,7 @@ pub enum Error {
     },
 
     #[error(
-        "segment {segment} has format version {version}; this Gamay reads version {supported}"
+        "segment {segment} has format version {version}; this Gamay reads versions 1 to {supported}"
     )]
     UnsupportedVersion {
         segment: String,

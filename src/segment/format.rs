@@ -49,7 +49,11 @@ use crate::catalog::DataType;
 
 pub const MAGIC_HEAD: &[u8; 8] = b"GAMAYSEG";
 pub const MAGIC_TAIL: &[u8; 8] = b"GAMAYEND";
-pub const FORMAT_VERSION: u32 = 1;
+/// The version written. v2 adds raw float columns packed as scaled
+/// integers (a raw column with `decimalScale`); v1 files read unchanged.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version read.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 16;
 pub const TRAILER_LEN: usize = 32;
 /// Blocks start at multiples of this, so `u64` arrays can be read in place.

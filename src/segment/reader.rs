@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 use super::error::{Error, Result};
 use super::format::{self, BlockKind, ColumnMeta, Encoding, SegmentMeta, HEADER_LEN, TRAILER_LEN};
 use super::forpack::ForPacked;
-use super::stored::{scalar_of, Dictionary, Fixed, Forward, KeyCodec, PackedIds, Var};
+use super::stored::{Dictionary, Fixed, Forward, KeyCodec, PackedIds, Var};
 use super::types::{Cell, Physical, Scalar};
 use crate::index::inverted::InvertedIndex;
 use crate::index::range::RangeIndex;
@@ -98,7 +98,7 @@ impl ImmutableSegment {
             format::read_trailer(&trailer_bytes).map_err(|reason| corrupted("trailer", reason))?;
         let header_version = u32::from_le_bytes([map[8], map[9], map[10], map[11]]);
         for version in [header_version, trailer.version] {
-            if version != format::FORMAT_VERSION {
+            if !(format::MIN_FORMAT_VERSION..=format::FORMAT_VERSION).contains(&version) {
                 return Err(Error::UnsupportedVersion {
                     segment: name.clone(),
                     version,
@@ -308,8 +308,20 @@ impl ImmutableSegment {
             (Encoding::Raw, _, _) => match meta.physical {
                 Physical::I32 | Physical::I64 => Forward::RawPacked {
                     keys: ForPacked::parse(fwd()?, docs).map_err(|reason| ("fwd", reason))?,
-                    physical: meta.physical,
+                    codec: KeyCodec {
+                        physical: meta.physical,
+                        decimal_scale: None,
+                    },
                 },
+                Physical::F32 | Physical::F64 if meta.decimal_scale.is_some() => {
+                    Forward::RawPacked {
+                        keys: ForPacked::parse(fwd()?, docs).map_err(|reason| ("fwd", reason))?,
+                        codec: KeyCodec {
+                            physical: meta.physical,
+                            decimal_scale: meta.decimal_scale,
+                        },
+                    }
+                }
                 Physical::F32 | Physical::F64 => Forward::RawFixed(
                     Fixed::parse(meta.physical, fwd()?, docs).map_err(|reason| ("fwd", reason))?,
                 ),
@@ -420,7 +432,7 @@ impl ImmutableSegment {
                     .collect(),
             ),
             Forward::Sorted(sorted) => Cell::One(value_of(sorted.id_of(doc as u32))),
-            Forward::RawPacked { keys, physical } => Cell::One(scalar_of(keys.get(doc), physical)),
+            Forward::RawPacked { keys, codec } => Cell::One(codec.scalar(keys.get(doc))),
             Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
             Forward::RawVar(var) => Cell::One(var.get(doc)),
         }

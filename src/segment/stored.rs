@@ -360,10 +360,11 @@ pub enum Forward<'a> {
     },
     /// The sorted column: no per-doc ids; the sorted index maps docs to ids.
     Sorted(SortedIndex<'a>),
-    /// Raw integers, frame-of-reference packed keys.
+    /// Raw integers, or decimal floats as scaled integers (format v2),
+    /// frame-of-reference packed keys.
     RawPacked {
         keys: ForPacked<'a>,
-        physical: Physical,
+        codec: KeyCodec,
     },
     /// Raw floats.
     RawFixed(Fixed<'a>),

@@ -407,12 +407,23 @@ fn write_fixture() {
     if std::env::var_os("GAMAY_WRITE_FIXTURE").is_none() {
         return;
     }
-    let mutable = MutableSegment::new(Arc::new(stock_spec()));
+    // v2 adds raw decimal floats: `purchase` has no dictionary here.
+    let schema: Json =
+        serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap();
+    let mut table: Json = serde_json::from_str(include_str!(
+        "../../tables/stock_transactions_realtime.json"
+    ))
+    .unwrap();
+    table["tableIndexConfig"]["sortedColumn"] = json!(["update_at"]);
+    table["tableIndexConfig"]["rangeIndexColumns"] = json!(["purchase"]);
+    table["tableIndexConfig"]["noDictionaryColumns"] = json!(["purchase"]);
+    table["tableIndexConfig"]["bloomFilterColumns"] = json!(["symbol"]);
+    let mutable = MutableSegment::new(Arc::new(spec_from(schema, table)));
     mutable.append(&stock_rows(100)).unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     std::fs::create_dir_all(&dir).unwrap();
     let info = SealInfo {
-        segment_name: "segment_v1".into(),
+        segment_name: format!("segment_v{}", super::format::FORMAT_VERSION),
         stream: Some(StreamRange {
             topic: "topico-processado".into(),
             partition: 0,
@@ -421,6 +432,26 @@ fn write_fixture() {
         }),
     };
     mutable.seal(&dir, &info).unwrap();
+}
+
+#[test]
+fn format_version_2_fixture_reads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/segment_v2.seg");
+    let segment = ImmutableSegment::open(&path).unwrap();
+    assert_eq!(segment.meta().format_version, 2);
+    let purchase = segment.column_index("purchase").unwrap();
+    let view = segment.column(purchase);
+    // v2: a raw float column of decimals, packed as scaled integers.
+    assert_eq!(view.meta.encoding, super::Encoding::Raw);
+    assert_eq!(view.meta.decimal_scale, Some(2));
+    assert!(matches!(
+        view.forward,
+        super::stored::Forward::RawPacked { .. }
+    ));
+    let rows = stock_rows(100);
+    for doc in 0..100 {
+        assert_eq!(segment.value(purchase, doc), rows[99 - doc][4]);
+    }
 }
 
 #[test]
@@ -532,12 +563,12 @@ fn unknown_version_is_refused() {
     mutable.append(&stock_rows(3)).unwrap();
     let original = seal_into(&mutable, dir.path(), "v");
     let mut bytes = std::fs::read(original.path()).unwrap();
-    bytes[8] = 2;
-    let path = dir.path().join("v2.seg");
+    bytes[8] = 3;
+    let path = dir.path().join("v3.seg");
     std::fs::write(&path, &bytes).unwrap();
     let err = ImmutableSegment::open(&path).err().unwrap().to_string();
     assert!(
-        err.contains("format version 2; this Gamay reads version 1"),
+        err.contains("format version 3; this Gamay reads versions 1 to 2"),
         "{err}"
     );
 }

@@ -139,7 +139,7 @@ fn write_column(
                 DocIds::Single(ids) if raw => {
                     let values = dictionary.gather(&ids);
                     drop(ids);
-                    let mut meta = write_raw(spec, &values, out)?;
+                    let mut meta = write_raw(spec, &values, scale, out)?;
                     if is_sorted_column && meta.sorted {
                         // Docs are in value order: predicates binary-search
                         // the packed values in place.
@@ -150,7 +150,13 @@ fn write_column(
                 ids => write_dict(spec, &dictionary, scale, &ids, is_sorted_column, out)?,
             }
         }
-        ColumnData::Raw { values } => write_raw(spec, &values, out)?,
+        ColumnData::Raw { values } => {
+            let scale = match spec.physical {
+                Physical::F32 | Physical::F64 => decimal_scale(&values),
+                _ => None,
+            };
+            write_raw(spec, &values, scale, out)?
+        }
     };
     meta.null_count = nulls.len();
     if !nulls.is_empty() {
@@ -179,17 +185,30 @@ fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, scale: Option<u8>, ids: &
     let bits = bitpack::bits_for_cardinality(dictionary.len());
     let encoded = forpack::encoded_len(&fixed_keys(dictionary, scale))
         + bitpack::words_for(ids.len(), bits) * 8;
-    let raw = if integer {
+    let raw = if integer || scale.is_some() {
+        // Integers, and decimals as scaled integers, are packed.
         let keys: Vec<u64> = ids
             .iter()
-            .map(|&id| value_key(dictionary, id as usize, None))
+            .map(|&id| value_key(dictionary, id as usize, scale))
             .collect();
         forpack::encoded_len(&keys)
     } else {
         ids.len() * width
     };
-    raw <= encoded
+    // Scans look values up in the dictionary at random; one larger than the
+    // caches costs a miss per value, so large dictionaries give way to
+    // raw values up to a quarter bigger.
+    let large_dictionary = dictionary.len() > LARGE_DICTIONARY;
+    if large_dictionary {
+        raw * 4 <= encoded * 5
+    } else {
+        raw <= encoded
+    }
 }
+
+/// Distinct values beyond which a dictionary (8 bytes a value decoded) no
+/// longer fits in a core's cache.
+const LARGE_DICTIONARY: usize = 1 << 16;
 
 /// Whether the sorted column is better stored raw: integers that are mostly
 /// distinct (timestamps, ids) pack as well raw as their dictionary would,
@@ -407,12 +426,19 @@ fn raw_range<T: Prim>(values: &[T], spec: &ColumnSpec) -> std::result::Result<Ra
     Ok((built.encode()?, bounds))
 }
 
+/// Writes a column without a dictionary: integers frame-of-reference packed,
+/// floats that are all decimals (`scale`) packed as scaled integers, other
+/// values as they are.
 fn write_raw(
     spec: &ColumnSpec,
     values: &Values,
+    scale: Option<u8>,
     out: &mut BlockWriter,
 ) -> std::result::Result<ColumnMeta, String> {
     let mut meta = base_meta(spec, Encoding::Raw);
+    let integer = matches!(spec.physical, Physical::I32 | Physical::I64);
+    let scale = if integer { None } else { scale };
+    meta.decimal_scale = scale;
     meta.total_values = values.len() as u64;
     meta.sorted = values.is_sorted();
     meta.cardinality = values.distinct_count() as u64;
@@ -423,11 +449,7 @@ fn write_raw(
     out.block(
         &spec.name,
         BlockKind::Fwd,
-        &encode_values(
-            values,
-            matches!(spec.physical, Physical::I32 | Physical::I64),
-            None,
-        )?,
+        &encode_values(values, integer || scale.is_some(), scale)?,
     )?;
     if spec.range {
         let built = dispatch!(values, v => Some(raw_range(v, spec)?), _var => None);

@@ -10,8 +10,8 @@ use crate::index::range::Coverage;
 use crate::query::docs::Docs;
 use crate::query::value::{Kind, Value, Vector};
 use crate::segment::bitpack::{self, CHUNK};
-use crate::segment::forpack;
-use crate::segment::stored::{Dictionary, Fixed, Forward, KeyCodec};
+use crate::segment::forpack::{self, ForPacked};
+use crate::segment::stored::{Dictionary, Fixed, Forward};
 use crate::segment::{bloom_hash, ColumnView, DecodedDictionary, ImmutableSegment, Physical};
 
 impl SegmentSource for ImmutableSegment {
@@ -209,28 +209,17 @@ impl ColumnSource for SealedColumn<'_> {
                 });
                 Vector::Array(rows)
             }
-            Forward::RawPacked { keys, physical } => {
+            Forward::RawPacked { keys, codec } => {
                 let mut out = Vec::with_capacity(docs.len());
-                match docs {
-                    Docs::Range(start, end) => {
-                        let (start, end) = (start as usize, end as usize);
-                        keys.for_each_block_in(start, end, |first, block| {
-                            let from = start.saturating_sub(first);
-                            let to = (end - first).min(block.len());
-                            out.extend(block[from..to].iter().copied());
-                        });
-                    }
-                    Docs::List(list) => keys.gather(list, |key| out.push(key)),
-                }
-                match physical {
-                    Physical::I32 | Physical::I64 => {
+                packed_keys(keys, docs, &mut out);
+                match (codec.physical, codec.decimal_scale) {
+                    (Physical::I32 | Physical::I64, _) => {
                         Vector::Long(out.into_iter().map(forpack::from_key_i64).collect())
                     }
-                    _ => {
-                        let codec = KeyCodec {
-                            physical,
-                            decimal_scale: None,
-                        };
+                    (physical, Some(scale)) => {
+                        Vector::Double(decimals(&out, scale, physical).collect())
+                    }
+                    (physical, None) => {
                         vector_of(physical, out.into_iter().map(|key| codec.scalar(key)))
                     }
                 }
@@ -265,6 +254,15 @@ impl ColumnSource for SealedColumn<'_> {
                 let mut ids = Vec::with_capacity(docs.len());
                 self.ids(docs, &mut ids);
                 out.extend(ids.iter().map(|id| values[*id as usize] as f64));
+            }
+            (Forward::RawPacked { keys, codec }, _) if codec.decimal_scale.is_some() => {
+                let mut packed = Vec::with_capacity(docs.len());
+                packed_keys(keys, docs, &mut packed);
+                out.extend(decimals(
+                    &packed,
+                    codec.decimal_scale.unwrap_or(0),
+                    codec.physical,
+                ));
             }
             (Forward::RawFixed(Fixed::F64(values)), _) => match docs {
                 Docs::Range(start, end) => {
@@ -310,16 +308,12 @@ impl ColumnSource for SealedColumn<'_> {
     }
 
     fn raw_sorted_docs(&self, low: Bound<&Value>, high: Bound<&Value>) -> Option<Range<u32>> {
-        let Forward::RawPacked { keys, physical } = self.view.forward else {
+        let Forward::RawPacked { keys, codec } = self.view.forward else {
             return None;
         };
         if !self.view.meta.sorted || !self.view.meta.single_value {
             return None;
         }
-        let codec = KeyCodec {
-            physical,
-            decimal_scale: None,
-        };
         let len = keys.len();
         let first_not = |keep: &dyn Fn(&Value) -> bool| {
             let (mut lo, mut hi) = (0usize, len);
@@ -392,6 +386,36 @@ impl ColumnSource for SealedColumn<'_> {
             None => false,
         }
     }
+}
+
+/// The packed keys of `docs`.
+fn packed_keys(keys: ForPacked<'_>, docs: Docs<'_>, out: &mut Vec<u64>) {
+    match docs {
+        Docs::Range(start, end) => {
+            let (start, end) = (start as usize, end as usize);
+            keys.for_each_block_in(start, end, |first, block| {
+                let from = start.saturating_sub(first);
+                let to = (end - first).min(block.len());
+                out.extend_from_slice(&block[from..to]);
+            });
+        }
+        Docs::List(list) => keys.gather(list, |key| out.push(key)),
+    }
+}
+
+/// Decimal keys as doubles, exactly as `KeyCodec::scalar` decodes them
+/// (FLOAT columns round through `f32`).
+fn decimals(keys: &[u64], scale: u8, physical: Physical) -> impl Iterator<Item = f64> + '_ {
+    let divisor = 10f64.powi(scale as i32);
+    let float = physical == Physical::F32;
+    keys.iter().map(move |key| {
+        let value = forpack::from_key_i64(*key) as f64 / divisor;
+        if float {
+            value as f32 as f64
+        } else {
+            value
+        }
+    })
 }
 
 fn gather<T: Copy>(values: &[T], docs: Docs<'_>) -> Vec<T> {
