@@ -315,6 +315,37 @@ impl Acc {
         }
     }
 
+    /// The final value of group `group` as a number, for aggregates whose
+    /// result is one (`None` for empty groups and for distinct sets and
+    /// percentiles, which go through [`Acc::finish`]).
+    pub fn finish_f64(&self, group: usize) -> Option<f64> {
+        match self {
+            Acc::Count(counts) => Some(counts[group] as f64),
+            Acc::Sum(sums) => Some(sums[group]),
+            Acc::Min(values) | Acc::Max(values) => Some(values[group]).filter(|v| !v.is_infinite()),
+            Acc::Avg(sums, counts) => {
+                (counts[group] > 0).then(|| sums[group] / counts[group] as f64)
+            }
+            Acc::MinMax(mins, maxes) => {
+                (!mins[group].is_infinite()).then(|| maxes[group] - mins[group])
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether [`Acc::finish_f64`] answers for this aggregate.
+    pub fn numeric(&self) -> bool {
+        matches!(
+            self,
+            Acc::Count(_)
+                | Acc::Sum(_)
+                | Acc::Min(_)
+                | Acc::Max(_)
+                | Acc::Avg(..)
+                | Acc::MinMax(..)
+        )
+    }
+
     /// The final value of group `group`.
     pub fn finish(&self, func: AggFunc, group: usize) -> Value {
         match self {

@@ -122,7 +122,14 @@ pub fn execute(
     stats.docs_scanned = docs.len();
     let partial = match &plan.kind {
         PlanKind::Aggregate { .. } => {
-            let parts = split(&docs, rayon::current_num_threads());
+            // Each part keeps its own group states and they are merged after:
+            // worth it while the group space is small next to the docs.
+            let ways = if small_group_space(plan, &columns) {
+                rayon::current_num_threads()
+            } else {
+                1
+            };
+            let parts = split(&docs, ways);
             if parts.len() == 1 {
                 Partial::Groups(aggregate(plan, &docs, &columns, deadline, &mut stats)?)
             } else {
@@ -156,6 +163,27 @@ pub fn execute(
 
 /// Docs per parallel aggregation task, at least.
 const PARALLEL_MIN_DOCS: u64 = 1 << 17;
+
+/// Whether the query's groups are few (no GROUP BY, or dictionary keys
+/// whose id space is at most 65,536), so parallel parts merge cheaply.
+fn small_group_space(plan: &Plan, columns: &Columns<'_>) -> bool {
+    let PlanKind::Aggregate { group_by, .. } = &plan.kind else {
+        return false;
+    };
+    let mut space = 1usize;
+    for key in group_by {
+        let card = match key {
+            Expr::Column(column) => columns.get(&column.name).and_then(|s| s.cardinality()),
+            _ => None,
+        };
+        match card {
+            Some(card) => space = space.saturating_mul(card.max(1)),
+            // Computed keys: the number of groups is unknown until scanned.
+            None => space = space.saturating_mul(1024),
+        }
+    }
+    space <= 1 << 16
+}
 
 /// Splits `docs` into up to `ways` parts of about equal size.
 fn split(docs: &DocSet, ways: usize) -> Vec<DocSet> {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use super::agg::Acc;
 use super::eval::{eval_row, truthy};
 use super::exec::{compare_rows, Groups, Partial, Row};
+use super::expr::Expr;
 use super::plan::{Plan, PlanKind};
 use super::value::Value;
 
@@ -203,8 +204,51 @@ pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> 
             };
             let keys_of =
                 |group: usize| &groups.keys[group * groups.arity..(group + 1) * groups.arity];
+            let mut aggs_buffer = Vec::with_capacity(aggregates.len());
             // The groups that pass HAVING, with their ORDER BY values.
             let mut aggs = Vec::with_capacity(aggregates.len());
+            // ORDER BY one numeric aggregate, no HAVING (top-N dashboards):
+            // rank the groups by the number itself.
+            if let ([(Expr::Agg(index, _), descending)], None) = (order_by.as_slice(), having) {
+                let acc = &groups.accs[*index];
+                if acc.numeric() {
+                    let wanted = plan.offset.saturating_add(plan.limit).min(groups.len);
+                    let mut ranked: Vec<(f64, usize)> = (0..groups.len)
+                        .map(|group| {
+                            // Nulls (empty groups) sort last either way.
+                            let value = acc.finish_f64(group).unwrap_or(f64::NAN);
+                            (value, group)
+                        })
+                        .collect();
+                    let compare = |a: &(f64, usize), b: &(f64, usize)| {
+                        let order = match (a.0.is_nan(), b.0.is_nan()) {
+                            (true, true) => std::cmp::Ordering::Equal,
+                            (true, false) => std::cmp::Ordering::Greater,
+                            (false, true) => std::cmp::Ordering::Less,
+                            _ if *descending => b.0.total_cmp(&a.0),
+                            _ => a.0.total_cmp(&b.0),
+                        };
+                        order.then(a.1.cmp(&b.1))
+                    };
+                    if wanted > 0 && wanted < ranked.len() {
+                        ranked.select_nth_unstable_by(wanted - 1, compare);
+                        ranked.truncate(wanted);
+                    }
+                    ranked.sort_unstable_by(compare);
+                    let mut rows = Vec::new();
+                    for (_, group) in ranked.into_iter().skip(plan.offset).take(plan.limit) {
+                        aggs_of(group, &mut aggs_buffer);
+                        let keys = keys_of(group);
+                        rows.push(
+                            select
+                                .iter()
+                                .map(|expr| eval_row(expr, keys, &aggs_buffer))
+                                .collect::<Result<Vec<Value>, _>>()?,
+                        );
+                    }
+                    return Ok(rows);
+                }
+            }
             // ORDER BY values of candidate `i` are `orders[i*k..(i+1)*k]`.
             let width = order_by.len();
             let mut orders: Vec<Value> = Vec::new();
