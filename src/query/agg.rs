@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use roaring::{RoaringBitmap, RoaringTreemap};
+use roaring::RoaringTreemap;
 
 use super::expr::Expr;
 use super::filter::Filter;
@@ -175,6 +175,10 @@ impl DistinctSet {
     }
 }
 
+/// Dictionary ids of one group (hash set: inserts in scan order are
+/// cheaper than into a sorted bitmap).
+pub type IdSet = HashSet<u32, foldhash::fast::RandomState>;
+
 /// Per-group states of one aggregate.
 #[derive(Debug, Clone)]
 pub enum Acc {
@@ -186,7 +190,7 @@ pub enum Acc {
     MinMax(Vec<f64>, Vec<f64>),
     Distinct(Vec<DistinctSet>),
     /// Dictionary ids per group, inside one segment (see `exec.rs`).
-    DistinctIds(Vec<RoaringBitmap>),
+    DistinctIds(Vec<IdSet>),
     Values(Vec<Vec<f64>>),
 }
 
@@ -234,7 +238,7 @@ impl Acc {
                 max.resize(groups, f64::NEG_INFINITY);
             }
             Acc::Distinct(v) => v.resize_with(groups, DistinctSet::default),
-            Acc::DistinctIds(v) => v.resize_with(groups, RoaringBitmap::new),
+            Acc::DistinctIds(v) => v.resize_with(groups, IdSet::default),
             Acc::Values(v) => v.resize_with(groups, Vec::new),
         }
     }

@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use roaring::RoaringBitmap;
 
-use super::agg::{Acc, AggFunc, DistinctSet};
+use super::agg::{Acc, AggFunc, DistinctSet, IdSet};
 use super::docs::{DocSet, Docs};
 use super::eval::{eval_batch, Columns};
 use super::expr::Expr;
@@ -765,15 +764,18 @@ impl<'p> Aggregation<'p> {
 }
 
 /// The values of a set of dictionary ids.
-fn distinct_values(ids: &RoaringBitmap, source: &dyn ColumnSource) -> DistinctSet {
+fn distinct_values(ids: &IdSet, source: &dyn ColumnSource) -> DistinctSet {
     let mut set = DistinctSet::default();
+    let mut sorted: Vec<u32> = ids.iter().copied().collect();
+    sorted.sort_unstable();
     if source.kind() == Kind::Long && source.dict_sorted() {
         set.extend_sorted_longs(
-            ids.iter()
-                .map(|id| source.dict_value(id).as_i64().unwrap_or(0)),
+            sorted
+                .iter()
+                .map(|id| source.dict_value(*id).as_i64().unwrap_or(0)),
         );
     } else {
-        for id in ids {
+        for id in sorted {
             set.insert(source.dict_value(id));
         }
     }
