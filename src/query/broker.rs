@@ -65,6 +65,16 @@ impl LocalServer {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|index| format!("gamay-query-{index}"))
+            // A panic in query work fails that query (its reply is dropped),
+            // never the process.
+            .panic_handler(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(%message, "query task panicked");
+            })
             .build()
             .map_err(|err| err.to_string())?;
         Ok(LocalServer {
@@ -217,16 +227,20 @@ impl Broker {
             );
             receivers.push(receiver);
         }
-        let gather = async {
-            let mut responses = Vec::new();
-            for receiver in receivers {
-                match receiver.await {
-                    Ok(result) => responses.push(result?),
-                    Err(_) => return Err(QueryError::new(INTERNAL, "a server dropped the query")),
+        let gather =
+            async {
+                let mut responses = Vec::new();
+                for receiver in receivers {
+                    match receiver.await {
+                        Ok(result) => responses.push(result?),
+                        Err(_) => return Err(QueryError::new(
+                            INTERNAL,
+                            "the server failed while running the query; its log has the details",
+                        )),
+                    }
                 }
-            }
-            Ok(responses)
-        };
+                Ok(responses)
+            };
         let responses =
             match tokio::time::timeout(plan.options.timeout() + Duration::from_millis(5), gather)
                 .await

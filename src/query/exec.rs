@@ -498,10 +498,15 @@ impl<'p> Aggregation<'p> {
                     }
                 }
                 let mut next = self.len as u32;
+                // Runs of equal keys (time buckets of sorted docs) skip the hash.
+                let mut last: Option<(u64, u32)> = None;
                 for row in 0..rows {
                     let key = &codes[row * arity..(row + 1) * arity];
                     let found = if arity == 1 {
-                        one.get(&key[0]).copied()
+                        match last {
+                            Some((code, group)) if code == key[0] => Some(group),
+                            _ => one.get(&key[0]).copied(),
+                        }
                     } else {
                         many.get(key).copied()
                     };
@@ -521,6 +526,9 @@ impl<'p> Aggregation<'p> {
                             u32::MAX
                         }
                     };
+                    if arity == 1 && group != u32::MAX {
+                        last = Some((key[0], group));
+                    }
                     out.push(group);
                 }
                 if next as usize != self.len {
