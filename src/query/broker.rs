@@ -44,6 +44,46 @@ pub struct ServerResponse {
     pub groups_limit_reached: bool,
 }
 
+impl ServerResponse {
+    /// Counts one executed segment.
+    fn add_segment(&mut self, stats: &SegmentStats) {
+        self.segments_processed += 1;
+        self.segments_matched += (stats.docs_scanned > 0) as u64;
+        self.total_docs += stats.total_docs;
+        self.docs_scanned += stats.docs_scanned;
+        self.entries_in_filter += stats.entries_in_filter;
+        self.entries_post_filter += stats.entries_post_filter;
+        self.groups_limit_reached |= stats.groups_limit_reached;
+        if let Some(since) = stats.consuming_since {
+            self.consuming_queried += 1;
+            self.note_freshness(since);
+        }
+    }
+
+    /// Adds another server's statistics (not its partial result).
+    fn add_server(&mut self, other: &ServerResponse) {
+        self.segments_queried += other.segments_queried;
+        self.segments_processed += other.segments_processed;
+        self.segments_matched += other.segments_matched;
+        self.consuming_queried += other.consuming_queried;
+        self.total_docs += other.total_docs;
+        self.docs_scanned += other.docs_scanned;
+        self.entries_in_filter += other.entries_in_filter;
+        self.entries_post_filter += other.entries_post_filter;
+        self.groups_limit_reached |= other.groups_limit_reached;
+        if let Some(since) = other.min_consuming_freshness_ms {
+            self.note_freshness(since);
+        }
+    }
+
+    fn note_freshness(&mut self, since: i64) {
+        self.min_consuming_freshness_ms = Some(
+            self.min_consuming_freshness_ms
+                .map_or(since, |min| min.min(since)),
+        );
+    }
+}
+
 /// Called once with a server's answer.
 pub type Reply = Box<dyn FnOnce(Result<ServerResponse, QueryError>) + Send>;
 
@@ -121,21 +161,7 @@ impl QueryServer for LocalServer {
                     }
                     Err(message) => return reply(Err(QueryError::execution(message))),
                 };
-                response.segments_processed += 1;
-                response.segments_matched += (stats.docs_scanned > 0) as u64;
-                response.total_docs += stats.total_docs;
-                response.docs_scanned += stats.docs_scanned;
-                response.entries_in_filter += stats.entries_in_filter;
-                response.entries_post_filter += stats.entries_post_filter;
-                response.groups_limit_reached |= stats.groups_limit_reached;
-                if let Some(since) = stats.consuming_since {
-                    response.consuming_queried += 1;
-                    response.min_consuming_freshness_ms = Some(
-                        response
-                            .min_consuming_freshness_ms
-                            .map_or(since, |min| min.min(since)),
-                    );
-                }
+                response.add_segment(&stats);
                 partials.push(partial);
             }
             match reduce::merge(&plan, partials) {
@@ -254,22 +280,7 @@ impl Broker {
         let mut merged = ServerResponse::default();
         let mut partials = Vec::new();
         for response in responses {
-            merged.segments_queried += response.segments_queried;
-            merged.segments_processed += response.segments_processed;
-            merged.segments_matched += response.segments_matched;
-            merged.consuming_queried += response.consuming_queried;
-            merged.total_docs += response.total_docs;
-            merged.docs_scanned += response.docs_scanned;
-            merged.entries_in_filter += response.entries_in_filter;
-            merged.entries_post_filter += response.entries_post_filter;
-            merged.groups_limit_reached |= response.groups_limit_reached;
-            if let Some(since) = response.min_consuming_freshness_ms {
-                merged.min_consuming_freshness_ms = Some(
-                    merged
-                        .min_consuming_freshness_ms
-                        .map_or(since, |m| m.min(since)),
-                );
-            }
+            merged.add_server(&response);
             partials.extend(response.partial);
         }
         let partial = reduce::merge(&plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;

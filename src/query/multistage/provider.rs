@@ -319,6 +319,23 @@ impl ExecutionPlan for SegmentScan {
     }
 }
 
+/// The plan a scan evaluates its filter and opens its columns with.
+fn scan_plan(filter: Option<Filter>, columns: Vec<ColumnRef>) -> Plan {
+    Plan {
+        table: String::new(),
+        filter,
+        kind: PlanKind::Select {
+            select: Vec::new(),
+            order_by: Vec::new(),
+        },
+        limit: 0,
+        offset: 0,
+        output: Vec::new(),
+        options: QueryOptions::default(),
+        columns,
+    }
+}
+
 /// Lazily reads one segment's matching docs, a batch at a time.
 struct ScanBatches {
     segment: Option<Arc<dyn SegmentSource>>,
@@ -340,19 +357,7 @@ impl ScanBatches {
                 }
             });
         }
-        let plan = Plan {
-            table: String::new(),
-            filter: scan.filter.clone(),
-            kind: PlanKind::Select {
-                select: Vec::new(),
-                order_by: Vec::new(),
-            },
-            limit: 0,
-            offset: 0,
-            output: Vec::new(),
-            options: QueryOptions::default(),
-            columns,
-        };
+        let plan = scan_plan(scan.filter.clone(), columns);
         let docs = {
             let columns = open_columns(&plan, segment.as_ref());
             let all = DocSet::all(segment.num_docs());
@@ -377,19 +382,7 @@ impl ScanBatches {
     fn empty(scan: &SegmentScan) -> ScanBatches {
         ScanBatches {
             segment: None,
-            plan: Plan {
-                table: String::new(),
-                filter: None,
-                kind: PlanKind::Select {
-                    select: Vec::new(),
-                    order_by: Vec::new(),
-                },
-                limit: 0,
-                offset: 0,
-                output: Vec::new(),
-                options: QueryOptions::default(),
-                columns: Vec::new(),
-            },
+            plan: scan_plan(None, Vec::new()),
             docs: DocSet::empty(),
             next: 0,
             remaining: 0,

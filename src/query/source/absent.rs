@@ -2,8 +2,6 @@
 //! segment was built): every doc holds the column's default null value and
 //! is null, as Pinot answers for such columns.
 
-use std::ops::{Bound, Range};
-
 use roaring::RoaringBitmap;
 
 use super::ColumnSource;
@@ -68,29 +66,5 @@ impl ColumnSource for AbsentColumn {
         let mut all = RoaringBitmap::new();
         all.insert_range(0..self.num_docs as u32);
         Some(all)
-    }
-
-    fn inverted(&self, _ids: &[u32]) -> Option<RoaringBitmap> {
-        None
-    }
-
-    fn sorted_docs(&self, _ids: Range<u32>) -> Option<Range<u32>> {
-        None
-    }
-
-    fn raw_sorted_docs(&self, _low: Bound<&Value>, _high: Bound<&Value>) -> Option<Range<u32>> {
-        None
-    }
-
-    fn range_docs(
-        &self,
-        _low: Bound<&Value>,
-        _high: Bound<&Value>,
-    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
-        None
-    }
-
-    fn bloom_excludes(&self, _value: &Value) -> bool {
-        false
     }
 }

@@ -5,7 +5,9 @@ use std::ops::{Bound, Range};
 
 use roaring::RoaringBitmap;
 
-use super::{in_bounds, kind_of, scalar_for, vector_of, ColumnSource, Indexes, SegmentSource};
+use super::{
+    in_bounds, kind_of, scalar_for, sorted_range, vector_of, ColumnSource, Indexes, SegmentSource,
+};
 use crate::index::range::Coverage;
 use crate::query::docs::Docs;
 use crate::query::value::{Kind, Value, Vector};
@@ -314,30 +316,13 @@ impl ColumnSource for SealedColumn<'_> {
         if !self.view.meta.sorted || !self.view.meta.single_value {
             return None;
         }
-        let len = keys.len();
-        let first_not = |keep: &dyn Fn(&Value) -> bool| {
-            let (mut lo, mut hi) = (0usize, len);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if keep(&Value::from_scalar(codec.scalar(keys.get(mid)))) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            lo
-        };
-        let start = match low {
-            Bound::Unbounded => 0,
-            Bound::Included(v) => first_not(&|x| x.total_cmp(v).is_lt()),
-            Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_le()),
-        };
-        let end = match high {
-            Bound::Unbounded => len,
-            Bound::Included(v) => first_not(&|x| x.total_cmp(v).is_le()),
-            Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_lt()),
-        };
-        Some(start as u32..end.max(start) as u32)
+        let docs = sorted_range(
+            keys.len(),
+            |doc| Value::from_scalar(codec.scalar(keys.get(doc))),
+            low,
+            high,
+        );
+        Some(docs.start as u32..docs.end as u32)
     }
 
     fn range_docs(

@@ -71,33 +71,44 @@ pub trait ColumnSource {
     /// Docs whose value is null.
     fn nulls(&self) -> Option<RoaringBitmap>;
     /// Docs holding any of the dictionary ids, from an inverted index.
-    fn inverted(&self, ids: &[u32]) -> Option<RoaringBitmap>;
+    fn inverted(&self, _ids: &[u32]) -> Option<RoaringBitmap> {
+        None
+    }
     /// Docs holding ids `ids`, when the column is the sorted column.
-    fn sorted_docs(&self, ids: Range<u32>) -> Option<Range<u32>>;
+    fn sorted_docs(&self, _ids: Range<u32>) -> Option<Range<u32>> {
+        None
+    }
     /// Docs with a value in the range, for a sorted raw column.
-    fn raw_sorted_docs(&self, low: Bound<&Value>, high: Bound<&Value>) -> Option<Range<u32>>;
+    fn raw_sorted_docs(&self, _low: Bound<&Value>, _high: Bound<&Value>) -> Option<Range<u32>> {
+        None
+    }
     /// From a range index: (docs that surely match, docs to check).
     fn range_docs(
         &self,
-        low: Bound<&Value>,
-        high: Bound<&Value>,
-    ) -> Option<(RoaringBitmap, RoaringBitmap)>;
+        _low: Bound<&Value>,
+        _high: Bound<&Value>,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        None
+    }
     /// True when a bloom filter proves no doc holds `value`.
-    fn bloom_excludes(&self, value: &Value) -> bool;
+    fn bloom_excludes(&self, _value: &Value) -> bool {
+        false
+    }
 }
 
-/// Ids of a sorted dictionary whose values fall in the range.
-pub fn sorted_id_range(
-    column: &dyn ColumnSource,
+/// Positions `0..len` of a non-decreasing sequence (`value_at`) whose
+/// values fall in the range, by binary search.
+pub fn sorted_range(
+    len: usize,
+    value_at: impl Fn(usize) -> Value,
     low: Bound<&Value>,
     high: Bound<&Value>,
-) -> Range<u32> {
-    let card = column.cardinality().unwrap_or(0) as u32;
+) -> Range<usize> {
     let first_not = |keep: &dyn Fn(&Value) -> bool| {
-        let (mut lo, mut hi) = (0u32, card);
+        let (mut lo, mut hi) = (0usize, len);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if keep(&column.dict_value(mid)) {
+            if keep(&value_at(mid)) {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -111,11 +122,22 @@ pub fn sorted_id_range(
         Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_le()),
     };
     let end = match high {
-        Bound::Unbounded => card,
+        Bound::Unbounded => len,
         Bound::Included(v) => first_not(&|x| x.total_cmp(v).is_le()),
         Bound::Excluded(v) => first_not(&|x| x.total_cmp(v).is_lt()),
     };
     start..end.max(start)
+}
+
+/// Ids of a sorted dictionary whose values fall in the range.
+pub fn sorted_id_range(
+    column: &dyn ColumnSource,
+    low: Bound<&Value>,
+    high: Bound<&Value>,
+) -> Range<u32> {
+    let card = column.cardinality().unwrap_or(0);
+    let ids = sorted_range(card, |id| column.dict_value(id as u32), low, high);
+    ids.start as u32..ids.end as u32
 }
 
 /// Whether `value` lies within the bounds.

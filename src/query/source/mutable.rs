@@ -2,7 +2,6 @@
 //! visible when it started (`MutableSnapshot::num_docs`), so rows arriving
 //! during the query never show up in one column and not another.
 
-use std::ops::{Bound, Range};
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
@@ -188,25 +187,5 @@ impl ColumnSource for GrowingColumn<'_> {
         }
         out.remove_range(self.num_docs as u32..);
         Some(out)
-    }
-
-    fn sorted_docs(&self, _ids: Range<u32>) -> Option<Range<u32>> {
-        None
-    }
-
-    fn raw_sorted_docs(&self, _low: Bound<&Value>, _high: Bound<&Value>) -> Option<Range<u32>> {
-        None
-    }
-
-    fn range_docs(
-        &self,
-        _low: Bound<&Value>,
-        _high: Bound<&Value>,
-    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
-        None
-    }
-
-    fn bloom_excludes(&self, _value: &Value) -> bool {
-        false
     }
 }

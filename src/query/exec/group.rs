@@ -1,253 +1,17 @@
-//! Running a plan on one segment: filter to a doc set, then aggregate into
-//! mergeable per-group states or select rows, batch by batch.
-//!
-//! Group-bys on dictionary columns index state arrays by the combined
-//! dictionary ids directly ("dense" groups, no hashing) when the id space
-//! is small enough; other group keys hash per-row codes. Every batch checks
-//! the query's deadline and cancellation flag.
+//! Grouped aggregation inside one segment: how group ids are computed
+//! (dense over dictionary ids, or hashed per-row codes) and how states are
+//! updated batch by batch and compacted to the groups that got docs.
 
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::time::Instant;
+use std::collections::HashMap;
 
-use rayon::prelude::*;
-
-use super::agg::{Acc, AggFunc, DistinctSet, IdSet};
-use super::docs::{DocSet, Docs};
-use super::eval::{eval_batch, Columns};
-use super::expr::Expr;
-use super::filter::FilterStats;
-use super::plan::{Plan, PlanKind};
-use super::reduce;
-use super::source::{AbsentColumn, ColumnSource, SegmentSource};
-use super::value::{Kind, Value, Vector};
-
-/// Largest id space grouped densely.
-const DENSE_LIMIT: usize = 1 << 22;
-
-/// When a query must stop.
-pub struct Deadline {
-    pub at: Instant,
-    pub cancelled: AtomicBool,
-}
-
-impl Deadline {
-    pub fn check(&self) -> Result<(), String> {
-        if self.cancelled.load(AtomicOrdering::Relaxed) || Instant::now() >= self.at {
-            self.cancelled.store(true, AtomicOrdering::Relaxed);
-            return Err(TIMED_OUT.into());
-        }
-        Ok(())
-    }
-}
-
-pub const TIMED_OUT: &str = "the query ran past its timeout";
-
-/// Per-segment execution statistics.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SegmentStats {
-    pub total_docs: u64,
-    pub docs_scanned: u64,
-    pub entries_in_filter: u64,
-    pub entries_post_filter: u64,
-    pub consuming_since: Option<i64>,
-    pub groups_limit_reached: bool,
-}
-
-/// Aggregation states of one segment (or merged ones): `keys` holds
-/// `arity` values per group.
-#[derive(Debug, Clone)]
-pub struct Groups {
-    pub arity: usize,
-    pub keys: Vec<Value>,
-    pub accs: Vec<Acc>,
-    pub len: usize,
-    /// Keys are unique and ascending (dense groups over sorted
-    /// dictionaries), so partials merge without hashing.
-    pub sorted: bool,
-}
-
-/// One selected row: its output values and its ORDER BY values.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub values: Vec<Value>,
-    pub order: Vec<Value>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Partial {
-    Groups(Groups),
-    Rows(Vec<Row>),
-}
-
-/// Opens the columns `plan` reads in `segment`.
-pub fn open_columns<'a>(plan: &Plan, segment: &'a dyn SegmentSource) -> Columns<'a> {
-    let mut columns: Columns<'a> = HashMap::new();
-    for column in &plan.columns {
-        let source: Box<dyn ColumnSource + 'a> = match segment.column(&column.name) {
-            Some(source) => source,
-            None => Box::new(AbsentColumn {
-                default: column.default.clone(),
-                kind: column.ty.kind(),
-                single_value: !column.ty.is_array(),
-                num_docs: segment.num_docs(),
-            }),
-        };
-        columns.insert(column.name.clone(), source);
-    }
-    columns
-}
-
-/// Runs `plan` on `segment`.
-pub fn execute(
-    plan: &Plan,
-    segment: &dyn SegmentSource,
-    deadline: &Deadline,
-) -> Result<(Partial, SegmentStats), String> {
-    deadline.check()?;
-    let columns = open_columns(plan, segment);
-    let mut stats = SegmentStats {
-        total_docs: segment.num_docs() as u64,
-        consuming_since: segment.consuming_since(),
-        ..SegmentStats::default()
-    };
-    let all = DocSet::all(segment.num_docs());
-    let mut filter_stats = FilterStats::default();
-    let docs = match &plan.filter {
-        Some(filter) => filter.docs(&columns, &all, &mut filter_stats)?,
-        None => all,
-    };
-    stats.entries_in_filter = filter_stats.entries_scanned;
-    stats.docs_scanned = docs.len();
-    let partial = match &plan.kind {
-        PlanKind::Aggregate { .. } => {
-            // Each part keeps its own group states and they are merged after:
-            // worth it while the group space is small next to the docs.
-            let ways = if small_group_space(plan, &columns) {
-                rayon::current_num_threads()
-            } else {
-                1
-            };
-            let parts = split(&docs, ways);
-            if parts.len() == 1 {
-                Partial::Groups(aggregate(plan, &docs, &columns, deadline, &mut stats)?)
-            } else {
-                // Large doc sets aggregate in parallel, a doc range per task.
-                let results: Vec<Result<(Groups, SegmentStats), String>> = parts
-                    .par_iter()
-                    .map(|part| {
-                        let columns = open_columns(plan, segment);
-                        let mut part_stats = SegmentStats::default();
-                        let groups = aggregate(plan, part, &columns, deadline, &mut part_stats)?;
-                        Ok((groups, part_stats))
-                    })
-                    .collect();
-                let mut partials = Vec::with_capacity(results.len());
-                for result in results {
-                    let (groups, part_stats) = result?;
-                    stats.entries_in_filter += part_stats.entries_in_filter;
-                    stats.entries_post_filter += part_stats.entries_post_filter;
-                    stats.groups_limit_reached |= part_stats.groups_limit_reached;
-                    partials.push(Partial::Groups(groups));
-                }
-                reduce::merge(plan, partials)?
-            }
-        }
-        PlanKind::Select { select, order_by } => Partial::Rows(select_rows(
-            plan, select, order_by, &docs, &columns, deadline, &mut stats,
-        )?),
-    };
-    Ok((partial, stats))
-}
-
-/// Docs per parallel aggregation task, at least.
-const PARALLEL_MIN_DOCS: u64 = 1 << 17;
-
-/// Whether the query's groups are few (no GROUP BY, or dictionary keys
-/// whose id space is at most 65,536), so parallel parts merge cheaply.
-fn small_group_space(plan: &Plan, columns: &Columns<'_>) -> bool {
-    let PlanKind::Aggregate { group_by, .. } = &plan.kind else {
-        return false;
-    };
-    let mut space = 1usize;
-    for key in group_by {
-        let card = match key {
-            Expr::Column(column) => columns.get(&column.name).and_then(|s| s.cardinality()),
-            _ => None,
-        };
-        match card {
-            Some(card) => space = space.saturating_mul(card.max(1)),
-            // Computed keys: the number of groups is unknown until scanned.
-            None => space = space.saturating_mul(1024),
-        }
-    }
-    space <= 1 << 16
-}
-
-/// Splits `docs` into up to `ways` parts of about equal size.
-fn split(docs: &DocSet, ways: usize) -> Vec<DocSet> {
-    let ways = ways.min((docs.len() / PARALLEL_MIN_DOCS) as usize);
-    if ways <= 1 {
-        return vec![docs.clone()];
-    }
-    match docs {
-        DocSet::Range(start, end) => {
-            let step = (end - start).div_ceil(ways as u32);
-            (0..ways as u32)
-                .map(|i| DocSet::Range(start + i * step, (start + (i + 1) * step).min(*end)))
-                .filter(|part| !part.is_empty())
-                .collect()
-        }
-        DocSet::Bitmap(bitmap) => {
-            let len = bitmap.len();
-            let bounds: Vec<u32> = (0..=ways as u64)
-                .map(|i| match i * len / ways as u64 {
-                    rank if rank >= len => u32::MAX,
-                    rank => bitmap.select(rank as u32).unwrap_or(u32::MAX),
-                })
-                .collect();
-            bounds
-                .windows(2)
-                .map(|pair| {
-                    let mut part = bitmap.clone();
-                    part.remove_range(..pair[0]);
-                    part.remove_range(pair[1]..);
-                    DocSet::Bitmap(part)
-                })
-                .filter(|part| !part.is_empty())
-                .collect()
-        }
-    }
-}
-
-/// Aggregates `docs`, including each aggregate's FILTER (WHERE ...).
-fn aggregate(
-    plan: &Plan,
-    docs: &DocSet,
-    columns: &Columns<'_>,
-    deadline: &Deadline,
-    stats: &mut SegmentStats,
-) -> Result<Groups, String> {
-    let PlanKind::Aggregate {
-        group_by,
-        aggregates,
-        ..
-    } = &plan.kind
-    else {
-        return Err("not an aggregation".into());
-    };
-    let mut run = Aggregation::new(plan, group_by, columns)?;
-    run.run(docs, columns, deadline, stats, |_| None)?;
-    for (index, aggregate) in aggregates.iter().enumerate() {
-        if let Some(filter) = &aggregate.filter {
-            let mut fs = FilterStats::default();
-            let filtered = filter.docs(columns, docs, &mut fs)?;
-            stats.entries_in_filter += fs.entries_scanned;
-            run.run(&filtered, columns, deadline, stats, |i| Some(i == index))?;
-        }
-    }
-    run.finish(columns)
-}
+use super::{Deadline, Groups, SegmentStats, DENSE_LIMIT};
+use crate::query::agg::{Acc, AggFunc, DistinctSet, IdSet};
+use crate::query::docs::{DocSet, Docs};
+use crate::query::eval::{eval_batch, Columns};
+use crate::query::expr::Expr;
+use crate::query::plan::{Plan, PlanKind};
+use crate::query::source::ColumnSource;
+use crate::query::value::{Kind, Value, Vector};
 
 /// How group ids are computed in one segment.
 enum Grouping {
@@ -300,7 +64,7 @@ fn may_be_null(expr: &Expr) -> bool {
     }
 }
 
-struct Aggregation<'p> {
+pub(super) struct Aggregation<'p> {
     plan: &'p Plan,
     grouping: Grouping,
     accs: Vec<Acc>,
@@ -310,7 +74,7 @@ struct Aggregation<'p> {
 }
 
 impl<'p> Aggregation<'p> {
-    fn new(
+    pub(super) fn new(
         plan: &'p Plan,
         group_by: &[Expr],
         columns: &Columns<'_>,
@@ -546,7 +310,7 @@ impl<'p> Aggregation<'p> {
     /// Aggregates `docs`. `only(i)` picks the aggregates to update: the
     /// unfiltered ones on the main pass (`None`), one filtered aggregate on
     /// its own pass (`Some(true)` for it).
-    fn run(
+    pub(super) fn run(
         &mut self,
         docs: &DocSet,
         columns: &Columns<'_>,
@@ -651,7 +415,7 @@ impl<'p> Aggregation<'p> {
     }
 
     /// The groups that received docs, with their keys as values.
-    fn finish(self, columns: &Columns<'_>) -> Result<Groups, String> {
+    pub(super) fn finish(self, columns: &Columns<'_>) -> Result<Groups, String> {
         let PlanKind::Aggregate {
             group_by,
             aggregates,
@@ -788,156 +552,4 @@ fn distinct_values(ids: &IdSet, source: &dyn ColumnSource) -> DistinctSet {
         }
     }
     set
-}
-
-/// Orders rows by their ORDER BY values (`desc` per key); nulls last.
-pub fn compare_rows(a: &[Value], b: &[Value], desc: &[bool]) -> std::cmp::Ordering {
-    for ((x, y), desc) in a.iter().zip(b).zip(desc) {
-        let order = match (x.is_null(), y.is_null()) {
-            (true, true) => std::cmp::Ordering::Equal,
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ if *desc => y.total_cmp(x),
-            _ => x.total_cmp(y),
-        };
-        if order != std::cmp::Ordering::Equal {
-            return order;
-        }
-    }
-    std::cmp::Ordering::Equal
-}
-
-struct Candidate {
-    order: Vec<Value>,
-    doc: u32,
-    desc: std::sync::Arc<[bool]>,
-}
-
-impl PartialEq for Candidate {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-impl Eq for Candidate {}
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        compare_rows(&self.order, &other.order, &self.desc).then(self.doc.cmp(&other.doc))
-    }
-}
-
-fn select_rows(
-    plan: &Plan,
-    select: &[Expr],
-    order_by: &[(Expr, bool)],
-    docs: &DocSet,
-    columns: &Columns<'_>,
-    deadline: &Deadline,
-    stats: &mut SegmentStats,
-) -> Result<Vec<Row>, String> {
-    let wanted = plan.offset.saturating_add(plan.limit);
-    let mut chosen: Vec<u32> = Vec::new();
-    let mut orders: HashMap<u32, Vec<Value>> = HashMap::new();
-    let mut failure = None;
-    if wanted == 0 {
-        return Ok(Vec::new());
-    }
-    if order_by.is_empty() {
-        docs.for_each_batch(|batch| {
-            batch.for_each(|doc| {
-                if chosen.len() < wanted {
-                    chosen.push(doc)
-                }
-            });
-            chosen.len() < wanted
-        });
-    } else {
-        let desc: std::sync::Arc<[bool]> = order_by.iter().map(|(_, d)| *d).collect();
-        let mut heap: BinaryHeap<Candidate> = BinaryHeap::new();
-        // Ordered first by the column the docs are sorted on: read docs in
-        // that order and stop once no later doc can make the top rows.
-        let (first, first_desc) = (&order_by[0].0, order_by[0].1);
-        let by_doc_order = match first {
-            Expr::Column(column) => columns
-                .get(&column.name)
-                .is_some_and(|source| source.indexes().sorted && source.single_value()),
-            _ => false,
-        };
-        let mut visit = |batch: Docs<'_>| {
-            let mut step = || -> Result<bool, String> {
-                deadline.check()?;
-                let vectors: Vec<Vector> = order_by
-                    .iter()
-                    .map(|(expr, _)| eval_batch(expr, columns, batch))
-                    .collect::<Result<_, _>>()?;
-                stats.entries_post_filter += (batch.len() * vectors.len()) as u64;
-                for row in 0..batch.len() {
-                    let order: Vec<Value> = vectors.iter().map(|v| v.value(row)).collect();
-                    let candidate = Candidate {
-                        order,
-                        doc: batch.get(row),
-                        desc: desc.clone(),
-                    };
-                    if heap.len() < wanted {
-                        heap.push(candidate);
-                    } else if heap.peek().is_some_and(|worst| candidate < *worst) {
-                        heap.pop();
-                        heap.push(candidate);
-                    }
-                }
-                if !by_doc_order || heap.len() < wanted || batch.is_empty() {
-                    return Ok(true);
-                }
-                // Later docs hold first keys at or beyond the batch's last one.
-                let last = vectors[0].value(batch.len() - 1);
-                let worst = heap.peek().map(|worst| &worst.order[0]);
-                let done = worst.is_some_and(|worst| {
-                    if first_desc {
-                        worst.total_cmp(&last).is_gt()
-                    } else {
-                        worst.total_cmp(&last).is_lt()
-                    }
-                });
-                Ok(!done)
-            };
-            match step() {
-                Ok(keep_going) => keep_going,
-                Err(err) => {
-                    failure = Some(err);
-                    false
-                }
-            }
-        };
-        if by_doc_order && first_desc {
-            docs.for_each_batch_rev(&mut visit);
-        } else {
-            docs.for_each_batch(&mut visit);
-        }
-        for candidate in heap.into_vec() {
-            chosen.push(candidate.doc);
-            orders.insert(candidate.doc, candidate.order);
-        }
-        chosen.sort_unstable();
-    }
-    if let Some(err) = failure {
-        return Err(err);
-    }
-    let batch = Docs::List(&chosen);
-    let vectors: Vec<Vector> = select
-        .iter()
-        .map(|expr| eval_batch(expr, columns, batch))
-        .collect::<Result<_, _>>()?;
-    stats.entries_post_filter += (chosen.len() * select.len()) as u64;
-    Ok(chosen
-        .iter()
-        .enumerate()
-        .map(|(row, doc)| Row {
-            values: vectors.iter().map(|v| v.value(row)).collect(),
-            order: orders.remove(doc).unwrap_or_default(),
-        })
-        .collect())
 }

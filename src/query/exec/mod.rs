@@ -1,0 +1,254 @@
+//! Running a plan on one segment: filter to a doc set, then aggregate into
+//! mergeable per-group states or select rows, batch by batch.
+//!
+//! Group-bys on dictionary columns index state arrays by the combined
+//! dictionary ids directly ("dense" groups, no hashing) when the id space
+//! is small enough; other group keys hash per-row codes. Every batch checks
+//! the query's deadline and cancellation flag.
+mod group;
+mod select;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::agg::Acc;
+use super::docs::DocSet;
+use super::eval::Columns;
+use super::expr::Expr;
+use super::filter::FilterStats;
+use super::plan::{Plan, PlanKind};
+use super::reduce;
+use super::source::{AbsentColumn, ColumnSource, SegmentSource};
+use super::value::Value;
+use group::Aggregation;
+pub use select::compare_rows;
+use select::select_rows;
+
+/// Largest id space grouped densely.
+const DENSE_LIMIT: usize = 1 << 22;
+/// When a query must stop.
+pub struct Deadline {
+    pub at: Instant,
+    pub cancelled: AtomicBool,
+}
+
+impl Deadline {
+    pub fn check(&self) -> Result<(), String> {
+        if self.cancelled.load(AtomicOrdering::Relaxed) || Instant::now() >= self.at {
+            self.cancelled.store(true, AtomicOrdering::Relaxed);
+            return Err(TIMED_OUT.into());
+        }
+        Ok(())
+    }
+}
+
+pub const TIMED_OUT: &str = "the query ran past its timeout";
+
+/// Per-segment execution statistics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SegmentStats {
+    pub total_docs: u64,
+    pub docs_scanned: u64,
+    pub entries_in_filter: u64,
+    pub entries_post_filter: u64,
+    pub consuming_since: Option<i64>,
+    pub groups_limit_reached: bool,
+}
+
+/// Aggregation states of one segment (or merged ones): `keys` holds
+/// `arity` values per group.
+#[derive(Debug, Clone)]
+pub struct Groups {
+    pub arity: usize,
+    pub keys: Vec<Value>,
+    pub accs: Vec<Acc>,
+    pub len: usize,
+    /// Keys are unique and ascending (dense groups over sorted
+    /// dictionaries), so partials merge without hashing.
+    pub sorted: bool,
+}
+
+/// One selected row: its output values and its ORDER BY values.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub values: Vec<Value>,
+    pub order: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Partial {
+    Groups(Groups),
+    Rows(Vec<Row>),
+}
+
+/// Opens the columns `plan` reads in `segment`.
+pub fn open_columns<'a>(plan: &Plan, segment: &'a dyn SegmentSource) -> Columns<'a> {
+    let mut columns: Columns<'a> = HashMap::new();
+    for column in &plan.columns {
+        let source: Box<dyn ColumnSource + 'a> = match segment.column(&column.name) {
+            Some(source) => source,
+            None => Box::new(AbsentColumn {
+                default: column.default.clone(),
+                kind: column.ty.kind(),
+                single_value: !column.ty.is_array(),
+                num_docs: segment.num_docs(),
+            }),
+        };
+        columns.insert(column.name.clone(), source);
+    }
+    columns
+}
+
+/// Runs `plan` on `segment`.
+pub fn execute(
+    plan: &Plan,
+    segment: &dyn SegmentSource,
+    deadline: &Deadline,
+) -> Result<(Partial, SegmentStats), String> {
+    deadline.check()?;
+    let columns = open_columns(plan, segment);
+    let mut stats = SegmentStats {
+        total_docs: segment.num_docs() as u64,
+        consuming_since: segment.consuming_since(),
+        ..SegmentStats::default()
+    };
+    let all = DocSet::all(segment.num_docs());
+    let mut filter_stats = FilterStats::default();
+    let docs = match &plan.filter {
+        Some(filter) => filter.docs(&columns, &all, &mut filter_stats)?,
+        None => all,
+    };
+    stats.entries_in_filter = filter_stats.entries_scanned;
+    stats.docs_scanned = docs.len();
+    let partial = match &plan.kind {
+        PlanKind::Aggregate { .. } => {
+            // Each part keeps its own group states and they are merged after:
+            // worth it while the group space is small next to the docs.
+            let ways = if small_group_space(plan, &columns) {
+                rayon::current_num_threads()
+            } else {
+                1
+            };
+            let parts = split(&docs, ways);
+            if parts.len() == 1 {
+                Partial::Groups(aggregate(plan, &docs, &columns, deadline, &mut stats)?)
+            } else {
+                // Large doc sets aggregate in parallel, a doc range per task.
+                let results: Vec<Result<(Groups, SegmentStats), String>> = parts
+                    .par_iter()
+                    .map(|part| {
+                        let columns = open_columns(plan, segment);
+                        let mut part_stats = SegmentStats::default();
+                        let groups = aggregate(plan, part, &columns, deadline, &mut part_stats)?;
+                        Ok((groups, part_stats))
+                    })
+                    .collect();
+                let mut partials = Vec::with_capacity(results.len());
+                for result in results {
+                    let (groups, part_stats) = result?;
+                    stats.entries_in_filter += part_stats.entries_in_filter;
+                    stats.entries_post_filter += part_stats.entries_post_filter;
+                    stats.groups_limit_reached |= part_stats.groups_limit_reached;
+                    partials.push(Partial::Groups(groups));
+                }
+                reduce::merge(plan, partials)?
+            }
+        }
+        PlanKind::Select { select, order_by } => Partial::Rows(select_rows(
+            plan, select, order_by, &docs, &columns, deadline, &mut stats,
+        )?),
+    };
+    Ok((partial, stats))
+}
+
+/// Docs per parallel aggregation task, at least.
+const PARALLEL_MIN_DOCS: u64 = 1 << 17;
+
+/// Whether the query's groups are few (no GROUP BY, or dictionary keys
+/// whose id space is at most 65,536), so parallel parts merge cheaply.
+fn small_group_space(plan: &Plan, columns: &Columns<'_>) -> bool {
+    let PlanKind::Aggregate { group_by, .. } = &plan.kind else {
+        return false;
+    };
+    let mut space = 1usize;
+    for key in group_by {
+        let card = match key {
+            Expr::Column(column) => columns.get(&column.name).and_then(|s| s.cardinality()),
+            _ => None,
+        };
+        match card {
+            Some(card) => space = space.saturating_mul(card.max(1)),
+            // Computed keys: the number of groups is unknown until scanned.
+            None => space = space.saturating_mul(1024),
+        }
+    }
+    space <= 1 << 16
+}
+
+/// Splits `docs` into up to `ways` parts of about equal size.
+fn split(docs: &DocSet, ways: usize) -> Vec<DocSet> {
+    let ways = ways.min((docs.len() / PARALLEL_MIN_DOCS) as usize);
+    if ways <= 1 {
+        return vec![docs.clone()];
+    }
+    match docs {
+        DocSet::Range(start, end) => {
+            let step = (end - start).div_ceil(ways as u32);
+            (0..ways as u32)
+                .map(|i| DocSet::Range(start + i * step, (start + (i + 1) * step).min(*end)))
+                .filter(|part| !part.is_empty())
+                .collect()
+        }
+        DocSet::Bitmap(bitmap) => {
+            let len = bitmap.len();
+            let bounds: Vec<u32> = (0..=ways as u64)
+                .map(|i| match i * len / ways as u64 {
+                    rank if rank >= len => u32::MAX,
+                    rank => bitmap.select(rank as u32).unwrap_or(u32::MAX),
+                })
+                .collect();
+            bounds
+                .windows(2)
+                .map(|pair| {
+                    let mut part = bitmap.clone();
+                    part.remove_range(..pair[0]);
+                    part.remove_range(pair[1]..);
+                    DocSet::Bitmap(part)
+                })
+                .filter(|part| !part.is_empty())
+                .collect()
+        }
+    }
+}
+
+/// Aggregates `docs`, including each aggregate's FILTER (WHERE ...).
+fn aggregate(
+    plan: &Plan,
+    docs: &DocSet,
+    columns: &Columns<'_>,
+    deadline: &Deadline,
+    stats: &mut SegmentStats,
+) -> Result<Groups, String> {
+    let PlanKind::Aggregate {
+        group_by,
+        aggregates,
+        ..
+    } = &plan.kind
+    else {
+        return Err("not an aggregation".into());
+    };
+    let mut run = Aggregation::new(plan, group_by, columns)?;
+    run.run(docs, columns, deadline, stats, |_| None)?;
+    for (index, aggregate) in aggregates.iter().enumerate() {
+        if let Some(filter) = &aggregate.filter {
+            let mut fs = FilterStats::default();
+            let filtered = filter.docs(columns, docs, &mut fs)?;
+            stats.entries_in_filter += fs.entries_scanned;
+            run.run(&filtered, columns, deadline, stats, |i| Some(i == index))?;
+        }
+    }
+    run.finish(columns)
+}
