@@ -123,7 +123,7 @@ async fn errors_carry_pinot_codes_and_statuses() {
 #[tokio::test]
 async fn set_options_explain_and_multi_stage() {
     let app = TestApp::new().with_example().await;
-    let sql = "SET timeoutMs = 2000; SET useStarTree = false; EXPLAIN PLAN FOR SELECT symbol, COUNT(*) FROM stock_transactions WHERE symbol IN ('A', 'B') AND shares > 10 GROUP BY symbol";
+    let sql = "SET timeoutMs = 2000; SET useStarTree = false; EXPLAIN PLAN FOR SELECT symbol, COUNT(*) FROM stock_transactions WHERE symbol IN ('A', 'B') AND shares > 10 AND id = 7 GROUP BY symbol";
     let (status, response) = app
         .call("POST", "/query/sql", json!({ "sql": sql }).to_string())
         .await;
@@ -144,16 +144,15 @@ async fn set_options_explain_and_multi_stage() {
             .any(|o| o.starts_with("GROUP_BY(groupKeys:symbol")),
         "{operators:?}"
     );
-    assert!(
-        operators
-            .iter()
-            .any(|o| o.contains("operator:IN,predicate:symbol IN ('A','B')")),
-        "{operators:?}"
-    );
-    assert!(
-        operators.iter().any(|o| o.contains("operator:RANGE")),
-        "{operators:?}"
-    );
+    // The scenario's table has an inverted index on `id` only.
+    for expected in [
+        "FILTER_AND",
+        "FILTER_FULL_SCAN(operator:IN,predicate:symbol IN ('A','B'))",
+        "FILTER_FULL_SCAN(operator:RANGE,predicate:shares > '10')",
+        "FILTER_INVERTED_INDEX(operator:EQ,predicate:id = '7')",
+    ] {
+        assert!(operators.contains(&expected), "{expected} in {operators:?}");
+    }
     // Parent ids point at earlier operators.
     for row in rows.iter().skip(1) {
         assert!(row[2].as_i64().unwrap() < row[1].as_i64().unwrap(), "{row}");

@@ -189,7 +189,7 @@ pub enum Acc {
     Avg(Vec<f64>, Vec<u64>),
     MinMax(Vec<f64>, Vec<f64>),
     Distinct(Vec<DistinctSet>),
-    /// Dictionary ids per group, inside one segment (see `exec.rs`).
+    /// Dictionary ids per group, inside one segment (see `exec/group.rs`).
     DistinctIds(Vec<IdSet>),
     Values(Vec<Vec<f64>>),
 }

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
 use super::exec::{execute, Deadline, Partial, SegmentStats, TIMED_OUT};
+use super::explain::TableIndexes;
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
 use super::plan::Plan;
@@ -231,10 +232,12 @@ impl Broker {
             }
         };
         let name = sql::table_name(&query)?;
-        let (columns, tables) = self.table(&name)?;
+        let (columns, tables, indexes) = self.table(&name)?;
         let plan = Arc::new(sql::plan(&query, &columns, options)?);
         if explain {
-            return Ok(BrokerResponse::explain(&super::explain::explain(&plan)));
+            return Ok(BrokerResponse::explain(&super::explain::explain(
+                &plan, &indexes,
+            )));
         }
         let deadline = Arc::new(Deadline {
             at: Instant::now() + plan.options.timeout(),
@@ -296,8 +299,9 @@ impl Broker {
         ))
     }
 
-    /// The queried table's columns and the typed tables holding its data.
-    fn table(&self, name: &str) -> Result<(TableColumns, Vec<String>), QueryError> {
+    /// The queried table's columns, the typed tables holding its data, and
+    /// its indexes.
+    fn table(&self, name: &str) -> Result<(TableColumns, Vec<String>, TableIndexes), QueryError> {
         let entries = self.catalog.tables_named(name);
         if entries.is_empty() {
             let known = self.catalog.table_names(None);
@@ -335,12 +339,32 @@ impl Broker {
                 table_type.with_type(&raw)
             })
             .collect();
+        let mut indexes = TableIndexes::default();
+        for entry in &entries {
+            let config = &entry.config.table_index_config;
+            indexes.sorted = indexes
+                .sorted
+                .or_else(|| config.sorted_column.first().cloned());
+            indexes
+                .inverted
+                .extend(config.inverted_index_columns.iter().cloned());
+            indexes
+                .range
+                .extend(config.range_index_columns.iter().cloned());
+            indexes
+                .bloom
+                .extend(config.bloom_filter_columns.iter().cloned());
+            indexes
+                .bloom
+                .extend(config.bloom_filter_configs.keys().cloned());
+        }
         Ok((
             TableColumns {
                 table: raw,
                 columns,
             },
             tables,
+            indexes,
         ))
     }
 }

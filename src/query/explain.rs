@@ -6,11 +6,37 @@ use super::plan::{Plan, PlanKind};
 use super::response::ResultTable;
 use super::value::{ColumnType, Value};
 
-struct Tree {
-    rows: Vec<Vec<Value>>,
+/// The indexes the table config gives each column.
+#[derive(Debug, Default, Clone)]
+pub struct TableIndexes {
+    pub sorted: Option<String>,
+    pub inverted: Vec<String>,
+    pub range: Vec<String>,
+    pub bloom: Vec<String>,
 }
 
-impl Tree {
+impl TableIndexes {
+    /// Pinot's filter operator for a predicate on `column`.
+    fn operator(&self, column: &str, pred: &Pred) -> &'static str {
+        let has = |list: &[String]| list.iter().any(|c| c == column);
+        let sorted = self.sorted.as_deref() == Some(column);
+        match pred {
+            Pred::IsNull => "FILTER_NULL_VECTOR",
+            Pred::In(_) if sorted => "FILTER_SORTED_INDEX",
+            Pred::In(_) if has(&self.inverted) => "FILTER_INVERTED_INDEX",
+            Pred::Range(..) if sorted => "FILTER_SORTED_INDEX",
+            Pred::Range(..) if has(&self.range) => "FILTER_RANGE_INDEX",
+            _ => "FILTER_FULL_SCAN",
+        }
+    }
+}
+
+struct Tree<'a> {
+    rows: Vec<Vec<Value>>,
+    indexes: &'a TableIndexes,
+}
+
+impl Tree<'_> {
     fn add(&mut self, operator: String, parent: i64) -> i64 {
         let id = self.rows.len() as i64;
         self.rows.push(vec![
@@ -56,14 +82,24 @@ impl Tree {
                             .collect::<Vec<_>>()
                             .join(",")
                     ),
-                    Pred::Range(..) => format!("{} RANGE", column.name),
+                    Pred::Range(low, high) => range_text(&column.name, low, high),
                     Pred::Regex(regex) => {
                         format!("REGEXP_LIKE({},'{}')", column.name, regex.as_str())
                     }
                     Pred::IsNull => format!("{} IS NULL", column.name),
                 };
+                let operator = self.indexes.operator(&column.name, pred);
+                let bloom =
+                    if self.indexes.bloom.contains(&column.name) && matches!(pred, Pred::In(_)) {
+                        ",bloomFilter:prunes segments"
+                    } else {
+                        ""
+                    };
                 self.add(
-                    format!("FILTER_INDEX_OR_SCAN(indexLookUp:per_segment,operator:{},predicate:{predicate})", pred_name(pred)),
+                    format!(
+                        "{operator}(operator:{},predicate:{predicate}{bloom})",
+                        pred_name(pred)
+                    ),
                     parent,
                 );
             }
@@ -73,6 +109,31 @@ impl Tree {
                     parent,
                 );
             }
+        }
+    }
+}
+
+/// `price BETWEEN '100' AND '101'`, `shares > '10'`.
+fn range_text(column: &str, low: &std::ops::Bound<Value>, high: &std::ops::Bound<Value>) -> String {
+    use std::ops::Bound;
+    let text = |v: &Value| format!("'{}'", v.to_text());
+    match (low, high) {
+        (Bound::Included(a), Bound::Included(b)) => {
+            format!("{column} BETWEEN {} AND {}", text(a), text(b))
+        }
+        _ => {
+            let mut parts = Vec::new();
+            match low {
+                Bound::Included(v) => parts.push(format!("{column} >= {}", text(v))),
+                Bound::Excluded(v) => parts.push(format!("{column} > {}", text(v))),
+                Bound::Unbounded => {}
+            }
+            match high {
+                Bound::Included(v) => parts.push(format!("{column} <= {}", text(v))),
+                Bound::Excluded(v) => parts.push(format!("{column} < {}", text(v))),
+                Bound::Unbounded => {}
+            }
+            parts.join(" AND ")
         }
     }
 }
@@ -87,9 +148,13 @@ fn pred_name(pred: &Pred) -> &'static str {
     }
 }
 
-/// The operator tree of `plan`.
-pub fn explain(plan: &Plan) -> ResultTable {
-    let mut tree = Tree { rows: Vec::new() };
+/// The operator tree of `plan` for a table with `indexes`. Statistics may
+/// still prune a segment or match it whole before any index is read.
+pub fn explain(plan: &Plan, indexes: &TableIndexes) -> ResultTable {
+    let mut tree = Tree {
+        rows: Vec::new(),
+        indexes,
+    };
     let root = tree.add(format!("BROKER_REDUCE(limit:{})", plan.limit), -1);
     let (combine, operator) = match &plan.kind {
         PlanKind::Aggregate {

@@ -1,10 +1,10 @@
 //! The query engine: SQL over HTTP with Pinot's semantics and response.
 //!
 //! ```text
-//! sql ──parse/plan (sql.rs)──▶ Plan ──broker.rs──▶ QueryServer (one per server)
+//! sql ──parse/plan (sql/)───▶ Plan ──broker.rs──▶ QueryServer (one per server)
 //!                                                   │  per segment, on a CPU pool:
 //!                                                   │  filter.rs → DocSet
-//!                                                   │  exec.rs   → Partial (group states | rows)
+//!                                                   │  exec/     → Partial (group states | rows)
 //!                                                   ▼
 //!        BrokerResponse ◀── reduce.rs (merge, HAVING, ORDER BY, LIMIT)
 //! ```
