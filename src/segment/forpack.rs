@@ -259,7 +259,13 @@ impl<'a> ForPacked<'a> {
 
     /// Decodes block `block` into `out`; returns how many keys it holds.
     fn decode_block(&self, block: usize, out: &mut [u64; BLOCK]) -> usize {
-        let count = (self.len - block * BLOCK).min(BLOCK);
+        self.decode_prefix(block, BLOCK, out)
+    }
+
+    /// Decodes the first `upto` keys of block `block` into `out`; returns
+    /// how many it decoded.
+    fn decode_prefix(&self, block: usize, upto: usize, out: &mut [u64; BLOCK]) -> usize {
+        let count = (self.len - block * BLOCK).min(upto);
         let (width, delta) = self.width(block);
         let words = &self.words[self.starts[block] as usize..self.starts[block + 1] as usize];
         let base = self.bases[block];
@@ -290,19 +296,28 @@ impl<'a> ForPacked<'a> {
     pub fn gather(&self, indexes: &[u32], mut visit: impl FnMut(u64)) {
         let mut buffer = [0u64; BLOCK];
         let mut current = usize::MAX;
-        for index in indexes {
+        let mut decoded = 0;
+        for (at, index) in indexes.iter().enumerate() {
             let index = *index as usize;
             let block = index / BLOCK;
-            if block != current {
-                if self.width(block).1 {
-                    self.decode_block(block, &mut buffer);
-                    current = block;
-                } else {
+            let slot = index % BLOCK;
+            if block != current || slot >= decoded {
+                if !self.width(block).1 {
                     visit(self.get(index));
                     continue;
                 }
+                // Delta blocks decode as a running sum: only as far as the
+                // last index wanted in this block.
+                let upto = indexes[at..]
+                    .iter()
+                    .take_while(|i| **i as usize / BLOCK == block)
+                    .map(|i| *i as usize % BLOCK + 1)
+                    .max()
+                    .unwrap_or(BLOCK);
+                decoded = self.decode_prefix(block, upto, &mut buffer);
+                current = block;
             }
-            visit(buffer[index % BLOCK]);
+            visit(buffer[slot]);
         }
     }
 
