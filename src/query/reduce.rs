@@ -178,6 +178,20 @@ fn merge_sorted(plan: &Plan, a: Groups, b: Groups) -> Groups {
     }
 }
 
+/// The first `wanted` of `items` under `compare`, in order.
+fn top<T>(
+    mut items: Vec<T>,
+    wanted: usize,
+    compare: impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> Vec<T> {
+    if wanted > 0 && wanted < items.len() {
+        items.select_nth_unstable_by(wanted - 1, &compare);
+        items.truncate(wanted);
+    }
+    items.sort_unstable_by(compare);
+    items
+}
+
 /// The final rows of the query.
 pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> {
     match (&plan.kind, partial) {
@@ -204,16 +218,30 @@ pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> 
             };
             let keys_of =
                 |group: usize| &groups.keys[group * groups.arity..(group + 1) * groups.arity];
-            let mut aggs_buffer = Vec::with_capacity(aggregates.len());
-            // The groups that pass HAVING, with their ORDER BY values.
             let mut aggs = Vec::with_capacity(aggregates.len());
+            // The rows of `ordered` groups, after OFFSET and up to LIMIT.
+            let emit = |ordered: &mut dyn Iterator<Item = usize>, aggs: &mut Vec<Value>| {
+                let mut rows = Vec::new();
+                for group in ordered.skip(plan.offset).take(plan.limit) {
+                    aggs_of(group, aggs);
+                    let keys = keys_of(group);
+                    rows.push(
+                        select
+                            .iter()
+                            .map(|expr| eval_row(expr, keys, aggs))
+                            .collect::<Result<Vec<Value>, _>>()?,
+                    );
+                }
+                Ok(rows)
+            };
+            // The groups that pass HAVING, with their ORDER BY values.
             // ORDER BY one numeric aggregate, no HAVING (top-N dashboards):
             // rank the groups by the number itself.
             if let ([(Expr::Agg(index, _), descending)], None) = (order_by.as_slice(), having) {
                 let acc = &groups.accs[*index];
                 if acc.numeric() {
                     let wanted = plan.offset.saturating_add(plan.limit).min(groups.len);
-                    let mut ranked: Vec<(f64, usize)> = (0..groups.len)
+                    let ranked: Vec<(f64, usize)> = (0..groups.len)
                         .map(|group| {
                             // Nulls (empty groups) sort last either way.
                             let value = acc.finish_f64(group).unwrap_or(f64::NAN);
@@ -230,23 +258,8 @@ pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> 
                         };
                         order.then(a.1.cmp(&b.1))
                     };
-                    if wanted > 0 && wanted < ranked.len() {
-                        ranked.select_nth_unstable_by(wanted - 1, compare);
-                        ranked.truncate(wanted);
-                    }
-                    ranked.sort_unstable_by(compare);
-                    let mut rows = Vec::new();
-                    for (_, group) in ranked.into_iter().skip(plan.offset).take(plan.limit) {
-                        aggs_of(group, &mut aggs_buffer);
-                        let keys = keys_of(group);
-                        rows.push(
-                            select
-                                .iter()
-                                .map(|expr| eval_row(expr, keys, &aggs_buffer))
-                                .collect::<Result<Vec<Value>, _>>()?,
-                        );
-                    }
-                    return Ok(rows);
+                    let ranked = top(ranked, wanted, compare);
+                    return emit(&mut ranked.into_iter().map(|(_, group)| group), &mut aggs);
                 }
             }
             // ORDER BY values of candidate `i` are `orders[i*k..(i+1)*k]`.
@@ -273,24 +286,12 @@ pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> 
                 let compare = |a: &(u32, usize), b: &(u32, usize)| {
                     compare_rows(order_of(a), order_of(b), &desc).then(a.1.cmp(&b.1))
                 };
-                if wanted > 0 && wanted < candidates.len() {
-                    candidates.select_nth_unstable_by(wanted - 1, compare);
-                    candidates.truncate(wanted);
-                }
-                candidates.sort_unstable_by(compare);
+                candidates = top(candidates, wanted, compare);
             }
-            let mut rows = Vec::new();
-            for (_, group) in candidates.into_iter().skip(plan.offset).take(plan.limit) {
-                aggs_of(group, &mut aggs);
-                let keys = keys_of(group);
-                rows.push(
-                    select
-                        .iter()
-                        .map(|expr| eval_row(expr, keys, &aggs))
-                        .collect::<Result<Vec<Value>, _>>()?,
-                );
-            }
-            Ok(rows)
+            emit(
+                &mut candidates.into_iter().map(|(_, group)| group),
+                &mut aggs,
+            )
         }
         (PlanKind::Select { .. }, Partial::Rows(rows)) => Ok(rows
             .into_iter()

@@ -61,6 +61,15 @@ fn run(sql: &str, table: &TableColumns, segment: &dyn SegmentSource) -> Vec<Vec<
     reduce::finish(&plan, merged).unwrap()
 }
 
+/// The fixture's rows, conformed to `spec`.
+fn fixture_rows(spec: &SegmentSpec) -> Vec<Vec<crate::segment::Cell>> {
+    ROWS_A
+        .lines()
+        .chain(ROWS_B.lines())
+        .map(|line| json_row(&serde_json::from_str::<Json>(line).unwrap(), spec).unwrap())
+        .collect()
+}
+
 fn close(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
@@ -79,11 +88,7 @@ fn consuming_and_sealed_segments_agree() {
     let (schema, spec) = fixture();
     let spec = Arc::new(spec);
     let mutable = Arc::new(MutableSegment::new(spec.clone()));
-    let rows: Vec<_> = ROWS_A
-        .lines()
-        .chain(ROWS_B.lines())
-        .map(|line| json_row(&serde_json::from_str::<Json>(line).unwrap(), &spec).unwrap())
-        .collect();
+    let rows = fixture_rows(&spec);
     mutable.append(&rows).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let info = SealInfo {
@@ -169,11 +174,7 @@ fn split_aggregation_matches_one_pass() {
     let (schema, spec) = fixture();
     let spec = Arc::new(spec);
     let mutable = Arc::new(MutableSegment::new(spec.clone()));
-    let template: Vec<_> = ROWS_A
-        .lines()
-        .chain(ROWS_B.lines())
-        .map(|line| json_row(&serde_json::from_str::<Json>(line).unwrap(), &spec).unwrap())
-        .collect();
+    let template = fixture_rows(&spec);
     // 300,000 rows: enough for the doc set to split across tasks.
     let rows: Vec<_> = template.iter().cycle().take(300_000).cloned().collect();
     mutable.append(&rows).unwrap();

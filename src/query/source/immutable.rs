@@ -202,15 +202,7 @@ impl ColumnSource for SealedColumn<'_> {
                     },
                 }
             }
-            Forward::DictMv { .. } => {
-                let mut ids = Vec::new();
-                let mut rows = Vec::with_capacity(docs.len());
-                docs.for_each(|doc| {
-                    self.doc_ids(doc, &mut ids);
-                    rows.push(ids.iter().map(|id| self.dict_value(*id)).collect());
-                });
-                Vector::Array(rows)
-            }
+            Forward::DictMv { .. } => self.mv_values(docs),
             Forward::RawPacked { keys, codec } => {
                 let mut out = Vec::with_capacity(docs.len());
                 packed_keys(keys, docs, &mut out);

@@ -62,6 +62,16 @@ pub trait ColumnSource {
 
     /// The docs' values.
     fn values(&self, docs: Docs<'_>) -> Vector;
+    /// The docs' values of a multi-value dictionary column, one array each.
+    fn mv_values(&self, docs: Docs<'_>) -> Vector {
+        let mut ids = Vec::new();
+        let mut rows = Vec::with_capacity(docs.len());
+        docs.for_each(|doc| {
+            self.doc_ids(doc, &mut ids);
+            rows.push(ids.iter().map(|id| self.dict_value(*id)).collect());
+        });
+        Vector::Array(rows)
+    }
     /// The docs' values as doubles (single-value numeric columns).
     fn f64_values(&self, docs: Docs<'_>, out: &mut Vec<f64>) {
         out.clear();

@@ -153,15 +153,7 @@ impl ColumnSource for GrowingColumn<'_> {
                 }
                 vector_of(physical, scalars.into_iter())
             }
-            Forward::DictMv { .. } => {
-                let mut ids = Vec::new();
-                let mut rows = Vec::with_capacity(docs.len());
-                docs.for_each(|doc| {
-                    self.doc_ids(doc, &mut ids);
-                    rows.push(ids.iter().map(|id| self.dict_value(*id)).collect());
-                });
-                Vector::Array(rows)
-            }
+            Forward::DictMv { .. } => self.mv_values(docs),
         }
     }
 

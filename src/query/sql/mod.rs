@@ -281,7 +281,6 @@ pub fn plan(
         ));
     }
     let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
-    let has_aggs = !planner.aggregates.is_empty() || select.having.is_some();
     let mut order_items = Vec::new();
     if let Some(order_by) = &query.order_by {
         let OrderByKind::Expressions(exprs) = &order_by.kind else {
@@ -309,6 +308,8 @@ pub fn plan(
         Some(expr) => Some(planner.expr(expr, true)?),
         None => None,
     };
+    // After ORDER BY and HAVING, which may add aggregates of their own.
+    let has_aggs = !planner.aggregates.is_empty() || select.having.is_some();
     let (limit, offset) = limit_offset(query)?;
     let output: Vec<Output> = items
         .iter()

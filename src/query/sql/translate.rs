@@ -625,9 +625,15 @@ impl Planner<'_> {
                 }
             };
             if func.is_percentile() {
-                let rank_given = matches!(func, AggFunc::Percentile(p) | AggFunc::PercentileEst(p) | AggFunc::PercentileTDigest(p) if p != 50.0)
-                    || lower.len() > func.name().len();
-                if !rank_given || arg_exprs.len() > 1 {
+                // PERCENTILE95(x) names its rank; PERCENTILE(x, 95) passes it.
+                let rank_in_name = lower.len() > func.name().len();
+                if rank_in_name && arg_exprs.len() > 1 {
+                    return Err(QueryError::validation(format!(
+                        "{name} takes one argument, got {}",
+                        arg_exprs.len()
+                    )));
+                }
+                if !rank_in_name {
                     let rank = arg_exprs
                         .get(1)
                         .and_then(|e| e.as_ref())
