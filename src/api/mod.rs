@@ -10,6 +10,7 @@ mod body;
 mod error;
 mod ingest;
 mod query;
+mod realtime;
 mod schemas;
 mod segments;
 mod table_configs;
@@ -37,6 +38,7 @@ use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::query::multistage::MultiStage;
 use crate::query::{Broker, LocalServer};
+use crate::server::realtime::Realtime;
 use crate::server::Server;
 
 /// What every handler can reach.
@@ -46,6 +48,7 @@ pub struct AppState {
     pub server: Arc<Server>,
     pub config: Arc<ServerConfig>,
     pub broker: Arc<Broker>,
+    pub realtime: Arc<Realtime>,
 }
 
 impl AppState {
@@ -61,11 +64,14 @@ impl AppState {
         let multistage =
             MultiStage::new(catalog.clone(), server.clone(), threads).map_err(Error::Serve)?;
         let broker = Broker::new(catalog.clone(), vec![Arc::new(local)], Arc::new(multistage));
+        let realtime = Arc::new(Realtime::new(server.clone()));
+        realtime.start_all(&catalog);
         Ok(AppState {
             catalog,
             server,
             config: Arc::new(config),
             broker: Arc::new(broker),
+            realtime,
         })
     }
 }
@@ -81,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(table_configs::routes())
         .merge(segments::routes())
         .merge(query::routes())
+        .merge(realtime::routes())
         // Uploads stream to disk under their own limit (--max-upload-bytes).
         .merge(ingest::routes().layer(DefaultBodyLimit::disable()))
         .fallback(not_found)
@@ -101,16 +108,19 @@ pub async fn serve(
 ) -> Result<()> {
     let addr = config.listen;
     let _lock = crate::durable::lock_dir(&config.data_dir)?;
-    let state = AppState::open(config)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Bind { addr, source })?;
+    let state = AppState::open(config)?;
+    let realtime = state.realtime.clone();
     let bound = listener.local_addr().map_err(Error::Serve)?;
     on_bound(bound);
-    axum::serve(listener, router(state))
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(Error::Serve)
+        .map_err(Error::Serve);
+    let _ = tokio::task::spawn_blocking(move || realtime.shutdown()).await;
+    served
 }
 
 /// `GET /health`: "OK" while the server runs, as Pinot's controller answers.
@@ -168,10 +178,41 @@ where
     }
 }
 
+/// Starts, restarts (with new settings) or stops the consumers of the
+/// tables named `raw` (any type) to match the catalog. Blocking.
+fn sync_consumption(state: &AppState, raw: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let typed = catalog::TableType::Realtime.with_type(catalog::raw_table_name(raw));
+    match state.catalog.table(&typed) {
+        Some(entry) => match state.catalog.schema_for_table(&entry.config) {
+            Some(schema) => {
+                if let Err(err) = state.realtime.start(&schema.schema, &entry.config) {
+                    warnings.push(format!("table {typed} is not consuming: {err}"));
+                }
+            }
+            None => warnings.push(format!("table {typed} has no schema; it is not consuming")),
+        },
+        None => {
+            state.realtime.stop(&typed);
+        }
+    }
+    warnings
+}
+
+/// Runs [`sync_consumption`] off the async workers.
+async fn sync_consumption_async(state: &AppState, raw: &str) -> Vec<String> {
+    let state = state.clone();
+    let raw = raw.to_string();
+    tokio::task::spawn_blocking(move || sync_consumption(&state, &raw))
+        .await
+        .unwrap_or_default()
+}
+
 /// Deletes the data of tables whose configs were just deleted. The configs
 /// are gone either way; a file that cannot be removed is logged.
-fn drop_table_data(server: &Server, tables: &[String]) {
+fn drop_table_data(realtime: &Realtime, server: &Server, tables: &[String]) {
     for table in tables {
+        realtime.stop(table);
         if let Err(err) = server.drop_table(table) {
             tracing::error!(table = %table, error = %err, "the table is deleted but its segment files could not all be removed");
         }

@@ -72,10 +72,13 @@ async fn update(
     let catalog = state.catalog.clone();
     let path_name = name.clone();
     let written = blocking(move || catalog.update_schema(&path_name, parsed, force)).await?;
+    // Consuming tables pick up the new columns in their next segment.
+    let mut warnings = written.warnings;
+    warnings.extend(super::sync_consumption_async(&state, &name).await);
     Ok(config_success(
         format!("{name} successfully added"),
         &unrecognized,
-        written.warnings,
+        warnings,
     ))
 }
 

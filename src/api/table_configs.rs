@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 use super::body::ConfigBody;
 use super::error::ApiError;
 use super::tables::broker_warnings;
-use super::{blocking, config_success, drop_table_data, unrecognized_json, AppState};
+use super::{
+    blocking, config_success, drop_table_data, sync_consumption_async, unrecognized_json, AppState,
+};
 use crate::catalog::{self, Parsed, Schema, TableConfig, TableType};
 
 pub fn routes() -> Router<AppState> {
@@ -146,6 +148,7 @@ async fn add(State(state): State<AppState>, body: ConfigBody) -> Result<Json<Val
     for mut config in typed {
         config.table_name = config.name_with_type();
         warnings.extend(broker_warnings(&state, &config).await);
+        warnings.extend(sync_consumption_async(&state, &config.table_name).await);
     }
     Ok(config_success(
         format!("TableConfigs {name} successfully added"),
@@ -161,10 +164,11 @@ async fn remove(
     let raw = catalog::raw_table_name(&name).to_string();
     let catalog = state.catalog.clone();
     let server = state.server.clone();
+    let realtime = state.realtime.clone();
     let target = raw.clone();
     blocking(move || {
         match catalog.delete_table(&target, None) {
-            Ok(deleted) => drop_table_data(&server, &deleted),
+            Ok(deleted) => drop_table_data(&realtime, &server, &deleted),
             Err(catalog::Error::TableNotFound { .. }) => {}
             Err(err) => return Err(err),
         }

@@ -7,7 +7,9 @@ use serde_json::{json, Map, Value};
 
 use super::body::{ConfigBody, Params};
 use super::error::ApiError;
-use super::{blocking, config_success, drop_table_data, unrecognized_json, AppState};
+use super::{
+    blocking, config_success, drop_table_data, sync_consumption_async, unrecognized_json, AppState,
+};
 use crate::catalog::{self, parse_stream_config, Parsed, TableConfig, TableType};
 use crate::ingest::probe_brokers;
 
@@ -89,6 +91,7 @@ async fn add(State(state): State<AppState>, body: ConfigBody) -> Result<Json<Val
     let name = config.name_with_type();
     let mut warnings = written.warnings;
     warnings.extend(broker_warnings(&state, &config).await);
+    warnings.extend(sync_consumption_async(&state, &name).await);
     Ok(config_success(
         format!("Table {name} successfully added"),
         &unrecognized,
@@ -114,6 +117,7 @@ async fn update(
     let typed = config.name_with_type();
     let mut warnings = written.warnings;
     warnings.extend(broker_warnings(&state, &config).await);
+    warnings.extend(sync_consumption_async(&state, &typed).await);
     Ok(config_success(
         format!("Table config updated for {typed}"),
         &unrecognized,
@@ -129,9 +133,10 @@ async fn remove(
     let table_type = params.table_type()?;
     let catalog = state.catalog.clone();
     let server = state.server.clone();
+    let realtime = state.realtime.clone();
     let deleted = blocking(move || {
         let deleted = catalog.delete_table(&name, table_type)?;
-        drop_table_data(&server, &deleted);
+        drop_table_data(&realtime, &server, &deleted);
         Ok(deleted)
     })
     .await?;

@@ -171,6 +171,17 @@ impl Catalog {
         self.read().schemas.get(name).cloned()
     }
 
+    /// The schema of `table`: `segmentsConfig.schemaName`, else the
+    /// schema named like the table.
+    pub fn schema_for_table(&self, table: &TableConfig) -> Option<Arc<SchemaEntry>> {
+        let name = table
+            .segments_config
+            .schema_name
+            .clone()
+            .unwrap_or_else(|| table.raw_name().to_string());
+        self.schema(&name)
+    }
+
     fn schema_not_found(&self, name: &str) -> Error {
         Error::SchemaNotFound {
             name: name.to_string(),

@@ -25,6 +25,16 @@ pub const KEY_FLUSH_SEGMENT_SIZE: &str = "realtime.segment.flush.threshold.segme
 /// Pinot's name for the size threshold before 0.6.
 pub const KEY_FLUSH_SEGMENT_SIZE_LEGACY: &str = "realtime.segment.flush.desired.size";
 
+/// Rows of a partition's first segment when segments are sized by bytes.
+pub const KEY_FLUSH_INITIAL_ROWS: &str = "realtime.segment.flush.autotune.initialRows";
+/// Pinot's default for [`KEY_FLUSH_INITIAL_ROWS`].
+pub const DEFAULT_FLUSH_INITIAL_ROWS: u64 = 100_000;
+/// Gamay's own key: stop the partition at the first message that cannot be
+/// decoded, instead of skipping it.
+pub const KEY_STOP_ON_DECODE_ERROR: &str = "stopOnDecodeError";
+/// Gamay's own key: a topic that receives messages that could not be decoded.
+pub const KEY_DEAD_LETTER_TOPIC: &str = "deadLetterTopic";
+
 /// Pinot's default rows per consuming segment, before division by partitions.
 pub const DEFAULT_FLUSH_ROWS: u64 = 5_000_000;
 /// Pinot's default lifetime of a consuming segment.
@@ -70,9 +80,15 @@ pub struct StreamConfig {
     pub flush_segment_rows: Option<u64>,
     pub flush_time: Duration,
     pub flush_segment_size: u64,
+    /// Rows of a partition's first segment when sizing by bytes.
+    pub flush_initial_rows: u64,
     /// Properties passed to the Kafka client as they are (`security.protocol`,
     /// `sasl.*`, `ssl.*`, and every `stream.kafka.consumer.prop.*`).
     pub client_props: BTreeMap<String, String>,
+    /// Stop at a message that cannot be decoded rather than skip it.
+    pub stop_on_decode_error: bool,
+    /// Where messages that cannot be decoded are copied, if anywhere.
+    pub dead_letter_topic: Option<String>,
 }
 
 /// Reads a stream config map, reporting every problem. `field` is where the
@@ -193,6 +209,9 @@ pub fn parse_stream_config(
     };
     let flush_rows = count(&[KEY_FLUSH_ROWS, KEY_FLUSH_ROWS_LEGACY]).unwrap_or(DEFAULT_FLUSH_ROWS);
     let flush_segment_rows = count(&[KEY_FLUSH_SEGMENT_ROWS]);
+    let flush_initial_rows = count(&[KEY_FLUSH_INITIAL_ROWS])
+        .unwrap_or(DEFAULT_FLUSH_INITIAL_ROWS)
+        .max(1);
     if flush_segment_rows == Some(0) {
         problem(KEY_FLUSH_SEGMENT_ROWS, "must be at least 1".into());
     }
@@ -230,6 +249,23 @@ pub fn parse_stream_config(
         },
     };
 
+    let stop_on_decode_error = match map.get(KEY_STOP_ON_DECODE_ERROR).map(|v| v.trim()) {
+        None => false,
+        Some(value) if value.eq_ignore_ascii_case("true") => true,
+        Some(value) if value.eq_ignore_ascii_case("false") => false,
+        Some(value) => {
+            problem(
+                KEY_STOP_ON_DECODE_ERROR,
+                format!("`{value}` is not a boolean; expected true or false"),
+            );
+            false
+        }
+    };
+    let dead_letter_topic = map
+        .get(KEY_DEAD_LETTER_TOPIC)
+        .map(|topic| topic.trim().to_string())
+        .filter(|topic| !topic.is_empty());
+
     let mut client_props = BTreeMap::new();
     for (key, value) in map {
         if key == KEY_OFFSET_RESET {
@@ -252,7 +288,10 @@ pub fn parse_stream_config(
             flush_segment_rows,
             flush_time,
             flush_segment_size,
+            flush_initial_rows,
             client_props,
+            stop_on_decode_error,
+            dead_letter_topic,
         })
     } else {
         Err(problems)

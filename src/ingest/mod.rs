@@ -1,11 +1,17 @@
-//! Ingestion: records from files (and, later, Kafka) into segments.
+//! Ingestion: records from files and Kafka messages into rows.
 //!
 //! - [`rows`]: JSON records → rows of cells, by the table's columns.
 //! - [`files`]: Parquet, CSV and JSON file readers for batch ingestion.
+//! - [`decode`]: stream messages → rows, through the table's transforms and
+//!   filter ([`transform`]).
+//! - [`kafka`]: the Kafka consumer settings and broker queries.
 //! - [`probe_brokers`]: whether a REALTIME table's Kafka brokers answer.
 
+pub mod decode;
 pub mod files;
+pub mod kafka;
 mod probe;
 pub mod rows;
+pub mod transform;
 
 pub use probe::probe_brokers;

@@ -21,7 +21,7 @@ use super::options::QueryOptions;
 use super::plan::Plan;
 use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
-use super::source::SegmentSource;
+use super::source::{table_sources, SegmentSource};
 use super::sql::{self, Route, TableColumns};
 use super::value::{ColumnType, Value};
 use crate::catalog::names::did_you_mean;
@@ -128,9 +128,7 @@ impl LocalServer {
         let mut out: Vec<Arc<dyn SegmentSource>> = Vec::new();
         for table in tables {
             if let Some(data) = self.server.table(table) {
-                for segment in data.segments().iter() {
-                    out.push(segment.clone());
-                }
+                out.extend(table_sources(&data));
             }
         }
         out

@@ -32,7 +32,7 @@ mod tests;
 pub use builder::{Chunk, SegmentBuilder};
 pub use error::{Error, Result};
 pub use format::{ColumnMeta, Encoding, SegmentMeta, StreamRange};
-pub use mutable::MutableSegment;
+pub use mutable::{now_millis, MutableSegment};
 pub use reader::{ColumnView, DecodedDictionary, ImmutableSegment};
 pub use spec::{ColumnSpec, SegmentSpec};
 pub use types::{conform_scalar, default_null_value, hex, unhex, Cell, Physical, Scalar};

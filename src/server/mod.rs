@@ -13,6 +13,7 @@
 
 mod batch;
 mod error;
+pub mod realtime;
 mod table;
 
 use std::collections::BTreeMap;
@@ -21,7 +22,7 @@ use std::sync::{Arc, RwLock};
 
 pub use batch::{ingest_file, IngestOptions, IngestReport, DEFAULT_SEGMENT_ROWS};
 pub use error::Error;
-pub use table::TableData;
+pub use table::{Checkpoint, ConsumingSegment, Live, TableData};
 
 use crate::catalog::Catalog;
 use crate::durable;

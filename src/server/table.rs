@@ -1,6 +1,16 @@
 //! One table's segments: the manifest, the files, and the live set.
+//!
+//! The live set holds the sealed segments and the consuming ones (one per
+//! Kafka partition, plus any being sealed) behind one lock, so a sealed
+//! segment replaces the consuming segment it came from in a single step and
+//! a query never counts a row twice or misses it.
+//!
+//! For REALTIME tables the manifest also holds each partition's checkpoint:
+//! the next offset to consume and the next segment sequence number. A sealed
+//! segment and the checkpoint after it are written in the same manifest
+//! update, so every offset lands in exactly one committed segment.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -8,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use crate::durable;
-use crate::segment::ImmutableSegment;
+use crate::segment::{ImmutableSegment, MutableSegment};
 
 const MANIFEST: &str = "manifest.json";
 const SEGMENT_EXTENSION: &str = "seg";
@@ -16,16 +26,43 @@ const SEGMENT_EXTENSION: &str = "seg";
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Manifest {
     segments: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    partitions: BTreeMap<i32, Checkpoint>,
+}
+
+/// Where a stream partition's consumption resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// The first offset no committed segment holds.
+    pub next_offset: i64,
+    /// The sequence number of the partition's next segment.
+    pub next_sequence: u64,
 }
 
 pub type SegmentSet = Arc<Vec<Arc<ImmutableSegment>>>;
 
+/// A segment rows are still appended to (or that is being sealed).
+#[derive(Clone)]
+pub struct ConsumingSegment {
+    pub name: String,
+    pub partition: i32,
+    pub segment: Arc<MutableSegment>,
+}
+
+/// What queries read: a consistent view of sealed and consuming segments.
+#[derive(Clone, Default)]
+pub struct Live {
+    pub sealed: SegmentSet,
+    pub consuming: Arc<Vec<ConsumingSegment>>,
+}
+
 pub struct TableData {
     name: String,
     dir: PathBuf,
-    segments: RwLock<SegmentSet>,
-    /// Serializes manifest changes.
-    commit: Mutex<()>,
+    live: RwLock<Live>,
+    /// Serializes manifest changes; holds the committed checkpoints.
+    commit: Mutex<BTreeMap<i32, Checkpoint>>,
 }
 
 impl TableData {
@@ -70,8 +107,11 @@ impl TableData {
         Ok(TableData {
             name: name.to_string(),
             dir: dir.to_path_buf(),
-            segments: RwLock::new(Arc::new(segments)),
-            commit: Mutex::new(()),
+            live: RwLock::new(Live {
+                sealed: Arc::new(segments),
+                consuming: Arc::default(),
+            }),
+            commit: Mutex::new(manifest.partitions),
         })
     }
 
@@ -86,10 +126,96 @@ impl TableData {
 
     /// A snapshot of the committed segments.
     pub fn segments(&self) -> SegmentSet {
-        self.segments
+        self.live().sealed
+    }
+
+    /// A snapshot of the sealed and consuming segments, taken together.
+    pub fn live(&self) -> Live {
+        self.live
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    fn update_live(&self, change: impl FnOnce(&mut Live)) {
+        let mut live = self
+            .live
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(&mut live);
+    }
+
+    fn lock_commit(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Checkpoint>> {
+        self.commit
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The committed checkpoint of stream partition `partition`.
+    pub fn checkpoint(&self, partition: i32) -> Option<Checkpoint> {
+        self.lock_commit().get(&partition).copied()
+    }
+
+    /// Every committed checkpoint, by partition.
+    pub fn checkpoints(&self) -> BTreeMap<i32, Checkpoint> {
+        self.lock_commit().clone()
+    }
+
+    /// Makes a consuming segment visible to queries.
+    pub fn add_consuming(&self, consuming: ConsumingSegment) {
+        self.update_live(|live| {
+            let mut next = live.consuming.as_ref().clone();
+            next.push(consuming);
+            live.consuming = Arc::new(next);
+        });
+    }
+
+    /// Withdraws consuming segment `name` (consumption stopped before it
+    /// sealed; its rows will be consumed again from the checkpoint).
+    pub fn remove_consuming(&self, name: &str) {
+        self.update_live(|live| {
+            let next = live
+                .consuming
+                .iter()
+                .filter(|consuming| consuming.name != name)
+                .cloned()
+                .collect();
+            live.consuming = Arc::new(next);
+        });
+    }
+
+    /// Commits a sealed stream segment together with its partition's next
+    /// checkpoint, in one manifest write, and swaps it for the consuming
+    /// segment `name` in the live set. With `path` `None` (a segment with no
+    /// rows: every message was bad or filtered out) only the checkpoint moves.
+    pub fn commit_stream_segment(
+        &self,
+        path: Option<&Path>,
+        name: &str,
+        partition: i32,
+        checkpoint: Checkpoint,
+    ) -> Result<(), Error> {
+        let opened = path
+            .map(|path| ImmutableSegment::open(path).map(Arc::new))
+            .transpose()?;
+        let mut checkpoints = self.lock_commit();
+        let mut sealed: Vec<Arc<ImmutableSegment>> = self.segments().as_ref().clone();
+        sealed.extend(opened.iter().cloned());
+        let mut next_checkpoints = checkpoints.clone();
+        next_checkpoints.insert(partition, checkpoint);
+        write_manifest(&self.dir, &sealed, &next_checkpoints)?;
+        *checkpoints = next_checkpoints;
+        self.update_live(|live| {
+            live.sealed = Arc::new(sealed);
+            let consuming = live
+                .consuming
+                .iter()
+                .filter(|consuming| consuming.name != name)
+                .cloned()
+                .collect();
+            live.consuming = Arc::new(consuming);
+        });
+        Ok(())
     }
 
     pub fn segment(&self, name: &str) -> Option<Arc<ImmutableSegment>> {
@@ -121,17 +247,11 @@ impl TableData {
         for path in paths {
             opened.push(Arc::new(ImmutableSegment::open(path)?));
         }
-        let _commit = self
-            .commit
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let checkpoints = self.lock_commit();
         let mut next: Vec<Arc<ImmutableSegment>> = self.segments().as_ref().clone();
         next.extend(opened.iter().cloned());
-        write_manifest(&self.dir, &next)?;
-        *self
-            .segments
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(next);
+        write_manifest(&self.dir, &next, &checkpoints)?;
+        self.update_live(|live| live.sealed = Arc::new(next));
         Ok(opened
             .iter()
             .map(|segment| segment.name().to_string())
@@ -140,10 +260,7 @@ impl TableData {
 
     /// Removes a segment from the table, then deletes its file.
     pub fn delete_segment(&self, name: &str) -> Result<(), Error> {
-        let _commit = self
-            .commit
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let checkpoints = self.lock_commit();
         let current = self.segments();
         let Some(segment) = current
             .iter()
@@ -160,11 +277,8 @@ impl TableData {
             .filter(|candidate| candidate.name() != name)
             .cloned()
             .collect();
-        write_manifest(&self.dir, &next)?;
-        *self
-            .segments
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(next);
+        write_manifest(&self.dir, &next, &checkpoints)?;
+        self.update_live(|live| live.sealed = Arc::new(next));
         // Queries holding a snapshot keep the mapping alive; unlinking is safe.
         durable::remove_durably(segment.path()).map_err(|err| Error::io(segment.path(), err))?;
         Ok(())
@@ -188,12 +302,17 @@ fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
     }
 }
 
-fn write_manifest(dir: &Path, segments: &[Arc<ImmutableSegment>]) -> Result<(), Error> {
+fn write_manifest(
+    dir: &Path,
+    segments: &[Arc<ImmutableSegment>],
+    checkpoints: &BTreeMap<i32, Checkpoint>,
+) -> Result<(), Error> {
     let manifest = Manifest {
         segments: segments
             .iter()
             .map(|segment| segment.name().to_string())
             .collect(),
+        partitions: checkpoints.clone(),
     };
     let path = dir.join(MANIFEST);
     let bytes = serde_json::to_vec_pretty(&manifest)

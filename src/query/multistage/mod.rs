@@ -14,7 +14,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST};
 use super::expr::ColumnRef;
 use super::response::ResultTable;
-use super::source::SegmentSource;
+use super::source::{table_sources, SegmentSource};
 use super::value::{ColumnType, Value};
 use crate::catalog::{Catalog, TableType};
 use crate::segment::default_null_value;
@@ -89,9 +89,7 @@ impl MultiStage {
             for entry in &entries {
                 let table_type: TableType = entry.config.table_type;
                 if let Some(data) = self.server.table(&table_type.with_type(&name)) {
-                    for segment in data.segments().iter() {
-                        segments.push(segment.clone());
-                    }
+                    segments.extend(table_sources(&data));
                 }
             }
             out.push((name, SegmentTable::new(columns, segments)));

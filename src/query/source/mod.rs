@@ -9,6 +9,7 @@ mod immutable;
 mod mutable;
 
 use std::ops::{Bound, Range};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
@@ -18,6 +19,25 @@ pub use mutable::MutableSnapshot;
 use super::docs::Docs;
 use super::value::{Kind, Value, Vector};
 use crate::segment::{Physical, Scalar};
+use crate::server::TableData;
+
+/// Every segment of a table as one consistent snapshot: the sealed ones and
+/// the consuming ones, each consuming segment fixed at its current rows.
+pub fn table_sources(data: &TableData) -> Vec<Arc<dyn SegmentSource>> {
+    let live = data.live();
+    let mut out: Vec<Arc<dyn SegmentSource>> =
+        Vec::with_capacity(live.sealed.len() + live.consuming.len());
+    for segment in live.sealed.iter() {
+        out.push(segment.clone());
+    }
+    for consuming in live.consuming.iter() {
+        out.push(Arc::new(MutableSnapshot::new(
+            consuming.name.clone(),
+            consuming.segment.clone(),
+        )));
+    }
+    out
+}
 
 /// One segment as queries see it.
 pub trait SegmentSource: Send + Sync {

@@ -1,0 +1,47 @@
+//! Fault points in the seal path, for crash tests.
+//!
+//! `GAMAY_FAULT=<point>@<n>` in the environment makes the process abort
+//! (as `kill -9` would stop it) the `n`-th time execution reaches `<point>`
+//! (`n` defaults to 1). Points: `seal.before_write` (a segment is about to
+//! be written), `seal.after_write` (its file is in place, not committed),
+//! `seal.after_commit` (committed; the consumer has not been told yet).
+//! Without the variable every point is a no-op.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+struct Armed {
+    point: String,
+    at: u64,
+    hits: AtomicU64,
+}
+
+fn armed() -> Option<&'static Armed> {
+    static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+    ARMED
+        .get_or_init(|| {
+            let spec = std::env::var("GAMAY_FAULT").ok()?;
+            let (point, at) = match spec.split_once('@') {
+                Some((point, at)) => (point.to_string(), at.trim().parse().unwrap_or(1)),
+                None => (spec, 1),
+            };
+            Some(Armed {
+                point,
+                at,
+                hits: AtomicU64::new(0),
+            })
+        })
+        .as_ref()
+}
+
+/// Marks `point`; aborts the process if the fault armed there is due.
+pub fn reach(point: &str) {
+    let Some(armed) = armed() else { return };
+    if armed.point != point {
+        return;
+    }
+    if armed.hits.fetch_add(1, Ordering::SeqCst) + 1 == armed.at {
+        eprintln!("gamay: fault point {point} reached; aborting");
+        std::process::abort();
+    }
+}

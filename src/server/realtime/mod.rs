@@ -1,0 +1,287 @@
+//! Real-time ingestion: each REALTIME table's Kafka partitions consumed into
+//! consuming segments, sealed and committed with their offsets.
+//!
+//! ```text
+//! Realtime ─ per table: supervisor thread (partition discovery, broker
+//!            watermarks, retention) ─ per partition: consumer thread
+//!            (partition.rs) ─► consuming MutableSegment ─► sealer thread
+//!            (sealer.rs) ─► segment file + checkpoint, one manifest write
+//! ```
+//!
+//! The API controls a table through [`Realtime`]: pause, resume, force
+//! commit, status. Consumer threads never take the HTTP runtime's workers.
+
+mod faults;
+mod partition;
+mod sealer;
+mod shared;
+pub mod status;
+mod supervisor;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde::Serialize;
+
+pub use shared::ConsumeFrom;
+pub use status::{ConsumerState, IngestionCounters, PartitionStatus};
+
+use self::shared::TableShared;
+use super::Server;
+use crate::catalog::{parse_stream_config, Catalog, Schema, TableConfig, TableType};
+use crate::ingest::decode::MessageDecoder;
+use crate::segment::SegmentSpec;
+
+/// One table's consumption.
+struct Running {
+    shared: Arc<TableShared>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    fn stop(mut self) {
+        self.shared.stop();
+        if let Some(supervisor) = self.supervisor.take() {
+            let _ = supervisor.join();
+        }
+    }
+}
+
+/// A table's consumption as the API reports it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TableIngestion {
+    pub table: String,
+    pub topic: String,
+    pub paused: bool,
+    pub partitions: Vec<PartitionStatus>,
+    /// Consuming segments (including ones being sealed).
+    pub consuming_segments: Vec<String>,
+    #[serde(flatten)]
+    pub counters: IngestionCounters,
+}
+
+/// A force commit: the segments it sealed, and those not committed yet.
+#[derive(Debug, Clone)]
+pub struct ForceCommitStatus {
+    pub table: String,
+    pub segments: Vec<String>,
+    pub pending: Vec<String>,
+}
+
+/// Every REALTIME table's consumers in this process.
+pub struct Realtime {
+    server: Arc<Server>,
+    tables: Mutex<BTreeMap<String, Running>>,
+    /// Force commit jobs by id: the table and the segments asked to seal.
+    jobs: Mutex<BTreeMap<String, (String, Vec<String>)>>,
+}
+
+impl Realtime {
+    pub fn new(server: Arc<Server>) -> Realtime {
+        Realtime {
+            server,
+            tables: Mutex::new(BTreeMap::new()),
+            jobs: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts consuming every REALTIME table of `catalog`. A table that
+    /// cannot start is logged and skipped; the others still start.
+    pub fn start_all(&self, catalog: &Catalog) {
+        for raw in catalog.table_names(Some(TableType::Realtime)) {
+            for entry in catalog.tables_named(&raw) {
+                if entry.config.table_type != TableType::Realtime {
+                    continue;
+                }
+                let Some(schema) = catalog.schema_for_table(&entry.config) else {
+                    tracing::error!(table = %entry.config.table_name, "no schema; not consuming");
+                    continue;
+                };
+                if let Err(err) = self.start(&schema.schema, &entry.config) {
+                    tracing::error!(table = %entry.config.table_name, error = %err, "not consuming");
+                }
+            }
+        }
+    }
+
+    /// Starts (or restarts, with the new settings) consuming `table`.
+    pub fn start(&self, schema: &Schema, table: &TableConfig) -> Result<(), String> {
+        if table.table_type != TableType::Realtime {
+            return Ok(());
+        }
+        let name = table.name_with_type();
+        let map = table
+            .stream_config_map()
+            .ok_or_else(|| format!("table {name} has no stream config"))?;
+        let stream = parse_stream_config(map, "streamConfigs").map_err(|problems| {
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        let spec = Arc::new(SegmentSpec::new(schema, table));
+        let decoder = MessageDecoder::new(schema, table, spec)?;
+        let data = self
+            .server
+            .table_or_create(&name)
+            .map_err(|err| err.to_string())?;
+        let paused = self.stop(&name);
+        let retention = supervisor::Retention::of(schema, table);
+        let shared = Arc::new(TableShared::new(
+            name.clone(),
+            crate::catalog::raw_table_name(&name).to_string(),
+            data,
+            stream,
+            decoder,
+            paused,
+        ));
+        let thread_shared = shared.clone();
+        let supervisor = std::thread::Builder::new()
+            .name(format!("gamay-ingest-{}", shared.raw_name))
+            .spawn(move || supervisor::run(thread_shared, retention))
+            .map_err(|err| format!("cannot start the ingestion thread: {err}"))?;
+        self.lock().insert(
+            name,
+            Running {
+                shared,
+                supervisor: Some(supervisor),
+            },
+        );
+        Ok(())
+    }
+
+    /// Stops consuming `name_with_type` (its consuming rows will be consumed
+    /// again from the checkpoint). Returns whether it was paused.
+    pub fn stop(&self, name_with_type: &str) -> bool {
+        let running = self.lock().remove(name_with_type);
+        match running {
+            Some(running) => {
+                let paused = running.shared.control().paused;
+                running.stop();
+                paused
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every table's consumers.
+    pub fn shutdown(&self) {
+        let all: Vec<Running> = std::mem::take(&mut *self.lock()).into_values().collect();
+        for running in &all {
+            running.shared.stop();
+        }
+        for running in all {
+            running.stop();
+        }
+    }
+
+    fn shared(&self, name_with_type: &str) -> Option<Arc<TableShared>> {
+        self.lock()
+            .get(name_with_type)
+            .map(|running| running.shared.clone())
+    }
+
+    /// Whether `name_with_type` is consumed here.
+    pub fn is_running(&self, name_with_type: &str) -> bool {
+        self.shared(name_with_type).is_some()
+    }
+
+    /// Pauses consumption: consuming segments seal and commit, and no new
+    /// ones start until [`Realtime::resume`].
+    pub fn pause(&self, name_with_type: &str) -> Option<TableIngestion> {
+        let shared = self.shared(name_with_type)?;
+        shared.change_control(|control| control.paused = true);
+        Some(report(&shared))
+    }
+
+    pub fn resume(&self, name_with_type: &str, from: ConsumeFrom) -> Option<TableIngestion> {
+        let shared = self.shared(name_with_type)?;
+        shared.change_control(|control| {
+            control.paused = false;
+            control.resume_generation += 1;
+            control.resume_from = from;
+        });
+        Some(report(&shared))
+    }
+
+    /// Seals every consuming segment now; returns the job's id.
+    pub fn force_commit(&self, name_with_type: &str) -> Option<String> {
+        let shared = self.shared(name_with_type)?;
+        let consuming: Vec<String> = shared
+            .data
+            .live()
+            .consuming
+            .iter()
+            .map(|consuming| consuming.name.clone())
+            .collect();
+        shared.change_control(|control| control.force_commit += 1);
+        let mut jobs = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let id = format!(
+            "{}_{}_{}",
+            shared.raw_name,
+            crate::segment::now_millis(),
+            jobs.len()
+        );
+        jobs.insert(id.clone(), (name_with_type.to_string(), consuming));
+        Some(id)
+    }
+
+    /// Which segments of force commit `job` are still to be committed.
+    pub fn force_commit_status(&self, job: &str) -> Option<ForceCommitStatus> {
+        let (table, segments) = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(job)
+            .cloned()?;
+        let pending = match self.server.table(&table) {
+            Some(data) => {
+                let live = data.live();
+                segments
+                    .iter()
+                    .filter(|name| live.consuming.iter().any(|c| &c.name == *name))
+                    .cloned()
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        Some(ForceCommitStatus {
+            table,
+            segments,
+            pending,
+        })
+    }
+
+    pub fn status(&self, name_with_type: &str) -> Option<TableIngestion> {
+        self.shared(name_with_type).map(|shared| report(&shared))
+    }
+}
+
+fn report(shared: &TableShared) -> TableIngestion {
+    TableIngestion {
+        table: shared.name.clone(),
+        topic: shared.stream.topic.clone(),
+        paused: shared.control().paused,
+        partitions: shared.statuses(),
+        consuming_segments: shared
+            .data
+            .live()
+            .consuming
+            .iter()
+            .map(|consuming| consuming.name.clone())
+            .collect(),
+        counters: shared.counters.snapshot(),
+    }
+}

@@ -1,0 +1,501 @@
+//! One Kafka partition's consumer: a thread that reads messages from the
+//! partition's checkpoint on, decodes them into the consuming segment
+//! (visible to queries as soon as appended), and rolls the segment over to
+//! the sealer when a threshold trips, carrying on into the next one at once.
+//!
+//! The consuming segment starts at offset S and covers every offset it has
+//! read, good or bad, up to E; only the sealer's commit moves the checkpoint
+//! to E. If the process dies, the partition resumes at the checkpoint and
+//! rebuilds what was lost, so each offset lands in one committed segment.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use super::sealer::{SealJob, Sealer};
+use super::shared::{ConsumeFrom, TableShared};
+use super::status::ConsumerState;
+use crate::ingest::decode::{BadReason, Decoded};
+use crate::ingest::kafka;
+use crate::segment::{Cell, MutableSegment};
+use crate::server::ConsumingSegment;
+
+/// Messages decoded before they are appended in one go.
+const BATCH: usize = 1024;
+/// How long a poll waits for the first message of a batch.
+const POLL_WAIT: Duration = Duration::from_millis(50);
+
+/// The consuming segment and where it stands.
+struct Open {
+    name: String,
+    segment: Arc<MutableSegment>,
+    sequence: u64,
+    start_offset: i64,
+    opened: Instant,
+}
+
+/// A partition's consumption, kept across reconnects.
+struct Cursor {
+    next_offset: i64,
+    next_sequence: u64,
+    open: Option<Open>,
+    resume_generation: u64,
+    force_commit: u64,
+}
+
+/// Runs partition `partition` until the table stops.
+pub fn run(shared: Arc<TableShared>, partition: i32) {
+    let sealer = match Sealer::start(shared.clone(), partition) {
+        Ok(sealer) => sealer,
+        Err(err) => {
+            shared.with_status(partition, |status| {
+                status.state = ConsumerState::Stopped;
+                status.last_error = Some(format!("cannot start the sealer thread: {err}"));
+            });
+            return;
+        }
+    };
+    let force_commit = shared.control().force_commit;
+    let mut cursor: Option<Cursor> = None;
+    let mut delay = Duration::from_millis(500);
+    while !shared.stopping() {
+        match consume(&shared, partition, &sealer, &mut cursor, force_commit) {
+            Ok(Exit::Stopped) => break,
+            Ok(Exit::StopOnDecodeError) => {
+                // Wait for a resume (or the end), then try again.
+                let generation = shared.control().resume_generation;
+                while !shared.stopping() && shared.control().resume_generation == generation {
+                    shared.wait(Duration::from_secs(1));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(table = %shared.name, partition, error = %err, "consumer error; retrying");
+                shared.with_status(partition, |status| {
+                    status.state = ConsumerState::Retrying;
+                    status.last_error = Some(err);
+                });
+                shared.wait(delay);
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    // Rows of the consuming segment are not committed: they are consumed
+    // again from the checkpoint next time. Seals already queued finish.
+    if let Some(open) = cursor.and_then(|cursor| cursor.open) {
+        shared.data.remove_consuming(&open.name);
+    }
+    sealer.finish();
+}
+
+enum Exit {
+    Stopped,
+    StopOnDecodeError,
+}
+
+fn consume(
+    shared: &TableShared,
+    partition: i32,
+    sealer: &Sealer,
+    cursor: &mut Option<Cursor>,
+    force_commit: u64,
+) -> Result<Exit, String> {
+    let topic = shared.stream.topic.as_str();
+    let consumer = kafka::connect(&shared.stream, &format!("{}-{partition}", shared.name))?;
+    let dead_letters = match &shared.stream.dead_letter_topic {
+        Some(_) => Some(dead_letter_producer(shared)?),
+        None => None,
+    };
+    if cursor.is_none() {
+        let checkpoint = shared.data.checkpoint(partition);
+        let (next_offset, next_sequence) = match checkpoint {
+            Some(checkpoint) => (checkpoint.next_offset, checkpoint.next_sequence),
+            None => (
+                kafka::reset_offset(&consumer, topic, partition, shared.stream.offset_reset)?,
+                0,
+            ),
+        };
+        let control = shared.control();
+        *cursor = Some(Cursor {
+            next_offset,
+            next_sequence,
+            open: None,
+            resume_generation: control.resume_generation,
+            force_commit,
+        });
+    }
+    let Some(cursor) = cursor.as_mut() else {
+        return Err("no cursor".into());
+    };
+    let mut assigned = false;
+    let mut pending: Vec<Vec<Cell>> = Vec::with_capacity(BATCH);
+    let mut pending_offsets: Vec<i64> = Vec::with_capacity(BATCH);
+    loop {
+        if shared.stopping() {
+            return Ok(Exit::Stopped);
+        }
+        let control = shared.control();
+        if control.paused {
+            if cursor.open.is_some() {
+                roll(shared, partition, sealer, cursor);
+            }
+            if assigned {
+                use rdkafka::consumer::Consumer;
+                consumer.unassign().map_err(|err| kafka::describe(&err))?;
+                assigned = false;
+            }
+            shared.with_status(partition, |status| {
+                status.state = ConsumerState::Paused;
+                status.segment_name = None;
+                status.rows_in_segment = 0;
+            });
+            shared.wait(Duration::from_millis(500));
+            continue;
+        }
+        if control.resume_generation != cursor.resume_generation {
+            cursor.resume_generation = control.resume_generation;
+            if control.resume_from != ConsumeFrom::LastConsumed {
+                let (low, high) = kafka::watermarks(&consumer, topic, partition)?;
+                let target = match control.resume_from {
+                    ConsumeFrom::Largest => high.max(cursor.next_offset),
+                    _ => low.max(cursor.next_offset),
+                };
+                let skipped = (target - cursor.next_offset).max(0) as u64;
+                if skipped > 0 {
+                    shared.counters.note_lost(skipped);
+                    shared.with_status(partition, |status| status.lost_offsets += skipped);
+                    tracing::warn!(table = %shared.name, partition, skipped, "offsets skipped on resume");
+                }
+                cursor.next_offset = target;
+                if cursor
+                    .open
+                    .as_ref()
+                    .is_some_and(|open| open.segment.num_docs() == 0)
+                {
+                    if let Some(open) = cursor.open.as_mut() {
+                        open.start_offset = target;
+                    }
+                }
+                assigned = false;
+            }
+        }
+        if control.force_commit != cursor.force_commit {
+            cursor.force_commit = control.force_commit;
+            roll(shared, partition, sealer, cursor);
+        }
+        if cursor.open.is_none() {
+            open_segment(shared, partition, cursor);
+        }
+        if !assigned {
+            kafka::assign(&consumer, topic, partition, cursor.next_offset)?;
+            assigned = true;
+            shared.with_status(partition, |status| {
+                status.state = ConsumerState::Consuming;
+                status.last_error = None;
+            });
+        }
+
+        // Never read past the rows threshold: a segment holds exactly its
+        // threshold when that is what seals it.
+        let threshold = shared.rows_threshold(partition);
+        let room = cursor.open.as_ref().map_or(BATCH, |open| {
+            (threshold.saturating_sub(open.segment.num_docs() as u64) as usize).clamp(1, BATCH)
+        });
+        let mut wait = POLL_WAIT;
+        while pending.len() < room {
+            let Some(polled) = rdkafka::consumer::BaseConsumer::poll(&consumer, wait) else {
+                break;
+            };
+            wait = Duration::ZERO;
+            let message = match polled {
+                Ok(message) => message,
+                Err(err) if kafka::is_offset_out_of_range(&err) => {
+                    append(
+                        shared,
+                        partition,
+                        cursor,
+                        &mut pending,
+                        &mut pending_offsets,
+                    );
+                    reset_after_out_of_range(shared, partition, &consumer, cursor)?;
+                    assigned = false;
+                    break;
+                }
+                Err(err) if kafka::is_transient(&err) => {
+                    shared.with_status(partition, |status| {
+                        status.last_error = Some(kafka::describe(&err))
+                    });
+                    break;
+                }
+                Err(err) => {
+                    return Err(format!(
+                        "consuming {topic}/{partition}: {}",
+                        kafka::describe(&err)
+                    ))
+                }
+            };
+            let offset = message.offset();
+            if offset < cursor.next_offset {
+                continue;
+            }
+            match shared.decoder.decode(message.payload()) {
+                Decoded::Row(row) => {
+                    pending.push(row);
+                    pending_offsets.push(offset);
+                }
+                Decoded::Filtered => shared.counters.note_filtered(),
+                Decoded::Bad(reason, error) => {
+                    if shared.stream.stop_on_decode_error {
+                        append(
+                            shared,
+                            partition,
+                            cursor,
+                            &mut pending,
+                            &mut pending_offsets,
+                        );
+                        stop_on_bad(shared, partition, offset, reason, error, &message);
+                        return Ok(Exit::StopOnDecodeError);
+                    }
+                    bad(
+                        shared,
+                        partition,
+                        offset,
+                        reason,
+                        error,
+                        &message,
+                        dead_letters.as_ref(),
+                    );
+                }
+            }
+            cursor.next_offset = offset + 1;
+        }
+        append(
+            shared,
+            partition,
+            cursor,
+            &mut pending,
+            &mut pending_offsets,
+        );
+        if let Some(producer) = &dead_letters {
+            producer.poll(Duration::ZERO);
+        }
+        if due(shared, cursor, shared.rows_threshold(partition)) {
+            roll(shared, partition, sealer, cursor);
+        }
+    }
+}
+
+/// Appends the decoded rows; a row the segment refuses is counted as bad.
+fn append(
+    shared: &TableShared,
+    partition: i32,
+    cursor: &mut Cursor,
+    pending: &mut Vec<Vec<Cell>>,
+    offsets: &mut Vec<i64>,
+) {
+    let Some(open) = cursor.open.as_ref() else {
+        pending.clear();
+        offsets.clear();
+        return;
+    };
+    let mut from = 0;
+    while from < pending.len() {
+        match open.segment.append(&pending[from..]) {
+            Ok(_) => break,
+            Err(crate::segment::Error::BadValue {
+                row,
+                column,
+                reason,
+            }) => {
+                let index = from + row as usize;
+                shared.counters.note_bad(
+                    partition,
+                    offsets[index],
+                    BadReason::SchemaViolation,
+                    format!("column `{column}`: {reason}"),
+                    b"",
+                );
+                from = index + 1;
+            }
+            Err(err) => {
+                tracing::error!(table = %shared.name, partition, error = %err, "rows not appended");
+                break;
+            }
+        }
+    }
+    let appended = pending.len() as u64;
+    pending.clear();
+    offsets.clear();
+    shared
+        .rows_consumed
+        .fetch_add(appended, std::sync::atomic::Ordering::Relaxed);
+    let rows = open.segment.num_docs() as u64;
+    let next_offset = cursor.next_offset;
+    shared.with_status(partition, |status| {
+        status.current_offset = Some(next_offset);
+        status.rows_in_segment = rows;
+        status.rows_consumed += appended;
+        if appended > 0 {
+            status.last_consumed_millis = Some(crate::segment::now_millis());
+        }
+    });
+}
+
+fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) {
+    let sequence = cursor.next_sequence;
+    let name = shared.segment_name(partition, sequence);
+    let segment = Arc::new(MutableSegment::new(shared.spec.clone()));
+    shared.data.add_consuming(ConsumingSegment {
+        name: name.clone(),
+        partition,
+        segment: segment.clone(),
+    });
+    let start_offset = cursor.next_offset;
+    shared.with_status(partition, |status| {
+        status.segment_name = Some(name.clone());
+        status.start_offset = Some(start_offset);
+        status.current_offset = Some(start_offset);
+        status.rows_in_segment = 0;
+    });
+    cursor.open = Some(Open {
+        name,
+        segment,
+        sequence,
+        start_offset,
+        opened: Instant::now(),
+    });
+    cursor.next_sequence = sequence + 1;
+}
+
+/// Whether the consuming segment has reached a flush threshold.
+fn due(shared: &TableShared, cursor: &Cursor, rows_threshold: u64) -> bool {
+    let Some(open) = &cursor.open else {
+        return false;
+    };
+    open.segment.num_docs() as u64 >= rows_threshold
+        || open.opened.elapsed() >= shared.stream.flush_time
+}
+
+/// Hands the consuming segment to the sealer; the next one opens on the
+/// following loop. A segment that covers no offset at all is dropped.
+fn roll(shared: &TableShared, _partition: i32, sealer: &Sealer, cursor: &mut Cursor) {
+    let Some(open) = cursor.open.take() else {
+        return;
+    };
+    if open.start_offset == cursor.next_offset {
+        // Nothing consumed: reuse the sequence number.
+        shared.data.remove_consuming(&open.name);
+        cursor.next_sequence = open.sequence;
+        return;
+    }
+    sealer.submit(SealJob {
+        name: open.name,
+        segment: open.segment,
+        start_offset: open.start_offset,
+        end_offset: cursor.next_offset,
+        sequence: open.sequence,
+    });
+}
+
+/// The wanted offset is gone (retention) or not there: follow the table's
+/// `auto.offset.reset` and count what was lost.
+fn reset_after_out_of_range(
+    shared: &TableShared,
+    partition: i32,
+    consumer: &BaseConsumer,
+    cursor: &mut Cursor,
+) -> Result<(), String> {
+    let topic = shared.stream.topic.as_str();
+    let (low, high) = kafka::watermarks(consumer, topic, partition)?;
+    let wanted = cursor.next_offset;
+    let target = if wanted < low {
+        kafka::reset_offset(consumer, topic, partition, shared.stream.offset_reset)?.max(low)
+    } else {
+        high
+    };
+    let lost = (target - wanted).max(0) as u64;
+    tracing::warn!(
+        table = %shared.name, partition, wanted, low, high, target, lost,
+        "offset out of range; following auto.offset.reset"
+    );
+    if lost > 0 {
+        shared.counters.note_lost(lost);
+    }
+    shared.with_status(partition, |status| {
+        status.lost_offsets += lost;
+        status.last_error = Some(format!(
+            "offset {wanted} is out of range (broker has {low}..{high}); resumed at {target}, {lost} offsets lost"
+        ));
+    });
+    cursor.next_offset = target;
+    if let Some(open) = cursor.open.as_mut() {
+        if open.segment.num_docs() == 0 {
+            open.start_offset = target;
+        }
+    }
+    Ok(())
+}
+
+fn bad(
+    shared: &TableShared,
+    partition: i32,
+    offset: i64,
+    reason: BadReason,
+    error: String,
+    message: &BorrowedMessage<'_>,
+    dead_letters: Option<&BaseProducer>,
+) {
+    let payload = message.payload().unwrap_or_default();
+    if let (Some(producer), Some(topic)) = (dead_letters, &shared.stream.dead_letter_topic) {
+        let key = format!("{}/{partition}/{offset}", shared.stream.topic);
+        let record = BaseRecord::to(topic).payload(payload).key(&key);
+        if let Err((err, _)) = producer.send(record) {
+            tracing::warn!(table = %shared.name, error = %err, "bad message not sent to the dead-letter topic");
+        }
+    }
+    shared
+        .counters
+        .note_bad(partition, offset, reason, error, payload);
+}
+
+fn stop_on_bad(
+    shared: &TableShared,
+    partition: i32,
+    offset: i64,
+    reason: BadReason,
+    error: String,
+    message: &BorrowedMessage<'_>,
+) {
+    let payload = message.payload().unwrap_or_default();
+    let text = format!(
+        "stopped at offset {offset} (stopOnDecodeError is set): {error}; fix or skip the message, then resume"
+    );
+    tracing::error!(table = %shared.name, partition, "{text}");
+    shared
+        .counters
+        .note_bad(partition, offset, reason, error, payload);
+    shared.with_status(partition, |status| {
+        status.state = ConsumerState::Stopped;
+        status.last_error = Some(text);
+    });
+}
+
+fn dead_letter_producer(shared: &TableShared) -> Result<BaseProducer, String> {
+    let mut config = rdkafka::ClientConfig::new();
+    config.set("bootstrap.servers", shared.stream.brokers.join(","));
+    for (key, value) in &shared.stream.client_props {
+        if key.starts_with("security.") || key.starts_with("sasl.") || key.starts_with("ssl.") {
+            config.set(key, value);
+        }
+    }
+    let producer: BaseProducer = config.create().map_err(|err| {
+        format!(
+            "cannot create the dead-letter producer: {}",
+            kafka::describe(&err)
+        )
+    })?;
+    let _ = producer.flush(Duration::ZERO);
+    Ok(producer)
+}

@@ -1,0 +1,140 @@
+//! Sealing a partition's consuming segments, off the consumer's thread.
+//!
+//! One sealer thread per partition takes segments in the order they were
+//! rolled, writes each one's file (sorted dictionaries, the configured
+//! indexes; temp file → fsync → rename) and commits it together with the
+//! partition's next checkpoint. Order matters: a checkpoint never moves past
+//! a segment that is not committed, so a failed seal is retried (with
+//! backoff) before anything after it. Meanwhile the consumer keeps filling
+//! the next segment, and the segment being sealed keeps answering queries.
+
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::faults;
+use super::shared::TableShared;
+use crate::segment::{MutableSegment, SealInfo, StreamRange};
+use crate::server::{Checkpoint, Error};
+
+/// A consuming segment handed over for sealing.
+pub struct SealJob {
+    pub name: String,
+    pub segment: Arc<MutableSegment>,
+    pub start_offset: i64,
+    pub end_offset: i64,
+    pub sequence: u64,
+}
+
+/// The sealer of one partition.
+pub struct Sealer {
+    jobs: Option<Sender<SealJob>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sealer {
+    pub fn start(shared: Arc<TableShared>, partition: i32) -> std::io::Result<Sealer> {
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("gamay-seal-{partition}"))
+            .spawn(move || run(shared, partition, queue))?;
+        Ok(Sealer {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn submit(&self, job: SealJob) {
+        if let Some(jobs) = &self.jobs {
+            // The receiver lives as long as the sealer: sending cannot fail.
+            let _ = jobs.send(job);
+        }
+    }
+
+    /// Finishes the queued seals (unless the table is stopping), then stops.
+    pub fn finish(mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(shared: Arc<TableShared>, partition: i32, queue: Receiver<SealJob>) {
+    for job in queue {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match seal(&shared, partition, &job) {
+                Ok(()) => {
+                    shared.with_status(partition, |status| {
+                        if status
+                            .last_error
+                            .as_deref()
+                            .is_some_and(|e| e.starts_with("seal"))
+                        {
+                            status.last_error = None;
+                        }
+                    });
+                    break;
+                }
+                Err(err) => {
+                    let message = format!("sealing segment {} failed: {err}", job.name);
+                    tracing::error!(table = %shared.name, partition, "{message}; retrying");
+                    shared.with_status(partition, |status| status.last_error = Some(message));
+                    if shared.stopping() {
+                        return;
+                    }
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+}
+
+fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error> {
+    faults::reach("seal.before_write");
+    let checkpoint = Checkpoint {
+        next_offset: job.end_offset,
+        next_sequence: job.sequence + 1,
+    };
+    if job.segment.num_docs() == 0 {
+        // Every message was bad or filtered out: only the checkpoint moves.
+        shared
+            .data
+            .commit_stream_segment(None, &job.name, partition, checkpoint)?;
+        return Ok(());
+    }
+    let info = SealInfo {
+        segment_name: job.name.clone(),
+        stream: Some(StreamRange {
+            topic: shared.stream.topic.clone(),
+            partition,
+            start_offset: job.start_offset,
+            end_offset: job.end_offset,
+        }),
+    };
+    let (path, meta) = job.segment.seal(&shared.data.segment_dir(), &info)?;
+    faults::reach("seal.after_write");
+    if let Err(err) =
+        shared
+            .data
+            .commit_stream_segment(Some(&path), &job.name, partition, checkpoint)
+    {
+        let _ = std::fs::remove_file(&path);
+        return Err(err);
+    }
+    faults::reach("seal.after_commit");
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    shared.note_sealed(partition, meta.num_docs, bytes);
+    tracing::info!(
+        table = %shared.name,
+        segment = %job.name,
+        rows = meta.num_docs,
+        start_offset = job.start_offset,
+        end_offset = job.end_offset,
+        "segment sealed and committed"
+    );
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! A REALTIME table's supervisor thread: finds the topic's partitions (and
+//! ones added later) and starts a consumer thread for each, refreshes the
+//! brokers' latest offsets for the lag report, and applies retention. An
+//! unreachable broker or a missing topic is retried with backoff and shown in
+//! the status, never fatal.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use super::partition;
+use super::shared::TableShared;
+use crate::catalog::datetime::DateTimeFormat;
+use crate::catalog::{Schema, TableConfig};
+use crate::ingest::kafka;
+use crate::query::functions::java_pattern;
+
+/// How often the topic is checked for new partitions.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the brokers' latest offsets are read.
+const WATERMARK_INTERVAL: Duration = Duration::from_secs(2);
+/// How often expired segments are looked for.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+
+/// `segmentsConfig.retentionTimeUnit/Value` on the table's time column.
+pub struct Retention {
+    period: Duration,
+    format: DateTimeFormat,
+}
+
+impl Retention {
+    pub fn of(schema: &Schema, table: &TableConfig) -> Option<Retention> {
+        let config = &table.segments_config;
+        let unit = crate::catalog::TimeUnit::parse(config.retention_time_unit.as_deref()?).ok()?;
+        let value: u64 = config
+            .retention_time_value
+            .as_deref()?
+            .trim()
+            .parse()
+            .ok()?;
+        let time_column = config.time_column_name.as_deref()?;
+        let format = DateTimeFormat::parse(schema.column(time_column)?.format?).ok()?;
+        Some(Retention {
+            period: Duration::from_nanos(unit.nanos().saturating_mul(value)),
+            format,
+        })
+    }
+
+    /// A time value of the time column, in epoch millis.
+    fn millis(&self, value: &Json) -> Option<i64> {
+        match &self.format {
+            DateTimeFormat::Timestamp => value.as_i64(),
+            DateTimeFormat::Epoch { size, unit } => {
+                let count = value.as_i64()? as i128 * *size as i128;
+                Some((count * unit.nanos() as i128 / 1_000_000) as i64)
+            }
+            DateTimeFormat::SimpleDate { pattern, .. } => {
+                let text = value.as_str()?;
+                let pattern = java_pattern(pattern);
+                chrono::NaiveDateTime::parse_from_str(text, &pattern)
+                    .or_else(|_| {
+                        chrono::NaiveDate::parse_from_str(text, &pattern)
+                            .map(|date| date.and_time(chrono::NaiveTime::MIN))
+                    })
+                    .ok()
+                    .map(|time| time.and_utc().timestamp_millis())
+            }
+        }
+    }
+}
+
+pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
+    let mut consumers: BTreeMap<i32, JoinHandle<()>> = BTreeMap::new();
+    let mut client = None;
+    let mut delay = Duration::from_millis(500);
+    let mut next_discovery = Instant::now();
+    let mut next_retention = Instant::now();
+    while !shared.stopping() {
+        if client.is_none() {
+            match kafka::connect(&shared.stream, &format!("{}-meta", shared.name)) {
+                Ok(made) => client = Some(made),
+                Err(err) => {
+                    shared.counters.set_table_error(Some(err));
+                    shared.wait(delay);
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            }
+        }
+        let Some(meta) = client.as_ref() else {
+            continue;
+        };
+        if Instant::now() >= next_discovery {
+            match kafka::partition_count(meta, &shared.stream.topic) {
+                Ok(count) => {
+                    shared.counters.set_table_error(None);
+                    shared.set_num_partitions(count);
+                    for partition in 0..count {
+                        if consumers.contains_key(&partition) {
+                            continue;
+                        }
+                        let thread_shared = shared.clone();
+                        match std::thread::Builder::new()
+                            .name(format!("gamay-consume-{partition}"))
+                            .spawn(move || partition::run(thread_shared, partition))
+                        {
+                            Ok(handle) => {
+                                tracing::info!(table = %shared.name, partition, "consuming");
+                                consumers.insert(partition, handle);
+                            }
+                            Err(err) => shared.counters.set_table_error(Some(format!(
+                                "cannot start the consumer of partition {partition}: {err}"
+                            ))),
+                        }
+                    }
+                    delay = Duration::from_millis(500);
+                    next_discovery = Instant::now() + DISCOVERY_INTERVAL;
+                }
+                Err(err) => {
+                    tracing::warn!(table = %shared.name, error = %err, "cannot list partitions; retrying");
+                    shared.counters.set_table_error(Some(err));
+                    next_discovery = Instant::now() + delay;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+        for &partition in consumers.keys() {
+            if let Ok((_, high)) = kafka::watermarks(meta, &shared.stream.topic, partition) {
+                shared.with_status(partition, |status| status.latest_offset = Some(high));
+            }
+        }
+        if let Some(retention) = &retention {
+            if Instant::now() >= next_retention {
+                apply_retention(&shared, retention);
+                next_retention = Instant::now() + RETENTION_INTERVAL;
+            }
+        }
+        shared.wait(
+            WATERMARK_INTERVAL
+                .min(next_discovery.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(100)),
+        );
+    }
+    for (_, handle) in consumers {
+        let _ = handle.join();
+    }
+}
+
+/// Deletes sealed segments whose newest row is older than the retention.
+fn apply_retention(shared: &TableShared, retention: &Retention) {
+    let cutoff = crate::segment::now_millis() - retention.period.as_millis() as i64;
+    for segment in shared.data.segments().iter() {
+        let Some(newest) = segment
+            .meta()
+            .max_time
+            .as_ref()
+            .and_then(|v| retention.millis(v))
+        else {
+            continue;
+        };
+        if newest < cutoff {
+            match shared.data.delete_segment(segment.name()) {
+                Ok(()) => {
+                    tracing::info!(table = %shared.name, segment = segment.name(), "segment past retention deleted")
+                }
+                Err(err) => {
+                    tracing::warn!(table = %shared.name, segment = segment.name(), error = %err, "retention could not delete a segment")
+                }
+            }
+        }
+    }
+}
