@@ -46,6 +46,7 @@ pub mod error;
 pub mod index;
 pub mod ingest;
 pub mod query;
+pub mod quickstart;
 pub mod segment;
 pub mod server;
 

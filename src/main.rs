@@ -34,6 +34,30 @@ enum Command {
     /// /ingestFromFile endpoint instead. Each file is ingested whole or not
     /// at all; bad rows are counted and the first ones reported.
     Ingest(IngestArgs),
+
+    /// Run the whole pipeline with nothing installed: an embedded Kafka
+    /// cluster (4 partitions), the stock_transactions schema and REALTIME
+    /// table, a generator of trades, and SQL at http://127.0.0.1:9000.
+    Quickstart(QuickstartArgs),
+}
+
+#[derive(clap::Args)]
+struct QuickstartArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+
+    /// Use this Kafka cluster (host:port[,host:port]) instead of the embedded one.
+    #[arg(long)]
+    kafka: Option<String>,
+
+    /// Trades produced per second (0 produces none).
+    #[arg(long, default_value_t = 2000)]
+    rate: u64,
+
+    /// Keep the data here; by default a temporary directory removed on exit.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -122,6 +146,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ingest(args) => ingest(args),
+        Command::Quickstart(args) => {
+            let options = gamay::quickstart::Options {
+                listen: args.listen,
+                data_dir: args.data_dir,
+                kafka: args.kafka,
+                rate: args.rate,
+            };
+            runtime.block_on(async { gamay::quickstart::run(options, shutdown_signal()).await })?;
+            Ok(())
+        }
     }
 }
 

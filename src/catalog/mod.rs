@@ -18,7 +18,7 @@ mod json;
 pub mod names;
 mod schema;
 mod store;
-mod stream;
+pub mod stream;
 mod table;
 mod validate;
 
