@@ -506,3 +506,75 @@ fn stop_on_decode_error_and_dead_letters() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(totals(&server.url).0, 50);
 }
+
+#[test]
+fn retention_deletes_expired_segments() {
+    let cluster = cluster("trades", 1);
+    let producer = producer(&cluster);
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let mut config = table(
+        &cluster,
+        "trades",
+        json!({"realtime.segment.flush.threshold.segment.rows": "100"}),
+    );
+    // The trades are from mid-2026: older than 30 days.
+    config["segmentsConfig"]["retentionTimeUnit"] = json!("DAYS");
+    config["segmentsConfig"]["retentionTimeValue"] = json!("30");
+    create(&server.url, &config);
+    produce(
+        &producer,
+        "trades",
+        &(0..250).map(trade).collect::<Vec<_>>(),
+        Some(0),
+    );
+    // Two segments seal and are then deleted; the 50 consuming rows stay.
+    assert!(
+        wait_until(WAIT, || totals(&server.url).0 == 50
+            && sealed_segments(&server.url).is_empty()),
+        "{:?}",
+        totals(&server.url)
+    );
+    let (_, info) = call(
+        &server.url,
+        "GET",
+        "/tables/stock_transactions/ingestionStatus",
+        "",
+    );
+    assert_eq!(info["partitions"][0]["currentOffset"], 250, "{info}");
+}
+
+#[test]
+fn unreachable_brokers_are_retried_and_reported() {
+    let closed = {
+        let spare = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        spare.local_addr().unwrap().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let cluster = cluster("unused", 1);
+    let mut config = table(&cluster, "trades", json!({}));
+    config["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.broker.list"] = json!(closed);
+    let (status, body) = call(&server.url, "POST", "/schemas", &schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(&server.url, "POST", "/tables", &config.to_string());
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["warnings"].to_string().contains("cannot be reached"),
+        "{body}"
+    );
+    assert!(wait_until(WAIT, || {
+        let (_, info) = call(
+            &server.url,
+            "GET",
+            "/tables/stock_transactions/ingestionStatus",
+            "",
+        );
+        info["tableError"]
+            .as_str()
+            .is_some_and(|e| e.contains("trades"))
+    }));
+    // The server keeps answering.
+    assert_eq!(totals(&server.url), (0, 0, 0));
+}

@@ -99,7 +99,7 @@ impl SegmentBuilder {
                 if *null {
                     buffer.nulls.push(doc);
                 }
-                for value in values {
+                for value in values.as_slice() {
                     buffer.values.push(value);
                 }
                 if let Some(starts) = &mut buffer.starts {
@@ -138,7 +138,7 @@ impl SegmentBuilder {
                         if conformed.1 {
                             buffer.nulls.push((self.num_docs + row) as u32);
                         }
-                        for value in &conformed.0 {
+                        for value in conformed.0.as_slice() {
                             buffer.values.push(value);
                         }
                         if let Some(starts) = &mut buffer.starts {

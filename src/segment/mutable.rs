@@ -24,6 +24,7 @@ use super::append_vec::AppendVec;
 use super::error::{Error, Result};
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::types::{conform_scalar, Cell, Physical, Scalar};
+use crate::catalog::FieldRole;
 
 /// Values of one physical type, appended in order.
 pub(crate) enum Store {
@@ -116,13 +117,6 @@ impl Ids {
             Err(bytes) => self.bytes.get(bytes).copied(),
         }
     }
-
-    fn insert(&mut self, value: &Scalar, id: u32) {
-        match bits_or_bytes(value) {
-            Ok(bits) => self.bits.insert(bits, id),
-            Err(bytes) => self.bytes.insert(bytes.into(), id),
-        };
-    }
 }
 
 /// A dictionary that grows: ids in order of first appearance.
@@ -136,14 +130,24 @@ impl GrowingDict {
         read(&self.ids).get(value)
     }
 
-    /// Writer only: the id of `value`, adding it if new.
+    /// Writer only: the id of `value`, adding it if new (one hash lookup
+    /// either way).
     fn intern(&self, value: &Scalar) -> u32 {
-        if let Some(id) = read(&self.ids).get(value) {
-            return id;
+        let mut ids = write(&self.ids);
+        let next = self.values.len() as u32;
+        let id = match bits_or_bytes(value) {
+            Ok(bits) => *ids.bits.entry(bits).or_insert(next),
+            Err(bytes) => match ids.bytes.get(bytes) {
+                Some(&id) => id,
+                None => {
+                    ids.bytes.insert(bytes.into(), next);
+                    next
+                }
+            },
+        };
+        if id == next {
+            self.values.push(value);
         }
-        let id = self.values.len() as u32;
-        self.values.push(value);
-        write(&self.ids).insert(value, id);
         id
     }
 }
@@ -171,8 +175,23 @@ pub(crate) struct MutableColumn {
     pub(crate) inverted: Option<RwLock<Vec<RoaringBitmap>>>,
 }
 
+/// A cell's values once conformed: one (no allocation) or several.
+pub(crate) enum CellValues {
+    One(Scalar),
+    Many(Vec<Scalar>),
+}
+
+impl CellValues {
+    pub(crate) fn as_slice(&self) -> &[Scalar] {
+        match self {
+            CellValues::One(value) => std::slice::from_ref(value),
+            CellValues::Many(values) => values,
+        }
+    }
+}
+
 /// A cell ready to store: its value(s), and whether it was null.
-pub(crate) type Conformed = (Vec<Scalar>, bool);
+pub(crate) type Conformed = (CellValues, bool);
 
 /// A growing segment.
 pub struct MutableSegment {
@@ -203,12 +222,14 @@ impl MutableSegment {
         let columns = spec
             .columns
             .iter()
-            .map(|column| {
-                let dict = column.dictionary.then(|| GrowingDict {
+            .enumerate()
+            .map(|(index, column)| {
+                let dictionary = column.dictionary && !raw_while_consuming(&spec, index);
+                let dict = dictionary.then(|| GrowingDict {
                     values: Store::new(column.physical),
                     ids: RwLock::new(Ids::default()),
                 });
-                let forward = match (column.dictionary, column.single_value) {
+                let forward = match (dictionary, column.single_value) {
                     (true, true) => Forward::DictSv(AppendVec::new()),
                     (true, false) => Forward::DictMv {
                         ends: AppendVec::new(),
@@ -221,8 +242,7 @@ impl MutableSegment {
                     dict,
                     forward,
                     nulls: RwLock::new(RoaringBitmap::new()),
-                    inverted: (column.dictionary && column.inverted)
-                        .then(|| RwLock::new(Vec::new())),
+                    inverted: (dictionary && column.inverted).then(|| RwLock::new(Vec::new())),
                 }
             })
             .collect();
@@ -272,6 +292,8 @@ impl MutableSegment {
                 })?;
             self.store_row(&cells);
             appended += 1;
+        }
+        if appended > 0 {
             self.last_append_millis
                 .store(now_millis(), Ordering::Release);
         }
@@ -286,19 +308,19 @@ impl MutableSegment {
             }
             match (&column.forward, &column.dict) {
                 (Forward::DictSv(ids), Some(dict)) => {
-                    let id = dict.intern(&values[0]);
+                    let id = dict.intern(&values.as_slice()[0]);
                     ids.push(id);
                     post(column, doc, id);
                 }
                 (Forward::DictMv { ends, ids }, Some(dict)) => {
-                    for value in values {
+                    for value in values.as_slice() {
                         let id = dict.intern(value);
                         ids.push(id);
                         post(column, doc, id);
                     }
                     ends.push(ids.len() as u32);
                 }
-                (Forward::Raw(store), _) => store.push(&values[0]),
+                (Forward::Raw(store), _) => store.push(&values.as_slice()[0]),
                 _ => debug_assert!(false, "dictionary forward index without a dictionary"),
             }
         }
@@ -358,6 +380,20 @@ fn post(column: &MutableColumn, doc: u32, id: u32) {
     }
 }
 
+/// Whether column `index` keeps raw values while consuming, though sealed
+/// segments give it a dictionary: single-value metric and date-time columns
+/// without an inverted index that are not the sorted column. Their values
+/// are mostly distinct (amounts, timestamps), so a growing dictionary would
+/// cost a hash probe that misses the cache on every row, and buys nothing a
+/// scan of raw values does not; sealing builds the dictionary in one sort.
+fn raw_while_consuming(spec: &SegmentSpec, index: usize) -> bool {
+    let column = &spec.columns[index];
+    column.single_value
+        && !column.inverted
+        && spec.sorted_column != Some(index)
+        && matches!(column.role, FieldRole::Metric | FieldRole::DateTime)
+}
+
 /// Checks a row against the spec and converts its values to the stored
 /// physical types; nulls become the column's default, marked null.
 pub(crate) fn conform_row(
@@ -387,21 +423,29 @@ pub(crate) fn conform_cell(
     spec: &ColumnSpec,
 ) -> std::result::Result<Conformed, String> {
     Ok(match cell {
-        Cell::Null => (vec![spec.default_null.clone()], true),
-        Cell::One(value) => (vec![conform_scalar(value, spec.data_type)?], false),
+        Cell::Null => (CellValues::One(spec.default_null.clone()), true),
+        Cell::One(value) => (
+            CellValues::One(conform_scalar(value, spec.data_type)?),
+            false,
+        ),
         Cell::Many(values) if spec.single_value => {
             if values.len() != 1 {
                 return Err(format!("{} values for a single-value column", values.len()));
             }
-            (vec![conform_scalar(&values[0], spec.data_type)?], false)
+            (
+                CellValues::One(conform_scalar(&values[0], spec.data_type)?),
+                false,
+            )
         }
-        Cell::Many(values) if values.is_empty() => (vec![spec.default_null.clone()], true),
+        Cell::Many(values) if values.is_empty() => {
+            (CellValues::One(spec.default_null.clone()), true)
+        }
         Cell::Many(values) => {
             let converted: std::result::Result<Vec<Scalar>, String> = values
                 .iter()
                 .map(|value| conform_scalar(value, spec.data_type))
                 .collect();
-            (converted?, false)
+            (CellValues::Many(converted?), false)
         }
     })
 }

@@ -143,6 +143,14 @@ fn column_data(
                 Some(order) => values.gather(&order.old_of_new),
                 None => values,
             };
+            if column.spec.dictionary {
+                // Kept raw while consuming (see `raw_while_consuming`).
+                let (dictionary, ids) = values.dictionary_encode();
+                return Ok(ColumnData::Dict {
+                    dictionary,
+                    ids: DocIds::Single(ids),
+                });
+            }
             Ok(ColumnData::Raw { values })
         }
         (Forward::DictSv(ids), Some(dict)) => {

@@ -23,7 +23,7 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 /// How often the brokers' latest offsets are read.
 const WATERMARK_INTERVAL: Duration = Duration::from_secs(2);
 /// How often expired segments are looked for.
-const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+const RETENTION_INTERVAL: Duration = Duration::from_secs(5);
 
 /// `segmentsConfig.retentionTimeUnit/Value` on the table's time column.
 pub struct Retention {
