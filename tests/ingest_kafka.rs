@@ -578,3 +578,31 @@ fn unreachable_brokers_are_retried_and_reported() {
     // The server keeps answering.
     assert_eq!(totals(&server.url), (0, 0, 0));
 }
+
+#[test]
+fn kafka_settings_librdkafka_refuses_are_reported() {
+    let cluster = cluster("trades", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let config = table(
+        &cluster,
+        "trades",
+        json!({"stream.kafka.consumer.prop.fetch.wait.max.mz": "20"}),
+    );
+    let (status, body) = call(&server.url, "POST", "/schemas", &schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(&server.url, "POST", "/tables", &config.to_string());
+    assert_eq!(status, 200, "{body}");
+    let warnings = body["warnings"].to_string();
+    assert!(
+        warnings.contains("not consuming") && warnings.contains("fetch.wait.max.mz"),
+        "{body}"
+    );
+    let (status, body) = call(
+        &server.url,
+        "GET",
+        "/tables/stock_transactions/consumingSegmentsInfo",
+        "",
+    );
+    assert_eq!(status, 503, "{body}");
+}

@@ -4,6 +4,7 @@
 //! A message that cannot become a row is reported with a [`BadReason`] and
 //! a message naming what was wrong, never a panic.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -56,6 +57,10 @@ pub struct MessageDecoder {
     /// Per column of `spec`, the transform that computes it.
     transforms: Vec<Option<Transform>>,
     filter: Option<Transform>,
+    /// Column index by field name, when fields map straight to columns (no
+    /// transform, filter or nested `a.b` column): messages then decode
+    /// field by field without building the whole JSON object.
+    direct: Option<HashMap<String, usize>>,
 }
 
 impl MessageDecoder {
@@ -118,10 +123,21 @@ impl MessageDecoder {
                 })
             })
             .transpose()?;
+        let plain = filter.is_none()
+            && transforms.iter().all(Option::is_none)
+            && spec.columns.iter().all(|column| !column.name.contains('.'));
+        let direct = plain.then(|| {
+            spec.columns
+                .iter()
+                .enumerate()
+                .map(|(index, column)| (column.name.clone(), index))
+                .collect()
+        });
         Ok(MessageDecoder {
             spec,
             transforms,
             filter,
+            direct,
         })
     }
 
@@ -135,6 +151,9 @@ impl MessageDecoder {
             Some(payload) if !payload.is_empty() => payload,
             _ => return Decoded::Bad(BadReason::EmptyMessage, "the message has no payload".into()),
         };
+        if let Some(direct) = &self.direct {
+            return self.decode_direct(direct, payload);
+        }
         let record: Json = match serde_json::from_slice(payload) {
             Ok(record) => record,
             Err(err) => {
@@ -174,6 +193,115 @@ impl MessageDecoder {
             }
         }
         Decoded::Row(row)
+    }
+}
+
+impl MessageDecoder {
+    /// Fields straight into their columns' slots; unknown fields skipped.
+    fn decode_direct(&self, columns: &HashMap<String, usize>, payload: &[u8]) -> Decoded {
+        let mut deserializer = serde_json::Deserializer::from_slice(payload);
+        let fields = match DirectRow::deserialize_in(columns, &mut deserializer)
+            .and_then(|fields| deserializer.end().map(|()| fields))
+        {
+            Ok(Some(fields)) => fields,
+            Ok(None) => {
+                // Not an object: say what it is.
+                let found = serde_json::from_slice::<Json>(payload)
+                    .map(|value| kind(&value))
+                    .unwrap_or("something else");
+                return Decoded::Bad(
+                    BadReason::NotAnObject,
+                    format!("expected a JSON object, found {found}"),
+                );
+            }
+            Err(err) => {
+                return Decoded::Bad(BadReason::InvalidJson, format!("not valid JSON: {err}"))
+            }
+        };
+        let mut row = Vec::with_capacity(self.spec.columns.len());
+        for (column, value) in self.spec.columns.iter().zip(&fields) {
+            match json_cell(value.as_ref(), column) {
+                Ok(cell) => row.push(cell),
+                Err(reason) => {
+                    return Decoded::Bad(
+                        BadReason::SchemaViolation,
+                        format!("column `{}`: {reason}", column.name),
+                    )
+                }
+            }
+        }
+        Decoded::Row(row)
+    }
+}
+
+/// A JSON object read into per-column slots (`None` when the document is
+/// not an object).
+struct DirectRow<'a> {
+    columns: &'a HashMap<String, usize>,
+}
+
+impl DirectRow<'_> {
+    fn deserialize_in<'de, D: serde::Deserializer<'de>>(
+        columns: &HashMap<String, usize>,
+        deserializer: D,
+    ) -> Result<Option<Vec<Option<Json>>>, D::Error> {
+        serde::de::DeserializeSeed::deserialize(DirectRow { columns }, deserializer)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DirectRow<'_> {
+    type Value = Option<Vec<Option<Json>>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DirectRow<'_> {
+    type Value = Option<Vec<Option<Json>>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields: Vec<Option<Json>> = vec![None; self.columns.len()];
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.columns.get(key.as_ref()) {
+                Some(&index) => fields[index] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(fields))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
@@ -237,6 +365,57 @@ mod tests {
             decoder.decode(Some(br#"{"id": 1, "side": "TEST"}"#)),
             Decoded::Filtered
         ));
+    }
+
+    #[test]
+    fn direct_decoding_matches_the_general_path() {
+        let schema: Schema = crate::catalog::parse_value(
+            serde_json::json!({
+                "schemaName": "t",
+                "dimensionFieldSpecs": [
+                    {"name": "id", "dataType": "LONG"},
+                    {"name": "side", "dataType": "STRING"},
+                    {"name": "tags", "dataType": "STRING", "singleValueField": false}
+                ],
+                "metricFieldSpecs": [{"name": "price", "dataType": "DOUBLE"}]
+            }),
+            "schema",
+        )
+        .unwrap()
+        .value;
+        let make = |filter: Option<&str>| {
+            let mut table = serde_json::json!({"tableName": "t", "tableType": "OFFLINE"});
+            if let Some(filter) = filter {
+                table["ingestionConfig"] =
+                    serde_json::json!({"filterConfig": {"filterFunction": filter}});
+            }
+            let table: TableConfig = crate::catalog::parse_value(table, "table").unwrap().value;
+            let spec = Arc::new(SegmentSpec::new(&schema, &table));
+            MessageDecoder::new(&schema, &table, spec).unwrap()
+        };
+        let direct = make(None);
+        let general = make(Some("1 = 0"));
+        assert!(direct.direct.is_some() && general.direct.is_none());
+        for payload in [
+            &br#"{"id": 1, "side": "BUY", "tags": ["a", "b"], "price": 2.5}"#[..],
+            br#"{"extra": {"deep": [1, {"x": 2}]}, "id": "7", "price": 3}"#,
+            br#"{"id": 1, "id": 2, "tags": "solo", "side": null}"#,
+            br#"{"id": 9007199254740993, "price": 1e3}"#,
+            br#"{"id": 1.5}"#,
+            br#"{"id": 1} trailing"#,
+            b"42",
+            br#""text""#,
+        ] {
+            let (a, b) = (direct.decode(Some(payload)), general.decode(Some(payload)));
+            let text = String::from_utf8_lossy(payload);
+            match (&a, &b) {
+                (Decoded::Row(x), Decoded::Row(y)) => assert_eq!(x, y, "{text}"),
+                (Decoded::Bad(x, m), Decoded::Bad(y, n)) => {
+                    assert_eq!(x, y, "{text}: {m} / {n}")
+                }
+                _ => panic!("{text}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

@@ -128,6 +128,9 @@ impl Realtime {
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
+        // Settings librdkafka refuses (a misspelled consumer property, say)
+        // would fail every retry: report them now.
+        crate::ingest::kafka::connect(&stream, &format!("{name}-check"))?;
         let spec = Arc::new(SegmentSpec::new(schema, table));
         let decoder = MessageDecoder::new(schema, table, spec)?;
         let data = self
