@@ -60,21 +60,27 @@ fn crash_and_recover(fault: Option<&str>) {
     // Nothing arrives twice later either (consumption is idle at the end).
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(totals(&server.url), want, "after {fault:?}");
-    let dir_listing: Vec<String> = std::fs::read_dir(
-        dir.path()
-            .join("tables/stock_transactions_REALTIME/segments"),
-    )
-    .unwrap()
-    .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-    .collect();
+    // Once sealing settles: no temporary file is left, and every segment
+    // file is one the manifest lists (the crash's uncommitted file is gone).
+    let listing = || -> Vec<String> {
+        std::fs::read_dir(
+            dir.path()
+                .join("tables/stock_transactions_REALTIME/segments"),
+        )
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+    };
     assert!(
-        dir_listing.iter().all(|name| !name.contains(".tmp-")),
-        "temporary files left: {dir_listing:?}"
-    );
-    assert_eq!(
-        dir_listing.len(),
-        sealed_segments(&server.url).len(),
-        "segment files not in the manifest: {dir_listing:?}"
+        wait_until(WAIT, || {
+            let files = listing();
+            files.iter().all(|name| !name.contains(".tmp-"))
+                && files.len() == sealed_segments(&server.url).len()
+                && files.len() == 8
+        }),
+        "after {fault:?}: files {:?}, sealed {}",
+        listing(),
+        sealed_segments(&server.url).len()
     );
 }
 

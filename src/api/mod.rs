@@ -181,22 +181,11 @@ where
 /// Starts, restarts (with new settings) or stops the consumers of the
 /// tables named `raw` (any type) to match the catalog. Blocking.
 fn sync_consumption(state: &AppState, raw: &str) -> Vec<String> {
-    let mut warnings = Vec::new();
     let typed = catalog::TableType::Realtime.with_type(catalog::raw_table_name(raw));
-    match state.catalog.table(&typed) {
-        Some(entry) => match state.catalog.schema_for_table(&entry.config) {
-            Some(schema) => {
-                if let Err(err) = state.realtime.start(&schema.schema, &entry.config) {
-                    warnings.push(format!("table {typed} is not consuming: {err}"));
-                }
-            }
-            None => warnings.push(format!("table {typed} has no schema; it is not consuming")),
-        },
-        None => {
-            state.realtime.stop(&typed);
-        }
+    match state.realtime.sync(&state.catalog, &typed) {
+        Ok(()) => Vec::new(),
+        Err(err) => vec![format!("table {typed} is not consuming: {err}")],
     }
-    warnings
 }
 
 /// Runs [`sync_consumption`] off the async workers.

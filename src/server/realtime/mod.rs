@@ -76,6 +76,9 @@ pub struct Realtime {
     tables: Mutex<BTreeMap<String, Running>>,
     /// Force commit jobs by id: the table and the segments asked to seal.
     jobs: Mutex<BTreeMap<String, (String, Vec<String>)>>,
+    /// Held while a table's consumers start or stop, so two changes to one
+    /// table never interleave (and never leave two consumers running).
+    lifecycle: Mutex<()>,
 }
 
 impl Realtime {
@@ -84,6 +87,7 @@ impl Realtime {
             server,
             tables: Mutex::new(BTreeMap::new()),
             jobs: Mutex::new(BTreeMap::new()),
+            lifecycle: Mutex::new(()),
         }
     }
 
@@ -91,6 +95,27 @@ impl Realtime {
         self.tables
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_lifecycle(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lifecycle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes `name_with_type`'s consumers match the catalog as it is now:
+    /// (re)started with its current settings, or stopped if it is gone.
+    pub fn sync(&self, catalog: &Catalog, name_with_type: &str) -> Result<(), String> {
+        let _lifecycle = self.lock_lifecycle();
+        let Some(entry) = catalog.table(name_with_type) else {
+            self.stop_locked(name_with_type);
+            return Ok(());
+        };
+        let Some(schema) = catalog.schema_for_table(&entry.config) else {
+            self.stop_locked(name_with_type);
+            return Err(format!("table {name_with_type} has no schema"));
+        };
+        self.start_locked(&schema.schema, &entry.config)
     }
 
     /// Starts consuming every REALTIME table of `catalog`. A table that
@@ -114,6 +139,11 @@ impl Realtime {
 
     /// Starts (or restarts, with the new settings) consuming `table`.
     pub fn start(&self, schema: &Schema, table: &TableConfig) -> Result<(), String> {
+        let _lifecycle = self.lock_lifecycle();
+        self.start_locked(schema, table)
+    }
+
+    fn start_locked(&self, schema: &Schema, table: &TableConfig) -> Result<(), String> {
         if table.table_type != TableType::Realtime {
             return Ok(());
         }
@@ -137,7 +167,7 @@ impl Realtime {
             .server
             .table_or_create(&name)
             .map_err(|err| err.to_string())?;
-        let paused = self.stop(&name);
+        let paused = self.stop_locked(&name);
         let retention = supervisor::Retention::of(schema, table);
         let shared = Arc::new(TableShared::new(
             name.clone(),
@@ -152,19 +182,27 @@ impl Realtime {
             .name(format!("gamay-ingest-{}", shared.raw_name))
             .spawn(move || supervisor::run(thread_shared, retention))
             .map_err(|err| format!("cannot start the ingestion thread: {err}"))?;
-        self.lock().insert(
+        let replaced = self.lock().insert(
             name,
             Running {
                 shared,
                 supervisor: Some(supervisor),
             },
         );
+        if let Some(replaced) = replaced {
+            replaced.stop();
+        }
         Ok(())
     }
 
     /// Stops consuming `name_with_type` (its consuming rows will be consumed
     /// again from the checkpoint). Returns whether it was paused.
     pub fn stop(&self, name_with_type: &str) -> bool {
+        let _lifecycle = self.lock_lifecycle();
+        self.stop_locked(name_with_type)
+    }
+
+    fn stop_locked(&self, name_with_type: &str) -> bool {
         let running = self.lock().remove(name_with_type);
         match running {
             Some(running) => {
@@ -178,6 +216,7 @@ impl Realtime {
 
     /// Stops every table's consumers.
     pub fn shutdown(&self) {
+        let _lifecycle = self.lock_lifecycle();
         let all: Vec<Running> = std::mem::take(&mut *self.lock()).into_values().collect();
         for running in &all {
             running.shared.stop();

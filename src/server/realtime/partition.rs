@@ -21,7 +21,7 @@ use super::status::ConsumerState;
 use crate::ingest::decode::{BadReason, Decoded};
 use crate::ingest::kafka;
 use crate::segment::{Cell, MutableSegment};
-use crate::server::ConsumingSegment;
+use crate::server::{Checkpoint, ConsumingSegment};
 
 /// Messages decoded before they are appended in one go.
 const BATCH: usize = 1024;
@@ -66,7 +66,7 @@ pub fn run(shared: Arc<TableShared>, partition: i32) {
             Ok(Exit::Stopped) => break,
             Ok(Exit::StopOnDecodeError) => {
                 // Wait for a resume (or the end), then try again.
-                let generation = shared.control().resume_generation;
+                let generation = cursor.as_ref().map_or(0, |c| c.resume_generation);
                 while !shared.stopping() && shared.control().resume_generation == generation {
                     shared.wait(Duration::from_secs(1));
                 }
@@ -112,10 +112,17 @@ fn consume(
         let checkpoint = shared.data.checkpoint(partition);
         let (next_offset, next_sequence) = match checkpoint {
             Some(checkpoint) => (checkpoint.next_offset, checkpoint.next_sequence),
-            None => (
-                kafka::reset_offset(&consumer, topic, partition, shared.stream.offset_reset)?,
-                0,
-            ),
+            None => {
+                // Where auto.offset.reset put the partition is recorded, so
+                // a restart resumes there rather than resolving it anew.
+                let start =
+                    kafka::reset_offset(&consumer, topic, partition, shared.stream.offset_reset)?;
+                sealer.submit(SealJob::checkpoint_only(Checkpoint {
+                    next_offset: start,
+                    next_sequence: 0,
+                }));
+                (start, 0)
+            }
         };
         let control = shared.control();
         *cursor = Some(Cursor {
@@ -167,16 +174,7 @@ fn consume(
                     shared.counters.note_lost(skipped);
                     shared.with_status(partition, |status| status.lost_offsets += skipped);
                     tracing::warn!(table = %shared.name, partition, skipped, "offsets skipped on resume");
-                }
-                cursor.next_offset = target;
-                if cursor
-                    .open
-                    .as_ref()
-                    .is_some_and(|open| open.segment.num_docs() == 0)
-                {
-                    if let Some(open) = cursor.open.as_mut() {
-                        open.start_offset = target;
-                    }
+                    jump(shared, partition, sealer, cursor, target);
                 }
                 assigned = false;
             }
@@ -219,7 +217,7 @@ fn consume(
                         &mut pending,
                         &mut pending_offsets,
                     );
-                    reset_after_out_of_range(shared, partition, &consumer, cursor)?;
+                    reset_after_out_of_range(shared, partition, &consumer, sealer, cursor)?;
                     assigned = false;
                     break;
                 }
@@ -230,10 +228,18 @@ fn consume(
                     break;
                 }
                 Err(err) => {
+                    // Rows decoded so far belong to offsets already passed.
+                    append(
+                        shared,
+                        partition,
+                        cursor,
+                        &mut pending,
+                        &mut pending_offsets,
+                    );
                     return Err(format!(
                         "consuming {topic}/{partition}: {}",
                         kafka::describe(&err)
-                    ))
+                    ));
                 }
             };
             let offset = message.offset();
@@ -392,11 +398,25 @@ fn roll(shared: &TableShared, _partition: i32, sealer: &Sealer, cursor: &mut Cur
     }
     sealer.submit(SealJob {
         name: open.name,
-        segment: open.segment,
+        segment: Some(open.segment),
         start_offset: open.start_offset,
-        end_offset: cursor.next_offset,
-        sequence: open.sequence,
+        checkpoint: Checkpoint {
+            next_offset: cursor.next_offset,
+            next_sequence: open.sequence + 1,
+        },
     });
+}
+
+/// Moves consumption to `target`: what was read so far seals first, then the
+/// checkpoint moves (both in order through the sealer), so a crash never
+/// resumes from an offset the committed segments do not match.
+fn jump(shared: &TableShared, partition: i32, sealer: &Sealer, cursor: &mut Cursor, target: i64) {
+    roll(shared, partition, sealer, cursor);
+    cursor.next_offset = target;
+    sealer.submit(SealJob::checkpoint_only(Checkpoint {
+        next_offset: target,
+        next_sequence: cursor.next_sequence,
+    }));
 }
 
 /// The wanted offset is gone (retention) or not there: follow the table's
@@ -405,6 +425,7 @@ fn reset_after_out_of_range(
     shared: &TableShared,
     partition: i32,
     consumer: &BaseConsumer,
+    sealer: &Sealer,
     cursor: &mut Cursor,
 ) -> Result<(), String> {
     let topic = shared.stream.topic.as_str();
@@ -429,12 +450,13 @@ fn reset_after_out_of_range(
             "offset {wanted} is out of range (broker has {low}..{high}); resumed at {target}, {lost} offsets lost"
         ));
     });
-    cursor.next_offset = target;
-    if let Some(open) = cursor.open.as_mut() {
-        if open.segment.num_docs() == 0 {
-            open.start_offset = target;
-        }
+    if target < wanted {
+        tracing::warn!(
+            table = %shared.name, partition, wanted, target,
+            "the partition's offsets went back (topic deleted and recreated?); consuming from {target}"
+        );
     }
+    jump(shared, partition, sealer, cursor, target);
     Ok(())
 }
 

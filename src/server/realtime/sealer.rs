@@ -18,13 +18,27 @@ use super::shared::TableShared;
 use crate::segment::{MutableSegment, SealInfo, StreamRange};
 use crate::server::{Checkpoint, Error};
 
-/// A consuming segment handed over for sealing.
+/// A consuming segment handed over for sealing, or (without a segment) a
+/// checkpoint to record in order with the seals before it.
 pub struct SealJob {
     pub name: String,
-    pub segment: Arc<MutableSegment>,
+    pub segment: Option<Arc<MutableSegment>>,
     pub start_offset: i64,
-    pub end_offset: i64,
-    pub sequence: u64,
+    /// The checkpoint committed with the segment: its end offset and the
+    /// partition's next sequence number.
+    pub checkpoint: Checkpoint,
+}
+
+impl SealJob {
+    /// Records `checkpoint` once every seal queued before it is committed.
+    pub fn checkpoint_only(checkpoint: Checkpoint) -> SealJob {
+        SealJob {
+            name: String::new(),
+            segment: None,
+            start_offset: checkpoint.next_offset,
+            checkpoint,
+        }
+    }
 }
 
 /// The sealer of one partition.
@@ -62,7 +76,7 @@ impl Sealer {
 }
 
 fn run(shared: Arc<TableShared>, partition: i32, queue: Receiver<SealJob>) {
-    for job in queue {
+    while let Ok(job) = queue.recv() {
         let mut delay = Duration::from_millis(200);
         loop {
             match seal(&shared, partition, &job) {
@@ -83,6 +97,13 @@ fn run(shared: Arc<TableShared>, partition: i32, queue: Receiver<SealJob>) {
                     tracing::error!(table = %shared.name, partition, "{message}; retrying");
                     shared.with_status(partition, |status| status.last_error = Some(message));
                     if shared.stopping() {
+                        // Not committed: these rows are consumed again from
+                        // the checkpoint next time, so no query may count
+                        // them now.
+                        shared.data.remove_consuming(&job.name);
+                        for rest in queue.iter() {
+                            shared.data.remove_consuming(&rest.name);
+                        }
                         return;
                     }
                     std::thread::sleep(delay);
@@ -94,37 +115,35 @@ fn run(shared: Arc<TableShared>, partition: i32, queue: Receiver<SealJob>) {
 }
 
 fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error> {
-    faults::reach("seal.before_write");
-    let checkpoint = Checkpoint {
-        next_offset: job.end_offset,
-        next_sequence: job.sequence + 1,
+    let checkpoint = job.checkpoint;
+    let segment = match &job.segment {
+        Some(segment) if segment.num_docs() > 0 => segment,
+        // Every message was bad or filtered out, or there was no segment:
+        // only the checkpoint moves.
+        _ => {
+            return shared
+                .data
+                .commit_stream_segment(None, &job.name, partition, checkpoint);
+        }
     };
-    if job.segment.num_docs() == 0 {
-        // Every message was bad or filtered out: only the checkpoint moves.
-        shared
-            .data
-            .commit_stream_segment(None, &job.name, partition, checkpoint)?;
-        return Ok(());
-    }
+    faults::reach("seal.before_write");
     let info = SealInfo {
         segment_name: job.name.clone(),
         stream: Some(StreamRange {
             topic: shared.stream.topic.clone(),
             partition,
             start_offset: job.start_offset,
-            end_offset: job.end_offset,
+            end_offset: checkpoint.next_offset,
         }),
     };
-    let (path, meta) = job.segment.seal(&shared.data.segment_dir(), &info)?;
+    let (path, meta) = segment.seal(&shared.data.segment_dir(), &info)?;
     faults::reach("seal.after_write");
-    if let Err(err) =
-        shared
-            .data
-            .commit_stream_segment(Some(&path), &job.name, partition, checkpoint)
-    {
-        let _ = std::fs::remove_file(&path);
-        return Err(err);
-    }
+    // On failure the file stays: the manifest may name it already (a failed
+    // directory sync after the rename). A retry rewrites it; a restart
+    // deletes it if the manifest does not name it.
+    shared
+        .data
+        .commit_stream_segment(Some(&path), &job.name, partition, checkpoint)?;
     faults::reach("seal.after_commit");
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     shared.note_sealed(partition, meta.num_docs, bytes);
@@ -133,7 +152,7 @@ fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error
         segment = %job.name,
         rows = meta.num_docs,
         start_offset = job.start_offset,
-        end_offset = job.end_offset,
+        end_offset = checkpoint.next_offset,
         "segment sealed and committed"
     );
     Ok(())
