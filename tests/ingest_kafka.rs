@@ -617,3 +617,49 @@ fn kafka_settings_librdkafka_refuses_are_reported() {
     );
     assert_eq!(status, 503, "{body}");
 }
+
+#[test]
+fn partitions_that_appear_later_are_consumed() {
+    // The table is created before its topic exists: the supervisor reports
+    // the missing topic, keeps looking, and starts a consumer for each
+    // partition once they appear.
+    let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    create(&server.url, &table(&cluster, "late", json!({})));
+    assert!(wait_until(WAIT, || {
+        let (_, info) = call(
+            &server.url,
+            "GET",
+            "/tables/stock_transactions/ingestionStatus",
+            "",
+        );
+        info["tableError"]
+            .as_str()
+            .is_some_and(|e| e.contains("late"))
+    }));
+    cluster.create_topic("late", 3, 1).unwrap();
+    let producer = producer(&cluster);
+    for partition in 0..3 {
+        let ids = (partition as i64 * 100)..(partition as i64 * 100 + 100);
+        produce(
+            &producer,
+            "late",
+            &ids.map(trade).collect::<Vec<_>>(),
+            Some(partition),
+        );
+    }
+    assert!(
+        wait_until(WAIT, || totals(&server.url) == expected(0..300)),
+        "{:?}",
+        totals(&server.url)
+    );
+    let (_, info) = call(
+        &server.url,
+        "GET",
+        "/tables/stock_transactions/ingestionStatus",
+        "",
+    );
+    assert_eq!(info["partitions"].as_array().unwrap().len(), 3, "{info}");
+    assert!(info["tableError"].is_null(), "{info}");
+}
