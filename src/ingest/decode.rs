@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use super::rows::{field, json_cell};
 use super::transform::Transform;
 use crate::catalog::{Schema, TableConfig};
-use crate::segment::{Cell, SegmentSpec};
+use crate::segment::{Cell, ColumnSpec, SegmentSpec};
 
 /// Why a message was not ingested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -184,12 +184,7 @@ impl MessageDecoder {
             };
             match cell {
                 Ok(cell) => row.push(cell),
-                Err(reason) => {
-                    return Decoded::Bad(
-                        BadReason::SchemaViolation,
-                        format!("column `{}`: {reason}", column.name),
-                    )
-                }
+                Err(reason) => return schema_violation(column, reason),
             }
         }
         Decoded::Row(row)
@@ -222,12 +217,7 @@ impl MessageDecoder {
         for (column, value) in self.spec.columns.iter().zip(&fields) {
             match json_cell(value.as_ref(), column) {
                 Ok(cell) => row.push(cell),
-                Err(reason) => {
-                    return Decoded::Bad(
-                        BadReason::SchemaViolation,
-                        format!("column `{}`: {reason}", column.name),
-                    )
-                }
+                Err(reason) => return schema_violation(column, reason),
             }
         }
         Decoded::Row(row)
@@ -303,6 +293,13 @@ impl<'de> serde::de::Visitor<'de> for DirectRow<'_> {
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
+}
+
+fn schema_violation(column: &ColumnSpec, reason: String) -> Decoded {
+    Decoded::Bad(
+        BadReason::SchemaViolation,
+        format!("column `{}`: {reason}", column.name),
+    )
 }
 
 fn kind(value: &Json) -> &'static str {

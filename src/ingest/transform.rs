@@ -12,7 +12,7 @@
 //! (Groovy is refused when the table is created).
 
 use datafusion::sql::sqlparser::ast::{
-    self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
+    self, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -21,6 +21,7 @@ use serde_json::{Map, Value as Json};
 use crate::query::eval::{binary, compare, truthy};
 use crate::query::expr::BinOp;
 use crate::query::functions::{java_pattern, Func};
+use crate::query::sql::bin_op;
 use crate::query::value::{ColumnType, Value};
 
 use super::rows::field;
@@ -110,22 +111,7 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
             other => return Err(format!("operator `{other}` is not supported")),
         },
         ast::Expr::BinaryOp { left, op, right } => {
-            let op = match op {
-                BinaryOperator::Plus => BinOp::Add,
-                BinaryOperator::Minus => BinOp::Sub,
-                BinaryOperator::Multiply => BinOp::Mul,
-                BinaryOperator::Divide => BinOp::Div,
-                BinaryOperator::Modulo => BinOp::Mod,
-                BinaryOperator::Eq => BinOp::Eq,
-                BinaryOperator::NotEq => BinOp::NotEq,
-                BinaryOperator::Lt => BinOp::Lt,
-                BinaryOperator::LtEq => BinOp::LtEq,
-                BinaryOperator::Gt => BinOp::Gt,
-                BinaryOperator::GtEq => BinOp::GtEq,
-                BinaryOperator::And => BinOp::And,
-                BinaryOperator::Or => BinOp::Or,
-                other => return Err(format!("operator `{other}` is not supported")),
-            };
+            let op = bin_op(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
             Node::Binary(op, boxed(left)?, boxed(right)?)
         }
         ast::Expr::IsNull(inner) => Node::IsNull(boxed(inner)?, false),

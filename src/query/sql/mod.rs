@@ -23,8 +23,8 @@ use super::options::QueryOptions;
 use super::plan::{Output, Plan, PlanKind};
 use super::value::{ColumnType, Value};
 use crate::catalog::names::did_you_mean;
-pub use translate::like_regex;
 use translate::Planner;
+pub use translate::{bin_op, like_regex};
 
 /// Pinot's LIMIT when a query has none.
 pub const DEFAULT_LIMIT: usize = 10;

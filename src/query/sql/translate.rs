@@ -50,7 +50,8 @@ fn literal(value: &ast::Value) -> Result<Value, QueryError> {
     })
 }
 
-fn bin_op(op: &BinaryOperator) -> Option<BinOp> {
+/// The engine's operator for a SQL binary operator, if it has one.
+pub fn bin_op(op: &BinaryOperator) -> Option<BinOp> {
     Some(match op {
         BinaryOperator::Plus => BinOp::Add,
         BinaryOperator::Minus => BinOp::Sub,

@@ -334,9 +334,6 @@ fn append(
     let appended = pending.len() as u64;
     pending.clear();
     offsets.clear();
-    shared
-        .rows_consumed
-        .fetch_add(appended, std::sync::atomic::Ordering::Relaxed);
     let rows = open.segment.num_docs() as u64;
     let next_offset = cursor.next_offset;
     shared.with_status(partition, |status| {

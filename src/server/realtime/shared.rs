@@ -3,7 +3,7 @@
 //! each partition, and the counters.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -67,7 +67,6 @@ pub struct TableShared {
     num_partitions: AtomicI32,
     /// Bytes per row of the last sealed segment, per partition (f64 bits).
     bytes_per_row: Mutex<BTreeMap<i32, f64>>,
-    pub rows_consumed: AtomicU64,
 }
 
 impl TableShared {
@@ -98,7 +97,6 @@ impl TableShared {
             partitions: Mutex::new(BTreeMap::new()),
             num_partitions: AtomicI32::new(0),
             bytes_per_row: Mutex::new(BTreeMap::new()),
-            rows_consumed: AtomicU64::new(0),
         }
     }
 
