@@ -11,6 +11,12 @@ use tracing_subscriber::EnvFilter;
 
 use gamay::config::{ServerConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
 
+/// Query states (group arrays of a few MB) are allocated and freed per
+/// query; mimalloc keeps freed pages for reuse instead of returning them to
+/// the kernel and faulting them in again on the next query.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Gamay: a real-time columnar OLAP store with Apache Pinot's API.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]

@@ -9,6 +9,8 @@ use roaring::RoaringTreemap;
 
 use super::expr::Expr;
 use super::filter::Filter;
+pub use super::idsets::{IdBits, IdSet};
+use super::scatter;
 use super::value::{ColumnType, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -175,10 +177,6 @@ impl DistinctSet {
     }
 }
 
-/// Dictionary ids of one group (hash set: inserts in scan order are
-/// cheaper than into a sorted bitmap).
-pub type IdSet = HashSet<u32, foldhash::fast::RandomState>;
-
 /// Per-group states of one aggregate.
 #[derive(Debug, Clone)]
 pub enum Acc {
@@ -191,6 +189,8 @@ pub enum Acc {
     Distinct(Vec<DistinctSet>),
     /// Dictionary ids per group, inside one segment (see `exec/group.rs`).
     DistinctIds(Vec<IdSet>),
+    /// The same as one bitset per group, side by side (few groups).
+    DistinctBits(IdBits),
     Values(Vec<Vec<f64>>),
 }
 
@@ -214,6 +214,7 @@ impl Acc {
             Acc::Sum(v) | Acc::Min(v) | Acc::Max(v) | Acc::Avg(v, _) | Acc::MinMax(v, _) => v.len(),
             Acc::Distinct(v) => v.len(),
             Acc::DistinctIds(v) => v.len(),
+            Acc::DistinctBits(bits) => bits.groups(),
             Acc::Values(v) => v.len(),
         }
     }
@@ -239,6 +240,7 @@ impl Acc {
             }
             Acc::Distinct(v) => v.resize_with(groups, DistinctSet::default),
             Acc::DistinctIds(v) => v.resize_with(groups, IdSet::default),
+            Acc::DistinctBits(bits) => bits.resize(groups),
             Acc::Values(v) => v.resize_with(groups, Vec::new),
         }
     }
@@ -247,19 +249,18 @@ impl Acc {
     #[inline]
     pub fn count(&mut self, groups: &[u32]) {
         if let Acc::Count(counts) = self {
-            for group in groups {
-                counts[*group as usize] += 1;
-            }
+            scatter::add(groups, counts, |_| 1);
         }
     }
 
     /// Adds the numeric inputs of a batch, `values[i]` to `groups[i]`.
     #[inline]
     pub fn update_f64(&mut self, groups: &[u32], values: &[f64]) {
+        let groups = &groups[..groups.len().min(values.len())];
         let pairs = groups.iter().zip(values);
         match self {
-            Acc::Count(counts) => groups.iter().for_each(|g| counts[*g as usize] += 1),
-            Acc::Sum(sums) => pairs.for_each(|(g, v)| sums[*g as usize] += v),
+            Acc::Count(counts) => scatter::add(groups, counts, |_| 1),
+            Acc::Sum(sums) => scatter::add(groups, sums, |row| values[row]),
             Acc::Min(mins) => pairs.for_each(|(g, v)| {
                 let slot = &mut mins[*g as usize];
                 *slot = slot.min(*v);
@@ -268,10 +269,10 @@ impl Acc {
                 let slot = &mut maxes[*g as usize];
                 *slot = slot.max(*v);
             }),
-            Acc::Avg(sums, counts) => pairs.for_each(|(g, v)| {
-                sums[*g as usize] += v;
-                counts[*g as usize] += 1;
-            }),
+            Acc::Avg(sums, counts) => {
+                scatter::add(groups, sums, |row| values[row]);
+                scatter::add(groups, counts, |_| 1);
+            }
             Acc::MinMax(mins, maxes) => pairs.for_each(|(g, v)| {
                 let g = *g as usize;
                 mins[g] = mins[g].min(*v);
@@ -280,7 +281,7 @@ impl Acc {
             Acc::Distinct(sets) => {
                 pairs.for_each(|(g, v)| sets[*g as usize].insert(Value::Double(*v)))
             }
-            Acc::DistinctIds(_) => {}
+            Acc::DistinctIds(_) | Acc::DistinctBits(_) => {}
             Acc::Values(lists) => pairs.for_each(|(g, v)| lists[*g as usize].push(*v)),
         }
     }
@@ -378,6 +379,7 @@ impl Acc {
             }
             Acc::Distinct(sets) => Value::Long(sets[group].len() as i64),
             Acc::DistinctIds(ids) => Value::Long(ids[group].len() as i64),
+            Acc::DistinctBits(bits) => Value::Long(bits.sorted(group).len() as i64),
             Acc::Values(lists) => {
                 let rank = match func {
                     AggFunc::Percentile(p)

@@ -223,13 +223,19 @@ fn query(rng: &mut Rng) -> String {
         let order = rng.pick(&["id", "ts DESC, id", "ts, id DESC", "price DESC, id"]);
         return format!("SELECT {columns} FROM t{filter} ORDER BY {order} LIMIT 40");
     }
-    let key_sets: [&[&str]; 6] = [
+    let key_sets: [&[&str]; 10] = [
         &[],
         &["symbol"],
         &["exchange", "side"],
         &["user_id"],
         &["shares % 7"],
         &["side", "symbol"],
+        // Runs of the sorted column.
+        &["ts - ts % 3600000"],
+        &["ts"],
+        &["ts + 7"],
+        // Not runs: must not be taken for them.
+        &["ts % 3600000"],
     ];
     let keys: &[&str] = key_sets[rng.below(key_sets.len())];
     let aggregates = [

@@ -149,17 +149,30 @@ impl DocSet {
                 }
             }
             DocSet::Bitmap(bitmap) => {
+                let (Some(min), Some(max)) = (bitmap.min(), bitmap.max()) else {
+                    return;
+                };
                 let mut buffer = Vec::with_capacity(BATCH);
-                for doc in bitmap {
-                    buffer.push(doc);
-                    if buffer.len() == BATCH {
-                        if !visit(Docs::List(&buffer)) {
-                            return;
-                        }
-                        buffer.clear();
-                    }
+                let mut going = true;
+                // `fold` walks a container without the per-item dispatch of
+                // `next`; a stop is honoured at the next 64k docs.
+                let mut from = u64::from(min);
+                while going && from <= u64::from(max) {
+                    let to = (from + (1 << 16)).min(u64::from(max) + 1);
+                    bitmap
+                        .range(from as u32..=(to - 1) as u32)
+                        .fold((), |(), doc| {
+                            if going {
+                                buffer.push(doc);
+                                if buffer.len() == BATCH {
+                                    going = visit(Docs::List(&buffer));
+                                    buffer.clear();
+                                }
+                            }
+                        });
+                    from = to;
                 }
-                if !buffer.is_empty() {
+                if going && !buffer.is_empty() {
                     visit(Docs::List(&buffer));
                 }
             }

@@ -4,12 +4,14 @@
 
 use std::collections::HashMap;
 
+use super::runs::{monotone_column, Runs};
 use super::{Deadline, Groups, SegmentStats, DENSE_LIMIT};
-use crate::query::agg::{Acc, AggFunc, DistinctSet, IdSet};
+use crate::query::agg::{Acc, AggFunc, DistinctSet, IdBits};
 use crate::query::docs::{DocSet, Docs};
 use crate::query::eval::{eval_batch, Columns};
 use crate::query::expr::Expr;
 use crate::query::plan::{Plan, PlanKind};
+use crate::query::scatter;
 use crate::query::source::ColumnSource;
 use crate::query::value::{Kind, Value, Vector};
 
@@ -22,6 +24,8 @@ enum Grouping {
         names: Vec<String>,
         cards: Vec<usize>,
     },
+    /// A non-decreasing function of the sorted column: one group per run.
+    Runs { runs: Runs, limit: usize },
     /// Anything else: per-row codes, hashed.
     Hashed {
         parts: Vec<KeyPart>,
@@ -70,14 +74,20 @@ pub(super) struct Aggregation<'p> {
     accs: Vec<Acc>,
     /// Docs per group (dense and hashed), to know which groups exist.
     hits: Vec<u32>,
+    /// Every group exists (one dictionary key over all the segment's docs),
+    /// and no COUNT(*) needs the hits: they are not counted.
+    all_present: bool,
     len: usize,
 }
 
 impl<'p> Aggregation<'p> {
+    /// `whole_segment`: the docs aggregated on the main pass are all of the
+    /// segment's.
     pub(super) fn new(
         plan: &'p Plan,
         group_by: &[Expr],
         columns: &Columns<'_>,
+        whole_segment: bool,
     ) -> Result<Aggregation<'p>, String> {
         let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
             return Err("not an aggregation".into());
@@ -99,6 +109,18 @@ impl<'p> Aggregation<'p> {
                     .try_fold(1usize, |acc, card| acc.checked_mul((*card).max(1)))
                     .unwrap_or(usize::MAX)
             });
+            let sorted_runs = match group_by {
+                [expr]
+                    if matches!(expr.kind(), Kind::Long | Kind::Double) && !may_be_null(expr) =>
+                {
+                    monotone_column(expr).is_some_and(|name| {
+                        columns
+                            .get(name)
+                            .is_some_and(|source| source.single_value() && source.indexes().sorted)
+                    })
+                }
+                _ => false,
+            };
             match (cards, product) {
                 (Some(cards), Some(product)) if product <= DENSE_LIMIT => Grouping::Dense {
                     names: group_by
@@ -109,6 +131,10 @@ impl<'p> Aggregation<'p> {
                         })
                         .collect(),
                     cards,
+                },
+                _ if sorted_runs => Grouping::Runs {
+                    runs: Runs::new(group_by[0].clone()),
+                    limit: plan.options.num_groups_limit,
                 },
                 _ => Grouping::Hashed {
                     parts: group_by
@@ -134,6 +160,11 @@ impl<'p> Aggregation<'p> {
                 },
             }
         };
+        let len = match &grouping {
+            Grouping::Single => 1,
+            Grouping::Dense { cards, .. } => cards.iter().product::<usize>().max(1),
+            Grouping::Hashed { .. } | Grouping::Runs { .. } => 0,
+        };
         let mut accs: Vec<Acc> = aggregates
             .iter()
             .map(|aggregate| {
@@ -144,24 +175,45 @@ impl<'p> Aggregation<'p> {
                     .arg
                     .as_ref()
                     .is_some_and(|arg| dictionary_card(arg).is_some());
-                if dictionary_distinct {
+                let card = aggregate
+                    .arg
+                    .as_ref()
+                    .and_then(dictionary_card)
+                    .unwrap_or(0);
+                if dictionary_distinct
+                    && matches!(grouping, Grouping::Dense { .. } | Grouping::Single)
+                    && IdBits::bits_for(card, len) <= IdBits::LIMIT_BITS
+                {
+                    Acc::DistinctBits(IdBits::new(card))
+                } else if dictionary_distinct {
                     Acc::DistinctIds(Vec::new())
                 } else {
                     Acc::new(aggregate.func)
                 }
             })
             .collect();
-        let len = match &grouping {
-            Grouping::Single => 1,
-            Grouping::Dense { cards, .. } => cards.iter().product::<usize>().max(1),
-            Grouping::Hashed { .. } => 0,
-        };
         accs.iter_mut().for_each(|acc| acc.resize(len));
+        let counts_docs = aggregates
+            .iter()
+            .any(|a| a.func == AggFunc::Count && a.arg.is_none() && a.filter.is_none());
+        let all_present = whole_segment
+            && !counts_docs
+            && match (&grouping, group_by) {
+                (Grouping::Dense { .. }, [Expr::Column(column)]) => columns
+                    .get(&column.name)
+                    .is_some_and(|source| source.every_id_present()),
+                _ => false,
+            };
         Ok(Aggregation {
             plan,
             grouping,
             accs,
-            hits: vec![0; len],
+            hits: if all_present {
+                Vec::new()
+            } else {
+                vec![0; len]
+            },
+            all_present,
             len,
         })
     }
@@ -191,6 +243,21 @@ impl<'p> Aggregation<'p> {
                             *group = *group * card + id;
                         }
                     }
+                }
+            }
+            Grouping::Runs { runs, limit } => {
+                runs.group_ids(docs, columns, out)?;
+                if runs.codes.len() > *limit {
+                    stats.groups_limit_reached = true;
+                    out.iter_mut()
+                        .filter(|group| **group as usize >= *limit)
+                        .for_each(|group| *group = u32::MAX);
+                }
+                let groups = runs.codes.len().min(*limit);
+                if groups != self.len {
+                    self.len = groups;
+                    self.hits.resize(groups, 0);
+                    self.accs.iter_mut().for_each(|acc| acc.resize(groups));
                 }
             }
             Grouping::Hashed {
@@ -357,16 +424,18 @@ impl<'p> Aggregation<'p> {
                     // Docs of groups past numGroupsLimit are left out.
                     groups.retain(|g| *g != u32::MAX);
                 }
-                if main_pass {
-                    for group in &groups {
-                        self.hits[*group as usize] += 1;
-                    }
+                if main_pass && !self.all_present {
+                    scatter::add(&groups, &mut self.hits, |_| 1);
                 }
                 for index in &wanted {
                     let aggregate = &aggregates[*index];
                     let acc = &mut self.accs[*index];
                     let Some(arg) = &aggregate.arg else {
-                        acc.count(&groups);
+                        // An unfiltered COUNT(*) is the hit count, filled in
+                        // by `finish`.
+                        if !main_pass {
+                            acc.count(&groups);
+                        }
                         continue;
                     };
                     if limited {
@@ -374,11 +443,17 @@ impl<'p> Aggregation<'p> {
                     }
                     stats.entries_post_filter += batch.len() as u64;
                     match (acc, arg) {
+                        (Acc::DistinctBits(bits), Expr::Column(column)) => {
+                            let source = columns.get(&column.name).ok_or("column is not open")?;
+                            source.ids(batch, &mut ids);
+                            bits.insert(&groups, &ids);
+                        }
                         (Acc::DistinctIds(sets), Expr::Column(column)) => {
                             let source = columns.get(&column.name).ok_or("column is not open")?;
                             source.ids(batch, &mut ids);
+                            let card = source.cardinality().unwrap_or(0);
                             for (group, id) in groups.iter().zip(&ids) {
-                                sets[*group as usize].insert(*id);
+                                sets[*group as usize].insert(*id, card);
                             }
                         }
                         (acc @ Acc::Distinct(_), _) => {
@@ -415,7 +490,7 @@ impl<'p> Aggregation<'p> {
     }
 
     /// The groups that received docs, with their keys as values.
-    pub(super) fn finish(self, columns: &Columns<'_>) -> Result<Groups, String> {
+    pub(super) fn finish(mut self, columns: &Columns<'_>) -> Result<Groups, String> {
         let PlanKind::Aggregate {
             group_by,
             aggregates,
@@ -428,6 +503,7 @@ impl<'p> Aggregation<'p> {
         let present: Vec<usize> = match &self.grouping {
             // With no GROUP BY there is always one row, even for no docs.
             Grouping::Single => vec![0],
+            _ if self.all_present => (0..self.len).collect(),
             _ => (0..self.len).filter(|g| self.hits[*g] > 0).collect(),
         };
         let mut keys = Vec::with_capacity(present.len() * arity);
@@ -453,6 +529,11 @@ impl<'p> Aggregation<'p> {
                     for (index, source) in sources.iter().enumerate() {
                         keys.push(source.dict_value(parts[index]));
                     }
+                }
+            }
+            Grouping::Runs { runs, .. } => {
+                for group in &present {
+                    keys.push(runs.key(*group));
                 }
             }
             Grouping::Hashed {
@@ -489,20 +570,37 @@ impl<'p> Aggregation<'p> {
                 }
             }
         }
+        for (acc, aggregate) in self.accs.iter_mut().zip(aggregates) {
+            if let (Acc::Count(counts), None, None) = (acc, &aggregate.arg, &aggregate.filter) {
+                for (count, hits) in counts.iter_mut().zip(&self.hits) {
+                    *count = u64::from(*hits);
+                }
+            }
+        }
+        let distinct_source = |index: usize| match &aggregates[index].arg {
+            Some(Expr::Column(column)) => columns
+                .get(&column.name)
+                .ok_or("distinct column is not open"),
+            _ => Err("distinct column is not open"),
+        };
         // Compact the states to the present groups.
         let mut accs = Vec::with_capacity(self.accs.len());
         for (index, acc) in self.accs.into_iter().enumerate() {
             let func = aggregates[index].func;
             let compact = match acc {
                 Acc::DistinctIds(ids) => {
-                    let source = match &aggregates[index].arg {
-                        Some(Expr::Column(column)) => columns.get(&column.name),
-                        _ => None,
-                    }
-                    .ok_or("distinct column is not open")?;
+                    let source = distinct_source(index)?;
                     let sets = present
                         .iter()
-                        .map(|group| distinct_values(&ids[*group], source.as_ref()))
+                        .map(|group| distinct_values(ids[*group].sorted(), source.as_ref()))
+                        .collect();
+                    Acc::Distinct(sets)
+                }
+                Acc::DistinctBits(bits) => {
+                    let source = distinct_source(index)?;
+                    let sets = present
+                        .iter()
+                        .map(|group| distinct_values(bits.sorted(*group), source.as_ref()))
                         .collect();
                     Acc::Distinct(sets)
                 }
@@ -519,7 +617,7 @@ impl<'p> Aggregation<'p> {
             accs.push(compact);
         }
         let sorted = match &self.grouping {
-            Grouping::Single => true,
+            Grouping::Single | Grouping::Runs { .. } => true,
             Grouping::Dense { names, .. } => names
                 .iter()
                 .all(|name| columns.get(name).is_some_and(|source| source.dict_sorted())),
@@ -536,10 +634,8 @@ impl<'p> Aggregation<'p> {
 }
 
 /// The values of a set of dictionary ids.
-fn distinct_values(ids: &IdSet, source: &dyn ColumnSource) -> DistinctSet {
+fn distinct_values(sorted: Vec<u32>, source: &dyn ColumnSource) -> DistinctSet {
     let mut set = DistinctSet::default();
-    let mut sorted: Vec<u32> = ids.iter().copied().collect();
-    sorted.sort_unstable();
     if source.kind() == Kind::Long && source.dict_sorted() {
         set.extend_sorted_longs(
             sorted

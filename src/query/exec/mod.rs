@@ -6,6 +6,7 @@
 //! is small enough; other group keys hash per-row codes. Every batch checks
 //! the query's deadline and cancellation flag.
 mod group;
+mod runs;
 mod select;
 
 use std::collections::HashMap;
@@ -134,7 +135,16 @@ pub fn execute(
             };
             let parts = split(&docs, ways);
             if parts.len() == 1 {
-                Partial::Groups(aggregate(plan, &docs, &columns, deadline, &mut stats)?)
+                let whole_segment =
+                    matches!(docs, DocSet::Range(0, end) if end as usize == segment.num_docs());
+                Partial::Groups(aggregate(
+                    plan,
+                    &docs,
+                    whole_segment,
+                    &columns,
+                    deadline,
+                    &mut stats,
+                )?)
             } else {
                 // Large doc sets aggregate in parallel, a doc range per task.
                 let results: Vec<Result<(Groups, SegmentStats), String>> = parts
@@ -142,7 +152,8 @@ pub fn execute(
                     .map(|part| {
                         let columns = open_columns(plan, segment);
                         let mut part_stats = SegmentStats::default();
-                        let groups = aggregate(plan, part, &columns, deadline, &mut part_stats)?;
+                        let groups =
+                            aggregate(plan, part, false, &columns, deadline, &mut part_stats)?;
                         Ok((groups, part_stats))
                     })
                     .collect();
@@ -228,6 +239,7 @@ fn split(docs: &DocSet, ways: usize) -> Vec<DocSet> {
 fn aggregate(
     plan: &Plan,
     docs: &DocSet,
+    whole_segment: bool,
     columns: &Columns<'_>,
     deadline: &Deadline,
     stats: &mut SegmentStats,
@@ -240,7 +252,7 @@ fn aggregate(
     else {
         return Err("not an aggregation".into());
     };
-    let mut run = Aggregation::new(plan, group_by, columns)?;
+    let mut run = Aggregation::new(plan, group_by, columns, whole_segment)?;
     run.run(docs, columns, deadline, stats, |_| None)?;
     for (index, aggregate) in aggregates.iter().enumerate() {
         if let Some(filter) = &aggregate.filter {

@@ -125,6 +125,11 @@ impl ColumnSource for SealedColumn<'_> {
         true
     }
 
+    fn every_id_present(&self) -> bool {
+        self.view.meta.single_value
+            && matches!(self.view.forward, Forward::DictSv(_) | Forward::Sorted(_))
+    }
+
     fn dict_value(&self, id: u32) -> Value {
         match self.decoded() {
             DecodedDictionary::Long(values) => Value::Long(values[id as usize]),
@@ -250,13 +255,23 @@ impl ColumnSource for SealedColumn<'_> {
                 out.extend(ids.iter().map(|id| values[*id as usize] as f64));
             }
             (Forward::RawPacked { keys, codec }, _) if codec.decimal_scale.is_some() => {
-                let mut packed = Vec::with_capacity(docs.len());
-                packed_keys(keys, docs, &mut packed);
-                out.extend(decimals(
-                    &packed,
-                    codec.decimal_scale.unwrap_or(0),
-                    codec.physical,
-                ));
+                let scale = codec.decimal_scale.unwrap_or(0);
+                match docs {
+                    // Blocks convert straight into the output.
+                    Docs::Range(start, end) => {
+                        let (start, end) = (start as usize, end as usize);
+                        keys.for_each_block_in(start, end, |first, block| {
+                            let from = start.saturating_sub(first);
+                            let to = (end - first).min(block.len());
+                            out.extend(decimals(&block[from..to], scale, codec.physical));
+                        });
+                    }
+                    Docs::List(_) => {
+                        let mut packed = Vec::with_capacity(docs.len());
+                        packed_keys(keys, docs, &mut packed);
+                        out.extend(decimals(&packed, scale, codec.physical));
+                    }
+                }
             }
             (Forward::RawFixed(Fixed::F64(values)), _) => match docs {
                 Docs::Range(start, end) => {

@@ -73,6 +73,11 @@ pub trait ColumnSource {
     /// Whether dictionary ids are in value order.
     fn dict_sorted(&self) -> bool;
     fn dict_value(&self, id: u32) -> Value;
+    /// Whether every dictionary id is held by some doc (a sealed segment's
+    /// dictionary lists exactly the values of its docs).
+    fn every_id_present(&self) -> bool {
+        false
+    }
     /// The dictionary id of `value`.
     fn id_of(&self, value: &Value) -> Option<u32>;
     /// Dictionary ids of single-value docs.
