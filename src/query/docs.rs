@@ -180,18 +180,22 @@ impl DocSet {
     }
 
     /// Calls `visit` with the documents in descending order, in batches.
-    pub fn for_each_batch_rev(&self, mut visit: impl FnMut(Docs<'_>) -> bool) {
-        let mut buffer = Vec::with_capacity(BATCH);
-        let mut flush = |buffer: &mut Vec<u32>| {
+    pub fn for_each_batch_rev(&self, first: usize, mut visit: impl FnMut(Docs<'_>) -> bool) {
+        // Batches start at `first` docs and double up to BATCH: a top-N
+        // read in doc order usually stops within the first one.
+        let mut size = first.clamp(1, BATCH);
+        let mut buffer = Vec::with_capacity(size);
+        let mut flush = |buffer: &mut Vec<u32>, size: &mut usize| {
             let keep_going = visit(Docs::List(buffer));
             buffer.clear();
+            *size = (*size * 2).min(BATCH);
             keep_going
         };
         match self {
             DocSet::Range(start, end) => {
                 for doc in (*start..*end).rev() {
                     buffer.push(doc);
-                    if buffer.len() == BATCH && !flush(&mut buffer) {
+                    if buffer.len() == size && !flush(&mut buffer, &mut size) {
                         return;
                     }
                 }
@@ -199,14 +203,14 @@ impl DocSet {
             DocSet::Bitmap(bitmap) => {
                 for doc in bitmap.iter().rev() {
                     buffer.push(doc);
-                    if buffer.len() == BATCH && !flush(&mut buffer) {
+                    if buffer.len() == size && !flush(&mut buffer, &mut size) {
                         return;
                     }
                 }
             }
         }
         if !buffer.is_empty() {
-            flush(&mut buffer);
+            flush(&mut buffer, &mut size);
         }
     }
 }
@@ -234,6 +238,25 @@ mod tests {
         out
     }
 
+    #[test]
+    fn batches_cross_containers_and_stop_when_told() {
+        let docs: Vec<u32> = (0..400_000u32)
+            .step_by(37)
+            .chain([65_535, 65_536, 1 << 20])
+            .collect();
+        let bitmap: RoaringBitmap = docs.iter().copied().collect();
+        let set = DocSet::Bitmap(bitmap.clone());
+        assert_eq!(members(&set), bitmap.iter().collect::<Vec<_>>());
+        let mut seen = 0;
+        let mut calls = 0;
+        set.for_each_batch(|batch| {
+            calls += 1;
+            seen += batch.len();
+            calls < 2
+        });
+        assert_eq!((calls, seen), (2, 2 * BATCH));
+    }
+
     proptest! {
         #[test]
         fn set_algebra_matches_bitmaps(
@@ -252,10 +275,12 @@ mod tests {
             prop_assert_eq!(members(&left.minus(&right)), (&l - &r).iter().collect::<Vec<_>>());
             prop_assert_eq!(members(&right.minus(&left)), (&r - &l).iter().collect::<Vec<_>>());
             prop_assert_eq!(left.and(&right).len(), (&l & &r).len());
-            let mut reversed = Vec::new();
-            left.for_each_batch_rev(|docs| { docs.for_each(|doc| reversed.push(doc)); true });
-            reversed.reverse();
-            prop_assert_eq!(reversed, members(&left));
+            for first in [1, 7, BATCH] {
+                let mut reversed = Vec::new();
+                left.for_each_batch_rev(first, |docs| { docs.for_each(|doc| reversed.push(doc)); true });
+                reversed.reverse();
+                prop_assert_eq!(reversed, members(&left));
+            }
         }
     }
 }

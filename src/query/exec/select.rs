@@ -133,7 +133,7 @@ pub(super) fn select_rows(
             }
         };
         if by_doc_order && first_desc {
-            docs.for_each_batch_rev(&mut visit);
+            docs.for_each_batch_rev(wanted.saturating_mul(2).max(64), &mut visit);
         } else {
             docs.for_each_batch(&mut visit);
         }
