@@ -286,6 +286,33 @@ impl Acc {
         }
     }
 
+    /// Whether the state holds only order-keeping functions of its inputs
+    /// (sums, extremes), so inputs scaled by a power of ten can be scaled
+    /// back once at the end: see [`Acc::unscale`].
+    pub fn scalable(&self) -> bool {
+        matches!(
+            self,
+            Acc::Sum(_) | Acc::Min(_) | Acc::Max(_) | Acc::Avg(..) | Acc::MinMax(..)
+        )
+    }
+
+    /// Divides states built from inputs multiplied by `10^scale` (decimal
+    /// columns read as their integer keys). Sums of such integers are exact
+    /// below 2^53, and one correctly rounded division per group gives the
+    /// same extremes as dividing every input.
+    pub fn unscale(&mut self, scale: u8) {
+        let divisor = 10f64.powi(i32::from(scale));
+        let divide = |values: &mut Vec<f64>| values.iter_mut().for_each(|v| *v /= divisor);
+        match self {
+            Acc::Sum(v) | Acc::Min(v) | Acc::Max(v) | Acc::Avg(v, _) => divide(v),
+            Acc::MinMax(min, max) => {
+                divide(min);
+                divide(max);
+            }
+            _ => {}
+        }
+    }
+
     /// Adds one value to a group (distinct counts of any type).
     pub fn update_value(&mut self, group: u32, value: Value) {
         match self {

@@ -59,7 +59,8 @@ fn schema_json() -> Json {
         "metricFieldSpecs": [
             {"name": "shares", "dataType": "INT"},
             {"name": "price", "dataType": "DOUBLE"},
-            {"name": "fee", "dataType": "FLOAT"}
+            {"name": "fee", "dataType": "FLOAT"},
+            {"name": "amount", "dataType": "DOUBLE"}
         ],
         "dateTimeFieldSpecs": [
             {"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}
@@ -77,7 +78,7 @@ fn table_json() -> Json {
             "invertedIndexColumns": ["user_id", "symbol"],
             "rangeIndexColumns": ["price", "shares"],
             "bloomFilterColumns": ["exchange"],
-            "noDictionaryColumns": ["fee", "id"]
+            "noDictionaryColumns": ["fee", "id", "amount"]
         }
     })
 }
@@ -94,6 +95,8 @@ fn rows(rng: &mut Rng, count: usize) -> Vec<Json> {
                 "shares": 1 + rng.below(500),
                 "price": (10_000 + rng.below(20_000)) as f64 / 100.0,
                 "fee": rng.below(64) as f32 / 8.0,
+                // Cents: stored raw as decimal integers.
+                "amount": (rng.below(2_000_000) as f64 - 50_000.0) / 100.0,
                 "ts": 1_780_000_000_000i64 + (rng.below(86_400) as i64) * 1000,
             })
         })
@@ -126,6 +129,7 @@ fn arrow_table(rows: &[Json]) -> RecordBatch {
         Field::new("shares", DataType::Int32, false),
         Field::new("price", DataType::Float64, false),
         Field::new("fee", DataType::Float32, false),
+        Field::new("amount", DataType::Float64, false),
         Field::new("ts", DataType::Int64, false),
     ]);
     RecordBatch::try_new(
@@ -142,6 +146,9 @@ fn arrow_table(rows: &[Json]) -> RecordBatch {
             )),
             Arc::new(Float32Array::from_iter_values(
                 rows.iter().map(|r| r["fee"].as_f64().unwrap_or(0.0) as f32),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r["amount"].as_f64().unwrap_or(0.0)),
             )),
             long("ts"),
         ],
@@ -247,6 +254,10 @@ fn query(rng: &mut Rng) -> String {
         "SUM(price * shares)",
         "COUNT(DISTINCT user_id)",
         "MAX(shares) - MIN(shares)",
+        "SUM(amount)",
+        "MIN(amount)",
+        "AVG(amount)",
+        "MAX(amount) - MIN(amount)",
     ];
     let mut select: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     for _ in 0..1 + rng.below(3) {

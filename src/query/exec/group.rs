@@ -74,6 +74,9 @@ pub(super) struct Aggregation<'p> {
     accs: Vec<Acc>,
     /// Docs per group (dense and hashed), to know which groups exist.
     hits: Vec<u32>,
+    /// Per aggregate: the power of ten its inputs were multiplied by
+    /// (decimal columns summed as integers), undone by `finish`.
+    scales: Vec<u8>,
     /// Every group exists (one dictionary key over all the segment's docs),
     /// and no COUNT(*) needs the hits: they are not counted.
     all_present: bool,
@@ -213,6 +216,7 @@ impl<'p> Aggregation<'p> {
             } else {
                 vec![0; len]
             },
+            scales: vec![0; aggregates.len()],
             all_present,
             len,
         })
@@ -464,7 +468,16 @@ impl<'p> Aggregation<'p> {
                         }
                         (acc, Expr::Column(column)) => {
                             let source = columns.get(&column.name).ok_or("column is not open")?;
-                            source.f64_values(batch, &mut numbers);
+                            let scale = if acc.scalable() {
+                                source.scaled_f64_values(batch, &mut numbers)
+                            } else {
+                                None
+                            };
+                            match scale {
+                                // Every batch of a column has the same scale.
+                                Some(scale) => self.scales[*index] = scale,
+                                None => source.f64_values(batch, &mut numbers),
+                            }
                             acc.update_f64(&groups, &numbers);
                         }
                         (acc, _) => {
@@ -575,6 +588,11 @@ impl<'p> Aggregation<'p> {
                 for (count, hits) in counts.iter_mut().zip(&self.hits) {
                     *count = u64::from(*hits);
                 }
+            }
+        }
+        for (acc, scale) in self.accs.iter_mut().zip(&self.scales) {
+            if *scale > 0 {
+                acc.unscale(*scale);
             }
         }
         let distinct_source = |index: usize| match &aggregates[index].arg {

@@ -283,6 +283,29 @@ impl ColumnSource for SealedColumn<'_> {
         }
     }
 
+    fn scaled_f64_values(&self, docs: Docs<'_>, out: &mut Vec<f64>) -> Option<u8> {
+        let Forward::RawPacked { keys, codec } = self.view.forward else {
+            return None;
+        };
+        let scale = codec
+            .decimal_scale
+            .filter(|_| codec.physical == Physical::F64)?;
+        out.clear();
+        let integer = |key: &u64| forpack::from_key_i64(*key) as f64;
+        match docs {
+            Docs::Range(start, end) => {
+                let (start, end) = (start as usize, end as usize);
+                keys.for_each_block_in(start, end, |first, block| {
+                    let from = start.saturating_sub(first);
+                    let to = (end - first).min(block.len());
+                    out.extend(block[from..to].iter().map(integer));
+                });
+            }
+            Docs::List(list) => keys.gather(list, |key| out.push(integer(&key))),
+        }
+        Some(scale)
+    }
+
     fn nulls(&self) -> Option<RoaringBitmap> {
         self.view.nulls.clone()
     }

@@ -103,6 +103,12 @@ pub trait ColumnSource {
         out.extend(self.values(docs).to_f64());
     }
 
+    /// For a DOUBLE column stored as decimal integers: the docs' integer
+    /// keys as doubles (value × 10^scale) and the scale. `None` otherwise.
+    fn scaled_f64_values(&self, _docs: Docs<'_>, _out: &mut Vec<f64>) -> Option<u8> {
+        None
+    }
+
     /// Docs whose value is null.
     fn nulls(&self) -> Option<RoaringBitmap>;
     /// Docs holding any of the dictionary ids, from an inverted index.
