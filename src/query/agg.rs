@@ -9,7 +9,7 @@ use roaring::RoaringTreemap;
 
 use super::expr::Expr;
 use super::filter::Filter;
-pub use super::idsets::{IdBits, IdSet};
+pub use super::idsets::{IdBits, IdPairs};
 use super::scatter;
 use super::value::{ColumnType, Value};
 
@@ -188,7 +188,7 @@ pub enum Acc {
     MinMax(Vec<f64>, Vec<f64>),
     Distinct(Vec<DistinctSet>),
     /// Dictionary ids per group, inside one segment (see `exec/group.rs`).
-    DistinctIds(Vec<IdSet>),
+    DistinctPairs(IdPairs),
     /// The same as one bitset per group, side by side (few groups).
     DistinctBits(IdBits),
     Values(Vec<Vec<f64>>),
@@ -213,7 +213,7 @@ impl Acc {
             Acc::Count(v) => v.len(),
             Acc::Sum(v) | Acc::Min(v) | Acc::Max(v) | Acc::Avg(v, _) | Acc::MinMax(v, _) => v.len(),
             Acc::Distinct(v) => v.len(),
-            Acc::DistinctIds(v) => v.len(),
+            Acc::DistinctPairs(pairs) => pairs.groups(),
             Acc::DistinctBits(bits) => bits.groups(),
             Acc::Values(v) => v.len(),
         }
@@ -239,7 +239,7 @@ impl Acc {
                 max.resize(groups, f64::NEG_INFINITY);
             }
             Acc::Distinct(v) => v.resize_with(groups, DistinctSet::default),
-            Acc::DistinctIds(v) => v.resize_with(groups, IdSet::default),
+            Acc::DistinctPairs(pairs) => pairs.resize(groups),
             Acc::DistinctBits(bits) => bits.resize(groups),
             Acc::Values(v) => v.resize_with(groups, Vec::new),
         }
@@ -281,7 +281,7 @@ impl Acc {
             Acc::Distinct(sets) => {
                 pairs.for_each(|(g, v)| sets[*g as usize].insert(Value::Double(*v)))
             }
-            Acc::DistinctIds(_) | Acc::DistinctBits(_) => {}
+            Acc::DistinctPairs(_) | Acc::DistinctBits(_) => {}
             Acc::Values(lists) => pairs.for_each(|(g, v)| lists[*g as usize].push(*v)),
         }
     }
@@ -405,7 +405,7 @@ impl Acc {
                 }
             }
             Acc::Distinct(sets) => Value::Long(sets[group].len() as i64),
-            Acc::DistinctIds(ids) => Value::Long(ids[group].len() as i64),
+            Acc::DistinctPairs(pairs) => Value::Long(pairs.count(group) as i64),
             Acc::DistinctBits(bits) => Value::Long(bits.sorted(group).len() as i64),
             Acc::Values(lists) => {
                 let rank = match func {

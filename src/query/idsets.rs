@@ -1,81 +1,7 @@
 //! Sets of dictionary ids for distinct counts inside one segment, before
-//! the ids become values: one adaptive set per group ([`IdSet`]), or one
-//! bitset per group laid side by side when the groups are few
-//! ([`IdBits`]).
-
-use std::collections::HashSet;
-
-/// Dictionary ids of one group, inside one segment: a hash set while it is
-/// small next to the dictionary, a bitset over all the ids once that is
-/// smaller (groups with many docs), so inserts stay one hash probe or one
-/// bit operation.
-#[derive(Debug, Clone, Default)]
-pub struct IdSet {
-    small: HashSet<u32, foldhash::fast::RandomState>,
-    bits: Vec<u64>,
-    len: usize,
-}
-
-impl IdSet {
-    /// Adds `id`, one of `cardinality` dictionary ids.
-    #[inline]
-    pub fn insert(&mut self, id: u32, cardinality: usize) {
-        let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
-        if let Some(slot) = self.bits.get_mut(word) {
-            self.len += usize::from(*slot & bit == 0);
-            *slot |= bit;
-            return;
-        }
-        if !self.bits.is_empty() {
-            // An id beyond the cardinality: kept, never dropped.
-            self.bits.resize(word + 1, 0);
-            self.bits[word] = bit;
-            self.len += 1;
-            return;
-        }
-        if self.small.insert(id) {
-            self.len += 1;
-        }
-        // A bitset costs cardinality / 8 bytes, a hash set about 8 per id.
-        if self.small.len() * 64 > cardinality.max(1024) {
-            let words = cardinality.div_ceil(64).max(word + 1);
-            self.bits = vec![0; words];
-            for id in self.small.drain() {
-                let word = id as usize / 64;
-                if word >= self.bits.len() {
-                    self.bits.resize(word + 1, 0);
-                }
-                self.bits[word] |= 1 << (id % 64);
-            }
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The ids in ascending order.
-    pub fn sorted(&self) -> Vec<u32> {
-        if self.bits.is_empty() {
-            let mut ids: Vec<u32> = self.small.iter().copied().collect();
-            ids.sort_unstable();
-            return ids;
-        }
-        let mut ids = Vec::with_capacity(self.len);
-        for (index, word) in self.bits.iter().enumerate() {
-            let mut rest = *word;
-            while rest != 0 {
-                ids.push(index as u32 * 64 + rest.trailing_zeros());
-                rest &= rest - 1;
-            }
-        }
-        ids
-    }
-}
+//! the ids become values: one bitset per group laid side by side when the
+//! groups are few ([`IdBits`]); otherwise (group, id) pairs appended as
+//! they come and radix-sorted once ([`IdPairs`]).
 
 /// Dictionary ids of every group, inside one segment: a bitset of
 /// `cardinality` bits per group, one after the other. For few groups over a
@@ -153,10 +79,156 @@ impl IdBits {
     }
 }
 
+/// (group, id) pairs of every group, appended in scan order and sorted
+/// (radix, by the bits in use) and deduplicated when read, or when the
+/// buffer grows past [`IdPairs::COMPACT`] entries.
+#[derive(Debug, Clone)]
+pub struct IdPairs {
+    id_bits: u32,
+    keys: Vec<u64>,
+    /// Length of the sorted, deduplicated prefix.
+    sorted: usize,
+    groups: usize,
+    max_group: u64,
+}
+
+/// Bits per radix digit.
+const DIGIT: u32 = 11;
+
+/// Sorts `keys`, whose values fit in `width` bits, least significant digit
+/// first; `scratch` is reused between calls.
+fn radix_sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, width: u32) {
+    let passes = width.div_ceil(DIGIT).max(1) as usize;
+    let buckets = 1usize << DIGIT;
+    let mask = (buckets - 1) as u64;
+    let mut counts = vec![0usize; passes * buckets];
+    for key in keys.iter() {
+        for pass in 0..passes {
+            counts[pass * buckets + ((key >> (pass as u32 * DIGIT)) & mask) as usize] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(keys.len(), 0);
+    for pass in 0..passes {
+        let counts = &mut counts[pass * buckets..(pass + 1) * buckets];
+        // All keys in one bucket: this digit orders nothing.
+        if counts.contains(&keys.len()) {
+            continue;
+        }
+        let mut at = 0;
+        for count in counts.iter_mut() {
+            let next = at + *count;
+            *count = at;
+            at = next;
+        }
+        let shift = pass as u32 * DIGIT;
+        for key in keys.iter() {
+            let bucket = &mut counts[((key >> shift) & mask) as usize];
+            scratch[*bucket] = *key;
+            *bucket += 1;
+        }
+        std::mem::swap(keys, scratch);
+    }
+}
+
+impl IdPairs {
+    /// Entries buffered before they are sorted and deduplicated in place.
+    pub const COMPACT: usize = 1 << 22;
+
+    pub fn new(cardinality: usize) -> IdPairs {
+        IdPairs {
+            id_bits: (usize::BITS - cardinality.leading_zeros()).clamp(1, 32),
+            keys: Vec::new(),
+            sorted: 0,
+            groups: 0,
+            max_group: 0,
+        }
+    }
+
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    pub fn resize(&mut self, groups: usize) {
+        self.groups = groups;
+    }
+
+    /// Adds `ids[i]` to group `groups[i]`.
+    #[inline]
+    pub fn insert(&mut self, groups: &[u32], ids: &[u32]) {
+        let id_bits = self.id_bits;
+        let id_mask = (1u64 << id_bits) - 1;
+        let mut max_group = self.max_group;
+        self.keys.extend(groups.iter().zip(ids).map(|(group, id)| {
+            max_group = max_group.max(u64::from(*group));
+            (u64::from(*group) << id_bits) | (u64::from(*id) & id_mask)
+        }));
+        self.max_group = max_group;
+        if self.keys.len() >= Self::COMPACT && self.keys.len() >= 2 * self.sorted {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        if self.sorted == self.keys.len() {
+            return;
+        }
+        let width = self.id_bits + (u64::BITS - self.max_group.leading_zeros());
+        let mut scratch = Vec::new();
+        radix_sort(&mut self.keys, &mut scratch, width);
+        self.keys.dedup();
+        self.sorted = self.keys.len();
+    }
+
+    /// Every group's ids, ascending: `(group, ids)` for the groups that
+    /// have any, in group order.
+    pub fn into_groups(mut self) -> Vec<(usize, Vec<u32>)> {
+        self.compact();
+        let id_mask = (1u64 << self.id_bits) - 1;
+        let mut out: Vec<(usize, Vec<u32>)> = Vec::new();
+        for key in &self.keys {
+            let group = (key >> self.id_bits) as usize;
+            let id = (key & id_mask) as u32;
+            match out.last_mut() {
+                Some((last, ids)) if *last == group => ids.push(id),
+                _ => out.push((group, vec![id])),
+            }
+        }
+        out
+    }
+
+    /// Distinct ids of `group` (not used on the hot path).
+    pub fn count(&self, group: usize) -> usize {
+        let mut copy = self.clone();
+        copy.compact();
+        copy.keys
+            .iter()
+            .filter(|key| (**key >> copy.id_bits) as usize == group)
+            .count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn radix_sort_sorts_wide_keys() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut keys: Vec<u64> = (0..50_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state >> 21
+            })
+            .collect();
+        let mut expected = keys.clone();
+        expected.sort_unstable();
+        radix_sort(&mut keys, &mut Vec::new(), 43);
+        assert_eq!(keys, expected);
+    }
 
     proptest! {
         #[test]
@@ -167,19 +239,27 @@ mod tests {
             let entries: Vec<(u32, u32)> =
                 entries.iter().map(|(g, id)| (*g, id % cardinality as u32)).collect();
             let mut expected = vec![std::collections::BTreeSet::new(); 6];
-            let mut sets = vec![IdSet::default(); 6];
             let mut bits = IdBits::new(cardinality);
             bits.resize(6);
             for (group, id) in &entries {
                 expected[*group as usize].insert(*id);
-                sets[*group as usize].insert(*id, cardinality);
             }
             let (groups, ids): (Vec<u32>, Vec<u32>) = entries.iter().copied().unzip();
             bits.insert(&groups, &ids);
-            for group in 0..6 {
-                let want: Vec<u32> = expected[group].iter().copied().collect();
-                prop_assert_eq!(sets[group].len(), want.len());
-                prop_assert_eq!(&sets[group].sorted(), &want);
+            let mut pairs = IdPairs::new(cardinality);
+            pairs.resize(6);
+            for chunk in entries.chunks(700) {
+                let (groups, ids): (Vec<u32>, Vec<u32>) = chunk.iter().copied().unzip();
+                pairs.insert(&groups, &ids);
+            }
+            let by_group = pairs.into_groups();
+            let nonempty: Vec<usize> = (0..6).filter(|g| !expected[*g].is_empty()).collect();
+            prop_assert_eq!(by_group.iter().map(|(g, _)| *g).collect::<Vec<_>>(), nonempty);
+            for (group, ids) in &by_group {
+                prop_assert_eq!(ids, &expected[*group].iter().copied().collect::<Vec<_>>());
+            }
+            for (group, want) in expected.iter().enumerate() {
+                let want: Vec<u32> = want.iter().copied().collect();
                 prop_assert_eq!(&bits.sorted(group), &want);
             }
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::runs::{monotone_column, Runs};
 use super::{Deadline, Groups, SegmentStats, DENSE_LIMIT};
-use crate::query::agg::{Acc, AggFunc, DistinctSet, IdBits};
+use crate::query::agg::{Acc, AggFunc, DistinctSet, IdBits, IdPairs};
 use crate::query::docs::{DocSet, Docs};
 use crate::query::eval::{eval_batch, Columns};
 use crate::query::expr::Expr;
@@ -189,7 +189,7 @@ impl<'p> Aggregation<'p> {
                 {
                     Acc::DistinctBits(IdBits::new(card))
                 } else if dictionary_distinct {
-                    Acc::DistinctIds(Vec::new())
+                    Acc::DistinctPairs(IdPairs::new(card))
                 } else {
                     Acc::new(aggregate.func)
                 }
@@ -452,13 +452,10 @@ impl<'p> Aggregation<'p> {
                             source.ids(batch, &mut ids);
                             bits.insert(&groups, &ids);
                         }
-                        (Acc::DistinctIds(sets), Expr::Column(column)) => {
+                        (Acc::DistinctPairs(pairs), Expr::Column(column)) => {
                             let source = columns.get(&column.name).ok_or("column is not open")?;
                             source.ids(batch, &mut ids);
-                            let card = source.cardinality().unwrap_or(0);
-                            for (group, id) in groups.iter().zip(&ids) {
-                                sets[*group as usize].insert(*id, card);
-                            }
+                            pairs.insert(&groups, &ids);
                         }
                         (acc @ Acc::Distinct(_), _) => {
                             let values = eval_batch(arg, columns, batch)?;
@@ -606,11 +603,18 @@ impl<'p> Aggregation<'p> {
         for (index, acc) in self.accs.into_iter().enumerate() {
             let func = aggregates[index].func;
             let compact = match acc {
-                Acc::DistinctIds(ids) => {
+                Acc::DistinctPairs(pairs) => {
                     let source = distinct_source(index)?;
+                    let mut by_group = pairs.into_groups().into_iter().peekable();
                     let sets = present
                         .iter()
-                        .map(|group| distinct_values(ids[*group].sorted(), source.as_ref()))
+                        .map(|group| {
+                            while by_group.next_if(|(g, _)| g < group).is_some() {}
+                            match by_group.next_if(|(g, _)| g == group) {
+                                Some((_, ids)) => distinct_values(ids, source.as_ref()),
+                                None => DistinctSet::default(),
+                            }
+                        })
                         .collect();
                     Acc::Distinct(sets)
                 }
@@ -654,7 +658,13 @@ impl<'p> Aggregation<'p> {
 /// The values of a set of dictionary ids.
 fn distinct_values(sorted: Vec<u32>, source: &dyn ColumnSource) -> DistinctSet {
     let mut set = DistinctSet::default();
-    if source.kind() == Kind::Long && source.dict_sorted() {
+    if let (Some(longs), true) = (source.dict_longs(), source.dict_sorted()) {
+        set.extend_sorted_longs(
+            sorted
+                .iter()
+                .map(|id| longs.get(*id as usize).copied().unwrap_or(0)),
+        );
+    } else if source.kind() == Kind::Long && source.dict_sorted() {
         set.extend_sorted_longs(
             sorted
                 .iter()

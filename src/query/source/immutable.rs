@@ -125,6 +125,13 @@ impl ColumnSource for SealedColumn<'_> {
         true
     }
 
+    fn dict_longs(&self) -> Option<&[i64]> {
+        match self.decoded() {
+            DecodedDictionary::Long(values) => Some(values),
+            _ => None,
+        }
+    }
+
     fn every_id_present(&self) -> bool {
         self.view.meta.single_value
             && matches!(self.view.forward, Forward::DictSv(_) | Forward::Sorted(_))
@@ -161,6 +168,20 @@ impl ColumnSource for SealedColumn<'_> {
                         let to = (end - index * CHUNK).min(CHUNK);
                         out.extend_from_slice(&chunk[from..to]);
                         at = index * CHUNK + to;
+                    }
+                }
+                // Dense lists (an eighth of their span or more) unpack
+                // whole chunks instead of one id at a time.
+                Docs::List(list) if dense(list) => {
+                    let mut chunk = [0u32; CHUNK];
+                    let mut current = usize::MAX;
+                    for doc in list {
+                        let index = *doc as usize / CHUNK;
+                        if index != current {
+                            bitpack::unpack_chunk(ids.words, ids.bits, index, &mut chunk);
+                            current = index;
+                        }
+                        out.push(chunk[*doc as usize % CHUNK]);
                     }
                 }
                 Docs::List(list) => out.extend(list.iter().map(|doc| ids.get(*doc as usize))),
@@ -431,6 +452,17 @@ fn decimals(keys: &[u64], scale: u8, physical: Physical) -> impl Iterator<Item =
             value
         }
     })
+}
+
+/// Whether an ascending doc list holds at least one doc in eight of its
+/// span.
+fn dense(list: &[u32]) -> bool {
+    match (list.first(), list.last()) {
+        (Some(first), Some(last)) if first <= last => {
+            (list.len() as u64) * 8 > u64::from(last - first)
+        }
+        _ => false,
+    }
 }
 
 fn gather<T: Copy>(values: &[T], docs: Docs<'_>) -> Vec<T> {

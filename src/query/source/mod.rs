@@ -73,6 +73,10 @@ pub trait ColumnSource {
     /// Whether dictionary ids are in value order.
     fn dict_sorted(&self) -> bool;
     fn dict_value(&self, id: u32) -> Value;
+    /// The dictionary of an integer column, decoded, indexed by id.
+    fn dict_longs(&self) -> Option<&[i64]> {
+        None
+    }
     /// Whether every dictionary id is held by some doc (a sealed segment's
     /// dictionary lists exactly the values of its docs).
     fn every_id_present(&self) -> bool {
