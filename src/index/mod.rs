@@ -5,6 +5,8 @@
 //! - [`range`]: bitmaps of doc ids per bucket of values, for range predicates.
 //! - [`bloom`]: a split-block bloom filter of the distinct values, to prune
 //!   segments on equality predicates.
+//! - [`startree`]: records pre-aggregated over several dimensions, in a tree
+//!   that answers filtered group-bys without reading the docs.
 //!
 //! Builders return the bytes of a block (see `segment/format.rs`); readers
 //! borrow those bytes from the mapped file and check every offset before use.
@@ -16,3 +18,4 @@ pub mod bloom;
 pub mod inverted;
 pub mod range;
 pub mod sorted;
+pub mod startree;

@@ -1,0 +1,111 @@
+//! The star-tree index: records pre-aggregated by a list of dimensions
+//! (Pinot's `dimensionsSplitOrder`), arranged as a tree that answers
+//! filtered group-bys over those dimensions by reading a few aggregated
+//! records instead of every doc.
+//!
+//! Records hold one dictionary id per dimension (or [`STAR`]: "any value")
+//! and one aggregated value per function-column pair (`COUNT__*`,
+//! `SUM__shares`, ...). Node `n` at depth `d` covers records
+//! `start..end`, all sharing the values of the first `d` dimensions on its
+//! path; its children split on dimension `d`, one per value, plus a star
+//! child whose records aggregate over every value of dimension `d` (unless
+//! the dimension skips star nodes). Nodes with at most `maxLeafRecords`
+//! records are leaves.
+//!
+//! - [`build`]: from per-doc dimension ids and metric inputs.
+//! - [`query`]: which records answer a query, given per-dimension allowed
+//!   ids and the grouped dimensions.
+
+pub mod build;
+pub mod query;
+#[cfg(test)]
+mod tests;
+
+/// A record's dimension value meaning "every value".
+pub const STAR: u32 = u32::MAX;
+/// No such node.
+pub const NONE: u32 = u32::MAX;
+
+/// What one pre-aggregated metric holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricFunc {
+    /// Docs aggregated into the record (`COUNT__*`).
+    Count,
+    Sum,
+    Min,
+    Max,
+}
+
+impl MetricFunc {
+    /// The identity of the aggregation.
+    pub fn empty(self) -> f64 {
+        match self {
+            MetricFunc::Count | MetricFunc::Sum => 0.0,
+            MetricFunc::Min => f64::INFINITY,
+            MetricFunc::Max => f64::NEG_INFINITY,
+        }
+    }
+
+    /// Folds `value` into `into`.
+    #[inline]
+    pub fn fold(self, into: &mut f64, value: f64) {
+        match self {
+            MetricFunc::Count | MetricFunc::Sum => *into += value,
+            MetricFunc::Min => *into = into.min(value),
+            MetricFunc::Max => *into = into.max(value),
+        }
+    }
+}
+
+/// How a tree is built.
+#[derive(Debug, Clone)]
+pub struct TreeSpec {
+    /// Dimensions in split order (their positions in the build input).
+    pub dimensions: usize,
+    /// Per dimension: no star child for it.
+    pub skip_star: Vec<bool>,
+    pub metrics: Vec<MetricFunc>,
+    pub max_leaf_records: usize,
+}
+
+/// One node of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node {
+    /// The value of the dimension this node was split on (its parent's
+    /// level), or [`STAR`]; the root has [`STAR`].
+    pub value: u32,
+    /// Records `start..end`.
+    pub start: u32,
+    pub end: u32,
+    /// Children `first_child..first_child + children` (non-star, in value
+    /// order), and the star child; [`NONE`] when absent.
+    pub first_child: u32,
+    pub children: u32,
+    pub star_child: u32,
+}
+
+impl Node {
+    pub fn is_leaf(&self) -> bool {
+        self.children == 0 && self.star_child == NONE
+    }
+}
+
+/// A built tree: nodes (root first, each node's children contiguous) and
+/// the records, column by column.
+#[derive(Debug, Clone, Default)]
+pub struct StarTree {
+    pub nodes: Vec<Node>,
+    /// Depth of each node (the dimension its children split on).
+    pub depths: Vec<u32>,
+    /// `dims[d][r]`: dimension `d` of record `r`.
+    pub dims: Vec<Vec<u32>>,
+    /// `metrics[m][r]`: metric `m` of record `r`.
+    pub metrics: Vec<Vec<f64>>,
+    pub funcs: Vec<MetricFunc>,
+}
+
+impl StarTree {
+    pub fn records(&self) -> usize {
+        self.dims.first().map_or(0, Vec::len)
+    }
+}

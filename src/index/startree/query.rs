@@ -1,0 +1,77 @@
+//! Which records of a star-tree answer a query: walk from the root, taking
+//! the star child of every dimension the query neither filters nor groups
+//! by, the matching children of the others, and at the leaves keep the
+//! records whose dimensions pass the filters. Aggregating the metrics of
+//! the visited records by the grouped dimensions gives the query's answer.
+
+use super::{StarTree, STAR};
+
+/// The query, per dimension of the tree: which dictionary ids pass its
+/// filter (`None`: unfiltered; `allowed[id]`) and whether it is grouped.
+pub struct TreeQuery<'a> {
+    pub allowed: &'a [Option<Vec<bool>>],
+    pub grouped: &'a [bool],
+}
+
+impl TreeQuery<'_> {
+    fn passes(&self, dimension: usize, value: u32) -> bool {
+        match &self.allowed[dimension] {
+            None => true,
+            Some(allowed) => allowed.get(value as usize).copied().unwrap_or(false),
+        }
+    }
+
+    fn constrained(&self, dimension: usize) -> bool {
+        self.allowed[dimension].is_some() || self.grouped[dimension]
+    }
+}
+
+impl StarTree {
+    /// Calls `visit(record)` for every record that answers `query`; returns
+    /// how many records were read.
+    pub fn visit(&self, query: &TreeQuery<'_>, mut visit: impl FnMut(u32)) -> u64 {
+        let dimensions = self.dims.len();
+        if query.allowed.len() != dimensions || query.grouped.len() != dimensions {
+            return 0;
+        }
+        let mut scanned = 0u64;
+        let mut pending = vec![0usize];
+        while let Some(index) = pending.pop() {
+            let Some(node) = self.nodes.get(index) else {
+                continue;
+            };
+            let depth = self.depths.get(index).copied().unwrap_or(0) as usize;
+            if node.is_leaf() || depth >= dimensions {
+                scanned += u64::from(node.end.saturating_sub(node.start));
+                'records: for record in node.start..node.end {
+                    for dimension in 0..dimensions {
+                        let value = self.dims[dimension][record as usize];
+                        let constrained = query.constrained(dimension);
+                        if constrained && (value == STAR || !query.passes(dimension, value)) {
+                            continue 'records;
+                        }
+                    }
+                    visit(record);
+                }
+                continue;
+            }
+            let children = node.first_child as usize..(node.first_child + node.children) as usize;
+            if query.constrained(depth) {
+                for child in children {
+                    if self
+                        .nodes
+                        .get(child)
+                        .is_some_and(|c| query.passes(depth, c.value))
+                    {
+                        pending.push(child);
+                    }
+                }
+            } else if node.star_child != super::NONE {
+                pending.push(node.star_child as usize);
+            } else {
+                pending.extend(children);
+            }
+        }
+        scanned
+    }
+}

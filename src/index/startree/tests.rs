@@ -1,0 +1,144 @@
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::build::{build, BuildInput};
+use super::query::TreeQuery;
+use super::{MetricFunc, TreeSpec};
+
+const FUNCS: [MetricFunc; 4] = [
+    MetricFunc::Count,
+    MetricFunc::Sum,
+    MetricFunc::Min,
+    MetricFunc::Max,
+];
+
+/// Per group (the grouped dimensions' ids): COUNT, SUM, MIN, MAX.
+type Answer = BTreeMap<Vec<u32>, [f64; 4]>;
+
+fn fold(answer: &mut Answer, key: Vec<u32>, values: [f64; 4]) {
+    let slot = answer.entry(key).or_insert(FUNCS.map(|func| func.empty()));
+    for ((slot, value), func) in slot.iter_mut().zip(values).zip(FUNCS) {
+        func.fold(slot, value);
+    }
+}
+
+/// Cardinalities, dimension columns, metric values, skip-star flags and
+/// the leaf size.
+type Case = (Vec<u32>, Vec<Vec<u32>>, Vec<f64>, Vec<bool>, usize);
+
+fn case() -> impl Strategy<Value = Case> {
+    (1usize..5).prop_flat_map(|dimensions| {
+        (
+            proptest::collection::vec(1u32..6, dimensions),
+            0usize..300,
+            proptest::collection::vec(any::<bool>(), dimensions),
+            1usize..12,
+        )
+            .prop_flat_map(move |(cards, docs, skip, leaf)| {
+                let columns: Vec<_> = cards
+                    .iter()
+                    .map(|card| proptest::collection::vec(0..*card, docs))
+                    .collect();
+                (
+                    Just(cards),
+                    columns,
+                    proptest::collection::vec(-50i32..50, docs)
+                        .prop_map(|v| v.into_iter().map(f64::from).collect()),
+                    Just(skip),
+                    Just(leaf),
+                )
+            })
+    })
+}
+
+proptest! {
+    #[test]
+    fn tree_answers_equal_brute_force(
+        (cards, dims, values, skip, leaf) in case(),
+        picks in proptest::collection::vec((0u8..4, any::<u32>(), any::<bool>()), 4),
+    ) {
+        let dimensions = cards.len();
+        let spec = TreeSpec {
+            dimensions,
+            skip_star: skip,
+            metrics: FUNCS.to_vec(),
+            max_leaf_records: leaf,
+        };
+        let metrics = vec![Vec::new(), values.clone(), values.clone(), values.clone()];
+        let tree = build(&spec, &BuildInput { dims: &dims, metrics: &metrics }).unwrap();
+        // Per dimension: unfiltered, one value, a set, or a set's complement;
+        // grouped or not.
+        let mut allowed = Vec::new();
+        let mut grouped = Vec::new();
+        for (dimension, card) in cards.iter().enumerate() {
+            let (kind, bits, group) = picks[dimension % picks.len()];
+            let set: Vec<bool> = (0..*card).map(|id| bits >> (id % 32) & 1 == 1).collect();
+            allowed.push(match kind {
+                0 => None,
+                1 => Some((0..*card).map(|id| id == bits % card).collect()),
+                2 => Some(set),
+                _ => Some(set.iter().map(|b| !b).collect()),
+            });
+            grouped.push(group);
+        }
+        let query = TreeQuery { allowed: &allowed, grouped: &grouped };
+        let key_of = |value_at: &dyn Fn(usize) -> u32| -> Vec<u32> {
+            (0..dimensions).filter(|d| grouped[*d]).map(value_at).collect()
+        };
+        let mut expected = Answer::new();
+        for doc in 0..values.len() {
+            let passes = (0..dimensions).all(|d| match &allowed[d] {
+                None => true,
+                Some(allowed) => allowed[dims[d][doc] as usize],
+            });
+            if passes {
+                let v = values[doc];
+                fold(&mut expected, key_of(&|d| dims[d][doc]), [1.0, v, v, v]);
+            }
+        }
+        let mut got = Answer::new();
+        let scanned = tree.visit(&query, |record| {
+            let r = record as usize;
+            let row = [
+                tree.metrics[0][r],
+                tree.metrics[1][r],
+                tree.metrics[2][r],
+                tree.metrics[3][r],
+            ];
+            fold(&mut got, key_of(&|d| tree.dims[d][r]), row);
+        });
+        prop_assert_eq!(&got, &expected);
+        prop_assert!(scanned <= tree.records() as u64);
+    }
+}
+
+#[test]
+fn unfiltered_count_reads_one_star_record() {
+    let dims = vec![
+        (0..1000u32).map(|i| i % 7).collect::<Vec<_>>(),
+        (0..1000u32).map(|i| i % 11).collect(),
+    ];
+    let spec = TreeSpec {
+        dimensions: 2,
+        skip_star: vec![false, false],
+        metrics: vec![MetricFunc::Count],
+        max_leaf_records: 1,
+    };
+    let tree = build(
+        &spec,
+        &BuildInput {
+            dims: &dims,
+            metrics: &[Vec::new()],
+        },
+    )
+    .unwrap();
+    let query = TreeQuery {
+        allowed: &[None, None],
+        grouped: &[false, false],
+    };
+    let mut count = 0.0;
+    let scanned = tree.visit(&query, |record| count += tree.metrics[0][record as usize]);
+    assert_eq!(count, 1000.0);
+    assert_eq!(scanned, 1);
+}
