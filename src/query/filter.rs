@@ -49,7 +49,7 @@ pub struct FilterStats {
 }
 
 impl Pred {
-    fn matches(&self, value: &Value) -> bool {
+    pub fn matches(&self, value: &Value) -> bool {
         match self {
             Pred::In(values) => values
                 .iter()
@@ -185,7 +185,7 @@ fn scan(
 
 /// Statistics alone decide the predicate: `Some(true)` every doc matches,
 /// `Some(false)` none does.
-fn decided_by_stats(source: &dyn ColumnSource, pred: &Pred) -> Option<bool> {
+pub fn decided_by_stats(source: &dyn ColumnSource, pred: &Pred) -> Option<bool> {
     if !source.single_value() {
         return None;
     }

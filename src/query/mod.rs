@@ -40,4 +40,6 @@ pub use options::QueryOptions;
 mod differential;
 pub mod multistage;
 #[cfg(test)]
+mod startree_tests;
+#[cfg(test)]
 mod tests;

@@ -26,6 +26,9 @@
 //! range      := offset:u32{buckets+1} pad8 docset*                         bucket bounds in the footer
 //! bloom      := block:[u32; 8]{n}                                         split-block bloom filter
 //!
+//! per star-tree (block column "0", "1", ... in `starTrees` order):
+//! startree   := see `index/startree/codec.rs`
+//!
 //! packed-ids := u64 words of 256-value chunks, 8 interleaved lanes of
 //!               `bits` bits per id (see `bitpack.rs`)
 //! forpack    := frame-of-reference packed u64 keys in blocks of 64 (see
@@ -50,8 +53,10 @@ use crate::catalog::DataType;
 pub const MAGIC_HEAD: &[u8; 8] = b"GAMAYSEG";
 pub const MAGIC_TAIL: &[u8; 8] = b"GAMAYEND";
 /// The version written. v2 adds raw float columns packed as scaled
-/// integers (a raw column with `decimalScale`); v1 files read unchanged.
-pub const FORMAT_VERSION: u32 = 2;
+/// integers (a raw column with `decimalScale`); v3 adds star-trees
+/// (`startree` blocks, `starTrees` in the footer). Older files read
+/// unchanged.
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest version read.
 pub const MIN_FORMAT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 16;
@@ -70,6 +75,8 @@ pub enum BlockKind {
     Sorted,
     Range,
     Bloom,
+    #[serde(rename = "startree")]
+    StarTree,
 }
 
 impl BlockKind {
@@ -82,6 +89,7 @@ impl BlockKind {
             BlockKind::Sorted => "sorted",
             BlockKind::Range => "range",
             BlockKind::Bloom => "bloom",
+            BlockKind::StarTree => "startree",
         }
     }
 }
@@ -139,6 +147,18 @@ pub struct ColumnMeta {
     pub bloom_blocks: Option<u32>,
 }
 
+/// One star-tree of the segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StarTreeMeta {
+    pub dimensions_split_order: Vec<String>,
+    /// The stored metrics, `FUNCTION__column` (COUNT, SUM, MIN, MAX).
+    pub function_column_pairs: Vec<String>,
+    pub max_leaf_records: u64,
+    pub records: u64,
+    pub nodes: u64,
+}
+
 /// Where a real-time segment's rows came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -167,6 +187,8 @@ pub struct SegmentMeta {
     pub stream: Option<StreamRange>,
     pub columns: Vec<ColumnMeta>,
     pub blocks: Vec<BlockMeta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub star_trees: Vec<StarTreeMeta>,
 }
 
 /// Encodes the trailer.

@@ -18,13 +18,16 @@ use roaring::RoaringBitmap;
 use serde_json::Value as Json;
 
 use super::error::{Error, Result};
-use super::format::{self, BlockKind, ColumnMeta, Encoding, SegmentMeta, HEADER_LEN, TRAILER_LEN};
+use super::format::{
+    self, BlockKind, ColumnMeta, Encoding, SegmentMeta, StarTreeMeta, HEADER_LEN, TRAILER_LEN,
+};
 use super::forpack::ForPacked;
 use super::stored::{Dictionary, Fixed, Forward, KeyCodec, PackedIds, Var};
 use super::types::{Cell, Physical, Scalar};
 use crate::index::inverted::InvertedIndex;
 use crate::index::range::RangeIndex;
 use crate::index::sorted::SortedIndex;
+use crate::index::startree::{codec, MetricFunc, StarTree};
 
 /// A sealed, immutable segment.
 pub struct ImmutableSegment {
@@ -37,6 +40,67 @@ pub struct ImmutableSegment {
     by_name: HashMap<String, usize>,
     /// Numeric dictionaries decoded on first use by queries.
     decoded: Vec<OnceLock<DecodedDictionary>>,
+    star_trees: Vec<SegmentTree>,
+}
+
+/// A star-tree of the segment, with its dimensions and metrics resolved to
+/// column indexes.
+#[derive(Debug)]
+pub struct SegmentTree {
+    pub meta: StarTreeMeta,
+    pub tree: StarTree,
+    pub dimensions: Vec<usize>,
+    /// Per stored metric: its function and column (`None` for COUNT).
+    pub metrics: Vec<(MetricFunc, Option<usize>)>,
+}
+
+impl SegmentTree {
+    fn decode(
+        meta: &StarTreeMeta,
+        bytes: &[u8],
+        columns: &HashMap<String, usize>,
+    ) -> std::result::Result<SegmentTree, String> {
+        let column = |name: &str| {
+            columns
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("the star-tree names an unknown column `{name}`"))
+        };
+        let dimensions = meta
+            .dimensions_split_order
+            .iter()
+            .map(|name| column(name))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut metrics = Vec::new();
+        for pair in &meta.function_column_pairs {
+            let (function, name) = pair
+                .split_once("__")
+                .ok_or_else(|| format!("`{pair}` is not a function-column pair"))?;
+            let func = match function {
+                "COUNT" => MetricFunc::Count,
+                "SUM" => MetricFunc::Sum,
+                "MIN" => MetricFunc::Min,
+                "MAX" => MetricFunc::Max,
+                other => return Err(format!("unknown star-tree function `{other}`")),
+            };
+            let column = match func {
+                MetricFunc::Count => None,
+                _ => Some(column(name)?),
+            };
+            metrics.push((func, column));
+        }
+        let funcs: Vec<MetricFunc> = metrics.iter().map(|(func, _)| *func).collect();
+        let tree = codec::decode(bytes, &funcs)?;
+        if tree.dims.len() != dimensions.len() || tree.records() as u64 != meta.records {
+            return Err("the star-tree block does not match its footer entry".into());
+        }
+        Ok(SegmentTree {
+            meta: meta.clone(),
+            tree,
+            dimensions,
+            metrics,
+        })
+    }
 }
 
 /// A numeric dictionary decoded into an array, for lookups by id in scans.
@@ -134,13 +198,30 @@ impl ImmutableSegment {
             .map(|(index, column)| (column.name.clone(), index))
             .collect();
         let mut blocks = vec![HashMap::new(); meta.columns.len()];
+        let mut tree_blocks: Vec<Option<Range<usize>>> = vec![None; meta.star_trees.len()];
         for block in &meta.blocks {
             let label = format!("{}.{}", block.column, block.kind.name());
-            let Some(&column) = by_name.get(&block.column) else {
-                return Err(corrupted(
-                    &label,
-                    "block of a column the footer does not list".into(),
-                ));
+            // Star-tree blocks are named by the tree's position in the footer.
+            let target = if block.kind == BlockKind::StarTree {
+                match block.column.parse::<usize>() {
+                    Ok(tree) if tree < tree_blocks.len() => Err(tree),
+                    _ => {
+                        return Err(corrupted(
+                            &label,
+                            "star-tree block of a tree the footer does not list".into(),
+                        ))
+                    }
+                }
+            } else {
+                match by_name.get(&block.column) {
+                    Some(&column) => Ok(column),
+                    None => {
+                        return Err(corrupted(
+                            &label,
+                            "block of a column the footer does not list".into(),
+                        ))
+                    }
+                }
             };
             let end = block.offset.checked_add(block.length);
             if block.offset < HEADER_LEN as u64
@@ -159,9 +240,22 @@ impl ImmutableSegment {
             if crc32c::crc32c(&map[range.clone()]) != block.crc32c {
                 return Err(corrupted(&label, "checksum mismatch".into()));
             }
-            if blocks[column].insert(block.kind, range).is_some() {
+            let twice = match target {
+                Ok(column) => blocks[column].insert(block.kind, range).is_some(),
+                Err(tree) => tree_blocks[tree].replace(range).is_some(),
+            };
+            if twice {
                 return Err(corrupted(&label, "block listed twice".into()));
             }
+        }
+        let mut star_trees = Vec::with_capacity(tree_blocks.len());
+        for (index, (tree_meta, range)) in meta.star_trees.iter().zip(tree_blocks).enumerate() {
+            let label = format!("{index}.startree");
+            let range = range.ok_or_else(|| corrupted(&label, "the block is missing".into()))?;
+            star_trees.push(
+                SegmentTree::decode(tree_meta, &map[range], &by_name)
+                    .map_err(|reason| corrupted(&label, reason))?,
+            );
         }
         let segment = ImmutableSegment {
             name,
@@ -171,6 +265,7 @@ impl ImmutableSegment {
             decoded: (0..blocks.len()).map(|_| OnceLock::new()).collect(),
             blocks,
             by_name,
+            star_trees,
         };
         for index in 0..segment.meta.columns.len() {
             segment.verify_column(index)?;
@@ -196,6 +291,11 @@ impl ImmutableSegment {
 
     pub fn size_bytes(&self) -> usize {
         self.map.len()
+    }
+
+    /// The segment's star-trees, in configuration order.
+    pub fn star_trees(&self) -> &[SegmentTree] {
+        &self.star_trees
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {

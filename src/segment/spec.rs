@@ -4,8 +4,38 @@
 use std::collections::BTreeSet;
 
 use super::types::{default_null_value, Physical, Scalar};
-use crate::catalog::{DataType, FieldRole, Schema, TableConfig};
+use crate::catalog::{DataType, FieldRole, Schema, StarTreeIndexConfig, TableConfig};
 use crate::index::bloom::DEFAULT_FPP;
+use crate::index::startree::MetricFunc;
+
+/// Pinot's default `maxLeafRecords`.
+pub const DEFAULT_MAX_LEAF_RECORDS: usize = 10_000;
+/// Largest cardinality of a dimension of the default star-tree.
+pub const DEFAULT_TREE_MAX_CARDINALITY: u64 = 10_000;
+
+/// One star-tree to build, resolved against the segment's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeConfig {
+    /// Column indexes, in split order.
+    pub dimensions: Vec<usize>,
+    pub skip_star: Vec<bool>,
+    /// Stored metrics: the function and its column (`None` for COUNT).
+    pub metrics: Vec<(MetricFunc, Option<usize>)>,
+    pub max_leaf_records: usize,
+}
+
+impl TreeConfig {
+    /// `FUNCTION__column` names of the stored metrics.
+    pub fn pair_names(&self, columns: &[ColumnSpec]) -> Vec<String> {
+        self.metrics
+            .iter()
+            .map(|(func, column)| match column {
+                Some(column) => format!("{}__{}", func.name(), columns[*column].name),
+                None => "COUNT__*".to_string(),
+            })
+            .collect()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnSpec {
@@ -22,6 +52,8 @@ pub struct ColumnSpec {
     pub range: bool,
     /// Bloom filter false-positive rate, when a bloom filter is configured.
     pub bloom: Option<f64>,
+    /// A dimension of a star-tree: its dictionary ids are the tree's keys.
+    pub star_tree_dimension: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +62,11 @@ pub struct SegmentSpec {
     pub columns: Vec<ColumnSpec>,
     pub time_column: Option<usize>,
     pub sorted_column: Option<usize>,
+    /// Configured star-trees (`starTreeIndexConfigs`).
+    pub star_trees: Vec<TreeConfig>,
+    /// `enableDefaultStarTree`: one more tree, chosen when sealing from the
+    /// columns' cardinalities.
+    pub default_star_tree: bool,
 }
 
 impl SegmentSpec {
@@ -93,6 +130,11 @@ impl SegmentSpec {
                 }
             }
         }
+        let tree_dimensions: BTreeSet<&str> = index
+            .star_tree_index_configs
+            .iter()
+            .flat_map(|tree| tree.dimensions_split_order.iter().map(String::as_str))
+            .collect();
         let mut columns = Vec::new();
         for column in schema.columns() {
             let name = column.name;
@@ -104,6 +146,7 @@ impl SegmentSpec {
             // Multi-value columns, indexed columns and the sorted column keep
             // their dictionary whatever the config says: their indexes work on ids.
             let keeps_dictionary = !column.single_value
+                || tree_dimensions.contains(name)
                 || inverted.contains(name)
                 || sorted == Some(name)
                 || (range.contains(name) && Physical::of(column.data_type).width().is_none());
@@ -118,6 +161,7 @@ impl SegmentSpec {
                 inverted: inverted.contains(name),
                 range: range.contains(name),
                 bloom: bloom.contains(name).then_some(fpp),
+                star_tree_dimension: tree_dimensions.contains(name),
             });
         }
         let position = |name: &str| columns.iter().position(|column| column.name == name);
@@ -129,15 +173,87 @@ impl SegmentSpec {
         let sorted_column = sorted
             .and_then(position)
             .filter(|&index| columns[index].single_value);
+        let star_trees = index
+            .star_tree_index_configs
+            .iter()
+            .filter_map(|tree| resolve_tree(tree, &columns))
+            .collect();
         SegmentSpec {
             table_name: table.name_with_type(),
             columns,
             time_column,
             sorted_column,
+            star_trees,
+            default_star_tree: index.enable_default_star_tree == Some(true),
         }
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|column| column.name == name)
     }
+}
+
+/// The stored metrics of a `FUNCTION__column` pair: AVG keeps a sum and a
+/// count, MINMAXRANGE a minimum and a maximum. Sketch-based functions
+/// (DISTINCTCOUNTHLL, PERCENTILEEST, PERCENTILETDIGEST) are not stored:
+/// queries that need them read the docs.
+fn pair_metrics(function: &str, column: Option<usize>) -> Vec<(MetricFunc, Option<usize>)> {
+    match (function.to_ascii_uppercase().as_str(), column) {
+        ("COUNT", _) => vec![(MetricFunc::Count, None)],
+        ("SUM", Some(c)) => vec![(MetricFunc::Sum, Some(c))],
+        ("MIN", Some(c)) => vec![(MetricFunc::Min, Some(c))],
+        ("MAX", Some(c)) => vec![(MetricFunc::Max, Some(c))],
+        ("AVG", Some(c)) => vec![(MetricFunc::Sum, Some(c)), (MetricFunc::Count, None)],
+        ("MINMAXRANGE", Some(c)) => vec![(MetricFunc::Min, Some(c)), (MetricFunc::Max, Some(c))],
+        _ => Vec::new(),
+    }
+}
+
+/// A configured tree against the columns; `None` when a dimension is
+/// missing or multi-valued (table validation reports those).
+fn resolve_tree(tree: &StarTreeIndexConfig, columns: &[ColumnSpec]) -> Option<TreeConfig> {
+    let position = |name: &str| columns.iter().position(|column| column.name == name);
+    let dimensions: Vec<usize> = tree
+        .dimensions_split_order
+        .iter()
+        .map(|name| position(name).filter(|&index| columns[index].single_value))
+        .collect::<Option<_>>()?;
+    if dimensions.is_empty() {
+        return None;
+    }
+    let skip_star = tree
+        .dimensions_split_order
+        .iter()
+        .map(|name| tree.skip_star_node_creation_for_dimensions.contains(name))
+        .collect();
+    let pairs = tree
+        .function_column_pairs
+        .iter()
+        .filter_map(|pair| pair.split_once("__"))
+        .map(|(function, column)| (function.to_string(), column.to_string()))
+        .chain(tree.aggregation_configs.iter().map(|config| {
+            (
+                config.aggregation_function.clone(),
+                config.column_name.clone(),
+            )
+        }));
+    let mut metrics: Vec<(MetricFunc, Option<usize>)> = Vec::new();
+    for (function, column) in pairs {
+        let column = position(&column).filter(|&index| {
+            columns[index].single_value && columns[index].physical.width().is_some()
+        });
+        for metric in pair_metrics(&function, column) {
+            if !metrics.contains(&metric) {
+                metrics.push(metric);
+            }
+        }
+    }
+    Some(TreeConfig {
+        dimensions,
+        skip_star,
+        metrics,
+        max_leaf_records: tree
+            .max_leaf_records
+            .map_or(DEFAULT_MAX_LEAF_RECORDS, |records| records.max(1) as usize),
+    })
 }

@@ -407,7 +407,8 @@ fn write_fixture() {
     if std::env::var_os("GAMAY_WRITE_FIXTURE").is_none() {
         return;
     }
-    // v2 adds raw decimal floats: `purchase` has no dictionary here.
+    // v2 adds raw decimal floats: `purchase` has no dictionary here; v3
+    // adds star-trees.
     let schema: Json =
         serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap();
     let mut table: Json = serde_json::from_str(include_str!(
@@ -418,6 +419,11 @@ fn write_fixture() {
     table["tableIndexConfig"]["rangeIndexColumns"] = json!(["purchase"]);
     table["tableIndexConfig"]["noDictionaryColumns"] = json!(["purchase"]);
     table["tableIndexConfig"]["bloomFilterColumns"] = json!(["symbol"]);
+    table["tableIndexConfig"]["starTreeIndexConfigs"] = json!([{
+        "dimensionsSplitOrder": ["symbol", "user_id"],
+        "functionColumnPairs": ["COUNT__*", "SUM__shares", "MAX__purchase"],
+        "maxLeafRecords": 4
+    }]);
     let mutable = MutableSegment::new(Arc::new(spec_from(schema, table)));
     mutable.append(&stock_rows(100)).unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -432,6 +438,45 @@ fn write_fixture() {
         }),
     };
     mutable.seal(&dir, &info).unwrap();
+}
+
+#[test]
+fn format_version_3_fixture_reads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/segment_v3.seg");
+    let segment = ImmutableSegment::open(&path).unwrap();
+    assert_eq!(segment.meta().format_version, 3);
+    // v3: a star-tree over symbol and user_id.
+    let [tree] = segment.star_trees() else {
+        panic!("one star-tree expected");
+    };
+    assert_eq!(tree.meta.dimensions_split_order, ["symbol", "user_id"]);
+    assert_eq!(
+        tree.meta.function_column_pairs,
+        ["COUNT__*", "SUM__shares", "MAX__purchase"]
+    );
+    let query = crate::index::startree::query::TreeQuery {
+        allowed: &[None, None],
+        grouped: &[false, false],
+    };
+    let (mut count, mut shares, mut max) = (0.0, 0.0, f64::NEG_INFINITY);
+    tree.tree.visit(&query, |record| {
+        let r = record as usize;
+        count += tree.tree.metrics[0][r];
+        shares += tree.tree.metrics[1][r];
+        max = f64::max(max, tree.tree.metrics[2][r]);
+    });
+    let rows = stock_rows(100);
+    let cell = |row: &Vec<Cell>, at: usize| match &row[at] {
+        Cell::One(Scalar::I32(v)) => f64::from(*v),
+        Cell::One(Scalar::F64(v)) => *v,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(count, 100.0);
+    assert_eq!(shares, rows.iter().map(|row| cell(row, 3)).sum::<f64>());
+    assert_eq!(
+        max,
+        rows.iter().map(|row| cell(row, 4)).fold(f64::MIN, f64::max)
+    );
 }
 
 #[test]
@@ -563,12 +608,12 @@ fn unknown_version_is_refused() {
     mutable.append(&stock_rows(3)).unwrap();
     let original = seal_into(&mutable, dir.path(), "v");
     let mut bytes = std::fs::read(original.path()).unwrap();
-    bytes[8] = 3;
-    let path = dir.path().join("v3.seg");
+    bytes[8] = 4;
+    let path = dir.path().join("v4.seg");
     std::fs::write(&path, &bytes).unwrap();
     let err = ImmutableSegment::open(&path).err().unwrap().to_string();
     assert!(
-        err.contains("format version 3; this Gamay reads versions 1 to 2"),
+        err.contains("format version 4; this Gamay reads versions 1 to 3"),
         "{err}"
     );
 }

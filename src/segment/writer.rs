@@ -18,6 +18,7 @@ use super::error::{Error, Result};
 use super::format::{self, BlockKind, BlockMeta, ColumnMeta, Encoding, SegmentMeta, StreamRange};
 use super::forpack;
 use super::spec::{ColumnSpec, SegmentSpec};
+use super::startree::TreeInputs;
 use super::stored::{encode_mv, encode_var, KeyCodec};
 use super::types::Physical;
 use super::values::{dispatch, Prim, Values};
@@ -72,6 +73,7 @@ pub(crate) fn write_segment(
     let written = (|| {
         let mut out = BlockWriter::create(&temp)?;
         let mut columns = Vec::with_capacity(spec.columns.len());
+        let mut trees = TreeInputs::new(spec);
         for (index, column_spec) in spec.columns.iter().enumerate() {
             let fail = |reason: String| Error::Column {
                 segment: info.segment_name.clone(),
@@ -79,17 +81,35 @@ pub(crate) fn write_segment(
                 reason,
             };
             let (data, nulls) = column(index).map_err(fail)?;
-            columns.push(
-                write_column(
-                    column_spec,
-                    data,
-                    &nulls,
-                    spec.sorted_column == Some(index),
-                    &mut out,
-                )
-                .map_err(fail)?,
-            );
+            trees.capture(index, &data);
+            let meta = write_column(
+                column_spec,
+                data,
+                &nulls,
+                spec.sorted_column == Some(index),
+                &mut out,
+            )
+            .map_err(fail)?;
+            trees.written(index, &meta);
+            columns.push(meta);
         }
+        let tree_fail = |reason: String| Error::Column {
+            segment: info.segment_name.clone(),
+            column: "(star-tree)".into(),
+            reason,
+        };
+        let mut star_trees = Vec::new();
+        for (index, (meta, bytes)) in trees
+            .build(spec, &columns)
+            .map_err(tree_fail)?
+            .into_iter()
+            .enumerate()
+        {
+            out.block(&index.to_string(), BlockKind::StarTree, &bytes)
+                .map_err(tree_fail)?;
+            star_trees.push(meta);
+        }
+        drop(trees);
         let time = spec.time_column.map(|index| &columns[index]);
         let meta = SegmentMeta {
             format_version: format::FORMAT_VERSION,
@@ -103,6 +123,7 @@ pub(crate) fn write_segment(
             stream: info.stream.clone(),
             columns,
             blocks: Vec::new(),
+            star_trees,
         };
         out.finish(meta)
     })();
@@ -130,7 +151,7 @@ fn write_column(
             let scale = decimal_scale(&dictionary);
             let raw = match &ids {
                 DocIds::Single(ids) if is_sorted_column => {
-                    near_unique_integers(spec, &dictionary, ids.len())
+                    !spec.star_tree_dimension && near_unique_integers(spec, &dictionary, ids.len())
                 }
                 DocIds::Single(ids) => prefers_raw(spec, &dictionary, scale, ids),
                 DocIds::Multi { .. } => false,
@@ -175,7 +196,12 @@ fn prefers_raw(spec: &ColumnSpec, dictionary: &Values, scale: Option<u8>, ids: &
     let Some(width) = spec.physical.width() else {
         return false;
     };
-    if !spec.single_value || spec.inverted || spec.range || spec.bloom.is_some() {
+    if !spec.single_value
+        || spec.inverted
+        || spec.range
+        || spec.bloom.is_some()
+        || spec.star_tree_dimension
+    {
         return false;
     }
     let integer = matches!(spec.physical, Physical::I32 | Physical::I64);

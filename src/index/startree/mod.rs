@@ -15,8 +15,10 @@
 //! - [`build`]: from per-doc dimension ids and metric inputs.
 //! - [`query`]: which records answer a query, given per-dimension allowed
 //!   ids and the grouped dimensions.
+//! - [`codec`]: the tree as a segment block.
 
 pub mod build;
+pub mod codec;
 pub mod query;
 #[cfg(test)]
 mod tests;
@@ -37,6 +39,16 @@ pub enum MetricFunc {
 }
 
 impl MetricFunc {
+    /// Pinot's name of the function in a `FUNCTION__column` pair.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricFunc::Count => "COUNT",
+            MetricFunc::Sum => "SUM",
+            MetricFunc::Min => "MIN",
+            MetricFunc::Max => "MAX",
+        }
+    }
+
     /// The identity of the aggregation.
     pub fn empty(self) -> f64 {
         match self {

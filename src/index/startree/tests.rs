@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::build::{build, BuildInput};
+use super::codec::{decode, encode};
 use super::query::TreeQuery;
 use super::{MetricFunc, TreeSpec};
 
@@ -66,7 +67,9 @@ proptest! {
             max_leaf_records: leaf,
         };
         let metrics = vec![Vec::new(), values.clone(), values.clone(), values.clone()];
-        let tree = build(&spec, &BuildInput { dims: &dims, metrics: &metrics }).unwrap();
+        let built = build(&spec, &BuildInput { dims: &dims, metrics: &metrics }).unwrap();
+        // Answers come from the tree as stored.
+        let tree = decode(&encode(&built), &FUNCS).unwrap();
         // Per dimension: unfiltered, one value, a set, or a set's complement;
         // grouped or not.
         let mut allowed = Vec::new();
@@ -141,4 +144,41 @@ fn unfiltered_count_reads_one_star_record() {
     let scanned = tree.visit(&query, |record| count += tree.metrics[0][record as usize]);
     assert_eq!(count, 1000.0);
     assert_eq!(scanned, 1);
+}
+
+#[test]
+fn damaged_blocks_are_refused() {
+    let dims = vec![(0..200u32).map(|i| i % 5).collect::<Vec<_>>()];
+    let spec = TreeSpec {
+        dimensions: 1,
+        skip_star: vec![false],
+        metrics: vec![MetricFunc::Count],
+        max_leaf_records: 2,
+    };
+    let tree = build(
+        &spec,
+        &BuildInput {
+            dims: &dims,
+            metrics: &[Vec::new()],
+        },
+    )
+    .unwrap();
+    let bytes = encode(&tree);
+    assert!(decode(&bytes[..bytes.len() - 1], &[MetricFunc::Count]).is_err());
+    assert!(decode(&bytes, &[]).is_err());
+    // A node whose child points back at the root would loop forever.
+    let mut looped = bytes.clone();
+    looped[24 + 12..24 + 16].copy_from_slice(&0u32.to_le_bytes());
+    assert!(decode(&looped, &[MetricFunc::Count]).is_err());
+    for at in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0xFF;
+        if let Ok(tree) = decode(&damaged, &[MetricFunc::Count]) {
+            let query = TreeQuery {
+                allowed: &[Some(vec![true; 5])],
+                grouped: &[true],
+            };
+            tree.visit(&query, |_| {});
+        }
+    }
 }

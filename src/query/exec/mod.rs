@@ -8,6 +8,7 @@
 mod group;
 mod runs;
 mod select;
+mod startree;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -57,6 +58,8 @@ pub struct SegmentStats {
     pub entries_post_filter: u64,
     pub consuming_since: Option<i64>,
     pub groups_limit_reached: bool,
+    /// Answered from a star-tree (docs scanned are its records).
+    pub star_tree: bool,
 }
 
 /// Aggregation states of one segment (or merged ones): `keys` holds
@@ -116,6 +119,12 @@ pub fn execute(
         consuming_since: segment.consuming_since(),
         ..SegmentStats::default()
     };
+    if plan.options.use_star_tree && !segment.star_trees().is_empty() {
+        if let Some(groups) = startree::aggregate(plan, segment.star_trees(), &columns, &mut stats)?
+        {
+            return Ok((Partial::Groups(groups), stats));
+        }
+    }
     let all = DocSet::all(segment.num_docs());
     let mut filter_stats = FilterStats::default();
     let docs = match &plan.filter {

@@ -29,6 +29,10 @@ impl SegmentSource for ImmutableSegment {
         None
     }
 
+    fn star_trees(&self) -> &[crate::segment::SegmentTree] {
+        ImmutableSegment::star_trees(self)
+    }
+
     fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>> {
         let index = self.column_index(name)?;
         Some(Box::new(SealedColumn {

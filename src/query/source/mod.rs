@@ -18,7 +18,7 @@ pub use mutable::MutableSnapshot;
 
 use super::docs::Docs;
 use super::value::{Kind, Value, Vector};
-use crate::segment::{Physical, Scalar};
+use crate::segment::{Physical, Scalar, SegmentTree};
 use crate::server::TableData;
 
 /// Every segment of a table as one consistent snapshot: the sealed ones and
@@ -47,6 +47,10 @@ pub trait SegmentSource: Send + Sync {
     fn consuming_since(&self) -> Option<i64>;
     /// The column named `name`, if this segment stores it.
     fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>>;
+    /// The segment's star-trees (sealed segments that were built with them).
+    fn star_trees(&self) -> &[SegmentTree] {
+        &[]
+    }
 }
 
 /// Which indexes a column has.

@@ -1,0 +1,152 @@
+//! A star-tree as one segment block, and back.
+//!
+//! ```text
+//! startree := records:u64 nodes:u64 dimensions:u32 metrics:u32
+//!             node{nodes} pad8                 value start end first_child children star_child depth: u32 each
+//!             (dim_id:u32{records} pad8){dimensions}
+//!             (metric:f64{records}){metrics}
+//! ```
+//!
+//! The metrics' functions are in the footer (their `FUNCTION__column`
+//! names). Decoding checks every node against the records and the other
+//! nodes (children come after their parent, so walking always ends).
+
+use super::{MetricFunc, Node, StarTree, NONE};
+
+const HEADER: usize = 24;
+const NODE_WORDS: usize = 7;
+
+fn pad8(out: &mut Vec<u8>) {
+    out.resize(out.len().next_multiple_of(8), 0);
+}
+
+/// The block bytes of `tree`.
+pub fn encode(tree: &StarTree) -> Vec<u8> {
+    let records = tree.records();
+    let mut out = Vec::new();
+    out.extend_from_slice(&(records as u64).to_le_bytes());
+    out.extend_from_slice(&(tree.nodes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(tree.dims.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(tree.metrics.len() as u32).to_le_bytes());
+    for (node, depth) in tree.nodes.iter().zip(&tree.depths) {
+        for word in [
+            node.value,
+            node.start,
+            node.end,
+            node.first_child,
+            node.children,
+            node.star_child,
+            *depth,
+        ] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+    pad8(&mut out);
+    for column in &tree.dims {
+        for id in column {
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+        pad8(&mut out);
+    }
+    for column in &tree.metrics {
+        for value in column {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Reads a block written by [`encode`] whose metrics are `funcs`.
+pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
+    let u64_at = |at: usize| -> Result<u64, String> {
+        bytes
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+            .ok_or_else(|| "the star-tree block is truncated".to_string())
+    };
+    let u32_at = |at: usize| -> Result<u32, String> {
+        bytes
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or_else(|| "the star-tree block is truncated".to_string())
+    };
+    let records = usize::try_from(u64_at(0)?).map_err(|_| "too many star-tree records")?;
+    let nodes = usize::try_from(u64_at(8)?).map_err(|_| "too many star-tree nodes")?;
+    let dimensions = u32_at(16)? as usize;
+    let metrics = u32_at(20)? as usize;
+    if metrics != funcs.len() {
+        return Err(format!(
+            "the star-tree block holds {metrics} metrics where the footer names {}",
+            funcs.len()
+        ));
+    }
+    let sizes = || -> Option<(usize, usize, usize)> {
+        let nodes_end = nodes
+            .checked_mul(NODE_WORDS * 4)?
+            .checked_add(HEADER)?
+            .checked_next_multiple_of(8)?;
+        let dims_len = records.checked_mul(4)?.checked_next_multiple_of(8)?;
+        let expected = nodes_end
+            .checked_add(dims_len.checked_mul(dimensions)?)?
+            .checked_add(records.checked_mul(8)?.checked_mul(metrics)?)?;
+        Some((nodes_end, dims_len, expected))
+    };
+    let (nodes_end, dims_len, expected) = sizes().unwrap_or((0, 0, usize::MAX));
+    if bytes.len() != expected || nodes == 0 || records > u32::MAX as usize {
+        return Err(format!(
+            "the star-tree block is {} bytes where its header implies {expected}",
+            bytes.len()
+        ));
+    }
+    let mut tree = StarTree {
+        funcs: funcs.to_vec(),
+        ..StarTree::default()
+    };
+    for index in 0..nodes {
+        let at = HEADER + index * NODE_WORDS * 4;
+        let word = |i: usize| u32_at(at + i * 4);
+        let node = Node {
+            value: word(0)?,
+            start: word(1)?,
+            end: word(2)?,
+            first_child: word(3)?,
+            children: word(4)?,
+            star_child: word(5)?,
+        };
+        let depth = word(6)?;
+        let after_parent = |child: u32| child == NONE || child as usize > index;
+        let children_end = u64::from(node.first_child) + u64::from(node.children);
+        if node.start > node.end
+            || node.end as usize > records
+            || depth as usize > dimensions
+            || !after_parent(node.star_child)
+            || (node.star_child != NONE && node.star_child as usize >= nodes)
+            || (node.children > 0
+                && (!after_parent(node.first_child) || children_end > nodes as u64))
+        {
+            return Err(format!("star-tree node {index} is malformed"));
+        }
+        tree.nodes.push(node);
+        tree.depths.push(depth);
+    }
+    let mut at = nodes_end;
+    for _ in 0..dimensions {
+        let column: Vec<u32> = bytes[at..at + records * 4]
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        tree.dims.push(column);
+        at += dims_len;
+    }
+    for _ in 0..metrics {
+        let column: Vec<f64> = bytes[at..at + records * 8]
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect();
+        tree.metrics.push(column);
+        at += records * 8;
+    }
+    Ok(tree)
+}

@@ -1,0 +1,280 @@
+//! Answering an aggregation from a segment's star-tree: the first tree that
+//! holds every grouped column as a dimension, every aggregate as stored
+//! metrics (AVG from SUM and COUNT, MINMAXRANGE from MIN and MAX) and a
+//! filter that splits into allowed values per dimension (AND, OR and NOT
+//! within one dimension, any predicate on a dictionary value). Predicates
+//! that every doc of the segment satisfies (a time window covering it) are
+//! dropped first; any other predicate on a column outside the tree, or an
+//! aggregate the tree does not store, leaves the query to the docs.
+
+use std::collections::BTreeMap;
+
+use super::{Groups, SegmentStats, DENSE_LIMIT};
+use crate::index::startree::query::TreeQuery;
+use crate::index::startree::MetricFunc;
+use crate::query::agg::{Acc, AggFunc};
+use crate::query::eval::Columns;
+use crate::query::expr::Expr;
+use crate::query::filter::{decided_by_stats, Filter, Pred};
+use crate::query::plan::{Plan, PlanKind};
+use crate::query::source::ColumnSource;
+use crate::segment::SegmentTree;
+
+/// Allowed dictionary ids per dimension position; absent: unconstrained.
+type Allowed = BTreeMap<usize, Vec<bool>>;
+
+/// The filter as allowed ids per dimension of `names`, if it splits so.
+fn constraints(filter: &Filter, names: &[String], columns: &Columns<'_>) -> Option<Allowed> {
+    match filter {
+        Filter::Const(true) => Some(Allowed::new()),
+        Filter::Const(false) | Filter::Expr(_) => None,
+        Filter::And(children) => {
+            let mut all = Allowed::new();
+            for child in children {
+                for (dimension, allowed) in constraints(child, names, columns)? {
+                    match all.get_mut(&dimension) {
+                        Some(into) => into.iter_mut().zip(&allowed).for_each(|(a, b)| *a &= *b),
+                        None => {
+                            all.insert(dimension, allowed);
+                        }
+                    }
+                }
+            }
+            Some(all)
+        }
+        Filter::Or(children) => {
+            let mut union: Option<(usize, Vec<bool>)> = None;
+            for child in children {
+                let mut child = constraints(child, names, columns)?;
+                if child.is_empty() {
+                    // One branch matches every doc.
+                    return Some(Allowed::new());
+                }
+                let (dimension, allowed) = child.pop_first().filter(|_| child.is_empty())?;
+                match &mut union {
+                    Some((into_dimension, into)) if *into_dimension == dimension => {
+                        into.iter_mut().zip(&allowed).for_each(|(a, b)| *a |= *b)
+                    }
+                    Some(_) => return None,
+                    None => union = Some((dimension, allowed)),
+                }
+            }
+            union.map(|(dimension, allowed)| Allowed::from([(dimension, allowed)]))
+        }
+        Filter::Not(child) => {
+            let mut child = constraints(child, names, columns)?;
+            let (dimension, allowed) = child.pop_first().filter(|_| child.is_empty())?;
+            Some(Allowed::from([(
+                dimension,
+                allowed.into_iter().map(|a| !a).collect(),
+            )]))
+        }
+        Filter::Column { column, pred } => {
+            let source = columns.get(&column.name)?;
+            if matches!(pred, Pred::IsNull) {
+                return None;
+            }
+            if decided_by_stats(source.as_ref(), pred) == Some(true) {
+                return Some(Allowed::new());
+            }
+            let dimension = names.iter().position(|name| *name == column.name)?;
+            let cardinality = source.cardinality()?;
+            let allowed = (0..cardinality as u32)
+                .map(|id| pred.matches(&source.dict_value(id)))
+                .collect();
+            Some(Allowed::from([(dimension, allowed)]))
+        }
+    }
+}
+
+/// Where each aggregate's inputs are among the tree's metrics.
+enum Source {
+    Count(usize),
+    Sum(usize),
+    Min(usize),
+    Max(usize),
+    Avg(usize, usize),
+    MinMax(usize, usize),
+}
+
+fn sources(plan: &Plan, tree: &SegmentTree) -> Option<Vec<Source>> {
+    let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
+        return None;
+    };
+    // Stored metrics are named `FUNCTION__column` (`COUNT__*`), in order.
+    let metric = |func: MetricFunc, arg: Option<&Expr>| -> Option<usize> {
+        let name = match arg {
+            None => "*",
+            Some(Expr::Column(column)) => column.name.as_str(),
+            Some(_) => return None,
+        };
+        tree.metrics
+            .iter()
+            .zip(&tree.meta.function_column_pairs)
+            .position(|((stored, _), pair)| {
+                *stored == func && pair.split_once("__").map(|(_, c)| c) == Some(name)
+            })
+    };
+    aggregates
+        .iter()
+        .map(|aggregate| {
+            if aggregate.filter.is_some() {
+                return None;
+            }
+            let arg = aggregate.arg.as_ref();
+            Some(match aggregate.func {
+                AggFunc::Count if arg.is_none() => Source::Count(metric(MetricFunc::Count, None)?),
+                AggFunc::Sum => Source::Sum(metric(MetricFunc::Sum, arg)?),
+                AggFunc::Min => Source::Min(metric(MetricFunc::Min, arg)?),
+                AggFunc::Max => Source::Max(metric(MetricFunc::Max, arg)?),
+                AggFunc::Avg => Source::Avg(
+                    metric(MetricFunc::Sum, arg)?,
+                    metric(MetricFunc::Count, None)?,
+                ),
+                AggFunc::MinMaxRange => {
+                    Source::MinMax(metric(MetricFunc::Min, arg)?, metric(MetricFunc::Max, arg)?)
+                }
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+/// The segment's answer from its first star-tree that covers the query, or
+/// `None` when none does.
+pub(super) fn aggregate(
+    plan: &Plan,
+    trees: &[SegmentTree],
+    columns: &Columns<'_>,
+    stats: &mut SegmentStats,
+) -> Result<Option<Groups>, String> {
+    let PlanKind::Aggregate {
+        group_by,
+        aggregates,
+        ..
+    } = &plan.kind
+    else {
+        return Ok(None);
+    };
+    for tree in trees {
+        let names = &tree.meta.dimensions_split_order;
+        let grouped: Option<Vec<usize>> = group_by
+            .iter()
+            .map(|expr| match expr {
+                Expr::Column(column) => names.iter().position(|name| *name == column.name),
+                _ => None,
+            })
+            .collect();
+        let Some(grouped) = grouped else { continue };
+        let allowed = match &plan.filter {
+            Some(filter) => constraints(filter, names, columns),
+            None => Some(Allowed::new()),
+        };
+        let (Some(allowed), Some(sources)) = (allowed, sources(plan, tree)) else {
+            continue;
+        };
+        let key_sources: Vec<&dyn ColumnSource> = grouped
+            .iter()
+            .map(|position| columns.get(&names[*position]).map(|s| s.as_ref()))
+            .collect::<Option<_>>()
+            .ok_or("a group column is not open")?;
+        let cards: Vec<usize> = key_sources
+            .iter()
+            .map(|source| source.cardinality().unwrap_or(0).max(1))
+            .collect();
+        let Some(len) = cards
+            .iter()
+            .try_fold(1usize, |acc, card| acc.checked_mul(*card))
+            .filter(|len| *len <= DENSE_LIMIT)
+        else {
+            continue;
+        };
+        let allowed_list: Vec<Option<Vec<bool>>> =
+            (0..names.len()).map(|d| allowed.get(&d).cloned()).collect();
+        let mut grouped_flags = vec![false; names.len()];
+        grouped.iter().for_each(|d| grouped_flags[*d] = true);
+        let query = TreeQuery {
+            allowed: &allowed_list,
+            grouped: &grouped_flags,
+        };
+        let mut accs: Vec<Acc> = aggregates.iter().map(|a| Acc::new(a.func)).collect();
+        accs.iter_mut().for_each(|acc| acc.resize(len));
+        let mut hits = vec![false; len];
+        let dims = &tree.tree.dims;
+        let metrics = &tree.tree.metrics;
+        let scanned = tree.tree.visit(&query, |record| {
+            let r = record as usize;
+            let mut group = 0usize;
+            for (position, card) in grouped.iter().zip(&cards) {
+                group = group * card + (dims[*position][r] as usize).min(card - 1);
+            }
+            hits[group] = true;
+            for (acc, source) in accs.iter_mut().zip(&sources) {
+                match (acc, source) {
+                    (Acc::Count(counts), Source::Count(m)) => {
+                        counts[group] += metrics[*m][r] as u64
+                    }
+                    (Acc::Sum(sums), Source::Sum(m)) => sums[group] += metrics[*m][r],
+                    (Acc::Min(mins), Source::Min(m)) => {
+                        mins[group] = mins[group].min(metrics[*m][r])
+                    }
+                    (Acc::Max(maxes), Source::Max(m)) => {
+                        maxes[group] = maxes[group].max(metrics[*m][r])
+                    }
+                    (Acc::Avg(sums, counts), Source::Avg(s, c)) => {
+                        sums[group] += metrics[*s][r];
+                        counts[group] += metrics[*c][r] as u64;
+                    }
+                    (Acc::MinMax(mins, maxes), Source::MinMax(lo, hi)) => {
+                        mins[group] = mins[group].min(metrics[*lo][r]);
+                        maxes[group] = maxes[group].max(metrics[*hi][r]);
+                    }
+                    _ => {}
+                }
+            }
+        });
+        stats.docs_scanned = scanned;
+        stats.star_tree = true;
+        stats.entries_post_filter = scanned * sources.len() as u64;
+        // With no GROUP BY there is always one row, even for no docs.
+        let present: Vec<usize> = if grouped.is_empty() {
+            vec![0]
+        } else {
+            (0..len).filter(|g| hits[*g]).collect()
+        };
+        let arity = grouped.len();
+        let mut keys = Vec::with_capacity(present.len() * arity);
+        let mut parts = vec![0usize; arity];
+        for group in &present {
+            let mut rest = *group;
+            for index in (0..arity).rev() {
+                parts[index] = rest % cards[index];
+                rest /= cards[index];
+            }
+            for (part, source) in parts.iter().zip(&key_sources) {
+                keys.push(source.dict_value(*part as u32));
+            }
+        }
+        let accs = accs
+            .into_iter()
+            .zip(aggregates)
+            .map(|(acc, aggregate)| {
+                let mut out = Acc::new(aggregate.func);
+                out.resize(present.len());
+                for (to, from) in present.iter().enumerate() {
+                    out.merge(to, &acc, *from);
+                }
+                out
+            })
+            .collect();
+        let sorted = key_sources.iter().all(|source| source.dict_sorted());
+        return Ok(Some(Groups {
+            arity,
+            keys,
+            accs,
+            len: present.len(),
+            sorted,
+        }));
+    }
+    Ok(None)
+}

@@ -1,0 +1,282 @@
+//! Star-tree answers against the docs: random rows in sealed segments with
+//! random trees, random queries the trees cover (their answers must equal
+//! the same query with `useStarTree=false`) and queries they do not (which
+//! must not use a tree).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value as Json};
+
+use super::exec::{execute, Deadline};
+use super::options::QueryOptions;
+use super::reduce;
+use super::sql::{self, Route, TableColumns};
+use super::value::{ColumnType, Value};
+use crate::catalog::{self, Schema, TableConfig};
+use crate::ingest::rows::json_row;
+use crate::segment::{default_null_value, ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+    }
+}
+
+const DIMS: [&str; 4] = ["exchange", "side", "country", "tier"];
+const VALUES: [&[&str]; 4] = [
+    &["NYSE", "NASDAQ", "LSE"],
+    &["BUY", "SELL"],
+    &["US", "BR", "DE", "JP", "IN"],
+    &["1", "2", "3", "4"],
+];
+
+fn schema() -> Json {
+    json!({
+        "schemaName": "t",
+        "dimensionFieldSpecs": [
+            {"name": "exchange", "dataType": "STRING"},
+            {"name": "side", "dataType": "STRING"},
+            {"name": "country", "dataType": "STRING"},
+            {"name": "tier", "dataType": "INT"}
+        ],
+        "metricFieldSpecs": [
+            {"name": "shares", "dataType": "INT"},
+            {"name": "price", "dataType": "DOUBLE"}
+        ],
+        "dateTimeFieldSpecs": [
+            {"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}
+        ]
+    })
+}
+
+fn table(rng: &mut Rng) -> Json {
+    let mut order: Vec<&str> = DIMS.to_vec();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    order.truncate(2 + rng.below(3));
+    let skip: Vec<&str> = order
+        .iter()
+        .copied()
+        .filter(|_| rng.below(3) == 0)
+        .collect();
+    json!({
+        "tableName": "t",
+        "tableType": "OFFLINE",
+        "segmentsConfig": {"timeColumnName": "ts"},
+        "tableIndexConfig": {
+            "invertedIndexColumns": ["country"],
+            "starTreeIndexConfigs": [{
+                "dimensionsSplitOrder": order,
+                "skipStarNodeCreationForDimensions": skip,
+                "functionColumnPairs": ["COUNT__*", "SUM__shares", "SUM__price", "MIN__price", "MAX__price"],
+                "maxLeafRecords": 1 + rng.below(40)
+            }]
+        }
+    })
+}
+
+fn rows(rng: &mut Rng, count: usize) -> Vec<Json> {
+    (0..count)
+        .map(|_| {
+            json!({
+                "exchange": VALUES[0][rng.below(3)],
+                "side": VALUES[1][rng.below(2)],
+                "country": VALUES[2][rng.below(5)],
+                "tier": 1 + rng.below(4),
+                "shares": rng.below(1000),
+                "price": rng.below(100_000) as f64 / 100.0,
+                "ts": 1_780_000_000_000i64 + rng.below(86_400_000) as i64,
+            })
+        })
+        .collect()
+}
+
+fn predicate(rng: &mut Rng, dims: &[String]) -> String {
+    let dim = rng.below(dims.len());
+    let name = &dims[dim];
+    let index = DIMS.iter().position(|d| d == name).unwrap_or(0);
+    let values = VALUES[index];
+    let literal = |v: &str| {
+        if name == "tier" {
+            v.to_string()
+        } else {
+            format!("'{v}'")
+        }
+    };
+    let pick = |rng: &mut Rng| literal(values[rng.below(values.len())]);
+    match rng.below(8) {
+        0 => format!("{name} = {}", pick(rng)),
+        1 => format!("{name} IN ({}, {})", pick(rng), pick(rng)),
+        2 => format!("{name} NOT IN ({})", pick(rng)),
+        3 => format!("{name} <> {}", pick(rng)),
+        4 => format!("({name} = {} OR {name} = {})", pick(rng), pick(rng)),
+        5 => format!("{name} >= {}", pick(rng)),
+        // Covers every doc: dropped, the tree still answers.
+        6 => "ts >= 1780000000000".to_string(),
+        // Covers part of the docs: the docs answer.
+        _ => "ts >= 1780043200000".to_string(),
+    }
+}
+
+fn covered_query(rng: &mut Rng, dims: &[String]) -> String {
+    let keys: Vec<&String> = dims.iter().filter(|_| rng.below(2) == 0).collect();
+    let aggregates = [
+        "COUNT(*)",
+        "SUM(shares)",
+        "SUM(price)",
+        "MIN(price)",
+        "MAX(price)",
+        "AVG(price)",
+        "MINMAXRANGE(price)",
+    ];
+    let mut select: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    select.push(aggregates[rng.below(aggregates.len())].to_string());
+    select.push(aggregates[rng.below(aggregates.len())].to_string());
+    let mut sql = format!("SELECT {} FROM t", select.join(", "));
+    let predicates: Vec<String> = (0..rng.below(3)).map(|_| predicate(rng, dims)).collect();
+    if !predicates.is_empty() {
+        sql.push_str(&format!(" WHERE {}", predicates.join(" AND ")));
+    }
+    if !keys.is_empty() {
+        let order: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
+        sql.push_str(&format!(
+            " GROUP BY {} ORDER BY {} LIMIT 10000",
+            keys.iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            order.join(", ")
+        ));
+    }
+    sql
+}
+
+/// Queries no tree of these tests covers.
+const UNCOVERED: [&str; 7] = [
+    "SELECT COUNT(*) FROM t WHERE ts < 1780043200000",
+    "SELECT COUNT(DISTINCT exchange) FROM t",
+    "SELECT SUM(shares * 2) FROM t",
+    "SELECT COUNT(*) FROM t WHERE shares > 500",
+    "SELECT SUM(price) FROM t WHERE exchange = 'NYSE' OR side = 'BUY'",
+    "SELECT COUNT(*) FILTER (WHERE side = 'BUY') FROM t",
+    "SELECT ts, COUNT(*) FROM t GROUP BY ts LIMIT 5",
+];
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) if !matches!((a, b), (Value::Str(_), Value::Str(_))) => {
+            (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn star_tree_answers_equal_the_docs() {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let schema: catalog::Parsed<Schema> =
+        catalog::parse(schema().to_string().as_bytes(), "schema").unwrap();
+    let columns = TableColumns {
+        table: "t".into(),
+        columns: schema
+            .value
+            .columns()
+            .map(|c| {
+                (
+                    c.name.to_string(),
+                    (
+                        ColumnType::of(c.data_type, c.single_value),
+                        Value::from_scalar(default_null_value(&c)),
+                    ),
+                )
+            })
+            .collect(),
+    };
+    let deadline = Deadline {
+        at: std::time::Instant::now() + std::time::Duration::from_secs(120),
+        cancelled: Default::default(),
+    };
+    let mut used = 0;
+    for round in 0..12 {
+        let table_json = table(&mut rng);
+        let dims: Vec<String> = table_json["tableIndexConfig"]["starTreeIndexConfigs"][0]
+            ["dimensionsSplitOrder"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_string())
+            .collect();
+        let table: catalog::Parsed<TableConfig> =
+            catalog::parse(table_json.to_string().as_bytes(), "table").unwrap();
+        let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
+        let dir = tempfile::tempdir().unwrap();
+        let mut segments = Vec::new();
+        for index in 0..2 {
+            let count = rng.below(400);
+            let data = rows(&mut rng, count);
+            let segment = MutableSegment::new(spec.clone());
+            let cells: Vec<_> = data
+                .iter()
+                .map(|row| json_row(row, &spec).unwrap())
+                .collect();
+            segment.append(&cells).unwrap();
+            let info = SealInfo {
+                segment_name: format!("t_{round}_{index}"),
+                stream: None,
+            };
+            let (path, _) = segment.seal(dir.path(), &info).unwrap();
+            let sealed = ImmutableSegment::open(&path).unwrap();
+            assert_eq!(sealed.star_trees().len(), 1);
+            segments.push(sealed);
+        }
+        let run = |sql: &str, use_star_tree: bool| {
+            let mut options = QueryOptions {
+                use_star_tree,
+                ..QueryOptions::default()
+            };
+            let Route::Single { query, .. } = sql::parse(sql, &mut options).unwrap() else {
+                panic!("{sql}: not a single-table query");
+            };
+            let plan =
+                sql::plan(&query, &columns, options).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let mut star = false;
+            let partials = segments
+                .iter()
+                .map(|segment| {
+                    execute(&plan, segment, &deadline).map(|(partial, stats)| {
+                        star |= stats.star_tree;
+                        partial
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let rows = reduce::finish(&plan, reduce::merge(&plan, partials).unwrap()).unwrap();
+            (rows, star)
+        };
+        for _ in 0..25 {
+            let sql = covered_query(&mut rng, &dims);
+            let (tree, star) = run(&sql, true);
+            let (docs, no_star) = run(&sql, false);
+            assert!(!no_star, "{sql}: used a star-tree with useStarTree=false");
+            used += usize::from(star);
+            let equal = tree.len() == docs.len()
+                && tree
+                    .iter()
+                    .zip(&docs)
+                    .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)));
+            assert!(equal, "{sql}\n tree: {tree:?}\n docs: {docs:?}");
+        }
+        for sql in UNCOVERED {
+            let (_, star) = run(sql, true);
+            assert!(!star, "{sql}: a star-tree does not cover it");
+        }
+    }
+    // Nearly every covered query has a segment with rows to use a tree on.
+    assert!(used > 200, "only {used} of 300 queries used a star-tree");
+}

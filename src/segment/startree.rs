@@ -1,0 +1,193 @@
+//! A segment's star-trees: the dimension ids and metric values they need
+//! are kept while the columns are written, then each tree is built and
+//! written as one block, described in the footer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::format::{ColumnMeta, Encoding, StarTreeMeta};
+use super::spec::{
+    SegmentSpec, TreeConfig, DEFAULT_MAX_LEAF_RECORDS, DEFAULT_TREE_MAX_CARDINALITY,
+};
+use super::values::Values;
+use super::writer::{ColumnData, DocIds};
+use crate::catalog::FieldRole;
+use crate::index::startree::build::{build, BuildInput};
+use crate::index::startree::{codec, MetricFunc, TreeSpec};
+
+/// Dimension ids and metric values kept for the trees.
+#[derive(Default)]
+pub(crate) struct TreeInputs {
+    dims: BTreeSet<usize>,
+    metrics: BTreeSet<usize>,
+    ids: BTreeMap<usize, Vec<u32>>,
+    values: BTreeMap<usize, Vec<f64>>,
+}
+
+fn f64_at(values: &Values, index: usize) -> f64 {
+    match values {
+        Values::I32(v) => f64::from(v[index]),
+        Values::I64(v) => v[index] as f64,
+        Values::F32(v) => f64::from(v[index]),
+        Values::F64(v) => v[index],
+        Values::Var(_) => 0.0,
+    }
+}
+
+impl TreeInputs {
+    /// What `spec`'s trees (and its default tree's candidates) read.
+    pub fn new(spec: &SegmentSpec) -> TreeInputs {
+        let mut inputs = TreeInputs::default();
+        for tree in &spec.star_trees {
+            inputs.dims.extend(&tree.dimensions);
+            inputs
+                .metrics
+                .extend(tree.metrics.iter().filter_map(|(_, c)| *c));
+        }
+        if spec.default_star_tree {
+            for (index, column) in spec.columns.iter().enumerate() {
+                if column.single_value && column.dictionary && column.role != FieldRole::Metric {
+                    inputs.dims.insert(index);
+                }
+            }
+            for (index, column) in spec.columns.iter().enumerate() {
+                if column.role == FieldRole::Metric
+                    && column.single_value
+                    && column.physical.width().is_some()
+                {
+                    inputs.metrics.insert(index);
+                }
+            }
+        }
+        inputs
+    }
+
+    /// Keeps what the trees need of column `index` before it is written.
+    pub fn capture(&mut self, index: usize, data: &ColumnData) {
+        if self.dims.contains(&index) {
+            if let ColumnData::Dict {
+                ids: DocIds::Single(ids),
+                ..
+            } = data
+            {
+                self.ids.insert(index, ids.clone());
+            }
+        }
+        if self.metrics.contains(&index) {
+            let values = match data {
+                ColumnData::Dict {
+                    dictionary,
+                    ids: DocIds::Single(ids),
+                } => ids
+                    .iter()
+                    .map(|id| f64_at(dictionary, *id as usize))
+                    .collect(),
+                ColumnData::Raw { values } => {
+                    (0..values.len()).map(|i| f64_at(values, i)).collect()
+                }
+                ColumnData::Dict { .. } => return,
+            };
+            self.values.insert(index, values);
+        }
+    }
+
+    /// Drops the ids of a column that was not stored with its dictionary.
+    pub fn written(&mut self, index: usize, meta: &ColumnMeta) {
+        if meta.encoding != Encoding::Dictionary {
+            self.ids.remove(&index);
+        }
+    }
+
+    /// The trees to build: the configured ones, then the default one.
+    fn configs(&self, spec: &SegmentSpec, columns: &[ColumnMeta]) -> Vec<TreeConfig> {
+        let mut configs = spec.star_trees.clone();
+        if spec.default_star_tree {
+            // Pinot's rule: dictionary dimensions of at most 10,000 values,
+            // most distinct first, the time column last; COUNT(*) and the
+            // SUM of every numeric metric.
+            let small = |index: &usize| columns[*index].cardinality <= DEFAULT_TREE_MAX_CARDINALITY;
+            let mut dimensions: Vec<usize> = self
+                .ids
+                .keys()
+                .copied()
+                .filter(|index| Some(*index) != spec.time_column && small(index))
+                .collect();
+            dimensions.sort_by_key(|index| std::cmp::Reverse(columns[*index].cardinality));
+            if let Some(time) = spec.time_column.filter(|time| self.ids.contains_key(time)) {
+                if small(&time) {
+                    dimensions.push(time);
+                }
+            }
+            let mut metrics = vec![(MetricFunc::Count, None)];
+            metrics.extend(
+                self.values
+                    .keys()
+                    .filter(|index| spec.columns[**index].role == FieldRole::Metric)
+                    .map(|index| (MetricFunc::Sum, Some(*index))),
+            );
+            if !dimensions.is_empty() {
+                configs.push(TreeConfig {
+                    skip_star: vec![false; dimensions.len()],
+                    dimensions,
+                    metrics,
+                    max_leaf_records: DEFAULT_MAX_LEAF_RECORDS,
+                });
+            }
+        }
+        configs
+    }
+
+    /// Builds every tree: (its footer entry, its block).
+    pub fn build(
+        &self,
+        spec: &SegmentSpec,
+        columns: &[ColumnMeta],
+    ) -> Result<Vec<(StarTreeMeta, Vec<u8>)>, String> {
+        let mut out = Vec::new();
+        for config in self.configs(spec, columns) {
+            // Dimensions are kept dictionary-encoded; a tree whose column
+            // is missing from this segment's input is left out.
+            let Some(dims) = config
+                .dimensions
+                .iter()
+                .map(|index| self.ids.get(index).cloned())
+                .collect::<Option<Vec<Vec<u32>>>>()
+            else {
+                continue;
+            };
+            let metrics: Vec<Vec<f64>> = config
+                .metrics
+                .iter()
+                .map(|(_, column)| match column {
+                    Some(index) => self.values.get(index).cloned().unwrap_or_default(),
+                    None => Vec::new(),
+                })
+                .collect();
+            let tree_spec = TreeSpec {
+                dimensions: config.dimensions.len(),
+                skip_star: config.skip_star.clone(),
+                metrics: config.metrics.iter().map(|(func, _)| *func).collect(),
+                max_leaf_records: config.max_leaf_records,
+            };
+            let tree = build(
+                &tree_spec,
+                &BuildInput {
+                    dims: &dims,
+                    metrics: &metrics,
+                },
+            )?;
+            let meta = StarTreeMeta {
+                dimensions_split_order: config
+                    .dimensions
+                    .iter()
+                    .map(|index| spec.columns[*index].name.clone())
+                    .collect(),
+                function_column_pairs: config.pair_names(&spec.columns),
+                max_leaf_records: config.max_leaf_records as u64,
+                records: tree.records() as u64,
+                nodes: tree.nodes.len() as u64,
+            };
+            out.push((meta, codec::encode(&tree)));
+        }
+        Ok(out)
+    }
+}
