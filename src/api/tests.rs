@@ -735,6 +735,66 @@ async fn ingest_csv_and_parquet_files_into_segments() {
 }
 
 #[tokio::test]
+async fn star_trees_answer_like_the_docs_and_show_in_explain() {
+    let app = TestApp::new();
+    assert_eq!(
+        app.call("POST", "/schemas", BENCH_SCHEMA).await.0,
+        StatusCode::OK
+    );
+    let mut table: Value = serde_json::from_str(BENCH_TABLE).unwrap();
+    table["tableIndexConfig"]["starTreeIndexConfigs"] = json!([{
+        "dimensionsSplitOrder": ["exchange", "side", "country", "symbol"],
+        "functionColumnPairs": ["COUNT__*", "SUM__shares", "SUM__purchase", "MIN__price", "MAX__price"],
+        "maxLeafRecords": 10
+    }]);
+    let (status, body) = app.call("POST", "/tables", table.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = upload(
+        &app,
+        "tableNameWithType=stock_transactions_OFFLINE",
+        "trades.csv",
+        csv_rows(2000, 0).as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let query =
+        |sql: &str, options: &str| json!({ "sql": sql, "queryOptions": options }).to_string();
+    for sql in [
+        "SELECT exchange, side, COUNT(*), SUM(purchase) FROM stock_transactions GROUP BY exchange, side ORDER BY exchange, side LIMIT 100",
+        "SELECT country, SUM(shares) AS s, COUNT(*) AS n FROM stock_transactions WHERE exchange IN ('NYSE', 'NASDAQ') AND side = 'BUY' GROUP BY country ORDER BY s DESC LIMIT 10",
+        "SELECT MIN(price), MAX(price), AVG(purchase) FROM stock_transactions WHERE symbol <> 'S0001' AND update_at >= 0",
+    ] {
+        let (status, tree) = app.call("POST", "/query/sql", query(sql, "")).await;
+        assert_eq!(status, StatusCode::OK, "{tree}");
+        let (_, docs) = app
+            .call("POST", "/query/sql", query(sql, "useStarTree=false"))
+            .await;
+        assert_eq!(tree["resultTable"], docs["resultTable"], "{sql}");
+        // The tree reads pre-aggregated records, fewer than the docs.
+        assert!(
+            tree["numDocsScanned"].as_u64() < docs["numDocsScanned"].as_u64(),
+            "{sql}: {} records against {} docs",
+            tree["numDocsScanned"],
+            docs["numDocsScanned"]
+        );
+        let explain = |options: &'static str| {
+            let app = &app;
+            let sql = format!("EXPLAIN PLAN FOR {sql}");
+            async move {
+                let (_, plan) = app.call("POST", "/query/sql", query(&sql, options)).await;
+                plan["resultTable"]["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|row| row[0].as_str().unwrap().starts_with("FILTER_STARTREE_INDEX(dimensions:exchange, side, country, symbol"))
+            }
+        };
+        assert!(explain("").await, "{sql}: EXPLAIN shows the star-tree");
+        assert!(!explain("useStarTree=false").await, "{sql}");
+    }
+}
+
+#[tokio::test]
 async fn ingest_errors_are_clear_and_ingest_nothing() {
     let app = TestApp::new();
     with_offline_table(&app).await;

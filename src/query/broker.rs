@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
 use super::exec::{execute, Deadline, Partial, SegmentStats, TIMED_OUT};
-use super::explain::TableIndexes;
+use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
 use super::plan::Plan;
@@ -26,7 +26,7 @@ use super::sql::{self, Route, TableColumns};
 use super::value::{ColumnType, Value};
 use crate::catalog::names::did_you_mean;
 use crate::catalog::{Catalog, TableType};
-use crate::segment::default_null_value;
+use crate::segment::{default_null_value, SegmentSpec};
 use crate::server::Server;
 
 /// What one server answers for one query.
@@ -233,6 +233,8 @@ impl Broker {
         let (columns, tables, indexes) = self.table(&name)?;
         let plan = Arc::new(sql::plan(&query, &columns, options)?);
         if explain {
+            let mut indexes = indexes;
+            (indexes.star_trees, indexes.time_column) = self.star_trees(&name);
             return Ok(BrokerResponse::explain(&super::explain::explain(
                 &plan, &indexes,
             )));
@@ -295,6 +297,30 @@ impl Broker {
             &merged,
             self.servers.len() as u64,
         ))
+    }
+
+    /// The star-trees a table's segments are built with (dimensions, stored
+    /// `FUNCTION__column` metrics), and its time column.
+    fn star_trees(&self, name: &str) -> (Vec<TreeNames>, Option<String>) {
+        let mut trees = Vec::new();
+        let mut time_column = None;
+        for entry in self.catalog.tables_named(name) {
+            let Some(schema) = self.catalog.schema_for_table(&entry.config) else {
+                continue;
+            };
+            let spec = SegmentSpec::new(&schema.schema, &entry.config);
+            for tree in &spec.star_trees {
+                trees.push((
+                    tree.dimensions
+                        .iter()
+                        .map(|index| spec.columns[*index].name.clone())
+                        .collect(),
+                    tree.pair_names(&spec.columns),
+                ));
+            }
+            time_column = time_column.or(entry.config.segments_config.time_column_name.clone());
+        }
+        (trees, time_column)
     }
 
     /// The queried table's columns, the typed tables holding its data, and

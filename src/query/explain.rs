@@ -6,6 +6,10 @@ use super::plan::{Plan, PlanKind};
 use super::response::ResultTable;
 use super::value::{ColumnType, Value};
 
+/// A configured star-tree: its dimensions and stored `FUNCTION__column`
+/// metrics.
+pub type TreeNames = (Vec<String>, Vec<String>);
+
 /// The indexes the table config gives each column.
 #[derive(Debug, Default, Clone)]
 pub struct TableIndexes {
@@ -13,6 +17,10 @@ pub struct TableIndexes {
     pub inverted: Vec<String>,
     pub range: Vec<String>,
     pub bloom: Vec<String>,
+    /// Configured star-trees: dimensions and stored `FUNCTION__column`
+    /// metrics.
+    pub star_trees: Vec<TreeNames>,
+    pub time_column: Option<String>,
 }
 
 impl TableIndexes {
@@ -201,9 +209,25 @@ pub fn explain(plan: &Plan, indexes: &TableIndexes) -> ResultTable {
     let columns: Vec<&str> = plan.columns.iter().map(|c| c.name.as_str()).collect();
     let project = tree.add(format!("PROJECT({})", columns.join(", ")), operator);
     let doc_ids = tree.add("DOC_ID_SET".into(), project);
+    let star_tree =
+        super::exec::covering_tree(plan, &indexes.star_trees, indexes.time_column.as_deref());
+    // A star-tree answers from its pre-aggregated records; its predicates
+    // are tested on dimension values.
+    let filter_parent = match star_tree {
+        Some((dimensions, metrics)) => tree.add(
+            format!(
+                "FILTER_STARTREE_INDEX(dimensions:{}, metrics:{})",
+                dimensions.join(", "),
+                metrics.join(", ")
+            ),
+            doc_ids,
+        ),
+        None => doc_ids,
+    };
     match &plan.filter {
-        Some(filter) => tree.filter(filter, doc_ids),
-        None => tree.filter(&Filter::Const(true), doc_ids),
+        Some(filter) => tree.filter(filter, filter_parent),
+        None if star_tree.is_some() => {}
+        None => tree.filter(&Filter::Const(true), filter_parent),
     }
     ResultTable {
         columns: vec![

@@ -130,11 +130,23 @@ impl SegmentSpec {
                 }
             }
         }
-        let tree_dimensions: BTreeSet<&str> = index
+        let mut tree_dimensions: BTreeSet<&str> = index
             .star_tree_index_configs
             .iter()
             .flat_map(|tree| tree.dimensions_split_order.iter().map(String::as_str))
             .collect();
+        if index.enable_default_star_tree == Some(true) {
+            // The default tree's candidates: dictionary-encoded single-value
+            // dimensions (and the time column), as in Pinot.
+            tree_dimensions.extend(
+                schema
+                    .columns()
+                    .filter(|c| {
+                        c.single_value && c.role != FieldRole::Metric && !raw.contains(c.name)
+                    })
+                    .map(|c| c.name),
+            );
+        }
         let mut columns = Vec::new();
         for column in schema.columns() {
             let name = column.name;

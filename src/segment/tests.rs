@@ -744,3 +744,51 @@ fn range_coverage() {
     assert_eq!(coverage(&5, &10, None, Some(&4), i32::cmp), Coverage::None);
     assert_eq!(coverage(&5, &10, None, None, i32::cmp), Coverage::Full);
 }
+
+#[test]
+fn default_star_tree_follows_pinots_rule() {
+    let schema: Json =
+        serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap();
+    let mut table: Json = serde_json::from_str(include_str!(
+        "../../tables/stock_transactions_realtime.json"
+    ))
+    .unwrap();
+    table["tableIndexConfig"]["enableDefaultStarTree"] = json!(true);
+    let mutable = MutableSegment::new(Arc::new(spec_from(schema, table)));
+    mutable.append(&stock_rows(100)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let segment = seal_into(&mutable, dir.path(), "default_tree");
+    let [tree] = segment.star_trees() else {
+        panic!("one default star-tree expected");
+    };
+    let dims = &tree.meta.dimensions_split_order;
+    // Dictionary dimensions, most distinct first, the time column last.
+    assert!(
+        dims.contains(&"user_id".to_string()) && dims.contains(&"symbol".to_string()),
+        "{dims:?}"
+    );
+    assert_eq!(dims.last().map(String::as_str), Some("update_at"));
+    let cards: Vec<u64> = dims[..dims.len() - 1]
+        .iter()
+        .map(|name| segment.meta().columns[segment.column_index(name).unwrap()].cardinality)
+        .collect();
+    assert!(
+        cards.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{dims:?} {cards:?}"
+    );
+    assert_eq!(
+        tree.meta.function_column_pairs,
+        ["COUNT__*", "SUM__shares", "SUM__purchase"]
+    );
+    let dimensions = vec![None; dims.len()];
+    let grouped = vec![false; dims.len()];
+    let query = crate::index::startree::query::TreeQuery {
+        allowed: &dimensions,
+        grouped: &grouped,
+    };
+    let mut count = 0.0;
+    tree.tree.visit(&query, |record| {
+        count += tree.tree.metrics[0][record as usize]
+    });
+    assert_eq!(count, 100.0);
+}

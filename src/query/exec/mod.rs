@@ -28,6 +28,7 @@ use super::value::Value;
 use group::Aggregation;
 pub use select::compare_rows;
 use select::select_rows;
+pub use startree::covering_tree;
 
 /// Largest id space grouped densely.
 const DENSE_LIMIT: usize = 1 << 22;

@@ -14,6 +14,7 @@ use crate::index::startree::query::TreeQuery;
 use crate::index::startree::MetricFunc;
 use crate::query::agg::{Acc, AggFunc};
 use crate::query::eval::Columns;
+use crate::query::explain::TreeNames;
 use crate::query::expr::Expr;
 use crate::query::filter::{decided_by_stats, Filter, Pred};
 use crate::query::plan::{Plan, PlanKind};
@@ -97,23 +98,21 @@ enum Source {
     MinMax(usize, usize),
 }
 
-fn sources(plan: &Plan, tree: &SegmentTree) -> Option<Vec<Source>> {
+/// Where each aggregate's inputs are among stored metrics named
+/// `FUNCTION__column` (`COUNT__*`), in their order.
+fn sources(plan: &Plan, pairs: &[String]) -> Option<Vec<Source>> {
     let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
         return None;
     };
-    // Stored metrics are named `FUNCTION__column` (`COUNT__*`), in order.
     let metric = |func: MetricFunc, arg: Option<&Expr>| -> Option<usize> {
         let name = match arg {
             None => "*",
             Some(Expr::Column(column)) => column.name.as_str(),
             Some(_) => return None,
         };
-        tree.metrics
+        pairs
             .iter()
-            .zip(&tree.meta.function_column_pairs)
-            .position(|((stored, _), pair)| {
-                *stored == func && pair.split_once("__").map(|(_, c)| c) == Some(name)
-            })
+            .position(|pair| pair.split_once("__") == Some((func.name(), name)))
     };
     aggregates
         .iter()
@@ -170,7 +169,9 @@ pub(super) fn aggregate(
             Some(filter) => constraints(filter, names, columns),
             None => Some(Allowed::new()),
         };
-        let (Some(allowed), Some(sources)) = (allowed, sources(plan, tree)) else {
+        let (Some(allowed), Some(sources)) =
+            (allowed, sources(plan, &tree.meta.function_column_pairs))
+        else {
             continue;
         };
         let key_sources: Vec<&dyn ColumnSource> = grouped
@@ -277,4 +278,76 @@ pub(super) fn aggregate(
         }));
     }
     Ok(None)
+}
+
+/// Whether the filter's shape lets a tree over `dimensions` answer it:
+/// per-dimension predicates combined with AND, OR and NOT within one
+/// dimension, and predicates on `time_column`, which are dropped in
+/// segments whose time range they cover.
+fn splits(
+    filter: &Filter,
+    dimensions: &[String],
+    time_column: Option<&str>,
+) -> Option<Vec<String>> {
+    match filter {
+        Filter::Const(true) => Some(Vec::new()),
+        Filter::Const(false) | Filter::Expr(_) => None,
+        Filter::And(children) => {
+            let mut all = Vec::new();
+            for child in children {
+                all.extend(splits(child, dimensions, time_column)?);
+            }
+            Some(all)
+        }
+        Filter::Or(_) | Filter::Not(_) => {
+            let children = match filter {
+                Filter::Not(child) => std::slice::from_ref(child.as_ref()),
+                Filter::Or(children) => children.as_slice(),
+                _ => &[],
+            };
+            let mut names: Vec<String> = Vec::new();
+            for child in children {
+                names.extend(splits(child, dimensions, None)?);
+            }
+            names.dedup();
+            (names.len() == 1).then_some(names)
+        }
+        Filter::Column { column, pred } => {
+            if matches!(pred, Pred::IsNull) {
+                None
+            } else if dimensions.contains(&column.name) {
+                Some(vec![column.name.clone()])
+            } else if time_column == Some(column.name.as_str()) {
+                Some(Vec::new())
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The first configured tree (dimensions, `FUNCTION__column` pairs) that
+/// can answer `plan` in segments whose time range its time predicates
+/// cover, for EXPLAIN PLAN.
+pub fn covering_tree<'a>(
+    plan: &Plan,
+    trees: &'a [TreeNames],
+    time_column: Option<&str>,
+) -> Option<&'a TreeNames> {
+    let PlanKind::Aggregate { group_by, .. } = &plan.kind else {
+        return None;
+    };
+    if !plan.options.use_star_tree {
+        return None;
+    }
+    trees.iter().find(|(dimensions, pairs)| {
+        group_by
+            .iter()
+            .all(|expr| matches!(expr, Expr::Column(c) if dimensions.contains(&c.name)))
+            && sources(plan, pairs).is_some()
+            && plan
+                .filter
+                .as_ref()
+                .is_none_or(|filter| splits(filter, dimensions, time_column).is_some())
+    })
 }
