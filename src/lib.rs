@@ -26,12 +26,13 @@
 //! - [`catalog`]: Pinot-compatible `Schema` and `TableConfig`, validation, the
 //!   durable metadata store.
 //! - [`segment`]: mutable and immutable segments, the segment file format.
-//! - [`index`]: inverted, sorted, range and bloom indexes.
+//! - [`index`]: inverted, sorted, range, bloom and star-tree indexes.
 //! - [`ingest`]: records into rows, file readers, the Kafka broker probe.
 //! - [`server`]: each table's committed segments; batch ingestion.
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping.
 //! - [`config`]: process settings (flags, limits).
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
+//! - [`sort`]: radix sort of packed `u64` keys.
 //!
 //! Dependencies point one way: `api → server → segment/index/ingest →
 //! catalog`; nothing below `api` knows about HTTP, and `segment`/`index`
@@ -49,5 +50,6 @@ pub mod query;
 pub mod quickstart;
 pub mod segment;
 pub mod server;
+pub mod sort;
 
 pub use error::{Error, Result};

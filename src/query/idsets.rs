@@ -92,45 +92,6 @@ pub struct IdPairs {
     max_group: u64,
 }
 
-/// Bits per radix digit.
-const DIGIT: u32 = 11;
-
-/// Sorts `keys`, whose values fit in `width` bits, least significant digit
-/// first; `scratch` is reused between calls.
-fn radix_sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, width: u32) {
-    let passes = width.div_ceil(DIGIT).max(1) as usize;
-    let buckets = 1usize << DIGIT;
-    let mask = (buckets - 1) as u64;
-    let mut counts = vec![0usize; passes * buckets];
-    for key in keys.iter() {
-        for pass in 0..passes {
-            counts[pass * buckets + ((key >> (pass as u32 * DIGIT)) & mask) as usize] += 1;
-        }
-    }
-    scratch.clear();
-    scratch.resize(keys.len(), 0);
-    for pass in 0..passes {
-        let counts = &mut counts[pass * buckets..(pass + 1) * buckets];
-        // All keys in one bucket: this digit orders nothing.
-        if counts.contains(&keys.len()) {
-            continue;
-        }
-        let mut at = 0;
-        for count in counts.iter_mut() {
-            let next = at + *count;
-            *count = at;
-            at = next;
-        }
-        let shift = pass as u32 * DIGIT;
-        for key in keys.iter() {
-            let bucket = &mut counts[((key >> shift) & mask) as usize];
-            scratch[*bucket] = *key;
-            *bucket += 1;
-        }
-        std::mem::swap(keys, scratch);
-    }
-}
-
 impl IdPairs {
     /// Entries buffered before they are sorted and deduplicated in place.
     pub const COMPACT: usize = 1 << 22;
@@ -175,7 +136,7 @@ impl IdPairs {
         }
         let width = self.id_bits + (u64::BITS - self.max_group.leading_zeros());
         let mut scratch = Vec::new();
-        radix_sort(&mut self.keys, &mut scratch, width);
+        crate::sort::radix_sort(&mut self.keys, &mut scratch, width);
         self.keys.dedup();
         self.sorted = self.keys.len();
     }
@@ -212,23 +173,6 @@ impl IdPairs {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn radix_sort_sorts_wide_keys() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut keys: Vec<u64> = (0..50_000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state >> 21
-            })
-            .collect();
-        let mut expected = keys.clone();
-        expected.sort_unstable();
-        radix_sort(&mut keys, &mut Vec::new(), 43);
-        assert_eq!(keys, expected);
-    }
 
     proptest! {
         #[test]

@@ -39,8 +39,12 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
         ..StarTree::default()
     };
     // Base records: docs sorted by every dimension, equal tuples merged.
-    let mut order: Vec<u32> = (0..docs as u32).collect();
-    order.sort_unstable_by(|a, b| compare(input.dims, 0, *a as usize, *b as usize));
+    let widths: Vec<u32> = input
+        .dims
+        .iter()
+        .map(|column| width_of(column.iter().copied().max().unwrap_or(0)))
+        .collect();
+    let order = sorted_order(input.dims, &widths, 0, 0..docs as u32);
     let mut previous: Option<u32> = None;
     for doc in order {
         let doc_index = doc as usize;
@@ -118,7 +122,7 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
             continue;
         }
         let star_start = tree.records() as u32;
-        append_star_records(&mut tree, start, end, depth);
+        append_star_records(&mut tree, &widths, start, end, depth);
         let star = tree.nodes.len();
         tree.nodes.push(Node {
             value: STAR,
@@ -135,6 +139,53 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
     Ok(tree)
 }
 
+/// Bits that hold values up to `max`.
+fn width_of(max: u32) -> u32 {
+    u32::BITS - max.leading_zeros()
+}
+
+/// Ranges at least this long are radix-sorted; shorter ones compared.
+const RADIX_MIN: usize = 1 << 12;
+
+/// `items` ordered by dimensions `from..` (ties by position). When the
+/// dimensions' ids (at most `widths` bits each, never [`STAR`] past
+/// `from`) and the position fit in 64 bits together, they are packed into
+/// one key per item and the keys sorted; otherwise items are compared
+/// dimension by dimension.
+fn sorted_order(
+    dims: &[Vec<u32>],
+    widths: &[u32],
+    from: usize,
+    items: std::ops::Range<u32>,
+) -> Vec<u32> {
+    let base = items.start;
+    let position_bits = width_of(items.end - base);
+    let key_bits: u32 = widths[from..].iter().sum();
+    if key_bits + position_bits > 64 {
+        let mut order: Vec<u32> = items.collect();
+        order.sort_unstable_by(|a, b| compare(dims, from, *a as usize, *b as usize));
+        return order;
+    }
+    let mut keys: Vec<u64> = items
+        .map(|item| {
+            let mut key = 0u64;
+            for (column, width) in dims[from..].iter().zip(&widths[from..]) {
+                key = (key << width) | u64::from(column[item as usize]);
+            }
+            (key << position_bits) | u64::from(item - base)
+        })
+        .collect();
+    if keys.len() >= RADIX_MIN {
+        crate::sort::radix_sort(&mut keys, &mut Vec::new(), key_bits + position_bits);
+    } else {
+        keys.sort_unstable();
+    }
+    let mask = (1u64 << position_bits) - 1;
+    keys.into_iter()
+        .map(|key| base + (key & mask) as u32)
+        .collect()
+}
+
 /// Orders docs (or records) `a` and `b` by dimensions `from..`.
 fn compare(dims: &[Vec<u32>], from: usize, a: usize, b: usize) -> Ordering {
     for column in &dims[from..] {
@@ -149,9 +200,8 @@ fn compare(dims: &[Vec<u32>], from: usize, a: usize, b: usize) -> Ordering {
 /// Appends the records of `start..end` aggregated over dimension `depth`:
 /// that dimension becomes [`STAR`], the records are sorted by the later
 /// dimensions and equal tuples merged.
-fn append_star_records(tree: &mut StarTree, start: u32, end: u32, depth: usize) {
-    let mut order: Vec<u32> = (start..end).collect();
-    order.sort_unstable_by(|a, b| compare(&tree.dims, depth + 1, *a as usize, *b as usize));
+fn append_star_records(tree: &mut StarTree, widths: &[u32], start: u32, end: u32, depth: usize) {
+    let order = sorted_order(&tree.dims, widths, depth + 1, start..end);
     let mut previous: Option<usize> = None;
     for record in order {
         let record = record as usize;
@@ -173,5 +223,36 @@ fn append_star_records(tree: &mut StarTree, start: u32, end: u32, depth: usize) 
             }
         }
         previous = Some(record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_orders_equal_compared_ones() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |below: u32| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % u64::from(below)) as u32
+        };
+        for (items, cards) in [(20_000u32, [3u32, 70, 2, 5000]), (300, [9, 2, 4, 1])] {
+            let dims: Vec<Vec<u32>> = cards
+                .iter()
+                .map(|card| (0..items).map(|_| next(*card)).collect())
+                .collect();
+            let widths: Vec<u32> = cards.iter().map(|card| width_of(card - 1)).collect();
+            for from in 0..cards.len() {
+                let mut expected: Vec<u32> = (0..items).collect();
+                expected.sort_by(|a, b| compare(&dims, from, *a as usize, *b as usize));
+                assert_eq!(sorted_order(&dims, &widths, from, 0..items), expected);
+                let mut shifted: Vec<u32> = (100..items).collect();
+                shifted.sort_by(|a, b| compare(&dims, from, *a as usize, *b as usize));
+                assert_eq!(sorted_order(&dims, &widths, from, 100..items), shifted);
+            }
+        }
     }
 }
