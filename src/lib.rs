@@ -37,7 +37,7 @@
 //! Dependencies point one way: `api → server → segment/index/ingest →
 //! catalog`; nothing below `api` knows about HTTP, and `segment`/`index`
 //! never touch an async runtime. `docs/architecture.md` has the full map,
-//! including the modules still to come (query, broker, export).
+//! including the module still to come (export).
 
 pub mod api;
 pub mod catalog;

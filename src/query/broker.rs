@@ -23,10 +23,9 @@ use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
 use super::source::{table_sources, SegmentSource};
 use super::sql::{self, Route, TableColumns};
-use super::value::{ColumnType, Value};
 use crate::catalog::names::did_you_mean;
 use crate::catalog::{Catalog, TableType};
-use crate::segment::{default_null_value, SegmentSpec};
+use crate::segment::SegmentSpec;
 use crate::server::Server;
 
 /// What one server answers for one query.
@@ -350,12 +349,7 @@ impl Broker {
                 format!("table {name} has no schema named {schema_name}"),
             )
         })?;
-        let mut columns = std::collections::HashMap::new();
-        for column in schema.schema.columns() {
-            let ty = ColumnType::of(column.data_type, column.single_value);
-            let default = Value::from_scalar(default_null_value(&column));
-            columns.insert(column.name.to_string(), (ty, default));
-        }
+        let columns = TableColumns::of_schema(&raw, &schema.schema);
         let tables = entries
             .iter()
             .map(|entry| {
@@ -382,13 +376,6 @@ impl Broker {
                 .bloom
                 .extend(config.bloom_filter_configs.keys().cloned());
         }
-        Ok((
-            TableColumns {
-                table: raw,
-                columns,
-            },
-            tables,
-            indexes,
-        ))
+        Ok((columns, tables, indexes))
     }
 }

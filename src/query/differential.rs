@@ -18,10 +18,10 @@ use super::multistage::arrow_rows;
 use super::options::QueryOptions;
 use super::reduce;
 use super::sql::{self, Route, TableColumns};
-use super::value::{ColumnType, Value};
+use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
 use crate::ingest::rows::json_row;
-use crate::segment::{default_null_value, ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
+use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
@@ -319,22 +319,7 @@ fn engine_matches_datafusion() {
         let (path, _) = segment.seal(dir.path(), &info).unwrap();
         segments.push(ImmutableSegment::open(&path).unwrap());
     }
-    let columns = TableColumns {
-        table: "t".into(),
-        columns: schema
-            .value
-            .columns()
-            .map(|c| {
-                (
-                    c.name.to_string(),
-                    (
-                        ColumnType::of(c.data_type, c.single_value),
-                        Value::from_scalar(default_null_value(&c)),
-                    ),
-                )
-            })
-            .collect(),
-    };
+    let columns = TableColumns::of_schema("t", &schema.value);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -11,10 +11,10 @@ use super::exec::{execute, Deadline};
 use super::options::QueryOptions;
 use super::reduce;
 use super::sql::{self, Route, TableColumns};
-use super::value::{ColumnType, Value};
+use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
 use crate::ingest::rows::json_row;
-use crate::segment::{default_null_value, ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
+use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
 
 struct Rng(u64);
 
@@ -182,22 +182,7 @@ fn star_tree_answers_equal_the_docs() {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let schema: catalog::Parsed<Schema> =
         catalog::parse(schema().to_string().as_bytes(), "schema").unwrap();
-    let columns = TableColumns {
-        table: "t".into(),
-        columns: schema
-            .value
-            .columns()
-            .map(|c| {
-                (
-                    c.name.to_string(),
-                    (
-                        ColumnType::of(c.data_type, c.single_value),
-                        Value::from_scalar(default_null_value(&c)),
-                    ),
-                )
-            })
-            .collect(),
-    };
+    let columns = TableColumns::of_schema("t", &schema.value);
     let deadline = Deadline {
         at: std::time::Instant::now() + std::time::Duration::from_secs(120),
         cancelled: Default::default(),

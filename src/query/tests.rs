@@ -11,10 +11,10 @@ use super::options::QueryOptions;
 use super::reduce;
 use super::source::{MutableSnapshot, SegmentSource};
 use super::sql::{self, Route, TableColumns};
-use super::value::{ColumnType, Value};
+use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
 use crate::ingest::rows::json_row;
-use crate::segment::{default_null_value, ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
+use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
 
 const SCHEMA: &str = include_str!("../../tests/sql/data/trades.schema.json");
 const TABLE: &str = include_str!("../../tests/sql/data/trades.table.json");
@@ -29,21 +29,7 @@ fn fixture() -> (Schema, SegmentSpec) {
 }
 
 fn columns(schema: &Schema) -> TableColumns {
-    TableColumns {
-        table: "trades".into(),
-        columns: schema
-            .columns()
-            .map(|column| {
-                (
-                    column.name.to_string(),
-                    (
-                        ColumnType::of(column.data_type, column.single_value),
-                        Value::from_scalar(default_null_value(&column)),
-                    ),
-                )
-            })
-            .collect(),
-    }
+    TableColumns::of_schema("trades", schema)
 }
 
 fn run(sql: &str, table: &TableColumns, segment: &dyn SegmentSource) -> Vec<Vec<Value>> {

@@ -281,22 +281,9 @@ impl ColumnSource for SealedColumn<'_> {
             }
             (Forward::RawPacked { keys, codec }, _) if codec.decimal_scale.is_some() => {
                 let scale = codec.decimal_scale.unwrap_or(0);
-                match docs {
-                    // Blocks convert straight into the output.
-                    Docs::Range(start, end) => {
-                        let (start, end) = (start as usize, end as usize);
-                        keys.for_each_block_in(start, end, |first, block| {
-                            let from = start.saturating_sub(first);
-                            let to = (end - first).min(block.len());
-                            out.extend(decimals(&block[from..to], scale, codec.physical));
-                        });
-                    }
-                    Docs::List(_) => {
-                        let mut packed = Vec::with_capacity(docs.len());
-                        packed_keys(keys, docs, &mut packed);
-                        out.extend(decimals(&packed, scale, codec.physical));
-                    }
-                }
+                packed_slices(keys, docs, |slice| {
+                    out.extend(decimals(slice, scale, codec.physical))
+                });
             }
             (Forward::RawFixed(Fixed::F64(values)), _) => match docs {
                 Docs::Range(start, end) => {
@@ -316,18 +303,9 @@ impl ColumnSource for SealedColumn<'_> {
             .decimal_scale
             .filter(|_| codec.physical == Physical::F64)?;
         out.clear();
-        let integer = |key: &u64| forpack::from_key_i64(*key) as f64;
-        match docs {
-            Docs::Range(start, end) => {
-                let (start, end) = (start as usize, end as usize);
-                keys.for_each_block_in(start, end, |first, block| {
-                    let from = start.saturating_sub(first);
-                    let to = (end - first).min(block.len());
-                    out.extend(block[from..to].iter().map(integer));
-                });
-            }
-            Docs::List(list) => keys.gather(list, |key| out.push(integer(&key))),
-        }
+        packed_slices(keys, docs, |slice| {
+            out.extend(slice.iter().map(|key| forpack::from_key_i64(*key) as f64))
+        });
         Some(scale)
     }
 
@@ -430,16 +408,26 @@ impl ColumnSource for SealedColumn<'_> {
 
 /// The packed keys of `docs`.
 fn packed_keys(keys: ForPacked<'_>, docs: Docs<'_>, out: &mut Vec<u64>) {
+    packed_slices(keys, docs, |slice| out.extend_from_slice(slice));
+}
+
+/// Calls `visit` with the docs' packed keys, a decoded block at a time for
+/// a range, all at once for a list.
+fn packed_slices(keys: ForPacked<'_>, docs: Docs<'_>, mut visit: impl FnMut(&[u64])) {
     match docs {
         Docs::Range(start, end) => {
             let (start, end) = (start as usize, end as usize);
             keys.for_each_block_in(start, end, |first, block| {
                 let from = start.saturating_sub(first);
                 let to = (end - first).min(block.len());
-                out.extend_from_slice(&block[from..to]);
+                visit(&block[from..to]);
             });
         }
-        Docs::List(list) => keys.gather(list, |key| out.push(key)),
+        Docs::List(list) => {
+            let mut gathered = Vec::with_capacity(list.len());
+            keys.gather(list, |key| gathered.push(key));
+            visit(&gathered);
+        }
     }
 }
 

@@ -177,6 +177,25 @@ pub struct TableColumns {
 }
 
 impl TableColumns {
+    /// The columns of `schema`, queried as table `table`.
+    pub fn of_schema(table: &str, schema: &crate::catalog::Schema) -> TableColumns {
+        TableColumns {
+            table: table.to_string(),
+            columns: schema
+                .columns()
+                .map(|column| {
+                    (
+                        column.name.to_string(),
+                        (
+                            ColumnType::of(column.data_type, column.single_value),
+                            Value::from_scalar(crate::segment::default_null_value(&column)),
+                        ),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     fn resolve(&self, name: &str) -> Result<ColumnRef, QueryError> {
         let name = name.trim_matches(|c| c == '"' || c == '`');
         if let Some((ty, default)) = self.columns.get(name) {
