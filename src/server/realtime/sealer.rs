@@ -138,6 +138,8 @@ fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error
     };
     let (path, meta) = segment.seal(&shared.data.segment_dir(), &info)?;
     faults::reach("seal.after_write");
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    shared.note_sealed(partition, meta.num_docs, bytes);
     // On failure the file stays: the manifest may name it already (a failed
     // directory sync after the rename). A retry rewrites it; a restart
     // deletes it if the manifest does not name it.
@@ -145,8 +147,6 @@ fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error
         .data
         .commit_stream_segment(Some(&path), &job.name, partition, checkpoint)?;
     faults::reach("seal.after_commit");
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    shared.note_sealed(partition, meta.num_docs, bytes);
     tracing::info!(
         table = %shared.name,
         segment = %job.name,
