@@ -673,3 +673,47 @@ fn partitions_that_appear_later_are_consumed() {
     assert_eq!(info["partitions"].as_array().unwrap().len(), 3, "{info}");
     assert!(info["tableError"].is_null(), "{info}");
 }
+
+#[test]
+fn consuming_segments_answer_from_star_trees() {
+    let cluster = cluster("trades", 1);
+    let producer = producer(&cluster);
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let mut config = table(&cluster, "trades", json!({}));
+    config["tableIndexConfig"]["starTreeIndexConfigs"] = json!([{
+        "dimensionsSplitOrder": ["symbol", "user_id"],
+        "functionColumnPairs": ["COUNT__*", "SUM__shares", "MAX__purchase"],
+        "maxLeafRecords": 10
+    }]);
+    create(&server.url, &config);
+    produce(
+        &producer,
+        "trades",
+        &(0..10_000).map(trade).collect::<Vec<_>>(),
+        Some(0),
+    );
+    assert!(wait_until(WAIT, || totals(&server.url) == expected(0..10_000)));
+    assert!(sealed_segments(&server.url).is_empty());
+
+    let sql = "SELECT symbol, COUNT(*), SUM(shares), MAX(purchase) FROM stock_transactions \
+               WHERE user_id IN (1, 2, 3, 50) GROUP BY symbol ORDER BY symbol";
+    let run = |options: &str| {
+        let body = json!({ "sql": sql, "queryOptions": options }).to_string();
+        let (status, body) = call(&server.url, "POST", "/query/sql", &body);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    // The tree is built off the consuming thread; once it is, the filter
+    // reads only the rows past its records (fewer than 4096 of them).
+    let filtered = |body: Value| body["numEntriesScannedInFilter"].as_i64().unwrap();
+    assert!(wait_until(WAIT, || filtered(run("")) < 4096), "{}", run(""));
+    let tree = run("");
+    let docs = run("useStarTree=false");
+    // user_id = id % 97: 104 rows each for 1, 2 and 3, 103 for 50.
+    assert_eq!(docs["numDocsScanned"], 3 * 104 + 103, "{docs}");
+    assert_eq!(filtered(docs.clone()), 10_000, "{docs}");
+    assert_eq!(tree["totalDocs"], 10_000);
+    assert_eq!(tree["resultTable"], docs["resultTable"]);
+    assert_eq!(tree["resultTable"]["rows"].as_array().unwrap().len(), 5);
+}

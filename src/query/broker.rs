@@ -4,7 +4,8 @@
 //!
 //! [`QueryServer`] is the broker↔server boundary. [`LocalServer`] runs
 //! segments of this process on a CPU pool of its own (rayon), apart from
-//! the HTTP runtime, one task per segment; a remote server would implement
+//! the HTTP runtime, one task per segment, except those a star-tree answers
+//! (a walk of pre-aggregated records, done in place); a remote server would implement
 //! the same trait over the network.
 
 use std::sync::atomic::Ordering;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
-use super::exec::{execute, Deadline, Partial, SegmentStats, TIMED_OUT};
+use super::exec::{execute, execute_in_place, Deadline, Partial, SegmentStats, TIMED_OUT};
 use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
@@ -137,39 +138,57 @@ impl LocalServer {
 impl QueryServer for LocalServer {
     fn query(&self, plan: Arc<Plan>, tables: Vec<String>, deadline: Arc<Deadline>, reply: Reply) {
         let segments = self.segments(&tables);
-        let pool = self.pool.clone();
-        pool.spawn(move || {
-            let results: Vec<Result<(Partial, SegmentStats), String>> = segments
-                .par_iter()
-                .map(|segment| execute(&plan, segment.as_ref(), &deadline))
-                .collect();
-            let mut response = ServerResponse {
-                segments_queried: segments.len() as u64,
-                ..ServerResponse::default()
-            };
-            let mut partials = Vec::with_capacity(results.len());
-            for result in results {
-                let (partial, stats) = match result {
-                    Ok(done) => done,
-                    Err(message) if message == TIMED_OUT => {
-                        return reply(Err(QueryError::new(
-                            EXECUTION_TIMEOUT,
-                            timeout_message(&plan),
-                        )))
-                    }
-                    Err(message) => return reply(Err(QueryError::execution(message))),
-                };
-                response.add_segment(&stats);
-                partials.push(partial);
+        // Segments a star-tree answers are done here, on the caller's
+        // thread: a hand-off to the pool would cost more than the walk.
+        let mut results = Vec::with_capacity(segments.len());
+        let mut rest = Vec::new();
+        for segment in segments {
+            match execute_in_place(&plan, segment.as_ref(), &deadline) {
+                Some(result) => results.push(result),
+                None => rest.push(segment),
             }
-            match reduce::merge(&plan, partials) {
-                Ok(partial) => {
-                    response.partial = Some(partial);
-                    reply(Ok(response))
-                }
-                Err(message) => reply(Err(QueryError::new(INTERNAL, message))),
-            }
+        }
+        if rest.is_empty() {
+            return reply(gather(&plan, results));
+        }
+        self.pool.spawn(move || {
+            results.extend(
+                rest.par_iter()
+                    .map(|segment| execute(&plan, segment.as_ref(), &deadline))
+                    .collect::<Vec<_>>(),
+            );
+            reply(gather(&plan, results))
         });
+    }
+}
+
+/// Merges one server's per-segment results into its response.
+fn gather(
+    plan: &Plan,
+    results: Vec<Result<(Partial, SegmentStats), String>>,
+) -> Result<ServerResponse, QueryError> {
+    let mut response = ServerResponse {
+        segments_queried: results.len() as u64,
+        ..ServerResponse::default()
+    };
+    let mut partials = Vec::with_capacity(results.len());
+    for result in results {
+        let (partial, stats) = match result {
+            Ok(done) => done,
+            Err(message) if message == TIMED_OUT => {
+                return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)))
+            }
+            Err(message) => return Err(QueryError::execution(message)),
+        };
+        response.add_segment(&stats);
+        partials.push(partial);
+    }
+    match reduce::merge(plan, partials) {
+        Ok(partial) => {
+            response.partial = Some(partial);
+            Ok(response)
+        }
+        Err(message) => Err(QueryError::new(INTERNAL, message)),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Star-tree answers against the docs: random rows in sealed segments with
-//! random trees, random queries the trees cover (their answers must equal
+//! Star-tree answers against the docs: random rows in sealed segments and a
+//! consuming one (trees over its first rows, the rest scanned) with random
+//! trees, random queries the trees cover (their answers must equal
 //! the same query with `useStarTree=false`) and queries they do not (which
 //! must not use a tree).
 
@@ -7,9 +8,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value as Json};
 
-use super::exec::{execute, Deadline};
+use super::exec::{execute, execute_in_place, Deadline};
 use super::options::QueryOptions;
 use super::reduce;
+use super::source::{MutableSnapshot, SegmentSource};
 use super::sql::{self, Route, TableColumns};
 use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
@@ -187,7 +189,7 @@ fn star_tree_answers_equal_the_docs() {
         at: std::time::Instant::now() + std::time::Duration::from_secs(120),
         cancelled: Default::default(),
     };
-    let mut used = 0;
+    let (mut used, mut consuming_used) = (0, 0);
     for round in 0..12 {
         let table_json = table(&mut rng);
         let dims: Vec<String> = table_json["tableIndexConfig"]["starTreeIndexConfigs"][0]
@@ -201,7 +203,7 @@ fn star_tree_answers_equal_the_docs() {
             catalog::parse(table_json.to_string().as_bytes(), "table").unwrap();
         let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
         let dir = tempfile::tempdir().unwrap();
-        let mut segments = Vec::new();
+        let mut segments: Vec<Arc<dyn SegmentSource>> = Vec::new();
         for index in 0..2 {
             let count = rng.below(400);
             let data = rows(&mut rng, count);
@@ -218,8 +220,23 @@ fn star_tree_answers_equal_the_docs() {
             let (path, _) = segment.seal(dir.path(), &info).unwrap();
             let sealed = ImmutableSegment::open(&path).unwrap();
             assert_eq!(sealed.star_trees().len(), 1);
-            segments.push(sealed);
+            segments.push(Arc::new(sealed));
         }
+        // A consuming segment: trees over its first rows, then more rows.
+        let consuming = Arc::new(MutableSegment::new(spec.clone()));
+        let (built, tail) = (1 + rng.below(300), rng.below(100));
+        let cells: Vec<_> = rows(&mut rng, built + tail)
+            .iter()
+            .map(|row| json_row(row, &spec).unwrap())
+            .collect();
+        consuming.append(&cells[..built]).unwrap();
+        assert!(consuming.start_tree_build());
+        consuming.build_star_trees().unwrap();
+        consuming.append(&cells[built..]).unwrap();
+        let snapshot = MutableSnapshot::new(format!("t_{round}_consuming"), consuming);
+        assert_eq!(snapshot.star_trees().len(), 1);
+        assert_eq!(snapshot.star_tree_docs(), built);
+        segments.push(Arc::new(snapshot));
         let run = |sql: &str, use_star_tree: bool| {
             let mut options = QueryOptions {
                 use_star_tree,
@@ -230,26 +247,31 @@ fn star_tree_answers_equal_the_docs() {
             };
             let plan =
                 sql::plan(&query, &columns, options).unwrap_or_else(|e| panic!("{sql}: {e}"));
-            let mut star = false;
+            let (mut star, mut consuming_star) = (false, false);
             let partials = segments
                 .iter()
                 .map(|segment| {
-                    execute(&plan, segment, &deadline).map(|(partial, stats)| {
-                        star |= stats.star_tree;
-                        partial
-                    })
+                    // As the broker does: in place when a tree answers.
+                    execute_in_place(&plan, segment.as_ref(), &deadline)
+                        .unwrap_or_else(|| execute(&plan, segment.as_ref(), &deadline))
+                        .map(|(partial, stats)| {
+                            star |= stats.star_tree;
+                            consuming_star |= stats.star_tree && stats.consuming_since.is_some();
+                            partial
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
             let rows = reduce::finish(&plan, reduce::merge(&plan, partials).unwrap()).unwrap();
-            (rows, star)
+            (rows, star, consuming_star)
         };
         for _ in 0..25 {
             let sql = covered_query(&mut rng, &dims);
-            let (tree, star) = run(&sql, true);
-            let (docs, no_star) = run(&sql, false);
+            let (tree, star, consuming_star) = run(&sql, true);
+            let (docs, no_star, _) = run(&sql, false);
             assert!(!no_star, "{sql}: used a star-tree with useStarTree=false");
             used += usize::from(star);
+            consuming_used += usize::from(consuming_star);
             let equal = tree.len() == docs.len()
                 && tree
                     .iter()
@@ -258,10 +280,14 @@ fn star_tree_answers_equal_the_docs() {
             assert!(equal, "{sql}\n tree: {tree:?}\n docs: {docs:?}");
         }
         for sql in UNCOVERED {
-            let (_, star) = run(sql, true);
+            let (_, star, _) = run(sql, true);
             assert!(!star, "{sql}: a star-tree does not cover it");
         }
     }
     // Nearly every covered query has a segment with rows to use a tree on.
     assert!(used > 200, "only {used} of 300 queries used a star-tree");
+    assert!(
+        consuming_used > 150,
+        "only {consuming_used} of 300 queries used a consuming segment's star-tree"
+    );
 }

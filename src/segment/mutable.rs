@@ -12,16 +12,18 @@
 //!
 //! Every column is dictionary-encoded here (ids in arrival order, values
 //! unsorted) except single-value noDictionary columns, stored raw; sealing
-//! sorts the dictionaries (see `seal.rs`).
+//! sorts the dictionaries (see `seal.rs`). Star-trees over a prefix of the
+//! rows are rebuilt as it grows (`mutable_trees.rs`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use roaring::RoaringBitmap;
 
 use super::append_vec::AppendVec;
 use super::error::{Error, Result};
+use super::mutable_trees::ConsumingTrees;
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::types::{conform_scalar, Cell, Physical, Scalar};
 use crate::catalog::FieldRole;
@@ -202,6 +204,9 @@ pub struct MutableSegment {
     created_millis: i64,
     /// When rows were last appended (epoch millis; 0 before the first).
     last_append_millis: AtomicI64,
+    /// Star-trees over a prefix of the rows (`mutable_trees.rs`).
+    pub(crate) trees: RwLock<Option<Arc<ConsumingTrees>>>,
+    pub(crate) building_trees: AtomicBool,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -253,6 +258,8 @@ impl MutableSegment {
             writer: Mutex::new(()),
             created_millis: now_millis(),
             last_append_millis: AtomicI64::new(0),
+            trees: RwLock::new(None),
+            building_trees: AtomicBool::new(false),
         }
     }
 

@@ -60,47 +60,67 @@ impl SegmentTree {
         bytes: &[u8],
         columns: &HashMap<String, usize>,
     ) -> std::result::Result<SegmentTree, String> {
-        let column = |name: &str| {
-            columns
-                .get(name)
-                .copied()
-                .ok_or_else(|| format!("the star-tree names an unknown column `{name}`"))
-        };
+        let metrics = tree_metrics(meta, &|name| columns.get(name).copied())?;
+        let funcs: Vec<MetricFunc> = metrics.iter().map(|(func, _)| *func).collect();
+        let tree = codec::decode(bytes, &funcs)?;
+        SegmentTree::resolve(meta.clone(), tree, &|name| columns.get(name).copied())
+    }
+
+    /// A built tree with its footer entry, its columns looked up by name.
+    pub fn resolve(
+        meta: StarTreeMeta,
+        tree: StarTree,
+        column: &dyn Fn(&str) -> Option<usize>,
+    ) -> std::result::Result<SegmentTree, String> {
         let dimensions = meta
             .dimensions_split_order
             .iter()
-            .map(|name| column(name))
+            .map(|name| column(name).ok_or_else(|| unknown_column(name)))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut metrics = Vec::new();
-        for pair in &meta.function_column_pairs {
-            let (function, name) = pair
-                .split_once("__")
-                .ok_or_else(|| format!("`{pair}` is not a function-column pair"))?;
-            let func = match function {
-                "COUNT" => MetricFunc::Count,
-                "SUM" => MetricFunc::Sum,
-                "MIN" => MetricFunc::Min,
-                "MAX" => MetricFunc::Max,
-                other => return Err(format!("unknown star-tree function `{other}`")),
-            };
-            let column = match func {
-                MetricFunc::Count => None,
-                _ => Some(column(name)?),
-            };
-            metrics.push((func, column));
-        }
-        let funcs: Vec<MetricFunc> = metrics.iter().map(|(func, _)| *func).collect();
-        let tree = codec::decode(bytes, &funcs)?;
-        if tree.dims.len() != dimensions.len() || tree.records() as u64 != meta.records {
+        let metrics = tree_metrics(&meta, column)?;
+        if tree.dims.len() != dimensions.len()
+            || tree.records() as u64 != meta.records
+            || tree.funcs.len() != metrics.len()
+        {
             return Err("the star-tree block does not match its footer entry".into());
         }
         Ok(SegmentTree {
-            meta: meta.clone(),
+            meta,
             tree,
             dimensions,
             metrics,
         })
     }
+}
+
+fn unknown_column(name: &str) -> String {
+    format!("the star-tree names an unknown column `{name}`")
+}
+
+/// The function and column of each `FUNCTION__column` pair of a tree.
+fn tree_metrics(
+    meta: &StarTreeMeta,
+    column: &dyn Fn(&str) -> Option<usize>,
+) -> std::result::Result<Vec<(MetricFunc, Option<usize>)>, String> {
+    let mut metrics = Vec::new();
+    for pair in &meta.function_column_pairs {
+        let (function, name) = pair
+            .split_once("__")
+            .ok_or_else(|| format!("`{pair}` is not a function-column pair"))?;
+        let func = match function {
+            "COUNT" => MetricFunc::Count,
+            "SUM" => MetricFunc::Sum,
+            "MIN" => MetricFunc::Min,
+            "MAX" => MetricFunc::Max,
+            other => return Err(format!("unknown star-tree function `{other}`")),
+        };
+        let column = match func {
+            MetricFunc::Count => None,
+            _ => Some(column(name).ok_or_else(|| unknown_column(name))?),
+        };
+        metrics.push((func, column));
+    }
+    Ok(metrics)
 }
 
 /// A numeric dictionary decoded into an array, for lookups by id in scans.

@@ -12,7 +12,7 @@ use super::values::Values;
 use super::writer::{ColumnData, DocIds};
 use crate::catalog::FieldRole;
 use crate::index::startree::build::{build, BuildInput};
-use crate::index::startree::{codec, MetricFunc, TreeSpec};
+use crate::index::startree::{codec, MetricFunc, StarTree, TreeSpec};
 
 /// Dimension ids and metric values kept for the trees.
 #[derive(Default)]
@@ -90,6 +90,26 @@ impl TreeInputs {
         }
     }
 
+    /// Whether the trees take column `index` as a dimension.
+    pub fn wants_dimension(&self, index: usize) -> bool {
+        self.dims.contains(&index)
+    }
+
+    /// Whether the trees take column `index` as a metric.
+    pub fn wants_metric(&self, index: usize) -> bool {
+        self.metrics.contains(&index)
+    }
+
+    /// Keeps a dimension's dictionary ids, one per doc.
+    pub fn capture_ids(&mut self, index: usize, ids: Vec<u32>) {
+        self.ids.insert(index, ids);
+    }
+
+    /// Keeps a metric's values, one per doc.
+    pub fn capture_values(&mut self, index: usize, values: Vec<f64>) {
+        self.values.insert(index, values);
+    }
+
     /// Drops the ids of a column that was not stored with its dictionary.
     pub fn written(&mut self, index: usize, meta: &ColumnMeta) {
         if meta.encoding != Encoding::Dictionary {
@@ -97,21 +117,22 @@ impl TreeInputs {
         }
     }
 
-    /// The trees to build: the configured ones, then the default one.
-    fn configs(&self, spec: &SegmentSpec, columns: &[ColumnMeta]) -> Vec<TreeConfig> {
+    /// The trees to build: the configured ones, then the default one, which
+    /// takes dimensions of at most 10,000 values (`cardinality` of a column).
+    fn configs(&self, spec: &SegmentSpec, cardinality: &dyn Fn(usize) -> usize) -> Vec<TreeConfig> {
         let mut configs = spec.star_trees.clone();
         if spec.default_star_tree {
             // Pinot's rule: dictionary dimensions of at most 10,000 values,
             // most distinct first, the time column last; COUNT(*) and the
             // SUM of every numeric metric.
-            let small = |index: &usize| columns[*index].cardinality <= DEFAULT_TREE_MAX_CARDINALITY;
+            let small = |index: &usize| cardinality(*index) as u64 <= DEFAULT_TREE_MAX_CARDINALITY;
             let mut dimensions: Vec<usize> = self
                 .ids
                 .keys()
                 .copied()
                 .filter(|index| Some(*index) != spec.time_column && small(index))
                 .collect();
-            dimensions.sort_by_key(|index| std::cmp::Reverse(columns[*index].cardinality));
+            dimensions.sort_by_key(|index| std::cmp::Reverse(cardinality(*index)));
             if let Some(time) = spec.time_column.filter(|time| self.ids.contains_key(time)) {
                 if small(&time) {
                     dimensions.push(time);
@@ -142,8 +163,21 @@ impl TreeInputs {
         spec: &SegmentSpec,
         columns: &[ColumnMeta],
     ) -> Result<Vec<(StarTreeMeta, Vec<u8>)>, String> {
+        let trees = self.build_trees(spec, &|index| columns[index].cardinality as usize)?;
+        Ok(trees
+            .into_iter()
+            .map(|(meta, tree)| (meta, codec::encode(&tree)))
+            .collect())
+    }
+
+    /// Builds every tree: (its footer entry, the tree).
+    pub fn build_trees(
+        &self,
+        spec: &SegmentSpec,
+        cardinality: &dyn Fn(usize) -> usize,
+    ) -> Result<Vec<(StarTreeMeta, StarTree)>, String> {
         let mut out = Vec::new();
-        for config in self.configs(spec, columns) {
+        for config in self.configs(spec, cardinality) {
             // Dimensions are kept dictionary-encoded; a tree whose column
             // is missing from this segment's input is left out.
             let Some(dims) = config
@@ -186,7 +220,7 @@ impl TreeInputs {
                 records: tree.records() as u64,
                 nodes: tree.nodes.len() as u64,
             };
-            out.push((meta, codec::encode(&tree)));
+            out.push((meta, tree));
         }
         Ok(out)
     }

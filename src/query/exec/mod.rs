@@ -107,6 +107,71 @@ pub fn open_columns<'a>(plan: &Plan, segment: &'a dyn SegmentSource) -> Columns<
     columns
 }
 
+fn segment_stats(segment: &dyn SegmentSource) -> SegmentStats {
+    SegmentStats {
+        total_docs: segment.num_docs() as u64,
+        consuming_since: segment.consuming_since(),
+        ..SegmentStats::default()
+    }
+}
+
+/// Most docs past a consuming segment's star-trees that a query scans on
+/// the calling thread.
+const IN_PLACE_TAIL_DOCS: usize = 1 << 16;
+
+/// The star-tree answer of the docs `segment`'s trees cover, if one of them
+/// answers `plan`: `None` when none does (or `useStarTree` is off).
+fn by_star_tree(
+    plan: &Plan,
+    segment: &dyn SegmentSource,
+) -> Option<Result<(Partial, SegmentStats), String>> {
+    if !plan.options.use_star_tree || segment.star_trees().is_empty() {
+        return None;
+    }
+    let columns = open_columns(plan, segment);
+    let mut stats = segment_stats(segment);
+    match startree::aggregate(plan, segment.star_trees(), &columns, &mut stats) {
+        Ok(Some(groups)) => Some(Ok((Partial::Groups(groups), stats))),
+        Ok(None) => None,
+        Err(message) => Some(Err(message)),
+    }
+}
+
+/// Adds the docs past the trees (a consuming segment's newest) to a tree
+/// answer.
+fn with_tail(
+    plan: &Plan,
+    segment: &dyn SegmentSource,
+    (tree_part, mut stats): (Partial, SegmentStats),
+    deadline: &Deadline,
+) -> Result<(Partial, SegmentStats), String> {
+    let covered = segment.star_tree_docs();
+    if covered >= segment.num_docs() {
+        return Ok((tree_part, stats));
+    }
+    let tail = DocSet::Range(covered as u32, segment.num_docs() as u32);
+    let (tail_part, tail_stats) = scan(plan, segment, tail, deadline)?;
+    stats.docs_scanned += tail_stats.docs_scanned;
+    stats.entries_in_filter += tail_stats.entries_in_filter;
+    stats.entries_post_filter += tail_stats.entries_post_filter;
+    stats.groups_limit_reached |= tail_stats.groups_limit_reached;
+    Ok((reduce::merge(plan, vec![tree_part, tail_part])?, stats))
+}
+
+/// Runs `plan` on `segment` if a star-tree answers it and few docs remain
+/// to scan past it: cheap enough for the calling thread. `None` otherwise.
+pub fn execute_in_place(
+    plan: &Plan,
+    segment: &dyn SegmentSource,
+    deadline: &Deadline,
+) -> Option<Result<(Partial, SegmentStats), String>> {
+    if segment.num_docs() - segment.star_tree_docs().min(segment.num_docs()) > IN_PLACE_TAIL_DOCS {
+        return None;
+    }
+    let answer = by_star_tree(plan, segment)?;
+    Some(answer.and_then(|answer| with_tail(plan, segment, answer, deadline)))
+}
+
 /// Runs `plan` on `segment`.
 pub fn execute(
     plan: &Plan,
@@ -114,23 +179,25 @@ pub fn execute(
     deadline: &Deadline,
 ) -> Result<(Partial, SegmentStats), String> {
     deadline.check()?;
-    let columns = open_columns(plan, segment);
-    let mut stats = SegmentStats {
-        total_docs: segment.num_docs() as u64,
-        consuming_since: segment.consuming_since(),
-        ..SegmentStats::default()
-    };
-    if plan.options.use_star_tree && !segment.star_trees().is_empty() {
-        if let Some(groups) = startree::aggregate(plan, segment.star_trees(), &columns, &mut stats)?
-        {
-            return Ok((Partial::Groups(groups), stats));
-        }
+    if let Some(answer) = by_star_tree(plan, segment) {
+        return with_tail(plan, segment, answer?, deadline);
     }
-    let all = DocSet::all(segment.num_docs());
+    scan(plan, segment, DocSet::all(segment.num_docs()), deadline)
+}
+
+/// Runs `plan` on the docs of `segment` in `candidates`, reading columns.
+fn scan(
+    plan: &Plan,
+    segment: &dyn SegmentSource,
+    candidates: DocSet,
+    deadline: &Deadline,
+) -> Result<(Partial, SegmentStats), String> {
+    let columns = open_columns(plan, segment);
+    let mut stats = segment_stats(segment);
     let mut filter_stats = FilterStats::default();
     let docs = match &plan.filter {
-        Some(filter) => filter.docs(&columns, &all, &mut filter_stats)?,
-        None => all,
+        Some(filter) => filter.docs(&columns, &candidates, &mut filter_stats)?,
+        None => candidates,
     };
     stats.entries_in_filter = filter_stats.entries_scanned;
     stats.docs_scanned = docs.len();

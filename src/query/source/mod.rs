@@ -47,9 +47,14 @@ pub trait SegmentSource: Send + Sync {
     fn consuming_since(&self) -> Option<i64>;
     /// The column named `name`, if this segment stores it.
     fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>>;
-    /// The segment's star-trees (sealed segments that were built with them).
+    /// The segment's star-trees.
     fn star_trees(&self) -> &[SegmentTree] {
         &[]
+    }
+    /// How many of the first docs the star-trees cover: all of a sealed
+    /// segment's; a prefix of a consuming segment's, the rest to scan.
+    fn star_tree_docs(&self) -> usize {
+        self.num_docs()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Consuming segments as query sources. A query reads a snapshot: the rows
 //! visible when it started (`MutableSnapshot::num_docs`), so rows arriving
-//! during the query never show up in one column and not another.
+//! during the query never show up in one column and not another. Its
+//! star-trees cover a prefix of those rows.
 
 use std::sync::Arc;
 
@@ -10,22 +11,27 @@ use super::{kind_of, scalar_for, vector_of, ColumnSource, Indexes, SegmentSource
 use crate::query::docs::Docs;
 use crate::query::value::{Kind, Value, Vector};
 use crate::segment::mutable::{Forward, MutableColumn, Store};
-use crate::segment::MutableSegment;
+use crate::segment::{ConsumingTrees, MutableSegment, SegmentTree};
 
-/// A consuming segment as of one moment.
+/// A consuming segment as of one moment, with the star-trees built by then.
 pub struct MutableSnapshot {
     name: String,
     segment: Arc<MutableSegment>,
     num_docs: usize,
+    trees: Option<Arc<ConsumingTrees>>,
 }
 
 impl MutableSnapshot {
     pub fn new(name: String, segment: Arc<MutableSegment>) -> MutableSnapshot {
+        // Trees first: they cover rows that were visible before them, so
+        // never more than the count taken after.
+        let trees = segment.star_trees();
         let num_docs = segment.num_docs();
         MutableSnapshot {
             name,
             segment,
             num_docs,
+            trees,
         }
     }
 }
@@ -45,6 +51,18 @@ impl SegmentSource for MutableSnapshot {
                 .last_append_millis()
                 .unwrap_or(self.segment.created_millis()),
         )
+    }
+
+    fn star_trees(&self) -> &[SegmentTree] {
+        self.trees
+            .as_ref()
+            .map_or(&[], |trees| trees.trees.as_slice())
+    }
+
+    fn star_tree_docs(&self) -> usize {
+        self.trees
+            .as_ref()
+            .map_or(0, |trees| trees.docs.min(self.num_docs))
     }
 
     fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>> {

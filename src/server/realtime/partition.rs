@@ -334,6 +334,7 @@ fn append(
     let appended = pending.len() as u64;
     pending.clear();
     offsets.clear();
+    refresh_star_trees(shared, &open.name, &open.segment);
     let rows = open.segment.num_docs() as u64;
     let next_offset = cursor.next_offset;
     shared.with_status(partition, |status| {
@@ -344,6 +345,28 @@ fn append(
             status.last_consumed_millis = Some(crate::segment::now_millis());
         }
     });
+}
+
+/// Rebuilds the consuming segment's star-trees off the consuming thread
+/// once enough rows arrived since the last build.
+fn refresh_star_trees(shared: &TableShared, name: &str, segment: &Arc<MutableSegment>) {
+    if !segment.star_trees_due() || !segment.start_tree_build() {
+        return;
+    }
+    let building = segment.clone();
+    let (table, segment_name) = (shared.name.clone(), name.to_string());
+    let spawned = std::thread::Builder::new()
+        .name("gamay-startree".into())
+        .spawn(move || {
+            if let Err(err) = building.build_star_trees() {
+                tracing::warn!(%table, segment = %segment_name, error = %err, "consuming star-tree not built");
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(table = %shared.name, error = %err, "no thread for a consuming star-tree");
+        // Release the claim; the next append tries again.
+        segment.abandon_tree_build();
+    }
 }
 
 fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) {

@@ -1,0 +1,139 @@
+//! Star-trees of a consuming segment, so queries on fresh rows use them
+//! too. A tree covers the segment's first `docs` rows; queries add the rows
+//! after them by scanning. The trees are rebuilt from the growing columns
+//! (dictionary ids in arrival order) once the rows past them reach half
+//! the rows they cover, and at least [`MIN_NEW_DOCS`]: the scanned tail
+//! stays under a third of the segment while every row is built into trees
+//! about three times over the segment's life.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::mutable::{Forward, MutableColumn, MutableSegment, Store};
+use super::reader::SegmentTree;
+use super::startree::TreeInputs;
+use super::types::{Physical, Scalar};
+
+/// Fewest new rows that make a rebuild due.
+pub const MIN_NEW_DOCS: usize = 4096;
+
+/// A consuming segment's trees over its first `docs` rows.
+#[derive(Debug)]
+pub struct ConsumingTrees {
+    pub docs: usize,
+    pub trees: Vec<SegmentTree>,
+}
+
+fn f64_of(scalar: Scalar) -> f64 {
+    match scalar {
+        Scalar::I32(v) => f64::from(v),
+        Scalar::I64(v) => v as f64,
+        Scalar::F32(v) => f64::from(v),
+        Scalar::F64(v) => v,
+        Scalar::Str(_) | Scalar::Bytes(_) => 0.0,
+    }
+}
+
+fn store_f64(store: &Store, docs: usize) -> Vec<f64> {
+    match store {
+        Store::I32(values) => (0..docs).map(|d| f64::from(*values.get(d))).collect(),
+        Store::I64(values) => (0..docs).map(|d| *values.get(d) as f64).collect(),
+        Store::F32(values) => (0..docs).map(|d| f64::from(*values.get(d))).collect(),
+        Store::F64(values) => (0..docs).map(|d| *values.get(d)).collect(),
+        Store::Var(_) => vec![0.0; docs],
+    }
+}
+
+/// A single-value column's first `docs` values as doubles.
+fn metric_values(column: &MutableColumn, docs: usize) -> Option<Vec<f64>> {
+    match (&column.forward, &column.dict) {
+        (Forward::Raw(store), _) => Some(store_f64(store, docs)),
+        (Forward::DictSv(ids), Some(dict)) => {
+            let physical: Physical = column.spec.physical;
+            let values: Vec<f64> = (0..dict.values.len())
+                .map(|id| f64_of(dict.values.get(id, physical)))
+                .collect();
+            Some((0..docs).map(|d| values[*ids.get(d) as usize]).collect())
+        }
+        _ => None,
+    }
+}
+
+impl MutableSegment {
+    /// The trees queries use now, if any were built.
+    pub fn star_trees(&self) -> Option<Arc<ConsumingTrees>> {
+        self.trees
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Whether the spec asks for trees and enough rows arrived since the
+    /// last build.
+    pub fn star_trees_due(&self) -> bool {
+        let spec = self.spec();
+        if spec.star_trees.is_empty() && !spec.default_star_tree {
+            return false;
+        }
+        let covered = self.star_trees().map_or(0, |trees| trees.docs);
+        let new = self.num_docs().saturating_sub(covered);
+        new >= MIN_NEW_DOCS.max(covered / 2)
+    }
+
+    /// Claims the right to rebuild the trees: false while a build runs.
+    pub fn start_tree_build(&self) -> bool {
+        self.building_trees
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Releases the claim of [`MutableSegment::start_tree_build`] without
+    /// building.
+    pub fn abandon_tree_build(&self) {
+        self.building_trees.store(false, Ordering::Release);
+    }
+
+    /// Builds the trees over the rows visible now and publishes them;
+    /// releases the claim of [`MutableSegment::start_tree_build`].
+    pub fn build_star_trees(&self) -> Result<(), String> {
+        let result = self.rebuild_trees();
+        self.building_trees.store(false, Ordering::Release);
+        result
+    }
+
+    fn rebuild_trees(&self) -> Result<(), String> {
+        let docs = self.num_docs();
+        let spec = self.spec().clone();
+        let mut inputs = TreeInputs::new(&spec);
+        for (index, column) in self.columns.iter().enumerate() {
+            if inputs.wants_dimension(index) {
+                if let Forward::DictSv(ids) = &column.forward {
+                    inputs.capture_ids(index, (0..docs).map(|d| *ids.get(d)).collect());
+                }
+            }
+            if inputs.wants_metric(index) {
+                if let Some(values) = metric_values(column, docs) {
+                    inputs.capture_values(index, values);
+                }
+            }
+        }
+        let cardinality = |index: usize| {
+            self.columns[index]
+                .dict
+                .as_ref()
+                .map_or(usize::MAX, |dict| dict.values.len())
+        };
+        let mut trees = Vec::new();
+        for (meta, tree) in inputs.build_trees(&spec, &cardinality)? {
+            trees.push(SegmentTree::resolve(meta, tree, &|name| {
+                spec.column_index(name)
+            })?);
+        }
+        *self
+            .trees
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some(Arc::new(ConsumingTrees { docs, trees }));
+        Ok(())
+    }
+}
