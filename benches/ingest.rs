@@ -3,13 +3,16 @@
 //! 1. decode: JSON trade messages → rows (one core).
 //! 2. decode + append into a consuming segment (one core).
 //! 3. end to end: messages already in Kafka (librdkafka's mock cluster,
-//!    8 partitions) consumed into a REALTIME table, until all are queryable.
+//!    8 partitions) consumed into a REALTIME table, until all are queryable;
+//!    then a group-by on the consuming segments, p50 and p99 over 200 runs,
+//!    with and without the star-tree (`STAR_TREE=1` configures one on
+//!    `symbol`).
 //! 4. freshness: a producer at a fixed rate while a client polls
 //!    `SELECT MAX(id)`; the time from a message's send to its id being
 //!    visible, as percentiles.
 //!
-//! Run: `cargo bench --bench ingest` (MESSAGES, RATE, SECONDS override the
-//! sizes). Figures go in BENCHMARKS.md.
+//! Run: `cargo bench --bench ingest` (MESSAGES, RATE, SECONDS,
+//! QUERY_CLIENTS and STAR_TREE override the defaults). Figures go in BENCHMARKS.md.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,12 +38,24 @@ fn schema() -> Value {
     serde_json::from_str(include_str!("../schemas/stock_transactions.json")).unwrap()
 }
 
+/// The star-tree of `STAR_TREE=1` runs.
+fn star_trees() -> Value {
+    if env("STAR_TREE", 0) == 0 {
+        return json!([]);
+    }
+    json!([{
+        "dimensionsSplitOrder": ["symbol"],
+        "functionColumnPairs": ["COUNT__*", "SUM__shares", "SUM__purchase"],
+        "maxLeafRecords": 100
+    }])
+}
+
 fn table(brokers: &str, topic: &str) -> Value {
     json!({
         "tableName": "stock_transactions",
         "tableType": "REALTIME",
         "segmentsConfig": {"timeColumnName": "update_at", "replication": "1"},
-        "tableIndexConfig": {"invertedIndexColumns": ["symbol"]},
+        "tableIndexConfig": {"invertedIndexColumns": ["symbol"], "starTreeIndexConfigs": star_trees()},
         "ingestionConfig": {"streamIngestionConfig": {"streamConfigMaps": [{
             "streamType": "kafka",
             "stream.kafka.topic.name": topic,
@@ -236,6 +251,34 @@ fn end_to_end() {
     done.store(true, Ordering::Release);
     for thread in client_threads {
         let _ = thread.join();
+    }
+    // Dashboard queries on the consuming segments, one at a time, now that
+    // every row is in.
+    std::thread::sleep(Duration::from_secs(2));
+    for options in ["", "useStarTree=false"] {
+        let sql = "SELECT symbol, COUNT(*), SUM(purchase) AS p FROM stock_transactions GROUP BY symbol ORDER BY p DESC LIMIT 10";
+        let mut times: Vec<f64> = (0..200)
+            .map(|_| {
+                let started = Instant::now();
+                post(
+                    &server.url,
+                    "/query/sql",
+                    &json!({ "sql": sql, "queryOptions": options }),
+                );
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "group by symbol over {count} consuming rows ({}): p50 {:.2} ms, p99 {:.2} ms",
+            if options.is_empty() {
+                "default options"
+            } else {
+                options
+            },
+            times[times.len() / 2],
+            times[times.len() * 99 / 100]
+        );
     }
     println!(
         "end to end: {count} messages from {partitions} partitions queryable in {seconds:.2} s: {:.0} messages/s on {} cores; {clients} query clients ran {:.0} queries/s",

@@ -1,13 +1,17 @@
 //! Star-trees of a consuming segment, so queries on fresh rows use them
 //! too. A tree covers the segment's first `docs` rows; queries add the rows
-//! after them by scanning. The trees are rebuilt from the growing columns
-//! (dictionary ids in arrival order) once the rows past them reach half
-//! the rows they cover, and at least [`MIN_NEW_DOCS`]: the scanned tail
-//! stays under a third of the segment while every row is built into trees
-//! about three times over the segment's life.
+//! after them by scanning. The first trees are built once the segment has
+//! [`MIN_NEW_DOCS`] rows; they are rebuilt from the growing columns
+//! (dictionary ids in arrival order) when the rows past them reach half the
+//! rows covered (and at least [`MIN_NEW_DOCS`]), so the scanned tail stays
+//! under a third of the segment, or, with any new rows, once
+//! [`REBUILD_SPACING`] times the last build's duration has passed (half a
+//! second at least): building takes about a twentieth of a core per segment
+//! at most, and a segment that stops growing soon has trees over every row.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::mutable::{Forward, MutableColumn, MutableSegment, Store};
 use super::reader::SegmentTree;
@@ -16,12 +20,20 @@ use super::types::{Physical, Scalar};
 
 /// Fewest new rows that make a rebuild due.
 pub const MIN_NEW_DOCS: usize = 4096;
+/// A rebuild waits at least this many times the last build's duration
+/// unless the new rows reach half of those covered.
+pub const REBUILD_SPACING: u32 = 20;
+/// Shortest wait between rebuilds.
+const MIN_WAIT: Duration = Duration::from_millis(500);
 
 /// A consuming segment's trees over its first `docs` rows.
 #[derive(Debug)]
 pub struct ConsumingTrees {
     pub docs: usize,
     pub trees: Vec<SegmentTree>,
+    /// When the build finished, and how long it took.
+    built: Instant,
+    took: Duration,
 }
 
 fn f64_of(scalar: Scalar) -> f64 {
@@ -75,9 +87,17 @@ impl MutableSegment {
         if spec.star_trees.is_empty() && !spec.default_star_tree {
             return false;
         }
-        let covered = self.star_trees().map_or(0, |trees| trees.docs);
+        let trees = self.star_trees();
+        let covered = trees.as_ref().map_or(0, |trees| trees.docs);
         let new = self.num_docs().saturating_sub(covered);
-        new >= MIN_NEW_DOCS.max(covered / 2)
+        match trees {
+            None => new >= MIN_NEW_DOCS,
+            Some(_) if new == 0 => false,
+            Some(trees) => {
+                new >= MIN_NEW_DOCS.max(covered / 2)
+                    || trees.built.elapsed() >= (trees.took * REBUILD_SPACING).max(MIN_WAIT)
+            }
+        }
     }
 
     /// Claims the right to rebuild the trees: false while a build runs.
@@ -102,6 +122,7 @@ impl MutableSegment {
     }
 
     fn rebuild_trees(&self) -> Result<(), String> {
+        let started = Instant::now();
         let docs = self.num_docs();
         let spec = self.spec().clone();
         let mut inputs = TreeInputs::new(&spec);
@@ -132,8 +153,12 @@ impl MutableSegment {
         *self
             .trees
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            Some(Arc::new(ConsumingTrees { docs, trees }));
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(ConsumingTrees {
+            docs,
+            trees,
+            built: Instant::now(),
+            took: started.elapsed(),
+        }));
         Ok(())
     }
 }

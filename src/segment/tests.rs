@@ -792,3 +792,54 @@ fn default_star_tree_follows_pinots_rule() {
     });
     assert_eq!(count, 100.0);
 }
+
+#[test]
+fn consuming_star_trees_are_rebuilt_as_rows_arrive() {
+    let schema: Json =
+        serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap();
+    let mut table: Json = serde_json::from_str(include_str!(
+        "../../tables/stock_transactions_realtime.json"
+    ))
+    .unwrap();
+    let mutable = MutableSegment::new(Arc::new(spec_from(schema.clone(), table.clone())));
+    mutable.append(&stock_rows(5000)).unwrap();
+    assert!(!mutable.star_trees_due(), "no tree configured");
+
+    table["tableIndexConfig"]["starTreeIndexConfigs"] = json!([{
+        "dimensionsSplitOrder": ["symbol"],
+        "functionColumnPairs": ["COUNT__*", "SUM__shares"]
+    }]);
+    let mutable = MutableSegment::new(Arc::new(spec_from(schema, table)));
+    let rows = stock_rows(4100 + 4096);
+    mutable.append(&rows[..4095]).unwrap();
+    assert!(!mutable.star_trees_due(), "fewer rows than a first build needs");
+    mutable.append(&rows[4095..4096]).unwrap();
+    assert!(mutable.star_trees_due());
+    assert!(mutable.start_tree_build());
+    assert!(!mutable.start_tree_build(), "one build at a time");
+    mutable.build_star_trees().unwrap();
+    let trees = mutable.star_trees().unwrap();
+    assert_eq!((trees.docs, trees.trees.len()), (4096, 1));
+    let count: f64 = trees.trees[0].tree.metrics[0].iter().sum::<f64>();
+    assert!(count >= 4096.0, "the star records count every row again");
+    assert!(!mutable.star_trees_due(), "nothing new");
+
+    // A few new rows: due once the spacing after the last build passed.
+    mutable.append(&rows[4096..4100]).unwrap();
+    assert!(!mutable.star_trees_due());
+    let waited = std::time::Instant::now();
+    while !mutable.star_trees_due() {
+        assert!(waited.elapsed().as_secs() < 30, "never due");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(waited.elapsed().as_millis() >= 400, "due too soon");
+
+    // Half the covered rows and at least 4096 new: due at once.
+    assert!(mutable.start_tree_build());
+    mutable.build_star_trees().unwrap();
+    assert_eq!(mutable.star_trees().unwrap().docs, 4100);
+    mutable.append(&rows[4100..8195]).unwrap();
+    assert!(!mutable.star_trees_due());
+    mutable.append(&rows[8195..]).unwrap();
+    assert!(mutable.star_trees_due());
+}
