@@ -172,3 +172,39 @@ async fn set_options_explain_and_multi_stage() {
         .await;
     assert_eq!(status, StatusCode::OK, "{response}");
 }
+
+#[tokio::test]
+async fn repeated_queries_are_planned_anew_after_the_schema_changes() {
+    let app = TestApp::new().with_example().await;
+    let columns = |response: &serde_json::Value| {
+        response["resultTable"]["dataSchema"]["columnNames"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let sql = json!({ "sql": "SELECT * FROM stock_transactions LIMIT 1" }).to_string();
+    let (status, before) = app.call("POST", "/query/sql", sql.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    let (_, again) = app.call("POST", "/query/sql", sql.clone()).await;
+    assert_eq!(columns(&again), columns(&before));
+
+    let mut schema = super::tests::example_schema();
+    schema["dimensionFieldSpecs"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "venue", "dataType": "STRING"}));
+    let (status, body) = app
+        .call("PUT", "/schemas/stock_transactions", schema.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, after) = app.call("POST", "/query/sql", sql.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(columns(&after), columns(&before) + 1, "{after}");
+
+    let (status, body) = app
+        .call("DELETE", "/tables/stock_transactions", String::new())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, gone) = app.call("POST", "/query/sql", sql).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{gone}");
+}

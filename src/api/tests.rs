@@ -71,7 +71,7 @@ fn example_table() -> Value {
     serde_json::from_str(TABLE).unwrap()
 }
 
-fn example_schema() -> Value {
+pub(super) fn example_schema() -> Value {
     serde_json::from_str(SCHEMA).unwrap()
 }
 

@@ -20,6 +20,7 @@ use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
 use super::plan::Plan;
+use super::plan_cache::{PlanCache, Planned, Stamp};
 use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
 use super::source::{table_sources, SegmentSource};
@@ -204,6 +205,7 @@ pub struct Broker {
     catalog: Arc<Catalog>,
     servers: Vec<Arc<dyn QueryServer>>,
     multistage: Arc<MultiStage>,
+    plans: PlanCache,
 }
 
 impl Broker {
@@ -216,6 +218,7 @@ impl Broker {
             catalog,
             servers,
             multistage,
+            plans: PlanCache::default(),
         }
     }
 
@@ -238,8 +241,13 @@ impl Broker {
     async fn try_run(
         &self,
         sql: &str,
-        mut options: QueryOptions,
+        options: QueryOptions,
     ) -> Result<BrokerResponse, QueryError> {
+        if let Some(planned) = self.plans.get(sql, &options, &self.catalog) {
+            return self.execute(&planned.plan, &planned.tables).await;
+        }
+        let request_options = options.clone();
+        let mut options = options;
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
@@ -248,7 +256,7 @@ impl Broker {
             }
         };
         let name = sql::table_name(&query)?;
-        let (columns, tables, indexes) = self.table(&name)?;
+        let (columns, tables, indexes, stamp) = self.table(&name)?;
         let plan = Arc::new(sql::plan(&query, &columns, options)?);
         if explain {
             let mut indexes = indexes;
@@ -257,6 +265,21 @@ impl Broker {
                 &plan, &indexes,
             )));
         }
+        let planned = Arc::new(Planned {
+            plan,
+            tables,
+            stamp,
+        });
+        self.plans.put(sql, request_options, planned.clone());
+        self.execute(&planned.plan, &planned.tables).await
+    }
+
+    /// Scatters `plan` to the servers and gathers their answers.
+    async fn execute(
+        &self,
+        plan: &Arc<Plan>,
+        tables: &[String],
+    ) -> Result<BrokerResponse, QueryError> {
         let deadline = Arc::new(Deadline {
             at: Instant::now() + plan.options.timeout(),
             cancelled: Default::default(),
@@ -266,7 +289,7 @@ impl Broker {
             let (sender, receiver) = tokio::sync::oneshot::channel();
             server.query(
                 plan.clone(),
-                tables.clone(),
+                tables.to_vec(),
                 deadline.clone(),
                 Box::new(move |result| {
                     let _ = sender.send(result);
@@ -295,7 +318,7 @@ impl Broker {
                 Ok(result) => result?,
                 Err(_) => {
                     deadline.cancelled.store(true, Ordering::Relaxed);
-                    return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(&plan)));
+                    return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)));
                 }
             };
         let mut merged = ServerResponse::default();
@@ -304,8 +327,8 @@ impl Broker {
             merged.add_server(&response);
             partials.extend(response.partial);
         }
-        let partial = reduce::merge(&plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;
-        let rows = reduce::finish(&plan, partial).map_err(QueryError::execution)?;
+        let partial = reduce::merge(plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;
+        let rows = reduce::finish(plan, partial).map_err(QueryError::execution)?;
         let table = ResultTable {
             columns: plan.output.iter().map(|o| (o.name.clone(), o.ty)).collect(),
             rows,
@@ -341,9 +364,12 @@ impl Broker {
         (trees, time_column)
     }
 
-    /// The queried table's columns, the typed tables holding its data, and
-    /// its indexes.
-    fn table(&self, name: &str) -> Result<(TableColumns, Vec<String>, TableIndexes), QueryError> {
+    /// The queried table's columns, the typed tables holding its data, its
+    /// indexes, and the catalog entries they come from.
+    fn table(
+        &self,
+        name: &str,
+    ) -> Result<(TableColumns, Vec<String>, TableIndexes, Stamp), QueryError> {
         let entries = self.catalog.tables_named(name);
         if entries.is_empty() {
             let known = self.catalog.table_names(None);
@@ -395,6 +421,12 @@ impl Broker {
                 .bloom
                 .extend(config.bloom_filter_configs.keys().cloned());
         }
-        Ok((columns, tables, indexes))
+        let stamp = Stamp {
+            name: name.to_string(),
+            entries,
+            schema_name,
+            schema,
+        };
+        Ok((columns, tables, indexes, stamp))
     }
 }

@@ -25,6 +25,7 @@ pub mod functions;
 pub mod idsets;
 pub mod options;
 pub mod plan;
+mod plan_cache;
 pub mod reduce;
 pub mod response;
 pub mod scatter;

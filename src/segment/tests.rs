@@ -812,7 +812,10 @@ fn consuming_star_trees_are_rebuilt_as_rows_arrive() {
     let mutable = MutableSegment::new(Arc::new(spec_from(schema, table)));
     let rows = stock_rows(4100 + 4096);
     mutable.append(&rows[..4095]).unwrap();
-    assert!(!mutable.star_trees_due(), "fewer rows than a first build needs");
+    assert!(
+        !mutable.star_trees_due(),
+        "fewer rows than a first build needs"
+    );
     mutable.append(&rows[4095..4096]).unwrap();
     assert!(mutable.star_trees_due());
     assert!(mutable.start_tree_build());
