@@ -46,10 +46,13 @@ pub struct Planned {
     pub stamp: Stamp,
 }
 
+/// Plans by SQL text, then by the request's options.
+type Plans = HashMap<String, Vec<(QueryOptions, Arc<Planned>)>>;
+
 /// Recent plans by SQL text and the request's options.
 #[derive(Default)]
 pub struct PlanCache {
-    entries: Mutex<HashMap<String, Vec<(QueryOptions, Arc<Planned>)>>>,
+    entries: Mutex<Plans>,
 }
 
 impl PlanCache {
@@ -84,9 +87,7 @@ impl PlanCache {
         plans.push((options, planned));
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(QueryOptions, Arc<Planned>)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Plans> {
         // Each change is one insert or clear: a poisoned map is consistent.
         self.entries
             .lock()

@@ -72,6 +72,7 @@ fn table(rng: &mut Rng) -> Json {
         "tableType": "OFFLINE",
         "segmentsConfig": {"timeColumnName": "ts"},
         "tableIndexConfig": {
+            "sortedColumn": ["ts"],
             "invertedIndexColumns": ["country"],
             "starTreeIndexConfigs": [{
                 "dimensionsSplitOrder": order,
@@ -112,7 +113,7 @@ fn predicate(rng: &mut Rng, dims: &[String]) -> String {
         }
     };
     let pick = |rng: &mut Rng| literal(values[rng.below(values.len())]);
-    match rng.below(8) {
+    match rng.below(9) {
         0 => format!("{name} = {}", pick(rng)),
         1 => format!("{name} IN ({}, {})", pick(rng), pick(rng)),
         2 => format!("{name} NOT IN ({})", pick(rng)),
@@ -121,10 +122,20 @@ fn predicate(rng: &mut Rng, dims: &[String]) -> String {
         5 => format!("{name} >= {}", pick(rng)),
         // Covers every doc: dropped, the tree still answers.
         6 => "ts >= 1780000000000".to_string(),
-        // Covers part of the docs: the docs answer.
-        _ => "ts >= 1780043200000".to_string(),
+        // Covers half the docs: the docs answer.
+        7 => "ts >= 1780043200000".to_string(),
+        // Cuts a few docs off: the tree answers less the docs cut off,
+        // when the aggregates can be taken away.
+        _ => WINDOWS[rng.below(WINDOWS.len())].to_string(),
     }
 }
+
+/// Time windows that leave out a few of a day's docs.
+const WINDOWS: [&str; 3] = [
+    "ts >= 1780005000000",
+    "ts < 1780080000000",
+    "ts BETWEEN 1780003000000 AND 1780083000000",
+];
 
 fn covered_query(rng: &mut Rng, dims: &[String]) -> String {
     let keys: Vec<&String> = dims.iter().filter(|_| rng.below(2) == 0).collect();
@@ -279,6 +290,27 @@ fn star_tree_answers_equal_the_docs() {
                     .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)));
             assert!(equal, "{sql}\n tree: {tree:?}\n docs: {docs:?}");
         }
+        // Sealed segments answer windows from the tree, less the docs
+        // outside them.
+        for window in WINDOWS {
+            let sql = format!(
+                "SELECT {0}, COUNT(*), SUM(shares), AVG(price) FROM t WHERE {window} AND {1} <> {2} GROUP BY {0} ORDER BY 1 LIMIT 100",
+                dims[0], dims[1], if dims[1] == "tier" { "2" } else { "'zz'" }
+            );
+            let (tree, star, _) = run(&sql, true);
+            let (docs, _, _) = run(&sql, false);
+            assert!(star, "{sql}: the tree answers windows");
+            assert_eq!(
+                tree.len(),
+                docs.len(),
+                "{sql}\n tree: {tree:?}\n docs: {docs:?}"
+            );
+            let equal = tree
+                .iter()
+                .zip(&docs)
+                .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)));
+            assert!(equal, "{sql}\n tree: {tree:?}\n docs: {docs:?}");
+        }
         for sql in UNCOVERED {
             let (_, star, _) = run(sql, true);
             assert!(!star, "{sql}: a star-tree does not cover it");
@@ -289,5 +321,80 @@ fn star_tree_answers_equal_the_docs() {
     assert!(
         consuming_used > 150,
         "only {consuming_used} of 300 queries used a consuming segment's star-tree"
+    );
+}
+
+#[test]
+fn groups_only_outside_the_window_are_dropped() {
+    let schema: catalog::Parsed<Schema> =
+        catalog::parse(schema().to_string().as_bytes(), "schema").unwrap();
+    let mut table_json = table(&mut Rng(7));
+    table_json["tableIndexConfig"]["starTreeIndexConfigs"][0]["dimensionsSplitOrder"] =
+        json!(["exchange", "side"]);
+    table_json["tableIndexConfig"]["starTreeIndexConfigs"][0]
+        ["skipStarNodeCreationForDimensions"] = json!([]);
+    let table: catalog::Parsed<TableConfig> =
+        catalog::parse(table_json.to_string().as_bytes(), "table").unwrap();
+    let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
+    // LSE trades only before the window.
+    let cells: Vec<_> = (0..100i64)
+        .map(|i| {
+            let exchange = if i < 5 {
+                "LSE"
+            } else {
+                ["NYSE", "NASDAQ"][i as usize % 2]
+            };
+            let row = json!({"exchange": exchange, "side": "BUY", "country": "US", "tier": 1,
+                "shares": i, "price": 1.5, "ts": 1_780_000_000_000i64 + i * 1000});
+            json_row(&row, &spec).unwrap()
+        })
+        .collect();
+    let segment = MutableSegment::new(spec);
+    segment.append(&cells).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let info = SealInfo {
+        segment_name: "window".into(),
+        stream: None,
+    };
+    let (path, _) = segment.seal(dir.path(), &info).unwrap();
+    let sealed = ImmutableSegment::open(&path).unwrap();
+    let columns = TableColumns::of_schema("t", &schema.value);
+    let deadline = Deadline {
+        at: std::time::Instant::now() + std::time::Duration::from_secs(60),
+        cancelled: Default::default(),
+    };
+    let sql = "SELECT exchange, SUM(shares), COUNT(*) FROM t WHERE ts >= 1780000010000 GROUP BY exchange ORDER BY 1";
+    let run = |use_star_tree: bool| {
+        let mut options = QueryOptions {
+            use_star_tree,
+            ..QueryOptions::default()
+        };
+        let Route::Single { query, .. } = sql::parse(sql, &mut options).unwrap() else {
+            panic!("not a single-table query");
+        };
+        let plan = sql::plan(&query, &columns, options).unwrap();
+        let (partial, stats) = execute(&plan, &sealed, &deadline).unwrap();
+        (reduce::finish(&plan, partial).unwrap(), stats)
+    };
+    let (tree, stats) = run(true);
+    assert!(stats.star_tree, "the tree answers the window");
+    // The tree's records plus the 10 docs before the window.
+    assert!(stats.docs_scanned < 20, "{stats:?}");
+    let (docs, _) = run(false);
+    assert_eq!(tree, docs);
+    assert_eq!(
+        tree,
+        vec![
+            vec![
+                Value::Str("NASDAQ".into()),
+                Value::Double(2475.0),
+                Value::Long(45)
+            ],
+            vec![
+                Value::Str("NYSE".into()),
+                Value::Double(2430.0),
+                Value::Long(45)
+            ],
+        ]
     );
 }

@@ -5,6 +5,7 @@
 //! dictionary ids directly ("dense" groups, no hashing) when the id space
 //! is small enough; other group keys hash per-row codes. Every batch checks
 //! the query's deadline and cancellation flag.
+mod complement;
 mod group;
 mod runs;
 mod select;
@@ -120,10 +121,14 @@ fn segment_stats(segment: &dyn SegmentSource) -> SegmentStats {
 const IN_PLACE_TAIL_DOCS: usize = 1 << 16;
 
 /// The star-tree answer of the docs `segment`'s trees cover, if one of them
-/// answers `plan`: `None` when none does (or `useStarTree` is off).
+/// answers `plan`: `None` when none does (or `useStarTree` is off). A tree
+/// that answers all but a sorted-column window answers too, when at most
+/// `max_scan` docs outside the window are scanned to take them away.
 fn by_star_tree(
     plan: &Plan,
     segment: &dyn SegmentSource,
+    deadline: &Deadline,
+    max_scan: usize,
 ) -> Option<Result<(Partial, SegmentStats), String>> {
     if !plan.options.use_star_tree || segment.star_trees().is_empty() {
         return None;
@@ -132,7 +137,7 @@ fn by_star_tree(
     let mut stats = segment_stats(segment);
     match startree::aggregate(plan, segment.star_trees(), &columns, &mut stats) {
         Ok(Some(groups)) => Some(Ok((Partial::Groups(groups), stats))),
-        Ok(None) => None,
+        Ok(None) => complement::by_star_tree_minus_window(plan, segment, deadline, max_scan),
         Err(message) => Some(Err(message)),
     }
 }
@@ -168,7 +173,7 @@ pub fn execute_in_place(
     if segment.num_docs() - segment.star_tree_docs().min(segment.num_docs()) > IN_PLACE_TAIL_DOCS {
         return None;
     }
-    let answer = by_star_tree(plan, segment)?;
+    let answer = by_star_tree(plan, segment, deadline, IN_PLACE_TAIL_DOCS)?;
     Some(answer.and_then(|answer| with_tail(plan, segment, answer, deadline)))
 }
 
@@ -179,7 +184,7 @@ pub fn execute(
     deadline: &Deadline,
 ) -> Result<(Partial, SegmentStats), String> {
     deadline.check()?;
-    if let Some(answer) = by_star_tree(plan, segment) {
+    if let Some(answer) = by_star_tree(plan, segment, deadline, usize::MAX) {
         return with_tail(plan, segment, answer?, deadline);
     }
     scan(plan, segment, DocSet::all(segment.num_docs()), deadline)
