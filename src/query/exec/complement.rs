@@ -122,18 +122,7 @@ fn take_away(
     stats.entries_in_filter += outside_stats.entries_in_filter;
     stats.entries_post_filter += outside_stats.entries_post_filter;
     let arity = whole.arity;
-    let index: HashMap<&[Value], usize> = (0..whole.len)
-        .map(|group| (&whole.keys[group * arity..(group + 1) * arity], group))
-        .collect();
-    let mut pairs = Vec::with_capacity(outside.len);
-    for group in 0..outside.len {
-        let key = &outside.keys[group * arity..(group + 1) * arity];
-        let into = index
-            .get(key)
-            .copied()
-            .ok_or("a group outside the window is missing from the star-tree")?;
-        pairs.push((into, group));
-    }
+    let pairs = matching(&whole, &outside)?;
     for (into, from) in whole.accs.iter_mut().zip(&outside.accs) {
         for (to, at) in &pairs {
             subtract(into, *to, from, *at)?;
@@ -149,6 +138,45 @@ fn take_away(
         .filter(|group| arity == 0 || counts[*group] > 0)
         .collect();
     Ok((Partial::Groups(select(whole, &keep, aggregates)), stats))
+}
+
+/// For each group of `outside`, the same group of `whole`: (whole's, its).
+/// Groups in key order (dense dictionary groups) pair up in one walk.
+fn matching(whole: &Groups, outside: &Groups) -> Result<Vec<(usize, usize)>, String> {
+    const MISSING: &str = "a group outside the window is missing from the star-tree";
+    fn key(groups: &Groups, group: usize) -> &[Value] {
+        &groups.keys[group * groups.arity..(group + 1) * groups.arity]
+    }
+    let mut pairs = Vec::with_capacity(outside.len);
+    if whole.sorted && outside.sorted {
+        let mut at = 0;
+        for group in 0..outside.len {
+            let wanted = key(outside, group);
+            while at < whole.len
+                && key(whole, at)
+                    .iter()
+                    .zip(wanted)
+                    .map(|(l, r)| l.total_cmp(r))
+                    .find(|order| order.is_ne())
+                    .is_some_and(|order| order.is_lt())
+            {
+                at += 1;
+            }
+            if at == whole.len || key(whole, at) != wanted {
+                return Err(MISSING.into());
+            }
+            pairs.push((at, group));
+        }
+        return Ok(pairs);
+    }
+    let index: HashMap<&[Value], usize, foldhash::fast::RandomState> = (0..whole.len)
+        .map(|group| (key(whole, group), group))
+        .collect();
+    for group in 0..outside.len {
+        let into = index.get(key(outside, group)).copied().ok_or(MISSING)?;
+        pairs.push((into, group));
+    }
+    Ok(pairs)
 }
 
 /// `into[to] -= from[at]` for the aggregates that can be taken away.
