@@ -33,6 +33,7 @@
 //! - [`config`]: process settings (flags, limits).
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
 //! - [`sort`]: radix sort of packed `u64` keys.
+//! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
 //!
 //! Dependencies point one way: `api → server → segment/index/ingest →
 //! catalog`; nothing below `api` knows about HTTP, and `segment`/`index`
@@ -50,6 +51,7 @@ pub mod query;
 pub mod quickstart;
 pub mod segment;
 pub mod server;
+pub mod sketch;
 pub mod sort;
 
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ use super::filter::Filter;
 pub use super::idsets::{IdBits, IdPairs};
 use super::scatter;
 use super::value::{ColumnType, Value};
+use crate::sketch::{hash_bytes, hash_i64, hash_number, Hll, Quantiles};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AggFunc {
@@ -191,7 +192,24 @@ pub enum Acc {
     DistinctPairs(IdPairs),
     /// The same as one bitset per group, side by side (few groups).
     DistinctBits(IdBits),
+    /// `DISTINCTCOUNTHLL`: HyperLogLog registers per group.
+    Hll(Vec<Hll>),
+    /// `PERCENTILEEST`: bucketed counts per group.
+    Quantiles(Vec<Quantiles>),
     Values(Vec<Vec<f64>>),
+}
+
+/// The distinct-count hash of a value (see `sketch::hash`); `None` for
+/// nulls. An array counts its elements.
+pub fn value_hashes(value: &Value, out: &mut impl FnMut(u64)) {
+    match value {
+        Value::Null => {}
+        Value::Long(v) => out(hash_i64(*v)),
+        Value::Double(v) => out(hash_number(*v)),
+        Value::Str(v) => out(hash_bytes(v.as_bytes())),
+        Value::Bytes(v) => out(hash_bytes(v)),
+        Value::Array(values) => values.iter().for_each(|v| value_hashes(v, out)),
+    }
 }
 
 impl Acc {
@@ -203,7 +221,9 @@ impl Acc {
             AggFunc::Max => Acc::Max(Vec::new()),
             AggFunc::Avg => Acc::Avg(Vec::new(), Vec::new()),
             AggFunc::MinMaxRange => Acc::MinMax(Vec::new(), Vec::new()),
-            AggFunc::DistinctCount | AggFunc::DistinctCountHll => Acc::Distinct(Vec::new()),
+            AggFunc::DistinctCount => Acc::Distinct(Vec::new()),
+            AggFunc::DistinctCountHll => Acc::Hll(Vec::new()),
+            AggFunc::PercentileEst(_) => Acc::Quantiles(Vec::new()),
             _ => Acc::Values(Vec::new()),
         }
     }
@@ -215,6 +235,8 @@ impl Acc {
             Acc::Distinct(v) => v.len(),
             Acc::DistinctPairs(pairs) => pairs.groups(),
             Acc::DistinctBits(bits) => bits.groups(),
+            Acc::Hll(v) => v.len(),
+            Acc::Quantiles(v) => v.len(),
             Acc::Values(v) => v.len(),
         }
     }
@@ -241,6 +263,8 @@ impl Acc {
             Acc::Distinct(v) => v.resize_with(groups, DistinctSet::default),
             Acc::DistinctPairs(pairs) => pairs.resize(groups),
             Acc::DistinctBits(bits) => bits.resize(groups),
+            Acc::Hll(v) => v.resize_with(groups, Hll::default),
+            Acc::Quantiles(v) => v.resize_with(groups, Quantiles::default),
             Acc::Values(v) => v.resize_with(groups, Vec::new),
         }
     }
@@ -282,6 +306,10 @@ impl Acc {
                 pairs.for_each(|(g, v)| sets[*g as usize].insert(Value::Double(*v)))
             }
             Acc::DistinctPairs(_) | Acc::DistinctBits(_) => {}
+            Acc::Hll(sketches) => {
+                pairs.for_each(|(g, v)| sketches[*g as usize].insert_hash(hash_number(*v)))
+            }
+            Acc::Quantiles(sketches) => pairs.for_each(|(g, v)| sketches[*g as usize].insert(*v)),
             Acc::Values(lists) => pairs.for_each(|(g, v)| lists[*g as usize].push(*v)),
         }
     }
@@ -317,6 +345,10 @@ impl Acc {
     pub fn update_value(&mut self, group: u32, value: Value) {
         match self {
             Acc::Distinct(sets) => sets[group as usize].insert(value),
+            Acc::Hll(sketches) => {
+                let sketch = &mut sketches[group as usize];
+                value_hashes(&value, &mut |hash| sketch.insert_hash(hash));
+            }
             Acc::Count(counts) => counts[group as usize] += 1,
             other => {
                 if let Some(number) = value.as_f64() {
@@ -342,6 +374,8 @@ impl Acc {
                 b[into] = b[into].max(d[from]);
             }
             (Acc::Distinct(a), Acc::Distinct(b)) => a[into].merge(&b[from]),
+            (Acc::Hll(a), Acc::Hll(b)) => a[into].merge(&b[from]),
+            (Acc::Quantiles(a), Acc::Quantiles(b)) => a[into].merge(&b[from]),
             (Acc::Values(a), Acc::Values(b)) => a[into].extend_from_slice(&b[from]),
             _ => {}
         }
@@ -407,6 +441,17 @@ impl Acc {
             Acc::Distinct(sets) => Value::Long(sets[group].len() as i64),
             Acc::DistinctPairs(pairs) => Value::Long(pairs.count(group) as i64),
             Acc::DistinctBits(bits) => Value::Long(bits.sorted(group).len() as i64),
+            Acc::Hll(sketches) => Value::Long(sketches[group].estimate() as i64),
+            Acc::Quantiles(sketches) => {
+                let rank = match func {
+                    AggFunc::PercentileEst(p) => p,
+                    _ => 50.0,
+                };
+                match sketches[group].quantile(rank) {
+                    Some(value) => Value::Long(value as i64),
+                    None => Value::Null,
+                }
+            }
             Acc::Values(lists) => {
                 let rank = match func {
                     AggFunc::Percentile(p)

@@ -96,6 +96,9 @@ fn consuming_and_sealed_segments_agree() {
         "SELECT ts - ts % 3600000 AS h, COUNT(*) FROM trades WHERE user_id BETWEEN 101 AND 105 GROUP BY ts - ts % 3600000 ORDER BY h",
         "SELECT id, price FROM trades WHERE REGEXP_LIKE(exchange, 'N.*') ORDER BY price DESC, id LIMIT 7",
         "SELECT DISTINCT side FROM trades ORDER BY side",
+        // Sketches: the same estimates from ids, raw values and arrays.
+        "SELECT side, DISTINCTCOUNTHLL(user_id), DISTINCTCOUNTHLL(symbol), DISTINCTCOUNTHLL(fee), DISTINCTCOUNTHLL(tags), PERCENTILEEST(price, 90), PERCENTILEEST(fee, 50) FROM trades GROUP BY side ORDER BY side",
+        "SELECT DISTINCTCOUNTHLL(price), PERCENTILEEST(shares, 10) FROM trades WHERE exchange <> 'LSE'",
     ] {
         let from_mutable = run(sql, &table, &snapshot);
         let from_sealed = run(sql, &table, &sealed);
@@ -182,5 +185,34 @@ fn split_aggregation_matches_one_pass() {
         let whole = one.install(|| run(sql, &table, &snapshot));
         let split = four.install(|| run(sql, &table, &snapshot));
         assert!(close(&whole, &split), "{sql}\none task: {whole:?}\nsplit:    {split:?}");
+    }
+}
+
+#[test]
+fn approximate_aggregates_come_close_to_exact_ones() {
+    let (schema, spec) = fixture();
+    let spec = Arc::new(spec);
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    mutable.append(&fixture_rows(&spec)).unwrap();
+    let snapshot = MutableSnapshot::new("trades__0__0".into(), mutable);
+    let table = columns(&schema);
+    let rows = run(
+        "SELECT DISTINCTCOUNTHLL(user_id), COUNT(DISTINCT user_id), DISTINCTCOUNTHLL(id), \
+         PERCENTILEEST(price, 50), PERCENTILE(price, 50), PERCENTILEEST(shares, 95), PERCENTILE(shares, 95) FROM trades",
+        &table,
+        &snapshot,
+    );
+    let row = &rows[0];
+    let number = |at: usize| row[at].as_f64().unwrap();
+    // 256 registers count small sets exactly or nearly so.
+    assert!((number(0) - number(1)).abs() <= 1.0, "{row:?}");
+    assert!((number(2) - 60.0).abs() <= 3.0, "{row:?}");
+    // Within 1%, then cut to a whole number as Pinot's PERCENTILEEST is.
+    for (estimate, exact) in [(3, 4), (5, 6)] {
+        assert!(
+            (number(estimate) - number(exact).trunc()).abs() <= 0.01 * number(exact) + 1.0,
+            "{row:?}"
+        );
+        assert!(matches!(row[estimate], Value::Long(_)), "{row:?}");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::runs::{monotone_column, Runs};
 use super::{Deadline, Groups, SegmentStats, DENSE_LIMIT};
-use crate::query::agg::{Acc, AggFunc, DistinctSet, IdBits, IdPairs};
+use crate::query::agg::{value_hashes, Acc, AggFunc, DistinctSet, IdBits, IdPairs};
 use crate::query::docs::{DocSet, Docs};
 use crate::query::eval::{eval_batch, Columns};
 use crate::query::expr::Expr;
@@ -14,6 +14,7 @@ use crate::query::plan::{Plan, PlanKind};
 use crate::query::scatter;
 use crate::query::source::ColumnSource;
 use crate::query::value::{Kind, Value, Vector};
+use crate::sketch::Hll;
 
 /// How group ids are computed in one segment.
 enum Grouping {
@@ -457,7 +458,7 @@ impl<'p> Aggregation<'p> {
                             source.ids(batch, &mut ids);
                             pairs.insert(&groups, &ids);
                         }
-                        (acc @ Acc::Distinct(_), _) => {
+                        (acc @ (Acc::Distinct(_) | Acc::Hll(_)), _) => {
                             let values = eval_batch(arg, columns, batch)?;
                             for (row, group) in groups.iter().enumerate() {
                                 acc.update_value(*group, values.value(row));
@@ -606,25 +607,19 @@ impl<'p> Aggregation<'p> {
                 Acc::DistinctPairs(pairs) => {
                     let source = distinct_source(index)?;
                     let mut by_group = pairs.into_groups().into_iter().peekable();
-                    let sets = present
-                        .iter()
-                        .map(|group| {
-                            while by_group.next_if(|(g, _)| g < group).is_some() {}
-                            match by_group.next_if(|(g, _)| g == group) {
-                                Some((_, ids)) => distinct_values(ids, source.as_ref()),
-                                None => DistinctSet::default(),
-                            }
-                        })
-                        .collect();
-                    Acc::Distinct(sets)
+                    let id_sets = present.iter().map(|group| {
+                        while by_group.next_if(|(g, _)| g < group).is_some() {}
+                        match by_group.next_if(|(g, _)| g == group) {
+                            Some((_, ids)) => ids,
+                            None => Vec::new(),
+                        }
+                    });
+                    distinct_acc(func, id_sets, source.as_ref())
                 }
                 Acc::DistinctBits(bits) => {
                     let source = distinct_source(index)?;
-                    let sets = present
-                        .iter()
-                        .map(|group| distinct_values(bits.sorted(*group), source.as_ref()))
-                        .collect();
-                    Acc::Distinct(sets)
+                    let id_sets = present.iter().map(|group| bits.sorted(*group));
+                    distinct_acc(func, id_sets, source.as_ref())
                 }
                 acc if present.len() == self.len => acc,
                 acc => {
@@ -653,6 +648,29 @@ impl<'p> Aggregation<'p> {
             sorted,
         })
     }
+}
+
+/// The distinct-count states of each group's set of dictionary ids: the
+/// values themselves, or for `DISTINCTCOUNTHLL` their HyperLogLog.
+fn distinct_acc(
+    func: AggFunc,
+    id_sets: impl Iterator<Item = Vec<u32>>,
+    source: &dyn ColumnSource,
+) -> Acc {
+    if func == AggFunc::DistinctCountHll {
+        return Acc::Hll(
+            id_sets
+                .map(|ids| {
+                    let mut hll = Hll::default();
+                    for id in ids {
+                        value_hashes(&source.dict_value(id), &mut |hash| hll.insert_hash(hash));
+                    }
+                    hll
+                })
+                .collect(),
+        );
+    }
+    Acc::Distinct(id_sets.map(|ids| distinct_values(ids, source)).collect())
 }
 
 /// The values of a set of dictionary ids.
