@@ -447,8 +447,9 @@ impl Acc {
                     AggFunc::PercentileEst(p) => p,
                     _ => 50.0,
                 };
+                // Rounded: the estimate of a whole number may fall short.
                 match sketches[group].quantile(rank) {
-                    Some(value) => Value::Long(value as i64),
+                    Some(value) => Value::Long(value.round() as i64),
                     None => Value::Null,
                 }
             }

@@ -54,9 +54,10 @@ pub const MAGIC_HEAD: &[u8; 8] = b"GAMAYSEG";
 pub const MAGIC_TAIL: &[u8; 8] = b"GAMAYEND";
 /// The version written. v2 adds raw float columns packed as scaled
 /// integers (a raw column with `decimalScale`); v3 adds star-trees
-/// (`startree` blocks, `starTrees` in the footer). Older files read
-/// unchanged.
-pub const FORMAT_VERSION: u32 = 3;
+/// (`startree` blocks, `starTrees` in the footer); v4 adds sketch metrics
+/// to star-trees (`DISTINCTCOUNTHLL__c` and `PERCENTILEEST__c` pairs, each
+/// record's sketch after the numeric metrics). Older files read unchanged.
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest version read.
 pub const MIN_FORMAT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 16;

@@ -17,6 +17,7 @@ use super::mutable::{Forward, MutableColumn, MutableSegment, Store};
 use super::reader::SegmentTree;
 use super::startree::TreeInputs;
 use super::types::{Physical, Scalar};
+use crate::sketch::{hash_bytes, hash_i64, hash_number};
 
 /// Fewest new rows that make a rebuild due.
 pub const MIN_NEW_DOCS: usize = 4096;
@@ -53,6 +54,38 @@ fn store_f64(store: &Store, docs: usize) -> Vec<f64> {
         Store::F32(values) => (0..docs).map(|d| f64::from(*values.get(d))).collect(),
         Store::F64(values) => (0..docs).map(|d| *values.get(d)).collect(),
         Store::Var(_) => vec![0.0; docs],
+    }
+}
+
+/// The distinct-count hash of a stored value (as `sketch::hash` defines it
+/// for the query's values).
+fn hash_of(scalar: &Scalar) -> u64 {
+    match scalar {
+        Scalar::I32(v) => hash_i64(i64::from(*v)),
+        Scalar::I64(v) => hash_i64(*v),
+        Scalar::F32(v) => hash_number(f64::from(*v)),
+        Scalar::F64(v) => hash_number(*v),
+        Scalar::Str(v) => hash_bytes(v.as_bytes()),
+        Scalar::Bytes(v) => hash_bytes(v),
+    }
+}
+
+/// A single-value column's first `docs` value hashes.
+fn value_hashes(column: &MutableColumn, docs: usize) -> Option<Vec<u64>> {
+    let physical: Physical = column.spec.physical;
+    match (&column.forward, &column.dict) {
+        (Forward::Raw(store), _) => Some(
+            (0..docs)
+                .map(|d| hash_of(&store.get(d, physical)))
+                .collect(),
+        ),
+        (Forward::DictSv(ids), Some(dict)) => {
+            let by_id: Vec<u64> = (0..dict.values.len())
+                .map(|id| hash_of(&dict.values.get(id, physical)))
+                .collect();
+            Some((0..docs).map(|d| by_id[*ids.get(d) as usize]).collect())
+        }
+        _ => None,
     }
 }
 
@@ -135,6 +168,11 @@ impl MutableSegment {
             if inputs.wants_metric(index) {
                 if let Some(values) = metric_values(column, docs) {
                     inputs.capture_values(index, values);
+                }
+            }
+            if inputs.wants_hashes(index) {
+                if let Some(hashes) = value_hashes(column, docs) {
+                    inputs.capture_hashes(index, hashes);
                 }
             }
         }

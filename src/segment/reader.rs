@@ -112,6 +112,8 @@ fn tree_metrics(
             "SUM" => MetricFunc::Sum,
             "MIN" => MetricFunc::Min,
             "MAX" => MetricFunc::Max,
+            "DISTINCTCOUNTHLL" => MetricFunc::Hll,
+            "PERCENTILEEST" => MetricFunc::Quantiles,
             other => return Err(format!("unknown star-tree function `{other}`")),
         };
         let column = match func {

@@ -206,9 +206,9 @@ impl SegmentSpec {
 }
 
 /// The stored metrics of a `FUNCTION__column` pair: AVG keeps a sum and a
-/// count, MINMAXRANGE a minimum and a maximum. Sketch-based functions
-/// (DISTINCTCOUNTHLL, PERCENTILEEST, PERCENTILETDIGEST) are not stored:
-/// queries that need them read the docs.
+/// count, MINMAXRANGE a minimum and a maximum, DISTINCTCOUNTHLL and
+/// PERCENTILEEST their sketches. PERCENTILETDIGEST is not stored: queries
+/// that need it read the docs.
 fn pair_metrics(function: &str, column: Option<usize>) -> Vec<(MetricFunc, Option<usize>)> {
     match (function.to_ascii_uppercase().as_str(), column) {
         ("COUNT", _) => vec![(MetricFunc::Count, None)],
@@ -217,6 +217,8 @@ fn pair_metrics(function: &str, column: Option<usize>) -> Vec<(MetricFunc, Optio
         ("MAX", Some(c)) => vec![(MetricFunc::Max, Some(c))],
         ("AVG", Some(c)) => vec![(MetricFunc::Sum, Some(c)), (MetricFunc::Count, None)],
         ("MINMAXRANGE", Some(c)) => vec![(MetricFunc::Min, Some(c)), (MetricFunc::Max, Some(c))],
+        ("DISTINCTCOUNTHLL", Some(c)) => vec![(MetricFunc::Hll, Some(c))],
+        ("PERCENTILEEST", Some(c)) => vec![(MetricFunc::Quantiles, Some(c))],
         _ => Vec::new(),
     }
 }
@@ -251,8 +253,11 @@ fn resolve_tree(tree: &StarTreeIndexConfig, columns: &[ColumnSpec]) -> Option<Tr
         }));
     let mut metrics: Vec<(MetricFunc, Option<usize>)> = Vec::new();
     for (function, column) in pairs {
+        // Numbers, except for distinct counts, which hash any value.
+        let counts_distinct = function.eq_ignore_ascii_case("DISTINCTCOUNTHLL");
         let column = position(&column).filter(|&index| {
-            columns[index].single_value && columns[index].physical.width().is_some()
+            columns[index].single_value
+                && (counts_distinct || columns[index].physical.width().is_some())
         });
         for metric in pair_metrics(&function, column) {
             if !metrics.contains(&metric) {

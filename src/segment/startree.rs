@@ -13,14 +13,30 @@ use super::writer::{ColumnData, DocIds};
 use crate::catalog::FieldRole;
 use crate::index::startree::build::{build, BuildInput};
 use crate::index::startree::{codec, MetricFunc, StarTree, TreeSpec};
+use crate::sketch::{hash_bytes, hash_i64, hash_number};
 
-/// Dimension ids and metric values kept for the trees.
+/// Dimension ids, metric values and value hashes kept for the trees.
 #[derive(Default)]
 pub(crate) struct TreeInputs {
     dims: BTreeSet<usize>,
     metrics: BTreeSet<usize>,
+    /// Columns a `DISTINCTCOUNTHLL` pair counts.
+    hashed: BTreeSet<usize>,
     ids: BTreeMap<usize, Vec<u32>>,
     values: BTreeMap<usize, Vec<f64>>,
+    hashes: BTreeMap<usize, Vec<u64>>,
+}
+
+/// The distinct-count hash of value `index` (as `sketch::hash` defines it
+/// for the query's values).
+fn hash_at(values: &Values, index: usize) -> u64 {
+    match values {
+        Values::I32(v) => hash_i64(i64::from(v[index])),
+        Values::I64(v) => hash_i64(v[index]),
+        Values::F32(v) => hash_number(f64::from(v[index])),
+        Values::F64(v) => hash_number(v[index]),
+        Values::Var(v) => hash_bytes(v.get(index)),
+    }
 }
 
 fn f64_at(values: &Values, index: usize) -> f64 {
@@ -39,9 +55,13 @@ impl TreeInputs {
         let mut inputs = TreeInputs::default();
         for tree in &spec.star_trees {
             inputs.dims.extend(&tree.dimensions);
-            inputs
-                .metrics
-                .extend(tree.metrics.iter().filter_map(|(_, c)| *c));
+            for (func, column) in &tree.metrics {
+                match (func, column) {
+                    (MetricFunc::Hll, Some(column)) => inputs.hashed.insert(*column),
+                    (_, Some(column)) => inputs.metrics.insert(*column),
+                    (_, None) => false,
+                };
+            }
         }
         if spec.default_star_tree {
             for (index, column) in spec.columns.iter().enumerate() {
@@ -72,6 +92,24 @@ impl TreeInputs {
                 self.ids.insert(index, ids.clone());
             }
         }
+        if self.hashed.contains(&index) {
+            let hashes = match data {
+                ColumnData::Dict {
+                    dictionary,
+                    ids: DocIds::Single(ids),
+                } => {
+                    let by_id: Vec<u64> = (0..dictionary.len())
+                        .map(|id| hash_at(dictionary, id))
+                        .collect();
+                    ids.iter().map(|id| by_id[*id as usize]).collect()
+                }
+                ColumnData::Raw { values } => {
+                    (0..values.len()).map(|i| hash_at(values, i)).collect()
+                }
+                ColumnData::Dict { .. } => return,
+            };
+            self.hashes.insert(index, hashes);
+        }
         if self.metrics.contains(&index) {
             let values = match data {
                 ColumnData::Dict {
@@ -98,6 +136,16 @@ impl TreeInputs {
     /// Whether the trees take column `index` as a metric.
     pub fn wants_metric(&self, index: usize) -> bool {
         self.metrics.contains(&index)
+    }
+
+    /// Whether the trees count column `index`'s distinct values.
+    pub fn wants_hashes(&self, index: usize) -> bool {
+        self.hashed.contains(&index)
+    }
+
+    /// Keeps a column's value hashes, one per doc.
+    pub fn capture_hashes(&mut self, index: usize, hashes: Vec<u64>) {
+        self.hashes.insert(index, hashes);
     }
 
     /// Keeps a dimension's dictionary ids, one per doc.
@@ -188,27 +236,52 @@ impl TreeInputs {
             else {
                 continue;
             };
-            let metrics: Vec<Vec<f64>> = config
+            // So is a tree whose metric column is (multi-valued columns
+            // keep no values).
+            let Some(metrics) = config
                 .metrics
                 .iter()
-                .map(|(_, column)| match column {
-                    Some(index) => self.values.get(index).cloned().unwrap_or_default(),
-                    None => Vec::new(),
+                .map(|(func, column)| match (func, column) {
+                    (MetricFunc::Hll, _) | (_, None) => Some(Vec::new()),
+                    (_, Some(index)) => self.values.get(index).cloned(),
                 })
-                .collect();
+                .collect::<Option<Vec<Vec<f64>>>>()
+            else {
+                continue;
+            };
+            let Some(hashes) = config
+                .metrics
+                .iter()
+                .map(|(func, column)| match (func, column) {
+                    (MetricFunc::Hll, Some(index)) => self.hashes.get(index).cloned(),
+                    _ => Some(Vec::new()),
+                })
+                .collect::<Option<Vec<Vec<u64>>>>()
+            else {
+                continue;
+            };
             let tree_spec = TreeSpec {
                 dimensions: config.dimensions.len(),
                 skip_star: config.skip_star.clone(),
                 metrics: config.metrics.iter().map(|(func, _)| *func).collect(),
                 max_leaf_records: config.max_leaf_records,
             };
-            let tree = build(
+            // A tree that cannot be built is left out (queries read the
+            // docs instead); the segment's rows are never refused for it.
+            let tree = match build(
                 &tree_spec,
                 &BuildInput {
                     dims: &dims,
                     metrics: &metrics,
+                    hashes: &hashes,
                 },
-            )?;
+            ) {
+                Ok(tree) => tree,
+                Err(err) => {
+                    tracing::warn!(error = %err, "a star-tree was left out of the segment");
+                    continue;
+                }
+            };
             let meta = StarTreeMeta {
                 dimensions_split_order: config
                     .dimensions

@@ -408,7 +408,7 @@ fn write_fixture() {
         return;
     }
     // v2 adds raw decimal floats: `purchase` has no dictionary here; v3
-    // adds star-trees.
+    // adds star-trees; v4 their sketch metrics.
     let schema: Json =
         serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap();
     let mut table: Json = serde_json::from_str(include_str!(
@@ -421,7 +421,8 @@ fn write_fixture() {
     table["tableIndexConfig"]["bloomFilterColumns"] = json!(["symbol"]);
     table["tableIndexConfig"]["starTreeIndexConfigs"] = json!([{
         "dimensionsSplitOrder": ["symbol", "user_id"],
-        "functionColumnPairs": ["COUNT__*", "SUM__shares", "MAX__purchase"],
+        "functionColumnPairs": ["COUNT__*", "SUM__shares", "MAX__purchase",
+            "DISTINCTCOUNTHLL__user_id", "PERCENTILEEST__shares"],
         "maxLeafRecords": 4
     }]);
     let mutable = MutableSegment::new(Arc::new(spec_from(schema, table)));
@@ -438,6 +439,59 @@ fn write_fixture() {
         }),
     };
     mutable.seal(&dir, &info).unwrap();
+}
+
+#[test]
+fn format_version_4_fixture_reads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/segment_v4.seg");
+    let segment = ImmutableSegment::open(&path).unwrap();
+    assert_eq!(segment.meta().format_version, 4);
+    // v4: the star-tree stores sketches of user_id and shares.
+    let [tree] = segment.star_trees() else {
+        panic!("one star-tree expected");
+    };
+    assert_eq!(
+        tree.meta.function_column_pairs,
+        [
+            "COUNT__*",
+            "SUM__shares",
+            "MAX__purchase",
+            "DISTINCTCOUNTHLL__user_id",
+            "PERCENTILEEST__shares"
+        ]
+    );
+    let query = crate::index::startree::query::TreeQuery {
+        allowed: &[None, None],
+        grouped: &[false, false],
+    };
+    let (mut hll, mut quantiles) = (
+        crate::sketch::Hll::default(),
+        crate::sketch::Quantiles::default(),
+    );
+    tree.tree.visit(&query, |record| {
+        let r = record as usize;
+        hll.merge_encoded(tree.tree.sketches[3].get(r)).unwrap();
+        quantiles
+            .merge_encoded(tree.tree.sketches[4].get(r))
+            .unwrap();
+    });
+    let (mut want_hll, mut want_quantiles) = (
+        crate::sketch::Hll::default(),
+        crate::sketch::Quantiles::default(),
+    );
+    for row in stock_rows(100) {
+        let (Cell::One(Scalar::I32(user)), Cell::One(Scalar::I32(shares))) = (&row[1], &row[3])
+        else {
+            panic!("unexpected row {row:?}");
+        };
+        want_hll.insert_hash(crate::sketch::hash_i64(i64::from(*user)));
+        want_quantiles.insert(f64::from(*shares));
+    }
+    assert_eq!(hll, want_hll);
+    assert_eq!(quantiles.count(), 100);
+    for p in [0.0, 50.0, 99.0] {
+        assert_eq!(quantiles.quantile(p), want_quantiles.quantile(p));
+    }
 }
 
 #[test]
@@ -608,12 +662,12 @@ fn unknown_version_is_refused() {
     mutable.append(&stock_rows(3)).unwrap();
     let original = seal_into(&mutable, dir.path(), "v");
     let mut bytes = std::fs::read(original.path()).unwrap();
-    bytes[8] = 4;
-    let path = dir.path().join("v4.seg");
+    bytes[8] = 5;
+    let path = dir.path().join("v5.seg");
     std::fs::write(&path, &bytes).unwrap();
     let err = ImmutableSegment::open(&path).err().unwrap().to_string();
     assert!(
-        err.contains("format version 4; this Gamay reads versions 1 to 3"),
+        err.contains("format version 5; this Gamay reads versions 1 to 4"),
         "{err}"
     );
 }

@@ -5,13 +5,37 @@
 
 use std::cmp::Ordering;
 
-use super::{MetricFunc, Node, StarTree, TreeSpec, NONE, STAR};
+use super::{MetricFunc, Node, RecordSketch, SketchColumn, StarTree, TreeSpec, NONE, STAR};
 
-/// Per-doc inputs: `dims[d][doc]` (dictionary ids) and `metrics[m][doc]`
-/// (ignored for `Count`, which may be given an empty column).
+/// Per-doc inputs: `dims[d][doc]` (dictionary ids), `metrics[m][doc]`
+/// (ignored for `Count` and `Hll`, which may be given an empty column) and
+/// `hashes[m][doc]`, the value hashes an `Hll` metric counts (`hashes` may
+/// be empty when no metric is one).
 pub struct BuildInput<'a> {
     pub dims: &'a [Vec<u32>],
     pub metrics: &'a [Vec<f64>],
+    pub hashes: &'a [Vec<u64>],
+}
+
+impl BuildInput<'_> {
+    fn hashes(&self, metric: usize) -> &[u64] {
+        self.hashes.get(metric).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Each sketch metric's sketch for the record being aggregated.
+fn fresh_sketches(funcs: &[MetricFunc]) -> Vec<Option<RecordSketch>> {
+    funcs.iter().map(|func| RecordSketch::new(*func)).collect()
+}
+
+/// Stores the record's sketches and starts new ones.
+fn flush_sketches(tree: &mut StarTree, current: &mut [Option<RecordSketch>]) {
+    for (m, sketch) in current.iter_mut().enumerate() {
+        if let Some(done) = sketch.take() {
+            tree.sketches[m].push(&done);
+            *sketch = RecordSketch::new(tree.funcs[m]);
+        }
+    }
 }
 
 /// Builds the tree of `input`.
@@ -28,16 +52,23 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
             .metrics
             .iter()
             .zip(&spec.metrics)
-            .any(|(column, func)| column.len() != docs && *func != MetricFunc::Count)
+            .enumerate()
+            .any(|(m, (column, func))| match func {
+                MetricFunc::Count => false,
+                MetricFunc::Hll => input.hashes(m).len() != docs,
+                _ => column.len() != docs,
+            })
     {
         return Err("the star-tree metric columns do not match the docs".into());
     }
     let mut tree = StarTree {
         dims: vec![Vec::new(); spec.dimensions],
         metrics: vec![Vec::new(); spec.metrics.len()],
+        sketches: vec![SketchColumn::default(); spec.metrics.len()],
         funcs: spec.metrics.clone(),
         ..StarTree::default()
     };
+    let mut current = fresh_sketches(&spec.metrics);
     // Base records: docs sorted by every dimension, equal tuples merged.
     let widths: Vec<u32> = input
         .dims
@@ -51,28 +82,46 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
         let same = previous
             .is_some_and(|p| compare(input.dims, 0, p as usize, doc_index) == Ordering::Equal);
         if !same {
+            if previous.is_some() {
+                flush_sketches(&mut tree, &mut current);
+            }
             for (column, source) in tree.dims.iter_mut().zip(input.dims) {
                 column.push(source[doc_index]);
             }
             for (column, func) in tree.metrics.iter_mut().zip(&spec.metrics) {
-                column.push(func.empty());
+                if !func.is_sketch() {
+                    column.push(func.empty());
+                }
             }
         }
-        for ((column, source), func) in tree
+        for (m, ((column, source), func)) in tree
             .metrics
             .iter_mut()
             .zip(input.metrics)
             .zip(&spec.metrics)
+            .enumerate()
         {
             let value = match func {
                 MetricFunc::Count => 1.0,
+                MetricFunc::Hll => 0.0,
                 _ => source[doc_index],
             };
-            if let Some(slot) = column.last_mut() {
-                func.fold(slot, value);
+            match &mut current[m] {
+                Some(sketch) => {
+                    let hash = input.hashes(m).get(doc_index).copied().unwrap_or(0);
+                    sketch.insert(hash, value);
+                }
+                None => {
+                    if let Some(slot) = column.last_mut() {
+                        func.fold(slot, value);
+                    }
+                }
             }
         }
         previous = Some(doc);
+    }
+    if previous.is_some() {
+        flush_sketches(&mut tree, &mut current);
     }
     let records = tree.records() as u32;
     tree.nodes.push(Node {
@@ -122,7 +171,7 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
             continue;
         }
         let star_start = tree.records() as u32;
-        append_star_records(&mut tree, &widths, start, end, depth);
+        append_star_records(&mut tree, &widths, start, end, depth)?;
         let star = tree.nodes.len();
         tree.nodes.push(Node {
             value: STAR,
@@ -135,6 +184,13 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
         tree.depths.push(depth as u32 + 1);
         tree.nodes[node].star_child = star as u32;
         pending.push(star);
+    }
+    if tree
+        .sketches
+        .iter()
+        .any(|column| column.bytes.len() > u32::MAX as usize)
+    {
+        return Err("the star-tree's sketches take over 4 GiB; fewer dimensions or a larger maxLeafRecords keep them smaller".into());
     }
     Ok(tree)
 }
@@ -200,30 +256,53 @@ fn compare(dims: &[Vec<u32>], from: usize, a: usize, b: usize) -> Ordering {
 /// Appends the records of `start..end` aggregated over dimension `depth`:
 /// that dimension becomes [`STAR`], the records are sorted by the later
 /// dimensions and equal tuples merged.
-fn append_star_records(tree: &mut StarTree, widths: &[u32], start: u32, end: u32, depth: usize) {
+fn append_star_records(
+    tree: &mut StarTree,
+    widths: &[u32],
+    start: u32,
+    end: u32,
+    depth: usize,
+) -> Result<(), String> {
     let order = sorted_order(&tree.dims, widths, depth + 1, start..end);
+    let mut current = fresh_sketches(&tree.funcs);
     let mut previous: Option<usize> = None;
     for record in order {
         let record = record as usize;
         let same =
             previous.is_some_and(|p| compare(&tree.dims, depth + 1, p, record) == Ordering::Equal);
         if !same {
+            if previous.is_some() {
+                flush_sketches(tree, &mut current);
+            }
             for (index, column) in tree.dims.iter_mut().enumerate() {
                 let value = if index == depth { STAR } else { column[record] };
                 column.push(value);
             }
             for (column, func) in tree.metrics.iter_mut().zip(&tree.funcs) {
-                column.push(func.empty());
+                if !func.is_sketch() {
+                    column.push(func.empty());
+                }
             }
         }
-        for (column, func) in tree.metrics.iter_mut().zip(&tree.funcs) {
-            let value = column[record];
-            if let Some(slot) = column.last_mut() {
-                func.fold(slot, value);
+        for (m, (column, func)) in tree.metrics.iter_mut().zip(&tree.funcs).enumerate() {
+            match &mut current[m] {
+                Some(sketch) => sketch
+                    .merge_encoded(tree.sketches[m].get(record))
+                    .ok_or("a star-tree record's sketch is malformed")?,
+                None => {
+                    let value = column[record];
+                    if let Some(slot) = column.last_mut() {
+                        func.fold(slot, value);
+                    }
+                }
             }
         }
         previous = Some(record);
     }
+    if previous.is_some() {
+        flush_sketches(tree, &mut current);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,14 +4,18 @@
 //! startree := records:u64 nodes:u64 dimensions:u32 metrics:u32
 //!             node{nodes} pad8                 value start end first_child children star_child depth: u32 each
 //!             (dim_id:u32{records} pad8){dimensions}
-//!             (metric:f64{records}){metrics}
+//!             (metric:f64{records}){numeric metrics}
+//!             (end:u32{records} pad8 length:u64 byte{length} pad8){sketch metrics}
 //! ```
 //!
 //! The metrics' functions are in the footer (their `FUNCTION__column`
-//! names). Decoding checks every node against the records and the other
-//! nodes (children come after their parent, so walking always ends).
+//! names); numbers come first, then sketches (`DISTINCTCOUNTHLL`,
+//! `PERCENTILEEST`), each record's in its compact form, ending at
+//! `end[r]`. Decoding checks every node against the records and the other
+//! nodes (children come after their parent, so walking always ends), and
+//! that every record's sketch reads whole.
 
-use super::{MetricFunc, Node, StarTree, NONE};
+use super::{MetricFunc, Node, RecordSketch, SketchColumn, StarTree, NONE};
 
 const HEADER: usize = 24;
 const NODE_WORDS: usize = 7;
@@ -48,10 +52,25 @@ pub fn encode(tree: &StarTree) -> Vec<u8> {
         }
         pad8(&mut out);
     }
-    for column in &tree.metrics {
+    for (column, func) in tree.metrics.iter().zip(&tree.funcs) {
+        if func.is_sketch() {
+            continue;
+        }
         for value in column {
             out.extend_from_slice(&value.to_le_bytes());
         }
+    }
+    for (column, func) in tree.sketches.iter().zip(&tree.funcs) {
+        if !func.is_sketch() {
+            continue;
+        }
+        for end in &column.ends {
+            out.extend_from_slice(&end.to_le_bytes());
+        }
+        pad8(&mut out);
+        out.extend_from_slice(&(column.bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(&column.bytes);
+        pad8(&mut out);
     }
     out
 }
@@ -82,6 +101,8 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
             funcs.len()
         ));
     }
+    let numeric = funcs.iter().filter(|func| !func.is_sketch()).count();
+    let sketched = numeric < funcs.len();
     let sizes = || -> Option<(usize, usize, usize)> {
         let nodes_end = nodes
             .checked_mul(NODE_WORDS * 4)?
@@ -90,11 +111,16 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
         let dims_len = records.checked_mul(4)?.checked_next_multiple_of(8)?;
         let expected = nodes_end
             .checked_add(dims_len.checked_mul(dimensions)?)?
-            .checked_add(records.checked_mul(8)?.checked_mul(metrics)?)?;
+            .checked_add(records.checked_mul(8)?.checked_mul(numeric)?)?;
         Some((nodes_end, dims_len, expected))
     };
     let (nodes_end, dims_len, expected) = sizes().unwrap_or((0, 0, usize::MAX));
-    if bytes.len() != expected || nodes == 0 || records > u32::MAX as usize {
+    let size_ok = if sketched {
+        bytes.len() >= expected
+    } else {
+        bytes.len() == expected
+    };
+    if !size_ok || nodes == 0 || records > u32::MAX as usize {
         return Err(format!(
             "the star-tree block is {} bytes where its header implies {expected}",
             bytes.len()
@@ -140,7 +166,11 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
         tree.dims.push(column);
         at += dims_len;
     }
-    for _ in 0..metrics {
+    for func in funcs {
+        if func.is_sketch() {
+            tree.metrics.push(Vec::new());
+            continue;
+        }
         let column: Vec<f64> = bytes[at..at + records * 8]
             .chunks_exact(8)
             .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
@@ -148,5 +178,72 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
         tree.metrics.push(column);
         at += records * 8;
     }
+    for func in funcs {
+        let column = match RecordSketch::new(*func) {
+            Some(_) => decode_sketches(bytes, &mut at, records, *func)?,
+            None => SketchColumn::default(),
+        };
+        tree.sketches.push(column);
+    }
+    if at != bytes.len() {
+        return Err(format!(
+            "the star-tree block is {} bytes where its contents take {at}",
+            bytes.len()
+        ));
+    }
     Ok(tree)
+}
+
+/// One sketch column at `*at`, every record's sketch checked.
+fn decode_sketches(
+    bytes: &[u8],
+    at: &mut usize,
+    records: usize,
+    func: MetricFunc,
+) -> Result<SketchColumn, String> {
+    let truncated = || "the star-tree block's sketches are truncated".to_string();
+    let ends_len = records
+        .checked_mul(4)
+        .and_then(|n| n.checked_next_multiple_of(8))
+        .ok_or_else(truncated)?;
+    let ends: Vec<u32> = bytes
+        .get(*at..*at + records * 4)
+        .ok_or_else(truncated)?
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    *at += ends_len;
+    let length = bytes
+        .get(*at..*at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(truncated)?;
+    *at += 8;
+    let data = bytes
+        .get(*at..at.checked_add(length).ok_or_else(truncated)?)
+        .ok_or_else(truncated)?
+        .to_vec();
+    *at = (*at + length).next_multiple_of(8);
+    if *at > bytes.len() {
+        return Err(truncated());
+    }
+    let column = SketchColumn { ends, bytes: data };
+    let mut previous = 0u32;
+    for (record, end) in column.ends.iter().enumerate() {
+        if *end < previous || *end as usize > column.bytes.len() {
+            return Err(format!(
+                "star-tree record {record}'s sketch is out of bounds"
+            ));
+        }
+        previous = *end;
+        let mut scratch = RecordSketch::new(func).ok_or("not a sketch metric")?;
+        if scratch.merge_encoded(column.get(record)).is_none() {
+            return Err(format!("star-tree record {record}'s sketch is malformed"));
+        }
+    }
+    if previous as usize != column.bytes.len() {
+        return Err("the star-tree block's sketches do not end where they say".into());
+    }
+    Ok(column)
 }

@@ -5,7 +5,8 @@
 //!
 //! Records hold one dictionary id per dimension (or [`STAR`]: "any value")
 //! and one aggregated value per function-column pair (`COUNT__*`,
-//! `SUM__shares`, ...). Node `n` at depth `d` covers records
+//! `SUM__shares`, ...), or for `DISTINCTCOUNTHLL` and `PERCENTILEEST` pairs
+//! a sketch in its compact byte form ([`crate::sketch`]). Node `n` at depth `d` covers records
 //! `start..end`, all sharing the values of the first `d` dimensions on its
 //! path; its children split on dimension `d`, one per value, plus a star
 //! child whose records aggregate over every value of dimension `d` (unless
@@ -20,6 +21,9 @@
 pub mod build;
 pub mod codec;
 pub mod query;
+mod sketches;
+
+pub use sketches::{RecordSketch, SketchColumn};
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +40,10 @@ pub enum MetricFunc {
     Sum,
     Min,
     Max,
+    /// HyperLogLog registers of the hashed values (`DISTINCTCOUNTHLL__c`).
+    Hll,
+    /// Log-bucket counts of the values (`PERCENTILEEST__c`).
+    Quantiles,
 }
 
 impl MetricFunc {
@@ -46,13 +54,21 @@ impl MetricFunc {
             MetricFunc::Sum => "SUM",
             MetricFunc::Min => "MIN",
             MetricFunc::Max => "MAX",
+            MetricFunc::Hll => "DISTINCTCOUNTHLL",
+            MetricFunc::Quantiles => "PERCENTILEEST",
         }
+    }
+
+    /// Whether records hold a sketch (in [`StarTree::sketches`]) rather
+    /// than a number.
+    pub fn is_sketch(self) -> bool {
+        matches!(self, MetricFunc::Hll | MetricFunc::Quantiles)
     }
 
     /// The identity of the aggregation.
     pub fn empty(self) -> f64 {
         match self {
-            MetricFunc::Count | MetricFunc::Sum => 0.0,
+            MetricFunc::Count | MetricFunc::Sum | MetricFunc::Hll | MetricFunc::Quantiles => 0.0,
             MetricFunc::Min => f64::INFINITY,
             MetricFunc::Max => f64::NEG_INFINITY,
         }
@@ -65,6 +81,7 @@ impl MetricFunc {
             MetricFunc::Count | MetricFunc::Sum => *into += value,
             MetricFunc::Min => *into = into.min(value),
             MetricFunc::Max => *into = into.max(value),
+            MetricFunc::Hll | MetricFunc::Quantiles => {}
         }
     }
 }
@@ -111,8 +128,11 @@ pub struct StarTree {
     pub depths: Vec<u32>,
     /// `dims[d][r]`: dimension `d` of record `r`.
     pub dims: Vec<Vec<u32>>,
-    /// `metrics[m][r]`: metric `m` of record `r`.
+    /// `metrics[m][r]`: metric `m` of record `r` (empty for sketches).
     pub metrics: Vec<Vec<f64>>,
+    /// `sketches[m].get(r)`: the sketch of metric `m` for record `r`
+    /// (empty for numbers).
+    pub sketches: Vec<SketchColumn>,
     pub funcs: Vec<MetricFunc>,
 }
 

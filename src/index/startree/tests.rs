@@ -6,6 +6,7 @@ use super::build::{build, BuildInput};
 use super::codec::{decode, encode};
 use super::query::TreeQuery;
 use super::{MetricFunc, TreeSpec};
+use crate::sketch::{hash_i64, Hll, Quantiles};
 
 const FUNCS: [MetricFunc; 4] = [
     MetricFunc::Count,
@@ -13,6 +14,35 @@ const FUNCS: [MetricFunc; 4] = [
     MetricFunc::Min,
     MetricFunc::Max,
 ];
+/// FUNCS, then the sketches.
+const ALL: [MetricFunc; 6] = [
+    MetricFunc::Count,
+    MetricFunc::Sum,
+    MetricFunc::Min,
+    MetricFunc::Max,
+    MetricFunc::Hll,
+    MetricFunc::Quantiles,
+];
+
+/// Per group: the distinct-count and quantile sketches.
+type Sketches = BTreeMap<Vec<u32>, (Hll, Quantiles)>;
+
+/// Per group: the registers, the quantiles' count and some answers.
+type SketchAnswers = BTreeMap<Vec<u32>, (Hll, u64, Vec<Option<f64>>)>;
+
+/// What compares two groups' sketches.
+fn quantile_answers(sketches: &Sketches) -> SketchAnswers {
+    sketches
+        .iter()
+        .map(|(key, (hll, quantiles))| {
+            let answers = [0.0, 10.0, 50.0, 90.0, 100.0]
+                .iter()
+                .map(|p| quantiles.quantile(*p))
+                .collect();
+            (key.clone(), (hll.clone(), quantiles.count(), answers))
+        })
+        .collect()
+}
 
 /// Per group (the grouped dimensions' ids): COUNT, SUM, MIN, MAX.
 type Answer = BTreeMap<Vec<u32>, [f64; 4]>;
@@ -63,13 +93,30 @@ proptest! {
         let spec = TreeSpec {
             dimensions,
             skip_star: skip,
-            metrics: FUNCS.to_vec(),
+            metrics: ALL.to_vec(),
             max_leaf_records: leaf,
         };
-        let metrics = vec![Vec::new(), values.clone(), values.clone(), values.clone()];
-        let built = build(&spec, &BuildInput { dims: &dims, metrics: &metrics }).unwrap();
+        let metrics = vec![
+            Vec::new(),
+            values.clone(),
+            values.clone(),
+            values.clone(),
+            Vec::new(),
+            values.clone(),
+        ];
+        let hashes: Vec<Vec<u64>> = (0..ALL.len())
+            .map(|m| match ALL[m] {
+                MetricFunc::Hll => values.iter().map(|v| hash_i64(*v as i64)).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let built = build(
+            &spec,
+            &BuildInput { dims: &dims, metrics: &metrics, hashes: &hashes },
+        )
+        .unwrap();
         // Answers come from the tree as stored.
-        let tree = decode(&encode(&built), &FUNCS).unwrap();
+        let tree = decode(&encode(&built), &ALL).unwrap();
         // Per dimension: unfiltered, one value, a set, or a set's complement;
         // grouped or not.
         let mut allowed = Vec::new();
@@ -90,6 +137,7 @@ proptest! {
             (0..dimensions).filter(|d| grouped[*d]).map(value_at).collect()
         };
         let mut expected = Answer::new();
+        let mut expected_sketches = Sketches::new();
         for doc in 0..values.len() {
             let passes = (0..dimensions).all(|d| match &allowed[d] {
                 None => true,
@@ -98,9 +146,13 @@ proptest! {
             if passes {
                 let v = values[doc];
                 fold(&mut expected, key_of(&|d| dims[d][doc]), [1.0, v, v, v]);
+                let (hll, quantiles) = expected_sketches.entry(key_of(&|d| dims[d][doc])).or_default();
+                hll.insert_hash(hash_i64(v as i64));
+                quantiles.insert(v);
             }
         }
         let mut got = Answer::new();
+        let mut got_sketches = Sketches::new();
         let scanned = tree.visit(&query, |record| {
             let r = record as usize;
             let row = [
@@ -110,8 +162,12 @@ proptest! {
                 tree.metrics[3][r],
             ];
             fold(&mut got, key_of(&|d| tree.dims[d][r]), row);
+            let (hll, quantiles) = got_sketches.entry(key_of(&|d| tree.dims[d][r])).or_default();
+            hll.merge_encoded(tree.sketches[4].get(r)).unwrap();
+            quantiles.merge_encoded(tree.sketches[5].get(r)).unwrap();
         });
         prop_assert_eq!(&got, &expected);
+        prop_assert_eq!(quantile_answers(&got_sketches), quantile_answers(&expected_sketches));
         prop_assert!(scanned <= tree.records() as u64);
     }
 }
@@ -133,6 +189,7 @@ fn unfiltered_count_reads_one_star_record() {
         &BuildInput {
             dims: &dims,
             metrics: &[Vec::new()],
+            hashes: &[],
         },
     )
     .unwrap();
@@ -160,6 +217,7 @@ fn damaged_blocks_are_refused() {
         &BuildInput {
             dims: &dims,
             metrics: &[Vec::new()],
+            hashes: &[],
         },
     )
     .unwrap();
@@ -179,6 +237,56 @@ fn damaged_blocks_are_refused() {
                 grouped: &[true],
             };
             tree.visit(&query, |_| {});
+        }
+    }
+}
+
+#[test]
+fn damaged_sketches_are_refused() {
+    let dims = vec![(0..300u32).map(|i| i % 4).collect::<Vec<_>>()];
+    let values: Vec<f64> = (0..300).map(|i| f64::from(i % 37)).collect();
+    let funcs = [MetricFunc::Hll, MetricFunc::Quantiles, MetricFunc::Count];
+    let spec = TreeSpec {
+        dimensions: 1,
+        skip_star: vec![false],
+        metrics: funcs.to_vec(),
+        max_leaf_records: 2,
+    };
+    let hashes = vec![
+        values.iter().map(|v| hash_i64(*v as i64)).collect(),
+        Vec::new(),
+        Vec::new(),
+    ];
+    let tree = build(
+        &spec,
+        &BuildInput {
+            dims: &dims,
+            metrics: &[Vec::new(), values.clone(), Vec::new()],
+            hashes: &hashes,
+        },
+    )
+    .unwrap();
+    let bytes = encode(&tree);
+    let decoded = decode(&bytes, &funcs).unwrap();
+    assert_eq!(decoded.sketches, tree.sketches);
+    assert!(decode(&bytes[..bytes.len() - 8], &funcs).is_err());
+    assert!(decode(
+        &bytes,
+        &[MetricFunc::Hll, MetricFunc::Count, MetricFunc::Count]
+    )
+    .is_err());
+    // Any flipped byte is refused, or reads as a tree whose every sketch
+    // is whole.
+    for at in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0xFF;
+        if let Ok(tree) = decode(&damaged, &funcs) {
+            for (m, column) in tree.sketches.iter().enumerate().take(2) {
+                for record in 0..column.len() {
+                    let mut sketch = super::RecordSketch::new(funcs[m]).unwrap();
+                    assert!(sketch.merge_encoded(column.get(record)).is_some());
+                }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Answering an aggregation from a segment's star-tree: the first tree that
 //! holds every grouped column as a dimension, every aggregate as stored
-//! metrics (AVG from SUM and COUNT, MINMAXRANGE from MIN and MAX) and a
+//! metrics (AVG from SUM and COUNT, MINMAXRANGE from MIN and MAX,
+//! DISTINCTCOUNTHLL and PERCENTILEEST from their sketches) and a
 //! filter that splits into allowed values per dimension (AND, OR and NOT
 //! within one dimension, any predicate on a dictionary value). Predicates
 //! that every doc of the segment satisfies (a time window covering it) are
@@ -96,6 +97,8 @@ enum Source {
     Max(usize),
     Avg(usize, usize),
     MinMax(usize, usize),
+    Hll(usize),
+    Quantiles(usize),
 }
 
 /// Where each aggregate's inputs are among stored metrics named
@@ -133,6 +136,8 @@ fn sources(plan: &Plan, pairs: &[String]) -> Option<Vec<Source>> {
                 AggFunc::MinMaxRange => {
                     Source::MinMax(metric(MetricFunc::Min, arg)?, metric(MetricFunc::Max, arg)?)
                 }
+                AggFunc::DistinctCountHll => Source::Hll(metric(MetricFunc::Hll, arg)?),
+                AggFunc::PercentileEst(_) => Source::Quantiles(metric(MetricFunc::Quantiles, arg)?),
                 _ => return None,
             })
         })
@@ -203,6 +208,7 @@ pub(super) fn aggregate(
         let mut hits = vec![false; len];
         let dims = &tree.tree.dims;
         let metrics = &tree.tree.metrics;
+        let sketches = &tree.tree.sketches;
         let scanned = tree.tree.visit(&query, |record| {
             let r = record as usize;
             let mut group = 0usize;
@@ -229,6 +235,13 @@ pub(super) fn aggregate(
                     (Acc::MinMax(mins, maxes), Source::MinMax(lo, hi)) => {
                         mins[group] = mins[group].min(metrics[*lo][r]);
                         maxes[group] = maxes[group].max(metrics[*hi][r]);
+                    }
+                    // Checked whole when the segment was opened.
+                    (Acc::Hll(hlls), Source::Hll(m)) => {
+                        hlls[group].merge_encoded(sketches[*m].get(r));
+                    }
+                    (Acc::Quantiles(quantiles), Source::Quantiles(m)) => {
+                        quantiles[group].merge_encoded(sketches[*m].get(r));
                     }
                     _ => {}
                 }
