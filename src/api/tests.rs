@@ -744,7 +744,8 @@ async fn star_trees_answer_like_the_docs_and_show_in_explain() {
     let mut table: Value = serde_json::from_str(BENCH_TABLE).unwrap();
     table["tableIndexConfig"]["starTreeIndexConfigs"] = json!([{
         "dimensionsSplitOrder": ["exchange", "side", "country", "symbol"],
-        "functionColumnPairs": ["COUNT__*", "SUM__shares", "SUM__purchase", "MIN__price", "MAX__price"],
+        "functionColumnPairs": ["COUNT__*", "SUM__shares", "SUM__purchase", "MIN__price", "MAX__price",
+            "DISTINCTCOUNTHLL__user_id", "PERCENTILEEST__price"],
         "maxLeafRecords": 10
     }]);
     let (status, body) = app.call("POST", "/tables", table.to_string()).await;
@@ -763,6 +764,7 @@ async fn star_trees_answer_like_the_docs_and_show_in_explain() {
         "SELECT exchange, side, COUNT(*), SUM(purchase) FROM stock_transactions GROUP BY exchange, side ORDER BY exchange, side LIMIT 100",
         "SELECT country, SUM(shares) AS s, COUNT(*) AS n FROM stock_transactions WHERE exchange IN ('NYSE', 'NASDAQ') AND side = 'BUY' GROUP BY country ORDER BY s DESC LIMIT 10",
         "SELECT MIN(price), MAX(price), AVG(purchase) FROM stock_transactions WHERE symbol <> 'S0001' AND update_at >= 0",
+        "SELECT exchange, DISTINCTCOUNTHLL(user_id), PERCENTILEEST(price, 95) FROM stock_transactions WHERE side = 'SELL' GROUP BY exchange ORDER BY exchange",
     ] {
         let (status, tree) = app.call("POST", "/query/sql", query(sql, "")).await;
         assert_eq!(status, StatusCode::OK, "{tree}");
