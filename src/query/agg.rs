@@ -358,6 +358,17 @@ impl Acc {
         }
     }
 
+    /// The states of groups `groups` (in that order), as a new state of
+    /// aggregate `func`.
+    pub fn select(&self, func: AggFunc, groups: &[usize]) -> Acc {
+        let mut out = Acc::new(func);
+        out.resize(groups.len());
+        for (to, from) in groups.iter().enumerate() {
+            out.merge(to, self, *from);
+        }
+        out
+    }
+
     /// Folds group `from` of `other` (same aggregate) into group `into`.
     pub fn merge(&mut self, into: usize, other: &Acc, from: usize) {
         match (self, other) {

@@ -211,14 +211,7 @@ fn select(groups: Groups, keep: &[usize], aggregates: &[Aggregate]) -> Groups {
         .accs
         .iter()
         .zip(aggregates)
-        .map(|(acc, aggregate)| {
-            let mut out = Acc::new(aggregate.func);
-            out.resize(keep.len());
-            for (to, from) in keep.iter().enumerate() {
-                out.merge(to, acc, *from);
-            }
-            out
-        })
+        .map(|(acc, aggregate)| acc.select(aggregate.func, keep))
         .collect();
     Groups {
         arity,

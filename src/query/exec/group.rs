@@ -622,14 +622,7 @@ impl<'p> Aggregation<'p> {
                     distinct_acc(func, id_sets, source.as_ref())
                 }
                 acc if present.len() == self.len => acc,
-                acc => {
-                    let mut out = Acc::new(func);
-                    out.resize(present.len());
-                    for (to, from) in present.iter().enumerate() {
-                        out.merge(to, &acc, *from);
-                    }
-                    out
-                }
+                acc => acc.select(func, &present),
             };
             accs.push(compact);
         }

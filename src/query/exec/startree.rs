@@ -272,14 +272,7 @@ pub(super) fn aggregate(
         let accs = accs
             .into_iter()
             .zip(aggregates)
-            .map(|(acc, aggregate)| {
-                let mut out = Acc::new(aggregate.func);
-                out.resize(present.len());
-                for (to, from) in present.iter().enumerate() {
-                    out.merge(to, &acc, *from);
-                }
-                out
-            })
+            .map(|(acc, aggregate)| acc.select(aggregate.func, &present))
             .collect();
         let sorted = key_sources.iter().all(|source| source.dict_sorted());
         return Ok(Some(Groups {
