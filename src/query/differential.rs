@@ -18,30 +18,11 @@ use super::multistage::arrow_rows;
 use super::options::QueryOptions;
 use super::reduce;
 use super::sql::{self, Route, TableColumns};
+use super::test_rng::Rng;
 use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
 use crate::ingest::rows::json_row;
 use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
-
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 const SYMBOLS: [&str; 6] = ["AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA"];
 const EXCHANGES: [&str; 4] = ["NYSE", "NASDAQ", "LSE", "TSE"];

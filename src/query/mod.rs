@@ -43,4 +43,6 @@ pub mod multistage;
 #[cfg(test)]
 mod startree_tests;
 #[cfg(test)]
+mod test_rng;
+#[cfg(test)]
 mod tests;

@@ -13,21 +13,11 @@ use super::options::QueryOptions;
 use super::reduce;
 use super::source::{MutableSnapshot, SegmentSource};
 use super::sql::{self, Route, TableColumns};
+use super::test_rng::Rng;
 use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
 use crate::ingest::rows::json_row;
 use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
 
 const DIMS: [&str; 4] = ["exchange", "side", "country", "tier"];
 const VALUES: [&[&str]; 4] = [

@@ -231,32 +231,25 @@ impl TreeInputs {
             let Some(dims) = config
                 .dimensions
                 .iter()
-                .map(|index| self.ids.get(index).cloned())
-                .collect::<Option<Vec<Vec<u32>>>>()
+                .map(|index| self.ids.get(index).map(Vec::as_slice))
+                .collect::<Option<Vec<&[u32]>>>()
             else {
                 continue;
             };
             // So is a tree whose metric column is (multi-valued columns
-            // keep no values).
-            let Some(metrics) = config
+            // keep no values): per metric, its values and value hashes.
+            let none: (&[f64], &[u64]) = (&[], &[]);
+            let Some((metrics, hashes)) = config
                 .metrics
                 .iter()
                 .map(|(func, column)| match (func, column) {
-                    (MetricFunc::Hll, _) | (_, None) => Some(Vec::new()),
-                    (_, Some(index)) => self.values.get(index).cloned(),
+                    (_, None) => Some(none),
+                    (MetricFunc::Hll, Some(index)) => {
+                        self.hashes.get(index).map(|h| (none.0, h.as_slice()))
+                    }
+                    (_, Some(index)) => self.values.get(index).map(|v| (v.as_slice(), none.1)),
                 })
-                .collect::<Option<Vec<Vec<f64>>>>()
-            else {
-                continue;
-            };
-            let Some(hashes) = config
-                .metrics
-                .iter()
-                .map(|(func, column)| match (func, column) {
-                    (MetricFunc::Hll, Some(index)) => self.hashes.get(index).cloned(),
-                    _ => Some(Vec::new()),
-                })
-                .collect::<Option<Vec<Vec<u64>>>>()
+                .collect::<Option<(Vec<&[f64]>, Vec<&[u64]>)>>()
             else {
                 continue;
             };

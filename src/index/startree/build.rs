@@ -12,14 +12,14 @@ use super::{MetricFunc, Node, RecordSketch, SketchColumn, StarTree, TreeSpec, NO
 /// `hashes[m][doc]`, the value hashes an `Hll` metric counts (`hashes` may
 /// be empty when no metric is one).
 pub struct BuildInput<'a> {
-    pub dims: &'a [Vec<u32>],
-    pub metrics: &'a [Vec<f64>],
-    pub hashes: &'a [Vec<u64>],
+    pub dims: &'a [&'a [u32]],
+    pub metrics: &'a [&'a [f64]],
+    pub hashes: &'a [&'a [u64]],
 }
 
 impl BuildInput<'_> {
     fn hashes(&self, metric: usize) -> &[u64] {
-        self.hashes.get(metric).map_or(&[], Vec::as_slice)
+        self.hashes.get(metric).copied().unwrap_or(&[])
     }
 }
 
@@ -40,7 +40,7 @@ fn flush_sketches(tree: &mut StarTree, current: &mut [Option<RecordSketch>]) {
 
 /// Builds the tree of `input`.
 pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String> {
-    let docs = input.dims.first().map_or(0, Vec::len);
+    let docs = input.dims.first().map_or(0, |column| column.len());
     if input.dims.len() != spec.dimensions || spec.skip_star.len() != spec.dimensions {
         return Err("the star-tree input does not match its dimensions".into());
     }
@@ -208,8 +208,8 @@ const RADIX_MIN: usize = 1 << 12;
 /// `from`) and the position fit in 64 bits together, they are packed into
 /// one key per item and the keys sorted; otherwise items are compared
 /// dimension by dimension.
-fn sorted_order(
-    dims: &[Vec<u32>],
+fn sorted_order<C: AsRef<[u32]>>(
+    dims: &[C],
     widths: &[u32],
     from: usize,
     items: std::ops::Range<u32>,
@@ -226,7 +226,7 @@ fn sorted_order(
         .map(|item| {
             let mut key = 0u64;
             for (column, width) in dims[from..].iter().zip(&widths[from..]) {
-                key = (key << width) | u64::from(column[item as usize]);
+                key = (key << width) | u64::from(column.as_ref()[item as usize]);
             }
             (key << position_bits) | u64::from(item - base)
         })
@@ -243,8 +243,9 @@ fn sorted_order(
 }
 
 /// Orders docs (or records) `a` and `b` by dimensions `from..`.
-fn compare(dims: &[Vec<u32>], from: usize, a: usize, b: usize) -> Ordering {
+fn compare<C: AsRef<[u32]>>(dims: &[C], from: usize, a: usize, b: usize) -> Ordering {
     for column in &dims[from..] {
+        let column = column.as_ref();
         match column[a].cmp(&column[b]) {
             Ordering::Equal => continue,
             other => return other,

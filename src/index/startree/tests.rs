@@ -5,8 +5,41 @@ use proptest::prelude::*;
 use super::build::{build, BuildInput};
 use super::codec::{decode, encode};
 use super::query::TreeQuery;
+use super::StarTree;
 use super::{MetricFunc, TreeSpec};
 use crate::sketch::{hash_i64, Hll, Quantiles};
+
+/// Builds a tree from owned columns (`hashes` per metric, or none).
+fn build_from(
+    spec: &TreeSpec,
+    dims: &[Vec<u32>],
+    metrics: &[Vec<f64>],
+    hashes: &[Vec<u64>],
+) -> StarTree {
+    let dims: Vec<&[u32]> = dims.iter().map(Vec::as_slice).collect();
+    let metrics: Vec<&[f64]> = metrics.iter().map(Vec::as_slice).collect();
+    let hashes: Vec<&[u64]> = hashes.iter().map(Vec::as_slice).collect();
+    build(
+        spec,
+        &BuildInput {
+            dims: &dims,
+            metrics: &metrics,
+            hashes: &hashes,
+        },
+    )
+    .unwrap()
+}
+
+/// A COUNT-only tree over `dims`, leaves of at most `leaf` records.
+fn count_tree(dims: &[Vec<u32>], leaf: usize) -> StarTree {
+    let spec = TreeSpec {
+        dimensions: dims.len(),
+        skip_star: vec![false; dims.len()],
+        metrics: vec![MetricFunc::Count],
+        max_leaf_records: leaf,
+    };
+    build_from(&spec, dims, &[Vec::new()], &[])
+}
 
 const FUNCS: [MetricFunc; 4] = [
     MetricFunc::Count,
@@ -110,11 +143,7 @@ proptest! {
                 _ => Vec::new(),
             })
             .collect();
-        let built = build(
-            &spec,
-            &BuildInput { dims: &dims, metrics: &metrics, hashes: &hashes },
-        )
-        .unwrap();
+        let built = build_from(&spec, &dims, &metrics, &hashes);
         // Answers come from the tree as stored.
         let tree = decode(&encode(&built), &ALL).unwrap();
         // Per dimension: unfiltered, one value, a set, or a set's complement;
@@ -178,21 +207,7 @@ fn unfiltered_count_reads_one_star_record() {
         (0..1000u32).map(|i| i % 7).collect::<Vec<_>>(),
         (0..1000u32).map(|i| i % 11).collect(),
     ];
-    let spec = TreeSpec {
-        dimensions: 2,
-        skip_star: vec![false, false],
-        metrics: vec![MetricFunc::Count],
-        max_leaf_records: 1,
-    };
-    let tree = build(
-        &spec,
-        &BuildInput {
-            dims: &dims,
-            metrics: &[Vec::new()],
-            hashes: &[],
-        },
-    )
-    .unwrap();
+    let tree = count_tree(&dims, 1);
     let query = TreeQuery {
         allowed: &[None, None],
         grouped: &[false, false],
@@ -206,21 +221,7 @@ fn unfiltered_count_reads_one_star_record() {
 #[test]
 fn damaged_blocks_are_refused() {
     let dims = vec![(0..200u32).map(|i| i % 5).collect::<Vec<_>>()];
-    let spec = TreeSpec {
-        dimensions: 1,
-        skip_star: vec![false],
-        metrics: vec![MetricFunc::Count],
-        max_leaf_records: 2,
-    };
-    let tree = build(
-        &spec,
-        &BuildInput {
-            dims: &dims,
-            metrics: &[Vec::new()],
-            hashes: &[],
-        },
-    )
-    .unwrap();
+    let tree = count_tree(&dims, 2);
     let bytes = encode(&tree);
     assert!(decode(&bytes[..bytes.len() - 1], &[MetricFunc::Count]).is_err());
     assert!(decode(&bytes, &[]).is_err());
@@ -257,15 +258,12 @@ fn damaged_sketches_are_refused() {
         Vec::new(),
         Vec::new(),
     ];
-    let tree = build(
+    let tree = build_from(
         &spec,
-        &BuildInput {
-            dims: &dims,
-            metrics: &[Vec::new(), values.clone(), Vec::new()],
-            hashes: &hashes,
-        },
-    )
-    .unwrap();
+        &dims,
+        &[Vec::new(), values.clone(), Vec::new()],
+        &hashes,
+    );
     let bytes = encode(&tree);
     let decoded = decode(&bytes, &funcs).unwrap();
     assert_eq!(decoded.sketches, tree.sketches);
