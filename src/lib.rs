@@ -45,6 +45,8 @@ pub mod catalog;
 pub mod config;
 pub mod durable;
 pub mod error;
+pub mod export;
+pub mod faults;
 pub mod index;
 pub mod ingest;
 pub mod query;

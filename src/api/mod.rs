@@ -7,6 +7,7 @@
 //! Every error leaves through [`error::ApiError`] as `{"code", "error"}` JSON.
 
 mod body;
+mod connectors;
 mod error;
 mod ingest;
 mod query;
@@ -36,6 +37,7 @@ pub use error::ApiError;
 use crate::catalog::{self, Catalog};
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
+use crate::export::Connectors;
 use crate::query::multistage::MultiStage;
 use crate::query::{Broker, LocalServer};
 use crate::server::realtime::Realtime;
@@ -49,6 +51,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub broker: Arc<Broker>,
     pub realtime: Arc<Realtime>,
+    pub connectors: Arc<Connectors>,
 }
 
 impl AppState {
@@ -66,12 +69,15 @@ impl AppState {
         let broker = Broker::new(catalog.clone(), vec![Arc::new(local)], Arc::new(multistage));
         let realtime = Arc::new(Realtime::new(server.clone()));
         realtime.start_all(&catalog);
+        let connectors = Connectors::start(&config.data_dir, catalog.clone(), server.clone())
+            .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
         Ok(AppState {
             catalog,
             server,
             config: Arc::new(config),
             broker: Arc::new(broker),
             realtime,
+            connectors: Arc::new(connectors),
         })
     }
 }
@@ -88,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(segments::routes())
         .merge(query::routes())
         .merge(realtime::routes())
+        .merge(connectors::routes())
         // Uploads stream to disk under their own limit (--max-upload-bytes).
         .merge(ingest::routes().layer(DefaultBodyLimit::disable()))
         .fallback(not_found)
@@ -113,12 +120,14 @@ pub async fn serve(
         .map_err(|source| Error::Bind { addr, source })?;
     let state = AppState::open(config)?;
     let realtime = state.realtime.clone();
+    let connectors = state.connectors.clone();
     let bound = listener.local_addr().map_err(Error::Serve)?;
     on_bound(bound);
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(Error::Serve);
+    connectors.stop_all();
     let _ = tokio::task::spawn_blocking(move || realtime.shutdown()).await;
     served
 }

@@ -4,7 +4,7 @@
 //! [`provider::SegmentTable`]. It runs on a Tokio runtime of its own, so
 //! long analytical queries do not hold up the HTTP workers.
 
-mod arrow;
+pub(crate) mod arrow;
 mod provider;
 
 use std::sync::Arc;

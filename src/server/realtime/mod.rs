@@ -11,7 +11,6 @@
 //! The API controls a table through [`Realtime`]: pause, resume, force
 //! commit, status. Consumer threads never take the HTTP runtime's workers.
 
-mod faults;
 mod partition;
 mod sealer;
 mod shared;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::faults;
 use super::shared::TableShared;
+use crate::faults;
 use crate::segment::{MutableSegment, SealInfo, StreamRange};
 use crate::server::{Checkpoint, Error};
 

@@ -1,10 +1,14 @@
-//! Fault points in the seal path, for crash tests.
+//! Fault points in the seal and export paths, for crash tests.
 //!
 //! `GAMAY_FAULT=<point>@<n>` in the environment makes the process abort
 //! (as `kill -9` would stop it) the `n`-th time execution reaches `<point>`
 //! (`n` defaults to 1). Points: `seal.before_write` (a segment is about to
 //! be written), `seal.after_write` (its file is in place, not committed),
-//! `seal.after_commit` (committed; the consumer has not been told yet).
+//! `seal.after_commit` (committed; the consumer has not been told yet),
+//! `export.after_put` (an S3 sink published one more object),
+//! `export.before_commit` (a JDBC sink wrote a segment's rows, not committed),
+//! `export.after_write` (a segment is in the target; the connector's state
+//! file does not say so yet).
 //! Without the variable every point is a no-op.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,268 @@
+//! Kafka Connect's REST API for the built-in sinks: `POST/GET /connectors`,
+//! `GET/DELETE /connectors/{name}`, `GET/PUT /connectors/{name}/config`,
+//! `GET /connectors/{name}/status`, `PUT /connectors/{name}/pause|resume`,
+//! `POST /connectors/{name}/restart`, `GET /connector-plugins`. Errors use
+//! Kafka Connect's shape, `{"error_code": <status>, "message": "..."}`.
+//! Secrets are never shown back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use super::AppState;
+use crate::export::config::{masked, string_map, SinkKind};
+use crate::export::{ConnectorView, RegistryError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/connectors", get(list).post(create))
+        .route("/connectors/{name}", get(info).delete(delete))
+        .route("/connectors/{name}/config", get(config).put(put_config))
+        .route("/connectors/{name}/status", get(status))
+        .route("/connectors/{name}/pause", put(pause))
+        .route("/connectors/{name}/resume", put(resume))
+        .route("/connectors/{name}/restart", post(restart))
+        .route("/connector-plugins", get(plugins))
+}
+
+/// A failure in Kafka Connect's error shape.
+pub struct ConnectError(StatusCode, String);
+
+impl IntoResponse for ConnectError {
+    fn into_response(self) -> Response {
+        let body = json!({"error_code": self.0.as_u16(), "message": self.1});
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<RegistryError> for ConnectError {
+    fn from(err: RegistryError) -> ConnectError {
+        let status = match &err {
+            RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
+            RegistryError::Exists(_) => StatusCode::CONFLICT,
+            RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
+            RegistryError::Io(_) => {
+                tracing::error!(error = %err, "connector storage failed");
+                return ConnectError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storing the connector failed; the server log has the details".into(),
+                );
+            }
+        };
+        ConnectError(status, err.to_string())
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ConnectError {
+    ConnectError(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ConnectError> {
+    serde_json::from_slice(body).map_err(|err| bad_request(format!("the body is not JSON: {err}")))
+}
+
+fn config_map(value: &Value) -> Result<BTreeMap<String, String>, ConnectError> {
+    string_map(value).map_err(|problems| bad_request(problems.join("; ")))
+}
+
+/// Runs registry work (which fsyncs) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, ConnectError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(ConnectError::from),
+        Err(_) => Err(ConnectError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "a connector task failed".into(),
+        )),
+    }
+}
+
+fn info_json(view: &ConnectorView) -> Value {
+    let name = &view.config.name;
+    json!({
+        "name": name,
+        "config": masked(&view.config.raw),
+        "tasks": [{"connector": name, "task": 0}],
+        "type": "sink",
+    })
+}
+
+fn status_json(state: &AppState, view: &ConnectorView) -> Value {
+    let worker = state.config.listen.to_string();
+    let status = &view.status;
+    let connector_state = if view.paused { "PAUSED" } else { "RUNNING" };
+    let mut task = json!({"id": 0, "state": connector_state, "worker_id": worker});
+    if let (Some(error), false) = (&status.error, view.paused) {
+        task["state"] = json!("FAILED");
+        task["trace"] = json!(error);
+    }
+    let watermark: Map<String, Value> = status
+        .tables
+        .iter()
+        .map(|table| {
+            let exported = status.state.exported.get(table).map_or(0, |set| set.len());
+            let entry = json!({
+                "segmentsExported": exported,
+                "lastSegment": status.state.last_segment.get(table),
+            });
+            (table.clone(), entry)
+        })
+        .collect();
+    json!({
+        "name": view.config.name,
+        "connector": {"state": connector_state, "worker_id": worker},
+        "tasks": [task],
+        "type": "sink",
+        "tables": status.tables,
+        "watermark": watermark,
+        "rowsWritten": status.state.rows_written,
+        "rowsDeleted": status.state.rows_deleted,
+        "filesWritten": status.state.files_written,
+        "bytesWritten": status.state.bytes_written,
+        "lag": {"segments": status.lag_segments, "rows": status.lag_rows},
+        "lastError": status.error,
+        "lastErrorTimeMs": status.error_at_millis,
+        "failuresInARow": status.failures_in_a_row,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ConnectError> {
+    let names = state.connectors.names();
+    let expand: Vec<&str> = params
+        .get("expand")
+        .map(|value| value.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    if expand.is_empty() {
+        return Ok(Json(json!(names)));
+    }
+    let mut out = Map::new();
+    for name in names {
+        let Ok(view) = state.connectors.get(&name) else {
+            continue;
+        };
+        let mut entry = Map::new();
+        if expand.contains(&"info") {
+            entry.insert("info".into(), info_json(&view));
+        }
+        if expand.contains(&"status") {
+            entry.insert("status".into(), status_json(&state, &view));
+        }
+        out.insert(name, Value::Object(entry));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ConnectError> {
+    let body = parse_json(&body)?;
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad_request("the body needs \"name\": the connector's name"))?
+        .to_string();
+    let config = body
+        .get("config")
+        .ok_or_else(|| bad_request("the body needs \"config\": the connector's settings"))?;
+    let raw = config_map(config)?;
+    let connectors = state.connectors.clone();
+    let created = name.clone();
+    blocking(move || connectors.create(&created, raw)).await?;
+    let view = state.connectors.get(&name)?;
+    Ok((StatusCode::CREATED, Json(info_json(&view))))
+}
+
+async fn info(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ConnectError> {
+    Ok(Json(info_json(&state.connectors.get(&name)?)))
+}
+
+async fn config(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ConnectError> {
+    let view = state.connectors.get(&name)?;
+    Ok(Json(json!(masked(&view.config.raw))))
+}
+
+async fn put_config(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ConnectError> {
+    let raw = config_map(&parse_json(&body)?)?;
+    let connectors = state.connectors.clone();
+    let target = name.clone();
+    let created = blocking(move || connectors.put(&target, raw)).await?;
+    let view = state.connectors.get(&name)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(info_json(&view))))
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ConnectError> {
+    let view = state.connectors.get(&name)?;
+    Ok(Json(status_json(&state, &view)))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ConnectError> {
+    let connectors = state.connectors.clone();
+    blocking(move || connectors.set_paused(&name, true)).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ConnectError> {
+    let connectors = state.connectors.clone();
+    blocking(move || connectors.set_paused(&name, false)).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn restart(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ConnectError> {
+    state.connectors.restart(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ConnectError> {
+    let connectors = state.connectors.clone();
+    blocking(move || connectors.delete(&name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn plugins() -> Json<Value> {
+    let plugins: Vec<Value> = [SinkKind::S3, SinkKind::Jdbc]
+        .iter()
+        .map(|kind| json!({"class": kind.class_name(), "type": "sink", "version": env!("CARGO_PKG_VERSION")}))
+        .collect();
+    Json(json!(plugins))
+}

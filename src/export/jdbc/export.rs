@@ -1,0 +1,267 @@
+//! Exports one sealed segment to a JDBC target: chooses the columns and the
+//! key, keeps the last row of each key, splits off rows the table marks
+//! deleted, makes sure the target table has the columns (`auto.create`,
+//! `auto.evolve`), and hands the rows to the target's transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use async_trait::async_trait;
+
+use super::dialect::{Column, Dialect, InsertMode, SqlType};
+use super::{JdbcConfig, PkMode};
+use crate::catalog::{DataType, Schema, TableConfig};
+use crate::export::rows::{arrow_schema, export_columns, read_batch, ExportColumn};
+use crate::segment::ImmutableSegment;
+
+/// What one target transaction writes.
+pub struct WriteJob<'a> {
+    pub connector: &'a str,
+    pub source_table: &'a str,
+    pub segment: &'a str,
+    pub table: &'a str,
+    pub columns: &'a [&'a str],
+    pub key: &'a [&'a str],
+    pub mode: InsertMode,
+    /// The written columns' values, in `columns` order.
+    pub values: &'a [ArrayRef],
+    /// Rows of `values` to write.
+    pub rows: &'a [u32],
+    /// Rows of `values` whose keys are to be deleted.
+    pub deletes: &'a [u32],
+    pub batch_size: usize,
+}
+
+/// How a segment's transaction ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Written {
+        rows: u64,
+        deleted: u64,
+    },
+    /// The target's watermark already holds the segment.
+    AlreadyExported,
+}
+
+/// A database the sink writes to.
+#[async_trait]
+pub trait Target: Send {
+    fn dialect(&self) -> Dialect;
+    /// Creates the watermark table if needed and lists the segments it
+    /// holds for `connector`, as (source table, segment).
+    async fn exported(&mut self, connector: &str) -> Result<HashSet<(String, String)>, String>;
+    /// The columns of `table`, or `None` when it does not exist.
+    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>, String>;
+    /// Runs one DDL statement.
+    async fn execute(&mut self, sql: &str) -> Result<(), String>;
+    /// Writes the job and its watermark row in one transaction.
+    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome, String>;
+}
+
+/// A segment's rows, ready for a target.
+pub struct Prepared {
+    pub table: String,
+    pub columns: Vec<ExportColumn>,
+    pub key: Vec<String>,
+    pub values: Vec<ArrayRef>,
+    pub rows: Vec<u32>,
+    pub deletes: Vec<u32>,
+}
+
+/// Reads and shapes a segment's rows per the connector's settings.
+pub fn prepare(
+    config: &JdbcConfig,
+    raw_table: &str,
+    schema: &Schema,
+    table: &TableConfig,
+    segment: &ImmutableSegment,
+) -> Result<Prepared, String> {
+    let all = export_columns(schema);
+    let key: Vec<String> = match config.pk_mode {
+        PkMode::None => Vec::new(),
+        PkMode::RecordKey => {
+            if schema.primary_key_columns.is_empty() {
+                return Err(format!(
+                    "pk.mode=record_key uses the schema's primaryKeyColumns, and schema `{}` has none; set them or use pk.mode=record_value with pk.fields",
+                    schema.schema_name
+                ));
+            }
+            schema.primary_key_columns.clone()
+        }
+        PkMode::RecordValue if config.pk_fields.is_empty() => {
+            all.iter().map(|column| column.name.clone()).collect()
+        }
+        PkMode::RecordValue => config.pk_fields.clone(),
+    };
+    let known: HashSet<&str> = all.iter().map(|column| column.name.as_str()).collect();
+    for (what, names) in [
+        ("pk.fields", &key),
+        ("fields.whitelist", &config.fields_whitelist),
+    ] {
+        if let Some(missing) = names.iter().find(|name| !known.contains(name.as_str())) {
+            return Err(format!(
+                "{what}: table `{raw_table}` has no column `{missing}`"
+            ));
+        }
+    }
+    let columns: Vec<ExportColumn> = all
+        .into_iter()
+        .filter(|column| {
+            config.fields_whitelist.is_empty()
+                || config.fields_whitelist.contains(&column.name)
+                || key.contains(&column.name)
+        })
+        .collect();
+    let delete_column = table
+        .upsert_config
+        .as_ref()
+        .and_then(|upsert| upsert.delete_record_column.clone());
+    if config.delete_enabled && delete_column.is_none() {
+        return Err(format!(
+            "delete.enabled: table `{raw_table}` marks no rows deleted (it has no upsertConfig.deleteRecordColumn); turn delete.enabled off or add the column"
+        ));
+    }
+    let mut read_columns = columns.clone();
+    let delete_index = match (&delete_column, config.delete_enabled) {
+        (Some(name), true) => match read_columns.iter().position(|c| &c.name == name) {
+            Some(index) => Some(index),
+            None => {
+                let spec = export_columns(schema)
+                    .into_iter()
+                    .find(|c| &c.name == name)
+                    .ok_or_else(|| format!("deleteRecordColumn `{name}` is not in the schema"))?;
+                read_columns.push(spec);
+                Some(read_columns.len() - 1)
+            }
+        },
+        _ => None,
+    };
+    let arrow = arrow_schema(&read_columns);
+    let batch = read_batch(segment, &read_columns, &arrow, 0..segment.num_docs() as u32)?;
+    let key_indexes: Vec<usize> = key
+        .iter()
+        .filter_map(|name| columns.iter().position(|c| &c.name == name))
+        .collect();
+    let order = last_per_key(&batch, &key_indexes)?;
+    let deleted = |row: u32| -> bool {
+        delete_index.is_some_and(|index| {
+            let column = batch.column(index);
+            !column.is_null(row as usize)
+                && ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())
+                    .map(|f| f.value(row as usize).to_string() == "true")
+                    .unwrap_or(false)
+        })
+    };
+    let (deletes, rows): (Vec<u32>, Vec<u32>) = order.into_iter().partition(|row| deleted(*row));
+    let values = batch.columns()[..columns.len()].to_vec();
+    Ok(Prepared {
+        table: config.target_table(raw_table),
+        columns,
+        key,
+        values,
+        rows,
+        deletes,
+    })
+}
+
+/// The rows to write, in order: every row without a key; with a key, the
+/// last row of each key (a later version replaces an earlier one).
+fn last_per_key(batch: &RecordBatch, key: &[usize]) -> Result<Vec<u32>, String> {
+    let rows = batch.num_rows() as u32;
+    if key.is_empty() {
+        return Ok((0..rows).collect());
+    }
+    let options = FormatOptions::default().with_null("\u{0}null");
+    let formatters = key
+        .iter()
+        .map(|index| ArrayFormatter::try_new(batch.column(*index).as_ref(), &options))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| err.to_string())?;
+    let mut last: HashMap<String, u32> = HashMap::with_capacity(batch.num_rows());
+    let mut text = String::new();
+    for row in 0..rows {
+        text.clear();
+        for formatter in &formatters {
+            use std::fmt::Write as _;
+            let _ = write!(text, "{}\u{1}", formatter.value(row as usize));
+        }
+        last.insert(text.clone(), row);
+    }
+    let mut keep: Vec<u32> = last.into_values().collect();
+    keep.sort_unstable();
+    Ok(keep)
+}
+
+/// Makes sure `table` exists with every column, creating or altering it as
+/// `auto.create` and `auto.evolve` allow.
+pub async fn ensure_table(
+    target: &mut dyn Target,
+    config: &JdbcConfig,
+    prepared: &Prepared,
+) -> Result<(), String> {
+    let dialect = target.dialect();
+    let columns: Vec<Column<'_>> = prepared
+        .columns
+        .iter()
+        .map(|column| Column {
+            name: &column.name,
+            ty: sql_type(column.data_type),
+            multi_value: !column.single_value,
+            nullable: !column.not_null,
+        })
+        .collect();
+    match target.table_columns(&prepared.table).await? {
+        None if config.auto_create => {
+            let key: Vec<&str> = prepared.key.iter().map(String::as_str).collect();
+            let sql = dialect
+                .create_table(&prepared.table, &columns, &key)
+                .map_err(|err| err.to_string())?;
+            target.execute(&sql).await
+        }
+        None => Err(format!(
+            "table {} does not exist in the target; create it or set auto.create=true",
+            prepared.table
+        )),
+        Some(existing) => {
+            let missing: Vec<&Column<'_>> = columns
+                .iter()
+                .filter(|column| !existing.iter().any(|name| name == column.name))
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if !config.auto_evolve {
+                let names: Vec<&str> = missing.iter().map(|column| column.name).collect();
+                return Err(format!(
+                    "table {} has no column(s) {}; add them or set auto.evolve=true",
+                    prepared.table,
+                    names.join(", ")
+                ));
+            }
+            for column in missing {
+                let sql = dialect
+                    .add_column(&prepared.table, column)
+                    .map_err(|err| err.to_string())?;
+                target.execute(&sql).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The SQL type family of a Gamay column type.
+pub fn sql_type(data_type: DataType) -> SqlType {
+    match data_type {
+        DataType::Int => SqlType::Int,
+        DataType::Long => SqlType::Long,
+        DataType::Float => SqlType::Float,
+        DataType::Double => SqlType::Double,
+        DataType::BigDecimal => SqlType::BigDecimal,
+        DataType::Boolean => SqlType::Boolean,
+        DataType::Timestamp => SqlType::Timestamp,
+        DataType::String => SqlType::String,
+        DataType::Json => SqlType::Json,
+        DataType::Bytes => SqlType::Bytes,
+    }
+}

@@ -1,0 +1,186 @@
+//! The MySQL/MariaDB target (mysql_async). A segment's transaction first
+//! records the segment in the watermark table (a second attempt fails there
+//! with a duplicate key and rolls back), then writes the rows with bound
+//! multi-row `INSERT` statements (`ON DUPLICATE KEY UPDATE` for `upsert`),
+//! single-row `UPDATE`s for `update`, and `DELETE ... IN` for deletes.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Params, TxOpts, Value};
+
+use super::dialect::{Dialect, InsertMode};
+use super::encode::mysql_value;
+use super::export::{Outcome, Target, WriteJob};
+use super::JdbcConfig;
+
+/// MySQL's error for a duplicate key.
+const ER_DUP_ENTRY: u16 = 1062;
+/// Placeholders one statement may carry.
+const MAX_PLACEHOLDERS: usize = 65_535;
+
+pub struct MySql {
+    conn: Conn,
+}
+
+impl MySql {
+    pub async fn connect(config: &JdbcConfig) -> Result<MySql, String> {
+        let (user, password) = config.credentials()?;
+        let url = &config.url;
+        let opts = OptsBuilder::default()
+            .ip_or_hostname(url.host.clone())
+            .tcp_port(url.port)
+            .db_name(Some(url.database.clone()))
+            .user(user)
+            .pass(password)
+            .prefer_socket(false);
+        let conn = Conn::new(opts)
+            .await
+            .map_err(|err| format!("cannot connect to {url}: {err}"))?;
+        Ok(MySql { conn })
+    }
+}
+
+fn row_values(job: &WriteJob<'_>, columns: &[usize], row: u32, out: &mut Vec<Value>) {
+    for index in columns {
+        out.push(mysql_value(job.values[*index].as_ref(), row as usize));
+    }
+}
+
+#[async_trait]
+impl Target for MySql {
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+
+    async fn exported(&mut self, connector: &str) -> Result<HashSet<(String, String)>, String> {
+        let dialect = Dialect::MySql;
+        self.conn
+            .query_drop(dialect.watermark_ddl())
+            .await
+            .map_err(|err| format!("cannot create the watermark table: {err}"))?;
+        let rows: Vec<(String, String)> = self
+            .conn
+            .exec(dialect.watermark_select(), (connector,))
+            .await
+            .map_err(|err| format!("cannot read the watermark: {err}"))?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>, String> {
+        let (schema, name) = match table.split_once('.') {
+            Some((schema, name)) => (Some(schema.to_string()), name.to_string()),
+            None => (None, table.to_string()),
+        };
+        let columns: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+                 WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \
+                 ORDER BY ordinal_position",
+                (schema, name),
+            )
+            .await
+            .map_err(|err| format!("cannot read the columns of {table}: {err}"))?;
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<(), String> {
+        self.conn
+            .query_drop(sql)
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome, String> {
+        let dialect = Dialect::MySql;
+        let mut tx = self
+            .conn
+            .start_transaction(TxOpts::default())
+            .await
+            .map_err(|err| err.to_string())?;
+        let total = (job.rows.len() + job.deletes.len()) as i64;
+        let recorded = tx
+            .exec_drop(
+                dialect.watermark_insert(),
+                (job.connector, job.source_table, job.segment, total),
+            )
+            .await;
+        if let Err(err) = recorded {
+            let duplicate =
+                matches!(&err, mysql_async::Error::Server(server) if server.code == ER_DUP_ENTRY);
+            let _ = tx.rollback().await;
+            if duplicate {
+                return Ok(Outcome::AlreadyExported);
+            }
+            return Err(format!("cannot record the watermark: {err}"));
+        }
+        let fail =
+            |what: &str, err: &dyn std::fmt::Display| format!("{what} {} failed: {err}", job.table);
+        let all: Vec<usize> = (0..job.columns.len()).collect();
+        let key_index: Vec<usize> = job
+            .key
+            .iter()
+            .filter_map(|name| job.columns.iter().position(|c| c == name))
+            .collect();
+        match job.mode {
+            InsertMode::Insert | InsertMode::Upsert => {
+                let per_statement = job
+                    .batch_size
+                    .min(MAX_PLACEHOLDERS / job.columns.len().max(1))
+                    .max(1);
+                let mut params = Vec::with_capacity(per_statement * job.columns.len());
+                for chunk in job.rows.chunks(per_statement) {
+                    let sql = dialect
+                        .insert_values(job.table, job.columns, chunk.len(), job.mode, job.key)
+                        .map_err(|err| err.to_string())?;
+                    params.clear();
+                    for row in chunk {
+                        row_values(job, &all, *row, &mut params);
+                    }
+                    tx.exec_drop(sql, Params::Positional(std::mem::take(&mut params)))
+                        .await
+                        .map_err(|err| fail("writing", &err))?;
+                }
+            }
+            InsertMode::Update => {
+                let values: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|index| !key_index.contains(index))
+                    .collect();
+                let sql = dialect
+                    .update_row(job.table, job.columns, job.key)
+                    .map_err(|err| err.to_string())?;
+                for row in job.rows {
+                    let mut params = Vec::with_capacity(job.columns.len());
+                    row_values(job, &values, *row, &mut params);
+                    row_values(job, &key_index, *row, &mut params);
+                    tx.exec_drop(&sql, Params::Positional(params))
+                        .await
+                        .map_err(|err| fail("updating", &err))?;
+                }
+            }
+        }
+        let per_delete = (MAX_PLACEHOLDERS / job.key.len().max(1)).min(job.batch_size.max(1));
+        for chunk in job.deletes.chunks(per_delete) {
+            let sql = dialect
+                .delete_rows(job.table, job.key, chunk.len())
+                .map_err(|err| err.to_string())?;
+            let mut params = Vec::with_capacity(chunk.len() * job.key.len());
+            for row in chunk {
+                row_values(job, &key_index, *row, &mut params);
+            }
+            tx.exec_drop(sql, Params::Positional(params))
+                .await
+                .map_err(|err| fail("deleting from", &err))?;
+        }
+        crate::faults::reach("export.before_commit");
+        tx.commit().await.map_err(|err| fail("committing", &err))?;
+        Ok(Outcome::Written {
+            rows: job.rows.len() as u64,
+            deleted: job.deletes.len() as u64,
+        })
+    }
+}

@@ -1,0 +1,278 @@
+//! The connectors of a server: their configs, durable under
+//! `<data-dir>/catalog/connectors/<name>.json` (with whether they are
+//! paused), and one background job each. Creating, changing, pausing,
+//! resuming, restarting and deleting go through here; a server that starts
+//! again resumes every connector where its watermark stands.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::config::{self, ConnectorConfig};
+use super::runner::{Control, Job, Status};
+use super::state;
+use crate::catalog::Catalog;
+use crate::durable;
+use crate::server::Server;
+
+/// What is stored per connector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    name: String,
+    config: BTreeMap<String, String>,
+    #[serde(default)]
+    paused: bool,
+}
+
+/// Why a request on the connectors failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("connector {0} not found")]
+    NotFound(String),
+    #[error("connector {0} already exists")]
+    Exists(String),
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error("{0}")]
+    Io(String),
+}
+
+struct Entry {
+    config: Arc<ConnectorConfig>,
+    paused: bool,
+    status: Arc<Mutex<Status>>,
+    control: watch::Sender<Control>,
+}
+
+/// A connector as the API shows it.
+#[derive(Debug, Clone)]
+pub struct ConnectorView {
+    pub config: Arc<ConnectorConfig>,
+    pub paused: bool,
+    pub status: Status,
+}
+
+pub struct Connectors {
+    data_dir: PathBuf,
+    catalog: Arc<Catalog>,
+    server: Arc<Server>,
+    entries: Mutex<BTreeMap<String, Entry>>,
+}
+
+impl Connectors {
+    /// Loads the stored connectors and starts those not paused. Needs a
+    /// Tokio runtime.
+    pub fn start(
+        data_dir: &Path,
+        catalog: Arc<Catalog>,
+        server: Arc<Server>,
+    ) -> Result<Connectors, RegistryError> {
+        let dir = data_dir.join("catalog").join("connectors");
+        durable::create_dir_durably(&dir).map_err(|err| io_error(&dir, err))?;
+        durable::remove_temp_files(&dir).map_err(|err| io_error(&dir, err))?;
+        let connectors = Connectors {
+            data_dir: data_dir.to_path_buf(),
+            catalog,
+            server,
+            entries: Mutex::new(BTreeMap::new()),
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|err| io_error(&dir, err))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        for path in files {
+            let loaded = std::fs::read(&path)
+                .map_err(|err| err.to_string())
+                .and_then(|bytes| {
+                    serde_json::from_slice::<Stored>(&bytes).map_err(|err| err.to_string())
+                })
+                .and_then(|stored| {
+                    config::parse(&stored.name, stored.config.clone())
+                        .map(|config| (config, stored.paused))
+                        .map_err(|problems| problems.join("; "))
+                });
+            match loaded {
+                Ok((config, paused)) => connectors.launch(config, paused),
+                Err(err) => {
+                    tracing::error!(file = %path.display(), error = %err, "connector left out")
+                }
+            }
+        }
+        Ok(connectors)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.data_dir
+            .join("catalog")
+            .join("connectors")
+            .join(format!("{name}.json"))
+    }
+
+    fn store(&self, config: &ConnectorConfig, paused: bool) -> Result<(), RegistryError> {
+        let stored = Stored {
+            name: config.name.clone(),
+            config: config.raw.clone(),
+            paused,
+        };
+        let path = self.file(&config.name);
+        let bytes =
+            serde_json::to_vec_pretty(&stored).map_err(|err| io_error(&path, err.into()))?;
+        durable::write_atomic(&path, &bytes).map_err(|err| io_error(&path, err))
+    }
+
+    fn launch(&self, config: ConnectorConfig, paused: bool) {
+        let config = Arc::new(config);
+        if let Some(previous) = self.lock().get(&config.name) {
+            previous
+                .control
+                .send_modify(|control| control.stopped = true);
+        }
+        let state_dir = state::state_dir(&self.data_dir, &config.name);
+        let loaded = state::load(&state_dir).unwrap_or_else(|err| {
+            tracing::error!(connector = %config.name, error = %err, "connector state unreadable; starting over (exports are idempotent)");
+            Default::default()
+        });
+        let status = Arc::new(Mutex::new(Status {
+            state: loaded,
+            ..Status::default()
+        }));
+        let (control, receiver) = watch::channel(Control {
+            paused,
+            ..Control::default()
+        });
+        let job = Job {
+            config: config.clone(),
+            catalog: self.catalog.clone(),
+            server: self.server.clone(),
+            state_dir,
+            status: status.clone(),
+            control: receiver,
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(job.run());
+            }
+            Err(_) => {
+                tracing::error!(connector = %config.name, "no async runtime; the connector does not run")
+            }
+        }
+        let name = config.name.clone();
+        self.lock().insert(
+            name,
+            Entry {
+                config,
+                paused,
+                status,
+                control,
+            },
+        );
+    }
+
+    /// Creates a connector. Its name must be new.
+    pub fn create(&self, name: &str, raw: BTreeMap<String, String>) -> Result<(), RegistryError> {
+        let config = config::parse(name, raw).map_err(RegistryError::Invalid)?;
+        if self.lock().contains_key(name) {
+            return Err(RegistryError::Exists(name.to_string()));
+        }
+        self.store(&config, false)?;
+        self.launch(config, false);
+        Ok(())
+    }
+
+    /// Creates or replaces a connector's config; true when it was created.
+    /// A replaced connector restarts with the new settings, keeping its
+    /// watermark and its paused state.
+    pub fn put(&self, name: &str, raw: BTreeMap<String, String>) -> Result<bool, RegistryError> {
+        let config = config::parse(name, raw).map_err(RegistryError::Invalid)?;
+        let paused = self.lock().get(name).map(|entry| entry.paused);
+        self.store(&config, paused.unwrap_or(false))?;
+        self.launch(config, paused.unwrap_or(false));
+        Ok(paused.is_none())
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    pub fn get(&self, name: &str) -> Result<ConnectorView, RegistryError> {
+        let entries = self.lock();
+        let entry = entries
+            .get(name)
+            .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
+        let status = entry
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(ConnectorView {
+            config: entry.config.clone(),
+            paused: entry.paused,
+            status,
+        })
+    }
+
+    /// Pauses or resumes a connector (durably).
+    pub fn set_paused(&self, name: &str, paused: bool) -> Result<(), RegistryError> {
+        let config = {
+            let entries = self.lock();
+            let entry = entries
+                .get(name)
+                .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
+            entry.config.clone()
+        };
+        self.store(&config, paused)?;
+        let mut entries = self.lock();
+        if let Some(entry) = entries.get_mut(name) {
+            entry.paused = paused;
+            entry.control.send_modify(|control| control.paused = paused);
+        }
+        Ok(())
+    }
+
+    /// Reconnects and retries at once.
+    pub fn restart(&self, name: &str) -> Result<(), RegistryError> {
+        let entries = self.lock();
+        let entry = entries
+            .get(name)
+            .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
+        entry.control.send_modify(|control| control.restarts += 1);
+        Ok(())
+    }
+
+    /// Stops a connector and forgets it: its config and its local state
+    /// (a JDBC target keeps its watermark rows).
+    pub fn delete(&self, name: &str) -> Result<(), RegistryError> {
+        let entry = self
+            .lock()
+            .remove(name)
+            .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
+        entry.control.send_modify(|control| control.stopped = true);
+        let path = self.file(name);
+        durable::remove_durably(&path).map_err(|err| io_error(&path, err))?;
+        let dir = state::state_dir(&self.data_dir, name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|err| io_error(&dir, err))?;
+        }
+        Ok(())
+    }
+
+    /// Stops every job (at shutdown).
+    pub fn stop_all(&self) {
+        for entry in self.lock().values() {
+            entry.control.send_modify(|control| control.stopped = true);
+        }
+    }
+}
+
+fn io_error(path: &Path, err: std::io::Error) -> RegistryError {
+    RegistryError::Io(format!("{}: {err}", path.display()))
+}

@@ -1,0 +1,372 @@
+//! A connector's background job: finds the sealed segments of its tables
+//! that are not exported yet, exports them oldest first, one at a time, and
+//! records each in the watermark once it is in the target. Failures are
+//! retried with exponential backoff (from 0.5 s, at most 30 s) until they
+//! pass; the job only ever reads segments, so ingestion and queries never
+//! wait for it.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use object_store::ObjectStore;
+use tokio::sync::watch;
+
+use super::config::{ConnectorConfig, Sink, Sources};
+use super::jdbc::export::{ensure_table, prepare, Outcome, Target, WriteJob};
+use super::jdbc::{mysql::MySql, postgres::Postgres, JdbcConfig};
+use super::s3::export::{encode_segment, publish_files};
+use super::state::{self, ExportState};
+use crate::catalog::{self, Catalog, Schema, TableConfig, TableType};
+use crate::segment::ImmutableSegment;
+use crate::server::{Server, TableData};
+
+/// How often a connector with nothing to do looks for new segments.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the API asks of a running job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Control {
+    pub paused: bool,
+    /// Bumped by each restart request: the job reconnects and retries now.
+    pub restarts: u64,
+    pub stopped: bool,
+}
+
+/// What the job reports.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    pub state: ExportState,
+    /// The last failure, while it has not been followed by a success.
+    pub error: Option<String>,
+    pub error_at_millis: Option<i64>,
+    pub failures_in_a_row: u32,
+    pub lag_segments: u64,
+    pub lag_rows: u64,
+    pub tables: Vec<String>,
+}
+
+/// One of the connector's source tables, resolved.
+struct Source {
+    name: String,
+    raw: String,
+    schema: Arc<Schema>,
+    config: Arc<TableConfig>,
+    data: Arc<TableData>,
+}
+
+/// An open target.
+enum Open {
+    S3(Arc<dyn ObjectStore>),
+    Jdbc {
+        target: Box<dyn Target>,
+        /// Target tables checked (and created or evolved) on this connection.
+        ready: HashSet<String>,
+    },
+}
+
+pub struct Job {
+    pub config: Arc<ConnectorConfig>,
+    pub catalog: Arc<Catalog>,
+    pub server: Arc<Server>,
+    pub state_dir: PathBuf,
+    pub status: Arc<Mutex<Status>>,
+    pub control: watch::Receiver<Control>,
+}
+
+impl Job {
+    fn update(&self, change: impl FnOnce(&mut Status)) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        change(&mut status);
+    }
+
+    /// Runs until the connector is stopped.
+    pub async fn run(mut self) {
+        let mut open: Option<Open> = None;
+        let mut backoff = FIRST_BACKOFF;
+        let mut restarts = self.control.borrow().restarts;
+        loop {
+            let control = *self.control.borrow_and_update();
+            if control.stopped {
+                return;
+            }
+            if control.restarts != restarts {
+                restarts = control.restarts;
+                open = None;
+                backoff = FIRST_BACKOFF;
+            }
+            if control.paused {
+                if self.control.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            match self.step(&mut open).await {
+                Ok(true) => {
+                    backoff = FIRST_BACKOFF;
+                }
+                Ok(false) => {
+                    backoff = FIRST_BACKOFF;
+                    self.wait(IDLE_POLL).await;
+                }
+                Err(err) => {
+                    tracing::warn!(connector = %self.config.name, error = %err, "export failed; retrying");
+                    open = None;
+                    self.update(|status| {
+                        status.error = Some(err);
+                        status.error_at_millis = Some(crate::segment::now_millis());
+                        status.failures_in_a_row += 1;
+                    });
+                    self.wait(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Sleeps for `duration` or until the API changes the control.
+    async fn wait(&mut self, duration: Duration) {
+        let _ = tokio::time::timeout(duration, self.control.changed()).await;
+    }
+
+    /// Exports the oldest pending segment. `Ok(false)` when none is pending.
+    async fn step(&self, open: &mut Option<Open>) -> Result<bool, String> {
+        let sources = resolve(&self.config.sources, &self.catalog, &self.server)?;
+        if open.is_none() {
+            *open = Some(self.open().await?);
+        }
+        let current = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .clone();
+        let mut pending: Option<(usize, Arc<ImmutableSegment>)> = None;
+        let (mut lag_segments, mut lag_rows) = (0u64, 0u64);
+        for (index, source) in sources.iter().enumerate() {
+            for segment in source.data.segments().iter() {
+                if current.is_exported(&source.name, segment.name()) {
+                    continue;
+                }
+                lag_segments += 1;
+                lag_rows += segment.num_docs() as u64;
+                let older = pending.as_ref().is_none_or(|(_, best)| {
+                    segment.meta().created_millis < best.meta().created_millis
+                });
+                if older {
+                    pending = Some((index, segment.clone()));
+                }
+            }
+        }
+        let tables = sources.iter().map(|source| source.name.clone()).collect();
+        self.update(|status| {
+            status.lag_segments = lag_segments;
+            status.lag_rows = lag_rows;
+            status.tables = tables;
+        });
+        let Some((index, segment)) = pending else {
+            self.update(|status| {
+                status.error = None;
+                status.failures_in_a_row = 0;
+            });
+            return Ok(false);
+        };
+        let source = &sources[index];
+        let mut next = current;
+        let open = open.as_mut().ok_or("the target is not open")?;
+        self.export(open, source, &segment, &mut next).await?;
+        next.mark(&source.name, segment.name());
+        crate::faults::reach("export.after_write");
+        let dir = self.state_dir.clone();
+        let saved = next.clone();
+        tokio::task::spawn_blocking(move || state::save(&dir, &saved))
+            .await
+            .map_err(|err| format!("saving the state failed: {err}"))??;
+        let rows = segment.num_docs() as u64;
+        self.update(|status| {
+            status.state = next;
+            status.error = None;
+            status.failures_in_a_row = 0;
+            status.lag_segments = lag_segments.saturating_sub(1);
+            status.lag_rows = lag_rows.saturating_sub(rows);
+        });
+        Ok(true)
+    }
+
+    async fn open(&self) -> Result<Open, String> {
+        match &self.config.sink {
+            Sink::S3(config) => Ok(Open::S3(super::s3::store::open(config)?)),
+            Sink::Jdbc(config) => {
+                let mut target = connect(config).await?;
+                let exported = target.exported(&self.config.name).await?;
+                self.update(|status| {
+                    let state = &mut status.state;
+                    state.exported.clear();
+                    for (table, segment) in &exported {
+                        state
+                            .exported
+                            .entry(table.clone())
+                            .or_default()
+                            .insert(segment.clone());
+                    }
+                });
+                Ok(Open::Jdbc {
+                    target,
+                    ready: HashSet::new(),
+                })
+            }
+        }
+    }
+
+    async fn export(
+        &self,
+        open: &mut Open,
+        source: &Source,
+        segment: &Arc<ImmutableSegment>,
+        state: &mut ExportState,
+    ) -> Result<(), String> {
+        let context =
+            |err: String| format!("table {} segment {}: {err}", source.name, segment.name());
+        match (open, &self.config.sink) {
+            (Open::S3(store), Sink::S3(config)) => {
+                let config = config.clone();
+                let raw = source.raw.clone();
+                let schema = source.schema.clone();
+                let table = source.config.clone();
+                let segment = segment.clone();
+                let files = tokio::task::spawn_blocking(move || {
+                    let time_column = table.segments_config.time_column_name.as_deref();
+                    encode_segment(&config, &raw, &schema, time_column, &segment)
+                })
+                .await
+                .map_err(|err| format!("encoding failed: {err}"))?
+                .map_err(context)?;
+                let report = publish_files(store.clone(), files).await.map_err(context)?;
+                state.rows_written += report.rows;
+                state.files_written += report.files;
+                state.bytes_written += report.bytes;
+                Ok(())
+            }
+            (Open::Jdbc { target, ready }, Sink::Jdbc(config)) => {
+                let prepared = {
+                    let config = config.clone();
+                    let raw = source.raw.clone();
+                    let schema = source.schema.clone();
+                    let table = source.config.clone();
+                    let segment = segment.clone();
+                    tokio::task::spawn_blocking(move || {
+                        prepare(&config, &raw, &schema, &table, &segment)
+                    })
+                    .await
+                    .map_err(|err| format!("reading the segment failed: {err}"))?
+                    .map_err(context)?
+                };
+                if !ready.contains(&prepared.table) {
+                    ensure_table(target.as_mut(), config, &prepared)
+                        .await
+                        .map_err(context)?;
+                    ready.insert(prepared.table.clone());
+                }
+                let columns: Vec<&str> = prepared.columns.iter().map(|c| c.name.as_str()).collect();
+                let key: Vec<&str> = prepared.key.iter().map(String::as_str).collect();
+                let job = WriteJob {
+                    connector: &self.config.name,
+                    source_table: &source.name,
+                    segment: segment.name(),
+                    table: &prepared.table,
+                    columns: &columns,
+                    key: &key,
+                    mode: config.insert_mode,
+                    values: &prepared.values,
+                    rows: &prepared.rows,
+                    deletes: &prepared.deletes,
+                    batch_size: config.batch_size,
+                };
+                match target.write(&job).await.map_err(context)? {
+                    Outcome::Written { rows, deleted } => {
+                        state.rows_written += rows;
+                        state.rows_deleted += deleted;
+                    }
+                    Outcome::AlreadyExported => {}
+                }
+                Ok(())
+            }
+            _ => Err("the open target does not match the connector".into()),
+        }
+    }
+}
+
+async fn connect(config: &JdbcConfig) -> Result<Box<dyn Target>, String> {
+    Ok(match config.url.dialect {
+        super::jdbc::dialect::Dialect::Postgres => Box::new(Postgres::connect(config).await?),
+        super::jdbc::dialect::Dialect::MySql => Box::new(MySql::connect(config).await?),
+    })
+}
+
+/// The tables a connector reads, as they are in the catalog now.
+fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<Source>, String> {
+    let mut names: Vec<String> = Vec::new();
+    match sources {
+        Sources::Tables(tables) => {
+            for table in tables {
+                let typed: Vec<String> = if catalog::raw_table_name(table) != table {
+                    vec![table.clone()]
+                } else {
+                    [TableType::Offline, TableType::Realtime]
+                        .iter()
+                        .map(|ty| ty.with_type(table))
+                        .filter(|name| catalog.table(name).is_some())
+                        .collect()
+                };
+                if typed.is_empty() || typed.iter().any(|name| catalog.table(name).is_none()) {
+                    return Err(format!("table `{table}` does not exist"));
+                }
+                names.extend(typed);
+            }
+        }
+        Sources::Topics(topics) => {
+            for topic in topics {
+                let before = names.len();
+                for name in catalog.table_names(Some(TableType::Realtime)) {
+                    let consumes = catalog.table(&name).is_some_and(|entry| {
+                        entry
+                            .config
+                            .stream_config_map()
+                            .and_then(|map| map.get("stream.kafka.topic.name"))
+                            == Some(topic)
+                    });
+                    if consumes {
+                        names.push(name);
+                    }
+                }
+                if names.len() == before {
+                    return Err(format!("no REALTIME table consumes topic `{topic}`"));
+                }
+            }
+        }
+    }
+    names.dedup();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let entry = catalog
+            .table(&name)
+            .ok_or_else(|| format!("table `{name}` does not exist"))?;
+        let schema = catalog
+            .schema_for_table(&entry.config)
+            .ok_or_else(|| format!("table `{name}` has no schema"))?;
+        let data = server
+            .table_or_create(&name)
+            .map_err(|err| format!("cannot open table `{name}`: {err}"))?;
+        out.push(Source {
+            raw: catalog::raw_table_name(&name).to_string(),
+            name,
+            schema: Arc::new(schema.schema.clone()),
+            config: Arc::new(entry.config.clone()),
+            data,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,628 @@
+//! The JDBC sink connector against real PostgreSQL and MariaDB servers: every
+//! sealed segment lands in the target exactly once (rows and watermark in one
+//! transaction), values keep their types and text, hostile table names are
+//! quoted, crashes on either side of the commit neither lose nor repeat rows,
+//! a target that is down is retried, and bad configs are refused clearly.
+
+mod export;
+mod kafka;
+
+use std::io::Read as _;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use export::{
+    create_connector, create_table, ingest, note, price, rows, service, status, symbol,
+    wait_caught_up, BASE_MS,
+};
+use kafka::{call, row, wait_until, InProcess, Process};
+use mysql_async::prelude::Queryable;
+use serde_json::{json, Value};
+use tokio::runtime::Runtime;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A short suffix that differs between runs (the databases persist).
+fn unique() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// The parts of a service URL (`scheme://user:password@host:port/database`).
+struct Service {
+    url: String,
+    user: String,
+    password: String,
+    address: String,
+    database: String,
+}
+
+fn parse_service(url: &str) -> Service {
+    let rest = url.split_once("://").expect("scheme").1;
+    let (credentials, rest) = rest.rsplit_once('@').expect("credentials");
+    let (user, password) = credentials.split_once(':').expect("user:password");
+    let (address, database) = rest.split_once('/').expect("database");
+    Service {
+        url: url.to_string(),
+        user: user.into(),
+        password: password.into(),
+        address: address.into(),
+        database: database.into(),
+    }
+}
+
+/// A JDBC sink config for `trades` into `target` at `address`.
+fn jdbc(scheme: &str, service: &Service, address: &str, target: &str, mode: &str) -> Value {
+    let mut config = json!({
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "tables": "trades",
+        "connection.url": format!("jdbc:{scheme}://{address}/{}", service.database),
+        "connection.user": service.user,
+        "connection.password": service.password,
+        "table.name.format": target,
+        "insert.mode": mode,
+        "pk.mode": "none",
+        "auto.create": "true",
+    });
+    if mode == "upsert" {
+        config["pk.mode"] = json!("record_value");
+        config["pk.fields"] = json!("id");
+    }
+    config
+}
+
+fn pg_quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn my_quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn utc_text(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+/// A PostgreSQL client for checking what the sink wrote.
+struct Pg {
+    runtime: Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl Pg {
+    fn connect(url: &str) -> Pg {
+        let runtime = Runtime::new().unwrap();
+        let client = runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("connect to PostgreSQL");
+            tokio::spawn(connection);
+            client
+        });
+        Pg { runtime, client }
+    }
+
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Vec<tokio_postgres::Row> {
+        self.runtime
+            .block_on(self.client.query(sql, params))
+            .unwrap_or_else(|err| panic!("{sql}: {err:?}"))
+    }
+
+    fn execute(&self, sql: &str) {
+        self.runtime
+            .block_on(self.client.batch_execute(sql))
+            .unwrap_or_else(|err| panic!("{sql}: {err:?}"));
+    }
+
+    /// Rows of `table`; 0 when it does not exist.
+    fn count(&self, table: &str) -> i64 {
+        let quoted = pg_quote(table);
+        let exists = self.query("SELECT to_regclass($1::text) IS NOT NULL", &[&quoted]);
+        if !exists[0].get::<_, bool>(0) {
+            return 0;
+        }
+        self.query(&format!("SELECT count(*) FROM {quoted}"), &[])[0].get(0)
+    }
+
+    /// The row counts of the watermark rows of `connector`.
+    fn watermark(&self, connector: &str) -> Vec<i64> {
+        let rows = self.query(
+            "SELECT source_table, row_count FROM gamay_connect_offsets WHERE connector = $1 ORDER BY exported_at",
+            &[&connector],
+        );
+        for row in &rows {
+            assert_eq!(row.get::<_, String>(0), "trades_OFFLINE");
+        }
+        rows.iter().map(|row| row.get(1)).collect()
+    }
+
+    fn clean_up(&self, table: &str, connector: &str) {
+        self.execute(&format!("DROP TABLE IF EXISTS {}", pg_quote(table)));
+        self.query(
+            "DELETE FROM gamay_connect_offsets WHERE connector = $1",
+            &[&connector],
+        );
+    }
+}
+
+/// Waits for the connector to report an empty lag after it looked at the
+/// table, with the one segment exported and no error; returns its status.
+fn wait_idle(url: &str, name: &str) -> Value {
+    let mut last = Value::Null;
+    let idle = wait_until(WAIT, || {
+        last = status(url, name);
+        last["watermark"]["trades_OFFLINE"]["segmentsExported"] == 1
+            && last["lag"]["segments"] == 0
+            && last["lastError"].is_null()
+    });
+    assert!(idle, "connector {name} did not settle: {last:#}");
+    last
+}
+
+/// Upserts into a PostgreSQL table whose name needs quoting: every row once,
+/// every value as it was ingested (text with quotes, commas, newlines and
+/// backslashes, empty text apart from NULL, TEXT[] tags, TIMESTAMPTZ to the
+/// millisecond across a DST change), later versions replacing earlier ones,
+/// one watermark row per segment, and the password never shown back.
+#[test]
+fn postgres_upsert_exports_every_row_once_and_updates() {
+    let Some(url) = service("GAMAY_TEST_POSTGRES") else {
+        return;
+    };
+    let pg_service = parse_service(&url);
+    let pg = Pg::connect(&url);
+    let suffix = unique();
+    let target = format!("trades \"odd\"; DROP TABLE x; -- {suffix}");
+    let name = format!("pg-upsert-{suffix}");
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    create_table(&server.url);
+    ingest(&server.url, &rows(0..600, 0));
+    let config = jdbc(
+        "postgresql",
+        &pg_service,
+        &pg_service.address,
+        &target,
+        "upsert",
+    );
+    create_connector(&server.url, &name, &config);
+    wait_caught_up(&server.url, &name, 600, WAIT);
+
+    let table = pg_quote(&target);
+    assert_eq!(pg.count(&target), 600);
+    let types = pg.query(
+        &format!("SELECT pg_typeof(tags)::text, pg_typeof(traded)::text FROM {table} LIMIT 1"),
+        &[],
+    );
+    assert_eq!(types[0].get::<_, String>(0), "text[]");
+    assert_eq!(types[0].get::<_, String>(1), "timestamp with time zone");
+    let select = format!(
+        "SELECT id, symbol, tags, note, shares, price, ts, \
+         (EXTRACT(EPOCH FROM traded) * 1000)::bigint FROM {table} WHERE id = $1"
+    );
+    for id in [0i64, 1, 2, 3, 4, 7, 179, 180, 181, 599] {
+        let found = pg.query(&select, &[&(id as i32)]);
+        assert_eq!(found.len(), 1, "id {id}");
+        let row = &found[0];
+        assert_eq!(row.get::<_, i32>(0) as i64, id);
+        assert_eq!(row.get::<_, String>(1), symbol(id));
+        let tags = vec![symbol(id).to_string(), format!("t{}", id % 3)];
+        assert_eq!(row.get::<_, Vec<String>>(2), tags, "id {id}");
+        assert_eq!(row.get::<_, Option<String>>(3), note(id), "id {id}");
+        assert_eq!(row.get::<_, i32>(4) as i64, id % 100);
+        assert_eq!(row.get::<_, f64>(5), price(id, 0));
+        assert_eq!(row.get::<_, i64>(6), BASE_MS + id * 60_000);
+        assert_eq!(row.get::<_, i64>(7), BASE_MS + id * 60_000 + 123, "id {id}");
+    }
+    let nulls = pg.query(
+        &format!("SELECT count(*) FILTER (WHERE note IS NULL), count(*) FILTER (WHERE note = '') FROM {table}"),
+        &[],
+    );
+    assert_eq!(
+        nulls[0].get::<_, i64>(0),
+        (0..600).filter(|id| id % 7 == 0).count() as i64
+    );
+    assert_eq!(
+        nulls[0].get::<_, i64>(1),
+        (0..600).filter(|id| id % 7 == 3).count() as i64
+    );
+
+    ingest(&server.url, &rows(300..900, 1));
+    wait_caught_up(&server.url, &name, 1200, WAIT);
+    assert_eq!(pg.count(&target), 900);
+    let prices = pg.query(&format!("SELECT id, price FROM {table} ORDER BY id"), &[]);
+    assert_eq!(prices.len(), 900);
+    for row in &prices {
+        let id = row.get::<_, i32>(0) as i64;
+        let version = if id < 300 { 0 } else { 1 };
+        assert_eq!(row.get::<_, f64>(1), price(id, version), "id {id}");
+    }
+    assert_eq!(pg.watermark(&name), vec![600, 600]);
+
+    let (code, info) = call(&server.url, "GET", &format!("/connectors/{name}"), "");
+    assert_eq!(code, 200, "{info}");
+    assert_eq!(info["config"]["connection.password"], "[hidden]");
+    assert_eq!(info["config"]["connection.user"], pg_service.user.as_str());
+    let (code, shown) = call(
+        &server.url,
+        "GET",
+        &format!("/connectors/{name}/config"),
+        "",
+    );
+    assert_eq!(code, 200, "{shown}");
+    assert_eq!(shown["connection.password"], "[hidden]");
+    assert_eq!(shown["table.name.format"], target.as_str());
+    let (_, expanded) = call(&server.url, "GET", "/connectors?expand=info", "");
+    assert_eq!(
+        expanded[&name]["info"]["config"]["connection.password"],
+        "[hidden]"
+    );
+    pg.clean_up(&target, &name);
+}
+
+/// The same against MariaDB, into a table whose name holds a backtick:
+/// text with quotes and newlines, NULL, multi-value tags as JSON text,
+/// TIMESTAMPs as UTC DATETIME(3), and upserts replacing earlier versions.
+#[test]
+fn mariadb_upsert_exports_every_row_once_and_updates() {
+    let Some(url) = service("GAMAY_TEST_MYSQL") else {
+        return;
+    };
+    let my_service = parse_service(&url);
+    let suffix = unique();
+    let target = format!("trades`odd {suffix}");
+    let name = format!("my-upsert-{suffix}");
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    create_table(&server.url);
+    ingest(&server.url, &rows(0..600, 0));
+    let config = jdbc(
+        "mariadb",
+        &my_service,
+        &my_service.address,
+        &target,
+        "upsert",
+    );
+    create_connector(&server.url, &name, &config);
+    wait_caught_up(&server.url, &name, 600, WAIT);
+
+    let runtime = Runtime::new().unwrap();
+    let mut conn = runtime
+        .block_on(mysql_async::Conn::from_url(my_service.url.as_str()))
+        .expect("connect to MariaDB");
+    let table = my_quote(&target);
+    let count = |conn: &mut mysql_async::Conn| -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        runtime
+            .block_on(conn.query_first::<i64, _>(sql))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(count(&mut conn), 600);
+    let traded_type: String = runtime
+        .block_on(conn.exec_first(
+            "SELECT CAST(COLUMN_TYPE AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'traded'",
+            (target.as_str(),),
+        ))
+        .unwrap()
+        .expect("traded column");
+    assert_eq!(traded_type, "datetime(3)");
+    let select = format!(
+        "SELECT id, note, CAST(tags AS CHAR), CAST(traded AS CHAR), price FROM {table} WHERE id = ?"
+    );
+    for id in [0i64, 1, 2, 3, 179, 180, 599] {
+        type Found = (i64, Option<String>, String, String, f64);
+        let found: Found = runtime
+            .block_on(conn.exec_first(select.as_str(), (id,)))
+            .unwrap()
+            .unwrap_or_else(|| panic!("id {id} missing"));
+        assert_eq!(found.0, id);
+        assert_eq!(found.1, note(id), "id {id}");
+        let tags: Value = serde_json::from_str(&found.2).unwrap();
+        assert_eq!(tags, json!([symbol(id), format!("t{}", id % 3)]));
+        assert_eq!(found.3, utc_text(BASE_MS + id * 60_000 + 123), "id {id}");
+        assert_eq!(found.4, price(id, 0));
+    }
+
+    ingest(&server.url, &rows(300..900, 1));
+    wait_caught_up(&server.url, &name, 1200, WAIT);
+    assert_eq!(count(&mut conn), 900);
+    let prices: Vec<(i64, f64)> = runtime
+        .block_on(conn.query(format!("SELECT id, price FROM {table} ORDER BY id")))
+        .unwrap();
+    assert_eq!(prices.len(), 900);
+    for (id, found) in prices {
+        let version = if id < 300 { 0 } else { 1 };
+        assert_eq!(found, price(id, version), "id {id}");
+    }
+    let marks: Vec<i64> = runtime
+        .block_on(conn.exec(
+            "SELECT row_count FROM gamay_connect_offsets WHERE connector = ?",
+            (name.as_str(),),
+        ))
+        .unwrap();
+    assert_eq!(marks, vec![600, 600]);
+    runtime
+        .block_on(async {
+            conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))
+                .await?;
+            conn.exec_drop(
+                "DELETE FROM gamay_connect_offsets WHERE connector = ?",
+                (name.as_str(),),
+            )
+            .await?;
+            conn.disconnect().await
+        })
+        .unwrap();
+}
+
+/// A crash after the rows are written but before the target commits leaves
+/// nothing behind, and the restarted server writes the segment exactly once.
+#[test]
+fn a_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
+    let Some(url) = service("GAMAY_TEST_POSTGRES") else {
+        return;
+    };
+    let pg_service = parse_service(&url);
+    let pg = Pg::connect(&url);
+    let suffix = unique();
+    let target = format!("crash_before_{suffix}");
+    let name = format!("pg-before-{suffix}");
+    let config = jdbc(
+        "postgresql",
+        &pg_service,
+        &pg_service.address,
+        &target,
+        "insert",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut server = Process::start(dir.path(), Some("export.before_commit"));
+        create_table(&server.url);
+        ingest(&server.url, &rows(0..600, 0));
+        create_connector(&server.url, &name, &config);
+        assert!(
+            server.wait_for_exit(WAIT),
+            "the fault point was not reached"
+        );
+    }
+    assert_eq!(pg.count(&target), 0);
+    assert_eq!(pg.watermark(&name), Vec::<i64>::new());
+
+    let server = InProcess::start(dir.path());
+    wait_caught_up(&server.url, &name, 600, WAIT);
+    let table = pg_quote(&target);
+    let counts = pg.query(
+        &format!("SELECT count(*), count(DISTINCT id) FROM {table}"),
+        &[],
+    );
+    assert_eq!(counts[0].get::<_, i64>(0), 600);
+    assert_eq!(counts[0].get::<_, i64>(1), 600);
+    assert_eq!(pg.watermark(&name), vec![600]);
+    pg.clean_up(&target, &name);
+}
+
+/// A crash after the target committed but before the connector saved its
+/// own state: the target's watermark tells the restarted connector the
+/// segment is in, so it is not written again.
+#[test]
+fn a_crash_after_commit_does_not_write_again() {
+    let Some(url) = service("GAMAY_TEST_POSTGRES") else {
+        return;
+    };
+    let pg_service = parse_service(&url);
+    let pg = Pg::connect(&url);
+    let suffix = unique();
+    let target = format!("crash_after_{suffix}");
+    let name = format!("pg-after-{suffix}");
+    let config = jdbc(
+        "postgresql",
+        &pg_service,
+        &pg_service.address,
+        &target,
+        "insert",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut server = Process::start(dir.path(), Some("export.after_write"));
+        create_table(&server.url);
+        ingest(&server.url, &rows(0..600, 0));
+        create_connector(&server.url, &name, &config);
+        assert!(
+            server.wait_for_exit(WAIT),
+            "the fault point was not reached"
+        );
+    }
+    assert_eq!(pg.count(&target), 600);
+
+    let server = InProcess::start(dir.path());
+    wait_idle(&server.url, &name);
+    assert_eq!(pg.count(&target), 600);
+    let table = pg_quote(&target);
+    let distinct = pg.query(&format!("SELECT count(DISTINCT id) FROM {table}"), &[]);
+    assert_eq!(distinct[0].get::<_, i64>(0), 600);
+    assert_eq!(pg.watermark(&name), vec![600]);
+    pg.clean_up(&target, &name);
+}
+
+/// A TCP proxy to `target` that refuses service (accepts and hangs up)
+/// until `up` is set.
+fn proxy(target: String, up: Arc<AtomicBool>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            if !up.load(Ordering::SeqCst) {
+                drop(client);
+                continue;
+            }
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+            pipe(server, client);
+        }
+    });
+    port
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 16 * 1024];
+        loop {
+            match from.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if std::io::Write::write_all(&mut to, &buffer[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
+
+/// While the target is unreachable the connector reports the failure and
+/// keeps retrying, ingestion and queries go on, and once the target is back
+/// every row lands exactly once.
+#[test]
+fn a_target_that_is_down_is_retried_until_it_is_back() {
+    let Some(url) = service("GAMAY_TEST_POSTGRES") else {
+        return;
+    };
+    let pg_service = parse_service(&url);
+    let pg = Pg::connect(&url);
+    let up = Arc::new(AtomicBool::new(false));
+    let port = proxy(pg_service.address.clone(), up.clone());
+    let suffix = unique();
+    let target = format!("retried_{suffix}");
+    let name = format!("pg-down-{suffix}");
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    create_table(&server.url);
+    let address = format!("127.0.0.1:{port}");
+    let config = jdbc("postgresql", &pg_service, &address, &target, "insert");
+    create_connector(&server.url, &name, &config);
+    ingest(&server.url, &rows(0..600, 0));
+
+    let mut last = Value::Null;
+    let failed = wait_until(WAIT, || {
+        last = status(&server.url, &name);
+        last["lastError"].is_string() && last["tasks"][0]["state"] == "FAILED"
+    });
+    assert!(failed, "no failure reported: {last:#}");
+    assert_eq!(last["connector"]["state"], "RUNNING");
+    assert!(last["failuresInARow"].as_u64().unwrap() >= 1, "{last:#}");
+    let counted = row(&server.url, "SELECT COUNT(*) FROM trades");
+    assert_eq!(counted[0].as_i64(), Some(600), "{counted:?}");
+    assert_eq!(pg.count(&target), 0);
+
+    up.store(true, Ordering::SeqCst);
+    let status = wait_caught_up(&server.url, &name, 600, WAIT);
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status:#}");
+    assert_eq!(pg.count(&target), 600);
+    assert_eq!(pg.watermark(&name), vec![600]);
+    pg.clean_up(&target, &name);
+}
+
+fn post_connector(url: &str, name: &str, config: &Value) -> (u16, Value) {
+    let body = json!({"name": name, "config": config});
+    call(url, "POST", "/connectors", &body.to_string())
+}
+
+/// Refuses a config with `400 {"error_code": 400, "message": ...}` whose
+/// message names the key at fault.
+fn assert_refused(url: &str, config: &Value, needle: &str) {
+    let (code, body) = post_connector(url, "refused", config);
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error_code"], 400, "{body}");
+    let message = body["message"].as_str().unwrap_or_else(|| panic!("{body}"));
+    assert!(message.contains(needle), "{needle:?} not in {message:?}");
+}
+
+/// Bad configs are refused with messages that name the key at fault, and
+/// the REST API behaves as Kafka Connect's: 409 for a second create, 404
+/// for unknown names, pause/resume (202), delete (204), and connectors with
+/// their paused state survive a restart.
+#[test]
+fn bad_connector_configs_are_refused_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let service = parse_service("postgres://gamay:gamay@127.0.0.1:1/gamay_test");
+    let valid = jdbc("postgresql", &service, &service.address, "t", "upsert");
+    let with = |changes: Value| {
+        let mut config = valid.clone();
+        for (key, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                config.as_object_mut().unwrap().remove(key);
+            } else {
+                config[key] = value.clone();
+            }
+        }
+        config
+    };
+    let url = server.url.as_str();
+    assert_refused(
+        url,
+        &with(json!({"connection.url": null})),
+        "connection.url",
+    );
+    assert_refused(url, &with(json!({"pk.mode": "none"})), "pk.mode");
+    assert_refused(url, &with(json!({"pk.mode": "kafka"})), "pk.mode");
+    let sqlserver = json!({"connection.url": "jdbc:sqlserver://127.0.0.1:1433;databaseName=x"});
+    assert_refused(url, &with(sqlserver), "connection.url");
+    let typo = with(json!({"auto.craete": "true"}));
+    assert_refused(url, &typo, "did you mean `auto.create`");
+    let (code, body) = call(url, "GET", "/connectors/refused", "");
+    assert_eq!((code, &body["error_code"]), (404, &json!(404)), "{body}");
+
+    create_connector(url, "sink", &valid);
+    let (code, body) = post_connector(url, "sink", &valid);
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(body["error_code"], 409, "{body}");
+    let (code, body) = call(url, "GET", "/connectors/nope", "");
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(body["error_code"], 404, "{body}");
+
+    let (code, _) = call(url, "PUT", "/connectors/sink/pause", "");
+    assert_eq!(code, 202);
+    assert_eq!(status(url, "sink")["connector"]["state"], "PAUSED");
+    assert_eq!(status(url, "sink")["tasks"][0]["state"], "PAUSED");
+    let (code, _) = call(url, "PUT", "/connectors/sink/resume", "");
+    assert_eq!(code, 202);
+    assert_eq!(status(url, "sink")["connector"]["state"], "RUNNING");
+    let (code, _) = call(url, "DELETE", "/connectors/sink", "");
+    assert_eq!(code, 204);
+    let (code, _) = call(url, "GET", "/connectors/sink", "");
+    assert_eq!(code, 404);
+    let (_, names) = call(url, "GET", "/connectors", "");
+    assert_eq!(names, json!([]));
+
+    create_connector(url, "kept", &valid);
+    let (code, _) = call(url, "PUT", "/connectors/kept/pause", "");
+    assert_eq!(code, 202);
+    drop(server);
+    let server = InProcess::start(dir.path());
+    let (code, names) = call(&server.url, "GET", "/connectors", "");
+    assert_eq!((code, names), (200, json!(["kept"])));
+    let after = status(&server.url, "kept");
+    assert_eq!(after["connector"]["state"], "PAUSED", "{after:#}");
+    let (_, shown) = call(&server.url, "GET", "/connectors/kept/config", "");
+    assert_eq!(shown["connection.password"], "[hidden]");
+    assert_eq!(shown["insert.mode"], "upsert");
+}

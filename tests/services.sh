@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Starts the loopback services the integration tests talk to, idempotently:
+#   PostgreSQL 15  127.0.0.1:5432  role/password gamay/gamay, database gamay_test
+#   MariaDB        127.0.0.1:3306  user/password gamay/gamay, database gamay_test
+#   S3 (moto)      127.0.0.1:5055  moto_server (installed into target/test-venv if missing)
+# Each service is started only if it is not already answering. Progress goes to
+# stderr; stdout carries only the `export GAMAY_TEST_*=...` lines, so use:
+#   eval "$(tests/services.sh)"
+# Needs root on a fresh machine (apt-get, pg_ctlcluster, runuser).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+logs="$root/target"
+venv="$root/target/test-venv"
+
+PG_PORT=5432
+MYSQL_PORT=3306
+S3_PORT=5055
+WAIT_SECS=60
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# True if something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Runs a command with all output captured; shows the output only on failure.
+quietly() {
+    local out rc=0
+    out=$(mktemp)
+    "$@" </dev/null >"$out" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        log "command failed ($rc): $*"
+        cat "$out" >&2
+    fi
+    rm -f "$out"
+    return "$rc"
+}
+
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    if ! quietly apt-get install -y -qq "$@" 2>/dev/null; then
+        log "apt-get install $* failed; retrying after apt-get update"
+        quietly apt-get update -qq
+        quietly apt-get install -y -qq "$@"
+    fi
+}
+
+# Starts a long-running process fully detached from our stdio (so that
+# `eval "$(...)"` does not wait for it), appending its output to a log file.
+spawn() {
+    local logfile=$1
+    shift
+    setsid nohup "$@" </dev/null >>"$logfile" 2>&1 &
+}
+
+# wait_for <description> <logfile-to-show-on-timeout> <command...>
+wait_for() {
+    local what=$1 logfile=$2
+    shift 2
+    local deadline=$((SECONDS + WAIT_SECS))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "$what did not answer within ${WAIT_SECS}s"
+            if [ -n "$logfile" ] && [ -f "$logfile" ]; then
+                log "last lines of $logfile:"
+                tail -n 50 "$logfile" >&2
+            fi
+            exit 1
+        fi
+        sleep 0.2
+    done
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_ready() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; }
+pg_gamay_ok() {
+    PGPASSWORD=gamay PGCONNECT_TIMEOUT=5 psql -X -q -h 127.0.0.1 -p "$PG_PORT" \
+        -U gamay -d gamay_test -tAc 'select 1' >/dev/null 2>&1
+}
+pg_admin() { (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -tA "$@"); }
+
+start_postgres() {
+    if ! pg_ready; then
+        if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $2 == "main" { print $4 }' | grep -q online; then
+            log "starting PostgreSQL 15"
+            quietly pg_ctlcluster 15 main start
+        fi
+        wait_for PostgreSQL /var/log/postgresql/postgresql-15-main.log pg_ready
+    fi
+    if ! pg_gamay_ok; then
+        log "creating PostgreSQL role gamay and database gamay_test"
+        pg_admin -c "DO \$\$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gamay') THEN
+                CREATE ROLE gamay;
+            END IF;
+        END \$\$;" -c "ALTER ROLE gamay WITH LOGIN SUPERUSER PASSWORD 'gamay';" >/dev/null
+        if [ -z "$(pg_admin -c "SELECT 1 FROM pg_database WHERE datname = 'gamay_test'")" ]; then
+            pg_admin -c "CREATE DATABASE gamay_test OWNER gamay" >/dev/null
+        fi
+        pg_gamay_ok || die "cannot connect to PostgreSQL as gamay over 127.0.0.1:$PG_PORT"
+    fi
+}
+
+# ------------------------------------------------------------------- MariaDB
+find_bin() {
+    local b
+    for b in "$@"; do
+        if command -v "$b" >/dev/null 2>&1; then command -v "$b"; return 0; fi
+        if [ -x "/usr/sbin/$b" ]; then echo "/usr/sbin/$b"; return 0; fi
+    done
+    return 1
+}
+
+start_mariadb() {
+    local server admin client mylog="$logs/mariadb.log"
+    if ! server=$(find_bin mariadbd mysqld); then
+        log "installing mariadb-server (apt-get)"
+        apt_install mariadb-server
+        server=$(find_bin mariadbd mysqld) || die "mariadb-server installed but mariadbd not found"
+    fi
+    admin=$(find_bin mariadb-admin mysqladmin) || die "mariadb-admin not found"
+    client=$(find_bin mariadb mysql) || die "mariadb client not found"
+
+    # `ping` exits 0 whenever the server answers, even with "access denied".
+    my_ready() { "$admin" --protocol=tcp -h 127.0.0.1 -P "$MYSQL_PORT" --connect-timeout=2 ping; }
+    my_gamay_ok() {
+        "$client" --protocol=tcp -h 127.0.0.1 -P "$MYSQL_PORT" --connect-timeout=5 \
+            -u gamay -pgamay gamay_test -e 'select 1' >/dev/null 2>&1
+    }
+
+    if ! my_ready >/dev/null 2>&1; then
+        if port_open "$MYSQL_PORT"; then
+            die "127.0.0.1:$MYSQL_PORT is taken by something that is not answering as MariaDB"
+        fi
+        if [ ! -d /var/lib/mysql/mysql ]; then
+            log "initialising MariaDB data directory"
+            quietly "$(find_bin mariadb-install-db mysql_install_db)" --user=mysql --datadir=/var/lib/mysql
+        fi
+        mkdir -p /run/mysqld
+        chown mysql:mysql /run/mysqld
+        mkdir -p "$logs"
+        log "starting MariaDB (log: $mylog)"
+        spawn "$mylog" "$server" --user=mysql --bind-address=127.0.0.1 --port="$MYSQL_PORT"
+        wait_for MariaDB "$mylog" my_ready
+    fi
+    if ! my_gamay_ok; then
+        log "creating MariaDB user gamay and database gamay_test"
+        "$client" --protocol=socket -u root <<'SQL' || die "could not provision MariaDB (as root over the unix socket)"
+CREATE DATABASE IF NOT EXISTS gamay_test;
+CREATE USER IF NOT EXISTS 'gamay'@'127.0.0.1' IDENTIFIED BY 'gamay';
+CREATE USER IF NOT EXISTS 'gamay'@'localhost' IDENTIFIED BY 'gamay';
+ALTER USER 'gamay'@'127.0.0.1' IDENTIFIED BY 'gamay';
+ALTER USER 'gamay'@'localhost' IDENTIFIED BY 'gamay';
+GRANT ALL PRIVILEGES ON *.* TO 'gamay'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'gamay'@'localhost';
+SQL
+        my_gamay_ok || die "cannot connect to MariaDB as gamay over 127.0.0.1:$MYSQL_PORT"
+    fi
+}
+
+# ------------------------------------------------------------------ S3 (moto)
+s3_ready() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$S3_PORT/"
+    else
+        python3 - "$S3_PORT" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=2)
+except urllib.error.HTTPError:
+    pass  # an HTTP error status still means the server answers
+PY
+    fi
+}
+
+install_moto_venv() {
+    if [ ! -x "$venv/bin/python" ]; then
+        log "creating $venv"
+        rm -rf "$venv"
+        if ! quietly python3 -m venv "$venv"; then
+            log "python3 -m venv failed; installing python3-venv"
+            rm -rf "$venv"
+            apt_install python3-venv
+            quietly python3 -m venv "$venv"
+        fi
+    fi
+    log "installing moto[server] into $venv"
+    quietly "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]'
+}
+
+start_s3() {
+    local moto motolog="$logs/moto.log"
+    if s3_ready; then
+        return 0
+    fi
+    if port_open "$S3_PORT"; then
+        die "127.0.0.1:$S3_PORT is taken by something that is not answering HTTP"
+    fi
+    if [ -x "$venv/bin/moto_server" ]; then
+        moto="$venv/bin/moto_server"
+    elif moto=$(command -v moto_server 2>/dev/null); then
+        :
+    else
+        install_moto_venv
+        moto="$venv/bin/moto_server"
+    fi
+    mkdir -p "$logs"
+    log "starting $moto (log: $motolog)"
+    spawn "$motolog" "$moto" -H 127.0.0.1 -p "$S3_PORT"
+    wait_for moto_server "$motolog" s3_ready
+}
+
+start_postgres
+start_mariadb
+start_s3
+
+echo "export GAMAY_TEST_POSTGRES=postgres://gamay:gamay@127.0.0.1:$PG_PORT/gamay_test"
+echo "export GAMAY_TEST_MYSQL=mysql://gamay:gamay@127.0.0.1:$MYSQL_PORT/gamay_test"
+echo "export GAMAY_TEST_S3=http://127.0.0.1:$S3_PORT"
