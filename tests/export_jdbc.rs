@@ -7,7 +7,6 @@
 mod export;
 mod kafka;
 
-use std::io::Read as _;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,7 +34,6 @@ fn unique() -> String {
 
 /// The parts of a service URL (`scheme://user:password@host:port/database`).
 struct Service {
-    url: String,
     user: String,
     password: String,
     address: String,
@@ -48,7 +46,6 @@ fn parse_service(url: &str) -> Service {
     let (user, password) = credentials.split_once(':').expect("user:password");
     let (address, database) = rest.split_once('/').expect("database");
     Service {
-        url: url.to_string(),
         user: user.into(),
         password: password.into(),
         address: address.into(),
@@ -91,14 +88,17 @@ fn utc_text(millis: i64) -> String {
         .to_string()
 }
 
-/// A PostgreSQL client for checking what the sink wrote.
+/// A PostgreSQL client for checking what the sink wrote; dropping it drops
+/// the target table and the connector's watermark rows.
 struct Pg {
     runtime: Runtime,
     client: tokio_postgres::Client,
+    target: String,
+    connector: String,
 }
 
 impl Pg {
-    fn connect(url: &str) -> Pg {
+    fn connect(url: &str, target: &str, connector: &str) -> Pg {
         let runtime = Runtime::new().unwrap();
         let client = runtime.block_on(async {
             let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -107,7 +107,12 @@ impl Pg {
             tokio::spawn(connection);
             client
         });
-        Pg { runtime, client }
+        Pg {
+            runtime,
+            client,
+            target: target.into(),
+            connector: connector.into(),
+        }
     }
 
     fn query(
@@ -120,15 +125,9 @@ impl Pg {
             .unwrap_or_else(|err| panic!("{sql}: {err:?}"))
     }
 
-    fn execute(&self, sql: &str) {
-        self.runtime
-            .block_on(self.client.batch_execute(sql))
-            .unwrap_or_else(|err| panic!("{sql}: {err:?}"));
-    }
-
-    /// Rows of `table`; 0 when it does not exist.
-    fn count(&self, table: &str) -> i64 {
-        let quoted = pg_quote(table);
+    /// Rows of the target table; 0 when it does not exist.
+    fn count(&self) -> i64 {
+        let quoted = pg_quote(&self.target);
         let exists = self.query("SELECT to_regclass($1::text) IS NOT NULL", &[&quoted]);
         if !exists[0].get::<_, bool>(0) {
             return 0;
@@ -136,24 +135,80 @@ impl Pg {
         self.query(&format!("SELECT count(*) FROM {quoted}"), &[])[0].get(0)
     }
 
-    /// The row counts of the watermark rows of `connector`.
-    fn watermark(&self, connector: &str) -> Vec<i64> {
+    /// The row counts of the connector's watermark rows.
+    fn watermark(&self) -> Vec<i64> {
         let rows = self.query(
-            "SELECT source_table, row_count FROM gamay_connect_offsets WHERE connector = $1 ORDER BY exported_at",
-            &[&connector],
+            "SELECT source_table, row_count FROM gamay_connect_offsets \
+             WHERE connector = $1 ORDER BY exported_at",
+            &[&self.connector],
         );
         for row in &rows {
             assert_eq!(row.get::<_, String>(0), "trades_OFFLINE");
         }
         rows.iter().map(|row| row.get(1)).collect()
     }
+}
 
-    fn clean_up(&self, table: &str, connector: &str) {
-        self.execute(&format!("DROP TABLE IF EXISTS {}", pg_quote(table)));
-        self.query(
-            "DELETE FROM gamay_connect_offsets WHERE connector = $1",
-            &[&connector],
-        );
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let drop = format!("DROP TABLE IF EXISTS {}", pg_quote(&self.target));
+        let forget = "DELETE FROM gamay_connect_offsets WHERE connector = $1";
+        self.runtime.block_on(async {
+            let _ = self.client.batch_execute(&drop).await;
+            let _ = self.client.execute(forget, &[&self.connector]).await;
+        });
+    }
+}
+
+/// A MariaDB connection, cleaning up as [`Pg`] does.
+struct My {
+    runtime: Runtime,
+    conn: mysql_async::Conn,
+    target: String,
+    connector: String,
+}
+
+impl My {
+    fn connect(url: &str, target: &str, connector: &str) -> My {
+        let runtime = Runtime::new().unwrap();
+        let conn = runtime
+            .block_on(mysql_async::Conn::from_url(url))
+            .expect("connect to MariaDB");
+        My {
+            runtime,
+            conn,
+            target: target.into(),
+            connector: connector.into(),
+        }
+    }
+
+    fn rows<T, P>(&mut self, sql: &str, params: P) -> Vec<T>
+    where
+        T: mysql_async::prelude::FromRow + Send + 'static,
+        P: Into<mysql_async::Params> + Send,
+    {
+        self.runtime
+            .block_on(self.conn.exec(sql, params))
+            .unwrap_or_else(|err| panic!("{sql}: {err}"))
+    }
+
+    fn count(&mut self) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {}", my_quote(&self.target));
+        self.rows(&sql, ())[0]
+    }
+}
+
+impl Drop for My {
+    fn drop(&mut self) {
+        let drop = format!("DROP TABLE IF EXISTS {}", my_quote(&self.target));
+        let forget = "DELETE FROM gamay_connect_offsets WHERE connector = ?";
+        self.runtime.block_on(async {
+            let _ = self.conn.query_drop(drop).await;
+            let _ = self
+                .conn
+                .exec_drop(forget, (self.connector.as_str(),))
+                .await;
+        });
     }
 }
 
@@ -182,26 +237,21 @@ fn postgres_upsert_exports_every_row_once_and_updates() {
         return;
     };
     let pg_service = parse_service(&url);
-    let pg = Pg::connect(&url);
     let suffix = unique();
     let target = format!("trades \"odd\"; DROP TABLE x; -- {suffix}");
     let name = format!("pg-upsert-{suffix}");
+    let pg = Pg::connect(&url, &target, &name);
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(dir.path());
     create_table(&server.url);
     ingest(&server.url, &rows(0..600, 0));
-    let config = jdbc(
-        "postgresql",
-        &pg_service,
-        &pg_service.address,
-        &target,
-        "upsert",
-    );
+    let address = &pg_service.address;
+    let config = jdbc("postgresql", &pg_service, address, &target, "upsert");
     create_connector(&server.url, &name, &config);
     wait_caught_up(&server.url, &name, 600, WAIT);
 
     let table = pg_quote(&target);
-    assert_eq!(pg.count(&target), 600);
+    assert_eq!(pg.count(), 600);
     let types = pg.query(
         &format!("SELECT pg_typeof(tags)::text, pg_typeof(traded)::text FROM {table} LIMIT 1"),
         &[],
@@ -227,7 +277,10 @@ fn postgres_upsert_exports_every_row_once_and_updates() {
         assert_eq!(row.get::<_, i64>(7), BASE_MS + id * 60_000 + 123, "id {id}");
     }
     let nulls = pg.query(
-        &format!("SELECT count(*) FILTER (WHERE note IS NULL), count(*) FILTER (WHERE note = '') FROM {table}"),
+        &format!(
+            "SELECT count(*) FILTER (WHERE note IS NULL), \
+             count(*) FILTER (WHERE note = '') FROM {table}"
+        ),
         &[],
     );
     assert_eq!(
@@ -241,7 +294,7 @@ fn postgres_upsert_exports_every_row_once_and_updates() {
 
     ingest(&server.url, &rows(300..900, 1));
     wait_caught_up(&server.url, &name, 1200, WAIT);
-    assert_eq!(pg.count(&target), 900);
+    assert_eq!(pg.count(), 900);
     let prices = pg.query(&format!("SELECT id, price FROM {table} ORDER BY id"), &[]);
     assert_eq!(prices.len(), 900);
     for row in &prices {
@@ -249,7 +302,7 @@ fn postgres_upsert_exports_every_row_once_and_updates() {
         let version = if id < 300 { 0 } else { 1 };
         assert_eq!(row.get::<_, f64>(1), price(id, version), "id {id}");
     }
-    assert_eq!(pg.watermark(&name), vec![600, 600]);
+    assert_eq!(pg.watermark(), vec![600, 600]);
 
     let (code, info) = call(&server.url, "GET", &format!("/connectors/{name}"), "");
     assert_eq!(code, 200, "{info}");
@@ -269,7 +322,6 @@ fn postgres_upsert_exports_every_row_once_and_updates() {
         expanded[&name]["info"]["config"]["connection.password"],
         "[hidden]"
     );
-    pg.clean_up(&target, &name);
 }
 
 /// The same against MariaDB, into a table whose name holds a backtick:
@@ -284,89 +336,55 @@ fn mariadb_upsert_exports_every_row_once_and_updates() {
     let suffix = unique();
     let target = format!("trades`odd {suffix}");
     let name = format!("my-upsert-{suffix}");
+    let mut my = My::connect(&url, &target, &name);
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(dir.path());
     create_table(&server.url);
     ingest(&server.url, &rows(0..600, 0));
-    let config = jdbc(
-        "mariadb",
-        &my_service,
-        &my_service.address,
-        &target,
-        "upsert",
-    );
+    let address = &my_service.address;
+    let config = jdbc("mariadb", &my_service, address, &target, "upsert");
     create_connector(&server.url, &name, &config);
     wait_caught_up(&server.url, &name, 600, WAIT);
 
-    let runtime = Runtime::new().unwrap();
-    let mut conn = runtime
-        .block_on(mysql_async::Conn::from_url(my_service.url.as_str()))
-        .expect("connect to MariaDB");
+    assert_eq!(my.count(), 600);
+    let traded_type: Vec<String> = my.rows(
+        "SELECT CAST(COLUMN_TYPE AS CHAR) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'traded'",
+        (target.as_str(),),
+    );
+    assert_eq!(traded_type, ["datetime(3)"]);
     let table = my_quote(&target);
-    let count = |conn: &mut mysql_async::Conn| -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        runtime
-            .block_on(conn.query_first::<i64, _>(sql))
-            .unwrap()
-            .unwrap()
-    };
-    assert_eq!(count(&mut conn), 600);
-    let traded_type: String = runtime
-        .block_on(conn.exec_first(
-            "SELECT CAST(COLUMN_TYPE AS CHAR) FROM information_schema.columns \
-             WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'traded'",
-            (target.as_str(),),
-        ))
-        .unwrap()
-        .expect("traded column");
-    assert_eq!(traded_type, "datetime(3)");
     let select = format!(
         "SELECT id, note, CAST(tags AS CHAR), CAST(traded AS CHAR), price FROM {table} WHERE id = ?"
     );
     for id in [0i64, 1, 2, 3, 179, 180, 599] {
         type Found = (i64, Option<String>, String, String, f64);
-        let found: Found = runtime
-            .block_on(conn.exec_first(select.as_str(), (id,)))
-            .unwrap()
-            .unwrap_or_else(|| panic!("id {id} missing"));
-        assert_eq!(found.0, id);
-        assert_eq!(found.1, note(id), "id {id}");
-        let tags: Value = serde_json::from_str(&found.2).unwrap();
+        let found: Vec<Found> = my.rows(&select, (id,));
+        assert_eq!(found.len(), 1, "id {id}");
+        let (found_id, found_note, tags, traded, found_price) = &found[0];
+        assert_eq!(*found_id, id);
+        assert_eq!(*found_note, note(id), "id {id}");
+        let tags: Value = serde_json::from_str(tags).unwrap();
         assert_eq!(tags, json!([symbol(id), format!("t{}", id % 3)]));
-        assert_eq!(found.3, utc_text(BASE_MS + id * 60_000 + 123), "id {id}");
-        assert_eq!(found.4, price(id, 0));
+        assert_eq!(*traded, utc_text(BASE_MS + id * 60_000 + 123), "id {id}");
+        assert_eq!(*found_price, price(id, 0));
     }
 
     ingest(&server.url, &rows(300..900, 1));
     wait_caught_up(&server.url, &name, 1200, WAIT);
-    assert_eq!(count(&mut conn), 900);
-    let prices: Vec<(i64, f64)> = runtime
-        .block_on(conn.query(format!("SELECT id, price FROM {table} ORDER BY id")))
-        .unwrap();
+    assert_eq!(my.count(), 900);
+    let prices: Vec<(i64, f64)> =
+        my.rows(&format!("SELECT id, price FROM {table} ORDER BY id"), ());
     assert_eq!(prices.len(), 900);
     for (id, found) in prices {
         let version = if id < 300 { 0 } else { 1 };
         assert_eq!(found, price(id, version), "id {id}");
     }
-    let marks: Vec<i64> = runtime
-        .block_on(conn.exec(
-            "SELECT row_count FROM gamay_connect_offsets WHERE connector = ?",
-            (name.as_str(),),
-        ))
-        .unwrap();
+    let marks: Vec<i64> = my.rows(
+        "SELECT row_count FROM gamay_connect_offsets WHERE connector = ?",
+        (name.as_str(),),
+    );
     assert_eq!(marks, vec![600, 600]);
-    runtime
-        .block_on(async {
-            conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))
-                .await?;
-            conn.exec_drop(
-                "DELETE FROM gamay_connect_offsets WHERE connector = ?",
-                (name.as_str(),),
-            )
-            .await?;
-            conn.disconnect().await
-        })
-        .unwrap();
 }
 
 /// A crash after the rows are written but before the target commits leaves
@@ -377,10 +395,10 @@ fn a_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
         return;
     };
     let pg_service = parse_service(&url);
-    let pg = Pg::connect(&url);
     let suffix = unique();
     let target = format!("crash_before_{suffix}");
     let name = format!("pg-before-{suffix}");
+    let pg = Pg::connect(&url, &target, &name);
     let config = jdbc(
         "postgresql",
         &pg_service,
@@ -399,8 +417,8 @@ fn a_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
             "the fault point was not reached"
         );
     }
-    assert_eq!(pg.count(&target), 0);
-    assert_eq!(pg.watermark(&name), Vec::<i64>::new());
+    assert_eq!(pg.count(), 0);
+    assert_eq!(pg.watermark(), Vec::<i64>::new());
 
     let server = InProcess::start(dir.path());
     wait_caught_up(&server.url, &name, 600, WAIT);
@@ -411,8 +429,7 @@ fn a_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
     );
     assert_eq!(counts[0].get::<_, i64>(0), 600);
     assert_eq!(counts[0].get::<_, i64>(1), 600);
-    assert_eq!(pg.watermark(&name), vec![600]);
-    pg.clean_up(&target, &name);
+    assert_eq!(pg.watermark(), vec![600]);
 }
 
 /// A crash after the target committed but before the connector saved its
@@ -424,10 +441,10 @@ fn a_crash_after_commit_does_not_write_again() {
         return;
     };
     let pg_service = parse_service(&url);
-    let pg = Pg::connect(&url);
     let suffix = unique();
     let target = format!("crash_after_{suffix}");
     let name = format!("pg-after-{suffix}");
+    let pg = Pg::connect(&url, &target, &name);
     let config = jdbc(
         "postgresql",
         &pg_service,
@@ -446,16 +463,15 @@ fn a_crash_after_commit_does_not_write_again() {
             "the fault point was not reached"
         );
     }
-    assert_eq!(pg.count(&target), 600);
+    assert_eq!(pg.count(), 600);
 
     let server = InProcess::start(dir.path());
     wait_idle(&server.url, &name);
-    assert_eq!(pg.count(&target), 600);
+    assert_eq!(pg.count(), 600);
     let table = pg_quote(&target);
     let distinct = pg.query(&format!("SELECT count(DISTINCT id) FROM {table}"), &[]);
     assert_eq!(distinct[0].get::<_, i64>(0), 600);
-    assert_eq!(pg.watermark(&name), vec![600]);
-    pg.clean_up(&target, &name);
+    assert_eq!(pg.watermark(), vec![600]);
 }
 
 /// A TCP proxy to `target` that refuses service (accepts and hangs up)
@@ -482,17 +498,7 @@ fn proxy(target: String, up: Arc<AtomicBool>) -> u16 {
 
 fn pipe(mut from: TcpStream, mut to: TcpStream) {
     std::thread::spawn(move || {
-        let mut buffer = [0u8; 16 * 1024];
-        loop {
-            match from.read(&mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if std::io::Write::write_all(&mut to, &buffer[..n]).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
+        let _ = std::io::copy(&mut from, &mut to);
         let _ = to.shutdown(Shutdown::Write);
     });
 }
@@ -506,12 +512,12 @@ fn a_target_that_is_down_is_retried_until_it_is_back() {
         return;
     };
     let pg_service = parse_service(&url);
-    let pg = Pg::connect(&url);
     let up = Arc::new(AtomicBool::new(false));
     let port = proxy(pg_service.address.clone(), up.clone());
     let suffix = unique();
     let target = format!("retried_{suffix}");
     let name = format!("pg-down-{suffix}");
+    let pg = Pg::connect(&url, &target, &name);
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(dir.path());
     create_table(&server.url);
@@ -530,14 +536,13 @@ fn a_target_that_is_down_is_retried_until_it_is_back() {
     assert!(last["failuresInARow"].as_u64().unwrap() >= 1, "{last:#}");
     let counted = row(&server.url, "SELECT COUNT(*) FROM trades");
     assert_eq!(counted[0].as_i64(), Some(600), "{counted:?}");
-    assert_eq!(pg.count(&target), 0);
+    assert_eq!(pg.count(), 0);
 
     up.store(true, Ordering::SeqCst);
     let status = wait_caught_up(&server.url, &name, 600, WAIT);
     assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status:#}");
-    assert_eq!(pg.count(&target), 600);
-    assert_eq!(pg.watermark(&name), vec![600]);
-    pg.clean_up(&target, &name);
+    assert_eq!(pg.count(), 600);
+    assert_eq!(pg.watermark(), vec![600]);
 }
 
 fn post_connector(url: &str, name: &str, config: &Value) -> (u16, Value) {

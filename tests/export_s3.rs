@@ -342,3 +342,88 @@ fn parquet_export_to_an_s3_server() {
     assert_eq!(keys as u64, status["filesWritten"].as_u64().unwrap());
     assert_each_once(&check_export(&mirror), 0..600);
 }
+
+/// A REALTIME table fed from Kafka, exported by `topics`: every segment
+/// is exported as it seals, under names carrying the Kafka partition and
+/// the segment's start offset, each message once (the seed's connector
+/// JSON, pointed at a local directory).
+#[test]
+fn realtime_segments_are_exported_as_they_seal() {
+    let topic = "topico-processado";
+    let cluster = kafka::cluster(topic, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let server = InProcess::start(&dir.path().join("data"));
+    let table = kafka::table(
+        &cluster,
+        topic,
+        json!({"realtime.segment.flush.threshold.segment.rows": "250"}),
+    );
+    kafka::create(&server.url, &table);
+    let config = json!({
+        "connector.class": "io.confluent.connect.s3.S3SinkConnector",
+        "topics": topic,
+        "s3.bucket.name": "meu-bucket",
+        "s3.region": "us-east-1",
+        "store.url": format!("file://{}", store.display()),
+        "flush.size": "10000",
+        "rotate.interval.ms": "600000",
+        "format.class": "io.confluent.connect.s3.format.parquet.ParquetFormat",
+        "partitioner.class": "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",
+        "path.format": "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH",
+        "partition.duration.ms": "3600000",
+        "locale": "pt_BR",
+        "timezone": "America/Sao_Paulo",
+        "timestamp.extractor": "Record"
+    });
+    create_connector(&server.url, "s3-sink-connector", &config);
+    let producer = kafka::producer(&cluster);
+    let messages: Vec<String> = (0..1000).map(kafka::trade).collect();
+    kafka::produce(&producer, topic, &messages, None);
+    // 500 messages per partition seal into two segments of 250 each.
+    wait_caught_up(&server.url, "s3-sink-connector", 1000, WAIT);
+    let root = store.join("meu-bucket/topics/stock_transactions");
+    let mut ids = BTreeMap::new();
+    let mut names = BTreeSet::new();
+    for path in files(&root) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        names.insert(name.split('+').take(3).collect::<Vec<_>>().join("+"));
+        let (batch, _, _) = read_parquet(&path);
+        let id = batch
+            .column_by_name("id")
+            .unwrap()
+            .as_primitive::<Int32Type>();
+        let at = batch
+            .column_by_name("update_at")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            let local = chrono_tz::America::Sao_Paulo
+                .timestamp_millis_opt(at.value(row))
+                .unwrap()
+                .format("year=%Y/month=%m/day=%d/hour=%H")
+                .to_string();
+            let relative = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            assert!(
+                relative.starts_with(&local),
+                "{relative} holds a row of {local}"
+            );
+            *ids.entry(id.value(row)).or_insert(0usize) += 1;
+        }
+    }
+    assert_each_once(&ids, 0..1000);
+    let expected: BTreeSet<String> = [
+        "stock_transactions+0+0000000000",
+        "stock_transactions+0+0000000250",
+        "stock_transactions+1+0000000000",
+        "stock_transactions+1+0000000250",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(names, expected);
+}

@@ -126,7 +126,7 @@ fn status_json(state: &AppState, view: &ConnectorView) -> Value {
         "rowsDeleted": status.state.rows_deleted,
         "filesWritten": status.state.files_written,
         "bytesWritten": status.state.bytes_written,
-        "lag": {"segments": status.lag_segments, "rows": status.lag_rows},
+        "lag": status.lag.map(|(segments, rows)| json!({"segments": segments, "rows": rows})),
         "lastError": status.error,
         "lastErrorTimeMs": status.error_at_millis,
         "failuresInARow": status.failures_in_a_row,

@@ -109,7 +109,7 @@ pub fn router(state: AppState) -> Router {
 /// Binds `config.listen`, serves until `shutdown` resolves, then drains
 /// in-flight requests. Calls `on_bound` with the bound address first.
 pub async fn serve(
-    config: ServerConfig,
+    mut config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
@@ -118,10 +118,11 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(Error::Serve)?;
+    config.listen = bound;
     let state = AppState::open(config)?;
     let realtime = state.realtime.clone();
     let connectors = state.connectors.clone();
-    let bound = listener.local_addr().map_err(Error::Serve)?;
     on_bound(bound);
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)

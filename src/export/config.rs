@@ -100,12 +100,19 @@ pub fn is_secret(key: &str) -> bool {
 }
 
 /// The config with its secrets replaced by `[hidden]`, as Kafka Connect
-/// shows values that come from a config provider.
+/// shows values that come from a config provider; a password inside
+/// `connection.url` is masked too.
 pub fn masked(raw: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     raw.iter()
         .map(|(key, value)| {
             let shown = if is_secret(key) {
                 "[hidden]".to_string()
+            } else if key == "connection.url" {
+                match super::jdbc::url::parse(value) {
+                    Ok(url) if url.password.is_some() => url.to_string(),
+                    Ok(_) => value.clone(),
+                    Err(_) => "[hidden]".to_string(),
+                }
             } else {
                 value.clone()
             };
@@ -438,8 +445,19 @@ mod tests {
             ("aws.secret.access.key", "sk"),
             ("aws.access.key.id", "ak"),
             ("connection.user", "u"),
+            ("connection.url", "postgres://u:pw123@db/x"),
         ]);
         let shown = masked(&raw);
+        assert!(
+            !shown["connection.url"].contains("pw123"),
+            "{}",
+            shown["connection.url"]
+        );
+        assert!(
+            shown["connection.url"].contains("db"),
+            "{}",
+            shown["connection.url"]
+        );
         assert_eq!(shown["connection.password"], "[hidden]");
         assert_eq!(shown["aws.secret.access.key"], "[hidden]");
         assert_eq!(shown["aws.access.key.id"], "[hidden]");

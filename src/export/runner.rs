@@ -44,8 +44,8 @@ pub struct Status {
     pub error: Option<String>,
     pub error_at_millis: Option<i64>,
     pub failures_in_a_row: u32,
-    pub lag_segments: u64,
-    pub lag_rows: u64,
+    /// Segments and rows not exported yet; `None` until the job has looked.
+    pub lag: Option<(u64, u64)>,
     pub tables: Vec<String>,
 }
 
@@ -163,8 +163,7 @@ impl Job {
         }
         let tables = sources.iter().map(|source| source.name.clone()).collect();
         self.update(|status| {
-            status.lag_segments = lag_segments;
-            status.lag_rows = lag_rows;
+            status.lag = Some((lag_segments, lag_rows));
             status.tables = tables;
         });
         let Some((index, segment)) = pending else {
@@ -190,8 +189,10 @@ impl Job {
             status.state = next;
             status.error = None;
             status.failures_in_a_row = 0;
-            status.lag_segments = lag_segments.saturating_sub(1);
-            status.lag_rows = lag_rows.saturating_sub(rows);
+            status.lag = Some((
+                lag_segments.saturating_sub(1),
+                lag_rows.saturating_sub(rows),
+            ));
         });
         Ok(true)
     }
@@ -205,12 +206,14 @@ impl Job {
                 self.update(|status| {
                     let state = &mut status.state;
                     state.exported.clear();
-                    for (table, segment) in &exported {
+                    state.rows_written = 0;
+                    for entry in &exported {
                         state
                             .exported
-                            .entry(table.clone())
+                            .entry(entry.table.clone())
                             .or_default()
-                            .insert(segment.clone());
+                            .insert(entry.segment.clone());
+                        state.rows_written += entry.rows.max(0) as u64;
                     }
                 });
                 Ok(Open::Jdbc {
@@ -287,7 +290,7 @@ impl Job {
                 };
                 match target.write(&job).await.map_err(context)? {
                     Outcome::Written { rows, deleted } => {
-                        state.rows_written += rows;
+                        state.rows_written += rows + deleted;
                         state.rows_deleted += deleted;
                     }
                     Outcome::AlreadyExported => {}
@@ -330,7 +333,8 @@ fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<
         Sources::Topics(topics) => {
             for topic in topics {
                 let before = names.len();
-                for name in catalog.table_names(Some(TableType::Realtime)) {
+                for raw in catalog.table_names(Some(TableType::Realtime)) {
+                    let name = TableType::Realtime.with_type(&raw);
                     let consumes = catalog.table(&name).is_some_and(|entry| {
                         entry
                             .config

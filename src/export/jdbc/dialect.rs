@@ -303,7 +303,7 @@ impl Dialect {
     pub fn watermark_select(&self) -> String {
         let (t, ph) = (WATERMARK_TABLE, self.placeholder(1));
         let sql =
-            format!("SELECT \"source_table\", \"segment\" FROM \"{t}\" WHERE \"connector\" = {ph}");
+            format!("SELECT \"source_table\", \"segment\", \"row_count\" FROM \"{t}\" WHERE \"connector\" = {ph}");
         self.requote(sql)
     }
 
@@ -573,7 +573,7 @@ mod tests {
         let want = r#"INSERT INTO "gamay_connect_offsets" ("connector", "source_table", "segment", "row_count") VALUES ($1, $2, $3, $4)"#;
         assert_eq!(PG.watermark_insert(), want);
         let want =
-            "SELECT `source_table`, `segment` FROM `gamay_connect_offsets` WHERE `connector` = ?";
+            "SELECT `source_table`, `segment`, `row_count` FROM `gamay_connect_offsets` WHERE `connector` = ?";
         assert_eq!(MY.watermark_select(), want);
     }
 }

@@ -33,6 +33,14 @@ pub struct WriteJob<'a> {
     pub batch_size: usize,
 }
 
+/// A segment the target's watermark holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub table: String,
+    pub segment: String,
+    pub rows: i64,
+}
+
 /// How a segment's transaction ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -49,8 +57,8 @@ pub enum Outcome {
 pub trait Target: Send {
     fn dialect(&self) -> Dialect;
     /// Creates the watermark table if needed and lists the segments it
-    /// holds for `connector`, as (source table, segment).
-    async fn exported(&mut self, connector: &str) -> Result<HashSet<(String, String)>, String>;
+    /// holds for `connector`: (source table, segment) and the rows written.
+    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>, String>;
     /// The columns of `table`, or `None` when it does not exist.
     async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>, String>;
     /// Runs one DDL statement.
@@ -60,6 +68,7 @@ pub trait Target: Send {
 }
 
 /// A segment's rows, ready for a target.
+#[derive(Debug)]
 pub struct Prepared {
     pub table: String,
     pub columns: Vec<ExportColumn>,
@@ -230,6 +239,15 @@ pub async fn ensure_table(
                 .collect();
             if missing.is_empty() {
                 return Ok(());
+            }
+            if let Some(key) = missing
+                .iter()
+                .find(|c| prepared.key.iter().any(|k| k == c.name))
+            {
+                return Err(format!(
+                    "table {} has no key column {}; auto.evolve adds value columns only and never changes a table's primary key: add the column and its key constraint, or write to a new table",
+                    prepared.table, key.name
+                ));
             }
             if !config.auto_evolve {
                 let names: Vec<&str> = missing.iter().map(|column| column.name).collect();

@@ -178,3 +178,6 @@ impl JdbcConfig {
         Ok((user, password))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,15 +4,13 @@
 //! multi-row `INSERT` statements (`ON DUPLICATE KEY UPDATE` for `upsert`),
 //! single-row `UPDATE`s for `update`, and `DELETE ... IN` for deletes.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Params, TxOpts, Value};
 
 use super::dialect::{Dialect, InsertMode};
 use super::encode::mysql_value;
-use super::export::{Outcome, Target, WriteJob};
+use super::export::{Exported, Outcome, Target, WriteJob};
 use super::JdbcConfig;
 
 /// MySQL's error for a duplicate key.
@@ -54,18 +52,25 @@ impl Target for MySql {
         Dialect::MySql
     }
 
-    async fn exported(&mut self, connector: &str) -> Result<HashSet<(String, String)>, String> {
+    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>, String> {
         let dialect = Dialect::MySql;
         self.conn
             .query_drop(dialect.watermark_ddl())
             .await
             .map_err(|err| format!("cannot create the watermark table: {err}"))?;
-        let rows: Vec<(String, String)> = self
+        let rows: Vec<(String, String, i64)> = self
             .conn
             .exec(dialect.watermark_select(), (connector,))
             .await
             .map_err(|err| format!("cannot read the watermark: {err}"))?;
-        Ok(rows.into_iter().collect())
+        Ok(rows
+            .into_iter()
+            .map(|(table, segment, rows)| Exported {
+                table,
+                segment,
+                rows,
+            })
+            .collect())
     }
 
     async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>, String> {

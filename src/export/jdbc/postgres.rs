@@ -5,8 +5,6 @@
 //! `INSERT ... ON CONFLICT` (`upsert`) or `UPDATE ... FROM` (`update`).
 //! Deletes are staged the same way and applied with `DELETE ... USING`.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::SinkExt;
@@ -15,7 +13,7 @@ use tokio_postgres::{Client, NoTls, Transaction};
 
 use super::dialect::{Dialect, InsertMode};
 use super::encode::pg_csv;
-use super::export::{Outcome, Target, WriteJob};
+use super::export::{Exported, Outcome, Target, WriteJob};
 use super::JdbcConfig;
 
 /// CSV bytes sent per `COPY` message.
@@ -114,12 +112,20 @@ impl Target for Postgres {
         Dialect::Postgres
     }
 
-    async fn exported(&mut self, connector: &str) -> Result<HashSet<(String, String)>, String> {
+    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>, String> {
         let dialect = Dialect::Postgres;
-        self.client
-            .batch_execute(&dialect.watermark_ddl())
-            .await
-            .map_err(|err| format!("cannot create the watermark table: {}", describe(&err)))?;
+        if let Err(err) = self.client.batch_execute(&dialect.watermark_ddl()).await {
+            // Two connectors creating it at once: one wins, the other sees
+            // the table (or its type) appear under it.
+            let raced = err.code() == Some(&SqlState::UNIQUE_VIOLATION)
+                || err.code() == Some(&SqlState::DUPLICATE_TABLE);
+            if !raced {
+                return Err(format!(
+                    "cannot create the watermark table: {}",
+                    describe(&err)
+                ));
+            }
+        }
         let rows = self
             .client
             .query(&dialect.watermark_select(), &[&connector])
@@ -127,7 +133,11 @@ impl Target for Postgres {
             .map_err(|err| format!("cannot read the watermark: {}", describe(&err)))?;
         Ok(rows
             .iter()
-            .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+            .map(|row| Exported {
+                table: row.get(0),
+                segment: row.get(1),
+                rows: row.get(2),
+            })
             .collect())
     }
 
