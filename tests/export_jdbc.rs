@@ -387,6 +387,19 @@ fn mariadb_upsert_exports_every_row_once_and_updates() {
     assert_eq!(marks, vec![600, 600]);
 }
 
+/// Runs a server with `fault` armed: loads rows 0..600 and creates the
+/// connector, then waits for the fault point to abort the process.
+fn export_until_fault(data: &std::path::Path, fault: &str, name: &str, config: &Value) {
+    let mut server = Process::start(data, Some(fault));
+    create_table(&server.url);
+    ingest(&server.url, &rows(0..600, 0));
+    create_connector(&server.url, name, config);
+    assert!(
+        server.wait_for_exit(WAIT),
+        "the fault point {fault} was not reached"
+    );
+}
+
 /// A crash after the rows are written but before the target commits leaves
 /// nothing behind, and the restarted server writes the segment exactly once.
 #[test]
@@ -407,16 +420,7 @@ fn a_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
         "insert",
     );
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut server = Process::start(dir.path(), Some("export.before_commit"));
-        create_table(&server.url);
-        ingest(&server.url, &rows(0..600, 0));
-        create_connector(&server.url, &name, &config);
-        assert!(
-            server.wait_for_exit(WAIT),
-            "the fault point was not reached"
-        );
-    }
+    export_until_fault(dir.path(), "export.before_commit", &name, &config);
     assert_eq!(pg.count(), 0);
     assert_eq!(pg.watermark(), Vec::<i64>::new());
 
@@ -453,16 +457,7 @@ fn a_crash_after_commit_does_not_write_again() {
         "insert",
     );
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut server = Process::start(dir.path(), Some("export.after_write"));
-        create_table(&server.url);
-        ingest(&server.url, &rows(0..600, 0));
-        create_connector(&server.url, &name, &config);
-        assert!(
-            server.wait_for_exit(WAIT),
-            "the fault point was not reached"
-        );
-    }
+    export_until_fault(dir.path(), "export.after_write", &name, &config);
     assert_eq!(pg.count(), 600);
 
     let server = InProcess::start(dir.path());
