@@ -1,6 +1,8 @@
-//! Export throughput: one sealed segment of generated trades (ROWS, default
-//! 1M) exported by the S3 sink's encoder and, when the services are up, by
-//! the JDBC sink into PostgreSQL and MariaDB.
+//! Export throughput: one sealed segment exported by the S3 sink's encoder
+//! and, when the services are up, by the JDBC sink into PostgreSQL and
+//! MariaDB. The segment holds the peer kit's data when INPUT names its
+//! Parquet file (`stock1m.parquet`: 10 columns, the table of
+//! `benches/data/`), else ROWS (default 1M) generated trades (6 columns).
 //!
 //! 1. Parquet (snappy) and JSON lines, one file per partition directory,
 //!    on one thread: rows/s per core, with the default partitioner and with
@@ -28,7 +30,6 @@ use gamay::ingest::files::FileFormat;
 use gamay::quickstart::generator::TradeGenerator;
 use gamay::segment::{ImmutableSegment, SegmentSpec};
 use gamay::server::{ingest_file, IngestOptions, TableData};
-use serde_json::json;
 
 fn rows() -> usize {
     std::env::var("ROWS")

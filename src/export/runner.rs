@@ -178,6 +178,18 @@ impl Job {
         let open = open.as_mut().ok_or("the target is not open")?;
         self.export(open, source, &segment, &mut next).await?;
         next.mark(&source.name, segment.name());
+        // Forget segments the tables no longer have (retention, deletes).
+        for source in &sources {
+            let live: HashSet<String> = source
+                .data
+                .segments()
+                .iter()
+                .map(|segment| segment.name().to_string())
+                .collect();
+            if let Some(exported) = next.exported.get_mut(&source.name) {
+                exported.retain(|name| live.contains(name));
+            }
+        }
         crate::faults::reach("export.after_write");
         let dir = self.state_dir.clone();
         let saved = next.clone();
