@@ -47,43 +47,49 @@ fn config(pairs: &[(&str, String)]) -> Sink {
 }
 
 fn main() {
-    let rows = rows();
     let dir = tempfile::tempdir().unwrap();
-    let schema: Schema = parse_value(
-        serde_json::from_str(include_str!("../schemas/stock_transactions.json")).unwrap(),
-        "schema",
-    )
-    .unwrap()
-    .value;
-    let table: TableConfig = parse_value(
-        json!({"tableName": "stock_transactions", "tableType": "OFFLINE",
-               "segmentsConfig": {"timeColumnName": "update_at"}, "tableIndexConfig": {}}),
-        "table",
-    )
-    .unwrap()
-    .value;
-    let input = dir.path().join("trades.jsonl");
-    let mut generator = TradeGenerator::new(7, 0);
-    let mut text = String::with_capacity(rows * 120);
-    let start_ms = 1_793_502_000_000i64;
-    for row in 0..rows {
-        text.push_str(generator.next(start_ms + row as i64 * 50));
-        text.push('\n');
-    }
-    std::fs::write(&input, text).unwrap();
+    let peer_data = std::env::var("INPUT").ok();
+    let (schema_json, table_json) = match peer_data {
+        Some(_) => (
+            include_str!("data/stock_transactions.schema.json"),
+            include_str!("data/stock_transactions.offline.json"),
+        ),
+        None => (
+            include_str!("../schemas/stock_transactions.json"),
+            r#"{"tableName": "stock_transactions", "tableType": "OFFLINE",
+                "segmentsConfig": {"timeColumnName": "update_at"}, "tableIndexConfig": {}}"#,
+        ),
+    };
+    let schema: Schema = parse_value(serde_json::from_str(schema_json).unwrap(), "schema")
+        .unwrap()
+        .value;
+    let table: TableConfig = parse_value(serde_json::from_str(table_json).unwrap(), "table")
+        .unwrap()
+        .value;
+    let (input, format) = match peer_data {
+        Some(path) => (std::path::PathBuf::from(path), FileFormat::Parquet),
+        None => {
+            let rows = rows();
+            let input = dir.path().join("trades.jsonl");
+            let mut generator = TradeGenerator::new(7, 0);
+            let mut text = String::with_capacity(rows * 120);
+            let start_ms = 1_793_502_000_000i64;
+            for row in 0..rows {
+                text.push_str(generator.next(start_ms + row as i64 * 50));
+                text.push('\n');
+            }
+            std::fs::write(&input, text).unwrap();
+            (input, FileFormat::Json)
+        }
+    };
     let data = TableData::open(&dir.path().join("table"), "stock_transactions_OFFLINE").unwrap();
-    let mut options = IngestOptions::new("trades.jsonl", FileFormat::Json);
-    options.segment_rows = rows;
-    ingest_file(
-        &data,
-        Arc::new(SegmentSpec::new(&schema, &table)),
-        &input,
-        &options,
-        &|_| {},
-    )
-    .unwrap();
+    let mut options = IngestOptions::new("input", format);
+    options.segment_rows = usize::MAX;
+    let spec = Arc::new(SegmentSpec::new(&schema, &table));
+    ingest_file(&data, spec, &input, &options, &|_| {}).unwrap();
     let segment: Arc<ImmutableSegment> = data.segments()[0].clone();
-    println!("segment: {} rows", segment.num_docs());
+    let rows = segment.num_docs();
+    println!("segment: {rows} rows, {} columns", schema.columns().count());
 
     let base = |format: &str| {
         vec![
