@@ -626,3 +626,138 @@ fn bad_connector_configs_are_refused_with_clear_errors() {
     assert_eq!(shown["connection.password"], "[hidden]");
     assert_eq!(shown["insert.mode"], "upsert");
 }
+
+/// A change stream into a REALTIME upsert table (`deleteRecordColumn`),
+/// exported with `pk.mode=record_key` and `delete.enabled`: updates replace
+/// rows, deletes remove them (also a key deleted and inserted again, and
+/// one inserted and deleted within a segment), and the target ends equal to
+/// the stream applied in order, in PostgreSQL and in MariaDB.
+#[test]
+fn deletes_of_an_upsert_table_reach_the_target() {
+    let targets: Vec<(&str, String)> = [
+        ("postgresql", "GAMAY_TEST_POSTGRES"),
+        ("mariadb", "GAMAY_TEST_MYSQL"),
+    ]
+    .iter()
+    .filter_map(|(scheme, var)| service(var).map(|url| (*scheme, url)))
+    .collect();
+    if targets.is_empty() {
+        return;
+    }
+    let topic = "accounts";
+    let cluster = kafka::cluster(topic, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let schema = json!({
+        "schemaName": "accounts",
+        "dimensionFieldSpecs": [
+            {"name": "id", "dataType": "INT"},
+            {"name": "name", "dataType": "STRING"},
+            {"name": "deleted", "dataType": "BOOLEAN"}
+        ],
+        "metricFieldSpecs": [{"name": "balance", "dataType": "DOUBLE"}],
+        "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}],
+        "primaryKeyColumns": ["id"]
+    });
+    let mut table = kafka::table(
+        &cluster,
+        topic,
+        json!({"realtime.segment.flush.threshold.segment.rows": "100"}),
+    );
+    table["tableName"] = json!("accounts");
+    table["segmentsConfig"]["timeColumnName"] = json!("ts");
+    table["tableIndexConfig"] = json!({});
+    table["upsertConfig"] = json!({"mode": "FULL", "deleteRecordColumn": "deleted"});
+    let (code, body) = call(&server.url, "POST", "/schemas", &schema.to_string());
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = call(&server.url, "POST", "/tables", &table.to_string());
+    assert_eq!(code, 200, "{body}");
+
+    // Three segments of 100 messages: inserts; updates, deletes and
+    // inserts; deletes, a re-insert, and a key inserted then deleted.
+    let mut events: Vec<(i64, i64, bool)> = Vec::new();
+    events.extend((0..100).map(|id| (id, 0, false)));
+    events.extend((0..50).map(|id| (id, 1, false)));
+    events.extend((50..75).map(|id| (id, 0, true)));
+    events.extend((100..125).map(|id| (id, 0, false)));
+    events.extend((0..10).map(|id| (id, 0, true)));
+    events.push((60, 2, false));
+    events.push((200, 0, false));
+    events.push((200, 0, true));
+    events.extend((125..212).map(|id| (id, 0, false)));
+    assert_eq!(events.len(), 300);
+    let messages: Vec<String> = events
+        .iter()
+        .enumerate()
+        .map(|(at, (id, version, deleted))| {
+            json!({"id": id, "name": format!("user {id} v{version}"), "deleted": deleted,
+                   "balance": *id as f64 + *version as f64 * 100.0, "ts": BASE_MS + at as i64})
+            .to_string()
+        })
+        .collect();
+    let mut model: std::collections::BTreeMap<i64, (String, f64)> = Default::default();
+    for (id, version, deleted) in &events {
+        if *deleted {
+            model.remove(id);
+        } else {
+            let balance = *id as f64 + *version as f64 * 100.0;
+            model.insert(*id, (format!("user {id} v{version}"), balance));
+        }
+    }
+
+    let mut checks = Vec::new();
+    for (scheme, url) in &targets {
+        let service = parse_service(url);
+        let suffix = unique();
+        let target = format!("accounts_{suffix}");
+        let name = format!("{scheme}-deletes-{suffix}");
+        let config = json!({
+            "connector.class": "jdbc",
+            "topics": topic,
+            "connection.url": format!("jdbc:{scheme}://{}/{}", service.address, service.database),
+            "connection.user": service.user,
+            "connection.password": service.password,
+            "table.name.format": target,
+            "insert.mode": "upsert",
+            "pk.mode": "record_key",
+            "delete.enabled": "true",
+            "auto.create": "true",
+        });
+        create_connector(&server.url, &name, &config);
+        checks.push((*scheme, url.clone(), target, name));
+    }
+    kafka::produce(&kafka::producer(&cluster), topic, &messages, Some(0));
+    for (scheme, url, target, name) in checks {
+        let mut last = Value::Null;
+        let done = wait_until(WAIT, || {
+            last = status(&server.url, &name);
+            last["watermark"]["accounts_REALTIME"]["segmentsExported"] == 3
+                && last["lag"]["segments"] == 0
+                && last["lastError"].is_null()
+        });
+        assert!(done, "{name} did not export the three segments: {last:#}");
+        let found: Vec<(i64, String, f64)> = if scheme == "postgresql" {
+            let pg = Pg::connect(&url, &target, &name);
+            let sql = format!(
+                "SELECT id, name, balance FROM {} ORDER BY id",
+                pg_quote(&target)
+            );
+            pg.query(&sql, &[])
+                .iter()
+                .map(|row| (row.get::<_, i32>(0) as i64, row.get(1), row.get(2)))
+                .collect()
+        } else {
+            let mut my = My::connect(&url, &target, &name);
+            let sql = format!(
+                "SELECT id, name, balance FROM {} ORDER BY id",
+                my_quote(&target)
+            );
+            my.rows::<(i64, String, f64), _>(&sql, ())
+        };
+        let expected: Vec<(i64, String, f64)> = model
+            .iter()
+            .map(|(id, (name, balance))| (*id, name.clone(), *balance))
+            .collect();
+        assert_eq!(found, expected, "{scheme}");
+    }
+}
