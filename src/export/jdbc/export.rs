@@ -5,7 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 
@@ -132,19 +133,34 @@ pub fn prepare(
         ));
     }
     let mut read_columns = columns.clone();
+    let mut extra = |name: &str, what: &str| -> Result<usize, String> {
+        if let Some(index) = read_columns.iter().position(|c| c.name == name) {
+            return Ok(index);
+        }
+        let spec = export_columns(schema)
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| format!("{what} `{name}` is not in the schema"))?;
+        read_columns.push(spec);
+        Ok(read_columns.len() - 1)
+    };
     let delete_index = match (&delete_column, config.delete_enabled) {
-        (Some(name), true) => match read_columns.iter().position(|c| &c.name == name) {
-            Some(index) => Some(index),
-            None => {
-                let spec = export_columns(schema)
-                    .into_iter()
-                    .find(|c| &c.name == name)
-                    .ok_or_else(|| format!("deleteRecordColumn `{name}` is not in the schema"))?;
-                read_columns.push(spec);
-                Some(read_columns.len() - 1)
-            }
-        },
+        (Some(name), true) => Some(extra(name, "deleteRecordColumn")?),
         _ => None,
+    };
+    // Which of two rows of a key is newer: an upsert table's comparison
+    // column (by default its time column), as Pinot decides; else doc order.
+    let comparison = table.upsert_config.as_ref().and_then(|upsert| {
+        upsert
+            .comparison_columns
+            .first()
+            .or(upsert.comparison_column.as_ref())
+            .or(table.segments_config.time_column_name.as_ref())
+            .cloned()
+    });
+    let comparison_index = match &comparison {
+        Some(name) => Some(extra(name, "upsertConfig.comparisonColumn")?),
+        None => None,
     };
     let arrow = arrow_schema(&read_columns);
     let batch = read_batch(segment, &read_columns, &arrow, 0..segment.num_docs() as u32)?;
@@ -152,17 +168,25 @@ pub fn prepare(
         .iter()
         .filter_map(|name| columns.iter().position(|c| &c.name == name))
         .collect();
-    let order = last_per_key(&batch, &key_indexes)?;
-    let deleted = |row: u32| -> bool {
-        delete_index.is_some_and(|index| {
-            let column = batch.column(index);
-            !column.is_null(row as usize)
-                && ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())
-                    .map(|f| f.value(row as usize).to_string() == "true")
-                    .unwrap_or(false)
+    let versions = match comparison_index {
+        Some(index) => Some(as_f64(batch.column(index))?),
+        None => None,
+    };
+    let order = last_per_key(&batch, &key_indexes, versions.as_deref())?;
+    let deleted = match delete_index {
+        Some(index) => Some(
+            arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Boolean)
+                .map_err(|err| format!("deleteRecordColumn is not a boolean: {err}"))?,
+        ),
+        None => None,
+    };
+    let is_deleted = |row: u32| {
+        deleted.as_ref().is_some_and(|flags| {
+            let flags = flags.as_boolean();
+            !flags.is_null(row as usize) && flags.value(row as usize)
         })
     };
-    let (deletes, rows): (Vec<u32>, Vec<u32>) = order.into_iter().partition(|row| deleted(*row));
+    let (deletes, rows): (Vec<u32>, Vec<u32>) = order.into_iter().partition(|row| is_deleted(*row));
     let values = batch.columns()[..columns.len()].to_vec();
     Ok(Prepared {
         table: config.target_table(raw_table),
@@ -174,9 +198,30 @@ pub fn prepare(
     })
 }
 
+/// A comparison column's values as numbers (nulls oldest).
+fn as_f64(column: &ArrayRef) -> Result<Vec<f64>, String> {
+    let numbers = arrow_cast::cast(column, &arrow_schema::DataType::Float64)
+        .map_err(|err| format!("the upsert comparison column is not numeric: {err}"))?;
+    let numbers = numbers.as_primitive::<arrow_array::types::Float64Type>();
+    Ok((0..numbers.len())
+        .map(|row| {
+            if numbers.is_null(row) {
+                f64::NEG_INFINITY
+            } else {
+                numbers.value(row)
+            }
+        })
+        .collect())
+}
+
 /// The rows to write, in order: every row without a key; with a key, the
-/// last row of each key (a later version replaces an earlier one).
-fn last_per_key(batch: &RecordBatch, key: &[usize]) -> Result<Vec<u32>, String> {
+/// newest row of each key: the greatest `versions` value, the later row
+/// among equals (a later version replaces an earlier one).
+fn last_per_key(
+    batch: &RecordBatch,
+    key: &[usize],
+    versions: Option<&[f64]>,
+) -> Result<Vec<u32>, String> {
     let rows = batch.num_rows() as u32;
     if key.is_empty() {
         return Ok((0..rows).collect());
@@ -195,7 +240,18 @@ fn last_per_key(batch: &RecordBatch, key: &[usize]) -> Result<Vec<u32>, String> 
             use std::fmt::Write as _;
             let _ = write!(text, "{}\u{1}", formatter.value(row as usize));
         }
-        last.insert(text.clone(), row);
+        match last.get_mut(text.as_str()) {
+            Some(kept) => {
+                let newer = versions
+                    .is_none_or(|versions| versions[row as usize] >= versions[*kept as usize]);
+                if newer {
+                    *kept = row;
+                }
+            }
+            None => {
+                last.insert(text.clone(), row);
+            }
+        }
     }
     let mut keep: Vec<u32> = last.into_values().collect();
     keep.sort_unstable();

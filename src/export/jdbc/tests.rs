@@ -144,3 +144,57 @@ fn settings_the_table_cannot_meet_are_explained() {
     let prepared = prepare(&record_key, "users", &schema(), &table(true), &segment).unwrap();
     assert_eq!(prepared.key, ["id"]);
 }
+
+#[test]
+fn the_newest_version_wins_whatever_the_segment_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    let rows = [
+        json!({"id": 1, "name": "z old", "deleted": false, "ts": 1}),
+        json!({"id": 1, "name": "a new", "deleted": false, "ts": 2}),
+        json!({"id": 2, "name": "b new", "deleted": true, "ts": 9}),
+        json!({"id": 2, "name": "y old", "deleted": false, "ts": 3}),
+    ];
+    let text: String = rows.iter().map(|row| format!("{row}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let mut table_json = json!({
+        "tableName": "users", "tableType": "OFFLINE",
+        "segmentsConfig": {"timeColumnName": "ts"},
+        "tableIndexConfig": {"sortedColumn": ["name"]},
+        "upsertConfig": {"mode": "FULL", "deleteRecordColumn": "deleted"}
+    });
+    let sorted: TableConfig = parse_value(table_json.clone(), "table").unwrap().value;
+    let data = TableData::open(&dir.path().join("t"), "users_OFFLINE").unwrap();
+    let spec = Arc::new(SegmentSpec::new(&schema(), &sorted));
+    let options = IngestOptions::new("rows.jsonl", FileFormat::Json);
+    ingest_file(&data, spec, &input, &options, &|_| {}).unwrap();
+    let segment = data.segments()[0].clone();
+    let config = jdbc(&[("delete.enabled", "true")]);
+    let prepared = prepare(&config, "users", &schema(), &sorted, &segment).unwrap();
+    let ids = prepared.values[0].as_primitive::<Int32Type>();
+    let names = prepared.values[1].as_string::<i32>();
+    let kept: Vec<(i32, &str)> = prepared
+        .rows
+        .iter()
+        .map(|row| (ids.value(*row as usize), names.value(*row as usize)))
+        .collect();
+    assert_eq!(kept, [(1, "a new")]);
+    let deleted: Vec<i32> = prepared
+        .deletes
+        .iter()
+        .map(|row| ids.value(*row as usize))
+        .collect();
+    assert_eq!(deleted, [2]);
+
+    // Without upsert semantics the segment's order decides.
+    table_json.as_object_mut().unwrap().remove("upsertConfig");
+    let plain: TableConfig = parse_value(table_json, "table").unwrap().value;
+    let prepared = prepare(&jdbc(&[]), "users", &schema(), &plain, &segment).unwrap();
+    let names = prepared.values[1].as_string::<i32>();
+    let kept: Vec<&str> = prepared
+        .rows
+        .iter()
+        .map(|row| names.value(*row as usize))
+        .collect();
+    assert_eq!(kept, ["y old", "z old"]);
+}
