@@ -314,6 +314,21 @@ fn parquet_export_to_an_s3_server() {
     let (code, shown) = call(&server.url, "GET", "/connectors/s3", "");
     assert_eq!(code, 200);
     assert_eq!(shown["config"]["aws.secret.access.key"], "[hidden]");
+    // A config read back and sent again keeps the secrets it shows hidden.
+    let (code, body) = call(
+        &server.url,
+        "PUT",
+        "/connectors/s3/config",
+        &shown["config"].to_string(),
+    );
+    assert_eq!(code, 200, "{body}");
+    let stored =
+        std::fs::read_to_string(dir.path().join("data/catalog/connectors/s3.json")).unwrap();
+    assert!(
+        stored.contains("\"aws.secret.access.key\": \"test\""),
+        "{stored}"
+    );
+    assert!(!stored.contains("[hidden]"), "{stored}");
 
     // Read everything back through the S3 API into a local mirror.
     let mirror = dir.path().join("mirror");

@@ -14,7 +14,8 @@ use super::s3::S3Config;
 const MAX_NAME_LEN: usize = 200;
 
 /// Keys every connector takes, whatever its class.
-const COMMON_KEYS: [&str; 6] = [
+const COMMON_KEYS: [&str; 7] = [
+    "errors.tolerance",
     "connector.class",
     "name",
     "tables",
@@ -93,6 +94,9 @@ pub enum Sink {
     Jdbc(Box<JdbcConfig>),
 }
 
+/// What a secret is shown as.
+pub const HIDDEN: &str = "[hidden]";
+
 /// Keys whose values are never shown back.
 pub fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -106,7 +110,7 @@ pub fn masked(raw: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     raw.iter()
         .map(|(key, value)| {
             let shown = if is_secret(key) {
-                "[hidden]".to_string()
+                HIDDEN.to_string()
             } else if key == "connection.url" {
                 match super::jdbc::url::parse(value) {
                     Ok(url) if url.password.is_some() => url.to_string(),
@@ -347,6 +351,14 @@ pub fn parse(name: &str, raw: BTreeMap<String, String>) -> Result<ConnectorConfi
         }
     };
     reader.int("tasks.max", 1, 1, 1024);
+    if let Some(tolerance) = reader.text("errors.tolerance") {
+        if !tolerance.eq_ignore_ascii_case("none") {
+            reader.problem(
+                "errors.tolerance",
+                format!("`{tolerance}` would skip rows; a connector stops at a row its target refuses and retries until it is written (fix the target or the data), so only `none` is accepted"),
+            );
+        }
+    }
     let sink = match kind {
         Some(SinkKind::S3) => S3Config::read(&mut reader).map(|c| Sink::S3(Box::new(c))),
         Some(SinkKind::Jdbc) => JdbcConfig::read(&mut reader).map(|c| Sink::Jdbc(Box::new(c))),
@@ -371,13 +383,50 @@ pub fn parse(name: &str, raw: BTreeMap<String, String>) -> Result<ConnectorConfi
     }
 }
 
+/// Keys whose values may be config references.
+const SECRET_KEYS: [&str; 4] = [
+    "connection.user",
+    "connection.password",
+    "aws.access.key.id",
+    "aws.secret.access.key",
+];
+
+/// Prefix of the environment variables `${env:...}` may read.
+pub const SECRET_ENV_PREFIX: &str = "GAMAY_SECRET_";
+/// The environment variable naming the directory `${file:...}` may read.
+pub const SECRETS_DIR_ENV: &str = "GAMAY_SECRETS_DIR";
+
+/// Problems resolving the config references of a new or changed config
+/// (stored configs are not checked again: a reference that stops resolving
+/// shows in the connector's status instead).
+pub fn check_secrets(raw: &BTreeMap<String, String>) -> Vec<String> {
+    SECRET_KEYS
+        .iter()
+        .filter_map(|key| {
+            let value = raw.get(*key)?;
+            resolve_secret(value)
+                .err()
+                .map(|err| format!("{key}: {err}"))
+        })
+        .collect()
+}
+
 /// Resolves `${env:NAME}` and `${file:/path}` / `${file:/path:key}` (a
 /// properties file's key), Kafka Connect's config-provider references.
+/// Only what the server's operator exposed can be read: variables named
+/// `GAMAY_SECRET_*`, and files inside the directory `GAMAY_SECRETS_DIR`
+/// names; anyone who may create connectors could otherwise read any of the
+/// server's variables or files.
 pub fn resolve_secret(value: &str) -> Result<String, String> {
     let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
         return Ok(value.to_string());
     };
     if let Some(name) = inner.strip_prefix("env:") {
+        if !name.starts_with(SECRET_ENV_PREFIX) {
+            return Err(format!(
+                "${{env:{name}}} is not readable: config references read only variables named {SECRET_ENV_PREFIX}*"
+            ));
+        }
         return std::env::var(name)
             .map_err(|_| format!("environment variable `{name}` is not set"));
     }
@@ -386,7 +435,20 @@ pub fn resolve_secret(value: &str) -> Result<String, String> {
             Some((path, key)) if !path.is_empty() && !key.contains('/') => (path, Some(key)),
             _ => (spec, None),
         };
-        let text = std::fs::read_to_string(path)
+        let allowed = std::env::var_os(SECRETS_DIR_ENV).ok_or_else(|| {
+            format!("${{file:{path}}} is not readable: the server reads secret files only from the directory {SECRETS_DIR_ENV} names, and it is not set")
+        })?;
+        let allowed = std::fs::canonicalize(&allowed)
+            .map_err(|err| format!("{SECRETS_DIR_ENV} cannot be read: {err}"))?;
+        let file = std::fs::canonicalize(path)
+            .map_err(|err| format!("cannot read secret file `{path}`: {err}"))?;
+        if !file.starts_with(&allowed) {
+            return Err(format!(
+                "secret file `{path}` is outside {SECRETS_DIR_ENV} ({})",
+                allowed.display()
+            ));
+        }
+        let text = std::fs::read_to_string(&file)
             .map_err(|err| format!("cannot read secret file `{path}`: {err}"))?;
         return match key {
             None => Ok(text.trim_end_matches(['\n', '\r']).to_string()),
@@ -399,7 +461,7 @@ pub fn resolve_secret(value: &str) -> Result<String, String> {
         };
     }
     Err(format!(
-        "`${{{inner}}}` is not a config reference Gamay resolves; use ${{env:NAME}} or ${{file:/path[:key]}}"
+        "`${{{inner}}}` is not a config reference Gamay resolves; use ${{env:{SECRET_ENV_PREFIX}NAME}} or ${{file:/path[:key]}}"
     ))
 }
 
@@ -494,6 +556,31 @@ mod tests {
     }
 
     #[test]
+    fn skipping_rows_and_tls_are_refused() {
+        let raw = map(&[
+            ("connector.class", "jdbc"),
+            ("tables", "t"),
+            ("connection.url", "jdbc:postgresql://h/db?sslmode=require"),
+            ("errors.tolerance", "all"),
+            ("db.timezone", "America/Sao_Paulo"),
+        ]);
+        let problems = parse("c", raw).unwrap_err();
+        for key in ["errors.tolerance:", "connection.url:", "db.timezone:"] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(key)),
+                "{key} {problems:?}"
+            );
+        }
+        let raw = map(&[
+            ("connector.class", "jdbc"),
+            ("tables", "t"),
+            ("connection.url", "jdbc:postgresql://h/db?sslmode=disable"),
+            ("errors.tolerance", "none"),
+        ]);
+        assert!(parse("c", raw).is_ok());
+    }
+
+    #[test]
     fn name_in_config_must_match() {
         let raw = map(&[("connector.class", "s3"), ("name", "other")]);
         let problems = parse("c", raw).unwrap_err();
@@ -505,24 +592,41 @@ mod tests {
 
     #[test]
     fn secret_references() {
-        std::env::set_var("GAMAY_TEST_SECRET_REF", "s3cret");
+        std::env::set_var("GAMAY_SECRET_TEST_REF", "s3cret");
         assert_eq!(
-            resolve_secret("${env:GAMAY_TEST_SECRET_REF}").unwrap(),
+            resolve_secret("${env:GAMAY_SECRET_TEST_REF}").unwrap(),
             "s3cret"
         );
         assert_eq!(resolve_secret("plain").unwrap(), "plain");
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("db.properties");
+        let err = resolve_secret("${env:HOME}").unwrap_err();
+        assert!(err.contains("GAMAY_SECRET_"), "{err}");
+        let secrets = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::env::set_var(SECRETS_DIR_ENV, secrets.path());
+        let file = secrets.path().join("db.properties");
         std::fs::write(&file, "user=u\npassword = pw\n").unwrap();
         let reference = format!("${{file:{}:password}}", file.display());
         assert_eq!(resolve_secret(&reference).unwrap(), "pw");
-        let whole = dir.path().join("pw.txt");
+        let whole = secrets.path().join("pw.txt");
         std::fs::write(&whole, "only\n").unwrap();
         assert_eq!(
             resolve_secret(&format!("${{file:{}}}", whole.display())).unwrap(),
             "only"
         );
+        let elsewhere = outside.path().join("x");
+        std::fs::write(&elsewhere, "no").unwrap();
+        let err = resolve_secret(&format!("${{file:{}}}", elsewhere.display())).unwrap_err();
+        assert!(err.contains("outside"), "{err}");
+        let sneaky = format!(
+            "${{file:{}/../{}}}",
+            secrets.path().display(),
+            elsewhere.strip_prefix("/").unwrap().display()
+        );
+        assert!(resolve_secret(&sneaky).is_err());
         assert!(resolve_secret("${vault:x}").is_err());
-        assert!(resolve_secret("${env:GAMAY_NO_SUCH_VARIABLE}").is_err());
+        assert!(resolve_secret("${env:GAMAY_SECRET_NO_SUCH_VARIABLE}").is_err());
+        let mut raw = BTreeMap::new();
+        raw.insert("connection.password".to_string(), "${env:PATH}".to_string());
+        assert_eq!(check_secrets(&raw).len(), 1);
     }
 }

@@ -45,6 +45,25 @@ struct Entry {
     paused: bool,
     status: Arc<Mutex<Status>>,
     control: watch::Sender<Control>,
+    job: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How long a replaced or deleted connector's job may take to stop.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Stops a job and waits for it to end, so its successor never runs
+/// beside it. Called off the async workers (the API's blocking pool).
+fn stop(control: &watch::Sender<Control>, job: Option<tokio::task::JoinHandle<()>>) {
+    control.send_modify(|control| control.stopped = true);
+    let (Some(job), Ok(runtime)) = (job, tokio::runtime::Handle::try_current()) else {
+        return;
+    };
+    let abort = job.abort_handle();
+    let ended = runtime.block_on(async { tokio::time::timeout(STOP_WAIT, job).await });
+    if ended.is_err() {
+        tracing::warn!("a connector job did not stop in time; aborting it");
+        abort.abort();
+    }
 }
 
 /// A connector as the API shows it.
@@ -60,6 +79,8 @@ pub struct Connectors {
     catalog: Arc<Catalog>,
     server: Arc<Server>,
     entries: Mutex<BTreeMap<String, Entry>>,
+    /// Serializes changes (create, put, pause, delete) end to end.
+    changes: Mutex<()>,
 }
 
 impl Connectors {
@@ -78,6 +99,7 @@ impl Connectors {
             catalog,
             server,
             entries: Mutex::new(BTreeMap::new()),
+            changes: Mutex::new(()),
         };
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|err| io_error(&dir, err))?
@@ -110,6 +132,21 @@ impl Connectors {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn lock_changes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.changes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops connector `name`'s job, if any, and waits for it.
+    fn stop_job(&self, name: &str) {
+        let taken = self
+            .lock()
+            .get_mut(name)
+            .map(|entry| (entry.control.clone(), entry.job.take()));
+        if let Some((control, job)) = taken {
+            stop(&control, job);
+        }
+    }
+
     fn file(&self, name: &str) -> PathBuf {
         self.data_dir
             .join("catalog")
@@ -131,11 +168,7 @@ impl Connectors {
 
     fn launch(&self, config: ConnectorConfig, paused: bool) {
         let config = Arc::new(config);
-        if let Some(previous) = self.lock().get(&config.name) {
-            previous
-                .control
-                .send_modify(|control| control.stopped = true);
-        }
+        self.stop_job(&config.name);
         let state_dir = state::state_dir(&self.data_dir, &config.name);
         let loaded = state::load(&state_dir).unwrap_or_else(|err| {
             tracing::error!(connector = %config.name, error = %err, "connector state unreadable; starting over (exports are idempotent)");
@@ -157,14 +190,13 @@ impl Connectors {
             status: status.clone(),
             control: receiver,
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(job.run());
-            }
+        let job = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => Some(runtime.spawn(job.run())),
             Err(_) => {
-                tracing::error!(connector = %config.name, "no async runtime; the connector does not run")
+                tracing::error!(connector = %config.name, "no async runtime; the connector does not run");
+                None
             }
-        }
+        };
         let name = config.name.clone();
         self.lock().insert(
             name,
@@ -173,13 +205,15 @@ impl Connectors {
                 paused,
                 status,
                 control,
+                job,
             },
         );
     }
 
     /// Creates a connector. Its name must be new.
     pub fn create(&self, name: &str, raw: BTreeMap<String, String>) -> Result<(), RegistryError> {
-        let config = config::parse(name, raw).map_err(RegistryError::Invalid)?;
+        let _changes = self.lock_changes();
+        let config = parse_new(name, raw)?;
         if self.lock().contains_key(name) {
             return Err(RegistryError::Exists(name.to_string()));
         }
@@ -191,8 +225,24 @@ impl Connectors {
     /// Creates or replaces a connector's config; true when it was created.
     /// A replaced connector restarts with the new settings, keeping its
     /// watermark and its paused state.
-    pub fn put(&self, name: &str, raw: BTreeMap<String, String>) -> Result<bool, RegistryError> {
-        let config = config::parse(name, raw).map_err(RegistryError::Invalid)?;
+    pub fn put(
+        &self,
+        name: &str,
+        mut raw: BTreeMap<String, String>,
+    ) -> Result<bool, RegistryError> {
+        let _changes = self.lock_changes();
+        // A config read back shows secrets as `[hidden]`; sent again, they
+        // keep their stored values.
+        if let Some(entry) = self.lock().get(name) {
+            for (key, value) in raw.iter_mut() {
+                if value == config::HIDDEN && config::is_secret(key) {
+                    if let Some(stored) = entry.config.raw.get(key) {
+                        value.clone_from(stored);
+                    }
+                }
+            }
+        }
+        let config = parse_new(name, raw)?;
         let paused = self.lock().get(name).map(|entry| entry.paused);
         self.store(&config, paused.unwrap_or(false))?;
         self.launch(config, paused.unwrap_or(false));
@@ -222,6 +272,7 @@ impl Connectors {
 
     /// Pauses or resumes a connector (durably).
     pub fn set_paused(&self, name: &str, paused: bool) -> Result<(), RegistryError> {
+        let _changes = self.lock_changes();
         let config = {
             let entries = self.lock();
             let entry = entries
@@ -251,11 +302,12 @@ impl Connectors {
     /// Stops a connector and forgets it: its config and its local state
     /// (a JDBC target keeps its watermark rows).
     pub fn delete(&self, name: &str) -> Result<(), RegistryError> {
-        let entry = self
+        let _changes = self.lock_changes();
+        let mut entry = self
             .lock()
             .remove(name)
             .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
-        entry.control.send_modify(|control| control.stopped = true);
+        stop(&entry.control, entry.job.take());
         let path = self.file(name);
         durable::remove_durably(&path).map_err(|err| io_error(&path, err))?;
         let dir = state::state_dir(&self.data_dir, name);
@@ -269,6 +321,19 @@ impl Connectors {
     pub fn stop_all(&self) {
         for entry in self.lock().values() {
             entry.control.send_modify(|control| control.stopped = true);
+        }
+    }
+}
+
+/// Parses a config sent by a user: its settings and its config references.
+fn parse_new(name: &str, raw: BTreeMap<String, String>) -> Result<ConnectorConfig, RegistryError> {
+    let secrets = config::check_secrets(&raw);
+    match config::parse(name, raw) {
+        Ok(config) if secrets.is_empty() => Ok(config),
+        Ok(_) => Err(RegistryError::Invalid(secrets)),
+        Err(mut problems) => {
+            problems.extend(secrets);
+            Err(RegistryError::Invalid(problems))
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use object_store::ObjectStore;
 use tokio::sync::watch;
 
@@ -104,7 +105,18 @@ impl Job {
                 }
                 continue;
             }
-            match self.step(&mut open).await {
+            let mut stop = self.control.clone();
+            let step = std::panic::AssertUnwindSafe(self.step(&mut open)).catch_unwind();
+            let outcome = tokio::select! {
+                outcome = step => outcome,
+                // Stopping drops the step where it is: an uncommitted target
+                // transaction rolls back, and objects are deterministic.
+                _ = stop.wait_for(|control| control.stopped) => return,
+            };
+            let outcome = outcome.unwrap_or_else(|_| {
+                Err("internal error: the export failed unexpectedly; the server log has the details".into())
+            });
+            match outcome {
                 Ok(true) => {
                     backoff = FIRST_BACKOFF;
                 }
@@ -191,11 +203,9 @@ impl Job {
             }
         }
         crate::faults::reach("export.after_write");
-        let dir = self.state_dir.clone();
-        let saved = next.clone();
-        tokio::task::spawn_blocking(move || state::save(&dir, &saved))
-            .await
-            .map_err(|err| format!("saving the state failed: {err}"))??;
+        // Saved in place (a small file), so a stop never leaves a save
+        // running behind the job.
+        state::save(&self.state_dir, &next)?;
         let rows = segment.num_docs() as u64;
         self.update(|status| {
             status.state = next;

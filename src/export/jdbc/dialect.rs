@@ -143,6 +143,10 @@ impl Dialect {
         };
         let unkeyable = column.multi_value || column.ty == T::Json;
         match self {
+            // Multi-value timestamps travel as lists of epoch milliseconds.
+            Self::Postgres if column.multi_value && column.ty == T::Timestamp => {
+                Ok("BIGINT[]".to_string())
+            }
             Self::Postgres if column.multi_value => Ok(format!("{pg}[]")),
             Self::Postgres => Ok(pg.to_string()),
             Self::MySql if is_key && unkeyable => {

@@ -56,7 +56,15 @@ fn pg_text(column: &dyn Array, row: usize, out: &mut String) {
         } else {
             "false"
         }),
-        ArrowType::Utf8 => out.push_str(column.as_string::<i32>().value(row)),
+        // PostgreSQL text cannot hold NUL characters: they are dropped.
+        ArrowType::Utf8 => {
+            let text = column.as_string::<i32>().value(row);
+            if text.contains('\0') {
+                out.extend(text.chars().filter(|c| *c != '\0'));
+            } else {
+                out.push_str(text);
+            }
+        }
         ArrowType::Binary => {
             out.push_str("\\x");
             for byte in column.as_binary::<i32>().value(row) {
@@ -196,6 +204,9 @@ mod tests {
     #[test]
     fn pg_text_forms() {
         let mut out = String::new();
+        pg_text(&StringArray::from(vec!["a\0b"]), 0, &mut out);
+        assert_eq!(out, "ab");
+        out.clear();
         let ts = TimestampMicrosecondArray::from(vec![1_700_000_000_123_456]).with_timezone("UTC");
         pg_text(&ts, 0, &mut out);
         assert_eq!(out, "2023-11-14 22:13:20.123456+00");

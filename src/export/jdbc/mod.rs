@@ -54,6 +54,19 @@ impl std::fmt::Debug for JdbcConfig {
     }
 }
 
+/// Whether a URL parameter asks for an encrypted connection.
+fn asks_for_tls(key: &str, value: &str) -> bool {
+    let value = value.to_ascii_lowercase();
+    match key.to_ascii_lowercase().as_str() {
+        "sslmode" => !matches!(
+            value.as_str(),
+            "disable" | "allow" | "prefer" | "disabled" | "preferred"
+        ),
+        "ssl" | "usessl" | "requiressl" | "verifyservercertificate" => value == "true",
+        _ => false,
+    }
+}
+
 impl JdbcConfig {
     /// Reads the JDBC keys; problems go to `reader`.
     pub fn read(reader: &mut Reader<'_>) -> Option<JdbcConfig> {
@@ -68,14 +81,6 @@ impl JdbcConfig {
         };
         let user = reader.text("connection.user");
         let password = reader.text("connection.password");
-        for (key, value) in [
-            ("connection.user", &user),
-            ("connection.password", &password),
-        ] {
-            if let Some(Err(problem)) = value.as_deref().map(resolve_secret) {
-                reader.problem(key, problem);
-            }
-        }
         let table_name_format = reader.text_or("table.name.format", "${topic}");
         let insert_mode = match reader
             .choice("insert.mode", "insert", &["insert", "upsert", "update"])
@@ -114,8 +119,27 @@ impl JdbcConfig {
         reader.int("max.retries", 10, 0, i64::from(i32::MAX));
         reader.int("retry.backoff.ms", 3000, 0, i64::from(i32::MAX));
         reader.text("dialect.name");
-        reader.text("db.timezone");
+        if let Some(zone) = reader.text("db.timezone") {
+            if !matches!(zone.as_str(), "UTC" | "Etc/UTC" | "Z" | "GMT") {
+                reader.problem(
+                    "db.timezone",
+                    format!("`{zone}` is not supported: timestamps are written as UTC instants (TIMESTAMPTZ in PostgreSQL, UTC DATETIME(3) in MySQL)"),
+                );
+            }
+        }
         reader.text("quote.sql.identifiers");
+        if let Some(url) = &url {
+            if let Some((key, value)) = url
+                .params
+                .iter()
+                .find(|(key, value)| asks_for_tls(key, value))
+            {
+                reader.problem(
+                    "connection.url",
+                    format!("`{key}={value}` asks for TLS, which the JDBC sink does not speak yet; connect over a trusted network or a local tunnel and drop the parameter"),
+                );
+            }
+        }
         if insert_mode != InsertMode::Insert && pk_mode == PkMode::None {
             reader.problem(
                 "pk.mode",

@@ -218,7 +218,9 @@ fn cut_by_time(rows: &[u32], times: &[i64], interval: i64, flush_size: usize) ->
     let mut start = 0i64;
     for row in rows {
         let ts = times[*row as usize];
-        if !current.is_empty() && (current.len() >= flush_size || ts - start >= interval) {
+        if !current.is_empty()
+            && (current.len() >= flush_size || ts.saturating_sub(start) >= interval)
+        {
             files.push(std::mem::take(&mut current));
         }
         if current.is_empty() {

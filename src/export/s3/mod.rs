@@ -8,7 +8,7 @@ pub mod export;
 pub mod path;
 pub mod store;
 
-use super::config::{resolve_secret, Reader};
+use super::config::Reader;
 use path::TimePartitioner;
 
 /// The output file format.
@@ -88,7 +88,7 @@ impl S3Config {
                 reader.problem("s3.bucket.name", problem);
             }
         }
-        let region = reader.text_or("s3.region", "us-east-1");
+        let region = reader.text_or("s3.region", "us-west-2");
         let store_url = reader.text("store.url");
         if let Some(url) = &store_url {
             let known = ["file://", "http://", "https://"];
@@ -102,14 +102,6 @@ impl S3Config {
         let path_style = reader.bool("s3.path.style.access.enabled", store_url.is_some());
         let access_key_id = reader.text("aws.access.key.id");
         let secret_access_key = reader.text("aws.secret.access.key");
-        for (key, value) in [
-            ("aws.access.key.id", &access_key_id),
-            ("aws.secret.access.key", &secret_access_key),
-        ] {
-            if let Some(Err(problem)) = value.as_deref().map(resolve_secret) {
-                reader.problem(key, problem);
-            }
-        }
         let topics_dir = reader
             .text_or("topics.dir", "topics")
             .trim_matches('/')

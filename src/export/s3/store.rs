@@ -62,39 +62,63 @@ pub enum Published {
 }
 
 /// Writes `bytes` at `key` unless an object is there. An object already
-/// there with the same size is an earlier attempt's identical output (names
-/// and contents are deterministic); any other object there is an error, and
-/// it is left as it is.
+/// there with the same bytes is an earlier attempt's output (names and
+/// contents are deterministic); any other object there is an error, and it
+/// is left as it is.
 pub async fn publish(
     store: &dyn ObjectStore,
     key: &str,
     bytes: Bytes,
 ) -> Result<Published, String> {
-    let location = ObjectPath::from(key);
-    let size = bytes.len() as u64;
+    // The key's segments are already encoded (Hive values are URI-encoded):
+    // `parse` keeps them as they are, where `from` would encode `%` again.
+    let location = ObjectPath::parse(key)
+        .map_err(|err| format!("`{key}` is not a valid object key: {err}"))?;
     let options = PutOptions {
         mode: PutMode::Create,
         ..PutOptions::default()
     };
     match store
-        .put_opts(&location, PutPayload::from_bytes(bytes), options)
+        .put_opts(&location, PutPayload::from_bytes(bytes.clone()), options)
         .await
     {
         Ok(_) => Ok(Published::Written),
         Err(object_store::Error::AlreadyExists { .. }) => {
-            let meta = store
-                .head(&location)
-                .await
-                .map_err(|err| format!("{key} exists but cannot be read back: {err}"))?;
-            if meta.size == size {
+            let existing = match store.get(&location).await {
+                Ok(found) => found.bytes().await,
+                Err(err) => Err(err),
+            }
+            .map_err(|err| format!("{key} exists but cannot be read back: {err}"))?;
+            if existing == bytes {
                 Ok(Published::AlreadyThere)
             } else {
                 Err(format!(
-                    "{key} already exists with {} bytes where this export writes {size}; it was not written by this connector's current settings, so it is left alone (move it away or change topics.dir)",
-                    meta.size
+                    "{key} already exists with other contents ({} bytes where this export writes {}); it was not written by this connector with its current settings, so it is left alone (move it away or change topics.dir)",
+                    existing.len(),
+                    bytes.len()
                 ))
             }
         }
         Err(err) => Err(format!("cannot write {key}: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_keep_their_encoding_and_replays_compare_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        let key = "t/symbol=a%20b%2Fc/f+0000.json";
+        let first = publish(&store, key, Bytes::from_static(b"one")).await;
+        assert_eq!(first, Ok(Published::Written));
+        assert!(dir.path().join("t/symbol=a%20b%2Fc/f+0000.json").exists());
+        let again = publish(&store, key, Bytes::from_static(b"one")).await;
+        assert_eq!(again, Ok(Published::AlreadyThere));
+        let other = publish(&store, key, Bytes::from_static(b"two")).await;
+        assert!(other.unwrap_err().contains("other contents"));
+        assert!(publish(&store, "t//x", Bytes::new()).await.is_err());
     }
 }
