@@ -533,11 +533,36 @@ fn a_target_that_is_down_is_retried_until_it_is_back() {
     assert_eq!(counted[0].as_i64(), Some(600), "{counted:?}");
     assert_eq!(pg.count(), 0);
 
+    // A second segment, seen waiting, then deleted before the target is
+    // back: reported as missed, never exported.
+    ingest(&server.url, &rows(600..700, 0));
+    let waiting = wait_until(WAIT, || status(&server.url, &name)["lag"]["segments"] == 2);
+    assert!(waiting, "{:#}", status(&server.url, &name));
+    let (_, segments) = call(&server.url, "GET", "/segments/trades", "");
+    let mut names: Vec<String> = segments[0]["OFFLINE"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{segments}"))
+        .iter()
+        .map(|name| name.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let removed = names.last().unwrap().clone();
+    let (code, body) = call(
+        &server.url,
+        "DELETE",
+        &format!("/segments/trades_OFFLINE/{removed}"),
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+
     up.store(true, Ordering::SeqCst);
     let status = wait_caught_up(&server.url, &name, 600, WAIT);
     assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status:#}");
     assert_eq!(pg.count(), 600);
     assert_eq!(pg.watermark(), vec![600]);
+    assert_eq!(status["segmentsMissed"], 1, "{status:#}");
+    let missed = status["lastMissedSegments"][0].as_str().unwrap_or_default();
+    assert!(missed.ends_with(&removed), "{status:#}");
 }
 
 fn post_connector(url: &str, name: &str, config: &Value) -> (u16, Value) {

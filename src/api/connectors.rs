@@ -130,6 +130,8 @@ fn status_json(state: &AppState, view: &ConnectorView) -> Value {
         "lastError": status.error,
         "lastErrorTimeMs": status.error_at_millis,
         "failuresInARow": status.failures_in_a_row,
+        "segmentsMissed": status.missed_segments,
+        "lastMissedSegments": status.last_missed,
     })
 }
 

@@ -189,6 +189,7 @@ impl Connectors {
             state_dir,
             status: status.clone(),
             control: receiver,
+            seen: Mutex::default(),
         };
         let job = match tokio::runtime::Handle::try_current() {
             Ok(runtime) => Some(runtime.spawn(job.run())),

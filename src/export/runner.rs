@@ -48,6 +48,9 @@ pub struct Status {
     /// Segments and rows not exported yet; `None` until the job has looked.
     pub lag: Option<(u64, u64)>,
     pub tables: Vec<String>,
+    /// Segments removed (retention, deletes) before they were exported.
+    pub missed_segments: u64,
+    pub last_missed: Vec<String>,
 }
 
 /// One of the connector's source tables, resolved.
@@ -76,6 +79,8 @@ pub struct Job {
     pub state_dir: PathBuf,
     pub status: Arc<Mutex<Status>>,
     pub control: watch::Receiver<Control>,
+    /// Segments seen waiting for export, to notice those removed first.
+    pub seen: Mutex<HashSet<(String, String)>>,
 }
 
 impl Job {
@@ -147,37 +152,14 @@ impl Job {
     /// Exports the oldest pending segment. `Ok(false)` when none is pending.
     async fn step(&self, open: &mut Option<Open>) -> Result<bool, String> {
         let sources = resolve(&self.config.sources, &self.catalog, &self.server)?;
+        // Look before opening the target, so segments waiting on a target
+        // that is down are seen (and missed ones noticed) too.
+        self.scan(&sources);
         if open.is_none() {
             *open = Some(self.open().await?);
         }
-        let current = self
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .state
-            .clone();
-        let mut pending: Option<(usize, Arc<ImmutableSegment>)> = None;
-        let (mut lag_segments, mut lag_rows) = (0u64, 0u64);
-        for (index, source) in sources.iter().enumerate() {
-            for segment in source.data.segments().iter() {
-                if current.is_exported(&source.name, segment.name()) {
-                    continue;
-                }
-                lag_segments += 1;
-                lag_rows += segment.num_docs() as u64;
-                let older = pending.as_ref().is_none_or(|(_, best)| {
-                    segment.meta().created_millis < best.meta().created_millis
-                });
-                if older {
-                    pending = Some((index, segment.clone()));
-                }
-            }
-        }
-        let tables = sources.iter().map(|source| source.name.clone()).collect();
-        self.update(|status| {
-            status.lag = Some((lag_segments, lag_rows));
-            status.tables = tables;
-        });
+        let (pending, lag_segments, lag_rows) = self.scan(&sources);
+        self.note_missed(&sources);
         let Some((index, segment)) = pending else {
             self.update(|status| {
                 status.error = None;
@@ -185,6 +167,12 @@ impl Job {
             });
             return Ok(false);
         };
+        let current = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .clone();
         let source = &sources[index];
         let mut next = current;
         let open = open.as_mut().ok_or("the target is not open")?;
@@ -217,6 +205,87 @@ impl Job {
             ));
         });
         Ok(true)
+    }
+
+    /// The oldest segment not exported yet, and the lag; records both in
+    /// the status and remembers the pending segments.
+    fn scan(&self, sources: &[Source]) -> (Option<(usize, Arc<ImmutableSegment>)>, u64, u64) {
+        let current = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .clone();
+        let mut pending: Option<(usize, Arc<ImmutableSegment>)> = None;
+        let (mut lag_segments, mut lag_rows) = (0u64, 0u64);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        for (index, source) in sources.iter().enumerate() {
+            for segment in source.data.segments().iter() {
+                if current.is_exported(&source.name, segment.name()) {
+                    continue;
+                }
+                seen.insert((source.name.clone(), segment.name().to_string()));
+                lag_segments += 1;
+                lag_rows += segment.num_docs() as u64;
+                let older = pending.as_ref().is_none_or(|(_, best)| {
+                    segment.meta().created_millis < best.meta().created_millis
+                });
+                if older {
+                    pending = Some((index, segment.clone()));
+                }
+            }
+        }
+        drop(seen);
+        let tables = sources.iter().map(|source| source.name.clone()).collect();
+        self.update(|status| {
+            status.lag = Some((lag_segments, lag_rows));
+            status.tables = tables;
+        });
+        (pending, lag_segments, lag_rows)
+    }
+
+    /// Segments seen waiting that their table no longer has, unexported
+    /// (retention or a delete came first): counted and logged.
+    fn note_missed(&self, sources: &[Source]) {
+        let current = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .clone();
+        let present: HashSet<(String, String)> = sources
+            .iter()
+            .flat_map(|source| {
+                source
+                    .data
+                    .segments()
+                    .iter()
+                    .map(|segment| (source.name.clone(), segment.name().to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut missed = Vec::new();
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(table, segment)| {
+                if current.is_exported(table, segment) {
+                    return false;
+                }
+                if present.contains(&(table.clone(), segment.clone())) {
+                    return true;
+                }
+                missed.push(format!("{table}/{segment}"));
+                false
+            });
+        if missed.is_empty() {
+            return;
+        }
+        tracing::warn!(connector = %self.config.name, segments = ?missed, "segments were removed before they were exported");
+        self.update(|status| {
+            status.missed_segments += missed.len() as u64;
+            status.last_missed = missed;
+        });
     }
 
     async fn open(&self) -> Result<Open, String> {
