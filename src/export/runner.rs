@@ -84,6 +84,15 @@ pub struct Job {
 }
 
 impl Job {
+    /// A copy of the current watermark state.
+    fn state(&self) -> ExportState {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .clone()
+    }
+
     fn update(&self, change: impl FnOnce(&mut Status)) {
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         change(&mut status);
@@ -167,12 +176,7 @@ impl Job {
             });
             return Ok(false);
         };
-        let current = self
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .state
-            .clone();
+        let current = self.state();
         let source = &sources[index];
         let mut next = current;
         let open = open.as_mut().ok_or("the target is not open")?;
@@ -210,12 +214,7 @@ impl Job {
     /// The oldest segment not exported yet, and the lag; records both in
     /// the status and remembers the pending segments.
     fn scan(&self, sources: &[Source]) -> (Option<(usize, Arc<ImmutableSegment>)>, u64, u64) {
-        let current = self
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .state
-            .clone();
+        let current = self.state();
         let mut pending: Option<(usize, Arc<ImmutableSegment>)> = None;
         let (mut lag_segments, mut lag_rows) = (0u64, 0u64);
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -247,12 +246,7 @@ impl Job {
     /// Segments seen waiting that their table no longer has, unexported
     /// (retention or a delete came first): counted and logged.
     fn note_missed(&self, sources: &[Source]) {
-        let current = self
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .state
-            .clone();
+        let current = self.state();
         let present: HashSet<(String, String)> = sources
             .iter()
             .flat_map(|source| {

@@ -3,6 +3,8 @@
 //! UPDATE and DELETE with bound placeholders, and the watermark table that
 //! records which segments have been exported.
 
+use crate::catalog::DataType;
+
 /// The table that records exported segments, one row per (connector, table, segment).
 pub const WATERMARK_TABLE: &str = "gamay_connect_offsets";
 
@@ -17,21 +19,6 @@ pub enum Dialect {
     MySql,
 }
 
-/// Gamay's (Pinot's) column data types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlType {
-    Int,
-    Long,
-    Float,
-    Double,
-    BigDecimal,
-    Boolean,
-    Timestamp,
-    String,
-    Json,
-    Bytes,
-}
-
 /// How rows are written (`insert.mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertMode {
@@ -44,7 +31,7 @@ pub enum InsertMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column<'a> {
     pub name: &'a str,
-    pub ty: SqlType,
+    pub ty: DataType,
     pub multi_value: bool,
     pub nullable: bool,
 }
@@ -126,7 +113,7 @@ impl Dialect {
     /// MySQL keys use `VARCHAR(255)`/`VARBINARY(255)` for strings and bytes, as
     /// `TEXT`/`BLOB` cannot be keys without a prefix length.
     pub fn column_type(&self, column: &Column, is_key: bool) -> Result<String> {
-        use SqlType as T;
+        use DataType as T;
         let (pg, my) = match column.ty {
             T::Int => ("INTEGER", "INT"),
             T::Long => ("BIGINT", "BIGINT"),
@@ -369,13 +356,13 @@ fn check_key(key: &[&str], columns: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use DataType as T;
     use InsertMode::{Insert, Update, Upsert};
-    use SqlType as T;
 
     const PG: Dialect = Dialect::Postgres;
     const MY: Dialect = Dialect::MySql;
 
-    fn col(name: &str, ty: SqlType) -> Column<'_> {
+    fn col(name: &str, ty: DataType) -> Column<'_> {
         Column {
             name,
             ty,

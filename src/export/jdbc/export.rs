@@ -10,9 +10,9 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 
-use super::dialect::{Column, Dialect, InsertMode, SqlType};
+use super::dialect::{Column, Dialect, InsertMode};
 use super::{JdbcConfig, PkMode};
-use crate::catalog::{DataType, Schema, TableConfig};
+use crate::catalog::{Schema, TableConfig};
 use crate::export::rows::{arrow_schema, export_columns, read_batch, ExportColumn};
 use crate::segment::ImmutableSegment;
 
@@ -271,7 +271,7 @@ pub async fn ensure_table(
         .iter()
         .map(|column| Column {
             name: &column.name,
-            ty: sql_type(column.data_type),
+            ty: column.data_type,
             multi_value: !column.single_value,
             nullable: !column.not_null,
         })
@@ -321,21 +321,5 @@ pub async fn ensure_table(
             }
             Ok(())
         }
-    }
-}
-
-/// The SQL type family of a Gamay column type.
-pub fn sql_type(data_type: DataType) -> SqlType {
-    match data_type {
-        DataType::Int => SqlType::Int,
-        DataType::Long => SqlType::Long,
-        DataType::Float => SqlType::Float,
-        DataType::Double => SqlType::Double,
-        DataType::BigDecimal => SqlType::BigDecimal,
-        DataType::Boolean => SqlType::Boolean,
-        DataType::Timestamp => SqlType::Timestamp,
-        DataType::String => SqlType::String,
-        DataType::Json => SqlType::Json,
-        DataType::Bytes => SqlType::Bytes,
     }
 }
