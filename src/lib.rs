@@ -34,6 +34,7 @@
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
 //! - [`sort`]: radix sort of packed `u64` keys.
 //! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
+//! - [`bench`]: `gamay bench`, the one-command benchmark against the peers.
 //!
 //! Dependencies point one way: `api → server → segment/index/ingest →
 //! catalog`; nothing below `api` knows about HTTP, and `segment`/`index`
@@ -41,6 +42,7 @@
 //! including the module still to come (export).
 
 pub mod api;
+pub mod bench;
 pub mod catalog;
 pub mod config;
 pub mod durable;

@@ -45,6 +45,72 @@ enum Command {
     /// cluster (4 partitions), the stock_transactions schema and REALTIME
     /// table, a generator of trades, and SQL at http://127.0.0.1:9000.
     Quickstart(QuickstartArgs),
+
+    /// Measure Gamay on the peer kit's stock_transactions data: batch and
+    /// Kafka ingest, freshness, per-query latency, throughput at 1-64
+    /// clients, bytes per row, peak memory, and the peers (DuckDB, chDB,
+    /// DataFusion) in the same run. Writes report.md, report.json and SVG
+    /// charts to --out. Use a release build for figures worth quoting.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Rows to generate (same columns, distributions and seed as the kit's gen_stock.py).
+    #[arg(long, default_value_t = 10_000_000)]
+    rows: usize,
+
+    /// Load this Parquet file (e.g. gen_stock.py's output) instead of generating rows.
+    #[arg(long)]
+    input: Option<PathBuf>,
+
+    /// Directory for the data, the server's data directory, the report and the charts.
+    #[arg(long, default_value = "bench-results")]
+    out: PathBuf,
+
+    /// Runs of each query, one at a time, after a warm-up.
+    #[arg(long, default_value_t = 100)]
+    runs: usize,
+
+    /// Numbers of concurrent HTTP clients.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+    clients: Vec<usize>,
+
+    /// Seconds at each number of clients.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+
+    /// Peer engines for the kit's peers.py (duckdb, chdb, datafusion, datafusion-mem), or none.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "duckdb,chdb,datafusion,datafusion-mem"
+    )]
+    peers: Vec<String>,
+
+    /// Python with the peers installed (pip install duckdb chdb datafusion pyarrow numpy).
+    #[arg(long, env = "GAMAY_BENCH_PYTHON", default_value = "python3")]
+    python: String,
+
+    /// Directory of the peer kit whose peers.py to run (by default the copy bundled with gamay).
+    #[arg(long)]
+    kit: Option<PathBuf>,
+
+    /// Queries to run, in the kit's queries.sql format (by default the bundled copy).
+    #[arg(long)]
+    queries: Option<PathBuf>,
+
+    /// Rows sent through Kafka (the embedded cluster keeps about 2M of them); 0 skips Kafka.
+    #[arg(long, default_value_t = 1_000_000)]
+    kafka_rows: usize,
+
+    /// Messages per second while measuring freshness.
+    #[arg(long, default_value_t = 100_000)]
+    fresh_rate: u64,
+
+    /// Seconds of freshness measurement; 0 skips it.
+    #[arg(long, default_value_t = 10.0)]
+    fresh_seconds: f64,
 }
 
 #[derive(clap::Args)]
@@ -162,7 +228,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(async { gamay::quickstart::run(options, shutdown_signal()).await })?;
             Ok(())
         }
+        Command::Bench(args) => bench(args),
     }
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let peers: Vec<String> = args
+        .peers
+        .into_iter()
+        .filter(|peer| !peer.is_empty() && peer != "none")
+        .collect();
+    let options = gamay::bench::Options {
+        rows: args.rows,
+        input: args.input,
+        out: args.out,
+        program: std::env::current_exe().context("cannot find the gamay binary to start")?,
+        runs: args.runs,
+        clients: args.clients,
+        seconds: args.seconds,
+        peers,
+        python: args.python,
+        kit: args.kit,
+        queries: args.queries,
+        kafka_rows: args.kafka_rows,
+        fresh_rate: args.fresh_rate,
+        fresh_seconds: args.fresh_seconds,
+    };
+    let report = gamay::bench::run(&options)?;
+    println!("{}", report.markdown());
+    eprintln!("bench: wrote {}", options.out.join("report.md").display());
+    Ok(())
 }
 
 fn ingest(args: IngestArgs) -> anyhow::Result<()> {

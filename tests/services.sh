@@ -3,6 +3,7 @@
 #   PostgreSQL 15  127.0.0.1:5432  role/password gamay/gamay, database gamay_test
 #   MariaDB        127.0.0.1:3306  user/password gamay/gamay, database gamay_test
 #   S3 (moto)      127.0.0.1:5055  moto_server (installed into target/test-venv if missing)
+#   DuckDB         a Python with duckdb for `gamay bench`'s peers (target/test-venv)
 # Each service is started only if it is not already answering. Progress goes to
 # stderr; stdout carries only the `export GAMAY_TEST_*=...` lines, so use:
 #   eval "$(tests/services.sh)"
@@ -211,10 +212,27 @@ start_s3() {
     wait_for moto_server "$motolog" s3_ready
 }
 
+# ------------------------------------------------------------------ peers (DuckDB)
+bench_python() {
+    local python="${GAMAY_BENCH_PYTHON:-}"
+    if [ -n "$python" ] && "$python" -c 'import duckdb' 2>/dev/null; then
+        echo "$python"
+        return 0
+    fi
+    if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+        [ -x "$venv/bin/python" ] || install_moto_venv
+        log "installing duckdb into $venv"
+        quietly "$venv/bin/pip" install --quiet --disable-pip-version-check duckdb
+    fi
+    echo "$venv/bin/python"
+}
+
 start_postgres
 start_mariadb
 start_s3
+python=$(bench_python)
 
 echo "export GAMAY_TEST_POSTGRES=postgres://gamay:gamay@127.0.0.1:$PG_PORT/gamay_test"
 echo "export GAMAY_TEST_MYSQL=mysql://gamay:gamay@127.0.0.1:$MYSQL_PORT/gamay_test"
 echo "export GAMAY_TEST_S3=http://127.0.0.1:$S3_PORT"
+echo "export GAMAY_BENCH_PYTHON=$python"

@@ -1,0 +1,376 @@
+//! `gamay bench`: one command that measures what Gamay's targets are stated
+//! in. It generates (or reads) the peer kit's `stock_transactions` rows,
+//! starts `gamay serve` as a child process, loads the rows by batch
+//! ingestion and through Kafka (librdkafka's mock cluster), and measures
+//! batch and Kafka ingest rates, freshness, per-query latency, throughput
+//! and latency at 1–64 concurrent clients, segment bytes per row and the
+//! server's peak memory; with Python and the peers installed, it runs the
+//! kit's `peers.py` on the same file in the same run. It writes
+//! `report.json`, `report.md` and SVG charts.
+
+pub mod charts;
+pub mod data;
+pub mod kafka;
+pub mod load;
+pub mod peers;
+pub mod report;
+pub mod server;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use load::Query;
+use report::{BatchIngest, DataSet, Machine, Memory, Mix, Peers, Report};
+use server::{Client, ServerProcess};
+
+/// The kit's queries, bundled.
+pub const QUERIES_SQL: &str = include_str!("../../benches/data/queries.sql");
+const SCHEMA: &str = include_str!("../../benches/data/stock_transactions.schema.json");
+const OFFLINE_TABLE: &str = include_str!("../../benches/data/stock_transactions.offline.json");
+/// The queries of the "selective" mix: what a dashboard tile asks.
+const SELECTIVE: [&str; 4] = ["q1", "q3", "q7", "q8"];
+
+/// Why a benchmark run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Data { path: PathBuf, message: String },
+    #[error("server: {0}")]
+    Server(String),
+    #[error("query `{sql}` failed: {message}")]
+    Query { sql: String, message: String },
+    #[error("kafka: {0}")]
+    Kafka(String),
+    #[error("peers: {0}")]
+    Peers(String),
+    #[error("chart {path}: {message}")]
+    Chart { path: PathBuf, message: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl BenchError {
+    pub fn io(path: &Path, source: std::io::Error) -> BenchError {
+        BenchError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What to run; `gamay bench --help` describes each.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub rows: usize,
+    pub input: Option<PathBuf>,
+    pub out: PathBuf,
+    /// The `gamay` binary to start as the server.
+    pub program: PathBuf,
+    pub runs: usize,
+    pub clients: Vec<usize>,
+    pub seconds: f64,
+    /// Peer engines for `peers.py`; empty runs none.
+    pub peers: Vec<String>,
+    pub python: String,
+    pub kit: Option<PathBuf>,
+    pub queries: Option<PathBuf>,
+    /// Messages through Kafka; 0 skips Kafka and freshness.
+    pub kafka_rows: usize,
+    pub fresh_rate: u64,
+    /// 0 skips freshness.
+    pub fresh_seconds: f64,
+}
+
+fn step(message: impl std::fmt::Display) {
+    eprintln!("bench: {message}");
+}
+
+/// Runs every phase and writes the report, charts included, into `out`.
+pub fn run(options: &Options) -> Result<Report, BenchError> {
+    if options.clients.contains(&0) {
+        return Err(BenchError::Usage(
+            "--clients takes positive numbers, e.g. 1,4,16,64".into(),
+        ));
+    }
+    let seconds = |value: f64| value.is_finite() && (0.0..=86_400.0).contains(&value);
+    if !seconds(options.seconds) || options.seconds == 0.0 {
+        return Err(BenchError::Usage(format!(
+            "--seconds {} must be a positive number of seconds, e.g. 5",
+            options.seconds
+        )));
+    }
+    if !seconds(options.fresh_seconds) {
+        return Err(BenchError::Usage(format!(
+            "--fresh-seconds {} must be 0 (skip) or a positive number of seconds, e.g. 10",
+            options.fresh_seconds
+        )));
+    }
+    if options.runs == 0 || options.rows == 0 {
+        return Err(BenchError::Usage(
+            "--runs and --rows must be at least 1".into(),
+        ));
+    }
+    std::fs::create_dir_all(&options.out).map_err(|err| BenchError::io(&options.out, err))?;
+    let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let (queries_path, queries) = queries(options)?;
+    let data = dataset(options)?;
+    let parquet = PathBuf::from(&data.source_path);
+
+    let server = ServerProcess::start(&options.program, &options.out.join("data"))?;
+    step(format!("server at {}", server.url));
+    let client = Client::new(&server.url);
+    let mut memory = Memory::default();
+
+    server.reset_peak_memory();
+    let batch = batch_ingest(&server, &client, &parquet, data.set.rows)?;
+    memory.batch_ingest = server.peak_memory();
+    step(format!(
+        "batch ingest: {} rows/s, {:.1} bytes per row",
+        report::grouped(batch.rows_per_second),
+        batch.bytes_per_row
+    ));
+    std::thread::sleep(Duration::from_millis(500));
+    memory.after_load = server.memory();
+
+    server.reset_peak_memory();
+    step(format!("queries: {} runs each", options.runs));
+    let latencies = load::latencies(&client, &queries, options.runs)?;
+    let mut concurrency = Vec::new();
+    for (name, mix) in mixes(&queries) {
+        let mut levels = Vec::new();
+        for &clients in &options.clients {
+            let plural = if clients == 1 { "" } else { "s" };
+            step(format!("{name} mix, {clients} client{plural}"));
+            let duration = Duration::from_secs_f64(options.seconds);
+            levels.push(load::concurrency(&server.url, &mix, clients, duration)?);
+        }
+        concurrency.push(Mix {
+            name: name.to_string(),
+            queries: mix.iter().map(|q| q.name.clone()).collect(),
+            seconds_per_level: options.seconds,
+            levels,
+        });
+    }
+    memory.queries = server.peak_memory();
+
+    let peers = (!options.peers.is_empty()).then(|| {
+        step(format!("peers.py: {}", options.peers.join(", ")));
+        peers::run(
+            &options.python,
+            options.kit.as_deref(),
+            &options.out,
+            &parquet,
+            &queries_path,
+            &options.peers,
+            &server.url,
+        )
+        .map(|times| Peers {
+            ratios: times.ratios(),
+            times,
+        })
+        .map_err(|err| {
+            step(format!("{err}"));
+            err.to_string()
+        })
+    });
+
+    // The cluster outlives the server, whose consumers would otherwise
+    // report its loss on the way out.
+    let cluster;
+    let (kafka, freshness) = if options.kafka_rows > 0 {
+        server.reset_peak_memory();
+        let limit = options.kafka_rows.min(data.set.rows);
+        step(format!("Kafka: {} messages", report::grouped(limit as f64)));
+        cluster = kafka::Kafka::start()?;
+        let ingest = kafka::ingest(&cluster, &client, &parquet, limit)?;
+        let freshness = if options.fresh_seconds > 0.0 && options.fresh_rate > 0 {
+            step(format!("freshness at {} messages/s", options.fresh_rate));
+            Some(kafka::freshness(
+                &cluster,
+                &client,
+                ingest.messages as u64,
+                options.fresh_rate,
+                Duration::from_secs_f64(options.fresh_seconds),
+            )?)
+        } else {
+            None
+        };
+        memory.kafka = server.peak_memory();
+        (Some(ingest), freshness)
+    } else {
+        (None, None)
+    };
+    memory.peak = [
+        memory.batch_ingest,
+        memory.queries,
+        memory.kafka,
+        memory.after_load,
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    drop(server);
+
+    let mut report = Report {
+        started,
+        machine: Machine::this(),
+        data: data.set,
+        batch: Some(batch),
+        queries: latencies,
+        concurrency,
+        peers,
+        kafka,
+        freshness,
+        memory,
+        charts: Vec::new(),
+    };
+    for chart in charts::write_all(&report, &options.out)? {
+        if let Some(name) = chart.file_name() {
+            report.charts.push(name.to_string_lossy().into_owned());
+        }
+    }
+    write(
+        &options.out.join("report.json"),
+        &serde_json::to_vec_pretty(&report).unwrap_or_default(),
+    )?;
+    write(&options.out.join("report.md"), report.markdown().as_bytes())?;
+    Ok(report)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), BenchError> {
+    std::fs::write(path, bytes).map_err(|err| BenchError::io(path, err))
+}
+
+/// The queries to run and the file `peers.py` reads them from.
+fn queries(options: &Options) -> Result<(PathBuf, Vec<Query>), BenchError> {
+    let (path, text) = match &options.queries {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|err| BenchError::io(path, err))?;
+            (path.clone(), text)
+        }
+        None => {
+            let path = options.out.join("queries.sql");
+            write(&path, QUERIES_SQL.as_bytes())?;
+            (path, QUERIES_SQL.to_string())
+        }
+    };
+    let queries = load::parse_queries(&text);
+    if queries.is_empty() {
+        return Err(BenchError::Data {
+            path,
+            message:
+                "no queries: expected `-- qN title` comments, each followed by one line of SQL"
+                    .into(),
+        });
+    }
+    Ok((path, queries))
+}
+
+/// The "all" mix and, when the queries have them, the "selective" one.
+fn mixes(queries: &[Query]) -> Vec<(&'static str, Vec<Query>)> {
+    let selective: Vec<Query> = queries
+        .iter()
+        .filter(|q| SELECTIVE.contains(&q.name.as_str()))
+        .cloned()
+        .collect();
+    let mut mixes = vec![("all queries", queries.to_vec())];
+    if !selective.is_empty() && selective.len() < queries.len() {
+        mixes.push(("selective", selective));
+    }
+    mixes
+}
+
+struct Prepared {
+    set: DataSet,
+    source_path: String,
+}
+
+/// The Parquet file to load: `--input`, or generated rows cached in `out`.
+fn dataset(options: &Options) -> Result<Prepared, BenchError> {
+    let (path, source) = match &options.input {
+        Some(path) => (path.clone(), format!("{}", path.display())),
+        None => {
+            let path = options.out.join(format!("stock_{}.parquet", options.rows));
+            let cached = path.exists() && data::parquet_rows(&path).ok() == Some(options.rows);
+            if !cached {
+                step(format!(
+                    "generating {} rows",
+                    report::grouped(options.rows as f64)
+                ));
+                let batches = data::generate(options.rows, 42);
+                data::write_parquet(&batches, &path)?;
+            }
+            (path, "generated like gen_stock.py, seed 42".to_string())
+        }
+    };
+    let rows = data::parquet_rows(&path)?;
+    if rows == 0 {
+        return Err(BenchError::Data {
+            path,
+            message: "the file holds no rows".into(),
+        });
+    }
+    let parquet_bytes = std::fs::metadata(&path)
+        .map_err(|err| BenchError::io(&path, err))?
+        .len();
+    let absolute = std::fs::canonicalize(&path).map_err(|err| BenchError::io(&path, err))?;
+    Ok(Prepared {
+        set: DataSet {
+            source,
+            rows,
+            parquet_bytes,
+        },
+        source_path: absolute.to_string_lossy().into_owned(),
+    })
+}
+
+/// Creates the OFFLINE table and posts the file to `/ingestFromFile`.
+fn batch_ingest(
+    server: &ServerProcess,
+    client: &Client,
+    parquet: &Path,
+    rows: usize,
+) -> Result<BatchIngest, BenchError> {
+    let bundled = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_or(json!({}));
+    client.post("/schemas", &bundled(SCHEMA))?;
+    client.post("/tables", &bundled(OFFLINE_TABLE))?;
+    step(format!("batch ingest of {}", parquet.display()));
+    let started = Instant::now();
+    let answer = client.post_file(
+        "/ingestFromFile?tableNameWithType=stock_transactions_OFFLINE&batchConfigMapStr=%7B%22inputFormat%22%3A%22parquet%22%7D",
+        parquet,
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    let counted = client.scalar("SELECT COUNT(*) FROM stock_transactions")? as usize;
+    if counted != rows {
+        return Err(BenchError::Server(format!(
+            "the table counts {counted} rows after loading {rows}: {answer}"
+        )));
+    }
+    let table_dir = Path::new("tables").join("stock_transactions_OFFLINE");
+    let segments = std::fs::read_dir(server.data_dir.join(&table_dir).join("segments"))
+        .map(|dir| {
+            dir.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "seg"))
+                .count()
+        })
+        .unwrap_or(0);
+    let segment_bytes = server.disk_bytes(&table_dir.to_string_lossy());
+    let parquet_bytes = std::fs::metadata(parquet).map_or(0, |meta| meta.len());
+    Ok(BatchIngest {
+        rows,
+        seconds,
+        rows_per_second: rows as f64 / seconds,
+        segments,
+        segment_bytes,
+        bytes_per_row: segment_bytes as f64 / rows as f64,
+        parquet_ratio: segment_bytes as f64 / parquet_bytes.max(1) as f64,
+    })
+}

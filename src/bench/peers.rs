@@ -1,0 +1,190 @@
+//! The peers in the same run: the peer kit's `peers.py` (DuckDB, chDB,
+//! DataFusion in-process, Gamay over HTTP through the same harness) on the
+//! same Parquet file, and the ratios of their times to Gamay's.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+use super::BenchError;
+
+/// The kit's harness, bundled so the benchmark runs from a clean clone.
+pub const PEERS_PY: &str = include_str!("../../benches/data/peers.py");
+
+/// Median milliseconds per query and engine, as `peers.py` prints them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PeerTimes {
+    /// `gamay` first, then the peers.
+    pub engines: Vec<String>,
+    /// Query name and one time per engine (`None` where it failed).
+    pub queries: Vec<(String, Vec<Option<f64>>)>,
+}
+
+/// One query's comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ratio {
+    pub query: String,
+    pub gamay_ms: f64,
+    pub fastest_peer: String,
+    pub fastest_peer_ms: f64,
+    /// Fastest peer's time ÷ Gamay's: above 1, Gamay is faster.
+    pub ratio: f64,
+}
+
+/// Parses `peers.py`'s CSV: a `query,engine,...` header, then one line a query.
+pub fn parse(output: &str) -> Result<PeerTimes, BenchError> {
+    let mut lines = output.lines().filter(|line| !line.trim().is_empty());
+    let header = lines
+        .next()
+        .ok_or_else(|| BenchError::Peers("peers.py printed nothing".into()))?;
+    let mut columns = header.split(',');
+    if columns.next() != Some("query") {
+        return Err(BenchError::Peers(format!(
+            "peers.py printed `{header}` where a `query,<engines>` header belongs"
+        )));
+    }
+    let engines: Vec<String> = columns.map(str::to_string).collect();
+    let queries = lines
+        .map(|line| {
+            let mut cells = line.split(',');
+            let name = cells.next().unwrap_or_default().to_string();
+            let times: Vec<Option<f64>> = cells.map(|cell| cell.trim().parse().ok()).collect();
+            if times.len() != engines.len() {
+                return Err(BenchError::Peers(format!(
+                    "peers.py line `{line}` has {} times for {} engines",
+                    times.len(),
+                    engines.len()
+                )));
+            }
+            Ok((name, times))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(PeerTimes { engines, queries })
+}
+
+impl PeerTimes {
+    /// Per query: Gamay against the fastest peer that answered.
+    pub fn ratios(&self) -> Vec<Ratio> {
+        let Some(gamay) = self.engines.iter().position(|e| e == "gamay") else {
+            return Vec::new();
+        };
+        self.queries
+            .iter()
+            .filter_map(|(query, times)| {
+                let gamay_ms = times[gamay]?;
+                let (peer, peer_ms) = times
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != gamay)
+                    .filter_map(|(i, time)| Some((i, (*time)?)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))?;
+                Some(Ratio {
+                    query: query.clone(),
+                    gamay_ms,
+                    fastest_peer: self.engines[peer].clone(),
+                    fastest_peer_ms: peer_ms,
+                    // peers.py prints one decimal: 0.0 ms reads as 0.05.
+                    ratio: peer_ms.max(0.05) / gamay_ms.max(0.05),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Runs `peers.py` with `python` on `parquet` against the server at `url`.
+/// `kit` is a directory holding `peers.py` (the bundled copy is written to
+/// `scratch` when there is none); `queries` is the SQL file to run.
+pub fn run(
+    python: &str,
+    kit: Option<&Path>,
+    scratch: &Path,
+    parquet: &Path,
+    queries: &Path,
+    engines: &[String],
+    url: &str,
+) -> Result<PeerTimes, BenchError> {
+    let script = match kit {
+        Some(kit) => kit.join("peers.py"),
+        None => {
+            let path = scratch.join("peers.py");
+            std::fs::write(&path, PEERS_PY).map_err(|err| BenchError::io(&path, err))?;
+            path
+        }
+    };
+    let mut all = vec!["gamay".to_string()];
+    all.extend(engines.iter().filter(|e| *e != "gamay").cloned());
+    let output = Command::new(python)
+        .arg(&script)
+        .arg(parquet)
+        .arg("--engines")
+        .arg(all.join(","))
+        .arg("--queries")
+        .arg(queries)
+        .env("GAMAY_URL", url)
+        .output()
+        .map_err(|err| {
+            BenchError::Peers(format!(
+                "cannot run `{python}` (set --python to a Python with duckdb, chdb, datafusion and pyarrow): {err}"
+            ))
+        })?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for line in stderr.lines().filter(|line| line.starts_with('#')) {
+        tracing::info!("peers: {}", line.trim_start_matches("# "));
+    }
+    if !output.status.success() {
+        let last = stderr.lines().rev().find(|line| !line.trim().is_empty());
+        return Err(BenchError::Peers(format!(
+            "{} {} failed ({}): {}",
+            python,
+            script.display(),
+            output.status,
+            last.unwrap_or("no message")
+        )));
+    }
+    let times = parse(&String::from_utf8_lossy(&output.stdout))?;
+    if let Some((query, _)) = times.queries.iter().find(|(_, t)| t[0].is_none()) {
+        let reason = stderr
+            .lines()
+            .find(|line| line.contains("gamay") && line.contains(query.as_str()));
+        return Err(BenchError::Peers(format!(
+            "Gamay failed {query} under peers.py: {}",
+            reason.unwrap_or("see its output")
+        )));
+    }
+    Ok(times)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_compares() {
+        let times =
+            parse("query,gamay,duckdb,chdb\nq1,0.5,0.3,0.8\nq2,10.2,49.2,ERR\nq3,0.0,7.5,36.0\n")
+                .unwrap();
+        assert_eq!(times.engines, ["gamay", "duckdb", "chdb"]);
+        assert_eq!(times.queries[1].1, [Some(10.2), Some(49.2), None]);
+        let ratios = times.ratios();
+        assert_eq!(ratios.len(), 3);
+        assert_eq!(ratios[0].fastest_peer, "duckdb");
+        assert!((ratios[0].ratio - 0.6).abs() < 1e-9);
+        assert!((ratios[1].ratio - 49.2 / 10.2).abs() < 1e-9);
+        assert!((ratios[2].ratio - 7.5 / 0.05).abs() < 1e-9);
+    }
+
+    #[test]
+    fn refuses_what_is_not_its_output() {
+        assert!(parse("").is_err());
+        assert!(parse("engine,gamay\nq1,1\n").is_err());
+        assert!(parse("query,gamay,duckdb\nq1,1\n").is_err());
+    }
+
+    #[test]
+    fn the_bundled_harness_is_the_kits() {
+        assert!(PEERS_PY.contains("def load_queries"));
+        assert!(PEERS_PY.contains("GAMAY_URL"));
+        assert!(PEERS_PY.contains("\"datafusion-mem\": df_mem"));
+    }
+}

@@ -1,0 +1,220 @@
+//! The server under test: `gamay serve` started as a child process on a
+//! fresh data directory, so its memory is measured apart from the
+//! benchmark's clients, and a small blocking HTTP client for it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::BenchError;
+
+/// A running `gamay serve`; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts `program serve` on `data_dir` (emptied first) and a free
+    /// loopback port, and waits for it to listen.
+    pub fn start(program: &Path, data_dir: &Path) -> Result<ServerProcess, BenchError> {
+        if data_dir.exists() {
+            std::fs::remove_dir_all(data_dir).map_err(|err| BenchError::io(data_dir, err))?;
+        }
+        let mut child = Command::new(program)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or("warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|err| BenchError::io(program, err))?;
+        let stdout = child.stdout.take().ok_or_else(|| {
+            BenchError::Server("the server's standard output is not piped".into())
+        })?;
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("gamay listening on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                _ => {
+                    let status = child.wait().ok();
+                    return Err(BenchError::Server(format!(
+                        "`{} serve` exited before listening ({status:?})",
+                        program.display()
+                    )));
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(ServerProcess {
+            child,
+            url,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// Forgets the highest resident set size so far (Linux: `clear_refs` 5).
+    pub fn reset_peak_memory(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
+
+    /// Highest resident set size since start or the last reset, in bytes.
+    pub fn peak_memory(&self) -> Option<u64> {
+        status_kib(self.child.id(), "VmHWM:").map(|kib| kib * 1024)
+    }
+
+    /// Resident set size now, in bytes.
+    pub fn memory(&self) -> Option<u64> {
+        status_kib(self.child.id(), "VmRSS:").map(|kib| kib * 1024)
+    }
+
+    /// Bytes under the data directory's `subdir`.
+    pub fn disk_bytes(&self, subdir: &str) -> u64 {
+        dir_bytes(&self.data_dir.join(subdir))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with(key))?;
+    line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Total size of the files under `path`.
+pub fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_bytes(&entry.path()),
+            _ => entry.metadata().map_or(0, |meta| meta.len()),
+        })
+        .sum()
+}
+
+/// One kept-alive HTTP connection to the server (a dashboard client's pool
+/// of one).
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    url: String,
+}
+
+impl Client {
+    pub fn new(url: &str) -> Client {
+        Client {
+            agent: ureq::AgentBuilder::new()
+                .max_idle_connections_per_host(1)
+                .timeout(Duration::from_secs(600))
+                .build(),
+            url: url.to_string(),
+        }
+    }
+
+    /// POSTs JSON; a response that is not 2xx becomes an error naming it.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value, BenchError> {
+        let response = self
+            .agent
+            .post(&format!("{}{path}", self.url))
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string());
+        read(path, response)
+    }
+
+    /// POSTs a file's bytes as they are.
+    pub fn post_file(&self, path: &str, file: &Path) -> Result<Value, BenchError> {
+        let reader = std::fs::File::open(file).map_err(|err| BenchError::io(file, err))?;
+        let response = self
+            .agent
+            .post(&format!("{}{path}", self.url))
+            .set("Content-Type", "application/octet-stream")
+            .send(reader);
+        read(path, response)
+    }
+
+    /// Runs SQL; an answer carrying exceptions is an error.
+    pub fn query(&self, sql: &str) -> Result<Value, BenchError> {
+        let body = self.post("/query/sql", &json!({ "sql": sql }))?;
+        match body.get("exceptions").and_then(Value::as_array) {
+            Some(exceptions) if !exceptions.is_empty() => Err(BenchError::Query {
+                sql: sql.to_string(),
+                message: Value::Array(exceptions.clone()).to_string(),
+            }),
+            _ => Ok(body),
+        }
+    }
+
+    /// The first cell of a query's answer as a number (0 when empty).
+    pub fn scalar(&self, sql: &str) -> Result<f64, BenchError> {
+        let body = self.query(sql)?;
+        Ok(body["resultTable"]["rows"][0][0].as_f64().unwrap_or(0.0))
+    }
+
+    /// Polls `sql` until its scalar reaches `target`, or fails after `limit`.
+    pub fn wait_for(&self, sql: &str, target: f64, limit: Duration) -> Result<(), BenchError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let seen = self.scalar(sql)?;
+            if seen >= target {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(BenchError::Server(format!(
+                    "`{sql}` still answers {seen} after {} s, waiting for {target}",
+                    limit.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn read(path: &str, response: Result<ureq::Response, ureq::Error>) -> Result<Value, BenchError> {
+    let text = |response: ureq::Response| {
+        let mut text = String::new();
+        response
+            .into_reader()
+            .take(64 << 20)
+            .read_to_string(&mut text)
+            .map(|_| text)
+    };
+    match response {
+        Ok(response) => {
+            let body = text(response).map_err(|err| BenchError::Server(err.to_string()))?;
+            serde_json::from_str(&body).map_err(|err| {
+                BenchError::Server(format!("{path} answered something not JSON: {err}"))
+            })
+        }
+        Err(ureq::Error::Status(status, response)) => Err(BenchError::Server(format!(
+            "{path} answered {status}: {}",
+            text(response).unwrap_or_default()
+        ))),
+        Err(err) => Err(BenchError::Server(format!("{path}: {err}"))),
+    }
+}

@@ -1,0 +1,242 @@
+//! `gamay bench` as a user runs it, on a small data set: every phase runs,
+//! the report holds every figure the command promises, the charts are
+//! written, and bad arguments are refused with a message naming them.
+//!
+//! The peers phase runs DuckDB through the bundled `peers.py` when
+//! `GAMAY_BENCH_PYTHON` names a Python with duckdb (`tests/services.sh`
+//! prints it); with `GAMAY_REQUIRE_SERVICES=1` its absence fails the test.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn gamay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gamay"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("the gamay binary runs")
+}
+
+fn python() -> Option<String> {
+    let python = std::env::var("GAMAY_BENCH_PYTHON").ok();
+    if python.is_none() && std::env::var("GAMAY_REQUIRE_SERVICES").as_deref() == Ok("1") {
+        panic!("GAMAY_BENCH_PYTHON is not set: run the tests through tests/run");
+    }
+    python
+}
+
+#[test]
+fn a_small_run_measures_every_phase() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let python = python();
+    let peers = if python.is_some() { "duckdb" } else { "none" };
+    let mut args = vec![
+        "bench",
+        "--rows",
+        "30000",
+        "--runs",
+        "3",
+        "--clients",
+        "1,4",
+        "--seconds",
+        "0.3",
+        "--kafka-rows",
+        "20000",
+        "--fresh-rate",
+        "2000",
+        "--fresh-seconds",
+        "1.5",
+        "--peers",
+        peers,
+        "--out",
+        out_dir,
+    ];
+    if let Some(python) = &python {
+        args.extend(["--python", python.as_str()]);
+    }
+    let output = gamay(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "gamay bench failed:\n{stderr}");
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["data"]["rows"], 30000);
+    let batch = &report["batch"];
+    assert_eq!(batch["rows"], 30000);
+    assert!(batch["rows_per_second"].as_f64().unwrap() > 0.0);
+    let bytes_per_row = batch["bytes_per_row"].as_f64().unwrap();
+    assert!((5.0..200.0).contains(&bytes_per_row), "{bytes_per_row}");
+
+    let queries = report["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 10);
+    for query in queries {
+        assert_eq!(query["latency"]["runs"], 3, "{query}");
+        assert!(query["latency"]["p50_ms"].as_f64().unwrap() > 0.0);
+        assert!(query["latency"]["p99_ms"].as_f64() >= query["latency"]["p50_ms"].as_f64());
+    }
+    // Answers have the shapes the queries ask for.
+    let rows = |name: &str| {
+        queries.iter().find(|q| q["query"]["name"] == name).unwrap()["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(rows("q1"), 1);
+    assert_eq!(rows("q4"), 20);
+    assert_eq!(rows("q7"), 20);
+    assert_eq!(rows("q9"), 10);
+
+    let mixes = report["concurrency"].as_array().unwrap();
+    assert_eq!(mixes.len(), 2);
+    for mix in mixes {
+        let levels = mix["levels"].as_array().unwrap();
+        let clients: Vec<u64> = levels
+            .iter()
+            .map(|l| l["clients"].as_u64().unwrap())
+            .collect();
+        assert_eq!(clients, [1, 4]);
+        for level in levels {
+            assert!(level["queries_per_second"].as_f64().unwrap() > 0.0);
+            assert_eq!(level["errors"], 0);
+        }
+    }
+
+    let kafka = &report["kafka"];
+    assert_eq!(kafka["messages"], 20000);
+    assert!(kafka["messages_per_second"].as_f64().unwrap() > 0.0);
+    let freshness = &report["freshness"];
+    assert!(freshness["produced"].as_u64().unwrap() > 1000);
+    assert!(freshness["lag"]["runs"].as_u64().unwrap() > 0);
+
+    let memory = &report["memory"];
+    for phase in ["batch_ingest", "queries", "kafka", "peak"] {
+        assert!(
+            memory[phase].as_u64().unwrap() > 10 << 20,
+            "{phase}: {memory}"
+        );
+    }
+
+    let mut charts = vec!["concurrency.svg", "queries.svg"];
+    if python.is_some() {
+        let peers = &report["peers"];
+        assert_eq!(
+            peers["times"]["engines"],
+            serde_json::json!(["gamay", "duckdb"]),
+            "{peers}"
+        );
+        let ratios = peers["ratios"].as_array().unwrap();
+        assert_eq!(ratios.len(), 10);
+        assert!(ratios.iter().all(|r| r["ratio"].as_f64().unwrap() > 0.0));
+        charts.push("peers.svg");
+    }
+    assert_eq!(report["charts"], serde_json::json!(charts));
+    for chart in &charts {
+        let svg = std::fs::read_to_string(out.path().join(chart)).unwrap();
+        assert!(svg.starts_with("<svg"), "{chart}");
+        assert!(
+            svg.contains("<rect") || svg.contains("<polyline"),
+            "{chart}"
+        );
+    }
+    let queries_svg = std::fs::read_to_string(out.path().join("queries.svg")).unwrap();
+    assert!(queries_svg.contains("q10"));
+
+    let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(markdown.contains("| q1 count |"), "{markdown}");
+    assert!(markdown.contains("![concurrency.svg](concurrency.svg)"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("## Concurrent clients"));
+
+    // A second run reuses the generated file rather than writing it again.
+    let parquet = out.path().join("stock_30000.parquet");
+    let modified = std::fs::metadata(&parquet).unwrap().modified().unwrap();
+    let again = gamay(&[
+        "bench",
+        "--rows",
+        "30000",
+        "--runs",
+        "1",
+        "--clients",
+        "1",
+        "--seconds",
+        "0.1",
+        "--kafka-rows",
+        "0",
+        "--peers",
+        "none",
+        "--out",
+        out_dir,
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(&parquet).unwrap().modified().unwrap(),
+        modified
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert!(report["kafka"].is_null());
+    assert!(report["peers"].is_null());
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let out = tempfile::tempdir().unwrap();
+    let missing = out.path().join("missing.parquet");
+    let output = gamay(&[
+        "bench",
+        "--input",
+        missing.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing.parquet"), "{stderr}");
+
+    let not_parquet = out.path().join("rows.parquet");
+    std::fs::write(&not_parquet, "id,user_id\n1,2\n").unwrap();
+    let output = gamay(&[
+        "bench",
+        "--input",
+        not_parquet.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("rows.parquet") && stderr.contains("not a readable Parquet file"),
+        "{stderr}"
+    );
+
+    let output = gamay(&[
+        "bench",
+        "--clients",
+        "0,4",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--clients"), "{stderr}");
+    for (flag, value) in [
+        ("--seconds", "-1"),
+        ("--fresh-seconds", "NaN"),
+        ("--runs", "0"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let output = gamay(&["bench", &arg, "--out", out.path().to_str().unwrap()]);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+    assert!(!Path::new(&out.path().join("report.json")).exists());
+}
