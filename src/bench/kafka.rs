@@ -18,12 +18,14 @@ use super::load::Latency;
 use super::server::Client;
 use super::{data, BenchError};
 
-/// The REALTIME table (and its schema) the messages go to.
+/// The REALTIME table (and its schema and topic) the data set goes to.
 pub const TABLE: &str = "stock_stream";
-const TOPIC: &str = "stock_stream";
-/// Partitions of the topic; the mock cluster keeps at most 5 MiB per
+/// Partitions of its topic; the mock cluster keeps at most 5 MiB per
 /// partition, so more partitions hold more messages.
 pub const PARTITIONS: i32 = 16;
+/// The table (and topic) freshness is measured on: fresh, as a new stream.
+pub const LIVE_TABLE: &str = "stock_live";
+const LIVE_PARTITIONS: i32 = 4;
 
 /// The embedded cluster and a producer to it.
 pub struct Kafka {
@@ -34,23 +36,27 @@ pub struct Kafka {
 
 impl Kafka {
     pub fn start() -> Result<Kafka, BenchError> {
-        let kafka = |err: rdkafka::error::KafkaError| BenchError::Kafka(err.to_string());
-        let cluster = MockCluster::new(1).map_err(kafka)?;
-        cluster.create_topic(TOPIC, PARTITIONS, 1).map_err(kafka)?;
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", cluster.bootstrap_servers())
-            .set("compression.type", "zstd")
-            .set("linger.ms", "20")
-            .set("batch.num.messages", "10000")
-            .set("batch.size", "4000000")
-            .set("queue.buffering.max.messages", "1000000")
-            .create()
-            .map_err(kafka)?;
+        let cluster = MockCluster::new(1).map_err(kafka_error)?;
+        cluster
+            .create_topic(TABLE, PARTITIONS, 1)
+            .map_err(kafka_error)?;
+        cluster
+            .create_topic(LIVE_TABLE, LIVE_PARTITIONS, 1)
+            .map_err(kafka_error)?;
+        // Bulk loading: large zstd batches, so the data set fits the
+        // cluster's retention.
+        let producer = producer(&cluster.bootstrap_servers(), "zstd", "20")?;
         Ok(Kafka { producer, cluster })
     }
 
+    /// A producer that sends within 5 ms (lz4), so freshness
+    /// measures Gamay rather than the producer's batching.
+    fn live_producer(&self) -> Result<BaseProducer, BenchError> {
+        producer(&self.cluster.bootstrap_servers(), "lz4", "5")
+    }
+
     fn send(&self, payload: &[u8], partition: i32) {
-        send(&self.producer, payload, partition)
+        send(&self.producer, TABLE, payload, partition)
     }
 
     fn flush(&self) -> Result<(), BenchError> {
@@ -65,7 +71,7 @@ impl Kafka {
             let (low, _) = self
                 .producer
                 .client()
-                .fetch_watermarks(TOPIC, partition, Duration::from_secs(10))
+                .fetch_watermarks(TABLE, partition, Duration::from_secs(10))
                 .map_err(|err| BenchError::Kafka(err.to_string()))?;
             if low > 0 {
                 return Err(BenchError::Kafka(format!(
@@ -78,10 +84,26 @@ impl Kafka {
     }
 }
 
+fn kafka_error(err: rdkafka::error::KafkaError) -> BenchError {
+    BenchError::Kafka(err.to_string())
+}
+
+fn producer(brokers: &str, compression: &str, linger_ms: &str) -> Result<BaseProducer, BenchError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("compression.type", compression)
+        .set("linger.ms", linger_ms)
+        .set("batch.num.messages", "10000")
+        .set("batch.size", "4000000")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .map_err(kafka_error)
+}
+
 /// Hands one message to the producer, waiting while its queue is full.
-fn send(producer: &BaseProducer, payload: &[u8], partition: i32) {
+fn send(producer: &BaseProducer, topic: &str, payload: &[u8], partition: i32) {
     loop {
-        let record = BaseRecord::<(), [u8]>::to(TOPIC)
+        let record = BaseRecord::<(), [u8]>::to(topic)
             .payload(payload)
             .partition(partition);
         match producer.send(record) {
@@ -93,15 +115,16 @@ fn send(producer: &BaseProducer, payload: &[u8], partition: i32) {
     }
 }
 
-/// The schema and REALTIME table of the stream, as a user would POST them.
-fn configs(brokers: &str) -> (Value, Value) {
+/// The schema and REALTIME table `name` consuming topic `name`, as a user
+/// would POST them.
+fn configs(brokers: &str, name: &str) -> (Value, Value) {
     let mut schema: Value = serde_json::from_str(include_str!(
         "../../benches/data/stock_transactions.schema.json"
     ))
     .expect("the bundled schema is JSON");
-    schema["schemaName"] = json!(TABLE);
+    schema["schemaName"] = json!(name);
     let table = json!({
-        "tableName": TABLE,
+        "tableName": name,
         "tableType": "REALTIME",
         "segmentsConfig": {"timeColumnName": "update_at", "replication": "1"},
         "tableIndexConfig": {
@@ -110,7 +133,7 @@ fn configs(brokers: &str) -> (Value, Value) {
         },
         "ingestionConfig": {"streamIngestionConfig": {"streamConfigMaps": [{
             "streamType": "kafka",
-            "stream.kafka.topic.name": TOPIC,
+            "stream.kafka.topic.name": name,
             "stream.kafka.broker.list": brokers,
             "stream.kafka.consumer.prop.auto.offset.reset": "smallest",
             "realtime.segment.flush.threshold.rows": "1000000"
@@ -152,7 +175,7 @@ pub fn ingest(
     kafka.check_retained()?;
     let produce_seconds = started.elapsed().as_secs_f64();
 
-    let (schema, table) = configs(&kafka.cluster.bootstrap_servers());
+    let (schema, table) = configs(&kafka.cluster.bootstrap_servers(), TABLE);
     client.post("/schemas", &schema)?;
     let started = Instant::now();
     client.post("/tables", &table)?;
@@ -172,6 +195,8 @@ pub fn ingest(
 /// Freshness figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct Freshness {
+    /// Partitions of the new topic and table it is measured on.
+    pub partitions: i32,
     pub rate: u64,
     pub seconds: f64,
     pub produced: u64,
@@ -198,7 +223,8 @@ fn live_message(id: u64, buffer: &mut Vec<u8>) {
     );
 }
 
-/// Produces at `rate` messages/s for `duration` (ids from `first_id`) while
+/// Creates a second REALTIME table on a topic of its own, then produces to
+/// it at `rate` messages/s for `duration` (ids from `first_id`) while
 /// polling `SELECT MAX(id)` on a kept-alive connection.
 pub fn freshness(
     kafka: &Kafka,
@@ -209,8 +235,14 @@ pub fn freshness(
 ) -> Result<Freshness, BenchError> {
     let sent_at: Mutex<Vec<(u64, Instant)>> = Mutex::default();
     let stop = AtomicBool::new(false);
+    let (schema, table) = configs(&kafka.cluster.bootstrap_servers(), LIVE_TABLE);
+    client.post("/schemas", &schema)?;
+    client.post("/tables", &table)?;
+    client.scalar(&format!("SELECT COUNT(*) FROM {LIVE_TABLE}"))?;
+    // Its consumers connect before the first message is timed.
+    std::thread::sleep(Duration::from_secs(1));
+    let producer = &kafka.live_producer()?;
     let started = Instant::now();
-    let producer = &kafka.producer;
     let (produced, lags) = std::thread::scope(|scope| {
         let producing = scope.spawn(|| {
             let mut sent = 0u64;
@@ -220,7 +252,8 @@ pub fn freshness(
                 while sent < due {
                     let id = first_id + sent;
                     live_message(id, &mut buffer);
-                    send(producer, &buffer, (sent % PARTITIONS as u64) as i32);
+                    let partition = (sent % LIVE_PARTITIONS as u64) as i32;
+                    send(producer, LIVE_TABLE, &buffer, partition);
                     if id.is_multiple_of(1000) {
                         sent_at
                             .lock()
@@ -239,6 +272,7 @@ pub fn freshness(
         let produced = producing.join().unwrap_or(0);
         (produced, polled)
     });
+    let _ = producer.flush(Duration::from_secs(30));
     let lags = lags?;
     if lags.is_empty() {
         return Err(BenchError::Server(format!(
@@ -247,6 +281,7 @@ pub fn freshness(
         )));
     }
     Ok(Freshness {
+        partitions: LIVE_PARTITIONS,
         rate,
         seconds: duration.as_secs_f64(),
         produced,
@@ -259,7 +294,7 @@ fn poll_lags(
     sent_at: &Mutex<Vec<(u64, Instant)>>,
     duration: Duration,
 ) -> Result<Vec<f64>, BenchError> {
-    let sql = format!("SELECT MAX(id) FROM {TABLE}");
+    let sql = format!("SELECT MAX(id) FROM {LIVE_TABLE}");
     let mut lags = Vec::new();
     let mut next = 0usize;
     let deadline = Instant::now() + duration;
@@ -289,7 +324,7 @@ mod tests {
         live_message(123_456, &mut buffer);
         let message: Value = serde_json::from_slice(&buffer).unwrap();
         assert_eq!(message["id"], 123_456);
-        let (schema, table) = configs("127.0.0.1:9092");
+        let (schema, table) = configs("127.0.0.1:9092", "t");
         let names: Vec<&str> = [
             "dimensionFieldSpecs",
             "metricFieldSpecs",
@@ -309,7 +344,8 @@ mod tests {
         let mut names = names;
         names.sort_unstable();
         assert_eq!(keys, names);
-        assert_eq!(table["tableName"], schema["schemaName"]);
+        assert_eq!(table["tableName"], "t");
+        assert_eq!(schema["schemaName"], "t");
         let price = message["price"].as_f64().unwrap();
         assert!((10.0..515.0).contains(&price));
     }

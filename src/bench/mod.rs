@@ -195,7 +195,7 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
             Some(kafka::freshness(
                 &cluster,
                 &client,
-                ingest.messages as u64,
+                0,
                 options.fresh_rate,
                 Duration::from_secs_f64(options.fresh_seconds),
             )?)

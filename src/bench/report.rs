@@ -237,8 +237,9 @@ impl Report {
         if let Some(fresh) = &self.freshness {
             let _ = writeln!(
                 out,
-                "| freshness at {} messages/s (send → visible to a query) | p50 {} ms, p99 {} ms, max {} ms ({} samples) |",
+                "| freshness at {} messages/s into a new {}-partition table (send → visible to a query) | p50 {} ms, p99 {} ms, max {} ms ({} samples) |",
                 grouped(fresh.rate as f64),
+                fresh.partitions,
                 ms(fresh.lag.p50_ms),
                 ms(fresh.lag.p99_ms),
                 ms(fresh.lag.max_ms),
