@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
+use super::load::Concurrency;
 use super::report::Report;
 use super::BenchError;
 
@@ -62,129 +63,129 @@ fn decades(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (low, high.max(low * 10.0))
 }
 
+/// One line of a chart against concurrency.
+struct Line {
+    label: String,
+    style: ShapeStyle,
+    points: Vec<(f64, f64)>,
+}
+
 fn concurrency(report: &Report, path: &Path) -> Result<(), String> {
     let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (left, right) = root.split_horizontally(500);
-    let clients: Vec<f64> = report.concurrency[0]
-        .levels
-        .iter()
-        .map(|level| level.clients as f64)
-        .collect();
-    let max_clients = clients.iter().cloned().fold(1.0, f64::max);
-    let x_range = || {
-        (0.8f64..max_clients * 1.25)
-            .log_scale()
-            .with_key_points(clients.clone())
-    };
-
-    let (low_qps, high_qps) = decades(
-        report
-            .concurrency
-            .iter()
-            .flat_map(|mix| mix.levels.iter().map(|level| level.queries_per_second)),
-    );
-    let mut chart = ChartBuilder::on(&left)
-        .caption("Throughput", (FONT, 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_range(), (low_qps..high_qps).log_scale())
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("concurrent clients")
-        .y_desc("queries/s (log scale)")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut throughput = Vec::new();
+    let mut latency = Vec::new();
     for (i, mix) in report.concurrency.iter().enumerate() {
         let color = COLORS[(i + 1) % COLORS.len()];
-        let points: Vec<(f64, f64)> = mix
-            .levels
-            .iter()
-            .map(|level| (level.clients as f64, level.queries_per_second))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label(mix.name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
-            .map_err(|e| e.to_string())?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
-
-    let (low, high) = decades(report.concurrency.iter().flat_map(|mix| {
-        mix.levels
-            .iter()
-            .flat_map(|level| [level.latency.p50_ms, level.latency.p99_ms])
-    }));
-    let mut chart = ChartBuilder::on(&right)
-        .caption("Latency under load", (FONT, 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_range(), (low..high).log_scale())
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("concurrent clients")
-        .y_desc("ms (log scale)")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format_ms(*y))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    for (i, mix) in report.concurrency.iter().enumerate() {
-        let color = COLORS[(i + 1) % COLORS.len()];
-        for (label, dashed) in [("p50", false), ("p99", true)] {
-            let points: Vec<(f64, f64)> = mix
+        let line = |label: String, style: ShapeStyle, value: &dyn Fn(&Concurrency) -> f64| Line {
+            label,
+            style,
+            points: mix
                 .levels
                 .iter()
-                .map(|level| {
-                    let ms = if dashed {
-                        level.latency.p99_ms
-                    } else {
-                        level.latency.p50_ms
-                    };
-                    (level.clients as f64, ms.max(low))
-                })
-                .collect();
-            let style = if dashed {
-                color.mix(0.55).stroke_width(2)
-            } else {
-                color.stroke_width(2)
-            };
-            chart
-                .draw_series(LineSeries::new(points.clone(), style))
-                .map_err(|e| e.to_string())?
-                .label(format!("{} {label}", mix.name))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-            chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, style.filled())))
-                .map_err(|e| e.to_string())?;
-        }
+                .map(|level| (level.clients as f64, value(level)))
+                .collect(),
+        };
+        throughput.push(line(mix.name.clone(), color.stroke_width(2), &|l| {
+            l.queries_per_second
+        }));
+        latency.push(line(
+            format!("{} p50", mix.name),
+            color.stroke_width(2),
+            &|l| l.latency.p50_ms,
+        ));
+        latency.push(line(
+            format!("{} p99", mix.name),
+            color.mix(0.55).stroke_width(2),
+            &|l| l.latency.p99_ms,
+        ));
     }
+    against_clients(
+        &left,
+        "Throughput",
+        "queries/s (log scale)",
+        &throughput,
+        &|y| format!("{y:.0}"),
+    )?;
+    against_clients(
+        &right,
+        "Latency under load",
+        "ms (log scale)",
+        &latency,
+        &|y| format_ms(*y),
+    )?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Lines on log-log axes, x the number of clients.
+fn against_clients(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    lines: &[Line],
+    y_format: &dyn Fn(&f64) -> String,
+) -> Result<(), String> {
+    let mut clients: Vec<f64> = lines
+        .iter()
+        .flat_map(|line| line.points.iter().map(|p| p.0))
+        .collect();
+    clients.sort_by(f64::total_cmp);
+    clients.dedup();
+    let max_clients = clients.last().copied().unwrap_or(1.0);
+    let (low, high) = decades(
+        lines
+            .iter()
+            .flat_map(|line| line.points.iter().map(|p| p.1)),
+    );
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            (0.8f64..max_clients * 1.25)
+                .log_scale()
+                .with_key_points(clients),
+            (low..high).log_scale(),
+        )
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("concurrent clients")
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(y_format)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for line in lines {
+        let style = line.style;
+        let points: Vec<(f64, f64)> = line.points.iter().map(|&(x, y)| (x, y.max(low))).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), style))
+            .map_err(|e| e.to_string())?
+            .label(line.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 4, style.filled())))
+            .map_err(|e| e.to_string())?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+/// Draws the series' labels in a box.
+fn legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font((FONT, 13))
         .draw()
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn format_ms(ms: f64) -> String {
@@ -261,14 +262,7 @@ fn grouped_bars(
             ))
             .map_err(|e| e.to_string())?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn queries(report: &Report, path: &Path) -> Result<(), String> {
