@@ -72,7 +72,7 @@ struct BenchArgs {
     #[arg(long, default_value_t = 100)]
     runs: usize,
 
-    /// Numbers of concurrent HTTP clients.
+    /// Numbers of concurrent HTTP clients (1 to 1024 each).
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
     clients: Vec<usize>,
 
@@ -96,11 +96,11 @@ struct BenchArgs {
     #[arg(long)]
     kit: Option<PathBuf>,
 
-    /// Queries to run, in the kit's queries.sql format (by default the bundled copy).
+    /// Queries to run, in the kit's queries.sql format: a `-- qN title` comment, then the query on one line (by default the bundled copy).
     #[arg(long)]
     queries: Option<PathBuf>,
 
-    /// Rows sent through Kafka (the embedded cluster keeps about 2M of them); 0 skips Kafka.
+    /// Rows sent through Kafka (the embedded cluster keeps about 2M of them); 0 skips Kafka and freshness.
     #[arg(long, default_value_t = 1_000_000)]
     kafka_rows: usize,
 

@@ -107,11 +107,22 @@ fn a_small_run_measures_every_phase() {
     assert_eq!(kafka["messages"], 20000);
     assert!(kafka["messages_per_second"].as_f64().unwrap() > 0.0);
     let freshness = &report["freshness"];
-    assert!(freshness["produced"].as_u64().unwrap() > 1000);
-    assert!(freshness["lag"]["runs"].as_u64().unwrap() > 0);
+    assert!(
+        freshness["produced"].as_u64().unwrap() > 1000,
+        "{freshness}"
+    );
+    let probes = freshness["probes"].as_u64().unwrap();
+    assert!(probes >= 2, "{freshness}");
+    // Every probe is waited for: none is left out of the percentiles.
+    assert_eq!(
+        freshness["lag"]["runs"].as_u64().unwrap(),
+        probes,
+        "{freshness}"
+    );
+    assert!(freshness["lag"]["min_ms"].as_f64().unwrap() > 0.0);
 
     let memory = &report["memory"];
-    for phase in ["batch_ingest", "queries", "kafka", "peak"] {
+    for phase in ["batch_ingest", "after_load", "queries", "kafka", "peak"] {
         assert!(
             memory[phase].as_u64().unwrap() > 10 << 20,
             "{phase}: {memory}"
@@ -143,6 +154,10 @@ fn a_small_run_measures_every_phase() {
     let queries_svg = std::fs::read_to_string(out.path().join("queries.svg")).unwrap();
     assert!(queries_svg.contains("q10"));
 
+    // The bench's own files are named as its own; the server's data
+    // directory carries the mark that lets the next run empty it.
+    assert!(out.path().join("server-data/.gamay-bench").exists());
+    assert!(out.path().join("gamay-bench-queries.sql").exists());
     let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(markdown.contains("| q1 count |"), "{markdown}");
     assert!(markdown.contains("![concurrency.svg](concurrency.svg)"));
@@ -239,4 +254,61 @@ fn bad_arguments_are_named() {
         );
     }
     assert!(!Path::new(&out.path().join("report.json")).exists());
+}
+
+#[test]
+fn a_directory_it_did_not_make_is_left_alone() {
+    let out = tempfile::tempdir().unwrap();
+    let theirs = out.path().join("server-data");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("keep.txt"), "mine").unwrap();
+    let output = gamay(&[
+        "bench",
+        "--rows",
+        "1000",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("server-data") && stderr.contains("not made by gamay bench"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("keep.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn a_failing_query_is_named() {
+    let out = tempfile::tempdir().unwrap();
+    let queries = out.path().join("mine.sql");
+    std::fs::write(
+        &queries,
+        "-- q1 count\nSELECT COUNT(*) FROM stock_transactions\n-- q2 typo\nSELECT SUM(sharez) FROM stock_transactions\n",
+    )
+    .unwrap();
+    let output = gamay(&[
+        "bench",
+        "--rows",
+        "2000",
+        "--runs",
+        "1",
+        "--peers",
+        "none",
+        "--kafka-rows",
+        "0",
+        "--queries",
+        queries.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("q2 SELECT SUM(sharez)") && stderr.contains("sharez"),
+        "{stderr}"
+    );
 }

@@ -181,12 +181,40 @@ pub fn parquet_rows(path: &Path) -> Result<usize, BenchError> {
     Ok(builder.metadata().file_metadata().num_rows() as usize)
 }
 
+/// Fails unless the file has the data set's columns, of its types.
+pub fn check_columns(path: &Path) -> Result<(), BenchError> {
+    let file = File::open(path).map_err(|err| BenchError::io(path, err))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|err| BenchError::Data {
+            path: path.to_path_buf(),
+            message: format!("not a readable Parquet file: {err}"),
+        })?;
+    let found = builder.schema();
+    for expected in schema().fields() {
+        let problem = match found.field_with_name(expected.name()) {
+            Err(_) => "missing column",
+            Ok(field) if field.data_type() != expected.data_type() => "wrong type for column",
+            Ok(_) => continue,
+        };
+        return Err(BenchError::Data {
+            path: path.to_path_buf(),
+            message: format!(
+                "{problem} `{}` (expected {}); the file must have gen_stock.py's columns",
+                expected.name(),
+                expected.data_type()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Reads up to `limit` rows of a Parquet file and calls `each` with every
-/// row as one JSON object (the kit's `--json` lines), in file order.
+/// row as one JSON object (the kit's `--json` lines), in file order; stops
+/// at the first error `each` returns.
 pub fn json_rows(
     path: &Path,
     limit: usize,
-    mut each: impl FnMut(&[u8]),
+    mut each: impl FnMut(&[u8]) -> Result<(), BenchError>,
 ) -> Result<usize, BenchError> {
     let data = |message: String| BenchError::Data {
         path: path.to_path_buf(),
@@ -211,7 +239,7 @@ pub fn json_rows(
             .split(|&b| b == b'\n')
             .filter(|line| !line.is_empty())
         {
-            each(line);
+            each(line)?;
             sent += 1;
         }
         if sent >= limit {
@@ -296,13 +324,33 @@ mod tests {
         write_parquet(&generate(1_500_001, 42), &path).unwrap();
         assert_eq!(parquet_rows(&path).unwrap(), 1_500_001);
         let mut lines = Vec::new();
-        let sent = json_rows(&path, 3, |line| lines.push(line.to_vec())).unwrap();
+        let sent = json_rows(&path, 3, |line| {
+            lines.push(line.to_vec());
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(sent, 3);
         let first: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
         assert_eq!(first["id"], 0);
         assert_eq!(first.as_object().unwrap().len(), 10);
         let mut count = 0;
-        json_rows(&path, usize::MAX, |_| count += 1).unwrap();
+        json_rows(&path, usize::MAX, |_| {
+            count += 1;
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(count, 1_500_001);
+        check_columns(&path).unwrap();
+        // A file of other columns is refused, naming the first one missing.
+        let other = dir.path().join("other.parquet");
+        let batch =
+            RecordBatch::try_from_iter([("a", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)])
+                .unwrap();
+        let mut writer =
+            ArrowWriter::try_new(File::create(&other).unwrap(), batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let err = check_columns(&other).unwrap_err().to_string();
+        assert!(err.contains("missing column `id`"), "{err}");
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::ClientConfig;
@@ -55,10 +56,6 @@ impl Kafka {
         producer(&self.cluster.bootstrap_servers(), "lz4", "5")
     }
 
-    fn send(&self, payload: &[u8], partition: i32) {
-        send(&self.producer, TABLE, payload, partition)
-    }
-
     fn flush(&self) -> Result<(), BenchError> {
         self.producer
             .flush(Duration::from_secs(120))
@@ -84,7 +81,7 @@ impl Kafka {
     }
 }
 
-fn kafka_error(err: rdkafka::error::KafkaError) -> BenchError {
+fn kafka_error(err: KafkaError) -> BenchError {
     BenchError::Kafka(err.to_string())
 }
 
@@ -100,16 +97,32 @@ fn producer(brokers: &str, compression: &str, linger_ms: &str) -> Result<BasePro
         .map_err(kafka_error)
 }
 
-/// Hands one message to the producer, waiting while its queue is full.
-fn send(producer: &BaseProducer, topic: &str, payload: &[u8], partition: i32) {
+/// Hands one message to the producer, waiting (up to a minute) while its
+/// queue is full; any other refusal is an error naming the message.
+fn send(
+    producer: &BaseProducer,
+    topic: &str,
+    payload: &[u8],
+    partition: i32,
+) -> Result<(), BenchError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let record = BaseRecord::<(), [u8]>::to(topic)
             .payload(payload)
             .partition(partition);
         match producer.send(record) {
-            Ok(()) => return,
-            Err(_) => {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
+                if Instant::now() < deadline =>
+            {
                 producer.poll(Duration::from_millis(1));
+            }
+            Err((err, _)) => {
+                let start = String::from_utf8_lossy(&payload[..payload.len().min(80)]).into_owned();
+                return Err(BenchError::Kafka(format!(
+                    "cannot produce a {}-byte message to {topic} ({start}...): {err}",
+                    payload.len()
+                )));
             }
         }
     }
@@ -167,9 +180,10 @@ pub fn ingest(
     let mut bytes = 0usize;
     let mut partition = 0;
     let messages = data::json_rows(parquet, limit, |line| {
-        kafka.send(line, partition);
+        send(&kafka.producer, TABLE, line, partition)?;
         bytes += line.len();
         partition = (partition + 1) % PARTITIONS;
+        Ok(())
     })?;
     kafka.flush()?;
     kafka.check_retained()?;
@@ -180,7 +194,7 @@ pub fn ingest(
     let started = Instant::now();
     client.post("/tables", &table)?;
     let count = format!("SELECT COUNT(*) FROM {TABLE}");
-    client.wait_for(&count, messages as f64, Duration::from_secs(1800))?;
+    client.wait_for(&count, messages as f64, Duration::from_secs(60))?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(KafkaIngest {
         messages,
@@ -197,15 +211,27 @@ pub fn ingest(
 pub struct Freshness {
     /// Partitions of the new topic and table it is measured on.
     pub partitions: i32,
+    /// The rate asked for, and the rate the producer kept.
     pub rate: u64,
+    pub achieved_rate: f64,
     pub seconds: f64,
     pub produced: u64,
-    /// Send → visible to `SELECT MAX(id)`, for every thousandth message.
+    /// Probes sent (every thousandth message); `lag.runs` of them were seen.
+    pub probes: usize,
+    /// Send → first answer that includes the probe.
     pub lag: Latency,
 }
 
-/// A trade of the stream's shape with id `id`, stamped now.
-fn live_message(id: u64, buffer: &mut Vec<u8>) {
+/// Every this many messages one is a probe, whose lag is measured.
+const PROBE_EVERY: u64 = 1000;
+/// The exchange that marks a probe.
+const PROBE: &str = "PROBE";
+/// How long to wait for the last probes once producing has stopped.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// A trade of the stream's shape with id `id`, stamped now; a probe's
+/// exchange is [`PROBE`].
+fn live_message(id: u64, probe: bool, buffer: &mut Vec<u8>) {
     use std::io::Write;
     let mix = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let symbol = mix % 500;
@@ -214,8 +240,9 @@ fn live_message(id: u64, buffer: &mut Vec<u8>) {
     buffer.clear();
     let _ = write!(
         buffer,
-        r#"{{"id":{id},"user_id":{},"symbol":"S{symbol:04}","exchange":"NYSE","country":"C{:02}","side":"{}","shares":{shares},"price":{price:.2},"purchase":{:.2},"update_at":{}}}"#,
+        r#"{{"id":{id},"user_id":{},"symbol":"S{symbol:04}","exchange":"{}","country":"C{:02}","side":"{}","shares":{shares},"price":{price:.2},"purchase":{:.2},"update_at":{}}}"#,
         1 + (mix >> 8) % 100_000,
+        if probe { PROBE } else { "NYSE" },
         (mix >> 40) % 50,
         if mix & 1 == 0 { "BUY" } else { "SELL" },
         shares as f64 * price,
@@ -224,17 +251,17 @@ fn live_message(id: u64, buffer: &mut Vec<u8>) {
 }
 
 /// Creates a second REALTIME table on a topic of its own, then produces to
-/// it at `rate` messages/s for `duration` (ids from `first_id`) while
-/// polling `SELECT MAX(id)` on a kept-alive connection.
+/// it at `rate` messages/s for `duration`. Every thousandth message is a
+/// probe; all probes go to partition 0, in order, so the newest probe id
+/// `SELECT MAX(id) ... WHERE exchange = 'PROBE'` answers means that probe
+/// and every earlier one are visible. Polls every 2 ms on a kept-alive
+/// connection, until every probe is seen (or [`DRAIN`] after the end).
 pub fn freshness(
     kafka: &Kafka,
     client: &Client,
-    first_id: u64,
     rate: u64,
     duration: Duration,
 ) -> Result<Freshness, BenchError> {
-    let sent_at: Mutex<Vec<(u64, Instant)>> = Mutex::default();
-    let stop = AtomicBool::new(false);
     let (schema, table) = configs(&kafka.cluster.bootstrap_servers(), LIVE_TABLE);
     client.post("/schemas", &schema)?;
     client.post("/tables", &table)?;
@@ -242,76 +269,114 @@ pub fn freshness(
     // Its consumers connect before the first message is timed.
     std::thread::sleep(Duration::from_secs(1));
     let producer = &kafka.live_producer()?;
-    let started = Instant::now();
-    let (produced, lags) = std::thread::scope(|scope| {
+    let sent_at: Mutex<Vec<(u64, Instant)>> = Mutex::default();
+    let done = AtomicBool::new(false);
+    let (produced, production, lags) = std::thread::scope(|scope| {
         let producing = scope.spawn(|| {
-            let mut sent = 0u64;
-            let mut buffer = Vec::with_capacity(256);
-            while !stop.load(Ordering::Acquire) {
-                let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
-                while sent < due {
-                    let id = first_id + sent;
-                    live_message(id, &mut buffer);
-                    let partition = (sent % LIVE_PARTITIONS as u64) as i32;
-                    send(producer, LIVE_TABLE, &buffer, partition);
-                    if id.is_multiple_of(1000) {
-                        sent_at
-                            .lock()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner())
-                            .push((id, Instant::now()));
-                    }
-                    sent += 1;
-                }
-                producer.poll(Duration::ZERO);
-                std::thread::sleep(Duration::from_micros(500));
-            }
-            sent
+            let result = produce(producer, &sent_at, rate, duration);
+            done.store(true, Ordering::Release);
+            result
         });
-        let polled = poll_lags(client, &sent_at, duration);
-        stop.store(true, Ordering::Release);
-        let produced = producing.join().unwrap_or(0);
-        (produced, polled)
+        let lags = poll_lags(client, &sent_at, &done);
+        let produced = producing
+            .join()
+            .unwrap_or_else(|_| Err(BenchError::Kafka("the producer thread panicked".into())));
+        (produced, duration, lags)
     });
-    let _ = producer.flush(Duration::from_secs(30));
+    let produced = produced?;
     let lags = lags?;
+    let _ = producer.flush(Duration::from_secs(30));
+    let probes = sent_at
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .len();
     if lags.is_empty() {
         return Err(BenchError::Server(format!(
-            "no message produced at {rate}/s became visible within {} s",
-            duration.as_secs_f64()
+            "none of the {probes} probes produced at {rate}/s became visible in {LIVE_TABLE}"
         )));
     }
     Ok(Freshness {
         partitions: LIVE_PARTITIONS,
         rate,
+        achieved_rate: produced as f64 / production.as_secs_f64(),
         seconds: duration.as_secs_f64(),
         produced,
+        probes,
         lag: Latency::of(lags),
     })
+}
+
+/// Sends at `rate` for `duration`, in bursts of at most a millisecond's
+/// worth; records each probe's send time.
+fn produce(
+    producer: &BaseProducer,
+    sent_at: &Mutex<Vec<(u64, Instant)>>,
+    rate: u64,
+    duration: Duration,
+) -> Result<u64, BenchError> {
+    let started = Instant::now();
+    let burst = (rate / 1000).max(1);
+    let mut sent = 0u64;
+    let mut buffer = Vec::with_capacity(256);
+    while started.elapsed() < duration {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        let until = due.min(sent + burst);
+        while sent < until {
+            let probe = sent.is_multiple_of(PROBE_EVERY);
+            live_message(sent, probe, &mut buffer);
+            let partition = if probe {
+                0
+            } else {
+                (sent % LIVE_PARTITIONS as u64) as i32
+            };
+            send(producer, LIVE_TABLE, &buffer, partition)?;
+            if probe {
+                sent_at
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push((sent, Instant::now()));
+            }
+            sent += 1;
+        }
+        producer.poll(Duration::ZERO);
+        if sent >= due {
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+    Ok(sent)
 }
 
 fn poll_lags(
     client: &Client,
     sent_at: &Mutex<Vec<(u64, Instant)>>,
-    duration: Duration,
+    done: &AtomicBool,
 ) -> Result<Vec<f64>, BenchError> {
-    let sql = format!("SELECT MAX(id) FROM {LIVE_TABLE}");
+    let sql = format!("SELECT MAX(id) FROM {LIVE_TABLE} WHERE exchange = '{PROBE}'");
     let mut lags = Vec::new();
     let mut next = 0usize;
-    let deadline = Instant::now() + duration;
-    while Instant::now() < deadline {
+    let mut drained_by: Option<Instant> = None;
+    loop {
         let visible = client.scalar(&sql)?;
         let now = Instant::now();
         let sent = sent_at
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        while next < sent.len() && sent[next].0 as f64 <= visible {
-            lags.push(now.duration_since(sent[next].1).as_secs_f64() * 1000.0);
-            next += 1;
+        if let Some(visible) = visible {
+            while next < sent.len() && sent[next].0 as f64 <= visible {
+                lags.push(now.duration_since(sent[next].1).as_secs_f64() * 1000.0);
+                next += 1;
+            }
         }
+        let all_seen = next == sent.len();
         drop(sent);
+        if done.load(Ordering::Acquire) {
+            let deadline = *drained_by.get_or_insert(now + DRAIN);
+            if all_seen || now > deadline {
+                return Ok(lags);
+            }
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
-    Ok(lags)
 }
 
 #[cfg(test)]
@@ -321,9 +386,13 @@ mod tests {
     #[test]
     fn live_messages_fit_the_schema() {
         let mut buffer = Vec::new();
-        live_message(123_456, &mut buffer);
+        live_message(123_456, true, &mut buffer);
         let message: Value = serde_json::from_slice(&buffer).unwrap();
         assert_eq!(message["id"], 123_456);
+        assert_eq!(message["exchange"], PROBE);
+        live_message(7, false, &mut buffer);
+        let other: Value = serde_json::from_slice(&buffer).unwrap();
+        assert_eq!(other["exchange"], "NYSE");
         let (schema, table) = configs("127.0.0.1:9092", "t");
         let names: Vec<&str> = [
             "dimensionFieldSpecs",

@@ -92,12 +92,19 @@ pub fn latencies(
     queries
         .iter()
         .map(|query| {
-            let answer = client.query(&query.sql)?;
+            let named = |err: BenchError| match err {
+                BenchError::Query { sql, message } => BenchError::Query {
+                    sql: format!("{} {sql}", query.name),
+                    message,
+                },
+                other => other,
+            };
+            let answer = client.query(&query.sql).map_err(named)?;
             let rows = answer["resultTable"]["rows"].as_array().map_or(0, Vec::len);
             let mut times = Vec::with_capacity(runs);
             for _ in 0..runs {
                 let started = Instant::now();
-                client.query(&query.sql)?;
+                client.query(&query.sql).map_err(named)?;
                 times.push(started.elapsed().as_secs_f64() * 1000.0);
             }
             Ok(QueryLatency {
@@ -120,40 +127,58 @@ pub struct Concurrency {
 
 /// `clients` threads, each on its own kept-alive connection, send the
 /// mix's queries back to back (each starting at a different one) for
-/// `duration`.
+/// `duration`. Only queries that finish within it count.
 pub fn concurrency(
     url: &str,
     mix: &[Query],
     clients: usize,
     duration: Duration,
 ) -> Result<Concurrency, BenchError> {
+    if mix.is_empty() {
+        return Err(BenchError::Usage("a mix without queries".into()));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let threads: Vec<_> = (0..clients)
-        .map(|client| {
-            let (stop, mix) = (stop.clone(), mix.to_vec());
-            let connection = Client::new(url);
-            std::thread::spawn(move || {
+    let mut threads = Vec::with_capacity(clients);
+    for client in 0..clients {
+        let (halt, mix) = (stop.clone(), mix.to_vec());
+        let connection = Client::new(url);
+        let thread = std::thread::Builder::new()
+            .name(format!("bench-client-{client}"))
+            .stack_size(256 << 10)
+            .spawn(move || {
                 let mut times = Vec::new();
                 let mut errors = 0usize;
                 let mut first_error = None;
-                let mut next = client % mix.len().max(1);
-                while !stop.load(Ordering::Acquire) && !mix.is_empty() {
+                let mut next = client % mix.len();
+                while !halt.load(Ordering::Acquire) {
                     let begun = Instant::now();
-                    match connection.query(&mix[next].sql) {
-                        Ok(_) => times.push(begun.elapsed().as_secs_f64() * 1000.0),
-                        Err(err) => {
-                            errors += 1;
-                            first_error.get_or_insert(err);
+                    let result = connection.query(&mix[next].sql);
+                    if started.elapsed() <= duration {
+                        match result {
+                            Ok(_) => times.push(begun.elapsed().as_secs_f64() * 1000.0),
+                            Err(err) => {
+                                errors += 1;
+                                first_error.get_or_insert(err);
+                            }
                         }
                     }
                     next = (next + 1) % mix.len();
                 }
                 (times, errors, first_error)
-            })
-        })
-        .collect();
-    std::thread::sleep(duration);
+            });
+        match thread {
+            Ok(thread) => threads.push(thread),
+            Err(err) => {
+                stop.store(true, Ordering::Release);
+                return Err(BenchError::Usage(format!(
+                    "cannot start client thread {} of {clients}: {err}; use fewer --clients",
+                    client + 1
+                )));
+            }
+        }
+    }
+    std::thread::sleep(duration.saturating_sub(started.elapsed()));
     stop.store(true, Ordering::Release);
     let mut all = Vec::new();
     let mut errors = 0;
@@ -166,15 +191,20 @@ pub fn concurrency(
         errors += failed;
         first_error = first_error.or(error);
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(error) = &first_error {
+        tracing::warn!("{errors} queries failed with {clients} clients; the first: {error}");
+    }
     if all.is_empty() {
         return Err(first_error.unwrap_or_else(|| {
-            BenchError::Server(format!("no query finished with {clients} clients"))
+            BenchError::Server(format!(
+                "no query finished within {:.1} s with {clients} clients; raise --seconds",
+                duration.as_secs_f64()
+            ))
         }));
     }
     Ok(Concurrency {
         clients,
-        queries_per_second: all.len() as f64 / elapsed,
+        queries_per_second: all.len() as f64 / duration.as_secs_f64(),
         latency: Latency::of(all),
         errors,
     })

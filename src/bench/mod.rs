@@ -29,6 +29,8 @@ use server::{Client, ServerProcess};
 pub const QUERIES_SQL: &str = include_str!("../../benches/data/queries.sql");
 const SCHEMA: &str = include_str!("../../benches/data/stock_transactions.schema.json");
 const OFFLINE_TABLE: &str = include_str!("../../benches/data/stock_transactions.offline.json");
+/// The most concurrent clients asked for (each is a thread).
+const MAX_CLIENTS: usize = 1024;
 /// The queries of the "selective" mix: what a dashboard tile asks.
 const SELECTIVE: [&str; 4] = ["q1", "q3", "q7", "q8"];
 
@@ -94,15 +96,15 @@ fn step(message: impl std::fmt::Display) {
 
 /// Runs every phase and writes the report, charts included, into `out`.
 pub fn run(options: &Options) -> Result<Report, BenchError> {
-    if options.clients.contains(&0) {
-        return Err(BenchError::Usage(
-            "--clients takes positive numbers, e.g. 1,4,16,64".into(),
-        ));
+    if options.clients.is_empty() || options.clients.iter().any(|&c| c == 0 || c > MAX_CLIENTS) {
+        return Err(BenchError::Usage(format!(
+            "--clients takes numbers from 1 to {MAX_CLIENTS}, e.g. 1,4,16,64"
+        )));
     }
     let seconds = |value: f64| value.is_finite() && (0.0..=86_400.0).contains(&value);
-    if !seconds(options.seconds) || options.seconds == 0.0 {
+    if !seconds(options.seconds) || options.seconds < 0.1 {
         return Err(BenchError::Usage(format!(
-            "--seconds {} must be a positive number of seconds, e.g. 5",
+            "--seconds {} must be at least 0.1 seconds, e.g. 5",
             options.seconds
         )));
     }
@@ -112,10 +114,27 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
             options.fresh_seconds
         )));
     }
-    if options.runs == 0 || options.rows == 0 {
-        return Err(BenchError::Usage(
-            "--runs and --rows must be at least 1".into(),
-        ));
+    if options.runs == 0 {
+        return Err(BenchError::Usage("--runs must be at least 1".into()));
+    }
+    if options.rows == 0 {
+        return Err(BenchError::Usage("--rows must be at least 1".into()));
+    }
+    let samples = options.fresh_rate as f64 * options.fresh_seconds / 1000.0;
+    if options.kafka_rows > 0 && options.fresh_seconds > 0.0 && samples < 2.0 {
+        return Err(BenchError::Usage(format!(
+            "--fresh-rate {} for --fresh-seconds {} sends too few messages to measure: \
+             freshness samples every 1000th, so send at least 2000 (or --fresh-seconds 0 to skip)",
+            options.fresh_rate, options.fresh_seconds
+        )));
+    }
+    if let Some(kit) = &options.kit {
+        if !kit.join("peers.py").is_file() {
+            return Err(BenchError::Usage(format!(
+                "--kit {}: no peers.py there; give the peer kit's directory",
+                kit.display()
+            )));
+        }
     }
     std::fs::create_dir_all(&options.out).map_err(|err| BenchError::io(&options.out, err))?;
     let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
@@ -123,14 +142,14 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
     let data = dataset(options)?;
     let parquet = PathBuf::from(&data.source_path);
 
-    let server = ServerProcess::start(&options.program, &options.out.join("data"))?;
+    let server = ServerProcess::start(&options.program, &options.out.join("server-data"))?;
     step(format!("server at {}", server.url));
     let client = Client::new(&server.url);
     let mut memory = Memory::default();
 
-    server.reset_peak_memory();
+    let reset = server.reset_peak_memory();
     let batch = batch_ingest(&server, &client, &parquet, data.set.rows)?;
-    memory.batch_ingest = server.peak_memory();
+    memory.batch_ingest = server.peak_memory(reset);
     step(format!(
         "batch ingest: {} rows/s, {:.1} bytes per row",
         report::grouped(batch.rows_per_second),
@@ -139,7 +158,7 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
     std::thread::sleep(Duration::from_millis(500));
     memory.after_load = server.memory();
 
-    server.reset_peak_memory();
+    let reset = server.reset_peak_memory();
     step(format!("queries: {} runs each", options.runs));
     let latencies = load::latencies(&client, &queries, options.runs)?;
     let mut concurrency = Vec::new();
@@ -158,7 +177,7 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
             levels,
         });
     }
-    memory.queries = server.peak_memory();
+    memory.queries = server.peak_memory(reset);
 
     let peers = (!options.peers.is_empty()).then(|| {
         step(format!("peers.py: {}", options.peers.join(", ")));
@@ -183,40 +202,48 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
 
     // The cluster outlives the server, whose consumers would otherwise
     // report its loss on the way out.
-    let cluster;
+    let mut cluster = None;
     let (kafka, freshness) = if options.kafka_rows > 0 {
-        server.reset_peak_memory();
+        let reset = server.reset_peak_memory();
         let limit = options.kafka_rows.min(data.set.rows);
         step(format!("Kafka: {} messages", report::grouped(limit as f64)));
-        cluster = kafka::Kafka::start()?;
-        let ingest = kafka::ingest(&cluster, &client, &parquet, limit)?;
-        let freshness = if options.fresh_seconds > 0.0 && options.fresh_rate > 0 {
-            step(format!("freshness at {} messages/s", options.fresh_rate));
-            Some(kafka::freshness(
-                &cluster,
-                &client,
-                0,
-                options.fresh_rate,
-                Duration::from_secs_f64(options.fresh_seconds),
-            )?)
-        } else {
-            None
+        // A failure here is reported with the figures already measured.
+        let failed = |err: BenchError| {
+            step(&err);
+            err.to_string()
         };
-        memory.kafka = server.peak_memory();
+        let ingest = kafka::Kafka::start().and_then(|started| {
+            let ingest = kafka::ingest(&started, &client, &parquet, limit);
+            cluster = Some(started);
+            ingest
+        });
+        let ingest = ingest.map_err(failed);
+        let freshness = match &cluster {
+            Some(cluster) if options.fresh_seconds > 0.0 => {
+                step(format!("freshness at {} messages/s", options.fresh_rate));
+                Some(
+                    kafka::freshness(
+                        cluster,
+                        &client,
+                        options.fresh_rate,
+                        Duration::from_secs_f64(options.fresh_seconds),
+                    )
+                    .map_err(failed),
+                )
+            }
+            _ => None,
+        };
+        memory.kafka = server.peak_memory(reset);
         (Some(ingest), freshness)
     } else {
         (None, None)
     };
-    memory.peak = [
-        memory.batch_ingest,
-        memory.queries,
-        memory.kafka,
-        memory.after_load,
-    ]
-    .into_iter()
-    .flatten()
-    .max();
+    memory.peak = [memory.batch_ingest, memory.queries, memory.kafka]
+        .into_iter()
+        .flatten()
+        .max();
     drop(server);
+    drop(cluster);
 
     let mut report = Report {
         started,
@@ -256,7 +283,7 @@ fn queries(options: &Options) -> Result<(PathBuf, Vec<Query>), BenchError> {
             (path.clone(), text)
         }
         None => {
-            let path = options.out.join("queries.sql");
+            let path = options.out.join("gamay-bench-queries.sql");
             write(&path, QUERIES_SQL.as_bytes())?;
             (path, QUERIES_SQL.to_string())
         }
@@ -310,6 +337,7 @@ fn dataset(options: &Options) -> Result<Prepared, BenchError> {
             (path, "generated like gen_stock.py, seed 42".to_string())
         }
     };
+    data::check_columns(&path)?;
     let rows = data::parquet_rows(&path)?;
     if rows == 0 {
         return Err(BenchError::Data {
@@ -348,7 +376,9 @@ fn batch_ingest(
         parquet,
     )?;
     let seconds = started.elapsed().as_secs_f64();
-    let counted = client.scalar("SELECT COUNT(*) FROM stock_transactions")? as usize;
+    let counted = client
+        .scalar("SELECT COUNT(*) FROM stock_transactions")?
+        .unwrap_or(0.0) as usize;
     if counted != rows {
         return Err(BenchError::Server(format!(
             "the table counts {counted} rows after loading {rows}: {answer}"

@@ -107,7 +107,7 @@ pub fn run(
     let script = match kit {
         Some(kit) => kit.join("peers.py"),
         None => {
-            let path = scratch.join("peers.py");
+            let path = scratch.join("gamay-bench-peers.py");
             std::fs::write(&path, PEERS_PY).map_err(|err| BenchError::io(&path, err))?;
             path
         }
@@ -143,7 +143,14 @@ pub fn run(
         )));
     }
     let times = parse(&String::from_utf8_lossy(&output.stdout))?;
-    if let Some((query, _)) = times.queries.iter().find(|(_, t)| t[0].is_none()) {
+    let gamay = times
+        .engines
+        .iter()
+        .position(|e| e == "gamay")
+        .ok_or_else(|| {
+            BenchError::Peers(format!("{} printed no gamay column", script.display()))
+        })?;
+    if let Some((query, _)) = times.queries.iter().find(|(_, t)| t[gamay].is_none()) {
         let reason = stderr
             .lines()
             .find(|line| line.contains("gamay") && line.contains(query.as_str()));

@@ -94,10 +94,12 @@ pub struct Peers {
     pub ratios: Vec<Ratio>,
 }
 
-/// Peak resident memory of the server process in each phase, bytes.
+/// Resident memory of the server process, bytes: the peak of each phase
+/// (`None` where the peak could not be reset), and the size after loading.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Memory {
     pub batch_ingest: Option<u64>,
+    /// Not a peak: the resident size once the load is done.
     pub after_load: Option<u64>,
     pub queries: Option<u64>,
     pub kafka: Option<u64>,
@@ -115,26 +117,33 @@ pub struct Report {
     pub concurrency: Vec<Mix>,
     #[serde(serialize_with = "outcome")]
     pub peers: Option<Result<Peers, String>>,
-    pub kafka: Option<KafkaIngest>,
-    pub freshness: Option<Freshness>,
+    #[serde(serialize_with = "outcome")]
+    pub kafka: Option<Result<KafkaIngest, String>>,
+    #[serde(serialize_with = "outcome")]
+    pub freshness: Option<Result<Freshness, String>>,
     pub memory: Memory,
     pub charts: Vec<String>,
 }
 
-fn outcome<S: Serializer>(
-    value: &Option<Result<Peers, String>>,
+/// A phase that ran serializes as its figures, one that failed as
+/// `{"error": "..."}`, one skipped as null.
+fn outcome<S: Serializer, T: Serialize>(
+    value: &Option<Result<T, String>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     #[serde(untagged)]
-    enum Outcome<'a> {
-        Ran(&'a Peers),
+    enum Outcome<'a, T> {
+        Ran(&'a T),
         Failed { error: &'a str },
     }
     match value {
         None => serializer.serialize_none(),
         Some(Ok(peers)) => Outcome::Ran(peers).serialize(serializer),
-        Some(Err(error)) => Outcome::Failed { error }.serialize(serializer),
+        Some(Err(error)) => {
+            let failed: Outcome<'_, T> = Outcome::Failed { error };
+            failed.serialize(serializer)
+        }
     }
 }
 
@@ -166,7 +175,12 @@ pub fn ms(value: f64) -> String {
 }
 
 fn mb(bytes: u64) -> String {
-    format!("{:.0} MB", bytes as f64 / 1e6)
+    let mb = bytes as f64 / 1e6;
+    if mb < 10.0 {
+        format!("{mb:.1} MB")
+    } else {
+        format!("{mb:.0} MB")
+    }
 }
 
 fn memory(bytes: Option<u64>) -> String {
@@ -223,37 +237,55 @@ impl Report {
                 batch.parquet_ratio
             );
         }
-        if let Some(kafka) = &self.kafka {
-            let _ = writeln!(
-                out,
-                "| Kafka ingest (JSON, {} partitions, until all are queryable) | {} messages/s ({} messages of {:.0} bytes in {:.2} s) |",
-                kafka.partitions,
-                grouped(kafka.messages_per_second),
-                grouped(kafka.messages as f64),
-                kafka.message_bytes,
-                kafka.seconds
-            );
+        match &self.kafka {
+            Some(Ok(kafka)) => {
+                let _ = writeln!(
+                    out,
+                    "| Kafka ingest (JSON, {} partitions, until all are queryable) | {} messages/s ({} messages of {:.0} bytes in {:.2} s) |",
+                    kafka.partitions,
+                    grouped(kafka.messages_per_second),
+                    grouped(kafka.messages as f64),
+                    kafka.message_bytes,
+                    kafka.seconds
+                );
+            }
+            Some(Err(error)) => {
+                let _ = writeln!(out, "| Kafka ingest | not measured: {error} |");
+            }
+            None => {}
         }
-        if let Some(fresh) = &self.freshness {
-            let _ = writeln!(
-                out,
-                "| freshness at {} messages/s into a new {}-partition table (send → visible to a query) | p50 {} ms, p99 {} ms, max {} ms ({} samples) |",
-                grouped(fresh.rate as f64),
-                fresh.partitions,
-                ms(fresh.lag.p50_ms),
-                ms(fresh.lag.p99_ms),
-                ms(fresh.lag.max_ms),
-                fresh.lag.runs
-            );
+        match &self.freshness {
+            Some(Ok(fresh)) => {
+                let _ = writeln!(
+                    out,
+                    "| freshness at {} messages/s ({} kept) into a new {}-partition table (send → first answer with it) | p50 {} ms, p99 {} ms, max {} ms ({} of {} probes) |",
+                    grouped(fresh.rate as f64),
+                    grouped(fresh.achieved_rate),
+                    fresh.partitions,
+                    ms(fresh.lag.p50_ms),
+                    ms(fresh.lag.p99_ms),
+                    ms(fresh.lag.max_ms),
+                    fresh.lag.runs,
+                    fresh.probes
+                );
+            }
+            Some(Err(error)) => {
+                let _ = writeln!(out, "| freshness | not measured: {error} |");
+            }
+            None => {}
         }
         let mem = &self.memory;
         let _ = writeln!(
             out,
-            "| server peak RSS: batch ingest / loaded / queries / Kafka | {} / {} / {} / {} |\n",
+            "| server peak RSS: batch ingest / queries / Kafka | {} / {} / {} |",
             memory(mem.batch_ingest),
-            memory(mem.after_load),
             memory(mem.queries),
             memory(mem.kafka)
+        );
+        let _ = writeln!(
+            out,
+            "| server RSS once loaded | {} |\n",
+            memory(mem.after_load)
         );
     }
 
@@ -262,9 +294,14 @@ impl Report {
             return;
         }
         let runs = self.queries[0].latency.runs;
+        let runs = if runs == 1 {
+            "1 run".to_string()
+        } else {
+            format!("{runs} runs")
+        };
         let _ = writeln!(
             out,
-            "## Queries, one at a time ({runs} runs each, one kept-alive connection, ms)\n\n| query | p50 | p99 | min | rows |\n|---|---|---|---|---|"
+            "## Queries, one at a time ({runs} each, one kept-alive connection, ms)\n\n| query | p50 | p99 | min | rows |\n|---|---|---|---|---|"
         );
         for q in &self.queries {
             let _ = writeln!(
@@ -285,7 +322,7 @@ impl Report {
         for mix in &self.concurrency {
             let _ = writeln!(
                 out,
-                "## Concurrent clients: {} ({}; {:.0} s a level)\n\n| clients | queries/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|",
+                "## Concurrent clients: {} ({}; {} s a level)\n\n| clients | queries/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|",
                 mix.name,
                 mix.queries.join(", "),
                 mix.seconds_per_level
@@ -315,7 +352,7 @@ impl Report {
                 let times = &peers.times;
                 let _ = writeln!(
                     out,
-                    "## Against the peers (`peers.py`: median ms of 5 after a warm-up; Gamay over HTTP, a new connection per query)\n"
+                    "## Against the peers (`peers.py`'s median ms; Gamay over HTTP, a new connection per query)\n"
                 );
                 let _ = writeln!(
                     out,

@@ -19,12 +19,12 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `program serve` on `data_dir` (emptied first) and a free
-    /// loopback port, and waits for it to listen.
+    /// Starts `program serve` on `data_dir` and a free loopback port, and
+    /// waits for it to listen. `data_dir` is emptied first if an earlier
+    /// run made it (it holds [`MARKER`]); any other existing directory is
+    /// refused rather than deleted.
     pub fn start(program: &Path, data_dir: &Path) -> Result<ServerProcess, BenchError> {
-        if data_dir.exists() {
-            std::fs::remove_dir_all(data_dir).map_err(|err| BenchError::io(data_dir, err))?;
-        }
+        prepare_data_dir(data_dir)?;
         let mut child = Command::new(program)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -39,25 +39,32 @@ impl ServerProcess {
         let stdout = child.stdout.take().ok_or_else(|| {
             BenchError::Server("the server's standard output is not piped".into())
         })?;
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("gamay listening on ") {
-                        break url.trim().to_string();
-                    }
-                }
-                _ => {
-                    let status = child.wait().ok();
-                    return Err(BenchError::Server(format!(
-                        "`{} serve` exited before listening ({status:?})",
-                        program.display()
-                    )));
+        // Read the address on a thread, so a server that neither listens nor
+        // exits cannot hang the bench.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("gamay listening on ") {
+                    let _ = sender.send(url.trim().to_string());
+                    break;
                 }
             }
+            // Keep draining so the server never blocks on a full pipe.
+            lines.for_each(drop);
+        });
+        let url = match receiver.recv_timeout(STARTUP) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                return Err(BenchError::Server(format!(
+                    "`{} serve` did not start listening within {} s ({status:?}); its log is above",
+                    program.display(),
+                    STARTUP.as_secs()
+                )));
+            }
         };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
         Ok(ServerProcess {
             child,
             url,
@@ -65,14 +72,19 @@ impl ServerProcess {
         })
     }
 
-    /// Forgets the highest resident set size so far (Linux: `clear_refs` 5).
-    pub fn reset_peak_memory(&self) {
-        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    /// Forgets the highest resident set size so far (Linux: `clear_refs`
+    /// 5); false where the kernel refuses.
+    pub fn reset_peak_memory(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").is_ok()
     }
 
-    /// Highest resident set size since start or the last reset, in bytes.
-    pub fn peak_memory(&self) -> Option<u64> {
-        status_kib(self.child.id(), "VmHWM:").map(|kib| kib * 1024)
+    /// Highest resident set size since the reset, in bytes; `None` when
+    /// the reset was refused (the figure would be the peak since start).
+    pub fn peak_memory(&self, reset: bool) -> Option<u64> {
+        reset
+            .then(|| status_kib(self.child.id(), "VmHWM:"))
+            .flatten()
+            .map(|kib| kib * 1024)
     }
 
     /// Resident set size now, in bytes.
@@ -91,6 +103,31 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How long the server may take to listen.
+const STARTUP: Duration = Duration::from_secs(60);
+/// The file that marks a data directory as the bench's own to empty.
+pub const MARKER: &str = ".gamay-bench";
+
+fn prepare_data_dir(data_dir: &Path) -> Result<(), BenchError> {
+    let io = |err| BenchError::io(data_dir, err);
+    if data_dir.exists() {
+        let empty = std::fs::read_dir(data_dir).map_err(io)?.next().is_none();
+        if !empty && !data_dir.join(MARKER).exists() {
+            return Err(BenchError::Usage(format!(
+                "{} exists and was not made by gamay bench; choose another --out or remove it",
+                data_dir.display()
+            )));
+        }
+        std::fs::remove_dir_all(data_dir).map_err(io)?;
+    }
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    std::fs::write(
+        data_dir.join(MARKER),
+        "made by gamay bench; emptied by its next run\n",
+    )
+    .map_err(io)
 }
 
 fn status_kib(pid: u32, key: &str) -> Option<u64> {
@@ -158,36 +195,61 @@ impl Client {
         read(path, response)
     }
 
-    /// Runs SQL; an answer carrying exceptions is an error.
+    /// Runs SQL; an answer carrying exceptions is an error naming them.
     pub fn query(&self, sql: &str) -> Result<Value, BenchError> {
-        let body = self.post("/query/sql", &json!({ "sql": sql }))?;
+        let response = self
+            .agent
+            .post(&format!("{}/query/sql", self.url))
+            .set("Content-Type", "application/json")
+            .send_string(&json!({ "sql": sql }).to_string());
+        let body = match response {
+            Err(ureq::Error::Status(_, response)) => response
+                .into_string()
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .filter(|body| body.get("exceptions").is_some())
+                .ok_or_else(|| BenchError::Server(format!("`{sql}` was refused")))?,
+            other => read("/query/sql", other)?,
+        };
         match body.get("exceptions").and_then(Value::as_array) {
             Some(exceptions) if !exceptions.is_empty() => Err(BenchError::Query {
                 sql: sql.to_string(),
-                message: Value::Array(exceptions.clone()).to_string(),
+                message: exceptions
+                    .iter()
+                    .map(|e| {
+                        e["message"]
+                            .as_str()
+                            .map_or_else(|| e.to_string(), str::to_string)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
             }),
             _ => Ok(body),
         }
     }
 
-    /// The first cell of a query's answer as a number (0 when empty).
-    pub fn scalar(&self, sql: &str) -> Result<f64, BenchError> {
+    /// The first cell of a query's answer as a number; `None` when it is
+    /// null or there is no row.
+    pub fn scalar(&self, sql: &str) -> Result<Option<f64>, BenchError> {
         let body = self.query(sql)?;
-        Ok(body["resultTable"]["rows"][0][0].as_f64().unwrap_or(0.0))
+        Ok(body["resultTable"]["rows"][0][0].as_f64())
     }
 
-    /// Polls `sql` until its scalar reaches `target`, or fails after `limit`.
-    pub fn wait_for(&self, sql: &str, target: f64, limit: Duration) -> Result<(), BenchError> {
-        let deadline = Instant::now() + limit;
+    /// Polls `sql` until its scalar reaches `target`; fails when it stops
+    /// growing for `stall`.
+    pub fn wait_for(&self, sql: &str, target: f64, stall: Duration) -> Result<(), BenchError> {
+        let mut last = (f64::NEG_INFINITY, Instant::now());
         loop {
-            let seen = self.scalar(sql)?;
+            let seen = self.scalar(sql)?.unwrap_or(0.0);
             if seen >= target {
                 return Ok(());
             }
-            if Instant::now() > deadline {
+            if seen > last.0 {
+                last = (seen, Instant::now());
+            } else if last.1.elapsed() > stall {
                 return Err(BenchError::Server(format!(
-                    "`{sql}` still answers {seen} after {} s, waiting for {target}",
-                    limit.as_secs()
+                    "`{sql}` has answered {seen} for {} s, waiting for {target}",
+                    stall.as_secs()
                 )));
             }
             std::thread::sleep(Duration::from_millis(10));
