@@ -30,6 +30,7 @@
 //! - [`ingest`]: records into rows, file readers, the Kafka broker probe.
 //! - [`server`]: each table's committed segments; batch ingestion.
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping.
+//! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
 //! - [`config`]: process settings (flags, limits).
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
 //! - [`sort`]: radix sort of packed `u64` keys.
@@ -51,6 +52,7 @@ pub mod export;
 pub mod faults;
 pub mod index;
 pub mod ingest;
+pub mod metrics;
 pub mod query;
 pub mod quickstart;
 pub mod segment;

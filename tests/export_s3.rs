@@ -195,6 +195,24 @@ fn parquet_export_in_local_time_partitions_is_exactly_once() {
     assert_eq!(in_repeated, 120);
     let written = status["filesWritten"].as_u64().unwrap();
     assert_eq!(written as usize, files(&store).len());
+    let (code, metrics) = call(&server.url, "GET", "/metrics", "");
+    assert_eq!(code, 200);
+    let metrics = metrics.as_str().unwrap().to_string();
+    let labels = r#"{connector="s3-sink",type="s3"}"#;
+    for (name, value) in [
+        ("gamay_connector_rows_total", 600),
+        ("gamay_connector_files_total", written),
+        ("gamay_connector_lag_rows", 0),
+        ("gamay_connector_failures_in_a_row", 0),
+    ] {
+        let line = format!("{name}{labels} {value}");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in\n{metrics}"
+        );
+    }
+    let running = r#"gamay_connector_state{connector="s3-sink",type="s3",state="RUNNING"} 1"#;
+    assert!(metrics.lines().any(|l| l == running), "{metrics}");
 
     let before = files(&store);
     let (code, body) = call(&server.url, "DELETE", "/connectors/s3-sink", "");
@@ -210,8 +228,9 @@ fn parquet_export_in_local_time_partitions_is_exactly_once() {
 }
 
 /// A crash after some objects of a segment are published: the restarted
-/// job finds them in place (same names, same bytes) and publishes the
-/// rest, so every row is there once.
+/// job finds them in place (same names, same bytes), removes what the
+/// crash left half-written and publishes the rest, so every row is there
+/// once and every file is a whole object.
 #[test]
 fn a_crash_between_objects_leaves_each_row_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,8 +244,19 @@ fn a_crash_between_objects_leaves_each_row_once() {
         server.wait_for_exit(WAIT),
         "the fault point was not reached"
     );
-    let partial = files(&store).len();
+    let objects = |found: Vec<PathBuf>| {
+        found
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().contains('#'))
+            .collect::<Vec<_>>()
+    };
+    let published = objects(files(&store));
+    let partial = published.len();
     assert!(partial >= 3, "{partial} objects before the crash");
+    // A write the crash cut short, as the local store stages it.
+    let mut cut_short = published[0].clone().into_os_string();
+    cut_short.push("#77");
+    std::fs::write(&cut_short, b"PAR1 half an object").unwrap();
     drop(server);
     let server = Process::start(&data, None);
     let status = wait_caught_up(&server.url, "s3-sink", 600, WAIT);

@@ -107,6 +107,46 @@ fn consumes_seals_by_rows_and_skips_bad_messages() {
     assert!(kept.iter().any(
         |bad| bad["payload"] == "{not json" && bad["error"].as_str().unwrap().contains("JSON")
     ));
+
+    // The same figures on /metrics, per partition.
+    let (status, Value::String(metrics)) = call(&server.url, "GET", "/metrics", "") else {
+        panic!("/metrics did not answer text");
+    };
+    assert_eq!(status, 200);
+    let table = "stock_transactions_REALTIME";
+    let samples = |name: &str| -> Vec<(String, f64)> {
+        metrics
+            .lines()
+            .filter(|line| line.starts_with(&format!("{name}{{table=\"{table}\"")))
+            .map(|line| {
+                let (series, value) = line.rsplit_once(' ').unwrap();
+                (series.to_string(), value.parse().unwrap())
+            })
+            .collect()
+    };
+    let sum = |name: &str| samples(name).iter().map(|(_, v)| v).sum::<f64>();
+    assert_eq!(samples("gamay_ingest_rows_total").len(), 2, "{metrics}");
+    assert_eq!(sum("gamay_ingest_rows_total"), 2997.0, "{metrics}");
+    assert_eq!(sum("gamay_ingest_bad_messages_total"), 3.0, "{metrics}");
+    assert!(samples("gamay_ingest_bad_messages_total")
+        .iter()
+        .any(|(series, _)| series.contains("reason=\"INVALID_JSON\"")));
+    assert_eq!(sum("gamay_ingest_lag_messages"), 0.0, "{metrics}");
+    assert_eq!(sum("gamay_ingest_consuming"), 2.0, "{metrics}");
+    assert_eq!(sum("gamay_table_rows"), 2997.0, "{metrics}");
+    assert_eq!(
+        samples("gamay_table_segments"),
+        vec![
+            (
+                format!("gamay_table_segments{{table=\"{table}\",state=\"sealed\"}}"),
+                4.0
+            ),
+            (
+                format!("gamay_table_segments{{table=\"{table}\",state=\"consuming\"}}"),
+                2.0
+            ),
+        ]
+    );
 }
 
 #[test]

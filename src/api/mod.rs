@@ -10,6 +10,7 @@ mod body;
 mod connectors;
 mod error;
 mod ingest;
+mod metrics;
 mod query;
 mod realtime;
 mod schemas;
@@ -38,6 +39,7 @@ use crate::catalog::{self, Catalog};
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::export::Connectors;
+use crate::metrics::{Metrics, StateCollector};
 use crate::query::multistage::MultiStage;
 use crate::query::{Broker, LocalServer};
 use crate::server::realtime::Realtime;
@@ -52,6 +54,7 @@ pub struct AppState {
     pub broker: Arc<Broker>,
     pub realtime: Arc<Realtime>,
     pub connectors: Arc<Connectors>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -71,13 +74,21 @@ impl AppState {
         realtime.start_all(&catalog);
         let connectors = Connectors::start(&config.data_dir, catalog.clone(), server.clone())
             .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
+        let connectors = Arc::new(connectors);
+        let metrics = Arc::new(Metrics::new(StateCollector {
+            catalog: catalog.clone(),
+            server: server.clone(),
+            realtime: realtime.clone(),
+            connectors: connectors.clone(),
+        }));
         Ok(AppState {
             catalog,
             server,
             config: Arc::new(config),
             broker: Arc::new(broker),
             realtime,
-            connectors: Arc::new(connectors),
+            connectors,
+            metrics,
         })
     }
 }
@@ -88,6 +99,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     Router::new()
         .route("/health", get(health))
+        .merge(metrics::routes())
         .merge(schemas::routes())
         .merge(tables::routes())
         .merge(table_configs::routes())
@@ -243,6 +255,8 @@ fn config_success(
     Json(body)
 }
 
+#[cfg(test)]
+mod metrics_tests;
 #[cfg(test)]
 mod query_tests;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! is sent too).
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -25,19 +26,21 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn post_sql(State(state): State<AppState>, body: Bytes) -> Response {
+    let started = Instant::now();
     match request_from_body(&body) {
-        Ok((sql, options)) => run(&state, &sql, options).await,
-        Err(error) => error_response(error),
+        Ok((sql, options)) => run(&state, &sql, options, started).await,
+        Err(error) => rejected(&state, "single-stage", error, started),
     }
 }
 
 async fn post_multi_stage(State(state): State<AppState>, body: Bytes) -> Response {
+    let started = Instant::now();
     match request_from_body(&body) {
         Ok((sql, mut options)) => {
             options.use_multistage = true;
-            run(&state, &sql, options).await
+            run(&state, &sql, options, started).await
         }
-        Err(error) => error_response(error),
+        Err(error) => rejected(&state, "multi-stage", error, started),
     }
 }
 
@@ -45,19 +48,21 @@ async fn get_sql(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    let started = Instant::now();
     let Some(sql) = params.get("sql") else {
-        return error_response(QueryError::new(
+        let error = QueryError::new(
             JSON_PARSING,
             "the query string parameter `sql` is missing, e.g. /query/sql?sql=SELECT%20COUNT(*)%20FROM%20myTable",
-        ));
+        );
+        return rejected(&state, "single-stage", error, started);
     };
     let mut options = QueryOptions::default();
     if let Some(text) = params.get("queryOptions") {
         if let Err(error) = options.apply_string(text) {
-            return error_response(error);
+            return rejected(&state, "single-stage", error, started);
         }
     }
-    run(&state, sql, options).await
+    run(&state, sql, options, started).await
 }
 
 /// `(sql, options)` from Pinot's JSON request body.
@@ -108,15 +113,35 @@ fn request_from_body(body: &[u8]) -> Result<(String, QueryOptions), QueryError> 
     Ok((sql, options))
 }
 
-async fn run(state: &AppState, sql: &str, options: QueryOptions) -> Response {
+async fn run(state: &AppState, sql: &str, options: QueryOptions, started: Instant) -> Response {
+    let engine = engine(&options);
     let (response, error) = state.broker.run(sql, options).await;
+    let code = error.as_ref().map(|e| e.code);
+    state.metrics.record_query(engine, started.elapsed(), code);
     let status = error.as_ref().map_or(StatusCode::OK, QueryError::status);
-    json_response(status, &response, error.map(|e| e.code))
+    json_response(status, &response, code)
 }
 
-fn error_response(error: QueryError) -> Response {
+/// A request refused before it reached the broker (bad body, bad options).
+fn rejected(
+    state: &AppState,
+    engine: &'static str,
+    error: QueryError,
+    started: Instant,
+) -> Response {
+    state
+        .metrics
+        .record_query(engine, started.elapsed(), Some(error.code));
     let response = crate::query::response::BrokerResponse::error(&error);
     json_response(error.status(), &response, Some(error.code))
+}
+
+fn engine(options: &QueryOptions) -> &'static str {
+    if options.use_multistage {
+        "multi-stage"
+    } else {
+        "single-stage"
+    }
 }
 
 fn json_response(status: StatusCode, body: &impl serde::Serialize, code: Option<i32>) -> Response {

@@ -499,7 +499,7 @@ async fn multipart_upload_as_pinot_docs_show() {
 const BENCH_SCHEMA: &str = include_str!("../../benches/data/stock_transactions.schema.json");
 const BENCH_TABLE: &str = include_str!("../../benches/data/stock_transactions.offline.json");
 
-async fn with_offline_table(app: &TestApp) {
+pub(super) async fn with_offline_table(app: &TestApp) {
     assert_eq!(
         app.call("POST", "/schemas", BENCH_SCHEMA).await.0,
         StatusCode::OK
@@ -519,7 +519,7 @@ fn multipart(file_name: &str, contents: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(
+pub(super) async fn upload(
     app: &TestApp,
     query: &str,
     file_name: &str,
@@ -548,7 +548,7 @@ fn encode_query(query: &str) -> String {
     out
 }
 
-fn csv_rows(count: usize, bad_every: usize) -> String {
+pub(super) fn csv_rows(count: usize, bad_every: usize) -> String {
     let mut csv =
         String::from("id,user_id,symbol,exchange,country,side,shares,price,purchase,update_at\n");
     for i in 0..count {

@@ -319,6 +319,17 @@ impl Catalog {
         names.into_iter().collect()
     }
 
+    /// Names with type (`trades_OFFLINE`) of all tables, in order.
+    pub fn typed_table_names(&self, table_type: Option<TableType>) -> Vec<String> {
+        let state = self.read();
+        state
+            .tables
+            .values()
+            .filter(|entry| table_type.is_none_or(|t| entry.config.table_type == t))
+            .map(|entry| entry.config.name_with_type())
+            .collect()
+    }
+
     /// The table config stored under `name_with_type`.
     pub fn table(&self, name_with_type: &str) -> Option<Arc<TableEntry>> {
         self.read().tables.get(name_with_type).cloned()

@@ -327,7 +327,12 @@ impl Job {
                 let segment = segment.clone();
                 let files = tokio::task::spawn_blocking(move || {
                     let time_column = table.segments_config.time_column_name.as_deref();
-                    encode_segment(&config, &raw, &schema, time_column, &segment)
+                    let files = encode_segment(&config, &raw, &schema, time_column, &segment)?;
+                    if let Some(root) = super::s3::store::local_root(&config) {
+                        let keys = files.iter().map(|(key, _, _)| key.as_str());
+                        super::s3::store::remove_partial_writes(&root, keys)?;
+                    }
+                    Ok(files)
                 })
                 .await
                 .map_err(|err| format!("encoding failed: {err}"))?

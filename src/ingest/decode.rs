@@ -40,6 +40,17 @@ impl BadReason {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// The name the API and the metrics use, e.g. `INVALID_JSON`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BadReason::EmptyMessage => "EMPTY_MESSAGE",
+            BadReason::InvalidJson => "INVALID_JSON",
+            BadReason::NotAnObject => "NOT_AN_OBJECT",
+            BadReason::SchemaViolation => "SCHEMA_VIOLATION",
+            BadReason::TransformFailed => "TRANSFORM_FAILED",
+        }
+    }
 }
 
 /// What one message became.

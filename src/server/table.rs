@@ -57,6 +57,17 @@ pub struct Live {
     pub consuming: Arc<Vec<ConsumingSegment>>,
 }
 
+/// A table's size as queries see it now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub sealed_segments: usize,
+    pub sealed_rows: u64,
+    /// Bytes of the sealed segments' files.
+    pub sealed_bytes: u64,
+    pub consuming_segments: usize,
+    pub consuming_rows: u64,
+}
+
 pub struct TableData {
     name: String,
     dir: PathBuf,
@@ -135,6 +146,24 @@ impl TableData {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Segment and row counts and bytes of the current snapshot.
+    pub fn stats(&self) -> TableStats {
+        let live = self.live();
+        let mut stats = TableStats {
+            sealed_segments: live.sealed.len(),
+            consuming_segments: live.consuming.len(),
+            ..TableStats::default()
+        };
+        for segment in live.sealed.iter() {
+            stats.sealed_rows += segment.num_docs() as u64;
+            stats.sealed_bytes += segment.size_bytes() as u64;
+        }
+        for consuming in live.consuming.iter() {
+            stats.consuming_rows += consuming.segment.num_docs() as u64;
+        }
+        stats
     }
 
     fn update_live(&self, change: impl FnOnce(&mut Live)) {

@@ -3,7 +3,10 @@
 //! in it), an S3-compatible server for `http(s)://` URLs (path-style by
 //! default), AWS S3 otherwise. Credentials come from the connector's keys
 //! or the standard AWS environment variables. Objects are published with
-//! a conditional put, so an object is never replaced.
+//! a conditional put, so an object is never replaced. A local directory
+//! also gets the partial files a crash left mid-write removed before the
+//! same objects are written again, so readers of the directory (Spark
+//! reads every file that does not start with `.` or `_`) never see them.
 
 use std::sync::Arc;
 
@@ -18,12 +21,7 @@ use crate::export::config::resolve_secret;
 
 /// Opens the store `config` names.
 pub fn open(config: &S3Config) -> Result<Arc<dyn ObjectStore>, String> {
-    if let Some(dir) = config
-        .store_url
-        .as_deref()
-        .and_then(|url| url.strip_prefix("file://"))
-    {
-        let root = std::path::Path::new(dir).join(&config.bucket);
+    if let Some(root) = local_root(config) {
         std::fs::create_dir_all(&root)
             .map_err(|err| format!("cannot create {}: {err}", root.display()))?;
         let store = LocalFileSystem::new_with_prefix(&root)
@@ -50,6 +48,53 @@ pub fn open(config: &S3Config) -> Result<Arc<dyn ObjectStore>, String> {
         .build()
         .map_err(|err| format!("cannot reach bucket `{}`: {err}", config.bucket))?;
     Ok(Arc::new(store))
+}
+
+/// The directory the bucket of a `file://` store is, if it is one.
+pub fn local_root(config: &S3Config) -> Option<std::path::PathBuf> {
+    let dir = config.store_url.as_deref()?.strip_prefix("file://")?;
+    Some(std::path::Path::new(dir).join(&config.bucket))
+}
+
+/// Removes what an interrupted write of one of `keys` left under `root`:
+/// the local store writes `<key>#<n>` and renames it into place, so such a
+/// file is a partial object. Returns how many were removed.
+pub fn remove_partial_writes<'a>(
+    root: &std::path::Path,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Result<usize, String> {
+    let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for key in keys {
+        let path = root.join(key);
+        if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+            by_dir
+                .entry(dir.to_path_buf())
+                .or_default()
+                .push(format!("{}#", name.to_string_lossy()));
+        }
+    }
+    let mut removed = 0;
+    for (dir, prefixes) in by_dir {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let partial = prefixes.iter().any(|prefix| {
+                name.strip_prefix(prefix.as_str())
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            });
+            if partial {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|err| {
+                    format!("cannot remove the partial write {}: {err}", path.display())
+                })?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// What a conditional put found.
@@ -120,5 +165,34 @@ mod tests {
         let other = publish(&store, key, Bytes::from_static(b"two")).await;
         assert!(other.unwrap_err().contains("other contents"));
         assert!(publish(&store, "t//x", Bytes::new()).await.is_err());
+    }
+
+    #[test]
+    fn only_partial_writes_of_the_given_keys_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour = dir.path().join("t/hour=01");
+        std::fs::create_dir_all(&hour).unwrap();
+        for name in [
+            "a.parquet",
+            "a.parquet#1",
+            "a.parquet#x",
+            "b.parquet#2",
+            "c.parquet#3",
+        ] {
+            std::fs::write(hour.join(name), b"x").unwrap();
+        }
+        let keys = [
+            "t/hour=01/a.parquet",
+            "t/hour=01/b.parquet",
+            "t/none/d.parquet",
+        ];
+        let removed = remove_partial_writes(dir.path(), keys).unwrap();
+        assert_eq!(removed, 2);
+        let mut left: Vec<String> = std::fs::read_dir(&hour)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.parquet", "a.parquet#x", "c.parquet#3"]);
     }
 }

@@ -53,7 +53,7 @@ pub fn run(shared: Arc<TableShared>, partition: i32) {
         Err(err) => {
             shared.with_status(partition, |status| {
                 status.state = ConsumerState::Stopped;
-                status.last_error = Some(format!("cannot start the sealer thread: {err}"));
+                status.note_error(format!("cannot start the sealer thread: {err}"));
             });
             return;
         }
@@ -75,7 +75,7 @@ pub fn run(shared: Arc<TableShared>, partition: i32) {
                 tracing::warn!(table = %shared.name, partition, error = %err, "consumer error; retrying");
                 shared.with_status(partition, |status| {
                     status.state = ConsumerState::Retrying;
-                    status.last_error = Some(err);
+                    status.note_error(err);
                 });
                 shared.wait(delay);
                 delay = (delay * 2).min(Duration::from_secs(30));
@@ -222,9 +222,8 @@ fn consume(
                     break;
                 }
                 Err(err) if kafka::is_transient(&err) => {
-                    shared.with_status(partition, |status| {
-                        status.last_error = Some(kafka::describe(&err))
-                    });
+                    shared
+                        .with_status(partition, |status| status.note_error(kafka::describe(&err)));
                     break;
                 }
                 Err(err) => {
@@ -466,7 +465,7 @@ fn reset_after_out_of_range(
     }
     shared.with_status(partition, |status| {
         status.lost_offsets += lost;
-        status.last_error = Some(format!(
+        status.note_error(format!(
             "offset {wanted} is out of range (broker has {low}..{high}); resumed at {target}, {lost} offsets lost"
         ));
     });
@@ -520,7 +519,7 @@ fn stop_on_bad(
         .note_bad(partition, offset, reason, error, payload);
     shared.with_status(partition, |status| {
         status.state = ConsumerState::Stopped;
-        status.last_error = Some(text);
+        status.note_error(text);
     });
 }
 

@@ -95,7 +95,7 @@ fn run(shared: Arc<TableShared>, partition: i32, queue: Receiver<SealJob>) {
                 Err(err) => {
                     let message = format!("sealing segment {} failed: {err}", job.name);
                     tracing::error!(table = %shared.name, partition, "{message}; retrying");
-                    shared.with_status(partition, |status| status.last_error = Some(message));
+                    shared.with_status(partition, |status| status.note_error(message));
                     if shared.stopping() {
                         // Not committed: these rows are consumed again from
                         // the checkpoint next time, so no query may count

@@ -47,6 +47,8 @@ pub struct PartitionStatus {
     /// When the last message was consumed (epoch millis).
     pub last_consumed_millis: Option<i64>,
     pub lost_offsets: u64,
+    /// Errors this consumer met (retries, lost offsets, a stop), counted.
+    pub errors: u64,
     pub last_error: Option<String>,
 }
 
@@ -63,8 +65,15 @@ impl PartitionStatus {
             rows_consumed: 0,
             last_consumed_millis: None,
             lost_offsets: 0,
+            errors: 0,
             last_error: None,
         }
+    }
+
+    /// Records an error as the last one and counts it.
+    pub fn note_error(&mut self, error: String) {
+        self.errors += 1;
+        self.last_error = Some(error);
     }
 
     /// Messages in the broker not consumed yet.
@@ -92,6 +101,7 @@ pub struct TableCounters {
     filtered: AtomicU64,
     lost_offsets: AtomicU64,
     last_bad: Mutex<VecDeque<BadMessage>>,
+    bad_by_partition: Mutex<BTreeMap<(i32, BadReason), u64>>,
     table_error: Mutex<Option<String>>,
 }
 
@@ -105,6 +115,12 @@ impl TableCounters {
         payload: &[u8],
     ) {
         self.bad[reason.index()].fetch_add(1, Ordering::Relaxed);
+        *self
+            .bad_by_partition
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry((partition, reason))
+            .or_default() += 1;
         let end = payload.len().min(KEPT_PAYLOAD_BYTES);
         let message = BadMessage {
             partition,
@@ -148,6 +164,11 @@ impl TableCounters {
         IngestionCounters {
             bad_messages: bad_by_reason.values().sum(),
             bad_messages_by_reason: bad_by_reason,
+            bad_by_partition: self
+                .bad_by_partition
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
             filtered_messages: self.filtered.load(Ordering::Relaxed),
             lost_offsets: self.lost_offsets.load(Ordering::Relaxed),
             last_bad_messages: self
@@ -172,6 +193,9 @@ impl TableCounters {
 pub struct IngestionCounters {
     pub bad_messages: u64,
     pub bad_messages_by_reason: BTreeMap<BadReason, u64>,
+    /// Bad messages by partition and reason (for the metrics).
+    #[serde(skip)]
+    pub bad_by_partition: BTreeMap<(i32, BadReason), u64>,
     pub filtered_messages: u64,
     pub lost_offsets: u64,
     pub last_bad_messages: Vec<BadMessage>,

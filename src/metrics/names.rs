@@ -1,0 +1,153 @@
+//! The name, labels and help text of every metric `GET /metrics` shows.
+//! Counter names are given without `_total`: the encoder adds it to the
+//! samples. The comment above each group names its labels.
+
+/// A metric's name and help text.
+#[derive(Debug, Clone, Copy)]
+pub struct Def {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+const fn def(name: &'static str, help: &'static str) -> Def {
+    Def { name, help }
+}
+
+// Queries, recorded by the broker endpoints. Labels: engine.
+pub const QUERIES: Def = def(
+    "gamay_queries",
+    "Queries answered, by engine (single-stage, multi-stage), failed ones included",
+);
+pub const QUERY_SECONDS: Def = def(
+    "gamay_query_duration_seconds",
+    "Time from receiving a query to its response being ready, by engine",
+);
+// Labels: code (Pinot's query error code, e.g. 150 SQL parsing, 190 table missing).
+pub const QUERY_ERRORS: Def = def(
+    "gamay_query_errors",
+    "Queries that failed, by Pinot error code",
+);
+
+// Ingestion from Kafka, per REALTIME table and partition. Labels: table, partition.
+pub const INGEST_ROWS: Def = def(
+    "gamay_ingest_rows",
+    "Rows consumed from the partition since the server started; rate() of it is rows/s",
+);
+pub const INGEST_LAG: Def = def(
+    "gamay_ingest_lag_messages",
+    "Messages in the partition not consumed yet (high watermark minus next offset)",
+);
+pub const INGEST_ERRORS: Def = def(
+    "gamay_ingest_errors",
+    "Consumer errors on the partition: broker retries, offsets lost to retention, a stop",
+);
+// Labels: table, partition, reason (INVALID_JSON, SCHEMA_VIOLATION, ...).
+pub const INGEST_BAD_MESSAGES: Def = def(
+    "gamay_ingest_bad_messages",
+    "Messages skipped because they could not become rows, by reason",
+);
+pub const INGEST_LOST_OFFSETS: Def = def(
+    "gamay_ingest_lost_offsets",
+    "Offsets removed by the broker's retention before they were consumed",
+);
+pub const INGEST_CONSUMING: Def = def(
+    "gamay_ingest_consuming",
+    "1 while the partition's consumer is consuming, 0 while it starts, is paused, retries or stopped",
+);
+pub const INGEST_LAST_CONSUMED: Def = def(
+    "gamay_ingest_last_consumed_timestamp_seconds",
+    "When the partition's last message was consumed (Unix time)",
+);
+
+// Tables. Labels: table.
+pub const TABLE_SEGMENTS: Def = def(
+    "gamay_table_segments",
+    "Segments of the table; label state is sealed or consuming",
+);
+pub const TABLE_ROWS: Def = def(
+    "gamay_table_rows",
+    "Rows queries see in the table; label state is sealed or consuming",
+);
+pub const TABLE_BYTES: Def = def(
+    "gamay_table_bytes",
+    "Bytes of the table's sealed segment files",
+);
+
+// Connectors. Labels: connector, type (s3, jdbc).
+pub const CONNECTOR_ROWS: Def = def(
+    "gamay_connector_rows",
+    "Rows the connector has written (deletes included)",
+);
+pub const CONNECTOR_FILES: Def = def(
+    "gamay_connector_files",
+    "Objects the S3 connector has written",
+);
+pub const CONNECTOR_BYTES: Def = def(
+    "gamay_connector_bytes",
+    "Bytes the S3 connector has written",
+);
+pub const CONNECTOR_LAG_ROWS: Def = def(
+    "gamay_connector_lag_rows",
+    "Rows in sealed segments the connector has not exported yet",
+);
+pub const CONNECTOR_LAG_SEGMENTS: Def = def(
+    "gamay_connector_lag_segments",
+    "Sealed segments the connector has not exported yet",
+);
+pub const CONNECTOR_FAILURES: Def = def(
+    "gamay_connector_failures_in_a_row",
+    "Attempts that failed since the connector's last success (0 when healthy)",
+);
+pub const CONNECTOR_MISSED_SEGMENTS: Def = def(
+    "gamay_connector_missed_segments",
+    "Segments removed (retention, deletes) before the connector exported them",
+);
+// Labels: connector, type, state (RUNNING, PAUSED, FAILED).
+pub const CONNECTOR_STATE: Def = def(
+    "gamay_connector_state",
+    "1 for the connector's state as GET /connectors/{name}/status reports it",
+);
+
+// The process, from /proc/self/status.
+pub const PROCESS_RESIDENT: Def = def(
+    "process_resident_memory_bytes",
+    "Resident memory of the gamay process",
+);
+pub const PROCESS_PEAK_RESIDENT: Def = def(
+    "gamay_process_peak_resident_memory_bytes",
+    "Highest resident memory of the gamay process since it started",
+);
+pub const PROCESS_VIRTUAL: Def = def(
+    "process_virtual_memory_bytes",
+    "Virtual memory of the gamay process",
+);
+pub const PROCESS_THREADS: Def = def("process_threads", "Threads of the gamay process");
+
+/// Every definition, for checks that names are unique and well formed.
+pub const ALL: [Def; 25] = [
+    QUERIES,
+    QUERY_SECONDS,
+    QUERY_ERRORS,
+    INGEST_ROWS,
+    INGEST_LAG,
+    INGEST_ERRORS,
+    INGEST_BAD_MESSAGES,
+    INGEST_LOST_OFFSETS,
+    INGEST_CONSUMING,
+    INGEST_LAST_CONSUMED,
+    TABLE_SEGMENTS,
+    TABLE_ROWS,
+    TABLE_BYTES,
+    CONNECTOR_ROWS,
+    CONNECTOR_FILES,
+    CONNECTOR_BYTES,
+    CONNECTOR_LAG_ROWS,
+    CONNECTOR_LAG_SEGMENTS,
+    CONNECTOR_FAILURES,
+    CONNECTOR_MISSED_SEGMENTS,
+    CONNECTOR_STATE,
+    PROCESS_RESIDENT,
+    PROCESS_PEAK_RESIDENT,
+    PROCESS_VIRTUAL,
+    PROCESS_THREADS,
+];
