@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Checks docker/docker-compose.yml without a Docker engine:
+#   - `docker compose config -q` when the compose plugin is installed;
+#   - always, a structural check in Python (PyYAML): every service has an
+#     image or a build whose Dockerfile exists, depends_on names defined
+#     services (and service_healthy ones have a healthcheck), the named
+#     volumes used are declared, the host ports README.md's compose section
+#     uses are published, and the compose stack agrees with the JSON the
+#     walkthrough posts (topic, brokers, bucket, database, credentials).
+# Usage: docker/check-compose.sh [COMPOSE_FILE]   (default docker/docker-compose.yml)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+compose=${1:-$root/docker/docker-compose.yml}
+[ -f "$compose" ] || { echo "check-compose: $compose does not exist" >&2; exit 1; }
+
+if docker compose version >/dev/null 2>&1; then
+    echo "check-compose: docker compose config -q"
+    docker compose -f "$compose" config -q
+else
+    echo "check-compose: no docker compose plugin; checking the structure only"
+fi
+
+python=python3
+if ! python3 -c 'import yaml' 2>/dev/null; then
+    venv="$root/target/compose-venv"
+    if ! "$venv/bin/python" -c 'import yaml' 2>/dev/null; then
+        echo "check-compose: installing PyYAML into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check pyyaml
+    fi
+    python="$venv/bin/python"
+fi
+
+"$python" - "$root" "$compose" <<'PY'
+import json
+import os
+import re
+import sys
+
+import yaml
+
+root, compose_path = sys.argv[1], os.path.abspath(sys.argv[2])
+compose_dir = os.path.dirname(compose_path)
+docker_dir = os.path.join(root, "docker")
+name = os.path.relpath(compose_path, root)
+if name.startswith(".."):
+    name = compose_path
+problems = []
+
+
+def problem(message):
+    problems.append(message)
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:
+        problem(f"{os.path.relpath(path, root)}: cannot be read as JSON: {err}")
+        return None
+
+
+try:
+    with open(compose_path) as f:
+        doc = yaml.safe_load(f)
+except yaml.YAMLError as err:
+    sys.exit(f"check-compose: {name} is not valid YAML: {err}")
+if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict) or not doc["services"]:
+    sys.exit(f"check-compose: {name} has no `services` mapping")
+services = doc["services"]
+declared_volumes = doc.get("volumes") or {}
+if not isinstance(declared_volumes, dict):
+    problem(f"{name}: top-level `volumes` must be a mapping of volume names")
+    declared_volumes = {}
+
+
+def env_of(service):
+    env = (services.get(service) or {}).get("environment") or {}
+    if isinstance(env, list):
+        pairs = (item.split("=", 1) for item in env)
+        return {pair[0]: (pair[1] if len(pair) > 1 else "") for pair in pairs}
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def words(value):
+    """A command or entrypoint as one list of words."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    return [w for item in value for w in str(item).split()]
+
+
+host_ports = {}
+for svc, spec in services.items():
+    if not isinstance(spec, dict):
+        problem(f"{name}: service `{svc}` must be a mapping")
+        continue
+    if "image" not in spec and "build" not in spec:
+        problem(f"{name}: service `{svc}` has neither `image` nor `build`")
+    build = spec.get("build")
+    if build is not None:
+        if isinstance(build, str):
+            build = {"context": build}
+        context = os.path.normpath(os.path.join(compose_dir, build.get("context", ".")))
+        dockerfile = os.path.join(context, build.get("dockerfile", "Dockerfile"))
+        if not os.path.isdir(context):
+            problem(f"{name}: service `{svc}` builds from context {context}, which is not a directory")
+        elif not os.path.isfile(dockerfile):
+            problem(f"{name}: service `{svc}` builds with {dockerfile}, which does not exist")
+    depends = spec.get("depends_on") or {}
+    if isinstance(depends, list):
+        depends = {dep: {} for dep in depends}
+    for dep, how in depends.items():
+        if dep not in services:
+            problem(f"{name}: service `{svc}` depends on `{dep}`, which is not a service")
+            continue
+        condition = (how or {}).get("condition", "service_started")
+        if condition not in ("service_started", "service_healthy", "service_completed_successfully"):
+            problem(f"{name}: service `{svc}` waits for `{dep}` with unknown condition `{condition}`")
+        if condition == "service_healthy" and "healthcheck" not in (services[dep] or {}):
+            problem(f"{name}: service `{svc}` waits for `{dep}` to be healthy, but `{dep}` has no healthcheck")
+    for volume in spec.get("volumes") or []:
+        source = volume.get("source") if isinstance(volume, dict) else str(volume).split(":")[0]
+        if source and not source.startswith((".", "/", "~", "$")) and source not in declared_volumes:
+            problem(f"{name}: service `{svc}` mounts volume `{source}`, which is not declared under top-level `volumes`")
+    for port in spec.get("ports") or []:
+        text = str(port.get("published", "")) if isinstance(port, dict) else str(port)
+        parts = text.split("/")[0].split(":")
+        published = parts[-2] if len(parts) >= 2 else None
+        if published:
+            if published in host_ports:
+                problem(f"{name}: host port {published} is published by both `{host_ports[published]}` and `{svc}`")
+            host_ports[published] = svc
+
+# The ports README.md's compose walkthrough uses must be published.
+readme_path = os.path.join(root, "README.md")
+try:
+    readme = open(readme_path).read()
+except OSError:
+    readme = ""
+match = re.search(r"^## Docker compose\b.*?(?=^## |\Z)", readme, re.M | re.S)
+if not match:
+    problem("README.md: no `## Docker compose` section to take the walkthrough's ports from")
+else:
+    for port in sorted(set(re.findall(r"localhost:(\d+)", match.group(0))), key=int):
+        if port not in host_ports:
+            problem(f"README.md's compose walkthrough uses localhost:{port}, which {name} does not publish")
+    # Connector JSON shown in the walkthrough must be that of docker/NAME.json.
+    for block in re.findall(r"\n\n((?:    .*\n|\n)+)", match.group(0) + "\n"):
+        text = "\n".join(line[4:] for line in block.split("\n")).strip()
+        if not text.startswith("{"):
+            continue
+        try:
+            shown = json.loads(text)
+        except ValueError as err:
+            problem(f"README.md's compose walkthrough shows JSON that does not parse: {err}")
+            continue
+        path = os.path.join(docker_dir, f"{shown.get('name')}.json")
+        if not os.path.isfile(path):
+            problem(f"README.md's compose walkthrough shows connector `{shown.get('name')}`, but there is no docker/{shown.get('name')}.json")
+        elif load_json(path) != shown:
+            problem(f"README.md's compose walkthrough shows connector `{shown.get('name')}` differently from docker/{shown.get('name')}.json")
+if host_ports.get("9000") != "gamay":
+    problem(f"{name}: Gamay's port 9000 must be published by the `gamay` service (it is {host_ports.get('9000') or 'not published'})")
+
+# The stack against the JSON the walkthrough posts.
+table = load_json(os.path.join(docker_dir, "stock_transactions_realtime.json"))
+s3 = load_json(os.path.join(docker_dir, "s3-sink-connector.json"))
+jdbc = load_json(os.path.join(docker_dir, "jdbc-sink-connector.json"))
+gamay_env = env_of("gamay")
+
+topic = None
+if table:
+    try:
+        stream = table["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        topic = stream["stream.kafka.topic.name"]
+        brokers = stream["stream.kafka.broker.list"]
+    except (KeyError, IndexError, TypeError):
+        problem("docker/stock_transactions_realtime.json: no stream.kafka.topic.name / stream.kafka.broker.list in its first streamConfigMaps entry")
+        brokers = ""
+    for broker in filter(None, brokers.split(",")):
+        host = broker.strip().rsplit(":", 1)[0]
+        if host not in services:
+            problem(f"docker/stock_transactions_realtime.json: broker `{broker}` is not a service of {name} (Gamay reaches Kafka inside the compose network)")
+        elif f"//{broker.strip()}" not in env_of(host).get("KAFKA_ADVERTISED_LISTENERS", ""):
+            problem(f"docker/stock_transactions_realtime.json: broker `{broker}` is not among `{host}`'s KAFKA_ADVERTISED_LISTENERS")
+
+created_topics = set()
+for svc, spec in services.items():
+    command = words((spec or {}).get("entrypoint")) + words((spec or {}).get("command"))
+    if any(w.endswith("kafka-topics.sh") for w in command) and "--create" in command:
+        for i, w in enumerate(command[:-1]):
+            if w == "--topic":
+                created_topics.add(command[i + 1])
+if topic is not None and topic not in created_topics:
+    found = ", ".join(sorted(created_topics)) or "none"
+    problem(f"{name}: the table consumes topic `{topic}` (docker/stock_transactions_realtime.json) but the topics created with kafka-topics.sh --create are: {found}")
+
+for path, connector in (("docker/s3-sink-connector.json", s3), ("docker/jdbc-sink-connector.json", jdbc)):
+    if not connector:
+        continue
+    config = connector.get("config", {})
+    if topic is not None and config.get("topics") != topic:
+        problem(f"{path}: topics is `{config.get('topics')}` but the table consumes `{topic}`")
+    for key, value in config.items():
+        for var in re.findall(r"\$\{env:([^}:]+)\}", str(value)):
+            if var not in gamay_env:
+                problem(f"{path}: {key} reads ${{env:{var}}}, which the `gamay` service's environment does not set")
+
+minio_env = env_of("minio")
+if s3:
+    config = s3.get("config", {})
+    bucket = config.get("s3.bucket.name")
+    made = set()
+    for spec in services.values():
+        made.update(re.findall(r"\bmc mb\b[^&;|]*?\blocal/([a-z0-9.-]+)", " ".join(words((spec or {}).get("command")))))
+    if bucket not in made:
+        problem(f"{name}: the S3 connector writes to bucket `{bucket}` but the buckets made with `mc mb` are: {', '.join(sorted(made)) or 'none'}")
+    url = config.get("store.url", "")
+    host = re.sub(r"^https?://", "", url).split("/")[0].rsplit(":", 1)[0]
+    if host not in services:
+        problem(f"docker/s3-sink-connector.json: store.url `{url}` does not name a service of {name}")
+    for key, minio_key in (("aws.access.key.id", "MINIO_ROOT_USER"), ("aws.secret.access.key", "MINIO_ROOT_PASSWORD")):
+        ref = re.fullmatch(r"\$\{env:([^}:]+)\}", config.get(key, ""))
+        value = gamay_env.get(ref.group(1)) if ref else config.get(key)
+        if value != minio_env.get(minio_key):
+            problem(f"docker/s3-sink-connector.json: {key} does not resolve to the minio service's {minio_key}")
+
+postgres_env = env_of("postgres")
+if jdbc:
+    config = jdbc.get("config", {})
+    url = config.get("connection.url", "")
+    m = re.match(r"^jdbc:postgresql://([^:/]+)(?::(\d+))?/([^?]+)", url)
+    if not m:
+        problem(f"docker/jdbc-sink-connector.json: connection.url `{url}` is not jdbc:postgresql://HOST:PORT/DB")
+    else:
+        if m.group(1) not in services:
+            problem(f"docker/jdbc-sink-connector.json: connection.url host `{m.group(1)}` is not a service of {name}")
+        if m.group(3) != postgres_env.get("POSTGRES_DB"):
+            problem(f"docker/jdbc-sink-connector.json: connection.url names database `{m.group(3)}` but the postgres service creates `{postgres_env.get('POSTGRES_DB')}`")
+    if config.get("connection.user") != postgres_env.get("POSTGRES_USER"):
+        problem(f"docker/jdbc-sink-connector.json: connection.user is not the postgres service's POSTGRES_USER")
+    ref = re.fullmatch(r"\$\{env:([^}:]+)\}", config.get("connection.password", ""))
+    password = gamay_env.get(ref.group(1)) if ref else config.get("connection.password")
+    if password != postgres_env.get("POSTGRES_PASSWORD"):
+        problem("docker/jdbc-sink-connector.json: connection.password does not resolve to the postgres service's POSTGRES_PASSWORD")
+
+if problems:
+    for p in problems:
+        print(f"check-compose: {p}", file=sys.stderr)
+    sys.exit(f"check-compose: {len(problems)} problem(s) in {name}")
+print(f"check-compose: {name}: {len(services)} services, host ports {', '.join(sorted(host_ports, key=int))}; topic `{topic}` created; the walkthrough's JSON matches the stack")
+PY
