@@ -205,11 +205,8 @@ fn gauges<N>(
 where
     N: EncodeGaugeValue + fmt::Debug,
 {
-    let mut metric = encoder.encode_descriptor(def.name, def.help, None, MetricType::Gauge)?;
-    for (labels, value) in samples {
-        ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
-    }
-    Ok(())
+    let samples = samples.into_iter().map(|(l, n)| (l, ConstGauge::new(n)));
+    family(encoder, def, MetricType::Gauge, samples)
 }
 
 fn counters<N>(
@@ -220,9 +217,20 @@ fn counters<N>(
 where
     N: EncodeCounterValue + fmt::Debug,
 {
-    let mut metric = encoder.encode_descriptor(def.name, def.help, None, MetricType::Counter)?;
-    for (labels, value) in samples {
-        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+    let samples = samples.into_iter().map(|(l, n)| (l, ConstCounter::new(n)));
+    family(encoder, def, MetricType::Counter, samples)
+}
+
+/// One metric family: its descriptor, then a sample per label set.
+fn family<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder<'_>,
+    def: &Def,
+    metric_type: MetricType,
+    samples: impl IntoIterator<Item = (Labels, M)>,
+) -> fmt::Result {
+    let mut metric = encoder.encode_descriptor(def.name, def.help, None, metric_type)?;
+    for (labels, sample) in samples {
+        sample.encode(metric.encode_family(&labels)?)?;
     }
     Ok(())
 }
