@@ -322,6 +322,11 @@ fn postgres_upsert_exports_every_row_once_and_updates() {
         expanded[&name]["info"]["config"]["connection.password"],
         "[hidden]"
     );
+    assert!(expanded[&name].get("status").is_none(), "{expanded}");
+    let path = "/connectors?expand=status&expand=info";
+    let (_, both) = call(&server.url, "GET", path, "");
+    assert_eq!(both[&name]["status"]["name"], name.as_str(), "{both}");
+    assert_eq!(both[&name]["info"]["name"], name.as_str(), "{both}");
 }
 
 /// The same against MariaDB, into a table whose name holds a backtick:

@@ -4,6 +4,8 @@
 #   MariaDB        127.0.0.1:3306  user/password gamay/gamay, database gamay_test
 #   S3 (moto)      127.0.0.1:5055  moto_server (installed into target/test-venv if missing)
 #   DuckDB         a Python with duckdb for `gamay bench`'s peers (target/test-venv)
+#   Chromium       Debian's /usr/bin/chromium and playwright-core (tests/console/node_modules)
+#                  for the web console's browser test (tests/console.rs)
 # Each service is started only if it is not already answering. Progress goes to
 # stderr; stdout carries only the `export GAMAY_TEST_*=...` lines, so use:
 #   eval "$(tests/services.sh)"
@@ -227,9 +229,28 @@ bench_python() {
     echo "$venv/bin/python"
 }
 
+# ------------------------------------------------------------------ browser (web console test)
+install_browser() {
+    local console="$root/tests/console"
+    if [ ! -x /usr/bin/chromium ]; then
+        log "installing chromium (apt-get)"
+        apt_install chromium
+    fi
+    if [ ! -d "$console/node_modules/playwright-core" ]; then
+        command -v npm >/dev/null 2>&1 || die "npm is needed to install playwright-core into $console"
+        log "installing playwright-core into $console/node_modules"
+        if [ -f "$console/package-lock.json" ]; then
+            quietly npm ci --prefix "$console" --no-audit --no-fund
+        else
+            quietly npm install --prefix "$console" --no-audit --no-fund
+        fi
+    fi
+}
+
 start_postgres
 start_mariadb
 start_s3
+install_browser
 python=$(bench_python)
 
 echo "export GAMAY_TEST_POSTGRES=postgres://gamay:gamay@127.0.0.1:$PG_PORT/gamay_test"

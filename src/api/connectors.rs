@@ -5,7 +5,7 @@
 //! Kafka Connect's shape, `{"error_code": <status>, "message": "..."}`.
 //! Secrets are never shown back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -137,13 +137,16 @@ fn status_json(state: &AppState, view: &ConnectorView) -> Value {
 
 async fn list(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ConnectError> {
     let names = state.connectors.names();
+    // Kafka Connect repeats the parameter (`?expand=status&expand=info`);
+    // a comma-separated list is taken too.
     let expand: Vec<&str> = params
-        .get("expand")
-        .map(|value| value.split(',').map(str::trim).collect())
-        .unwrap_or_default();
+        .iter()
+        .filter(|(key, _)| key == "expand")
+        .flat_map(|(_, value)| value.split(',').map(str::trim))
+        .collect();
     if expand.is_empty() {
         return Ok(Json(json!(names)));
     }

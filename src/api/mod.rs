@@ -8,6 +8,7 @@
 
 mod body;
 mod connectors;
+mod console;
 mod error;
 mod ingest;
 mod metrics;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     Router::new()
         .route("/health", get(health))
+        .merge(console::routes())
         .merge(metrics::routes())
         .merge(schemas::routes())
         .merge(tables::routes())

@@ -202,7 +202,8 @@ fn print_banner(addr: std::net::SocketAddr, kafka: &str, topic: &str, rate: u64)
     println!();
     println!("Gamay quickstart: {rate} trades/s flow into topic `{topic}` on {kafka},");
     println!("consumed into the REALTIME table stock_transactions (schemas/, tables/).");
-    println!("Rows are queryable the moment they arrive. Try:");
+    println!("Rows are queryable the moment they arrive. Open the console at {url}/");
+    println!("or try:");
     println!();
     for sql in [
         "SELECT COUNT(*) FROM stock_transactions",
@@ -214,6 +215,7 @@ fn print_banner(addr: std::net::SocketAddr, kafka: &str, topic: &str, rate: u64)
     println!();
     println!("  curl -s {url}/tables/stock_transactions/consumingSegmentsInfo");
     println!("  curl -s {url}/segments/stock_transactions");
+    println!("  curl -s {url}/metrics");
     println!();
     println!("Ctrl-C stops everything.");
 }
