@@ -172,23 +172,22 @@ pub fn write_parquet(batches: &[RecordBatch], path: &Path) -> Result<(), BenchEr
 
 /// Rows in a Parquet file, from its footer.
 pub fn parquet_rows(path: &Path) -> Result<usize, BenchError> {
-    let file = File::open(path).map_err(|err| BenchError::io(path, err))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|err| BenchError::Data {
-            path: path.to_path_buf(),
-            message: format!("not a readable Parquet file: {err}"),
-        })?;
+    let builder = open_parquet(path)?;
     Ok(builder.metadata().file_metadata().num_rows() as usize)
+}
+
+/// The reader of a Parquet file, its footer read.
+fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, BenchError> {
+    let file = File::open(path).map_err(|err| BenchError::io(path, err))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|err| BenchError::Data {
+        path: path.to_path_buf(),
+        message: format!("not a readable Parquet file: {err}"),
+    })
 }
 
 /// Fails unless the file has the data set's columns, of its types.
 pub fn check_columns(path: &Path) -> Result<(), BenchError> {
-    let file = File::open(path).map_err(|err| BenchError::io(path, err))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|err| BenchError::Data {
-            path: path.to_path_buf(),
-            message: format!("not a readable Parquet file: {err}"),
-        })?;
+    let builder = open_parquet(path)?;
     let found = builder.schema();
     for expected in schema().fields() {
         let problem = match found.field_with_name(expected.name()) {
@@ -220,9 +219,9 @@ pub fn json_rows(
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(|err| BenchError::io(path, err))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|builder| builder.with_batch_size(8192).build())
+    let reader = open_parquet(path)?
+        .with_batch_size(8192)
+        .build()
         .map_err(|err| data(format!("not a readable Parquet file: {err}")))?;
     let mut sent = 0;
     let mut buffer = Vec::new();

@@ -2,8 +2,10 @@
 //! DataFusion in-process, Gamay over HTTP through the same harness) on the
 //! same Parquet file, and the ratios of their times to Gamay's.
 
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -92,6 +94,57 @@ impl PeerTimes {
     }
 }
 
+/// How long `peers.py` may run: a 10M-row run takes about a minute, so
+/// this only stops one that hangs.
+const PEERS_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Waits for `child`, reading its output as it comes (so a full pipe never
+/// blocks it), and kills it after `timeout`.
+fn wait_with_timeout(mut child: Child, timeout: Duration) -> Result<Output, String> {
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "still running after {} minutes; stopped",
+                    timeout.as_secs() / 60
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(err) => return Err(format!("cannot wait for it: {err}")),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
 /// Runs `peers.py` with `python` on `parquet` against the server at `url`.
 /// `kit` is a directory holding `peers.py` (the bundled copy is written to
 /// `scratch` when there is none); `queries` is the SQL file to run.
@@ -114,7 +167,7 @@ pub fn run(
     };
     let mut all = vec!["gamay".to_string()];
     all.extend(engines.iter().filter(|e| *e != "gamay").cloned());
-    let output = Command::new(python)
+    let child = Command::new(python)
         .arg(&script)
         .arg(parquet)
         .arg("--engines")
@@ -122,12 +175,16 @@ pub fn run(
         .arg("--queries")
         .arg(queries)
         .env("GAMAY_URL", url)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|err| {
             BenchError::Peers(format!(
                 "cannot run `{python}` (set --python to a Python with duckdb, chdb, datafusion and pyarrow): {err}"
             ))
         })?;
+    let output = wait_with_timeout(child, PEERS_TIMEOUT)
+        .map_err(|err| BenchError::Peers(format!("{python} {}: {err}", script.display())))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     for line in stderr.lines().filter(|line| line.starts_with('#')) {
         tracing::info!("peers: {}", line.trim_start_matches("# "));
@@ -165,6 +222,29 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_is_read_whole_or_stopped_at_its_deadline() {
+        let spawn = |script: &str| {
+            Command::new("sh")
+                .args(["-c", script])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        // More than a pipe holds, on both streams, so a reader that waited
+        // for the exit first would never see it.
+        let big = "head -c 200000 /dev/zero; head -c 100000 /dev/zero >&2";
+        let output = wait_with_timeout(spawn(big), Duration::from_secs(30)).unwrap();
+        assert!(output.status.success());
+        assert_eq!(
+            (output.stdout.len(), output.stderr.len()),
+            (200_000, 100_000)
+        );
+        let err = wait_with_timeout(spawn("sleep 30"), Duration::from_millis(200)).unwrap_err();
+        assert!(err.contains("stopped"), "{err}");
+    }
 
     #[test]
     fn parses_and_compares() {
