@@ -35,6 +35,7 @@
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
 //! - [`sort`]: radix sort of packed `u64` keys.
 //! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
+//! - [`upsert`]: the primary key map of upsert and dedup tables.
 //! - [`bench`]: `gamay bench`, the one-command benchmark against the peers.
 //!
 //! Dependencies point one way: `api → server → segment/index/ingest →
@@ -59,5 +60,6 @@ pub mod segment;
 pub mod server;
 pub mod sketch;
 pub mod sort;
+pub mod upsert;
 
 pub use error::{Error, Result};
