@@ -5,21 +5,33 @@
 mod kafka;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use kafka::{row, wait_until};
 
+/// Kills the quickstart if the test fails before stopping it, so a failure
+/// never leaves it running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn quickstart_streams_trades_into_a_queryable_table() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gamay"))
+    let child = Command::new(env!("CARGO_BIN_EXE_gamay"))
         .args(["quickstart", "--listen", "127.0.0.1:0", "--rate", "500"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn gamay quickstart");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = KillOnDrop(child);
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     let url = line
@@ -55,7 +67,7 @@ fn quickstart_streams_trades_into_a_queryable_table() {
     assert!(top[0].as_str().unwrap().starts_with('S'), "{top:?}");
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -63,6 +75,6 @@ fn quickstart_streams_trades_into_a_queryable_table() {
     for line in stdout.lines() {
         rest.push_str(&line.unwrap());
     }
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
     assert!(rest.contains("quickstart stopped"), "{rest}");
 }
