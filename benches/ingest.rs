@@ -80,7 +80,7 @@ fn decoder() -> MessageDecoder {
         .unwrap()
         .value;
     let spec = Arc::new(SegmentSpec::new(&schema, &table));
-    MessageDecoder::new(&schema, &table, spec).unwrap()
+    MessageDecoder::new(&schema, &table, spec, gamay::catalog::Decoder::Json).unwrap()
 }
 
 fn in_process() {
@@ -92,7 +92,7 @@ fn in_process() {
     let started = Instant::now();
     let mut rows = 0usize;
     for payload in &payloads {
-        if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes())) {
+        if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes()), None) {
             rows += row.len();
         }
     }
@@ -107,7 +107,7 @@ fn in_process() {
     let started = Instant::now();
     let mut batch = Vec::with_capacity(1024);
     for payload in &payloads {
-        if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes())) {
+        if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes()), None) {
             batch.push(row);
         }
         if batch.len() == 1024 {

@@ -106,7 +106,7 @@ fn table() -> TableConfig {
 
 fn decoder(schema: &Schema, table: &TableConfig) -> MessageDecoder {
     let spec = Arc::new(SegmentSpec::new(schema, table));
-    MessageDecoder::new(schema, table, spec).expect("decoder")
+    MessageDecoder::new(schema, table, spec, gamay::catalog::Decoder::Json).expect("decoder")
 }
 
 /// `count` trade messages; trade `i` at second `i / TRADES_PER_SECOND`.
@@ -142,7 +142,7 @@ fn build_fixture() -> Fixture {
     let mut batch = Vec::with_capacity(1 << 16);
     for i in 0..rows {
         let at = START_MS + i as i64 / TRADES_PER_SECOND * 1000;
-        match decoder.decode(Some(generator.next(at).as_bytes())) {
+        match decoder.decode(Some(generator.next(at).as_bytes()), None) {
             Decoded::Row(row) => batch.push(row),
             other => panic!("trade {i} did not decode: {other:?}"),
         }
@@ -397,7 +397,7 @@ fn decoding(c: &mut Criterion) {
         b.iter(|| {
             let mut cells = 0usize;
             for payload in &payloads {
-                if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes())) {
+                if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes()), None) {
                     cells += row.len();
                 }
             }

@@ -664,6 +664,57 @@ fn bad_connector_configs_are_refused_with_clear_errors() {
 /// the stream applied in order, in PostgreSQL and in MariaDB.
 #[test]
 fn deletes_of_an_upsert_table_reach_the_target() {
+    deletes_reach_the_target(Stream::Rows);
+}
+
+/// The same stream as Debezium change events (`decoder.prop.format` =
+/// `debezium`): creates and updates as `after` images, deletes as `before`
+/// images, as events whose `before` is empty (only the message key names
+/// the row), and as bare tombstones; some wrapped in the JSON converter's
+/// `schema`/`payload`.
+#[test]
+fn debezium_change_events_reach_the_target() {
+    deletes_reach_the_target(Stream::Debezium);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Stream {
+    /// Each message is the row, `deleted` set on deletes.
+    Rows,
+    Debezium,
+}
+
+/// The message (key, payload) of event `at` of the change stream.
+fn change_message(
+    stream: Stream,
+    at: usize,
+    (id, version, deleted): (i64, i64, bool),
+    first: bool,
+) -> (String, Option<String>) {
+    let row = json!({"id": id, "name": format!("user {id} v{version}"),
+                     "balance": id as f64 + version as f64 * 100.0, "ts": BASE_MS + at as i64});
+    let key = json!({"id": id});
+    if stream == Stream::Rows {
+        let mut row = row;
+        row["deleted"] = json!(deleted);
+        return (key.to_string(), Some(row.to_string()));
+    }
+    let wrap = |value: Value| json!({"schema": {"type": "struct"}, "payload": value});
+    let event = match (deleted, at % 3) {
+        (false, _) => json!({"op": if first { "c" } else { "u" }, "before": null, "after": row}),
+        (true, 0) => json!({"op": "d", "before": row, "after": null}),
+        (true, 1) => json!({"op": "d", "before": null, "after": null}),
+        (true, _) => return (wrap(key).to_string(), None),
+    };
+    let event = if at.is_multiple_of(2) {
+        wrap(event)
+    } else {
+        event
+    };
+    (key.to_string(), Some(event.to_string()))
+}
+
+fn deletes_reach_the_target(stream: Stream) {
     let targets: Vec<(&str, String)> = [
         ("postgresql", "GAMAY_TEST_POSTGRES"),
         ("mariadb", "GAMAY_TEST_MYSQL"),
@@ -698,6 +749,10 @@ fn deletes_of_an_upsert_table_reach_the_target() {
     table["segmentsConfig"]["timeColumnName"] = json!("ts");
     table["tableIndexConfig"] = json!({});
     table["upsertConfig"] = json!({"mode": "FULL", "deleteRecordColumn": "deleted"});
+    if stream == Stream::Debezium {
+        table["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+            ["stream.kafka.decoder.prop.format"] = json!("debezium");
+    }
     let (code, body) = call(&server.url, "POST", "/schemas", &schema.to_string());
     assert_eq!(code, 200, "{body}");
     let (code, body) = call(&server.url, "POST", "/tables", &table.to_string());
@@ -716,14 +771,11 @@ fn deletes_of_an_upsert_table_reach_the_target() {
     events.push((200, 0, true));
     events.extend((125..212).map(|id| (id, 0, false)));
     assert_eq!(events.len(), 300);
-    let messages: Vec<String> = events
+    let mut seen = std::collections::BTreeSet::new();
+    let messages: Vec<(String, Option<String>)> = events
         .iter()
         .enumerate()
-        .map(|(at, (id, version, deleted))| {
-            json!({"id": id, "name": format!("user {id} v{version}"), "deleted": deleted,
-                   "balance": *id as f64 + *version as f64 * 100.0, "ts": BASE_MS + at as i64})
-            .to_string()
-        })
+        .map(|(at, event)| change_message(stream, at, *event, seen.insert(event.0)))
         .collect();
     let mut model: std::collections::BTreeMap<i64, (String, f64)> = Default::default();
     for (id, version, deleted) in &events {
@@ -756,7 +808,7 @@ fn deletes_of_an_upsert_table_reach_the_target() {
         create_connector(&server.url, &name, &config);
         checks.push((*scheme, url.clone(), target, name));
     }
-    kafka::produce(&kafka::producer(&cluster), topic, &messages, Some(0));
+    kafka::produce_keyed(&kafka::producer(&cluster), topic, &messages, 0);
     for (scheme, url, target, name) in checks {
         let mut last = Value::Null;
         let done = wait_until(WAIT, || {

@@ -13,6 +13,8 @@ pub const KEY_TOPIC: &str = "stream.kafka.topic.name";
 pub const KEY_BROKERS: &str = "stream.kafka.broker.list";
 pub const KEY_CONSUMER_TYPE: &str = "stream.kafka.consumer.type";
 pub const KEY_DECODER: &str = "stream.kafka.decoder.class.name";
+/// What the JSON messages are: rows (`json`) or Debezium change events.
+pub const KEY_DECODER_FORMAT: &str = "stream.kafka.decoder.prop.format";
 pub const KEY_CONSUMER_FACTORY: &str = "stream.kafka.consumer.factory.class.name";
 pub const CONSUMER_PROP_PREFIX: &str = "stream.kafka.consumer.prop.";
 pub const KEY_OFFSET_RESET: &str = "stream.kafka.consumer.prop.auto.offset.reset";
@@ -63,7 +65,12 @@ pub enum OffsetReset {
 /// How the messages of the stream are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoder {
+    /// Each message is a row.
     Json,
+    /// Each message is a Debezium change event (`op`, `before`, `after`,
+    /// with or without the `schema`/`payload` wrapping); a tombstone (no
+    /// payload) deletes its message key.
+    Debezium,
 }
 
 /// A REALTIME table's stream settings.
@@ -178,6 +185,21 @@ pub fn parse_stream_config(
                 ),
             );
             Decoder::Json
+        }
+    };
+
+    let decoder = match map.get(KEY_DECODER_FORMAT).map(|format| format.trim()) {
+        None => decoder,
+        Some(format) if format.eq_ignore_ascii_case("json") => Decoder::Json,
+        Some(format) if format.eq_ignore_ascii_case("debezium") => Decoder::Debezium,
+        Some(format) => {
+            problem(
+                KEY_DECODER_FORMAT,
+                format!(
+                    "`{format}` is not a message format Gamay decodes; expected json (each message a row) or debezium (change events with op, before and after)"
+                ),
+            );
+            decoder
         }
     };
 

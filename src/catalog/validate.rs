@@ -494,11 +494,10 @@ impl Checker<'_> {
                         stream::KEY_BROKERS
                     ),
                 ),
-                Some(map) => {
-                    if let Err(problems) = parse_stream_config(map, field) {
-                        self.problems.extend(problems);
-                    }
-                }
+                Some(map) => match parse_stream_config(map, field) {
+                    Err(problems) => self.problems.extend(problems),
+                    Ok(config) => self.change_events(table, &config, field),
+                },
             }
             if maps > 1 {
                 self.problem(
@@ -541,6 +540,24 @@ impl Checker<'_> {
             self.problem(
                 field,
                 "Groovy scripts are not run (they execute arbitrary code); use built-in functions such as toEpochSeconds(ts) or a SQL predicate",
+            );
+        }
+    }
+
+    /// Change events carry deletes, which a row can only hold in the upsert
+    /// table's `deleteRecordColumn`.
+    fn change_events(&mut self, table: &TableConfig, config: &stream::StreamConfig, field: &str) {
+        if config.decoder != stream::Decoder::Debezium {
+            return;
+        }
+        let delete_column = table
+            .upsert_config
+            .as_ref()
+            .and_then(|upsert| upsert.delete_record_column.as_deref());
+        if delete_column.is_none() {
+            self.problem(
+                format!("{field}.{}", stream::KEY_DECODER_FORMAT),
+                "Debezium change events need an upsert table with upsertConfig.deleteRecordColumn (a BOOLEAN column) to keep their deletes",
             );
         }
     }

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::debezium::{self, Change};
 use super::rows::{field, json_cell};
 use super::transform::Transform;
-use crate::catalog::{Schema, TableConfig};
+use crate::catalog::{Decoder, Schema, TableConfig};
 use crate::segment::{Cell, ColumnSpec, SegmentSpec};
 
 /// Why a message was not ingested.
@@ -26,15 +27,19 @@ pub enum BadReason {
     /// A field whose value does not fit its column.
     SchemaViolation,
     TransformFailed,
+    /// A message of a change stream that is not an insert, update, read or
+    /// delete event (a truncate, or no `op`).
+    NotAChangeEvent,
 }
 
 impl BadReason {
-    pub const ALL: [BadReason; 5] = [
+    pub const ALL: [BadReason; 6] = [
         BadReason::EmptyMessage,
         BadReason::InvalidJson,
         BadReason::NotAnObject,
         BadReason::SchemaViolation,
         BadReason::TransformFailed,
+        BadReason::NotAChangeEvent,
     ];
 
     pub fn index(self) -> usize {
@@ -49,6 +54,7 @@ impl BadReason {
             BadReason::NotAnObject => "NOT_AN_OBJECT",
             BadReason::SchemaViolation => "SCHEMA_VIOLATION",
             BadReason::TransformFailed => "TRANSFORM_FAILED",
+            BadReason::NotAChangeEvent => "NOT_A_CHANGE_EVENT",
         }
     }
 }
@@ -72,6 +78,9 @@ pub struct MessageDecoder {
     /// transform, filter or nested `a.b` column): messages then decode
     /// field by field without building the whole JSON object.
     direct: Option<HashMap<String, usize>>,
+    /// For a stream of Debezium change events, the column that marks a
+    /// row as a delete (the upsert table's `deleteRecordColumn`).
+    change_events: Option<String>,
 }
 
 impl MessageDecoder {
@@ -80,7 +89,18 @@ impl MessageDecoder {
         schema: &Schema,
         table: &TableConfig,
         spec: Arc<SegmentSpec>,
+        format: Decoder,
     ) -> Result<MessageDecoder, String> {
+        let change_events = match format {
+            Decoder::Json => None,
+            Decoder::Debezium => Some(
+                table
+                    .upsert_config
+                    .as_ref()
+                    .and_then(|upsert| upsert.delete_record_column.clone())
+                    .ok_or("Debezium change events need upsertConfig.deleteRecordColumn")?,
+            ),
+        };
         let mut transforms: Vec<Option<Transform>> = vec![None; spec.columns.len()];
         let mut set = |column: &str, text: &str, field: &str| -> Result<(), String> {
             let index = spec
@@ -134,7 +154,8 @@ impl MessageDecoder {
                 })
             })
             .transpose()?;
-        let plain = filter.is_none()
+        let plain = change_events.is_none()
+            && filter.is_none()
             && transforms.iter().all(Option::is_none)
             && spec.columns.iter().all(|column| !column.name.contains('.'));
         let direct = plain.then(|| {
@@ -149,6 +170,7 @@ impl MessageDecoder {
             transforms,
             filter,
             direct,
+            change_events,
         })
     }
 
@@ -157,7 +179,18 @@ impl MessageDecoder {
     }
 
     /// Decodes one message payload.
-    pub fn decode(&self, payload: Option<&[u8]>) -> Decoded {
+    /// Decodes one message: its payload and, for change events (whose
+    /// tombstones carry only a key), its key.
+    pub fn decode(&self, payload: Option<&[u8]>, key: Option<&[u8]>) -> Decoded {
+        if let Some(delete_column) = &self.change_events {
+            let (mut record, deleted) = match debezium::change(payload, key) {
+                Ok(Change::Upsert(record)) => (record, false),
+                Ok(Change::Delete(record)) => (record, true),
+                Err((reason, message)) => return Decoded::Bad(reason, message),
+            };
+            record.insert(delete_column.clone(), Json::Bool(deleted));
+            return self.decode_record(record);
+        }
         let payload = match payload {
             Some(payload) if !payload.is_empty() => payload,
             _ => return Decoded::Bad(BadReason::EmptyMessage, "the message has no payload".into()),
@@ -177,6 +210,11 @@ impl MessageDecoder {
                 format!("expected a JSON object, found {}", kind(&record)),
             );
         };
+        self.decode_record(record)
+    }
+
+    /// A parsed record through the filter and the transforms into a row.
+    fn decode_record(&self, record: serde_json::Map<String, Json>) -> Decoded {
         if let Some(filter) = &self.filter {
             match filter.matches(&record) {
                 Ok(true) => return Decoded::Filtered,
@@ -313,7 +351,7 @@ fn schema_violation(column: &ColumnSpec, reason: String) -> Decoded {
     )
 }
 
-fn kind(value: &Json) -> &'static str {
+pub(super) fn kind(value: &Json) -> &'static str {
     match value {
         Json::Null => "null",
         Json::Bool(_) => "a boolean",
@@ -349,7 +387,7 @@ mod tests {
             .extend(table_extra.as_object().unwrap().clone());
         let table: TableConfig = crate::catalog::parse_value(table, "table").unwrap().value;
         let spec = Arc::new(SegmentSpec::new(&schema, &table));
-        MessageDecoder::new(&schema, &table, spec).unwrap()
+        MessageDecoder::new(&schema, &table, spec, Decoder::Json).unwrap()
     }
 
     #[test]
@@ -360,7 +398,7 @@ mod tests {
         }}));
         let Decoded::Row(row) = decoder.decode(Some(
             br#"{"id": 7, "side": "BUY", "tags": ["a", "b"], "user": {"name": "ann"}, "price": 1.5, "ts": 86400000}"#,
-        )) else {
+        ), None) else {
             panic!("not a row")
         };
         let text = format!("{row:?}");
@@ -370,7 +408,7 @@ mod tests {
             assert!(text.contains(expected), "{expected} missing from {text}");
         }
         assert!(matches!(
-            decoder.decode(Some(br#"{"id": 1, "side": "TEST"}"#)),
+            decoder.decode(Some(br#"{"id": 1, "side": "TEST"}"#), None),
             Decoded::Filtered
         ));
     }
@@ -399,7 +437,7 @@ mod tests {
             }
             let table: TableConfig = crate::catalog::parse_value(table, "table").unwrap().value;
             let spec = Arc::new(SegmentSpec::new(&schema, &table));
-            MessageDecoder::new(&schema, &table, spec).unwrap()
+            MessageDecoder::new(&schema, &table, spec, Decoder::Json).unwrap()
         };
         let direct = make(None);
         let general = make(Some("1 = 0"));
@@ -414,7 +452,10 @@ mod tests {
             b"42",
             br#""text""#,
         ] {
-            let (a, b) = (direct.decode(Some(payload)), general.decode(Some(payload)));
+            let (a, b) = (
+                direct.decode(Some(payload), None),
+                general.decode(Some(payload), None),
+            );
             let text = String::from_utf8_lossy(payload);
             match (&a, &b) {
                 (Decoded::Row(x), Decoded::Row(y)) => assert_eq!(x, y, "{text}"),
@@ -440,7 +481,7 @@ mod tests {
             (b"", BadReason::EmptyMessage, "no payload"),
         ];
         for (payload, reason, text) in cases {
-            match decoder.decode(Some(payload)) {
+            match decoder.decode(Some(payload), None) {
                 Decoded::Bad(found, message) => {
                     assert_eq!(found, reason, "{message}");
                     assert!(message.contains(text), "{message}");
@@ -449,7 +490,7 @@ mod tests {
             }
         }
         assert!(matches!(
-            decoder.decode(None),
+            decoder.decode(None, None),
             Decoded::Bad(BadReason::EmptyMessage, _)
         ));
     }

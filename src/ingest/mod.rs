@@ -4,9 +4,11 @@
 //! - [`files`]: Parquet, CSV and JSON file readers for batch ingestion.
 //! - [`decode`]: stream messages → rows, through the table's transforms and
 //!   filter ([`transform`]).
+//! - [`debezium`]: Debezium change events → records, deletes marked.
 //! - [`kafka`]: the Kafka consumer settings and broker queries.
 //! - [`probe_brokers`]: whether a REALTIME table's Kafka brokers answer.
 
+pub mod debezium;
 pub mod decode;
 pub mod files;
 pub mod kafka;

@@ -73,6 +73,33 @@ pub fn produce(producer: &BaseProducer, topic: &str, payloads: &[String], partit
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
 
+/// Sends `(key, payload)` messages to `partition`, in order (a `None`
+/// payload is a tombstone), waiting until every one is acknowledged.
+pub fn produce_keyed(
+    producer: &BaseProducer,
+    topic: &str,
+    messages: &[(String, Option<String>)],
+    partition: i32,
+) {
+    for (key, payload) in messages {
+        loop {
+            let mut record = BaseRecord::<str, str>::to(topic)
+                .key(key.as_str())
+                .partition(partition);
+            if let Some(payload) = payload {
+                record = record.payload(payload.as_str());
+            }
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, _)) => {
+                    producer.poll(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
 /// The stock_transactions schema (as in `schemas/`).
 pub fn schema() -> Value {
     serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap()

@@ -198,17 +198,17 @@ pub fn prepare(
     })
 }
 
-/// A comparison column's values as numbers (nulls oldest).
-fn as_f64(column: &ArrayRef) -> Result<Vec<f64>, String> {
+/// A comparison column's values as numbers; `None` for a null.
+fn as_f64(column: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
     let numbers = arrow_cast::cast(column, &arrow_schema::DataType::Float64)
         .map_err(|err| format!("the upsert comparison column is not numeric: {err}"))?;
     let numbers = numbers.as_primitive::<arrow_array::types::Float64Type>();
     Ok((0..numbers.len())
         .map(|row| {
             if numbers.is_null(row) {
-                f64::NEG_INFINITY
+                None
             } else {
-                numbers.value(row)
+                Some(numbers.value(row))
             }
         })
         .collect())
@@ -216,11 +216,12 @@ fn as_f64(column: &ArrayRef) -> Result<Vec<f64>, String> {
 
 /// The rows to write, in order: every row without a key; with a key, the
 /// newest row of each key: the greatest `versions` value, the later row
-/// among equals (a later version replaces an earlier one).
+/// among equals (a later version replaces an earlier one). A row without a
+/// version (a key-only delete) is ordered by arrival, as is any row after it.
 fn last_per_key(
     batch: &RecordBatch,
     key: &[usize],
-    versions: Option<&[f64]>,
+    versions: Option<&[Option<f64>]>,
 ) -> Result<Vec<u32>, String> {
     let rows = batch.num_rows() as u32;
     if key.is_empty() {
@@ -242,8 +243,12 @@ fn last_per_key(
         }
         match last.get_mut(text.as_str()) {
             Some(kept) => {
-                let newer = versions
-                    .is_none_or(|versions| versions[row as usize] >= versions[*kept as usize]);
+                let newer = versions.is_none_or(|versions| {
+                    match (versions[row as usize], versions[*kept as usize]) {
+                        (Some(new), Some(old)) => new >= old,
+                        _ => true,
+                    }
+                });
                 if newer {
                     *kept = row;
                 }

@@ -161,7 +161,7 @@ impl Realtime {
         // would fail every retry: report them now.
         crate::ingest::kafka::connect(&stream, &format!("{name}-check"))?;
         let spec = Arc::new(SegmentSpec::new(schema, table));
-        let decoder = MessageDecoder::new(schema, table, spec)?;
+        let decoder = MessageDecoder::new(schema, table, spec, stream.decoder)?;
         let data = self
             .server
             .table_or_create(&name)

@@ -245,7 +245,7 @@ fn consume(
             if offset < cursor.next_offset {
                 continue;
             }
-            match shared.decoder.decode(message.payload()) {
+            match shared.decoder.decode(message.payload(), message.key()) {
                 Decoded::Row(row) => {
                     pending.push(row);
                     pending_offsets.push(offset);
