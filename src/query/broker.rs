@@ -125,11 +125,11 @@ impl LocalServer {
         })
     }
 
-    fn segments(&self, tables: &[String]) -> Vec<Arc<dyn SegmentSource>> {
+    fn segments(&self, tables: &[String], every_version: bool) -> Vec<Arc<dyn SegmentSource>> {
         let mut out: Vec<Arc<dyn SegmentSource>> = Vec::new();
         for table in tables {
             if let Some(data) = self.server.table(table) {
-                out.extend(table_sources(&data));
+                out.extend(table_sources(&data, every_version));
             }
         }
         out
@@ -138,7 +138,7 @@ impl LocalServer {
 
 impl QueryServer for LocalServer {
     fn query(&self, plan: Arc<Plan>, tables: Vec<String>, deadline: Arc<Deadline>, reply: Reply) {
-        let segments = self.segments(&tables);
+        let segments = self.segments(&tables, plan.options.skip_upsert);
         // Segments a star-tree answers are done here, on the caller's
         // thread: a hand-off to the pool would cost more than the walk.
         let mut results = Vec::with_capacity(segments.len());

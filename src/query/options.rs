@@ -17,6 +17,8 @@ pub struct QueryOptions {
     pub use_star_tree: bool,
     pub num_groups_limit: usize,
     pub use_multistage: bool,
+    /// `skipUpsert`: an upsert table shows every version of each key.
+    pub skip_upsert: bool,
 }
 
 impl Default for QueryOptions {
@@ -26,6 +28,7 @@ impl Default for QueryOptions {
             use_star_tree: true,
             num_groups_limit: DEFAULT_NUM_GROUPS_LIMIT,
             use_multistage: false,
+            skip_upsert: false,
         }
     }
 }
@@ -82,6 +85,7 @@ impl QueryOptions {
             "usestartree" => self.use_star_tree = flag("useStarTree")?,
             "numgroupslimit" => self.num_groups_limit = number("numGroupsLimit")?.max(1) as usize,
             "usemultistageengine" => self.use_multistage = flag("useMultistageEngine")?,
+            "skipupsert" => self.skip_upsert = flag("skipUpsert")?,
             _ => {}
         }
         Ok(())

@@ -541,12 +541,18 @@ impl ImmutableSegment {
 
     /// The value(s) of column `index` in `doc` (nulls as the stored default).
     pub fn value(&self, index: usize, doc: usize) -> Cell {
-        let view = self.column(index);
-        let value_of = |id: u32| match &view.dictionary {
+        self.column(index).value(doc)
+    }
+}
+
+impl ColumnView<'_> {
+    /// The value(s) of `doc` (nulls as the stored default).
+    pub fn value(&self, doc: usize) -> Cell {
+        let value_of = |id: u32| match &self.dictionary {
             Some(dictionary) => dictionary.get(id),
             None => Scalar::I32(0),
         };
-        match view.forward {
+        match &self.forward {
             Forward::DictSv(ids) => Cell::One(value_of(ids.get(doc))),
             Forward::DictMv { starts, ids } => Cell::Many(
                 (starts[doc] as usize..starts[doc + 1] as usize)
@@ -558,5 +564,10 @@ impl ImmutableSegment {
             Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
             Forward::RawVar(var) => Cell::One(var.get(doc)),
         }
+    }
+
+    /// Whether `doc` is null.
+    pub fn is_null(&self, doc: u32) -> bool {
+        self.nulls.as_ref().is_some_and(|nulls| nulls.contains(doc))
     }
 }

@@ -93,6 +93,17 @@ impl SegmentSpec {
             .iter()
             .map(String::as_str)
             .collect();
+        // Upsert and dedup tables keep docs in arrival order when sealing,
+        // so the key map's locations stay right: no sorted column.
+        let keyed = table.upsert_config.as_ref().is_some_and(|upsert| {
+            !upsert
+                .mode
+                .as_deref()
+                .is_some_and(|mode| mode.eq_ignore_ascii_case("NONE"))
+        }) || table
+            .dedup_config
+            .as_ref()
+            .is_some_and(|dedup| dedup.dedup_enabled == Some(true));
         let mut sorted: Option<&str> = index.sorted_column.first().map(String::as_str);
         bloom.extend(index.bloom_filter_configs.keys().map(String::as_str));
         for field in &table.field_config_list {
@@ -183,6 +194,7 @@ impl SegmentSpec {
             .as_deref()
             .and_then(position);
         let sorted_column = sorted
+            .filter(|_| !keyed)
             .and_then(position)
             .filter(|&index| columns[index].single_value);
         let star_trees = index

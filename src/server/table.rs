@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 use crate::durable;
 use crate::segment::{ImmutableSegment, MutableSegment};
+use crate::upsert::TableUpsert;
 
 const MANIFEST: &str = "manifest.json";
 const SEGMENT_EXTENSION: &str = "seg";
@@ -74,6 +75,8 @@ pub struct TableData {
     live: RwLock<Live>,
     /// Serializes manifest changes; holds the committed checkpoints.
     commit: Mutex<BTreeMap<i32, Checkpoint>>,
+    /// An upsert or dedup table's key state, while it is consumed.
+    upsert: RwLock<Option<Arc<TableUpsert>>>,
 }
 
 impl TableData {
@@ -86,6 +89,10 @@ impl TableData {
         durable::create_dir_durably(&segment_dir).map_err(|err| Error::io(&segment_dir, err))?;
         durable::remove_temp_files(dir).map_err(|err| Error::io(dir, err))?;
         durable::remove_temp_files(&segment_dir).map_err(|err| Error::io(&segment_dir, err))?;
+        let upsert_dir = dir.join("upsert");
+        if upsert_dir.is_dir() {
+            durable::remove_temp_files(&upsert_dir).map_err(|err| Error::io(&upsert_dir, err))?;
+        }
         let manifest = read_manifest(dir)?;
         let committed: HashSet<&str> = manifest.segments.iter().map(String::as_str).collect();
         for entry in std::fs::read_dir(&segment_dir).map_err(|err| Error::io(&segment_dir, err))? {
@@ -123,7 +130,29 @@ impl TableData {
                 consuming: Arc::default(),
             }),
             commit: Mutex::new(manifest.partitions),
+            upsert: RwLock::new(None),
         })
+    }
+
+    /// The table's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The upsert state queries and commits go through, if any.
+    pub fn upsert(&self) -> Option<Arc<TableUpsert>> {
+        self.upsert
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Installs (or, with `None`, removes) the table's upsert state.
+    pub fn set_upsert(&self, upsert: Option<Arc<TableUpsert>>) {
+        *self
+            .upsert
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = upsert;
     }
 
     pub fn name(&self) -> &str {
@@ -228,12 +257,24 @@ impl TableData {
             .map(|path| ImmutableSegment::open(path).map(Arc::new))
             .transpose()?;
         let mut checkpoints = self.lock_commit();
+        let upsert = self.upsert();
+        if let (Some(upsert), Some(_)) = (&upsert, &opened) {
+            // The valid docs as of this segment's end, before the manifest
+            // says it is committed.
+            let dir = self.dir.join("upsert");
+            upsert
+                .write_snapshot(partition, name)
+                .map_err(|err| Error::io(&dir, err))?;
+        }
         let mut sealed: Vec<Arc<ImmutableSegment>> = self.segments().as_ref().clone();
         sealed.extend(opened.iter().cloned());
         let mut next_checkpoints = checkpoints.clone();
         next_checkpoints.insert(partition, checkpoint);
         write_manifest(&self.dir, &sealed, &next_checkpoints)?;
         *checkpoints = next_checkpoints;
+        if let Some(upsert) = &upsert {
+            upsert.committed(partition, name, opened.clone());
+        }
         self.update_live(|live| {
             live.sealed = Arc::new(sealed);
             let consuming = live
@@ -308,6 +349,9 @@ impl TableData {
             .collect();
         write_manifest(&self.dir, &next, &checkpoints)?;
         self.update_live(|live| live.sealed = Arc::new(next));
+        if let Some(upsert) = self.upsert() {
+            upsert.removed(name);
+        }
         // Queries holding a snapshot keep the mapping alive; unlinking is safe.
         durable::remove_durably(segment.path()).map_err(|err| Error::io(segment.path(), err))?;
         Ok(())

@@ -24,7 +24,7 @@ use super::expr::Expr;
 use super::filter::FilterStats;
 use super::plan::{Plan, PlanKind};
 use super::reduce;
-use super::source::{AbsentColumn, ColumnSource, SegmentSource};
+use super::source::{candidate_docs, AbsentColumn, ColumnSource, SegmentSource};
 use super::value::Value;
 use group::Aggregation;
 pub use select::compare_rows;
@@ -187,7 +187,7 @@ pub fn execute(
     if let Some(answer) = by_star_tree(plan, segment, deadline, usize::MAX) {
         return with_tail(plan, segment, answer?, deadline);
     }
-    scan(plan, segment, DocSet::all(segment.num_docs()), deadline)
+    scan(plan, segment, candidate_docs(segment), deadline)
 }
 
 /// Runs `plan` on the docs of `segment` in `candidates`, reading columns.

@@ -89,7 +89,7 @@ impl MultiStage {
             for entry in &entries {
                 let table_type: TableType = entry.config.table_type;
                 if let Some(data) = self.server.table(&table_type.with_type(&name)) {
-                    segments.extend(table_sources(&data));
+                    segments.extend(table_sources(&data, false));
                 }
             }
             out.push((name, SegmentTable::new(columns, segments)));

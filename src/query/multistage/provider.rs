@@ -33,7 +33,7 @@ use crate::query::expr::ColumnRef;
 use crate::query::filter::{Filter, FilterStats, Pred};
 use crate::query::options::QueryOptions;
 use crate::query::plan::{Plan, PlanKind};
-use crate::query::source::SegmentSource;
+use crate::query::source::{candidate_docs, SegmentSource};
 use crate::query::value::{ColumnType, Value};
 
 /// Rows per Arrow batch a scan produces.
@@ -360,7 +360,7 @@ impl ScanBatches {
         let plan = scan_plan(scan.filter.clone(), columns);
         let docs = {
             let columns = open_columns(&plan, segment.as_ref());
-            let all = DocSet::all(segment.num_docs());
+            let all = candidate_docs(segment.as_ref());
             match &plan.filter {
                 Some(filter) => filter
                     .docs(&columns, &all, &mut FilterStats::default())

@@ -7,6 +7,7 @@
 mod absent;
 mod immutable;
 mod mutable;
+mod upsert;
 
 use std::ops::{Bound, Range};
 use std::sync::Arc;
@@ -16,14 +17,19 @@ use roaring::RoaringBitmap;
 pub use absent::AbsentColumn;
 pub use mutable::MutableSnapshot;
 
-use super::docs::Docs;
+use super::docs::{DocSet, Docs};
 use super::value::{Kind, Value, Vector};
 use crate::segment::{Physical, Scalar, SegmentTree};
 use crate::server::TableData;
 
 /// Every segment of a table as one consistent snapshot: the sealed ones and
-/// the consuming ones, each consuming segment fixed at its current rows.
-pub fn table_sources(data: &TableData) -> Vec<Arc<dyn SegmentSource>> {
+/// the consuming ones, each consuming segment fixed at its current rows. An
+/// upsert or dedup table's segments see only the latest version of each
+/// key, unless `every_version` (`skipUpsert=true`).
+pub fn table_sources(data: &TableData, every_version: bool) -> Vec<Arc<dyn SegmentSource>> {
+    if let Some(upsert) = data.upsert() {
+        return upsert::upsert_sources(&upsert, every_version);
+    }
     let live = data.live();
     let mut out: Vec<Arc<dyn SegmentSource>> =
         Vec::with_capacity(live.sealed.len() + live.consuming.len());
@@ -55,6 +61,22 @@ pub trait SegmentSource: Send + Sync {
     /// segment's; a prefix of a consuming segment's, the rest to scan.
     fn star_tree_docs(&self) -> usize {
         self.num_docs()
+    }
+    /// For a segment of an upsert or dedup table: the docs queries see.
+    fn valid_docs(&self) -> Option<&RoaringBitmap> {
+        None
+    }
+}
+
+/// The docs of `segment` a query starts from: its valid docs, or all.
+pub fn candidate_docs(segment: &dyn SegmentSource) -> DocSet {
+    match segment.valid_docs() {
+        Some(valid) if valid.len() < segment.num_docs() as u64 => {
+            let mut docs = valid.clone();
+            docs.remove_range(segment.num_docs() as u32..);
+            DocSet::Bitmap(docs)
+        }
+        _ => DocSet::all(segment.num_docs()),
     }
 }
 

@@ -36,6 +36,18 @@ impl MutableSnapshot {
     }
 }
 
+impl MutableSnapshot {
+    /// The first `docs` rows, without star-trees.
+    pub fn with_docs(name: String, segment: Arc<MutableSegment>, docs: usize) -> MutableSnapshot {
+        MutableSnapshot {
+            name,
+            num_docs: docs.min(segment.num_docs()),
+            segment,
+            trees: None,
+        }
+    }
+}
+
 impl SegmentSource for MutableSnapshot {
     fn name(&self) -> &str {
         &self.name

@@ -31,6 +31,7 @@ use super::Server;
 use crate::catalog::{parse_stream_config, Catalog, Schema, TableConfig, TableType};
 use crate::ingest::decode::MessageDecoder;
 use crate::segment::SegmentSpec;
+use crate::upsert::{TableUpsert, UpsertSpec};
 
 /// One table's consumption.
 struct Running {
@@ -161,12 +162,22 @@ impl Realtime {
         // would fail every retry: report them now.
         crate::ingest::kafka::connect(&stream, &format!("{name}-check"))?;
         let spec = Arc::new(SegmentSpec::new(schema, table));
-        let decoder = MessageDecoder::new(schema, table, spec, stream.decoder)?;
+        let decoder = MessageDecoder::new(schema, table, spec.clone(), stream.decoder)?;
         let data = self
             .server
             .table_or_create(&name)
             .map_err(|err| err.to_string())?;
+        let upsert_spec = UpsertSpec::of(schema, table, &spec)?;
         let paused = self.stop_locked(&name);
+        // Rebuilt from what is committed now that no consumer runs.
+        let upsert = match upsert_spec {
+            Some(upsert_spec) => Some(Arc::new(
+                TableUpsert::open(upsert_spec, data.dir(), &data.segments())
+                    .map_err(|err| format!("table {name}: {err}"))?,
+            )),
+            None => None,
+        };
+        data.set_upsert(upsert.clone());
         let retention = supervisor::Retention::of(schema, table);
         let shared = Arc::new(TableShared::new(
             name.clone(),
@@ -174,6 +185,7 @@ impl Realtime {
             data,
             stream,
             decoder,
+            upsert,
             paused,
         ));
         let thread_shared = shared.clone();

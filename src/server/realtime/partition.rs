@@ -22,6 +22,7 @@ use crate::ingest::decode::{BadReason, Decoded};
 use crate::ingest::kafka;
 use crate::segment::{Cell, MutableSegment};
 use crate::server::{Checkpoint, ConsumingSegment};
+use crate::upsert::{Admit, Form, PartitionUpsert};
 
 /// Messages decoded before they are appended in one go.
 const BATCH: usize = 1024;
@@ -32,6 +33,9 @@ const POLL_WAIT: Duration = Duration::from_millis(50);
 struct Open {
     name: String,
     segment: Arc<MutableSegment>,
+    /// An upsert or dedup table's partition state, and this segment's
+    /// number in it.
+    upsert: Option<(Arc<PartitionUpsert>, u32)>,
     sequence: u64,
     start_offset: i64,
     opened: Instant,
@@ -184,7 +188,7 @@ fn consume(
             roll(shared, partition, sealer, cursor);
         }
         if cursor.open.is_none() {
-            open_segment(shared, partition, cursor);
+            open_segment(shared, partition, cursor)?;
         }
         if !assigned {
             kafka::assign(&consumer, topic, partition, cursor.next_offset)?;
@@ -306,6 +310,10 @@ fn append(
         return;
     };
     let mut from = 0;
+    if let Some((upsert, id)) = &open.upsert {
+        append_keyed(shared, partition, open, upsert, *id, pending, offsets);
+        from = pending.len();
+    }
     while from < pending.len() {
         match open.segment.append(&pending[from..]) {
             Ok(_) => break,
@@ -346,6 +354,65 @@ fn append(
     });
 }
 
+/// Appends the rows of an upsert or dedup table one at a time, each taken
+/// into the key state before the next (a batch may hold one key twice), all
+/// under the partition state's lock so queries see the batch whole.
+fn append_keyed(
+    shared: &TableShared,
+    partition: i32,
+    open: &Open,
+    upsert: &PartitionUpsert,
+    id: u32,
+    pending: &mut [Vec<Cell>],
+    offsets: &[i64],
+) {
+    upsert.change(|state| {
+        for (row, offset) in pending.iter_mut().zip(offsets) {
+            match state.admit(row) {
+                Admit::Append => {}
+                Admit::Duplicate => {
+                    shared.counters.note_filtered();
+                    continue;
+                }
+                Admit::NoKey => {
+                    shared.counters.note_bad(
+                        partition,
+                        *offset,
+                        BadReason::SchemaViolation,
+                        "a primary key column is null".into(),
+                        b"",
+                    );
+                    continue;
+                }
+            }
+            let doc = open.segment.num_docs() as u32;
+            match open.segment.append(std::slice::from_ref(row)) {
+                Ok(_) => {}
+                Err(crate::segment::Error::BadValue { column, reason, .. }) => {
+                    shared.counters.note_bad(
+                        partition,
+                        *offset,
+                        BadReason::SchemaViolation,
+                        format!("column `{column}`: {reason}"),
+                        b"",
+                    );
+                    continue;
+                }
+                Err(err) => {
+                    tracing::error!(table = %shared.name, partition, error = %err, "row not appended");
+                    continue;
+                }
+            }
+            if let Err(err) = state.apply(id, doc) {
+                tracing::error!(table = %shared.name, partition, error = %err, "primary key not recorded");
+                shared.with_status(partition, |status| {
+                    status.note_error(format!("primary key not recorded: {err}"))
+                });
+            }
+        }
+    });
+}
+
 /// Rebuilds the consuming segment's star-trees off the consuming thread
 /// once enough rows arrived since the last build.
 fn refresh_star_trees(shared: &TableShared, name: &str, segment: &Arc<MutableSegment>) {
@@ -368,10 +435,22 @@ fn refresh_star_trees(shared: &TableShared, name: &str, segment: &Arc<MutableSeg
     }
 }
 
-fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) {
+fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) -> Result<(), String> {
     let sequence = cursor.next_sequence;
     let name = shared.segment_name(partition, sequence);
     let segment = Arc::new(MutableSegment::new(shared.spec.clone()));
+    let upsert = match &shared.upsert {
+        Some(table) => match table.partition(partition) {
+            Ok(state) => {
+                let id = state.change(|state| {
+                    state.add(name.clone(), Form::Consuming(segment.clone()), false)
+                });
+                Some((state, id))
+            }
+            Err(err) => return Err(format!("no room for the primary keys: {err}")),
+        },
+        None => None,
+    };
     shared.data.add_consuming(ConsumingSegment {
         name: name.clone(),
         partition,
@@ -387,11 +466,13 @@ fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) {
     cursor.open = Some(Open {
         name,
         segment,
+        upsert,
         sequence,
         start_offset,
         opened: Instant::now(),
     });
     cursor.next_sequence = sequence + 1;
+    Ok(())
 }
 
 /// Whether the consuming segment has reached a flush threshold.

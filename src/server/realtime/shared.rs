@@ -12,6 +12,7 @@ use crate::catalog::StreamConfig;
 use crate::ingest::decode::MessageDecoder;
 use crate::segment::SegmentSpec;
 use crate::server::TableData;
+use crate::upsert::TableUpsert;
 
 /// Where consumption resumes after a pause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub struct TableShared {
     pub spec: Arc<SegmentSpec>,
     pub decoder: MessageDecoder,
     pub counters: TableCounters,
+    /// The key state of an upsert or dedup table.
+    pub upsert: Option<Arc<TableUpsert>>,
     control: Mutex<Control>,
     /// Signalled when control changes or the table stops.
     wake: Condvar,
@@ -76,6 +79,7 @@ impl TableShared {
         data: Arc<TableData>,
         stream: StreamConfig,
         decoder: MessageDecoder,
+        upsert: Option<Arc<TableUpsert>>,
         paused: bool,
     ) -> TableShared {
         TableShared {
@@ -86,6 +90,7 @@ impl TableShared {
             stream,
             decoder,
             counters: TableCounters::default(),
+            upsert,
             control: Mutex::new(Control {
                 paused,
                 resume_generation: 0,
