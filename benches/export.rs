@@ -178,7 +178,7 @@ async fn jdbc_bench(
     };
     target.exported("bench").await.unwrap();
     let started = Instant::now();
-    let prepared = prepare(config, "stock_transactions", schema, table, segment).unwrap();
+    let prepared = prepare(config, "stock_transactions", schema, table, segment, None).unwrap();
     let read = started.elapsed().as_secs_f64();
     ensure_table(target.as_mut(), config, &prepared)
         .await

@@ -688,11 +688,13 @@ enum Stream {
 fn change_message(
     stream: Stream,
     at: usize,
-    (id, version, deleted): (i64, i64, bool),
+    (id, version, deleted, late): (i64, i64, bool, bool),
     first: bool,
 ) -> (String, Option<String>) {
+    // A late event carries a time older than the versions before it.
+    let ts = BASE_MS + at as i64 - if late { 250 } else { 0 };
     let row = json!({"id": id, "name": format!("user {id} v{version}"),
-                     "balance": id as f64 + version as f64 * 100.0, "ts": BASE_MS + at as i64});
+                     "balance": id as f64 + version as f64 * 100.0, "ts": ts});
     let key = json!({"id": id});
     if stream == Stream::Rows {
         let mut row = row;
@@ -759,17 +761,19 @@ fn deletes_reach_the_target(stream: Stream) {
     assert_eq!(code, 200, "{body}");
 
     // Three segments of 100 messages: inserts; updates, deletes and
-    // inserts; deletes, a re-insert, and a key inserted then deleted.
-    let mut events: Vec<(i64, i64, bool)> = Vec::new();
-    events.extend((0..100).map(|id| (id, 0, false)));
-    events.extend((0..50).map(|id| (id, 1, false)));
-    events.extend((50..75).map(|id| (id, 0, true)));
-    events.extend((100..125).map(|id| (id, 0, false)));
-    events.extend((0..10).map(|id| (id, 0, true)));
-    events.push((60, 2, false));
-    events.push((200, 0, false));
-    events.push((200, 0, true));
-    events.extend((125..212).map(|id| (id, 0, false)));
+    // inserts; deletes, a re-insert, a key inserted then deleted, and
+    // updates that arrive late (older than the version held: they lose).
+    let mut events: Vec<(i64, i64, bool, bool)> = Vec::new();
+    events.extend((0..100).map(|id| (id, 0, false, false)));
+    events.extend((0..50).map(|id| (id, 1, false, false)));
+    events.extend((50..75).map(|id| (id, 0, true, false)));
+    events.extend((100..125).map(|id| (id, 0, false, false)));
+    events.extend((0..10).map(|id| (id, 0, true, false)));
+    events.push((60, 2, false, false));
+    events.push((200, 0, false, false));
+    events.push((200, 0, true, false));
+    events.extend((125..209).map(|id| (id, 0, false, false)));
+    events.extend((20..23).map(|id| (id, 9, false, true)));
     assert_eq!(events.len(), 300);
     let mut seen = std::collections::BTreeSet::new();
     let messages: Vec<(String, Option<String>)> = events
@@ -778,7 +782,10 @@ fn deletes_reach_the_target(stream: Stream) {
         .map(|(at, event)| change_message(stream, at, *event, seen.insert(event.0)))
         .collect();
     let mut model: std::collections::BTreeMap<i64, (String, f64)> = Default::default();
-    for (id, version, deleted) in &events {
+    for (id, version, deleted, late) in &events {
+        if *late {
+            continue;
+        }
         if *deleted {
             model.remove(id);
         } else {
@@ -818,6 +825,16 @@ fn deletes_reach_the_target(stream: Stream) {
                 && last["lastError"].is_null()
         });
         assert!(done, "{name} did not export the three segments: {last:#}");
+        let (_, answer) = call(
+            &server.url,
+            "POST",
+            "/query/sql",
+            &json!({"sql": "SELECT COUNT(*), SUM(balance) FROM accounts"}).to_string(),
+        );
+        let row = &answer["resultTable"]["rows"][0];
+        assert_eq!(row[0], json!(model.len()), "{answer}");
+        let total: f64 = model.values().map(|(_, balance)| balance).sum();
+        assert_eq!(row[1].as_f64(), Some(total), "{answer}");
         let found: Vec<(i64, String, f64)> = if scheme == "postgresql" {
             let pg = Pg::connect(&url, &target, &name);
             let sql = format!(

@@ -344,6 +344,7 @@ impl Job {
                 Ok(())
             }
             (Open::Jdbc { target, ready }, Sink::Jdbc(config)) => {
+                let late = late_rows(source, segment).map_err(context)?;
                 let prepared = {
                     let config = config.clone();
                     let raw = source.raw.clone();
@@ -351,7 +352,7 @@ impl Job {
                     let table = source.config.clone();
                     let segment = segment.clone();
                     tokio::task::spawn_blocking(move || {
-                        prepare(&config, &raw, &schema, &table, &segment)
+                        prepare(&config, &raw, &schema, &table, &segment, late.as_ref())
                     })
                     .await
                     .map_err(|err| format!("reading the segment failed: {err}"))?
@@ -389,6 +390,28 @@ impl Job {
             }
             _ => Err("the open target does not match the connector".into()),
         }
+    }
+}
+
+/// For an upsert table: the segment's records that arrived older than the
+/// version held, which the target must not see. Until the table's upsert
+/// state is loaded the segment waits (a retry).
+fn late_rows(
+    source: &Source,
+    segment: &ImmutableSegment,
+) -> Result<Option<roaring::RoaringBitmap>, String> {
+    let upserts = source.config.upsert_config.as_ref().is_some_and(|upsert| {
+        !upsert
+            .mode
+            .as_deref()
+            .is_some_and(|mode| mode.eq_ignore_ascii_case("NONE"))
+    });
+    if !upserts {
+        return Ok(None);
+    }
+    match source.data.upsert() {
+        Some(upsert) => Ok(upsert.rejected(segment.name())),
+        None => Err("the table's upsert state is not loaded yet".into()),
     }
 }
 

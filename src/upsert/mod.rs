@@ -176,6 +176,15 @@ impl TableUpsert {
         }
     }
 
+    /// The docs of segment `name` that arrived older than their key's
+    /// version (`None` for a segment the state does not hold).
+    pub fn rejected(&self, name: &str) -> Option<roaring::RoaringBitmap> {
+        let partitions: Vec<Arc<PartitionUpsert>> = self.lock().values().cloned().collect();
+        partitions
+            .iter()
+            .find_map(|partition| partition.read(|state| state.rejected(name)))
+    }
+
     /// Keys held, and the bytes of their maps, over all partitions.
     pub fn key_stats(&self) -> (usize, usize) {
         let partitions: Vec<Arc<PartitionUpsert>> = self.lock().values().cloned().collect();
@@ -206,12 +215,7 @@ fn rebuild(
                 continue;
             };
             let bitmaps = saved.swap_remove(at);
-            state.restore(
-                segment.name().to_string(),
-                segment.clone(),
-                bitmaps.valid,
-                bitmaps.deletes,
-            )?;
+            state.restore(segment.name().to_string(), segment.clone(), bitmaps)?;
         }
         return Ok(Rebuilt::Snapshot);
     }

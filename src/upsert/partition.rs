@@ -88,6 +88,9 @@ struct Tracked {
     valid: RoaringBitmap,
     deletes: RoaringBitmap,
     published: Option<Arc<RoaringBitmap>>,
+    /// Docs that arrived older than the version held: never valid, and
+    /// left out of exports (they never replaced anything).
+    rejected: RoaringBitmap,
     /// Until the segment is committed: each location one of its docs
     /// displaced, and whether that was a delete. Undoing them gives the
     /// state as of the commit before it (see [`State::as_of_commit`]).
@@ -126,6 +129,7 @@ pub struct SegmentBitmaps {
     pub docs: u32,
     pub valid: RoaringBitmap,
     pub deletes: RoaringBitmap,
+    pub rejected: RoaringBitmap,
 }
 
 /// The writer's side of a partition's state.
@@ -177,6 +181,7 @@ impl State {
                 valid: RoaringBitmap::new(),
                 deletes: RoaringBitmap::new(),
                 published: None,
+                rejected: RoaringBitmap::new(),
                 undo: (!committed).then(Vec::new),
                 expired: false,
             },
@@ -220,6 +225,9 @@ impl State {
         let applied = self.place(id, &form, doc, true)?;
         if let Some(tracked) = self.segments.get_mut(&id) {
             tracked.docs = tracked.docs.max(doc + 1);
+            if applied == Applied::OutOfOrder && self.spec.mode != Mode::Dedup {
+                tracked.rejected.insert(doc);
+            }
         }
         Ok(applied)
     }
@@ -298,9 +306,14 @@ impl State {
         &mut self,
         name: String,
         segment: Arc<ImmutableSegment>,
-        valid: RoaringBitmap,
-        deletes: RoaringBitmap,
+        bitmaps: SegmentBitmaps,
     ) -> Result<(), GrowError> {
+        let SegmentBitmaps {
+            valid,
+            deletes,
+            rejected,
+            ..
+        } = bitmaps;
         let form = Form::Sealed(segment.clone());
         let id = self.add(name, form.clone(), true);
         for doc in valid.iter().chain(deletes.iter()) {
@@ -313,6 +326,7 @@ impl State {
             tracked.docs = segment.num_docs() as u32;
             tracked.valid = valid;
             tracked.deletes = deletes;
+            tracked.rejected = rejected;
         }
         Ok(())
     }
@@ -392,6 +406,7 @@ impl State {
                         docs: tracked.docs,
                         valid: tracked.valid.clone(),
                         deletes: tracked.deletes.clone(),
+                        rejected: tracked.rejected.clone(),
                     },
                 )
             })
@@ -478,6 +493,14 @@ impl State {
                 }
             }
         }
+    }
+
+    /// The docs of segment `name` that arrived older than the version held.
+    pub fn rejected(&self, name: &str) -> Option<RoaringBitmap> {
+        let id = self.id_of(name)?;
+        self.segments
+            .get(&id)
+            .map(|tracked| tracked.rejected.clone())
     }
 
     /// Whether a decoded row (cells in column order) is to be appended:

@@ -7,7 +7,7 @@
 //! tables/<table>_REALTIME/upsert/partition-<p>.snapshot
 //!   "GAMAYUPS" · version u32 · header length u32 · header (JSON: each
 //!   segment's name, docs and bitmap lengths) · the bitmaps (roaring's
-//!   portable format), valid then deletes per segment · crc32c u32
+//!   portable format), valid, deletes and late docs per segment · crc32c u32
 //! ```
 //!
 //! The file is written (atomically) before the manifest that commits the
@@ -36,6 +36,7 @@ struct Entry {
     docs: u32,
     valid_bytes: u64,
     deletes_bytes: u64,
+    rejected_bytes: u64,
 }
 
 /// The snapshot file of `partition` in `dir`.
@@ -52,11 +53,14 @@ pub fn write(path: &Path, segments: &[SegmentBitmaps]) -> std::io::Result<()> {
         segment.valid.serialize_into(&mut bitmaps)?;
         let middle = bitmaps.len();
         segment.deletes.serialize_into(&mut bitmaps)?;
+        let third = bitmaps.len();
+        segment.rejected.serialize_into(&mut bitmaps)?;
         entries.push(Entry {
             name: segment.name.clone(),
             docs: segment.docs,
             valid_bytes: (middle - start) as u64,
-            deletes_bytes: (bitmaps.len() - middle) as u64,
+            deletes_bytes: (third - middle) as u64,
+            rejected_bytes: (bitmaps.len() - third) as u64,
         });
     }
     let header =
@@ -119,6 +123,7 @@ fn parse(bytes: &[u8]) -> Result<Vec<SegmentBitmaps>, String> {
             Ok(SegmentBitmaps {
                 valid: take(entry.valid_bytes)?,
                 deletes: take(entry.deletes_bytes)?,
+                rejected: take(entry.rejected_bytes)?,
                 name: entry.name,
                 docs: entry.docs,
             })
@@ -141,12 +146,14 @@ mod tests {
                 docs: 10,
                 valid: (0..10).filter(|d| d % 3 != 0).collect(),
                 deletes: [3u32].into_iter().collect(),
+                rejected: [6u32].into_iter().collect(),
             },
             SegmentBitmaps {
                 name: "t__3__1".into(),
                 docs: 70_000,
                 valid: (0..70_000).collect(),
                 deletes: RoaringBitmap::new(),
+                rejected: RoaringBitmap::new(),
             },
         ];
         write(&file, &segments).unwrap();
@@ -156,6 +163,7 @@ mod tests {
             assert_eq!((&a.name, a.docs), (&b.name, b.docs));
             assert_eq!(a.valid, b.valid);
             assert_eq!(a.deletes, b.deletes);
+            assert_eq!(a.rejected, b.rejected);
         }
         let mut bytes = std::fs::read(&file).unwrap();
         let middle = bytes.len() / 2;

@@ -3,6 +3,7 @@
 //! deleted, makes sure the target table has the columns (`auto.create`,
 //! `auto.evolve`), and hands the rows to the target's transaction.
 
+use roaring::RoaringBitmap;
 use std::collections::{HashMap, HashSet};
 
 use arrow_array::cast::AsArray;
@@ -86,6 +87,7 @@ pub fn prepare(
     schema: &Schema,
     table: &TableConfig,
     segment: &ImmutableSegment,
+    late: Option<&RoaringBitmap>,
 ) -> Result<Prepared, String> {
     let all = export_columns(schema);
     let key: Vec<String> = match config.pk_mode {
@@ -172,7 +174,7 @@ pub fn prepare(
         Some(index) => Some(as_f64(batch.column(index))?),
         None => None,
     };
-    let order = last_per_key(&batch, &key_indexes, versions.as_deref())?;
+    let order = last_per_key(&batch, &key_indexes, versions.as_deref(), late)?;
     let deleted = match delete_index {
         Some(index) => Some(
             arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Boolean)
@@ -218,14 +220,18 @@ fn as_f64(column: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
 /// newest row of each key: the greatest `versions` value, the later row
 /// among equals (a later version replaces an earlier one). A row without a
 /// version (a key-only delete) is ordered by arrival, as is any row after it.
+/// `late` rows (an upsert table's records that arrived older than the
+/// version it held) never replaced anything and are left out.
 fn last_per_key(
     batch: &RecordBatch,
     key: &[usize],
     versions: Option<&[Option<f64>]>,
+    late: Option<&RoaringBitmap>,
 ) -> Result<Vec<u32>, String> {
     let rows = batch.num_rows() as u32;
+    let on_time = |row: &u32| !late.is_some_and(|late| late.contains(*row));
     if key.is_empty() {
-        return Ok((0..rows).collect());
+        return Ok((0..rows).filter(on_time).collect());
     }
     let options = FormatOptions::default().with_null("\u{0}null");
     let formatters = key
@@ -235,7 +241,7 @@ fn last_per_key(
         .map_err(|err| err.to_string())?;
     let mut last: HashMap<String, u32> = HashMap::with_capacity(batch.num_rows());
     let mut text = String::new();
-    for row in 0..rows {
+    for row in (0..rows).filter(on_time) {
         text.clear();
         for formatter in &formatters {
             use std::fmt::Write as _;

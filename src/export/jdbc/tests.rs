@@ -85,7 +85,7 @@ fn keeps_the_last_row_per_key_and_splits_off_deletes() {
     let dir = tempfile::tempdir().unwrap();
     let segment = segment(dir.path());
     let config = jdbc(&[("delete.enabled", "true"), ("fields.whitelist", "name")]);
-    let prepared = prepare(&config, "users", &schema(), &table(true), &segment).unwrap();
+    let prepared = prepare(&config, "users", &schema(), &table(true), &segment, None).unwrap();
     let names: Vec<&str> = prepared.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["id", "name"]);
     assert_eq!(prepared.key, ["id"]);
@@ -109,7 +109,7 @@ fn keeps_the_last_row_per_key_and_splits_off_deletes() {
 fn without_deletes_every_key_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let segment = segment(dir.path());
-    let prepared = prepare(&jdbc(&[]), "users", &schema(), &table(true), &segment).unwrap();
+    let prepared = prepare(&jdbc(&[]), "users", &schema(), &table(true), &segment, None).unwrap();
     assert_eq!(prepared.rows.len(), 3);
     assert!(prepared.deletes.is_empty());
     assert_eq!(prepared.columns.len(), 4);
@@ -126,6 +126,7 @@ fn settings_the_table_cannot_meet_are_explained() {
         &schema(),
         &table(false),
         &segment,
+        None,
     )
     .unwrap_err();
     assert!(err.contains("deleteRecordColumn"), "{err}");
@@ -135,13 +136,22 @@ fn settings_the_table_cannot_meet_are_explained() {
         &schema(),
         &table(true),
         &segment,
+        None,
     )
     .unwrap_err();
     assert!(err.contains("`nope`"), "{err}");
     let mut record_key = jdbc(&[]);
     record_key.pk_mode = super::PkMode::RecordKey;
     record_key.pk_fields.clear();
-    let prepared = prepare(&record_key, "users", &schema(), &table(true), &segment).unwrap();
+    let prepared = prepare(
+        &record_key,
+        "users",
+        &schema(),
+        &table(true),
+        &segment,
+        None,
+    )
+    .unwrap();
     assert_eq!(prepared.key, ["id"]);
 }
 
@@ -170,7 +180,7 @@ fn the_newest_version_wins_whatever_the_segment_order() {
     ingest_file(&data, spec, &input, &options, &|_| {}).unwrap();
     let segment = data.segments()[0].clone();
     let config = jdbc(&[("delete.enabled", "true")]);
-    let prepared = prepare(&config, "users", &schema(), &sorted, &segment).unwrap();
+    let prepared = prepare(&config, "users", &schema(), &sorted, &segment, None).unwrap();
     let ids = prepared.values[0].as_primitive::<Int32Type>();
     let names = prepared.values[1].as_string::<i32>();
     let kept: Vec<(i32, &str)> = prepared
@@ -186,10 +196,15 @@ fn the_newest_version_wins_whatever_the_segment_order() {
         .collect();
     assert_eq!(deleted, [2]);
 
-    // Without upsert semantics the segment's order decides.
+    // Without upsert semantics the segment's order decides (here sorted by
+    // name; upsert tables keep arrival order).
     table_json.as_object_mut().unwrap().remove("upsertConfig");
     let plain: TableConfig = parse_value(table_json, "table").unwrap().value;
-    let prepared = prepare(&jdbc(&[]), "users", &schema(), &plain, &segment).unwrap();
+    let data = TableData::open(&dir.path().join("plain"), "users_OFFLINE").unwrap();
+    let spec = Arc::new(SegmentSpec::new(&schema(), &plain));
+    ingest_file(&data, spec, &input, &options, &|_| {}).unwrap();
+    let segment = data.segments()[0].clone();
+    let prepared = prepare(&jdbc(&[]), "users", &schema(), &plain, &segment, None).unwrap();
     let names = prepared.values[1].as_string::<i32>();
     let kept: Vec<&str> = prepared
         .rows
@@ -197,4 +212,31 @@ fn the_newest_version_wins_whatever_the_segment_order() {
         .map(|row| names.value(*row as usize))
         .collect();
     assert_eq!(kept, ["y old", "z old"]);
+}
+
+#[test]
+fn late_rows_of_an_upsert_table_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = segment(dir.path());
+    let config = jdbc(&[("delete.enabled", "true")]);
+    // Doc 2 (id 1, "a2") and doc 4 (the delete of id 2) arrived late.
+    let late: roaring::RoaringBitmap = [2u32, 4].into_iter().collect();
+    let prepared = prepare(
+        &config,
+        "users",
+        &schema(),
+        &table(true),
+        &segment,
+        Some(&late),
+    )
+    .unwrap();
+    let ids = prepared.values[0].as_primitive::<Int32Type>();
+    let text = prepared.values[1].as_string::<i32>();
+    let kept: Vec<(i32, &str)> = prepared
+        .rows
+        .iter()
+        .map(|row| (ids.value(*row as usize), text.value(*row as usize)))
+        .collect();
+    assert_eq!(kept, [(1, "a"), (2, "b"), (3, "c")]);
+    assert!(prepared.deletes.is_empty());
 }
