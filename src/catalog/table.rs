@@ -325,7 +325,7 @@ pub struct UpsertConfig {
     pub comparison_columns: Vec<String>,
     #[serde(default)]
     pub delete_record_column: Option<String>,
-    #[serde(default)]
+    #[serde(default, rename = "deletedKeysTTL")]
     pub deleted_keys_ttl: Option<f64>,
     #[serde(default, rename = "metadataTTL")]
     pub metadata_ttl: Option<f64>,

@@ -525,3 +525,66 @@ fn unsupported_pinot_indexes_warn() {
         written.warnings
     );
 }
+
+#[test]
+fn upsert_settings_that_cannot_work_are_refused_by_name() {
+    let mut schema = example_schema();
+    schema["primaryKeyColumns"] = json!(["id"]);
+    let schema = schema_parsed(&schema);
+    let cases = [
+        (
+            json!({"mode": "PARTIAL", "partialUpsertStrategies": {"symbol": "APPEND"}}),
+            "upsertConfig.partialUpsertStrategies.symbol",
+            "`symbol` is single-value",
+        ),
+        (
+            json!({"mode": "PARTIAL", "partialUpsertStrategies": {"symbol": "INCREMENT"}}),
+            "upsertConfig.partialUpsertStrategies.symbol",
+            "needs a single-value number column",
+        ),
+        (
+            json!({"mode": "FULL", "comparisonColumns": ["shares", "purchase"], "metadataTTL": 3600}),
+            "upsertConfig.metadataTTL",
+            "exactly one numeric comparison column",
+        ),
+        (
+            json!({"mode": "FULL", "deletedKeysTTL": 60}),
+            "upsertConfig.deletedKeysTTL",
+            "set upsertConfig.deleteRecordColumn",
+        ),
+        (
+            json!({"mode": "FULL", "deleteRecordColumn": "purchase"}),
+            "upsertConfig.deleteRecordColumn",
+            "must be a BOOLEAN",
+        ),
+        (
+            json!({"mode": "FULL", "outOfOrderRecordColumn": "symbol"}),
+            "upsertConfig.outOfOrderRecordColumn",
+            "must be a BOOLEAN",
+        ),
+        (
+            json!({"mode": "FULL", "metadataTTL": -5}),
+            "upsertConfig.metadataTTL",
+            "is negative",
+        ),
+    ];
+    for (upsert, field, needle) in cases {
+        let mut table = example_table();
+        table["upsertConfig"] = upsert.clone();
+        let mut parsed = table_parsed(&table);
+        let message = match check_table_against(&mut parsed, &schema.value) {
+            Ok(_) => panic!("accepted: {upsert}"),
+            Err(err) => err.to_string(),
+        };
+        assert!(message.contains(field), "expected {field} in: {message}");
+        assert!(
+            message.contains(needle),
+            "expected `{needle}` in: {message}"
+        );
+    }
+    let mut table = example_table();
+    table["upsertConfig"] = json!({"mode": "PARTIAL", "metadataTTL": 86400000,
+        "partialUpsertStrategies": {"shares": "INCREMENT", "purchase": "MAX"}});
+    let mut parsed = table_parsed(&table);
+    check_table_against(&mut parsed, &schema.value).unwrap();
+}

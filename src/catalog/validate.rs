@@ -562,6 +562,28 @@ impl Checker<'_> {
         }
     }
 
+    /// A partial-upsert strategy that cannot apply to `column`'s type.
+    fn strategy_fits(&mut self, field: &str, column: &str, strategy: &str) {
+        let Some(spec) = self.schema.column(column) else {
+            return;
+        };
+        let strategy = strategy.to_ascii_uppercase();
+        let numeric = spec.data_type.is_numeric() || spec.data_type == DataType::Timestamp;
+        let problem = match strategy.as_str() {
+            "APPEND" | "UNION" if spec.single_value => {
+                Some(format!("{strategy} merges lists: `{column}` is single-value; use OVERWRITE, or make it multi-value"))
+            }
+            "INCREMENT" | "MAX" | "MIN" if !numeric || !spec.single_value => Some(format!(
+                "{strategy} needs a single-value number column; `{column}` is {}",
+                spec.data_type.name()
+            )),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            self.problem(field, problem);
+        }
+    }
+
     fn upsert_and_dedup(&mut self, table: &TableConfig) {
         let upsert = table.upsert_config.as_ref().filter(|config| {
             !config
@@ -651,14 +673,81 @@ impl Checker<'_> {
                     {
                         self.problem(&field, format!("`{column}` is a primary key column and cannot have a merge strategy"));
                     }
+                    self.strategy_fits(&field, column, strategy);
                 }
             }
-            let comparison = upsert
+            let comparison: Vec<&String> = upsert
                 .comparison_column
                 .iter()
-                .chain(upsert.comparison_columns.iter());
-            for (i, column) in comparison.enumerate() {
-                self.column(&format!("upsertConfig.comparisonColumns[{i}]"), column);
+                .chain(upsert.comparison_columns.iter())
+                .collect();
+            for (i, column) in comparison.iter().enumerate() {
+                let field = format!("upsertConfig.comparisonColumns[{i}]");
+                if self.column(&field, column)
+                    && !self.schema.column(column).is_some_and(|c| c.single_value)
+                {
+                    self.problem(
+                        field,
+                        format!("comparison column `{column}` must be single-value"),
+                    );
+                }
+            }
+            for (field, ttl) in [
+                ("upsertConfig.metadataTTL", upsert.metadata_ttl),
+                ("upsertConfig.deletedKeysTTL", upsert.deleted_keys_ttl),
+            ] {
+                let Some(ttl) = ttl.filter(|ttl| *ttl != 0.0) else {
+                    continue;
+                };
+                if ttl < 0.0 {
+                    self.problem(field, format!("{ttl} is negative; give a duration in the comparison column's units, or 0 for none"));
+                    continue;
+                }
+                let time = table.segments_config.time_column_name.as_ref();
+                let single = match comparison.as_slice() {
+                    [] => time,
+                    [one] => Some(*one),
+                    _ => None,
+                };
+                let numeric = single
+                    .and_then(|column| self.data_type(column))
+                    .is_some_and(|ty| ty.is_numeric() || ty == DataType::Timestamp);
+                if !numeric {
+                    self.problem(
+                        field,
+                        "a TTL needs exactly one numeric comparison column (or the time column)",
+                    );
+                }
+            }
+            if upsert.deleted_keys_ttl.is_some_and(|ttl| ttl > 0.0)
+                && upsert.delete_record_column.is_none()
+            {
+                self.problem(
+                    "upsertConfig.deletedKeysTTL",
+                    "deletedKeysTTL applies to deleted keys: set upsertConfig.deleteRecordColumn too",
+                );
+            }
+            if let Some(column) = &upsert.delete_record_column {
+                let ty = self.data_type(column);
+                if ty.is_some_and(|ty| !matches!(ty, DataType::Boolean | DataType::String)) {
+                    self.problem(
+                        "upsertConfig.deleteRecordColumn",
+                        format!(
+                            "`{column}` must be a BOOLEAN (or STRING \"true\"/\"false\") column"
+                        ),
+                    );
+                }
+            }
+            if let Some(column) = &upsert.out_of_order_record_column {
+                if self
+                    .data_type(column)
+                    .is_some_and(|ty| ty != DataType::Boolean)
+                {
+                    self.problem(
+                        "upsertConfig.outOfOrderRecordColumn",
+                        format!("`{column}` must be a BOOLEAN column"),
+                    );
+                }
             }
             for (field, column) in [
                 (

@@ -118,6 +118,8 @@ pub enum Admit {
     Append,
     /// A dedup table has its key already.
     Duplicate,
+    /// Older than the version held, with `dropOutOfOrderRecord`.
+    Late,
     /// A primary key column is null.
     NoKey,
 }
@@ -518,40 +520,49 @@ impl State {
             return Admit::NoKey;
         };
         let held = self.keys.get(&key);
-        match &self.spec.mode {
-            Mode::Full => Admit::Append,
-            Mode::Dedup if held.is_some() => Admit::Duplicate,
-            Mode::Dedup => Admit::Append,
-            Mode::Partial(strategies) => {
-                let Some(held) = held else {
-                    return Admit::Append;
-                };
-                let Some(tracked) = self.segments.get(&held.segment) else {
-                    return Admit::Append;
-                };
-                let form = &tracked.form;
-                if self.is_delete(form, held.doc) {
-                    return Admit::Append;
-                }
-                let new: Vec<Option<Scalar>> = self
-                    .spec
-                    .comparison_columns
-                    .iter()
-                    .map(|column| match row.get(*column) {
-                        Some(Cell::One(value)) => Some(value.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                if !newer(&new, &self.comparison(form, held.doc)) {
-                    return Admit::Append;
-                }
-                let old: Vec<Option<Cell>> = (0..row.len())
-                    .map(|column| form.cell(column, held.doc))
-                    .collect();
-                super::partial::merge(strategies, &self.spec.key_columns, &old, row);
+        if self.spec.mode == Mode::Dedup {
+            return if held.is_some() {
+                Admit::Duplicate
+            } else {
                 Admit::Append
+            };
+        }
+        let previous = held.and_then(|held| {
+            let form = &self.segments.get(&held.segment)?.form;
+            Some((form, held.doc))
+        });
+        let late = previous.is_some_and(|(form, doc)| {
+            let new: Vec<Option<Scalar>> = self
+                .spec
+                .comparison_columns
+                .iter()
+                .map(|column| match row.get(*column) {
+                    Some(Cell::One(value)) => Some(value.clone()),
+                    _ => None,
+                })
+                .collect();
+            !newer(&new, &self.comparison(form, doc))
+        });
+        if late && self.spec.drop_out_of_order {
+            return Admit::Late;
+        }
+        if let Some(column) = self.spec.out_of_order_column {
+            if let Some(cell) = row.get_mut(column) {
+                *cell = Cell::One(Scalar::I32(late as i32));
             }
         }
+        if let (Mode::Partial(strategies), Some((form, doc)), false) =
+            (&self.spec.mode, previous, late)
+        {
+            // After a delete the key starts afresh.
+            if !self.is_delete(form, doc) {
+                let old: Vec<Option<Cell>> = (0..row.len())
+                    .map(|column| form.cell(column, doc))
+                    .collect();
+                super::partial::merge(strategies, &self.spec.key_columns, &old, row);
+            }
+        }
+        Admit::Append
     }
 
     fn view(&mut self) -> View {

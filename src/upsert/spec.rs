@@ -68,6 +68,12 @@ pub struct UpsertSpec {
     pub deleted_keys_ttl: Option<f64>,
     /// The key is one integer column, held in the map exactly.
     pub exact_keys: bool,
+    /// `dropOutOfOrderRecord`: a record older than the version held is
+    /// not stored at all.
+    pub drop_out_of_order: bool,
+    /// `outOfOrderRecordColumn`: a BOOLEAN column set to whether the record
+    /// arrived older than the version held.
+    pub out_of_order_column: Option<usize>,
 }
 
 impl UpsertSpec {
@@ -131,6 +137,8 @@ impl UpsertSpec {
                 metadata_ttl: dedup.metadata_ttl.filter(|ttl| *ttl > 0.0),
                 deleted_keys_ttl: None,
                 exact_keys,
+                drop_out_of_order: false,
+                out_of_order_column: None,
             }));
         };
         let mut comparison: Vec<&str> = upsert
@@ -183,6 +191,12 @@ impl UpsertSpec {
             metadata_ttl: upsert.metadata_ttl.filter(|ttl| *ttl > 0.0),
             deleted_keys_ttl: upsert.deleted_keys_ttl.filter(|ttl| *ttl > 0.0),
             exact_keys,
+            drop_out_of_order: upsert.drop_out_of_order_record.unwrap_or(false),
+            out_of_order_column: upsert
+                .out_of_order_record_column
+                .as_deref()
+                .map(|name| position(name, "upsertConfig.outOfOrderRecordColumn"))
+                .transpose()?,
         }))
     }
 }

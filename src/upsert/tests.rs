@@ -22,7 +22,8 @@ fn schema() -> Schema {
         "dimensionFieldSpecs": [
             {"name": "id", "dataType": "LONG"},
             {"name": "deleted", "dataType": "BOOLEAN"},
-            {"name": "tags", "dataType": "STRING", "singleValueField": false}
+            {"name": "tags", "dataType": "STRING", "singleValueField": false},
+            {"name": "late", "dataType": "BOOLEAN"}
         ],
         "metricFieldSpecs": [{"name": "v", "dataType": "LONG"}],
         "dateTimeFieldSpecs": [{"name": "ts", "dataType": "LONG",
@@ -94,16 +95,20 @@ fn model(records: &[Record]) -> BTreeMap<i64, i64> {
         .collect()
 }
 
-fn row(record: &Record) -> Vec<Cell> {
-    vec![
-        Cell::One(Scalar::I64(record.id)),
-        Cell::One(Scalar::I32(record.deleted as i32)),
-        Cell::Many(vec![Scalar::Str(format!("t{}", record.v % 3))]),
-        Cell::One(Scalar::I64(record.v)),
-        record
-            .ts
-            .map_or(Cell::Null, |ts| Cell::One(Scalar::I64(ts))),
-    ]
+fn row(spec: &SegmentSpec, record: &Record) -> Vec<Cell> {
+    spec.columns
+        .iter()
+        .map(|column| match column.name.as_str() {
+            "id" => Cell::One(Scalar::I64(record.id)),
+            "deleted" => Cell::One(Scalar::I32(record.deleted as i32)),
+            "tags" => Cell::Many(vec![Scalar::Str(format!("t{}", record.v % 3))]),
+            "v" => Cell::One(Scalar::I64(record.v)),
+            "ts" => record
+                .ts
+                .map_or(Cell::Null, |ts| Cell::One(Scalar::I64(ts))),
+            _ => Cell::Null,
+        })
+        .collect()
 }
 
 /// The process under test: the table's upsert state and its segments.
@@ -154,7 +159,7 @@ impl Harness {
             return;
         };
         let state = self.upsert.partition(0).unwrap();
-        let mut cells = row(&record);
+        let mut cells = row(&self.spec, &record);
         state.change(|state| {
             if state.admit(&mut cells) == Admit::Append {
                 let doc = segment.num_docs() as u32;
@@ -217,6 +222,47 @@ impl Harness {
             self.record(record);
         }
         how
+    }
+
+    /// A column of the valid docs, by id.
+    fn column(&self, name: &str) -> BTreeMap<i64, Option<Cell>> {
+        let at = self
+            .spec
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap();
+        let id = self
+            .spec
+            .columns
+            .iter()
+            .position(|c| c.name == "id")
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for view in self.upsert.views() {
+            for segment in &view.segments {
+                for doc in segment
+                    .valid
+                    .iter()
+                    .filter(|doc| (*doc as usize) < segment.docs)
+                {
+                    let Some(Cell::One(Scalar::I64(key))) = segment.form.cell(id, doc) else {
+                        panic!("no id");
+                    };
+                    out.insert(key, segment.form.cell(at, doc));
+                }
+            }
+        }
+        out
+    }
+
+    /// Docs stored over all segments.
+    fn stored(&self) -> usize {
+        self.upsert
+            .views()
+            .iter()
+            .flat_map(|view| view.segments.iter().map(|segment| segment.docs))
+            .sum()
     }
 
     /// What a query sees: (id, v) of each valid doc, and how many docs
@@ -374,12 +420,15 @@ fn dedup_keeps_the_first_version_and_drops_the_rest() {
     let id = state.change(|state| state.add("s".into(), Form::Consuming(segment.clone()), false));
     let mut kept = Vec::new();
     for (key, v) in [(1, 1), (2, 2), (1, 3), (3, 4), (2, 5)] {
-        let mut cells = row(&Record {
-            id: key,
-            v,
-            ts: Some(v),
-            deleted: false,
-        });
+        let mut cells = row(
+            &segment.spec().clone(),
+            &Record {
+                id: key,
+                v,
+                ts: Some(v),
+                deleted: false,
+            },
+        );
         state.change(|state| {
             if state.admit(&mut cells) == Admit::Append {
                 let doc = segment.num_docs() as u32;
@@ -398,4 +447,73 @@ fn dedup_keeps_the_first_version_and_drops_the_rest() {
 fn a_sorted_column_does_not_reorder_upsert_segments() {
     let table = table(json!({"mode": "FULL"}));
     assert_eq!(SegmentSpec::new(&schema(), &table).sorted_column, None);
+}
+
+fn at(id: i64, v: i64, ts: i64) -> Record {
+    Record {
+        id,
+        v,
+        ts: Some(ts),
+        deleted: false,
+    }
+}
+
+#[test]
+fn late_records_are_flagged_or_dropped_as_configured() {
+    let mut flagged = Harness::new(json!({"mode": "FULL", "outOfOrderRecordColumn": "late"}));
+    for record in [at(1, 1, 10), at(1, 2, 5), at(2, 3, 1), at(1, 4, 10)] {
+        flagged.record(record);
+    }
+    assert_eq!(flagged.visible().0, vec![(1, 4), (2, 3)]);
+    assert_eq!(flagged.stored(), 4);
+    let one = |v: i32| Some(Cell::One(Scalar::I32(v)));
+    let late = flagged.column("late");
+    assert_eq!(
+        late.values().cloned().collect::<Vec<_>>(),
+        vec![one(0), one(0)]
+    );
+
+    let mut dropped = Harness::new(json!({"mode": "FULL", "dropOutOfOrderRecord": true}));
+    for record in [at(1, 1, 10), at(1, 2, 5), at(1, 4, 11)] {
+        dropped.record(record);
+    }
+    assert_eq!(dropped.visible().0, vec![(1, 4)]);
+    assert_eq!(dropped.stored(), 2);
+}
+
+#[test]
+fn keys_past_the_ttls_leave_the_map() {
+    let mut harness = Harness::new(json!({"mode": "FULL", "deleteRecordColumn": "deleted",
+                                          "metadataTTL": 100, "deletedKeysTTL": 30}));
+    harness.record(at(1, 1, 10));
+    harness.record(Record {
+        id: 2,
+        v: 2,
+        ts: Some(20),
+        deleted: true,
+    });
+    harness.roll();
+    harness.commit();
+    harness.record(at(3, 3, 60));
+    harness.roll();
+    harness.commit();
+    let keys = |harness: &Harness| {
+        harness
+            .upsert
+            .partition(0)
+            .unwrap()
+            .read(|state| state.keys())
+    };
+    // Largest 60: the delete of key 2 (at 20) is past deletedKeysTTL.
+    assert_eq!(keys(&harness), 2);
+    harness.record(at(4, 4, 200));
+    harness.roll();
+    harness.commit();
+    // Largest 200: the first segment (newest 20) and the second (60) are
+    // past metadataTTL; their docs stay visible.
+    assert_eq!(keys(&harness), 1);
+    assert_eq!(harness.visible().0, vec![(1, 1), (3, 3), (4, 4)]);
+    // A key that left the map is taken as new again.
+    harness.record(at(2, 9, 210));
+    assert_eq!(harness.visible().0, vec![(1, 1), (2, 9), (3, 3), (4, 4)]);
 }

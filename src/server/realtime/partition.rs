@@ -370,7 +370,7 @@ fn append_keyed(
         for (row, offset) in pending.iter_mut().zip(offsets) {
             match state.admit(row) {
                 Admit::Append => {}
-                Admit::Duplicate => {
+                Admit::Duplicate | Admit::Late => {
                     shared.counters.note_filtered();
                     continue;
                 }
