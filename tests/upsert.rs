@@ -192,6 +192,25 @@ fn queries_see_the_latest_version_of_each_key_across_seals_and_restarts() {
         all.len()
     );
     check(&server.url, &all);
+    let distinct = all
+        .iter()
+        .map(|event| event.id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let (status, metadata) = call(&server.url, "GET", "/tables/accounts/metadata", "");
+    assert_eq!(status, 200, "{metadata}");
+    assert_eq!(metadata["upsertPrimaryKeys"], json!(distinct), "{metadata}");
+    assert!(
+        metadata["upsertKeyMapBytes"].as_u64().unwrap() > 0,
+        "{metadata}"
+    );
+    let metrics = ureq::get(&format!("{}/metrics", server.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let line = format!("gamay_upsert_primary_keys{{table=\"accounts_REALTIME\"}} {distinct}");
+    assert!(metrics.contains(&line), "{line} not in:\n{metrics}");
     let (status, segments) = call(&server.url, "GET", "/segments/accounts", "");
     assert_eq!(status, 200, "{segments}");
     let sealed = segments[0]["REALTIME"].as_array().map_or(0, Vec::len);

@@ -19,7 +19,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The typed names of the table's configs, optionally of one type.
-fn typed_names(
+pub(super) fn typed_names(
     state: &AppState,
     name: &str,
     table_type: Option<TableType>,

@@ -173,35 +173,20 @@ async fn metadata(
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let table_type = params.table_type()?;
-    let typed: Vec<String> = state
-        .catalog
-        .tables_named(&name)
-        .iter()
-        .filter(|entry| table_type.is_none_or(|t| t == entry.config.table_type))
-        .map(|entry| entry.config.name_with_type())
-        .collect();
+    let typed = super::segments::typed_names(&state, &name, table_type)?;
     let table = match typed.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(catalog::Error::TableNotFound {
-                name,
-                known: state.catalog.table_names(None),
-            }
-            .into())
-        }
+        [(_, one)] => one.clone(),
         _ => {
+            let names: Vec<&str> = typed.iter().map(|(_, name)| name.as_str()).collect();
             return Err(ApiError::bad_request(format!(
                 "{name} names both {}; add ?type=OFFLINE or ?type=REALTIME, or use the typed name",
-                typed.join(" and ")
-            )))
+                names.join(" and ")
+            )));
         }
     };
-    let stats = state
-        .server
-        .table(&table)
-        .map(|data| data.stats())
-        .unwrap_or_default();
-    Ok(Json(json!({
+    let data = state.server.table(&table);
+    let stats = data.as_ref().map(|data| data.stats()).unwrap_or_default();
+    let mut answer = json!({
         "tableName": table,
         "diskSizeInBytes": stats.sealed_bytes,
         "numSegments": stats.sealed_segments + stats.consuming_segments,
@@ -212,5 +197,13 @@ async fn metadata(
         "columnCardinalityMap": {},
         "maxNumMultiValuesMap": {},
         "columnIndexSizeMap": {},
-    })))
+    });
+    // Gamay's own: an upsert or dedup table's primary keys and the bytes
+    // of their maps.
+    if let Some(upsert) = data.and_then(|data| data.upsert()) {
+        let (keys, bytes) = upsert.key_stats();
+        answer["upsertPrimaryKeys"] = json!(keys);
+        answer["upsertKeyMapBytes"] = json!(bytes);
+    }
+    Ok(Json(answer))
 }

@@ -51,6 +51,8 @@ impl StateCollector {
         let mut segments = Vec::new();
         let mut rows = Vec::new();
         let mut bytes = Vec::new();
+        let mut keys = Vec::new();
+        let mut key_bytes = Vec::new();
         for table in self.catalog.typed_table_names(None) {
             let Some(data) = self.server.table(&table) else {
                 continue;
@@ -62,10 +64,17 @@ impl StateCollector {
             rows.push((labels("sealed"), stats.sealed_rows));
             rows.push((labels("consuming"), stats.consuming_rows));
             bytes.push((vec![("table", table.clone())], stats.sealed_bytes));
+            if let Some(upsert) = data.upsert() {
+                let (count, size) = upsert.key_stats();
+                keys.push((vec![("table", table.clone())], count as u64));
+                key_bytes.push((vec![("table", table.clone())], size as u64));
+            }
         }
         gauges(encoder, &names::TABLE_SEGMENTS, segments)?;
         gauges(encoder, &names::TABLE_ROWS, rows)?;
-        gauges(encoder, &names::TABLE_BYTES, bytes)
+        gauges(encoder, &names::TABLE_BYTES, bytes)?;
+        gauges(encoder, &names::UPSERT_KEYS, keys)?;
+        gauges(encoder, &names::UPSERT_KEY_MAP_BYTES, key_bytes)
     }
 
     fn encode_ingestion(&self, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {

@@ -72,6 +72,15 @@ pub const TABLE_BYTES: Def = def(
     "gamay_table_bytes",
     "Bytes of the table's sealed segment files",
 );
+// Upsert and dedup tables. Labels: table.
+pub const UPSERT_KEYS: Def = def(
+    "gamay_upsert_primary_keys",
+    "Primary keys in the upsert or dedup table's key maps",
+);
+pub const UPSERT_KEY_MAP_BYTES: Def = def(
+    "gamay_upsert_key_map_bytes",
+    "Bytes of the upsert or dedup table's key maps (memory-mapped, off the heap)",
+);
 
 // Connectors. Labels: connector, type (s3, jdbc).
 pub const CONNECTOR_ROWS: Def = def(
@@ -124,7 +133,7 @@ pub const PROCESS_VIRTUAL: Def = def(
 pub const PROCESS_THREADS: Def = def("process_threads", "Threads of the gamay process");
 
 /// Every definition, for checks that names are unique and well formed.
-pub const ALL: [Def; 25] = [
+pub const ALL: [Def; 27] = [
     QUERIES,
     QUERY_SECONDS,
     QUERY_ERRORS,
@@ -138,6 +147,8 @@ pub const ALL: [Def; 25] = [
     TABLE_SEGMENTS,
     TABLE_ROWS,
     TABLE_BYTES,
+    UPSERT_KEYS,
+    UPSERT_KEY_MAP_BYTES,
     CONNECTOR_ROWS,
     CONNECTOR_FILES,
     CONNECTOR_BYTES,
