@@ -106,6 +106,14 @@ fn a_small_run_measures_every_phase() {
     let kafka = &report["kafka"];
     assert_eq!(kafka["messages"], 20000);
     assert!(kafka["messages_per_second"].as_f64().unwrap() > 0.0);
+    // The upsert table on the same messages: 10,000 keys of two versions.
+    let upsert = &report["upsert"];
+    assert_eq!(upsert["messages"], 20000, "{upsert}");
+    assert_eq!(upsert["keys"], 10000, "{upsert}");
+    assert_eq!(upsert["primary_keys"], 10000, "{upsert}");
+    assert_eq!(upsert["visible_rows"], 10000, "{upsert}");
+    assert!(upsert["bytes_per_key"].as_f64().unwrap() > 8.0, "{upsert}");
+    assert_eq!(upsert["queries"].as_array().unwrap().len(), 10, "{upsert}");
     let freshness = &report["freshness"];
     assert!(
         freshness["produced"].as_u64().unwrap() > 1000,
@@ -160,6 +168,7 @@ fn a_small_run_measures_every_phase() {
     assert!(out.path().join("gamay-bench-queries.sql").exists());
     let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(markdown.contains("| q1 count |"), "{markdown}");
+    assert!(markdown.contains("## Upsert table"), "{markdown}");
     assert!(markdown.contains("![concurrency.svg](concurrency.svg)"));
     assert!(String::from_utf8_lossy(&output.stdout).contains("## Concurrent clients"));
 

@@ -55,7 +55,7 @@ async fn metrics_follow_tables_and_queries() {
     assert!(sample(&text, "process_resident_memory_bytes").is_some_and(|b| b > 1e6));
     assert_eq!(
         sample(&text, r#"gamay_queries_total{engine="single-stage"}"#),
-        None
+        Some(0.0)
     );
 
     let good = r#"{"sql": "SELECT symbol, COUNT(*) FROM stock_transactions GROUP BY symbol"}"#;

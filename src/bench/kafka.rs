@@ -50,6 +50,11 @@ impl Kafka {
         Ok(Kafka { producer, cluster })
     }
 
+    /// The cluster's bootstrap servers.
+    pub fn brokers(&self) -> String {
+        self.cluster.bootstrap_servers()
+    }
+
     /// A producer that sends within 5 ms (lz4), so freshness
     /// measures Gamay rather than the producer's batching.
     fn live_producer(&self) -> Result<BaseProducer, BenchError> {

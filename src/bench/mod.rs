@@ -15,6 +15,7 @@ pub mod load;
 pub mod peers;
 pub mod report;
 pub mod server;
+pub mod upsert;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -203,6 +204,7 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
     // The cluster outlives the server, whose consumers would otherwise
     // report its loss on the way out.
     let mut cluster = None;
+    let mut upsert_report = None;
     let (kafka, freshness) = if options.kafka_rows > 0 {
         let reset = server.reset_peak_memory();
         let limit = options.kafka_rows.min(data.set.rows);
@@ -218,6 +220,26 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
             ingest
         });
         let ingest = ingest.map_err(failed);
+        let upsert_phase = match (&cluster, &ingest) {
+            (Some(cluster), Ok(ingested)) => {
+                step(format!(
+                    "upsert table: {} messages",
+                    report::grouped(ingested.messages as f64)
+                ));
+                Some(
+                    upsert::run(
+                        &cluster.brokers(),
+                        &client,
+                        ingested.messages,
+                        &queries,
+                        options.runs,
+                    )
+                    .map_err(failed),
+                )
+            }
+            _ => None,
+        };
+        upsert_report = upsert_phase;
         let freshness = match &cluster {
             Some(cluster) if options.fresh_seconds > 0.0 => {
                 step(format!("freshness at {} messages/s", options.fresh_rate));
@@ -254,6 +276,7 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
         concurrency,
         peers,
         kafka,
+        upsert: upsert_report,
         freshness,
         memory,
         charts: Vec::new(),

@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use super::kafka::{Freshness, KafkaIngest};
 use super::load::{Concurrency, QueryLatency};
 use super::peers::{PeerTimes, Ratio};
+use super::upsert::UpsertBench;
 
 /// The machine the run was on.
 #[derive(Clone, Debug, Serialize)]
@@ -120,6 +121,8 @@ pub struct Report {
     #[serde(serialize_with = "outcome")]
     pub kafka: Option<Result<KafkaIngest, String>>,
     #[serde(serialize_with = "outcome")]
+    pub upsert: Option<Result<UpsertBench, String>>,
+    #[serde(serialize_with = "outcome")]
     pub freshness: Option<Result<Freshness, String>>,
     pub memory: Memory,
     pub charts: Vec<String>,
@@ -207,6 +210,7 @@ impl Report {
         );
         self.ingestion(&mut out);
         self.latency(&mut out);
+        self.upsert_table(&mut out);
         self.load(&mut out);
         self.peer_table(&mut out);
         for chart in &self.charts {
@@ -287,6 +291,47 @@ impl Report {
             "| server RSS once loaded | {} |\n",
             memory(mem.after_load)
         );
+    }
+
+    fn upsert_table(&self, out: &mut String) {
+        let upsert = match &self.upsert {
+            Some(Ok(upsert)) => upsert,
+            Some(Err(error)) => {
+                let _ = writeln!(out, "## Upsert table\n\nnot measured: {error}\n");
+                return;
+            }
+            None => return,
+        };
+        let _ = writeln!(
+            out,
+            "## Upsert table\n\nThe Kafka messages again, into a table with primary key \
+             `id % {}` ({} keys, two versions each, late versions by `update_at` losing): \
+             {} messages/s until all were stored; {} rows visible; key maps {} for {} keys, \
+             {:.1} bytes per key. Query p50 on it and on the plain REALTIME table of the same \
+             messages:\n",
+            upsert.keys,
+            grouped(upsert.keys as f64),
+            grouped(upsert.messages_per_second),
+            grouped(upsert.visible_rows as f64),
+            mb(upsert.key_map_bytes),
+            grouped(upsert.primary_keys as f64),
+            upsert.bytes_per_key
+        );
+        let _ = writeln!(
+            out,
+            "| query | plain p50 ms | upsert p50 ms | upsert / plain |\n|---|---:|---:|---:|"
+        );
+        for query in &upsert.queries {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.2}× |",
+                query.name,
+                ms(query.plain.p50_ms),
+                ms(query.upsert.p50_ms),
+                query.ratio
+            );
+        }
+        out.push('\n');
     }
 
     fn latency(&self, out: &mut String) {

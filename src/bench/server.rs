@@ -184,6 +184,12 @@ impl Client {
         read(path, response)
     }
 
+    /// GETs JSON; a response that is not 2xx becomes an error naming it.
+    pub fn get(&self, path: &str) -> Result<Value, BenchError> {
+        let response = self.agent.get(&format!("{}{path}", self.url)).call();
+        read(path, response)
+    }
+
     /// POSTs a file's bytes as they are.
     pub fn post_file(&self, path: &str, file: &Path) -> Result<Value, BenchError> {
         let reader = std::fs::File::open(file).map_err(|err| BenchError::io(file, err))?;

@@ -44,7 +44,12 @@ pub struct Metrics {
     queries: Family<Labels, Counter>,
     query_seconds: Family<Labels, Histogram>,
     query_errors: Family<Labels, Counter>,
+    /// Each engine's counter and histogram, looked up once.
+    engines: Vec<(&'static str, Counter, Histogram)>,
 }
+
+/// The engines queries are recorded for.
+pub const ENGINES: [&str; 2] = ["single-stage", "multi-stage"];
 
 impl Metrics {
     /// A registry with the event metrics and `state` read at each scrape.
@@ -59,22 +64,40 @@ impl Metrics {
         register(&mut registry, &names::QUERY_SECONDS, query_seconds.clone());
         register(&mut registry, &names::QUERY_ERRORS, query_errors.clone());
         registry.register_collector(Box::new(state));
+        let engines = ENGINES
+            .iter()
+            .map(|engine| {
+                let labels = vec![("engine", engine.to_string())];
+                let counter = queries.get_or_create(&labels).clone();
+                let histogram = query_seconds.get_or_create(&labels).clone();
+                (*engine, counter, histogram)
+            })
+            .collect();
         Metrics {
             registry,
             queries,
             query_seconds,
             query_errors,
+            engines,
         }
     }
 
     /// Records one query: how long it took and, if it failed, Pinot's
     /// error code. `engine` is `single-stage` or `multi-stage`.
     pub fn record_query(&self, engine: &'static str, elapsed: Duration, error_code: Option<i32>) {
-        let labels = vec![("engine", engine.to_string())];
-        self.queries.get_or_create(&labels).inc();
-        self.query_seconds
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
+        match self.engines.iter().find(|(name, _, _)| *name == engine) {
+            Some((_, counter, histogram)) => {
+                counter.inc();
+                histogram.observe(elapsed.as_secs_f64());
+            }
+            None => {
+                let labels = vec![("engine", engine.to_string())];
+                self.queries.get_or_create(&labels).inc();
+                self.query_seconds
+                    .get_or_create(&labels)
+                    .observe(elapsed.as_secs_f64());
+            }
+        }
         if let Some(code) = error_code {
             self.query_errors
                 .get_or_create(&vec![("code", code.to_string())])
