@@ -40,6 +40,8 @@ pub struct ImmutableSegment {
     by_name: HashMap<String, usize>,
     /// Numeric dictionaries decoded on first use by queries.
     decoded: Vec<OnceLock<DecodedDictionary>>,
+    /// Null bitmaps read on first use by [`ImmutableSegment::cell`].
+    nulls: Vec<OnceLock<Option<RoaringBitmap>>>,
     star_trees: Vec<SegmentTree>,
 }
 
@@ -285,6 +287,7 @@ impl ImmutableSegment {
             map,
             meta,
             decoded: (0..blocks.len()).map(|_| OnceLock::new()).collect(),
+            nulls: (0..blocks.len()).map(|_| OnceLock::new()).collect(),
             blocks,
             by_name,
             star_trees,
@@ -378,7 +381,15 @@ impl ImmutableSegment {
         }
     }
 
-    fn try_column(&self, index: usize) -> Result<ColumnView<'_>, (&'static str, String)> {
+    /// The dictionary, forward index and sorted index of column `index`.
+    #[allow(clippy::type_complexity)]
+    fn try_values(
+        &self,
+        index: usize,
+    ) -> Result<
+        (Option<Dictionary<'_>>, Forward<'_>, Option<SortedIndex<'_>>),
+        (&'static str, String),
+    > {
         let meta = &self.meta.columns[index];
         let docs = self.num_docs();
         let cardinality = meta.cardinality as usize;
@@ -453,6 +464,13 @@ impl ImmutableSegment {
                 ),
             },
         };
+        Ok((dictionary, forward, sorted))
+    }
+
+    fn try_column(&self, index: usize) -> Result<ColumnView<'_>, (&'static str, String)> {
+        let meta = &self.meta.columns[index];
+        let cardinality = meta.cardinality as usize;
+        let (dictionary, forward, sorted) = self.try_values(index)?;
         let nulls = match self.block(index, BlockKind::Nulls) {
             None => None,
             Some(bytes) => Some(
@@ -543,31 +561,55 @@ impl ImmutableSegment {
     pub fn value(&self, index: usize, doc: usize) -> Cell {
         self.column(index).value(doc)
     }
+
+    /// The value(s) of column `index` in `doc`, `None` when null: one
+    /// value read without opening the column's other indexes (its null
+    /// bitmap is read once and kept).
+    pub fn cell(&self, index: usize, doc: u32) -> Option<Cell> {
+        let nulls = self.nulls[index].get_or_init(|| {
+            self.block(index, BlockKind::Nulls)
+                .and_then(|bytes| RoaringBitmap::deserialize_from(bytes).ok())
+        });
+        if nulls.as_ref().is_some_and(|nulls| nulls.contains(doc)) {
+            return None;
+        }
+        let (dictionary, forward, _) = match self.try_values(index) {
+            Ok(parts) => parts,
+            // `open` verified every column's blocks.
+            Err(_) => return None,
+        };
+        Some(value_at(dictionary.as_ref(), &forward, doc as usize))
+    }
 }
 
 impl ColumnView<'_> {
     /// The value(s) of `doc` (nulls as the stored default).
     pub fn value(&self, doc: usize) -> Cell {
-        let value_of = |id: u32| match &self.dictionary {
-            Some(dictionary) => dictionary.get(id),
-            None => Scalar::I32(0),
-        };
-        match &self.forward {
-            Forward::DictSv(ids) => Cell::One(value_of(ids.get(doc))),
-            Forward::DictMv { starts, ids } => Cell::Many(
-                (starts[doc] as usize..starts[doc + 1] as usize)
-                    .map(|at| value_of(ids.get(at)))
-                    .collect(),
-            ),
-            Forward::Sorted(sorted) => Cell::One(value_of(sorted.id_of(doc as u32))),
-            Forward::RawPacked { keys, codec } => Cell::One(codec.scalar(keys.get(doc))),
-            Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
-            Forward::RawVar(var) => Cell::One(var.get(doc)),
-        }
+        value_at(self.dictionary.as_ref(), &self.forward, doc)
     }
 
     /// Whether `doc` is null.
     pub fn is_null(&self, doc: u32) -> bool {
         self.nulls.as_ref().is_some_and(|nulls| nulls.contains(doc))
+    }
+}
+
+/// The value(s) of `doc` from a column's dictionary and forward index.
+fn value_at(dictionary: Option<&Dictionary<'_>>, forward: &Forward<'_>, doc: usize) -> Cell {
+    let value_of = |id: u32| match dictionary {
+        Some(dictionary) => dictionary.get(id),
+        None => Scalar::I32(0),
+    };
+    match forward {
+        Forward::DictSv(ids) => Cell::One(value_of(ids.get(doc))),
+        Forward::DictMv { starts, ids } => Cell::Many(
+            (starts[doc] as usize..starts[doc + 1] as usize)
+                .map(|at| value_of(ids.get(at)))
+                .collect(),
+        ),
+        Forward::Sorted(sorted) => Cell::One(value_of(sorted.id_of(doc as u32))),
+        Forward::RawPacked { keys, codec } => Cell::One(codec.scalar(keys.get(doc))),
+        Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
+        Forward::RawVar(var) => Cell::One(var.get(doc)),
     }
 }

@@ -40,10 +40,7 @@ impl Form {
             Form::Consuming(segment) => {
                 (!segment.is_null(column, doc)).then(|| segment.value(column, doc as usize))
             }
-            Form::Sealed(segment) => {
-                let view = segment.column(column);
-                (!view.is_null(doc)).then(|| view.value(doc as usize))
-            }
+            Form::Sealed(segment) => segment.cell(column, doc),
         }
     }
 
@@ -316,10 +313,25 @@ impl State {
             rejected,
             ..
         } = bitmaps;
-        let form = Form::Sealed(segment.clone());
-        let id = self.add(name, form.clone(), true);
+        let id = self.add(name, Form::Sealed(segment.clone()), true);
+        // The key columns are opened once for all the docs.
+        let views: Vec<_> = self
+            .spec
+            .key_columns
+            .iter()
+            .map(|column| segment.column(*column))
+            .collect();
+        let mut cells = Vec::with_capacity(views.len());
         for doc in valid.iter().chain(deletes.iter()) {
-            if let Some(key) = form.key(&self.spec, doc) {
+            cells.clear();
+            cells.extend(views.iter().map(|view| {
+                if view.is_null(doc) {
+                    Cell::Null
+                } else {
+                    view.value(doc as usize)
+                }
+            }));
+            if let Some(key) = primary_key(self.spec.exact_keys, &cells) {
                 self.keys.insert(&key, Location { segment: id, doc })?;
             }
         }
