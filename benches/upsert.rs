@@ -138,12 +138,12 @@ fn main() {
             state.change(|s| {
                 for row in batch {
                     let mut row = row.clone();
-                    if s.admit(&mut row) != Admit::Append {
+                    let Admit::Append(key) = s.admit(&mut row) else {
                         continue;
-                    }
+                    };
                     let doc = segment.num_docs() as u32;
                     segment.append(std::slice::from_ref(&row)).unwrap();
-                    if s.apply(id, doc).unwrap() == gamay::upsert::Applied::OutOfOrder {
+                    if s.apply(id, doc, key).unwrap() == gamay::upsert::Applied::OutOfOrder {
                         late += 1;
                     }
                 }

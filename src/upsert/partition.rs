@@ -24,7 +24,7 @@ use roaring::RoaringBitmap;
 use super::key::{primary_key, Keys, PrimaryKey};
 use super::keymap::{GrowError, Location, MAX_SEGMENT};
 use super::spec::{Mode, UpsertSpec};
-use crate::segment::{Cell, ImmutableSegment, MutableSegment, Scalar};
+use crate::segment::{conform_scalar, Cell, ImmutableSegment, MutableSegment, Scalar};
 
 /// A segment of the partition, consuming or sealed.
 #[derive(Clone)]
@@ -112,7 +112,9 @@ pub enum Applied {
 /// What to do with a decoded row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admit {
-    Append,
+    /// Append it; then [`State::apply`] it with this key (`None`: read it
+    /// from the stored row).
+    Append(Option<PrimaryKey>),
     /// A dedup table has its key already.
     Duplicate,
     /// Older than the version held, with `dropOutOfOrderRecord`.
@@ -216,12 +218,19 @@ impl State {
     /// Takes in doc `doc` of segment `id` (the next one not taken in):
     /// it becomes its key's location if it is at least as new as the
     /// version held.
-    pub fn apply(&mut self, id: u32, doc: u32) -> Result<Applied, GrowError> {
+    /// `key` is the doc's key when the caller has it (from
+    /// [`State::admit`]); otherwise it is read from the segment.
+    pub fn apply(
+        &mut self,
+        id: u32,
+        doc: u32,
+        key: Option<PrimaryKey>,
+    ) -> Result<Applied, GrowError> {
         let Some(tracked) = self.segments.get(&id) else {
             return Ok(Applied::NoKey);
         };
         let form = tracked.form.clone();
-        let applied = self.place(id, &form, doc, true)?;
+        let applied = self.place(id, &form, doc, key)?;
         if let Some(tracked) = self.segments.get_mut(&id) {
             tracked.docs = tracked.docs.max(doc + 1);
             if applied == Applied::OutOfOrder && self.spec.mode != Mode::Dedup {
@@ -238,9 +247,9 @@ impl State {
         id: u32,
         form: &Form,
         doc: u32,
-        compare: bool,
+        key: Option<PrimaryKey>,
     ) -> Result<Applied, GrowError> {
-        let Some(key) = form.key(&self.spec, doc) else {
+        let Some(key) = key.or_else(|| form.key(&self.spec, doc)) else {
             return Ok(Applied::NoKey);
         };
         let new = self.comparison(form, doc);
@@ -266,7 +275,7 @@ impl State {
                     return Ok(Applied::NoKey);
                 };
                 let old_form = old.form.clone();
-                if compare && !newer(&new, &self.comparison(&old_form, held.doc)) {
+                if !newer(&new, &self.comparison(&old_form, held.doc)) {
                     return Ok(Applied::OutOfOrder);
                 }
                 let was_delete = self.is_delete(&old_form, held.doc);
@@ -354,7 +363,7 @@ impl State {
     ) -> Result<(), GrowError> {
         let id = self.add(name, Form::Sealed(segment.clone()), true);
         for doc in 0..segment.num_docs() as u32 {
-            self.apply(id, doc)?;
+            self.apply(id, doc, None)?;
         }
         Ok(())
     }
@@ -522,21 +531,33 @@ impl State {
     /// already. A partial upsert's row that is newer than the version held
     /// is merged into it here.
     pub fn admit(&self, row: &mut [Cell]) -> Admit {
-        let key_cells: Vec<Cell> = self
-            .spec
-            .key_columns
-            .iter()
-            .map(|column| row.get(*column).cloned().unwrap_or(Cell::Null))
-            .collect();
+        let mut key_cells: Vec<Cell> = Vec::with_capacity(self.spec.key_columns.len());
+        for (column, data_type) in self.spec.key_columns.iter().zip(&self.spec.key_types) {
+            key_cells.push(match row.get(*column) {
+                Some(Cell::One(value)) => match conform_scalar(value, *data_type) {
+                    Ok(value) => Cell::One(value),
+                    // Appending reports the bad value.
+                    Err(_) => return Admit::Append(None),
+                },
+                Some(other) => other.clone(),
+                None => Cell::Null,
+            });
+        }
         let Some(key) = primary_key(self.spec.exact_keys, &key_cells) else {
             return Admit::NoKey;
         };
+        let plain = self.spec.mode == Mode::Full
+            && !self.spec.drop_out_of_order
+            && self.spec.out_of_order_column.is_none();
+        if plain {
+            return Admit::Append(Some(key));
+        }
         let held = self.keys.get(&key);
         if self.spec.mode == Mode::Dedup {
             return if held.is_some() {
                 Admit::Duplicate
             } else {
-                Admit::Append
+                Admit::Append(Some(key))
             };
         }
         let previous = held.and_then(|held| {
@@ -574,7 +595,7 @@ impl State {
                 super::partial::merge(strategies, &self.spec.key_columns, &old, row);
             }
         }
-        Admit::Append
+        Admit::Append(Some(key))
     }
 
     fn view(&mut self) -> View {

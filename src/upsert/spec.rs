@@ -3,7 +3,7 @@
 //! comparison and delete columns, the partial-upsert strategy of every
 //! other column, and the TTLs.
 
-use crate::catalog::{Schema, TableConfig};
+use crate::catalog::{DataType, Schema, TableConfig};
 use crate::segment::{Physical, SegmentSpec};
 
 /// How a partial upsert merges a column of a new version with the previous
@@ -56,6 +56,8 @@ pub enum Mode {
 pub struct UpsertSpec {
     pub mode: Mode,
     pub key_columns: Vec<usize>,
+    /// The key columns' types, to read keys from decoded rows as stored.
+    pub key_types: Vec<DataType>,
     /// Which of two versions is newer: the first column both have a value
     /// in decides (greater or equal wins); with none, the later arrival.
     pub comparison_columns: Vec<usize>,
@@ -115,6 +117,10 @@ impl UpsertSpec {
             .iter()
             .map(|name| position(name, "primaryKeyColumns"))
             .collect::<Result<Vec<_>, _>>()?;
+        let key_types = key_columns
+            .iter()
+            .map(|column| spec.columns[*column].data_type)
+            .collect();
         let exact_keys = key_columns.len() == 1
             && matches!(
                 spec.columns[key_columns[0]].physical,
@@ -128,6 +134,7 @@ impl UpsertSpec {
             return Ok(Some(UpsertSpec {
                 mode: Mode::Dedup,
                 key_columns,
+                key_types,
                 comparison_columns: time
                     .map(|name| position(name, "dedupConfig.dedupTimeColumn"))
                     .transpose()?
@@ -186,6 +193,7 @@ impl UpsertSpec {
         Ok(Some(UpsertSpec {
             mode,
             key_columns,
+            key_types,
             comparison_columns,
             delete_column,
             metadata_ttl: upsert.metadata_ttl.filter(|ttl| *ttl > 0.0),

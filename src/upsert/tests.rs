@@ -161,10 +161,10 @@ impl Harness {
         let state = self.upsert.partition(0).unwrap();
         let mut cells = row(&self.spec, &record);
         state.change(|state| {
-            if state.admit(&mut cells) == Admit::Append {
+            if let Admit::Append(key) = state.admit(&mut cells) {
                 let doc = segment.num_docs() as u32;
                 segment.append(std::slice::from_ref(&cells)).unwrap();
-                state.apply(*id, doc).unwrap();
+                state.apply(*id, doc, key).unwrap();
             }
         });
         records.push(record);
@@ -430,10 +430,10 @@ fn dedup_keeps_the_first_version_and_drops_the_rest() {
             },
         );
         state.change(|state| {
-            if state.admit(&mut cells) == Admit::Append {
+            if let Admit::Append(key) = state.admit(&mut cells) {
                 let doc = segment.num_docs() as u32;
                 segment.append(std::slice::from_ref(&cells)).unwrap();
-                state.apply(id, doc).unwrap();
+                state.apply(id, doc, key).unwrap();
                 kept.push(v);
             }
         });

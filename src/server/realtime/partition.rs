@@ -368,8 +368,8 @@ fn append_keyed(
 ) {
     upsert.change(|state| {
         for (row, offset) in pending.iter_mut().zip(offsets) {
-            match state.admit(row) {
-                Admit::Append => {}
+            let key = match state.admit(row) {
+                Admit::Append(key) => key,
                 Admit::Duplicate | Admit::Late => {
                     shared.counters.note_filtered();
                     continue;
@@ -384,7 +384,7 @@ fn append_keyed(
                     );
                     continue;
                 }
-            }
+            };
             let doc = open.segment.num_docs() as u32;
             match open.segment.append(std::slice::from_ref(row)) {
                 Ok(_) => {}
@@ -403,7 +403,7 @@ fn append_keyed(
                     continue;
                 }
             }
-            if let Err(err) = state.apply(id, doc) {
+            if let Err(err) = state.apply(id, doc, key) {
                 tracing::error!(table = %shared.name, partition, error = %err, "primary key not recorded");
                 shared.with_status(partition, |status| {
                     status.note_error(format!("primary key not recorded: {err}"))
