@@ -5,6 +5,8 @@
 //! (`n` defaults to 1). Points: `seal.before_write` (a segment is about to
 //! be written), `seal.after_write` (its file is in place, not committed),
 //! `seal.after_commit` (committed; the consumer has not been told yet),
+//! `seal.after_snapshot` (an upsert table's snapshot is written, the
+//! segment not committed),
 //! `export.after_put` (an S3 sink published one more object),
 //! `export.before_commit` (a JDBC sink wrote a segment's rows, not committed),
 //! `export.after_write` (a segment is in the target; the connector's state

@@ -237,3 +237,39 @@ fn queries_see_the_latest_version_of_each_key_across_seals_and_restarts() {
     );
     check(&server.url, &all);
 }
+
+/// A crash between the snapshot and the commit, or right after a commit:
+/// the restarted server (snapshot or replay) and the messages consumed
+/// again from the checkpoints give the model's answer.
+#[test]
+fn a_crash_around_a_commit_leaves_the_latest_versions() {
+    for fault in ["seal.after_snapshot@3", "seal.after_commit@4"] {
+        let cluster = kafka::cluster(TOPIC, 2);
+        let producer = kafka::producer(&cluster);
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut clock = 1_700_000_000_000i64;
+        let all = events(&mut rng, 500, &mut clock);
+
+        let mut server = kafka::Process::start(dir.path(), Some(fault));
+        let (status, body) = call(&server.url, "POST", "/schemas", &schema().to_string());
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = call(&server.url, "POST", "/tables", &table(&cluster).to_string());
+        assert_eq!(status, 200, "{body}");
+        produce(&producer, &all);
+        assert!(
+            server.wait_for_exit(WAIT),
+            "the server did not reach {fault}"
+        );
+
+        let server = kafka::Process::start(dir.path(), None);
+        assert!(
+            wait_until(WAIT, || count(&server.url, "skipUpsert=true")
+                == all.len() as i64),
+            "after {fault}: {} of {} versions",
+            count(&server.url, "skipUpsert=true"),
+            all.len()
+        );
+        check(&server.url, &all);
+    }
+}

@@ -265,6 +265,7 @@ impl TableData {
             upsert
                 .write_snapshot(partition, name)
                 .map_err(|err| Error::io(&dir, err))?;
+            crate::faults::reach("seal.after_snapshot");
         }
         let mut sealed: Vec<Arc<ImmutableSegment>> = self.segments().as_ref().clone();
         sealed.extend(opened.iter().cloned());
