@@ -273,3 +273,60 @@ fn a_crash_around_a_commit_leaves_the_latest_versions() {
         check(&server.url, &all);
     }
 }
+
+/// A partial-upsert table fed messages that carry only the columns they
+/// change: balances add up (INCREMENT), names are overwritten when given,
+/// tags gather (UNION), and a late message changes nothing.
+#[test]
+fn partial_upserts_merge_messages_that_carry_some_columns() {
+    let cluster = kafka::cluster(TOPIC, 1);
+    let producer = kafka::producer(&cluster);
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let mut schema = schema();
+    schema["dimensionFieldSpecs"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "tags", "dataType": "STRING", "singleValueField": false}));
+    let (status, body) = call(&server.url, "POST", "/schemas", &schema.to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = table(&cluster);
+    table["upsertConfig"] = json!({
+        "mode": "PARTIAL",
+        "partialUpsertStrategies": {"balance": "INCREMENT", "tags": "UNION"}
+    });
+    let (status, body) = call(&server.url, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+
+    let messages = [
+        json!({"id": 1, "name": "ana", "balance": 10, "tags": ["a"], "ts": 100}),
+        json!({"id": 2, "name": "bo", "balance": 5, "ts": 100}),
+        json!({"id": 1, "balance": 7, "tags": ["b"], "ts": 200}),
+        json!({"id": 1, "name": "ana maria", "ts": 300}),
+        json!({"id": 2, "balance": 1, "tags": ["x", "a"], "ts": 150}),
+        // Late for key 1 (ts 250 < 300): changes nothing.
+        json!({"id": 1, "name": "late", "balance": 1000, "ts": 250}),
+        json!({"id": 2, "balance": -2, "tags": ["x"], "ts": 400}),
+    ];
+    let keyed: Vec<(String, Option<String>)> = messages
+        .iter()
+        .map(|message| (message["id"].to_string(), Some(message.to_string())))
+        .collect();
+    kafka::produce_keyed(&producer, TOPIC, &keyed, 0);
+    assert!(
+        wait_until(WAIT, || count(&server.url, "skipUpsert=true") == 7),
+        "every message arrives"
+    );
+    let found = rows(
+        &server.url,
+        "SELECT id, name, balance, tags FROM accounts ORDER BY id",
+        "",
+    );
+    assert_eq!(
+        found,
+        vec![
+            vec![json!(1), json!("ana maria"), json!(17), json!(["a", "b"])],
+            vec![json!(2), json!("bo"), json!(4), json!(["x", "a"])],
+        ]
+    );
+}

@@ -3,7 +3,7 @@
 //! `account = id % keys` (two versions per key, some arriving late by
 //! their `update_at`). Measures its consumption rate, its key map's bytes
 //! per key, and each kit query's latency on it next to the plain table
-//! holding the same messages.
+//! holding the same messages, once both tables' rows are sealed.
 
 use std::time::{Duration, Instant};
 
@@ -107,6 +107,11 @@ pub fn run(
     let every_version = format!("SET skipUpsert = true; SELECT COUNT(*) FROM {TABLE}");
     client.wait_for(&every_version, messages as f64, Duration::from_secs(60))?;
     let seconds = started.elapsed().as_secs_f64();
+    // Both tables' rows sealed, so the two are compared on like segments.
+    for table in [kafka::TABLE, TABLE] {
+        client.post(&format!("/tables/{table}/forceCommit"), &json!({}))?;
+        wait_sealed(client, table, Duration::from_secs(120))?;
+    }
     let metadata = client.get(&format!("/tables/{TABLE}/metadata"))?;
     let primary_keys = metadata["upsertPrimaryKeys"].as_u64().unwrap_or(0);
     let key_map_bytes = metadata["upsertKeyMapBytes"].as_u64().unwrap_or(0);
@@ -143,6 +148,25 @@ pub fn run(
         visible_rows,
         queries: compared,
     })
+}
+
+/// Waits until no row of `table` is in a consuming segment.
+fn wait_sealed(client: &Client, table: &str, within: Duration) -> Result<(), BenchError> {
+    let deadline = Instant::now() + within;
+    loop {
+        let metadata = client.get(&format!("/tables/{table}/metadata"))?;
+        if metadata["numConsumingRows"].as_u64() == Some(0) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(BenchError::Server(format!(
+                "{table} still had {} rows in consuming segments after {} s",
+                metadata["numConsumingRows"],
+                within.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[cfg(test)]
