@@ -392,6 +392,23 @@ pub struct RoutingConfig {
 }
 
 impl TableConfig {
+    /// The upsert settings, unless absent or `mode` NONE.
+    pub fn upsert(&self) -> Option<&UpsertConfig> {
+        self.upsert_config.as_ref().filter(|config| {
+            !config
+                .mode
+                .as_deref()
+                .is_some_and(|mode| mode.eq_ignore_ascii_case("NONE"))
+        })
+    }
+
+    /// The dedup settings, when `dedupEnabled`.
+    pub fn dedup(&self) -> Option<&DedupConfig> {
+        self.dedup_config
+            .as_ref()
+            .filter(|config| config.dedup_enabled.unwrap_or(false))
+    }
+
     /// The raw table name (without `_OFFLINE` / `_REALTIME`).
     pub fn raw_name(&self) -> &str {
         super::names::raw_table_name(&self.table_name)

@@ -585,16 +585,8 @@ impl Checker<'_> {
     }
 
     fn upsert_and_dedup(&mut self, table: &TableConfig) {
-        let upsert = table.upsert_config.as_ref().filter(|config| {
-            !config
-                .mode
-                .as_deref()
-                .is_some_and(|mode| mode.eq_ignore_ascii_case("NONE"))
-        });
-        let dedup = table
-            .dedup_config
-            .as_ref()
-            .filter(|config| config.dedup_enabled.unwrap_or(false));
+        let upsert = table.upsert();
+        let dedup = table.dedup();
         for (name, enabled) in [
             ("upsertConfig", upsert.is_some()),
             ("dedupConfig", dedup.is_some()),

@@ -400,13 +400,7 @@ fn late_rows(
     source: &Source,
     segment: &ImmutableSegment,
 ) -> Result<Option<roaring::RoaringBitmap>, String> {
-    let upserts = source.config.upsert_config.as_ref().is_some_and(|upsert| {
-        !upsert
-            .mode
-            .as_deref()
-            .is_some_and(|mode| mode.eq_ignore_ascii_case("NONE"))
-    });
-    if !upserts {
+    if source.config.upsert().is_none() {
         return Ok(None);
     }
     match source.data.upsert() {

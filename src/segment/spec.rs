@@ -95,15 +95,7 @@ impl SegmentSpec {
             .collect();
         // Upsert and dedup tables keep docs in arrival order when sealing,
         // so the key map's locations stay right: no sorted column.
-        let keyed = table.upsert_config.as_ref().is_some_and(|upsert| {
-            !upsert
-                .mode
-                .as_deref()
-                .is_some_and(|mode| mode.eq_ignore_ascii_case("NONE"))
-        }) || table
-            .dedup_config
-            .as_ref()
-            .is_some_and(|dedup| dedup.dedup_enabled == Some(true));
+        let keyed = table.upsert().is_some() || table.dedup().is_some();
         let mut sorted: Option<&str> = index.sorted_column.first().map(String::as_str);
         bloom.extend(index.bloom_filter_configs.keys().map(String::as_str));
         for field in &table.field_config_list {

@@ -7,16 +7,17 @@
 //! The consumer changes the state under its lock, a batch at a time
 //! ([`PartitionUpsert::change`]); queries read a [`View`], a published
 //! copy of every segment with its valid docs and the number of docs the
-//! state has taken in, rebuilt at most once per change. A view is whole:
-//! a key that moved from one segment to another is never seen twice or
-//! not at all.
+//! state has taken in, rebuilt at most once per change (while a batch
+//! holds the lock, a query takes the last view if it is under 20 ms old).
+//! A view is whole: a key that moved from one segment to another is never
+//! seen twice or not at all.
 //!
 //! Docs keep their arrival order when a segment seals (upsert tables are
 //! not re-sorted), so a location stays right when a consuming segment is
 //! swapped for its sealed file.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
 
 use roaring::RoaringBitmap;
@@ -668,8 +669,13 @@ pub struct PartitionUpsert {
     state: Mutex<State>,
     view: RwLock<Arc<View>>,
     stale: AtomicBool,
-    published: AtomicBool,
+    /// When the view was last rebuilt (epoch millis; 0 before the first).
+    published_at: AtomicI64,
 }
+
+/// How old a view may be when a query takes it instead of waiting for the
+/// consumer's batch to finish.
+pub const MAX_VIEW_AGE_MS: i64 = 20;
 
 impl PartitionUpsert {
     pub fn new(state: State) -> PartitionUpsert {
@@ -677,7 +683,7 @@ impl PartitionUpsert {
             state: Mutex::new(state),
             view: RwLock::new(Arc::new(View::default())),
             stale: AtomicBool::new(true),
-            published: AtomicBool::new(false),
+            published_at: AtomicI64::new(0),
         }
     }
 
@@ -701,17 +707,17 @@ impl PartitionUpsert {
     }
 
     /// The latest view. While the consumer is in the middle of a batch the
-    /// view published before it is returned, rather than waiting (once one
-    /// has been published).
+    /// view published before it is returned rather than waiting, as long
+    /// as that one is younger than [`MAX_VIEW_AGE_MS`].
     pub fn view(&self) -> Arc<View> {
         if self.stale.load(Ordering::Acquire) {
+            let now = crate::segment::now_millis();
+            let young = now - self.published_at.load(Ordering::Acquire) < MAX_VIEW_AGE_MS;
             let state = match self.state.try_lock() {
                 Ok(state) => Some(state),
                 Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) if !self.published.load(Ordering::Acquire) => {
-                    Some(self.lock())
-                }
-                Err(TryLockError::WouldBlock) => None,
+                Err(TryLockError::WouldBlock) if young => None,
+                Err(TryLockError::WouldBlock) => Some(self.lock()),
             };
             if let Some(mut state) = state {
                 if self.stale.swap(false, Ordering::AcqRel) {
@@ -720,7 +726,7 @@ impl PartitionUpsert {
                         .view
                         .write()
                         .unwrap_or_else(|poisoned| poisoned.into_inner()) = view.clone();
-                    self.published.store(true, Ordering::Release);
+                    self.published_at.store(now, Ordering::Release);
                     return view;
                 }
             }

@@ -93,16 +93,8 @@ impl UpsertSpec {
                 .position(|column| column.name == name)
                 .ok_or_else(|| format!("{what}: the table has no column `{name}`"))
         };
-        let upsert = table.upsert_config.as_ref().filter(|config| {
-            !config
-                .mode
-                .as_deref()
-                .is_some_and(|mode| mode.eq_ignore_ascii_case("NONE"))
-        });
-        let dedup = table
-            .dedup_config
-            .as_ref()
-            .filter(|config| config.dedup_enabled.unwrap_or(false));
+        let upsert = table.upsert();
+        let dedup = table.dedup();
         if upsert.is_none() && dedup.is_none() {
             return Ok(None);
         }
