@@ -60,6 +60,14 @@ fn table(cluster: &kafka::Mock) -> Value {
     })
 }
 
+/// Creates `schema` and `table`.
+fn create(url: &str, schema: &Value, table: &Value) {
+    for (path, body) in [("/schemas", schema), ("/tables", table)] {
+        let (status, answer) = call(url, "POST", path, &body.to_string());
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+}
+
 /// `count` random events; about one update in six arrives late (a
 /// timestamp older than the key's latest), one in eight is a delete.
 fn events(rng: &mut StdRng, count: usize, clock: &mut i64) -> Vec<Event> {
@@ -179,10 +187,7 @@ fn queries_see_the_latest_version_of_each_key_across_seals_and_restarts() {
     let mut all = events(&mut rng, 600, &mut clock);
 
     let server = InProcess::start(dir.path());
-    let (status, body) = call(&server.url, "POST", "/schemas", &schema().to_string());
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = call(&server.url, "POST", "/tables", &table(&cluster).to_string());
-    assert_eq!(status, 200, "{body}");
+    create(&server.url, &schema(), &table(&cluster));
     produce(&producer, &all);
     assert!(
         wait_until(WAIT, || count(&server.url, "skipUpsert=true")
@@ -252,10 +257,7 @@ fn a_crash_around_a_commit_leaves_the_latest_versions() {
         let all = events(&mut rng, 500, &mut clock);
 
         let mut server = kafka::Process::start(dir.path(), Some(fault));
-        let (status, body) = call(&server.url, "POST", "/schemas", &schema().to_string());
-        assert_eq!(status, 200, "{body}");
-        let (status, body) = call(&server.url, "POST", "/tables", &table(&cluster).to_string());
-        assert_eq!(status, 200, "{body}");
+        create(&server.url, &schema(), &table(&cluster));
         produce(&producer, &all);
         assert!(
             server.wait_for_exit(WAIT),
@@ -288,15 +290,12 @@ fn partial_upserts_merge_messages_that_carry_some_columns() {
         .as_array_mut()
         .unwrap()
         .push(json!({"name": "tags", "dataType": "STRING", "singleValueField": false}));
-    let (status, body) = call(&server.url, "POST", "/schemas", &schema.to_string());
-    assert_eq!(status, 200, "{body}");
     let mut table = table(&cluster);
     table["upsertConfig"] = json!({
         "mode": "PARTIAL",
         "partialUpsertStrategies": {"balance": "INCREMENT", "tags": "UNION"}
     });
-    let (status, body) = call(&server.url, "POST", "/tables", &table.to_string());
-    assert_eq!(status, 200, "{body}");
+    create(&server.url, &schema, &table);
 
     let messages = [
         json!({"id": 1, "name": "ana", "balance": 10, "tags": ["a"], "ts": 100}),

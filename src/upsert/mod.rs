@@ -109,10 +109,6 @@ impl TableUpsert {
         })
     }
 
-    pub fn spec(&self) -> &Arc<UpsertSpec> {
-        &self.spec
-    }
-
     /// How each partition's state was rebuilt when the table opened.
     pub fn rebuilt(&self) -> &BTreeMap<i32, Rebuilt> {
         &self.rebuilt

@@ -45,13 +45,6 @@ impl Form {
         }
     }
 
-    pub fn num_docs(&self) -> usize {
-        match self {
-            Form::Consuming(segment) => segment.num_docs(),
-            Form::Sealed(segment) => segment.num_docs(),
-        }
-    }
-
     /// The key of `doc`.
     fn key(&self, spec: &UpsertSpec, doc: u32) -> Option<PrimaryKey> {
         let cells: Vec<Cell> = spec
@@ -153,10 +146,6 @@ impl State {
             next_id: 0,
             largest: None,
         })
-    }
-
-    pub fn spec(&self) -> &Arc<UpsertSpec> {
-        &self.spec
     }
 
     /// Keys in the map.

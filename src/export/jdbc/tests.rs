@@ -80,6 +80,17 @@ fn segment(dir: &std::path::Path) -> Arc<crate::segment::ImmutableSegment> {
     data.segments()[0].clone()
 }
 
+/// The (id, name) of each row to write.
+fn kept(prepared: &super::export::Prepared) -> Vec<(i32, &str)> {
+    let ids = prepared.values[0].as_primitive::<Int32Type>();
+    let text = prepared.values[1].as_string::<i32>();
+    prepared
+        .rows
+        .iter()
+        .map(|row| (ids.value(*row as usize), text.value(*row as usize)))
+        .collect()
+}
+
 #[test]
 fn keeps_the_last_row_per_key_and_splits_off_deletes() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,14 +100,8 @@ fn keeps_the_last_row_per_key_and_splits_off_deletes() {
     let names: Vec<&str> = prepared.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["id", "name"]);
     assert_eq!(prepared.key, ["id"]);
+    assert_eq!(kept(&prepared), [(1, "a2"), (3, "c")]);
     let ids = prepared.values[0].as_primitive::<Int32Type>();
-    let text = prepared.values[1].as_string::<i32>();
-    let kept: Vec<(i32, &str)> = prepared
-        .rows
-        .iter()
-        .map(|row| (ids.value(*row as usize), text.value(*row as usize)))
-        .collect();
-    assert_eq!(kept, [(1, "a2"), (3, "c")]);
     let deleted: Vec<i32> = prepared
         .deletes
         .iter()
@@ -230,13 +235,6 @@ fn late_rows_of_an_upsert_table_are_left_out() {
         Some(&late),
     )
     .unwrap();
-    let ids = prepared.values[0].as_primitive::<Int32Type>();
-    let text = prepared.values[1].as_string::<i32>();
-    let kept: Vec<(i32, &str)> = prepared
-        .rows
-        .iter()
-        .map(|row| (ids.value(*row as usize), text.value(*row as usize)))
-        .collect();
-    assert_eq!(kept, [(1, "a"), (2, "b"), (3, "c")]);
+    assert_eq!(kept(&prepared), [(1, "a"), (2, "b"), (3, "c")]);
     assert!(prepared.deletes.is_empty());
 }
