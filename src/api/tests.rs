@@ -19,9 +19,13 @@ pub(super) struct TestApp {
 
 impl TestApp {
     pub(super) fn new() -> TestApp {
+        TestApp::with_body_limit(64 * 1024)
+    }
+
+    pub(super) fn with_body_limit(max_body_bytes: usize) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path());
-        config.max_body_bytes = 64 * 1024;
+        config.max_body_bytes = max_body_bytes;
         config.max_upload_bytes = 256 * 1024;
         config.broker_probe_timeout = Duration::from_millis(500);
         let state = AppState::open(config).unwrap();

@@ -21,6 +21,7 @@ pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<
     eval_cached(expr, columns, docs, &mut cache)
 }
 
+#[recursive::recursive]
 fn eval_cached<'e>(
     expr: &'e Expr,
     columns: &Columns<'_>,
@@ -95,6 +96,7 @@ fn eval_cached<'e>(
 }
 
 /// Evaluates a post-aggregation expression for one group.
+#[recursive::recursive]
 pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, String> {
     Ok(match expr {
         Expr::Key(index, _) => keys[*index].clone(),

@@ -113,6 +113,7 @@ pub enum Expr {
 
 impl Expr {
     /// The response type of the expression's values.
+    #[recursive::recursive]
     pub fn column_type(&self) -> ColumnType {
         match self {
             Expr::Column(column) => column.ty,
@@ -175,6 +176,7 @@ impl Expr {
 
     /// Pinot's canonical text of the expression, used as its column name
     /// when no alias is given: `sum(shares)`, `minus(a,mod(a,'10'))`.
+    #[recursive::recursive]
     pub fn pinot_name(&self) -> String {
         match self {
             Expr::Column(column) => column.name.clone(),
@@ -248,6 +250,7 @@ impl Expr {
     }
 
     /// Visits every column the expression reads.
+    #[recursive::recursive]
     pub fn columns<'a>(&'a self, visit: &mut dyn FnMut(&'a ColumnRef)) {
         match self {
             Expr::Column(column) | Expr::IsNull { column, .. } => visit(column),

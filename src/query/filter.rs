@@ -63,6 +63,7 @@ impl Pred {
 
 impl Filter {
     /// Visits every column the filter reads.
+    #[recursive::recursive]
     pub fn columns<'a>(&'a self, visit: &mut dyn FnMut(&'a ColumnRef)) {
         match self {
             Filter::Const(_) => {}
@@ -76,6 +77,7 @@ impl Filter {
     }
 
     /// The docs of `candidates` that match.
+    #[recursive::recursive]
     pub fn docs(
         &self,
         columns: &Columns<'_>,

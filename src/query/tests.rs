@@ -216,3 +216,181 @@ fn approximate_aggregates_come_close_to_exact_ones() {
         assert!(matches!(row[estimate], Value::Long(_)), "{row:?}");
     }
 }
+
+/// Runs `work` on a thread with a 2 MiB stack, as Tokio's and Rayon's
+/// workers have: a recursion too deep for it aborts the test binary.
+fn on_small_stack<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(work)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// Parses, plans, runs and explains `sql`, returning the first error.
+fn try_run(
+    sql: &str,
+    table: &TableColumns,
+    segment: &dyn SegmentSource,
+) -> Result<Vec<Vec<Value>>, super::QueryError> {
+    let mut options = QueryOptions::default();
+    let Route::Single { query, .. } = sql::parse(sql, &mut options)? else {
+        panic!("{sql} is not single-stage");
+    };
+    let plan = sql::plan(&query, table, options)?;
+    let explained = super::explain::explain(&plan, &Default::default());
+    assert!(!explained.rows.is_empty());
+    let deadline = Deadline {
+        at: std::time::Instant::now() + std::time::Duration::from_secs(30),
+        cancelled: Default::default(),
+    };
+    let (partial, _) = execute(&plan, segment, &deadline).map_err(super::QueryError::execution)?;
+    let merged = reduce::merge(&plan, vec![partial]).map_err(super::QueryError::execution)?;
+    reduce::finish(&plan, merged).map_err(super::QueryError::execution)
+}
+
+/// `term` `count` times (`#` numbered from 0), joined by `op`.
+fn chain(count: usize, term: &str, op: &str) -> String {
+    let terms: Vec<String> = (0..count)
+        .map(|i| term.replace('#', &i.to_string()))
+        .collect();
+    terms.join(op)
+}
+
+/// The largest `n` whose query `make(n)` passes the shape check; the
+/// next one must be refused with a 400 naming `limit`.
+fn longest_accepted(make: &dyn Fn(usize) -> String, limit: usize) -> usize {
+    let accepted = |n: usize| sql::parse(&make(n), &mut QueryOptions::default()).is_ok();
+    let (mut low, mut high) = (1, 4 * limit);
+    assert!(accepted(low) && !accepted(high), "{}", make(low));
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        if accepted(mid) {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    let Err(err) = sql::parse(&make(high), &mut QueryOptions::default()) else {
+        unreachable!()
+    };
+    assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
+    assert!(
+        err.message.contains(&format!("limit of {limit}")),
+        "{}",
+        err.message
+    );
+    low
+}
+
+fn fixture_snapshot() -> (TableColumns, MutableSnapshot) {
+    let (schema, spec) = fixture();
+    let spec = Arc::new(spec);
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    mutable.append(&fixture_rows(&spec)).unwrap();
+    (
+        columns(&schema),
+        MutableSnapshot::new("trades__0__0".into(), mutable),
+    )
+}
+
+#[test]
+fn expressions_nested_up_to_the_limit_run_on_a_small_stack() {
+    on_small_stack(|| {
+        let (table, snapshot) = fixture_snapshot();
+        let depth = sql::MAX_EXPRESSION_DEPTH;
+        let single = |sql: &str| try_run(sql, &table, &snapshot).unwrap()[0][0].clone();
+        let cases: [(&dyn Fn(usize) -> String, &dyn Fn(usize) -> Value); 4] = [
+            (
+                &|n| {
+                    format!(
+                        "SELECT {} FROM trades ORDER BY id LIMIT 1",
+                        chain(n, "price", " + ")
+                    )
+                },
+                &|n| Value::Double(100.0 * n as f64),
+            ),
+            (
+                &|n| {
+                    format!(
+                        "SELECT COUNT(*) FROM trades WHERE price{} > 100",
+                        chain(n, "", " + 0")
+                    )
+                },
+                &|_| Value::Long(59),
+            ),
+            (
+                &|n| {
+                    format!(
+                    "SELECT side, {} AS s FROM trades GROUP BY side HAVING COUNT(*) > 0 ORDER BY s DESC LIMIT 1",
+                    chain(n, "SUM(shares)", " + ")
+                )
+                },
+                &|_| Value::Str("BUY".into()),
+            ),
+            (
+                &|n| {
+                    format!(
+                        "SELECT ts{} AS h, COUNT(*) FROM trades GROUP BY h ORDER BY h LIMIT 1",
+                        chain(n, "", " + 1")
+                    )
+                },
+                &|n| Value::Long(1_780_000_000_000 + n as i64 - 1),
+            ),
+        ];
+        for (make, expected) in cases {
+            let n = longest_accepted(make, depth);
+            assert!(n > depth / 2, "{n}: {}", make(n));
+            assert_eq!(single(&make(n)), expected(n), "{}", make(n));
+        }
+        // The sums of one side, to check the HAVING case's group.
+        let buy = single("SELECT SUM(shares) FROM trades WHERE side = 'BUY'");
+        let sell = single("SELECT SUM(shares) FROM trades WHERE side = 'SELL'");
+        assert!(buy.as_f64() > sell.as_f64(), "{buy:?} {sell:?}");
+    });
+}
+
+#[test]
+fn long_and_or_chains_run_up_to_their_limit_on_a_small_stack() {
+    on_small_stack(|| {
+        let (table, snapshot) = fixture_snapshot();
+        let terms = sql::MAX_CONDITION_TERMS;
+        let count = |sql: &str| try_run(sql, &table, &snapshot).map(|rows| rows[0][0].clone());
+        // Equalities on one column become one IN; other chains stay ORs.
+        let equalities = |n: usize| {
+            format!(
+                "SELECT COUNT(*) FROM trades WHERE {}",
+                chain(n, "id = #", " OR ")
+            )
+        };
+        let mixed = |n: usize| {
+            format!(
+                "SELECT COUNT(*) FROM trades WHERE {}",
+                chain(n, "(id = # AND id >= 0)", " OR ")
+            )
+        };
+        // The ANDs inside count too, along the path through them.
+        for (make, most) in [
+            (&equalities as &dyn Fn(usize) -> String, terms + 1),
+            (&mixed, terms),
+        ] {
+            let n = longest_accepted(make, terms);
+            assert_eq!(n, most);
+            assert_eq!(count(&make(n)).unwrap(), Value::Long(60));
+            assert_eq!(count(&make(1750)).unwrap(), Value::Long(60));
+            assert_eq!(count(&make(30)).unwrap(), Value::Long(30));
+        }
+        let ands = format!(
+            "SELECT COUNT(*) FROM trades WHERE {}",
+            chain(terms + 1, "id <> #", " AND ")
+        );
+        assert_eq!(count(&ands).unwrap(), Value::Long(0));
+        // In SELECT, a chain is a balanced tree of ANDs/ORs.
+        let selected = format!(
+            "SELECT {} FROM trades ORDER BY id LIMIT 1",
+            chain(5000, "id = #", " OR ")
+        );
+        assert_eq!(count(&selected).unwrap(), Value::Long(1));
+    });
+}
