@@ -291,3 +291,38 @@ async fn deep_expressions_are_refused_and_long_conditions_answer() {
     assert_eq!(single, plain);
     assert_eq!(multi, plain);
 }
+
+#[tokio::test]
+async fn in_lists_of_100000_items_answer_on_both_engines() {
+    let app = app_with_rows().await;
+    let items = chain(100_000, "#", ",");
+    let sql = format!("SELECT COUNT(*) FROM stock_transactions WHERE id IN ({items})");
+    let not_in = sql.replace(" IN (", " NOT IN (");
+    for path in ["/query/sql", "/query"] {
+        assert_eq!(
+            scalar(&app, path, &sql).await.unwrap(),
+            json!(500),
+            "{path}"
+        );
+        assert_eq!(
+            scalar(&app, path, &not_in).await.unwrap(),
+            json!(0),
+            "{path}"
+        );
+        let longer = sql.replace("IN (", "IN (-1,");
+        let (status, response) = scalar(&app, path, &longer).await.unwrap_err();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+        assert_eq!(error_code(&response), 700, "{response}");
+        let message = response["exceptions"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("100001 items, more than the limit of 100000"),
+            "{message}"
+        );
+        let raised = format!("SET maxInListItems = 200000; {longer}");
+        assert_eq!(
+            scalar(&app, path, &raised).await.unwrap(),
+            json!(500),
+            "{path}"
+        );
+    }
+}

@@ -201,10 +201,7 @@ fn apply(expr: &Expr, values: &[Value]) -> Result<Value, String> {
             if values[0].is_null() {
                 return Ok(Value::Long(0));
             }
-            let found = list
-                .iter()
-                .any(|item| compare(&values[0], item) == Some(Ordering::Equal));
-            Value::Long((found != *negated) as i64)
+            Value::Long((list.contains(&values[0]) != *negated) as i64)
         }
         Expr::Between { negated, .. } => {
             let inside = compare(&values[0], &values[1]).is_some_and(|o| o.is_ge())

@@ -6,6 +6,7 @@
 use regex::Regex;
 
 use super::functions::Func;
+use super::in_list::InList;
 use super::value::{ColumnType, Kind, Value};
 
 /// A resolved column of the queried table.
@@ -87,7 +88,7 @@ pub enum Expr {
     },
     InList {
         expr: Box<Expr>,
-        list: Vec<Value>,
+        list: InList,
         negated: bool,
     },
     Between {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::error::QueryError;
+use super::in_list::DEFAULT_MAX_IN_LIST_ITEMS;
 
 /// Pinot's broker default, `pinot.broker.timeoutMs`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -19,6 +20,8 @@ pub struct QueryOptions {
     pub use_multistage: bool,
     /// `skipUpsert`: an upsert table shows every version of each key.
     pub skip_upsert: bool,
+    /// `maxInListItems`: the most values one `IN (...)` may list.
+    pub max_in_list_items: usize,
 }
 
 impl Default for QueryOptions {
@@ -29,6 +32,7 @@ impl Default for QueryOptions {
             num_groups_limit: DEFAULT_NUM_GROUPS_LIMIT,
             use_multistage: false,
             skip_upsert: false,
+            max_in_list_items: DEFAULT_MAX_IN_LIST_ITEMS,
         }
     }
 }
@@ -86,6 +90,7 @@ impl QueryOptions {
             "numgroupslimit" => self.num_groups_limit = number("numGroupsLimit")?.max(1) as usize,
             "usemultistageengine" => self.use_multistage = flag("useMultistageEngine")?,
             "skipupsert" => self.skip_upsert = flag("skipUpsert")?,
+            "maxinlistitems" => self.max_in_list_items = number("maxInListItems")?.max(1) as usize,
             _ => {}
         }
         Ok(())

@@ -67,7 +67,7 @@ pub fn parse(sql: &str, options: &mut QueryOptions) -> Result<Route, QueryError>
         .parse_statements()
         .map_err(|err| QueryError::parse(format!("{err}")))?;
     for statement in &mut statements {
-        shape::rebalance(statement);
+        shape::normalize(statement, options.max_in_list_items)?;
     }
     if statements.len() != 1 {
         return Err(QueryError::parse(format!(

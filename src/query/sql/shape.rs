@@ -10,7 +10,7 @@
 //! refused before it has a tree.
 //!
 //! AND/OR chains are the one long chain real queries have (dashboards send
-//! `x = 1 OR x = 2 OR ...` by the thousand), so after parsing [`rebalance`]
+//! `x = 1 OR x = 2 OR ...` by the thousand), so after parsing [`normalize`]
 //! rebuilds every long chain as a balanced tree of parenthesized halves:
 //! its depth becomes logarithmic here and in DataFusion, which re-parses
 //! the printed statement.
@@ -134,7 +134,7 @@ impl Group {
 }
 
 /// Levels a chain of `operators` AND (or OR) operators takes once
-/// [`rebalance`]d: as written when short, else two per halving (the
+/// rebalanced by [`normalize`]: as written when short, else two per halving (the
 /// operator and its parentheses).
 fn chain_depth(operators: usize) -> usize {
     let operands = operators + 1;
@@ -245,19 +245,38 @@ fn close_group(stack: &mut Vec<Group>, case: bool) {
 }
 
 /// Rebuilds every AND/OR chain of more than [`REBALANCE_OPERANDS`]
-/// operands as a balanced tree of parenthesized halves, in place.
-pub fn rebalance(statement: &mut ast::Statement) {
-    let _ = statement.visit(&mut Rebalance);
+/// operands as a balanced tree of parenthesized halves, in place, and
+/// refuses IN lists of more than `max_in_list_items` values.
+pub fn normalize(
+    statement: &mut ast::Statement,
+    max_in_list_items: usize,
+) -> Result<(), QueryError> {
+    match statement.visit(&mut Normalize { max_in_list_items }) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(err) => Err(err),
+    }
 }
 
-struct Rebalance;
+struct Normalize {
+    max_in_list_items: usize,
+}
 
-impl VisitorMut for Rebalance {
-    type Break = ();
+impl VisitorMut for Normalize {
+    type Break = QueryError;
 
     /// Called on a chain's root before its operands are visited, so the
     /// walk only ever descends the balanced tree.
-    fn pre_visit_expr(&mut self, expr: &mut ast::Expr) -> ControlFlow<()> {
+    fn pre_visit_expr(&mut self, expr: &mut ast::Expr) -> ControlFlow<QueryError> {
+        if let ast::Expr::InList { list, .. } = expr {
+            if list.len() > self.max_in_list_items {
+                return ControlFlow::Break(QueryError::validation(format!(
+                    "the IN list has {} items, more than the limit of {} \
+                     (raise it with SET maxInListItems = ...)",
+                    list.len(),
+                    self.max_in_list_items
+                )));
+            }
+        }
         let ast::Expr::BinaryOp { op, .. } = expr else {
             return ControlFlow::Continue(());
         };
@@ -424,7 +443,7 @@ mod tests {
             .with_tokens_with_locations(tokens)
             .parse_statements()
             .unwrap();
-        rebalance(&mut statements[0]);
+        normalize(&mut statements[0], 10).unwrap();
         let printed = statements[0].to_string();
         assert!(
             printed.starts_with("SELECT 1 FROM t WHERE ((((((((x = 0 OR (x = 1 OR x = 2)) OR"),
@@ -435,7 +454,7 @@ mod tests {
         assert_eq!(reparsed[0].to_string(), printed);
         // Short chains are left as written.
         let mut short = Parser::parse_sql(&GenericDialect {}, "SELECT a OR b OR c").unwrap();
-        rebalance(&mut short[0]);
+        normalize(&mut short[0], 10).unwrap();
         assert_eq!(short[0].to_string(), "SELECT a OR b OR c");
     }
 

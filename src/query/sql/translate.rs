@@ -213,7 +213,7 @@ fn merge_equalities(children: Vec<Filter>) -> Vec<Filter> {
                     ..
                 } = &mut merged[slot]
                 {
-                    existing.extend(values);
+                    existing.extend(values.into_values());
                 }
             }
             None => {
@@ -305,9 +305,12 @@ impl Planner<'_> {
                     return Filter::Const(false);
                 }
                 let pred = match op {
-                    BinOp::Eq => Pred::In(vec![value]),
+                    BinOp::Eq => Pred::In(vec![value].into()),
                     BinOp::NotEq => {
-                        return Filter::Not(Box::new(column_pred(column, Pred::In(vec![value]))))
+                        return Filter::Not(Box::new(column_pred(
+                            column,
+                            Pred::In(vec![value].into()),
+                        )))
                     }
                     BinOp::Lt => Pred::Range(Bound::Unbounded, Bound::Excluded(value)),
                     BinOp::LtEq => Pred::Range(Bound::Unbounded, Bound::Included(value)),
@@ -328,7 +331,7 @@ impl Planner<'_> {
                     let Ok(values) = values else {
                         return Filter::Expr(expr);
                     };
-                    let filter = column_pred(column, Pred::In(values));
+                    let filter = column_pred(column, Pred::In(values.into()));
                     if *negated {
                         Filter::Not(Box::new(filter))
                     } else {
@@ -467,7 +470,7 @@ impl Planner<'_> {
                 }
                 Expr::InList {
                     expr: boxed(self, inner)?,
-                    list: values,
+                    list: values.into(),
                     negated: *negated,
                 }
             }
