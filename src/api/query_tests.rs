@@ -326,3 +326,106 @@ async fn in_lists_of_100000_items_answer_on_both_engines() {
         );
     }
 }
+
+#[tokio::test]
+async fn input_errors_are_4xx_on_both_engines() {
+    let app = app_with_rows().await;
+    let cases = [
+        (
+            "/query/sql",
+            "SELECT shares % 0 FROM stock_transactions",
+            200,
+            "division by zero in mod(shares,'0')",
+        ),
+        (
+            "/query/sql",
+            "SELECT MOD(shares, 0) FROM stock_transactions",
+            200,
+            "division by zero in mod(",
+        ),
+        (
+            "/query/sql",
+            "SELECT id * 9223372036854775807 FROM stock_transactions WHERE id > 1",
+            200,
+            "is outside the LONG range; cast an operand to DOUBLE",
+        ),
+        (
+            "/query/sql",
+            "SELECT PERCENTILE150(price) FROM stock_transactions",
+            700,
+            "between 0 and 100",
+        ),
+        (
+            "/query/sql",
+            "SELECT PERCENTILEEST(price, 101) FROM stock_transactions",
+            700,
+            "between 0 and 100",
+        ),
+        (
+            "/query/sql",
+            "SELECT COUNT(*) FROM stock_transactions WHERE REGEXP_LIKE(symbol, '(a{1000}){1000}')",
+            700,
+            "compiles to more than the limit of 1024 KiB",
+        ),
+        ("/query", "SELECT 1 / 0", 200, "Divide by zero"),
+        (
+            "/query",
+            "SELECT shares / (shares - shares) FROM stock_transactions",
+            200,
+            "Divide by zero",
+        ),
+        (
+            "/query",
+            "SELECT shares % (shares - shares) FROM stock_transactions",
+            200,
+            "Divide by zero",
+        ),
+        (
+            "/query",
+            "SELECT CAST(price * 1e20 AS INT) FROM stock_transactions",
+            200,
+            "Cast error",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions WHERE regexp_like(symbol, '(')",
+            200,
+            "regex",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transaction",
+            190,
+            "stock_transaction",
+        ),
+        (
+            "/query",
+            "SELECT sharez FROM stock_transactions",
+            710,
+            "sharez",
+        ),
+    ];
+    for (path, sql, code, needle) in cases {
+        let (status, response) = scalar(&app, path, sql).await.unwrap_err();
+        let expected = if code == 190 {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(status, expected, "{sql}: {response}");
+        assert_eq!(error_code(&response), code as i64, "{sql}: {response}");
+        let message = response["exceptions"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(needle),
+            "{sql}: expected `{needle}` in {message}"
+        );
+    }
+    // Division of numbers is DOUBLE, as in Pinot: no error, Infinity.
+    let infinity = scalar(
+        &app,
+        "/query/sql",
+        "SELECT MAX(price) / 0 FROM stock_transactions",
+    )
+    .await;
+    assert_eq!(infinity.unwrap(), json!("Infinity"));
+}

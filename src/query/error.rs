@@ -1,5 +1,9 @@
 //! Query errors: Pinot's error codes, each with the HTTP status Gamay
 //! returns for it (4xx for the caller's mistakes, 5xx for the server's).
+//! A query that fails on the data it reads (a division by zero, an
+//! integer overflow, a cast or a function argument that does not fit) is
+//! Pinot's `QueryExecutionError` and the caller's to fix: 400. Failures of
+//! the server itself are `InternalError`: 500.
 
 use axum::http::StatusCode;
 
@@ -14,6 +18,7 @@ pub struct QueryError {
 pub const JSON_PARSING: i32 = 100;
 pub const SQL_PARSING: i32 = 150;
 pub const TABLE_DOES_NOT_EXIST: i32 = 190;
+/// Pinot's `QueryExecutionError`: the query failed on the data it read.
 pub const EXECUTION: i32 = 200;
 pub const EXECUTION_TIMEOUT: i32 = 250;
 pub const INTERNAL: i32 = 450;
@@ -47,7 +52,9 @@ impl QueryError {
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self.code {
-            JSON_PARSING | SQL_PARSING | VALIDATION | UNKNOWN_COLUMN => StatusCode::BAD_REQUEST,
+            JSON_PARSING | SQL_PARSING | EXECUTION | VALIDATION | UNKNOWN_COLUMN => {
+                StatusCode::BAD_REQUEST
+            }
             TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
             EXECUTION_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

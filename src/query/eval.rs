@@ -53,13 +53,13 @@ fn eval_cached<'e>(
                     let k = *k;
                     let mut values = values.clone();
                     for value in values.iter_mut() {
-                        *value = long_op(*op, *value, k)?;
+                        *value = long_op(*op, *value, k).map_err(|err| in_expr(err, expr))?;
                     }
                     return Ok(Vector::Long(values));
                 }
             }
             let r = eval_cached(right, columns, docs, cache)?;
-            binary_vectors(*op, l, r, ty)?
+            binary_vectors(*op, l, r, ty).map_err(|err| in_expr(err, expr))?
         }
         Expr::Not(inner) => match eval_cached(inner, columns, docs, cache)? {
             Vector::Bool(values) => Vector::Bool(values.into_iter().map(|v| !v).collect()),
@@ -95,6 +95,15 @@ fn eval_cached<'e>(
     })
 }
 
+/// `err` with the expression it happened in (its start, when long).
+fn in_expr(err: String, expr: &Expr) -> String {
+    let name = expr.pinot_name();
+    match name.char_indices().nth(200) {
+        Some((end, _)) => format!("{err} in {}...", &name[..end]),
+        None => format!("{err} in {name}"),
+    }
+}
+
 /// Evaluates a post-aggregation expression for one group.
 #[recursive::recursive]
 pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, String> {
@@ -113,7 +122,8 @@ pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, St
             &eval_row(left, keys, aggs)?,
             &eval_row(right, keys, aggs)?,
             expr.column_type(),
-        )?,
+        )
+        .map_err(|err| in_expr(err, expr))?,
         Expr::Not(inner) => {
             let value = eval_row(inner, keys, aggs)?;
             if value.is_null() {
@@ -175,12 +185,15 @@ fn children_of(expr: &Expr) -> Vec<&Expr> {
 fn apply(expr: &Expr, values: &[Value]) -> Result<Value, String> {
     Ok(match expr {
         Expr::Neg(_) => match &values[0] {
-            Value::Long(v) => Value::Long(v.wrapping_neg()),
+            Value::Long(v) => {
+                Value::Long(v.checked_neg().ok_or_else(|| overflow(format!("-({v})")))?)
+            }
             Value::Null => Value::Null,
             other => Value::Double(-other.as_f64().unwrap_or(f64::NAN)),
         },
         Expr::Not(_) => Value::Long(!truthy(&values[0]) as i64),
-        Expr::Binary { op, .. } => binary(*op, &values[0], &values[1], expr.column_type())?,
+        Expr::Binary { op, .. } => binary(*op, &values[0], &values[1], expr.column_type())
+            .map_err(|err| in_expr(err, expr))?,
         Expr::Func { func, .. } => func.call(values, expr.column_type())?,
         Expr::Case {
             branches,
@@ -291,16 +304,84 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, 
     Ok(Value::Double(double_op(op, x, y)))
 }
 
+/// Division (or `%`) of integers by zero: the caller's input, answered
+/// with a 400 (Pinot computes in DOUBLE and gets NaN or Infinity).
+pub const DIVISION_BY_ZERO: &str = "division by zero";
+
+/// Integer arithmetic stays LONG; a result outside LONG's range is an
+/// error, never a wrapped value.
+pub fn overflow(operation: String) -> String {
+    format!(
+        "integer overflow: {operation} is outside the LONG range; \
+         cast an operand to DOUBLE (CAST(x AS DOUBLE)) to compute it in floating point"
+    )
+}
+
 #[inline]
 fn long_op(op: BinOp, x: i64, y: i64) -> Result<i64, String> {
-    Ok(match op {
-        BinOp::Add => x.wrapping_add(y),
-        BinOp::Sub => x.wrapping_sub(y),
-        BinOp::Mul => x.wrapping_mul(y),
-        BinOp::Mod | BinOp::Div if y == 0 => return Err("division by zero".into()),
-        BinOp::Mod => x.wrapping_rem(y),
-        _ => x.wrapping_div(y),
-    })
+    let result = match op {
+        BinOp::Add => x.checked_add(y),
+        BinOp::Sub => x.checked_sub(y),
+        BinOp::Mul => x.checked_mul(y),
+        BinOp::Mod | BinOp::Div if y == 0 => return Err(DIVISION_BY_ZERO.into()),
+        // i64::MIN % -1 is 0, which only `wrapping_rem` computes.
+        BinOp::Mod => Some(x.wrapping_rem(y)),
+        _ => x.checked_div(y),
+    };
+    result.ok_or_else(|| overflow(format!("{x} {} {y}", op_symbol(op))))
+}
+
+fn op_symbol(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        _ => "%",
+    }
+}
+
+/// `op` over two columns of integers; one overflow flag for the batch
+/// keeps the loop as tight as the wrapping one.
+fn long_vectors(op: BinOp, a: &[i64], b: &[i64]) -> Result<Vec<i64>, String> {
+    if matches!(op, BinOp::Mod | BinOp::Div) && b.contains(&0) {
+        return Err(DIVISION_BY_ZERO.into());
+    }
+    let mut overflowed = false;
+    let mut track = |(value, overflow): (i64, bool)| {
+        overflowed |= overflow;
+        value
+    };
+    let out: Vec<i64> = match op {
+        BinOp::Add => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| track(x.overflowing_add(*y)))
+            .collect(),
+        BinOp::Sub => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| track(x.overflowing_sub(*y)))
+            .collect(),
+        BinOp::Mul => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| track(x.overflowing_mul(*y)))
+            .collect(),
+        BinOp::Mod => a.iter().zip(b).map(|(x, y)| x.wrapping_rem(*y)).collect(),
+        _ => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| track(x.overflowing_div(*y)))
+            .collect(),
+    };
+    if overflowed {
+        // Name the first pair that overflows.
+        for (x, y) in a.iter().zip(b) {
+            long_op(op, *x, *y)?;
+        }
+    }
+    Ok(out)
 }
 
 #[inline]
@@ -317,18 +398,7 @@ fn double_op(op: BinOp, x: f64, y: f64) -> f64 {
 fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vector, String> {
     match (&l, &r) {
         (Vector::Long(a), Vector::Long(b)) if ty == ColumnType::Long => {
-            let mut out = Vec::with_capacity(a.len());
-            if matches!(op, BinOp::Mod | BinOp::Div) && b.contains(&0) {
-                return Err("division by zero".into());
-            }
-            match op {
-                BinOp::Add => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_add(*y))),
-                BinOp::Sub => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_sub(*y))),
-                BinOp::Mul => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_mul(*y))),
-                BinOp::Mod => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_rem(*y))),
-                _ => out.extend(a.iter().zip(b).map(|(x, y)| x.wrapping_div(*y))),
-            }
-            Ok(Vector::Long(out))
+            long_vectors(op, a, b).map(Vector::Long)
         }
         (Vector::Long(_) | Vector::Double(_), Vector::Long(_) | Vector::Double(_))
             if op.is_arithmetic() =>

@@ -198,10 +198,8 @@ impl Func {
                 };
                 let millis = to_millis(long(1)?, input);
                 let truncated = date_trunc(&text(0), millis)?;
-                Value::Long(
-                    truncated.div_euclid(unit_millis_or_sub(output)?.0)
-                        * unit_millis_or_sub(output)?.1,
-                )
+                let (divisor, multiplier) = unit_millis_or_sub(output)?;
+                Value::Long(time_mul(truncated.div_euclid(divisor), multiplier)?)
             }
             Func::DateTimeConvert => {
                 let input = DateTimeFormat::parse(&text(1))?;
@@ -209,7 +207,7 @@ impl Func {
                 let granularity = Granularity::parse(&text(3))?;
                 let millis = parse_time(&args[0], &input)?;
                 let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
-                let bucketed = millis.div_euclid(step) * step;
+                let bucketed = time_mul(millis.div_euclid(step), step)?;
                 format_time(bucketed, &output)?
             }
             Func::Upper => Value::Str(text(0).to_uppercase()),
@@ -238,7 +236,9 @@ impl Func {
             Func::Abs | Func::Floor | Func::Ceil | Func::Round if ty == ColumnType::Long => {
                 let value = long(0)?;
                 Value::Long(if self == Func::Abs {
-                    value.wrapping_abs()
+                    value
+                        .checked_abs()
+                        .ok_or_else(|| super::eval::overflow(format!("abs({value})")))?
                 } else {
                     value
                 })
@@ -254,7 +254,11 @@ impl Func {
             Func::Mod if ty == ColumnType::Long => {
                 let divisor = long(1)?;
                 if divisor == 0 {
-                    return Err("mod: division by zero".into());
+                    return Err(format!(
+                        "{} in mod({}, 0)",
+                        super::eval::DIVISION_BY_ZERO,
+                        long(0)?
+                    ));
                 }
                 Value::Long(long(0)?.wrapping_rem(divisor))
             }
@@ -302,7 +306,7 @@ pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, String> {
             let day = millis.div_euclid(86_400_000);
             // 1970-01-01 was a Thursday; weeks start on Monday.
             let monday = day - (day + 3).rem_euclid(7);
-            return Ok(monday * 86_400_000);
+            return time_mul(monday, 86_400_000);
         }
         "month" | "months" | "quarter" | "quarters" | "year" | "years" => {
             let time = utc(millis)?;
@@ -324,7 +328,14 @@ pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, String> {
             ))
         }
     };
-    Ok(millis.div_euclid(step) * step)
+    time_mul(millis.div_euclid(step), step)
+}
+
+/// `count × unit` for times; hostile values overflow LONG.
+fn time_mul(count: i64, unit: i64) -> Result<i64, String> {
+    count
+        .checked_mul(unit)
+        .ok_or_else(|| format!("{count} × {unit} is outside the supported time range"))
 }
 
 fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, String> {
@@ -360,7 +371,7 @@ fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, String> {
     Ok(match format {
         DateTimeFormat::Epoch { size, unit } => {
             let (divisor, multiplier) = unit_millis_or_sub(*unit)?;
-            Value::Long(millis.div_euclid(divisor) * multiplier / *size as i64)
+            Value::Long(time_mul(millis.div_euclid(divisor), multiplier)? / *size as i64)
         }
         DateTimeFormat::Timestamp => Value::Long(millis),
         DateTimeFormat::SimpleDate { pattern, .. } => {

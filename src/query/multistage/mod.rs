@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST};
+use super::error::{
+    QueryError, EXECUTION, EXECUTION_TIMEOUT, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST,
+};
 use super::expr::ColumnRef;
 use super::response::ResultTable;
 use super::source::{table_sources, SegmentSource};
@@ -122,12 +124,9 @@ impl MultiStage {
             ));
         };
         let task = runtime.spawn(async move {
-            let frame = context.sql(&sql).await.map_err(planning_error)?;
+            let frame = context.sql(&sql).await.map_err(datafusion_error)?;
             let schema = frame.schema().as_arrow().clone();
-            let batches = frame
-                .collect()
-                .await
-                .map_err(|err| QueryError::execution(err.to_string()))?;
+            let batches = frame.collect().await.map_err(datafusion_error)?;
             let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
             Ok::<_, QueryError>(ResultTable {
                 columns: schema
@@ -159,16 +158,49 @@ impl MultiStage {
     }
 }
 
-/// Maps DataFusion's planning errors to Pinot's codes.
-fn planning_error(err: datafusion::error::DataFusionError) -> QueryError {
+/// Maps DataFusion's errors to Pinot's codes. What the query causes is the
+/// caller's (4xx): SQL and plan errors, and errors computing on its data
+/// (a division by zero, a cast that overflows, an invalid regular
+/// expression, a function's bad argument). Failures of the engine itself
+/// (internal errors, I/O, joins of its tasks) stay 5xx.
+pub fn datafusion_error(err: datafusion::error::DataFusionError) -> QueryError {
     use datafusion::error::DataFusionError;
     let message = err.to_string();
-    match err.find_root() {
-        DataFusionError::SQL(..) => QueryError::new(SQL_PARSING, message),
+    let code = match err.find_root() {
+        DataFusionError::SQL(..) => SQL_PARSING,
         DataFusionError::Plan(text) if text.contains("table") && text.contains("not found") => {
-            QueryError::new(TABLE_DOES_NOT_EXIST, message)
+            TABLE_DOES_NOT_EXIST
         }
-        DataFusionError::SchemaError(..) => QueryError::unknown_column(message),
-        _ => QueryError::validation(message),
+        DataFusionError::SchemaError(..) => return QueryError::unknown_column(message),
+        DataFusionError::Plan(_)
+        | DataFusionError::NotImplemented(_)
+        | DataFusionError::Configuration(_) => return QueryError::validation(message),
+        DataFusionError::ArrowError(arrow, _) => arrow_code(arrow),
+        DataFusionError::Execution(_) | DataFusionError::ResourcesExhausted(_) => EXECUTION,
+        DataFusionError::External(inner) => external_code(inner.as_ref()),
+        _ => INTERNAL,
+    };
+    QueryError::new(code, message)
+}
+
+/// Arrow's compute errors come from the query's data; its I/O and memory
+/// errors from the engine.
+fn arrow_code(err: &datafusion::arrow::error::ArrowError) -> i32 {
+    use datafusion::arrow::error::ArrowError;
+    match err {
+        ArrowError::IoError(..) | ArrowError::MemoryError(_) => INTERNAL,
+        ArrowError::ExternalError(inner) => external_code(inner.as_ref()),
+        _ => EXECUTION,
+    }
+}
+
+/// Errors of other libraries that functions wrap (a regular expression
+/// that does not parse, a value that does not convert) are the query's,
+/// unless they are I/O.
+fn external_code(err: &(dyn std::error::Error + Send + Sync + 'static)) -> i32 {
+    if err.is::<std::io::Error>() {
+        INTERNAL
+    } else {
+        EXECUTION
     }
 }

@@ -8,7 +8,7 @@ use datafusion::sql::sqlparser::ast::{
     self, BinaryOperator, CastKind, DuplicateTreatment, FunctionArg, FunctionArgExpr,
     FunctionArguments, UnaryOperator,
 };
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use super::TableColumns;
 use crate::catalog::names::did_you_mean;
@@ -70,6 +70,12 @@ pub fn bin_op(op: &BinaryOperator) -> Option<BinOp> {
     })
 }
 
+/// Most memory a query's compiled regular expression may take (the regex
+/// crate's default is 10 MiB): patterns come from the caller.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Most memory the lazy DFA of one regular expression may cache.
+const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+
 /// Translates SQL `LIKE` to an anchored regular expression.
 pub fn like_regex(pattern: &str) -> Result<Regex, QueryError> {
     let mut out = String::from("(?s)^");
@@ -81,15 +87,33 @@ pub fn like_regex(pattern: &str) -> Result<Regex, QueryError> {
         }
     }
     out.push('$');
-    Regex::new(&out).map_err(|err| QueryError::validation(format!("bad LIKE pattern: {err}")))
+    compile_regex(&out, "LIKE", pattern)
 }
 
 fn regex(pattern: &str) -> Result<Regex, QueryError> {
-    Regex::new(pattern).map_err(|err| {
-        QueryError::validation(format!(
-            "`{pattern}` is not a valid regular expression: {err}"
-        ))
-    })
+    compile_regex(pattern, "regular expression", pattern)
+}
+
+/// Compiles `regex` within the size limits; errors show `pattern` (what
+/// the query wrote), cut short when long.
+fn compile_regex(regex: &str, what: &str, pattern: &str) -> Result<Regex, QueryError> {
+    let shown = match pattern.char_indices().nth(100) {
+        Some((end, _)) => format!("{}...", &pattern[..end]),
+        None => pattern.to_string(),
+    };
+    RegexBuilder::new(regex)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
+        .build()
+        .map_err(|err| match err {
+            regex::Error::CompiledTooBig(limit) => QueryError::validation(format!(
+                "the {what} pattern `{shown}` compiles to more than the limit of {} KiB; use a simpler pattern",
+                limit / 1024
+            )),
+            other => QueryError::validation(format!(
+                "`{shown}` is not a valid {what} pattern: {other}"
+            )),
+        })
 }
 
 /// The value of a constant expression.
@@ -671,15 +695,10 @@ impl Planner<'_> {
         // Aggregates.
         let agg_func = match lower.as_str() {
             "count" if distinct => Some(AggFunc::DistinctCount),
-            other => AggFunc::lookup(other).or_else(|| {
-                // PERCENTILE90(col) and friends.
-                ["percentiletdigest", "percentileest", "percentile"]
-                    .iter()
-                    .find_map(|prefix| {
-                        let rank: f64 = other.strip_prefix(prefix)?.parse().ok()?;
-                        AggFunc::lookup(prefix).map(|f| f.with_percentile(rank))
-                    })
-            }),
+            other => match AggFunc::lookup(other) {
+                Some(func) => Some(func),
+                None => percentile_in_name(other, &name)?,
+            },
         };
         if let Some(mut func) = agg_func {
             if !aggs {
@@ -821,6 +840,28 @@ impl Planner<'_> {
             args: translated,
         })
     }
+}
+
+/// PERCENTILE90(col) and friends: the percentile named by its rank, which
+/// must be between 0 and 100.
+fn percentile_in_name(lower: &str, name: &str) -> Result<Option<AggFunc>, QueryError> {
+    for prefix in ["percentiletdigest", "percentileest", "percentile"] {
+        let Some(rank) = lower
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.parse::<f64>().ok())
+        else {
+            continue;
+        };
+        if !(0.0..=100.0).contains(&rank) {
+            let prefix = &name[..prefix.len()];
+            return Err(QueryError::validation(format!(
+                "{name} asks for percentile {rank}; a percentile is between 0 and 100, \
+                 e.g. {prefix}95(price) or {prefix}(price, 99.9)"
+            )));
+        }
+        return Ok(AggFunc::lookup(prefix).map(|func| func.with_percentile(rank)));
+    }
+    Ok(None)
 }
 
 fn format_rank(rank: f64) -> String {
