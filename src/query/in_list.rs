@@ -85,15 +85,7 @@ impl InList {
 
     /// Bytes the list holds, for the plan cache's budget.
     pub fn size_estimate(&self) -> usize {
-        let per_value = |value: &Value| {
-            std::mem::size_of::<Value>()
-                + match value {
-                    Value::Str(text) => text.len(),
-                    Value::Bytes(bytes) => bytes.len(),
-                    _ => 0,
-                }
-        };
-        let values: usize = self.values.iter().map(per_value).sum();
+        let values: usize = self.values.iter().map(Value::size_estimate).sum();
         // The list, its copy in the set, and the set's slots.
         2 * values + (self.exact.capacity() + self.text_numbers.capacity()) * 8
     }

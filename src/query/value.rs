@@ -27,6 +27,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// Bytes the value takes, its heap part included.
+    pub fn size_estimate(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Str(text) => text.len(),
+                Value::Bytes(bytes) => bytes.len(),
+                Value::Array(values) => values.iter().map(Value::size_estimate).sum(),
+                _ => 0,
+            }
+    }
+
     pub fn from_scalar(scalar: Scalar) -> Value {
         match scalar {
             Scalar::I32(v) => Value::Long(v as i64),
