@@ -290,6 +290,23 @@ async fn deep_expressions_are_refused_and_long_conditions_answer() {
     .unwrap();
     assert_eq!(single, plain);
     assert_eq!(multi, plain);
+    // UNION chains count too; up to the limit they run on DataFusion.
+    let unions = |n: usize| {
+        format!(
+            "SELECT COUNT(*) FROM ({}) AS u",
+            chain(
+                n,
+                "SELECT id FROM stock_transactions WHERE id = #",
+                " UNION ALL "
+            )
+        )
+    };
+    assert_eq!(
+        scalar(&app, "/query", &unions(100)).await.unwrap(),
+        json!(100)
+    );
+    let (status, response) = scalar(&app, "/query", &unions(1000)).await.unwrap_err();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
 }
 
 #[tokio::test]

@@ -399,8 +399,8 @@ fn long_and_or_chains_run_up_to_their_limit_on_a_small_stack() {
 }
 
 /// Times a 100,000-item IN over 1,000,000 rows on a sealed segment: a raw
-/// column (values scanned), a dictionary column (ids looked up) and an
-/// expression (evaluated per row). `IN_ROWS` and `IN_ITEMS` change the
+/// column (values scanned), a dictionary column (ids looked up), an
+/// expression (evaluated per row) and an inverted index (bitmaps joined). `IN_ROWS` and `IN_ITEMS` change the
 /// sizes. Run with `cargo test --lib in_list_timing -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -418,7 +418,7 @@ fn in_list_timing() {
     let mut batch = Vec::new();
     for i in 0..rows {
         let line = json!({
-            "id": i, "user_id": i % 1000, "symbol": "AAPL", "exchange": "NYSE", "side": "BUY",
+            "id": i, "user_id": i, "symbol": "AAPL", "exchange": "NYSE", "side": "BUY",
             "tags": ["tech"], "active": true, "shares": i % 100, "price": (i % 4096) as f64 / 8.0,
             "fee": (i % 200_000) as f64 / 4.0, "ts": 1_780_000_000_000i64 + i as i64,
         });
@@ -457,6 +457,13 @@ fn in_list_timing() {
             "expression",
             format!(
                 "SELECT COUNT(*) FROM trades WHERE id + 0 IN ({})",
+                list(2.0)
+            ),
+        ),
+        (
+            "inverted INT column",
+            format!(
+                "SELECT COUNT(*) FROM trades WHERE user_id IN ({})",
                 list(2.0)
             ),
         ),

@@ -195,9 +195,11 @@ fn measure(tokens: &[TokenWithSpan]) -> Shape {
                 }
                 Keyword::END if top.case => close_group(&mut stack, true),
                 Keyword::WHEN | Keyword::THEN | Keyword::ELSE if top.case => top.end_segment(),
+                // Each side of a set operation is parsed apart; the chain of
+                // them is counted on its own.
                 Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT | Keyword::MINUS => {
                     set_operations += 1;
-                    top.operator();
+                    top.end_segment();
                 }
                 _ if top.expect_operand
                     && matches!(significant.get(index + 1), Some(Token::LParen)) => {}
