@@ -19,6 +19,13 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024 * 1024;
 /// a file upload and its ingestion run within one request.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
+/// Open connections served at once; more wait in the kernel's backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// How long a client has to send a request's headers, and how long an idle
+/// keep-alive connection stays open.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long creating a REALTIME table waits for its Kafka brokers to accept a
 /// TCP connection before reporting them unreachable.
 pub const DEFAULT_BROKER_PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -31,6 +38,13 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     pub request_timeout: Duration,
     pub broker_probe_timeout: Duration,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    /// Principals and their credentials (`--auth-file`); `None` serves
+    /// without authentication, allowed on loopback or with `insecure`.
+    pub auth_file: Option<PathBuf>,
+    /// Serve without authentication on an address other hosts can reach.
+    pub insecure: bool,
 }
 
 impl ServerConfig {
@@ -43,6 +57,10 @@ impl ServerConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             broker_probe_timeout: DEFAULT_BROKER_PROBE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            auth_file: None,
+            insecure: false,
         }
     }
 }

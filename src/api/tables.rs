@@ -5,11 +5,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use super::access::Caller;
 use super::body::{ConfigBody, Params};
 use super::error::ApiError;
 use super::{
     blocking, config_success, drop_table_data, sync_consumption_async, unrecognized_json, AppState,
 };
+use crate::auth::Permission;
 use crate::catalog::{self, parse_stream_config, Parsed, TableConfig, TableType};
 use crate::ingest::probe_brokers;
 
@@ -48,11 +50,16 @@ pub async fn broker_warnings(state: &AppState, config: &TableConfig) -> Vec<Stri
     )]
 }
 
-async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+/// The tables the caller may read.
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
     let table_type = params.table_type()?;
-    Ok(Json(
-        json!({"tables": state.catalog.table_names(table_type)}),
-    ))
+    let mut names = state.catalog.table_names(table_type);
+    names.retain(|name| caller.0.sees(name));
+    Ok(Json(json!({"tables": names})))
 }
 
 async fn fetch(
@@ -80,8 +87,13 @@ async fn fetch(
     Ok(Json(Value::Object(body)))
 }
 
-async fn add(State(state): State<AppState>, body: ConfigBody) -> Result<Json<Value>, ApiError> {
+async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: ConfigBody,
+) -> Result<Json<Value>, ApiError> {
     let parsed = parse_table(&body.0)?;
+    caller.require(Permission::Create, Some(&parsed.value.table_name))?;
     let unrecognized = parsed.unrecognized.clone();
     let catalog = state.catalog.clone();
     let (written, config) = blocking(move || {
