@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub auth_file: Option<PathBuf>,
     /// Serve without authentication on an address other hosts can reach.
     pub insecure: bool,
+    /// HTTPS with this certificate and key (`--tls-cert`, `--tls-key`).
+    pub tls: Option<crate::api::TlsFiles>,
 }
 
 impl ServerConfig {
@@ -61,6 +63,7 @@ impl ServerConfig {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             auth_file: None,
             insecure: false,
+            tls: None,
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum Error {
     #[error("{0}")]
     Auth(String),
 
+    #[error("{0}")]
+    Tls(String),
+
     #[error("cannot open the audit log {}: {source}", path.display())]
     Audit {
         path: std::path::PathBuf,

@@ -203,6 +203,14 @@ struct ServeArgs {
     #[arg(long)]
     insecure: bool,
 
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); SIGHUP reloads both files.
+    #[arg(long, env = "GAMAY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "GAMAY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// Open connections served at once; further ones wait to be accepted.
     #[arg(long, env = "GAMAY_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
@@ -247,13 +255,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.max_upload_bytes = args.max_upload_bytes;
             config.auth_file = args.auth_file;
             config.insecure = args.insecure;
+            if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+                config.tls = Some(gamay::api::TlsFiles { cert, key });
+            }
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             config.max_connections = args.max_connections;
             config.header_timeout = std::time::Duration::from_secs(args.header_timeout.max(1));
             config.request_timeout = std::time::Duration::from_secs(args.request_timeout.max(1));
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {
-                    println!("gamay listening on http://{addr}");
+                    println!("gamay listening on {scheme}://{addr}");
                 })
                 .await
             })?;

@@ -211,3 +211,115 @@ fn silent_and_slow_connections_are_closed_and_capped() {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     assert!(closed_within(&mut kept, Duration::from_secs(30)));
 }
+
+/// A self-signed certificate for 127.0.0.1 and its key, made by openssl.
+fn self_signed(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (Debian's openssl package) makes the test certificates");
+    assert!(status.success());
+    (cert, key)
+}
+
+/// `curl` over HTTPS trusting only `ca`: the status, or `None` if TLS failed.
+fn curl_https(url: &str, ca: &Path) -> Option<u16> {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "10",
+            "--cacert",
+        ])
+        .arg(ca)
+        .arg(url)
+        .output()
+        .expect("curl");
+    let code: u16 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .ok()?;
+    (output.status.success() && code != 0).then_some(code)
+}
+
+#[test]
+fn https_serves_and_reloads_its_certificate_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, first_key) = self_signed(dir.path(), "first");
+    let (second, second_key) = self_signed(dir.path(), "second");
+    let cert = dir.path().join("server.pem");
+    let key = dir.path().join("server.key");
+    std::fs::copy(&first, &cert).unwrap();
+    std::fs::copy(&first_key, &key).unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(
+        &data,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let health = format!("{}/health", server.url);
+    assert_eq!(curl_https(&health, &first), Some(200));
+    assert_eq!(curl_https(&health, &second), None);
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = health.replace("https://", "http://");
+    let output = Command::new("curl")
+        .args(["-s", "--max-time", "5", &plain])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("OK"));
+
+    // A renewed certificate takes effect on SIGHUP, without a restart.
+    std::fs::copy(&second, &cert).unwrap();
+    std::fs::copy(&second_key, &key).unwrap();
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    while curl_https(&health, &second) != Some(200) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the new certificate was not loaded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(curl_https(&health, &first), None);
+
+    // A broken file on reload keeps the certificate in use.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(curl_https(&health, &second), Some(200));
+}

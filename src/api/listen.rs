@@ -1,12 +1,12 @@
-//! Accepting connections: HTTP/1.1 through hyper with a cap on open
-//! connections, a deadline for each request's headers (which also closes
-//! idle keep-alive connections), and graceful shutdown that lets requests
-//! in flight finish.
+//! Accepting connections: HTTP/1.1 through hyper, over TLS when configured,
+//! with a cap on open connections, a deadline for each request's headers
+//! (which also closes idle keep-alive connections), and graceful shutdown
+//! that lets requests in flight finish.
 //!
 //! A client that opens connections and sends nothing, or sends headers a
-//! byte at a time, holds a connection slot for at most the header timeout;
-//! past the cap, new connections wait in the kernel's backlog instead of
-//! taking memory and file descriptors.
+//! byte at a time, holds a connection slot for at most the header timeout
+//! (the TLS handshake included); past the cap, new connections wait in the
+//! kernel's backlog instead of taking memory and file descriptors.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,12 +15,15 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper::rt::{Read, Write};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+use super::tls::Tls;
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +38,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
 ) -> std::io::Result<()> {
@@ -66,20 +70,26 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = router
-            .clone()
-            .map_request(move |mut request: axum::extract::Request<_>| {
-                request.extensions_mut().insert(ConnectInfo(remote));
-                request
-            });
-        let service = TowerToHyperService::new(service.map_request(
-            |request: hyper::Request<hyper::body::Incoming>| request.map(axum::body::Body::new),
-        ));
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let router = router.clone();
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor());
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(%remote, error = %err, "connection ended with an error");
+            match acceptor {
+                None => connection(&http, TokioIo::new(stream), router, remote, watcher).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(stream)) => {
+                            connection(&http, TokioIo::new(stream), router, remote, watcher).await
+                        }
+                        Ok(Err(err)) => {
+                            tracing::debug!(%remote, error = %err, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
@@ -95,6 +105,27 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// Serves one connection's requests until it closes.
+async fn connection<I>(
+    http: &hyper::server::conn::http1::Builder,
+    io: I,
+    router: Router,
+    remote: SocketAddr,
+    watcher: Watcher,
+) where
+    I: Read + Write + Unpin + Send + 'static,
+{
+    let service = router.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
+        let mut request = request.map(axum::body::Body::new);
+        request.extensions_mut().insert(ConnectInfo(remote));
+        request
+    });
+    let served = http.serve_connection(io, TowerToHyperService::new(service));
+    if let Err(err) = watcher.watch(served).await {
+        tracing::debug!(%remote, error = %err, "connection ended with an error");
+    }
 }
 
 /// Whether `addr` can only be reached from this machine.

@@ -20,6 +20,7 @@ mod schemas;
 mod segments;
 mod table_configs;
 mod tables;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -38,6 +39,7 @@ use tower_http::trace::TraceLayer;
 
 pub use access::{rule, Caller, Rule};
 pub use error::ApiError;
+pub use tls::TlsFiles;
 
 use crate::auth::audit::AuditLog;
 use crate::auth::Authenticator;
@@ -165,6 +167,14 @@ pub async fn serve(
         max_connections: config.max_connections,
         header_timeout: config.header_timeout,
     };
+    let tls = match &config.tls {
+        Some(files) => {
+            let tls = Arc::new(tls::Tls::load(files.clone()).map_err(Error::Tls)?);
+            tls.reload_on_sighup();
+            Some(tls)
+        }
+        None => None,
+    };
     let state = AppState::open(config)?;
     if let Some(auth) = &state.auth {
         tracing::info!(principals = auth.len(), "authentication is on");
@@ -178,6 +188,7 @@ pub async fn serve(
         listener,
         router(state),
         limits,
+        tls,
         shutdown,
         Duration::from_secs(30),
     )

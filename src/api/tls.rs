@@ -59,8 +59,12 @@ impl Tls {
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
                 match tls.reload() {
-                    Ok(()) => tracing::info!(cert = %tls.files.cert.display(), "TLS certificate reloaded"),
-                    Err(err) => tracing::error!(error = %err, "TLS certificate not reloaded; the previous one stays in use"),
+                    Ok(()) => {
+                        tracing::info!(cert = %tls.files.cert.display(), "TLS certificate reloaded")
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "TLS certificate not reloaded; the previous one stays in use")
+                    }
                 }
             }
         });
