@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
+use super::error::{QueryError, ACCESS_DENIED, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
 use super::exec::{execute, execute_in_place, Deadline, Partial, SegmentStats, TIMED_OUT};
 use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
@@ -25,6 +25,7 @@ use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
 use super::source::{table_sources, SegmentSource};
 use super::sql::{self, Route, TableColumns};
+use crate::auth::Principal;
 use crate::catalog::names::did_you_mean;
 use crate::catalog::{Catalog, TableType};
 use crate::segment::SegmentSpec;
@@ -193,6 +194,21 @@ fn gather(
     }
 }
 
+/// Pinot's 180 unless `reader` may read `table`.
+fn may_read(reader: &Principal, table: &str) -> Result<(), QueryError> {
+    if reader.sees(table) && reader.has(crate::auth::Permission::Read) {
+        Ok(())
+    } else {
+        Err(QueryError::new(
+            ACCESS_DENIED,
+            format!(
+                "Permission is denied for READ on table `{table}`: principal `{}` does not hold it",
+                reader.name
+            ),
+        ))
+    }
+}
+
 fn timeout_message(plan: &Plan) -> String {
     format!(
         "the query took longer than its timeout of {} ms and was stopped; raise it with SET timeoutMs = ... or the queryOptions timeoutMs=...",
@@ -222,15 +238,17 @@ impl Broker {
         }
     }
 
-    /// Runs `sql` with `options` (from the request) and returns Pinot's
+    /// Runs `sql` with `options` (from the request) for `reader`, who must
+    /// be allowed to read every table the query reads, and returns Pinot's
     /// response; errors come back as the response's `exceptions`.
     pub async fn run(
         &self,
         sql: &str,
         options: QueryOptions,
+        reader: &Principal,
     ) -> (BrokerResponse, Option<QueryError>) {
         let started = Instant::now();
-        let (mut response, error) = match self.try_run(sql, options).await {
+        let (mut response, error) = match self.try_run(sql, options, reader).await {
             Ok(response) => (response, None),
             Err(error) => (BrokerResponse::error(&error), Some(error)),
         };
@@ -242,8 +260,10 @@ impl Broker {
         &self,
         sql: &str,
         options: QueryOptions,
+        reader: &Principal,
     ) -> Result<BrokerResponse, QueryError> {
         if let Some(planned) = self.plans.get(sql, &options, &self.catalog) {
+            may_read(reader, &planned.stamp.name)?;
             return self.execute(&planned.plan, &planned.tables).await;
         }
         let request_options = options.clone();
@@ -251,12 +271,17 @@ impl Broker {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
-                let table = self.multistage.run(&sql, options.timeout()).await?;
+                let visible = |table: &str| may_read(reader, table).is_ok();
+                let table = self
+                    .multistage
+                    .run(&sql, options.timeout(), &visible)
+                    .await?;
                 return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
             }
         };
         let name = sql::table_name(&query)?;
-        let (columns, tables, indexes, stamp) = self.table(&name)?;
+        may_read(reader, &name)?;
+        let (columns, tables, indexes, stamp) = self.table(&name, reader)?;
         let plan = Arc::new(sql::plan(&query, &columns, options)?);
         if explain {
             let mut indexes = indexes;
@@ -369,10 +394,12 @@ impl Broker {
     fn table(
         &self,
         name: &str,
+        reader: &Principal,
     ) -> Result<(TableColumns, Vec<String>, TableIndexes, Stamp), QueryError> {
         let entries = self.catalog.tables_named(name);
         if entries.is_empty() {
-            let known = self.catalog.table_names(None);
+            let mut known = self.catalog.table_names(None);
+            known.retain(|table| reader.sees(table));
             return Err(QueryError::new(
                 TABLE_DOES_NOT_EXIST,
                 format!(

@@ -13,6 +13,8 @@ pub struct QueryError {
 
 pub const JSON_PARSING: i32 = 100;
 pub const SQL_PARSING: i32 = 150;
+/// Pinot's `ACCESS_DENIED_ERROR_CODE`: the caller may not read a table.
+pub const ACCESS_DENIED: i32 = 180;
 pub const TABLE_DOES_NOT_EXIST: i32 = 190;
 pub const EXECUTION: i32 = 200;
 pub const EXECUTION_TIMEOUT: i32 = 250;
@@ -48,6 +50,7 @@ impl QueryError {
     pub fn status(&self) -> StatusCode {
         match self.code {
             JSON_PARSING | SQL_PARSING | VALIDATION | UNKNOWN_COLUMN => StatusCode::BAD_REQUEST,
+            ACCESS_DENIED => StatusCode::FORBIDDEN,
             TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
             EXECUTION_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

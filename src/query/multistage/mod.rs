@@ -59,10 +59,14 @@ impl MultiStage {
         })
     }
 
-    /// A table provider for every table in the catalog, by raw name.
-    fn tables(&self) -> Vec<(String, SegmentTable)> {
+    /// A table provider for every table in the catalog that `visible`
+    /// accepts, by raw name.
+    fn tables(&self, visible: &(dyn Fn(&str) -> bool + Sync)) -> Vec<(String, SegmentTable)> {
         let mut out = Vec::new();
         for name in self.catalog.table_names(None) {
+            if !visible(&name) {
+                continue;
+            }
             let entries = self.catalog.tables_named(&name);
             let Some(first) = entries.first() else {
                 continue;
@@ -97,11 +101,13 @@ impl MultiStage {
         out
     }
 
-    /// Runs `sql` within `timeout`.
+    /// Runs `sql` within `timeout`, seeing only the tables `visible` accepts
+    /// (others do not exist for the query).
     pub async fn run(
         &self,
         sql: &str,
         timeout: std::time::Duration,
+        visible: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<ResultTable, QueryError> {
         let mut config = SessionConfig::new()
             .with_target_partitions(self.threads)
@@ -109,7 +115,7 @@ impl MultiStage {
         // Table and column names are case-sensitive, as in Pinot.
         config.options_mut().sql_parser.enable_ident_normalization = false;
         let context = SessionContext::new_with_config(config);
-        for (name, table) in self.tables() {
+        for (name, table) in self.tables(visible) {
             context
                 .register_table(name.as_str(), Arc::new(table))
                 .map_err(|err| QueryError::new(INTERNAL, err.to_string()))?;
