@@ -19,6 +19,8 @@ use axum::RequestPartsExt;
 use super::error::ApiError;
 use super::AppState;
 use crate::auth::{audit, AuthError, Permission, Principal};
+use crate::query::error::{QueryError, ACCESS_DENIED};
+use crate::query::response::BrokerResponse;
 
 /// The authenticated caller, attached to every request past the middleware.
 #[derive(Debug, Clone)]
@@ -165,7 +167,7 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
         None => Arc::new(Principal::anonymous()),
         Some(_) => match authenticate(&state, parts.headers.get(header::AUTHORIZATION)).await {
             Ok(principal) => principal,
-            Err(err) => return unauthorized(err),
+            Err(err) => return unauthorized(err, is_query(&path)),
         },
     };
     let caller = Caller(principal.clone());
@@ -213,7 +215,7 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     let mutating = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && !matches!(path.as_str(), "/query/sql" | "/query")
+        && !is_query(&path)
         && !path.ends_with("/validate");
     let audited = mutating.then(|| {
         (
@@ -279,9 +281,27 @@ async fn authenticate(
         .unwrap_or(Err(AuthError::BadPassword))
 }
 
-/// 401 with the challenge that makes clients (and browsers) send credentials.
-fn unauthorized(err: AuthError) -> Response {
-    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, err.to_string()).into_response();
+/// The broker's query endpoints, which answer in the broker's shape.
+fn is_query(path: &str) -> bool {
+    matches!(path, "/query/sql" | "/query")
+}
+
+/// 401 with the challenge that makes clients (and browsers) send
+/// credentials. Query endpoints answer with the broker's response and
+/// Pinot's code 180, which Pinot's clients (pinotdb) read.
+fn unauthorized(err: AuthError, query: bool) -> Response {
+    let mut response = if query {
+        let error = QueryError::new(ACCESS_DENIED, err.to_string());
+        let body = serde_json::to_vec(&BrokerResponse::error(&error)).unwrap_or_default();
+        let mut response = (StatusCode::UNAUTHORIZED, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    } else {
+        ApiError::new(StatusCode::UNAUTHORIZED, err.to_string()).into_response()
+    };
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"gamay\", charset=\"UTF-8\""),
