@@ -561,3 +561,37 @@ async fn administrative_actions_are_audited_without_secrets() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[tokio::test]
+async fn a_table_query_quota_answers_429() {
+    let app = TestApp::new();
+    with_offline_table(&app).await;
+    let mut table: Value = serde_json::from_str(include_str!(
+        "../../benches/data/stock_transactions.offline.json"
+    ))
+    .unwrap();
+    table["quota"] = json!({"maxQueriesPerSecond": "1"});
+    let (status, value) = app
+        .call("PUT", "/tables/stock_transactions", table.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    let count = json!({"sql": "SELECT COUNT(*) FROM stock_transactions"}).to_string();
+    assert_eq!(
+        app.call("POST", "/query/sql", count.clone()).await.0,
+        StatusCode::OK
+    );
+    let (status, value) = app.call("POST", "/query/sql", count.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{value}");
+    assert_eq!(value["exceptions"][0]["errorCode"], 429, "{value}");
+    let message = value["exceptions"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("quota.maxQueriesPerSecond is 1"),
+        "{message}"
+    );
+    // The quota refills with time.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.call("POST", "/query/sql", count).await.0,
+        StatusCode::OK
+    );
+}

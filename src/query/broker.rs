@@ -21,6 +21,7 @@ use super::multistage::MultiStage;
 use super::options::QueryOptions;
 use super::plan::Plan;
 use super::plan_cache::{PlanCache, Planned, Stamp};
+use super::quota::Quotas;
 use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
 use super::source::{table_sources, SegmentSource};
@@ -222,6 +223,7 @@ pub struct Broker {
     servers: Vec<Arc<dyn QueryServer>>,
     multistage: Arc<MultiStage>,
     plans: PlanCache,
+    quotas: Quotas,
 }
 
 impl Broker {
@@ -235,6 +237,7 @@ impl Broker {
             servers,
             multistage,
             plans: PlanCache::default(),
+            quotas: Quotas::default(),
         }
     }
 
@@ -264,6 +267,8 @@ impl Broker {
     ) -> Result<BrokerResponse, QueryError> {
         if let Some(planned) = self.plans.get(sql, &options, &self.catalog) {
             may_read(reader, &planned.stamp.name)?;
+            self.quotas
+                .admit(&planned.stamp.name, &planned.stamp.entries)?;
             return self.execute(&planned.plan, &planned.tables).await;
         }
         let request_options = options.clone();
@@ -282,6 +287,7 @@ impl Broker {
         let name = sql::table_name(&query)?;
         may_read(reader, &name)?;
         let (columns, tables, indexes, stamp) = self.table(&name, reader)?;
+        self.quotas.admit(&name, &stamp.entries)?;
         let plan = Arc::new(sql::plan(&query, &columns, options)?);
         if explain {
             let mut indexes = indexes;

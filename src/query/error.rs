@@ -18,6 +18,8 @@ pub const ACCESS_DENIED: i32 = 180;
 pub const TABLE_DOES_NOT_EXIST: i32 = 190;
 pub const EXECUTION: i32 = 200;
 pub const EXECUTION_TIMEOUT: i32 = 250;
+/// Pinot's `TOO_MANY_REQUESTS_ERROR_CODE`: a table's query quota is spent.
+pub const TOO_MANY_REQUESTS: i32 = 429;
 pub const INTERNAL: i32 = 450;
 pub const VALIDATION: i32 = 700;
 pub const UNKNOWN_COLUMN: i32 = 710;
@@ -51,6 +53,7 @@ impl QueryError {
         match self.code {
             JSON_PARSING | SQL_PARSING | VALIDATION | UNKNOWN_COLUMN => StatusCode::BAD_REQUEST,
             ACCESS_DENIED => StatusCode::FORBIDDEN,
+            TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
             TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
             EXECUTION_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -26,6 +26,7 @@ pub mod idsets;
 pub mod options;
 pub mod plan;
 mod plan_cache;
+mod quota;
 pub mod reduce;
 pub mod response;
 pub mod scatter;
