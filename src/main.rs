@@ -321,6 +321,9 @@ fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             report.segments.len(),
             report.segments.join(", ")
         );
+        for warning in &report.warnings {
+            println!("  warning: {warning}");
+        }
         if report.bad_rows > 0 {
             println!(
                 "  {} bad rows skipped; first: {}",
