@@ -59,8 +59,8 @@ pub enum Extractor {
     RecordField(String),
 }
 
-/// An S3 sink connector's settings.
-#[derive(Debug, Clone)]
+/// An S3 sink connector's settings. Its `Debug` output leaves out the keys.
+#[derive(Clone)]
 pub struct S3Config {
     pub bucket: String,
     pub region: String,
@@ -77,6 +77,19 @@ pub struct S3Config {
     pub format: Format,
     pub partitioning: Partitioning,
     pub extractor: Extractor,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("store_url", &self.store_url)
+            .field("topics_dir", &self.topics_dir)
+            .field("flush_size", &self.flush_size)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3Config {
