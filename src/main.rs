@@ -176,6 +176,15 @@ struct ServeArgs {
     /// Largest file accepted by /ingestFromFile, in bytes (uploads stream to disk).
     #[arg(long, env = "GAMAY_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     max_upload_bytes: usize,
+
+    /// A directory S3 sink connectors with `store.url=file:///...` may write in (repeat for several, or separate them with `:`; created if missing). Default: <data-dir>/lake.
+    #[arg(
+        long = "file-store-root",
+        env = "GAMAY_FILE_STORE_ROOTS",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    file_store_roots: Vec<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -207,6 +216,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.listen = args.listen;
             config.max_body_bytes = args.max_body_bytes;
             config.max_upload_bytes = args.max_upload_bytes;
+            if !args.file_store_roots.is_empty() {
+                config.file_store_roots = args.file_store_roots;
+            }
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 
 use super::config::{self, ConnectorConfig};
 use super::runner::{Control, Job, Status};
+use super::s3::store::FileStoreRoots;
 use super::{secrets, state};
 use crate::catalog::Catalog;
 use crate::durable;
@@ -82,6 +83,7 @@ pub struct ConnectorView {
 
 pub struct Connectors {
     data_dir: PathBuf,
+    file_roots: Arc<FileStoreRoots>,
     catalog: Arc<Catalog>,
     server: Arc<Server>,
     entries: Mutex<BTreeMap<String, Entry>>,
@@ -90,19 +92,23 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    /// Loads the stored connectors and starts those not paused. Needs a
-    /// Tokio runtime.
+    /// Loads the stored connectors and starts those not paused. S3 sinks
+    /// with a `file://` store may write only inside `file_store_roots`
+    /// (created if missing). Needs a Tokio runtime.
     pub fn start(
         data_dir: &Path,
+        file_store_roots: &[PathBuf],
         catalog: Arc<Catalog>,
         server: Arc<Server>,
     ) -> Result<Connectors, RegistryError> {
+        let file_roots = FileStoreRoots::open(file_store_roots).map_err(RegistryError::Io)?;
         let dir = data_dir.join("catalog").join("connectors");
         durable::create_dir_durably(&dir).map_err(|err| io_error(&dir, err))?;
         durable::remove_temp_files(&dir).map_err(|err| io_error(&dir, err))?;
         make_private(&dir, 0o700).map_err(|err| io_error(&dir, err))?;
         let connectors = Connectors {
             data_dir: data_dir.to_path_buf(),
+            file_roots: Arc::new(file_roots),
             catalog,
             server,
             entries: Mutex::new(BTreeMap::new()),
@@ -196,6 +202,7 @@ impl Connectors {
             config: config.clone(),
             catalog: self.catalog.clone(),
             server: self.server.clone(),
+            file_roots: self.file_roots.clone(),
             state_dir,
             status: status.clone(),
             control: receiver,
@@ -335,19 +342,30 @@ impl Connectors {
 }
 
 impl Connectors {
-    /// Parses a config sent by a user: its settings and its config references.
+    /// Parses a config sent by a user: its settings, its config references
+    /// and where a `file://` store would write.
     fn parse_new(
         &self,
         name: &str,
         raw: BTreeMap<String, String>,
     ) -> Result<ConnectorConfig, RegistryError> {
-        let secrets = config::check_secrets(&raw);
+        let mut problems = config::check_secrets(&raw);
         match config::parse(name, raw) {
-            Ok(config) if secrets.is_empty() => Ok(config),
-            Ok(_) => Err(RegistryError::Invalid(secrets)),
-            Err(mut problems) => {
-                problems.extend(secrets);
-                Err(RegistryError::Invalid(problems))
+            Ok(config) => {
+                if let config::Sink::S3(s3) = &config.sink {
+                    if let Err(problem) = self.file_roots.confine(s3) {
+                        problems.push(format!("store.url: {problem}"));
+                    }
+                }
+                if problems.is_empty() {
+                    Ok(config)
+                } else {
+                    Err(RegistryError::Invalid(problems))
+                }
+            }
+            Err(mut parse_problems) => {
+                parse_problems.extend(problems);
+                Err(RegistryError::Invalid(parse_problems))
             }
         }
     }

@@ -119,6 +119,16 @@ impl S3Config {
             .text_or("topics.dir", "topics")
             .trim_matches('/')
             .to_string();
+        if !topics_dir.is_empty()
+            && topics_dir
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+        {
+            reader.problem(
+                "topics.dir",
+                format!("`{topics_dir}` has an empty, `.` or `..` segment; name a directory inside the bucket, e.g. topics"),
+            );
+        }
         let flush_size = reader.required("flush.size", "10000");
         let flush_size = match flush_size.as_deref().map(str::parse::<usize>) {
             Some(Ok(size)) if size > 0 => size,
