@@ -30,9 +30,16 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// TCP connection before reporting them unreachable.
 pub const DEFAULT_BROKER_PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// The directory under the data directory that `file://` stores of S3
+/// sinks may write in when no `--file-store-root` is given.
+pub const DEFAULT_FILE_STORE_DIR: &str = "lake";
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
+    /// Directories S3 sinks with a `file://` store may write in (created if
+    /// missing); by default `<data-dir>/lake`.
+    pub file_store_roots: Vec<PathBuf>,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub max_upload_bytes: usize,
@@ -52,8 +59,10 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// A config with defaults for everything but the data directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
+        let data_dir = data_dir.into();
         ServerConfig {
-            data_dir: data_dir.into(),
+            file_store_roots: vec![data_dir.join(DEFAULT_FILE_STORE_DIR)],
+            data_dir,
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,

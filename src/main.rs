@@ -222,6 +222,15 @@ struct ServeArgs {
     /// Seconds one request (an upload and its ingestion included) may take before it is abandoned with 503.
     #[arg(long, env = "GAMAY_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs())]
     request_timeout: u64,
+
+    /// A directory S3 sink connectors with `store.url=file:///...` may write in (repeat for several, or separate them with `:`; created if missing). Default: <data-dir>/lake.
+    #[arg(
+        long = "file-store-root",
+        env = "GAMAY_FILE_STORE_ROOTS",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    file_store_roots: Vec<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -266,6 +275,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.max_connections = args.max_connections;
             config.header_timeout = std::time::Duration::from_secs(args.header_timeout.max(1));
             config.request_timeout = std::time::Duration::from_secs(args.request_timeout.max(1));
+            if !args.file_store_roots.is_empty() {
+                config.file_store_roots = args.file_store_roots;
+            }
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {
@@ -405,6 +417,9 @@ fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             report.segments.len(),
             report.segments.join(", ")
         );
+        for warning in &report.warnings {
+            println!("  warning: {warning}");
+        }
         if report.bad_rows > 0 {
             println!(
                 "  {} bad rows skipped; first: {}",

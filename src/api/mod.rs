@@ -95,8 +95,13 @@ impl AppState {
         let broker = Broker::new(catalog.clone(), vec![Arc::new(local)], Arc::new(multistage));
         let realtime = Arc::new(Realtime::new(server.clone()));
         realtime.start_all(&catalog);
-        let connectors = Connectors::start(&config.data_dir, catalog.clone(), server.clone())
-            .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
+        let connectors = Connectors::start(
+            &config.data_dir,
+            &config.file_store_roots,
+            catalog.clone(),
+            server.clone(),
+        )
+        .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
         let connectors = Arc::new(connectors);
         let metrics = Arc::new(Metrics::new(StateCollector {
             catalog: catalog.clone(),

@@ -854,6 +854,22 @@ async fn ingest_errors_are_clear_and_ingest_nothing() {
         StatusCode::BAD_REQUEST,
         &["holds no row that could be ingested"],
     );
+    // A header that names no column would ingest rows of defaults, strict or not.
+    for query in [table.to_string(), strict.clone()] {
+        assert_error(
+            &upload(&app, &query, "t.csv", b"ID;SYMBOL;PRICE\n1;A;2\n").await,
+            StatusCode::BAD_REQUEST,
+            &[
+                "the CSV header (ID;SYMBOL;PRICE) names no column",
+                "the table's columns are ",
+            ],
+        );
+    }
+    assert_error(
+        &upload(&app, table, "t.json", b"{\"ID\": 1}\n{\"other\": 2}\n").await,
+        StatusCode::BAD_REQUEST,
+        &["no key of the object (ID) names a column"],
+    );
     assert_error(
         &upload(&app, "tableNameWithType=nope_OFFLINE", "t.csv", b"a\n1\n").await,
         StatusCode::NOT_FOUND,

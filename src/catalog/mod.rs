@@ -15,6 +15,7 @@
 pub mod datetime;
 mod error;
 mod json;
+pub mod kafka_props;
 pub mod names;
 mod schema;
 mod store;
