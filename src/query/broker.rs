@@ -8,14 +8,16 @@
 //! (a walk of pre-aggregated records, done in place); a remote server would implement
 //! the same trait over the network.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
-use super::exec::{execute, execute_in_place, Deadline, Partial, SegmentStats, TIMED_OUT};
+use super::error::{QueryError, INTERNAL, TABLE_DOES_NOT_EXIST};
+use super::exec::{
+    execute, execute_in_place, CancelOnDrop, Deadline, Partial, RunningQueries, SegmentStats,
+    TIMED_OUT,
+};
 use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
@@ -176,9 +178,7 @@ fn gather(
     for result in results {
         let (partial, stats) = match result {
             Ok(done) => done,
-            Err(message) if message == TIMED_OUT => {
-                return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)))
-            }
+            Err(message) if message == TIMED_OUT => return Err(plan.options.timeout_error()),
             Err(message) => return Err(QueryError::execution(message)),
         };
         response.add_segment(&stats);
@@ -193,19 +193,13 @@ fn gather(
     }
 }
 
-fn timeout_message(plan: &Plan) -> String {
-    format!(
-        "the query took longer than its timeout of {} ms and was stopped; raise it with SET timeoutMs = ... or the queryOptions timeoutMs=...",
-        plan.options.timeout_ms
-    )
-}
-
 /// Plans and runs queries for the HTTP API.
 pub struct Broker {
     catalog: Arc<Catalog>,
     servers: Vec<Arc<dyn QueryServer>>,
     multistage: Arc<MultiStage>,
     plans: PlanCache,
+    running: RunningQueries,
 }
 
 impl Broker {
@@ -219,7 +213,13 @@ impl Broker {
             servers,
             multistage,
             plans: PlanCache::default(),
+            running: RunningQueries::default(),
         }
+    }
+
+    /// Counts the queries whose work is still in flight, on any core.
+    pub fn running(&self) -> RunningQueries {
+        self.running.clone()
     }
 
     /// Runs `sql` with `options` (from the request) and returns Pinot's
@@ -251,7 +251,9 @@ impl Broker {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
-                let table = self.multistage.run(&sql, options.timeout()).await?;
+                let deadline = Arc::new(Deadline::tracked(options.timeout(), &self.running));
+                let _cancel = CancelOnDrop(deadline.clone());
+                let table = self.multistage.run(&sql, &options, deadline).await?;
                 return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
             }
         };
@@ -280,10 +282,9 @@ impl Broker {
         plan: &Arc<Plan>,
         tables: &[String],
     ) -> Result<BrokerResponse, QueryError> {
-        let deadline = Arc::new(Deadline {
-            at: Instant::now() + plan.options.timeout(),
-            cancelled: Default::default(),
-        });
+        let deadline = Arc::new(Deadline::tracked(plan.options.timeout(), &self.running));
+        // A caller that goes away stops the servers' work too.
+        let _cancel = CancelOnDrop(deadline.clone());
         let mut receivers = Vec::new();
         for server in &self.servers {
             let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -317,8 +318,8 @@ impl Broker {
             {
                 Ok(result) => result?,
                 Err(_) => {
-                    deadline.cancelled.store(true, Ordering::Relaxed);
-                    return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)));
+                    deadline.cancel();
+                    return Err(plan.options.timeout_error());
                 }
             };
         let mut merged = ServerResponse::default();

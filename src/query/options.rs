@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::error::QueryError;
+use super::error::{QueryError, EXECUTION_TIMEOUT};
 
 /// Pinot's broker default, `pinot.broker.timeoutMs`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -36,6 +36,17 @@ impl Default for QueryOptions {
 impl QueryOptions {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The error of a query stopped at its timeout.
+    pub fn timeout_error(&self) -> QueryError {
+        QueryError::new(
+            EXECUTION_TIMEOUT,
+            format!(
+                "the query took longer than its timeout of {} ms and was stopped; raise it with SET timeoutMs = ... or the queryOptions timeoutMs=...",
+                self.timeout_ms
+            ),
+        )
     }
 
     /// Applies a `queryOptions` string: `key=value` pairs separated by `;`.

@@ -12,8 +12,9 @@ mod select;
 mod startree;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -33,23 +34,94 @@ pub use startree::covering_tree;
 
 /// Largest id space grouped densely.
 const DENSE_LIMIT: usize = 1 << 22;
-/// When a query must stop.
+
+/// When a query must stop: its deadline and a cancellation flag, shared by
+/// every task working on the query, on every core. Tasks check it once per
+/// batch of docs; the broker raises the flag when the query times out and
+/// when its caller goes away ([`CancelOnDrop`]). While any task still holds
+/// it, the query counts as running ([`RunningQueries`]).
+#[derive(Debug)]
 pub struct Deadline {
     pub at: Instant,
     pub cancelled: AtomicBool,
+    _running: Option<RunningToken>,
 }
 
 impl Deadline {
+    /// A deadline at `at`, counted nowhere.
+    pub fn new(at: Instant) -> Deadline {
+        Deadline {
+            at,
+            cancelled: AtomicBool::new(false),
+            _running: None,
+        }
+    }
+
+    /// A deadline `timeout` from now, counted in `running` until dropped.
+    pub fn tracked(timeout: Duration, running: &RunningQueries) -> Deadline {
+        Deadline {
+            _running: Some(running.enter()),
+            ..Deadline::new(Instant::now() + timeout)
+        }
+    }
+
     pub fn check(&self) -> Result<(), String> {
         if self.cancelled.load(AtomicOrdering::Relaxed) || Instant::now() >= self.at {
-            self.cancelled.store(true, AtomicOrdering::Relaxed);
+            self.cancel();
             return Err(TIMED_OUT.into());
         }
         Ok(())
     }
+
+    /// Tells every task of the query to stop at its next check.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, AtomicOrdering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(AtomicOrdering::Relaxed)
+    }
 }
 
 pub const TIMED_OUT: &str = "the query ran past its timeout";
+
+/// Cancels a query when dropped: held by the future that waits for the
+/// query's answer, so a caller that goes away (a client that disconnects,
+/// a timeout around the future) stops the work it started.
+pub struct CancelOnDrop(pub Arc<Deadline>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// How many queries have work in flight: a query counts from the moment
+/// its [`Deadline`] is made until the last task holding it lets go, so a
+/// query stopped by a timeout or a disconnect leaves the count only once
+/// its work has really stopped.
+#[derive(Debug, Clone, Default)]
+pub struct RunningQueries(Arc<AtomicUsize>);
+
+impl RunningQueries {
+    pub fn get(&self) -> usize {
+        self.0.load(AtomicOrdering::Relaxed)
+    }
+
+    fn enter(&self) -> RunningToken {
+        self.0.fetch_add(1, AtomicOrdering::Relaxed);
+        RunningToken(self.0.clone())
+    }
+}
+
+#[derive(Debug)]
+struct RunningToken(Arc<AtomicUsize>);
+
+impl Drop for RunningToken {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, AtomicOrdering::Relaxed);
+    }
+}
 
 /// Per-segment execution statistics.
 #[derive(Debug, Default, Clone, Copy)]
@@ -199,7 +271,7 @@ fn scan(
 ) -> Result<(Partial, SegmentStats), String> {
     let columns = open_columns(plan, segment);
     let mut stats = segment_stats(segment);
-    let mut filter_stats = FilterStats::default();
+    let mut filter_stats = FilterStats::until(deadline);
     let docs = match &plan.filter {
         Some(filter) => filter.docs(&columns, &candidates, &mut filter_stats)?,
         None => candidates,
@@ -338,7 +410,7 @@ fn aggregate(
     run.run(docs, columns, deadline, stats, |_| None)?;
     for (index, aggregate) in aggregates.iter().enumerate() {
         if let Some(filter) = &aggregate.filter {
-            let mut fs = FilterStats::default();
+            let mut fs = FilterStats::until(deadline);
             let filtered = filter.docs(columns, docs, &mut fs)?;
             stats.entries_in_filter += fs.entries_scanned;
             run.run(&filtered, columns, deadline, stats, |i| Some(i == index))?;

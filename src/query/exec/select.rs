@@ -68,6 +68,10 @@ pub(super) fn select_rows(
     }
     if order_by.is_empty() {
         docs.for_each_batch(|batch| {
+            if let Err(err) = deadline.check() {
+                failure = Some(err);
+                return false;
+            }
             batch.for_each(|doc| {
                 if chosen.len() < wanted {
                     chosen.push(doc)
