@@ -246,7 +246,8 @@ async fn with_rows(app: &TestApp, rows: usize) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-/// 2,000⁴ rows to filter: hours of work unless it is stopped.
+/// 2,000⁴ rows to filter: hours of work unless it is stopped (or its
+/// joins' output is limited).
 const ENDLESS_JOIN: &str = "SELECT COUNT(*) FROM stock_transactions a, stock_transactions b, stock_transactions c, stock_transactions d WHERE a.price + b.price + c.price + d.price > 0";
 
 #[tokio::test]
@@ -255,16 +256,71 @@ async fn a_multi_stage_query_stops_at_its_timeout_and_when_its_caller_goes_away(
     with_rows(&app, 2000).await;
     assert_eq!(queries_running(&app).await, 0);
 
-    let body = json!({ "sql": ENDLESS_JOIN, "queryOptions": "timeoutMs=300" });
+    let body = json!({ "sql": ENDLESS_JOIN, "queryOptions": "timeoutMs=300;maxRowsInJoin=1000000000000000" });
     let (status, response) = app.call("POST", "/query", body.to_string()).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{response}");
     assert_eq!(error_code(&response), 250);
     until_no_query_runs(&app, "a timed-out join").await;
 
     // The request future is dropped mid-query, as when a client disconnects.
-    let body = json!({ "sql": ENDLESS_JOIN, "queryOptions": "timeoutMs=3600000" });
+    let body = json!({ "sql": ENDLESS_JOIN, "queryOptions": "timeoutMs=3600000;maxRowsInJoin=1000000000000000" });
     let call = app.call("POST", "/query", body.to_string());
     let dropped = tokio::time::timeout(std::time::Duration::from_millis(500), call).await;
     assert!(dropped.is_err(), "the join answered: {dropped:?}");
     until_no_query_runs(&app, "a join whose caller went away").await;
+}
+
+#[tokio::test]
+async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() {
+    let app = TestApp::new();
+    with_rows(&app, 2000).await;
+    let cases = [
+        // (endpoint, sql, queryOptions, option named)
+        (
+            "/query/sql",
+            "SELECT id FROM stock_transactions LIMIT 1000",
+            "maxResultRows=100",
+            "maxResultRows",
+        ),
+        (
+            "/query/sql",
+            "SELECT id, price FROM stock_transactions ORDER BY price DESC LIMIT 1000",
+            "maxResultRows=100",
+            "maxResultRows",
+        ),
+        (
+            "/query/sql",
+            "SELECT symbol, COUNT(*) FROM stock_transactions GROUP BY symbol LIMIT 100",
+            "maxResultRows=5",
+            "maxResultRows",
+        ),
+        (
+            "/query",
+            "SELECT id FROM stock_transactions LIMIT 1000",
+            "maxResultRows=100",
+            "maxResultRows",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions a JOIN stock_transactions b ON a.symbol = b.symbol",
+            "maxRowsInJoin=1000",
+            "maxRowsInJoin",
+        ),
+    ];
+    for (endpoint, sql, options, option) in cases {
+        let body = json!({ "sql": sql, "queryOptions": options });
+        let (status, response) = app.call("POST", endpoint, body.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sql}: {response}");
+        assert_eq!(error_code(&response), 245, "{sql}: {response}");
+        let message = response["exceptions"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("SET {option} = ")),
+            "{sql}: {message}"
+        );
+        // Within the default limits the same query answers.
+        let body = json!({ "sql": sql });
+        let (status, response) = app.call("POST", endpoint, body.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{sql}: {response}");
+    }
+    until_no_query_runs(&app, "queries stopped by their limits").await;
 }

@@ -15,8 +15,8 @@ use rayon::prelude::*;
 
 use super::error::{QueryError, INTERNAL, TABLE_DOES_NOT_EXIST};
 use super::exec::{
-    execute, execute_in_place, CancelOnDrop, Deadline, Partial, RunningQueries, SegmentStats,
-    TIMED_OUT,
+    execute, execute_in_place, result_rows_error, CancelOnDrop, Deadline, Partial, RunningQueries,
+    SegmentStats, TIMED_OUT,
 };
 use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
@@ -152,7 +152,7 @@ impl QueryServer for LocalServer {
             }
         }
         if rest.is_empty() {
-            return reply(gather(&plan, results));
+            return reply(gather(&plan, results, &deadline));
         }
         self.pool.spawn(move || {
             results.extend(
@@ -160,7 +160,7 @@ impl QueryServer for LocalServer {
                     .map(|segment| execute(&plan, segment.as_ref(), &deadline))
                     .collect::<Vec<_>>(),
             );
-            reply(gather(&plan, results))
+            reply(gather(&plan, results, &deadline))
         });
     }
 }
@@ -169,7 +169,12 @@ impl QueryServer for LocalServer {
 fn gather(
     plan: &Plan,
     results: Vec<Result<(Partial, SegmentStats), String>>,
+    deadline: &Deadline,
 ) -> Result<ServerResponse, QueryError> {
+    // A limit a task found passed is the reason the others stopped too.
+    if let Some(error) = deadline.failure() {
+        return Err(error);
+    }
     let mut response = ServerResponse {
         segments_queried: results.len() as u64,
         ..ServerResponse::default()
@@ -251,7 +256,7 @@ impl Broker {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
-                let deadline = Arc::new(Deadline::tracked(options.timeout(), &self.running));
+                let deadline = Arc::new(Deadline::tracked(&options, &self.running));
                 let _cancel = CancelOnDrop(deadline.clone());
                 let table = self.multistage.run(&sql, &options, deadline).await?;
                 return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
@@ -282,7 +287,7 @@ impl Broker {
         plan: &Arc<Plan>,
         tables: &[String],
     ) -> Result<BrokerResponse, QueryError> {
-        let deadline = Arc::new(Deadline::tracked(plan.options.timeout(), &self.running));
+        let deadline = Arc::new(Deadline::tracked(&plan.options, &self.running));
         // A caller that goes away stops the servers' work too.
         let _cancel = CancelOnDrop(deadline.clone());
         let mut receivers = Vec::new();
@@ -330,6 +335,9 @@ impl Broker {
         }
         let partial = reduce::merge(plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;
         let rows = reduce::finish(plan, partial).map_err(QueryError::execution)?;
+        if rows.len() as u64 > plan.options.max_result_rows {
+            return Err(result_rows_error(plan.options.max_result_rows));
+        }
         let table = ResultTable {
             columns: plan.output.iter().map(|o| (o.name.clone(), o.ty)).collect(),
             rows,

@@ -6,15 +6,13 @@
 //! is small enough; other group keys hash per-row codes. Every batch checks
 //! the query's deadline and cancellation flag.
 mod complement;
+mod deadline;
 mod group;
 mod runs;
 mod select;
 mod startree;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -27,6 +25,7 @@ use super::plan::{Plan, PlanKind};
 use super::reduce;
 use super::source::{candidate_docs, AbsentColumn, ColumnSource, SegmentSource};
 use super::value::Value;
+pub use deadline::{result_rows_error, CancelOnDrop, Deadline, Limits, RunningQueries, TIMED_OUT};
 use group::Aggregation;
 pub use select::compare_rows;
 use select::select_rows;
@@ -34,94 +33,6 @@ pub use startree::covering_tree;
 
 /// Largest id space grouped densely.
 const DENSE_LIMIT: usize = 1 << 22;
-
-/// When a query must stop: its deadline and a cancellation flag, shared by
-/// every task working on the query, on every core. Tasks check it once per
-/// batch of docs; the broker raises the flag when the query times out and
-/// when its caller goes away ([`CancelOnDrop`]). While any task still holds
-/// it, the query counts as running ([`RunningQueries`]).
-#[derive(Debug)]
-pub struct Deadline {
-    pub at: Instant,
-    pub cancelled: AtomicBool,
-    _running: Option<RunningToken>,
-}
-
-impl Deadline {
-    /// A deadline at `at`, counted nowhere.
-    pub fn new(at: Instant) -> Deadline {
-        Deadline {
-            at,
-            cancelled: AtomicBool::new(false),
-            _running: None,
-        }
-    }
-
-    /// A deadline `timeout` from now, counted in `running` until dropped.
-    pub fn tracked(timeout: Duration, running: &RunningQueries) -> Deadline {
-        Deadline {
-            _running: Some(running.enter()),
-            ..Deadline::new(Instant::now() + timeout)
-        }
-    }
-
-    pub fn check(&self) -> Result<(), String> {
-        if self.cancelled.load(AtomicOrdering::Relaxed) || Instant::now() >= self.at {
-            self.cancel();
-            return Err(TIMED_OUT.into());
-        }
-        Ok(())
-    }
-
-    /// Tells every task of the query to stop at its next check.
-    pub fn cancel(&self) {
-        self.cancelled.store(true, AtomicOrdering::Relaxed);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(AtomicOrdering::Relaxed)
-    }
-}
-
-pub const TIMED_OUT: &str = "the query ran past its timeout";
-
-/// Cancels a query when dropped: held by the future that waits for the
-/// query's answer, so a caller that goes away (a client that disconnects,
-/// a timeout around the future) stops the work it started.
-pub struct CancelOnDrop(pub Arc<Deadline>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-/// How many queries have work in flight: a query counts from the moment
-/// its [`Deadline`] is made until the last task holding it lets go, so a
-/// query stopped by a timeout or a disconnect leaves the count only once
-/// its work has really stopped.
-#[derive(Debug, Clone, Default)]
-pub struct RunningQueries(Arc<AtomicUsize>);
-
-impl RunningQueries {
-    pub fn get(&self) -> usize {
-        self.0.load(AtomicOrdering::Relaxed)
-    }
-
-    fn enter(&self) -> RunningToken {
-        self.0.fetch_add(1, AtomicOrdering::Relaxed);
-        RunningToken(self.0.clone())
-    }
-}
-
-#[derive(Debug)]
-struct RunningToken(Arc<AtomicUsize>);
-
-impl Drop for RunningToken {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, AtomicOrdering::Relaxed);
-    }
-}
 
 /// Per-segment execution statistics.
 #[derive(Debug, Default, Clone, Copy)]

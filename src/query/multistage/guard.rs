@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -24,17 +25,28 @@ use datafusion::physical_plan::{
 };
 use futures_util::Stream;
 
+use crate::query::error::QueryError;
 use crate::query::exec::Deadline;
 
-/// Wraps every operator of `plan` in a guard that checks `deadline`.
+/// Wraps every operator of `plan` in a guard that checks `deadline`; a
+/// join's guard also stops it past `max_rows_in_join` output rows.
 pub fn guard(
     plan: Arc<dyn ExecutionPlan>,
     deadline: &Arc<Deadline>,
+    max_rows_in_join: u64,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let guarded = plan.transform_up(|node| {
+        // HashJoinExec, NestedLoopJoinExec, CrossJoinExec, SortMergeJoinExec, ...
+        let join = node.name().contains("Join").then(|| {
+            Arc::new(JoinRows {
+                limit: max_rows_in_join,
+                rows: AtomicU64::new(0),
+            })
+        });
         let guarded: Arc<dyn ExecutionPlan> = Arc::new(GuardExec {
             input: node,
             deadline: deadline.clone(),
+            join,
         });
         Ok(Transformed::yes(guarded))
     })?;
@@ -45,6 +57,30 @@ pub fn guard(
 struct GuardExec {
     input: Arc<dyn ExecutionPlan>,
     deadline: Arc<Deadline>,
+    /// For a join: its output rows over all its partitions.
+    join: Option<Arc<JoinRows>>,
+}
+
+struct JoinRows {
+    limit: u64,
+    rows: AtomicU64,
+}
+
+impl JoinRows {
+    /// Counts a batch the join output: `Err` past the limit.
+    fn count(&self, rows: usize, deadline: &Deadline) -> std::result::Result<(), String> {
+        let total = self.rows.fetch_add(rows as u64, Ordering::Relaxed) + rows as u64;
+        if total > self.limit {
+            return Err(deadline.fail(QueryError::limit(
+                format!(
+                    "a join produced more than {} rows, the most one join may produce",
+                    self.limit
+                ),
+                "maxRowsInJoin",
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for GuardExec {
@@ -93,6 +129,7 @@ impl ExecutionPlan for GuardExec {
         Ok(Arc::new(GuardExec {
             input,
             deadline: self.deadline.clone(),
+            join: self.join.clone(),
         }))
     }
 
@@ -107,6 +144,7 @@ impl ExecutionPlan for GuardExec {
             schema: input.schema(),
             input: Some(input),
             deadline: self.deadline.clone(),
+            join: self.join.clone(),
         }))
     }
 }
@@ -117,6 +155,7 @@ struct GuardStream {
     /// stops the tasks DataFusion spawned for it.
     input: Option<SendableRecordBatchStream>,
     deadline: Arc<Deadline>,
+    join: Option<Arc<JoinRows>>,
 }
 
 impl GuardStream {
@@ -142,6 +181,11 @@ impl Stream for GuardStream {
         let item = std::task::ready!(input.as_mut().poll_next(cx));
         if let Err(message) = self.deadline.check() {
             return self.fail(message);
+        }
+        if let (Some(join), Some(Ok(batch))) = (&self.join, &item) {
+            if let Err(message) = join.count(batch.num_rows(), &self.deadline) {
+                return self.fail(message);
+            }
         }
         Poll::Ready(item)
     }

@@ -20,7 +20,7 @@ use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::error::{QueryError, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST};
-use super::exec::{Deadline, TIMED_OUT};
+use super::exec::{result_rows_error, Deadline, TIMED_OUT};
 use super::expr::ColumnRef;
 use super::options::QueryOptions;
 use super::response::ResultTable;
@@ -135,6 +135,8 @@ impl MultiStage {
                 "the multi-stage engine has stopped",
             ));
         };
+        let (max_result_rows, max_rows_in_join) =
+            (options.max_result_rows, options.max_rows_in_join);
         let task = AbortOnDrop(runtime.spawn({
             let deadline = deadline.clone();
             async move {
@@ -144,13 +146,19 @@ impl MultiStage {
                 let plan = frame
                     .create_physical_plan()
                     .await
-                    .and_then(|plan| guard::guard(plan, &deadline))
+                    .and_then(|plan| guard::guard(plan, &deadline, max_rows_in_join))
                     .map_err(|err| QueryError::execution(err.to_string()))?;
                 let mut stream = execute_stream(plan, task_context)
                     .map_err(|err| QueryError::execution(err.to_string()))?;
                 let mut batches = Vec::new();
+                let mut rows = 0;
                 while let Some(batch) = stream.next().await {
-                    batches.push(batch.map_err(|err| QueryError::execution(err.to_string()))?);
+                    let batch = batch.map_err(|err| QueryError::execution(err.to_string()))?;
+                    rows += batch.num_rows() as u64;
+                    if rows > max_result_rows {
+                        return Err(result_rows_error(max_result_rows));
+                    }
+                    batches.push(batch);
                 }
                 let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
                 Ok::<_, QueryError>(ResultTable {
@@ -175,10 +183,12 @@ impl MultiStage {
         if result.is_err() {
             deadline.cancel();
         }
-        match result {
-            // A scan that saw the deadline pass.
-            Err(error) if error.message.contains(TIMED_OUT) => Err(options.timeout_error()),
-            other => other,
+        match (result, deadline.failure()) {
+            // A guard that found a limit passed.
+            (Err(_), Some(failure)) => Err(failure),
+            // A guard that saw the deadline pass.
+            (Err(error), None) if error.message.contains(TIMED_OUT) => Err(options.timeout_error()),
+            (other, _) => other,
         }
     }
 }
