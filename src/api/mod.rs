@@ -108,6 +108,7 @@ impl AppState {
             server: server.clone(),
             realtime: realtime.clone(),
             connectors: connectors.clone(),
+            queries_running: broker.running(),
         }));
         Ok(AppState {
             catalog,

@@ -8,14 +8,16 @@
 //! (a walk of pre-aggregated records, done in place); a remote server would implement
 //! the same trait over the network.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::error::{QueryError, ACCESS_DENIED, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
-use super::exec::{execute, execute_in_place, Deadline, Partial, SegmentStats, TIMED_OUT};
+use super::error::{QueryError, ACCESS_DENIED, INTERNAL, TABLE_DOES_NOT_EXIST};
+use super::exec::{
+    execute, execute_in_place, result_rows_error, CancelOnDrop, Deadline, Partial, RunningQueries,
+    SegmentStats, TIMED_OUT,
+};
 use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
@@ -152,7 +154,7 @@ impl QueryServer for LocalServer {
             }
         }
         if rest.is_empty() {
-            return reply(gather(&plan, results));
+            return reply(gather(&plan, results, &deadline));
         }
         self.pool.spawn(move || {
             results.extend(
@@ -160,7 +162,7 @@ impl QueryServer for LocalServer {
                     .map(|segment| execute(&plan, segment.as_ref(), &deadline))
                     .collect::<Vec<_>>(),
             );
-            reply(gather(&plan, results))
+            reply(gather(&plan, results, &deadline))
         });
     }
 }
@@ -169,7 +171,12 @@ impl QueryServer for LocalServer {
 fn gather(
     plan: &Plan,
     results: Vec<Result<(Partial, SegmentStats), String>>,
+    deadline: &Deadline,
 ) -> Result<ServerResponse, QueryError> {
+    // A limit a task found passed is the reason the others stopped too.
+    if let Some(error) = deadline.failure() {
+        return Err(error);
+    }
     let mut response = ServerResponse {
         segments_queried: results.len() as u64,
         ..ServerResponse::default()
@@ -178,9 +185,7 @@ fn gather(
     for result in results {
         let (partial, stats) = match result {
             Ok(done) => done,
-            Err(message) if message == TIMED_OUT => {
-                return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)))
-            }
+            Err(message) if message == TIMED_OUT => return Err(plan.options.timeout_error()),
             Err(message) => return Err(QueryError::execution(message)),
         };
         response.add_segment(&stats);
@@ -210,13 +215,6 @@ fn may_read(reader: &Principal, table: &str) -> Result<(), QueryError> {
     }
 }
 
-fn timeout_message(plan: &Plan) -> String {
-    format!(
-        "the query took longer than its timeout of {} ms and was stopped; raise it with SET timeoutMs = ... or the queryOptions timeoutMs=...",
-        plan.options.timeout_ms
-    )
-}
-
 /// Plans and runs queries for the HTTP API.
 pub struct Broker {
     catalog: Arc<Catalog>,
@@ -224,6 +222,7 @@ pub struct Broker {
     multistage: Arc<MultiStage>,
     plans: PlanCache,
     quotas: Quotas,
+    running: RunningQueries,
 }
 
 impl Broker {
@@ -238,7 +237,13 @@ impl Broker {
             multistage,
             plans: PlanCache::default(),
             quotas: Quotas::default(),
+            running: RunningQueries::default(),
         }
+    }
+
+    /// Counts the queries whose work is still in flight, on any core.
+    pub fn running(&self) -> RunningQueries {
+        self.running.clone()
     }
 
     /// Runs `sql` with `options` (from the request) for `reader`, who must
@@ -276,10 +281,12 @@ impl Broker {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
+                let deadline = Arc::new(Deadline::tracked(&options, &self.running));
+                let _cancel = CancelOnDrop(deadline.clone());
                 let visible = |table: &str| may_read(reader, table).is_ok();
                 let table = self
                     .multistage
-                    .run(&sql, options.timeout(), &visible)
+                    .run(&sql, &options, deadline, &visible)
                     .await?;
                 return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
             }
@@ -311,10 +318,9 @@ impl Broker {
         plan: &Arc<Plan>,
         tables: &[String],
     ) -> Result<BrokerResponse, QueryError> {
-        let deadline = Arc::new(Deadline {
-            at: Instant::now() + plan.options.timeout(),
-            cancelled: Default::default(),
-        });
+        let deadline = Arc::new(Deadline::tracked(&plan.options, &self.running));
+        // A caller that goes away stops the servers' work too.
+        let _cancel = CancelOnDrop(deadline.clone());
         let mut receivers = Vec::new();
         for server in &self.servers {
             let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -348,8 +354,8 @@ impl Broker {
             {
                 Ok(result) => result?,
                 Err(_) => {
-                    deadline.cancelled.store(true, Ordering::Relaxed);
-                    return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)));
+                    deadline.cancel();
+                    return Err(plan.options.timeout_error());
                 }
             };
         let mut merged = ServerResponse::default();
@@ -360,6 +366,9 @@ impl Broker {
         }
         let partial = reduce::merge(plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;
         let rows = reduce::finish(plan, partial).map_err(QueryError::execution)?;
+        if rows.len() as u64 > plan.options.max_result_rows {
+            return Err(result_rows_error(plan.options.max_result_rows));
+        }
         let table = ResultTable {
             columns: plan.output.iter().map(|o| (o.name.clone(), o.ty)).collect(),
             rows,

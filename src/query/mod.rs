@@ -36,10 +36,13 @@ pub mod value;
 
 pub use broker::{Broker, LocalServer, QueryServer};
 pub use error::QueryError;
+pub use exec::RunningQueries;
 pub use options::QueryOptions;
 
 #[cfg(test)]
 mod differential;
+#[cfg(test)]
+mod limits_tests;
 pub mod multistage;
 #[cfg(test)]
 mod startree_tests;
