@@ -324,3 +324,121 @@ async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() 
     }
     until_no_query_runs(&app, "queries stopped by their limits").await;
 }
+
+/// `term` `count` times (`#` numbered from 0), joined by `op`.
+fn chain(count: usize, term: &str, op: &str) -> String {
+    let terms: Vec<String> = (0..count)
+        .map(|i| term.replace('#', &i.to_string()))
+        .collect();
+    terms.join(op)
+}
+
+/// An app whose `stock_transactions` holds `csv_rows(500)`: ids 0..500.
+async fn app_with_rows() -> TestApp {
+    let app = TestApp::with_body_limit(8 << 20);
+    super::tests::with_offline_table(&app).await;
+    let (status, body) = super::tests::upload(
+        &app,
+        "tableNameWithType=stock_transactions_OFFLINE",
+        "trades.csv",
+        super::tests::csv_rows(500, 0).as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app
+}
+
+/// The single value `sql` answers on `path`, or the failed response.
+async fn scalar(
+    app: &TestApp,
+    path: &str,
+    sql: &str,
+) -> Result<serde_json::Value, (StatusCode, serde_json::Value)> {
+    let (status, response) = app
+        .call("POST", path, json!({ "sql": sql }).to_string())
+        .await;
+    if status != StatusCode::OK {
+        return Err((status, response));
+    }
+    assert_eq!(response["exceptions"], json!([]), "{response}");
+    Ok(response["resultTable"]["rows"][0][0].clone())
+}
+
+#[tokio::test]
+async fn deep_expressions_are_refused_and_long_conditions_answer() {
+    let app = app_with_rows().await;
+    // 1,900 terms (3.8 KB) once overflowed the planner's stack.
+    let plus = format!("SELECT {} FROM stock_transactions", chain(1900, "1", "+"));
+    for path in ["/query/sql", "/query"] {
+        let (status, response) = scalar(&app, path, &plus).await.unwrap_err();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+        assert_eq!(error_code(&response), 700, "{response}");
+        let message = response["exceptions"][0]["message"].as_str().unwrap();
+        assert!(message.contains("more than the limit of 500"), "{message}");
+    }
+    // Long OR chains, as BI tools send them, on both engines.
+    let equalities = chain(1750, "id = #", " OR ");
+    let mixed = chain(1750, "(id = # AND shares > 0)", " OR ");
+    for condition in [&equalities, &mixed] {
+        let sql = format!("SELECT COUNT(*) FROM stock_transactions WHERE {condition}");
+        for (path, prefix) in [
+            ("/query/sql", ""),
+            ("/query", ""),
+            ("/query/sql", "SET useMultistageEngine=true; "),
+        ] {
+            let count = scalar(&app, path, &format!("{prefix}{sql}")).await;
+            assert_eq!(count.unwrap(), json!(500), "{path} {prefix}");
+        }
+    }
+    // Nesting just under the limit runs on DataFusion's 2 MiB workers too.
+    let deep = format!(
+        "SELECT COUNT(*) FROM stock_transactions WHERE price{} > 20",
+        chain(480, "", " + 0")
+    );
+    let single = scalar(&app, "/query/sql", &deep).await.unwrap();
+    let multi = scalar(&app, "/query", &deep).await.unwrap();
+    let plain = scalar(
+        &app,
+        "/query/sql",
+        "SELECT COUNT(*) FROM stock_transactions WHERE price > 20",
+    )
+    .await
+    .unwrap();
+    assert_eq!(single, plain);
+    assert_eq!(multi, plain);
+}
+
+#[tokio::test]
+async fn in_lists_of_100000_items_answer_on_both_engines() {
+    let app = app_with_rows().await;
+    let items = chain(100_000, "#", ",");
+    let sql = format!("SELECT COUNT(*) FROM stock_transactions WHERE id IN ({items})");
+    let not_in = sql.replace(" IN (", " NOT IN (");
+    for path in ["/query/sql", "/query"] {
+        assert_eq!(
+            scalar(&app, path, &sql).await.unwrap(),
+            json!(500),
+            "{path}"
+        );
+        assert_eq!(
+            scalar(&app, path, &not_in).await.unwrap(),
+            json!(0),
+            "{path}"
+        );
+        let longer = sql.replace("IN (", "IN (-1,");
+        let (status, response) = scalar(&app, path, &longer).await.unwrap_err();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+        assert_eq!(error_code(&response), 700, "{response}");
+        let message = response["exceptions"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("100001 items, more than the limit of 100000"),
+            "{message}"
+        );
+        let raised = format!("SET maxInListItems = 200000; {longer}");
+        assert_eq!(
+            scalar(&app, path, &raised).await.unwrap(),
+            json!(500),
+            "{path}"
+        );
+    }
+}

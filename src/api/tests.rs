@@ -22,6 +22,10 @@ impl TestApp {
         TestApp::with_config(|_| {})
     }
 
+    pub(super) fn with_body_limit(max_body_bytes: usize) -> TestApp {
+        TestApp::with_config(|config| config.max_body_bytes = max_body_bytes)
+    }
+
     /// An app whose config `adjust` changes after the test defaults are set.
     pub(super) fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();

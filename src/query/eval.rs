@@ -21,6 +21,7 @@ pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<
     eval_cached(expr, columns, docs, &mut cache)
 }
 
+#[recursive::recursive]
 fn eval_cached<'e>(
     expr: &'e Expr,
     columns: &Columns<'_>,
@@ -95,6 +96,7 @@ fn eval_cached<'e>(
 }
 
 /// Evaluates a post-aggregation expression for one group.
+#[recursive::recursive]
 pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, String> {
     Ok(match expr {
         Expr::Key(index, _) => keys[*index].clone(),
@@ -199,10 +201,7 @@ fn apply(expr: &Expr, values: &[Value]) -> Result<Value, String> {
             if values[0].is_null() {
                 return Ok(Value::Long(0));
             }
-            let found = list
-                .iter()
-                .any(|item| compare(&values[0], item) == Some(Ordering::Equal));
-            Value::Long((found != *negated) as i64)
+            Value::Long((list.contains(&values[0]) != *negated) as i64)
         }
         Expr::Between { negated, .. } => {
             let inside = compare(&values[0], &values[1]).is_some_and(|o| o.is_ge())

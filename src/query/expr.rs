@@ -6,6 +6,7 @@
 use regex::Regex;
 
 use super::functions::Func;
+use super::in_list::InList;
 use super::value::{ColumnType, Kind, Value};
 
 /// A resolved column of the queried table.
@@ -87,7 +88,7 @@ pub enum Expr {
     },
     InList {
         expr: Box<Expr>,
-        list: Vec<Value>,
+        list: InList,
         negated: bool,
     },
     Between {
@@ -113,6 +114,7 @@ pub enum Expr {
 
 impl Expr {
     /// The response type of the expression's values.
+    #[recursive::recursive]
     pub fn column_type(&self) -> ColumnType {
         match self {
             Expr::Column(column) => column.ty,
@@ -175,6 +177,7 @@ impl Expr {
 
     /// Pinot's canonical text of the expression, used as its column name
     /// when no alias is given: `sum(shares)`, `minus(a,mod(a,'10'))`.
+    #[recursive::recursive]
     pub fn pinot_name(&self) -> String {
         match self {
             Expr::Column(column) => column.name.clone(),
@@ -248,6 +251,7 @@ impl Expr {
     }
 
     /// Visits every column the expression reads.
+    #[recursive::recursive]
     pub fn columns<'a>(&'a self, visit: &mut dyn FnMut(&'a ColumnRef)) {
         match self {
             Expr::Column(column) | Expr::IsNull { column, .. } => visit(column),

@@ -14,9 +14,10 @@ use regex::Regex;
 use roaring::RoaringBitmap;
 
 use super::docs::{DocSet, Docs};
-use super::eval::{compare, eval_batch, truthy, Columns};
+use super::eval::{eval_batch, truthy, Columns};
 use super::exec::Deadline;
 use super::expr::{ColumnRef, Expr};
+use super::in_list::InList;
 use super::source::{in_bounds, sorted_id_range, ColumnSource};
 use super::value::{Value, Vector};
 
@@ -37,7 +38,7 @@ pub enum Filter {
 #[derive(Debug, Clone)]
 pub enum Pred {
     /// `=` (one value) or `IN`.
-    In(Vec<Value>),
+    In(InList),
     Range(Bound<Value>, Bound<Value>),
     Regex(Regex),
     IsNull,
@@ -63,9 +64,7 @@ impl<'a> FilterStats<'a> {
 impl Pred {
     pub fn matches(&self, value: &Value) -> bool {
         match self {
-            Pred::In(values) => values
-                .iter()
-                .any(|v| compare(value, v) == Some(std::cmp::Ordering::Equal)),
+            Pred::In(values) => values.contains(value),
             Pred::Range(low, high) => in_bounds(value, low.as_ref(), high.as_ref()),
             Pred::Regex(regex) => regex.is_match(&value.to_text()),
             Pred::IsNull => false,
@@ -75,6 +74,7 @@ impl Pred {
 
 impl Filter {
     /// Visits every column the filter reads.
+    #[recursive::recursive]
     pub fn columns<'a>(&'a self, visit: &mut dyn FnMut(&'a ColumnRef)) {
         match self {
             Filter::Const(_) => {}
@@ -88,6 +88,7 @@ impl Filter {
     }
 
     /// The docs of `candidates` that match.
+    #[recursive::recursive]
     pub fn docs(
         &self,
         columns: &Columns<'_>,
@@ -276,7 +277,10 @@ fn dictionary_docs(
     // The matching ids, as a contiguous range when the dictionary is sorted.
     let mut range = None;
     let ids: Vec<u32> = match pred {
-        Pred::In(values) => {
+        // Each value's id (a binary search each), unless the list is longer
+        // than the dictionary: then each entry is tested once against the
+        // list's hash set (the `_` arm).
+        Pred::In(values) if values.len() <= cardinality => {
             let mut ids: Vec<u32> = values.iter().filter_map(|v| source.id_of(v)).collect();
             ids.sort_unstable();
             ids.dedup();
@@ -378,14 +382,22 @@ fn raw_docs(
             }
         }
         Pred::In(values) if source.indexes().sorted => {
-            let mut matched = DocSet::empty();
-            for value in values {
+            // One doc range per value, merged once (not one union each).
+            let mut ranges = Vec::new();
+            for value in values.iter() {
                 let bound = Bound::Included(value);
-                if let Some(docs) = source.raw_sorted_docs(bound, bound) {
-                    matched = matched.or(&DocSet::Range(docs.start, docs.end));
+                match source.raw_sorted_docs(bound, bound) {
+                    Some(docs) if docs.start < docs.end => ranges.push(docs),
+                    Some(_) => {}
+                    None => return scan_values(source, pred, candidates, stats),
                 }
             }
-            return Ok(candidates.and(&matched));
+            ranges.sort_unstable_by_key(|docs| docs.start);
+            let mut matched = RoaringBitmap::new();
+            for docs in ranges {
+                matched.insert_range(docs);
+            }
+            return Ok(candidates.and(&DocSet::Bitmap(matched)));
         }
         _ => {}
     }

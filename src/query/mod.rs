@@ -23,6 +23,7 @@ pub mod expr;
 pub mod filter;
 pub mod functions;
 pub mod idsets;
+pub mod in_list;
 pub mod options;
 pub mod plan;
 mod plan_cache;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::error::{QueryError, EXECUTION_TIMEOUT};
+use super::in_list::DEFAULT_MAX_IN_LIST_ITEMS;
 
 /// Pinot's broker default, `pinot.broker.timeoutMs`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -38,6 +39,8 @@ pub struct QueryOptions {
     /// `maxRowsScanned`: most rows a query reads after its filters
     /// (`numDocsScanned`); no limit by default.
     pub max_rows_scanned: u64,
+    /// `maxInListItems`: the most values one `IN (...)` may list.
+    pub max_in_list_items: usize,
 }
 
 impl Default for QueryOptions {
@@ -52,6 +55,7 @@ impl Default for QueryOptions {
             max_result_rows: DEFAULT_MAX_RESULT_ROWS,
             max_rows_in_join: DEFAULT_MAX_ROWS_IN_JOIN,
             max_rows_scanned: u64::MAX,
+            max_in_list_items: DEFAULT_MAX_IN_LIST_ITEMS,
         }
     }
 }
@@ -124,6 +128,7 @@ impl QueryOptions {
             "maxresultrows" => self.max_result_rows = number("maxResultRows")?,
             "maxrowsinjoin" => self.max_rows_in_join = number("maxRowsInJoin")?,
             "maxrowsscanned" => self.max_rows_scanned = number("maxRowsScanned")?,
+            "maxinlistitems" => self.max_in_list_items = number("maxInListItems")?.max(1) as usize,
             _ => {}
         }
         Ok(())

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
 use super::exec::{execute, Deadline, Partial};
 use super::options::QueryOptions;
@@ -207,4 +207,335 @@ fn approximate_aggregates_come_close_to_exact_ones() {
         );
         assert!(matches!(row[estimate], Value::Long(_)), "{row:?}");
     }
+}
+
+/// Runs `work` on a thread with a 2 MiB stack, as Tokio's and Rayon's
+/// workers have: a recursion too deep for it aborts the test binary.
+fn on_small_stack<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(work)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// Parses, plans, runs and explains `sql`, returning the first error.
+fn try_run(
+    sql: &str,
+    table: &TableColumns,
+    segment: &dyn SegmentSource,
+) -> Result<Vec<Vec<Value>>, super::QueryError> {
+    let mut options = QueryOptions::default();
+    let Route::Single { query, .. } = sql::parse(sql, &mut options)? else {
+        panic!("{sql} is not single-stage");
+    };
+    let plan = sql::plan(&query, table, options)?;
+    let explained = super::explain::explain(&plan, &Default::default());
+    assert!(!explained.rows.is_empty());
+    let deadline = Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(30));
+    let (partial, _) = execute(&plan, segment, &deadline).map_err(super::QueryError::execution)?;
+    let merged = reduce::merge(&plan, vec![partial]).map_err(super::QueryError::execution)?;
+    reduce::finish(&plan, merged).map_err(super::QueryError::execution)
+}
+
+/// `term` `count` times (`#` numbered from 0), joined by `op`.
+fn chain(count: usize, term: &str, op: &str) -> String {
+    let terms: Vec<String> = (0..count)
+        .map(|i| term.replace('#', &i.to_string()))
+        .collect();
+    terms.join(op)
+}
+
+/// The largest `n` whose query `make(n)` passes the shape check; the
+/// next one must be refused with a 400 naming `limit`.
+fn longest_accepted(make: &dyn Fn(usize) -> String, limit: usize) -> usize {
+    let accepted = |n: usize| sql::parse(&make(n), &mut QueryOptions::default()).is_ok();
+    let (mut low, mut high) = (1, 4 * limit);
+    assert!(accepted(low) && !accepted(high), "{}", make(low));
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        if accepted(mid) {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    let Err(err) = sql::parse(&make(high), &mut QueryOptions::default()) else {
+        unreachable!()
+    };
+    assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
+    assert!(
+        err.message.contains(&format!("limit of {limit}")),
+        "{}",
+        err.message
+    );
+    low
+}
+
+fn fixture_snapshot() -> (TableColumns, MutableSnapshot) {
+    let (schema, spec) = fixture();
+    let spec = Arc::new(spec);
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    mutable.append(&fixture_rows(&spec)).unwrap();
+    (
+        columns(&schema),
+        MutableSnapshot::new("trades__0__0".into(), mutable),
+    )
+}
+
+/// A query of `n` chained terms and the value it answers.
+type Case<'a> = (&'a dyn Fn(usize) -> String, &'a dyn Fn(usize) -> Value);
+
+#[test]
+fn expressions_nested_up_to_the_limit_run_on_a_small_stack() {
+    on_small_stack(|| {
+        let (table, snapshot) = fixture_snapshot();
+        let depth = sql::MAX_EXPRESSION_DEPTH;
+        let single = |sql: &str| try_run(sql, &table, &snapshot).unwrap()[0][0].clone();
+        let cases: [Case; 4] = [
+            (
+                &|n| {
+                    format!(
+                        "SELECT {} FROM trades ORDER BY id LIMIT 1",
+                        chain(n, "price", " + ")
+                    )
+                },
+                &|n| Value::Double(100.0 * n as f64),
+            ),
+            (
+                &|n| {
+                    format!(
+                        "SELECT COUNT(*) FROM trades WHERE price{} > 100",
+                        chain(n, "", " + 0")
+                    )
+                },
+                &|_| Value::Long(59),
+            ),
+            (
+                &|n| {
+                    format!(
+                    "SELECT side, {} AS s FROM trades GROUP BY side HAVING COUNT(*) > 0 ORDER BY s DESC LIMIT 1",
+                    chain(n, "SUM(shares)", " + ")
+                )
+                },
+                &|_| Value::Str("BUY".into()),
+            ),
+            (
+                &|n| {
+                    format!(
+                        "SELECT ts{} AS h, COUNT(*) FROM trades GROUP BY h ORDER BY h LIMIT 1",
+                        chain(n, "", " + 1")
+                    )
+                },
+                &|n| Value::Long(1_780_000_000_000 + n as i64 - 1),
+            ),
+        ];
+        for (make, expected) in cases {
+            let n = longest_accepted(make, depth);
+            assert!(n > depth / 2, "{n}: {}", make(n));
+            assert_eq!(single(&make(n)), expected(n), "{}", make(n));
+        }
+        // The sums of one side, to check the HAVING case's group.
+        let buy = single("SELECT SUM(shares) FROM trades WHERE side = 'BUY'");
+        let sell = single("SELECT SUM(shares) FROM trades WHERE side = 'SELL'");
+        assert!(buy.as_f64() > sell.as_f64(), "{buy:?} {sell:?}");
+    });
+}
+
+#[test]
+fn long_and_or_chains_run_up_to_their_limit_on_a_small_stack() {
+    on_small_stack(|| {
+        let (table, snapshot) = fixture_snapshot();
+        let terms = sql::MAX_CONDITION_TERMS;
+        let count = |sql: &str| try_run(sql, &table, &snapshot).map(|rows| rows[0][0].clone());
+        // Equalities on one column become one IN; other chains stay ORs.
+        let equalities = |n: usize| {
+            format!(
+                "SELECT COUNT(*) FROM trades WHERE {}",
+                chain(n, "id = #", " OR ")
+            )
+        };
+        let mixed = |n: usize| {
+            format!(
+                "SELECT COUNT(*) FROM trades WHERE {}",
+                chain(n, "(id = # AND id >= 0)", " OR ")
+            )
+        };
+        // The ANDs inside count too, along the path through them.
+        for (make, most) in [
+            (&equalities as &dyn Fn(usize) -> String, terms + 1),
+            (&mixed, terms),
+        ] {
+            let n = longest_accepted(make, terms);
+            assert_eq!(n, most);
+            assert_eq!(count(&make(n)).unwrap(), Value::Long(60));
+            assert_eq!(count(&make(1750)).unwrap(), Value::Long(60));
+            assert_eq!(count(&make(30)).unwrap(), Value::Long(30));
+        }
+        let ands = format!(
+            "SELECT COUNT(*) FROM trades WHERE {}",
+            chain(terms + 1, "id <> #", " AND ")
+        );
+        assert_eq!(count(&ands).unwrap(), Value::Long(0));
+        // In SELECT, a chain is a balanced tree of ANDs/ORs.
+        let selected = format!(
+            "SELECT {} FROM trades ORDER BY id LIMIT 1",
+            chain(5000, "id = #", " OR ")
+        );
+        assert_eq!(count(&selected).unwrap(), Value::Long(1));
+    });
+}
+
+/// Times a 100,000-item IN over 1,000,000 rows on a sealed segment: a raw
+/// column (values scanned), a dictionary column (ids looked up) and an
+/// expression (evaluated per row). `IN_ROWS` and `IN_ITEMS` change the
+/// sizes. Run with `cargo test --lib in_list_timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn in_list_timing() {
+    let size = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (rows, items) = (size("IN_ROWS", 1_000_000), size("IN_ITEMS", 100_000));
+    let (schema, spec) = fixture();
+    let spec = Arc::new(spec);
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    let mut batch = Vec::new();
+    for i in 0..rows {
+        let line = json!({
+            "id": i, "user_id": i % 1000, "symbol": "AAPL", "exchange": "NYSE", "side": "BUY",
+            "tags": ["tech"], "active": true, "shares": i % 100, "price": (i % 4096) as f64 / 8.0,
+            "fee": (i % 200_000) as f64 / 4.0, "ts": 1_780_000_000_000i64 + i as i64,
+        });
+        batch.push(json_row(&line, &spec).unwrap());
+        if batch.len() == 65_536 {
+            mutable.append(&batch).unwrap();
+            batch.clear();
+        }
+    }
+    mutable.append(&batch).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let info = SealInfo {
+        segment_name: "trades_0".into(),
+        stream: None,
+    };
+    let (path, _) = mutable.seal(dir.path(), &info).unwrap();
+    let sealed = ImmutableSegment::open(&path).unwrap();
+    let table = columns(&schema);
+    // Every other item is in the data: fee steps by 0.25 up to 50,000.
+    let list = |scale: f64| {
+        let values: Vec<String> = (0..items)
+            .map(|i| format!("{}", i as f64 * scale))
+            .collect();
+        values.join(", ")
+    };
+    for (what, sql) in [
+        (
+            "raw FLOAT column",
+            format!("SELECT COUNT(*) FROM trades WHERE fee IN ({})", list(0.5)),
+        ),
+        (
+            "dictionary LONG column",
+            format!("SELECT COUNT(*) FROM trades WHERE id IN ({})", list(2.0)),
+        ),
+        (
+            "expression",
+            format!(
+                "SELECT COUNT(*) FROM trades WHERE id + 0 IN ({})",
+                list(2.0)
+            ),
+        ),
+    ] {
+        let mut options = QueryOptions::default();
+        let Route::Single { query, .. } = sql::parse(&sql, &mut options).unwrap() else {
+            panic!("not single-stage");
+        };
+        let plan = sql::plan(&query, &table, options).unwrap();
+        let deadline =
+            Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(3600));
+        let started = std::time::Instant::now();
+        let (partial, _) = execute(&plan, &sealed, &deadline).unwrap();
+        let elapsed = started.elapsed();
+        let merged = reduce::merge(&plan, vec![partial]).unwrap();
+        let count = reduce::finish(&plan, merged).unwrap();
+        println!("{items} items over {rows} rows, {what}: {elapsed:?} ({count:?})");
+    }
+}
+
+#[test]
+fn in_lists_agree_on_every_path_and_have_a_size_limit() {
+    // `ts` sorted and raw, `symbol` raw, `user_id` with an inverted index.
+    let schema: catalog::Parsed<Schema> = catalog::parse(SCHEMA.as_bytes(), "schema").unwrap();
+    let mut table: Json = serde_json::from_str(TABLE).unwrap();
+    table["tableIndexConfig"]["noDictionaryColumns"] = json!(["fee", "ts", "symbol"]);
+    let table: catalog::Parsed<TableConfig> =
+        catalog::parse(table.to_string().as_bytes(), "table").unwrap();
+    let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    mutable.append(&fixture_rows(&spec)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let info = SealInfo {
+        segment_name: "trades_0".into(),
+        stream: None,
+    };
+    let (path, _) = mutable.seal(dir.path(), &info).unwrap();
+    let sealed = ImmutableSegment::open(&path).unwrap();
+    let snapshot = MutableSnapshot::new("trades__0__0".into(), mutable);
+    let table = columns(&schema.value);
+    let all_ts: Vec<i64> = run(
+        "SELECT ts FROM trades ORDER BY ts LIMIT 100",
+        &table,
+        &sealed,
+    )
+    .iter()
+    .map(|row| row[0].as_i64().unwrap())
+    .collect();
+    // Every third timestamp, among 100,000 values that mostly miss.
+    let mut wanted: Vec<String> = all_ts.iter().step_by(3).map(|ts| ts.to_string()).collect();
+    wanted.extend((0..100_000 - wanted.len()).map(|i| (i * 7 + 1).to_string()));
+    let list = wanted.join(", ");
+    let expected = Value::Long(all_ts.iter().step_by(3).count() as i64);
+    for sql in [
+        format!("SELECT COUNT(*) FROM trades WHERE ts IN ({list})"),
+        format!("SELECT COUNT(*) FROM trades WHERE ts + 0 IN ({list})"),
+        format!("SELECT COUNT(*) FROM trades WHERE NOT (ts NOT IN ({list}))"),
+    ] {
+        for segment in [&sealed as &dyn SegmentSource, &snapshot] {
+            let count = run(&sql, &table, segment);
+            assert_eq!(count, vec![vec![expected.clone()]], "{}", &sql[..60]);
+        }
+    }
+    // Numbers as text, text columns and the inverted index agree with
+    // the same IN over an expression, which no index answers.
+    for (column, list) in [
+        ("user_id", "'100', 101.0, 9999"),
+        ("symbol", "'AAPL', 'TSLA', 'nope'"),
+        ("exchange", "'NYSE'"),
+    ] {
+        let indexed = format!("SELECT COUNT(*) FROM trades WHERE {column} IN ({list})");
+        let expression =
+            format!("SELECT COUNT(*) FROM trades WHERE CONCAT({column}, '') IN ({list})");
+        let count = run(&indexed, &table, &sealed);
+        assert_ne!(count, vec![vec![Value::Long(0)]], "{indexed}");
+        assert_eq!(count, run(&indexed, &table, &snapshot), "{indexed}");
+        if column != "user_id" {
+            assert_eq!(count, run(&expression, &table, &sealed), "{expression}");
+        }
+    }
+    // Past 100,000 items an IN is refused, unless the option raises it.
+    let longer = format!("SELECT COUNT(*) FROM trades WHERE ts IN ({list}, 1)");
+    let err = sql::parse(&longer, &mut QueryOptions::default())
+        .err()
+        .unwrap();
+    assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err.message,
+        "the IN list has 100001 items, more than the limit of 100000 (raise it with SET maxInListItems = ...)"
+    );
+    let raised = format!("SET maxInListItems = 100001; {longer}");
+    assert_eq!(run(&raised, &table, &sealed), vec![vec![expected]]);
 }

@@ -97,11 +97,11 @@ impl SegmentTable {
                         _ => (column_of(right)?, literal(left)?, op.swap()?),
                     };
                     let pred = match op {
-                        Operator::Eq => Pred::In(vec![value]),
+                        Operator::Eq => Pred::In(vec![value].into()),
                         Operator::NotEq => {
                             return Some(Filter::Not(Box::new(Filter::Column {
                                 column: column.clone(),
-                                pred: Pred::In(vec![value]),
+                                pred: Pred::In(vec![value].into()),
                             })))
                         }
                         Operator::Lt => Pred::Range(Bound::Unbounded, Bound::Excluded(value)),
@@ -131,7 +131,7 @@ impl SegmentTable {
                 let values: Option<Vec<Value>> = list.iter().map(literal).collect();
                 let filter = Filter::Column {
                     column: column.clone(),
-                    pred: Pred::In(values?),
+                    pred: Pred::In(values?.into()),
                 };
                 if *negated {
                     Filter::Not(Box::new(filter))

@@ -14,6 +14,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+mod shape;
 mod translate;
 
 use super::agg::Aggregate;
@@ -23,6 +24,7 @@ use super::options::QueryOptions;
 use super::plan::{Output, Plan, PlanKind};
 use super::value::{ColumnType, Value};
 use crate::catalog::names::did_you_mean;
+pub use shape::{MAX_CONDITION_TERMS, MAX_EXPRESSION_DEPTH};
 use translate::Planner;
 pub use translate::{bin_op, like_regex};
 
@@ -59,8 +61,14 @@ pub fn parse(sql: &str, options: &mut QueryOptions) -> Result<Route, QueryError>
             "the query is empty; expected a SELECT statement",
         ));
     }
-    let mut statements = Parser::parse_sql(&GenericDialect {}, statement)
+    let tokens = shape::tokenize(statement)?;
+    let mut statements = Parser::new(&GenericDialect {})
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|err| QueryError::parse(format!("{err}")))?;
+    for statement in &mut statements {
+        shape::normalize(statement, options.max_in_list_items)?;
+    }
     if statements.len() != 1 {
         return Err(QueryError::parse(format!(
             "expected one SELECT statement after any SET options, found {}",
@@ -385,6 +393,7 @@ pub fn plan(
 
 /// Rewrites a select/having/order expression to read group keys and
 /// aggregates; a column outside the GROUP BY is an error.
+#[recursive::recursive]
 fn post_aggregation(expr: &Expr, group_by: &[Expr]) -> Result<Expr, QueryError> {
     if let Some(index) = group_by.iter().position(|key| key.same_as(expr)) {
         return Ok(Expr::Key(index, expr.column_type()));

@@ -102,6 +102,7 @@ fn fold(expr: &Expr) -> Option<Value> {
     eval_row(expr, &[], &[]).ok()
 }
 
+#[recursive::recursive]
 fn contains_agg(expr: &Expr) -> bool {
     matches!(expr, Expr::Agg(..) | Expr::Key(..))
         || match expr {
@@ -166,29 +167,100 @@ fn flip(op: BinOp) -> BinOp {
     }
 }
 
+/// The operands of the chain of `op` at `expr`, left to right, looking
+/// through parentheses around parts of the same chain; without recursion.
+fn chain_operands<'e>(expr: &'e ast::Expr, op: &BinaryOperator) -> Vec<&'e ast::Expr> {
+    let mut operands = Vec::new();
+    let mut pending = vec![expr];
+    while let Some(expr) = pending.pop() {
+        match expr {
+            ast::Expr::BinaryOp {
+                left,
+                op: this,
+                right,
+            } if this == op => {
+                pending.push(right);
+                pending.push(left);
+            }
+            ast::Expr::Nested(inner) if matches!(inner.as_ref(), ast::Expr::BinaryOp { op: this, .. } if this == op) =>
+            {
+                pending.push(inner);
+            }
+            other => operands.push(other),
+        }
+    }
+    operands
+}
+
+/// Joins `column = a OR column = b OR column IN (c, d)` into one IN per
+/// column, kept where the column's first predicate was.
+fn merge_equalities(children: Vec<Filter>) -> Vec<Filter> {
+    let mut merged: Vec<Filter> = Vec::with_capacity(children.len());
+    let mut slot_of: std::collections::HashMap<String, usize> = Default::default();
+    for child in children {
+        let Filter::Column {
+            column,
+            pred: Pred::In(values),
+        } = child
+        else {
+            merged.push(child);
+            continue;
+        };
+        match slot_of.get(&column.name) {
+            Some(&slot) => {
+                if let Filter::Column {
+                    pred: Pred::In(existing),
+                    ..
+                } = &mut merged[slot]
+                {
+                    existing.extend(values.into_values());
+                }
+            }
+            None => {
+                slot_of.insert(column.name.clone(), merged.len());
+                merged.push(Filter::Column {
+                    column,
+                    pred: Pred::In(values),
+                });
+            }
+        }
+    }
+    merged
+}
+
 impl Planner<'_> {
+    /// Translates a WHERE (or FILTER) condition. AND/OR chains are
+    /// flattened without recursion, and equalities on one column joined by
+    /// OR become one IN, as Pinot's optimizer does.
+    #[recursive::recursive]
     pub(super) fn filter(&mut self, expr: &ast::Expr) -> Result<Filter, QueryError> {
         Ok(match expr {
             ast::Expr::Nested(inner) => self.filter(inner)?,
-            ast::Expr::BinaryOp { left, op, right } if *op == BinaryOperator::And => {
+            ast::Expr::BinaryOp { op, .. }
+                if matches!(op, BinaryOperator::And | BinaryOperator::Or) =>
+            {
+                let and = *op == BinaryOperator::And;
                 let mut children = Vec::new();
-                for side in [left, right] {
-                    match self.filter(side)? {
-                        Filter::And(inner) => children.extend(inner),
+                for operand in chain_operands(expr, op) {
+                    match self.filter(operand)? {
+                        Filter::And(inner) if and => children.extend(inner),
+                        Filter::Or(inner) if !and => children.extend(inner),
                         other => children.push(other),
                     }
                 }
-                Filter::And(children)
-            }
-            ast::Expr::BinaryOp { left, op, right } if *op == BinaryOperator::Or => {
-                let mut children = Vec::new();
-                for side in [left, right] {
-                    match self.filter(side)? {
-                        Filter::Or(inner) => children.extend(inner),
-                        other => children.push(other),
+                if and {
+                    Filter::And(children)
+                } else {
+                    let mut children = merge_equalities(children);
+                    match children.pop() {
+                        Some(only) if children.is_empty() => only,
+                        Some(last) => {
+                            children.push(last);
+                            Filter::Or(children)
+                        }
+                        None => Filter::Const(false),
                     }
                 }
-                Filter::Or(children)
             }
             ast::Expr::UnaryOp {
                 op: UnaryOperator::Not,
@@ -233,9 +305,12 @@ impl Planner<'_> {
                     return Filter::Const(false);
                 }
                 let pred = match op {
-                    BinOp::Eq => Pred::In(vec![value]),
+                    BinOp::Eq => Pred::In(vec![value].into()),
                     BinOp::NotEq => {
-                        return Filter::Not(Box::new(column_pred(column, Pred::In(vec![value]))))
+                        return Filter::Not(Box::new(column_pred(
+                            column,
+                            Pred::In(vec![value].into()),
+                        )))
                     }
                     BinOp::Lt => Pred::Range(Bound::Unbounded, Bound::Excluded(value)),
                     BinOp::LtEq => Pred::Range(Bound::Unbounded, Bound::Included(value)),
@@ -256,7 +331,7 @@ impl Planner<'_> {
                     let Ok(values) = values else {
                         return Filter::Expr(expr);
                     };
-                    let filter = column_pred(column, Pred::In(values));
+                    let filter = column_pred(column, Pred::In(values.into()));
                     if *negated {
                         Filter::Not(Box::new(filter))
                     } else {
@@ -317,6 +392,7 @@ impl Planner<'_> {
     }
 
     /// Translates an expression; aggregates are allowed when `aggs` is set.
+    #[recursive::recursive]
     pub(super) fn expr(&mut self, expr: &ast::Expr, aggs: bool) -> Result<Expr, QueryError> {
         let boxed = |planner: &mut Self, e: &ast::Expr| planner.expr(e, aggs).map(Box::new);
         Ok(match expr {
@@ -394,7 +470,7 @@ impl Planner<'_> {
                 }
                 Expr::InList {
                     expr: boxed(self, inner)?,
-                    list: values,
+                    list: values.into(),
                     negated: *negated,
                 }
             }
