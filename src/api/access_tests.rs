@@ -595,3 +595,63 @@ async fn a_table_query_quota_answers_429() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn kafka_secrets_in_table_configs_are_hidden_and_kept_for_the_same_brokers() {
+    let app = TestApp::new();
+    let schema = include_str!("../../schemas/stock_transactions.json");
+    assert_eq!(app.call("POST", "/schemas", schema).await.0, StatusCode::OK);
+    let mut table: Value = serde_json::from_str(include_str!(
+        "../../tables/stock_transactions_realtime.json"
+    ))
+    .unwrap();
+    let map = &mut table["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0];
+    map["stream.kafka.consumer.prop.security.protocol"] = json!("SASL_PLAINTEXT");
+    map["stream.kafka.consumer.prop.sasl.mechanism"] = json!("PLAIN");
+    map["stream.kafka.consumer.prop.sasl.username"] = json!("gamay");
+    map["stream.kafka.consumer.prop.sasl.password"] = json!("kafka-s3cret");
+    let (status, value) = app.call("POST", "/tables", table.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+
+    for uri in [
+        "/tables/stock_transactions",
+        "/tableConfigs/stock_transactions",
+    ] {
+        let (status, shown) = app.get(uri).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            !shown.to_string().contains("kafka-s3cret"),
+            "{uri}: {shown}"
+        );
+        assert!(shown.to_string().contains("[hidden]"), "{uri}: {shown}");
+    }
+    let stored = |app: &TestApp| {
+        app.state().catalog.tables_named("stock_transactions")[0].json["ingestionConfig"]
+            ["streamIngestionConfig"]["streamConfigMaps"][0]
+            ["stream.kafka.consumer.prop.sasl.password"]
+            .clone()
+    };
+    // Sent back as read, the secret is kept.
+    let shown = app.get("/tables/stock_transactions").await.1["REALTIME"].clone();
+    let (status, value) = app
+        .call("PUT", "/tables/stock_transactions", shown.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(stored(&app), json!("kafka-s3cret"));
+    // Pointed at other brokers, it must come with its own secret.
+    let mut moved = shown.clone();
+    moved["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.broker.list"] = json!("127.0.0.1:1");
+    let (status, value) = app
+        .call("PUT", "/tables/stock_transactions", moved.to_string())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{value}");
+    assert!(
+        value["error"]
+            .as_str()
+            .unwrap()
+            .contains("send the secret itself"),
+        "{value}"
+    );
+    assert_eq!(stored(&app), json!("kafka-s3cret"));
+}

@@ -133,7 +133,10 @@ async fn fetch(
     body.insert("tableName".into(), json!(raw));
     body.insert("schema".into(), schema.json.clone());
     for entry in tables {
-        body.insert(part_key(entry.config.table_type).into(), entry.json.clone());
+        body.insert(
+            part_key(entry.config.table_type).into(),
+            catalog::secrets::shown(&entry.json),
+        );
     }
     Ok(Json(Value::Object(body)))
 }

@@ -23,6 +23,34 @@ pub fn routes() -> Router<AppState> {
         .route("/tables/{name}/metadata", get(metadata))
 }
 
+/// The table config `bytes` with each `[hidden]` secret replaced by the
+/// stored table's value (same name, type and brokers), as Kafka Connect
+/// does for connector configs read back and sent again.
+pub fn with_stored_secrets(state: &AppState, bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let hidden = catalog::secrets::HIDDEN.as_bytes();
+    if !bytes.windows(hidden.len()).any(|window| window == hidden) {
+        return Ok(bytes.to_vec());
+    }
+    let mut json: Value = match serde_json::from_slice(bytes) {
+        Ok(json) => json,
+        // The parser reports what is wrong with it.
+        Err(_) => return Ok(bytes.to_vec()),
+    };
+    let name = json.get("tableName").and_then(Value::as_str).unwrap_or("");
+    let table_type = json
+        .get("tableType")
+        .and_then(Value::as_str)
+        .and_then(|t| TableType::parse(t).ok());
+    let stored = state
+        .catalog
+        .tables_named(name)
+        .into_iter()
+        .find(|entry| Some(entry.config.table_type) == table_type);
+    catalog::secrets::restore(&mut json, stored.as_ref().map(|entry| &entry.json))
+        .map_err(ApiError::bad_request)?;
+    serde_json::to_vec(&json).map_err(|err| ApiError::bad_request(err.to_string()))
+}
+
 pub fn parse_table(bytes: &[u8]) -> Result<Parsed<TableConfig>, ApiError> {
     Ok(catalog::parse(bytes, "table config")?)
 }
@@ -73,7 +101,7 @@ async fn fetch(
         if table_type.is_none_or(|t| t == entry.config.table_type) {
             body.insert(
                 entry.config.table_type.name().to_string(),
-                entry.json.clone(),
+                catalog::secrets::shown(&entry.json),
             );
         }
     }
@@ -92,7 +120,8 @@ async fn add(
     caller: Caller,
     body: ConfigBody,
 ) -> Result<Json<Value>, ApiError> {
-    let parsed = parse_table(&body.0)?;
+    let bytes = with_stored_secrets(&state, &body.0)?;
+    let parsed = parse_table(&bytes)?;
     caller.require(Permission::Create, Some(&parsed.value.table_name))?;
     let unrecognized = parsed.unrecognized.clone();
     let catalog = state.catalog.clone();
@@ -117,7 +146,8 @@ async fn update(
     Path(name): Path<String>,
     body: ConfigBody,
 ) -> Result<Json<Value>, ApiError> {
-    let parsed = parse_table(&body.0)?;
+    let bytes = with_stored_secrets(&state, &body.0)?;
+    let parsed = parse_table(&bytes)?;
     let unrecognized = parsed.unrecognized.clone();
     let catalog = state.catalog.clone();
     let (written, config) = blocking(move || {

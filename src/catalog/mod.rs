@@ -18,6 +18,7 @@ mod json;
 pub mod kafka_props;
 pub mod names;
 mod schema;
+pub mod secrets;
 mod store;
 pub mod stream;
 mod table;
