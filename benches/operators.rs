@@ -28,7 +28,6 @@
 //! defaults; a name filter such as `-- indexes` runs one group). Figures go
 //! in BENCHMARKS.md.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -488,10 +487,7 @@ fn plan(sql: &str, schema: &Schema) -> Plan {
 }
 
 fn deadline() -> Deadline {
-    Deadline {
-        at: Instant::now() + Duration::from_secs(3600),
-        cancelled: AtomicBool::new(false),
-    }
+    Deadline::new(Instant::now() + Duration::from_secs(3600))
 }
 
 fn aggregation(c: &mut Criterion) {

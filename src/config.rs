@@ -19,30 +19,60 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024 * 1024;
 /// a file upload and its ingestion run within one request.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
+/// Open connections served at once; more wait in the kernel's backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// How long a client has to send a request's headers, and how long an idle
+/// keep-alive connection stays open.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long creating a REALTIME table waits for its Kafka brokers to accept a
 /// TCP connection before reporting them unreachable.
 pub const DEFAULT_BROKER_PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// The directory under the data directory that `file://` stores of S3
+/// sinks may write in when no `--file-store-root` is given.
+pub const DEFAULT_FILE_STORE_DIR: &str = "lake";
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
+    /// Directories S3 sinks with a `file://` store may write in (created if
+    /// missing); by default `<data-dir>/lake`.
+    pub file_store_roots: Vec<PathBuf>,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub max_upload_bytes: usize,
     pub request_timeout: Duration,
     pub broker_probe_timeout: Duration,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    /// Principals and their credentials (`--auth-file`); `None` serves
+    /// without authentication, allowed on loopback or with `insecure`.
+    pub auth_file: Option<PathBuf>,
+    /// Serve without authentication on an address other hosts can reach.
+    pub insecure: bool,
+    /// HTTPS with this certificate and key (`--tls-cert`, `--tls-key`).
+    pub tls: Option<crate::api::TlsFiles>,
 }
 
 impl ServerConfig {
     /// A config with defaults for everything but the data directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
+        let data_dir = data_dir.into();
         ServerConfig {
-            data_dir: data_dir.into(),
+            file_store_roots: vec![data_dir.join(DEFAULT_FILE_STORE_DIR)],
+            data_dir,
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             broker_probe_timeout: DEFAULT_BROKER_PROBE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            auth_file: None,
+            insecure: false,
+            tls: None,
         }
     }
 }

@@ -21,6 +21,22 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("refusing to serve on {addr} without authentication: other hosts can reach it; give --auth-file (see `gamay auth`), listen on 127.0.0.1, or pass --insecure")]
+    Insecure { addr: SocketAddr },
+
+    #[error("{0}")]
+    Auth(String),
+
+    #[error("{0}")]
+    Tls(String),
+
+    #[error("cannot open the audit log {}: {source}", path.display())]
+    Audit {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("server failed: {0}")]
     Serve(#[source] std::io::Error),
 }

@@ -44,6 +44,7 @@
 //! including the module still to come (export).
 
 pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod catalog;
 pub mod config;

@@ -9,7 +9,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use gamay::config::{ServerConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
+use gamay::config::{
+    ServerConfig, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT,
+};
 
 /// Query states (group arrays of a few MB) are allocated and freed per
 /// query; mimalloc keeps freed pages for reuse instead of returning them to
@@ -52,6 +55,19 @@ enum Command {
     /// DataFusion) in the same run. Writes report.md, report.json and SVG
     /// charts to --out. Use a release build for figures worth quoting.
     Bench(BenchArgs),
+
+    /// Make what an auth file (--auth-file) holds: Argon2 password hashes
+    /// and bearer tokens.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+#[derive(Subcommand)]
+enum AuthCommand {
+    /// Read a password from standard input (one line) and print its Argon2 hash.
+    HashPassword,
+    /// Print a new random bearer token and, on the next line, its digest for the auth file.
+    Token,
 }
 
 #[derive(clap::Args)]
@@ -176,6 +192,45 @@ struct ServeArgs {
     /// Largest file accepted by /ingestFromFile, in bytes (uploads stream to disk).
     #[arg(long, env = "GAMAY_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     max_upload_bytes: usize,
+
+    /// Principals allowed in, with their password hashes or token digests and
+    /// permissions (JSON, or Pinot's BasicAuth properties). Without it every
+    /// caller may do everything, which is refused on a non-loopback address.
+    #[arg(long, env = "GAMAY_AUTH_FILE")]
+    auth_file: Option<PathBuf>,
+
+    /// Serve without --auth-file on an address other hosts can reach.
+    #[arg(long)]
+    insecure: bool,
+
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); SIGHUP reloads both files.
+    #[arg(long, env = "GAMAY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "GAMAY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Open connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "GAMAY_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+
+    /// Seconds a client has to send a request's headers; also how long an idle connection stays open.
+    #[arg(long, env = "GAMAY_HEADER_TIMEOUT", default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs())]
+    header_timeout: u64,
+
+    /// Seconds one request (an upload and its ingestion included) may take before it is abandoned with 503.
+    #[arg(long, env = "GAMAY_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    request_timeout: u64,
+
+    /// A directory S3 sink connectors with `store.url=file:///...` may write in (repeat for several, or separate them with `:`; created if missing). Default: <data-dir>/lake.
+    #[arg(
+        long = "file-store-root",
+        env = "GAMAY_FILE_STORE_ROOTS",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    file_store_roots: Vec<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -207,10 +262,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.listen = args.listen;
             config.max_body_bytes = args.max_body_bytes;
             config.max_upload_bytes = args.max_upload_bytes;
+            config.auth_file = args.auth_file;
+            config.insecure = args.insecure;
+            if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+                config.tls = Some(gamay::api::TlsFiles { cert, key });
+            }
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            config.max_connections = args.max_connections;
+            config.header_timeout = std::time::Duration::from_secs(args.header_timeout.max(1));
+            config.request_timeout = std::time::Duration::from_secs(args.request_timeout.max(1));
+            if !args.file_store_roots.is_empty() {
+                config.file_store_roots = args.file_store_roots;
+            }
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {
-                    println!("gamay listening on http://{addr}");
+                    println!("gamay listening on {scheme}://{addr}");
                 })
                 .await
             })?;
@@ -229,7 +300,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench(args),
+        Command::Auth(command) => auth(command),
     }
+}
+
+fn auth(command: AuthCommand) -> anyhow::Result<()> {
+    use gamay::auth::secret;
+    match command {
+        AuthCommand::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(
+                !password.is_empty(),
+                "the password is empty; type it on standard input"
+            );
+            println!("{}", secret::hash_password(password));
+        }
+        AuthCommand::Token => {
+            let (token, digest) = secret::new_token();
+            println!("{token}");
+            println!("{digest}");
+        }
+    }
+    Ok(())
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -321,6 +417,9 @@ fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             report.segments.len(),
             report.segments.join(", ")
         );
+        for warning in &report.warnings {
+            println!("  warning: {warning}");
+        }
         if report.bad_rows > 0 {
             println!(
                 "  {} bad rows skipped; first: {}",

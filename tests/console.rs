@@ -108,7 +108,7 @@ fn the_console_works_in_a_browser() {
     ingest(&server.url, &rows(0..half, 0));
     ingest(&server.url, &rows(half..OFFLINE_ROWS, 0));
     start_realtime(&server.url, &cluster, topic);
-    start_connector(&server.url, &dir.path().join("store"));
+    start_connector(&server.url, &dir.path().join("data/lake"));
 
     let output = Command::new("node")
         .arg(console_dir().join("console.mjs"))

@@ -657,6 +657,69 @@ fn bad_connector_configs_are_refused_with_clear_errors() {
     assert_eq!(shown["insert.mode"], "upsert");
 }
 
+/// A config read back shows every secret as `[hidden]`, including those in
+/// `connection.url`; sent back unchanged it keeps them, but sent back
+/// pointing at another host, port or database it is refused until the new
+/// target's password is given. The connector file is readable by the
+/// server's user only.
+#[test]
+fn hidden_secrets_never_follow_a_changed_target() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    let url = server.url.as_str();
+    let service = parse_service("postgres://gamay:gamay@127.0.0.1:1/gamay_test");
+    let mut config = jdbc("postgresql", &service, &service.address, "t", "insert");
+    config["connection.password"] = json!("stored-pw");
+    config["connection.url"] =
+        json!("jdbc:postgresql://127.0.0.1:1/gamay_test?sslpassword=ssl-pw&sslmode=disable");
+    create_connector(url, "sink", &config);
+
+    let (code, shown) = call(url, "GET", "/connectors/sink/config", "");
+    assert_eq!(code, 200, "{shown}");
+    let text = shown.to_string();
+    assert!(
+        !text.contains("stored-pw") && !text.contains("ssl-pw"),
+        "{text}"
+    );
+    assert_eq!(shown["connection.password"], "[hidden]");
+    let (_, info) = call(url, "GET", "/connectors/sink", "");
+    assert!(!info.to_string().contains("ssl-pw"), "{info}");
+
+    // Another host: 400, naming the key and asking for the password.
+    let mut moved = shown.clone();
+    moved["connection.url"] = json!("jdbc:postgresql://203.0.113.9:5432/gamay_test");
+    let (code, body) = call(url, "PUT", "/connectors/sink/config", &moved.to_string());
+    assert_eq!(code, 400, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("connection.password") && message.contains("send the password"),
+        "{message}"
+    );
+    // Same target: accepted, and the stored secrets are kept.
+    let (code, body) = call(url, "PUT", "/connectors/sink/config", &shown.to_string());
+    assert_eq!(code, 200, "{body}");
+
+    let file = dir.path().join("catalog/connectors/sink.json");
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        stored.contains("stored-pw") && stored.contains("ssl-pw"),
+        "{stored}"
+    );
+    assert!(!stored.contains("[hidden]"), "{stored}");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+
+    // A file left readable by others is tightened when the server starts.
+    drop(server);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _server = InProcess::start(dir.path());
+    assert_eq!(mode(&file), 0o600);
+}
+
 /// A change stream into a REALTIME upsert table (`deleteRecordColumn`),
 /// exported with `pk.mode=record_key` and `delete.enabled`: updates replace
 /// rows, deletes remove them (also a key deleted and inserted again, and

@@ -178,7 +178,7 @@ fn assert_each_once(ids: &BTreeMap<i32, usize>, expected: std::ops::Range<i32>) 
 #[test]
 fn parquet_export_in_local_time_partitions_is_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
+    let store = dir.path().join("data/lake");
     let server = InProcess::start(&dir.path().join("data"));
     create_table(&server.url);
     ingest(&server.url, &rows(0..600, 0));
@@ -234,7 +234,7 @@ fn parquet_export_in_local_time_partitions_is_exactly_once() {
 #[test]
 fn a_crash_between_objects_leaves_each_row_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
+    let store = dir.path().join("data/lake");
     let data = dir.path().join("data");
     let mut server = Process::start(&data, Some("export.after_put@3"));
     create_table(&server.url);
@@ -265,12 +265,42 @@ fn a_crash_between_objects_leaves_each_row_once() {
     assert_eq!(status["watermark"]["trades_OFFLINE"]["segmentsExported"], 1);
 }
 
+/// A `file://` store writes only inside the server's file store roots
+/// (`<data-dir>/lake` by default): other directories, `..` and symlinks
+/// leading out are refused with a 400 naming `store.url`.
+#[test]
+fn file_stores_outside_the_roots_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let outside = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    let server = InProcess::start(&data);
+    std::os::unix::fs::symlink(&outside, data.join("lake/link")).unwrap();
+    for url in [
+        format!("file://{}", outside.display()),
+        "file:///etc".to_string(),
+        format!("file://{}/lake/../..", data.display()),
+        format!("file://{}/lake/link", data.display()),
+    ] {
+        let mut config = s3_config(&outside);
+        config["store.url"] = json!(url);
+        let body = json!({"name": "escape", "config": config});
+        let (code, body) = call(&server.url, "POST", "/connectors", &body.to_string());
+        assert_eq!(code, 400, "{url}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains("store.url"), "{url}: {message}");
+    }
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    let inside = s3_config(&data.join("lake/exports"));
+    create_connector(&server.url, "inside", &inside);
+}
+
 /// JSON lines under `symbol=<value>` directories (FieldPartitioner), the
 /// values URI-encoded, one object per line.
 #[test]
 fn json_lines_by_field() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
+    let store = dir.path().join("data/lake");
     let server = InProcess::start(&dir.path().join("data"));
     create_table(&server.url);
     ingest(&server.url, &rows(0..200, 0));
@@ -397,7 +427,7 @@ fn realtime_segments_are_exported_as_they_seal() {
     let topic = "topico-processado";
     let cluster = kafka::cluster(topic, 2);
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
+    let store = dir.path().join("data/lake");
     let server = InProcess::start(&dir.path().join("data"));
     let table = kafka::table(
         &cluster,

@@ -641,31 +641,79 @@ fn unreachable_brokers_are_retried_and_reported() {
 }
 
 #[test]
-fn kafka_settings_librdkafka_refuses_are_reported() {
+fn kafka_settings_outside_the_allow_list_are_refused() {
     let cluster = cluster("trades", 1);
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(dir.path());
-    let config = table(
-        &cluster,
-        "trades",
-        json!({"stream.kafka.consumer.prop.fetch.wait.max.mz": "20"}),
-    );
     let (status, body) = call(&server.url, "POST", "/schemas", &schema().to_string());
     assert_eq!(status, 200, "{body}");
-    let (status, body) = call(&server.url, "POST", "/tables", &config.to_string());
-    assert_eq!(status, 200, "{body}");
-    let warnings = body["warnings"].to_string();
-    assert!(
-        warnings.contains("not consuming") && warnings.contains("fetch.wait.max.mz"),
-        "{body}"
-    );
+    for (key, value, said) in [
+        (
+            "stream.kafka.consumer.prop.plugin.library.paths",
+            "/tmp/evil.so",
+            "native code",
+        ),
+        (
+            "sasl.kerberos.kinit.cmd",
+            "touch /tmp/owned",
+            "shell command",
+        ),
+        (
+            "stream.kafka.consumer.prop.ssl.key.location",
+            "/etc/shadow",
+            "ssl.key.pem",
+        ),
+        (
+            "stream.kafka.consumer.prop.fetch.wait.max.mz",
+            "20",
+            "did you mean `fetch.wait.max.ms`",
+        ),
+    ] {
+        let mut extra = serde_json::Map::new();
+        extra.insert(key.to_string(), json!(value));
+        let config = table(&cluster, "trades", Value::Object(extra));
+        let (status, body) = call(&server.url, "POST", "/tables", &config.to_string());
+        assert_eq!(status, 400, "{key}: {body}");
+        let text = body.to_string();
+        assert!(text.contains(key) && text.contains(said), "{key}: {body}");
+    }
+    let (status, _) = call(&server.url, "GET", "/tables/stock_transactions", "");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_stored_table_with_a_refused_kafka_setting_does_not_consume_and_says_why() {
+    let cluster = cluster("trades", 1);
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let server = InProcess::start(dir.path());
+        create(&server.url, &table(&cluster, "trades", json!({})));
+    }
+    // As a config stored before the allow-list existed would hold it.
+    let path = dir
+        .path()
+        .join("catalog/tables/stock_transactions_REALTIME.json");
+    let mut stored: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    stored["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.consumer.prop.plugin.library.paths"] = json!("/tmp/evil.so");
+    std::fs::write(&path, stored.to_string()).unwrap();
+
+    let server = InProcess::start(dir.path());
     let (status, body) = call(
         &server.url,
         "GET",
-        "/tables/stock_transactions/consumingSegmentsInfo",
+        "/tables/stock_transactions/ingestionStatus",
         "",
     );
     assert_eq!(status, 503, "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("not consuming") && text.contains("plugin.library.paths"),
+        "{body}"
+    );
+    // The rest of the server works.
+    let (status, body) = call(&server.url, "GET", "/tables", "");
+    assert_eq!(status, 200, "{body}");
 }
 
 #[test]

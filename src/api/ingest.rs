@@ -238,6 +238,7 @@ async fn ingest_from_file(
         "rows": report.rows,
         "badRows": report.bad_rows,
         "errors": report.errors,
+        "warnings": report.warnings,
         "segments": report.segments,
     })))
 }

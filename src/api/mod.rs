@@ -6,11 +6,13 @@
 //! writes fsync, so they run on the blocking pool, never on the async workers.
 //! Every error leaves through [`error::ApiError`] as `{"code", "error"}` JSON.
 
+mod access;
 mod body;
 mod connectors;
 mod console;
 mod error;
 mod ingest;
+mod listen;
 mod metrics;
 mod query;
 mod realtime;
@@ -18,6 +20,7 @@ mod schemas;
 mod segments;
 mod table_configs;
 mod tables;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -34,8 +37,12 @@ use serde_json::{json, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use access::{rule, Caller, Rule};
 pub use error::ApiError;
+pub use tls::TlsFiles;
 
+use crate::auth::audit::AuditLog;
+use crate::auth::Authenticator;
 use crate::catalog::{self, Catalog};
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
@@ -56,12 +63,27 @@ pub struct AppState {
     pub realtime: Arc<Realtime>,
     pub connectors: Arc<Connectors>,
     pub metrics: Arc<Metrics>,
+    /// `None` when authentication is off.
+    pub auth: Option<Arc<Authenticator>>,
+    /// Password verifications run at once (each takes a core for milliseconds).
+    pub auth_slots: Arc<tokio::sync::Semaphore>,
+    pub audit: Arc<AuditLog>,
 }
 
 impl AppState {
     /// Opens the catalog and the tables' data under the data directory.
     pub fn open(config: ServerConfig) -> Result<AppState> {
+        let auth = match &config.auth_file {
+            Some(path) => Some(Arc::new(
+                Authenticator::from_file(path).map_err(Error::Auth)?,
+            )),
+            None => None,
+        };
         let catalog = Catalog::open(&config.data_dir)?;
+        let audit = AuditLog::open(&config.data_dir).map_err(|source| Error::Audit {
+            path: config.data_dir.join(crate::auth::audit::FILE_NAME),
+            source,
+        })?;
         ingest::remove_leftover_uploads(&config.data_dir);
         let server = Arc::new(Server::open(&config.data_dir, &catalog)?);
         let catalog = Arc::new(catalog);
@@ -73,14 +95,20 @@ impl AppState {
         let broker = Broker::new(catalog.clone(), vec![Arc::new(local)], Arc::new(multistage));
         let realtime = Arc::new(Realtime::new(server.clone()));
         realtime.start_all(&catalog);
-        let connectors = Connectors::start(&config.data_dir, catalog.clone(), server.clone())
-            .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
+        let connectors = Connectors::start(
+            &config.data_dir,
+            &config.file_store_roots,
+            catalog.clone(),
+            server.clone(),
+        )
+        .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
         let connectors = Arc::new(connectors);
         let metrics = Arc::new(Metrics::new(StateCollector {
             catalog: catalog.clone(),
             server: server.clone(),
             realtime: realtime.clone(),
             connectors: connectors.clone(),
+            queries_running: broker.running(),
         }));
         Ok(AppState {
             catalog,
@@ -90,6 +118,9 @@ impl AppState {
             realtime,
             connectors,
             metrics,
+            auth,
+            auth_slots: Arc::new(tokio::sync::Semaphore::new(threads)),
+            audit: Arc::new(audit),
         })
     }
 }
@@ -111,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .merge(connectors::routes())
         // Uploads stream to disk under their own limit (--max-upload-bytes).
         .merge(ingest::routes().layer(DefaultBodyLimit::disable()))
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::check))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
@@ -128,20 +160,46 @@ pub async fn serve(
     on_bound: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
     let addr = config.listen;
+    if config.auth_file.is_none() && !config.insecure && !listen::is_loopback(addr) {
+        return Err(Error::Insecure { addr });
+    }
     let _lock = crate::durable::lock_dir(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Bind { addr, source })?;
     let bound = listener.local_addr().map_err(Error::Serve)?;
     config.listen = bound;
+    let limits = listen::Limits {
+        max_connections: config.max_connections,
+        header_timeout: config.header_timeout,
+    };
+    let tls = match &config.tls {
+        Some(files) => {
+            let tls = Arc::new(tls::Tls::load(files.clone()).map_err(Error::Tls)?);
+            tls.reload_on_sighup();
+            Some(tls)
+        }
+        None => None,
+    };
     let state = AppState::open(config)?;
+    if let Some(auth) = &state.auth {
+        tracing::info!(principals = auth.len(), "authentication is on");
+    } else {
+        tracing::warn!(%bound, "authentication is off: every caller may do everything");
+    }
     let realtime = state.realtime.clone();
     let connectors = state.connectors.clone();
     on_bound(bound);
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::Serve);
+    let served = listen::serve(
+        listener,
+        router(state),
+        limits,
+        tls,
+        shutdown,
+        Duration::from_secs(30),
+    )
+    .await
+    .map_err(Error::Serve);
     connectors.stop_all();
     let _ = tokio::task::spawn_blocking(move || realtime.shutdown()).await;
     served
@@ -257,6 +315,8 @@ fn config_success(
     Json(body)
 }
 
+#[cfg(test)]
+mod access_tests;
 #[cfg(test)]
 mod metrics_tests;
 #[cfg(test)]

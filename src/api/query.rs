@@ -15,6 +15,7 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::Value as Json;
 
+use super::access::Caller;
 use super::AppState;
 use crate::query::error::{QueryError, JSON_PARSING};
 use crate::query::QueryOptions;
@@ -25,20 +26,20 @@ pub fn routes() -> Router<AppState> {
         .route("/query", post(post_multi_stage))
 }
 
-async fn post_sql(State(state): State<AppState>, body: Bytes) -> Response {
+async fn post_sql(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let started = Instant::now();
     match request_from_body(&body) {
-        Ok((sql, options)) => run(&state, &sql, options, started).await,
+        Ok((sql, options)) => run(&state, &caller, &sql, options, started).await,
         Err(error) => rejected(&state, "single-stage", error, started),
     }
 }
 
-async fn post_multi_stage(State(state): State<AppState>, body: Bytes) -> Response {
+async fn post_multi_stage(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let started = Instant::now();
     match request_from_body(&body) {
         Ok((sql, mut options)) => {
             options.use_multistage = true;
-            run(&state, &sql, options, started).await
+            run(&state, &caller, &sql, options, started).await
         }
         Err(error) => rejected(&state, "multi-stage", error, started),
     }
@@ -46,6 +47,7 @@ async fn post_multi_stage(State(state): State<AppState>, body: Bytes) -> Respons
 
 async fn get_sql(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let started = Instant::now();
@@ -62,7 +64,7 @@ async fn get_sql(
             return rejected(&state, "single-stage", error, started);
         }
     }
-    run(&state, sql, options, started).await
+    run(&state, &caller, sql, options, started).await
 }
 
 /// `(sql, options)` from Pinot's JSON request body.
@@ -113,9 +115,15 @@ fn request_from_body(body: &[u8]) -> Result<(String, QueryOptions), QueryError> 
     Ok((sql, options))
 }
 
-async fn run(state: &AppState, sql: &str, options: QueryOptions, started: Instant) -> Response {
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    sql: &str,
+    options: QueryOptions,
+    started: Instant,
+) -> Response {
     let engine = engine(&options);
-    let (response, error) = state.broker.run(sql, options).await;
+    let (response, error) = state.broker.run(sql, options, &caller.0).await;
     let code = error.as_ref().map(|e| e.code);
     state.metrics.record_query(engine, started.elapsed(), code);
     let status = error.as_ref().map_or(StatusCode::OK, QueryError::status);

@@ -209,6 +209,122 @@ async fn repeated_queries_are_planned_anew_after_the_schema_changes() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{gone}");
 }
 
+/// `gamay_queries_running` as `GET /metrics` shows it.
+async fn queries_running(app: &TestApp) -> u64 {
+    let (status, body) = app.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap_or_default().to_string();
+    text.lines()
+        .find_map(|line| line.strip_prefix("gamay_queries_running "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no gamay_queries_running in {text}"))
+}
+
+/// Waits (generously: the state change is what counts) until no query has
+/// work in flight.
+async fn until_no_query_runs(app: &TestApp, what: &str) {
+    let started = std::time::Instant::now();
+    while queries_running(app).await != 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{what}: its work is still running"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// `rows` rows of the benchmark's table, in one segment.
+async fn with_rows(app: &TestApp, rows: usize) {
+    super::tests::with_offline_table(app).await;
+    let (status, body) = super::tests::upload(
+        app,
+        "tableNameWithType=stock_transactions_OFFLINE",
+        "rows.csv",
+        super::tests::csv_rows(rows, 0).as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// 2,000⁴ rows to filter: hours of work unless it is stopped (or its
+/// joins' output is limited).
+const ENDLESS_JOIN: &str = "SELECT COUNT(*) FROM stock_transactions a, stock_transactions b, stock_transactions c, stock_transactions d WHERE a.price + b.price + c.price + d.price > 0";
+
+#[tokio::test]
+async fn a_multi_stage_query_stops_at_its_timeout_and_when_its_caller_goes_away() {
+    let app = TestApp::new();
+    with_rows(&app, 2000).await;
+    assert_eq!(queries_running(&app).await, 0);
+
+    let body = json!({ "sql": ENDLESS_JOIN, "queryOptions": "timeoutMs=300;maxRowsInJoin=1000000000000000" });
+    let (status, response) = app.call("POST", "/query", body.to_string()).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{response}");
+    assert_eq!(error_code(&response), 250);
+    until_no_query_runs(&app, "a timed-out join").await;
+
+    // The request future is dropped mid-query, as when a client disconnects.
+    let body = json!({ "sql": ENDLESS_JOIN, "queryOptions": "timeoutMs=3600000;maxRowsInJoin=1000000000000000" });
+    let call = app.call("POST", "/query", body.to_string());
+    let dropped = tokio::time::timeout(std::time::Duration::from_millis(500), call).await;
+    assert!(dropped.is_err(), "the join answered: {dropped:?}");
+    until_no_query_runs(&app, "a join whose caller went away").await;
+}
+
+#[tokio::test]
+async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() {
+    let app = TestApp::new();
+    with_rows(&app, 2000).await;
+    let cases = [
+        // (endpoint, sql, queryOptions, option named)
+        (
+            "/query/sql",
+            "SELECT id FROM stock_transactions LIMIT 1000",
+            "maxResultRows=100",
+            "maxResultRows",
+        ),
+        (
+            "/query/sql",
+            "SELECT id, price FROM stock_transactions ORDER BY price DESC LIMIT 1000",
+            "maxResultRows=100",
+            "maxResultRows",
+        ),
+        (
+            "/query/sql",
+            "SELECT symbol, COUNT(*) FROM stock_transactions GROUP BY symbol LIMIT 100",
+            "maxResultRows=5",
+            "maxResultRows",
+        ),
+        (
+            "/query",
+            "SELECT id FROM stock_transactions LIMIT 1000",
+            "maxResultRows=100",
+            "maxResultRows",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions a JOIN stock_transactions b ON a.symbol = b.symbol",
+            "maxRowsInJoin=1000",
+            "maxRowsInJoin",
+        ),
+    ];
+    for (endpoint, sql, options, option) in cases {
+        let body = json!({ "sql": sql, "queryOptions": options });
+        let (status, response) = app.call("POST", endpoint, body.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sql}: {response}");
+        assert_eq!(error_code(&response), 245, "{sql}: {response}");
+        let message = response["exceptions"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("SET {option} = ")),
+            "{sql}: {message}"
+        );
+        // Within the default limits the same query answers.
+        let body = json!({ "sql": sql });
+        let (status, response) = app.call("POST", endpoint, body.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{sql}: {response}");
+    }
+    until_no_query_runs(&app, "queries stopped by their limits").await;
+}
+
 /// `term` `count` times (`#` numbered from 0), joined by `op`.
 fn chain(count: usize, term: &str, op: &str) -> String {
     let terms: Vec<String> = (0..count)

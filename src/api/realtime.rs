@@ -46,9 +46,15 @@ fn realtime_table(state: &AppState, name: &str) -> Result<String, ApiError> {
         ));
     }
     if !state.realtime.is_running(&typed) {
+        let reason = state
+            .realtime
+            .not_started_reason(&typed)
+            .unwrap_or_else(|| {
+                "its stream settings could not be used; see the server log".to_string()
+            });
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("table {typed} is not consuming (its stream settings could not be used; see the server log)"),
+            format!("table {typed} is not consuming: {reason}"),
         ));
     }
     Ok(typed)

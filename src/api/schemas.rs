@@ -6,9 +6,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::access::Caller;
 use super::body::{ConfigBody, Params};
 use super::error::ApiError;
 use super::{blocking, config_success, unrecognized_json, AppState};
+use crate::auth::Permission;
 use crate::catalog::{self, Parsed, Schema};
 
 pub fn routes() -> Router<AppState> {
@@ -22,8 +24,11 @@ fn parse_schema(body: &ConfigBody) -> Result<Parsed<Schema>, ApiError> {
     Ok(catalog::parse(&body.0, "schema")?)
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<String>> {
-    Json(state.catalog.schema_names())
+/// The schemas of the tables the caller may read.
+async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<String>> {
+    let mut names = state.catalog.schema_names();
+    names.retain(|name| caller.0.sees(name));
+    Json(names)
 }
 
 async fn fetch(
@@ -43,6 +48,7 @@ async fn fetch(
 /// `POST /schemas?override=true&force=false`: `override` defaults to true, as in Pinot.
 async fn add(
     State(state): State<AppState>,
+    caller: Caller,
     params: Params,
     body: ConfigBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -50,6 +56,10 @@ async fn add(
     let force = params.flag("force", false)?;
     let parsed = parse_schema(&body)?;
     let name = parsed.value.schema_name.clone();
+    caller.require(Permission::Create, Some(&name))?;
+    if replace && state.catalog.schema(&name).is_some() {
+        caller.require(Permission::Update, Some(&name))?;
+    }
     let unrecognized = parsed.unrecognized.clone();
     let catalog = state.catalog.clone();
     let written = blocking(move || catalog.add_schema(parsed, replace, force)).await?;

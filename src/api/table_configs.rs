@@ -8,12 +8,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use super::access::Caller;
 use super::body::ConfigBody;
 use super::error::ApiError;
 use super::tables::broker_warnings;
 use super::{
     blocking, config_success, drop_table_data, sync_consumption_async, unrecognized_json, AppState,
 };
+use crate::auth::Permission;
 use crate::catalog::{self, Parsed, Schema, TableConfig, TableType};
 
 pub fn routes() -> Router<AppState> {
@@ -107,8 +109,11 @@ fn prefix_into(out: &mut BTreeMap<String, Value>, prefix: &str, from: &BTreeMap<
     }
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<String>> {
-    Json(state.catalog.table_names(None))
+/// The tables the caller may read.
+async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<String>> {
+    let mut names = state.catalog.table_names(None);
+    names.retain(|name| caller.0.sees(name));
+    Json(names)
 }
 
 async fn fetch(
@@ -128,13 +133,21 @@ async fn fetch(
     body.insert("tableName".into(), json!(raw));
     body.insert("schema".into(), schema.json.clone());
     for entry in tables {
-        body.insert(part_key(entry.config.table_type).into(), entry.json.clone());
+        body.insert(
+            part_key(entry.config.table_type).into(),
+            catalog::secrets::shown(&entry.json),
+        );
     }
     Ok(Json(Value::Object(body)))
 }
 
-async fn add(State(state): State<AppState>, body: ConfigBody) -> Result<Json<Value>, ApiError> {
+async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: ConfigBody,
+) -> Result<Json<Value>, ApiError> {
     let configs = parse_table_configs(&body.0)?;
+    caller.require(Permission::Create, Some(&configs.name))?;
     let name = configs.name.clone();
     let typed: Vec<TableConfig> = configs
         .tables

@@ -5,11 +5,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use super::access::Caller;
 use super::body::{ConfigBody, Params};
 use super::error::ApiError;
 use super::{
     blocking, config_success, drop_table_data, sync_consumption_async, unrecognized_json, AppState,
 };
+use crate::auth::Permission;
 use crate::catalog::{self, parse_stream_config, Parsed, TableConfig, TableType};
 use crate::ingest::probe_brokers;
 
@@ -19,6 +21,34 @@ pub fn routes() -> Router<AppState> {
         .route("/tables/validate", post(validate))
         .route("/tables/{name}", get(fetch).put(update).delete(remove))
         .route("/tables/{name}/metadata", get(metadata))
+}
+
+/// The table config `bytes` with each `[hidden]` secret replaced by the
+/// stored table's value (same name, type and brokers), as Kafka Connect
+/// does for connector configs read back and sent again.
+pub fn with_stored_secrets(state: &AppState, bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let hidden = catalog::secrets::HIDDEN.as_bytes();
+    if !bytes.windows(hidden.len()).any(|window| window == hidden) {
+        return Ok(bytes.to_vec());
+    }
+    let mut json: Value = match serde_json::from_slice(bytes) {
+        Ok(json) => json,
+        // The parser reports what is wrong with it.
+        Err(_) => return Ok(bytes.to_vec()),
+    };
+    let name = json.get("tableName").and_then(Value::as_str).unwrap_or("");
+    let table_type = json
+        .get("tableType")
+        .and_then(Value::as_str)
+        .and_then(|t| TableType::parse(t).ok());
+    let stored = state
+        .catalog
+        .tables_named(name)
+        .into_iter()
+        .find(|entry| Some(entry.config.table_type) == table_type);
+    catalog::secrets::restore(&mut json, stored.as_ref().map(|entry| &entry.json))
+        .map_err(ApiError::bad_request)?;
+    serde_json::to_vec(&json).map_err(|err| ApiError::bad_request(err.to_string()))
 }
 
 pub fn parse_table(bytes: &[u8]) -> Result<Parsed<TableConfig>, ApiError> {
@@ -48,11 +78,16 @@ pub async fn broker_warnings(state: &AppState, config: &TableConfig) -> Vec<Stri
     )]
 }
 
-async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+/// The tables the caller may read.
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
     let table_type = params.table_type()?;
-    Ok(Json(
-        json!({"tables": state.catalog.table_names(table_type)}),
-    ))
+    let mut names = state.catalog.table_names(table_type);
+    names.retain(|name| caller.0.sees(name));
+    Ok(Json(json!({"tables": names})))
 }
 
 async fn fetch(
@@ -66,7 +101,7 @@ async fn fetch(
         if table_type.is_none_or(|t| t == entry.config.table_type) {
             body.insert(
                 entry.config.table_type.name().to_string(),
-                entry.json.clone(),
+                catalog::secrets::shown(&entry.json),
             );
         }
     }
@@ -80,8 +115,14 @@ async fn fetch(
     Ok(Json(Value::Object(body)))
 }
 
-async fn add(State(state): State<AppState>, body: ConfigBody) -> Result<Json<Value>, ApiError> {
-    let parsed = parse_table(&body.0)?;
+async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: ConfigBody,
+) -> Result<Json<Value>, ApiError> {
+    let bytes = with_stored_secrets(&state, &body.0)?;
+    let parsed = parse_table(&bytes)?;
+    caller.require(Permission::Create, Some(&parsed.value.table_name))?;
     let unrecognized = parsed.unrecognized.clone();
     let catalog = state.catalog.clone();
     let (written, config) = blocking(move || {
@@ -105,7 +146,8 @@ async fn update(
     Path(name): Path<String>,
     body: ConfigBody,
 ) -> Result<Json<Value>, ApiError> {
-    let parsed = parse_table(&body.0)?;
+    let bytes = with_stored_secrets(&state, &body.0)?;
+    let parsed = parse_table(&bytes)?;
     let unrecognized = parsed.unrecognized.clone();
     let catalog = state.catalog.clone();
     let (written, config) = blocking(move || {

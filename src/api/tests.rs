@@ -19,26 +19,35 @@ pub(super) struct TestApp {
 
 impl TestApp {
     pub(super) fn new() -> TestApp {
-        TestApp::with_body_limit(64 * 1024)
+        TestApp::with_config(|_| {})
     }
 
     pub(super) fn with_body_limit(max_body_bytes: usize) -> TestApp {
+        TestApp::with_config(|config| config.max_body_bytes = max_body_bytes)
+    }
+
+    /// An app whose config `adjust` changes after the test defaults are set.
+    pub(super) fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path());
-        config.max_body_bytes = max_body_bytes;
+        config.max_body_bytes = 64 * 1024;
         config.max_upload_bytes = 256 * 1024;
         config.broker_probe_timeout = Duration::from_millis(500);
+        adjust(&mut config);
         let state = AppState::open(config).unwrap();
         TestApp { _dir: dir, state }
     }
 
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = router(self.state.clone()).oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, value)
+    pub(super) fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub(super) async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        read(self.send_raw(request).await).await
+    }
+
+    pub(super) async fn send_raw(&self, request: Request<Body>) -> Response {
+        router(self.state.clone()).oneshot(request).await.unwrap()
     }
 
     pub(super) async fn call(
@@ -68,6 +77,27 @@ impl TestApp {
         );
         assert_eq!(self.call("POST", "/tables", TABLE).await.0, StatusCode::OK);
         self
+    }
+}
+
+/// The status and JSON (or text) body of a response.
+pub(super) async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
+}
+
+/// Something that sends requests to the app: the app itself, or the app
+/// with some principal's credentials.
+pub(super) trait Client {
+    async fn call(&self, method: &str, uri: &str, body: String) -> (StatusCode, Value);
+}
+
+impl Client for TestApp {
+    async fn call(&self, method: &str, uri: &str, body: String) -> (StatusCode, Value) {
+        TestApp::call(self, method, uri, body).await
     }
 }
 
@@ -503,12 +533,14 @@ async fn multipart_upload_as_pinot_docs_show() {
 const BENCH_SCHEMA: &str = include_str!("../../benches/data/stock_transactions.schema.json");
 const BENCH_TABLE: &str = include_str!("../../benches/data/stock_transactions.offline.json");
 
-pub(super) async fn with_offline_table(app: &TestApp) {
+pub(super) async fn with_offline_table(app: &impl Client) {
     assert_eq!(
-        app.call("POST", "/schemas", BENCH_SCHEMA).await.0,
+        app.call("POST", "/schemas", BENCH_SCHEMA.to_string())
+            .await
+            .0,
         StatusCode::OK
     );
-    let (status, body) = app.call("POST", "/tables", BENCH_TABLE).await;
+    let (status, body) = app.call("POST", "/tables", BENCH_TABLE.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -825,6 +857,22 @@ async fn ingest_errors_are_clear_and_ingest_nothing() {
         &upload(&app, table, "t.json", b"{\"shares\": \"x\"}\n[1]\n").await,
         StatusCode::BAD_REQUEST,
         &["holds no row that could be ingested"],
+    );
+    // A header that names no column would ingest rows of defaults, strict or not.
+    for query in [table.to_string(), strict.clone()] {
+        assert_error(
+            &upload(&app, &query, "t.csv", b"ID;SYMBOL;PRICE\n1;A;2\n").await,
+            StatusCode::BAD_REQUEST,
+            &[
+                "the CSV header (ID;SYMBOL;PRICE) names no column",
+                "the table's columns are ",
+            ],
+        );
+    }
+    assert_error(
+        &upload(&app, table, "t.json", b"{\"ID\": 1}\n{\"other\": 2}\n").await,
+        StatusCode::BAD_REQUEST,
+        &["no key of the object (ID) names a column"],
     );
     assert_error(
         &upload(&app, "tableNameWithType=nope_OFFLINE", "t.csv", b"a\n1\n").await,

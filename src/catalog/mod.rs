@@ -15,8 +15,10 @@
 pub mod datetime;
 mod error;
 mod json;
+pub mod kafka_props;
 pub mod names;
 mod schema;
+pub mod secrets;
 mod store;
 pub mod stream;
 mod table;

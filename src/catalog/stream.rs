@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::kafka_props::{self, Verdict};
 use super::names::did_you_mean;
 use super::Problem;
 
@@ -89,9 +90,10 @@ pub struct StreamConfig {
     pub flush_segment_size: u64,
     /// Rows of a partition's first segment when sizing by bytes.
     pub flush_initial_rows: u64,
-    /// Properties passed to the Kafka client as they are (`security.protocol`,
-    /// `sasl.*`, `ssl.*`, and every `stream.kafka.consumer.prop.*`).
-    pub client_props: BTreeMap<String, String>,
+    /// Properties passed to the Kafka client (`security.protocol`, `sasl.*`,
+    /// `ssl.*` and `stream.kafka.consumer.prop.*`), each one on the allow-list
+    /// of [`kafka_props`].
+    pub client_props: ClientProps,
     /// Stop at a message that cannot be decoded rather than skip it.
     pub stop_on_decode_error: bool,
     /// Where messages that cannot be decoded are copied, if anywhere.
@@ -293,12 +295,20 @@ pub fn parse_stream_config(
         if key == KEY_OFFSET_RESET {
             continue;
         }
-        if let Some(prop) = key.strip_prefix(CONSUMER_PROP_PREFIX) {
-            client_props.insert(prop.to_string(), value.clone());
-        } else if is_client_key(key) {
-            client_props.insert(key.clone(), value.clone());
+        let prop = match key.strip_prefix(CONSUMER_PROP_PREFIX) {
+            Some(prop) => prop,
+            None if is_client_key(key) => key.as_str(),
+            None => continue,
+        };
+        match kafka_props::check(prop, value) {
+            Ok(Verdict::Pass) => {
+                client_props.insert(prop.to_string(), value.clone());
+            }
+            Ok(Verdict::Owned) => {}
+            Err(message) => problem(key, message),
         }
     }
+    let client_props = ClientProps(client_props);
 
     if problems.is_empty() {
         Ok(StreamConfig {
@@ -320,7 +330,40 @@ pub fn parse_stream_config(
     }
 }
 
-/// Raw Kafka client settings written directly in the stream map.
+/// The Kafka client properties of a stream, checked. Secret values
+/// (`sasl.password`, `ssl.key.pem`, `ssl.key.password`) never show in its
+/// `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ClientProps(BTreeMap<String, String>);
+
+impl ClientProps {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+}
+
+impl std::fmt::Debug for ClientProps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.0.iter().map(|(key, value)| {
+            let value = if kafka_props::is_secret(key) {
+                "[hidden]"
+            } else {
+                value.as_str()
+            };
+            (key, value)
+        });
+        f.debug_map().entries(shown).finish()
+    }
+}
+
+/// Kafka client settings Pinot reads directly from the stream map (besides
+/// `stream.kafka.consumer.prop.*`).
 fn is_client_key(key: &str) -> bool {
     ["security.", "sasl.", "ssl.", "isolation.level", "client.id"]
         .iter()
@@ -489,9 +532,70 @@ mod tests {
         assert_eq!(config.flush_rows, 0);
         assert_eq!(config.flush_time, Duration::from_secs(36 * 3600));
         assert_eq!(config.flush_segment_size, 150 << 20);
-        assert_eq!(config.client_props["fetch.min.bytes"], "1");
-        assert_eq!(config.client_props["security.protocol"], "SASL_SSL");
-        assert!(!config.client_props.contains_key("auto.offset.reset"));
+        assert_eq!(config.client_props.get("fetch.min.bytes"), Some("1"));
+        assert_eq!(
+            config.client_props.get("security.protocol"),
+            Some("SASL_SSL")
+        );
+        assert_eq!(config.client_props.get("auto.offset.reset"), None);
+    }
+
+    #[test]
+    fn kafka_properties_outside_the_allow_list_are_refused_by_key() {
+        let problems = parse_stream_config(
+            &map(&[
+                (KEY_TOPIC, "t"),
+                (KEY_BROKERS, "a:1"),
+                (
+                    "stream.kafka.consumer.prop.plugin.library.paths",
+                    "/data/uploads/evil.so",
+                ),
+                ("ssl.ca.location", "/etc/shadow"),
+                ("sasl.kerberos.kinit.cmd", "sh -c id"),
+                ("stream.kafka.consumer.prop.fetch.wait.max.mz", "20"),
+            ]),
+            "streamConfigs",
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "streamConfigs.sasl.kerberos.kinit.cmd",
+                "streamConfigs.ssl.ca.location",
+                "streamConfigs.stream.kafka.consumer.prop.fetch.wait.max.mz",
+                "streamConfigs.stream.kafka.consumer.prop.plugin.library.paths",
+            ]
+        );
+        let text: Vec<String> = problems.iter().map(Problem::to_string).collect();
+        assert!(text[0].contains("shell command"), "{text:?}");
+        assert!(text[1].contains("ssl.ca.pem"), "{text:?}");
+        assert!(
+            text[2].contains("did you mean `fetch.wait.max.ms`"),
+            "{text:?}"
+        );
+        assert!(text[3].contains("native code"), "{text:?}");
+    }
+
+    #[test]
+    fn secret_client_props_are_hidden_from_debug() {
+        let config = parse_stream_config(
+            &map(&[
+                (KEY_TOPIC, "t"),
+                (KEY_BROKERS, "a:1"),
+                ("sasl.username", "ann"),
+                ("sasl.password", "hunter2"),
+                ("stream.kafka.consumer.prop.ssl.key.pem", "PRIVATE KEY"),
+            ]),
+            "m",
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(shown.contains("ann"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("PRIVATE KEY"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use super::jdbc::JdbcConfig;
 use super::s3::S3Config;
+pub use super::secrets::{
+    check_secrets, is_secret, masked, resolve_secret, HIDDEN, SECRETS_DIR_ENV, SECRET_ENV_PREFIX,
+};
 
 /// Longest connector name accepted.
 const MAX_NAME_LEN: usize = 200;
@@ -76,8 +79,8 @@ pub enum Sources {
     Topics(Vec<String>),
 }
 
-/// A connector's settings, checked.
-#[derive(Debug, Clone)]
+/// A connector's settings, checked. Its `Debug` output hides secrets.
+#[derive(Clone)]
 pub struct ConnectorConfig {
     pub name: String,
     pub kind: SinkKind,
@@ -87,42 +90,22 @@ pub struct ConnectorConfig {
     pub raw: BTreeMap<String, String>,
 }
 
+impl std::fmt::Debug for ConnectorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("sources", &self.sources)
+            .field("raw", &masked(&self.raw))
+            .finish_non_exhaustive()
+    }
+}
+
 /// The sink-specific part of a config.
 #[derive(Debug, Clone)]
 pub enum Sink {
     S3(Box<S3Config>),
     Jdbc(Box<JdbcConfig>),
-}
-
-/// What a secret is shown as.
-pub const HIDDEN: &str = "[hidden]";
-
-/// Keys whose values are never shown back.
-pub fn is_secret(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    key.contains("password") || key.contains("secret") || key.ends_with(".key.id")
-}
-
-/// The config with its secrets replaced by `[hidden]`, as Kafka Connect
-/// shows values that come from a config provider; a password inside
-/// `connection.url` is masked too.
-pub fn masked(raw: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    raw.iter()
-        .map(|(key, value)| {
-            let shown = if is_secret(key) {
-                HIDDEN.to_string()
-            } else if key == "connection.url" {
-                match super::jdbc::url::parse(value) {
-                    Ok(url) if url.password.is_some() => url.to_string(),
-                    Ok(_) => value.clone(),
-                    Err(_) => "[hidden]".to_string(),
-                }
-            } else {
-                value.clone()
-            };
-            (key.clone(), shown)
-        })
-        .collect()
 }
 
 /// Checks a connector name: it names a file under the data directory.
@@ -383,88 +366,6 @@ pub fn parse(name: &str, raw: BTreeMap<String, String>) -> Result<ConnectorConfi
     }
 }
 
-/// Keys whose values may be config references.
-const SECRET_KEYS: [&str; 4] = [
-    "connection.user",
-    "connection.password",
-    "aws.access.key.id",
-    "aws.secret.access.key",
-];
-
-/// Prefix of the environment variables `${env:...}` may read.
-pub const SECRET_ENV_PREFIX: &str = "GAMAY_SECRET_";
-/// The environment variable naming the directory `${file:...}` may read.
-pub const SECRETS_DIR_ENV: &str = "GAMAY_SECRETS_DIR";
-
-/// Problems resolving the config references of a new or changed config
-/// (stored configs are not checked again: a reference that stops resolving
-/// shows in the connector's status instead).
-pub fn check_secrets(raw: &BTreeMap<String, String>) -> Vec<String> {
-    SECRET_KEYS
-        .iter()
-        .filter_map(|key| {
-            let value = raw.get(*key)?;
-            resolve_secret(value)
-                .err()
-                .map(|err| format!("{key}: {err}"))
-        })
-        .collect()
-}
-
-/// Resolves `${env:NAME}` and `${file:/path}` / `${file:/path:key}` (a
-/// properties file's key), Kafka Connect's config-provider references.
-/// Only what the server's operator exposed can be read: variables named
-/// `GAMAY_SECRET_*`, and files inside the directory `GAMAY_SECRETS_DIR`
-/// names; anyone who may create connectors could otherwise read any of the
-/// server's variables or files.
-pub fn resolve_secret(value: &str) -> Result<String, String> {
-    let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
-        return Ok(value.to_string());
-    };
-    if let Some(name) = inner.strip_prefix("env:") {
-        if !name.starts_with(SECRET_ENV_PREFIX) {
-            return Err(format!(
-                "${{env:{name}}} is not readable: config references read only variables named {SECRET_ENV_PREFIX}*"
-            ));
-        }
-        return std::env::var(name)
-            .map_err(|_| format!("environment variable `{name}` is not set"));
-    }
-    if let Some(spec) = inner.strip_prefix("file:") {
-        let (path, key) = match spec.rsplit_once(':') {
-            Some((path, key)) if !path.is_empty() && !key.contains('/') => (path, Some(key)),
-            _ => (spec, None),
-        };
-        let allowed = std::env::var_os(SECRETS_DIR_ENV).ok_or_else(|| {
-            format!("${{file:{path}}} is not readable: the server reads secret files only from the directory {SECRETS_DIR_ENV} names, and it is not set")
-        })?;
-        let allowed = std::fs::canonicalize(&allowed)
-            .map_err(|err| format!("{SECRETS_DIR_ENV} cannot be read: {err}"))?;
-        let file = std::fs::canonicalize(path)
-            .map_err(|err| format!("cannot read secret file `{path}`: {err}"))?;
-        if !file.starts_with(&allowed) {
-            return Err(format!(
-                "secret file `{path}` is outside {SECRETS_DIR_ENV} ({})",
-                allowed.display()
-            ));
-        }
-        let text = std::fs::read_to_string(&file)
-            .map_err(|err| format!("cannot read secret file `{path}`: {err}"))?;
-        return match key {
-            None => Ok(text.trim_end_matches(['\n', '\r']).to_string()),
-            Some(key) => text
-                .lines()
-                .filter_map(|line| line.split_once('='))
-                .find(|(name, _)| name.trim() == key)
-                .map(|(_, value)| value.trim().to_string())
-                .ok_or_else(|| format!("secret file `{path}` has no key `{key}`")),
-        };
-    }
-    Err(format!(
-        "`${{{inner}}}` is not a config reference Gamay resolves; use ${{env:{SECRET_ENV_PREFIX}NAME}} or ${{file:/path[:key]}}"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,32 +399,6 @@ mod tests {
         assert!(check_name("a/b").is_err());
         assert!(check_name("").is_err());
         assert!(check_name(".hidden").is_err());
-    }
-
-    #[test]
-    fn secrets_are_masked() {
-        let raw = map(&[
-            ("connection.password", "pw"),
-            ("aws.secret.access.key", "sk"),
-            ("aws.access.key.id", "ak"),
-            ("connection.user", "u"),
-            ("connection.url", "postgres://u:pw123@db/x"),
-        ]);
-        let shown = masked(&raw);
-        assert!(
-            !shown["connection.url"].contains("pw123"),
-            "{}",
-            shown["connection.url"]
-        );
-        assert!(
-            shown["connection.url"].contains("db"),
-            "{}",
-            shown["connection.url"]
-        );
-        assert_eq!(shown["connection.password"], "[hidden]");
-        assert_eq!(shown["aws.secret.access.key"], "[hidden]");
-        assert_eq!(shown["aws.access.key.id"], "[hidden]");
-        assert_eq!(shown["connection.user"], "u");
     }
 
     #[test]
@@ -588,45 +463,5 @@ mod tests {
             problems.iter().any(|p| p.contains("`other`")),
             "{problems:?}"
         );
-    }
-
-    #[test]
-    fn secret_references() {
-        std::env::set_var("GAMAY_SECRET_TEST_REF", "s3cret");
-        assert_eq!(
-            resolve_secret("${env:GAMAY_SECRET_TEST_REF}").unwrap(),
-            "s3cret"
-        );
-        assert_eq!(resolve_secret("plain").unwrap(), "plain");
-        let err = resolve_secret("${env:HOME}").unwrap_err();
-        assert!(err.contains("GAMAY_SECRET_"), "{err}");
-        let secrets = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        std::env::set_var(SECRETS_DIR_ENV, secrets.path());
-        let file = secrets.path().join("db.properties");
-        std::fs::write(&file, "user=u\npassword = pw\n").unwrap();
-        let reference = format!("${{file:{}:password}}", file.display());
-        assert_eq!(resolve_secret(&reference).unwrap(), "pw");
-        let whole = secrets.path().join("pw.txt");
-        std::fs::write(&whole, "only\n").unwrap();
-        assert_eq!(
-            resolve_secret(&format!("${{file:{}}}", whole.display())).unwrap(),
-            "only"
-        );
-        let elsewhere = outside.path().join("x");
-        std::fs::write(&elsewhere, "no").unwrap();
-        let err = resolve_secret(&format!("${{file:{}}}", elsewhere.display())).unwrap_err();
-        assert!(err.contains("outside"), "{err}");
-        let sneaky = format!(
-            "${{file:{}/../{}}}",
-            secrets.path().display(),
-            elsewhere.strip_prefix("/").unwrap().display()
-        );
-        assert!(resolve_secret(&sneaky).is_err());
-        assert!(resolve_secret("${vault:x}").is_err());
-        assert!(resolve_secret("${env:GAMAY_SECRET_NO_SUCH_VARIABLE}").is_err());
-        let mut raw = BTreeMap::new();
-        raw.insert("connection.password".to_string(), "${env:PATH}".to_string());
-        assert_eq!(check_secrets(&raw).len(), 1);
     }
 }

@@ -11,6 +11,7 @@ pub mod registry;
 pub mod rows;
 mod runner;
 pub mod s3;
+pub mod secrets;
 pub mod state;
 
 pub use registry::{ConnectorView, Connectors, RegistryError};

@@ -3,8 +3,14 @@
 //! paused), and one background job each. Creating, changing, pausing,
 //! resuming, restarting and deleting go through here; a server that starts
 //! again resumes every connector where its watermark stands.
+//!
+//! Connector files hold passwords and keys: they are written readable by
+//! the server's user only (0600, in a 0700 directory), and files left
+//! readable by an older version are tightened at start.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +19,8 @@ use tokio::sync::watch;
 
 use super::config::{self, ConnectorConfig};
 use super::runner::{Control, Job, Status};
-use super::state;
+use super::s3::store::FileStoreRoots;
+use super::{secrets, state};
 use crate::catalog::Catalog;
 use crate::durable;
 use crate::server::Server;
@@ -76,6 +83,7 @@ pub struct ConnectorView {
 
 pub struct Connectors {
     data_dir: PathBuf,
+    file_roots: Arc<FileStoreRoots>,
     catalog: Arc<Catalog>,
     server: Arc<Server>,
     entries: Mutex<BTreeMap<String, Entry>>,
@@ -84,18 +92,23 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    /// Loads the stored connectors and starts those not paused. Needs a
-    /// Tokio runtime.
+    /// Loads the stored connectors and starts those not paused. S3 sinks
+    /// with a `file://` store may write only inside `file_store_roots`
+    /// (created if missing). Needs a Tokio runtime.
     pub fn start(
         data_dir: &Path,
+        file_store_roots: &[PathBuf],
         catalog: Arc<Catalog>,
         server: Arc<Server>,
     ) -> Result<Connectors, RegistryError> {
+        let file_roots = FileStoreRoots::open(file_store_roots).map_err(RegistryError::Io)?;
         let dir = data_dir.join("catalog").join("connectors");
         durable::create_dir_durably(&dir).map_err(|err| io_error(&dir, err))?;
         durable::remove_temp_files(&dir).map_err(|err| io_error(&dir, err))?;
+        make_private(&dir, 0o700).map_err(|err| io_error(&dir, err))?;
         let connectors = Connectors {
             data_dir: data_dir.to_path_buf(),
+            file_roots: Arc::new(file_roots),
             catalog,
             server,
             entries: Mutex::new(BTreeMap::new()),
@@ -108,6 +121,9 @@ impl Connectors {
             .collect();
         files.sort();
         for path in files {
+            if let Err(err) = make_private(&path, 0o600) {
+                tracing::error!(file = %path.display(), error = %err, "cannot make the connector file private");
+            }
             let loaded = std::fs::read(&path)
                 .map_err(|err| err.to_string())
                 .and_then(|bytes| {
@@ -163,7 +179,7 @@ impl Connectors {
         let path = self.file(&config.name);
         let bytes =
             serde_json::to_vec_pretty(&stored).map_err(|err| io_error(&path, err.into()))?;
-        durable::write_atomic(&path, &bytes).map_err(|err| io_error(&path, err))
+        write_private(&path, &bytes).map_err(|err| io_error(&path, err))
     }
 
     fn launch(&self, config: ConnectorConfig, paused: bool) {
@@ -186,6 +202,7 @@ impl Connectors {
             config: config.clone(),
             catalog: self.catalog.clone(),
             server: self.server.clone(),
+            file_roots: self.file_roots.clone(),
             state_dir,
             status: status.clone(),
             control: receiver,
@@ -212,12 +229,17 @@ impl Connectors {
     }
 
     /// Creates a connector. Its name must be new.
-    pub fn create(&self, name: &str, raw: BTreeMap<String, String>) -> Result<(), RegistryError> {
+    pub fn create(
+        &self,
+        name: &str,
+        mut raw: BTreeMap<String, String>,
+    ) -> Result<(), RegistryError> {
         let _changes = self.lock_changes();
-        let config = parse_new(name, raw)?;
         if self.lock().contains_key(name) {
             return Err(RegistryError::Exists(name.to_string()));
         }
+        secrets::restore_hidden(&mut raw, None).map_err(RegistryError::Invalid)?;
+        let config = self.parse_new(name, raw)?;
         self.store(&config, false)?;
         self.launch(config, false);
         Ok(())
@@ -233,17 +255,10 @@ impl Connectors {
     ) -> Result<bool, RegistryError> {
         let _changes = self.lock_changes();
         // A config read back shows secrets as `[hidden]`; sent again, they
-        // keep their stored values.
-        if let Some(entry) = self.lock().get(name) {
-            for (key, value) in raw.iter_mut() {
-                if value == config::HIDDEN && config::is_secret(key) {
-                    if let Some(stored) = entry.config.raw.get(key) {
-                        value.clone_from(stored);
-                    }
-                }
-            }
-        }
-        let config = parse_new(name, raw)?;
+        // keep their stored values while the target stays the same.
+        let stored = self.lock().get(name).map(|entry| entry.config.raw.clone());
+        secrets::restore_hidden(&mut raw, stored.as_ref()).map_err(RegistryError::Invalid)?;
+        let config = self.parse_new(name, raw)?;
         let paused = self.lock().get(name).map(|entry| entry.paused);
         self.store(&config, paused.unwrap_or(false))?;
         self.launch(config, paused.unwrap_or(false));
@@ -326,17 +341,63 @@ impl Connectors {
     }
 }
 
-/// Parses a config sent by a user: its settings and its config references.
-fn parse_new(name: &str, raw: BTreeMap<String, String>) -> Result<ConnectorConfig, RegistryError> {
-    let secrets = config::check_secrets(&raw);
-    match config::parse(name, raw) {
-        Ok(config) if secrets.is_empty() => Ok(config),
-        Ok(_) => Err(RegistryError::Invalid(secrets)),
-        Err(mut problems) => {
-            problems.extend(secrets);
-            Err(RegistryError::Invalid(problems))
+impl Connectors {
+    /// Parses a config sent by a user: its settings, its config references
+    /// and where a `file://` store would write.
+    fn parse_new(
+        &self,
+        name: &str,
+        raw: BTreeMap<String, String>,
+    ) -> Result<ConnectorConfig, RegistryError> {
+        let mut problems = config::check_secrets(&raw);
+        match config::parse(name, raw) {
+            Ok(config) => {
+                if let config::Sink::S3(s3) = &config.sink {
+                    if let Err(problem) = self.file_roots.confine(s3) {
+                        problems.push(format!("store.url: {problem}"));
+                    }
+                }
+                if problems.is_empty() {
+                    Ok(config)
+                } else {
+                    Err(RegistryError::Invalid(problems))
+                }
+            }
+            Err(mut parse_problems) => {
+                parse_problems.extend(problems);
+                Err(RegistryError::Invalid(parse_problems))
+            }
         }
     }
+}
+
+/// Replaces `path` with `bytes` atomically and durably, readable by the
+/// server's user only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temp = durable::temp_path(path);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| durable::publish(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+/// Sets `path`'s permission bits to `mode` unless they are that already.
+fn make_private(path: &Path, mode: u32) -> std::io::Result<()> {
+    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if current != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
 }
 
 fn io_error(path: &Path, err: std::io::Error) -> RegistryError {

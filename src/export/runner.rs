@@ -76,6 +76,8 @@ pub struct Job {
     pub config: Arc<ConnectorConfig>,
     pub catalog: Arc<Catalog>,
     pub server: Arc<Server>,
+    /// Where `file://` stores may write.
+    pub file_roots: Arc<super::s3::store::FileStoreRoots>,
     pub state_dir: PathBuf,
     pub status: Arc<Mutex<Status>>,
     pub control: watch::Receiver<Control>,
@@ -284,7 +286,7 @@ impl Job {
 
     async fn open(&self) -> Result<Open, String> {
         match &self.config.sink {
-            Sink::S3(config) => Ok(Open::S3(super::s3::store::open(config)?)),
+            Sink::S3(config) => Ok(Open::S3(super::s3::store::open(config, &self.file_roots)?)),
             Sink::Jdbc(config) => {
                 let mut target = connect(config).await?;
                 let exported = target.exported(&self.config.name).await?;

@@ -15,37 +15,44 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::catalog::{OffsetReset, StreamConfig};
+use crate::catalog::{kafka_props, OffsetReset, StreamConfig};
 
 /// How long a metadata or offset request may take.
 pub const BROKER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// librdkafka settings Gamay decides itself; a table's own value for these
-/// would break exactly-once, so they are not passed through.
-const OWNED_KEYS: [&str; 5] = [
-    "enable.auto.commit",
-    "enable.auto.offset.store",
-    "auto.offset.reset",
-    "bootstrap.servers",
-    "enable.partition.eof",
-];
-
-/// The consumer configuration for `stream`, tagged with `client_id`.
+/// The consumer configuration for `stream`, tagged with `client_id`. The
+/// stream's own properties passed the allow-list of
+/// [`crate::catalog::kafka_props`]; the settings that keep offsets in Gamay's
+/// checkpoints are never among them.
 pub fn consumer_config(stream: &StreamConfig, client_id: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", stream.brokers.join(","))
         .set("group.id", format!("gamay-{client_id}"))
         .set("client.id", client_id)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "error")
-        .set("enable.partition.eof", "false")
         // Hand fetched messages over quickly: freshness over batching.
         .set("fetch.wait.max.ms", "20")
         .set("log_level", "4");
-    for (key, value) in &stream.client_props {
-        if !OWNED_KEYS.contains(&key.as_str()) {
+    for (key, value) in stream.client_props.iter() {
+        config.set(key, value);
+    }
+    config
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "error")
+        .set("enable.partition.eof", "false");
+    config
+}
+
+/// A producer configuration for the brokers of `stream` (the dead-letter
+/// topic): its connection, TLS and SASL settings, none of its fetch ones.
+pub fn producer_config(stream: &StreamConfig) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", stream.brokers.join(","))
+        .set("log_level", "4");
+    for (key, value) in stream.client_props.iter() {
+        if kafka_props::applies_to_producer(key) {
             config.set(key, value);
         }
     }
@@ -178,5 +185,96 @@ pub fn describe(err: &KafkaError) -> String {
     match err.rdkafka_error_code() {
         Some(code) => format!("{code}"),
         None => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rdkafka::producer::BaseProducer;
+
+    use super::*;
+    use crate::catalog::parse_stream_config;
+
+    /// A self-signed CA certificate (public, no key), valid until 2126.
+    const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBhjCCAS2gAwIBAgIUdBtwFB75hGwJToyHERvCOX/JqkIwCgYIKoZIzj0EAwIw
+GDEWMBQGA1UEAwwNZ2FtYXktdGVzdC1jYTAgFw0yNjEyMDYxODM0MDdaGA8yMTI2
+MTExMjE4MzQwN1owGDEWMBQGA1UEAwwNZ2FtYXktdGVzdC1jYTBZMBMGByqGSM49
+AgEGCCqGSM49AwEHA0IABFxQkbNoYYXqTBDS9JAheSvqXrG6Du2lYtihbXmJ0DvV
+wY1Wuyi9HnsBSBY4wwB6yqhtyQEQXSSRursL6ndt9jajUzBRMB0GA1UdDgQWBBSl
+vrJd2pLaYNtYw74X54Mn9tRqdjAfBgNVHSMEGDAWgBSlvrJd2pLaYNtYw74X54Mn
+9tRqdjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIHUv97xR7hRR
+hSiu8qz1z7dCdYqsVOEzHdQSfgpYJxzGAiBL6C05lNkXvqGKiDXihOSoLrcVdf5I
+ANzu7EqMs9nN1g==
+-----END CERTIFICATE-----
+";
+
+    fn stream(extra: &[(&str, &str)]) -> StreamConfig {
+        let mut map: BTreeMap<String, String> = [
+            ("stream.kafka.topic.name", "trades"),
+            ("stream.kafka.broker.list", "127.0.0.1:9093"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+        map.insert(
+            "stream.kafka.consumer.prop.auto.offset.reset".into(),
+            "smallest".into(),
+        );
+        parse_stream_config(&map, "streamConfigs").unwrap()
+    }
+
+    #[test]
+    fn sasl_ssl_settings_reach_librdkafka() {
+        let stream = stream(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", "gamay"),
+            ("sasl.password", "s3cret"),
+            ("stream.kafka.consumer.prop.ssl.ca.pem", CA_PEM),
+            ("stream.kafka.consumer.prop.fetch.min.bytes", "1024"),
+            // Settings Gamay owns are accepted but never override its own.
+            ("stream.kafka.consumer.prop.enable.auto.commit", "true"),
+        ]);
+        let config = consumer_config(&stream, "t_REALTIME-0");
+        for (key, value) in [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", "gamay"),
+            ("sasl.password", "s3cret"),
+            ("ssl.ca.pem", CA_PEM),
+            ("fetch.min.bytes", "1024"),
+            ("enable.auto.commit", "false"),
+            ("auto.offset.reset", "error"),
+            ("bootstrap.servers", "127.0.0.1:9093"),
+        ] {
+            assert_eq!(config.get(key), Some(value), "{key}");
+        }
+        // librdkafka takes every property and builds its TLS context from
+        // the PEM text (creating a client connects to nothing yet).
+        let consumer: Result<BaseConsumer, _> = config.create();
+        assert!(consumer.is_ok(), "{:?}", consumer.err());
+
+        let producer = producer_config(&stream);
+        assert_eq!(producer.get("sasl.password"), Some("s3cret"));
+        assert_eq!(producer.get("ssl.ca.pem"), Some(CA_PEM));
+        assert_eq!(producer.get("fetch.min.bytes"), None);
+        let producer: Result<BaseProducer, _> = producer.create();
+        assert!(producer.is_ok(), "{:?}", producer.err());
+    }
+
+    #[test]
+    fn pem_text_is_what_librdkafka_reads() {
+        // Not a certificate: librdkafka refuses it when the client is made,
+        // so the value really is handed over.
+        let stream = stream(&[
+            ("security.protocol", "SSL"),
+            ("stream.kafka.consumer.prop.ssl.ca.pem", "not a certificate"),
+        ]);
+        let err = connect(&stream, "t").err().unwrap_or_default();
+        assert!(err.contains("cannot create a Kafka consumer"), "{err}");
     }
 }

@@ -20,6 +20,7 @@ use super::Labels;
 use crate::catalog::{Catalog, TableType};
 use crate::export::config::SinkKind;
 use crate::export::Connectors;
+use crate::query::RunningQueries;
 use crate::server::realtime::{ConsumerState, Realtime, TableIngestion};
 use crate::server::Server;
 
@@ -29,6 +30,7 @@ pub struct StateCollector {
     pub server: Arc<Server>,
     pub realtime: Arc<Realtime>,
     pub connectors: Arc<Connectors>,
+    pub queries_running: RunningQueries,
 }
 
 impl fmt::Debug for StateCollector {
@@ -39,6 +41,9 @@ impl fmt::Debug for StateCollector {
 
 impl Collector for StateCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
+        let def = &names::QUERIES_RUNNING;
+        let metric = encoder.encode_descriptor(def.name, def.help, None, MetricType::Gauge)?;
+        ConstGauge::new(self.queries_running.get() as i64).encode(metric)?;
         self.encode_tables(&mut encoder)?;
         self.encode_ingestion(&mut encoder)?;
         self.encode_connectors(&mut encoder)?;

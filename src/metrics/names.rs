@@ -27,6 +27,10 @@ pub const QUERY_ERRORS: Def = def(
     "gamay_query_errors",
     "Queries that failed, by Pinot error code",
 );
+pub const QUERIES_RUNNING: Def = def(
+    "gamay_queries_running",
+    "Queries with work in flight on any core, including stopped ones still winding down",
+);
 
 // Ingestion from Kafka, per REALTIME table and partition. Labels: table, partition.
 pub const INGEST_ROWS: Def = def(
@@ -133,10 +137,11 @@ pub const PROCESS_VIRTUAL: Def = def(
 pub const PROCESS_THREADS: Def = def("process_threads", "Threads of the gamay process");
 
 /// Every definition, for checks that names are unique and well formed.
-pub const ALL: [Def; 27] = [
+pub const ALL: [Def; 28] = [
     QUERIES,
     QUERY_SECONDS,
     QUERY_ERRORS,
+    QUERIES_RUNNING,
     INGEST_ROWS,
     INGEST_LAG,
     INGEST_ERRORS,

@@ -8,23 +8,27 @@
 //! (a walk of pre-aggregated records, done in place); a remote server would implement
 //! the same trait over the network.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::error::{QueryError, EXECUTION_TIMEOUT, INTERNAL, TABLE_DOES_NOT_EXIST};
-use super::exec::{execute, execute_in_place, Deadline, Partial, SegmentStats, TIMED_OUT};
+use super::error::{QueryError, ACCESS_DENIED, INTERNAL, TABLE_DOES_NOT_EXIST};
+use super::exec::{
+    execute, execute_in_place, result_rows_error, CancelOnDrop, Deadline, Partial, RunningQueries,
+    SegmentStats, TIMED_OUT,
+};
 use super::explain::{TableIndexes, TreeNames};
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
 use super::plan::Plan;
 use super::plan_cache::{PlanCache, Planned, Stamp};
+use super::quota::Quotas;
 use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
 use super::source::{table_sources, SegmentSource};
 use super::sql::{self, Route, TableColumns};
+use crate::auth::Principal;
 use crate::catalog::names::did_you_mean;
 use crate::catalog::{Catalog, TableType};
 use crate::segment::SegmentSpec;
@@ -150,7 +154,7 @@ impl QueryServer for LocalServer {
             }
         }
         if rest.is_empty() {
-            return reply(gather(&plan, results));
+            return reply(gather(&plan, results, &deadline));
         }
         self.pool.spawn(move || {
             results.extend(
@@ -158,7 +162,7 @@ impl QueryServer for LocalServer {
                     .map(|segment| execute(&plan, segment.as_ref(), &deadline))
                     .collect::<Vec<_>>(),
             );
-            reply(gather(&plan, results))
+            reply(gather(&plan, results, &deadline))
         });
     }
 }
@@ -167,7 +171,12 @@ impl QueryServer for LocalServer {
 fn gather(
     plan: &Plan,
     results: Vec<Result<(Partial, SegmentStats), String>>,
+    deadline: &Deadline,
 ) -> Result<ServerResponse, QueryError> {
+    // A limit a task found passed is the reason the others stopped too.
+    if let Some(error) = deadline.failure() {
+        return Err(error);
+    }
     let mut response = ServerResponse {
         segments_queried: results.len() as u64,
         ..ServerResponse::default()
@@ -176,9 +185,7 @@ fn gather(
     for result in results {
         let (partial, stats) = match result {
             Ok(done) => done,
-            Err(message) if message == TIMED_OUT => {
-                return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)))
-            }
+            Err(message) if message == TIMED_OUT => return Err(plan.options.timeout_error()),
             Err(message) => return Err(QueryError::execution(message)),
         };
         response.add_segment(&stats);
@@ -193,11 +200,19 @@ fn gather(
     }
 }
 
-fn timeout_message(plan: &Plan) -> String {
-    format!(
-        "the query took longer than its timeout of {} ms and was stopped; raise it with SET timeoutMs = ... or the queryOptions timeoutMs=...",
-        plan.options.timeout_ms
-    )
+/// Pinot's 180 unless `reader` may read `table`.
+fn may_read(reader: &Principal, table: &str) -> Result<(), QueryError> {
+    if reader.sees(table) && reader.has(crate::auth::Permission::Read) {
+        Ok(())
+    } else {
+        Err(QueryError::new(
+            ACCESS_DENIED,
+            format!(
+                "Permission is denied for READ on table `{table}`: principal `{}` does not hold it",
+                reader.name
+            ),
+        ))
+    }
 }
 
 /// Plans and runs queries for the HTTP API.
@@ -206,6 +221,8 @@ pub struct Broker {
     servers: Vec<Arc<dyn QueryServer>>,
     multistage: Arc<MultiStage>,
     plans: PlanCache,
+    quotas: Quotas,
+    running: RunningQueries,
 }
 
 impl Broker {
@@ -219,18 +236,27 @@ impl Broker {
             servers,
             multistage,
             plans: PlanCache::default(),
+            quotas: Quotas::default(),
+            running: RunningQueries::default(),
         }
     }
 
-    /// Runs `sql` with `options` (from the request) and returns Pinot's
+    /// Counts the queries whose work is still in flight, on any core.
+    pub fn running(&self) -> RunningQueries {
+        self.running.clone()
+    }
+
+    /// Runs `sql` with `options` (from the request) for `reader`, who must
+    /// be allowed to read every table the query reads, and returns Pinot's
     /// response; errors come back as the response's `exceptions`.
     pub async fn run(
         &self,
         sql: &str,
         options: QueryOptions,
+        reader: &Principal,
     ) -> (BrokerResponse, Option<QueryError>) {
         let started = Instant::now();
-        let (mut response, error) = match self.try_run(sql, options).await {
+        let (mut response, error) = match self.try_run(sql, options, reader).await {
             Ok(response) => (response, None),
             Err(error) => (BrokerResponse::error(&error), Some(error)),
         };
@@ -242,8 +268,12 @@ impl Broker {
         &self,
         sql: &str,
         options: QueryOptions,
+        reader: &Principal,
     ) -> Result<BrokerResponse, QueryError> {
         if let Some(planned) = self.plans.get(sql, &options, &self.catalog) {
+            may_read(reader, &planned.stamp.name)?;
+            self.quotas
+                .admit(&planned.stamp.name, &planned.stamp.entries)?;
             return self.execute(&planned.plan, &planned.tables).await;
         }
         let request_options = options.clone();
@@ -251,12 +281,20 @@ impl Broker {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
-                let table = self.multistage.run(&sql, options.timeout()).await?;
+                let deadline = Arc::new(Deadline::tracked(&options, &self.running));
+                let _cancel = CancelOnDrop(deadline.clone());
+                let visible = |table: &str| may_read(reader, table).is_ok();
+                let table = self
+                    .multistage
+                    .run(&sql, &options, deadline, &visible)
+                    .await?;
                 return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
             }
         };
         let name = sql::table_name(&query)?;
-        let (columns, tables, indexes, stamp) = self.table(&name)?;
+        may_read(reader, &name)?;
+        let (columns, tables, indexes, stamp) = self.table(&name, reader)?;
+        self.quotas.admit(&name, &stamp.entries)?;
         let plan = Arc::new(sql::plan(&query, &columns, options)?);
         if explain {
             let mut indexes = indexes;
@@ -280,10 +318,9 @@ impl Broker {
         plan: &Arc<Plan>,
         tables: &[String],
     ) -> Result<BrokerResponse, QueryError> {
-        let deadline = Arc::new(Deadline {
-            at: Instant::now() + plan.options.timeout(),
-            cancelled: Default::default(),
-        });
+        let deadline = Arc::new(Deadline::tracked(&plan.options, &self.running));
+        // A caller that goes away stops the servers' work too.
+        let _cancel = CancelOnDrop(deadline.clone());
         let mut receivers = Vec::new();
         for server in &self.servers {
             let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -317,8 +354,8 @@ impl Broker {
             {
                 Ok(result) => result?,
                 Err(_) => {
-                    deadline.cancelled.store(true, Ordering::Relaxed);
-                    return Err(QueryError::new(EXECUTION_TIMEOUT, timeout_message(plan)));
+                    deadline.cancel();
+                    return Err(plan.options.timeout_error());
                 }
             };
         let mut merged = ServerResponse::default();
@@ -329,6 +366,9 @@ impl Broker {
         }
         let partial = reduce::merge(plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;
         let rows = reduce::finish(plan, partial).map_err(QueryError::execution)?;
+        if rows.len() as u64 > plan.options.max_result_rows {
+            return Err(result_rows_error(plan.options.max_result_rows));
+        }
         let table = ResultTable {
             columns: plan.output.iter().map(|o| (o.name.clone(), o.ty)).collect(),
             rows,
@@ -369,10 +409,12 @@ impl Broker {
     fn table(
         &self,
         name: &str,
+        reader: &Principal,
     ) -> Result<(TableColumns, Vec<String>, TableIndexes, Stamp), QueryError> {
         let entries = self.catalog.tables_named(name);
         if entries.is_empty() {
-            let known = self.catalog.table_names(None);
+            let mut known = self.catalog.table_names(None);
+            known.retain(|table| reader.sees(table));
             return Err(QueryError::new(
                 TABLE_DOES_NOT_EXIST,
                 format!(

@@ -321,10 +321,8 @@ fn engine_matches_datafusion() {
             panic!("{sql}: not a single-table query");
         };
         let plan = sql::plan(&query, &columns, options).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let deadline = Deadline {
-            at: std::time::Instant::now() + std::time::Duration::from_secs(60),
-            cancelled: Default::default(),
-        };
+        let deadline =
+            Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(60));
         let partials = segments
             .iter()
             .map(|segment| execute(&plan, segment, &deadline).map(|(p, _)| p))

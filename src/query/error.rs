@@ -17,10 +17,20 @@ pub struct QueryError {
 
 pub const JSON_PARSING: i32 = 100;
 pub const SQL_PARSING: i32 = 150;
+/// Pinot's `ACCESS_DENIED_ERROR_CODE`: the caller may not read a table.
+pub const ACCESS_DENIED: i32 = 180;
 pub const TABLE_DOES_NOT_EXIST: i32 = 190;
 /// Pinot's `QueryExecutionError`: the query failed on the data it read.
 pub const EXECUTION: i32 = 200;
+/// Pinot's `ServerResourceLimitExceededError` (its `maxRowsInJoin` error):
+/// a query past one of its limits (memory, rows scanned, result or join
+/// rows). Pinot answers it with 503; Gamay with 400, since the same query
+/// with the same options fails the same way every time: the caller narrows
+/// it or raises the limit the message names.
+pub const RESOURCE_LIMIT_EXCEEDED: i32 = 245;
 pub const EXECUTION_TIMEOUT: i32 = 250;
+/// Pinot's `TOO_MANY_REQUESTS_ERROR_CODE`: a table's query quota is spent.
+pub const TOO_MANY_REQUESTS: i32 = 429;
 pub const INTERNAL: i32 = 450;
 pub const VALIDATION: i32 = 700;
 pub const UNKNOWN_COLUMN: i32 = 710;
@@ -49,12 +59,28 @@ impl QueryError {
         QueryError::new(EXECUTION, message)
     }
 
+    /// A query past the limit `option` sets: `message` says which limit
+    /// and by how much, and the error how to raise it.
+    pub fn limit(message: impl std::fmt::Display, option: &str) -> QueryError {
+        QueryError::new(
+            RESOURCE_LIMIT_EXCEEDED,
+            format!(
+                "{message} (raise it with SET {option} = ... or the queryOptions {option}=...)"
+            ),
+        )
+    }
+
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self.code {
-            JSON_PARSING | SQL_PARSING | EXECUTION | VALIDATION | UNKNOWN_COLUMN => {
-                StatusCode::BAD_REQUEST
-            }
+            JSON_PARSING
+            | SQL_PARSING
+            | EXECUTION
+            | RESOURCE_LIMIT_EXCEEDED
+            | VALIDATION
+            | UNKNOWN_COLUMN => StatusCode::BAD_REQUEST,
+            ACCESS_DENIED => StatusCode::FORBIDDEN,
+            TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
             TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
             EXECUTION_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -15,6 +15,7 @@ use roaring::RoaringBitmap;
 
 use super::docs::{DocSet, Docs};
 use super::eval::{eval_batch, truthy, Columns};
+use super::exec::Deadline;
 use super::expr::{ColumnRef, Expr};
 use super::in_list::InList;
 use super::source::{in_bounds, sorted_id_range, ColumnSource};
@@ -43,10 +44,21 @@ pub enum Pred {
     IsNull,
 }
 
-/// Work done by filters, for the response's statistics.
+/// Work done by filters, for the response's statistics, and the query's
+/// deadline, checked once per batch of scanned docs when set.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct FilterStats {
+pub struct FilterStats<'a> {
     pub entries_scanned: u64,
+    pub deadline: Option<&'a Deadline>,
+}
+
+impl<'a> FilterStats<'a> {
+    pub fn until(deadline: &'a Deadline) -> FilterStats<'a> {
+        FilterStats {
+            entries_scanned: 0,
+            deadline: Some(deadline),
+        }
+    }
 }
 
 impl Pred {
@@ -81,7 +93,7 @@ impl Filter {
         &self,
         columns: &Columns<'_>,
         candidates: &DocSet,
-        stats: &mut FilterStats,
+        stats: &mut FilterStats<'_>,
     ) -> Result<DocSet, String> {
         if candidates.is_empty() {
             return Ok(DocSet::empty());
@@ -156,14 +168,19 @@ fn indexed(source: &dyn ColumnSource, pred: &Pred) -> bool {
 /// Scans `candidates`, keeping docs for which `test` sets a true flag.
 fn scan(
     candidates: &DocSet,
-    stats: &mut FilterStats,
+    stats: &mut FilterStats<'_>,
     mut test: impl FnMut(Docs<'_>, &mut Vec<bool>) -> Result<(), String>,
 ) -> Result<DocSet, String> {
     let mut matched = RoaringBitmap::new();
     let mut flags = Vec::new();
     let mut failure = None;
+    let deadline = stats.deadline;
     candidates.for_each_batch(|docs| {
         flags.clear();
+        if let Err(err) = deadline.map_or(Ok(()), Deadline::check) {
+            failure = Some(err);
+            return false;
+        }
         if let Err(err) = test(docs, &mut flags) {
             failure = Some(err);
             return false;
@@ -223,7 +240,7 @@ fn column_docs(
     source: &dyn ColumnSource,
     pred: &Pred,
     candidates: &DocSet,
-    stats: &mut FilterStats,
+    stats: &mut FilterStats<'_>,
 ) -> Result<DocSet, String> {
     if let Pred::IsNull = pred {
         return Ok(match source.nulls() {
@@ -247,12 +264,15 @@ fn column_docs(
     }
 }
 
+/// Dictionary values tested between two deadline checks.
+const BATCH_IDS: u32 = 4096;
+
 fn dictionary_docs(
     source: &dyn ColumnSource,
     cardinality: usize,
     pred: &Pred,
     candidates: &DocSet,
-    stats: &mut FilterStats,
+    stats: &mut FilterStats<'_>,
 ) -> Result<DocSet, String> {
     // The matching ids, as a contiguous range when the dictionary is sorted.
     let mut range = None;
@@ -271,9 +291,19 @@ fn dictionary_docs(
             range = Some(ids.clone());
             ids.collect()
         }
-        _ => (0..cardinality as u32)
-            .filter(|id| pred.matches(&source.dict_value(*id)))
-            .collect(),
+        _ => {
+            let mut ids = Vec::new();
+            for id in 0..cardinality as u32 {
+                // A large dictionary is a scan of its own.
+                if id % BATCH_IDS == 0 {
+                    stats.deadline.map_or(Ok(()), Deadline::check)?;
+                }
+                if pred.matches(&source.dict_value(id)) {
+                    ids.push(id);
+                }
+            }
+            ids
+        }
     };
     if ids.is_empty() {
         return Ok(DocSet::empty());
@@ -302,7 +332,7 @@ fn dictionary_docs(
     for id in &ids {
         wanted[*id as usize] = true;
     }
-    let check = |docs: &DocSet, stats: &mut FilterStats| {
+    let check = |docs: &DocSet, stats: &mut FilterStats<'_>| {
         let mut buffer = Vec::new();
         if source.single_value() {
             scan(docs, stats, |batch, out| {
@@ -337,7 +367,7 @@ fn raw_docs(
     source: &dyn ColumnSource,
     pred: &Pred,
     candidates: &DocSet,
-    stats: &mut FilterStats,
+    stats: &mut FilterStats<'_>,
 ) -> Result<DocSet, String> {
     match pred {
         Pred::Range(low, high) => {
@@ -378,7 +408,7 @@ fn scan_values(
     source: &dyn ColumnSource,
     pred: &Pred,
     candidates: &DocSet,
-    stats: &mut FilterStats,
+    stats: &mut FilterStats<'_>,
 ) -> Result<DocSet, String> {
     let mut numbers = Vec::new();
     let numeric_range = match pred {

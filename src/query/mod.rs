@@ -27,6 +27,7 @@ pub mod in_list;
 pub mod options;
 pub mod plan;
 mod plan_cache;
+mod quota;
 pub mod reduce;
 pub mod response;
 pub mod scatter;
@@ -36,10 +37,13 @@ pub mod value;
 
 pub use broker::{Broker, LocalServer, QueryServer};
 pub use error::QueryError;
+pub use exec::RunningQueries;
 pub use options::QueryOptions;
 
 #[cfg(test)]
 mod differential;
+#[cfg(test)]
+mod limits_tests;
 pub mod multistage;
 #[cfg(test)]
 mod startree_tests;

@@ -4,13 +4,23 @@
 
 use std::time::Duration;
 
-use super::error::QueryError;
+use super::error::{QueryError, EXECUTION_TIMEOUT};
 use super::in_list::DEFAULT_MAX_IN_LIST_ITEMS;
 
 /// Pinot's broker default, `pinot.broker.timeoutMs`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 /// Pinot's default `numGroupsLimit`.
 pub const DEFAULT_NUM_GROUPS_LIMIT: usize = 100_000;
+/// Default `maxQueryMemoryBytes`, 1 GiB: a query's DataFusion memory pool,
+/// and its group-by, DISTINCT and kept-row state in the single-table
+/// engine. The server's default comes from `--max-query-memory-bytes`.
+pub const DEFAULT_MAX_QUERY_MEMORY_BYTES: u64 = 1 << 30;
+/// Default `maxResultRows`: a million rows are already hundreds of
+/// megabytes of JSON.
+pub const DEFAULT_MAX_RESULT_ROWS: u64 = 1_000_000;
+/// Default `maxRowsInJoin` (Pinot's name; its default of 1,048,576 rows
+/// applies to its hash table, here to any join's output).
+pub const DEFAULT_MAX_ROWS_IN_JOIN: u64 = 10_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryOptions {
@@ -20,6 +30,15 @@ pub struct QueryOptions {
     pub use_multistage: bool,
     /// `skipUpsert`: an upsert table shows every version of each key.
     pub skip_upsert: bool,
+    /// `maxQueryMemoryBytes`.
+    pub max_query_memory_bytes: u64,
+    /// `maxResultRows`: most rows a query returns.
+    pub max_result_rows: u64,
+    /// `maxRowsInJoin`: most rows one join of the multi-stage engine outputs.
+    pub max_rows_in_join: u64,
+    /// `maxRowsScanned`: most rows a query reads after its filters
+    /// (`numDocsScanned`); no limit by default.
+    pub max_rows_scanned: u64,
     /// `maxInListItems`: the most values one `IN (...)` may list.
     pub max_in_list_items: usize,
 }
@@ -32,6 +51,10 @@ impl Default for QueryOptions {
             num_groups_limit: DEFAULT_NUM_GROUPS_LIMIT,
             use_multistage: false,
             skip_upsert: false,
+            max_query_memory_bytes: DEFAULT_MAX_QUERY_MEMORY_BYTES,
+            max_result_rows: DEFAULT_MAX_RESULT_ROWS,
+            max_rows_in_join: DEFAULT_MAX_ROWS_IN_JOIN,
+            max_rows_scanned: u64::MAX,
             max_in_list_items: DEFAULT_MAX_IN_LIST_ITEMS,
         }
     }
@@ -40,6 +63,17 @@ impl Default for QueryOptions {
 impl QueryOptions {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The error of a query stopped at its timeout.
+    pub fn timeout_error(&self) -> QueryError {
+        QueryError::new(
+            EXECUTION_TIMEOUT,
+            format!(
+                "the query took longer than its timeout of {} ms and was stopped; raise it with SET timeoutMs = ... or the queryOptions timeoutMs=...",
+                self.timeout_ms
+            ),
+        )
     }
 
     /// Applies a `queryOptions` string: `key=value` pairs separated by `;`.
@@ -90,6 +124,10 @@ impl QueryOptions {
             "numgroupslimit" => self.num_groups_limit = number("numGroupsLimit")?.max(1) as usize,
             "usemultistageengine" => self.use_multistage = flag("useMultistageEngine")?,
             "skipupsert" => self.skip_upsert = flag("skipUpsert")?,
+            "maxquerymemorybytes" => self.max_query_memory_bytes = number("maxQueryMemoryBytes")?,
+            "maxresultrows" => self.max_result_rows = number("maxResultRows")?,
+            "maxrowsinjoin" => self.max_rows_in_join = number("maxRowsInJoin")?,
+            "maxrowsscanned" => self.max_rows_scanned = number("maxRowsScanned")?,
             "maxinlistitems" => self.max_in_list_items = number("maxInListItems")?.max(1) as usize,
             _ => {}
         }
@@ -114,5 +152,26 @@ mod tests {
         let err = options.apply_string("timeoutMs=soon").unwrap_err();
         assert!(err.message.contains("timeoutMs=soon"), "{}", err.message);
         assert!(options.apply_string("timeoutMs").is_err());
+    }
+
+    #[test]
+    fn limits_are_options() {
+        let mut options = QueryOptions::default();
+        assert_eq!(options.max_rows_scanned, u64::MAX);
+        options
+            .apply_string("maxQueryMemoryBytes=1048576;maxResultRows=5;MAXROWSINJOIN=7")
+            .unwrap();
+        options.set_from_sql("maxRowsScanned = 9").unwrap();
+        assert_eq!(
+            (
+                options.max_query_memory_bytes,
+                options.max_result_rows,
+                options.max_rows_in_join,
+                options.max_rows_scanned
+            ),
+            (1 << 20, 5, 7, 9)
+        );
+        let err = options.apply_string("maxResultRows=-1").unwrap_err();
+        assert!(err.message.contains("maxResultRows=-1"), "{}", err.message);
     }
 }

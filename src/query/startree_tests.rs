@@ -197,10 +197,7 @@ fn star_tree_answers_equal_the_docs() {
     let schema: catalog::Parsed<Schema> =
         catalog::parse(schema().to_string().as_bytes(), "schema").unwrap();
     let columns = TableColumns::of_schema("t", &schema.value);
-    let deadline = Deadline {
-        at: std::time::Instant::now() + std::time::Duration::from_secs(120),
-        cancelled: Default::default(),
-    };
+    let deadline = Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(120));
     let (mut used, mut consuming_used) = (0, 0);
     for round in 0..12 {
         let table_json = table(&mut rng);
@@ -363,10 +360,7 @@ fn groups_only_outside_the_window_are_dropped() {
     let (path, _) = segment.seal(dir.path(), &info).unwrap();
     let sealed = ImmutableSegment::open(&path).unwrap();
     let columns = TableColumns::of_schema("t", &schema.value);
-    let deadline = Deadline {
-        at: std::time::Instant::now() + std::time::Duration::from_secs(60),
-        cancelled: Default::default(),
-    };
+    let deadline = Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(60));
     let sql = "SELECT exchange, SUM(shares), COUNT(*) FROM t WHERE ts >= 1780000010000 GROUP BY exchange ORDER BY 1";
     let run = |use_star_tree: bool| {
         let mut options = QueryOptions {

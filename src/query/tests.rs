@@ -38,10 +38,7 @@ fn run(sql: &str, table: &TableColumns, segment: &dyn SegmentSource) -> Vec<Vec<
         panic!("{sql} is not single-stage");
     };
     let plan = sql::plan(&query, table, options).unwrap();
-    let deadline = Deadline {
-        at: std::time::Instant::now() + std::time::Duration::from_secs(30),
-        cancelled: Default::default(),
-    };
+    let deadline = Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(30));
     let (partial, _) = execute(&plan, segment, &deadline).unwrap();
     let merged: Partial = reduce::merge(&plan, vec![partial]).unwrap();
     reduce::finish(&plan, merged).unwrap()
@@ -144,17 +141,12 @@ fn a_passed_deadline_stops_the_segment_work() {
         panic!("not single-stage");
     };
     let plan = sql::plan(&query, &columns(&schema), options).unwrap();
-    let deadline = Deadline {
-        at: std::time::Instant::now(),
-        cancelled: Default::default(),
-    };
+    let deadline = Deadline::new(std::time::Instant::now());
     let err = execute(&plan, &snapshot, &deadline).unwrap_err();
     assert_eq!(err, super::exec::TIMED_OUT);
     // Cancellation stops work the same way before the deadline.
-    let deadline = Deadline {
-        at: std::time::Instant::now() + std::time::Duration::from_secs(60),
-        cancelled: true.into(),
-    };
+    let deadline = Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(60));
+    deadline.cancel();
     assert!(execute(&plan, &snapshot, &deadline).is_err());
 }
 
@@ -241,10 +233,7 @@ fn try_run(
     let plan = sql::plan(&query, table, options)?;
     let explained = super::explain::explain(&plan, &Default::default());
     assert!(!explained.rows.is_empty());
-    let deadline = Deadline {
-        at: std::time::Instant::now() + std::time::Duration::from_secs(30),
-        cancelled: Default::default(),
-    };
+    let deadline = Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(30));
     let (partial, _) = execute(&plan, segment, &deadline).map_err(super::QueryError::execution)?;
     let merged = reduce::merge(&plan, vec![partial]).map_err(super::QueryError::execution)?;
     reduce::finish(&plan, merged).map_err(super::QueryError::execution)
@@ -473,10 +462,8 @@ fn in_list_timing() {
             panic!("not single-stage");
         };
         let plan = sql::plan(&query, &table, options).unwrap();
-        let deadline = Deadline {
-            at: std::time::Instant::now() + std::time::Duration::from_secs(3600),
-            cancelled: Default::default(),
-        };
+        let deadline =
+            Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(3600));
         let started = std::time::Instant::now();
         let (partial, _) = execute(&plan, &sealed, &deadline).unwrap();
         let elapsed = started.elapsed();

@@ -7,12 +7,17 @@
 //! they loaded with `Acquire` (the segment's document count), so a reader
 //! always sees fully written elements and never touches a slot being written.
 //!
-//! Contract (upheld by `MutableSegment`, which holds the only writer behind a
-//! mutex): `push` is called by one thread at a time, and readers never index
-//! at or past the length the writer published to them.
+//! The single writer is part of the types: [`AppendVec::new`] returns the
+//! shared vector together with its one [`AppendWriter`], which is neither
+//! `Clone` nor `Sync` and pushes through `&mut self`, so two pushes to one
+//! vector can never run at once. Readers hold the `Arc<AppendVec>` and never
+//! index at or past a length the writer published to them (indexing checks
+//! it).
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Elements in bucket 0. Small so tiny segments stay small; doubling keeps
 /// the number of buckets (and the cost of locating one) logarithmic.
@@ -21,20 +26,34 @@ const FIRST_BITS: u32 = FIRST_BUCKET.trailing_zeros();
 /// Enough buckets for 2^40 elements, far beyond any segment.
 const BUCKETS: usize = 30;
 
+/// The shared, readable side of an append-only vector.
 pub struct AppendVec<T> {
     buckets: [AtomicPtr<T>; BUCKETS],
     /// Elements pushed so far; only the writer changes it.
     len: AtomicUsize,
     /// The writer's slot writes go through raw pointers; this marks `T` as
     /// owned for drop-check and auto traits.
-    _owned: std::marker::PhantomData<UnsafeCell<T>>,
+    _owned: PhantomData<UnsafeCell<T>>,
 }
 
-// SAFETY: elements are written by one thread (the writer contract above) and
-// read by others only after a Release/Acquire publication, so sharing is
-// sound when `T` itself may be sent and shared.
+// SAFETY: elements are written only through the vector's one `AppendWriter`
+// (whose `push` takes `&mut self`) and read by others only after a
+// Release/Acquire publication, so sharing is sound when `T` itself may be
+// sent and shared.
 unsafe impl<T: Send + Sync> Sync for AppendVec<T> {}
 unsafe impl<T: Send> Send for AppendVec<T> {}
+
+/// The one writer of an [`AppendVec`]: made with it, never cloned, never
+/// shared between threads (it may move to another thread whole).
+pub struct AppendWriter<T> {
+    vec: Arc<AppendVec<T>>,
+    /// The writer's own count of pushed elements (`vec.len` mirrors it for
+    /// readers).
+    len: usize,
+    /// `Cell` is `Send` but not `Sync`: a writer can move between threads
+    /// but not be used from two at once, even through `&`.
+    _not_sync: PhantomData<Cell<()>>,
+}
 
 #[inline]
 fn locate(index: usize) -> (usize, usize) {
@@ -49,43 +68,60 @@ fn bucket_len(bucket: usize) -> usize {
     FIRST_BUCKET << bucket
 }
 
-impl<T: Default> Default for AppendVec<T> {
-    fn default() -> Self {
-        Self::new()
+impl<T: Default> AppendVec<T> {
+    /// An empty vector and its one writer.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> (Arc<AppendVec<T>>, AppendWriter<T>) {
+        let vec = Arc::new(AppendVec {
+            buckets: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            len: AtomicUsize::new(0),
+            _owned: PhantomData,
+        });
+        let writer = AppendWriter {
+            vec: vec.clone(),
+            len: 0,
+            _not_sync: PhantomData,
+        };
+        (vec, writer)
     }
 }
 
-impl<T: Default> AppendVec<T> {
-    pub fn new() -> AppendVec<T> {
-        AppendVec {
-            buckets: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
-            len: AtomicUsize::new(0),
-            _owned: std::marker::PhantomData,
-        }
+impl<T: Default> AppendWriter<T> {
+    /// Elements pushed so far.
+    pub fn len(&self) -> usize {
+        self.len
     }
 
+    /// Appends `value`, visible to readers at once (they still read only
+    /// below the length published to them).
+    #[inline]
+    pub fn push(&mut self, value: T) {
+        let index = self.len;
+        let (bucket, offset) = locate(index);
+        assert!(bucket < BUCKETS, "AppendVec is full");
+        let slot = &self.vec.buckets[bucket];
+        let mut base = slot.load(Ordering::Acquire);
+        if base.is_null() {
+            let fresh: Box<[T]> = (0..bucket_len(bucket)).map(|_| T::default()).collect();
+            base = Box::into_raw(fresh) as *mut T;
+            slot.store(base, Ordering::Release);
+        }
+        // SAFETY: `offset < bucket_len(bucket)` by construction of `locate`,
+        // so the slot is inside the bucket's allocation. It is at `index`,
+        // past every length published so far, so no reader holds a reference
+        // to it; and `self` is the vector's only writer, borrowed mutably,
+        // so no other write to it can run now.
+        unsafe { *base.add(offset) = value };
+        self.len = index + 1;
+        self.vec.len.store(self.len, Ordering::Release);
+    }
+}
+
+impl<T> AppendVec<T> {
     /// Elements pushed so far (the writer's view; readers use the length
     /// published to them).
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
-    }
-
-    /// Appends `value`. Writer only.
-    pub fn push(&self, value: T) {
-        let index = self.len.load(Ordering::Relaxed);
-        let (bucket, offset) = locate(index);
-        assert!(bucket < BUCKETS, "AppendVec is full");
-        let mut base = self.buckets[bucket].load(Ordering::Acquire);
-        if base.is_null() {
-            let fresh: Box<[T]> = (0..bucket_len(bucket)).map(|_| T::default()).collect();
-            base = Box::into_raw(fresh) as *mut T;
-            self.buckets[bucket].store(base, Ordering::Release);
-        }
-        // SAFETY: `offset < bucket_len(bucket)` by construction of `locate`;
-        // the slot is past every published length, so no reader holds a
-        // reference to it, and only this writer touches it.
-        unsafe { *base.add(offset) = value };
-        self.len.store(index + 1, Ordering::Release);
     }
 
     /// The element at `index`; `index` must be below a published length.
@@ -161,22 +197,37 @@ mod tests {
 
     #[test]
     fn push_get_and_slices() {
-        let vec = AppendVec::new();
+        let (vec, mut writer) = AppendVec::new();
         for i in 0..10_000u32 {
-            vec.push(i);
+            writer.push(i);
         }
+        assert_eq!(writer.len(), 10_000);
+        assert_eq!(vec.len(), 10_000);
         assert_eq!(*vec.get(9_999), 9_999);
         assert_eq!(vec.to_vec(10_000), (0..10_000).collect::<Vec<_>>());
         assert_eq!(vec.to_vec(5), vec![0, 1, 2, 3, 4]);
-        let strings = AppendVec::<Box<str>>::new();
-        strings.push("a".into());
-        strings.push("b".into());
+        let (strings, mut writer) = AppendVec::<Box<str>>::new();
+        writer.push("a".into());
+        writer.push("b".into());
         assert_eq!(&**strings.get(1), "b");
+    }
+
+    /// The writer is the only way to push; it may move to another thread.
+    #[test]
+    fn the_writer_is_send_and_owns_the_data_with_the_readers() {
+        fn is_send<T: Send>() {}
+        is_send::<AppendWriter<u64>>();
+        let (vec, writer) = AppendVec::<u64>::new();
+        // The writer outlives the reader handle and keeps the data alive.
+        drop(vec);
+        let mut writer = writer;
+        writer.push(7);
+        assert_eq!(*writer.vec.get(0), 7);
     }
 
     #[test]
     fn readers_see_a_consistent_prefix_while_the_writer_appends() {
-        let vec = Arc::new(AppendVec::<u64>::new());
+        let (vec, mut writer) = AppendVec::<u64>::new();
         let published = Arc::new(AtomicUsize::new(0));
         let total = 200_000;
         let readers: Vec<_> = (0..2)
@@ -204,7 +255,7 @@ mod tests {
             })
             .collect();
         for i in 0..total as u64 {
-            vec.push(i * 3);
+            writer.push(i * 3);
             published.store(i as usize + 1, Ordering::Release);
         }
         for reader in readers {

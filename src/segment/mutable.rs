@@ -1,8 +1,8 @@
 //! `MutableSegment`: the segment rows are appended to, queryable while it grows.
 //!
 //! Concurrency contract: one writer, many readers. Writes (`append`) are
-//! serialized by an internal mutex. Each column keeps its data in
-//! [`AppendVec`]s; a row becomes visible when the writer stores the new
+//! serialized by an internal mutex, which holds the only [`AppendWriter`]s
+//! of the columns' [`AppendVec`]s; a row becomes visible when the writer stores the new
 //! document count with `Release` ordering, after every column (and the live
 //! inverted index and null bitmaps) holds it. Readers load the count with
 //! `Acquire` and read only below it, so they see a consistent prefix of rows
@@ -21,45 +21,81 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use roaring::RoaringBitmap;
 
-use super::append_vec::AppendVec;
+use super::append_vec::{AppendVec, AppendWriter};
 use super::error::{Error, Result};
 use super::mutable_trees::ConsumingTrees;
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::types::{conform_scalar, Cell, Physical, Scalar};
 use crate::catalog::FieldRole;
 
-/// Values of one physical type, appended in order.
+/// Values of one physical type, appended in order (the readers' side).
 pub(crate) enum Store {
-    I32(AppendVec<i32>),
-    I64(AppendVec<i64>),
-    F32(AppendVec<f32>),
-    F64(AppendVec<f64>),
-    Var(AppendVec<Box<[u8]>>),
+    I32(Arc<AppendVec<i32>>),
+    I64(Arc<AppendVec<i64>>),
+    F32(Arc<AppendVec<f32>>),
+    F64(Arc<AppendVec<f64>>),
+    Var(Arc<AppendVec<Box<[u8]>>>),
 }
 
-impl Store {
-    fn new(physical: Physical) -> Store {
-        match physical {
-            Physical::I32 => Store::I32(AppendVec::new()),
-            Physical::I64 => Store::I64(AppendVec::new()),
-            Physical::F32 => Store::F32(AppendVec::new()),
-            Physical::F64 => Store::F64(AppendVec::new()),
-            Physical::Str | Physical::Bytes => Store::Var(AppendVec::new()),
-        }
-    }
+/// The writer of a [`Store`].
+enum StoreWriter {
+    I32(AppendWriter<i32>),
+    I64(AppendWriter<i64>),
+    F32(AppendWriter<f32>),
+    F64(AppendWriter<f64>),
+    Var(AppendWriter<Box<[u8]>>),
+}
 
-    /// Writer only; `value` already has this store's physical type.
-    fn push(&self, value: &Scalar) {
+impl StoreWriter {
+    /// `value` already has this store's physical type.
+    fn push(&mut self, value: &Scalar) {
         match (self, value) {
-            (Store::I32(store), Scalar::I32(v)) => store.push(*v),
-            (Store::I64(store), Scalar::I64(v)) => store.push(*v),
-            (Store::F32(store), Scalar::F32(v)) => store.push(*v),
-            (Store::F64(store), Scalar::F64(v)) => store.push(*v),
-            (Store::Var(store), Scalar::Str(v)) => store.push(v.as_bytes().into()),
-            (Store::Var(store), Scalar::Bytes(v)) => store.push(v.as_slice().into()),
+            (StoreWriter::I32(store), Scalar::I32(v)) => store.push(*v),
+            (StoreWriter::I64(store), Scalar::I64(v)) => store.push(*v),
+            (StoreWriter::F32(store), Scalar::F32(v)) => store.push(*v),
+            (StoreWriter::F64(store), Scalar::F64(v)) => store.push(*v),
+            (StoreWriter::Var(store), Scalar::Str(v)) => store.push(v.as_bytes().into()),
+            (StoreWriter::Var(store), Scalar::Bytes(v)) => store.push(v.as_slice().into()),
             // `conform` makes this unreachable; storing nothing would shift
             // every later value, so fail loudly in tests.
             _ => debug_assert!(false, "value of the wrong physical type"),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            StoreWriter::I32(store) => store.len(),
+            StoreWriter::I64(store) => store.len(),
+            StoreWriter::F32(store) => store.len(),
+            StoreWriter::F64(store) => store.len(),
+            StoreWriter::Var(store) => store.len(),
+        }
+    }
+}
+
+impl Store {
+    fn new(physical: Physical) -> (Store, StoreWriter) {
+        match physical {
+            Physical::I32 => {
+                let (vec, writer) = AppendVec::new();
+                (Store::I32(vec), StoreWriter::I32(writer))
+            }
+            Physical::I64 => {
+                let (vec, writer) = AppendVec::new();
+                (Store::I64(vec), StoreWriter::I64(writer))
+            }
+            Physical::F32 => {
+                let (vec, writer) = AppendVec::new();
+                (Store::F32(vec), StoreWriter::F32(writer))
+            }
+            Physical::F64 => {
+                let (vec, writer) = AppendVec::new();
+                (Store::F64(vec), StoreWriter::F64(writer))
+            }
+            Physical::Str | Physical::Bytes => {
+                let (vec, writer) = AppendVec::new();
+                (Store::Var(vec), StoreWriter::Var(writer))
+            }
         }
     }
 
@@ -132,11 +168,11 @@ impl GrowingDict {
         read(&self.ids).get(value)
     }
 
-    /// Writer only: the id of `value`, adding it if new (one hash lookup
-    /// either way).
-    fn intern(&self, value: &Scalar) -> u32 {
+    /// The id of `value`, adding it through `values` (this dictionary's
+    /// writer) if new; one hash lookup either way.
+    fn intern(&self, values: &mut StoreWriter, value: &Scalar) -> u32 {
         let mut ids = write(&self.ids);
-        let next = self.values.len() as u32;
+        let next = values.len() as u32;
         let id = match bits_or_bytes(value) {
             Ok(bits) => *ids.bits.entry(bits).or_insert(next),
             Err(bytes) => match ids.bytes.get(bytes) {
@@ -148,7 +184,7 @@ impl GrowingDict {
             },
         };
         if id == next {
-            self.values.push(value);
+            values.push(value);
         }
         id
     }
@@ -158,14 +194,30 @@ impl GrowingDict {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Forward {
     /// Dictionary ids, one per doc.
-    DictSv(AppendVec<u32>),
+    DictSv(Arc<AppendVec<u32>>),
     /// `ends[doc]` is the end of the doc's ids in `ids`.
     DictMv {
-        ends: AppendVec<u32>,
-        ids: AppendVec<u32>,
+        ends: Arc<AppendVec<u32>>,
+        ids: Arc<AppendVec<u32>>,
     },
     /// Raw values, one per doc.
     Raw(Store),
+}
+
+/// The writers of a [`Forward`].
+enum ForwardWriter {
+    DictSv(AppendWriter<u32>),
+    DictMv {
+        ends: AppendWriter<u32>,
+        ids: AppendWriter<u32>,
+    },
+    Raw(StoreWriter),
+}
+
+/// The writers of one column: its dictionary's values, its forward index.
+pub(crate) struct ColumnWriter {
+    dict: Option<StoreWriter>,
+    forward: ForwardWriter,
 }
 
 pub(crate) struct MutableColumn {
@@ -200,7 +252,9 @@ pub struct MutableSegment {
     spec: Arc<SegmentSpec>,
     pub(crate) columns: Vec<MutableColumn>,
     num_docs: AtomicUsize,
-    pub(crate) writer: Mutex<()>,
+    /// The only writers of the columns' vectors, one per column; sealing
+    /// holds the lock so appends wait.
+    pub(crate) writer: Mutex<Vec<ColumnWriter>>,
     created_millis: i64,
     /// When rows were last appended (epoch millis; 0 before the first).
     last_append_millis: AtomicI64,
@@ -224,38 +278,58 @@ impl MutableSegment {
     /// A segment for streaming ingestion: queryable while it grows, with
     /// live inverted indexes.
     pub fn new(spec: Arc<SegmentSpec>) -> MutableSegment {
-        let columns = spec
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(index, column)| {
-                let dictionary = column.dictionary && !raw_while_consuming(&spec, index);
-                let dict = dictionary.then(|| GrowingDict {
-                    values: Store::new(column.physical),
+        let mut columns = Vec::with_capacity(spec.columns.len());
+        let mut writers = Vec::with_capacity(spec.columns.len());
+        for (index, column) in spec.columns.iter().enumerate() {
+            let dictionary = column.dictionary && !raw_while_consuming(&spec, index);
+            let (dict, dict_writer) = if dictionary {
+                let (values, writer) = Store::new(column.physical);
+                let dict = GrowingDict {
+                    values,
                     ids: RwLock::new(Ids::default()),
-                });
-                let forward = match (dictionary, column.single_value) {
-                    (true, true) => Forward::DictSv(AppendVec::new()),
-                    (true, false) => Forward::DictMv {
-                        ends: AppendVec::new(),
-                        ids: AppendVec::new(),
-                    },
-                    (false, _) => Forward::Raw(Store::new(column.physical)),
                 };
-                MutableColumn {
-                    spec: column.clone(),
-                    dict,
-                    forward,
-                    nulls: RwLock::new(RoaringBitmap::new()),
-                    inverted: (dictionary && column.inverted).then(|| RwLock::new(Vec::new())),
+                (Some(dict), Some(writer))
+            } else {
+                (None, None)
+            };
+            let (forward, forward_writer) = match (dictionary, column.single_value) {
+                (true, true) => {
+                    let (ids, writer) = AppendVec::new();
+                    (Forward::DictSv(ids), ForwardWriter::DictSv(writer))
                 }
-            })
-            .collect();
+                (true, false) => {
+                    let (ends, ends_writer) = AppendVec::new();
+                    let (ids, ids_writer) = AppendVec::new();
+                    (
+                        Forward::DictMv { ends, ids },
+                        ForwardWriter::DictMv {
+                            ends: ends_writer,
+                            ids: ids_writer,
+                        },
+                    )
+                }
+                (false, _) => {
+                    let (store, writer) = Store::new(column.physical);
+                    (Forward::Raw(store), ForwardWriter::Raw(writer))
+                }
+            };
+            columns.push(MutableColumn {
+                spec: column.clone(),
+                dict,
+                forward,
+                nulls: RwLock::new(RoaringBitmap::new()),
+                inverted: (dictionary && column.inverted).then(|| RwLock::new(Vec::new())),
+            });
+            writers.push(ColumnWriter {
+                dict: dict_writer,
+                forward: forward_writer,
+            });
+        }
         MutableSegment {
             spec,
             columns,
             num_docs: AtomicUsize::new(0),
-            writer: Mutex::new(()),
+            writer: Mutex::new(writers),
             created_millis: now_millis(),
             last_append_millis: AtomicI64::new(0),
             trees: RwLock::new(None),
@@ -285,7 +359,7 @@ impl MutableSegment {
     /// whole before any of it is stored; a bad row is reported with its
     /// index in `rows` and the rows before it stay appended.
     pub fn append(&self, rows: &[Vec<Cell>]) -> Result<usize> {
-        let _writer = self
+        let mut writers = self
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -297,7 +371,7 @@ impl MutableSegment {
                     column,
                     reason,
                 })?;
-            self.store_row(&cells);
+            self.store_row(&mut writers, &cells);
             appended += 1;
         }
         if appended > 0 {
@@ -307,27 +381,27 @@ impl MutableSegment {
         Ok(appended)
     }
 
-    fn store_row(&self, cells: &[Conformed]) {
+    fn store_row(&self, writers: &mut [ColumnWriter], cells: &[Conformed]) {
         let doc = self.num_docs.load(Ordering::Relaxed) as u32;
-        for ((values, null), column) in cells.iter().zip(&self.columns) {
+        for (((values, null), column), writer) in cells.iter().zip(&self.columns).zip(writers) {
             if *null {
                 write(&column.nulls).insert(doc);
             }
-            match (&column.forward, &column.dict) {
-                (Forward::DictSv(ids), Some(dict)) => {
-                    let id = dict.intern(&values.as_slice()[0]);
+            match (&mut writer.forward, &column.dict, &mut writer.dict) {
+                (ForwardWriter::DictSv(ids), Some(dict), Some(dict_values)) => {
+                    let id = dict.intern(dict_values, &values.as_slice()[0]);
                     ids.push(id);
                     post(column, doc, id);
                 }
-                (Forward::DictMv { ends, ids }, Some(dict)) => {
+                (ForwardWriter::DictMv { ends, ids }, Some(dict), Some(dict_values)) => {
                     for value in values.as_slice() {
-                        let id = dict.intern(value);
+                        let id = dict.intern(dict_values, value);
                         ids.push(id);
                         post(column, doc, id);
                     }
                     ends.push(ids.len() as u32);
                 }
-                (Forward::Raw(store), _) => store.push(&values.as_slice()[0]),
+                (ForwardWriter::Raw(store), _, _) => store.push(&values.as_slice()[0]),
                 _ => debug_assert!(false, "dictionary forward index without a dictionary"),
             }
         }

@@ -45,6 +45,8 @@ pub struct IngestReport {
     pub bad_rows: u64,
     /// The first bad rows: "row N: column `c`: reason".
     pub errors: Vec<String>,
+    /// What was ignored (file columns the table does not have).
+    pub warnings: Vec<String>,
     pub segments: Vec<String>,
 }
 
@@ -164,6 +166,10 @@ impl RowSink for Sink<'_> {
 
     fn bad_row(&mut self, bad: BadRow) -> bool {
         self.note_bad(bad)
+    }
+
+    fn warning(&mut self, message: String) {
+        self.report.warnings.push(message);
     }
 }
 

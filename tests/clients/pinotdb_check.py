@@ -1,7 +1,10 @@
 """Queries a running Gamay with Pinot's Python client, pinotdb (DB-API).
 
-Usage: python pinotdb_check.py HOST PORT
-Expects the table `trades` loaded from tests/sql/data (60 rows).
+Usage: python pinotdb_check.py HOST PORT [USER PASSWORD]
+Expects the table `trades` loaded from tests/sql/data (60 rows). With USER
+and PASSWORD the server runs with authentication: the queries go with
+pinotdb's username/password, and the same queries without credentials or
+with a wrong password must fail.
 Exits non-zero when an answer is not the expected one.
 """
 import sys
@@ -9,7 +12,18 @@ import sys
 from pinotdb import connect
 
 host, port = sys.argv[1], int(sys.argv[2])
-conn = connect(host=host, port=port, path="/query/sql", scheme="http")
+credentials = {}
+if len(sys.argv) == 5:
+    credentials = {"username": sys.argv[3], "password": sys.argv[4]}
+    for wrong in ({}, {"username": sys.argv[3], "password": sys.argv[4] + "x"}):
+        refused = connect(host=host, port=port, path="/query/sql", scheme="http", **wrong)
+        try:
+            refused.cursor().execute("SELECT COUNT(*) FROM trades")
+        except Exception as error:
+            assert "401" in str(error) or "auth" in str(error).lower(), error
+        else:
+            raise AssertionError(f"a query with credentials {wrong} must be refused")
+conn = connect(host=host, port=port, path="/query/sql", scheme="http", **credentials)
 cursor = conn.cursor()
 
 cursor.execute("SELECT COUNT(*) FROM trades")

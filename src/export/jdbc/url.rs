@@ -1,7 +1,8 @@
 //! Connection URLs for the JDBC sink: parses the JDBC forms (`jdbc:postgresql://`,
 //! `jdbc:mysql://`, `jdbc:mariadb://`) and the native forms (`postgres://`,
 //! `mysql://`, ...) into one [`ConnectionUrl`], and owns the rule that a password
-//! never appears in its `Display` or `Debug` output.
+//! (or any parameter that may hold a secret: `sslpassword`, `sslkey`, ...)
+//! never appears in its `Display` or `Debug` output, nor in a parse error.
 
 use std::fmt;
 
@@ -9,10 +10,12 @@ use super::dialect::Dialect;
 
 const SUPPORTED: &str =
     "jdbc:postgresql, postgres, postgresql, jdbc:mysql, jdbc:mariadb, mysql, mariadb";
-const MASK: &str = "****";
+/// What a secret is shown as: the connector config's placeholder, so a URL
+/// read back and sent again keeps its stored secrets (same target only).
+pub const MASK: &str = "[hidden]";
 
 /// A parsed connection URL. Printing it (`{}` or `{:?}`) masks the password and
-/// any query parameter whose name contains `password` or `secret`.
+/// every query parameter [`is_secret`] names.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnectionUrl {
     /// Which database family the URL points at.
@@ -54,6 +57,22 @@ pub enum UrlError {
 /// e.g. `jdbc:postgresql://host:5432/db?user=u&password=p` or
 /// `mysql://user:pass@[::1]:3306/db`. Surrounding whitespace is ignored.
 pub fn parse(url: &str) -> Result<ConnectionUrl, UrlError> {
+    parse_inner(url).map_err(|err| {
+        // A password holding `/` or `?` ends the authority early, so part of
+        // it is read as the host and port: never repeat those then.
+        let authority = url
+            .split_once("://")
+            .map_or("", |(_, rest)| rest.split(['/', '?']).next().unwrap_or(""));
+        let misread = url.contains('@') && !authority.contains('@');
+        match err {
+            UrlError::InvalidPort(_) if misread => UrlError::InvalidPort(MASK.into()),
+            UrlError::InvalidIpv6(_) if misread => UrlError::InvalidIpv6(MASK.into()),
+            other => other,
+        }
+    })
+}
+
+fn parse_inner(url: &str) -> Result<ConnectionUrl, UrlError> {
     let (scheme, rest) = url
         .trim()
         .split_once("://")
@@ -171,14 +190,47 @@ fn encode(s: &str) -> String {
     out
 }
 
-fn is_secret(key: &str) -> bool {
+/// Whether a query parameter may hold a secret: passwords (`sslpassword`,
+/// MySQL's `password1`..`password3`, keystore passwords), keys and their
+/// contents (`sslkey`), tokens and credentials. Erring on the side of
+/// hiding costs nothing: a hidden value sent back is restored.
+pub fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key.contains("password") || key.contains("secret")
+    ["pass", "pwd", "secret", "key", "token", "credential"]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
-impl fmt::Display for ConnectionUrl {
-    /// Prints the JDBC form with the password (and secret parameters) as `****`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ConnectionUrl {
+    /// Whether printing the URL hides anything.
+    pub fn has_secrets(&self) -> bool {
+        self.password.is_some() || self.params.iter().any(|(key, _)| is_secret(key))
+    }
+
+    /// Whether `other` reaches the same database: same family, host, port
+    /// and database (a stored secret may be reused only then).
+    pub fn same_target(&self, other: &ConnectionUrl) -> bool {
+        self.dialect == other.dialect
+            && self.host.eq_ignore_ascii_case(&other.host)
+            && self.port == other.port
+            && self.database == other.database
+    }
+
+    /// `host:port/database`, for messages.
+    pub fn target(&self) -> String {
+        format!("{}:{}/{}", self.host, self.port, self.database)
+    }
+
+    /// The JDBC form with every value in clear: what is stored when hidden
+    /// values of a URL sent back were restored. Never for display.
+    pub fn reveal(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write(&mut out, false);
+        out
+    }
+
+    fn write(&self, f: &mut impl fmt::Write, mask: bool) -> fmt::Result {
         let scheme = match self.dialect {
             Dialect::Postgres => "jdbc:postgresql",
             Dialect::MySql => "jdbc:mysql",
@@ -194,16 +246,28 @@ impl fmt::Display for ConnectionUrl {
             write!(f, "{sep}user={}", encode(user))?;
             sep = '&';
         }
-        if self.password.is_some() {
-            write!(f, "{sep}password={MASK}")?;
+        if let Some(password) = &self.password {
+            let shown = if mask { MASK.into() } else { encode(password) };
+            write!(f, "{sep}password={shown}")?;
             sep = '&';
         }
         for (k, v) in &self.params {
-            let v = if is_secret(k) { MASK.into() } else { encode(v) };
+            let v = if mask && is_secret(k) {
+                MASK.into()
+            } else {
+                encode(v)
+            };
             write!(f, "{sep}{}={v}", encode(k))?;
             sep = '&';
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for ConnectionUrl {
+    /// Prints the JDBC form with the password (and secret parameters) as `[hidden]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, true)
     }
 }
 
@@ -319,17 +383,19 @@ mod tests {
     fn display_and_debug_mask_secrets() {
         let u = parse("postgres://ann:hunter2@h/db?sslpassword=s3cr3t&app=gamay").unwrap();
         let shown = u.to_string();
-        let want = "jdbc:postgresql://h:5432/db?user=ann&password=****&sslpassword=****&app=gamay";
+        let want =
+            "jdbc:postgresql://h:5432/db?user=ann&password=[hidden]&sslpassword=[hidden]&app=gamay";
         assert_eq!(shown, want);
         let debug = format!("{u:?}");
-        assert!(debug.contains(r#"password: Some("****")"#) && debug.contains("gamay"));
+        assert!(debug.contains(r#"password: Some("[hidden]")"#) && debug.contains("gamay"));
         for text in [&shown, &debug, &format!("{u:#?}")] {
             assert!(
                 !text.contains("hunter2") && !text.contains("s3cr3t"),
                 "{text}"
             );
         }
-        let want = r#"Postgres ann:****@h:5432/db [("sslpassword", "****"), ("app", "gamay")]"#;
+        let want =
+            r#"Postgres ann:[hidden]@h:5432/db [("sslpassword", "[hidden]"), ("app", "gamay")]"#;
         check(&shown, want);
         let u = parse("mysql://h/my%20db?user=a%26b&tag=x%3Dy").unwrap();
         assert_eq!(
@@ -337,6 +403,66 @@ mod tests {
             "jdbc:mysql://h:3306/my%20db?user=a%26b&tag=x%3Dy"
         );
         assert_eq!(parse(&u.to_string()), Ok(u));
+    }
+
+    #[test]
+    fn secrets_other_than_the_password_are_masked() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIkey\n-----END PRIVATE KEY-----";
+        let url = format!(
+            "jdbc:postgresql://h/db?sslkey={}&sslcert=/c.pem&sslpassword=pw1&sslmode=disable",
+            encode(pem)
+        );
+        let u = parse(&url).unwrap();
+        assert!(u.has_secrets());
+        let shown = u.to_string();
+        for secret in ["MIIkey", "pw1"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("sslcert=%2Fc.pem") && shown.contains("sslmode=disable"));
+        let u = parse(
+            "mysql://h/db?user=u&password=pw2&password2=pw3&trustCertificateKeyStorePassword=pw4",
+        )
+        .unwrap();
+        let shown = format!("{u} {u:?}");
+        for secret in ["pw2", "pw3", "pw4"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(!parse("mysql://h/db?user=u").unwrap().has_secrets());
+    }
+
+    #[test]
+    fn reveal_round_trips_and_targets_compare() {
+        let u = parse("postgres://ann:p%40ss@db.local/sales?sslpassword=k&app=x").unwrap();
+        assert_eq!(parse(&u.reveal()), Ok(u.clone()));
+        let same = parse("jdbc:postgresql://DB.local:5432/sales?user=bob").unwrap();
+        assert!(u.same_target(&same));
+        for other in [
+            "postgres://db.local:5433/sales",
+            "postgres://evil.example/sales",
+            "postgres://db.local/other",
+            "mysql://db.local:5432/sales",
+        ] {
+            assert!(!u.same_target(&parse(other).unwrap()), "{other}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_never_repeat_a_password() {
+        for url in [
+            "postgres://u:pa/ss@h/db",
+            "postgres://u:pa?ss@h/db",
+            "postgres://u:pass#x/y@h/db",
+        ] {
+            let err = parse(url).unwrap_err().to_string();
+            assert!(
+                !err.contains("pa") || err.contains("[hidden]"),
+                "{url}: {err}"
+            );
+            assert!(
+                !err.contains("ss@") && !err.contains("pass"),
+                "{url}: {err}"
+            );
+        }
     }
 
     #[test]

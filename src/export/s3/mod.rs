@@ -59,8 +59,8 @@ pub enum Extractor {
     RecordField(String),
 }
 
-/// An S3 sink connector's settings.
-#[derive(Debug, Clone)]
+/// An S3 sink connector's settings. Its `Debug` output leaves out the keys.
+#[derive(Clone)]
 pub struct S3Config {
     pub bucket: String,
     pub region: String,
@@ -77,6 +77,19 @@ pub struct S3Config {
     pub format: Format,
     pub partitioning: Partitioning,
     pub extractor: Extractor,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("store_url", &self.store_url)
+            .field("topics_dir", &self.topics_dir)
+            .field("flush_size", &self.flush_size)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3Config {
@@ -106,6 +119,16 @@ impl S3Config {
             .text_or("topics.dir", "topics")
             .trim_matches('/')
             .to_string();
+        if !topics_dir.is_empty()
+            && topics_dir
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+        {
+            reader.problem(
+                "topics.dir",
+                format!("`{topics_dir}` has an empty, `.` or `..` segment; name a directory inside the bucket, e.g. topics"),
+            );
+        }
         let flush_size = reader.required("flush.size", "10000");
         let flush_size = match flush_size.as_deref().map(str::parse::<usize>) {
             Some(Ok(size)) if size > 0 => size,

@@ -7,7 +7,14 @@
 //! also gets the partial files a crash left mid-write removed before the
 //! same objects are written again, so readers of the directory (Spark
 //! reads every file that does not start with `.` or `_`) never see them.
+//!
+//! A local directory must lie inside one of the server's file store roots
+//! (`--file-store-root`, by default `<data-dir>/lake`), checked with symlinks
+//! resolved when a connector is created and again each time its store
+//! opens: anyone who may create a connector could otherwise write files
+//! anywhere the server can.
 
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,11 +26,108 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use super::S3Config;
 use crate::export::config::resolve_secret;
 
-/// Opens the store `config` names.
-pub fn open(config: &S3Config) -> Result<Arc<dyn ObjectStore>, String> {
-    if let Some(root) = local_root(config) {
+/// The directories `file://` stores may write in, resolved.
+#[derive(Debug, Clone, Default)]
+pub struct FileStoreRoots {
+    roots: Vec<PathBuf>,
+}
+
+impl FileStoreRoots {
+    /// Creates the roots that are missing and resolves them.
+    pub fn open(roots: &[PathBuf]) -> Result<FileStoreRoots, String> {
+        let mut resolved = Vec::with_capacity(roots.len());
+        for root in roots {
+            std::fs::create_dir_all(root).map_err(|err| {
+                format!(
+                    "cannot create the file store root {}: {err}",
+                    root.display()
+                )
+            })?;
+            let canonical = std::fs::canonicalize(root).map_err(|err| {
+                format!(
+                    "cannot resolve the file store root {}: {err}",
+                    root.display()
+                )
+            })?;
+            resolved.push(canonical);
+        }
+        Ok(FileStoreRoots { roots: resolved })
+    }
+
+    /// The directory of a `file://` store's bucket, checked to lie inside a
+    /// root (`None` for other stores). The directory need not exist yet.
+    pub fn confine(&self, config: &S3Config) -> Result<Option<PathBuf>, String> {
+        let Some(url) = config.store_url.as_deref() else {
+            return Ok(None);
+        };
+        let Some(dir) = url.strip_prefix("file://") else {
+            return Ok(None);
+        };
+        let path = Path::new(dir);
+        if !path.is_absolute() {
+            return Err(format!(
+                "`{url}` names a relative directory; write file:///absolute/directory"
+            ));
+        }
+        if path.components().any(|part| part == Component::ParentDir) {
+            return Err(format!(
+                "`{url}` has a `..` segment; name the directory without it"
+            ));
+        }
+        let bucket_dir = resolve(&path.join(&config.bucket))?;
+        if self.roots.iter().any(|root| bucket_dir.starts_with(root)) {
+            return Ok(Some(bucket_dir));
+        }
+        let roots: Vec<String> = self
+            .roots
+            .iter()
+            .map(|root| root.display().to_string())
+            .collect();
+        Err(format!(
+            "`{url}` is outside the directories file stores may write in ({}); use a directory under one of them, or start the server with --file-store-root {dir} to allow it",
+            if roots.is_empty() { "none".to_string() } else { roots.join(", ") }
+        ))
+    }
+}
+
+/// `path` with symlinks resolved: its longest existing ancestor made
+/// canonical, then the components that do not exist yet.
+fn resolve(path: &Path) -> Result<PathBuf, String> {
+    let mut existing = path;
+    let mut missing = Vec::new();
+    loop {
+        match std::fs::canonicalize(existing) {
+            Ok(mut resolved) => {
+                for part in missing.iter().rev() {
+                    resolved.push(part);
+                }
+                return Ok(resolved);
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                match (existing.parent(), existing.file_name()) {
+                    (Some(parent), Some(name)) => {
+                        missing.push(name.to_os_string());
+                        existing = parent;
+                    }
+                    _ => return Err(format!("cannot resolve {}: {err}", path.display())),
+                }
+            }
+            Err(err) => return Err(format!("cannot resolve {}: {err}", path.display())),
+        }
+    }
+}
+
+/// Opens the store `config` names; a local directory must be inside `roots`.
+pub fn open(config: &S3Config, roots: &FileStoreRoots) -> Result<Arc<dyn ObjectStore>, String> {
+    if let Some(root) = roots.confine(config)? {
         std::fs::create_dir_all(&root)
             .map_err(|err| format!("cannot create {}: {err}", root.display()))?;
+        // Checked again now that it exists: a symlink placed on the way
+        // since the connector was created must not lead elsewhere.
+        let root = match roots.confine(config)? {
+            Some(checked) if checked == root => checked,
+            _ => return Err(format!("{} moved while it was opened", root.display())),
+        };
         let store = LocalFileSystem::new_with_prefix(&root)
             .map_err(|err| format!("cannot open {}: {err}", root.display()))?;
         return Ok(Arc::new(store));
@@ -66,6 +170,14 @@ pub fn remove_partial_writes<'a>(
     let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<String>> =
         std::collections::BTreeMap::new();
     for key in keys {
+        if !Path::new(key)
+            .components()
+            .all(|part| matches!(part, Component::Normal(_)))
+        {
+            return Err(format!(
+                "`{key}` is not a valid object key: it must be a relative path without `.` or `..` segments"
+            ));
+        }
         let path = root.join(key);
         if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
             by_dir
@@ -194,5 +306,71 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, ["a.parquet", "a.parquet#x", "c.parquet#3"]);
+    }
+
+    fn s3_config(url: &str) -> S3Config {
+        let raw: std::collections::BTreeMap<String, String> = [
+            ("connector.class", "s3"),
+            ("tables", "t"),
+            ("s3.bucket.name", "exports"),
+            ("store.url", url),
+            ("flush.size", "10"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        match crate::export::config::parse("c", raw).map(|c| c.sink) {
+            Ok(crate::export::config::Sink::S3(config)) => *config,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn file_stores_are_confined_to_the_roots() {
+        let base = tempfile::tempdir().unwrap();
+        let lake = base.path().join("lake");
+        let outside = base.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        let roots = FileStoreRoots::open(std::slice::from_ref(&lake)).unwrap();
+        let lake = std::fs::canonicalize(&lake).unwrap();
+
+        let inside = s3_config(&format!("file://{}/a/b", lake.display()));
+        assert_eq!(
+            roots.confine(&inside).unwrap(),
+            Some(lake.join("a/b/exports"))
+        );
+        assert!(open(&inside, &roots).is_ok());
+        assert!(lake.join("a/b/exports").is_dir());
+
+        for url in [
+            format!("file://{}", outside.display()),
+            "file:///etc".to_string(),
+            format!("file://{}/../outside", lake.display()),
+            "file://relative/dir".to_string(),
+        ] {
+            let err = roots.confine(&s3_config(&url)).unwrap_err();
+            assert!(err.contains(&url), "{url}: {err}");
+            assert!(open(&s3_config(&url), &roots).is_err(), "{url}");
+        }
+        assert!(!outside.join("exports").exists());
+
+        // A symlink inside the root that leads out of it is followed, and refused.
+        std::os::unix::fs::symlink(&outside, lake.join("escape")).unwrap();
+        let url = format!("file://{}/escape", lake.display());
+        let err = roots.confine(&s3_config(&url)).unwrap_err();
+        assert!(err.contains("--file-store-root"), "{err}");
+        assert!(open(&s3_config(&url), &roots).is_err());
+        assert!(!outside.join("exports").exists());
+
+        // S3 endpoints are not directories.
+        let s3 = s3_config("http://127.0.0.1:9000");
+        assert_eq!(roots.confine(&s3).unwrap(), None);
+    }
+
+    #[test]
+    fn partial_writes_never_leave_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = remove_partial_writes(dir.path(), ["../x/a.parquet"]).unwrap_err();
+        assert!(err.contains("not a valid object key"), "{err}");
     }
 }

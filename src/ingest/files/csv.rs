@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{match_columns, Batcher, RowSink};
+use super::{check_columns, match_columns, Batcher, RowSink};
 use crate::ingest::rows::RowError;
 use crate::segment::{Cell, Scalar, SegmentSpec};
 
@@ -21,6 +21,7 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
         .map(|name| name.trim().to_string())
         .collect();
     let positions = match_columns(spec, &headers);
+    check_columns(spec, &headers, &positions, "the CSV header", sink)?;
     let mut batcher = Batcher::new(sink);
     let mut record = csv::StringRecord::new();
     let mut row = 0u64;

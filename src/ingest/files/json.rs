@@ -4,9 +4,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use super::{Batcher, RowSink};
-use crate::ingest::rows::{json_row, RowError};
-use crate::segment::SegmentSpec;
+use super::{list_names, Batcher, RowSink};
+use crate::ingest::rows::{field, json_row, RowError};
+use crate::segment::{Cell, SegmentSpec};
 
 pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
     let file = File::open(path).map_err(|err| format!("cannot open the file: {err}"))?;
@@ -24,7 +24,14 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
                 column: String::new(),
                 reason: format!("invalid JSON: {err}"),
             })
-            .and_then(|record| json_row(&record, spec));
+            .and_then(|record| {
+                let cells = json_row(&record, spec)?;
+                // All nulls: either explicit ones, or keys that name no column.
+                if cells.iter().all(|cell| matches!(cell, Cell::Null)) {
+                    check_some_key_matches(&record, spec)?;
+                }
+                Ok(cells)
+            });
         match parsed {
             Ok(cells) => batcher.push(cells)?,
             Err(error) => {
@@ -35,4 +42,27 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
         }
     }
     batcher.flush()
+}
+
+/// Refuses an object none of whose keys names a column of the table (its row
+/// would hold only default values).
+fn check_some_key_matches(record: &serde_json::Value, spec: &SegmentSpec) -> Result<(), RowError> {
+    let Some(object) = record.as_object() else {
+        return Ok(());
+    };
+    if spec
+        .columns
+        .iter()
+        .any(|column| field(object, &column.name).is_some())
+    {
+        return Ok(());
+    }
+    Err(RowError {
+        column: String::new(),
+        reason: format!(
+            "no key of the object ({}) names a column of the table; the table's columns are {}",
+            list_names(object.keys().map(String::as_str)),
+            list_names(spec.columns.iter().map(|column| column.name.as_str()))
+        ),
+    })
 }

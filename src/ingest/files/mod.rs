@@ -3,7 +3,10 @@
 //!
 //! Readers map file columns to table columns by name (exactly, then ignoring
 //! case), convert values by the column's type, and hand rows to a sink in
-//! batches. A record that cannot be converted is a bad row: it is reported
+//! batches. A file none of whose columns (CSV header, Parquet fields) names
+//! a table column is refused: every row would hold only default values.
+//! Columns the table lacks are ignored, as Pinot does, and named in a
+//! warning. A JSON line none of whose keys names a column is a bad row. A record that cannot be converted is a bad row: it is reported
 //! with its 1-based row number and skipped, unless the caller asked to stop
 //! at the first one.
 
@@ -87,6 +90,10 @@ pub trait RowSink {
 
     /// Returns whether to go on.
     fn bad_row(&mut self, bad: BadRow) -> bool;
+
+    /// Something about the file worth reporting that does not stop it
+    /// (columns the table does not have).
+    fn warning(&mut self, _message: String) {}
 }
 
 /// Reads every row of `path` into `sink`. Errors are about the file as a
@@ -119,6 +126,64 @@ pub(crate) fn match_columns(spec: &SegmentSpec, names: &[String]) -> Vec<Option<
                 })
         })
         .collect()
+}
+
+/// Most names a message lists; the rest are counted.
+const LISTED_NAMES: usize = 20;
+
+/// `a, b, c` (and "and N more" past [`LISTED_NAMES`]).
+pub(crate) fn list_names<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut text = names
+        .iter()
+        .take(LISTED_NAMES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > LISTED_NAMES {
+        text.push_str(&format!(" and {} more", names.len() - LISTED_NAMES));
+    }
+    text
+}
+
+/// Checks what [`match_columns`] found for a file's column `names`: an
+/// error when none names a table column, else a warning for each name the
+/// table lacks. `what` says where the names come from ("the CSV header").
+pub(crate) fn check_columns(
+    spec: &SegmentSpec,
+    names: &[String],
+    positions: &[Option<usize>],
+    what: &str,
+    sink: &mut dyn RowSink,
+) -> Result<(), String> {
+    let columns = || list_names(spec.columns.iter().map(|column| column.name.as_str()));
+    if names.is_empty() {
+        return Err(format!(
+            "{what} is empty; it must name the table's columns ({})",
+            columns()
+        ));
+    }
+    if positions.iter().all(Option::is_none) {
+        return Err(format!(
+            "{what} ({}) names no column of the table, so every row would hold only default values; the table's columns are {}",
+            list_names(names.iter().map(String::as_str)),
+            columns()
+        ));
+    }
+    let unknown: Vec<&str> = names
+        .iter()
+        .enumerate()
+        .filter(|(at, _)| !positions.contains(&Some(*at)))
+        .map(|(_, name)| name.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        sink.warning(format!(
+            "{what} names {} column(s) the table does not have, ignored: {}",
+            unknown.len(),
+            list_names(unknown)
+        ));
+    }
+    Ok(())
 }
 
 /// Collects rows into batches for the sink.
@@ -154,5 +219,110 @@ impl<'a> Batcher<'a> {
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
         self.sink.rows(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::{parse_value, Schema, TableConfig};
+
+    fn spec() -> SegmentSpec {
+        let schema: Schema = parse_value(
+            json!({
+                "schemaName": "trades",
+                "dimensionFieldSpecs": [
+                    {"name": "symbol", "dataType": "STRING"},
+                    {"name": "address.city", "dataType": "STRING"}
+                ],
+                "metricFieldSpecs": [{"name": "price", "dataType": "DOUBLE"}]
+            }),
+            "schema",
+        )
+        .unwrap()
+        .value;
+        let table: TableConfig = parse_value(
+            json!({"tableName": "trades", "tableType": "OFFLINE", "segmentsConfig": {}, "tableIndexConfig": {}}),
+            "table",
+        )
+        .unwrap()
+        .value;
+        SegmentSpec::new(&schema, &table)
+    }
+
+    #[derive(Default)]
+    struct Collect {
+        rows: Vec<Vec<Cell>>,
+        bad: Vec<BadRow>,
+        warnings: Vec<String>,
+    }
+
+    impl RowSink for Collect {
+        fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<(), String> {
+            self.rows.extend(rows);
+            Ok(())
+        }
+
+        fn bad_row(&mut self, bad: BadRow) -> bool {
+            self.bad.push(bad);
+            true
+        }
+
+        fn warning(&mut self, message: String) {
+            self.warnings.push(message);
+        }
+    }
+
+    fn read(name: &str, text: &str, format: FileFormat) -> (Result<(), String>, Collect) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut sink = Collect::default();
+        let result = read_file(&path, format, &spec(), &mut sink);
+        (result, sink)
+    }
+
+    #[test]
+    fn a_csv_header_naming_no_column_is_refused() {
+        let (result, sink) = read("t.csv", "ticker;cost\nA;1\nB;2\n", FileFormat::Csv);
+        let err = result.unwrap_err();
+        assert!(
+            err.contains("the CSV header (ticker;cost) names no column")
+                && err.contains("columns are symbol, address.city, price"),
+            "{err}"
+        );
+        assert!(sink.rows.is_empty());
+        let (result, _) = read("t.csv", "", FileFormat::Csv);
+        assert!(result.unwrap_err().contains("the CSV header is empty"));
+    }
+
+    #[test]
+    fn csv_columns_the_table_lacks_are_a_warning() {
+        let (result, sink) = read("t.csv", "SYMBOL,venue,price\nA,x,1.5\n", FileFormat::Csv);
+        result.unwrap();
+        assert_eq!(sink.rows.len(), 1);
+        assert_eq!(
+            sink.warnings,
+            ["the CSV header names 1 column(s) the table does not have, ignored: venue"]
+        );
+    }
+
+    #[test]
+    fn a_json_line_naming_no_column_is_a_bad_row() {
+        let text =
+            "{\"ticker\": \"A\"}\n{\"symbol\": null}\n{\"address\": {\"city\": \"x\"}}\n{}\n";
+        let (result, sink) = read("t.json", text, FileFormat::Json);
+        result.unwrap();
+        // An explicit null names a column; so does a nested field.
+        assert_eq!(sink.rows.len(), 2);
+        let rows: Vec<u64> = sink.bad.iter().map(|bad| bad.row).collect();
+        assert_eq!(rows, [1, 4]);
+        let reason = sink.bad[0].error.to_string();
+        assert!(
+            reason.contains("no key of the object (ticker) names a column"),
+            "{reason}"
+        );
     }
 }

@@ -16,7 +16,7 @@ use arrow_schema::{DataType as ArrowType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use super::{match_columns, BadRow, RowSink, BATCH_ROWS};
+use super::{check_columns, match_columns, BadRow, RowSink, BATCH_ROWS};
 use crate::catalog::DataType;
 use crate::ingest::rows::RowError;
 use crate::segment::{
@@ -34,6 +34,7 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
         .map(|field| field.name().clone())
         .collect();
     let positions = match_columns(spec, &names);
+    check_columns(spec, &names, &positions, "the Parquet file's columns", sink)?;
     let mut wanted: Vec<usize> = positions.iter().flatten().copied().collect();
     wanted.sort_unstable();
     wanted.dedup();

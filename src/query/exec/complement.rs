@@ -66,7 +66,7 @@ pub(super) fn by_star_tree_minus_window(
     }
     let num_docs = segment.num_docs();
     let all = DocSet::all(num_docs);
-    let mut filter_stats = FilterStats::default();
+    let mut filter_stats = FilterStats::until(deadline);
     let inside = match Filter::And(window).docs(&columns, &all, &mut filter_stats) {
         Ok(inside) => inside,
         Err(message) => return Some(Err(message)),

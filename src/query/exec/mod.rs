@@ -6,14 +6,13 @@
 //! is small enough; other group keys hash per-row codes. Every batch checks
 //! the query's deadline and cancellation flag.
 mod complement;
+mod deadline;
 mod group;
 mod runs;
 mod select;
 mod startree;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
-use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -26,6 +25,7 @@ use super::plan::{Plan, PlanKind};
 use super::reduce;
 use super::source::{candidate_docs, AbsentColumn, ColumnSource, SegmentSource};
 use super::value::Value;
+pub use deadline::{result_rows_error, CancelOnDrop, Deadline, Limits, RunningQueries, TIMED_OUT};
 use group::Aggregation;
 pub use select::compare_rows;
 use select::select_rows;
@@ -33,23 +33,6 @@ pub use startree::covering_tree;
 
 /// Largest id space grouped densely.
 const DENSE_LIMIT: usize = 1 << 22;
-/// When a query must stop.
-pub struct Deadline {
-    pub at: Instant,
-    pub cancelled: AtomicBool,
-}
-
-impl Deadline {
-    pub fn check(&self) -> Result<(), String> {
-        if self.cancelled.load(AtomicOrdering::Relaxed) || Instant::now() >= self.at {
-            self.cancelled.store(true, AtomicOrdering::Relaxed);
-            return Err(TIMED_OUT.into());
-        }
-        Ok(())
-    }
-}
-
-pub const TIMED_OUT: &str = "the query ran past its timeout";
 
 /// Per-segment execution statistics.
 #[derive(Debug, Default, Clone, Copy)]
@@ -199,7 +182,7 @@ fn scan(
 ) -> Result<(Partial, SegmentStats), String> {
     let columns = open_columns(plan, segment);
     let mut stats = segment_stats(segment);
-    let mut filter_stats = FilterStats::default();
+    let mut filter_stats = FilterStats::until(deadline);
     let docs = match &plan.filter {
         Some(filter) => filter.docs(&columns, &candidates, &mut filter_stats)?,
         None => candidates,
@@ -338,7 +321,7 @@ fn aggregate(
     run.run(docs, columns, deadline, stats, |_| None)?;
     for (index, aggregate) in aggregates.iter().enumerate() {
         if let Some(filter) = &aggregate.filter {
-            let mut fs = FilterStats::default();
+            let mut fs = FilterStats::until(deadline);
             let filtered = filter.docs(columns, docs, &mut fs)?;
             stats.entries_in_filter += fs.entries_scanned;
             run.run(&filtered, columns, deadline, stats, |i| Some(i == index))?;

@@ -68,6 +68,14 @@ pub(super) fn select_rows(
     }
     if order_by.is_empty() {
         docs.for_each_batch(|batch| {
+            let past_offset = chosen.len().saturating_sub(plan.offset) as u64;
+            if let Err(err) = deadline
+                .check()
+                .and_then(|()| deadline.result_rows(past_offset))
+            {
+                failure = Some(err);
+                return false;
+            }
             batch.for_each(|doc| {
                 if chosen.len() < wanted {
                     chosen.push(doc)
@@ -109,6 +117,7 @@ pub(super) fn select_rows(
                         heap.push(candidate);
                     }
                 }
+                deadline.result_rows(heap.len().saturating_sub(plan.offset) as u64)?;
                 if !by_doc_order || heap.len() < wanted || batch.is_empty() {
                     return Ok(true);
                 }
@@ -146,6 +155,8 @@ pub(super) fn select_rows(
     if let Some(err) = failure {
         return Err(err);
     }
+    // The merged result holds at least these rows past the offset.
+    deadline.result_rows(chosen.len().saturating_sub(plan.offset) as u64)?;
     let batch = Docs::List(&chosen);
     let vectors: Vec<Vector> = select
         .iter()

@@ -2,19 +2,27 @@
 //! subqueries, window functions, CTEs, set operations, and anything sent to
 //! `POST /query`) run on DataFusion over the same segments, through
 //! [`provider::SegmentTable`]. It runs on a Tokio runtime of its own, so
-//! long analytical queries do not hold up the HTTP workers.
+//! long analytical queries do not hold up the HTTP workers. A query stops
+//! at its deadline or when its caller goes away: the task is aborted, and
+//! every operator checks the query's [`Deadline`] per batch
+//! ([`guard`]), which is what stops CPU-bound work that never yields.
 
 pub(crate) mod arrow;
+mod guard;
 mod provider;
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use futures_util::StreamExt;
+
+use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use super::error::{
-    QueryError, EXECUTION, EXECUTION_TIMEOUT, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST,
-};
+use super::error::{QueryError, EXECUTION, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST};
+use super::exec::{result_rows_error, Deadline, TIMED_OUT};
 use super::expr::ColumnRef;
+use super::options::QueryOptions;
 use super::response::ResultTable;
 use super::source::{table_sources, SegmentSource};
 use super::value::{ColumnType, Value};
@@ -61,10 +69,14 @@ impl MultiStage {
         })
     }
 
-    /// A table provider for every table in the catalog, by raw name.
-    fn tables(&self) -> Vec<(String, SegmentTable)> {
+    /// A table provider for every table in the catalog that `visible`
+    /// accepts, by raw name.
+    fn tables(&self, visible: &(dyn Fn(&str) -> bool + Sync)) -> Vec<(String, SegmentTable)> {
         let mut out = Vec::new();
         for name in self.catalog.table_names(None) {
+            if !visible(&name) {
+                continue;
+            }
             let entries = self.catalog.tables_named(&name);
             let Some(first) = entries.first() else {
                 continue;
@@ -99,19 +111,25 @@ impl MultiStage {
         out
     }
 
-    /// Runs `sql` within `timeout`.
+    /// Runs `sql` until `deadline`, seeing only the tables `visible`
+    /// accepts (others do not exist for the query). Scans stop at the deadline's next
+    /// check once it passes or is cancelled, and the query's task is
+    /// aborted when this future is dropped (its caller went away).
     pub async fn run(
         &self,
         sql: &str,
-        timeout: std::time::Duration,
+        options: &QueryOptions,
+        deadline: Arc<Deadline>,
+        visible: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<ResultTable, QueryError> {
         let mut config = SessionConfig::new()
             .with_target_partitions(self.threads)
-            .with_information_schema(false);
+            .with_information_schema(false)
+            .with_extension(deadline.clone());
         // Table and column names are case-sensitive, as in Pinot.
         config.options_mut().sql_parser.enable_ident_normalization = false;
         let context = SessionContext::new_with_config(config);
-        for (name, table) in self.tables() {
+        for (name, table) in self.tables(visible) {
             context
                 .register_table(name.as_str(), Arc::new(table))
                 .map_err(|err| QueryError::new(INTERNAL, err.to_string()))?;
@@ -123,38 +141,81 @@ impl MultiStage {
                 "the multi-stage engine has stopped",
             ));
         };
-        let task = runtime.spawn(async move {
-            let frame = context.sql(&sql).await.map_err(datafusion_error)?;
-            let schema = frame.schema().as_arrow().clone();
-            let batches = frame.collect().await.map_err(datafusion_error)?;
-            let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
-            Ok::<_, QueryError>(ResultTable {
-                columns: schema
-                    .fields()
-                    .iter()
-                    .map(|field| (field.name().clone(), arrow::column_type(field.data_type())))
-                    .collect(),
-                rows,
-            })
-        });
-        let abort = task.abort_handle();
-        match tokio::time::timeout(timeout, task).await {
+        let (max_result_rows, max_rows_in_join) =
+            (options.max_result_rows, options.max_rows_in_join);
+        let task = AbortOnDrop(runtime.spawn({
+            let deadline = deadline.clone();
+            async move {
+                let frame = context.sql(&sql).await.map_err(datafusion_error)?;
+                let schema = frame.schema().as_arrow().clone();
+                let task_context = Arc::new(frame.task_ctx());
+                let plan = frame
+                    .create_physical_plan()
+                    .await
+                    .and_then(|plan| guard::guard(plan, &deadline, max_rows_in_join))
+                    .map_err(datafusion_error)?;
+                let mut stream = execute_stream(plan, task_context).map_err(datafusion_error)?;
+                let mut batches = Vec::new();
+                let mut rows = 0;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(datafusion_error)?;
+                    rows += batch.num_rows() as u64;
+                    if rows > max_result_rows {
+                        return Err(result_rows_error(max_result_rows));
+                    }
+                    batches.push(batch);
+                }
+                let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
+                Ok::<_, QueryError>(ResultTable {
+                    columns: schema
+                        .fields()
+                        .iter()
+                        .map(|field| (field.name().clone(), arrow::column_type(field.data_type())))
+                        .collect(),
+                    rows,
+                })
+            }
+        }));
+        let timeout = deadline.at.saturating_duration_since(Instant::now());
+        let result = match tokio::time::timeout(timeout, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(err)) => Err(QueryError::new(
                 INTERNAL,
                 format!("the query task failed: {err}"),
             )),
-            Err(_) => {
-                abort.abort();
-                Err(QueryError::new(
-                    EXECUTION_TIMEOUT,
-                    format!(
-                        "the query took longer than its timeout of {} ms and was stopped",
-                        timeout.as_millis()
-                    ),
-                ))
-            }
+            Err(_) => Err(options.timeout_error()),
+        };
+        if result.is_err() {
+            deadline.cancel();
         }
+        match (result, deadline.failure()) {
+            // A guard that found a limit passed.
+            (Err(_), Some(failure)) => Err(failure),
+            // A guard that saw the deadline pass.
+            (Err(error), None) if error.message.contains(TIMED_OUT) => Err(options.timeout_error()),
+            (other, _) => other,
+        }
+    }
+}
+
+/// Aborts a task of the multi-stage runtime when dropped: a dropped
+/// `JoinHandle` would let the task run on.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
     }
 }
 

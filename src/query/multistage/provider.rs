@@ -28,7 +28,7 @@ use datafusion::physical_plan::{
 
 use super::arrow::{arrow_type, to_array};
 use crate::query::docs::{DocSet, Docs};
-use crate::query::exec::open_columns;
+use crate::query::exec::{open_columns, Deadline};
 use crate::query::expr::ColumnRef;
 use crate::query::filter::{Filter, FilterStats, Pred};
 use crate::query::options::QueryOptions;
@@ -305,10 +305,11 @@ impl ExecutionPlan for SegmentScan {
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        let deadline = context.session_config().get_extension::<Deadline>();
         let batches = match self.segments.get(partition) {
-            Some(segment) => ScanBatches::new(segment.clone(), self)?,
+            Some(segment) => ScanBatches::new(segment.clone(), self, deadline)?,
             None => ScanBatches::empty(self),
         };
         let stream = futures_util::stream::iter(batches);
@@ -336,9 +337,11 @@ fn scan_plan(filter: Option<Filter>, columns: Vec<ColumnRef>) -> Plan {
     }
 }
 
-/// Lazily reads one segment's matching docs, a batch at a time.
+/// Lazily reads one segment's matching docs, a batch at a time, checking
+/// the query's deadline (when the session has one) before each.
 struct ScanBatches {
     segment: Option<Arc<dyn SegmentSource>>,
+    deadline: Option<Arc<Deadline>>,
     plan: Plan,
     docs: DocSet,
     next: u32,
@@ -348,7 +351,11 @@ struct ScanBatches {
 }
 
 impl ScanBatches {
-    fn new(segment: Arc<dyn SegmentSource>, scan: &SegmentScan) -> Result<ScanBatches> {
+    fn new(
+        segment: Arc<dyn SegmentSource>,
+        scan: &SegmentScan,
+        deadline: Option<Arc<Deadline>>,
+    ) -> Result<ScanBatches> {
         let mut columns = scan.columns.clone();
         if let Some(filter) = &scan.filter {
             filter.columns(&mut |column| {
@@ -361,15 +368,20 @@ impl ScanBatches {
         let docs = {
             let columns = open_columns(&plan, segment.as_ref());
             let all = candidate_docs(segment.as_ref());
+            let mut stats = FilterStats {
+                entries_scanned: 0,
+                deadline: deadline.as_deref(),
+            };
             match &plan.filter {
                 Some(filter) => filter
-                    .docs(&columns, &all, &mut FilterStats::default())
+                    .docs(&columns, &all, &mut stats)
                     .map_err(DataFusionError::Execution)?,
                 None => all,
             }
         };
         Ok(ScanBatches {
             segment: Some(segment),
+            deadline,
             plan,
             docs,
             next: 0,
@@ -382,6 +394,7 @@ impl ScanBatches {
     fn empty(scan: &SegmentScan) -> ScanBatches {
         ScanBatches {
             segment: None,
+            deadline: None,
             plan: scan_plan(None, Vec::new()),
             docs: DocSet::empty(),
             next: 0,
@@ -413,6 +426,11 @@ impl Iterator for ScanBatches {
 
     fn next(&mut self) -> Option<Result<RecordBatch>> {
         let segment = self.segment.clone()?;
+        if let Some(Err(message)) = self.deadline.as_ref().map(|d| d.check()) {
+            // Stop for good: a consumer that polls again gets nothing more.
+            self.segment = None;
+            return Some(Err(DataFusionError::Execution(message)));
+        }
         let docs = self.next_docs()?;
         let columns = open_columns(&self.plan, segment.as_ref());
         let mut arrays = Vec::with_capacity(self.types.len());

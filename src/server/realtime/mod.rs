@@ -79,6 +79,9 @@ pub struct Realtime {
     /// Held while a table's consumers start or stop, so two changes to one
     /// table never interleave (and never leave two consumers running).
     lifecycle: Mutex<()>,
+    /// Why a table of the catalog is not consuming, by name with type: the
+    /// error its last start met (its stream settings are refused, say).
+    not_started: Mutex<BTreeMap<String, String>>,
 }
 
 impl Realtime {
@@ -88,6 +91,7 @@ impl Realtime {
             tables: Mutex::new(BTreeMap::new()),
             jobs: Mutex::new(BTreeMap::new()),
             lifecycle: Mutex::new(()),
+            not_started: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -109,13 +113,39 @@ impl Realtime {
         let _lifecycle = self.lock_lifecycle();
         let Some(entry) = catalog.table(name_with_type) else {
             self.stop_locked(name_with_type);
+            self.note_start(name_with_type, &Ok(()));
             return Ok(());
         };
-        let Some(schema) = catalog.schema_for_table(&entry.config) else {
-            self.stop_locked(name_with_type);
-            return Err(format!("table {name_with_type} has no schema"));
+        let result = match catalog.schema_for_table(&entry.config) {
+            Some(schema) => self.start_locked(&schema.schema, &entry.config),
+            None => {
+                self.stop_locked(name_with_type);
+                Err(format!("table {name_with_type} has no schema"))
+            }
         };
-        self.start_locked(&schema.schema, &entry.config)
+        self.note_start(name_with_type, &result);
+        result
+    }
+
+    /// Remembers why `name_with_type` did not start (or forgets it).
+    fn note_start(&self, name_with_type: &str, result: &Result<(), String>) {
+        let mut not_started = self
+            .not_started
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match result {
+            Ok(()) => not_started.remove(name_with_type),
+            Err(reason) => not_started.insert(name_with_type.to_string(), reason.clone()),
+        };
+    }
+
+    /// Why `name_with_type` is not consuming, when its last start failed.
+    pub fn not_started_reason(&self, name_with_type: &str) -> Option<String> {
+        self.not_started
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(name_with_type)
+            .cloned()
     }
 
     /// Starts consuming every REALTIME table of `catalog`. A table that
@@ -128,6 +158,9 @@ impl Realtime {
                 }
                 let Some(schema) = catalog.schema_for_table(&entry.config) else {
                     tracing::error!(table = %entry.config.table_name, "no schema; not consuming");
+                    let name = entry.config.name_with_type();
+                    let reason = format!("table {name} has no schema");
+                    self.note_start(&name, &Err(reason));
                     continue;
                 };
                 if let Err(err) = self.start(&schema.schema, &entry.config) {
@@ -140,7 +173,11 @@ impl Realtime {
     /// Starts (or restarts, with the new settings) consuming `table`.
     pub fn start(&self, schema: &Schema, table: &TableConfig) -> Result<(), String> {
         let _lifecycle = self.lock_lifecycle();
-        self.start_locked(schema, table)
+        let result = self.start_locked(schema, table);
+        if table.table_type == TableType::Realtime {
+            self.note_start(&table.name_with_type(), &result);
+        }
+        result
     }
 
     fn start_locked(&self, schema: &Schema, table: &TableConfig) -> Result<(), String> {

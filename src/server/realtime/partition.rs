@@ -605,13 +605,7 @@ fn stop_on_bad(
 }
 
 fn dead_letter_producer(shared: &TableShared) -> Result<BaseProducer, String> {
-    let mut config = rdkafka::ClientConfig::new();
-    config.set("bootstrap.servers", shared.stream.brokers.join(","));
-    for (key, value) in &shared.stream.client_props {
-        if key.starts_with("security.") || key.starts_with("sasl.") || key.starts_with("ssl.") {
-            config.set(key, value);
-        }
-    }
+    let config = kafka::producer_config(&shared.stream);
     let producer: BaseProducer = config.create().map_err(|err| {
         format!(
             "cannot create the dead-letter producer: {}",

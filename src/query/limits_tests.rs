@@ -1,0 +1,141 @@
+//! Queries stop when they should: at their deadline, when their caller goes
+//! away, and when they pass one of their limits, on every core that works
+//! for them.
+
+use crate::auth::Principal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::broker::{Broker, QueryServer, Reply};
+use super::docs::DocSet;
+use super::error::{QueryError, EXECUTION_TIMEOUT};
+use super::exec::{Deadline, RunningQueries, TIMED_OUT};
+use super::expr::{BinOp, ColumnRef, Expr};
+use super::filter::{Filter, FilterStats};
+use super::multistage::MultiStage;
+use super::options::QueryOptions;
+use super::plan::Plan;
+use super::source::{AbsentColumn, ColumnSource};
+use super::value::{ColumnType, Kind, Value};
+use crate::catalog::{self, Catalog};
+use crate::server::Server;
+
+const SCHEMA: &str = include_str!("../../tests/sql/data/trades.schema.json");
+const TABLE: &str = include_str!("../../tests/sql/data/trades.table.json");
+
+/// Waits (up to a minute: generous, the state change is what counts) until
+/// `done` holds.
+pub(crate) async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn a_cancelled_deadline_stops_a_filter_scan_before_its_next_batch() {
+    let column = ColumnRef {
+        name: "price".into(),
+        ty: ColumnType::Double,
+        default: Value::Double(1.0),
+    };
+    let source: Box<dyn ColumnSource> = Box::new(AbsentColumn {
+        default: Value::Double(1.0),
+        kind: Kind::Double,
+        single_value: true,
+        num_docs: 1 << 20,
+    });
+    let columns = [("price".to_string(), source)].into_iter().collect();
+    // An expression the indexes cannot answer: every doc is evaluated.
+    let filter = Filter::Expr(Expr::Binary {
+        op: BinOp::Gt,
+        left: Box::new(Expr::Column(column)),
+        right: Box::new(Expr::Literal(Value::Double(0.0))),
+    });
+    let docs = DocSet::Range(0, 1 << 20);
+
+    let deadline = Deadline::new(Instant::now() + Duration::from_secs(3600));
+    let mut stats = FilterStats::until(&deadline);
+    let matched = filter.docs(&columns, &docs, &mut stats).unwrap();
+    assert_eq!(matched.len(), 1 << 20);
+
+    deadline.cancel();
+    let mut stats = FilterStats::until(&deadline);
+    let err = filter.docs(&columns, &docs, &mut stats).unwrap_err();
+    assert_eq!(err, TIMED_OUT);
+    assert_eq!(
+        stats.entries_scanned, 0,
+        "no batch is scanned once cancelled"
+    );
+}
+
+/// A server that works on every query until the query is cancelled or
+/// its deadline passes, holding the query's deadline meanwhile.
+struct UntilStopped;
+
+impl QueryServer for UntilStopped {
+    fn query(&self, _: Arc<Plan>, _: Vec<String>, deadline: Arc<Deadline>, reply: Reply) {
+        std::thread::spawn(move || {
+            while deadline.check().is_ok() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            reply(Err(QueryError::new(EXECUTION_TIMEOUT, TIMED_OUT)));
+        });
+    }
+}
+
+/// A broker over the trades table whose only server is `query_server`.
+fn broker_with(query_server: Arc<dyn QueryServer>) -> (tempfile::TempDir, Arc<Broker>) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(dir.path()).unwrap();
+    catalog
+        .add_schema(
+            catalog::parse(SCHEMA.as_bytes(), "schema").unwrap(),
+            false,
+            false,
+        )
+        .unwrap();
+    catalog
+        .add_table(catalog::parse(TABLE.as_bytes(), "table").unwrap())
+        .unwrap();
+    let server = Arc::new(Server::open(dir.path(), &catalog).unwrap());
+    let catalog = Arc::new(catalog);
+    let multistage = MultiStage::new(catalog.clone(), server, 1).unwrap();
+    let broker = Broker::new(catalog, vec![query_server], Arc::new(multistage));
+    (dir, Arc::new(broker))
+}
+
+#[tokio::test]
+async fn a_dropped_or_timed_out_query_stops_its_servers_work() {
+    let (_dir, broker) = broker_with(Arc::new(UntilStopped));
+    let running: RunningQueries = broker.running();
+
+    // A caller that goes away: the future is dropped mid-query.
+    let task = tokio::spawn({
+        let broker = broker.clone();
+        async move {
+            let sql = "SET timeoutMs = 3600000; SELECT COUNT(*) FROM trades";
+            broker
+                .run(sql, QueryOptions::default(), &Principal::anonymous())
+                .await
+        }
+    });
+    eventually("the query to start", || running.get() == 1).await;
+    task.abort();
+    eventually("the dropped query's work to stop", || running.get() == 0).await;
+
+    // A timeout answers and stops the work too.
+    let (_, error) = broker
+        .run(
+            "SET timeoutMs = 100; SELECT COUNT(*) FROM trades",
+            QueryOptions::default(),
+            &Principal::anonymous(),
+        )
+        .await;
+    assert_eq!(error.map(|e| e.code), Some(EXECUTION_TIMEOUT));
+    eventually("the timed-out query's work to stop", || running.get() == 0).await;
+}

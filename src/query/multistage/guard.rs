@@ -1,0 +1,198 @@
+//! Guards on a DataFusion physical plan, added once DataFusion has
+//! optimized it: every operator checks the query's [`Deadline`] before it
+//! asks its input for a batch and again when one arrives, so a query that
+//! times out, is cancelled (its caller went away) or fails a limit stops
+//! within a batch of each operator, on whichever core runs it. Aborting the
+//! query's task is not enough: DataFusion yields to Tokio only in its
+//! leaves, and a join of small inputs computes for minutes without reading
+//! them. Joins also count the rows they output against `maxRowsInJoin`.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, RecordBatchStream,
+    SendableRecordBatchStream,
+};
+use futures_util::Stream;
+
+use crate::query::error::QueryError;
+use crate::query::exec::Deadline;
+
+/// Wraps every operator of `plan` in a guard that checks `deadline`; a
+/// join's guard also stops it past `max_rows_in_join` output rows.
+pub fn guard(
+    plan: Arc<dyn ExecutionPlan>,
+    deadline: &Arc<Deadline>,
+    max_rows_in_join: u64,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let guarded = plan.transform_up(|node| {
+        // HashJoinExec, NestedLoopJoinExec, CrossJoinExec, SortMergeJoinExec, ...
+        let join = node.name().contains("Join").then(|| {
+            Arc::new(JoinRows {
+                limit: max_rows_in_join,
+                rows: AtomicU64::new(0),
+            })
+        });
+        let guarded: Arc<dyn ExecutionPlan> = Arc::new(GuardExec {
+            input: node,
+            deadline: deadline.clone(),
+            join,
+        });
+        Ok(Transformed::yes(guarded))
+    })?;
+    Ok(guarded.data)
+}
+
+/// One operator and its guard.
+struct GuardExec {
+    input: Arc<dyn ExecutionPlan>,
+    deadline: Arc<Deadline>,
+    /// For a join: its output rows over all its partitions.
+    join: Option<Arc<JoinRows>>,
+}
+
+struct JoinRows {
+    limit: u64,
+    rows: AtomicU64,
+}
+
+impl JoinRows {
+    /// Counts a batch the join output: `Err` past the limit.
+    fn count(&self, rows: usize, deadline: &Deadline) -> std::result::Result<(), String> {
+        let total = self.rows.fetch_add(rows as u64, Ordering::Relaxed) + rows as u64;
+        if total > self.limit {
+            return Err(deadline.fail(QueryError::limit(
+                format!(
+                    "a join produced more than {} rows, the most one join may produce",
+                    self.limit
+                ),
+                "maxRowsInJoin",
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for GuardExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GuardExec({})", self.input.name())
+    }
+}
+
+impl DisplayAs for GuardExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GuardExec")
+    }
+}
+
+impl ExecutionPlan for GuardExec {
+    fn name(&self) -> &str {
+        "GuardExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input] = <[_; 1]>::try_from(children).map_err(|children| {
+            DataFusionError::Internal(format!("GuardExec has one input, not {}", children.len()))
+        })?;
+        Ok(Arc::new(GuardExec {
+            input,
+            deadline: self.deadline.clone(),
+            join: self.join.clone(),
+        }))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        self.deadline.check().map_err(DataFusionError::Execution)?;
+        let input = self.input.execute(partition, context)?;
+        Ok(Box::pin(GuardStream {
+            schema: input.schema(),
+            input: Some(input),
+            deadline: self.deadline.clone(),
+            join: self.join.clone(),
+        }))
+    }
+}
+
+struct GuardStream {
+    schema: SchemaRef,
+    /// `None` once the stream has failed: its input is dropped then, which
+    /// stops the tasks DataFusion spawned for it.
+    input: Option<SendableRecordBatchStream>,
+    deadline: Arc<Deadline>,
+    join: Option<Arc<JoinRows>>,
+}
+
+impl GuardStream {
+    fn fail(&mut self, message: String) -> Poll<Option<Result<RecordBatch>>> {
+        self.input = None;
+        Poll::Ready(Some(Err(DataFusionError::Execution(message))))
+    }
+}
+
+impl Stream for GuardStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.input.is_none() {
+            return Poll::Ready(None);
+        }
+        if let Err(message) = self.deadline.check() {
+            return self.fail(message);
+        }
+        let Some(input) = self.input.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let item = std::task::ready!(input.as_mut().poll_next(cx));
+        if let Err(message) = self.deadline.check() {
+            return self.fail(message);
+        }
+        if let (Some(join), Some(Ok(batch))) = (&self.join, &item) {
+            if let Err(message) = join.count(batch.num_rows(), &self.deadline) {
+                return self.fail(message);
+            }
+        }
+        Poll::Ready(item)
+    }
+}
+
+impl RecordBatchStream for GuardStream {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
