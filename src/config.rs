@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::query::options::DEFAULT_MAX_QUERY_MEMORY_BYTES;
+
 /// Largest request body accepted by default. A schema at the column cap
 /// (10,000 columns of ~80 bytes each) is under 1 MiB; 8 MiB leaves room
 /// without letting a client make the server buffer arbitrary amounts.
@@ -31,6 +33,8 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     pub request_timeout: Duration,
     pub broker_probe_timeout: Duration,
+    /// Each query's `maxQueryMemoryBytes` unless it sets its own.
+    pub max_query_memory_bytes: u64,
 }
 
 impl ServerConfig {
@@ -43,6 +47,7 @@ impl ServerConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             broker_probe_timeout: DEFAULT_BROKER_PROBE_TIMEOUT,
+            max_query_memory_bytes: DEFAULT_MAX_QUERY_MEMORY_BYTES,
         }
     }
 }

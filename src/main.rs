@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use gamay::config::{ServerConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
+use gamay::config::{
+    ServerConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUERY_MEMORY_BYTES, DEFAULT_MAX_UPLOAD_BYTES,
+};
 
 /// Query states (group arrays of a few MB) are allocated and freed per
 /// query; mimalloc keeps freed pages for reuse instead of returning them to
@@ -176,6 +178,10 @@ struct ServeArgs {
     /// Largest file accepted by /ingestFromFile, in bytes (uploads stream to disk).
     #[arg(long, env = "GAMAY_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     max_upload_bytes: usize,
+
+    /// Default memory limit of one query, in bytes (its maxQueryMemoryBytes).
+    #[arg(long, env = "GAMAY_MAX_QUERY_MEMORY_BYTES", default_value_t = DEFAULT_MAX_QUERY_MEMORY_BYTES)]
+    max_query_memory_bytes: u64,
 }
 
 fn main() -> ExitCode {
@@ -207,6 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.listen = args.listen;
             config.max_body_bytes = args.max_body_bytes;
             config.max_upload_bytes = args.max_upload_bytes;
+            config.max_query_memory_bytes = args.max_query_memory_bytes;
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {

@@ -19,11 +19,17 @@ pub(super) struct TestApp {
 
 impl TestApp {
     pub(super) fn new() -> TestApp {
+        TestApp::with_config(|_| {})
+    }
+
+    /// A test server whose config `change` adjusts.
+    pub(super) fn with_config(change: impl FnOnce(&mut ServerConfig)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path());
         config.max_body_bytes = 64 * 1024;
         config.max_upload_bytes = 256 * 1024;
         config.broker_probe_timeout = Duration::from_millis(500);
+        change(&mut config);
         let state = AppState::open(config).unwrap();
         TestApp { _dir: dir, state }
     }

@@ -8,6 +8,7 @@
 //! ([`guard`]), which is what stops CPU-bound work that never yields.
 
 pub(crate) mod arrow;
+mod bounded;
 mod guard;
 mod provider;
 
@@ -16,6 +17,10 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryConsumer, MemoryPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -107,8 +112,42 @@ impl MultiStage {
         out
     }
 
-    /// Runs `sql` until `deadline`. Scans stop at the deadline's next
-    /// check once it passes or is cancelled, and the query's task is
+    /// A session for one query: the catalog's tables, a memory pool of
+    /// the query's `maxQueryMemoryBytes` (no spilling to disk), bounded
+    /// growing functions, and `deadline` for the scans to check.
+    fn session(
+        &self,
+        options: &QueryOptions,
+        deadline: &Arc<Deadline>,
+    ) -> Result<SessionContext, QueryError> {
+        let internal = |err: DataFusionError| QueryError::new(INTERNAL, err.to_string());
+        let mut config = SessionConfig::new()
+            .with_target_partitions(self.threads)
+            .with_information_schema(false)
+            .with_extension(deadline.clone());
+        // Table and column names are case-sensitive, as in Pinot.
+        config.options_mut().sql_parser.enable_ident_normalization = false;
+        let memory = usize::try_from(options.max_query_memory_bytes).unwrap_or(usize::MAX);
+        let pool: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(memory));
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(pool.clone())
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .map_err(internal)?;
+        let context = SessionContext::new_with_config_rt(config, runtime);
+        bounded::register(&context, &pool).map_err(internal)?;
+        for (name, table) in self.tables() {
+            context
+                .register_table(name.as_str(), Arc::new(table))
+                .map_err(internal)?;
+        }
+        Ok(context)
+    }
+
+    /// Runs `sql` until `deadline`. Every operator stops at its next batch
+    /// once the deadline passes or is cancelled, and the query's task is
     /// aborted when this future is dropped (its caller went away).
     pub async fn run(
         &self,
@@ -116,61 +155,19 @@ impl MultiStage {
         options: &QueryOptions,
         deadline: Arc<Deadline>,
     ) -> Result<ResultTable, QueryError> {
-        let mut config = SessionConfig::new()
-            .with_target_partitions(self.threads)
-            .with_information_schema(false)
-            .with_extension(deadline.clone());
-        // Table and column names are case-sensitive, as in Pinot.
-        config.options_mut().sql_parser.enable_ident_normalization = false;
-        let context = SessionContext::new_with_config(config);
-        for (name, table) in self.tables() {
-            context
-                .register_table(name.as_str(), Arc::new(table))
-                .map_err(|err| QueryError::new(INTERNAL, err.to_string()))?;
-        }
-        let sql = sql.to_string();
+        let context = self.session(options, &deadline)?;
         let Some(runtime) = &self.runtime else {
             return Err(QueryError::new(
                 INTERNAL,
                 "the multi-stage engine has stopped",
             ));
         };
-        let (max_result_rows, max_rows_in_join) =
-            (options.max_result_rows, options.max_rows_in_join);
-        let task = AbortOnDrop(runtime.spawn({
-            let deadline = deadline.clone();
-            async move {
-                let frame = context.sql(&sql).await.map_err(planning_error)?;
-                let schema = frame.schema().as_arrow().clone();
-                let task_context = Arc::new(frame.task_ctx());
-                let plan = frame
-                    .create_physical_plan()
-                    .await
-                    .and_then(|plan| guard::guard(plan, &deadline, max_rows_in_join))
-                    .map_err(|err| QueryError::execution(err.to_string()))?;
-                let mut stream = execute_stream(plan, task_context)
-                    .map_err(|err| QueryError::execution(err.to_string()))?;
-                let mut batches = Vec::new();
-                let mut rows = 0;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(|err| QueryError::execution(err.to_string()))?;
-                    rows += batch.num_rows() as u64;
-                    if rows > max_result_rows {
-                        return Err(result_rows_error(max_result_rows));
-                    }
-                    batches.push(batch);
-                }
-                let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
-                Ok::<_, QueryError>(ResultTable {
-                    columns: schema
-                        .fields()
-                        .iter()
-                        .map(|field| (field.name().clone(), arrow::column_type(field.data_type())))
-                        .collect(),
-                    rows,
-                })
-            }
-        }));
+        let task = AbortOnDrop(runtime.spawn(execute(
+            context,
+            sql.to_string(),
+            options.clone(),
+            deadline.clone(),
+        )));
         let timeout = deadline.at.saturating_duration_since(Instant::now());
         let result = match tokio::time::timeout(timeout, task).await {
             Ok(Ok(result)) => result,
@@ -191,6 +188,71 @@ impl MultiStage {
             (other, _) => other,
         }
     }
+}
+
+/// Plans and runs `sql` in `context`, guarded, collecting at most
+/// `maxResultRows` rows whose batches are reserved in the query's pool.
+async fn execute(
+    context: SessionContext,
+    sql: String,
+    options: QueryOptions,
+    deadline: Arc<Deadline>,
+) -> Result<ResultTable, QueryError> {
+    let failed = |err: DataFusionError| execution_error(err, &options);
+    let frame = context
+        .sql(&sql)
+        .await
+        .map_err(|err| planning_error(err, &options))?;
+    let schema = frame.schema().as_arrow().clone();
+    let task_context = Arc::new(frame.task_ctx());
+    let pool = task_context.memory_pool().clone();
+    let plan = frame
+        .create_physical_plan()
+        .await
+        .and_then(|plan| guard::guard(plan, &deadline, options.max_rows_in_join))
+        .map_err(failed)?;
+    let mut stream = execute_stream(plan, task_context).map_err(failed)?;
+    let result = MemoryConsumer::new("result").register(&pool);
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(failed)?;
+        rows += batch.num_rows() as u64;
+        if rows > options.max_result_rows {
+            return Err(result_rows_error(options.max_result_rows));
+        }
+        result
+            .try_grow(batch.get_array_memory_size())
+            .map_err(failed)?;
+        batches.push(batch);
+    }
+    let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
+    Ok(ResultTable {
+        columns: schema
+            .fields()
+            .iter()
+            .map(|field| (field.name().clone(), arrow::column_type(field.data_type())))
+            .collect(),
+        rows,
+    })
+}
+
+/// The error of a query past its memory pool's limit, if `err` is one.
+fn memory_error(err: &DataFusionError, options: &QueryOptions) -> Option<QueryError> {
+    let DataFusionError::ResourcesExhausted(detail) = err.find_root() else {
+        return None;
+    };
+    Some(QueryError::limit(
+        format!(
+            "the query needs more memory than its limit of {} bytes: {detail}",
+            options.max_query_memory_bytes
+        ),
+        "maxQueryMemoryBytes",
+    ))
+}
+
+fn execution_error(err: DataFusionError, options: &QueryOptions) -> QueryError {
+    memory_error(&err, options).unwrap_or_else(|| QueryError::execution(err.to_string()))
 }
 
 /// Aborts a task of the multi-stage runtime when dropped: a dropped
@@ -215,8 +277,10 @@ impl<T> std::future::Future for AbortOnDrop<T> {
 }
 
 /// Maps DataFusion's planning errors to Pinot's codes.
-fn planning_error(err: datafusion::error::DataFusionError) -> QueryError {
-    use datafusion::error::DataFusionError;
+fn planning_error(err: DataFusionError, options: &QueryOptions) -> QueryError {
+    if let Some(error) = memory_error(&err, options) {
+        return error;
+    }
     let message = err.to_string();
     match err.find_root() {
         DataFusionError::SQL(..) => QueryError::new(SQL_PARSING, message),
