@@ -306,6 +306,37 @@ async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() 
             "maxRowsInJoin=1000",
             "maxRowsInJoin",
         ),
+        // The single-table engine's group-by, DISTINCT and kept rows.
+        (
+            "/query/sql",
+            "SELECT id, COUNT(*) FROM stock_transactions GROUP BY id LIMIT 5",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT id + 1, SUM(price) FROM stock_transactions GROUP BY id + 1 LIMIT 5",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT DISTINCT id FROM stock_transactions LIMIT 5",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT COUNT(DISTINCT id * 2), PERCENTILE(price, 50) FROM stock_transactions",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT id FROM stock_transactions ORDER BY price LIMIT 10 OFFSET 1900",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
         // DataFusion's memory pool: a hash join's table, collected results.
         (
             "/query",
