@@ -306,6 +306,18 @@ async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() 
             "maxRowsInJoin=1000",
             "maxRowsInJoin",
         ),
+        (
+            "/query/sql",
+            "SELECT COUNT(*) FROM stock_transactions WHERE price > 0",
+            "maxRowsScanned=1000",
+            "maxRowsScanned",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions a JOIN stock_transactions b ON a.id = b.id",
+            "maxRowsScanned=1000",
+            "maxRowsScanned",
+        ),
         // The single-table engine's group-by, DISTINCT and kept rows.
         (
             "/query/sql",

@@ -191,6 +191,7 @@ fn scan(
     };
     stats.entries_in_filter = filter_stats.entries_scanned;
     stats.docs_scanned = docs.len();
+    deadline.scanned(docs.len())?;
     let partial = match &plan.kind {
         PlanKind::Aggregate { .. } => {
             // Each part keeps its own group states and they are merged after:
