@@ -50,11 +50,8 @@ fn eval_cached<'e>(
                 (right.as_ref(), &l, ty)
             {
                 if op.is_arithmetic() && (*k != 0 || !matches!(op, BinOp::Div | BinOp::Mod)) {
-                    let k = *k;
-                    let mut values = values.clone();
-                    for value in values.iter_mut() {
-                        *value = long_op(*op, *value, k).map_err(|err| in_expr(err, expr))?;
-                    }
+                    let values =
+                        long_by_constant(*op, values, *k).map_err(|err| in_expr(err, expr))?;
                     return Ok(Vector::Long(values));
                 }
             }
@@ -339,6 +336,30 @@ fn op_symbol(op: BinOp) -> &'static str {
         BinOp::Div => "/",
         _ => "%",
     }
+}
+
+/// `op` of a column of integers and a constant other than a zero divisor.
+fn long_by_constant(op: BinOp, a: &[i64], k: i64) -> Result<Vec<i64>, String> {
+    let mut overflowed = false;
+    let mut track = |(value, overflow): (i64, bool)| {
+        overflowed |= overflow;
+        value
+    };
+    let out: Vec<i64> = match op {
+        BinOp::Add => a.iter().map(|x| track(x.overflowing_add(k))).collect(),
+        BinOp::Sub => a.iter().map(|x| track(x.overflowing_sub(k))).collect(),
+        BinOp::Mul => a.iter().map(|x| track(x.overflowing_mul(k))).collect(),
+        _ => a
+            .iter()
+            .map(|x| long_op(op, *x, k))
+            .collect::<Result<_, _>>()?,
+    };
+    if overflowed {
+        for x in a {
+            long_op(op, *x, k)?;
+        }
+    }
+    Ok(out)
 }
 
 /// `op` over two columns of integers; one overflow flag for the batch
