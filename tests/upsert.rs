@@ -216,10 +216,14 @@ fn queries_see_the_latest_version_of_each_key_across_seals_and_restarts() {
         .unwrap();
     let line = format!("gamay_upsert_primary_keys{{table=\"accounts_REALTIME\"}} {distinct}");
     assert!(metrics.contains(&line), "{line} not in:\n{metrics}");
-    let (status, segments) = call(&server.url, "GET", "/segments/accounts", "");
-    assert_eq!(status, 200, "{segments}");
-    let sealed = segments[0]["REALTIME"].as_array().map_or(0, Vec::len);
-    assert!(sealed >= 10, "{sealed} sealed segments: {segments}");
+    // Segments seal in the background, after their rows are visible.
+    let sealed = || {
+        let (status, segments) = call(&server.url, "GET", "/segments/accounts", "");
+        assert_eq!(status, 200, "{segments}");
+        let count = segments[0]["REALTIME"].as_array().map_or(0, Vec::len);
+        (count, segments)
+    };
+    assert!(wait_until(WAIT, || sealed().0 >= 10), "{:?}", sealed());
     drop(server);
 
     // Restarted: the sealed segments' state comes back from the snapshots,
