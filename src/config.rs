@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::query::options::DEFAULT_MAX_QUERY_MEMORY_BYTES;
+
 /// Largest request body accepted by default. A schema at the column cap
 /// (10,000 columns of ~80 bytes each) is under 1 MiB; 8 MiB leaves room
 /// without letting a client make the server buffer arbitrary amounts.
@@ -54,6 +56,8 @@ pub struct ServerConfig {
     pub insecure: bool,
     /// HTTPS with this certificate and key (`--tls-cert`, `--tls-key`).
     pub tls: Option<crate::api::TlsFiles>,
+    /// Each query's `maxQueryMemoryBytes` unless it sets its own.
+    pub max_query_memory_bytes: u64,
 }
 
 impl ServerConfig {
@@ -73,6 +77,7 @@ impl ServerConfig {
             auth_file: None,
             insecure: false,
             tls: None,
+            max_query_memory_bytes: DEFAULT_MAX_QUERY_MEMORY_BYTES,
         }
     }
 }

@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 use gamay::config::{
     ServerConfig, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_MAX_QUERY_MEMORY_BYTES, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT,
 };
 
 /// Query states (group arrays of a few MB) are allocated and freed per
@@ -231,6 +231,10 @@ struct ServeArgs {
         value_delimiter = ':'
     )]
     file_store_roots: Vec<PathBuf>,
+
+    /// Default memory limit of one query, in bytes (its maxQueryMemoryBytes).
+    #[arg(long, env = "GAMAY_MAX_QUERY_MEMORY_BYTES", default_value_t = DEFAULT_MAX_QUERY_MEMORY_BYTES)]
+    max_query_memory_bytes: u64,
 }
 
 fn main() -> ExitCode {
@@ -278,6 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if !args.file_store_roots.is_empty() {
                 config.file_store_roots = args.file_store_roots;
             }
+            config.max_query_memory_bytes = args.max_query_memory_bytes;
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {

@@ -26,9 +26,17 @@ pub fn routes() -> Router<AppState> {
         .route("/query", post(post_multi_stage))
 }
 
+/// The server's defaults, before a request's own options.
+fn default_options(state: &AppState) -> QueryOptions {
+    QueryOptions {
+        max_query_memory_bytes: state.config.max_query_memory_bytes,
+        ..QueryOptions::default()
+    }
+}
+
 async fn post_sql(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let started = Instant::now();
-    match request_from_body(&body) {
+    match request_from_body(&body, default_options(&state)) {
         Ok((sql, options)) => run(&state, &caller, &sql, options, started).await,
         Err(error) => rejected(&state, "single-stage", error, started),
     }
@@ -36,7 +44,7 @@ async fn post_sql(State(state): State<AppState>, caller: Caller, body: Bytes) ->
 
 async fn post_multi_stage(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let started = Instant::now();
-    match request_from_body(&body) {
+    match request_from_body(&body, default_options(&state)) {
         Ok((sql, mut options)) => {
             options.use_multistage = true;
             run(&state, &caller, &sql, options, started).await
@@ -58,7 +66,7 @@ async fn get_sql(
         );
         return rejected(&state, "single-stage", error, started);
     };
-    let mut options = QueryOptions::default();
+    let mut options = default_options(&state);
     if let Some(text) = params.get("queryOptions") {
         if let Err(error) = options.apply_string(text) {
             return rejected(&state, "single-stage", error, started);
@@ -67,8 +75,11 @@ async fn get_sql(
     run(&state, &caller, sql, options, started).await
 }
 
-/// `(sql, options)` from Pinot's JSON request body.
-fn request_from_body(body: &[u8]) -> Result<(String, QueryOptions), QueryError> {
+/// `(sql, options)` from Pinot's JSON request body, over `defaults`.
+fn request_from_body(
+    body: &[u8],
+    defaults: QueryOptions,
+) -> Result<(String, QueryOptions), QueryError> {
     let json: Json = serde_json::from_slice(body).map_err(|err| {
         QueryError::new(
             JSON_PARSING,
@@ -92,7 +103,7 @@ fn request_from_body(body: &[u8]) -> Result<(String, QueryOptions), QueryError> 
             ))
         }
     };
-    let mut options = QueryOptions::default();
+    let mut options = defaults;
     match json.get("queryOptions") {
         None | Some(Json::Null) => {}
         Some(Json::String(text)) => options.apply_string(text)?,

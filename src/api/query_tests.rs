@@ -246,14 +246,14 @@ async fn with_rows(app: &TestApp, rows: usize) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-/// 2,000⁴ rows to filter: hours of work unless it is stopped (or its
+/// 3,000³ rows to filter: minutes of work unless it is stopped (or its
 /// joins' output is limited).
-const ENDLESS_JOIN: &str = "SELECT COUNT(*) FROM stock_transactions a, stock_transactions b, stock_transactions c, stock_transactions d WHERE a.price + b.price + c.price + d.price > 0";
+const ENDLESS_JOIN: &str = "SELECT COUNT(*) FROM stock_transactions a, stock_transactions b, stock_transactions c WHERE a.price + b.price + c.price > 0";
 
 #[tokio::test]
 async fn a_multi_stage_query_stops_at_its_timeout_and_when_its_caller_goes_away() {
     let app = TestApp::new();
-    with_rows(&app, 2000).await;
+    with_rows(&app, 3000).await;
     assert_eq!(queries_running(&app).await, 0);
 
     let body = json!({ "sql": ENDLESS_JOIN, "queryOptions": "timeoutMs=300;maxRowsInJoin=1000000000000000" });
@@ -306,6 +306,75 @@ async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() 
             "maxRowsInJoin=1000",
             "maxRowsInJoin",
         ),
+        (
+            "/query/sql",
+            "SELECT COUNT(*) FROM stock_transactions WHERE price > 0",
+            "maxRowsScanned=1000",
+            "maxRowsScanned",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions a JOIN stock_transactions b ON a.id = b.id",
+            "maxRowsScanned=1000",
+            "maxRowsScanned",
+        ),
+        // The single-table engine's group-by, DISTINCT and kept rows.
+        (
+            "/query/sql",
+            "SELECT id, COUNT(*) FROM stock_transactions GROUP BY id LIMIT 5",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT id + 1, SUM(price) FROM stock_transactions GROUP BY id + 1 LIMIT 5",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT DISTINCT id FROM stock_transactions LIMIT 5",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT COUNT(DISTINCT id * 2), PERCENTILE(price, 50) FROM stock_transactions",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query/sql",
+            "SELECT id FROM stock_transactions ORDER BY price LIMIT 10 OFFSET 1900",
+            "maxQueryMemoryBytes=10000",
+            "maxQueryMemoryBytes",
+        ),
+        // DataFusion's memory pool: a hash join's table, collected results.
+        (
+            "/query",
+            "SELECT a.id, b.id FROM stock_transactions a JOIN stock_transactions b ON a.id = b.id ORDER BY a.price LIMIT 5",
+            "maxQueryMemoryBytes=20000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query",
+            "SELECT * FROM stock_transactions LIMIT 2000",
+            "maxQueryMemoryBytes=20000",
+            "maxQueryMemoryBytes",
+        ),
+        // Results DataFusion allocates without its pool.
+        (
+            "/query",
+            "SELECT lpad('x', 200000)",
+            "maxQueryMemoryBytes=1000000",
+            "maxQueryMemoryBytes",
+        ),
+        (
+            "/query",
+            "SELECT MAX(LENGTH(repeat(symbol, 40))) FROM stock_transactions",
+            "maxQueryMemoryBytes=100000",
+            "maxQueryMemoryBytes",
+        ),
     ];
     for (endpoint, sql, options, option) in cases {
         let body = json!({ "sql": sql, "queryOptions": options });
@@ -321,6 +390,25 @@ async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() 
         let body = json!({ "sql": sql });
         let (status, response) = app.call("POST", endpoint, body.to_string()).await;
         assert_eq!(status, StatusCode::OK, "{sql}: {response}");
+    }
+    // Past the default limit, before anything is allocated.
+    for sql in [
+        "SELECT lpad('x', 2000000000)",
+        "SELECT rpad(symbol, 2000000000, 'é') FROM stock_transactions",
+        "SELECT repeat(repeat(symbol, 100000), 100000) FROM stock_transactions",
+        "SELECT concat(repeat('x', 1000000), repeat('y', 1000000))",
+        "SELECT cardinality(array_repeat(1, 2000000000))",
+    ] {
+        let (status, response) = app
+            .call("POST", "/query", json!({ "sql": sql }).to_string())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sql}: {response}");
+        let message = response["exceptions"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("more memory than its limit of 1073741824 bytes: ")
+                && message.contains(" would produce "),
+            "{sql}: {message}"
+        );
     }
     until_no_query_runs(&app, "queries stopped by their limits").await;
 }
@@ -561,4 +649,23 @@ async fn input_errors_are_4xx_on_both_engines() {
     )
     .await;
     assert_eq!(infinity.unwrap(), json!("Infinity"));
+}
+
+#[tokio::test]
+async fn the_server_sets_the_default_memory_limit_and_a_query_raises_it() {
+    let app = TestApp::with_config(|config| config.max_query_memory_bytes = 20_000);
+    with_rows(&app, 2000).await;
+    let sql = "SELECT * FROM stock_transactions LIMIT 2000";
+    let (status, response) = app
+        .call("POST", "/query", json!({ "sql": sql }).to_string())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+    let message = response["exceptions"][0]["message"].as_str().unwrap();
+    assert!(message.contains("its limit of 20000 bytes"), "{message}");
+    let raised = format!("SET maxQueryMemoryBytes = 100000000; {sql}");
+    let (status, response) = app
+        .call("POST", "/query", json!({ "sql": raised }).to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["numRowsResultSet"], 2000);
 }

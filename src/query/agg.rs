@@ -136,18 +136,41 @@ pub struct DistinctSet {
 
 const SIGN: u64 = 1 << 63;
 
+/// Bytes a value takes in a hash set or a list, estimated: its slot and
+/// what it points to.
+pub fn value_bytes(value: &Value) -> u64 {
+    let heap = match value {
+        Value::Str(text) => text.len() as u64,
+        Value::Bytes(bytes) => bytes.len() as u64,
+        Value::Array(values) => values.iter().map(value_bytes).sum(),
+        Value::Null | Value::Long(_) | Value::Double(_) => 0,
+    };
+    std::mem::size_of::<Value>() as u64 + heap
+}
+
+/// Bytes of one integer in a [`DistinctSet`]'s bitmap, estimated: two in a
+/// dense container, far more alone in a sparse one.
+const DISTINCT_LONG_BYTES: u64 = 8;
+/// Hash table overhead per value of a [`DistinctSet`].
+const DISTINCT_SLOT_BYTES: u64 = 8;
+
 impl DistinctSet {
-    pub fn insert(&mut self, value: Value) {
-        match value {
-            Value::Long(v) => {
-                self.longs.insert(v as u64 ^ SIGN);
-            }
+    /// Adds `value`, returning the bytes it added (0 when already in).
+    pub fn insert(&mut self, value: Value) -> u64 {
+        let added = match value {
+            Value::Long(v) => self.longs.insert(v as u64 ^ SIGN),
             Value::Double(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => {
-                self.longs.insert(v as i64 as u64 ^ SIGN);
+                self.longs.insert(v as i64 as u64 ^ SIGN)
             }
             other => {
-                self.others.insert(other);
+                let bytes = value_bytes(&other) + DISTINCT_SLOT_BYTES;
+                return if self.others.insert(other) { bytes } else { 0 };
             }
+        };
+        if added {
+            DISTINCT_LONG_BYTES
+        } else {
+            0
         }
     }
 
@@ -277,11 +300,53 @@ impl Acc {
         }
     }
 
-    /// Adds the numeric inputs of a batch, `values[i]` to `groups[i]`.
+    /// Bytes a group's state takes before it grows with its inputs
+    /// (distinct values, exact percentiles' lists, dictionary id buffers
+    /// grow; see [`Acc::update_f64`] and [`IdPairs::heap_bytes`]).
+    pub fn bytes_per_group(&self) -> u64 {
+        let bytes = match self {
+            Acc::Count(_) | Acc::Sum(_) | Acc::Min(_) | Acc::Max(_) => 8,
+            Acc::Avg(..) | Acc::MinMax(..) => 16,
+            Acc::Distinct(_) => std::mem::size_of::<DistinctSet>(),
+            Acc::DistinctPairs(_) | Acc::DistinctBits(_) => 0,
+            // 256 one-byte registers behind a pointer.
+            Acc::Hll(_) => std::mem::size_of::<Hll>() + 256,
+            // Buckets spanning a few decades of values.
+            Acc::Quantiles(_) => std::mem::size_of::<Quantiles>() + 512,
+            Acc::Values(_) => std::mem::size_of::<Vec<f64>>(),
+        };
+        bytes as u64
+    }
+
+    /// Bytes held outside the per-group arrays, in buffers measured whole
+    /// (dictionary ids collected for distinct counts).
+    pub fn buffer_bytes(&self) -> u64 {
+        match self {
+            Acc::DistinctPairs(pairs) => pairs.heap_bytes() as u64,
+            Acc::DistinctBits(bits) => bits.heap_bytes() as u64,
+            _ => 0,
+        }
+    }
+
+    /// Adds the numeric inputs of a batch, `values[i]` to `groups[i]`,
+    /// returning the bytes the states grew by (distinct values and exact
+    /// percentiles' lists grow; the others keep their size).
     #[inline]
-    pub fn update_f64(&mut self, groups: &[u32], values: &[f64]) {
+    pub fn update_f64(&mut self, groups: &[u32], values: &[f64]) -> u64 {
         let groups = &groups[..groups.len().min(values.len())];
         let pairs = groups.iter().zip(values);
+        match self {
+            Acc::Distinct(sets) => {
+                return pairs
+                    .map(|(g, v)| sets[*g as usize].insert(Value::Double(*v)))
+                    .sum()
+            }
+            Acc::Values(lists) => {
+                pairs.for_each(|(g, v)| lists[*g as usize].push(*v));
+                return groups.len() as u64 * 8;
+            }
+            _ => {}
+        }
         match self {
             Acc::Count(counts) => scatter::add(groups, counts, |_| 1),
             Acc::Sum(sums) => scatter::add(groups, sums, |row| values[row]),
@@ -302,16 +367,13 @@ impl Acc {
                 mins[g] = mins[g].min(*v);
                 maxes[g] = maxes[g].max(*v);
             }),
-            Acc::Distinct(sets) => {
-                pairs.for_each(|(g, v)| sets[*g as usize].insert(Value::Double(*v)))
-            }
-            Acc::DistinctPairs(_) | Acc::DistinctBits(_) => {}
+            Acc::Distinct(_) | Acc::Values(_) | Acc::DistinctPairs(_) | Acc::DistinctBits(_) => {}
             Acc::Hll(sketches) => {
                 pairs.for_each(|(g, v)| sketches[*g as usize].insert_hash(hash_number(*v)))
             }
             Acc::Quantiles(sketches) => pairs.for_each(|(g, v)| sketches[*g as usize].insert(*v)),
-            Acc::Values(lists) => pairs.for_each(|(g, v)| lists[*g as usize].push(*v)),
         }
+        0
     }
 
     /// Whether the state holds only order-keeping functions of its inputs
@@ -341,20 +403,24 @@ impl Acc {
         }
     }
 
-    /// Adds one value to a group (distinct counts of any type).
-    pub fn update_value(&mut self, group: u32, value: Value) {
+    /// Adds one value to a group (distinct counts of any type), returning
+    /// the bytes the state grew by.
+    pub fn update_value(&mut self, group: u32, value: Value) -> u64 {
         match self {
             Acc::Distinct(sets) => sets[group as usize].insert(value),
             Acc::Hll(sketches) => {
                 let sketch = &mut sketches[group as usize];
                 value_hashes(&value, &mut |hash| sketch.insert_hash(hash));
+                0
             }
-            Acc::Count(counts) => counts[group as usize] += 1,
-            other => {
-                if let Some(number) = value.as_f64() {
-                    other.update_f64(&[group], &[number]);
-                }
+            Acc::Count(counts) => {
+                counts[group as usize] += 1;
+                0
             }
+            other => match value.as_f64() {
+                Some(number) => other.update_f64(&[group], &[number]),
+                None => 0,
+            },
         }
     }
 

@@ -32,6 +32,11 @@ impl IdBits {
         self.groups
     }
 
+    /// Bytes of the bitsets.
+    pub fn heap_bytes(&self) -> usize {
+        self.words.capacity() * 8
+    }
+
     /// Bits `groups` groups take.
     pub fn bits_for(cardinality: usize, groups: usize) -> usize {
         cardinality
@@ -108,6 +113,11 @@ impl IdPairs {
 
     pub fn groups(&self) -> usize {
         self.groups
+    }
+
+    /// Bytes of the buffered pairs.
+    pub fn heap_bytes(&self) -> usize {
+        self.keys.capacity() * 8
     }
 
     pub fn resize(&mut self, groups: usize) {

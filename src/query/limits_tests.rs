@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::broker::{Broker, QueryServer, Reply};
 use super::docs::DocSet;
-use super::error::{QueryError, EXECUTION_TIMEOUT};
-use super::exec::{Deadline, RunningQueries, TIMED_OUT};
+use super::error::{QueryError, EXECUTION_TIMEOUT, RESOURCE_LIMIT_EXCEEDED};
+use super::exec::{Deadline, Limits, RunningQueries, TIMED_OUT};
 use super::expr::{BinOp, ColumnRef, Expr};
 use super::filter::{Filter, FilterStats};
 use super::multistage::MultiStage;
@@ -138,4 +138,27 @@ async fn a_dropped_or_timed_out_query_stops_its_servers_work() {
         .await;
     assert_eq!(error.map(|e| e.code), Some(EXECUTION_TIMEOUT));
     eventually("the timed-out query's work to stop", || running.get() == 0).await;
+}
+
+#[test]
+fn the_first_limit_passed_stops_every_task_with_its_reason() {
+    let limits = Limits {
+        rows_scanned: 10,
+        state_bytes: 100,
+        result_rows: 5,
+    };
+    let deadline = Deadline::new(Instant::now() + Duration::from_secs(3600)).with_limits(limits);
+    deadline.scanned(6).unwrap();
+    deadline.hold(60).unwrap();
+    deadline.release(60);
+    deadline.hold(100).unwrap();
+    let message = deadline.scanned(5).unwrap_err();
+    assert!(message.contains("scanned 11 rows"), "{message}");
+    assert!(message.contains("SET maxRowsScanned = "), "{message}");
+    // Every other task stops at its next check, for the same reason.
+    assert_eq!(deadline.check().unwrap_err(), message);
+    let _ = deadline.hold(1).unwrap_err();
+    let failure = deadline.failure().unwrap();
+    assert_eq!(failure.code, RESOURCE_LIMIT_EXCEEDED);
+    assert_eq!(failure.message, message, "the first reason stays");
 }

@@ -168,6 +168,27 @@ impl Deadline {
     }
 }
 
+/// The bytes one task holds of its query's memory limit.
+#[derive(Debug, Default)]
+pub struct Held(u64);
+
+impl Held {
+    /// Makes the task's holding `bytes`, charging `deadline` with the
+    /// difference or giving it back.
+    pub fn set(&mut self, bytes: u64, deadline: &Deadline) -> Result<(), String> {
+        if bytes == self.0 {
+            return Ok(());
+        }
+        if bytes > self.0 {
+            deadline.hold(bytes - self.0)?;
+        } else {
+            deadline.release(self.0 - bytes);
+        }
+        self.0 = bytes;
+        Ok(())
+    }
+}
+
 /// The error of a result past `maxResultRows`.
 pub fn result_rows_error(limit: u64) -> QueryError {
     QueryError::limit(

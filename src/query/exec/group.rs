@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use super::runs::{monotone_column, Runs};
-use super::{Deadline, Groups, SegmentStats, DENSE_LIMIT};
-use crate::query::agg::{value_hashes, Acc, AggFunc, DistinctSet, IdBits, IdPairs};
+use super::{Deadline, Groups, Held, SegmentStats, DENSE_LIMIT};
+use crate::query::agg::{value_bytes, value_hashes, Acc, AggFunc, DistinctSet, IdBits, IdPairs};
 use crate::query::docs::{DocSet, Docs};
 use crate::query::eval::{eval_batch, Columns};
 use crate::query::expr::Expr;
@@ -82,6 +82,12 @@ pub(super) struct Aggregation<'p> {
     /// and no COUNT(*) needs the hits: they are not counted.
     all_present: bool,
     len: usize,
+    /// Bytes of one group's key and states as created, estimated.
+    per_group: u64,
+    /// Bytes the states and interned keys grew by since.
+    grown: u64,
+    /// Bytes charged to the query's memory limit.
+    held: Held,
 }
 
 impl<'p> Aggregation<'p> {
@@ -208,6 +214,15 @@ impl<'p> Aggregation<'p> {
                     .is_some_and(|source| source.every_id_present()),
                 _ => false,
             };
+        let key_bytes = match &grouping {
+            Grouping::Single | Grouping::Dense { .. } => 0,
+            // A run's code.
+            Grouping::Runs { .. } => 8,
+            // The codes, the group id and the hash table's slot.
+            Grouping::Hashed { parts, .. } => parts.len() as u64 * 8 + 24,
+        };
+        // Docs per group (`hits`).
+        let per_group = key_bytes + 4 + accs.iter().map(Acc::bytes_per_group).sum::<u64>();
         Ok(Aggregation {
             plan,
             grouping,
@@ -220,7 +235,21 @@ impl<'p> Aggregation<'p> {
             scales: vec![0; aggregates.len()],
             all_present,
             len,
+            per_group,
+            grown: 0,
+            held: Held::default(),
         })
+    }
+
+    /// Charges the query's memory limit with the bytes the state holds
+    /// now (estimated), or gives back what it no longer holds.
+    fn hold(&mut self, deadline: &Deadline) -> Result<(), String> {
+        let buffers: u64 = self.accs.iter().map(Acc::buffer_bytes).sum();
+        let now = (self.len as u64)
+            .saturating_mul(self.per_group)
+            .saturating_add(self.grown)
+            .saturating_add(buffers);
+        self.held.set(now, deadline)
     }
 
     /// Group ids of a batch; `None` entries (hashed groups past the limit)
@@ -325,6 +354,8 @@ impl<'p> Aggregation<'p> {
                                 let value = vector.value(row);
                                 let next = values.len() as u64;
                                 let code = *interned.entry(value.clone()).or_insert_with(|| {
+                                    // Kept twice: in the map and the list.
+                                    self.grown += 2 * value_bytes(&value);
                                     values.push(value);
                                     next
                                 });
@@ -401,6 +432,7 @@ impl<'p> Aggregation<'p> {
             })
             .collect();
         // COUNT(*) alone with no GROUP BY: the doc set's size answers it.
+        self.hold(deadline)?;
         if matches!(self.grouping, Grouping::Single)
             && wanted
                 .iter()
@@ -461,7 +493,7 @@ impl<'p> Aggregation<'p> {
                         (acc @ (Acc::Distinct(_) | Acc::Hll(_)), _) => {
                             let values = eval_batch(arg, columns, batch)?;
                             for (row, group) in groups.iter().enumerate() {
-                                acc.update_value(*group, values.value(row));
+                                self.grown += acc.update_value(*group, values.value(row));
                             }
                         }
                         (acc, Expr::Column(column)) => {
@@ -476,15 +508,15 @@ impl<'p> Aggregation<'p> {
                                 Some(scale) => self.scales[*index] = scale,
                                 None => source.f64_values(batch, &mut numbers),
                             }
-                            acc.update_f64(&groups, &numbers);
+                            self.grown += acc.update_f64(&groups, &numbers);
                         }
                         (acc, _) => {
                             let values = eval_batch(arg, columns, batch)?.to_f64();
-                            acc.update_f64(&groups, &values);
+                            self.grown += acc.update_f64(&groups, &values);
                         }
                     }
                 }
-                Ok(())
+                self.hold(deadline)
             };
             match step() {
                 Ok(()) => true,
@@ -500,8 +532,13 @@ impl<'p> Aggregation<'p> {
         Ok(())
     }
 
-    /// The groups that received docs, with their keys as values.
-    pub(super) fn finish(mut self, columns: &Columns<'_>) -> Result<Groups, String> {
+    /// The groups that received docs, with their keys as values; the
+    /// charge on the query's memory limit becomes theirs.
+    pub(super) fn finish(
+        mut self,
+        columns: &Columns<'_>,
+        deadline: &Deadline,
+    ) -> Result<Groups, String> {
         let PlanKind::Aggregate {
             group_by,
             aggregates,
@@ -599,6 +636,7 @@ impl<'p> Aggregation<'p> {
                 .ok_or("distinct column is not open"),
             _ => Err("distinct column is not open"),
         };
+        let buffers: u64 = self.accs.iter().map(Acc::buffer_bytes).sum();
         // Compact the states to the present groups.
         let mut accs = Vec::with_capacity(self.accs.len());
         for (index, acc) in self.accs.into_iter().enumerate() {
@@ -633,6 +671,12 @@ impl<'p> Aggregation<'p> {
                 .all(|name| columns.get(name).is_some_and(|source| source.dict_sorted())),
             Grouping::Hashed { .. } => false,
         };
+        // Distinct ids collected in buffers became sets of about their size.
+        let kept = keys.iter().map(value_bytes).sum::<u64>()
+            + present.len() as u64 * accs.iter().map(Acc::bytes_per_group).sum::<u64>()
+            + self.grown
+            + buffers;
+        self.held.set(kept, deadline)?;
         Ok(Groups {
             arity,
             keys,

@@ -25,7 +25,9 @@ use super::plan::{Plan, PlanKind};
 use super::reduce;
 use super::source::{candidate_docs, AbsentColumn, ColumnSource, SegmentSource};
 use super::value::Value;
-pub use deadline::{result_rows_error, CancelOnDrop, Deadline, Limits, RunningQueries, TIMED_OUT};
+pub use deadline::{
+    result_rows_error, CancelOnDrop, Deadline, Held, Limits, RunningQueries, TIMED_OUT,
+};
 use group::Aggregation;
 pub use select::compare_rows;
 use select::select_rows;
@@ -189,6 +191,7 @@ fn scan(
     };
     stats.entries_in_filter = filter_stats.entries_scanned;
     stats.docs_scanned = docs.len();
+    deadline.scanned(docs.len())?;
     let partial = match &plan.kind {
         PlanKind::Aggregate { .. } => {
             // Each part keeps its own group states and they are merged after:
@@ -327,5 +330,5 @@ fn aggregate(
             run.run(&filtered, columns, deadline, stats, |i| Some(i == index))?;
         }
     }
-    run.finish(columns)
+    run.finish(columns, deadline)
 }

@@ -3,7 +3,8 @@
 
 use std::collections::{BinaryHeap, HashMap};
 
-use super::{Deadline, Row, SegmentStats};
+use super::{Deadline, Held, Row, SegmentStats};
+use crate::query::agg::value_bytes;
 use crate::query::docs::{DocSet, Docs};
 use crate::query::eval::{eval_batch, Columns};
 use crate::query::expr::Expr;
@@ -60,6 +61,7 @@ pub(super) fn select_rows(
     stats: &mut SegmentStats,
 ) -> Result<Vec<Row>, String> {
     let wanted = plan.offset.saturating_add(plan.limit);
+    let mut held = Held::default();
     let mut chosen: Vec<u32> = Vec::new();
     let mut orders: HashMap<u32, Vec<Value>> = HashMap::new();
     let mut failure = None;
@@ -86,6 +88,8 @@ pub(super) fn select_rows(
     } else {
         let desc: std::sync::Arc<[bool]> = order_by.iter().map(|(_, d)| *d).collect();
         let mut heap: BinaryHeap<Candidate> = BinaryHeap::new();
+        // Bytes of the candidates' ORDER BY values, as the heap holds them.
+        let mut heap_bytes = 0u64;
         // Ordered first by the column the docs are sorted on: read docs in
         // that order and stop once no later doc can make the top rows.
         let (first, first_desc) = (&order_by[0].0, order_by[0].1);
@@ -110,13 +114,19 @@ pub(super) fn select_rows(
                         doc: batch.get(row),
                         desc: desc.clone(),
                     };
+                    let bytes = candidate_bytes(&candidate.order);
                     if heap.len() < wanted {
                         heap.push(candidate);
+                        heap_bytes += bytes;
                     } else if heap.peek().is_some_and(|worst| candidate < *worst) {
-                        heap.pop();
+                        if let Some(worst) = heap.pop() {
+                            heap_bytes -= candidate_bytes(&worst.order);
+                        }
                         heap.push(candidate);
+                        heap_bytes += bytes;
                     }
                 }
+                held.set(heap_bytes, deadline)?;
                 deadline.result_rows(heap.len().saturating_sub(plan.offset) as u64)?;
                 if !by_doc_order || heap.len() < wanted || batch.is_empty() {
                     return Ok(true);
@@ -163,12 +173,24 @@ pub(super) fn select_rows(
         .map(|expr| eval_batch(expr, columns, batch))
         .collect::<Result<_, _>>()?;
     stats.entries_post_filter += (chosen.len() * select.len()) as u64;
-    Ok(chosen
+    let rows: Vec<Row> = chosen
         .iter()
         .enumerate()
         .map(|(row, doc)| Row {
             values: vectors.iter().map(|v| v.value(row)).collect(),
             order: orders.remove(doc).unwrap_or_default(),
         })
-        .collect())
+        .collect();
+    // The rows stay held until the broker merges them.
+    let bytes = rows
+        .iter()
+        .map(|row| candidate_bytes(&row.values) + candidate_bytes(&row.order))
+        .sum();
+    held.set(bytes, deadline)?;
+    Ok(rows)
+}
+
+/// Bytes of a kept row's values and its slot, estimated.
+fn candidate_bytes(values: &[Value]) -> u64 {
+    values.iter().map(value_bytes).sum::<u64>() + std::mem::size_of::<Candidate>() as u64
 }

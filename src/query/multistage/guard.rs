@@ -19,9 +19,10 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, RecordBatchStream,
-    SendableRecordBatchStream,
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
+    RecordBatchStream, SendableRecordBatchStream,
 };
 use futures_util::Stream;
 
@@ -29,12 +30,19 @@ use crate::query::error::QueryError;
 use crate::query::exec::Deadline;
 
 /// Wraps every operator of `plan` in a guard that checks `deadline`; a
-/// join's guard also stops it past `max_rows_in_join` output rows.
+/// join's guard also stops it past `max_rows_in_join` output rows. The
+/// plan's partitions are merged first, so that the guard on top sees the
+/// merged stream rather than batches buffered by the merge.
 pub fn guard(
     plan: Arc<dyn ExecutionPlan>,
     deadline: &Arc<Deadline>,
     max_rows_in_join: u64,
 ) -> Result<Arc<dyn ExecutionPlan>> {
+    let plan: Arc<dyn ExecutionPlan> = if plan.output_partitioning().partition_count() > 1 {
+        Arc::new(CoalescePartitionsExec::new(plan))
+    } else {
+        plan
+    };
     let guarded = plan.transform_up(|node| {
         // HashJoinExec, NestedLoopJoinExec, CrossJoinExec, SortMergeJoinExec, ...
         let join = node.name().contains("Join").then(|| {
@@ -194,5 +202,76 @@ impl Stream for GuardStream {
 impl RecordBatchStream for GuardStream {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use arrow_array::Int64Array;
+    use arrow_schema::{DataType, Field, Schema};
+    use datafusion::datasource::MemTable;
+    use datafusion::physical_plan::execute_stream;
+    use datafusion::prelude::{SessionConfig, SessionContext};
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::query::error::RESOURCE_LIMIT_EXCEEDED;
+    use crate::query::exec::TIMED_OUT;
+
+    /// A cross join of 2,000 rows with themselves, in batches of 1,024.
+    async fn cross_join() -> (SessionContext, Arc<dyn ExecutionPlan>) {
+        let context = SessionContext::new_with_config(SessionConfig::new().with_batch_size(1024));
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from_iter_values(0..2000))],
+        )
+        .unwrap();
+        let table = MemTable::try_new(schema, vec![vec![batch]]).unwrap();
+        context.register_table("t", Arc::new(table)).unwrap();
+        let frame = context
+            .sql("SELECT a.x + b.x AS s FROM t a, t b")
+            .await
+            .unwrap();
+        let plan = frame.create_physical_plan().await.unwrap();
+        (context, plan)
+    }
+
+    #[tokio::test]
+    async fn a_guarded_plan_stops_at_its_next_batch_once_cancelled() {
+        let (context, plan) = cross_join().await;
+        let deadline = Arc::new(Deadline::new(Instant::now() + Duration::from_secs(3600)));
+        let plan = guard(plan, &deadline, u64::MAX).unwrap();
+        let mut stream = execute_stream(plan, context.task_ctx()).unwrap();
+        assert!(matches!(stream.next().await, Some(Ok(_))));
+        deadline.cancel();
+        match stream.next().await {
+            Some(Err(err)) => assert!(err.to_string().contains(TIMED_OUT), "{err}"),
+            other => panic!("the join went on: {other:?}"),
+        }
+        assert!(stream.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_join_past_max_rows_in_join_fails_the_query() {
+        let (context, plan) = cross_join().await;
+        let deadline = Arc::new(Deadline::new(Instant::now() + Duration::from_secs(3600)));
+        let plan = guard(plan, &deadline, 10_000).unwrap();
+        let mut stream = execute_stream(plan, context.task_ctx()).unwrap();
+        let mut rows = 0;
+        let err = loop {
+            match stream.next().await {
+                Some(Ok(batch)) => rows += batch.num_rows(),
+                Some(Err(err)) => break err,
+                None => panic!("4,000,000 rows passed a limit of 10,000"),
+            }
+        };
+        assert!(rows <= 10_000, "{rows} rows");
+        assert!(err.to_string().contains("maxRowsInJoin"), "{err}");
+        let failure = deadline.failure().unwrap();
+        assert_eq!(failure.code, RESOURCE_LIMIT_EXCEEDED);
+        assert!(deadline.is_cancelled());
     }
 }

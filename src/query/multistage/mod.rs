@@ -8,6 +8,7 @@
 //! ([`guard`]), which is what stops CPU-bound work that never yields.
 
 pub(crate) mod arrow;
+mod bounded;
 mod guard;
 mod provider;
 
@@ -16,6 +17,10 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryConsumer, MemoryPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -111,9 +116,44 @@ impl MultiStage {
         out
     }
 
+    /// A session for one query: the catalog's tables that `visible` accepts, a memory pool of
+    /// the query's `maxQueryMemoryBytes` (no spilling to disk), bounded
+    /// growing functions, and `deadline` for the scans to check.
+    fn session(
+        &self,
+        options: &QueryOptions,
+        deadline: &Arc<Deadline>,
+        visible: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<SessionContext, QueryError> {
+        let internal = |err: DataFusionError| QueryError::new(INTERNAL, err.to_string());
+        let mut config = SessionConfig::new()
+            .with_target_partitions(self.threads)
+            .with_information_schema(false)
+            .with_extension(deadline.clone());
+        // Table and column names are case-sensitive, as in Pinot.
+        config.options_mut().sql_parser.enable_ident_normalization = false;
+        let memory = usize::try_from(options.max_query_memory_bytes).unwrap_or(usize::MAX);
+        let pool: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(memory));
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(pool.clone())
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .map_err(internal)?;
+        let context = SessionContext::new_with_config_rt(config, runtime);
+        bounded::register(&context, &pool).map_err(internal)?;
+        for (name, table) in self.tables(visible) {
+            context
+                .register_table(name.as_str(), Arc::new(table))
+                .map_err(internal)?;
+        }
+        Ok(context)
+    }
+
     /// Runs `sql` until `deadline`, seeing only the tables `visible`
-    /// accepts (others do not exist for the query). Scans stop at the deadline's next
-    /// check once it passes or is cancelled, and the query's task is
+    /// accepts (others do not exist for the query). Every operator stops at its next batch
+    /// once the deadline passes or is cancelled, and the query's task is
     /// aborted when this future is dropped (its caller went away).
     pub async fn run(
         &self,
@@ -122,60 +162,19 @@ impl MultiStage {
         deadline: Arc<Deadline>,
         visible: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<ResultTable, QueryError> {
-        let mut config = SessionConfig::new()
-            .with_target_partitions(self.threads)
-            .with_information_schema(false)
-            .with_extension(deadline.clone());
-        // Table and column names are case-sensitive, as in Pinot.
-        config.options_mut().sql_parser.enable_ident_normalization = false;
-        let context = SessionContext::new_with_config(config);
-        for (name, table) in self.tables(visible) {
-            context
-                .register_table(name.as_str(), Arc::new(table))
-                .map_err(|err| QueryError::new(INTERNAL, err.to_string()))?;
-        }
-        let sql = sql.to_string();
+        let context = self.session(options, &deadline, visible)?;
         let Some(runtime) = &self.runtime else {
             return Err(QueryError::new(
                 INTERNAL,
                 "the multi-stage engine has stopped",
             ));
         };
-        let (max_result_rows, max_rows_in_join) =
-            (options.max_result_rows, options.max_rows_in_join);
-        let task = AbortOnDrop(runtime.spawn({
-            let deadline = deadline.clone();
-            async move {
-                let frame = context.sql(&sql).await.map_err(datafusion_error)?;
-                let schema = frame.schema().as_arrow().clone();
-                let task_context = Arc::new(frame.task_ctx());
-                let plan = frame
-                    .create_physical_plan()
-                    .await
-                    .and_then(|plan| guard::guard(plan, &deadline, max_rows_in_join))
-                    .map_err(datafusion_error)?;
-                let mut stream = execute_stream(plan, task_context).map_err(datafusion_error)?;
-                let mut batches = Vec::new();
-                let mut rows = 0;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(datafusion_error)?;
-                    rows += batch.num_rows() as u64;
-                    if rows > max_result_rows {
-                        return Err(result_rows_error(max_result_rows));
-                    }
-                    batches.push(batch);
-                }
-                let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
-                Ok::<_, QueryError>(ResultTable {
-                    columns: schema
-                        .fields()
-                        .iter()
-                        .map(|field| (field.name().clone(), arrow::column_type(field.data_type())))
-                        .collect(),
-                    rows,
-                })
-            }
-        }));
+        let task = AbortOnDrop(runtime.spawn(execute(
+            context,
+            sql.to_string(),
+            options.clone(),
+            deadline.clone(),
+        )));
         let timeout = deadline.at.saturating_duration_since(Instant::now());
         let result = match tokio::time::timeout(timeout, task).await {
             Ok(Ok(result)) => result,
@@ -196,6 +195,71 @@ impl MultiStage {
             (other, _) => other,
         }
     }
+}
+
+/// Plans and runs `sql` in `context`, guarded, collecting at most
+/// `maxResultRows` rows whose batches are reserved in the query's pool.
+async fn execute(
+    context: SessionContext,
+    sql: String,
+    options: QueryOptions,
+    deadline: Arc<Deadline>,
+) -> Result<ResultTable, QueryError> {
+    let failed = |err: DataFusionError| execution_error(err, &options);
+    let frame = context
+        .sql(&sql)
+        .await
+        .map_err(|err| planning_error(err, &options))?;
+    let schema = frame.schema().as_arrow().clone();
+    let task_context = Arc::new(frame.task_ctx());
+    let pool = task_context.memory_pool().clone();
+    let plan = frame
+        .create_physical_plan()
+        .await
+        .and_then(|plan| guard::guard(plan, &deadline, options.max_rows_in_join))
+        .map_err(failed)?;
+    let mut stream = execute_stream(plan, task_context).map_err(failed)?;
+    let result = MemoryConsumer::new("result").register(&pool);
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(failed)?;
+        rows += batch.num_rows() as u64;
+        if rows > options.max_result_rows {
+            return Err(result_rows_error(options.max_result_rows));
+        }
+        result
+            .try_grow(batch.get_array_memory_size())
+            .map_err(failed)?;
+        batches.push(batch);
+    }
+    let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
+    Ok(ResultTable {
+        columns: schema
+            .fields()
+            .iter()
+            .map(|field| (field.name().clone(), arrow::column_type(field.data_type())))
+            .collect(),
+        rows,
+    })
+}
+
+/// The error of a query past its memory pool's limit, if `err` is one.
+fn memory_error(err: &DataFusionError, options: &QueryOptions) -> Option<QueryError> {
+    let DataFusionError::ResourcesExhausted(detail) = err.find_root() else {
+        return None;
+    };
+    Some(QueryError::limit(
+        format!(
+            "the query needs more memory than its limit of {} bytes: {detail}",
+            options.max_query_memory_bytes
+        ),
+        "maxQueryMemoryBytes",
+    ))
+}
+
+fn execution_error(err: DataFusionError, options: &QueryOptions) -> QueryError {
+    memory_error(&err, options).unwrap_or_else(|| datafusion_error(err))
 }
 
 /// Aborts a task of the multi-stage runtime when dropped: a dropped
@@ -224,8 +288,7 @@ impl<T> std::future::Future for AbortOnDrop<T> {
 /// (a division by zero, a cast that overflows, an invalid regular
 /// expression, a function's bad argument). Failures of the engine itself
 /// (internal errors, I/O, joins of its tasks) stay 5xx.
-pub fn datafusion_error(err: datafusion::error::DataFusionError) -> QueryError {
-    use datafusion::error::DataFusionError;
+pub fn datafusion_error(err: DataFusionError) -> QueryError {
     let message = err.to_string();
     let code = match err.find_root() {
         DataFusionError::SQL(..) => SQL_PARSING,
@@ -242,6 +305,11 @@ pub fn datafusion_error(err: datafusion::error::DataFusionError) -> QueryError {
         _ => INTERNAL,
     };
     QueryError::new(code, message)
+}
+
+/// Planning errors: past the memory pool, or as [`datafusion_error`] says.
+fn planning_error(err: DataFusionError, options: &QueryOptions) -> QueryError {
+    memory_error(&err, options).unwrap_or_else(|| datafusion_error(err))
 }
 
 /// Arrow's compute errors come from the query's data; its I/O and memory

@@ -432,6 +432,10 @@ impl Iterator for ScanBatches {
             return Some(Err(DataFusionError::Execution(message)));
         }
         let docs = self.next_docs()?;
+        if let Some(Err(message)) = self.deadline.as_ref().map(|d| d.scanned(docs.len() as u64)) {
+            self.segment = None;
+            return Some(Err(DataFusionError::Execution(message)));
+        }
         let columns = open_columns(&self.plan, segment.as_ref());
         let mut arrays = Vec::with_capacity(self.types.len());
         let by_name: HashMap<&str, ColumnType> = self
