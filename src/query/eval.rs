@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use super::arith::{long_by_constant, long_op, long_vectors, overflow};
 use super::docs::Docs;
 use super::expr::{BinOp, Expr};
 use super::source::ColumnSource;
@@ -299,110 +300,6 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, 
         ));
     };
     Ok(Value::Double(double_op(op, x, y)))
-}
-
-/// Division (or `%`) of integers by zero: the caller's input, answered
-/// with a 400 (Pinot computes in DOUBLE and gets NaN or Infinity).
-pub const DIVISION_BY_ZERO: &str = "division by zero";
-
-/// Integer arithmetic stays LONG; a result outside LONG's range is an
-/// error, never a wrapped value.
-pub fn overflow(operation: String) -> String {
-    format!(
-        "integer overflow: {operation} is outside the LONG range; \
-         cast an operand to DOUBLE (CAST(x AS DOUBLE)) to compute it in floating point"
-    )
-}
-
-#[inline]
-fn long_op(op: BinOp, x: i64, y: i64) -> Result<i64, String> {
-    let result = match op {
-        BinOp::Add => x.checked_add(y),
-        BinOp::Sub => x.checked_sub(y),
-        BinOp::Mul => x.checked_mul(y),
-        BinOp::Mod | BinOp::Div if y == 0 => return Err(DIVISION_BY_ZERO.into()),
-        // i64::MIN % -1 is 0, which only `wrapping_rem` computes.
-        BinOp::Mod => Some(x.wrapping_rem(y)),
-        _ => x.checked_div(y),
-    };
-    result.ok_or_else(|| overflow(format!("{x} {} {y}", op_symbol(op))))
-}
-
-fn op_symbol(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        _ => "%",
-    }
-}
-
-/// `op` of a column of integers and a constant other than a zero divisor.
-fn long_by_constant(op: BinOp, a: &[i64], k: i64) -> Result<Vec<i64>, String> {
-    let mut overflowed = false;
-    let mut track = |(value, overflow): (i64, bool)| {
-        overflowed |= overflow;
-        value
-    };
-    let out: Vec<i64> = match op {
-        BinOp::Add => a.iter().map(|x| track(x.overflowing_add(k))).collect(),
-        BinOp::Sub => a.iter().map(|x| track(x.overflowing_sub(k))).collect(),
-        BinOp::Mul => a.iter().map(|x| track(x.overflowing_mul(k))).collect(),
-        _ => a
-            .iter()
-            .map(|x| long_op(op, *x, k))
-            .collect::<Result<_, _>>()?,
-    };
-    if overflowed {
-        for x in a {
-            long_op(op, *x, k)?;
-        }
-    }
-    Ok(out)
-}
-
-/// `op` over two columns of integers; one overflow flag for the batch
-/// keeps the loop as tight as the wrapping one.
-fn long_vectors(op: BinOp, a: &[i64], b: &[i64]) -> Result<Vec<i64>, String> {
-    if matches!(op, BinOp::Mod | BinOp::Div) && b.contains(&0) {
-        return Err(DIVISION_BY_ZERO.into());
-    }
-    let mut overflowed = false;
-    let mut track = |(value, overflow): (i64, bool)| {
-        overflowed |= overflow;
-        value
-    };
-    let out: Vec<i64> = match op {
-        BinOp::Add => a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| track(x.overflowing_add(*y)))
-            .collect(),
-        BinOp::Sub => a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| track(x.overflowing_sub(*y)))
-            .collect(),
-        BinOp::Mul => a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| track(x.overflowing_mul(*y)))
-            .collect(),
-        BinOp::Mod => a.iter().zip(b).map(|(x, y)| x.wrapping_rem(*y)).collect(),
-        _ => a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| track(x.overflowing_div(*y)))
-            .collect(),
-    };
-    if overflowed {
-        // Name the first pair that overflows.
-        for (x, y) in a.iter().zip(b) {
-            long_op(op, *x, *y)?;
-        }
-    }
-    Ok(out)
 }
 
 #[inline]

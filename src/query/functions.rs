@@ -238,7 +238,7 @@ impl Func {
                 Value::Long(if self == Func::Abs {
                     value
                         .checked_abs()
-                        .ok_or_else(|| super::eval::overflow(format!("abs({value})")))?
+                        .ok_or_else(|| super::arith::overflow(format!("abs({value})")))?
                 } else {
                     value
                 })
@@ -256,7 +256,7 @@ impl Func {
                 if divisor == 0 {
                     return Err(format!(
                         "{} in mod({}, 0)",
-                        super::eval::DIVISION_BY_ZERO,
+                        super::arith::DIVISION_BY_ZERO,
                         long(0)?
                     ));
                 }

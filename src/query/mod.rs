@@ -13,6 +13,7 @@
 //! answer the same way.
 
 pub mod agg;
+pub mod arith;
 pub mod broker;
 pub mod docs;
 pub mod error;

@@ -14,6 +14,8 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+mod conditions;
+mod patterns;
 mod shape;
 mod translate;
 
@@ -24,9 +26,10 @@ use super::options::QueryOptions;
 use super::plan::{Output, Plan, PlanKind};
 use super::value::{ColumnType, Value};
 use crate::catalog::names::did_you_mean;
+pub use patterns::like_regex;
 pub use shape::{MAX_CONDITION_TERMS, MAX_EXPRESSION_DEPTH};
+pub use translate::bin_op;
 use translate::Planner;
-pub use translate::{bin_op, like_regex};
 
 /// Pinot's LIMIT when a query has none.
 pub const DEFAULT_LIMIT: usize = 10;

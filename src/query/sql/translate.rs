@@ -8,8 +8,9 @@ use datafusion::sql::sqlparser::ast::{
     self, BinaryOperator, CastKind, DuplicateTreatment, FunctionArg, FunctionArgExpr,
     FunctionArguments, UnaryOperator,
 };
-use regex::{Regex, RegexBuilder};
 
+use super::conditions::{chain_operands, merge_equalities};
+use super::patterns::{like_regex, regex};
 use super::TableColumns;
 use crate::catalog::names::did_you_mean;
 use crate::query::agg::{AggFunc, Aggregate};
@@ -68,52 +69,6 @@ pub fn bin_op(op: &BinaryOperator) -> Option<BinOp> {
         BinaryOperator::Or => BinOp::Or,
         _ => return None,
     })
-}
-
-/// Most memory a query's compiled regular expression may take (the regex
-/// crate's default is 10 MiB): patterns come from the caller.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// Most memory the lazy DFA of one regular expression may cache.
-const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
-
-/// Translates SQL `LIKE` to an anchored regular expression.
-pub fn like_regex(pattern: &str) -> Result<Regex, QueryError> {
-    let mut out = String::from("(?s)^");
-    for c in pattern.chars() {
-        match c {
-            '%' => out.push_str(".*"),
-            '_' => out.push('.'),
-            other => out.push_str(&regex::escape(&other.to_string())),
-        }
-    }
-    out.push('$');
-    compile_regex(&out, "LIKE", pattern)
-}
-
-fn regex(pattern: &str) -> Result<Regex, QueryError> {
-    compile_regex(pattern, "regular expression", pattern)
-}
-
-/// Compiles `regex` within the size limits; errors show `pattern` (what
-/// the query wrote), cut short when long.
-fn compile_regex(regex: &str, what: &str, pattern: &str) -> Result<Regex, QueryError> {
-    let shown = match pattern.char_indices().nth(100) {
-        Some((end, _)) => format!("{}...", &pattern[..end]),
-        None => pattern.to_string(),
-    };
-    RegexBuilder::new(regex)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
-        .build()
-        .map_err(|err| match err {
-            regex::Error::CompiledTooBig(limit) => QueryError::validation(format!(
-                "the {what} pattern `{shown}` compiles to more than the limit of {} KiB; use a simpler pattern",
-                limit / 1024
-            )),
-            other => QueryError::validation(format!(
-                "`{shown}` is not a valid {what} pattern: {other}"
-            )),
-        })
 }
 
 /// The value of a constant expression.
@@ -189,67 +144,6 @@ fn flip(op: BinOp) -> BinOp {
         BinOp::GtEq => BinOp::LtEq,
         other => other,
     }
-}
-
-/// The operands of the chain of `op` at `expr`, left to right, looking
-/// through parentheses around parts of the same chain; without recursion.
-fn chain_operands<'e>(expr: &'e ast::Expr, op: &BinaryOperator) -> Vec<&'e ast::Expr> {
-    let mut operands = Vec::new();
-    let mut pending = vec![expr];
-    while let Some(expr) = pending.pop() {
-        match expr {
-            ast::Expr::BinaryOp {
-                left,
-                op: this,
-                right,
-            } if this == op => {
-                pending.push(right);
-                pending.push(left);
-            }
-            ast::Expr::Nested(inner) if matches!(inner.as_ref(), ast::Expr::BinaryOp { op: this, .. } if this == op) =>
-            {
-                pending.push(inner);
-            }
-            other => operands.push(other),
-        }
-    }
-    operands
-}
-
-/// Joins `column = a OR column = b OR column IN (c, d)` into one IN per
-/// column, kept where the column's first predicate was.
-fn merge_equalities(children: Vec<Filter>) -> Vec<Filter> {
-    let mut merged: Vec<Filter> = Vec::with_capacity(children.len());
-    let mut slot_of: std::collections::HashMap<String, usize> = Default::default();
-    for child in children {
-        let Filter::Column {
-            column,
-            pred: Pred::In(values),
-        } = child
-        else {
-            merged.push(child);
-            continue;
-        };
-        match slot_of.get(&column.name) {
-            Some(&slot) => {
-                if let Filter::Column {
-                    pred: Pred::In(existing),
-                    ..
-                } = &mut merged[slot]
-                {
-                    existing.extend(values.into_values());
-                }
-            }
-            None => {
-                slot_of.insert(column.name.clone(), merged.len());
-                merged.push(Filter::Column {
-                    column,
-                    pred: Pred::In(values),
-                });
-            }
-        }
-    }
-    merged
 }
 
 impl Planner<'_> {

@@ -1,0 +1,53 @@
+//! Regular expressions from queries (`LIKE`, `REGEXP_LIKE`, `RLIKE`),
+//! compiled within size limits: a pattern comes from the caller, and the
+//! regex crate's default budget (10 MiB per expression) is generous.
+
+use regex::{Regex, RegexBuilder};
+
+use crate::query::error::QueryError;
+
+/// Most memory a query's compiled regular expression may take (the regex
+/// crate's default is 10 MiB): patterns come from the caller.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Most memory the lazy DFA of one regular expression may cache.
+const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+
+/// Translates SQL `LIKE` to an anchored regular expression.
+pub fn like_regex(pattern: &str) -> Result<Regex, QueryError> {
+    let mut out = String::from("(?s)^");
+    for c in pattern.chars() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            other => out.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    out.push('$');
+    compile_regex(&out, "LIKE", pattern)
+}
+
+pub(super) fn regex(pattern: &str) -> Result<Regex, QueryError> {
+    compile_regex(pattern, "regular expression", pattern)
+}
+
+/// Compiles `regex` within the size limits; errors show `pattern` (what
+/// the query wrote), cut short when long.
+fn compile_regex(regex: &str, what: &str, pattern: &str) -> Result<Regex, QueryError> {
+    let shown = match pattern.char_indices().nth(100) {
+        Some((end, _)) => format!("{}...", &pattern[..end]),
+        None => pattern.to_string(),
+    };
+    RegexBuilder::new(regex)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
+        .build()
+        .map_err(|err| match err {
+            regex::Error::CompiledTooBig(limit) => QueryError::validation(format!(
+                "the {what} pattern `{shown}` compiles to more than the limit of {} KiB; use a simpler pattern",
+                limit / 1024
+            )),
+            other => QueryError::validation(format!(
+                "`{shown}` is not a valid {what} pattern: {other}"
+            )),
+        })
+}
