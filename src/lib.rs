@@ -29,7 +29,9 @@
 //! - [`index`]: inverted, sorted, range, bloom and star-tree indexes.
 //! - [`ingest`]: records into rows, file readers, the Kafka broker probe.
 //! - [`server`]: each table's committed segments; batch ingestion.
-//! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping.
+//! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping,
+//!   access checks, the connection listener and TLS.
+//! - [`auth`]: principals, permissions, credentials, the audit log.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
 //! - [`config`]: process settings (flags, limits).
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
