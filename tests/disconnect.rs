@@ -2,9 +2,12 @@
 //! process drops the request's future when the connection closes, and the
 //! query's work stops on every core (`gamay_queries_running` returns to 0).
 
-use std::io::{BufRead, BufReader, Write};
+#[path = "process/mod.rs"]
+mod process;
+
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const SCHEMA: &str = include_str!("../benches/data/stock_transactions.schema.json");
@@ -20,22 +23,7 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gamay"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn gamay");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("gamay listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let (child, url) = process::serve(data_dir, "127.0.0.1:0", &[]);
         Server { child, url }
     }
 

@@ -3,7 +3,10 @@
 //! unauthenticated on a reachable address, and connections that send
 //! nothing or dribble their headers.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "process/mod.rs"]
+mod process;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -20,23 +23,7 @@ impl Server {
     }
 
     fn start_on(data_dir: &Path, listen: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gamay"))
-            .args(["serve", "--listen", listen, "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn gamay");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("gamay listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let (child, url) = process::serve(data_dir, listen, extra);
         Server { child, url }
     }
 

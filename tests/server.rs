@@ -1,9 +1,11 @@
 //! The real `gamay serve` process: configs survive a restart, a kill -9 in
 //! the middle of writes, and SIGTERM shuts down cleanly.
 
-use std::io::{BufRead, BufReader};
+#[path = "process/mod.rs"]
+mod process;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -18,22 +20,7 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gamay"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn gamay");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("gamay listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let (child, url) = process::serve(data_dir, "127.0.0.1:0", &[]);
         Server { child, url }
     }
 
