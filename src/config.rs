@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::query::options::DEFAULT_MAX_QUERY_MEMORY_BYTES;
+pub use crate::query::workload::WorkloadConfig;
 
 /// Largest request body accepted by default. A schema at the column cap
 /// (10,000 columns of ~80 bytes each) is under 1 MiB; 8 MiB leaves room
@@ -58,6 +59,8 @@ pub struct ServerConfig {
     pub tls: Option<crate::api::TlsFiles>,
     /// Each query's `maxQueryMemoryBytes` unless it sets its own.
     pub max_query_memory_bytes: u64,
+    /// Query slots, queues and lanes.
+    pub workload: WorkloadConfig,
 }
 
 impl ServerConfig {
@@ -78,6 +81,7 @@ impl ServerConfig {
             insecure: false,
             tls: None,
             max_query_memory_bytes: DEFAULT_MAX_QUERY_MEMORY_BYTES,
+            workload: WorkloadConfig::default(),
         }
     }
 }

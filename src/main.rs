@@ -10,9 +10,11 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use gamay::config::{
-    ServerConfig, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_QUERY_MEMORY_BYTES, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    ServerConfig, WorkloadConfig, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_QUERY_MEMORY_BYTES, DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
 };
+use gamay::query::workload;
 
 /// Query states (group arrays of a few MB) are allocated and freed per
 /// query; mimalloc keeps freed pages for reuse instead of returning them to
@@ -127,6 +129,10 @@ struct BenchArgs {
     /// Seconds of freshness measurement; 0 skips it.
     #[arg(long, default_value_t = 10.0)]
     fresh_seconds: f64,
+
+    /// Seconds of each half of the isolation phase (the selective mix alone, then beside a runaway join); 0 skips it.
+    #[arg(long, default_value_t = 10.0)]
+    isolation_seconds: f64,
 }
 
 #[derive(clap::Args)]
@@ -235,6 +241,26 @@ struct ServeArgs {
     /// Default memory limit of one query, in bytes (its maxQueryMemoryBytes).
     #[arg(long, env = "GAMAY_MAX_QUERY_MEMORY_BYTES", default_value_t = DEFAULT_MAX_QUERY_MEMORY_BYTES)]
     max_query_memory_bytes: u64,
+
+    /// Single-table queries running at once (default: 4 per core); more wait in line.
+    #[arg(long, env = "GAMAY_MAX_RUNNING_QUERIES")]
+    max_running_queries: Option<usize>,
+
+    /// Multi-stage and isSecondaryWorkload queries running at once (default: one per core, at least 2).
+    #[arg(long, env = "GAMAY_MAX_BACKGROUND_QUERIES")]
+    max_background_queries: Option<usize>,
+
+    /// Queries waiting for a slot, per lane; more are refused with error 211.
+    #[arg(long, env = "GAMAY_MAX_QUEUED_QUERIES", default_value_t = workload::DEFAULT_MAX_QUEUED)]
+    max_queued_queries: usize,
+
+    /// Milliseconds of work after which a single-table query moves to the background lane.
+    #[arg(long, env = "GAMAY_BACKGROUND_AFTER_MS", default_value_t = workload::DEFAULT_BACKGROUND_AFTER.as_millis() as u64)]
+    background_after_ms: u64,
+
+    /// The background lane's thread priority, as `nice` (0 to 19; 0 gives interactive queries no precedence).
+    #[arg(long, env = "GAMAY_BACKGROUND_NICE", default_value_t = workload::DEFAULT_BACKGROUND_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
+    background_nice: i32,
 }
 
 fn main() -> ExitCode {
@@ -283,6 +309,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.file_store_roots = args.file_store_roots;
             }
             config.max_query_memory_bytes = args.max_query_memory_bytes;
+            let defaults = WorkloadConfig::default();
+            config.workload = WorkloadConfig {
+                max_running: args.max_running_queries.unwrap_or(defaults.max_running),
+                max_background: args
+                    .max_background_queries
+                    .unwrap_or(defaults.max_background),
+                max_queued: args.max_queued_queries,
+                background_after: std::time::Duration::from_millis(args.background_after_ms),
+                background_nice: args.background_nice,
+            };
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {
@@ -354,6 +390,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         kafka_rows: args.kafka_rows,
         fresh_rate: args.fresh_rate,
         fresh_seconds: args.fresh_seconds,
+        isolation_seconds: args.isolation_seconds,
     };
     let report = gamay::bench::run(&options)?;
     println!("{}", report.markdown());

@@ -49,6 +49,8 @@ fn a_small_run_measures_every_phase() {
         "2000",
         "--fresh-seconds",
         "1.5",
+        "--isolation-seconds",
+        "0.5",
         "--peers",
         peers,
         "--out",
@@ -101,6 +103,20 @@ fn a_small_run_measures_every_phase() {
             assert!(level["queries_per_second"].as_f64().unwrap() > 0.0);
             assert_eq!(level["errors"], 0);
         }
+    }
+
+    // The selective mix alone and beside the runaway join: neither has
+    // errors, and the join ran and ended (answered, or stopped by its
+    // memory limit or timeout).
+    let isolation = &report["isolation"];
+    for half in ["alone", "with_runaway"] {
+        assert_eq!(isolation[half]["clients"], 4, "{isolation}");
+        assert_eq!(isolation[half]["errors"], 0, "{isolation}");
+    }
+    let outcomes = isolation["runaway_outcomes"].as_object().unwrap();
+    assert!(!outcomes.is_empty(), "{isolation}");
+    for code in outcomes.keys() {
+        assert!(["0", "245", "250"].contains(&code.as_str()), "{isolation}");
     }
 
     let kafka = &report["kafka"];
@@ -169,6 +185,7 @@ fn a_small_run_measures_every_phase() {
     let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(markdown.contains("| q1 count |"), "{markdown}");
     assert!(markdown.contains("## Upsert table"), "{markdown}");
+    assert!(markdown.contains("## Isolation"), "{markdown}");
     assert!(markdown.contains("![concurrency.svg](concurrency.svg)"));
     assert!(String::from_utf8_lossy(&output.stdout).contains("## Concurrent clients"));
 
@@ -187,6 +204,8 @@ fn a_small_run_measures_every_phase() {
         "0.1",
         "--kafka-rows",
         "0",
+        "--isolation-seconds",
+        "0",
         "--peers",
         "none",
         "--out",
@@ -204,6 +223,7 @@ fn a_small_run_measures_every_phase() {
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
     assert!(report["kafka"].is_null());
+    assert!(report["isolation"].is_null());
     assert!(report["peers"].is_null());
 }
 

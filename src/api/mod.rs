@@ -87,12 +87,23 @@ impl AppState {
         ingest::remove_leftover_uploads(&config.data_dir);
         let server = Arc::new(Server::open(&config.data_dir, &catalog)?);
         let catalog = Arc::new(catalog);
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let local = LocalServer::new(server.clone(), threads)
+        let threads = crate::query::workload::cores();
+        let workload = &config.workload;
+        let local = LocalServer::new(server.clone(), threads, workload)
             .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
-        let multistage =
-            MultiStage::new(catalog.clone(), server.clone(), threads).map_err(Error::Serve)?;
-        let broker = Broker::new(catalog.clone(), vec![Arc::new(local)], Arc::new(multistage));
+        let multistage = MultiStage::new(
+            catalog.clone(),
+            server.clone(),
+            threads,
+            workload.background_nice,
+        )
+        .map_err(Error::Serve)?;
+        let broker = Broker::new(
+            catalog.clone(),
+            vec![Arc::new(local)],
+            Arc::new(multistage),
+            workload,
+        );
         let realtime = Arc::new(Realtime::new(server.clone()));
         realtime.start_all(&catalog);
         let connectors = Connectors::start(
@@ -109,6 +120,7 @@ impl AppState {
             realtime: realtime.clone(),
             connectors: connectors.clone(),
             queries_running: broker.running(),
+            queries_queued: broker.queued(),
         }));
         Ok(AppState {
             catalog,

@@ -10,6 +10,7 @@
 
 pub mod charts;
 pub mod data;
+pub mod isolation;
 pub mod kafka;
 pub mod load;
 pub mod peers;
@@ -89,6 +90,8 @@ pub struct Options {
     pub fresh_rate: u64,
     /// 0 skips freshness.
     pub fresh_seconds: f64,
+    /// Seconds of each half of the isolation phase; 0 skips it.
+    pub isolation_seconds: f64,
 }
 
 fn step(message: impl std::fmt::Display) {
@@ -113,6 +116,12 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
         return Err(BenchError::Usage(format!(
             "--fresh-seconds {} must be 0 (skip) or a positive number of seconds, e.g. 10",
             options.fresh_seconds
+        )));
+    }
+    if !seconds(options.isolation_seconds) {
+        return Err(BenchError::Usage(format!(
+            "--isolation-seconds {} must be 0 (skip) or a positive number of seconds, e.g. 10",
+            options.isolation_seconds
         )));
     }
     if options.runs == 0 {
@@ -178,6 +187,25 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
             levels,
         });
     }
+    let isolation = (options.isolation_seconds > 0.0).then(|| {
+        let clients = options.clients.iter().copied().max().unwrap_or(16).min(16);
+        step(format!(
+            "isolation: the selective mix from {clients} clients, alone and beside a runaway join"
+        ));
+        let (_, mix) = mixes(&queries)
+            .pop()
+            .unwrap_or(("all queries", queries.clone()));
+        isolation::run(
+            &server.url,
+            &mix,
+            clients,
+            Duration::from_secs_f64(options.isolation_seconds),
+        )
+        .map_err(|err| {
+            step(&err);
+            err.to_string()
+        })
+    });
     memory.queries = server.peak_memory(reset);
 
     let peers = (!options.peers.is_empty()).then(|| {
@@ -274,6 +302,7 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
         batch: Some(batch),
         queries: latencies,
         concurrency,
+        isolation,
         peers,
         kafka,
         upsert: upsert_report,

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde::{Serialize, Serializer};
 
+use super::isolation::Isolation;
 use super::kafka::{Freshness, KafkaIngest};
 use super::load::{Concurrency, QueryLatency};
 use super::peers::{PeerTimes, Ratio};
@@ -117,6 +118,8 @@ pub struct Report {
     pub queries: Vec<QueryLatency>,
     pub concurrency: Vec<Mix>,
     #[serde(serialize_with = "outcome")]
+    pub isolation: Option<Result<Isolation, String>>,
+    #[serde(serialize_with = "outcome")]
     pub peers: Option<Result<Peers, String>>,
     #[serde(serialize_with = "outcome")]
     pub kafka: Option<Result<KafkaIngest, String>>,
@@ -212,6 +215,7 @@ impl Report {
         self.latency(&mut out);
         self.upsert_table(&mut out);
         self.load(&mut out);
+        self.isolation(&mut out);
         self.peer_table(&mut out);
         for chart in &self.charts {
             let _ = writeln!(out, "![{chart}]({chart})\n");
@@ -385,6 +389,52 @@ impl Report {
             }
             out.push('\n');
         }
+    }
+
+    fn isolation(&self, out: &mut String) {
+        let isolation = match &self.isolation {
+            None => return,
+            Some(Err(error)) => {
+                let _ = writeln!(out, "## Isolation\n\nnot measured: {error}\n");
+                return;
+            }
+            Some(Ok(isolation)) => isolation,
+        };
+        let _ = writeln!(
+            out,
+            "## Isolation: light queries beside a runaway join\n\n\
+             The selective mix from {} clients, alone and while one more client runs `{}` \
+             (multi-stage) back to back.\n\n| | queries/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|",
+            isolation.alone.clients, isolation.runaway_sql
+        );
+        for (what, level) in [
+            ("alone", &isolation.alone),
+            ("beside the runaway join", &isolation.with_runaway),
+        ] {
+            let _ = writeln!(
+                out,
+                "| {what} | {} | {} | {} | {} |",
+                grouped(level.queries_per_second),
+                ms(level.latency.p50_ms),
+                ms(level.latency.p99_ms),
+                level.errors
+            );
+        }
+        let outcomes: Vec<String> = isolation
+            .runaway_outcomes
+            .iter()
+            .map(|(code, count)| match code {
+                0 => format!("{count} answered"),
+                code => format!("{count} failed with error {code}"),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "\np99 beside the join / alone: {:.2}. The runaway join: {}, {:.1} s each.\n",
+            isolation.p99_ratio,
+            outcomes.join(", "),
+            isolation.runaway_seconds
+        );
     }
 
     fn peer_table(&self, out: &mut String) {

@@ -234,6 +234,25 @@ impl Client {
         }
     }
 
+    /// Sends a query request (`sql` and `queryOptions`) and returns the
+    /// first exception's Pinot error code, or `None` for an answer.
+    pub fn error_code(&self, request: &Value) -> Result<Option<i64>, BenchError> {
+        let response = self
+            .agent
+            .post(&format!("{}/query/sql", self.url))
+            .set("Content-Type", "application/json")
+            .send_string(&request.to_string());
+        let body = match response {
+            Ok(response) => response.into_string(),
+            Err(ureq::Error::Status(_, response)) => response.into_string(),
+            Err(err) => return Err(BenchError::Server(format!("/query/sql: {err}"))),
+        }
+        .map_err(|err| BenchError::Server(format!("/query/sql: {err}")))?;
+        let body: Value = serde_json::from_str(&body)
+            .map_err(|err| BenchError::Server(format!("/query/sql answered {body:?}: {err}")))?;
+        Ok(body["exceptions"][0]["errorCode"].as_i64())
+    }
+
     /// The first cell of a query's answer as a number; `None` when it is
     /// null or there is no row.
     pub fn scalar(&self, sql: &str) -> Result<Option<f64>, BenchError> {

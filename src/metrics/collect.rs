@@ -5,6 +5,7 @@
 //! briefly and never blocks ingestion or queries.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
@@ -31,6 +32,8 @@ pub struct StateCollector {
     pub realtime: Arc<Realtime>,
     pub connectors: Arc<Connectors>,
     pub queries_running: RunningQueries,
+    /// Each lane's name and its count of waiting queries.
+    pub queries_queued: Vec<(&'static str, Arc<AtomicUsize>)>,
 }
 
 impl fmt::Debug for StateCollector {
@@ -44,6 +47,17 @@ impl Collector for StateCollector {
         let def = &names::QUERIES_RUNNING;
         let metric = encoder.encode_descriptor(def.name, def.help, None, MetricType::Gauge)?;
         ConstGauge::new(self.queries_running.get() as i64).encode(metric)?;
+        let queued: Vec<(Labels, u64)> = self
+            .queries_queued
+            .iter()
+            .map(|(lane, count)| {
+                (
+                    vec![("lane", lane.to_string())],
+                    count.load(Ordering::Relaxed) as u64,
+                )
+            })
+            .collect();
+        gauges(&mut encoder, &names::QUERIES_QUEUED, queued)?;
         self.encode_tables(&mut encoder)?;
         self.encode_ingestion(&mut encoder)?;
         self.encode_connectors(&mut encoder)?;

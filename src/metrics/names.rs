@@ -31,6 +31,11 @@ pub const QUERIES_RUNNING: Def = def(
     "gamay_queries_running",
     "Queries with work in flight on any core, including stopped ones still winding down",
 );
+// Labels: lane (interactive: single-table queries; background: multi-stage and secondary).
+pub const QUERIES_QUEUED: Def = def(
+    "gamay_queries_queued",
+    "Queries waiting for a slot of their lane",
+);
 
 // Ingestion from Kafka, per REALTIME table and partition. Labels: table, partition.
 pub const INGEST_ROWS: Def = def(
@@ -137,11 +142,12 @@ pub const PROCESS_VIRTUAL: Def = def(
 pub const PROCESS_THREADS: Def = def("process_threads", "Threads of the gamay process");
 
 /// Every definition, for checks that names are unique and well formed.
-pub const ALL: [Def; 28] = [
+pub const ALL: [Def; 29] = [
     QUERIES,
     QUERY_SECONDS,
     QUERY_ERRORS,
     QUERIES_RUNNING,
+    QUERIES_QUEUED,
     INGEST_ROWS,
     INGEST_LAG,
     INGEST_ERRORS,

@@ -11,11 +11,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
 use super::error::{QueryError, ACCESS_DENIED, INTERNAL, TABLE_DOES_NOT_EXIST};
 use super::exec::{
-    execute, execute_in_place, result_rows_error, CancelOnDrop, Deadline, Partial, RunningQueries,
+    execute_in_place, result_rows_error, CancelOnDrop, Deadline, Partial, RunningQueries,
     SegmentStats, TIMED_OUT,
 };
 use super::explain::{TableIndexes, TreeNames};
@@ -28,6 +26,8 @@ use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
 use super::source::{table_sources, SegmentSource};
 use super::sql::{self, Route, TableColumns};
+use super::workload::job::Pools;
+use super::workload::{Lane, WorkloadConfig};
 use crate::auth::Principal;
 use crate::catalog::names::did_you_mean;
 use crate::catalog::{Catalog, TableType};
@@ -103,29 +103,18 @@ pub trait QueryServer: Send + Sync {
 /// Segments of this process.
 pub struct LocalServer {
     server: Arc<Server>,
-    pool: Arc<rayon::ThreadPool>,
+    pools: Arc<Pools>,
 }
 
 impl LocalServer {
-    pub fn new(server: Arc<Server>, threads: usize) -> Result<LocalServer, String> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .thread_name(|index| format!("gamay-query-{index}"))
-            // A panic in query work fails that query (its reply is dropped),
-            // never the process.
-            .panic_handler(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                tracing::error!(%message, "query task panicked");
-            })
-            .build()
-            .map_err(|err| err.to_string())?;
+    pub fn new(
+        server: Arc<Server>,
+        threads: usize,
+        workload: &WorkloadConfig,
+    ) -> Result<LocalServer, String> {
         Ok(LocalServer {
             server,
-            pool: Arc::new(pool),
+            pools: Arc::new(Pools::new(threads, workload)?),
         })
     }
 
@@ -156,14 +145,18 @@ impl QueryServer for LocalServer {
         if rest.is_empty() {
             return reply(gather(&plan, results, &deadline));
         }
-        self.pool.spawn(move || {
-            results.extend(
-                rest.par_iter()
-                    .map(|segment| execute(&plan, segment.as_ref(), &deadline))
-                    .collect::<Vec<_>>(),
-            );
-            reply(gather(&plan, results, &deadline))
-        });
+        let background = plan.options.secondary_workload;
+        let (job_plan, job_deadline) = (plan.clone(), deadline.clone());
+        self.pools.run(
+            job_plan,
+            rest,
+            job_deadline,
+            background,
+            Box::new(move |rest| {
+                results.extend(rest);
+                reply(gather(&plan, results, &deadline))
+            }),
+        );
     }
 }
 
@@ -223,6 +216,10 @@ pub struct Broker {
     plans: PlanCache,
     quotas: Quotas,
     running: RunningQueries,
+    /// Slots of single-table queries.
+    interactive: Lane,
+    /// Slots of multi-stage and secondary queries.
+    background: Lane,
 }
 
 impl Broker {
@@ -230,6 +227,7 @@ impl Broker {
         catalog: Arc<Catalog>,
         servers: Vec<Arc<dyn QueryServer>>,
         multistage: Arc<MultiStage>,
+        workload: &WorkloadConfig,
     ) -> Broker {
         Broker {
             catalog,
@@ -238,7 +236,27 @@ impl Broker {
             plans: PlanCache::default(),
             quotas: Quotas::default(),
             running: RunningQueries::default(),
+            interactive: Lane::new(
+                "interactive",
+                "--max-running-queries",
+                workload.max_running,
+                workload.max_queued,
+            ),
+            background: Lane::new(
+                "background",
+                "--max-background-queries",
+                workload.max_background,
+                workload.max_queued,
+            ),
         }
+    }
+
+    /// Each lane's name and its count of waiting queries.
+    pub fn queued(&self) -> Vec<(&'static str, Arc<std::sync::atomic::AtomicUsize>)> {
+        [&self.interactive, &self.background]
+            .into_iter()
+            .map(|lane| (lane.name(), lane.queued_counter()))
+            .collect()
     }
 
     /// Counts the queries whose work is still in flight, on any core.
@@ -256,7 +274,7 @@ impl Broker {
         reader: &Principal,
     ) -> (BrokerResponse, Option<QueryError>) {
         let started = Instant::now();
-        let (mut response, error) = match self.try_run(sql, options, reader).await {
+        let (mut response, error) = match self.try_run(sql, options, reader, started).await {
             Ok(response) => (response, None),
             Err(error) => (BrokerResponse::error(&error), Some(error)),
         };
@@ -269,19 +287,21 @@ impl Broker {
         sql: &str,
         options: QueryOptions,
         reader: &Principal,
+        started: Instant,
     ) -> Result<BrokerResponse, QueryError> {
         if let Some(planned) = self.plans.get(sql, &options, &self.catalog) {
             may_read(reader, &planned.stamp.name)?;
             self.quotas
                 .admit(&planned.stamp.name, &planned.stamp.entries)?;
-            return self.execute(&planned.plan, &planned.tables).await;
+            return self.execute(&planned.plan, &planned.tables, started).await;
         }
         let request_options = options.clone();
         let mut options = options;
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
-                let deadline = Arc::new(Deadline::tracked(&options, &self.running));
+                let slot = self.background.enter(started + options.timeout()).await?;
+                let deadline = Arc::new(Deadline::tracked(&options, started, &self.running, slot));
                 let _cancel = CancelOnDrop(deadline.clone());
                 let visible = |table: &str| may_read(reader, table).is_ok();
                 let table = self
@@ -309,7 +329,7 @@ impl Broker {
             stamp,
         });
         self.plans.put(sql, request_options, planned.clone());
-        self.execute(&planned.plan, &planned.tables).await
+        self.execute(&planned.plan, &planned.tables, started).await
     }
 
     /// Scatters `plan` to the servers and gathers their answers.
@@ -317,8 +337,22 @@ impl Broker {
         &self,
         plan: &Arc<Plan>,
         tables: &[String],
+        started: Instant,
     ) -> Result<BrokerResponse, QueryError> {
-        let deadline = Arc::new(Deadline::tracked(&plan.options, &self.running));
+        // A secondary query starts in the background lane; any other moves
+        // there if it works long enough (`workload::job`).
+        let lane = if plan.options.secondary_workload {
+            &self.background
+        } else {
+            &self.interactive
+        };
+        let slot = lane.enter(started + plan.options.timeout()).await?;
+        let deadline = Arc::new(Deadline::tracked(
+            &plan.options,
+            started,
+            &self.running,
+            slot,
+        ));
         // A caller that goes away stops the servers' work too.
         let _cancel = CancelOnDrop(deadline.clone());
         let mut receivers = Vec::new();
@@ -349,7 +383,7 @@ impl Broker {
                 Ok(responses)
             };
         let responses =
-            match tokio::time::timeout(plan.options.timeout() + Duration::from_millis(5), gather)
+            match tokio::time::timeout_at((deadline.at + Duration::from_millis(5)).into(), gather)
                 .await
             {
                 Ok(result) => result?,

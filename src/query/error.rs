@@ -22,6 +22,12 @@ pub const ACCESS_DENIED: i32 = 180;
 pub const TABLE_DOES_NOT_EXIST: i32 = 190;
 /// Pinot's `QueryExecutionError`: the query failed on the data it read.
 pub const EXECUTION: i32 = 200;
+/// Pinot's `SERVER_OUT_OF_CAPACITY_ERROR_CODE`: every slot is taken and
+/// the queue is full.
+pub const SERVER_OUT_OF_CAPACITY: i32 = 211;
+/// Pinot's `QUERY_SCHEDULING_TIMEOUT_ERROR_CODE`: the query's timeout
+/// passed while it waited for a slot.
+pub const QUERY_SCHEDULING_TIMEOUT: i32 = 240;
 /// Pinot's `ServerResourceLimitExceededError` (its `maxRowsInJoin` error):
 /// a query past one of its limits (memory, rows scanned, result or join
 /// rows). Pinot answers it with 503; Gamay with 400, since the same query
@@ -82,7 +88,8 @@ impl QueryError {
             ACCESS_DENIED => StatusCode::FORBIDDEN,
             TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
             TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
-            EXECUTION_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
+            EXECUTION_TIMEOUT | QUERY_SCHEDULING_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
+            SERVER_OUT_OF_CAPACITY => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use super::broker::{Broker, QueryServer, Reply};
 use super::docs::DocSet;
-use super::error::{QueryError, EXECUTION_TIMEOUT, RESOURCE_LIMIT_EXCEEDED};
+use super::error::{
+    QueryError, EXECUTION_TIMEOUT, QUERY_SCHEDULING_TIMEOUT, RESOURCE_LIMIT_EXCEEDED,
+    SERVER_OUT_OF_CAPACITY,
+};
 use super::exec::{Deadline, Limits, RunningQueries, TIMED_OUT};
 use super::expr::{BinOp, ColumnRef, Expr};
 use super::filter::{Filter, FilterStats};
@@ -17,6 +20,7 @@ use super::options::QueryOptions;
 use super::plan::Plan;
 use super::source::{AbsentColumn, ColumnSource};
 use super::value::{ColumnType, Kind, Value};
+use super::workload::WorkloadConfig;
 use crate::catalog::{self, Catalog};
 use crate::server::Server;
 
@@ -90,6 +94,14 @@ impl QueryServer for UntilStopped {
 
 /// A broker over the trades table whose only server is `query_server`.
 fn broker_with(query_server: Arc<dyn QueryServer>) -> (tempfile::TempDir, Arc<Broker>) {
+    broker_limited(query_server, WorkloadConfig::for_cores(1))
+}
+
+/// [`broker_with`], with `workload`'s slots and queues.
+fn broker_limited(
+    query_server: Arc<dyn QueryServer>,
+    workload: WorkloadConfig,
+) -> (tempfile::TempDir, Arc<Broker>) {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::open(dir.path()).unwrap();
     catalog
@@ -104,8 +116,8 @@ fn broker_with(query_server: Arc<dyn QueryServer>) -> (tempfile::TempDir, Arc<Br
         .unwrap();
     let server = Arc::new(Server::open(dir.path(), &catalog).unwrap());
     let catalog = Arc::new(catalog);
-    let multistage = MultiStage::new(catalog.clone(), server, 1).unwrap();
-    let broker = Broker::new(catalog, vec![query_server], Arc::new(multistage));
+    let multistage = MultiStage::new(catalog.clone(), server, 1, 0).unwrap();
+    let broker = Broker::new(catalog, vec![query_server], Arc::new(multistage), &workload);
     (dir, Arc::new(broker))
 }
 
@@ -138,6 +150,62 @@ async fn a_dropped_or_timed_out_query_stops_its_servers_work() {
         .await;
     assert_eq!(error.map(|e| e.code), Some(EXECUTION_TIMEOUT));
     eventually("the timed-out query's work to stop", || running.get() == 0).await;
+}
+
+#[tokio::test]
+async fn queries_past_the_running_limit_wait_in_line_until_their_timeout() {
+    let workload = WorkloadConfig {
+        max_running: 1,
+        max_queued: 1,
+        ..WorkloadConfig::for_cores(1)
+    };
+    let (_dir, broker) = broker_limited(Arc::new(UntilStopped), workload);
+    let running = broker.running();
+    let queued = |broker: &Broker| {
+        broker
+            .queued()
+            .iter()
+            .map(|(_, count)| count.load(std::sync::atomic::Ordering::Relaxed))
+            .sum::<usize>()
+    };
+    let run = |sql: &'static str| {
+        let broker = broker.clone();
+        tokio::spawn(async move {
+            broker
+                .run(sql, QueryOptions::default(), &Principal::anonymous())
+                .await
+                .1
+        })
+    };
+    // The first query holds the only slot until it is dropped.
+    let first = run("SET timeoutMs = 3600000; SELECT COUNT(*) FROM trades");
+    eventually("the first query to run", || running.get() == 1).await;
+    // The second waits in line, within its timeout.
+    let second = run("SET timeoutMs = 3600000; SELECT SUM(shares) FROM trades");
+    eventually("the second query to queue", || queued(&broker) == 1).await;
+    // The line is full: a third is refused at once.
+    let third = run("SELECT MAX(price) FROM trades").await.unwrap().unwrap();
+    assert_eq!(third.code, SERVER_OUT_OF_CAPACITY);
+    assert_eq!(third.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    // The first goes away: the second gets its slot.
+    first.abort();
+    eventually("the second query to run", || {
+        queued(&broker) == 0 && running.get() == 1
+    })
+    .await;
+    // A query whose timeout passes in line says what it waited for.
+    let (_, error) = broker
+        .run(
+            "SET timeoutMs = 50; SELECT MIN(price) FROM trades",
+            QueryOptions::default(),
+            &Principal::anonymous(),
+        )
+        .await;
+    let error = error.unwrap();
+    assert_eq!(error.code, QUERY_SCHEDULING_TIMEOUT);
+    assert!(error.message.contains("--max-running-queries"), "{error}");
+    second.abort();
+    eventually("every query to stop", || running.get() == 0).await;
 }
 
 #[test]

@@ -35,6 +35,7 @@ pub mod scatter;
 pub mod source;
 pub mod sql;
 pub mod value;
+pub mod workload;
 
 pub use broker::{Broker, LocalServer, QueryServer};
 pub use error::QueryError;

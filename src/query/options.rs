@@ -41,6 +41,8 @@ pub struct QueryOptions {
     pub max_rows_scanned: u64,
     /// `maxInListItems`: the most values one `IN (...)` may list.
     pub max_in_list_items: usize,
+    /// `isSecondaryWorkload`: the query runs in the background lane.
+    pub secondary_workload: bool,
 }
 
 impl Default for QueryOptions {
@@ -56,6 +58,7 @@ impl Default for QueryOptions {
             max_rows_in_join: DEFAULT_MAX_ROWS_IN_JOIN,
             max_rows_scanned: u64::MAX,
             max_in_list_items: DEFAULT_MAX_IN_LIST_ITEMS,
+            secondary_workload: false,
         }
     }
 }
@@ -129,6 +132,7 @@ impl QueryOptions {
             "maxrowsinjoin" => self.max_rows_in_join = number("maxRowsInJoin")?,
             "maxrowsscanned" => self.max_rows_scanned = number("maxRowsScanned")?,
             "maxinlistitems" => self.max_in_list_items = number("maxInListItems")?.max(1) as usize,
+            "issecondaryworkload" => self.secondary_workload = flag("isSecondaryWorkload")?,
             _ => {}
         }
         Ok(())

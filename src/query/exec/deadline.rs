@@ -5,11 +5,14 @@
 //! caller goes away ([`CancelOnDrop`]); a task that finds a limit passed
 //! records why ([`Deadline::fail`]) and raises it too, so the other tasks
 //! stop as well. While any task still holds it, the query counts as
-//! running ([`RunningQueries`]).
+//! running ([`RunningQueries`]) and keeps its workload slot, unless it
+//! has moved to the background lane ([`Deadline::leave_lane`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
+
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::query::error::QueryError;
 use crate::query::options::QueryOptions;
@@ -54,6 +57,8 @@ pub struct Deadline {
     /// Why the query stopped, when a task found a limit passed.
     failure: OnceLock<QueryError>,
     _running: Option<RunningToken>,
+    /// The workload slot the query holds (see `query::workload`).
+    slot: Mutex<Option<OwnedSemaphorePermit>>,
 }
 
 impl Deadline {
@@ -67,17 +72,31 @@ impl Deadline {
             state_bytes: AtomicU64::new(0),
             failure: OnceLock::new(),
             _running: None,
+            slot: Mutex::new(None),
         }
     }
 
-    /// The deadline of a query with `options`, starting now, counted in
-    /// `running` until dropped.
-    pub fn tracked(options: &QueryOptions, running: &RunningQueries) -> Deadline {
+    /// The deadline of a query with `options` that arrived at `started`,
+    /// counted in `running` and holding `slot` until dropped.
+    pub fn tracked(
+        options: &QueryOptions,
+        started: Instant,
+        running: &RunningQueries,
+        slot: OwnedSemaphorePermit,
+    ) -> Deadline {
         Deadline {
             limits: Limits::of(options),
             _running: Some(running.enter()),
-            ..Deadline::new(Instant::now() + options.timeout())
+            slot: Mutex::new(Some(slot)),
+            ..Deadline::new(started + options.timeout())
         }
+    }
+
+    /// Gives back the query's workload slot: it has moved to the
+    /// background lane, where it no longer keeps another query waiting.
+    pub fn leave_lane(&self) {
+        let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(slot);
     }
 
     pub fn with_limits(self, limits: Limits) -> Deadline {

@@ -31,6 +31,7 @@ use super::options::QueryOptions;
 use super::response::ResultTable;
 use super::source::{table_sources, SegmentSource};
 use super::value::{ColumnType, Value};
+use super::workload::lower_thread_priority;
 use crate::catalog::{Catalog, TableType};
 use crate::segment::default_null_value;
 use crate::server::Server;
@@ -60,10 +61,14 @@ impl MultiStage {
         catalog: Arc<Catalog>,
         server: Arc<Server>,
         threads: usize,
+        nice: i32,
     ) -> std::io::Result<MultiStage> {
+        // The engine is the background lane: its threads yield the cores to
+        // single-table queries (`query::workload`).
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("gamay-multistage")
+            .on_thread_start(move || lower_thread_priority(nice))
             .enable_all()
             .build()?;
         Ok(MultiStage {
