@@ -5,7 +5,8 @@
 //! Debian's Chromium). The script checks the table list, the row counts, a
 //! GROUP BY run with Ctrl-Enter (result, stats and chart), a time series
 //! chart, a failing query's error box, the ingestion status and the
-//! connector table, and fails on any browser console error.
+//! connector table, and fails on any browser console error. A second
+//! server, with authentication, checks the console's sign-in form.
 //!
 //! Without node, /usr/bin/chromium or tests/console/node_modules (see
 //! tests/services.sh) the test is skipped, unless `GAMAY_REQUIRE_SERVICES`
@@ -94,6 +95,59 @@ fn start_connector(url: &str, store: &Path) {
     wait_caught_up(url, "trades-json", OFFLINE_ROWS as u64, WAIT);
 }
 
+/// Runs `tests/console/console.mjs` against `url` with `env` and fails
+/// the test when it fails.
+fn run_console(url: &str, env: &[(&str, &str)]) {
+    let output = Command::new("node")
+        .arg(console_dir().join("console.mjs"))
+        .arg(url)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run node tests/console/console.mjs");
+    println!("{}", String::from_utf8_lossy(&output.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "tests/console/console.mjs failed ({})",
+        output.status
+    );
+}
+
+#[test]
+fn the_console_signs_in_on_a_server_with_authentication() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let server = InProcess::start(&data);
+        create_table(&server.url);
+        let half = OFFLINE_ROWS / 2;
+        ingest(&server.url, &rows(0..half, 0));
+        ingest(&server.url, &rows(half..OFFLINE_ROWS, 0));
+    }
+    let password = "console-pw-\u{e9}t\u{e9}";
+    let auth_file = dir.path().join("auth.json");
+    let principals = json!({"principals": [{
+        "name": "analyst",
+        "password": gamay::auth::secret::hash_password(password),
+    }]});
+    std::fs::write(&auth_file, principals.to_string()).unwrap();
+    let mut config = gamay::config::ServerConfig::new(&data);
+    config.auth_file = Some(auth_file);
+    let server = InProcess::start_with(config);
+    run_console(
+        &server.url,
+        &[
+            ("CONSOLE_EXPECT_ROWS", &OFFLINE_ROWS.to_string()),
+            ("CONSOLE_EXPECT_SEGMENTS", "2"),
+            ("CONSOLE_USER", "analyst"),
+            ("CONSOLE_PASSWORD", password),
+        ],
+    );
+}
+
 #[test]
 fn the_console_works_in_a_browser() {
     if !browser_available() {
@@ -110,23 +164,16 @@ fn the_console_works_in_a_browser() {
     start_realtime(&server.url, &cluster, topic);
     start_connector(&server.url, &dir.path().join("data/lake"));
 
-    let output = Command::new("node")
-        .arg(console_dir().join("console.mjs"))
-        .arg(&server.url)
-        .env("CONSOLE_EXPECT_ROWS", OFFLINE_ROWS.to_string())
-        .env("CONSOLE_EXPECT_SEGMENTS", "2")
-        .env(
-            "CONSOLE_EXPECT_REALTIME_ROWS",
-            REALTIME_MESSAGES.to_string(),
-        )
-        .env("CONSOLE_EXPECT_CONNECTOR", "trades-json")
-        .output()
-        .expect("run node tests/console/console.mjs");
-    println!("{}", String::from_utf8_lossy(&output.stdout));
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success(),
-        "tests/console/console.mjs failed ({})",
-        output.status
+    run_console(
+        &server.url,
+        &[
+            ("CONSOLE_EXPECT_ROWS", &OFFLINE_ROWS.to_string()),
+            ("CONSOLE_EXPECT_SEGMENTS", "2"),
+            (
+                "CONSOLE_EXPECT_REALTIME_ROWS",
+                &REALTIME_MESSAGES.to_string(),
+            ),
+            ("CONSOLE_EXPECT_CONNECTOR", "trades-json"),
+        ],
     );
 }

@@ -167,7 +167,10 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
         None => Arc::new(Principal::anonymous()),
         Some(_) => match authenticate(&state, parts.headers.get(header::AUTHORIZATION)).await {
             Ok(principal) => principal,
-            Err(err) => return unauthorized(err, is_query(&path)),
+            Err(err) => {
+                let challenge = !script_request(&parts.headers);
+                return unauthorized(err, is_query(&path), challenge);
+            }
         },
     };
     let caller = Caller(principal.clone());
@@ -286,10 +289,20 @@ fn is_query(path: &str) -> bool {
     matches!(path, "/query/sql" | "/query")
 }
 
-/// 401 with the challenge that makes clients (and browsers) send
-/// credentials. Query endpoints answer with the broker's response and
-/// Pinot's code 180, which Pinot's clients (pinotdb) read.
-fn unauthorized(err: AuthError, query: bool) -> Response {
+/// Whether a page's script sent the request (`X-Requested-With:
+/// XMLHttpRequest`, as the console does): it asks for credentials itself,
+/// so the browser must not show its own prompt.
+fn script_request(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("x-requested-with")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"XMLHttpRequest"))
+}
+
+/// 401 with, when `challenge`, the `WWW-Authenticate` header that makes
+/// clients (and browsers) send credentials. Query endpoints answer with
+/// the broker's response and Pinot's code 180, which Pinot's clients
+/// (pinotdb) read.
+fn unauthorized(err: AuthError, query: bool, challenge: bool) -> Response {
     let mut response = if query {
         let error = QueryError::new(ACCESS_DENIED, err.to_string());
         let body = serde_json::to_vec(&BrokerResponse::error(&error)).unwrap_or_default();
@@ -302,10 +315,12 @@ fn unauthorized(err: AuthError, query: bool) -> Response {
     } else {
         ApiError::new(StatusCode::UNAUTHORIZED, err.to_string()).into_response()
     };
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"gamay\", charset=\"UTF-8\""),
-    );
+    if challenge {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"gamay\", charset=\"UTF-8\""),
+        );
+    }
     response
 }
 

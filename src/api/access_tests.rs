@@ -339,6 +339,18 @@ async fn wrong_credentials_are_refused() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{header}: {value}");
         assert!(challenge.is_some());
     }
+    // The console's own requests get no challenge, so the browser leaves
+    // the asking to the console's sign-in form; the refusal is the same.
+    for uri in ["/tables", "/query/sql"] {
+        let method = if uri == "/tables" { "GET" } else { "POST" };
+        let body = r#"{"sql": "SELECT 1"}"#;
+        let (status, _, challenge) = secured
+            .as_principal(&basic(("admin", "nope")))
+            .request(method, uri, body, &[("X-Requested-With", "XMLHttpRequest")])
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(challenge, None, "{uri}");
+    }
 }
 
 #[tokio::test]

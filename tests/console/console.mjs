@@ -5,7 +5,9 @@
 // from the environment (CONSOLE_EXPECT_*). Each check prints `ok: ...`; the
 // first failure prints `FAILED: ...` and exits 1, as does any console error,
 // uncaught page error or request to another origin. CONSOLE_SCREENSHOT=<png>
-// saves a full-page screenshot at the end.
+// saves a full-page screenshot at the end. With CONSOLE_USER and
+// CONSOLE_PASSWORD (a server with authentication), it first checks that the
+// console asks for credentials, refuses a wrong password, and signs in.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +30,12 @@ const expected = {
   realtimeRows: Number(process.env.CONSOLE_EXPECT_REALTIME_ROWS || 0),
   connector: process.env.CONSOLE_EXPECT_CONNECTOR || '',
 };
+const credentials = process.env.CONSOLE_USER
+  ? { user: process.env.CONSOLE_USER, password: process.env.CONSOLE_PASSWORD || '' }
+  : null;
+const authorization = credentials
+  ? `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`
+  : null;
 const count = (n) => new Intl.NumberFormat('en-US').format(n);
 
 class CheckFailed extends Error {}
@@ -44,7 +52,7 @@ function ok(message) {
 async function apiQuery(sql) {
   const response = await fetch(`${base}/query/sql`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
     body: JSON.stringify({ sql }),
   });
   return response.json();
@@ -259,6 +267,25 @@ async function checkRefresh(page) {
   ok('the refresh buttons reload tables and connectors');
 }
 
+/** The sign-in form: shown for the first 401, a wrong password refused in it, the right one accepted. */
+async function checkSignIn(page) {
+  await waitInPage(page, 'the sign-in form is not shown', () => document.getElementById('login').open);
+  ok('the console asks for credentials');
+  await page.fill('#login-user', credentials.user);
+  await page.fill('#login-password', `${credentials.password}-wrong`);
+  await page.click('#login-submit');
+  await waitInPage(page, 'a wrong password is not refused in the form',
+    () => !document.getElementById('login-error').hidden
+      && document.getElementById('login-error').textContent.includes('Wrong user name or password'),
+    undefined, () => page.$eval('#login-error', (e) => e.textContent));
+  ok('a wrong password is refused');
+  await page.fill('#login-password', credentials.password);
+  await page.click('#login-submit');
+  await waitInPage(page, 'the right password does not sign in', () => !document.getElementById('login').open
+    && !document.getElementById('sign-out').hidden);
+  ok(`signed in as ${credentials.user}`);
+}
+
 async function main() {
   const profile = mkdtempSync(join(tmpdir(), 'gamay-console-'));
   const problems = [];
@@ -280,8 +307,10 @@ async function main() {
       if (message.type() !== 'error') return;
       const where = message.location()?.url || '';
       // A failing query answers 4xx, which Chromium logs; expected while checking errors.
-      const expectedFailure = failedQueryAllowed && where.endsWith('/query/sql')
-        && message.text().startsWith('Failed to load resource');
+      const expectedFailure = (failedQueryAllowed && where.endsWith('/query/sql')
+        && message.text().startsWith('Failed to load resource'))
+        // The 401s that make the console ask for credentials.
+        || (credentials && message.text().includes('status of 401'));
       if (!expectedFailure) problems.push(`console error: ${message.text()} (${where})`);
     });
     page.on('request', (request) => {
@@ -294,6 +323,7 @@ async function main() {
     ok('GET / serves the console');
     await waitInPage(page, 'the health badge does not say the server is up',
       () => document.getElementById('health').textContent === 'server up');
+    if (credentials) await checkSignIn(page);
 
     await checkTables(page);
     await checkRealtime(page);

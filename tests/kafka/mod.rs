@@ -137,7 +137,11 @@ pub struct InProcess {
 
 impl InProcess {
     pub fn start(data_dir: &Path) -> InProcess {
-        let mut config = ServerConfig::new(data_dir);
+        InProcess::start_with(ServerConfig::new(data_dir))
+    }
+
+    /// [`InProcess::start`] with `config`, on a free loopback port.
+    pub fn start_with(mut config: ServerConfig) -> InProcess {
         config.listen = "127.0.0.1:0".parse().unwrap();
         let (sender, receiver) = mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -126,8 +126,90 @@ function apiErrorMessage(body, text, response) {
   return snippet || response.statusText || 'no message';
 }
 
+// ------------------------------------------------------------------ sign-in
+
+// With authentication on, the API answers 401 until the console sends
+// Pinot's Basic credentials. `X-Requested-With` asks the server to leave out
+// its `WWW-Authenticate` challenge, so the browser shows this console's
+// sign-in form instead of its own prompt. The credentials live in this tab's
+// sessionStorage and go only to this origin.
+const AUTH_KEY = 'gamay-authorization';
+let signingIn = null;
+
+function authHeaders(authorization = sessionStorage.getItem(AUTH_KEY)) {
+  const headers = { 'X-Requested-With': 'XMLHttpRequest' };
+  if (authorization) headers.Authorization = authorization;
+  return headers;
+}
+
+function basicCredentials(user, password) {
+  const bytes = new TextEncoder().encode(`${user}:${password}`);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
+/** `fetch` with the console's credentials; a 401 asks for them, then retries. */
+async function apiFetch(path, init = {}) {
+  for (;;) {
+    const sent = sessionStorage.getItem(AUTH_KEY);
+    const response = await fetch(path, { ...init, headers: { ...(init.headers || {}), ...authHeaders(sent) } });
+    if (response.status !== 401) return response;
+    // Another request may have signed in meanwhile: retry with that.
+    if (sessionStorage.getItem(AUTH_KEY) === sent) await signIn(sent ? 'Sign in again: the server refused the saved credentials.' : '');
+  }
+}
+
+/** Shows the sign-in form until the server accepts what is typed in it. */
+function signIn(note) {
+  if (!signingIn) {
+    signingIn = new Promise((resolve) => {
+      const dialog = $('login');
+      const form = $('login-form');
+      const error = $('login-error');
+      error.textContent = note;
+      error.hidden = !note;
+      form.onsubmit = async (event) => {
+        event.preventDefault();
+        const authorization = basicCredentials($('login-user').value, $('login-password').value);
+        const response = await fetch('/tables', { headers: { Accept: 'application/json', ...authHeaders(authorization) } })
+          .catch((err) => ({ status: 0, statusText: err.message }));
+        if (response.status === 401) {
+          error.textContent = 'Wrong user name or password.';
+          error.hidden = false;
+          return;
+        }
+        if (response.status === 0) {
+          error.textContent = `The server could not be reached (${response.statusText}).`;
+          error.hidden = false;
+          return;
+        }
+        sessionStorage.setItem(AUTH_KEY, authorization);
+        $('login-password').value = '';
+        dialog.close();
+        showSignedIn();
+        signingIn = null;
+        resolve();
+      };
+      dialog.showModal();
+      $('login-user').focus();
+    });
+  }
+  return signingIn;
+}
+
+function showSignedIn() {
+  const signedIn = Boolean(sessionStorage.getItem(AUTH_KEY));
+  $('sign-out').hidden = !signedIn;
+}
+
+function signOut() {
+  sessionStorage.removeItem(AUTH_KEY);
+  window.location.reload();
+}
+
 async function getJson(path) {
-  const response = await fetch(path, { headers: { Accept: 'application/json' } });
+  const response = await apiFetch(path, { headers: { Accept: 'application/json' } });
   const text = await response.text();
   const body = parseJson(text);
   if (!response.ok) throw new HttpError(response.status, apiErrorMessage(body, text, response));
@@ -451,7 +533,7 @@ async function runQuery() {
   const started = performance.now();
   let outcome;
   try {
-    const response = await fetch('/query/sql', {
+    const response = await apiFetch('/query/sql', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify({ sql }),
@@ -949,6 +1031,9 @@ function start() {
   $('tables-refresh').addEventListener('click', loadTables);
   $('connectors-refresh').addEventListener('click', loadConnectors);
   window.addEventListener('resize', resizeChart);
+  $('sign-out').addEventListener('click', signOut);
+  $('login').addEventListener('cancel', (event) => event.preventDefault());
+  showSignedIn();
   loadTables();
   loadConnectors();
 }
