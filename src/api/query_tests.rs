@@ -398,6 +398,10 @@ async fn limits_stop_queries_with_an_error_naming_the_option_that_raises_them() 
         "SELECT repeat(repeat(symbol, 100000), 100000) FROM stock_transactions",
         "SELECT concat(repeat('x', 1000000), repeat('y', 1000000))",
         "SELECT cardinality(array_repeat(1, 2000000000))",
+        // `||` doubles its input at each level of nesting.
+        "WITH a AS (SELECT repeat('x', 1000000) AS s), b AS (SELECT s || s AS s FROM a), \
+         c AS (SELECT s || s AS s FROM b) SELECT length(s || s || s || s || s || s) FROM c",
+        "SELECT cardinality(array_repeat(1, 20000000) || array_repeat(2, 20000000))",
     ] {
         let (status, response) = app
             .call("POST", "/query", json!({ "sql": sql }).to_string())

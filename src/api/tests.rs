@@ -33,6 +33,10 @@ impl TestApp {
         config.max_body_bytes = 64 * 1024;
         config.max_upload_bytes = 256 * 1024;
         config.broker_probe_timeout = Duration::from_millis(500);
+        // Tests run side by side in one process: a multi-stage query of one
+        // must not wait on another's single-table work (the background
+        // lane's priority is tested in `query::workload`).
+        config.workload.background_nice = 0;
         adjust(&mut config);
         let state = AppState::open(config).unwrap();
         TestApp { _dir: dir, state }

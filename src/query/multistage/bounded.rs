@@ -21,19 +21,23 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
+use datafusion::common::DFSchema;
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{
     MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
 };
 use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
 use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
 use datafusion::logical_expr::udf_eq::UdfEq;
+use datafusion::logical_expr::{lit, when, ExprSchemable};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
     ScalarUDFImpl, Signature,
 };
 use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::BinaryOperator;
 
 /// How a function's result grows from its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,7 +66,7 @@ pub const RESULT_SHARE: usize = 16;
 /// 1 MiB of the default 1 GiB.
 pub const VALUE_SHARE: usize = 1024;
 
-const BOUNDED: [(&str, Growth); 9] = [
+const BOUNDED: [(&str, Growth); 12] = [
     ("lpad", Growth::Pad),
     ("rpad", Growth::Pad),
     ("repeat", Growth::Repeat),
@@ -72,6 +76,10 @@ const BOUNDED: [(&str, Growth); 9] = [
     ("array_repeat", Growth::ArrayRepeat),
     ("range", Growth::Range),
     ("generate_series", Growth::Range),
+    // What `||` of arrays plans to.
+    ("array_concat", Growth::Concat),
+    ("array_append", Growth::Concat),
+    ("array_prepend", Growth::Concat),
 ];
 
 /// Replaces the session's growing functions by bounded ones reserving
@@ -95,7 +103,53 @@ pub fn register(context: &SessionContext, pool: &Arc<dyn MemoryPool>) -> Result<
             max_value,
         }));
     }
+    // `a || b` of strings is planned as DataFusion's own operator, which
+    // no function bound reaches: plan it on the bounded `concat` instead.
+    if let Ok(concat) = context.udf("concat") {
+        context
+            .state_ref()
+            .write()
+            .register_expr_planner(Arc::new(ConcatOperator { concat }))?;
+    }
     Ok(())
+}
+
+/// Plans `a || b` of two non-array values as `concat(a, b)` (the bounded
+/// one), null when either side is, as the operator is.
+#[derive(Debug)]
+struct ConcatOperator {
+    concat: Arc<ScalarUDF>,
+}
+
+impl ExprPlanner for ConcatOperator {
+    fn plan_binary_op(
+        &self,
+        expr: RawBinaryExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<RawBinaryExpr>> {
+        if expr.op != BinaryOperator::StringConcat {
+            return Ok(PlannerResult::Original(expr));
+        }
+        let is_list = |e: &Expr| {
+            e.get_type(schema).map(|t| {
+                matches!(
+                    t,
+                    DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)
+                ) || t.is_null()
+            })
+        };
+        // Arrays go on to DataFusion's planner (array_concat and its kin,
+        // bounded above); so do untyped NULLs, which it types.
+        if is_list(&expr.left)? || is_list(&expr.right)? {
+            return Ok(PlannerResult::Original(expr));
+        }
+        let RawBinaryExpr { left, right, .. } = expr;
+        let either_null = left.clone().is_null().or(right.clone().is_null());
+        let joined = self.concat.call(vec![left, right]);
+        Ok(PlannerResult::Planned(
+            when(either_null, lit(ScalarValue::Utf8(None))).otherwise(joined)?,
+        ))
+    }
 }
 
 #[derive(Debug)]
