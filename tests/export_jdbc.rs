@@ -2,14 +2,15 @@
 //! sealed segment lands in the target exactly once (rows and watermark in one
 //! transaction), values keep their types and text, hostile table names are
 //! quoted, crashes on either side of the commit neither lose nor repeat rows,
-//! a target that is down is retried, and bad configs are refused clearly.
+//! a target that is down is retried, bad configs are refused clearly, and
+//! connections get TLS as each driver's URL parameters ask.
 
 mod export;
 mod kafka;
 
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use export::{
@@ -616,6 +617,22 @@ fn bad_connector_configs_are_refused_with_clear_errors() {
     assert_refused(url, &with(json!({"pk.mode": "kafka"})), "pk.mode");
     let sqlserver = json!({"connection.url": "jdbc:sqlserver://127.0.0.1:1433;databaseName=x"});
     assert_refused(url, &with(sqlserver), "connection.url");
+    let keystore = json!({"connection.url": "jdbc:mysql://127.0.0.1:1/gamay_test?sslMode=VERIFY_CA&trustCertificateKeyStoreUrl=file:/etc/ks.jks"});
+    assert_refused(
+        url,
+        &with(keystore),
+        "give the CA certificate as PEM with serverSslCert",
+    );
+    // Certificate files come from GAMAY_SECRETS_DIR only, and are never quoted.
+    let outside = json!({"connection.url": "jdbc:postgresql://127.0.0.1:1/gamay_test?sslmode=verify-full&sslrootcert=/etc/ssl/private/ssl-cert-snakeoil.key"});
+    let (code, body) = post_connector(url, "refused", &with(outside));
+    assert_eq!(code, 400, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("sslrootcert") && message.contains("GAMAY_SECRETS_DIR"),
+        "{message}"
+    );
+    assert!(!message.contains("PRIVATE"), "{message}");
     let typo = with(json!({"auto.craete": "true"}));
     assert_refused(url, &typo, "did you mean `auto.create`");
     let (code, body) = call(url, "GET", "/connectors/refused", "");
@@ -922,4 +939,268 @@ fn deletes_reach_the_target(stream: Stream) {
             .collect();
         assert_eq!(found, expected, "{scheme}");
     }
+}
+
+/// The directory `tests/services.sh` keeps the test CA's certificate
+/// (`ca.pem`) and PostgreSQL's client certificate in (`client.pem`,
+/// `client.key`), made the server's GAMAY_SECRETS_DIR so URLs can name them.
+fn tls_dir() -> Option<String> {
+    static SET: Once = Once::new();
+    let dir = service("GAMAY_TEST_TLS_DIR")?;
+    SET.call_once(|| std::env::set_var("GAMAY_SECRETS_DIR", &dir));
+    Some(dir)
+}
+
+/// Waits for connector `name` to report an error; returns it.
+fn wait_failed(url: &str, name: &str) -> String {
+    let mut last = Value::Null;
+    let failed = wait_until(WAIT, || {
+        last = status(url, name);
+        last["lastError"].is_string()
+    });
+    assert!(failed, "connector {name} did not fail: {last:#}");
+    last["lastError"].as_str().unwrap_or_default().to_string()
+}
+
+/// One connector of a TLS test: its name, target table and URL parameters,
+/// and what must become of it (rows written, or an error holding the text).
+struct TlsCase {
+    name: String,
+    target: String,
+    url: String,
+    fails_with: Option<&'static str>,
+}
+
+/// Exports the same 600 rows through every case's connector at once and
+/// checks each: its rows arrived (counted by `count`), or it failed saying why.
+fn run_tls_cases(
+    cases: &[TlsCase],
+    config: impl Fn(&TlsCase) -> Value,
+    count: impl Fn(&TlsCase) -> i64,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(dir.path());
+    create_table(&server.url);
+    ingest(&server.url, &rows(0..600, 0));
+    for case in cases {
+        create_connector(&server.url, &case.name, &config(case));
+    }
+    for case in cases {
+        match case.fails_with {
+            None => {
+                wait_caught_up(&server.url, &case.name, 600, WAIT);
+                assert_eq!(count(case), 600, "{}", case.url);
+            }
+            Some(needle) => {
+                let err = wait_failed(&server.url, &case.name);
+                assert!(
+                    err.contains(needle),
+                    "{}: {needle:?} not in {err:?}",
+                    case.url
+                );
+                assert_eq!(count(case), 0, "{}", case.url);
+            }
+        }
+    }
+}
+
+/// The JDBC sink over TLS to PostgreSQL as the role gamay_tls, which
+/// pg_hba.conf lets in over TLS only (so an export that lands was
+/// encrypted), and gamay_cert, which it lets in with the test CA's client
+/// certificate only. The server's certificate holds 127.0.0.1 and not
+/// `localhost`: verify-full refuses it under that name, verify-ca and
+/// require take it; without sslrootcert the test CA is not trusted; a plain
+/// session is refused.
+#[test]
+fn postgres_over_tls_checks_what_sslmode_says() {
+    let (Some(url), Some(admin), Some(_)) = (
+        service("GAMAY_TEST_POSTGRES_TLS"),
+        service("GAMAY_TEST_POSTGRES"),
+        tls_dir(),
+    ) else {
+        return;
+    };
+    let tls_service = parse_service(&url);
+    let port = tls_service.address.rsplit_once(':').unwrap().1.to_string();
+    let suffix = unique();
+    let case = |tag: &str, host: &str, params: &str, fails_with| TlsCase {
+        name: format!("pg-tls-{tag}-{suffix}"),
+        target: format!("trades_tls_{tag}_{suffix}"),
+        url: format!("jdbc:postgresql://{host}:{port}/gamay_test?{params}"),
+        fails_with,
+    };
+    let cases = [
+        case(
+            "full",
+            "127.0.0.1",
+            "sslmode=verify-full&sslrootcert=ca.pem",
+            None,
+        ),
+        case("ssl", "127.0.0.1", "ssl=true&sslrootcert=ca.pem", None),
+        case(
+            "ca",
+            "localhost",
+            "sslmode=verify-ca&sslrootcert=ca.pem",
+            None,
+        ),
+        case("require", "localhost", "sslmode=require", None),
+        case("prefer", "127.0.0.1", "", None),
+        case("allow", "127.0.0.1", "sslmode=allow", None),
+        case(
+            "cert",
+            "127.0.0.1",
+            "sslmode=verify-full&sslrootcert=ca.pem&sslcert=client.pem&sslkey=client.key",
+            None,
+        ),
+        case(
+            "plain",
+            "127.0.0.1",
+            "sslmode=disable",
+            Some("no encryption"),
+        ),
+        case(
+            "name",
+            "localhost",
+            "sslmode=verify-full&sslrootcert=ca.pem",
+            Some("certificate not valid for name \"localhost\""),
+        ),
+        case(
+            "roots",
+            "127.0.0.1",
+            "sslmode=verify-ca",
+            Some("UnknownIssuer"),
+        ),
+    ];
+    let checks: Vec<Pg> = cases
+        .iter()
+        .map(|case| Pg::connect(&admin, &case.target, &case.name))
+        .collect();
+    let config = |case: &TlsCase| {
+        let mut config = jdbc("postgresql", &tls_service, "-", &case.target, "insert");
+        config["connection.url"] = json!(case.url);
+        if case.name.contains("-cert-") {
+            config["connection.user"] = json!("gamay_cert");
+            config
+                .as_object_mut()
+                .unwrap()
+                .remove("connection.password");
+        }
+        config
+    };
+    let count = |case: &TlsCase| {
+        let index = cases.iter().position(|c| c.name == case.name).unwrap();
+        checks[index].count()
+    };
+    run_tls_cases(&cases, config, count);
+}
+
+/// The JDBC sink over TLS to MariaDB as the user gamay_tls, created
+/// `REQUIRE SSL`, with Connector/J's and MariaDB Connector/J's parameters:
+/// VERIFY_IDENTITY refuses the certificate under `localhost`, VERIFY_CA and
+/// REQUIRED take it, the CA may be given as PEM text, and the drivers'
+/// defaults differ (MariaDB's does not encrypt, so it is refused).
+#[test]
+fn mariadb_over_tls_checks_what_ssl_mode_says() {
+    let (Some(url), Some(admin), Some(dir)) = (
+        service("GAMAY_TEST_MYSQL_TLS"),
+        service("GAMAY_TEST_MYSQL"),
+        tls_dir(),
+    ) else {
+        return;
+    };
+    let tls_service = parse_service(&url);
+    let port = tls_service.address.rsplit_once(':').unwrap().1.to_string();
+    let suffix = unique();
+    let pem = std::fs::read_to_string(std::path::Path::new(&dir).join("ca.pem")).unwrap();
+    let inline: String = pem
+        .bytes()
+        .map(|b| match b {
+            b'\n' => "%0A".to_string(),
+            b' ' => "%20".to_string(),
+            b'+' => "%2B".to_string(),
+            _ => char::from(b).to_string(),
+        })
+        .collect();
+    let case = |tag: &str, scheme: &str, host: &str, params: &str, fails_with| TlsCase {
+        name: format!("my-tls-{tag}-{suffix}"),
+        target: format!("trades_tls_{tag}_{suffix}"),
+        url: format!("jdbc:{scheme}://{host}:{port}/gamay_test?{params}"),
+        fails_with,
+    };
+    let cases = [
+        case(
+            "full",
+            "mysql",
+            "127.0.0.1",
+            "sslMode=VERIFY_IDENTITY&serverSslCert=ca.pem",
+            None,
+        ),
+        case(
+            "ca",
+            "mysql",
+            "localhost",
+            "sslMode=VERIFY_CA&serverSslCert=ca.pem",
+            None,
+        ),
+        case(
+            "legacy",
+            "mysql",
+            "localhost",
+            "useSSL=true&requireSSL=true&verifyServerCertificate=false",
+            None,
+        ),
+        case("preferred", "mysql", "127.0.0.1", "", None),
+        case(
+            "mariadb",
+            "mariadb",
+            "127.0.0.1",
+            &format!("useSsl=true&serverSslCert={inline}"),
+            None,
+        ),
+        case("trust", "mariadb", "localhost", "sslMode=trust", None),
+        case(
+            "plain",
+            "mysql",
+            "127.0.0.1",
+            "useSSL=false",
+            Some("Access denied"),
+        ),
+        case("default", "mariadb", "127.0.0.1", "", Some("Access denied")),
+        case(
+            "name",
+            "mysql",
+            "localhost",
+            "sslMode=VERIFY_IDENTITY&serverSslCert=ca.pem",
+            Some("certificate not valid for name \"localhost\""),
+        ),
+        case(
+            "roots",
+            "mysql",
+            "127.0.0.1",
+            "sslMode=VERIFY_CA",
+            Some("UnknownIssuer"),
+        ),
+    ];
+    let checks: Vec<std::cell::RefCell<My>> = cases
+        .iter()
+        .map(|case| std::cell::RefCell::new(My::connect(&admin, &case.target, &case.name)))
+        .collect();
+    let config = |case: &TlsCase| {
+        let mut config = jdbc("mysql", &tls_service, "-", &case.target, "insert");
+        config["connection.url"] = json!(case.url);
+        config
+    };
+    let count = |case: &TlsCase| {
+        let index = cases.iter().position(|c| c.name == case.name).unwrap();
+        let mut my = checks[index].borrow_mut();
+        let exists: Vec<i64> = my.rows(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+            (case.target.as_str(),),
+        );
+        if exists[0] == 0 {
+            return 0;
+        }
+        my.count()
+    };
+    run_tls_cases(&cases, config, count);
 }

@@ -431,11 +431,14 @@ mod tests {
     }
 
     #[test]
-    fn skipping_rows_and_tls_are_refused() {
+    fn skipping_rows_and_tls_that_cannot_be_honoured_are_refused() {
         let raw = map(&[
             ("connector.class", "jdbc"),
             ("tables", "t"),
-            ("connection.url", "jdbc:postgresql://h/db?sslmode=require"),
+            (
+                "connection.url",
+                "jdbc:mysql://h/db?trustCertificateKeyStoreUrl=file:/ks.jks",
+            ),
             ("errors.tolerance", "all"),
             ("db.timezone", "America/Sao_Paulo"),
         ]);
@@ -449,7 +452,7 @@ mod tests {
         let raw = map(&[
             ("connector.class", "jdbc"),
             ("tables", "t"),
-            ("connection.url", "jdbc:postgresql://h/db?sslmode=disable"),
+            ("connection.url", "jdbc:postgresql://h/db?sslmode=require"),
             ("errors.tolerance", "none"),
         ]);
         assert!(parse("c", raw).is_ok());

@@ -342,8 +342,9 @@ impl Connectors {
 }
 
 impl Connectors {
-    /// Parses a config sent by a user: its settings, its config references
-    /// and where a `file://` store would write.
+    /// Parses a config sent by a user: its settings, its config references,
+    /// where a `file://` store would write and the certificates a JDBC
+    /// connection URL names.
     fn parse_new(
         &self,
         name: &str,
@@ -352,9 +353,18 @@ impl Connectors {
         let mut problems = config::check_secrets(&raw);
         match config::parse(name, raw) {
             Ok(config) => {
-                if let config::Sink::S3(s3) = &config.sink {
-                    if let Err(problem) = self.file_roots.confine(s3) {
-                        problems.push(format!("store.url: {problem}"));
+                match &config.sink {
+                    config::Sink::S3(s3) => {
+                        if let Err(problem) = self.file_roots.confine(s3) {
+                            problems.push(format!("store.url: {problem}"));
+                        }
+                    }
+                    // The certificates the URL names must be readable now;
+                    // later they are read again at each connection.
+                    config::Sink::Jdbc(jdbc) => {
+                        if let Err(problem) = jdbc.tls.load() {
+                            problems.push(format!("connection.url: {problem}"));
+                        }
                     }
                 }
                 if problems.is_empty() {

@@ -6,6 +6,7 @@
 //! (`${env:...}`, `${file:...}`) a secret may be given as.
 
 use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 
 use super::config::SinkKind;
 use super::jdbc::url::{self, ConnectionUrl};
@@ -201,7 +202,9 @@ const SECRET_KEYS: [&str; 4] = [
 
 /// Prefix of the environment variables `${env:...}` may read.
 pub const SECRET_ENV_PREFIX: &str = "GAMAY_SECRET_";
-/// The environment variable naming the directory `${file:...}` may read.
+/// The environment variable naming the one directory the server reads files
+/// named in connector configs from: `${file:...}` references and the
+/// certificates and keys a JDBC `connection.url` names.
 pub const SECRETS_DIR_ENV: &str = "GAMAY_SECRETS_DIR";
 
 /// Problems resolving the config references of a new or changed config
@@ -217,6 +220,55 @@ pub fn check_secrets(raw: &BTreeMap<String, String>) -> Vec<String> {
                 .map(|err| format!("{key}: {err}"))
         })
         .collect()
+}
+
+/// The file `path` names, for the server to read on a connector's behalf
+/// (a config reference, a certificate named in `connection.url`): only
+/// files inside the directory `GAMAY_SECRETS_DIR` names, with symlinks
+/// resolved; a relative path is taken inside that directory. Anyone who
+/// may create connectors could otherwise have the server read any of its
+/// files. Messages name the path, never what the file holds.
+pub fn secrets_file(path: &str) -> Result<PathBuf, String> {
+    let Some(dir) = std::env::var_os(SECRETS_DIR_ENV) else {
+        return Err(format!(
+            "`{path}` is not readable: the server reads files named in connector configs only from the directory {SECRETS_DIR_ENV} names, and it is not set"
+        ));
+    };
+    confine(Path::new(&dir), path)
+}
+
+/// [`secrets_file`] with the directory given.
+pub(crate) fn confine(dir: &Path, path: &str) -> Result<PathBuf, String> {
+    let resolved_dir = std::fs::canonicalize(dir).map_err(|err| {
+        format!(
+            "{SECRETS_DIR_ENV} ({}) cannot be read: {err}",
+            dir.display()
+        )
+    })?;
+    let given = Path::new(path);
+    if given.components().any(|part| part == Component::ParentDir) {
+        return Err(format!(
+            "`{path}` has a `..` segment; name the file without it"
+        ));
+    }
+    let outside = || {
+        format!(
+            "`{path}` is outside {SECRETS_DIR_ENV} ({}); put the file there",
+            resolved_dir.display()
+        )
+    };
+    let joined = resolved_dir.join(given);
+    // Checked before the file is looked at, so that naming a file elsewhere
+    // tells nothing about it, not even whether it exists.
+    if !joined.starts_with(dir) && !joined.starts_with(&resolved_dir) {
+        return Err(outside());
+    }
+    let file =
+        std::fs::canonicalize(&joined).map_err(|err| format!("cannot read `{path}`: {err}"))?;
+    if !file.starts_with(&resolved_dir) {
+        return Err(outside());
+    }
+    Ok(file)
 }
 
 /// Resolves `${env:NAME}` and `${file:/path}` / `${file:/path:key}` (a
@@ -243,19 +295,7 @@ pub fn resolve_secret(value: &str) -> Result<String, String> {
             Some((path, key)) if !path.is_empty() && !key.contains('/') => (path, Some(key)),
             _ => (spec, None),
         };
-        let allowed = std::env::var_os(SECRETS_DIR_ENV).ok_or_else(|| {
-            format!("${{file:{path}}} is not readable: the server reads secret files only from the directory {SECRETS_DIR_ENV} names, and it is not set")
-        })?;
-        let allowed = std::fs::canonicalize(&allowed)
-            .map_err(|err| format!("{SECRETS_DIR_ENV} cannot be read: {err}"))?;
-        let file = std::fs::canonicalize(path)
-            .map_err(|err| format!("cannot read secret file `{path}`: {err}"))?;
-        if !file.starts_with(&allowed) {
-            return Err(format!(
-                "secret file `{path}` is outside {SECRETS_DIR_ENV} ({})",
-                allowed.display()
-            ));
-        }
+        let file = secrets_file(path).map_err(|err| format!("${{file:{path}}}: {err}"))?;
         let text = std::fs::read_to_string(&file)
             .map_err(|err| format!("cannot read secret file `{path}`: {err}"))?;
         return match key {
@@ -437,5 +477,45 @@ mod tests {
         let mut raw = BTreeMap::new();
         raw.insert("connection.password".to_string(), "${env:PATH}".to_string());
         assert_eq!(check_secrets(&raw).len(), 1);
+    }
+
+    #[test]
+    fn files_are_read_from_the_secrets_directory_only() {
+        let base = tempfile::tempdir().unwrap();
+        let secrets = base.path().join("secrets");
+        std::fs::create_dir_all(secrets.join("certs")).unwrap();
+        std::fs::write(secrets.join("certs/ca.pem"), "ca").unwrap();
+        std::fs::write(base.path().join("private.key"), "key").unwrap();
+        let inside = std::fs::canonicalize(secrets.join("certs/ca.pem")).unwrap();
+        assert_eq!(confine(&secrets, "certs/ca.pem").unwrap(), inside);
+        let absolute = secrets.join("certs/ca.pem");
+        assert_eq!(
+            confine(&secrets, absolute.to_str().unwrap()).unwrap(),
+            inside
+        );
+
+        // Elsewhere: refused before the file is looked at, so a missing file
+        // and an existing one get the same answer.
+        let private = base.path().join("private.key");
+        for path in [
+            private.to_str().unwrap(),
+            "/etc/no-such-file",
+            "/etc/passwd",
+        ] {
+            let err = confine(&secrets, path).unwrap_err();
+            assert!(
+                err.contains("is outside GAMAY_SECRETS_DIR"),
+                "{path}: {err}"
+            );
+        }
+        let err = confine(&secrets, "certs/../../private.key").unwrap_err();
+        assert!(err.contains("`..`"), "{err}");
+        // A symlink inside that leads out is followed, and refused.
+        std::os::unix::fs::symlink(&private, secrets.join("escape.pem")).unwrap();
+        let err = confine(&secrets, "escape.pem").unwrap_err();
+        assert!(err.contains("is outside"), "{err}");
+        let err = confine(&secrets, "missing.pem").unwrap_err();
+        assert!(err.contains("cannot read `missing.pem`"), "{err}");
+        assert!(confine(&base.path().join("nope"), "ca.pem").is_err());
     }
 }

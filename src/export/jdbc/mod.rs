@@ -1,16 +1,19 @@
 //! The JDBC sink: Confluent's JDBC sink connector settings, and the export of
 //! a sealed segment into a PostgreSQL or MySQL/MariaDB table in one target
 //! transaction that also records the segment in the target's watermark
-//! table, so each segment lands exactly once.
+//! table, so each segment lands exactly once. Connections get TLS as the
+//! URL's parameters ask, with the meanings of the driver its scheme names.
 
 pub mod dialect;
 pub mod encode;
 pub mod export;
 pub mod mysql;
 pub mod postgres;
+pub mod tls;
 pub mod url;
 
 use dialect::InsertMode;
+use tls::TlsConfig;
 use url::ConnectionUrl;
 
 use super::config::{resolve_secret, Reader};
@@ -29,6 +32,8 @@ pub enum PkMode {
 #[derive(Clone)]
 pub struct JdbcConfig {
     pub url: ConnectionUrl,
+    /// What `url` asks of TLS.
+    pub tls: TlsConfig,
     /// Raw values (may be `${env:...}` / `${file:...}` references).
     pub user: Option<String>,
     pub password: Option<String>,
@@ -47,23 +52,11 @@ impl std::fmt::Debug for JdbcConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JdbcConfig")
             .field("url", &self.url.to_string())
+            .field("tls", &self.tls)
             .field("table_name_format", &self.table_name_format)
             .field("insert_mode", &self.insert_mode)
             .field("pk_mode", &self.pk_mode)
             .finish_non_exhaustive()
-    }
-}
-
-/// Whether a URL parameter asks for an encrypted connection.
-fn asks_for_tls(key: &str, value: &str) -> bool {
-    let value = value.to_ascii_lowercase();
-    match key.to_ascii_lowercase().as_str() {
-        "sslmode" => !matches!(
-            value.as_str(),
-            "disable" | "allow" | "prefer" | "disabled" | "preferred"
-        ),
-        "ssl" | "usessl" | "requiressl" | "verifyservercertificate" => value == "true",
-        _ => false,
     }
 }
 
@@ -128,18 +121,16 @@ impl JdbcConfig {
             }
         }
         reader.text("quote.sql.identifiers");
-        if let Some(url) = &url {
-            if let Some((key, value)) = url
-                .params
-                .iter()
-                .find(|(key, value)| asks_for_tls(key, value))
-            {
-                reader.problem(
-                    "connection.url",
-                    format!("`{key}={value}` asks for TLS, which the JDBC sink does not speak yet; connect over a trusted network or a local tunnel and drop the parameter"),
-                );
+        let tls = match url.as_ref().map(TlsConfig::read) {
+            Some(Ok(tls)) => Some(tls),
+            Some(Err(problems)) => {
+                for problem in problems {
+                    reader.problem("connection.url", problem);
+                }
+                None
             }
-        }
+            None => None,
+        };
         if insert_mode != InsertMode::Insert && pk_mode == PkMode::None {
             reader.problem(
                 "pk.mode",
@@ -167,6 +158,7 @@ impl JdbcConfig {
         }
         Some(JdbcConfig {
             url: url?,
+            tls: tls?,
             user,
             password,
             table_name_format,

@@ -8,12 +8,15 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::SinkExt;
+use tokio_postgres::config::{SslMode, SslNegotiation};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, Transaction};
+use tokio_postgres::{Client, Transaction};
 
 use super::dialect::{Dialect, InsertMode};
 use super::encode::pg_csv;
 use super::export::{Exported, Outcome, Target, WriteJob};
+use super::tls::postgres::{client_config, MakeRustls};
+use super::tls::Mode;
 use super::JdbcConfig;
 
 /// CSV bytes sent per `COPY` message.
@@ -41,16 +44,56 @@ impl Postgres {
         if let Some(password) = &password {
             pg.password(password);
         }
-        let (client, connection) = pg
-            .connect(NoTls)
-            .await
-            .map_err(|err| format!("cannot connect to {url}: {}", describe(&err)))?;
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::warn!(error = %err, "PostgreSQL connection closed");
+        let tls = &config.tls;
+        if tls.direct {
+            pg.ssl_negotiation(SslNegotiation::Direct);
+        }
+        let rustls = match tls.mode {
+            Mode::Disable => None,
+            _ => Some(client_config(tls, tls.load()?)?),
+        };
+        // libpq's fallbacks: `allow` tries TLS when a plain session is
+        // refused by pg_hba.conf, `prefer` tries a plain one when TLS fails
+        // or is refused.
+        let attempts: &[SslMode] = match tls.mode {
+            Mode::Disable => &[SslMode::Disable],
+            Mode::Allow => &[SslMode::Disable, SslMode::Require],
+            Mode::Prefer => &[SslMode::Prefer, SslMode::Disable],
+            _ => &[SslMode::Require],
+        };
+        let mut failure = String::new();
+        for (attempt, ssl_mode) in attempts.iter().enumerate() {
+            let connector = MakeRustls::new(rustls.clone());
+            pg.ssl_mode(*ssl_mode);
+            let err = match pg.connect(connector.clone()).await {
+                Ok((client, connection)) => {
+                    tokio::spawn(async move {
+                        if let Err(err) = connection.await {
+                            tracing::warn!(error = %err, "PostgreSQL connection closed");
+                        }
+                    });
+                    let encrypted = connector.handshake().done();
+                    tracing::debug!(database = %url.target(), encrypted, sslmode = tls.mode.pg_name(), "connected to PostgreSQL");
+                    return Ok(Postgres { client });
+                }
+                Err(err) => err,
+            };
+            let refused = err.code() == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION);
+            let handshake = connector.handshake();
+            let again = match (tls.mode, attempt) {
+                (Mode::Allow, 0) => refused,
+                (Mode::Prefer, 0) => handshake.failed() || (handshake.done() && refused),
+                _ => false,
+            };
+            failure = describe(&err);
+            if !again {
+                break;
             }
-        });
-        Ok(Postgres { client })
+        }
+        Err(format!(
+            "cannot connect to {url} (sslmode={}): {failure}",
+            tls.mode.pg_name()
+        ))
     }
 }
 

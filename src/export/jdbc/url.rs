@@ -14,12 +14,27 @@ const SUPPORTED: &str =
 /// read back and sent again keeps its stored secrets (same target only).
 pub const MASK: &str = "[hidden]";
 
+/// Whose parameter meanings a URL carries: its scheme names the JDBC driver
+/// (the native forms stand for the same), and the drivers read TLS
+/// parameters differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// pgjdbc: `jdbc:postgresql`, `postgres`, `postgresql`.
+    PgJdbc,
+    /// MySQL Connector/J: `jdbc:mysql`, `mysql`.
+    ConnectorJ,
+    /// MariaDB Connector/J: `jdbc:mariadb`, `mariadb`.
+    MariaDb,
+}
+
 /// A parsed connection URL. Printing it (`{}` or `{:?}`) masks the password and
 /// every query parameter [`is_secret`] names.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnectionUrl {
     /// Which database family the URL points at.
     pub dialect: Dialect,
+    /// Which driver's parameter meanings apply.
+    pub driver: Driver,
     /// Host name or IP address; IPv6 addresses are stored without brackets.
     pub host: String,
     /// TCP port: 5432 for PostgreSQL and 3306 for MySQL/MariaDB when not given.
@@ -77,9 +92,10 @@ fn parse_inner(url: &str) -> Result<ConnectionUrl, UrlError> {
         .trim()
         .split_once("://")
         .ok_or(UrlError::MissingScheme)?;
-    let dialect = match scheme.to_ascii_lowercase().as_str() {
-        "jdbc:postgresql" | "postgres" | "postgresql" => Dialect::Postgres,
-        "jdbc:mysql" | "jdbc:mariadb" | "mysql" | "mariadb" => Dialect::MySql,
+    let (dialect, driver) = match scheme.to_ascii_lowercase().as_str() {
+        "jdbc:postgresql" | "postgres" | "postgresql" => (Dialect::Postgres, Driver::PgJdbc),
+        "jdbc:mysql" | "mysql" => (Dialect::MySql, Driver::ConnectorJ),
+        "jdbc:mariadb" | "mariadb" => (Dialect::MySql, Driver::MariaDb),
         _ if scheme.contains('@') => return Err(UrlError::MissingScheme),
         _ => return Err(UrlError::UnsupportedScheme(scheme.to_string())),
     };
@@ -122,6 +138,7 @@ fn parse_inner(url: &str) -> Result<ConnectionUrl, UrlError> {
     };
     Ok(ConnectionUrl {
         dialect,
+        driver,
         host,
         port,
         database,
@@ -231,9 +248,10 @@ impl ConnectionUrl {
     }
 
     fn write(&self, f: &mut impl fmt::Write, mask: bool) -> fmt::Result {
-        let scheme = match self.dialect {
-            Dialect::Postgres => "jdbc:postgresql",
-            Dialect::MySql => "jdbc:mysql",
+        let scheme = match self.driver {
+            Driver::PgJdbc => "jdbc:postgresql",
+            Driver::ConnectorJ => "jdbc:mysql",
+            Driver::MariaDb => "jdbc:mariadb",
         };
         let (host, port, db) = (&self.host, self.port, encode(&self.database));
         if host.contains(':') {
@@ -281,6 +299,7 @@ impl fmt::Debug for ConnectionUrl {
             .collect();
         f.debug_struct("ConnectionUrl")
             .field("dialect", &self.dialect)
+            .field("driver", &self.driver)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("database", &self.database)
@@ -319,6 +338,18 @@ mod tests {
         check("jdbc:mysql://host/db", "MySql -:-@host:3306/db");
         check("jdbc:mariadb://host/db?", "MySql -:-@host:3306/db");
         check("JDBC:MySQL://host:3307/db", "MySql -:-@host:3307/db");
+        let shown = parse("mariadb://h/db").map(|u| u.to_string());
+        assert_eq!(shown.as_deref(), Ok("jdbc:mariadb://h:3306/db"));
+        let drivers = [
+            "postgres://h/db",
+            "jdbc:MySQL://h/db",
+            "jdbc:mariadb://h/db",
+        ]
+        .map(|url| parse(url).map(|u| u.driver));
+        assert_eq!(
+            drivers,
+            [Driver::PgJdbc, Driver::ConnectorJ, Driver::MariaDb].map(Ok)
+        );
     }
 
     #[test]
