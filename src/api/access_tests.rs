@@ -666,4 +666,32 @@ async fn kafka_secrets_in_table_configs_are_hidden_and_kept_for_the_same_brokers
         "{value}"
     );
     assert_eq!(stored(&app), json!("kafka-s3cret"));
+
+    // /tableConfigs only creates: the document read back names a secret
+    // no stored table holds any more, so it must come with the secret.
+    let (_, configs) = app.get("/tableConfigs/stock_transactions").await;
+    let (status, _) = app
+        .call("DELETE", "/tableConfigs/stock_transactions", "")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, value) = app.call("POST", "/tableConfigs", configs.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{value}");
+    assert!(
+        value["error"]
+            .as_str()
+            .unwrap()
+            .contains("`stream.kafka.consumer.prop.sasl.password` is `[hidden]`"),
+        "{value}"
+    );
+    assert!(app
+        .state()
+        .catalog
+        .tables_named("stock_transactions")
+        .is_empty());
+    let mut configs = configs;
+    configs["realtime"]["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.consumer.prop.sasl.password"] = json!("kafka-s3cret");
+    let (status, value) = app.call("POST", "/tableConfigs", configs.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(stored(&app), json!("kafka-s3cret"));
 }

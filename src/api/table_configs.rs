@@ -96,6 +96,26 @@ fn parse_table_configs(bytes: &[u8]) -> Result<TableConfigs, ApiError> {
     })
 }
 
+/// The `/tableConfigs` document `bytes` with each table part's `[hidden]`
+/// secrets replaced by the stored table's, as `PUT /tables/{name}` does.
+fn with_stored_secrets(state: &AppState, bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let hidden = catalog::secrets::HIDDEN.as_bytes();
+    if !bytes.windows(hidden.len()).any(|window| window == hidden) {
+        return Ok(bytes.to_vec());
+    }
+    let mut json: Value = match serde_json::from_slice(bytes) {
+        Ok(json) => json,
+        // The parser reports what is wrong with it.
+        Err(_) => return Ok(bytes.to_vec()),
+    };
+    for (key, _) in PARTS {
+        if let Some(part) = json.get_mut(key).filter(|part| part.is_object()) {
+            super::tables::restore_secrets(state, part)?;
+        }
+    }
+    serde_json::to_vec(&json).map_err(|err| ApiError::bad_request(err.to_string()))
+}
+
 fn part_key(table_type: TableType) -> &'static str {
     match table_type {
         TableType::Offline => "offline",
@@ -146,7 +166,7 @@ async fn add(
     caller: Caller,
     body: ConfigBody,
 ) -> Result<Json<Value>, ApiError> {
-    let configs = parse_table_configs(&body.0)?;
+    let configs = parse_table_configs(&with_stored_secrets(&state, &body.0)?)?;
     caller.require(Permission::Create, Some(&configs.name))?;
     let name = configs.name.clone();
     let typed: Vec<TableConfig> = configs

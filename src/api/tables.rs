@@ -36,6 +36,14 @@ pub fn with_stored_secrets(state: &AppState, bytes: &[u8]) -> Result<Vec<u8>, Ap
         // The parser reports what is wrong with it.
         Err(_) => return Ok(bytes.to_vec()),
     };
+    restore_secrets(state, &mut json)?;
+    serde_json::to_vec(&json).map_err(|err| ApiError::bad_request(err.to_string()))
+}
+
+/// Replaces each `[hidden]` secret of the table config `json` by the
+/// stored table's value (same name, type and brokers), or says which
+/// secret must be sent again.
+pub fn restore_secrets(state: &AppState, json: &mut Value) -> Result<(), ApiError> {
     let name = json.get("tableName").and_then(Value::as_str).unwrap_or("");
     let table_type = json
         .get("tableType")
@@ -46,9 +54,8 @@ pub fn with_stored_secrets(state: &AppState, bytes: &[u8]) -> Result<Vec<u8>, Ap
         .tables_named(name)
         .into_iter()
         .find(|entry| Some(entry.config.table_type) == table_type);
-    catalog::secrets::restore(&mut json, stored.as_ref().map(|entry| &entry.json))
-        .map_err(ApiError::bad_request)?;
-    serde_json::to_vec(&json).map_err(|err| ApiError::bad_request(err.to_string()))
+    catalog::secrets::restore(json, stored.as_ref().map(|entry| &entry.json))
+        .map_err(ApiError::bad_request)
 }
 
 pub fn parse_table(bytes: &[u8]) -> Result<Parsed<TableConfig>, ApiError> {
