@@ -606,6 +606,17 @@ async fn a_table_query_quota_answers_429() {
         app.call("POST", "/query/sql", count).await.0,
         StatusCode::OK
     );
+    // Multi-stage queries take from the quota of each table they read.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let join = json!({"sql": "SELECT COUNT(*) FROM stock_transactions a JOIN (SELECT id FROM stock_transactions) b ON a.id = b.id"})
+        .to_string();
+    assert_eq!(
+        app.call("POST", "/query", join.clone()).await.0,
+        StatusCode::OK
+    );
+    let (status, value) = app.call("POST", "/query", join).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{value}");
+    assert_eq!(value["exceptions"][0]["errorCode"], 429, "{value}");
 }
 
 #[tokio::test]

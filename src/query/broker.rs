@@ -17,7 +17,7 @@ use super::exec::{
     SegmentStats, TIMED_OUT,
 };
 use super::explain::{TableIndexes, TreeNames};
-use super::multistage::MultiStage;
+use super::multistage::{Admit, MultiStage};
 use super::options::QueryOptions;
 use super::plan::Plan;
 use super::plan_cache::{PlanCache, Planned, Stamp};
@@ -214,7 +214,7 @@ pub struct Broker {
     servers: Vec<Arc<dyn QueryServer>>,
     multistage: Arc<MultiStage>,
     plans: PlanCache,
-    quotas: Quotas,
+    quotas: Arc<Quotas>,
     running: RunningQueries,
     /// Slots of single-table queries.
     interactive: Lane,
@@ -234,7 +234,7 @@ impl Broker {
             servers,
             multistage,
             plans: PlanCache::default(),
-            quotas: Quotas::default(),
+            quotas: Arc::default(),
             running: RunningQueries::default(),
             interactive: Lane::new(
                 "interactive",
@@ -304,9 +304,12 @@ impl Broker {
                 let deadline = Arc::new(Deadline::tracked(&options, started, &self.running, slot));
                 let _cancel = CancelOnDrop(deadline.clone());
                 let visible = |table: &str| may_read(reader, table).is_ok();
+                let (quotas, catalog) = (self.quotas.clone(), self.catalog.clone());
+                let admit: Admit =
+                    Arc::new(move |table| quotas.admit(table, &catalog.tables_named(table)));
                 let table = self
                     .multistage
-                    .run(&sql, &options, deadline, &visible)
+                    .run(&sql, &options, deadline, &visible, admit)
                     .await?;
                 return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
             }

@@ -12,15 +12,18 @@ mod bounded;
 mod guard;
 mod provider;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
 
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryConsumer, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -157,7 +160,8 @@ impl MultiStage {
     }
 
     /// Runs `sql` until `deadline`, seeing only the tables `visible`
-    /// accepts (others do not exist for the query). Every operator stops at its next batch
+    /// accepts (others do not exist for the query); once planned, `admit`
+    /// is asked for each table it reads (the tables' query quotas). Every operator stops at its next batch
     /// once the deadline passes or is cancelled, and the query's task is
     /// aborted when this future is dropped (its caller went away).
     pub async fn run(
@@ -166,6 +170,7 @@ impl MultiStage {
         options: &QueryOptions,
         deadline: Arc<Deadline>,
         visible: &(dyn Fn(&str) -> bool + Sync),
+        admit: Admit,
     ) -> Result<ResultTable, QueryError> {
         let context = self.session(options, &deadline, visible)?;
         let Some(runtime) = &self.runtime else {
@@ -179,6 +184,7 @@ impl MultiStage {
             sql.to_string(),
             options.clone(),
             deadline.clone(),
+            admit,
         )));
         let timeout = deadline.at.saturating_duration_since(Instant::now());
         let result = match tokio::time::timeout(timeout, task).await {
@@ -209,12 +215,16 @@ async fn execute(
     sql: String,
     options: QueryOptions,
     deadline: Arc<Deadline>,
+    admit: Admit,
 ) -> Result<ResultTable, QueryError> {
     let failed = |err: DataFusionError| execution_error(err, &options);
     let frame = context
         .sql(&sql)
         .await
         .map_err(|err| planning_error(err, &options))?;
+    for table in scanned_tables(frame.logical_plan()) {
+        admit(&table)?;
+    }
     let schema = frame.schema().as_arrow().clone();
     let task_context = Arc::new(frame.task_ctx());
     let pool = task_context.memory_pool().clone();
@@ -247,6 +257,21 @@ async fn execute(
             .collect(),
         rows,
     })
+}
+
+/// Asked, once a query is planned, for each table it reads.
+pub type Admit = Arc<dyn Fn(&str) -> Result<(), QueryError> + Send + Sync>;
+
+/// The tables `plan` scans, subqueries included.
+fn scanned_tables(plan: &LogicalPlan) -> BTreeSet<String> {
+    let mut tables = BTreeSet::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            tables.insert(scan.table_name.table().to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    tables
 }
 
 /// The error of a query past its memory pool's limit, if `err` is one.
