@@ -6,11 +6,14 @@
 //! at its deadline or when its caller goes away: the task is aborted, and
 //! every operator checks the query's [`Deadline`] per batch
 //! ([`guard`]), which is what stops CPU-bound work that never yields.
+//! Plans DataFusion optimized into a shape it cannot run are repaired
+//! first ([`soft_limit`]).
 
 pub(crate) mod arrow;
 mod bounded;
 mod guard;
 mod provider;
+mod soft_limit;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -216,6 +219,7 @@ async fn execute(
     let plan = frame
         .create_physical_plan()
         .await
+        .and_then(soft_limit::drop_unusable)
         .and_then(|plan| guard::guard(plan, &deadline, options.max_rows_in_join))
         .map_err(failed)?;
     let mut stream = execute_stream(plan, task_context).map_err(failed)?;
