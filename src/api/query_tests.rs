@@ -633,6 +633,20 @@ async fn input_errors_are_4xx_on_both_engines() {
             700,
             "BETWEEN",
         ),
+        // Nothing to select: a parse error (DataFusion panicked planning
+        // such a subquery).
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions WHERE price > 1 OR (SELECT FROM stock_transactions)",
+            150,
+            "selects nothing",
+        ),
+        (
+            "/query/sql",
+            "SELECT FROM stock_transactions",
+            150,
+            "selects nothing",
+        ),
         (
             "/query",
             "SELECT COUNT(*) FROM stock_transaction",
