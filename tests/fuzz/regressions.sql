@@ -23,3 +23,17 @@ SELECT a.price FROM stock_transactions a FULL JOIN trades b ON a.id = b.id ORDER
 SELECT DISTINCT a.purchase FROM stock_transactions a JOIN trades b ON a.id = b.id AND REGEXP_LIKE(a.purchase, '\')
 
 SET useMultistageEngine=true; (SELECT exchange FROM trades LIMIT 1) UNION ALL (SELECT user_id FROM trades WHERE shares BETWEEN 0x1F AND 2 LIMIT 1)
+
+-- DISTINCT over a window function with a LIMIT: DataFusion gave the
+-- aggregate a soft limit it then refused to run (internal error, 500);
+-- answered now.
+SET useMultistageEngine=true; SELECT DISTINCT COUNT(*) OVER (PARTITION BY country ORDER BY side ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), price AS c1 FROM trades LIMIT 0, 1
+
+-- A scalar subquery selecting nothing panicked DataFusion's planner
+-- (500); a SELECT with an empty select list is a parse error now.
+SET useMultistageEngine=true; (SELECT   FROM trades WHERE update_at LIKE '.' OR  (SELECT   FROM stock_transactions WHERE price <111) OR id LIKE '\_*' ESCAPE '\' LIMIT 10) MINUS (SELECT update_at FROM trades WHERE (priceprice> 100) LIMIT 50)
+
+-- @endpoint POST /query
+SELECT COUNT(*) FROM stock_transactions GROUP BY (SELECT FROM trades)
+
+SELECT FROM stock_transactions
