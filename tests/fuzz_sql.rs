@@ -1,8 +1,8 @@
 //! A grammar-based SQL fuzzing campaign against the real `gamay serve`
 //! process over HTTP: the kit's `stock_transactions` rows in two tables
-//! (one with a star-tree), then the regression corpus, then random cases
-//! (`tests/fuzz/`) from several clients until the time budget or the query
-//! count is spent. The server must stay up, never answer 5xx (but for a
+//! and a small table of other column types (`tests/fuzz/tables.rs`), then
+//! the regression corpus, then random cases (`tests/fuzz/`) from several
+//! clients until the time budget or the query count is spent. The server must stay up, never answer 5xx (but for a
 //! query stopped at its own `timeoutMs`), answer every error in Pinot's
 //! shape, and answer each request within a bound.
 //!
@@ -27,7 +27,6 @@ mod fuzz;
 mod process;
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -38,15 +37,8 @@ use serde_json::{json, Value};
 use fuzz::oracle::{Answer, Tally};
 use fuzz::{Case, Dice, Endpoint, Payload};
 
-const SCHEMA: &str = include_str!("../benches/data/stock_transactions.schema.json");
-const STAR_TREE_TABLE: &str =
-    include_str!("../benches/data/stock_transactions.startree.offline.json");
-const PLAIN_TABLE: &str = include_str!("../benches/data/stock_transactions.offline.json");
 const REGRESSIONS: &str = include_str!("fuzz/regressions.sql");
 
-/// Rows of each upload to `stock_transactions` (two segments), and of `trades`.
-const ROWS: usize = 12_000;
-const TRADES_ROWS: usize = 6_000;
 /// The timeout every query gets unless it sets its own: long enough for
 /// any generated query in a debug build, short enough to keep a run moving.
 const DEFAULT_OPTIONS: &str = "timeoutMs=5000";
@@ -202,53 +194,6 @@ fn options_string(options: Option<&Value>) -> String {
     }
 }
 
-/// Creates `name` from the kit's schema and `table` config, and loads
-/// `uploads` Parquet files of `rows` generated rows into it.
-fn load(
-    agent: &ureq::Agent,
-    url: &str,
-    dir: &Path,
-    name: &str,
-    table: &str,
-    uploads: &[u64],
-    rows: usize,
-) {
-    let mut schema: Value = serde_json::from_str(SCHEMA).unwrap();
-    schema["schemaName"] = json!(name);
-    let mut config: Value = serde_json::from_str(table).unwrap();
-    config["tableName"] = json!(name);
-    for (path, body) in [("/schemas", schema), ("/tables", config)] {
-        let answer = agent
-            .post(&format!("{url}{path}"))
-            .send_string(&body.to_string());
-        assert!(answer.is_ok(), "POST {path}: {answer:?}");
-    }
-    for seed in uploads {
-        let file = dir.join(format!("{name}-{seed}.parquet"));
-        let batches = gamay::bench::data::generate(rows, *seed);
-        gamay::bench::data::write_parquet(&batches, &file).unwrap();
-        let answer = agent
-            .post(&format!(
-                "{url}/ingestFromFile?tableNameWithType={name}_OFFLINE&batchConfigMapStr=%7B%22inputFormat%22%3A%22parquet%22%7D"
-            ))
-            .set("Content-Type", "application/octet-stream")
-            .send_bytes(&std::fs::read(&file).unwrap());
-        assert!(answer.is_ok(), "ingesting into {name}: {answer:?}");
-    }
-    let count = agent
-        .post(&format!("{url}/query/sql"))
-        .send_string(&json!({ "sql": format!("SELECT COUNT(*) FROM {name}") }).to_string())
-        .unwrap()
-        .into_string()
-        .unwrap();
-    let count: Value = serde_json::from_str(&count).unwrap();
-    assert_eq!(
-        count["resultTable"]["rows"][0][0],
-        json!(rows * uploads.len()),
-        "{count}"
-    );
-}
-
 /// Sends random cases from one client until the budget is spent.
 fn client(
     server: &Server,
@@ -354,24 +299,7 @@ fn fuzzed_sql_never_crashes_the_server_or_answers_5xx() {
         url,
     };
     let agent = agent();
-    load(
-        &agent,
-        &server.url,
-        dir.path(),
-        "stock_transactions",
-        STAR_TREE_TABLE,
-        &[42, 43],
-        ROWS,
-    );
-    load(
-        &agent,
-        &server.url,
-        dir.path(),
-        "trades",
-        PLAIN_TABLE,
-        &[44],
-        TRADES_ROWS,
-    );
+    fuzz::tables::load_all(&agent, &server.url, dir.path());
 
     let mut tally = Tally::default();
     let regressions = fuzz::corpus::parse(REGRESSIONS).expect("regressions.sql parses");

@@ -25,13 +25,30 @@ impl Grammar<'_> {
         if self.dice.chance(0.01) {
             return self.dice.pick(vocab::BAD_COLUMNS).to_string();
         }
-        let fitting: Vec<&str> = vocab::COLUMNS
+        let numeric = |t: Ty| matches!(t, Ty::Int | Ty::Long | Ty::Double);
+        let fitting: Vec<&str> = self
+            .columns
             .iter()
-            .filter(|(_, t)| ty.is_none_or(|ty| ty == *t || (ty == Ty::Double && *t != Ty::Str)))
+            .filter(|(_, t)| ty.is_none_or(|ty| ty == *t || (ty == Ty::Double && numeric(*t))))
             .map(|(name, _)| *name)
             .collect();
-        let name = self.dice.pick(&fitting);
+        let name = if fitting.is_empty() {
+            self.dice.pick(self.columns).0
+        } else {
+            self.dice.pick(&fitting)
+        };
         self.qualify(name)
+    }
+
+    /// A column to group or partition by: a string, a BOOLEAN or `user_id`.
+    pub(super) fn dimension(&mut self) -> &'static str {
+        let dimensions: Vec<&'static str> = self
+            .columns
+            .iter()
+            .filter(|(name, t)| matches!(t, Ty::Str | Ty::Bool) || *name == "user_id")
+            .map(|(name, _)| *name)
+            .collect();
+        self.dice.pick(&dimensions)
     }
 
     pub(super) fn qualify(&mut self, name: &str) -> String {
@@ -286,6 +303,12 @@ impl Grammar<'_> {
 
     /// A literal for `ty`'s column, or now and then of another kind.
     fn value_for(&mut self, ty: Ty) -> String {
+        if ty == Ty::Bool && self.dice.chance(0.9) {
+            return self
+                .dice
+                .pick(&["true", "FALSE", "'true'", "1", "0"])
+                .to_string();
+        }
         if (ty == Ty::Str) != self.dice.chance(0.1) {
             self.string()
         } else {
@@ -294,7 +317,7 @@ impl Grammar<'_> {
     }
 
     fn predicate(&mut self, depth: usize) -> String {
-        let (name, ty) = self.dice.pick(vocab::COLUMNS);
+        let (name, ty) = self.dice.pick(self.columns);
         let column = self.qualify(name);
         let not = if self.dice.chance(0.3) { "NOT " } else { "" };
         match self.dice.below(24) {

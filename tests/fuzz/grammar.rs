@@ -14,13 +14,15 @@ use serde_json::{json, Value};
 
 use super::exprs::Want;
 use super::functions;
-use super::vocab;
+use super::vocab::{self, Ty};
 use super::{Case, Dice, Endpoint, Payload};
 
 pub struct Grammar<'a> {
     pub(super) dice: &'a mut Dice,
     /// Table aliases in scope; columns are qualified with one of them.
     pub(super) qualifiers: Vec<&'static str>,
+    /// The columns of the table in scope (of the left one of a join).
+    pub(super) columns: &'static [(&'static str, Ty)],
     pub(super) multistage: bool,
 }
 
@@ -29,6 +31,7 @@ impl<'a> Grammar<'a> {
         Grammar {
             dice,
             qualifiers: Vec::new(),
+            columns: vocab::COLUMNS,
             multistage: false,
         }
     }
@@ -172,7 +175,7 @@ impl<'a> Grammar<'a> {
     /// A parenthesized projection of one or two columns with a small
     /// LIMIT, as set operations and subqueries take.
     pub(super) fn simple_select(&mut self, depth: usize) -> String {
-        let saved = std::mem::take(&mut self.qualifiers);
+        let saved = (std::mem::take(&mut self.qualifiers), self.columns);
         let table = self.table();
         let mut items = vec![self.column(None)];
         if self.dice.chance(0.3) {
@@ -183,16 +186,19 @@ impl<'a> Grammar<'a> {
             sql.push_str(&format!(" WHERE {}", self.condition(depth)));
         }
         sql.push_str(&format!(" LIMIT {}", self.dice.pick(&[1, 3, 10, 50])));
-        self.qualifiers = saved;
+        (self.qualifiers, self.columns) = saved;
         format!("({sql})")
     }
 
+    /// A table, whose columns come into scope.
     fn table(&mut self) -> String {
         if self.dice.chance(0.04) {
-            self.dice.pick(vocab::BAD_TABLES).to_string()
-        } else {
-            self.dice.pick(vocab::TABLES).to_string()
+            self.columns = vocab::COLUMNS;
+            return self.dice.pick(vocab::BAD_TABLES).to_string();
         }
+        let table = self.dice.pick(vocab::TABLES);
+        self.columns = vocab::columns_of(table);
+        table.to_string()
     }
 
     /// `FROM ...` (without the keyword), setting the qualifiers it brings
@@ -246,7 +252,7 @@ impl<'a> Grammar<'a> {
         match self.dice.below(6) {
             0 | 1 => format!("{left} a {kind} {right} b ON a.id = b.id"),
             2 => {
-                let dim = self.dice.pick(vocab::DIMENSIONS);
+                let dim = self.dimension();
                 format!(
                     "{left} a {kind} (SELECT {dim}, SUM(shares) AS total FROM {right} GROUP BY {dim}) b ON a.{dim} = b.{dim}"
                 )
@@ -319,7 +325,7 @@ impl<'a> Grammar<'a> {
         if group {
             for _ in 0..1 + self.dice.below(3) {
                 keys.push(if self.dice.chance(0.7) {
-                    let dimension = self.dice.pick(vocab::DIMENSIONS);
+                    let dimension = self.dimension();
                     self.qualify(dimension)
                 } else {
                     self.expr(Want::Any, 1)
@@ -387,7 +393,7 @@ impl<'a> Grammar<'a> {
 
     fn window(&mut self) -> String {
         let func = self.dice.pick(functions::WINDOW_FUNCTIONS);
-        let dimension = self.dice.pick(vocab::DIMENSIONS);
+        let dimension = self.dimension();
         let partition = self.qualify(dimension);
         let order = self.column(None);
         let frame = self.dice.pick(&[

@@ -10,6 +10,7 @@
 //!   documented limits, and request bodies that are not what the API expects.
 //! - [`oracle`]: the verdict on each answer and the run's tally.
 //! - [`corpus`]: the regression cases of `regressions.sql`.
+//! - [`tables`]: the tables the cases run on, loaded through the API.
 //!
 //! Every case comes from one seeded [`Dice`], so a seed and a case number
 //! name a case exactly.
@@ -21,6 +22,7 @@ pub mod grammar;
 pub mod mutate;
 pub mod oracle;
 pub mod shapes;
+pub mod tables;
 pub mod vocab;
 
 use rand::rngs::StdRng;

@@ -3,16 +3,18 @@
 //! literals at the edges of every type, query options, and the junk the
 //! mutation layer inserts. Plain data, no randomness.
 
-/// A column of the kit's `stock_transactions` schema, which both fuzz
-/// tables use.
+/// A column's type, as far as the generator tells them apart.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Ty {
     Int,
     Long,
     Double,
     Str,
+    Bool,
 }
 
+/// The columns of the kit's `stock_transactions` schema, which the
+/// `stock_transactions` and `trades` tables have.
 pub const COLUMNS: &[(&str, Ty)] = &[
     ("id", Ty::Long),
     ("user_id", Ty::Int),
@@ -26,12 +28,41 @@ pub const COLUMNS: &[(&str, Ty)] = &[
     ("update_at", Ty::Long),
 ];
 
-/// The dimension columns: what GROUP BY and joins usually name.
-pub const DIMENSIONS: &[&str] = &["symbol", "exchange", "country", "side", "user_id"];
+/// The columns of `tagged`, the SQL golden files' small table: a
+/// multi-value `tags`, a BOOLEAN, a raw FLOAT and a bloom filter.
+pub const TAGGED_COLUMNS: &[(&str, Ty)] = &[
+    ("id", Ty::Long),
+    ("user_id", Ty::Int),
+    ("symbol", Ty::Str),
+    ("exchange", Ty::Str),
+    ("side", Ty::Str),
+    ("tags", Ty::Str),
+    ("active", Ty::Bool),
+    ("shares", Ty::Int),
+    ("price", Ty::Double),
+    ("fee", Ty::Double),
+    ("ts", Ty::Long),
+];
 
-/// The tables the fuzz server holds (`stock_transactions` with a
-/// star-tree, `trades` without), and names that are not quite them.
-pub const TABLES: &[&str] = &["stock_transactions", "trades"];
+/// The tables the fuzz server holds: `stock_transactions` (with a
+/// star-tree), `trades` (without) and `tagged`.
+pub const TABLES: &[&str] = &[
+    "stock_transactions",
+    "trades",
+    "stock_transactions",
+    "tagged",
+];
+
+/// The columns of `table`, or the kit's for a table that does not exist.
+pub fn columns_of(table: &str) -> &'static [(&'static str, Ty)] {
+    if table == "tagged" {
+        TAGGED_COLUMNS
+    } else {
+        COLUMNS
+    }
+}
+
+/// Names that are not quite the tables'.
 pub const BAD_TABLES: &[&str] = &[
     "stock_transactions_OFFLINE",
     "stock_transactions_REALTIME",
