@@ -5,6 +5,7 @@
 //!   and the function names of Gamay, Pinot and DataFusion.
 //! - [`grammar`] and [`exprs`]: random statements over the fuzz tables,
 //!   single-stage and multi-stage, valid and subtly wrong.
+//! - [`edges`]: function calls whose arguments are all edge values.
 //! - [`mutate`]: token-level damage to generated text.
 //! - [`shapes`]: statements nested or chained up to and past the server's
 //!   documented limits, and request bodies that are not what the API expects.
@@ -16,6 +17,7 @@
 //! name a case exactly.
 
 pub mod corpus;
+pub mod edges;
 pub mod exprs;
 pub mod functions;
 pub mod grammar;
@@ -107,7 +109,7 @@ pub enum Payload {
 /// One request of the campaign.
 #[derive(Clone, Debug)]
 pub struct Case {
-    /// Which generator made it: `grammar`, `mutated`, `shape`, `body`,
+    /// Which generator made it: `grammar`, `edges`, `mutated`, `shape`, `body`,
     /// `controller` or `regression`.
     pub kind: &'static str,
     pub endpoint: Endpoint,
@@ -137,11 +139,13 @@ impl Case {
 }
 
 /// The next random case: mostly grammar statements, then their mutations,
-/// shapes at the limits, odd bodies and controller paths.
+/// edge-value calls, shapes at the limits, odd bodies and controller paths.
 pub fn next_case(dice: &mut Dice) -> Case {
     let roll = dice.below(1000);
-    let mut case = if roll < 600 {
+    let mut case = if roll < 550 {
         grammar::Grammar::new(dice).case()
+    } else if roll < 600 {
+        edges::edge_call(dice)
     } else if roll < 900 {
         let mut case = grammar::Grammar::new(dice).case();
         if let Payload::Sql { sql, .. } = &mut case.payload {
