@@ -617,6 +617,40 @@ async fn input_errors_are_4xx_on_both_engines() {
             200,
             "regex",
         ),
+        // Argument types that fit no signature, which DataFusion's type
+        // coercion calls internal errors.
+        (
+            "/query",
+            "SELECT a.price FROM stock_transactions a FULL JOIN stock_transactions b ON a.id = b.id ORDER BY round(b.price, b.price)",
+            700,
+            "'round' failed to match any signature",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions a JOIN stock_transactions b ON a.id = b.id AND regexp_like(a.price, 'x')",
+            700,
+            "regexp_like",
+        ),
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions WHERE shares BETWEEN X'1F' AND 2",
+            700,
+            "BETWEEN",
+        ),
+        // Nothing to select: a parse error (DataFusion panicked planning
+        // such a subquery).
+        (
+            "/query",
+            "SELECT COUNT(*) FROM stock_transactions WHERE price > 1 OR (SELECT FROM stock_transactions)",
+            150,
+            "selects nothing",
+        ),
+        (
+            "/query/sql",
+            "SELECT FROM stock_transactions",
+            150,
+            "selects nothing",
+        ),
         (
             "/query",
             "SELECT COUNT(*) FROM stock_transaction",

@@ -209,6 +209,28 @@ fn approximate_aggregates_come_close_to_exact_ones() {
     }
 }
 
+#[test]
+fn aggregate_names_ignore_underscores_as_in_pinot() {
+    let (schema, spec) = fixture();
+    let spec = Arc::new(spec);
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    mutable.append(&fixture_rows(&spec)).unwrap();
+    let snapshot = MutableSnapshot::new("trades__0__0".into(), mutable);
+    let table = columns(&schema);
+    let rows = run(
+        "SELECT DISTINCT_COUNT(user_id), DISTINCTCOUNT(user_id), distinct_count_hll(exchange), \
+         DISTINCTCOUNTHLL(exchange), PERCENTILE_EST(shares, 10), PERCENTILEEST(shares, 10), \
+         PERCENTILE_TDIGEST_99(price), PERCENTILETDIGEST99(price), MIN_MAX_RANGE(price), MINMAXRANGE(price) \
+         FROM trades",
+        &table,
+        &snapshot,
+    );
+    let row = &rows[0];
+    for pair in row.chunks(2) {
+        assert_eq!(pair[0], pair[1], "{row:?}");
+    }
+}
+
 /// Runs `work` on a thread with a 2 MiB stack, as Tokio's and Rayon's
 /// workers have: a recursion too deep for it aborts the test binary.
 fn on_small_stack<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {

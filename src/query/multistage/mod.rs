@@ -6,11 +6,14 @@
 //! at its deadline or when its caller goes away: the task is aborted, and
 //! every operator checks the query's [`Deadline`] per batch
 //! ([`guard`]), which is what stops CPU-bound work that never yields.
+//! Plans DataFusion optimized into a shape it cannot run are repaired
+//! first ([`soft_limit`]).
 
 pub(crate) mod arrow;
 mod bounded;
 mod guard;
 mod provider;
+mod soft_limit;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -231,6 +234,7 @@ async fn execute(
     let plan = frame
         .create_physical_plan()
         .await
+        .and_then(soft_limit::drop_unusable)
         .and_then(|plan| guard::guard(plan, &deadline, options.max_rows_in_join))
         .map_err(failed)?;
     let mut stream = execute_stream(plan, task_context).map_err(failed)?;
@@ -320,6 +324,13 @@ impl<T> std::future::Future for AbortOnDrop<T> {
 /// (internal errors, I/O, joins of its tasks) stay 5xx.
 pub fn datafusion_error(err: DataFusionError) -> QueryError {
     let message = err.to_string();
+    // The type coercion rule reports some argument types that fit no
+    // signature (`round(price, price)`, a BETWEEN of INT and BINARY) as
+    // internal errors; the rule reads only the query's types, so whatever
+    // it refuses is the query's.
+    if raised_by(&err, "type_coercion") {
+        return QueryError::validation(message);
+    }
     let code = match err.find_root() {
         DataFusionError::SQL(..) => SQL_PARSING,
         DataFusionError::Plan(text) if text.contains("table") && text.contains("not found") => {
@@ -335,6 +346,19 @@ pub fn datafusion_error(err: DataFusionError) -> QueryError {
         _ => INTERNAL,
     };
     QueryError::new(code, message)
+}
+
+/// Whether `err` came out of the analyzer rule named `rule`, which wraps
+/// its errors in a context of its name.
+fn raised_by(err: &DataFusionError, rule: &str) -> bool {
+    let mut current = err;
+    while let DataFusionError::Context(context, inner) = current {
+        if context == rule {
+            return true;
+        }
+        current = inner;
+    }
+    false
 }
 
 /// Planning errors: past the memory pool, or as [`datafusion_error`] says.

@@ -16,6 +16,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 
 mod conditions;
 mod patterns;
+mod select_list;
 mod shape;
 mod translate;
 
@@ -71,6 +72,7 @@ pub fn parse(sql: &str, options: &mut QueryOptions) -> Result<Route, QueryError>
         .map_err(|err| QueryError::parse(format!("{err}")))?;
     for statement in &mut statements {
         shape::normalize(statement, options.max_in_list_items)?;
+        select_list::check(statement)?;
     }
     if statements.len() != 1 {
         return Err(QueryError::parse(format!(

@@ -215,9 +215,11 @@ fn measure(tokens: &[TokenWithSpan]) -> Shape {
             _ => top.operator(),
         }
     }
-    // Unclosed groups (the parser will refuse them) still count.
+    // Unclosed groups (the parser will refuse them) still count, each
+    // closed as what it is: a CASE without END too.
     while stack.len() > 1 {
-        close_group(&mut stack, false);
+        let case = stack.last().is_some_and(|top| top.case);
+        close_group(&mut stack, case);
     }
     let (depth, terms) = stack.pop().map(Group::close).unwrap_or_default();
     Shape {
@@ -435,6 +437,21 @@ mod tests {
             ")".repeat(600)
         ));
         assert!(parens.depth > 600, "{parens:?}");
+    }
+
+    #[test]
+    fn unclosed_groups_are_measured() {
+        // A CASE without END, alone or inside an open parenthesis, ends the
+        // pass like any other unclosed group.
+        for sql in [
+            "SELECT CASE WHEN a THEN",
+            "SELECT (CASE WHEN a THEN (1",
+            "SELECT CASE CASE WHEN a",
+            "SELECT (1 + CASE WHEN a THEN b) FROM t",
+        ] {
+            let measured = shape(sql);
+            assert!(measured.depth < 20, "{sql}: {measured:?}");
+        }
     }
 
     #[test]

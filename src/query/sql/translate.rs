@@ -586,8 +586,10 @@ impl Planner<'_> {
                 _ => None,
             })
             .collect();
-        // Aggregates.
-        let agg_func = match lower.as_str() {
+        // Aggregates; Pinot ignores underscores in their names
+        // (DISTINCT_COUNT_HLL is DISTINCTCOUNTHLL).
+        let key: String = lower.chars().filter(|c| *c != '_').collect();
+        let agg_func = match key.as_str() {
             "count" if distinct => Some(AggFunc::DistinctCount),
             other => match AggFunc::lookup(other) {
                 Some(func) => Some(func),
@@ -616,7 +618,7 @@ impl Planner<'_> {
             };
             if func.is_percentile() {
                 // PERCENTILE95(x) names its rank; PERCENTILE(x, 95) passes it.
-                let rank_in_name = lower.len() > func.name().len();
+                let rank_in_name = key.len() > func.name().len();
                 if rank_in_name && arg_exprs.len() > 1 {
                     return Err(QueryError::validation(format!(
                         "{name} takes one argument, got {}",
@@ -737,17 +739,18 @@ impl Planner<'_> {
 }
 
 /// PERCENTILE90(col) and friends: the percentile named by its rank, which
-/// must be between 0 and 100.
-fn percentile_in_name(lower: &str, name: &str) -> Result<Option<AggFunc>, QueryError> {
+/// must be between 0 and 100. `key` is the name in lowercase without
+/// underscores.
+fn percentile_in_name(key: &str, name: &str) -> Result<Option<AggFunc>, QueryError> {
     for prefix in ["percentiletdigest", "percentileest", "percentile"] {
-        let Some(rank) = lower
+        let Some(rank) = key
             .strip_prefix(prefix)
             .and_then(|rest| rest.parse::<f64>().ok())
         else {
             continue;
         };
         if !(0.0..=100.0).contains(&rank) {
-            let prefix = &name[..prefix.len()];
+            let prefix = prefix.to_ascii_uppercase();
             return Err(QueryError::validation(format!(
                 "{name} asks for percentile {rank}; a percentile is between 0 and 100, \
                  e.g. {prefix}95(price) or {prefix}(price, 99.9)"
