@@ -1,7 +1,7 @@
 //! A grammar-based SQL fuzzing campaign against the real `gamay serve`
 //! process over HTTP: the kit's `stock_transactions` rows in two tables
-//! and a small table of other column types (`tests/fuzz/tables.rs`), then
-//! the regression corpus, then random cases (`tests/fuzz/`) from several
+//! and a small table of other column types (`tests/fuzz_sql/tables.rs`), then
+//! the regression corpus, then random cases (`tests/fuzz_sql/`) from several
 //! clients until the time budget or the query count is spent. The server must stay up, never answer 5xx (but for a
 //! query stopped at its own `timeoutMs`), answer every error in Pinot's
 //! shape, and answer each request within a bound.
@@ -21,7 +21,7 @@
 //! server runs with `--max-query-memory-bytes` 256 MiB, so a heavy query
 //! is refused or stopped rather than slowing the run.
 
-#[path = "fuzz/mod.rs"]
+#[path = "fuzz_sql/mod.rs"]
 mod fuzz;
 #[path = "process/mod.rs"]
 mod process;
@@ -37,7 +37,7 @@ use serde_json::{json, Value};
 use fuzz::oracle::{Answer, Tally};
 use fuzz::{Case, Dice, Endpoint, Payload};
 
-const REGRESSIONS: &str = include_str!("fuzz/regressions.sql");
+const REGRESSIONS: &str = include_str!("fuzz_sql/regressions.sql");
 
 /// The timeout every query gets unless it sets its own: long enough for
 /// any generated query in a debug build, short enough to keep a run moving.

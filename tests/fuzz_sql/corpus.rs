@@ -1,4 +1,4 @@
-//! The regression corpus, `tests/fuzz/regressions.sql`: every case a fuzz
+//! The regression corpus, `tests/fuzz_sql/regressions.sql`: every case a fuzz
 //! run found and the engine was fixed for, replayed before each run's
 //! random phase under the same oracle.
 //!

@@ -1,6 +1,6 @@
 -- Regression cases of the SQL fuzzer (tests/fuzz_sql.rs): each was a
 -- finding once, and is replayed before every run's random phase.
--- Format: tests/fuzz/corpus.rs.
+-- Format: tests/fuzz_sql/corpus.rs.
 
 -- The documented bounds, just past them: refused with a 400.
 SELECT {{501*(}}price{{501*)}} FROM stock_transactions

@@ -4,7 +4,8 @@
 //! - there is none: the connection failed or no answer came within the
 //!   client's bound (a hang, or the process died);
 //! - its status is 5xx, except a 504 carrying Pinot's timeout code 250
-//!   (a query stopped at its own `timeoutMs`, which the run keeps rare);
+//!   (a query stopped at its own `timeoutMs`, which the run keeps rare) or
+//!   240 (its `timeoutMs` passed while it waited for a query slot);
 //! - an error's body is not in the endpoint's shape: the query endpoints
 //!   answer Pinot's broker response with an `exceptions` array of
 //!   `{errorCode, message}`, the controller paths `{code, error}`;
@@ -17,8 +18,13 @@ use serde_json::Value;
 
 use super::{Case, Endpoint};
 
-/// Pinot's `EXECUTION_TIMEOUT`: the only 5xx the oracle accepts.
-pub const TIMEOUT_CODE: i64 = 250;
+/// Pinot's `EXECUTION_TIMEOUT` and `QUERY_SCHEDULING_TIMEOUT`: the only
+/// 5xx the oracle accepts (with a 504).
+pub const TIMEOUT_CODES: [i64; 2] = [250, 240];
+
+fn is_timeout(status: Option<u16>, code: Option<i64>) -> bool {
+    status == Some(504) && code.is_some_and(|code| TIMEOUT_CODES.contains(&code))
+}
 
 /// What came back for one case.
 pub enum Answer {
@@ -63,7 +69,7 @@ pub fn judge(case: &Case, answer: &Answer) -> Option<String> {
                 "{status} with an exception without errorCode or message"
             ));
         }
-        if status == 504 && code == Some(TIMEOUT_CODE) {
+        if is_timeout(Some(status), code) {
             return None;
         }
         if status >= 500 {
@@ -142,7 +148,7 @@ impl Tally {
         if let Some(code) = code {
             *self.by_code.entry(code).or_default() += 1;
         }
-        if status == Some(504) && code == Some(TIMEOUT_CODE) {
+        if is_timeout(status, code) {
             self.timeouts += 1;
         }
         if let Some(why) = judge(case, answer) {
@@ -192,7 +198,7 @@ impl Tally {
         let _ = writeln!(out, "by generator: {}", list(&self.by_kind));
         let _ = writeln!(
             out,
-            "timeouts (504, code 250): {}; findings: {}",
+            "timeouts (504, code 250 or 240): {}; findings: {}",
             self.timeouts,
             self.findings.len()
         );
