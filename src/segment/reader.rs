@@ -350,6 +350,9 @@ impl ImmutableSegment {
             dictionary
                 .validate()
                 .map_err(|reason| fail("dict", reason))?;
+            view.forward
+                .validate_ids(dictionary.len())
+                .map_err(|reason| fail("fwd", reason))?;
         }
         if let Some(inverted) = &view.inverted {
             inverted
