@@ -209,6 +209,41 @@ async fn unreachable_brokers_give_a_warning_not_a_failure() {
     assert!(body.get("warnings").is_none(), "{body}");
 }
 
+/// Writing the OFFLINE table of a name leaves the REALTIME table's
+/// consumers running: restarting them stalled the request until its
+/// unreachable brokers timed out (found by the config fuzzing).
+#[tokio::test]
+async fn the_offline_table_of_a_realtime_name_leaves_its_consumers_alone() {
+    let app = TestApp::new();
+    app.call("POST", "/schemas", SCHEMA).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut realtime = example_table();
+    realtime["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.broker.list"] = json!(closed.to_string());
+    let (status, body) = app.call("POST", "/tables", realtime.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let consumers = || {
+        app.state()
+            .realtime
+            .shared("stock_transactions_REALTIME")
+            .unwrap()
+    };
+    let before = consumers();
+    let mut offline = example_table();
+    offline["tableType"] = json!("OFFLINE");
+    offline.as_object_mut().unwrap().remove("ingestionConfig");
+    let (status, body) = app.call("POST", "/tables", offline.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .call("PUT", "/tables/stock_transactions", offline.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(std::sync::Arc::ptr_eq(&before, &consumers()));
+}
+
 #[tokio::test]
 async fn duplicates_conflict() {
     let app = TestApp::new().with_example().await;
