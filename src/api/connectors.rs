@@ -36,7 +36,7 @@ pub struct ConnectError(StatusCode, String);
 
 impl IntoResponse for ConnectError {
     fn into_response(self) -> Response {
-        let body = json!({"error_code": self.0.as_u16(), "message": self.1});
+        let body = json!({"error_code": self.0.as_u16(), "message": super::error::clip(self.1)});
         (self.0, Json(body)).into_response()
     }
 }
