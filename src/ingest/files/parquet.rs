@@ -78,9 +78,14 @@ fn convert_batch(
     let mut bad: Vec<(u32, RowError)> = Vec::new();
     for (column, position) in spec.columns.iter().zip(projected) {
         let Some(at) = position else {
-            chunks.push(Chunk::Values {
-                values: filled(column, rows),
-                nulls: (0..rows as u32).collect(),
+            // A column the file lacks is null in every row.
+            chunks.push(if column.single_value {
+                Chunk::Values {
+                    values: filled(column, rows),
+                    nulls: (0..rows as u32).collect(),
+                }
+            } else {
+                Chunk::Cells(vec![Cell::Null; rows])
             });
             continue;
         };
