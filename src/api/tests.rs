@@ -941,6 +941,19 @@ async fn ingest_errors_are_clear_and_ingest_nothing() {
         StatusCode::BAD_REQUEST,
         &["cannot read t.parquet", "not a readable Parquet file"],
     );
+    // Damaged files the Parquet decoder panics on (found by the upload
+    // fuzzing; tests/fuzz/corpus/uploads has more).
+    assert_error(
+        &upload(
+            &app,
+            table,
+            "t.parquet",
+            include_bytes!("../../tests/fuzz/corpus/uploads/negative-column-chunk-offset.parquet"),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        &["cannot read t.parquet", "the Parquet decoder failed on it"],
+    );
     assert_error(
         &upload(&app, table, "t.dat", b"x").await,
         StatusCode::BAD_REQUEST,
