@@ -448,6 +448,25 @@ async fn errors_about_huge_values_stay_short() {
     assert!(message.len() < 8192, "{}", message.len());
 }
 
+/// A connector config past the body limit is refused in Kafka Connect's
+/// error shape; it came back as axum's plain text (found by the config
+/// fuzzing).
+#[tokio::test]
+async fn oversized_connector_configs_are_refused_in_kafka_connects_shape() {
+    let app = TestApp::with_body_limit(1024);
+    let config = json!({"name": "c", "config": {"connector.class": "s3", "pad": "x".repeat(2048)}});
+    for (method, uri) in [("POST", "/connectors"), ("PUT", "/connectors/c/config")] {
+        let (status, body) = app.call(method, uri, config.to_string()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(body["error_code"], 413, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("larger than the limit of 1024 bytes"),
+            "{message}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unknown_keys_come_back_as_unrecognized_properties() {
     let app = TestApp::new();
