@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use super::process;
 
+/// The server's default `--max-body-bytes`.
+const BODY_LIMIT: usize = 8 << 20;
+
 /// A `gamay serve` child process on a free loopback port, its stderr
 /// kept in a log file next to the data directory.
 pub struct Server {
@@ -43,8 +46,9 @@ impl Server {
         let log = data_dir.with_extension("log");
         let log_read = std::fs::metadata(&log).map_or(0, |meta| meta.len());
         // Errors only: retries of unreachable brokers and sinks are expected.
-        let (child, url) =
-            process::serve_logging(data_dir, "127.0.0.1:0", &[], "gamay=error", Some(&log));
+        // GAMAY_FUZZ_SERVER_LOG sets another level (RUST_LOG syntax).
+        let level = std::env::var("GAMAY_FUZZ_SERVER_LOG").unwrap_or_else(|_| "gamay=error".into());
+        let (child, url) = process::serve_logging(data_dir, "127.0.0.1:0", &[], &level, Some(&log));
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(120))
             .build();
@@ -90,6 +94,9 @@ impl Server {
         content_type: &str,
         body: Option<&[u8]>,
     ) -> Result<Answer, String> {
+        if let Some(body) = body.filter(|body| body.len() > BODY_LIMIT) {
+            return self.send_oversized(method, path, content_type, body);
+        }
         let request = self
             .agent
             .request(method, &format!("{}{path}", self.url))
@@ -115,6 +122,52 @@ impl Server {
         let text = String::from_utf8(bytes)
             .map_err(|err| format!("{method} {path}: answer is not UTF-8: {err}"))?;
         Ok(Answer { status, text })
+    }
+
+    /// A body past the server's limit: the server answers 413 from the
+    /// headers and closes the connection without reading the body, which
+    /// ureq (writing the whole body before it reads) reports as a broken
+    /// pipe. Written by hand here, the answer is read whatever happened to
+    /// the body.
+    fn send_oversized(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Answer, String> {
+        use std::io::{Read, Write};
+        let address = self.url.trim_start_matches("http://");
+        let failed = |err: std::io::Error| format!("{method} {path}: {err}");
+        let mut stream = std::net::TcpStream::connect(address).map_err(failed)?;
+        stream
+            .set_write_timeout(Some(Duration::from_secs(30)))
+            .map_err(failed)?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .map_err(failed)?;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).map_err(failed)?;
+        // The server may stop reading at any point: that is its right.
+        let _ = stream.write_all(body);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| format!("{method} {path}: no answer to a {}-byte body", body.len()))?;
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| format!("{method} {path}: unreadable status line in {head:?}"))?;
+        Ok(Answer {
+            status,
+            text: body.to_string(),
+        })
     }
 
     /// Whether the process is still running.

@@ -30,7 +30,7 @@ static ALLOCATOR: alloc::Watching = alloc::Watching;
 #[test]
 fn configs() {
     let dir = tempfile::tempdir().unwrap();
-    configs::run(&dir.path().join("data"), 300);
+    configs::run(&dir.path().join("data"), 500);
 }
 
 /// Mutated segment files, opened and queried.

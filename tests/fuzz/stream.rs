@@ -26,26 +26,55 @@ use super::mutate::Mutator;
 
 /// Good trades in a run.
 const GOOD: i64 = 2000;
-/// Past the mock cluster's default largest message (1,000,000 bytes).
-const MAX_MESSAGE: usize = 900_000;
+/// Largest mutated message sent. The decoders see megabytes in
+/// `messages.rs`; here large ones would only push unread messages out of
+/// the mock cluster, which keeps a few megabytes per partition.
+const MAX_MESSAGE: usize = 100_000;
 
-/// What the table makes of a message: a row, or a bad message.
-fn predict(decoder: &MessageDecoder, segment: &MutableSegment, payload: Option<&[u8]>) -> bool {
+/// What the table makes of a message.
+#[derive(PartialEq)]
+enum Fate {
+    Row,
+    /// Refused by the decoder: counted and sent to the dead-letter topic.
+    Dead,
+    /// Decoded, but a value the segment refuses: counted.
+    Refused,
+}
+
+fn predict(decoder: &MessageDecoder, segment: &MutableSegment, payload: Option<&[u8]>) -> Fate {
     match decoder.decode(payload, None) {
-        Decoded::Row(row) => segment.append(&[row]).is_ok(),
-        Decoded::Filtered | Decoded::Bad(..) => false,
+        Decoded::Row(row) => match segment.append(&[row]) {
+            Ok(_) => Fate::Row,
+            Err(_) => Fate::Refused,
+        },
+        Decoded::Filtered | Decoded::Bad(..) => Fate::Dead,
     }
+}
+
+/// Messages ever written to partition 0 of `topic`: its high watermark
+/// (the mock cluster deletes old messages past a few megabytes, so the
+/// low watermark moves).
+fn messages_in(cluster: &kafka::Mock, topic: &str) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .create()
+        .expect("consumer");
+    consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(5))
+        .map_or(-1, |(_, high)| high)
 }
 
 pub fn run_target(ci_cases: u64) {
     let cluster = kafka::cluster("fuzz", 2);
+    cluster.create_topic("fuzz-dead", 1, 1).expect("topic");
     let producer = kafka::producer(&cluster);
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(&dir.path().join("data"));
     let table = kafka::table(
         &cluster,
         "fuzz",
-        json!({"realtime.segment.flush.threshold.segment.rows": "400"}),
+        json!({"realtime.segment.flush.threshold.segment.rows": "400", "deadLetterTopic": "fuzz-dead"}),
     );
     kafka::create(&server.url, &table);
 
@@ -66,7 +95,7 @@ pub fn run_target(ci_cases: u64) {
     let mut messages: Vec<Option<Vec<u8>>> = (0..GOOD)
         .map(|id| Some(kafka::trade(id).into_bytes()))
         .collect();
-    let (mut rows, mut bad) = (GOOD as u64, 0u64);
+    let (mut rows, mut bad, mut dead) = (GOOD as u64, 0u64, 0i64);
     while let Some((_, mut rng)) = budget.next_case() {
         let seed = &seeds[rng.random_range(0..seeds.len())];
         let payload = match rng.random_range(0..10) {
@@ -84,10 +113,13 @@ pub fn run_target(ci_cases: u64) {
         {
             continue;
         }
-        if predict(&decoder, &segment, payload.as_deref()) {
-            rows += 1;
-        } else {
-            bad += 1;
+        match predict(&decoder, &segment, payload.as_deref()) {
+            Fate::Row => rows += 1,
+            Fate::Dead => {
+                bad += 1;
+                dead += 1;
+            }
+            Fate::Refused => bad += 1,
         }
         let at = rng.random_range(0..=messages.len());
         messages.insert(at, payload);
@@ -124,13 +156,18 @@ pub fn run_target(ci_cases: u64) {
         status["badMessages"].as_u64().unwrap_or(0)
     };
     let settled = kafka::wait_until(Duration::from_secs(90), || {
-        count() == rows && counted() == bad
+        count() == rows && counted() == bad && messages_in(&cluster, "fuzz-dead") == dead
     });
     if !settled {
         findings.add(
             &budget,
             u64::MAX,
-            format!("expected {rows} rows and {bad} bad messages; the table has {} rows and counted {} bad messages", count(), counted()),
+            format!(
+                "expected {rows} rows, {bad} bad messages and {dead} dead letters; the table has {} rows, counted {} bad messages, and the dead-letter topic holds {}",
+                count(),
+                counted(),
+                messages_in(&cluster, "fuzz-dead")
+            ),
         );
     }
     let good = kafka::row(
@@ -161,7 +198,7 @@ pub fn run_target(ci_cases: u64) {
         );
     }
     eprintln!(
-        "fuzz stream: {} mutated among {GOOD} good messages in {:.1} s: {rows} rows, {bad} bad messages expected; {segments} segments sealed; {} finding(s)",
+        "fuzz stream: {} mutated among {GOOD} good messages in {:.1} s: {rows} rows, {bad} bad messages ({dead} dead letters) expected; {segments} segments sealed; {} finding(s)",
         messages.len() as i64 - GOOD,
         budget.elapsed().as_secs_f64(),
         findings.len()

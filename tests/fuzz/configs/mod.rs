@@ -60,6 +60,8 @@ struct Run {
 }
 
 pub fn run(data_dir: &Path, ci_cases: u64) {
+    let cluster = crate::kafka::cluster("fuzz-topic", 2);
+    seeds::use_brokers(&cluster.bootstrap_servers());
     let server = Server::start(data_dir);
     let lake = data_dir.join("lake").display().to_string();
     let mut run = Run {

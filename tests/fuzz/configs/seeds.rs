@@ -2,14 +2,29 @@
 //! data type and date-time format, OFFLINE and REALTIME table configs
 //! (indexes, star-trees, upsert, partial upsert, dedup, transforms,
 //! quota, legacy `streamConfigs`, Debezium), a `/tableConfigs` envelope,
-//! and S3 and JDBC sink connectors. REALTIME tables point at a loopback
-//! port nothing listens on; JDBC sinks too; file stores lie under the data
-//! directory.
+//! and S3 and JDBC sink connectors. REALTIME tables point at the run's
+//! librdkafka mock cluster (so their consumers start and stop at once),
+//! JDBC sinks and S3 endpoints at a loopback port nothing listens on, file
+//! stores under the data directory.
+
+use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-/// Where REALTIME tables and JDBC sinks point: nothing listens on port 1.
+/// Where JDBC sinks and S3 endpoints point: nothing listens on port 1.
 pub const NOWHERE: &str = "127.0.0.1:1";
+
+static BROKERS: OnceLock<String> = OnceLock::new();
+
+/// Points the REALTIME seeds at `list` (the mock cluster's bootstrap
+/// servers); until then they point [`NOWHERE`].
+pub fn use_brokers(list: &str) {
+    let _ = BROKERS.set(list.to_string());
+}
+
+fn brokers() -> &'static str {
+    BROKERS.get().map_or(NOWHERE, String::as_str)
+}
 
 pub fn schema(name: &str) -> Value {
     json!({
@@ -46,7 +61,7 @@ fn stream(extra: Value) -> Value {
     let mut stream = json!({
         "streamType": "kafka",
         "stream.kafka.topic.name": "fuzz-topic",
-        "stream.kafka.broker.list": NOWHERE,
+        "stream.kafka.broker.list": brokers(),
         "stream.kafka.consumer.type": "lowlevel",
         "stream.kafka.decoder.class.name": "org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
         "stream.kafka.consumer.factory.class.name": "org.apache.pinot.plugin.stream.kafka20.KafkaConsumerFactory",
