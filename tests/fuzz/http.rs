@@ -228,7 +228,9 @@ pub fn judge(answer: &Answer, secret: &str) -> Option<String> {
             short(&answer.text)
         ));
     }
-    if answer.ok() {
+    // URI and header limits are enforced by hyper before any handler runs;
+    // the status is the whole answer (no body can be given).
+    if answer.ok() || matches!(answer.status, 414 | 431) {
         return None;
     }
     let body = answer.json();

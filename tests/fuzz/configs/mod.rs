@@ -19,6 +19,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 mod checks;
+mod paths;
 mod seeds;
 
 use super::budget::{Budget, Findings};
@@ -85,11 +86,13 @@ pub fn run(data_dir: &Path, ci_cases: u64) {
     run.check_seeds();
     run.replay_corpus();
     while let Some((case, mut rng)) = run.budget.next_case() {
-        match rng.random_range(0..20) {
+        match rng.random_range(0..21) {
             0..=3 => run.schema_case(case, &mut rng),
             4..=10 => run.table_case(case, &mut rng),
             11..=13 => run.envelope_case(case, &mut rng),
-            _ => run.connector_case(case, &mut rng),
+            14..=19 => run.connector_case(case, &mut rng),
+            // Not a config: odd names on the endpoints that take one.
+            _ => run.path_case(case, &mut rng),
         }
         for panic in run.server.panics() {
             run.findings.add(
