@@ -256,10 +256,18 @@ pub fn mutate(parsed: &Parsed, mutator: &Mutator, rng: &mut StdRng) -> (Vec<u8>,
             if blocks.is_empty() {
                 return (parsed.bytes.clone(), "nothing".into());
             }
-            let block = &blocks[rng.random_range(0..blocks.len())];
-            let offset = block["offset"].as_u64().unwrap_or(0) as usize;
-            let length = block["length"].as_u64().unwrap_or(0) as usize;
-            let mut payload = data[offset..offset + length].to_vec();
+            // A footer damaged in an earlier round may hold anything.
+            let index = rng.random_range(0..blocks.len());
+            let block = &blocks[index];
+            let field = |key: &str| block.get(key).and_then(Value::as_u64).unwrap_or(0) as usize;
+            let (offset, length) = (field("offset"), field("length"));
+            let Some(payload) = offset
+                .checked_add(length)
+                .and_then(|end| data.get(offset..end))
+            else {
+                return (parsed.bytes.clone(), "nothing".into());
+            };
+            let mut payload = payload.to_vec();
             let mut what = String::new();
             for _ in 0..rng.random_range(1..4) {
                 what.push_str(&mutate_bytes(&mut payload, rng));
@@ -267,17 +275,19 @@ pub fn mutate(parsed: &Parsed, mutator: &Mutator, rng: &mut StdRng) -> (Vec<u8>,
             }
             // Same length: written in place. Else the block moves to the end.
             let mut footer = parsed.footer.clone();
-            let index = blocks.iter().position(|b| b == block).unwrap_or(0);
             if payload.len() == length {
                 data[offset..offset + length].copy_from_slice(&payload);
             } else {
                 data.resize(data.len().next_multiple_of(8), 0);
-                footer["blocks"][index]["offset"] = json!(data.len());
-                footer["blocks"][index]["length"] = json!(payload.len());
+                if let Some(moved) = footer["blocks"][index].as_object_mut() {
+                    moved.insert("offset".into(), json!(data.len()));
+                    moved.insert("length".into(), json!(payload.len()));
+                }
                 data.extend_from_slice(&payload);
             }
             fix_block_crcs(&data, &mut footer);
-            let label = format!("{}.{}", block["column"], block["kind"]);
+            let label = |key: &str| block.get(key).map(Value::to_string).unwrap_or_default();
+            let label = format!("{}.{}", label("column"), label("kind"));
             (
                 join(parsed, &data, &footer),
                 format!("block {label}: {what}CRC fixed"),
@@ -288,6 +298,9 @@ pub fn mutate(parsed: &Parsed, mutator: &Mutator, rng: &mut StdRng) -> (Vec<u8>,
             let mut footer = parsed.footer.clone();
             let mut fields = Vec::new();
             numbers(&footer, String::new(), &mut fields);
+            if fields.is_empty() {
+                return (parsed.bytes.clone(), "nothing".into());
+            }
             let mut what = Vec::new();
             for _ in 0..rng.random_range(1..3) {
                 let (pointer, near) = &fields[rng.random_range(0..fields.len())];
