@@ -63,7 +63,7 @@ impl FromRequest<AppState> for ConfigBody {
     }
 }
 
-fn too_large(limit: usize) -> ApiError {
+pub fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("the request body is larger than the limit of {limit} bytes (set with --max-body-bytes)"),

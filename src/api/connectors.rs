@@ -8,13 +8,15 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use super::body::too_large;
+use super::error::ApiError;
 use super::AppState;
 use crate::export::config::{masked, string_map, SinkKind};
 use crate::export::{ConnectorView, RegistryError};
@@ -36,7 +38,7 @@ pub struct ConnectError(StatusCode, String);
 
 impl IntoResponse for ConnectError {
     fn into_response(self) -> Response {
-        let body = json!({"error_code": self.0.as_u16(), "message": self.1});
+        let body = json!({"error_code": self.0.as_u16(), "message": super::error::clip(self.1)});
         (self.0, Json(body)).into_response()
     }
 }
@@ -56,6 +58,34 @@ impl From<RegistryError> for ConnectError {
             }
         };
         ConnectError(status, err.to_string())
+    }
+}
+
+impl From<ApiError> for ConnectError {
+    fn from(err: ApiError) -> ConnectError {
+        ConnectError(err.status, err.message)
+    }
+}
+
+/// A request body, refused (too large, unreadable) in Kafka Connect's
+/// error shape rather than axum's plain text.
+pub struct ConnectBody(Bytes);
+
+impl FromRequest<AppState> for ConnectBody {
+    type Rejection = ConnectError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.config.max_body_bytes;
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(ConnectBody(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(too_large(limit).into())
+            }
+            Err(rejection) => Err(bad_request(format!(
+                "cannot read the request body: {}",
+                rejection.body_text()
+            ))),
+        }
     }
 }
 
@@ -169,7 +199,7 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
-    body: Bytes,
+    ConnectBody(body): ConnectBody,
 ) -> Result<(StatusCode, Json<Value>), ConnectError> {
     let body = parse_json(&body)?;
     let name = body
@@ -206,7 +236,7 @@ async fn config(
 async fn put_config(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Bytes,
+    ConnectBody(body): ConnectBody,
 ) -> Result<(StatusCode, Json<Value>), ConnectError> {
     let raw = config_map(&parse_json(&body)?)?;
     let connectors = state.connectors.clone();

@@ -41,9 +41,28 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"code": self.status.as_u16(), "error": self.message});
+        let body = json!({"code": self.status.as_u16(), "error": clip(self.message)});
         (self.status, Json(body)).into_response()
     }
+}
+
+/// Longest error message sent. Messages quote the values they refuse; a
+/// megabyte-long value would otherwise come back whole, once per place
+/// it is refused, for nobody to read.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// `message`, cut to [`MAX_MESSAGE_BYTES`] with a note saying so. What a
+/// message says first (the field and the problem) is kept.
+pub fn clip(message: String) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message;
+    }
+    let end = message.floor_char_boundary(MAX_MESSAGE_BYTES);
+    format!(
+        "{}... ({} more bytes of this message were cut)",
+        &message[..end],
+        message.len() - end
+    )
 }
 
 impl From<server::Error> for ApiError {

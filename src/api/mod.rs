@@ -291,6 +291,17 @@ async fn sync_consumption_async(state: &AppState, raw: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Starts or restarts the consumers of a table config just written. Only
+/// a REALTIME table has consumers: writing the OFFLINE table of the same
+/// name leaves them running (restarting them would stall the request
+/// while unreachable brokers time out, and consume again for nothing).
+async fn sync_written_table(state: &AppState, config: &catalog::TableConfig) -> Vec<String> {
+    if config.table_type != catalog::TableType::Realtime {
+        return Vec::new();
+    }
+    sync_consumption_async(state, &config.name_with_type()).await
+}
+
 /// Deletes the data of tables whose configs were just deleted. The configs
 /// are gone either way; a file that cannot be removed is logged.
 fn drop_table_data(realtime: &Realtime, server: &Server, tables: &[String]) {

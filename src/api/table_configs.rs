@@ -13,7 +13,7 @@ use super::body::ConfigBody;
 use super::error::ApiError;
 use super::tables::broker_warnings;
 use super::{
-    blocking, config_success, drop_table_data, sync_consumption_async, unrecognized_json, AppState,
+    blocking, config_success, drop_table_data, sync_written_table, unrecognized_json, AppState,
 };
 use crate::auth::Permission;
 use crate::catalog::{self, Parsed, Schema, TableConfig, TableType};
@@ -181,7 +181,7 @@ async fn add(
     for mut config in typed {
         config.table_name = config.name_with_type();
         warnings.extend(broker_warnings(&state, &config).await);
-        warnings.extend(sync_consumption_async(&state, &config.table_name).await);
+        warnings.extend(sync_written_table(&state, &config).await);
     }
     Ok(config_success(
         format!("TableConfigs {name} successfully added"),

@@ -9,7 +9,7 @@ use super::access::Caller;
 use super::body::{ConfigBody, Params};
 use super::error::ApiError;
 use super::{
-    blocking, config_success, drop_table_data, sync_consumption_async, unrecognized_json, AppState,
+    blocking, config_success, drop_table_data, sync_written_table, unrecognized_json, AppState,
 };
 use crate::auth::Permission;
 use crate::catalog::{self, parse_stream_config, Parsed, TableConfig, TableType};
@@ -140,7 +140,7 @@ async fn add(
     let name = config.name_with_type();
     let mut warnings = written.warnings;
     warnings.extend(broker_warnings(&state, &config).await);
-    warnings.extend(sync_consumption_async(&state, &name).await);
+    warnings.extend(sync_written_table(&state, &config).await);
     Ok(config_success(
         format!("Table {name} successfully added"),
         &unrecognized,
@@ -167,7 +167,7 @@ async fn update(
     let typed = config.name_with_type();
     let mut warnings = written.warnings;
     warnings.extend(broker_warnings(&state, &config).await);
-    warnings.extend(sync_consumption_async(&state, &typed).await);
+    warnings.extend(sync_written_table(&state, &config).await);
     Ok(config_success(
         format!("Table config updated for {typed}"),
         &unrecognized,

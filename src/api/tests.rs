@@ -213,6 +213,41 @@ async fn unreachable_brokers_give_a_warning_not_a_failure() {
     assert!(body.get("warnings").is_none(), "{body}");
 }
 
+/// Writing the OFFLINE table of a name leaves the REALTIME table's
+/// consumers running: restarting them stalled the request until its
+/// unreachable brokers timed out (found by the config fuzzing).
+#[tokio::test]
+async fn the_offline_table_of_a_realtime_name_leaves_its_consumers_alone() {
+    let app = TestApp::new();
+    app.call("POST", "/schemas", SCHEMA).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut realtime = example_table();
+    realtime["ingestionConfig"]["streamIngestionConfig"]["streamConfigMaps"][0]
+        ["stream.kafka.broker.list"] = json!(closed.to_string());
+    let (status, body) = app.call("POST", "/tables", realtime.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let consumers = || {
+        app.state()
+            .realtime
+            .shared("stock_transactions_REALTIME")
+            .unwrap()
+    };
+    let before = consumers();
+    let mut offline = example_table();
+    offline["tableType"] = json!("OFFLINE");
+    offline.as_object_mut().unwrap().remove("ingestionConfig");
+    let (status, body) = app.call("POST", "/tables", offline.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .call("PUT", "/tables/stock_transactions", offline.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(std::sync::Arc::ptr_eq(&before, &consumers()));
+}
+
 #[tokio::test]
 async fn duplicates_conflict() {
     let app = TestApp::new().with_example().await;
@@ -382,6 +417,58 @@ async fn malformed_bodies_are_rejected_clearly() {
         StatusCode::METHOD_NOT_ALLOWED,
         &["PATCH is not supported on /schemas"],
     );
+}
+
+/// A long refused value is quoted in part: the message still names the
+/// field, but does not come back the size of the request (found by the
+/// config fuzzing: an 8 MB answer to a 1 MB table config).
+#[tokio::test]
+async fn errors_about_huge_values_stay_short() {
+    let app = TestApp::with_body_limit(4 << 20);
+    let mut schema = example_schema();
+    schema["dateTimeFieldSpecs"][0]["granularity"] = json!("日".repeat(1 << 20));
+    let response = app.call("POST", "/schemas", schema.to_string()).await;
+    assert_error(
+        &response,
+        StatusCode::BAD_REQUEST,
+        &[
+            "dateTimeFieldSpecs[0].granularity",
+            "more bytes of this message were cut",
+        ],
+    );
+    assert!(
+        response.1.to_string().len() < 8192,
+        "{}",
+        response.1.to_string().len()
+    );
+    let config = json!({"name": "c", "config": {"connector.class": vec!["s3"; 100_000]}});
+    let (status, body) = app.call("POST", "/connectors", config.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("connector.class: must be a string"),
+        "{message}"
+    );
+    assert!(message.len() < 8192, "{}", message.len());
+}
+
+/// A connector config past the body limit is refused in Kafka Connect's
+/// error shape; it came back as axum's plain text (found by the config
+/// fuzzing).
+#[tokio::test]
+async fn oversized_connector_configs_are_refused_in_kafka_connects_shape() {
+    let app = TestApp::with_body_limit(1024);
+    let config = json!({"name": "c", "config": {"connector.class": "s3", "pad": "x".repeat(2048)}});
+    for (method, uri) in [("POST", "/connectors"), ("PUT", "/connectors/c/config")] {
+        let (status, body) = app.call(method, uri, config.to_string()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(body["error_code"], 413, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("larger than the limit of 1024 bytes"),
+            "{message}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -653,6 +740,31 @@ fn parquet_file(rows: usize) -> Vec<u8> {
     out
 }
 
+/// A Parquet file without a multi-value column of the table loads with
+/// that column null; it was refused whole (found by the upload fuzzing).
+#[tokio::test]
+async fn parquet_files_may_lack_multi_value_columns() {
+    let app = TestApp::new();
+    let mut schema: Value = serde_json::from_str(BENCH_SCHEMA).unwrap();
+    schema["dimensionFieldSpecs"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "tags", "dataType": "STRING", "singleValueField": false}));
+    let (status, body) = app.call("POST", "/schemas", schema.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.call("POST", "/tables", BENCH_TABLE.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = upload(
+        &app,
+        "tableNameWithType=stock_transactions_OFFLINE",
+        "trades.parquet",
+        &parquet_file(300),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"], 300, "{body}");
+}
+
 #[tokio::test]
 async fn ingest_csv_and_parquet_files_into_segments() {
     let app = TestApp::new();
@@ -851,6 +963,19 @@ async fn ingest_errors_are_clear_and_ingest_nothing() {
         &upload(&app, table, "t.parquet", b"not parquet at all").await,
         StatusCode::BAD_REQUEST,
         &["cannot read t.parquet", "not a readable Parquet file"],
+    );
+    // Damaged files the Parquet decoder panics on (found by the upload
+    // fuzzing; tests/fuzz/corpus/uploads has more).
+    assert_error(
+        &upload(
+            &app,
+            table,
+            "t.parquet",
+            include_bytes!("../../tests/fuzz/corpus/uploads/negative-column-chunk-offset.parquet"),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        &["cannot read t.parquet", "the Parquet decoder failed on it"],
     );
     assert_error(
         &upload(&app, table, "t.dat", b"x").await,

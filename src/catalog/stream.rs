@@ -124,7 +124,12 @@ pub fn parse_stream_config(
     }
 
     let topic = match map.get(KEY_TOPIC).map(|topic| topic.trim()) {
-        Some(topic) if !topic.is_empty() => topic.to_string(),
+        Some(topic) if !topic.is_empty() => {
+            if let Err(message) = check_topic(topic) {
+                problem(KEY_TOPIC, message);
+            }
+            topic.to_string()
+        }
         _ => {
             problem(
                 KEY_TOPIC,
@@ -289,6 +294,9 @@ pub fn parse_stream_config(
         .get(KEY_DEAD_LETTER_TOPIC)
         .map(|topic| topic.trim().to_string())
         .filter(|topic| !topic.is_empty());
+    if let Some(Err(message)) = dead_letter_topic.as_deref().map(check_topic) {
+        problem(KEY_DEAD_LETTER_TOPIC, message);
+    }
 
     let mut client_props = BTreeMap::new();
     for (key, value) in map {
@@ -368,6 +376,35 @@ fn is_client_key(key: &str) -> bool {
     ["security.", "sasl.", "ssl.", "isolation.level", "client.id"]
         .iter()
         .any(|prefix| key.starts_with(prefix))
+}
+
+/// Longest topic name Kafka accepts.
+const MAX_TOPIC_LEN: usize = 249;
+
+/// Kafka's rule for topic names (librdkafka refuses others, and the
+/// client library panics on the refusal).
+fn check_topic(topic: &str) -> Result<(), String> {
+    let valid = topic.len() <= MAX_TOPIC_LEN
+        && topic != "."
+        && topic != ".."
+        && topic
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
+    if valid {
+        return Ok(());
+    }
+    let shown = if topic.len() > 60 {
+        format!(
+            "{}... ({} bytes)",
+            &topic[..topic.floor_char_boundary(60)],
+            topic.len()
+        )
+    } else {
+        topic.to_string()
+    };
+    Err(format!(
+        "`{shown}` is not a Kafka topic name; use at most {MAX_TOPIC_LEN} letters, digits, `.`, `_` and `-`"
+    ))
 }
 
 fn check_broker(broker: &str) -> Result<(), String> {
@@ -575,6 +612,40 @@ mod tests {
             "{text:?}"
         );
         assert!(text[3].contains("native code"), "{text:?}");
+    }
+
+    /// A topic name librdkafka refuses was accepted and then panicked the
+    /// table's consumer thread (found by the config fuzzing).
+    #[test]
+    fn topic_names_follow_kafkas_rule() {
+        let long = "é".repeat(300);
+        for (topic, dead_letters) in [
+            (long.as_str(), "ok"),
+            ("a b", "ok"),
+            ("..", "ok"),
+            ("ok", "x/y"),
+            ("ok", &"d".repeat(250)),
+        ] {
+            let problems = parse_stream_config(
+                &map(&[
+                    (KEY_TOPIC, topic),
+                    (KEY_BROKERS, "a:1"),
+                    (KEY_DEAD_LETTER_TOPIC, dead_letters),
+                ]),
+                "streamConfigs",
+            )
+            .unwrap_err();
+            let text = problems[0].to_string();
+            assert!(text.contains("is not a Kafka topic name"), "{text}");
+            assert!(text.len() < 300, "{text}");
+        }
+        let name = "orders.v2_eu-west".to_string() + &"x".repeat(232);
+        let config = parse_stream_config(
+            &map(&[(KEY_TOPIC, &name), (KEY_BROKERS, "a:1")]),
+            "streamConfigs",
+        )
+        .unwrap();
+        assert_eq!(config.topic.len(), 249);
     }
 
     #[test]

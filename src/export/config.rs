@@ -277,10 +277,13 @@ impl<'a> Reader<'a> {
             {
                 continue;
             }
-            if let Some(close) = known
-                .iter()
-                .find(|candidate| strsim::levenshtein(key, candidate) <= 2)
-            {
+            // Lengths more than two apart are more than two edits apart;
+            // keys come from requests and may be megabytes long.
+            let chars = key.chars().count();
+            if let Some(close) = known.iter().find(|candidate| {
+                candidate.chars().count().abs_diff(chars) <= 2
+                    && strsim::levenshtein(key, candidate) <= 2
+            }) {
                 self.problems
                     .push(format!("{key}: unknown key; did you mean `{close}`?"));
             }

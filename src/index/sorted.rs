@@ -50,7 +50,12 @@ impl<'a> SortedIndex<'a> {
         cardinality: usize,
         num_docs: usize,
     ) -> Result<SortedIndex<'a>, String> {
-        let starts = ForPacked::parse(block, cardinality + 1)?;
+        let starts = ForPacked::parse(
+            block,
+            cardinality
+                .checked_add(1)
+                .ok_or("the cardinality leaves no room for doc ranges")?,
+        )?;
         if starts.get(cardinality) != num_docs as u64 {
             return Err("doc ranges do not end at the doc count".into());
         }

@@ -148,6 +148,9 @@ fn write_bits(words: &mut [u64], position: u64, width: u32, value: u64) {
     }
 }
 
+/// The `width`-bit value at bit `position`; bits past the end of `words`
+/// read as zeros (a block not yet validated gives a wrong value, never a
+/// panic).
 #[inline]
 fn read_bits(words: &[u64], position: u64, width: u32) -> u64 {
     if width == 0 {
@@ -155,11 +158,13 @@ fn read_bits(words: &[u64], position: u64, width: u32) -> u64 {
     }
     let word = (position / 64) as usize;
     let shift = (position % 64) as u32;
-    let mut value = words[word] >> shift;
+    let at = |index: usize| words.get(index).copied().unwrap_or(0);
+    let mut value = at(word) >> shift;
     if shift != 0 && shift + width > 64 {
-        value |= words[word + 1] << (64 - shift);
+        value |= at(word + 1) << (64 - shift);
     }
-    if width == 64 {
+    // Widths past 64 come only from damaged blocks.
+    if width >= 64 {
         value
     } else {
         value & ((1u64 << width) - 1)
@@ -298,7 +303,12 @@ impl<'a> ForPacked<'a> {
     pub fn get(&self, index: usize) -> u64 {
         let block = index / BLOCK;
         let (width, delta) = self.width(block);
-        let words = &self.words[self.starts[block] as usize..];
+        // Read before validation too (the sorted index checks its last
+        // start when parsed): a damaged start gives no words, not a panic.
+        let words = self
+            .words
+            .get(self.starts[block] as usize..)
+            .unwrap_or_default();
         let slot = (index % BLOCK) as u64;
         if !delta {
             return self.bases[block].wrapping_add(read_bits(words, slot * width as u64, width));

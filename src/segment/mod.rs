@@ -29,6 +29,8 @@ mod values;
 mod writer;
 
 #[cfg(test)]
+mod damage_tests;
+#[cfg(test)]
 mod tests;
 
 pub use builder::{Chunk, SegmentBuilder};

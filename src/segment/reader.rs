@@ -4,8 +4,11 @@
 //! trailer; both magics; the format version; the footer's bounds and CRC;
 //! the footer parses; every block lies inside the file, is aligned, and
 //! matches its CRC; every column's blocks have the sizes its metadata
-//! implies. Only then are column views handed out, so accessors afterwards
-//! index within bounds. A failure names the segment and the block.
+//! implies and every forward-index id lies inside its dictionary. Only then
+//! are column views handed out, so accessors afterwards index within
+//! bounds. The checksums are not trusted to mean the contents are sane: a
+//! file damaged and re-checksummed is refused the same way. A failure
+//! names the segment and the block.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -350,6 +353,9 @@ impl ImmutableSegment {
             dictionary
                 .validate()
                 .map_err(|reason| fail("dict", reason))?;
+            view.forward
+                .validate_ids(dictionary.len())
+                .map_err(|reason| fail("fwd", reason))?;
         }
         if let Some(inverted) = &view.inverted {
             inverted

@@ -25,7 +25,7 @@ pub enum Fixed<'a> {
 impl<'a> Fixed<'a> {
     pub fn parse(physical: Physical, bytes: &'a [u8], count: usize) -> Result<Fixed<'a>, String> {
         let width = physical.width().ok_or("not a fixed-width type")?;
-        if bytes.len() != count * width {
+        if count.checked_mul(width) != Some(bytes.len()) {
             return Err(format!(
                 "{} bytes for {count} values of {width} bytes",
                 bytes.len()
@@ -73,13 +73,11 @@ pub struct Var<'a> {
 
 impl<'a> Var<'a> {
     pub fn parse(bytes: &'a [u8], count: usize, text: bool) -> Result<Var<'a>, String> {
-        let header = (count + 1) * 4;
+        let too_short = || format!("{} bytes cannot hold {count} value offsets", bytes.len());
+        let header = offsets_len(count).ok_or_else(too_short)?;
         let data_start = header.next_multiple_of(8);
         if bytes.len() < data_start {
-            return Err(format!(
-                "{} bytes cannot hold {count} value offsets",
-                bytes.len()
-            ));
+            return Err(too_short());
         }
         let offsets: &[u32] = cast(&bytes[..header], "value offsets")?;
         let data = &bytes[data_start..];
@@ -122,6 +120,15 @@ impl<'a> Var<'a> {
             Scalar::Bytes(bytes.to_vec())
         }
     }
+}
+
+/// Bytes of `count + 1` `u32` offsets (or starts), `None` when no block
+/// could hold them: the count comes from a file and is not trusted.
+fn offsets_len(count: usize) -> Option<usize> {
+    count
+        .checked_add(1)?
+        .checked_mul(4)
+        .filter(|len| *len <= isize::MAX as usize / 2)
 }
 
 /// Encodes a [`Var`] block: `offset:u32{n+1} pad8 data`, where `offsets`
@@ -379,13 +386,11 @@ impl<'a> Forward<'a> {
         docs: usize,
         total: usize,
     ) -> Result<Forward<'a>, String> {
-        let header = (docs + 1) * 4;
+        let too_short = || format!("{} bytes cannot hold {docs} value starts", bytes.len());
+        let header = offsets_len(docs).ok_or_else(too_short)?;
         let data_start = header.next_multiple_of(8);
         if bytes.len() < data_start {
-            return Err(format!(
-                "{} bytes cannot hold {docs} value starts",
-                bytes.len()
-            ));
+            return Err(too_short());
         }
         let starts: &[u32] = cast(&bytes[..header], "value starts")?;
         if starts[docs] as usize != total {
@@ -411,6 +416,27 @@ impl Forward<'_> {
             Forward::Sorted(sorted) => sorted.validate(),
             Forward::DictSv(_) | Forward::RawFixed(_) => Ok(()),
         }
+    }
+
+    /// Checks, once when a segment opens, that every dictionary id is below
+    /// `cardinality`, so lookups by id stay inside the dictionary.
+    pub fn validate_ids(&self, cardinality: usize) -> Result<(), String> {
+        let ids = match self {
+            Forward::DictSv(ids) | Forward::DictMv { ids, .. } => ids,
+            // The sorted index yields ids below its own length, checked
+            // against the cardinality when it is parsed.
+            _ => return Ok(()),
+        };
+        let mut largest = 0u32;
+        ids.for_each_chunk(|_, chunk| {
+            largest = chunk.iter().fold(largest, |max, &id| max.max(id));
+        });
+        if ids.len > 0 && largest as usize >= cardinality {
+            return Err(format!(
+                "dictionary id {largest} is past the dictionary's {cardinality} values"
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -366,7 +366,7 @@ proptest! {
     }
 }
 
-fn stock_spec() -> SegmentSpec {
+pub(super) fn stock_spec() -> SegmentSpec {
     let schema: Json =
         serde_json::from_str(include_str!("../../schemas/stock_transactions.json")).unwrap();
     let mut table: Json = serde_json::from_str(include_str!(
@@ -379,7 +379,7 @@ fn stock_spec() -> SegmentSpec {
     spec_from(schema, table)
 }
 
-fn stock_rows(count: i64) -> Vec<Vec<Cell>> {
+pub(super) fn stock_rows(count: i64) -> Vec<Vec<Cell>> {
     (0..count)
         .map(|i| {
             vec![

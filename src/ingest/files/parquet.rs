@@ -23,7 +23,28 @@ use crate::segment::{
     conform_scalar, Cell, Chunk, ColumnSpec, Physical, Scalar, SegmentSpec, Values,
 };
 
+/// Reads the Parquet file at `path` into `sink`. The Parquet and Arrow
+/// decoders panic on some damaged files where they should return an error
+/// (a negative column chunk offset, an unknown type id); such a panic is
+/// reported as an unreadable file. Rows handed over before it go with the
+/// file, which lands whole or not at all.
 pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
+    let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_unguarded(path, spec, sink)
+    }));
+    guarded.unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no reason given");
+        Err(format!(
+            "not a readable Parquet file: the Parquet decoder failed on it ({reason})"
+        ))
+    })
+}
+
+fn read_unguarded(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
     let file = File::open(path).map_err(|err| format!("cannot open the file: {err}"))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|err| format!("not a readable Parquet file: {err}"))?;
@@ -78,9 +99,14 @@ fn convert_batch(
     let mut bad: Vec<(u32, RowError)> = Vec::new();
     for (column, position) in spec.columns.iter().zip(projected) {
         let Some(at) = position else {
-            chunks.push(Chunk::Values {
-                values: filled(column, rows),
-                nulls: (0..rows as u32).collect(),
+            // A column the file lacks is null in every row.
+            chunks.push(if column.single_value {
+                Chunk::Values {
+                    values: filled(column, rows),
+                    nulls: (0..rows as u32).collect(),
+                }
+            } else {
+                Chunk::Cells(vec![Cell::Null; rows])
             });
             continue;
         };

@@ -274,7 +274,9 @@ impl Realtime {
         }
     }
 
-    fn shared(&self, name_with_type: &str) -> Option<Arc<TableShared>> {
+    /// The running consumers' state of `name_with_type` (a new one after
+    /// each restart).
+    pub(crate) fn shared(&self, name_with_type: &str) -> Option<Arc<TableShared>> {
         self.lock()
             .get(name_with_type)
             .map(|running| running.shared.clone())
