@@ -3,22 +3,23 @@
 //! ```text
 //!  write path
 //!  ──────────
-//!  Kafka partitions ──► ingest ──► MutableSegment ──seal──► segment file ──► export (S3, JDBC)
+//!  Kafka partitions ──► ingest ──► MutableSegment ──seal──► segment file ──► export (S3, JDBC sinks)
 //!                         │          (queryable at once)     (mmap, indexes)
 //!                         └─ checkpoint: next offset, committed with each sealed segment
 //!
 //!  read path
 //!  ─────────
-//!  HTTP ──► api ──► broker: parse SQL ─► prune segments ─► per-segment operators ─► merge ─► Pinot JSON
+//!  HTTP ──► api (auth, access) ──► query::Broker: parse SQL ─► a slot of its lane ─► prune segments
+//!           ─► per-segment operators ─► merge ─► Pinot JSON      (joins: query::multistage, DataFusion)
 //!
-//!  batch path (built)
+//!  batch path
 //!  ──────────
 //!  file (Parquet, CSV, JSON) ──► ingest::files ──► SegmentBuilder ──► segment files ──► server manifest
 //!
-//!  control path (built)
+//!  control path
 //!  ────────────
 //!  HTTP ──► api ──► catalog: Pinot schemas and table configs, validated,
-//!                   stored durably under --data-dir/catalog
+//!                   stored durably under --data-dir/catalog; export: connectors
 //! ```
 //!
 //! Modules and what they own:
@@ -27,23 +28,31 @@
 //!   durable metadata store.
 //! - [`segment`]: mutable and immutable segments, the segment file format.
 //! - [`index`]: inverted, sorted, range, bloom and star-tree indexes.
-//! - [`ingest`]: records into rows, file readers, the Kafka broker probe.
-//! - [`server`]: each table's committed segments; batch ingestion.
+//! - [`ingest`]: records into rows, file readers, Kafka decoding, the broker
+//!   probe.
+//! - [`server`]: each table's committed segments, batch ingestion, and the
+//!   REALTIME consumers (`server::realtime`).
+//! - [`query`]: SQL to plans, per-segment execution, the broker, workload
+//!   slots and lanes, and the multi-stage engine on DataFusion.
+//! - [`upsert`]: the primary key state of upsert and dedup tables.
+//! - [`export`]: Kafka Connect's S3 and JDBC sinks over sealed segments.
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping,
-//!   access checks, the connection listener and TLS.
+//!   access checks, the connection listener and TLS, the console.
 //! - [`auth`]: principals, permissions, credentials, the audit log.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
+//! - [`quickstart`]: `gamay quickstart`, the scenario on an embedded Kafka.
+//! - [`bench`]: `gamay bench`, the one-command benchmark against the peers.
 //! - [`config`]: process settings (flags, limits).
+//! - [`error`]: the process-level error type.
+//! - [`faults`]: fault points that crash tests arm.
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
 //! - [`sort`]: radix sort of packed `u64` keys.
 //! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
-//! - [`upsert`]: the primary key map of upsert and dedup tables.
-//! - [`bench`]: `gamay bench`, the one-command benchmark against the peers.
 //!
-//! Dependencies point one way: `api → server → segment/index/ingest →
-//! catalog`; nothing below `api` knows about HTTP, and `segment`/`index`
-//! never touch an async runtime. `docs/architecture.md` has the full map,
-//! including the module still to come (export).
+//! Dependencies point mostly one way: `api → server/query/export →
+//! segment/index/ingest → catalog`. Below `api`, only `query::error` names
+//! HTTP statuses, and `segment`/`index` never touch an async runtime.
+//! `docs/architecture.md` has the full map.
 
 pub mod api;
 pub mod auth;
