@@ -47,6 +47,7 @@
 //! - [`faults`]: fault points that crash tests arm.
 //! - [`durable`]: crash-safe file replacement used by everything persisted.
 //! - [`sort`]: radix sort of packed `u64` keys.
+//! - [`sync`]: locks taken whether or not a panic poisoned them.
 //! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
 //!
 //! Dependencies point mostly one way: `api → server/query/export →
@@ -72,6 +73,7 @@ pub mod segment;
 pub mod server;
 pub mod sketch;
 pub mod sort;
+pub mod sync;
 pub mod upsert;
 
 pub use error::{Error, Result};

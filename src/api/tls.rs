@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use crate::sync::RecoverRw;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::ServerConfig;
@@ -35,16 +36,13 @@ impl Tls {
     }
 
     pub fn acceptor(&self) -> TlsAcceptor {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.read_locked().clone()
     }
 
     /// Reads the files again; keeps the old certificate if they are bad.
     pub fn reload(&self) -> Result<(), String> {
         let acceptor = acceptor(&self.files)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = acceptor;
+        *self.current.write_locked() = acceptor;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::sync::Recover;
 use serde::Serialize;
 
 /// File name under the data directory.
@@ -73,7 +74,7 @@ impl AuditLog {
             status = entry.status,
             "audit"
         );
-        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut file = self.file.locked();
         if let Err(err) = file.write_all(&line) {
             tracing::error!(error = %err, path = %self.path.display(), "cannot append to the audit log");
         }

@@ -27,6 +27,7 @@ use std::sync::{Arc, RwLock};
 pub use file::load;
 
 use crate::catalog::raw_table_name;
+use crate::sync::RecoverRw;
 
 /// What a principal may do, as Pinot names it (plus METRICS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -183,7 +184,7 @@ impl Authenticator {
     /// without any slow work. `None` means [`Self::authenticate`] must run.
     pub fn cached(&self, header: &str) -> Option<Arc<Principal>> {
         let key = secret::sha256(header.as_bytes());
-        let verified = self.verified.read().unwrap_or_else(|e| e.into_inner());
+        let verified = self.verified.read_locked();
         verified.get(&key).cloned()
     }
 
@@ -215,7 +216,7 @@ impl Authenticator {
                     .ok_or(AuthError::BadToken)?
             }
         };
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        let mut verified = self.verified.write_locked();
         if verified.len() >= CACHE_ENTRIES {
             verified.clear();
         }

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::load::Latency;
 use super::server::Client;
 use super::{data, BenchError};
+use crate::sync::Recover;
 
 /// The REALTIME table (and its schema and topic) the data set goes to.
 pub const TABLE: &str = "stock_stream";
@@ -291,10 +292,7 @@ pub fn freshness(
     let produced = produced?;
     let lags = lags?;
     let _ = producer.flush(Duration::from_secs(30));
-    let probes = sent_at
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .len();
+    let probes = sent_at.locked().len();
     if lags.is_empty() {
         return Err(BenchError::Server(format!(
             "none of the {probes} probes produced at {rate}/s became visible in {LIVE_TABLE}"
@@ -336,10 +334,7 @@ fn produce(
             };
             send(producer, LIVE_TABLE, &buffer, partition)?;
             if probe {
-                sent_at
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push((sent, Instant::now()));
+                sent_at.locked().push((sent, Instant::now()));
             }
             sent += 1;
         }
@@ -363,9 +358,7 @@ fn poll_lags(
     loop {
         let visible = client.scalar(&sql)?;
         let now = Instant::now();
-        let sent = sent_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sent = sent_at.locked();
         if let Some(visible) = visible {
             while next < sent.len() && sent[next].0 as f64 <= visible {
                 lags.push(now.duration_since(sent[next].1).as_secs_f64() * 1000.0);

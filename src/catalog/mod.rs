@@ -42,6 +42,7 @@ pub use stream::{parse_stream_config, Decoder, OffsetReset, StreamConfig};
 pub use table::*;
 pub use validate::{validate_table, STAR_TREE_FUNCTIONS, SUPPORTED_INDEXES};
 
+use crate::sync::{Recover, RecoverRw};
 use store::{Kind, Store};
 
 /// A stored schema: typed, and as the user sent it.
@@ -146,21 +147,15 @@ impl Catalog {
     fn read(&self) -> RwLockReadGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated:
         // every update is a single insert or remove.
-        self.state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.read_locked()
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.write_locked()
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, ()> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.writer.locked()
     }
 
     // ---- schemas ----------------------------------------------------------

@@ -24,6 +24,7 @@ use super::{secrets, state};
 use crate::catalog::Catalog;
 use crate::durable;
 use crate::server::Server;
+use crate::sync::Recover;
 
 /// What is stored per connector.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,11 +146,11 @@ impl Connectors {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        self.entries.locked()
     }
 
     fn lock_changes(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.changes.lock().unwrap_or_else(|p| p.into_inner())
+        self.changes.locked()
     }
 
     /// Stops connector `name`'s job, if any, and waits for it.
@@ -274,11 +275,7 @@ impl Connectors {
         let entry = entries
             .get(name)
             .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
-        let status = entry
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let status = entry.status.locked().clone();
         Ok(ConnectorView {
             config: entry.config.clone(),
             paused: entry.paused,

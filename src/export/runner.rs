@@ -22,6 +22,7 @@ use super::state::{self, ExportState};
 use crate::catalog::{self, Catalog, Schema, TableConfig, TableType};
 use crate::segment::ImmutableSegment;
 use crate::server::{Server, TableData};
+use crate::sync::Recover;
 
 /// How often a connector with nothing to do looks for new segments.
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -88,15 +89,11 @@ pub struct Job {
 impl Job {
     /// A copy of the current watermark state.
     fn state(&self) -> ExportState {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .state
-            .clone()
+        self.status.locked().state.clone()
     }
 
     fn update(&self, change: impl FnOnce(&mut Status)) {
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let mut status = self.status.locked();
         change(&mut status);
     }
 
@@ -219,7 +216,7 @@ impl Job {
         let current = self.state();
         let mut pending: Option<(usize, Arc<ImmutableSegment>)> = None;
         let (mut lag_segments, mut lag_rows) = (0u64, 0u64);
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = self.seen.locked();
         for (index, source) in sources.iter().enumerate() {
             for segment in source.data.segments().iter() {
                 if current.is_exported(&source.name, segment.name()) {
@@ -261,19 +258,16 @@ impl Job {
             })
             .collect();
         let mut missed = Vec::new();
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(table, segment)| {
-                if current.is_exported(table, segment) {
-                    return false;
-                }
-                if present.contains(&(table.clone(), segment.clone())) {
-                    return true;
-                }
-                missed.push(format!("{table}/{segment}"));
-                false
-            });
+        self.seen.locked().retain(|(table, segment)| {
+            if current.is_exported(table, segment) {
+                return false;
+            }
+            if present.contains(&(table.clone(), segment.clone())) {
+                return true;
+            }
+            missed.push(format!("{table}/{segment}"));
+            false
+        });
         if missed.is_empty() {
             return;
         }

@@ -16,6 +16,7 @@ use super::filter::{Filter, Pred};
 use super::options::QueryOptions;
 use super::plan::{Plan, PlanKind};
 use crate::catalog::{Catalog, SchemaEntry, TableEntry};
+use crate::sync::Recover;
 
 /// Most distinct SQL texts kept; past it the cache starts over.
 const CAPACITY: usize = 4096;
@@ -124,9 +125,7 @@ impl PlanCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Plans> {
         // Each change leaves the map and its byte count consistent before
         // anything can panic: a poisoned map is still usable.
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries.locked()
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::error::{QueryError, TOO_MANY_REQUESTS};
 use crate::catalog::TableEntry;
+use crate::sync::Recover;
 
 struct Bucket {
     rate: f64,
@@ -52,7 +53,7 @@ impl Quotas {
     }
 
     fn take(&self, table: &str, rate: f64, now: Instant) -> Result<(), QueryError> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buckets = self.buckets.locked();
         let bucket = buckets.entry(table.to_string()).or_insert(Bucket {
             rate,
             tokens: rate.max(1.0),

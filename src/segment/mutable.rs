@@ -27,6 +27,7 @@ use super::mutable_trees::ConsumingTrees;
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::types::{conform_scalar, Cell, Physical, Scalar};
 use crate::catalog::FieldRole;
+use crate::sync::{Recover, RecoverRw};
 
 /// Values of one physical type, appended in order (the readers' side).
 pub(crate) enum Store {
@@ -266,12 +267,11 @@ pub struct MutableSegment {
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     // The data behind these locks is updated with single calls that cannot
     // leave it half-changed, so a poisoned lock is still consistent.
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    lock.read_locked()
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    lock.write_locked()
 }
 
 impl MutableSegment {
@@ -359,10 +359,7 @@ impl MutableSegment {
     /// whole before any of it is stored; a bad row is reported with its
     /// index in `rows` and the rows before it stay appended.
     pub fn append(&self, rows: &[Vec<Cell>]) -> Result<usize> {
-        let mut writers = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut writers = self.writer.locked();
         let mut appended = 0;
         for (index, row) in rows.iter().enumerate() {
             let cells =

@@ -18,6 +18,7 @@ use super::reader::SegmentTree;
 use super::startree::TreeInputs;
 use super::types::{Physical, Scalar};
 use crate::sketch::{hash_bytes, hash_i64, hash_number};
+use crate::sync::RecoverRw;
 
 /// Fewest new rows that make a rebuild due.
 pub const MIN_NEW_DOCS: usize = 4096;
@@ -107,10 +108,7 @@ fn metric_values(column: &MutableColumn, docs: usize) -> Option<Vec<f64>> {
 impl MutableSegment {
     /// The trees queries use now, if any were built.
     pub fn star_trees(&self) -> Option<Arc<ConsumingTrees>> {
-        self.trees
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.trees.read_locked().clone()
     }
 
     /// Whether the spec asks for trees and enough rows arrived since the
@@ -188,10 +186,7 @@ impl MutableSegment {
                 spec.column_index(name)
             })?);
         }
-        *self
-            .trees
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(ConsumingTrees {
+        *self.trees.write_locked() = Some(Arc::new(ConsumingTrees {
             docs,
             trees,
             built: Instant::now(),

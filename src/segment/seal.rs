@@ -19,6 +19,7 @@ use super::mutable::{Forward, MutableColumn, MutableSegment, Store};
 use super::types::Physical;
 use super::values::{Values, VarValues};
 use super::writer::{write_segment, ColumnData, DocIds, SealInfo};
+use crate::sync::{Recover, RecoverRw};
 
 /// A doc permutation: `old_of_new[new] = old` and its inverse.
 pub(crate) struct Order {
@@ -85,10 +86,7 @@ impl MutableSegment {
     /// Writes the segment to `dir/<segment_name>.seg` and returns its path
     /// and footer. Appends wait while sealing runs.
     pub fn seal(&self, dir: &Path, info: &SealInfo) -> Result<(PathBuf, SegmentMeta)> {
-        let _writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _writer = self.writer.locked();
         let num_docs = self.num_docs();
         let order = self.doc_order(num_docs);
         write_segment(
@@ -100,10 +98,7 @@ impl MutableSegment {
             |index| {
                 let column = &self.columns[index];
                 let nulls = {
-                    let stored = column
-                        .nulls
-                        .read()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let stored = column.nulls.read_locked();
                     let mut visible = stored.clone();
                     visible.remove_range(num_docs as u32..);
                     Order::remap_docs(order.as_ref(), &visible)

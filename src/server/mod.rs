@@ -26,6 +26,7 @@ pub use table::{Checkpoint, ConsumingSegment, Live, TableData, TableStats};
 
 use crate::catalog::Catalog;
 use crate::durable;
+use crate::sync::RecoverRw;
 
 /// All tables' data in one process.
 pub struct Server {
@@ -54,11 +55,7 @@ impl Server {
 
     /// The data of table `name_with_type`, if it has any.
     pub fn table(&self, name_with_type: &str) -> Option<Arc<TableData>> {
-        self.tables
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(name_with_type)
-            .cloned()
+        self.tables.read_locked().get(name_with_type).cloned()
     }
 
     /// The data of table `name_with_type`, created empty if needed.
@@ -66,10 +63,7 @@ impl Server {
         if let Some(table) = self.table(name_with_type) {
             return Ok(table);
         }
-        let mut tables = self
-            .tables
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tables = self.tables.write_locked();
         if let Some(table) = tables.get(name_with_type) {
             return Ok(table.clone());
         }
@@ -83,11 +77,7 @@ impl Server {
 
     /// Deletes every segment of table `name_with_type` and its directory.
     pub fn drop_table(&self, name_with_type: &str) -> Result<(), Error> {
-        let removed = self
-            .tables
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(name_with_type);
+        let removed = self.tables.write_locked().remove(name_with_type);
         let dir = self.root.join(name_with_type);
         if removed.is_some() || dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|err| Error::io(&dir, err))?;

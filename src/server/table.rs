@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 use crate::durable;
 use crate::segment::{ImmutableSegment, MutableSegment};
+use crate::sync::{Recover, RecoverRw};
 use crate::upsert::TableUpsert;
 
 const MANIFEST: &str = "manifest.json";
@@ -141,18 +142,12 @@ impl TableData {
 
     /// The upsert state queries and commits go through, if any.
     pub fn upsert(&self) -> Option<Arc<TableUpsert>> {
-        self.upsert
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.upsert.read_locked().clone()
     }
 
     /// Installs (or, with `None`, removes) the table's upsert state.
     pub fn set_upsert(&self, upsert: Option<Arc<TableUpsert>>) {
-        *self
-            .upsert
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = upsert;
+        *self.upsert.write_locked() = upsert;
     }
 
     pub fn name(&self) -> &str {
@@ -171,10 +166,7 @@ impl TableData {
 
     /// A snapshot of the sealed and consuming segments, taken together.
     pub fn live(&self) -> Live {
-        self.live
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.live.read_locked().clone()
     }
 
     /// Segment and row counts and bytes of the current snapshot.
@@ -196,17 +188,12 @@ impl TableData {
     }
 
     fn update_live(&self, change: impl FnOnce(&mut Live)) {
-        let mut live = self
-            .live
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut live = self.live.write_locked();
         change(&mut live);
     }
 
     fn lock_commit(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Checkpoint>> {
-        self.commit
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.commit.locked()
     }
 
     /// The committed checkpoint of stream partition `partition`.

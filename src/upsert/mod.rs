@@ -30,6 +30,7 @@ pub use partition::{Admit, Applied, Form, PartitionUpsert, State, View, ViewSegm
 pub use spec::{Mode, Strategy, UpsertSpec};
 
 use crate::segment::ImmutableSegment;
+use crate::sync::Recover;
 
 /// How a partition's state was rebuilt when the table opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,9 +116,7 @@ impl TableUpsert {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Arc<PartitionUpsert>>> {
-        self.partitions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.partitions.locked()
     }
 
     /// The state of `partition`, empty if it has none yet.

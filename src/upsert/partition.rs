@@ -26,6 +26,7 @@ use super::key::{primary_key, Keys, PrimaryKey};
 use super::keymap::{GrowError, Location, MAX_SEGMENT};
 use super::spec::{Mode, UpsertSpec};
 use crate::segment::{conform_scalar, Cell, ImmutableSegment, MutableSegment, Scalar};
+use crate::sync::{Recover, RecoverRw};
 
 /// A segment of the partition, consuming or sealed.
 #[derive(Clone)]
@@ -677,9 +678,7 @@ impl PartitionUpsert {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.locked()
     }
 
     /// Runs `change` on the state; queries see its effects whole.
@@ -711,18 +710,12 @@ impl PartitionUpsert {
             if let Some(mut state) = state {
                 if self.stale.swap(false, Ordering::AcqRel) {
                     let view = Arc::new(state.view());
-                    *self
-                        .view
-                        .write()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = view.clone();
+                    *self.view.write_locked() = view.clone();
                     self.published_at.store(now, Ordering::Release);
                     return view;
                 }
             }
         }
-        self.view
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.view.read_locked().clone()
     }
 }

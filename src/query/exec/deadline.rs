@@ -16,6 +16,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::query::error::QueryError;
 use crate::query::options::QueryOptions;
+use crate::sync::Recover;
 
 pub const TIMED_OUT: &str = "the query ran past its timeout";
 
@@ -95,7 +96,7 @@ impl Deadline {
     /// Gives back the query's workload slot: it has moved to the
     /// background lane, where it no longer keeps another query waiting.
     pub fn leave_lane(&self) {
-        let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let slot = self.slot.locked().take();
         drop(slot);
     }
 

@@ -12,6 +12,7 @@ use crate::query::docs::Docs;
 use crate::query::value::{Kind, Value, Vector};
 use crate::segment::mutable::{Forward, MutableColumn, Store};
 use crate::segment::{ConsumingTrees, MutableSegment, SegmentTree};
+use crate::sync::RecoverRw;
 
 /// A consuming segment as of one moment, with the star-trees built by then.
 pub struct MutableSnapshot {
@@ -200,7 +201,7 @@ impl ColumnSource for GrowingColumn<'_> {
 
     fn inverted(&self, ids: &[u32]) -> Option<RoaringBitmap> {
         let lock = self.column.inverted.as_ref()?;
-        let postings = lock.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let postings = lock.read_locked();
         let mut out = RoaringBitmap::new();
         for id in ids {
             if let Some(docs) = postings.get(*id as usize) {

@@ -14,6 +14,7 @@ use super::{lower_thread_priority, WorkloadConfig};
 use crate::query::exec::{execute, Deadline, Partial, SegmentStats};
 use crate::query::plan::Plan;
 use crate::query::source::SegmentSource;
+use crate::sync::Recover;
 
 /// What running a plan on one segment gives.
 pub type SegmentResult = Result<(Partial, SegmentStats), String>;
@@ -141,7 +142,7 @@ impl Job {
             let result = execute(&self.plan, segment.as_ref(), &self.deadline);
             self.worked_micros
                 .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-            lock(&self.results)[index] = Some(result);
+            self.results.locked()[index] = Some(result);
             if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
                 return self.finish();
             }
@@ -165,20 +166,14 @@ impl Job {
     }
 
     fn finish(&self) {
-        let results = std::mem::take(&mut *lock(&self.results))
+        let results = std::mem::take(&mut *self.results.locked())
             .into_iter()
             .map(|result| result.unwrap_or_else(|| Err("a segment was not run".into())))
             .collect();
-        if let Some(done) = lock(&self.done).take() {
+        if let Some(done) = self.done.locked().take() {
             done(results);
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -31,6 +31,7 @@ use super::Server;
 use crate::catalog::{parse_stream_config, Catalog, Schema, TableConfig, TableType};
 use crate::ingest::decode::MessageDecoder;
 use crate::segment::SegmentSpec;
+use crate::sync::Recover;
 use crate::upsert::{TableUpsert, UpsertSpec};
 
 /// One table's consumption.
@@ -96,15 +97,11 @@ impl Realtime {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
-        self.tables
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tables.locked()
     }
 
     fn lock_lifecycle(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lifecycle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.lifecycle.locked()
     }
 
     /// Makes `name_with_type`'s consumers match the catalog as it is now:
@@ -129,10 +126,7 @@ impl Realtime {
 
     /// Remembers why `name_with_type` did not start (or forgets it).
     fn note_start(&self, name_with_type: &str, result: &Result<(), String>) {
-        let mut not_started = self
-            .not_started
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut not_started = self.not_started.locked();
         match result {
             Ok(()) => not_started.remove(name_with_type),
             Err(reason) => not_started.insert(name_with_type.to_string(), reason.clone()),
@@ -141,11 +135,7 @@ impl Realtime {
 
     /// Why `name_with_type` is not consuming, when its last start failed.
     pub fn not_started_reason(&self, name_with_type: &str) -> Option<String> {
-        self.not_started
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(name_with_type)
-            .cloned()
+        self.not_started.locked().get(name_with_type).cloned()
     }
 
     /// Starts consuming every REALTIME table of `catalog`. A table that
@@ -316,10 +306,7 @@ impl Realtime {
             .map(|consuming| consuming.name.clone())
             .collect();
         shared.change_control(|control| control.force_commit += 1);
-        let mut jobs = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut jobs = self.jobs.locked();
         let id = format!(
             "{}_{}_{}",
             shared.raw_name,
@@ -332,12 +319,7 @@ impl Realtime {
 
     /// Which segments of force commit `job` are still to be committed.
     pub fn force_commit_status(&self, job: &str) -> Option<ForceCommitStatus> {
-        let (table, segments) = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(job)
-            .cloned()?;
+        let (table, segments) = self.jobs.locked().get(job).cloned()?;
         let pending = match self.server.table(&table) {
             Some(data) => {
                 let live = data.live();

@@ -12,6 +12,7 @@ use crate::catalog::StreamConfig;
 use crate::ingest::decode::MessageDecoder;
 use crate::segment::SegmentSpec;
 use crate::server::TableData;
+use crate::sync::Recover;
 use crate::upsert::TableUpsert;
 
 /// Where consumption resumes after a pause.
@@ -116,9 +117,7 @@ impl TableShared {
     }
 
     fn lock_control(&self) -> std::sync::MutexGuard<'_, Control> {
-        self.control
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.control.locked()
     }
 
     pub fn control(&self) -> Control {
@@ -146,10 +145,7 @@ impl TableShared {
         partition: i32,
         change: impl FnOnce(&mut PartitionStatus) -> T,
     ) -> T {
-        let mut partitions = self
-            .partitions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut partitions = self.partitions.locked();
         change(
             partitions
                 .entry(partition)
@@ -158,12 +154,7 @@ impl TableShared {
     }
 
     pub fn statuses(&self) -> Vec<PartitionStatus> {
-        self.partitions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.partitions.locked().values().cloned().collect()
     }
 
     pub fn set_num_partitions(&self, count: i32) {
@@ -174,8 +165,7 @@ impl TableShared {
     pub fn note_sealed(&self, partition: i32, rows: u64, bytes: u64) {
         if rows > 0 && bytes > 0 {
             self.bytes_per_row
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .locked()
                 .insert(partition, bytes as f64 / rows as f64);
         }
     }
@@ -193,12 +183,7 @@ impl TableShared {
             let partitions = self.num_partitions.load(Ordering::Acquire).max(1) as u64;
             return (self.stream.flush_rows / partitions).max(1);
         }
-        let per_row = self
-            .bytes_per_row
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&partition)
-            .copied();
+        let per_row = self.bytes_per_row.locked().get(&partition).copied();
         match per_row {
             Some(per_row) => ((self.stream.flush_segment_size as f64 / per_row) as u64).max(1),
             None => self.stream.flush_initial_rows,

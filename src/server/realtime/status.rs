@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::ingest::decode::BadReason;
+use crate::sync::Recover;
 
 /// How many bad messages a table keeps for inspection.
 pub const KEPT_BAD_MESSAGES: usize = 20;
@@ -117,8 +118,7 @@ impl TableCounters {
         self.bad[reason.index()].fetch_add(1, Ordering::Relaxed);
         *self
             .bad_by_partition
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .locked()
             .entry((partition, reason))
             .or_default() += 1;
         let end = payload.len().min(KEPT_PAYLOAD_BYTES);
@@ -129,10 +129,7 @@ impl TableCounters {
             error,
             payload: String::from_utf8_lossy(&payload[..end]).into_owned(),
         };
-        let mut kept = self
-            .last_bad
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut kept = self.last_bad.locked();
         if kept.len() == KEPT_BAD_MESSAGES {
             kept.pop_front();
         }
@@ -149,10 +146,7 @@ impl TableCounters {
 
     /// A problem of the whole table (its topic missing, brokers down).
     pub fn set_table_error(&self, error: Option<String>) {
-        *self
-            .table_error
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = error;
+        *self.table_error.locked() = error;
     }
 
     pub fn snapshot(&self) -> IngestionCounters {
@@ -164,25 +158,11 @@ impl TableCounters {
         IngestionCounters {
             bad_messages: bad_by_reason.values().sum(),
             bad_messages_by_reason: bad_by_reason,
-            bad_by_partition: self
-                .bad_by_partition
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clone(),
+            bad_by_partition: self.bad_by_partition.locked().clone(),
             filtered_messages: self.filtered.load(Ordering::Relaxed),
             lost_offsets: self.lost_offsets.load(Ordering::Relaxed),
-            last_bad_messages: self
-                .last_bad
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .iter()
-                .cloned()
-                .collect(),
-            table_error: self
-                .table_error
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clone(),
+            last_bad_messages: self.last_bad.locked().iter().cloned().collect(),
+            table_error: self.table_error.locked().clone(),
         }
     }
 }
