@@ -99,21 +99,14 @@ fn parse_table_configs(bytes: &[u8]) -> Result<TableConfigs, ApiError> {
 /// The `/tableConfigs` document `bytes` with each table part's `[hidden]`
 /// secrets replaced by the stored table's, as `PUT /tables/{name}` does.
 fn with_stored_secrets(state: &AppState, bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let hidden = catalog::secrets::HIDDEN.as_bytes();
-    if !bytes.windows(hidden.len()).any(|window| window == hidden) {
-        return Ok(bytes.to_vec());
-    }
-    let mut json: Value = match serde_json::from_slice(bytes) {
-        Ok(json) => json,
-        // The parser reports what is wrong with it.
-        Err(_) => return Ok(bytes.to_vec()),
-    };
-    for (key, _) in PARTS {
-        if let Some(part) = json.get_mut(key).filter(|part| part.is_object()) {
-            super::tables::restore_secrets(state, part)?;
+    super::tables::with_hidden_restored(bytes, |json| {
+        for (key, _) in PARTS {
+            if let Some(part) = json.get_mut(key).filter(|part| part.is_object()) {
+                super::tables::restore_secrets(state, part)?;
+            }
         }
-    }
-    serde_json::to_vec(&json).map_err(|err| ApiError::bad_request(err.to_string()))
+        Ok(())
+    })
 }
 
 fn part_key(table_type: TableType) -> &'static str {

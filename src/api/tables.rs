@@ -27,16 +27,24 @@ pub fn routes() -> Router<AppState> {
 /// stored table's value (same name, type and brokers), as Kafka Connect
 /// does for connector configs read back and sent again.
 pub fn with_stored_secrets(state: &AppState, bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+    with_hidden_restored(bytes, |json| restore_secrets(state, json))
+}
+
+/// `bytes` as they are unless they say `[hidden]` somewhere; then their
+/// JSON after `restore` put the stored secrets back. Bytes that are not
+/// JSON pass on as they are, for the parser to say what is wrong.
+pub fn with_hidden_restored(
+    bytes: &[u8],
+    restore: impl FnOnce(&mut Value) -> Result<(), ApiError>,
+) -> Result<Vec<u8>, ApiError> {
     let hidden = catalog::secrets::HIDDEN.as_bytes();
     if !bytes.windows(hidden.len()).any(|window| window == hidden) {
         return Ok(bytes.to_vec());
     }
-    let mut json: Value = match serde_json::from_slice(bytes) {
-        Ok(json) => json,
-        // The parser reports what is wrong with it.
-        Err(_) => return Ok(bytes.to_vec()),
+    let Ok(mut json) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(bytes.to_vec());
     };
-    restore_secrets(state, &mut json)?;
+    restore(&mut json)?;
     serde_json::to_vec(&json).map_err(|err| ApiError::bad_request(err.to_string()))
 }
 
