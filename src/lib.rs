@@ -41,7 +41,6 @@
 //! - [`auth`]: principals, permissions, credentials, the audit log.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
 //! - [`quickstart`]: `gamay quickstart`, the scenario on an embedded Kafka.
-//! - [`bench`]: `gamay bench`, the one-command benchmark against the peers.
 //! - [`config`]: process settings (flags, limits).
 //! - [`error`]: the process-level error type.
 //! - [`faults`]: fault points that crash tests arm.
@@ -53,11 +52,12 @@
 //! Dependencies point mostly one way: `api → server/query/export →
 //! segment/index/ingest → catalog`. Below `api`, only `query::error` names
 //! HTTP statuses, and `segment`/`index` never touch an async runtime.
-//! `docs/architecture.md` has the full map.
+//! `docs/architecture.md` has the full map. The benchmark harness that
+//! `gamay bench` runs is a crate of its own (`bench/`, `gamay-bench`) that
+//! talks to the server over HTTP only.
 
 pub mod api;
 pub mod auth;
-pub mod bench;
 pub mod catalog;
 pub mod config;
 pub mod durable;
