@@ -28,6 +28,8 @@
 //!   durable metadata store.
 //! - [`segment`]: mutable and immutable segments, the segment file format.
 //! - [`index`]: inverted, sorted, range, bloom and star-tree indexes.
+//! - [`codec`]: the byte encodings segments and indexes share (bit-packed
+//!   ids, frame-of-reference keys, variable-width blocks), below both.
 //! - [`ingest`]: records into rows, file readers, Kafka decoding, the broker
 //!   probe.
 //! - [`server`]: each table's committed segments, batch ingestion, and the
@@ -59,6 +61,7 @@ pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod catalog;
+pub mod codec;
 pub mod config;
 pub mod durable;
 pub mod error;
