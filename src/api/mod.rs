@@ -39,7 +39,6 @@ use tower_http::trace::TraceLayer;
 
 pub use access::{rule, Caller, Rule};
 pub use error::ApiError;
-pub use tls::TlsFiles;
 
 use crate::auth::audit::AuditLog;
 use crate::auth::Authenticator;
