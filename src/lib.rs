@@ -38,6 +38,8 @@
 //!   slots and lanes, and the multi-stage engine on DataFusion.
 //! - [`upsert`]: the primary key state of upsert and dedup tables.
 //! - [`export`]: Kafka Connect's S3 and JDBC sinks over sealed segments.
+//! - [`app`]: the application wired from the process settings; `api`
+//!   serves it.
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping,
 //!   access checks, the connection listener and TLS, the console.
 //! - [`auth`]: principals, permissions, credentials, the audit log.
@@ -58,6 +60,7 @@
 //! `docs/architecture.md` has the full map.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod catalog;
