@@ -30,6 +30,8 @@
 //! - [`index`]: inverted, sorted, range, bloom and star-tree indexes.
 //! - [`codec`]: the byte encodings segments and indexes share (bit-packed
 //!   ids, frame-of-reference keys, variable-width blocks), below both.
+//! - [`expr`]: scalar expressions, values and Pinot's functions, shared by
+//!   ingestion transforms and queries.
 //! - [`ingest`]: records into rows, file readers, Kafka decoding, the broker
 //!   probe.
 //! - [`server`]: each table's committed segments, batch ingestion, and the
@@ -54,10 +56,11 @@
 //! - [`sync`]: locks taken whether or not a panic poisoned them.
 //! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
 //!
-//! Dependencies point mostly one way: `api → server/query/export →
-//! segment/index/ingest → catalog`. Below `api`, only `query::error` names
-//! HTTP statuses, and `segment`/`index` never touch an async runtime.
-//! `docs/architecture.md` has the full map.
+//! Dependencies point one way: `api → app → export/query → server →
+//! ingest → expr → segment → index → codec`, with `catalog` below all but
+//! the encodings; `architecture_tests` fails on a cycle, and
+//! `docs/architecture.md` has the full map. `segment`/`index` never touch
+//! an async runtime.
 
 pub mod api;
 pub mod app;
@@ -69,6 +72,7 @@ pub mod config;
 pub mod durable;
 pub mod error;
 pub mod export;
+pub mod expr;
 pub mod faults;
 pub mod index;
 pub mod ingest;
@@ -83,3 +87,6 @@ pub mod sync;
 pub mod upsert;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod architecture_tests;

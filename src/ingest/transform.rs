@@ -19,11 +19,10 @@ use datafusion::sql::sqlparser::parser::Parser;
 use serde_json::{Map, Value as Json};
 
 use crate::catalog::datetime::{format_simple_date, parse_simple_date};
-use crate::query::eval::{binary, compare, truthy};
-use crate::query::expr::BinOp;
-use crate::query::functions::Func;
-use crate::query::sql::bin_op;
-use crate::query::value::{ColumnType, Value};
+use crate::expr::eval::{binary, compare, truthy};
+use crate::expr::functions::Func;
+use crate::expr::value::{ColumnType, Value};
+use crate::expr::BinOp;
 
 use super::rows::field;
 
@@ -112,7 +111,8 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
             other => return Err(format!("operator `{other}` is not supported")),
         },
         ast::Expr::BinaryOp { left, op, right } => {
-            let op = bin_op(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
+            let op =
+                BinOp::from_sql(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
             Node::Binary(op, boxed(left)?, boxed(right)?)
         }
         ast::Expr::IsNull(inner) => Node::IsNull(boxed(inner)?, false),
@@ -343,9 +343,9 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
                 .iter()
                 .map(|arg| eval(arg, record))
                 .collect::<Result<_, _>>()?;
-            let literals: Vec<crate::query::expr::Expr> = values
+            let literals: Vec<crate::expr::Expr> = values
                 .iter()
-                .map(|value| crate::query::expr::Expr::Literal(value.clone()))
+                .map(|value| crate::expr::Expr::Literal(value.clone()))
                 .collect();
             func.call(&values, func.column_type(&literals))?
         }

@@ -19,8 +19,8 @@ use super::options::QueryOptions;
 use super::reduce;
 use super::sql::{self, Route, TableColumns};
 use super::test_rng::Rng;
-use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
+use crate::expr::value::Value;
 use crate::ingest::rows::json_row;
 use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
 

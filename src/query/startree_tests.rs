@@ -14,8 +14,8 @@ use super::reduce;
 use super::source::{MutableSnapshot, SegmentSource};
 use super::sql::{self, Route, TableColumns};
 use super::test_rng::Rng;
-use super::value::Value;
 use crate::catalog::{self, Schema, TableConfig};
+use crate::expr::value::Value;
 use crate::ingest::rows::json_row;
 use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
 

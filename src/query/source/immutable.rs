@@ -10,9 +10,9 @@ use super::{
 };
 use crate::codec::bitpack::{self, CHUNK};
 use crate::codec::forpack::{self, ForPacked};
+use crate::expr::value::{Kind, Value, Vector};
 use crate::index::range::Coverage;
 use crate::query::docs::Docs;
-use crate::query::value::{Kind, Value, Vector};
 use crate::segment::stored::{var_get, Dictionary, Fixed, Forward};
 use crate::segment::{bloom_hash, ColumnView, DecodedDictionary, ImmutableSegment, Physical};
 

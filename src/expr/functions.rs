@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-use super::expr::Expr;
 use super::value::{ColumnType, Kind, Value};
+use super::Expr;
 use crate::catalog::datetime::{
     format_simple_date, parse_simple_date, DateTimeFormat, Granularity, TimeUnit,
 };
