@@ -52,4 +52,6 @@ mod startree_tests;
 #[cfg(test)]
 mod test_rng;
 #[cfg(test)]
+mod test_values;
+#[cfg(test)]
 mod tests;
