@@ -28,6 +28,8 @@
 //!   durable metadata store.
 //! - [`segment`]: mutable and immutable segments, the segment file format.
 //! - [`index`]: inverted, sorted, range, bloom and star-tree indexes.
+//! - [`codec`]: the byte encodings segments and indexes share (bit-packed
+//!   ids, frame-of-reference keys, variable-width blocks), below both.
 //! - [`ingest`]: records into rows, file readers, Kafka decoding, the broker
 //!   probe.
 //! - [`server`]: each table's committed segments, batch ingestion, and the
@@ -36,6 +38,8 @@
 //!   slots and lanes, and the multi-stage engine on DataFusion.
 //! - [`upsert`]: the primary key state of upsert and dedup tables.
 //! - [`export`]: Kafka Connect's S3 and JDBC sinks over sealed segments.
+//! - [`app`]: the application wired from the process settings; `api`
+//!   serves it.
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping,
 //!   access checks, the connection listener and TLS, the console.
 //! - [`auth`]: principals, permissions, credentials, the audit log.
@@ -56,9 +60,11 @@
 //! `docs/architecture.md` has the full map.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod catalog;
+pub mod codec;
 pub mod config;
 pub mod durable;
 pub mod error;

@@ -18,9 +18,10 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use serde_json::{Map, Value as Json};
 
+use crate::catalog::datetime::{format_simple_date, parse_simple_date};
 use crate::query::eval::{binary, compare, truthy};
 use crate::query::expr::BinOp;
-use crate::query::functions::{java_pattern, Func};
+use crate::query::functions::Func;
 use crate::query::sql::bin_op;
 use crate::query::value::{ColumnType, Value};
 
@@ -378,26 +379,19 @@ fn ingest_call(func: IngestFunc, args: &[Value]) -> Result<Value, String> {
                     args[0].to_text()
                 )
             })?;
-            let pattern = java_pattern(&text(1)?);
-            let time = chrono::DateTime::from_timestamp_millis(millis)
+            let pattern = text(1)?;
+            chrono::DateTime::from_timestamp_millis(millis)
                 .ok_or_else(|| format!("{millis} is out of range"))?;
-            Ok(Value::Str(time.format(&pattern).to_string()))
+            let formatted = format_simple_date(millis, &pattern)
+                .ok_or_else(|| format!("{millis} cannot be written with `{pattern}`"))?;
+            Ok(Value::Str(formatted))
         }
         IngestFunc::FromDateTime => {
             let value = text(0)?;
-            let pattern = java_pattern(&text(1)?);
-            let parsed = chrono::NaiveDateTime::parse_from_str(&value, &pattern)
-                .or_else(|_| {
-                    chrono::NaiveDate::parse_from_str(&value, &pattern)
-                        .map(|date| date.and_time(chrono::NaiveTime::MIN))
-                })
-                .map_err(|err| {
-                    format!(
-                        "`{value}` does not match `{}`: {err}",
-                        text(1).unwrap_or_default()
-                    )
-                })?;
-            Ok(Value::Long(parsed.and_utc().timestamp_millis()))
+            let pattern = text(1)?;
+            let millis = parse_simple_date(&value, &pattern)
+                .map_err(|err| format!("`{value}` does not match `{pattern}`: {err}"))?;
+            Ok(Value::Long(millis))
         }
         IngestFunc::JsonFormat => Ok(args[0].clone()),
         IngestFunc::JsonPathString | IngestFunc::JsonPathLong | IngestFunc::JsonPathDouble => {
