@@ -47,4 +47,6 @@ mod startree_tests;
 #[cfg(test)]
 mod test_rng;
 #[cfg(test)]
+mod test_values;
+#[cfg(test)]
 mod tests;
