@@ -12,10 +12,10 @@ use datafusion::arrow::buffer::NullBuffer;
 use roaring::RoaringBitmap;
 
 use crate::catalog::{DataType, Schema};
+use crate::expr::value::ColumnType;
 use crate::query::docs::Docs;
 use crate::query::multistage::arrow::{arrow_type, to_array};
 use crate::query::source::SegmentSource;
-use crate::query::value::ColumnType;
 use crate::segment::ImmutableSegment;
 
 /// One exported column.

@@ -18,11 +18,11 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use serde_json::{Map, Value as Json};
 
-use crate::query::eval::{binary, compare, truthy};
-use crate::query::expr::BinOp;
-use crate::query::functions::{java_pattern, Func};
-use crate::query::sql::bin_op;
-use crate::query::value::{ColumnType, Value};
+use crate::catalog::datetime::{format_simple_date, parse_simple_date};
+use crate::expr::eval::{binary, compare, truthy};
+use crate::expr::functions::Func;
+use crate::expr::value::{ColumnType, Value};
+use crate::expr::BinOp;
 
 use super::rows::field;
 
@@ -111,7 +111,8 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
             other => return Err(format!("operator `{other}` is not supported")),
         },
         ast::Expr::BinaryOp { left, op, right } => {
-            let op = bin_op(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
+            let op =
+                BinOp::from_sql(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
             Node::Binary(op, boxed(left)?, boxed(right)?)
         }
         ast::Expr::IsNull(inner) => Node::IsNull(boxed(inner)?, false),
@@ -342,9 +343,9 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
                 .iter()
                 .map(|arg| eval(arg, record))
                 .collect::<Result<_, _>>()?;
-            let literals: Vec<crate::query::expr::Expr> = values
+            let literals: Vec<crate::expr::Expr> = values
                 .iter()
-                .map(|value| crate::query::expr::Expr::Literal(value.clone()))
+                .map(|value| crate::expr::Expr::Literal(value.clone()))
                 .collect();
             func.call(&values, func.column_type(&literals))?
         }
@@ -378,26 +379,19 @@ fn ingest_call(func: IngestFunc, args: &[Value]) -> Result<Value, String> {
                     args[0].to_text()
                 )
             })?;
-            let pattern = java_pattern(&text(1)?);
-            let time = chrono::DateTime::from_timestamp_millis(millis)
+            let pattern = text(1)?;
+            chrono::DateTime::from_timestamp_millis(millis)
                 .ok_or_else(|| format!("{millis} is out of range"))?;
-            Ok(Value::Str(time.format(&pattern).to_string()))
+            let formatted = format_simple_date(millis, &pattern)
+                .ok_or_else(|| format!("{millis} cannot be written with `{pattern}`"))?;
+            Ok(Value::Str(formatted))
         }
         IngestFunc::FromDateTime => {
             let value = text(0)?;
-            let pattern = java_pattern(&text(1)?);
-            let parsed = chrono::NaiveDateTime::parse_from_str(&value, &pattern)
-                .or_else(|_| {
-                    chrono::NaiveDate::parse_from_str(&value, &pattern)
-                        .map(|date| date.and_time(chrono::NaiveTime::MIN))
-                })
-                .map_err(|err| {
-                    format!(
-                        "`{value}` does not match `{}`: {err}",
-                        text(1).unwrap_or_default()
-                    )
-                })?;
-            Ok(Value::Long(parsed.and_utc().timestamp_millis()))
+            let pattern = text(1)?;
+            let millis = parse_simple_date(&value, &pattern)
+                .map_err(|err| format!("`{value}` does not match `{pattern}`: {err}"))?;
+            Ok(Value::Long(millis))
         }
         IngestFunc::JsonFormat => Ok(args[0].clone()),
         IngestFunc::JsonPathString | IngestFunc::JsonPathLong | IngestFunc::JsonPathDouble => {

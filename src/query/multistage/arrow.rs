@@ -13,7 +13,7 @@ use arrow_schema::{DataType, Field};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes as dt;
 
-use crate::query::value::{ColumnType, Value, Vector};
+use crate::expr::value::{ColumnType, Value, Vector};
 
 /// The Arrow type of a column.
 pub fn arrow_type(ty: ColumnType) -> DataType {

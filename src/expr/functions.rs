@@ -4,11 +4,13 @@
 //! ROUND, MOD). Times are UTC epoch milliseconds unless a unit says
 //! otherwise.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-use super::expr::Expr;
 use super::value::{ColumnType, Kind, Value};
-use crate::catalog::datetime::{DateTimeFormat, Granularity, TimeUnit};
+use super::Expr;
+use crate::catalog::datetime::{
+    format_simple_date, parse_simple_date, DateTimeFormat, Granularity, TimeUnit,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
@@ -351,17 +353,7 @@ fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, String> {
             .ok_or_else(|| format!("`{}` is not a timestamp", value.to_text())),
         DateTimeFormat::SimpleDate { pattern, .. } => {
             let text = value.to_text();
-            let chrono_pattern = java_pattern(pattern);
-            if let Ok(time) = NaiveDateTime::parse_from_str(&text, &chrono_pattern) {
-                return Ok(time.and_utc().timestamp_millis());
-            }
-            chrono::NaiveDate::parse_from_str(&text, &chrono_pattern)
-                .map(|date| {
-                    date.and_hms_opt(0, 0, 0)
-                        .unwrap_or_default()
-                        .and_utc()
-                        .timestamp_millis()
-                })
+            parse_simple_date(&text, pattern)
                 .map_err(|err| format!("`{text}` does not match the pattern `{pattern}`: {err}"))
         }
     }
@@ -375,57 +367,12 @@ fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, String> {
         }
         DateTimeFormat::Timestamp => Value::Long(millis),
         DateTimeFormat::SimpleDate { pattern, .. } => {
-            let time = utc(millis)?;
-            Value::Str(time.format(&java_pattern(pattern)).to_string())
+            utc(millis)?;
+            Value::Str(format_simple_date(millis, pattern).ok_or_else(|| {
+                format!("{millis} cannot be written with the pattern `{pattern}`")
+            })?)
         }
     })
-}
-
-/// Translates a Java `SimpleDateFormat` pattern into a chrono one.
-pub fn java_pattern(pattern: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut at = 0;
-    while at < chars.len() {
-        let c = chars[at];
-        let mut run = 1;
-        while at + run < chars.len() && chars[at + run] == c {
-            run += 1;
-        }
-        let piece = match (c, run) {
-            ('y', 2) => "%y".to_string(),
-            ('y', _) => "%Y".to_string(),
-            ('M', 1..=2) => "%m".to_string(),
-            ('M', 3) => "%b".to_string(),
-            ('M', _) => "%B".to_string(),
-            ('d', _) => "%d".to_string(),
-            ('H', _) => "%H".to_string(),
-            ('h', _) => "%I".to_string(),
-            ('m', _) => "%M".to_string(),
-            ('s', _) => "%S".to_string(),
-            ('S', _) => "%3f".to_string(),
-            ('a', _) => "%p".to_string(),
-            ('E', _) => "%a".to_string(),
-            ('Z', _) | ('X', _) => "%z".to_string(),
-            ('\'', _) => {
-                // Quoted literal text.
-                let mut end = at + 1;
-                let mut literal = String::new();
-                while end < chars.len() && chars[end] != '\'' {
-                    literal.push(chars[end]);
-                    end += 1;
-                }
-                at = end + 1;
-                out.push_str(&literal.replace('%', "%%"));
-                continue;
-            }
-            ('%', _) => "%%".repeat(run),
-            (other, _) => other.to_string().repeat(run),
-        };
-        out.push_str(&piece);
-        at += run;
-    }
-    out
 }
 
 /// Hours, minutes and seconds of a time, for tests.

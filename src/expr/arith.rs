@@ -3,7 +3,7 @@
 //! a wrapped value. Batch loops track overflow with one flag, so they stay
 //! as tight as wrapping ones; the error is built only when it happened.
 
-use super::expr::BinOp;
+use super::BinOp;
 
 /// Division (or `%`) of integers by zero: the caller's input, answered
 /// with a 400 (Pinot computes in DOUBLE and gets NaN or Infinity).
