@@ -7,7 +7,7 @@
 
 use serde_json::Value as Json;
 
-use crate::segment::{Cell, ColumnSpec, Scalar, SegmentSpec};
+use crate::segment::{Cell, ColumnSpec, Scalar, SegmentSpec, ValueError};
 
 /// Why a record could not become a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,10 @@ impl std::fmt::Display for RowError {
 
 /// Converts one JSON value into a cell of `column`.
 pub fn json_cell(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, String> {
+    json_cell_typed(value, column).map_err(|err| err.to_string())
+}
+
+fn json_cell_typed(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, ValueError> {
     let value = match value {
         None | Some(Json::Null) => return Ok(Cell::Null),
         Some(value) => value,
@@ -47,7 +51,7 @@ pub fn json_cell(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, Stri
             match items.as_slice() {
                 [] => Ok(Cell::Null),
                 [one] => Ok(Cell::One(Scalar::from_json(column.data_type, one)?)),
-                _ => Err(format!("{} values for a single-value column", items.len())),
+                _ => Err(ValueError::NotSingle { count: items.len() }),
             }
         }
         _ if !column.single_value => Ok(Cell::Many(vec![Scalar::from_json(

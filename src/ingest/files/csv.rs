@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{check_columns, match_columns, Batcher, RowSink};
 use crate::ingest::rows::RowError;
-use crate::segment::{Cell, Scalar, SegmentSpec};
+use crate::segment::{Cell, Scalar, SegmentSpec, ValueError};
 
 const MULTI_VALUE_DELIMITER: char = ';';
 
@@ -62,16 +62,16 @@ fn convert(
     let mut row = Vec::with_capacity(spec.columns.len());
     for (column, position) in spec.columns.iter().zip(positions) {
         let text = position.and_then(|at| record.get(at)).unwrap_or("");
-        let fail = |reason: String| RowError {
+        let fail = |reason: ValueError| RowError {
             column: column.name.clone(),
-            reason,
+            reason: reason.to_string(),
         };
         let cell = if text.is_empty() {
             Cell::Null
         } else if column.single_value {
             Cell::One(Scalar::parse(column.data_type, text).map_err(fail)?)
         } else {
-            let values: Result<Vec<Scalar>, String> = text
+            let values: Result<Vec<Scalar>, ValueError> = text
                 .split(MULTI_VALUE_DELIMITER)
                 .filter(|part| !part.is_empty())
                 .map(|part| Scalar::parse(column.data_type, part))

@@ -406,9 +406,10 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
             let values = array.as_primitive::<$t>();
             (0..values.len())
                 .map(|i| {
-                    values
-                        .is_valid(i)
-                        .then(|| conform_scalar(&$scalar(values.value(i) as $as), data_type))
+                    values.is_valid(i).then(|| {
+                        conform_scalar(&$scalar(values.value(i) as $as), data_type)
+                            .map_err(|err| err.to_string())
+                    })
                 })
                 .collect()
         }};
@@ -428,9 +429,10 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
             let values = array.as_boolean();
             (0..values.len())
                 .map(|i| {
-                    values
-                        .is_valid(i)
-                        .then(|| conform_scalar(&Scalar::I64(values.value(i) as i64), data_type))
+                    values.is_valid(i).then(|| {
+                        conform_scalar(&Scalar::I64(values.value(i) as i64), data_type)
+                            .map_err(|err| err.to_string())
+                    })
                 })
                 .collect()
         }
@@ -438,9 +440,9 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
             let values = array.as_string::<i32>();
             (0..values.len())
                 .map(|i| {
-                    values
-                        .is_valid(i)
-                        .then(|| Scalar::parse(data_type, values.value(i)))
+                    values.is_valid(i).then(|| {
+                        Scalar::parse(data_type, values.value(i)).map_err(|err| err.to_string())
+                    })
                 })
                 .collect()
         }
@@ -448,9 +450,9 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
             let values = array.as_string::<i64>();
             (0..values.len())
                 .map(|i| {
-                    values
-                        .is_valid(i)
-                        .then(|| Scalar::parse(data_type, values.value(i)))
+                    values.is_valid(i).then(|| {
+                        Scalar::parse(data_type, values.value(i)).map_err(|err| err.to_string())
+                    })
                 })
                 .collect()
         }
