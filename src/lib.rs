@@ -51,8 +51,9 @@
 //! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
 //!
 //! Dependencies point mostly one way: `api → server/query/export →
-//! segment/index/ingest → catalog`. Below `api`, only `query::error` names
-//! HTTP statuses, and `segment`/`index` never touch an async runtime.
+//! segment/index/ingest → catalog`. Below `api`, nothing names an HTTP
+//! status: modules return typed errors and `api/error.rs` maps them, and
+//! `segment`/`index` never touch an async runtime.
 //! `docs/architecture.md` has the full map.
 
 pub mod api;

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::query::error as query;
+use crate::query::QueryError;
 use crate::{catalog, server};
 
 #[derive(Debug)]
@@ -101,5 +103,65 @@ impl From<catalog::Error> for ApiError {
             }
         };
         ApiError::new(status, err.to_string())
+    }
+}
+
+/// The HTTP status a failed query is answered with: 4xx for the caller's
+/// mistakes, 5xx for the server's. A query that fails on the data it reads
+/// (Pinot's `QueryExecutionError`) and one past a limit its options set are
+/// the caller's to fix: 400.
+pub fn query_status(error: &QueryError) -> StatusCode {
+    match error.code {
+        query::JSON_PARSING
+        | query::SQL_PARSING
+        | query::EXECUTION
+        | query::RESOURCE_LIMIT_EXCEEDED
+        | query::VALIDATION
+        | query::UNKNOWN_COLUMN => StatusCode::BAD_REQUEST,
+        query::ACCESS_DENIED => StatusCode::FORBIDDEN,
+        query::TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
+        query::TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
+        query::EXECUTION_TIMEOUT | query::QUERY_SCHEDULING_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
+        query::SERVER_OUT_OF_CAPACITY => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_query_error_code_has_its_status() {
+        let status = |code| query_status(&QueryError::new(code, "failed"));
+        for code in [
+            query::JSON_PARSING,
+            query::SQL_PARSING,
+            query::EXECUTION,
+            query::RESOURCE_LIMIT_EXCEEDED,
+            query::VALIDATION,
+            query::UNKNOWN_COLUMN,
+        ] {
+            assert_eq!(status(code), StatusCode::BAD_REQUEST, "{code}");
+        }
+        assert_eq!(status(query::ACCESS_DENIED), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(query::TOO_MANY_REQUESTS),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(status(query::TABLE_DOES_NOT_EXIST), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(query::EXECUTION_TIMEOUT),
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(
+            status(query::QUERY_SCHEDULING_TIMEOUT),
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(
+            status(query::SERVER_OUT_OF_CAPACITY),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(status(query::INTERNAL), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -300,7 +300,7 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
                 (_, Value::Long(_), Value::Long(_)) => ColumnType::Long,
                 _ => ColumnType::Double,
             };
-            binary(*op, &a, &b, ty)?
+            binary(*op, &a, &b, ty).map_err(|err| err.to_string())?
         }
         Node::IsNull(inner, negated) => {
             Value::Long((eval(inner, record)?.is_null() != *negated) as i64)
@@ -346,7 +346,8 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
                 .iter()
                 .map(|value| crate::query::expr::Expr::Literal(value.clone()))
                 .collect();
-            func.call(&values, func.column_type(&literals))?
+            func.call(&values, func.column_type(&literals))
+                .map_err(|err| err.to_string())?
         }
         Node::Ingest(func, args) => {
             let values: Vec<Value> = args

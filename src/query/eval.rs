@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use super::arith::{long_by_constant, long_op, long_vectors, overflow};
 use super::docs::Docs;
+use super::error::ExecError;
 use super::expr::{BinOp, Expr};
 use super::source::ColumnSource;
 use super::value::{ColumnType, Kind, Value, Vector};
@@ -16,7 +17,7 @@ use super::value::{ColumnType, Kind, Value, Vector};
 pub type Columns<'a> = HashMap<String, Box<dyn ColumnSource + 'a>>;
 
 /// Evaluates `expr` for `docs`.
-pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<Vector, String> {
+pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<Vector, ExecError> {
     // A column read twice in one expression (`ts - ts % 3600000`) is read once.
     let mut cache = HashMap::new();
     eval_cached(expr, columns, docs, &mut cache)
@@ -28,7 +29,7 @@ fn eval_cached<'e>(
     columns: &Columns<'_>,
     docs: Docs<'_>,
     cache: &mut HashMap<&'e str, Vector>,
-) -> Result<Vector, String> {
+) -> Result<Vector, ExecError> {
     let len = docs.len();
     Ok(match expr {
         Expr::Column(column) => {
@@ -37,7 +38,12 @@ fn eval_cached<'e>(
             }
             let values = match columns.get(&column.name) {
                 Some(source) => source.values(docs),
-                None => return Err(format!("column `{}` is not open", column.name)),
+                None => {
+                    return Err(ExecError::Internal(format!(
+                        "column `{}` is not open",
+                        column.name
+                    )))
+                }
             };
             cache.insert(column.name.as_str(), values.clone());
             values
@@ -73,7 +79,9 @@ fn eval_cached<'e>(
             Vector::Bool(out)
         }
         Expr::Key(..) | Expr::Agg(..) => {
-            return Err("an aggregate result is not available per document".into())
+            return Err(ExecError::Internal(
+                "an aggregate result is not available per document".into(),
+            ))
         }
         _ => {
             // Everything else: evaluate the children as vectors, then row by row.
@@ -94,26 +102,29 @@ fn eval_cached<'e>(
 }
 
 /// `err` with the expression it happened in (its start, when long).
-fn in_expr(err: String, expr: &Expr) -> String {
+fn in_expr(err: ExecError, expr: &Expr) -> ExecError {
+    let ExecError::Execution(message) = err else {
+        return err;
+    };
     let name = expr.pinot_name();
-    match name.char_indices().nth(200) {
-        Some((end, _)) => format!("{err} in {}...", &name[..end]),
-        None => format!("{err} in {name}"),
-    }
+    ExecError::Execution(match name.char_indices().nth(200) {
+        Some((end, _)) => format!("{message} in {}...", &name[..end]),
+        None => format!("{message} in {name}"),
+    })
 }
 
 /// Evaluates a post-aggregation expression for one group.
 #[recursive::recursive]
-pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, String> {
+pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, ExecError> {
     Ok(match expr {
         Expr::Key(index, _) => keys[*index].clone(),
         Expr::Agg(index, _) => aggs[*index].clone(),
         Expr::Literal(value) => value.clone(),
         Expr::Column(column) => {
-            return Err(format!(
+            return Err(ExecError::Execution(format!(
                 "column `{}` must appear in GROUP BY or be used in an aggregate function",
                 column.name
-            ))
+            )))
         }
         Expr::Binary { op, left, right } => binary(
             *op,
@@ -180,7 +191,7 @@ fn children_of(expr: &Expr) -> Vec<&Expr> {
 }
 
 /// Computes `expr` from its children's values (in [`children_of`] order).
-fn apply(expr: &Expr, values: &[Value]) -> Result<Value, String> {
+fn apply(expr: &Expr, values: &[Value]) -> Result<Value, ExecError> {
     Ok(match expr {
         Expr::Neg(_) => match &values[0] {
             Value::Long(v) => {
@@ -254,7 +265,7 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 /// One binary operation on two values; `ty` is the result type.
-pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, String> {
+pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, ExecError> {
     if op == BinOp::And {
         return Ok(Value::Long((truthy(a) && truthy(b)) as i64));
     }
@@ -282,22 +293,22 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, 
     }
     if ty == ColumnType::Long {
         let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) else {
-            return Err(format!(
+            return Err(ExecError::Execution(format!(
                 "cannot compute {} of `{}` and `{}`",
                 op.pinot_name(),
                 a.to_text(),
                 b.to_text()
-            ));
+            )));
         };
         return long_op(op, x, y).map(Value::Long);
     }
     let (Some(x), Some(y)) = (a.as_f64(), b.as_f64()) else {
-        return Err(format!(
+        return Err(ExecError::Execution(format!(
             "cannot compute {} of `{}` and `{}`: both must be numbers",
             op.pinot_name(),
             a.to_text(),
             b.to_text()
-        ));
+        )));
     };
     Ok(Value::Double(double_op(op, x, y)))
 }
@@ -313,7 +324,7 @@ fn double_op(op: BinOp, x: f64, y: f64) -> f64 {
     }
 }
 
-fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vector, String> {
+fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vector, ExecError> {
     match (&l, &r) {
         (Vector::Long(a), Vector::Long(b)) if ty == ColumnType::Long => {
             long_vectors(op, a, b).map(Vector::Long)
@@ -391,11 +402,17 @@ fn coerce(value: Value, ty: ColumnType) -> Value {
 }
 
 /// CAST(value AS ty).
-pub fn cast(value: &Value, ty: ColumnType) -> Result<Value, String> {
+pub fn cast(value: &Value, ty: ColumnType) -> Result<Value, ExecError> {
     if value.is_null() {
         return Ok(Value::Null);
     }
-    let fail = || format!("cannot cast `{}` to {}", value.to_text(), ty.name());
+    let fail = || {
+        ExecError::Execution(format!(
+            "cannot cast `{}` to {}",
+            value.to_text(),
+            ty.name()
+        ))
+    };
     Ok(match ty {
         ColumnType::Int | ColumnType::Long | ColumnType::Timestamp => match value {
             Value::Double(v) => Value::Long(v.trunc() as i64),

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 
+use super::error::ExecError;
 use super::expr::Expr;
 use super::value::{ColumnType, Kind, Value};
 use crate::catalog::datetime::{DateTimeFormat, Granularity, TimeUnit};
@@ -150,26 +151,26 @@ impl Func {
     }
 
     /// Applies the function to one row's argument values.
-    pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, String> {
+    pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, ExecError> {
         if args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
-        let long = |index: usize| -> Result<i64, String> {
+        let long = |index: usize| -> Result<i64, ExecError> {
             args[index].as_i64().ok_or_else(|| {
-                format!(
+                ExecError::Execution(format!(
                     "{} expects a number, got `{}`",
                     self.name(),
                     args[index].to_text()
-                )
+                ))
             })
         };
-        let double = |index: usize| -> Result<f64, String> {
+        let double = |index: usize| -> Result<f64, ExecError> {
             args[index].as_f64().ok_or_else(|| {
-                format!(
+                ExecError::Execution(format!(
                     "{} expects a number, got `{}`",
                     self.name(),
                     args[index].to_text()
-                )
+                ))
             })
         };
         let text = |index: usize| args[index].to_text();
@@ -178,7 +179,7 @@ impl Func {
             Func::FromEpoch(unit) => Value::Long(long(0)?.saturating_mul(unit_millis(unit))),
             Func::DateTrunc => {
                 let input = match args.get(2) {
-                    Some(unit) => TimeUnit::parse(&unit.to_text())?,
+                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(ExecError::Execution)?,
                     None => TimeUnit::Milliseconds,
                 };
                 if let Some(zone) = args.get(3) {
@@ -187,13 +188,13 @@ impl Func {
                         zone.to_ascii_uppercase().as_str(),
                         "UTC" | "GMT" | "Z" | "ETC/UTC"
                     ) {
-                        return Err(format!(
+                        return Err(ExecError::Execution(format!(
                             "datetrunc: time zone `{zone}` is not supported; use 'UTC'"
-                        ));
+                        )));
                     }
                 }
                 let output = match args.get(4) {
-                    Some(unit) => TimeUnit::parse(&unit.to_text())?,
+                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(ExecError::Execution)?,
                     None => input,
                 };
                 let millis = to_millis(long(1)?, input);
@@ -202,9 +203,9 @@ impl Func {
                 Value::Long(time_mul(truncated.div_euclid(divisor), multiplier)?)
             }
             Func::DateTimeConvert => {
-                let input = DateTimeFormat::parse(&text(1))?;
-                let output = DateTimeFormat::parse(&text(2))?;
-                let granularity = Granularity::parse(&text(3))?;
+                let input = DateTimeFormat::parse(&text(1)).map_err(ExecError::Execution)?;
+                let output = DateTimeFormat::parse(&text(2)).map_err(ExecError::Execution)?;
+                let granularity = Granularity::parse(&text(3)).map_err(ExecError::Execution)?;
                 let millis = parse_time(&args[0], &input)?;
                 let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
                 let bucketed = time_mul(millis.div_euclid(step), step)?;
@@ -225,11 +226,11 @@ impl Func {
                 let end = if args.len() == 3 { long(2)? } else { -1 };
                 let end = if end < 0 { chars.len() as i64 } else { end };
                 if begin < 0 || begin > end || end > chars.len() as i64 {
-                    return Err(format!(
+                    return Err(ExecError::Execution(format!(
                         "substr: indexes {begin}..{end} are outside `{}` (length {}); indexes start at 0 and -1 means the end",
                         text(0),
                         chars.len()
-                    ));
+                    )));
                 }
                 Value::Str(chars[begin as usize..end as usize].iter().collect())
             }
@@ -254,11 +255,11 @@ impl Func {
             Func::Mod if ty == ColumnType::Long => {
                 let divisor = long(1)?;
                 if divisor == 0 {
-                    return Err(format!(
+                    return Err(ExecError::Execution(format!(
                         "{} in mod({}, 0)",
                         super::arith::DIVISION_BY_ZERO,
                         long(0)?
-                    ));
+                    )));
                 }
                 Value::Long(long(0)?.wrapping_rem(divisor))
             }
@@ -272,7 +273,7 @@ fn unit_millis(unit: TimeUnit) -> i64 {
 }
 
 /// (divisor, multiplier) taking milliseconds to `unit`.
-fn unit_millis_or_sub(unit: TimeUnit) -> Result<(i64, i64), String> {
+fn unit_millis_or_sub(unit: TimeUnit) -> Result<(i64, i64), ExecError> {
     Ok(match unit {
         TimeUnit::Nanoseconds => (1, 1_000_000),
         TimeUnit::Microseconds => (1, 1_000),
@@ -288,14 +289,14 @@ fn to_millis(value: i64, unit: TimeUnit) -> i64 {
     }
 }
 
-fn utc(millis: i64) -> Result<DateTime<Utc>, String> {
-    Utc.timestamp_millis_opt(millis)
-        .single()
-        .ok_or_else(|| format!("{millis} ms is outside the supported time range"))
+fn utc(millis: i64) -> Result<DateTime<Utc>, ExecError> {
+    Utc.timestamp_millis_opt(millis).single().ok_or_else(|| {
+        ExecError::Execution(format!("{millis} ms is outside the supported time range"))
+    })
 }
 
 /// Truncates epoch milliseconds to the start of its `unit` (UTC).
-pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, String> {
+pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, ExecError> {
     let step = match unit.to_ascii_lowercase().as_str() {
         "millisecond" | "milliseconds" => 1,
         "second" | "seconds" => 1_000,
@@ -319,36 +320,38 @@ pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, String> {
             let start = Utc
                 .with_ymd_and_hms(time.year(), month + 1, 1, 0, 0, 0)
                 .single()
-                .ok_or("date out of range")?;
+                .ok_or_else(|| ExecError::Execution("date out of range".into()))?;
             return Ok(start.timestamp_millis());
         }
         other => {
-            return Err(format!(
+            return Err(ExecError::Execution(format!(
                 "datetrunc: unknown unit `{other}`; expected one of millisecond, second, minute, hour, day, week, month, quarter, year"
-            ))
+            )))
         }
     };
     time_mul(millis.div_euclid(step), step)
 }
 
 /// `count × unit` for times; hostile values overflow LONG.
-fn time_mul(count: i64, unit: i64) -> Result<i64, String> {
-    count
-        .checked_mul(unit)
-        .ok_or_else(|| format!("{count} × {unit} is outside the supported time range"))
+fn time_mul(count: i64, unit: i64) -> Result<i64, ExecError> {
+    count.checked_mul(unit).ok_or_else(|| {
+        ExecError::Execution(format!(
+            "{count} × {unit} is outside the supported time range"
+        ))
+    })
 }
 
-fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, String> {
+fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, ExecError> {
     match format {
         DateTimeFormat::Epoch { size, unit } => {
-            let count = value
-                .as_i64()
-                .ok_or_else(|| format!("`{}` is not an epoch number", value.to_text()))?;
+            let count = value.as_i64().ok_or_else(|| {
+                ExecError::Execution(format!("`{}` is not an epoch number", value.to_text()))
+            })?;
             Ok(to_millis(count.saturating_mul(*size as i64), *unit))
         }
-        DateTimeFormat::Timestamp => value
-            .as_i64()
-            .ok_or_else(|| format!("`{}` is not a timestamp", value.to_text())),
+        DateTimeFormat::Timestamp => value.as_i64().ok_or_else(|| {
+            ExecError::Execution(format!("`{}` is not a timestamp", value.to_text()))
+        }),
         DateTimeFormat::SimpleDate { pattern, .. } => {
             let text = value.to_text();
             let chrono_pattern = java_pattern(pattern);
@@ -362,12 +365,16 @@ fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, String> {
                         .and_utc()
                         .timestamp_millis()
                 })
-                .map_err(|err| format!("`{text}` does not match the pattern `{pattern}`: {err}"))
+                .map_err(|err| {
+                    ExecError::Execution(format!(
+                        "`{text}` does not match the pattern `{pattern}`: {err}"
+                    ))
+                })
         }
     }
 }
 
-fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, String> {
+fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, ExecError> {
     Ok(match format {
         DateTimeFormat::Epoch { size, unit } => {
             let (divisor, multiplier) = unit_millis_or_sub(*unit)?;
@@ -456,6 +463,7 @@ mod tests {
         assert_eq!((year.year(), year.month()), (2026, 1));
         assert!(date_trunc("fortnight", t)
             .unwrap_err()
+            .to_string()
             .contains("unknown unit"));
     }
 
