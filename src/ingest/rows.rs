@@ -27,11 +27,7 @@ impl std::fmt::Display for RowError {
 }
 
 /// Converts one JSON value into a cell of `column`.
-pub fn json_cell(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, String> {
-    json_cell_typed(value, column).map_err(|err| err.to_string())
-}
-
-fn json_cell_typed(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, ValueError> {
+pub fn json_cell(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, ValueError> {
     let value = match value {
         None | Some(Json::Null) => return Ok(Cell::Null),
         Some(value) => value,
@@ -87,7 +83,7 @@ pub fn json_row(record: &Json, spec: &SegmentSpec) -> Result<Vec<Cell>, RowError
     for column in &spec.columns {
         let cell = json_cell(field(record, &column.name), column).map_err(|reason| RowError {
             column: column.name.clone(),
-            reason,
+            reason: reason.to_string(),
         })?;
         row.push(cell);
     }

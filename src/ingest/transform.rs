@@ -18,12 +18,14 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use serde_json::{Map, Value as Json};
 
+use crate::query::error::ExecError;
 use crate::query::eval::{binary, compare, truthy};
 use crate::query::expr::BinOp;
 use crate::query::functions::{java_pattern, Func};
 use crate::query::sql::bin_op;
 use crate::query::value::{ColumnType, Value};
 
+use super::error::{Error, Result};
 use super::rows::field;
 
 /// A compiled ingestion expression.
@@ -60,11 +62,14 @@ enum IngestFunc {
 
 impl Transform {
     /// Compiles `text`, naming what is wrong when it cannot.
-    pub fn parse(text: &str) -> Result<Transform, String> {
+    pub fn parse(text: &str) -> Result<Transform> {
         let parsed = Parser::new(&GenericDialect)
             .try_with_sql(text)
             .and_then(|mut parser| parser.parse_expr())
-            .map_err(|err| format!("cannot parse `{text}`: {err}"))?;
+            .map_err(|source| Error::Parse {
+                text: text.to_string(),
+                source,
+            })?;
         Ok(Transform {
             text: text.to_string(),
             root: compile(&parsed)?,
@@ -77,21 +82,28 @@ impl Transform {
     }
 
     /// Evaluates the expression over one record, giving a JSON value.
-    pub fn eval(&self, record: &Map<String, Json>) -> Result<Json, String> {
+    pub fn eval(&self, record: &Map<String, Json>) -> Result<Json> {
         eval(&self.root, record)
             .map(to_json)
-            .map_err(|reason| format!("`{}`: {reason}", self.text))
+            .map_err(|reason| self.failed(reason))
     }
 
     /// Evaluates the expression as a predicate (null is false).
-    pub fn matches(&self, record: &Map<String, Json>) -> Result<bool, String> {
+    pub fn matches(&self, record: &Map<String, Json>) -> Result<bool> {
         eval(&self.root, record)
             .map(|value| truthy(&value))
-            .map_err(|reason| format!("`{}`: {reason}", self.text))
+            .map_err(|reason| self.failed(reason))
+    }
+
+    fn failed(&self, reason: ExecError) -> Error {
+        Error::Eval {
+            expr: self.text.clone(),
+            reason,
+        }
     }
 }
 
-fn compile(expr: &ast::Expr) -> Result<Node, String> {
+fn compile(expr: &ast::Expr) -> Result<Node> {
     let boxed = |e: &ast::Expr| compile(e).map(Box::new);
     Ok(match expr {
         ast::Expr::Identifier(ident) => Node::Field(ident.value.clone()),
@@ -108,10 +120,15 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
             UnaryOperator::Minus => Node::Neg(boxed(expr)?),
             UnaryOperator::Plus => compile(expr)?,
             UnaryOperator::Not => Node::Not(boxed(expr)?),
-            other => return Err(format!("operator `{other}` is not supported")),
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "operator `{other}` is not supported"
+                )))
+            }
         },
         ast::Expr::BinaryOp { left, op, right } => {
-            let op = bin_op(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
+            let op = bin_op(op)
+                .ok_or_else(|| Error::Unsupported(format!("operator `{op}` is not supported")))?;
             Node::Binary(op, boxed(left)?, boxed(right)?)
         }
         ast::Expr::IsNull(inner) => Node::IsNull(boxed(inner)?, false),
@@ -171,11 +188,15 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
                             arg: FunctionArgExpr::Expr(e),
                             ..
                         } => compile(e),
-                        other => Err(format!("argument `{other}` is not supported")),
+                        other => Err(Error::Unsupported(format!(
+                            "argument `{other}` is not supported"
+                        ))),
                     })
                     .collect::<Result<_, _>>()?,
                 FunctionArguments::Subquery(_) => {
-                    return Err("subqueries are not allowed in ingestion expressions".into())
+                    return Err(Error::Unsupported(
+                        "subqueries are not allowed in ingestion expressions".into(),
+                    ))
                 }
             };
             function_node(&name, args)?
@@ -192,14 +213,14 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
             if dotted {
                 return Ok(Node::Field(text));
             }
-            return Err(format!(
+            return Err(Error::Unsupported(format!(
                 "`{other}` is not supported in ingestion expressions"
-            ));
+            )));
         }
     })
 }
 
-fn function_node(name: &str, args: Vec<Node>) -> Result<Node, String> {
+fn function_node(name: &str, args: Vec<Node>) -> Result<Node> {
     let key: String = name
         .chars()
         .filter(|c| *c != '_')
@@ -214,31 +235,34 @@ fn function_node(name: &str, args: Vec<Node>) -> Result<Node, String> {
         "jsonformat" => (IngestFunc::JsonFormat, |n| n == 1),
         _ => {
             let func = Func::lookup(name).ok_or_else(|| {
-                format!("unknown function `{name}`; ingestion expressions use built-in functions such as toEpochSeconds, fromEpochDays, toDateTime, jsonPathString, DATETRUNC, UPPER")
+                Error::Unsupported(format!("unknown function `{name}`; ingestion expressions use built-in functions such as toEpochSeconds, fromEpochDays, toDateTime, jsonPathString, DATETRUNC, UPPER"))
             })?;
             let (expected, fits) = func.arity();
             if !fits(args.len()) {
-                return Err(format!(
+                return Err(Error::Unsupported(format!(
                     "{name} takes {expected} arguments, not {}",
                     args.len()
-                ));
+                )));
             }
             return Ok(Node::Builtin(func, args));
         }
     };
     if !arity(args.len()) {
-        return Err(format!("{name} takes 2 or 3 arguments, not {}", args.len()));
+        return Err(Error::Unsupported(format!(
+            "{name} takes 2 or 3 arguments, not {}",
+            args.len()
+        )));
     }
     Ok(Node::Ingest(ingest, args))
 }
 
-fn literal(value: &ast::Value) -> Result<Value, String> {
+fn literal(value: &ast::Value) -> Result<Value> {
     Ok(match value {
         ast::Value::Number(text, _) => match text.parse::<i64>() {
             Ok(v) => Value::Long(v),
             Err(_) => Value::Double(
                 text.parse()
-                    .map_err(|_| format!("`{text}` is not a number"))?,
+                    .map_err(|_| Error::Unsupported(format!("`{text}` is not a number")))?,
             ),
         },
         ast::Value::SingleQuotedString(text) | ast::Value::DoubleQuotedString(text) => {
@@ -246,7 +270,11 @@ fn literal(value: &ast::Value) -> Result<Value, String> {
         }
         ast::Value::Boolean(b) => Value::Long(*b as i64),
         ast::Value::Null => Value::Null,
-        other => return Err(format!("literal `{other}` is not supported")),
+        other => {
+            return Err(Error::Unsupported(format!(
+                "literal `{other}` is not supported"
+            )))
+        }
     })
 }
 
@@ -276,7 +304,7 @@ fn to_json(value: Value) -> Json {
     }
 }
 
-fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
+fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, ExecError> {
     Ok(match node {
         Node::Field(name) => match field(record, name) {
             Some(value) => from_json(value),
@@ -287,7 +315,12 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
             Value::Long(v) => Value::Long(v.wrapping_neg()),
             Value::Double(v) => Value::Double(-v),
             Value::Null => Value::Null,
-            other => return Err(format!("cannot negate `{}`", other.to_text())),
+            other => {
+                return Err(ExecError::Execution(format!(
+                    "cannot negate `{}`",
+                    other.to_text()
+                )))
+            }
         },
         Node::Not(inner) => match eval(inner, record)? {
             Value::Null => Value::Null,
@@ -300,7 +333,7 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
                 (_, Value::Long(_), Value::Long(_)) => ColumnType::Long,
                 _ => ColumnType::Double,
             };
-            binary(*op, &a, &b, ty).map_err(|err| err.to_string())?
+            binary(*op, &a, &b, ty)?
         }
         Node::IsNull(inner, negated) => {
             Value::Long((eval(inner, record)?.is_null() != *negated) as i64)
@@ -346,25 +379,24 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
                 .iter()
                 .map(|value| crate::query::expr::Expr::Literal(value.clone()))
                 .collect();
-            func.call(&values, func.column_type(&literals))
-                .map_err(|err| err.to_string())?
+            func.call(&values, func.column_type(&literals))?
         }
         Node::Ingest(func, args) => {
             let values: Vec<Value> = args
                 .iter()
                 .map(|arg| eval(arg, record))
                 .collect::<Result<_, _>>()?;
-            ingest_call(*func, &values)?
+            ingest_call(*func, &values).map_err(ExecError::Execution)?
         }
     })
 }
 
-fn ingest_call(func: IngestFunc, args: &[Value]) -> Result<Value, String> {
+fn ingest_call(func: IngestFunc, args: &[Value]) -> std::result::Result<Value, String> {
     let default = args.get(2).cloned().unwrap_or(Value::Null);
     if args[0].is_null() {
         return Ok(default);
     }
-    let text = |index: usize| -> Result<String, String> {
+    let text = |index: usize| -> std::result::Result<String, String> {
         match &args[index] {
             Value::Str(s) => Ok(s.clone()),
             Value::Null => Err("a text argument is null".into()),
@@ -434,7 +466,7 @@ fn ingest_call(func: IngestFunc, args: &[Value]) -> Result<Value, String> {
 }
 
 /// The value at a simple JSONPath (`$.a.b`, `$.list[0].c`, `$['a']`).
-fn json_path<'a>(document: &'a Json, path: &str) -> Result<Option<&'a Json>, String> {
+fn json_path<'a>(document: &'a Json, path: &str) -> std::result::Result<Option<&'a Json>, String> {
     let rest = path
         .trim()
         .strip_prefix('$')
@@ -551,13 +583,14 @@ mod tests {
         assert!(filter.matches(&record).unwrap());
         let filter = Transform::parse("side IN ('SELL', 'SHORT')").unwrap();
         assert!(!filter.matches(&record).unwrap());
-        let err = Transform::parse("groovyEval(x)").unwrap_err();
+        let err = Transform::parse("groovyEval(x)").unwrap_err().to_string();
         assert!(err.contains("unknown function `groovyEval`"), "{err}");
         assert!(Transform::parse("toEpochSeconds(").is_err());
         let err = Transform::parse("toEpochSeconds(side)")
             .unwrap()
             .eval(&record)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("toEpochSeconds(side)"), "{err}");
     }
 }

@@ -18,7 +18,11 @@ pub enum Error {
     SegmentNotFound { table: String, segment: String },
 
     #[error("cannot read {file}: {reason}")]
-    UnreadableFile { file: String, reason: String },
+    UnreadableFile {
+        file: String,
+        #[source]
+        reason: Box<crate::ingest::Error>,
+    },
 
     #[error("row {row} of {file}: {reason}; nothing was ingested (strict mode stops at the first bad row)")]
     StrictBadRow {

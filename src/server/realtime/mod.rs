@@ -187,9 +187,11 @@ impl Realtime {
         })?;
         // Settings librdkafka refuses (a misspelled consumer property, say)
         // would fail every retry: report them now.
-        crate::ingest::kafka::connect(&stream, &format!("{name}-check"))?;
+        crate::ingest::kafka::connect(&stream, &format!("{name}-check"))
+            .map_err(|err| err.to_string())?;
         let spec = Arc::new(SegmentSpec::new(schema, table));
-        let decoder = MessageDecoder::new(schema, table, spec.clone(), stream.decoder)?;
+        let decoder = MessageDecoder::new(schema, table, spec.clone(), stream.decoder)
+            .map_err(|err| err.to_string())?;
         let data = self
             .server
             .table_or_create(&name)

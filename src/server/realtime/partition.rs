@@ -107,7 +107,8 @@ fn consume(
     force_commit: u64,
 ) -> Result<Exit, String> {
     let topic = shared.stream.topic.as_str();
-    let consumer = kafka::connect(&shared.stream, &format!("{}-{partition}", shared.name))?;
+    let consumer = kafka::connect(&shared.stream, &format!("{}-{partition}", shared.name))
+        .map_err(|err| err.to_string())?;
     let dead_letters = match &shared.stream.dead_letter_topic {
         Some(_) => Some(dead_letter_producer(shared)?),
         None => None,
@@ -120,7 +121,8 @@ fn consume(
                 // Where auto.offset.reset put the partition is recorded, so
                 // a restart resumes there rather than resolving it anew.
                 let start =
-                    kafka::reset_offset(&consumer, topic, partition, shared.stream.offset_reset)?;
+                    kafka::reset_offset(&consumer, topic, partition, shared.stream.offset_reset)
+                        .map_err(|err| err.to_string())?;
                 sealer.submit(SealJob::checkpoint_only(Checkpoint {
                     next_offset: start,
                     next_sequence: 0,
@@ -168,7 +170,8 @@ fn consume(
         if control.resume_generation != cursor.resume_generation {
             cursor.resume_generation = control.resume_generation;
             if control.resume_from != ConsumeFrom::LastConsumed {
-                let (low, high) = kafka::watermarks(&consumer, topic, partition)?;
+                let (low, high) = kafka::watermarks(&consumer, topic, partition)
+                    .map_err(|err| err.to_string())?;
                 let target = match control.resume_from {
                     ConsumeFrom::Largest => high.max(cursor.next_offset),
                     _ => low.max(cursor.next_offset),
@@ -191,7 +194,8 @@ fn consume(
             open_segment(shared, partition, cursor)?;
         }
         if !assigned {
-            kafka::assign(&consumer, topic, partition, cursor.next_offset)?;
+            kafka::assign(&consumer, topic, partition, cursor.next_offset)
+                .map_err(|err| err.to_string())?;
             assigned = true;
             shared.with_status(partition, |status| {
                 status.state = ConsumerState::Consuming;
@@ -529,10 +533,13 @@ fn reset_after_out_of_range(
     cursor: &mut Cursor,
 ) -> Result<(), String> {
     let topic = shared.stream.topic.as_str();
-    let (low, high) = kafka::watermarks(consumer, topic, partition)?;
+    let (low, high) =
+        kafka::watermarks(consumer, topic, partition).map_err(|err| err.to_string())?;
     let wanted = cursor.next_offset;
     let target = if wanted < low {
-        kafka::reset_offset(consumer, topic, partition, shared.stream.offset_reset)?.max(low)
+        kafka::reset_offset(consumer, topic, partition, shared.stream.offset_reset)
+            .map_err(|err| err.to_string())?
+            .max(low)
     } else {
         high
     };
