@@ -72,11 +72,24 @@ impl From<server::Error> for ApiError {
         use server::Error as E;
         let status = match &err {
             E::SegmentNotFound { .. } => StatusCode::NOT_FOUND,
-            E::UnreadableFile { .. } | E::StrictBadRow { .. } | E::NoGoodRows { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            E::UnreadableFile { .. }
+            | E::StrictBadRow { .. }
+            | E::NoGoodRows { .. }
+            | E::ConsumeFrom(_) => StatusCode::BAD_REQUEST,
+            // A REALTIME table whose consumers cannot run.
+            E::NoSchema { .. }
+            | E::NoStreamConfig { .. }
+            | E::StreamConfig(_)
+            | E::Upsert(_)
+            | E::UpsertState { .. }
+            | E::NoRoomForKeys(_)
+            | E::Ingest(_)
+            | E::DeadLetterProducer(_) => StatusCode::SERVICE_UNAVAILABLE,
             E::Segment(_) | E::Io { .. } => {
                 return ApiError::internal("storing the table's segments failed", &err)
+            }
+            E::Thread(_) | E::Internal(_) => {
+                return ApiError::internal("the table's consumers failed", &err)
             }
         };
         ApiError::new(status, err.to_string())
