@@ -49,7 +49,7 @@ impl From<RegistryError> for ConnectError {
             RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
             RegistryError::Exists(_) => StatusCode::CONFLICT,
             RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
-            RegistryError::Io(_) => {
+            RegistryError::Io { .. } | RegistryError::FileRoots(_) => {
                 tracing::error!(error = %err, "connector storage failed");
                 return ConnectError(
                     StatusCode::INTERNAL_SERVER_ERROR,
