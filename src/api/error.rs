@@ -1,6 +1,10 @@
 //! `ApiError`: every failure a handler returns, and the one place where
-//! errors become HTTP statuses. The body is Pinot's controller error shape,
-//! `{"code": <status>, "error": "<message>"}`.
+//! errors become HTTP statuses: each module's error type (`catalog`,
+//! `server`, the connector registry) converts into an `ApiError` here, and
+//! [`query_status`] gives a failed query's status from its Pinot error
+//! code. The body is Pinot's controller error shape,
+//! `{"code": <status>, "error": "<message>"}`; the Kafka Connect routes
+//! wrap the same `ApiError` in their own shape (`connectors.rs`).
 //!
 //! Internal failures (I/O on the data directory) are logged in full and
 //! answered with a short message that names no server path.
@@ -10,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::export::RegistryError;
 use crate::query::error as query;
 use crate::query::QueryError;
 use crate::{catalog, server};
@@ -113,6 +118,20 @@ impl From<catalog::Error> for ApiError {
             }
             E::CorruptFile { .. } => {
                 return ApiError::internal("a catalog file is unreadable", &err)
+            }
+        };
+        ApiError::new(status, err.to_string())
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(err: RegistryError) -> ApiError {
+        let status = match &err {
+            RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
+            RegistryError::Exists(_) => StatusCode::CONFLICT,
+            RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
+            RegistryError::Io { .. } | RegistryError::FileRoots(_) => {
+                return ApiError::internal("storing the connector failed", &err)
             }
         };
         ApiError::new(status, err.to_string())
