@@ -55,8 +55,8 @@ pub enum Error {
     StreamConfig(Vec<Problem>),
 
     /// Upsert or dedup settings the consumers cannot use.
-    #[error("{0}")]
-    Upsert(String),
+    #[error(transparent)]
+    Upsert(#[from] crate::upsert::Error),
 
     #[error("table {table}: {source}")]
     UpsertState {
