@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::http::{header, Request};
 use criterion::{criterion_group, criterion_main, Criterion};
 use gamay::api::{router, AppState};
+use gamay::app::App;
 use gamay::auth::{secret, Authenticator};
 use gamay::config::ServerConfig;
 use serde_json::json;
@@ -52,7 +53,7 @@ fn app(
     } else {
         headers.push(String::new());
     }
-    let state = AppState::open(config).unwrap();
+    let state = AppState::new(App::open(config).unwrap());
     let router = router(state);
     runtime.block_on(async {
         for (uri, body) in [("/schemas", SCHEMA), ("/tables", TABLE)] {

@@ -5,8 +5,8 @@
 //! Run: `cargo bench --bench segment`. Figures go in BENCHMARKS.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use gamay::segment::bitpack;
-use gamay::segment::forpack::{self, ForPacked};
+use gamay::codec::bitpack;
+use gamay::codec::forpack::{self, ForPacked};
 
 const N: usize = 10_000_000;
 

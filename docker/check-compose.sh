@@ -4,7 +4,7 @@
 #   - always, a structural check in Python (PyYAML): every service has an
 #     image or a build whose Dockerfile exists, depends_on names defined
 #     services (and service_healthy ones have a healthcheck), the named
-#     volumes used are declared, the host ports README.md's compose section
+#     volumes used are declared, the host ports docs/compose.md's walkthrough
 #     uses are published, and the compose stack agrees with the JSON the
 #     walkthrough posts (topic, brokers, bucket, database, credentials).
 # Usage: docker/check-compose.sh [COMPOSE_FILE]   (default docker/docker-compose.yml)
@@ -135,19 +135,19 @@ for svc, spec in services.items():
                 problem(f"{name}: host port {published} is published by both `{host_ports[published]}` and `{svc}`")
             host_ports[published] = svc
 
-# The ports README.md's compose walkthrough uses must be published.
-readme_path = os.path.join(root, "README.md")
+# The ports docs/compose.md's walkthrough uses must be published.
+walkthrough_path = os.path.join(root, "docs", "compose.md")
 try:
-    readme = open(readme_path).read()
+    walkthrough = open(walkthrough_path).read()
 except OSError:
-    readme = ""
-match = re.search(r"^## Docker compose\b.*?(?=^## |\Z)", readme, re.M | re.S)
+    walkthrough = ""
+match = re.search(r"^# Docker compose\b.*", walkthrough, re.M | re.S)
 if not match:
-    problem("README.md: no `## Docker compose` section to take the walkthrough's ports from")
+    problem("docs/compose.md: no `# Docker compose` page to take the walkthrough's ports from")
 else:
     for port in sorted(set(re.findall(r"localhost:(\d+)", match.group(0))), key=int):
         if port not in host_ports:
-            problem(f"README.md's compose walkthrough uses localhost:{port}, which {name} does not publish")
+            problem(f"docs/compose.md's walkthrough uses localhost:{port}, which {name} does not publish")
     # Connector JSON shown in the walkthrough must be that of docker/NAME.json.
     for block in re.findall(r"\n\n((?:    .*\n|\n)+)", match.group(0) + "\n"):
         text = "\n".join(line[4:] for line in block.split("\n")).strip()
@@ -156,13 +156,13 @@ else:
         try:
             shown = json.loads(text)
         except ValueError as err:
-            problem(f"README.md's compose walkthrough shows JSON that does not parse: {err}")
+            problem(f"docs/compose.md's walkthrough shows JSON that does not parse: {err}")
             continue
         path = os.path.join(docker_dir, f"{shown.get('name')}.json")
         if not os.path.isfile(path):
-            problem(f"README.md's compose walkthrough shows connector `{shown.get('name')}`, but there is no docker/{shown.get('name')}.json")
+            problem(f"docs/compose.md's walkthrough shows connector `{shown.get('name')}`, but there is no docker/{shown.get('name')}.json")
         elif load_json(path) != shown:
-            problem(f"README.md's compose walkthrough shows connector `{shown.get('name')}` differently from docker/{shown.get('name')}.json")
+            problem(f"docs/compose.md's walkthrough shows connector `{shown.get('name')}` differently from docker/{shown.get('name')}.json")
 if host_ports.get("9000") != "gamay":
     problem(f"{name}: Gamay's port 9000 must be published by the `gamay` service (it is {host_ports.get('9000') or 'not published'})")
 

@@ -56,7 +56,7 @@ pub struct ServerConfig {
     /// Serve without authentication on an address other hosts can reach.
     pub insecure: bool,
     /// HTTPS with this certificate and key (`--tls-cert`, `--tls-key`).
-    pub tls: Option<crate::api::TlsFiles>,
+    pub tls: Option<TlsFiles>,
     /// Each query's `maxQueryMemoryBytes` unless it sets its own.
     pub max_query_memory_bytes: u64,
     /// Query slots, queues and lanes.
@@ -84,4 +84,12 @@ impl ServerConfig {
             workload: WorkloadConfig::default(),
         }
     }
+}
+
+/// Where the API's TLS certificate chain and private key are read from
+/// (PEM files, read again on SIGHUP).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }

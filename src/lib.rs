@@ -28,6 +28,10 @@
 //!   durable metadata store.
 //! - [`segment`]: mutable and immutable segments, the segment file format.
 //! - [`index`]: inverted, sorted, range, bloom and star-tree indexes.
+//! - [`codec`]: the byte encodings segments and indexes share (bit-packed
+//!   ids, frame-of-reference keys, variable-width blocks), below both.
+//! - [`expr`]: scalar expressions, values and Pinot's functions, shared by
+//!   ingestion transforms and queries.
 //! - [`ingest`]: records into rows, file readers, Kafka decoding, the broker
 //!   probe.
 //! - [`server`]: each table's committed segments, batch ingestion, and the
@@ -36,6 +40,8 @@
 //!   slots and lanes, and the multi-stage engine on DataFusion.
 //! - [`upsert`]: the primary key state of upsert and dedup tables.
 //! - [`export`]: Kafka Connect's S3 and JDBC sinks over sealed segments.
+//! - [`app`]: the application wired from the process settings; `api`
+//!   serves it.
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping,
 //!   access checks, the connection listener and TLS, the console.
 //! - [`auth`]: principals, permissions, credentials, the audit log.
@@ -50,20 +56,24 @@
 //! - [`sync`]: locks taken whether or not a panic poisoned them.
 //! - [`sketch`]: HyperLogLog and quantile summaries for approximate aggregates.
 //!
-//! Dependencies point mostly one way: `api → server/query/export →
-//! segment/index/ingest → catalog`. Below `api`, nothing names an HTTP
-//! status: modules return typed errors and `api/error.rs` maps them, and
+//! Dependencies point one way: `api → app → export/query → server →
+//! ingest → expr → segment → index → codec`, with `catalog` below all but
+//! the encodings; `architecture_tests` fails on a cycle, and
+//! `docs/architecture.md` has the full map. Below `api`, nothing names an
+//! HTTP status: modules return typed errors and `api/error.rs` maps them.
 //! `segment`/`index` never touch an async runtime.
-//! `docs/architecture.md` has the full map.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod catalog;
+pub mod codec;
 pub mod config;
 pub mod durable;
 pub mod error;
 pub mod export;
+pub mod expr;
 pub mod faults;
 pub mod index;
 pub mod ingest;
@@ -78,3 +88,6 @@ pub mod sync;
 pub mod upsert;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod architecture_tests;

@@ -295,7 +295,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.auth_file = args.auth_file;
             config.insecure = args.insecure;
             if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
-                config.tls = Some(gamay::api::TlsFiles { cert, key });
+                config.tls = Some(gamay::config::TlsFiles { cert, key });
             }
             let scheme = if config.tls.is_some() {
                 "https"

@@ -1,23 +1,25 @@
 //! The JDBC sink connector against real PostgreSQL and MariaDB servers: every
 //! sealed segment lands in the target exactly once (rows and watermark in one
 //! transaction), values keep their types and text, hostile table names are
-//! quoted, crashes on either side of the commit neither lose nor repeat rows,
-//! a target that is down is retried, bad configs are refused clearly, and
-//! connections get TLS as each driver's URL parameters ask.
+//! quoted, crashes on either side of the commit (with one segment or with
+//! several waiting behind it) neither lose nor repeat rows, a target that is
+//! down is retried, bad configs are refused clearly, and connections get TLS
+//! as each driver's URL parameters ask.
 
 mod export;
 mod kafka;
 
+use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use export::{
-    create_connector, create_table, ingest, note, price, rows, service, status, symbol,
-    wait_caught_up, BASE_MS,
+    create_connector, create_table, export_until_fault, ingest, note, price, rows, saved_segments,
+    saved_state, service, status, symbol, wait_caught_up, BASE_MS,
 };
-use kafka::{call, row, wait_until, InProcess, Process};
+use kafka::{call, row, wait_until, InProcess};
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
@@ -193,7 +195,16 @@ impl My {
             .unwrap_or_else(|err| panic!("{sql}: {err}"))
     }
 
+    /// Rows of the target table; 0 when it does not exist.
     fn count(&mut self) -> i64 {
+        let exists: Vec<i64> = self.rows(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = ?",
+            (self.target.clone(),),
+        );
+        if exists[0] == 0 {
+            return 0;
+        }
         let sql = format!("SELECT COUNT(*) FROM {}", my_quote(&self.target));
         self.rows(&sql, ())[0]
     }
@@ -393,53 +404,148 @@ fn mariadb_upsert_exports_every_row_once_and_updates() {
     assert_eq!(marks, vec![600, 600]);
 }
 
-/// Runs a server with `fault` armed: loads rows 0..600 and creates the
-/// connector, then waits for the fault point to abort the process.
-fn export_until_fault(data: &std::path::Path, fault: &str, name: &str, config: &Value) {
-    let mut server = Process::start(data, Some(fault));
-    create_table(&server.url);
-    ingest(&server.url, &rows(0..600, 0));
-    create_connector(&server.url, name, config);
-    assert!(
-        server.wait_for_exit(WAIT),
-        "the fault point {fault} was not reached"
-    );
+/// The target of a crash test, through the client that checks it.
+enum Db {
+    Pg(Pg),
+    My(My),
+}
+
+/// What a target table holds: rows, distinct ids, and the sums of id,
+/// shares and price (whole and half numbers: exact in a double).
+#[derive(Debug, PartialEq)]
+struct Checksum {
+    rows: i64,
+    ids: i64,
+    id_sum: i64,
+    shares_sum: i64,
+    price_sum: f64,
+}
+
+impl Checksum {
+    /// What rows `ids` of version 0 sum to, each once.
+    fn of(ids: std::ops::Range<i64>) -> Checksum {
+        Checksum {
+            rows: ids.end - ids.start,
+            ids: ids.end - ids.start,
+            id_sum: ids.clone().sum(),
+            shares_sum: ids.clone().map(|id| id % 100).sum(),
+            price_sum: ids.map(|id| price(id, 0)).sum(),
+        }
+    }
+}
+
+impl Db {
+    /// Connects to service `var` (a `scheme` of the JDBC URL), or `None`
+    /// when the test is skipped.
+    fn connect(scheme: &str, var: &str, target: &str, connector: &str) -> Option<(Db, Value)> {
+        let url = service(var)?;
+        let parsed = parse_service(&url);
+        let config = jdbc(scheme, &parsed, &parsed.address, target, "insert");
+        let db = if scheme == "postgresql" {
+            Db::Pg(Pg::connect(&url, target, connector))
+        } else {
+            Db::My(My::connect(&url, target, connector))
+        };
+        Some((db, config))
+    }
+
+    fn checksum(&mut self) -> Checksum {
+        let sums = "count(*), count(DISTINCT id), CAST(COALESCE(sum(id), 0) AS {int}), \
+                    CAST(COALESCE(sum(shares), 0) AS {int}), COALESCE(sum(price), 0)";
+        match self {
+            Db::Pg(pg) => {
+                if pg.count() == 0 {
+                    return Checksum::of(0..0);
+                }
+                let sql = format!(
+                    "SELECT {} FROM {}",
+                    sums.replace("{int}", "BIGINT"),
+                    pg_quote(&pg.target)
+                );
+                let row = &pg.query(&sql, &[])[0];
+                Checksum {
+                    rows: row.get(0),
+                    ids: row.get(1),
+                    id_sum: row.get(2),
+                    shares_sum: row.get(3),
+                    price_sum: row.get(4),
+                }
+            }
+            Db::My(my) => {
+                if my.count() == 0 {
+                    return Checksum::of(0..0);
+                }
+                let sql = format!(
+                    "SELECT {} FROM {}",
+                    sums.replace("{int}", "SIGNED"),
+                    my_quote(&my.target)
+                );
+                let (rows, ids, id_sum, shares_sum, price_sum) = my.rows(&sql, ())[0];
+                Checksum {
+                    rows,
+                    ids,
+                    id_sum,
+                    shares_sum,
+                    price_sum,
+                }
+            }
+        }
+    }
+
+    /// The connector's watermark rows in the target: rows by segment.
+    fn watermark(&mut self) -> BTreeMap<String, i64> {
+        let sql = "SELECT segment, row_count FROM gamay_connect_offsets \
+                   WHERE connector = {p} AND source_table = 'trades_OFFLINE'";
+        match self {
+            Db::Pg(pg) => {
+                let connector = pg.connector.clone();
+                pg.query(&sql.replace("{p}", "$1"), &[&connector])
+                    .iter()
+                    .map(|row| (row.get(0), row.get(1)))
+                    .collect()
+            }
+            Db::My(my) => {
+                let connector = my.connector.clone();
+                let rows: Vec<(String, i64)> = my.rows(&sql.replace("{p}", "?"), (connector,));
+                rows.into_iter().collect()
+            }
+        }
+    }
 }
 
 /// A crash after the rows are written but before the target commits leaves
 /// nothing behind, and the restarted server writes the segment exactly once.
-#[test]
-fn a_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
-    let Some(url) = service("GAMAY_TEST_POSTGRES") else {
-        return;
-    };
-    let pg_service = parse_service(&url);
+fn crash_before_commit(scheme: &str, var: &str) {
     let suffix = unique();
     let target = format!("crash_before_{suffix}");
-    let name = format!("pg-before-{suffix}");
-    let pg = Pg::connect(&url, &target, &name);
-    let config = jdbc(
-        "postgresql",
-        &pg_service,
-        &pg_service.address,
-        &target,
-        "insert",
-    );
+    let name = format!("{scheme}-before-{suffix}");
+    let Some((mut db, config)) = Db::connect(scheme, var, &target, &name) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    export_until_fault(dir.path(), "export.before_commit", &name, &config);
-    assert_eq!(pg.count(), 0);
-    assert_eq!(pg.watermark(), Vec::<i64>::new());
+    let fault = "export.before_commit";
+    export_until_fault(dir.path(), fault, &[600], &name, &config);
+    assert_eq!(db.checksum(), Checksum::of(0..0));
+    assert!(db.watermark().is_empty());
+    assert_eq!(
+        saved_segments(&saved_state(dir.path(), &name), "trades_OFFLINE"),
+        0
+    );
 
     let server = InProcess::start(dir.path());
     wait_caught_up(&server.url, &name, 600, WAIT);
-    let table = pg_quote(&target);
-    let counts = pg.query(
-        &format!("SELECT count(*), count(DISTINCT id) FROM {table}"),
-        &[],
-    );
-    assert_eq!(counts[0].get::<_, i64>(0), 600);
-    assert_eq!(counts[0].get::<_, i64>(1), 600);
-    assert_eq!(pg.watermark(), vec![600]);
+    assert_eq!(db.checksum(), Checksum::of(0..600));
+    assert_eq!(db.watermark().into_values().collect::<Vec<_>>(), [600]);
+}
+
+#[test]
+fn postgres_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
+    crash_before_commit("postgresql", "GAMAY_TEST_POSTGRES");
+}
+
+#[test]
+fn mariadb_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
+    crash_before_commit("mariadb", "GAMAY_TEST_MYSQL");
 }
 
 /// A crash after the target committed but before the connector saved its
@@ -447,32 +553,100 @@ fn a_crash_before_commit_leaves_nothing_and_the_restart_writes_once() {
 /// segment is in, so it is not written again.
 #[test]
 fn a_crash_after_commit_does_not_write_again() {
-    let Some(url) = service("GAMAY_TEST_POSTGRES") else {
-        return;
-    };
-    let pg_service = parse_service(&url);
     let suffix = unique();
     let target = format!("crash_after_{suffix}");
     let name = format!("pg-after-{suffix}");
-    let pg = Pg::connect(&url, &target, &name);
-    let config = jdbc(
-        "postgresql",
-        &pg_service,
-        &pg_service.address,
-        &target,
-        "insert",
-    );
+    let Some((mut db, config)) = Db::connect("postgresql", "GAMAY_TEST_POSTGRES", &target, &name)
+    else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    export_until_fault(dir.path(), "export.after_write", &name, &config);
-    assert_eq!(pg.count(), 600);
+    export_until_fault(dir.path(), "export.after_write", &[600], &name, &config);
+    assert_eq!(db.checksum(), Checksum::of(0..600));
+    assert_eq!(
+        saved_segments(&saved_state(dir.path(), &name), "trades_OFFLINE"),
+        0
+    );
 
     let server = InProcess::start(dir.path());
     wait_idle(&server.url, &name);
-    assert_eq!(pg.count(), 600);
-    let table = pg_quote(&target);
-    let distinct = pg.query(&format!("SELECT count(DISTINCT id) FROM {table}"), &[]);
-    assert_eq!(distinct[0].get::<_, i64>(0), 600);
-    assert_eq!(pg.watermark(), vec![600]);
+    assert_eq!(db.checksum(), Checksum::of(0..600));
+    assert_eq!(db.watermark().into_values().collect::<Vec<_>>(), [600]);
+}
+
+/// Four sealed segments wait when the connector starts and `fault` aborts
+/// the server at its `n`-th hit (n > 1), with segments behind it: before it,
+/// `committed` segments are in the target and `saved` in the connector's
+/// own state. The restarted server brings every row in exactly once (rows,
+/// distinct ids and sums of the values), one watermark row of 150 rows per
+/// segment, and reports the four segments and 600 rows exported.
+fn crash_with_segments_waiting(
+    scheme: &str,
+    var: &str,
+    fault: &str,
+    committed: usize,
+    saved: usize,
+) {
+    let suffix = unique();
+    let target = format!("crash_many_{suffix}");
+    let name = format!("{scheme}-many-{suffix}");
+    let Some((mut db, config)) = Db::connect(scheme, var, &target, &name) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    export_until_fault(dir.path(), fault, &[150; 4], &name, &config);
+    let before = db.watermark();
+    assert_eq!(before.len(), committed, "{fault}: {before:?}");
+    assert!(before.values().all(|rows| *rows == 150), "{before:?}");
+    assert_eq!(db.checksum().rows, 150 * committed as i64, "{fault}");
+    assert_eq!(db.checksum().ids, 150 * committed as i64, "{fault}");
+    let state = saved_state(dir.path(), &name);
+    assert_eq!(saved_segments(&state, "trades_OFFLINE"), saved, "{state}");
+    assert_eq!(state["rowsWritten"], json!(150 * saved), "{state}");
+
+    let server = InProcess::start(dir.path());
+    let status = wait_caught_up(&server.url, &name, 600, WAIT);
+    assert_eq!(db.checksum(), Checksum::of(0..600), "{fault}");
+    let after = db.watermark();
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert!(after.values().all(|rows| *rows == 150), "{after:?}");
+    assert!(before.keys().all(|segment| after.contains_key(segment)));
+    let watermark = &status["watermark"]["trades_OFFLINE"];
+    assert_eq!(watermark["segmentsExported"], 4, "{status}");
+    let last = watermark["lastSegment"].as_str().unwrap_or_default();
+    assert!(after.contains_key(last), "{status}");
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    let state = saved_state(dir.path(), &name);
+    assert_eq!(saved_segments(&state, "trades_OFFLINE"), 4, "{state}");
+    assert_eq!(state["rowsWritten"], 600, "{state}");
+}
+
+#[test]
+fn postgres_crash_before_a_later_commit_with_segments_waiting() {
+    let fault = "export.before_commit@3";
+    crash_with_segments_waiting("postgresql", "GAMAY_TEST_POSTGRES", fault, 2, 2);
+}
+
+#[test]
+fn mariadb_crash_before_a_later_commit_with_segments_waiting() {
+    crash_with_segments_waiting(
+        "mariadb",
+        "GAMAY_TEST_MYSQL",
+        "export.before_commit@3",
+        2,
+        2,
+    );
+}
+
+#[test]
+fn postgres_crash_after_a_later_commit_with_segments_waiting() {
+    let fault = "export.after_write@2";
+    crash_with_segments_waiting("postgresql", "GAMAY_TEST_POSTGRES", fault, 2, 1);
+}
+
+#[test]
+fn mariadb_crash_after_a_later_commit_with_segments_waiting() {
+    crash_with_segments_waiting("mariadb", "GAMAY_TEST_MYSQL", "export.after_write@2", 2, 1);
 }
 
 /// A TCP proxy to `target` that refuses service (accepts and hangs up)
@@ -1192,15 +1366,7 @@ fn mariadb_over_tls_checks_what_ssl_mode_says() {
     };
     let count = |case: &TlsCase| {
         let index = cases.iter().position(|c| c.name == case.name).unwrap();
-        let mut my = checks[index].borrow_mut();
-        let exists: Vec<i64> = my.rows(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
-            (case.target.as_str(),),
-        );
-        if exists[0] == 0 {
-            return 0;
-        }
-        my.count()
+        checks[index].borrow_mut().count()
     };
     run_tls_cases(&cases, config, count);
 }

@@ -1,8 +1,9 @@
 //! The S3 sink end to end: a Parquet export into a local directory laid out
 //! as Hive time partitions in New York time across a DST change, read back
 //! with the parquet crate; a replay that publishes nothing twice; a crash
-//! between objects; JSON lines with a field partitioner; and the same
-//! export against an S3 server (moto) through the S3 API.
+//! between objects, of one segment or with several waiting; JSON lines with
+//! a field partitioner; and the same export against an S3 server (moto)
+//! through the S3 API.
 
 #[path = "export/mod.rs"]
 mod export;
@@ -14,14 +15,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use chrono::TimeZone;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 
-use export::{create_connector, create_table, ingest, rows, wait_caught_up, BASE_MS};
+use export::{
+    create_connector, create_table, export_until_fault, ingest, rows, saved_segments, saved_state,
+    wait_caught_up, BASE_MS,
+};
 use kafka::{call, InProcess, Process};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -94,7 +98,8 @@ fn hour_dir(ms: i64) -> String {
 
 /// Every exported row's id, checking each file on the way: its directory
 /// matches its rows' New York hour, it holds at most 50 rows spanning less
-/// than ten minutes, and its columns have the exported types.
+/// than ten minutes, its columns have the exported types, and each row's
+/// values are the ones ingested (version 0).
 fn check_export(root: &Path) -> BTreeMap<i32, usize> {
     let mut ids: BTreeMap<i32, usize> = BTreeMap::new();
     let table_root = root.join("exports/topics/trades");
@@ -139,6 +144,14 @@ fn check_export(root: &Path) -> BTreeMap<i32, usize> {
             .unwrap()
             .as_primitive::<TimestampMicrosecondType>();
         let note = batch.column_by_name("note").unwrap().as_string::<i32>();
+        let shares = batch
+            .column_by_name("shares")
+            .unwrap()
+            .as_primitive::<Int32Type>();
+        let price = batch
+            .column_by_name("price")
+            .unwrap()
+            .as_primitive::<Float64Type>();
         let (first, last) = (ts.value(0), ts.value(batch.num_rows() - 1));
         assert!(
             last - first < 600_000,
@@ -155,6 +168,17 @@ fn check_export(root: &Path) -> BTreeMap<i32, usize> {
             let expected = export::note(id.value(row) as i64);
             let got = (!note.is_null(row)).then(|| note.value(row).to_string());
             assert_eq!(got, expected, "note of id {}", id.value(row));
+            let id_value = id.value(row) as i64;
+            assert_eq!(
+                shares.value(row) as i64,
+                id_value % 100,
+                "shares of {id_value}"
+            );
+            assert_eq!(
+                price.value(row),
+                export::price(id_value, 0),
+                "price of {id_value}"
+            );
             *ids.entry(id.value(row)).or_default() += 1;
         }
     }
@@ -236,20 +260,8 @@ fn a_crash_between_objects_leaves_each_row_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("data/lake");
     let data = dir.path().join("data");
-    let mut server = Process::start(&data, Some("export.after_put@3"));
-    create_table(&server.url);
-    ingest(&server.url, &rows(0..600, 0));
-    create_connector(&server.url, "s3-sink", &s3_config(&store));
-    assert!(
-        server.wait_for_exit(WAIT),
-        "the fault point was not reached"
-    );
-    let objects = |found: Vec<PathBuf>| {
-        found
-            .into_iter()
-            .filter(|p| !p.to_string_lossy().contains('#'))
-            .collect::<Vec<_>>()
-    };
+    let config = s3_config(&store);
+    export_until_fault(&data, "export.after_put@3", &[600], "s3-sink", &config);
     let published = objects(files(&store));
     let partial = published.len();
     assert!(partial >= 3, "{partial} objects before the crash");
@@ -257,12 +269,56 @@ fn a_crash_between_objects_leaves_each_row_once() {
     let mut cut_short = published[0].clone().into_os_string();
     cut_short.push("#77");
     std::fs::write(&cut_short, b"PAR1 half an object").unwrap();
-    drop(server);
     let server = Process::start(&data, None);
     let status = wait_caught_up(&server.url, "s3-sink", 600, WAIT);
     assert_each_once(&check_export(&store), 0..600);
     assert!(files(&store).len() > partial);
     assert_eq!(status["watermark"]["trades_OFFLINE"]["segmentsExported"], 1);
+}
+
+/// Whole objects: files the local store did not stage (`#` marks those).
+fn objects(found: Vec<PathBuf>) -> Vec<PathBuf> {
+    found
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains('#'))
+        .collect()
+}
+
+/// Four sealed segments wait when the connector starts, and the crash comes
+/// at the 20th object: the first segment's 15 (one per ten minutes of its
+/// 150 rows) are published and saved in the connector's state, the second
+/// is part way, two more wait behind it. The restarted server publishes
+/// every row once, with its values, and reports four segments, 600 rows
+/// and as many files as the store holds.
+#[test]
+fn a_crash_with_segments_waiting_leaves_each_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("data/lake");
+    let data = dir.path().join("data");
+    let config = s3_config(&store);
+    export_until_fault(&data, "export.after_put@20", &[150; 4], "s3-sink", &config);
+    let published = objects(files(&store)).len();
+    assert!((20..30).contains(&published), "{published} objects");
+    let state = saved_state(&data, "s3-sink");
+    assert_eq!(saved_segments(&state, "trades_OFFLINE"), 1, "{state}");
+    assert_eq!(state["rowsWritten"], 150, "{state}");
+    assert_eq!(state["filesWritten"], 15, "{state}");
+
+    let server = Process::start(&data, None);
+    let status = wait_caught_up(&server.url, "s3-sink", 600, WAIT);
+    assert_each_once(&check_export(&store), 0..600);
+    assert_eq!(status["watermark"]["trades_OFFLINE"]["segmentsExported"], 4);
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    let files_now = files(&store).len();
+    assert_eq!(status["filesWritten"], files_now, "{status}");
+    assert_eq!(
+        objects(files(&store)).len(),
+        files_now,
+        "a staged file is left"
+    );
+    let state = saved_state(&data, "s3-sink");
+    assert_eq!(saved_segments(&state, "trades_OFFLINE"), 4, "{state}");
+    assert_eq!(state["rowsWritten"], 600, "{state}");
 }
 
 /// A `file://` store writes only inside the server's file store roots

@@ -142,7 +142,8 @@ fn sigterm_shuts_down_cleanly() {
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Generous: what counts is a clean exit, not how fast it comes.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(exit) = server.child.try_wait().unwrap() {
             assert!(exit.success(), "exit status {exit}");

@@ -3,6 +3,12 @@
 //! inverted, range and bloom indexes and a raw column, and `trades_plain`
 //! with none, in two segments each. Files query both, so index paths and
 //! scans must agree.
+//!
+//! Column types are checked, not only values: each `query` record's type
+//! string must match the response's `dataSchema.columnDataTypes`, mapped by
+//! [`column_type`]: `I` for INT and LONG, `R` for FLOAT, DOUBLE and
+//! BIG_DECIMAL, `T` for the rest (STRING, JSON, BYTES, TIMESTAMP, BOOLEAN
+//! and every array type).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -61,6 +67,15 @@ fn cell(value: &Json, ty: &str) -> String {
     }
 }
 
+/// The sqllogictest type letter of a Pinot `columnDataTypes` entry.
+fn column_type(pinot: &str) -> DefaultColumnType {
+    match pinot {
+        "INT" | "LONG" => DefaultColumnType::Integer,
+        "FLOAT" | "DOUBLE" | "BIG_DECIMAL" => DefaultColumnType::FloatingPoint,
+        _ => DefaultColumnType::Text,
+    }
+}
+
 impl sqllogictest::DB for Gamay {
     type Error = QueryFailed;
     type ColumnType = DefaultColumnType;
@@ -90,14 +105,7 @@ impl sqllogictest::DB for Gamay {
                     .collect()
             })
             .unwrap_or_default();
-        let column_types = types
-            .iter()
-            .map(|ty| match ty.as_str() {
-                "INT" | "LONG" | "TIMESTAMP" | "BOOLEAN" => DefaultColumnType::Integer,
-                "DOUBLE" | "FLOAT" => DefaultColumnType::FloatingPoint,
-                _ => DefaultColumnType::Text,
-            })
-            .collect();
+        let column_types = types.iter().map(|ty| column_type(ty)).collect();
         let rows = table["rows"]
             .as_array()
             .map(|rows| {
@@ -203,6 +211,7 @@ fn sql_logic_tests() {
             let url = url.clone();
             async move { Ok(Gamay { url }) }
         });
+        runner.with_column_validator(sqllogictest::strict_column_validator);
         if let Err(err) = runner.run_file(file) {
             failures.push(format!("{}: {err}", file.display()));
         }

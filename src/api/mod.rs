@@ -39,99 +39,40 @@ use tower_http::trace::TraceLayer;
 
 pub use access::{rule, Caller, Rule};
 pub use error::ApiError;
-pub use tls::TlsFiles;
 
-use crate::auth::audit::AuditLog;
-use crate::auth::Authenticator;
-use crate::catalog::{self, Catalog};
+use crate::app::App;
+use crate::catalog;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
-use crate::export::Connectors;
-use crate::metrics::{Metrics, StateCollector};
-use crate::query::multistage::MultiStage;
-use crate::query::{Broker, LocalServer};
 use crate::server::realtime::Realtime;
 use crate::server::Server;
 
-/// What every handler can reach.
+/// What every handler can reach: the application, and the API's own
+/// limits on work it starts.
 #[derive(Clone)]
 pub struct AppState {
-    pub catalog: Arc<Catalog>,
-    pub server: Arc<Server>,
-    pub config: Arc<ServerConfig>,
-    pub broker: Arc<Broker>,
-    pub realtime: Arc<Realtime>,
-    pub connectors: Arc<Connectors>,
-    pub metrics: Arc<Metrics>,
-    /// `None` when authentication is off.
-    pub auth: Option<Arc<Authenticator>>,
+    pub app: Arc<App>,
     /// Password verifications run at once (each takes a core for milliseconds).
     pub auth_slots: Arc<tokio::sync::Semaphore>,
-    pub audit: Arc<AuditLog>,
 }
 
 impl AppState {
-    /// Opens the catalog and the tables' data under the data directory.
-    pub fn open(config: ServerConfig) -> Result<AppState> {
-        let auth = match &config.auth_file {
-            Some(path) => Some(Arc::new(
-                Authenticator::from_file(path).map_err(Error::Auth)?,
-            )),
-            None => None,
-        };
-        let catalog = Catalog::open(&config.data_dir)?;
-        let audit = AuditLog::open(&config.data_dir).map_err(|source| Error::Audit {
-            path: config.data_dir.join(crate::auth::audit::FILE_NAME),
-            source,
-        })?;
-        ingest::remove_leftover_uploads(&config.data_dir);
-        let server = Arc::new(Server::open(&config.data_dir, &catalog)?);
-        let catalog = Arc::new(catalog);
-        let threads = crate::query::workload::cores();
-        let workload = &config.workload;
-        let local = LocalServer::new(server.clone(), threads, workload)?;
-        let multistage = MultiStage::new(
-            catalog.clone(),
-            server.clone(),
-            threads,
-            workload.background_nice,
-        )
-        .map_err(Error::Serve)?;
-        let broker = Broker::new(
-            catalog.clone(),
-            vec![Arc::new(local)],
-            Arc::new(multistage),
-            workload,
-        );
-        let realtime = Arc::new(Realtime::new(server.clone()));
-        realtime.start_all(&catalog);
-        let connectors = Connectors::start(
-            &config.data_dir,
-            &config.file_store_roots,
-            catalog.clone(),
-            server.clone(),
-        )?;
-        let connectors = Arc::new(connectors);
-        let metrics = Arc::new(Metrics::new(StateCollector {
-            catalog: catalog.clone(),
-            server: server.clone(),
-            realtime: realtime.clone(),
-            connectors: connectors.clone(),
-            queries_running: broker.running(),
-            queries_queued: broker.queued(),
-        }));
-        Ok(AppState {
-            catalog,
-            server,
-            config: Arc::new(config),
-            broker: Arc::new(broker),
-            realtime,
-            connectors,
-            metrics,
-            auth,
-            auth_slots: Arc::new(tokio::sync::Semaphore::new(threads)),
-            audit: Arc::new(audit),
-        })
+    /// The state for serving `app`; uploads a crash left half-spooled are
+    /// removed first.
+    pub fn new(app: App) -> AppState {
+        ingest::remove_leftover_uploads(&app.config.data_dir);
+        AppState {
+            app: Arc::new(app),
+            auth_slots: Arc::new(tokio::sync::Semaphore::new(crate::query::workload::cores())),
+        }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
     }
 }
 
@@ -191,14 +132,13 @@ pub async fn serve(
         }
         None => None,
     };
-    let state = AppState::open(config)?;
+    let state = AppState::new(App::open(config)?);
     if let Some(auth) = &state.auth {
         tracing::info!(principals = auth.len(), "authentication is on");
     } else {
         tracing::warn!(%bound, "authentication is off: every caller may do everything");
     }
-    let realtime = state.realtime.clone();
-    let connectors = state.connectors.clone();
+    let app = state.app.clone();
     on_bound(bound);
     let served = listen::serve(
         listener,
@@ -210,8 +150,7 @@ pub async fn serve(
     )
     .await
     .map_err(Error::Serve);
-    connectors.stop_all();
-    let _ = tokio::task::spawn_blocking(move || realtime.shutdown()).await;
+    let _ = tokio::task::spawn_blocking(move || app.shutdown()).await;
     served
 }
 

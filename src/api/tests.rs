@@ -38,7 +38,7 @@ impl TestApp {
         // lane's priority is tested in `query::workload`).
         config.workload.background_nice = 0;
         adjust(&mut config);
-        let state = AppState::open(config).unwrap();
+        let state = AppState::new(App::open(config).unwrap());
         TestApp { _dir: dir, state }
     }
 
@@ -861,7 +861,7 @@ async fn ingest_csv_and_parquet_files_into_segments() {
     // behind do not.
     let leftover = crate::durable::temp_path(&app.state.config.data_dir.join("uploads/upload"));
     std::fs::write(&leftover, b"partial upload").unwrap();
-    let reopened = AppState::open((*app.state.config).clone()).unwrap();
+    let reopened = AppState::new(App::open((*app.state.config).clone()).unwrap());
     assert!(!leftover.exists());
     assert_eq!(
         reopened

@@ -4,7 +4,7 @@
 //! Connections already open keep the certificate they started with; a
 //! reload that fails keeps the previous one and logs why.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use crate::sync::RecoverRw;
@@ -13,12 +13,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 
-/// Where the certificate and key are read from.
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
+use crate::config::TlsFiles;
 
 /// The acceptor in use, replaced on reload.
 pub struct Tls {

@@ -12,6 +12,10 @@
 //!              "TIMESTAMP"
 //! granularity: size ":" unit                                   15:MINUTES
 //! ```
+//!
+//! Java `SimpleDateFormat` patterns are read and written here, once, for
+//! schemas, transforms, query functions, retention and the S3 sink
+//! ([`parse_simple_date`], [`format_simple_date`], [`java_pattern`]).
 
 use std::fmt;
 
@@ -226,6 +230,75 @@ fn check_pattern(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Translates a Java `SimpleDateFormat` pattern into a chrono one.
+pub fn java_pattern(pattern: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        let mut run = 1;
+        while at + run < chars.len() && chars[at + run] == c {
+            run += 1;
+        }
+        let piece = match (c, run) {
+            ('y', 2) => "%y".to_string(),
+            ('y', _) => "%Y".to_string(),
+            ('M', 1..=2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', _) => "%3f".to_string(),
+            ('a', _) => "%p".to_string(),
+            ('E', _) => "%a".to_string(),
+            ('Z', _) | ('X', _) => "%z".to_string(),
+            ('\'', _) => {
+                // Quoted literal text.
+                let mut end = at + 1;
+                let mut literal = String::new();
+                while end < chars.len() && chars[end] != '\'' {
+                    literal.push(chars[end]);
+                    end += 1;
+                }
+                at = end + 1;
+                out.push_str(&literal.replace('%', "%%"));
+                continue;
+            }
+            ('%', _) => "%%".repeat(run),
+            (other, _) => other.to_string().repeat(run),
+        };
+        out.push_str(&piece);
+        at += run;
+    }
+    out
+}
+
+/// Epoch milliseconds of `text` written with the Java pattern `pattern`,
+/// read as UTC: a date and time, or a date alone at midnight.
+pub fn parse_simple_date(text: &str, pattern: &str) -> Result<i64, chrono::ParseError> {
+    let pattern = java_pattern(pattern);
+    chrono::NaiveDateTime::parse_from_str(text, &pattern)
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, &pattern)
+                .map(|date| date.and_time(chrono::NaiveTime::MIN))
+        })
+        .map(|time| time.and_utc().timestamp_millis())
+}
+
+/// `millis` written with the Java pattern `pattern`, in UTC; `None` when
+/// the instant is out of range or the pattern cannot be rendered.
+pub fn format_simple_date(millis: i64, pattern: &str) -> Option<String> {
+    use std::fmt::Write;
+    let time = chrono::DateTime::from_timestamp_millis(millis)?;
+    let mut out = String::new();
+    write!(out, "{}", time.format(&java_pattern(pattern))).ok()?;
+    Some(out)
+}
+
 /// A granularity such as `1:DAYS` or `15:MINUTES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granularity {
@@ -339,5 +412,32 @@ mod tests {
         assert_eq!(Granularity::parse("MINUTES|15").unwrap().size, 15);
         assert!(Granularity::parse("DAYS").is_err());
         assert!(Granularity::parse("1:WEEKS").is_err());
+    }
+
+    #[test]
+    fn simple_dates_read_and_written_once() {
+        // 2026-05-13T14:35:12Z
+        let millis = 1_778_682_912_000;
+        let pattern = "yyyy-MM-dd'T'HH:mm:ss";
+        assert_eq!(
+            format_simple_date(millis, pattern).as_deref(),
+            Some("2026-05-13T14:35:12")
+        );
+        assert_eq!(
+            parse_simple_date("2026-05-13T14:35:12", pattern),
+            Ok(millis)
+        );
+        // A date alone is midnight UTC.
+        assert_eq!(
+            parse_simple_date("20260513", "yyyyMMdd"),
+            Ok(1_778_630_400_000)
+        );
+        assert!(parse_simple_date("13/05/2026", "yyyyMMdd").is_err());
+        // A literal percent sign is text, not a chrono directive.
+        assert_eq!(
+            format_simple_date(millis, "yyyy'%'MM").as_deref(),
+            Some("2026%05")
+        );
+        assert_eq!(format_simple_date(i64::MAX, pattern), None);
     }
 }

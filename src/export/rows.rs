@@ -13,10 +13,10 @@ use roaring::RoaringBitmap;
 
 use super::error::RowsError;
 use crate::catalog::{DataType, Schema};
+use crate::expr::value::ColumnType;
 use crate::query::docs::Docs;
 use crate::query::multistage::arrow::{arrow_type, to_array};
 use crate::query::source::SegmentSource;
-use crate::query::value::ColumnType;
 use crate::segment::ImmutableSegment;
 
 /// One exported column.

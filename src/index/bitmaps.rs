@@ -1,5 +1,5 @@
 //! A block of doc-id sets: the variable-width layout of segment values
-//! (`offset:u32{n+1} pad8 data`, see `segment::stored::Var`), set `i` being
+//! (`offset:u32{n+1} pad8 data`, see `codec::var::Var`), set `i` being
 //! `data[offset[i]..offset[i+1]]` in whichever of two forms is smaller:
 //!
 //! ```text
@@ -15,7 +15,7 @@
 use roaring::RoaringBitmap;
 
 use super::error::{Error, Result};
-use crate::segment::stored::{encode_var, Var};
+use crate::codec::var::{encode_var, Var};
 
 /// Serializes `bitmaps` as one block.
 pub fn encode(bitmaps: &[RoaringBitmap]) -> Result<Vec<u8>> {

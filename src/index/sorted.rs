@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::error::{Error, Result};
-use crate::segment::forpack::{self, ForPacked};
+use crate::codec::forpack::{self, ForPacked};
 
 /// Builds the start table from ids in doc order; `None` if they decrease.
 pub fn build(

@@ -7,7 +7,6 @@ use datafusion::sql::sqlparser::parser::ParserError;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::kafka::describe;
-use crate::query::error::ExecError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -74,7 +73,7 @@ pub enum Error {
     Eval {
         expr: String,
         #[source]
-        reason: ExecError,
+        reason: crate::expr::Error,
     },
 
     /// A setting of the table (`field` names it) the decoder cannot use.

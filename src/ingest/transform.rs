@@ -18,12 +18,11 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use serde_json::{Map, Value as Json};
 
-use crate::query::error::ExecError;
-use crate::query::eval::{binary, compare, truthy};
-use crate::query::expr::BinOp;
-use crate::query::functions::{java_pattern, Func};
-use crate::query::sql::bin_op;
-use crate::query::value::{ColumnType, Value};
+use crate::catalog::datetime::{format_simple_date, parse_simple_date};
+use crate::expr::eval::{binary, compare, truthy};
+use crate::expr::functions::Func;
+use crate::expr::value::{ColumnType, Value};
+use crate::expr::{BinOp, Error as ExprError};
 
 use super::error::{Error, Result};
 use super::rows::field;
@@ -95,7 +94,7 @@ impl Transform {
             .map_err(|reason| self.failed(reason))
     }
 
-    fn failed(&self, reason: ExecError) -> Error {
+    fn failed(&self, reason: ExprError) -> Error {
         Error::Eval {
             expr: self.text.clone(),
             reason,
@@ -127,7 +126,7 @@ fn compile(expr: &ast::Expr) -> Result<Node> {
             }
         },
         ast::Expr::BinaryOp { left, op, right } => {
-            let op = bin_op(op)
+            let op = BinOp::from_sql(op)
                 .ok_or_else(|| Error::Unsupported(format!("operator `{op}` is not supported")))?;
             Node::Binary(op, boxed(left)?, boxed(right)?)
         }
@@ -304,7 +303,7 @@ fn to_json(value: Value) -> Json {
     }
 }
 
-fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, ExecError> {
+fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, ExprError> {
     Ok(match node {
         Node::Field(name) => match field(record, name) {
             Some(value) => from_json(value),
@@ -316,7 +315,7 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, ExecError> {
             Value::Double(v) => Value::Double(-v),
             Value::Null => Value::Null,
             other => {
-                return Err(ExecError::Execution(format!(
+                return Err(ExprError::Invalid(format!(
                     "cannot negate `{}`",
                     other.to_text()
                 )))
@@ -375,9 +374,9 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, ExecError> {
                 .iter()
                 .map(|arg| eval(arg, record))
                 .collect::<Result<_, _>>()?;
-            let literals: Vec<crate::query::expr::Expr> = values
+            let literals: Vec<crate::expr::Expr> = values
                 .iter()
-                .map(|value| crate::query::expr::Expr::Literal(value.clone()))
+                .map(|value| crate::expr::Expr::Literal(value.clone()))
                 .collect();
             func.call(&values, func.column_type(&literals))?
         }
@@ -386,51 +385,46 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, ExecError> {
                 .iter()
                 .map(|arg| eval(arg, record))
                 .collect::<Result<_, _>>()?;
-            ingest_call(*func, &values).map_err(ExecError::Execution)?
+            ingest_call(*func, &values)?
         }
     })
 }
 
-fn ingest_call(func: IngestFunc, args: &[Value]) -> std::result::Result<Value, String> {
+fn ingest_call(func: IngestFunc, args: &[Value]) -> std::result::Result<Value, ExprError> {
     let default = args.get(2).cloned().unwrap_or(Value::Null);
     if args[0].is_null() {
         return Ok(default);
     }
-    let text = |index: usize| -> std::result::Result<String, String> {
+    let text = |index: usize| -> std::result::Result<String, ExprError> {
         match &args[index] {
             Value::Str(s) => Ok(s.clone()),
-            Value::Null => Err("a text argument is null".into()),
+            Value::Null => Err(ExprError::Invalid("a text argument is null".into())),
             other => Ok(other.to_text()),
         }
     };
     match func {
         IngestFunc::ToDateTime => {
             let millis = args[0].as_i64().ok_or_else(|| {
-                format!(
+                ExprError::Invalid(format!(
                     "toDateTime expects epoch millis, got `{}`",
                     args[0].to_text()
-                )
+                ))
             })?;
-            let pattern = java_pattern(&text(1)?);
-            let time = chrono::DateTime::from_timestamp_millis(millis)
-                .ok_or_else(|| format!("{millis} is out of range"))?;
-            Ok(Value::Str(time.format(&pattern).to_string()))
+            let pattern = text(1)?;
+            chrono::DateTime::from_timestamp_millis(millis)
+                .ok_or_else(|| ExprError::Invalid(format!("{millis} is out of range")))?;
+            let formatted = format_simple_date(millis, &pattern).ok_or_else(|| {
+                ExprError::Invalid(format!("{millis} cannot be written with `{pattern}`"))
+            })?;
+            Ok(Value::Str(formatted))
         }
         IngestFunc::FromDateTime => {
             let value = text(0)?;
-            let pattern = java_pattern(&text(1)?);
-            let parsed = chrono::NaiveDateTime::parse_from_str(&value, &pattern)
-                .or_else(|_| {
-                    chrono::NaiveDate::parse_from_str(&value, &pattern)
-                        .map(|date| date.and_time(chrono::NaiveTime::MIN))
-                })
-                .map_err(|err| {
-                    format!(
-                        "`{value}` does not match `{}`: {err}",
-                        text(1).unwrap_or_default()
-                    )
-                })?;
-            Ok(Value::Long(parsed.and_utc().timestamp_millis()))
+            let pattern = text(1)?;
+            let millis = parse_simple_date(&value, &pattern).map_err(|err| {
+                ExprError::Invalid(format!("`{value}` does not match `{pattern}`: {err}"))
+            })?;
+            Ok(Value::Long(millis))
         }
         IngestFunc::JsonFormat => Ok(args[0].clone()),
         IngestFunc::JsonPathString | IngestFunc::JsonPathLong | IngestFunc::JsonPathDouble => {
@@ -466,11 +460,14 @@ fn ingest_call(func: IngestFunc, args: &[Value]) -> std::result::Result<Value, S
 }
 
 /// The value at a simple JSONPath (`$.a.b`, `$.list[0].c`, `$['a']`).
-fn json_path<'a>(document: &'a Json, path: &str) -> std::result::Result<Option<&'a Json>, String> {
+fn json_path<'a>(
+    document: &'a Json,
+    path: &str,
+) -> std::result::Result<Option<&'a Json>, ExprError> {
     let rest = path
         .trim()
         .strip_prefix('$')
-        .ok_or_else(|| format!("JSON path `{path}` must start with `$`"))?;
+        .ok_or_else(|| ExprError::Invalid(format!("JSON path `{path}` must start with `$`")))?;
     let mut current = document;
     let mut chars = rest;
     while !chars.is_empty() {
@@ -483,9 +480,9 @@ fn json_path<'a>(document: &'a Json, path: &str) -> std::result::Result<Option<&
             current = next;
             chars = &after[end..];
         } else if let Some(after) = chars.strip_prefix('[') {
-            let end = after
-                .find(']')
-                .ok_or_else(|| format!("JSON path `{path}` has an unclosed `[`"))?;
+            let end = after.find(']').ok_or_else(|| {
+                ExprError::Invalid(format!("JSON path `{path}` has an unclosed `[`"))
+            })?;
             let inside = after[..end].trim();
             let next = if let Ok(index) = inside.parse::<usize>() {
                 current.get(index)
@@ -496,9 +493,9 @@ fn json_path<'a>(document: &'a Json, path: &str) -> std::result::Result<Option<&
             current = next;
             chars = &after[end + 1..];
         } else {
-            return Err(format!(
+            return Err(ExprError::Invalid(format!(
                 "JSON path `{path}` is not supported; use `$.a.b` or `$.a[0]`"
-            ));
+            )));
         }
     }
     Ok(Some(current))

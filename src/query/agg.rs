@@ -7,11 +7,11 @@ use std::collections::HashSet;
 
 use roaring::RoaringTreemap;
 
-use super::expr::Expr;
 use super::filter::Filter;
 pub use super::idsets::{IdBits, IdPairs};
 use super::scatter;
-use super::value::{ColumnType, Value};
+use crate::expr::value::{ColumnType, Value};
+use crate::expr::Expr;
 use crate::sketch::{hash_bytes, hash_i64, hash_number, Hll, Quantiles};
 
 #[derive(Debug, Clone, Copy, PartialEq)]

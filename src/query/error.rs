@@ -83,8 +83,14 @@ impl QueryError {
 /// timeout error, anything else into the code of where it happened.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExecError {
-    /// The query failed on the data it read: a division by zero, an
-    /// integer overflow, a cast or a function argument that does not fit.
+    /// Evaluating an expression failed on the data it read: a division by
+    /// zero, an integer overflow, a cast or a function argument that does
+    /// not fit.
+    #[error(transparent)]
+    Eval(#[from] crate::expr::Error),
+
+    /// Otherwise the query failed on the data it read (values it cannot
+    /// group by, results that cannot be converted).
     #[error("{0}")]
     Execution(String),
 

@@ -4,7 +4,7 @@
 use super::filter::{Filter, Pred};
 use super::plan::{Plan, PlanKind};
 use super::response::ResultTable;
-use super::value::{ColumnType, Value};
+use crate::expr::value::{ColumnType, Value};
 
 /// A configured star-tree: its dimensions and stored `FUNCTION__column`
 /// metrics.

@@ -14,12 +14,13 @@ use regex::Regex;
 use roaring::RoaringBitmap;
 
 use super::docs::{DocSet, Docs};
-use super::eval::{eval_batch, truthy, Columns};
+use super::eval::{eval_batch, Columns};
 use super::exec::Deadline;
-use super::expr::{ColumnRef, Expr};
-use super::in_list::InList;
 use super::source::{in_bounds, sorted_id_range, ColumnSource};
-use super::value::{Value, Vector};
+use crate::expr::eval::truthy;
+use crate::expr::in_list::InList;
+use crate::expr::value::{Value, Vector};
+use crate::expr::{ColumnRef, Expr};
 use crate::query::error::ExecError;
 
 #[derive(Debug, Clone)]

@@ -13,15 +13,15 @@ use super::error::{
     SERVER_OUT_OF_CAPACITY,
 };
 use super::exec::{Deadline, Limits, RunningQueries, TIMED_OUT};
-use super::expr::{BinOp, ColumnRef, Expr};
 use super::filter::{Filter, FilterStats};
 use super::multistage::MultiStage;
 use super::options::QueryOptions;
 use super::plan::Plan;
 use super::source::{AbsentColumn, ColumnSource};
-use super::value::{ColumnType, Kind, Value};
 use super::workload::WorkloadConfig;
 use crate::catalog::{self, Catalog};
+use crate::expr::value::{ColumnType, Kind, Value};
+use crate::expr::{BinOp, ColumnRef, Expr};
 use crate::server::Server;
 
 const SCHEMA: &str = include_str!("../../tests/sql/data/trades.schema.json");

@@ -13,18 +13,14 @@
 //! answer the same way.
 
 pub mod agg;
-pub mod arith;
 pub mod broker;
 pub mod docs;
 pub mod error;
 pub mod eval;
 pub mod exec;
 pub mod explain;
-pub mod expr;
 pub mod filter;
-pub mod functions;
 pub mod idsets;
-pub mod in_list;
 pub mod options;
 pub mod plan;
 mod plan_cache;
@@ -34,7 +30,6 @@ pub mod response;
 pub mod scatter;
 pub mod source;
 pub mod sql;
-pub mod value;
 pub mod workload;
 
 pub use broker::{Broker, LocalServer, QueryServer};
@@ -51,5 +46,7 @@ pub mod multistage;
 mod startree_tests;
 #[cfg(test)]
 mod test_rng;
+#[cfg(test)]
+mod test_values;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::error::{QueryError, EXECUTION_TIMEOUT};
-use super::in_list::DEFAULT_MAX_IN_LIST_ITEMS;
+use crate::expr::in_list::DEFAULT_MAX_IN_LIST_ITEMS;
 
 /// Pinot's broker default, `pinot.broker.timeoutMs`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;

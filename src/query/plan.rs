@@ -4,10 +4,10 @@
 //! per doc, ORDER BY per doc).
 
 use super::agg::Aggregate;
-use super::expr::{ColumnRef, Expr};
 use super::filter::Filter;
 use super::options::QueryOptions;
-use super::value::ColumnType;
+use crate::expr::value::ColumnType;
+use crate::expr::{ColumnRef, Expr};
 
 /// One column of the result.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,11 +11,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::expr::Expr;
 use super::filter::{Filter, Pred};
 use super::options::QueryOptions;
 use super::plan::{Plan, PlanKind};
 use crate::catalog::{Catalog, SchemaEntry, TableEntry};
+use crate::expr::Expr;
 use crate::sync::Recover;
 
 /// Most distinct SQL texts kept; past it the cache starts over.
@@ -238,8 +238,8 @@ fn expr_bytes(expr: &Expr) -> usize {
 mod tests {
     use super::*;
     use crate::catalog::{self, Schema, TableConfig};
+    use crate::expr::value::Value;
     use crate::query::sql::{self, Route, TableColumns};
-    use crate::query::value::Value;
 
     const SCHEMA: &str = include_str!("../../tests/sql/data/trades.schema.json");
     const TABLE: &str = include_str!("../../tests/sql/data/trades.table.json");

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use super::agg::Acc;
-use super::eval::{eval_row, truthy};
 use super::exec::{compare_rows, Groups, Partial, Row};
-use super::expr::Expr;
 use super::plan::{Plan, PlanKind};
-use super::value::Value;
+use crate::expr::eval::{eval_row, truthy};
+use crate::expr::value::Value;
+use crate::expr::Expr;
 use crate::query::error::ExecError;
 
 /// Folds `parts` into one partial.

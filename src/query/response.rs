@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::broker::ServerResponse;
 use super::error::QueryError;
-use super::value::{ColumnType, Value};
+use crate::expr::value::{ColumnType, Value};
 
 /// Result columns and rows.
 #[derive(Debug, Clone)]

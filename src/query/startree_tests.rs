@@ -2,7 +2,8 @@
 //! consuming one (trees over its first rows, the rest scanned) with random
 //! trees, random queries the trees cover (their answers must equal
 //! the same query with `useStarTree=false`) and queries they do not (which
-//! must not use a tree).
+//! must not use a tree). Answers agree cell for cell of the same type
+//! (`test_values::same`), and each cell has its column's declared type.
 
 use std::sync::Arc;
 
@@ -14,8 +15,9 @@ use super::reduce;
 use super::source::{MutableSnapshot, SegmentSource};
 use super::sql::{self, Route, TableColumns};
 use super::test_rng::Rng;
-use super::value::Value;
+use super::test_values::{fits, same_rows};
 use crate::catalog::{self, Schema, TableConfig};
+use crate::expr::value::Value;
 use crate::ingest::rows::json_row;
 use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
 
@@ -182,15 +184,6 @@ const UNCOVERED: [&str; 9] = [
     "SELECT PERCENTILEEST(shares, 50) FROM t",
 ];
 
-fn same(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) if !matches!((a, b), (Value::Str(_), Value::Str(_))) => {
-            (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
-        }
-        _ => a == b,
-    }
-}
-
 #[test]
 fn star_tree_answers_equal_the_docs() {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
@@ -273,6 +266,11 @@ fn star_tree_answers_equal_the_docs() {
                 .collect::<Result<Vec<_>, _>>()
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
             let rows = reduce::finish(&plan, reduce::merge(&plan, partials).unwrap()).unwrap();
+            for row in &rows {
+                for (cell, output) in row.iter().zip(&plan.output) {
+                    assert!(fits(cell, output.ty), "{sql}: {cell:?} in {:?}", output.ty);
+                }
+            }
             (rows, star, consuming_star)
         };
         for _ in 0..25 {
@@ -282,12 +280,10 @@ fn star_tree_answers_equal_the_docs() {
             assert!(!no_star, "{sql}: used a star-tree with useStarTree=false");
             used += usize::from(star);
             consuming_used += usize::from(consuming_star);
-            let equal = tree.len() == docs.len()
-                && tree
-                    .iter()
-                    .zip(&docs)
-                    .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)));
-            assert!(equal, "{sql}\n tree: {tree:?}\n docs: {docs:?}");
+            assert!(
+                same_rows(&tree, &docs),
+                "{sql}\n tree: {tree:?}\n docs: {docs:?}"
+            );
         }
         // Sealed segments answer windows from the tree, less the docs
         // outside them.
@@ -304,11 +300,10 @@ fn star_tree_answers_equal_the_docs() {
                 docs.len(),
                 "{sql}\n tree: {tree:?}\n docs: {docs:?}"
             );
-            let equal = tree
-                .iter()
-                .zip(&docs)
-                .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)));
-            assert!(equal, "{sql}\n tree: {tree:?}\n docs: {docs:?}");
+            assert!(
+                same_rows(&tree, &docs),
+                "{sql}\n tree: {tree:?}\n docs: {docs:?}"
+            );
         }
         for sql in UNCOVERED {
             let (_, star, _) = run(sql, true);
@@ -379,20 +374,18 @@ fn groups_only_outside_the_window_are_dropped() {
     // The tree's records plus the 10 docs before the window.
     assert!(stats.docs_scanned < 20, "{stats:?}");
     let (docs, _) = run(false);
-    assert_eq!(tree, docs);
-    assert_eq!(
-        tree,
+    assert!(same_rows(&tree, &docs), "tree: {tree:?}\n docs: {docs:?}");
+    let expected = vec![
         vec![
-            vec![
-                Value::Str("NASDAQ".into()),
-                Value::Double(2475.0),
-                Value::Long(45)
-            ],
-            vec![
-                Value::Str("NYSE".into()),
-                Value::Double(2430.0),
-                Value::Long(45)
-            ],
-        ]
-    );
+            Value::Str("NASDAQ".into()),
+            Value::Double(2475.0),
+            Value::Long(45),
+        ],
+        vec![
+            Value::Str("NYSE".into()),
+            Value::Double(2430.0),
+            Value::Long(45),
+        ],
+    ];
+    assert!(same_rows(&tree, &expected), "{tree:?}");
 }

@@ -1,6 +1,7 @@
 //! Consuming and sealed segments answer alike: the same rows, appended to
 //! a `MutableSegment` and sealed into a file, give the same results for
-//! every query.
+//! every query. Answers compare strictly (`test_values`): the same type
+//! in every cell, and each cell of its column's declared type.
 
 use std::sync::Arc;
 
@@ -11,8 +12,9 @@ use super::options::QueryOptions;
 use super::reduce;
 use super::source::{MutableSnapshot, SegmentSource};
 use super::sql::{self, Route, TableColumns};
-use super::value::Value;
+use super::test_values::{fits, same, same_rows};
 use crate::catalog::{self, Schema, TableConfig};
+use crate::expr::value::Value;
 use crate::ingest::rows::json_row;
 use crate::segment::{ImmutableSegment, MutableSegment, SealInfo, SegmentSpec};
 
@@ -41,7 +43,13 @@ fn run(sql: &str, table: &TableColumns, segment: &dyn SegmentSource) -> Vec<Vec<
     let deadline = Deadline::new(std::time::Instant::now() + std::time::Duration::from_secs(30));
     let (partial, _) = execute(&plan, segment, &deadline).unwrap();
     let merged: Partial = reduce::merge(&plan, vec![partial]).unwrap();
-    reduce::finish(&plan, merged).unwrap()
+    let rows = reduce::finish(&plan, merged).unwrap();
+    for row in &rows {
+        for (cell, output) in row.iter().zip(&plan.output) {
+            assert!(fits(cell, output.ty), "{sql}: {cell:?} in {:?}", output.ty);
+        }
+    }
+    rows
 }
 
 /// The fixture's rows, conformed to `spec`.
@@ -51,19 +59,6 @@ fn fixture_rows(spec: &SegmentSpec) -> Vec<Vec<crate::segment::Cell>> {
         .chain(ROWS_B.lines())
         .map(|line| json_row(&serde_json::from_str::<Json>(line).unwrap(), spec).unwrap())
         .collect()
-}
-
-fn close(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.len() == y.len()
-                && x.iter().zip(y).all(|(p, q)| match (p, q) {
-                    (Value::Double(p), Value::Double(q)) => {
-                        (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
-                    }
-                    _ => p == q,
-                })
-        })
 }
 
 #[test]
@@ -101,7 +96,7 @@ fn consuming_and_sealed_segments_agree() {
         let from_sealed = run(sql, &table, &sealed);
         assert!(!from_mutable.is_empty(), "{sql}");
         assert!(
-            close(&from_mutable, &from_sealed),
+            same_rows(&from_mutable, &from_sealed),
             "{sql}\nconsuming: {from_mutable:?}\nsealed:    {from_sealed:?}"
         );
     }
@@ -176,7 +171,7 @@ fn split_aggregation_matches_one_pass() {
     ] {
         let whole = one.install(|| run(sql, &table, &snapshot));
         let split = four.install(|| run(sql, &table, &snapshot));
-        assert!(close(&whole, &split), "{sql}\none task: {whole:?}\nsplit:    {split:?}");
+        assert!(same_rows(&whole, &split), "{sql}\none task: {whole:?}\nsplit:    {split:?}");
     }
 }
 
@@ -227,7 +222,7 @@ fn aggregate_names_ignore_underscores_as_in_pinot() {
     );
     let row = &rows[0];
     for pair in row.chunks(2) {
-        assert_eq!(pair[0], pair[1], "{row:?}");
+        assert!(same(&pair[0], &pair[1]), "{row:?}");
     }
 }
 

@@ -12,11 +12,9 @@
 //! `index/` never import an async runtime or network crate.
 
 pub(crate) mod append_vec;
-pub mod bitpack;
 mod builder;
 mod error;
 pub mod format;
-pub mod forpack;
 pub(crate) mod mutable;
 mod mutable_trees;
 mod reader;

@@ -39,6 +39,19 @@ pub struct ConsumingTrees {
     took: Duration,
 }
 
+impl ConsumingTrees {
+    /// How long after this build a few new rows make a rebuild due:
+    /// [`REBUILD_SPACING`] times its duration, half a second at least.
+    pub fn spacing(&self) -> Duration {
+        (self.took * REBUILD_SPACING).max(MIN_WAIT)
+    }
+
+    /// When a few new rows make a rebuild due.
+    pub fn spaced_until(&self) -> Instant {
+        self.built + self.spacing()
+    }
+}
+
 fn f64_of(scalar: Scalar) -> f64 {
     match scalar {
         Scalar::I32(v) => f64::from(v),
@@ -115,6 +128,11 @@ impl MutableSegment {
     /// Whether the spec asks for trees and enough rows arrived since the
     /// last build.
     pub fn star_trees_due(&self) -> bool {
+        self.star_trees_due_at(Instant::now())
+    }
+
+    /// [`MutableSegment::star_trees_due`] as of `now`.
+    pub fn star_trees_due_at(&self, now: Instant) -> bool {
         let spec = self.spec();
         if spec.star_trees.is_empty() && !spec.default_star_tree {
             return false;
@@ -125,10 +143,7 @@ impl MutableSegment {
         match trees {
             None => new >= MIN_NEW_DOCS,
             Some(_) if new == 0 => false,
-            Some(trees) => {
-                new >= MIN_NEW_DOCS.max(covered / 2)
-                    || trees.built.elapsed() >= (trees.took * REBUILD_SPACING).max(MIN_WAIT)
-            }
+            Some(trees) => new >= MIN_NEW_DOCS.max(covered / 2) || now >= trees.spaced_until(),
         }
     }
 

@@ -24,9 +24,10 @@ use super::error::{BlockError, Error, Result};
 use super::format::{
     self, BlockKind, ColumnMeta, Encoding, SegmentMeta, StarTreeMeta, HEADER_LEN, TRAILER_LEN,
 };
-use super::forpack::ForPacked;
-use super::stored::{Dictionary, Fixed, Forward, KeyCodec, PackedIds, Var};
+use super::stored::{self, Dictionary, Fixed, Forward, KeyCodec, PackedIds};
 use super::types::{Cell, Physical, Scalar};
+use crate::codec::forpack::ForPacked;
+use crate::codec::var::Var;
 use crate::index::inverted::InvertedIndex;
 use crate::index::range::RangeIndex;
 use crate::index::sorted::SortedIndex;
@@ -640,6 +641,6 @@ fn value_at(dictionary: Option<&Dictionary<'_>>, forward: &Forward<'_>, doc: usi
         Forward::Sorted(sorted) => Cell::One(value_of(sorted.id_of(doc as u32))),
         Forward::RawPacked { keys, codec } => Cell::One(codec.scalar(keys.get(doc))),
         Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
-        Forward::RawVar(var) => Cell::One(var.get(doc)),
+        Forward::RawVar(var) => Cell::One(stored::var_get(var, doc)),
     }
 }

@@ -4,14 +4,15 @@
 
 use std::cmp::Ordering;
 
-use super::bitpack;
 use super::error::BlockError;
-use super::forpack::{self, ForPacked};
 use super::types::{Physical, Scalar};
+use crate::codec::bitpack;
+use crate::codec::forpack::{self, ForPacked};
+use crate::codec::var::{offsets_len, Var};
 use crate::index::sorted::SortedIndex;
 
-fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], String> {
-    bytemuck::try_cast_slice(bytes).map_err(|err| format!("{what}: {err}"))
+fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], BlockError> {
+    bytemuck::try_cast_slice(bytes).map_err(|err| BlockError::Malformed(format!("{what}: {err}")))
 }
 
 /// A typed view of a fixed-width value array.
@@ -71,98 +72,17 @@ impl<'a> Fixed<'a> {
 
 /// A block of fixed-width values.
 fn values<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], BlockError> {
-    cast(bytes, "values").map_err(BlockError::Malformed)
+    cast(bytes, "values")
 }
 
-/// Variable-width values: `offset:u32{count+1} pad8 bytes`.
-#[derive(Debug, Clone, Copy)]
-pub struct Var<'a> {
-    offsets: &'a [u32],
-    bytes: &'a [u8],
-    text: bool,
-}
-
-impl<'a> Var<'a> {
-    pub fn parse(bytes: &'a [u8], count: usize, text: bool) -> Result<Var<'a>, String> {
-        let too_short = || format!("{} bytes cannot hold {count} value offsets", bytes.len());
-        let header = offsets_len(count).ok_or_else(too_short)?;
-        let data_start = header.next_multiple_of(8);
-        if bytes.len() < data_start {
-            return Err(too_short());
-        }
-        let offsets: &[u32] = cast(&bytes[..header], "value offsets")?;
-        let data = &bytes[data_start..];
-        if offsets[count] as usize != data.len() {
-            return Err("value offsets do not end at the data length".into());
-        }
-        Ok(Var {
-            offsets,
-            bytes: data,
-            text,
-        })
+/// Value `index` of a variable-width block, as text or bytes.
+pub fn var_get(var: &Var<'_>, index: usize) -> Scalar {
+    let bytes = var.bytes_at(index);
+    if var.is_text() {
+        Scalar::Str(String::from_utf8_lossy(bytes).into_owned())
+    } else {
+        Scalar::Bytes(bytes.to_vec())
     }
-
-    /// The full check done once when a segment opens: offsets in order.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.offsets[0] != 0 || self.offsets.windows(2).any(|pair| pair[0] > pair[1]) {
-            return Err("value offsets are out of order".into());
-        }
-        Ok(())
-    }
-
-    pub fn len(&self) -> usize {
-        self.offsets.len() - 1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    #[inline]
-    pub fn bytes_at(&self, index: usize) -> &'a [u8] {
-        &self.bytes[self.offsets[index] as usize..self.offsets[index + 1] as usize]
-    }
-
-    pub fn get(&self, index: usize) -> Scalar {
-        let bytes = self.bytes_at(index);
-        if self.text {
-            Scalar::Str(String::from_utf8_lossy(bytes).into_owned())
-        } else {
-            Scalar::Bytes(bytes.to_vec())
-        }
-    }
-}
-
-/// Bytes of `count + 1` `u32` offsets (or starts), `None` when no block
-/// could hold them: the count comes from a file and is not trusted.
-fn offsets_len(count: usize) -> Option<usize> {
-    count
-        .checked_add(1)?
-        .checked_mul(4)
-        .filter(|len| *len <= isize::MAX as usize / 2)
-}
-
-/// Encodes a [`Var`] block: `offset:u32{n+1} pad8 data`, where `offsets`
-/// holds the `n+1` boundaries of the values in `data`. Used for text and
-/// bytes columns and for blocks of bitmaps.
-pub fn encode_var(
-    offsets: impl ExactSizeIterator<Item = usize>,
-    data: &[u8],
-) -> Result<Vec<u8>, String> {
-    if data.len() > u32::MAX as usize {
-        return Err(format!(
-            "{} bytes of values exceed the 4 GiB a segment block may hold",
-            data.len()
-        ));
-    }
-    let header = offsets.len() * 4;
-    let mut out = Vec::with_capacity(header.next_multiple_of(8) + data.len());
-    for offset in offsets {
-        out.extend_from_slice(&(offset as u32).to_le_bytes());
-    }
-    out.resize(header.next_multiple_of(8), 0);
-    out.extend_from_slice(data);
-    Ok(out)
 }
 
 /// The order-preserving packed key of a fixed-width value.
@@ -282,7 +202,7 @@ impl<'a> Dictionary<'a> {
     pub fn get(&self, id: u32) -> Scalar {
         match self {
             Dictionary::Packed { keys, codec } => codec.scalar(keys.get(id as usize)),
-            Dictionary::Var(var) => var.get(id as usize),
+            Dictionary::Var(var) => var_get(var, id as usize),
         }
     }
 
@@ -347,7 +267,7 @@ impl<'a> PackedIds<'a> {
                 "{bits} bits per id is outside 1..=32"
             )));
         }
-        let words: &[u64] = cast(bytes, "packed ids").map_err(BlockError::Malformed)?;
+        let words: &[u64] = cast(bytes, "packed ids")?;
         if words.len() != bitpack::words_for(len, bits) {
             return Err(BlockError::Malformed(format!(
                 "{} words for {len} ids of {bits} bits",
@@ -410,8 +330,7 @@ impl<'a> Forward<'a> {
         if bytes.len() < data_start {
             return Err(too_short());
         }
-        let starts: &[u32] =
-            cast(&bytes[..header], "value starts").map_err(BlockError::Malformed)?;
+        let starts: &[u32] = cast(&bytes[..header], "value starts")?;
         if starts[docs] as usize != total {
             return Err(BlockError::Malformed(
                 "value starts do not end at the value count".into(),

@@ -881,22 +881,25 @@ fn consuming_star_trees_are_rebuilt_as_rows_arrive() {
     assert!(count >= 4096.0, "the star records count every row again");
     assert!(!mutable.star_trees_due(), "nothing new");
 
-    // A few new rows: due once the spacing after the last build passed.
+    // A few new rows: due once the spacing after the last build passed,
+    // half a second at least (asked as of given instants, not waited for).
+    let half_second = std::time::Duration::from_millis(500);
+    assert!(trees.spacing() >= half_second, "{:?}", trees.spacing());
+    let spaced_until = trees.spaced_until();
+    assert!(!mutable.star_trees_due_at(spaced_until), "nothing new");
     mutable.append(&rows[4096..4100]).unwrap();
-    assert!(!mutable.star_trees_due());
-    let waited = std::time::Instant::now();
-    while !mutable.star_trees_due() {
-        assert!(waited.elapsed().as_secs() < 30, "never due");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(waited.elapsed().as_millis() >= 400, "due too soon");
+    let just_before = spaced_until - std::time::Duration::from_millis(1);
+    assert!(!mutable.star_trees_due_at(just_before), "due too soon");
+    assert!(mutable.star_trees_due_at(spaced_until));
 
     // Half the covered rows and at least 4096 new: due at once.
     assert!(mutable.start_tree_build());
     mutable.build_star_trees().unwrap();
-    assert_eq!(mutable.star_trees().unwrap().docs, 4100);
+    let trees = mutable.star_trees().unwrap();
+    assert_eq!(trees.docs, 4100);
+    let at_once = trees.spaced_until() - half_second;
     mutable.append(&rows[4100..8195]).unwrap();
-    assert!(!mutable.star_trees_due());
+    assert!(!mutable.star_trees_due_at(at_once));
     mutable.append(&rows[8195..]).unwrap();
-    assert!(mutable.star_trees_due());
+    assert!(mutable.star_trees_due_at(at_once));
 }

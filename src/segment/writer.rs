@@ -13,16 +13,17 @@ use std::path::{Path, PathBuf};
 use roaring::RoaringBitmap;
 use serde_json::Value as Json;
 
-use super::bitpack::{self, PackWriter};
 use super::error::{BlockError, Error, Result};
 use super::format::{self, BlockKind, BlockMeta, ColumnMeta, Encoding, SegmentMeta, StreamRange};
-use super::forpack;
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::startree::TreeInputs;
-use super::stored::{encode_mv, encode_var, KeyCodec};
+use super::stored::{encode_mv, KeyCodec};
 use super::types::Physical;
 use super::values::{dispatch, Prim, Values};
 use crate::catalog::FieldRole;
+use crate::codec::bitpack::{self, PackWriter};
+use crate::codec::forpack;
+use crate::codec::var::encode_var;
 use crate::durable;
 use crate::index::{bloom, inverted, range, sorted};
 

@@ -2,15 +2,17 @@
 //! starts (PostgreSQL, MariaDB, an S3 server), a `trades` table whose rows
 //! carry every kind of value an export must keep (text with quotes, commas
 //! and newlines, nulls, multi-value columns, TIMESTAMPs) and span a DST
-//! change in New York, and waiting on a connector.
+//! change in New York, waiting on a connector, and crash tests' runs of a
+//! server with a fault point armed and the state a connector saved.
 
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::kafka::{call, wait_until};
+use super::kafka::{call, wait_until, Process};
 
 /// First row's time: 2026-11-01T03:00:00Z. Rows are a minute apart, so 600
 /// rows reach 12:59Z, across New York's fall-back at 06:00Z.
@@ -148,4 +150,45 @@ pub fn wait_caught_up(url: &str, name: &str, rows: u64, within: Duration) -> Val
     });
     assert!(done, "connector {name} did not catch up: {last:#}");
     last
+}
+
+/// Runs `gamay serve` with `fault` armed (`GAMAY_FAULT`): creates the table,
+/// loads rows 0.. as sealed segments of `segment_rows` rows each (several,
+/// to have segments waiting behind the one the fault stops), creates the
+/// connector, then waits for the fault point to abort the process.
+pub fn export_until_fault(
+    data: &Path,
+    fault: &str,
+    segment_rows: &[i64],
+    name: &str,
+    config: &Value,
+) {
+    let mut server = Process::start(data, Some(fault));
+    create_table(&server.url);
+    let mut first = 0;
+    for count in segment_rows {
+        ingest(&server.url, &rows(first..first + count, 0));
+        first += count;
+    }
+    create_connector(&server.url, name, config);
+    assert!(
+        server.wait_for_exit(Duration::from_secs(60)),
+        "the fault point {fault} was not reached"
+    );
+}
+
+/// The state connector `name` saved under the data directory (what a
+/// restarted server starts from): segments exported per table and totals.
+pub fn saved_state(data: &Path, name: &str) -> Value {
+    let path = data.join("connectors").join(name).join("state.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(err) => panic!("{}: {err}", path.display()),
+    }
+}
+
+/// How many segments of `table` a saved state lists as exported.
+pub fn saved_segments(state: &Value, table: &str) -> usize {
+    state["exported"][table].as_array().map_or(0, Vec::len)
 }

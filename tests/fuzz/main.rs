@@ -1,7 +1,7 @@
 //! Fuzzing of what Gamay reads from outside: configs over HTTP, segment
 //! files, and Kafka messages. Each target runs a fixed budget of seeded
 //! cases in CI and longer on demand (see `budget.rs` for the environment
-//! variables and README's Security section for the commands); every
+//! variables and docs/security.md's Fuzzing section for the commands); every
 //! finding fails the test with the seed and case that replay it. Inputs
 //! that once found a bug stay in `corpus/` and run every time.
 

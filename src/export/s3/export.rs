@@ -21,6 +21,7 @@ use super::error::{Error, Result};
 use super::path::{default_path, field_path};
 use super::store::{publish, Published};
 use super::{encode, Extractor, Partitioning, S3Config};
+use crate::catalog::datetime::parse_simple_date;
 use crate::catalog::{DateTimeFormat, Schema};
 use crate::export::rows::{arrow_schema, export_columns, read_batch};
 use crate::segment::ImmutableSegment;
@@ -306,14 +307,7 @@ fn millis_at(array: &dyn Array, row: usize, format: Option<&DateTimeFormat>) -> 
             let text = array.as_string::<i32>().value(row);
             match format {
                 Some(DateTimeFormat::SimpleDate { pattern, .. }) => {
-                    let pattern = crate::query::functions::java_pattern(pattern);
-                    chrono::NaiveDateTime::parse_from_str(text, &pattern)
-                        .or_else(|_| {
-                            chrono::NaiveDate::parse_from_str(text, &pattern)
-                                .map(|date| date.and_time(chrono::NaiveTime::MIN))
-                        })
-                        .ok()
-                        .map(|time| time.and_utc().timestamp_millis())
+                    parse_simple_date(text, pattern).ok()
                 }
                 _ => chrono::DateTime::parse_from_rfc3339(text)
                     .ok()

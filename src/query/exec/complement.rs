@@ -9,13 +9,13 @@
 use std::collections::HashMap;
 
 use super::{open_columns, scan, segment_stats, startree, Deadline, Groups, Partial, SegmentStats};
+use crate::expr::value::Value;
 use crate::query::agg::{Acc, AggFunc, Aggregate};
 use crate::query::docs::DocSet;
 use crate::query::error::ExecError;
 use crate::query::filter::{Filter, FilterStats};
 use crate::query::plan::{Plan, PlanKind};
 use crate::query::source::SegmentSource;
-use crate::query::value::Value;
 
 /// At most this share of a segment's docs (1 / n) is scanned to take away.
 const MAX_SHARE: usize = 4;

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 
 use super::runs::{monotone_column, Runs};
 use super::{Deadline, Groups, Held, SegmentStats, DENSE_LIMIT};
+use crate::expr::value::{Kind, Value, Vector};
+use crate::expr::Expr;
 use crate::query::agg::{value_bytes, value_hashes, Acc, AggFunc, DistinctSet, IdBits, IdPairs};
 use crate::query::docs::{DocSet, Docs};
 use crate::query::error::ExecError;
 use crate::query::eval::{eval_batch, Columns};
-use crate::query::expr::Expr;
 use crate::query::plan::{Plan, PlanKind};
 use crate::query::scatter;
 use crate::query::source::ColumnSource;
-use crate::query::value::{Kind, Value, Vector};
 use crate::sketch::Hll;
 
 /// How group ids are computed in one segment.

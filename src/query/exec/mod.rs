@@ -19,12 +19,12 @@ use rayon::prelude::*;
 use super::agg::Acc;
 use super::docs::DocSet;
 use super::eval::Columns;
-use super::expr::Expr;
 use super::filter::FilterStats;
 use super::plan::{Plan, PlanKind};
 use super::reduce;
 use super::source::{candidate_docs, AbsentColumn, ColumnSource, SegmentSource};
-use super::value::Value;
+use crate::expr::value::Value;
+use crate::expr::Expr;
 use crate::query::error::ExecError;
 pub use deadline::{
     result_rows_error, CancelOnDrop, Deadline, Held, Limits, RunningQueries, TIMED_OUT,

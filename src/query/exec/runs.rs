@@ -8,12 +8,12 @@
 //! between them computed, to find where the run changes. Docs then take the
 //! group of the run they fall in.
 
+use crate::expr::functions::Func;
+use crate::expr::value::{Kind, Value, Vector};
+use crate::expr::{BinOp, Expr};
 use crate::query::docs::Docs;
 use crate::query::error::ExecError;
 use crate::query::eval::{eval_batch, Columns};
-use crate::query::expr::{BinOp, Expr};
-use crate::query::functions::Func;
-use crate::query::value::{Kind, Value, Vector};
 
 /// Docs between two samples.
 const STRIDE: u32 = 64;

@@ -4,13 +4,13 @@
 use std::collections::{BinaryHeap, HashMap};
 
 use super::{Deadline, Held, Row, SegmentStats};
+use crate::expr::value::{Value, Vector};
+use crate::expr::Expr;
 use crate::query::agg::value_bytes;
 use crate::query::docs::{DocSet, Docs};
 use crate::query::error::ExecError;
 use crate::query::eval::{eval_batch, Columns};
-use crate::query::expr::Expr;
 use crate::query::plan::Plan;
-use crate::query::value::{Value, Vector};
 
 /// Orders rows by their ORDER BY values (`desc` per key); nulls last.
 pub fn compare_rows(a: &[Value], b: &[Value], desc: &[bool]) -> std::cmp::Ordering {

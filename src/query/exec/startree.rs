@@ -11,13 +11,13 @@
 use std::collections::BTreeMap;
 
 use super::{Groups, SegmentStats, DENSE_LIMIT};
+use crate::expr::Expr;
 use crate::index::startree::query::TreeQuery;
 use crate::index::startree::MetricFunc;
 use crate::query::agg::{Acc, AggFunc};
 use crate::query::error::ExecError;
 use crate::query::eval::Columns;
 use crate::query::explain::TreeNames;
-use crate::query::expr::Expr;
 use crate::query::filter::{decided_by_stats, Filter, Pred};
 use crate::query::plan::{Plan, PlanKind};
 use crate::query::source::ColumnSource;

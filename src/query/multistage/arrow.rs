@@ -13,8 +13,8 @@ use arrow_schema::{DataType, Field};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes as dt;
 
+use crate::expr::value::{ColumnType, Value, Vector};
 use crate::query::error::ExecError;
-use crate::query::value::{ColumnType, Value, Vector};
 
 /// The Arrow type of a column.
 pub fn arrow_type(ty: ColumnType) -> DataType {

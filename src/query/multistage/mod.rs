@@ -32,13 +32,13 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::error::{QueryError, EXECUTION, INTERNAL, SQL_PARSING, TABLE_DOES_NOT_EXIST};
 use super::exec::{result_rows_error, Deadline, TIMED_OUT};
-use super::expr::ColumnRef;
 use super::options::QueryOptions;
 use super::response::ResultTable;
 use super::source::{table_sources, SegmentSource};
-use super::value::{ColumnType, Value};
 use super::workload::lower_thread_priority;
 use crate::catalog::{Catalog, TableType};
+use crate::expr::value::{ColumnType, Value};
+use crate::expr::ColumnRef;
 use crate::segment::default_null_value;
 use crate::server::Server;
 

@@ -27,14 +27,14 @@ use datafusion::physical_plan::{
 };
 
 use super::arrow::{arrow_type, to_array};
+use crate::expr::value::{ColumnType, Value};
+use crate::expr::ColumnRef;
 use crate::query::docs::{DocSet, Docs};
 use crate::query::exec::{open_columns, Deadline};
-use crate::query::expr::ColumnRef;
 use crate::query::filter::{Filter, FilterStats, Pred};
 use crate::query::options::QueryOptions;
 use crate::query::plan::{Plan, PlanKind};
 use crate::query::source::{candidate_docs, SegmentSource};
-use crate::query::value::{ColumnType, Value};
 
 /// Rows per Arrow batch a scan produces.
 const SCAN_BATCH: u32 = 8192;

@@ -5,8 +5,8 @@
 use roaring::RoaringBitmap;
 
 use super::ColumnSource;
+use crate::expr::value::{Kind, Value, Vector};
 use crate::query::docs::Docs;
-use crate::query::value::{Kind, Value, Vector};
 
 pub struct AbsentColumn {
     pub default: Value,

@@ -8,12 +8,12 @@ use roaring::RoaringBitmap;
 use super::{
     in_bounds, kind_of, scalar_for, sorted_range, vector_of, ColumnSource, Indexes, SegmentSource,
 };
+use crate::codec::bitpack::{self, CHUNK};
+use crate::codec::forpack::{self, ForPacked};
+use crate::expr::value::{Kind, Value, Vector};
 use crate::index::range::Coverage;
 use crate::query::docs::Docs;
-use crate::query::value::{Kind, Value, Vector};
-use crate::segment::bitpack::{self, CHUNK};
-use crate::segment::forpack::{self, ForPacked};
-use crate::segment::stored::{Dictionary, Fixed, Forward};
+use crate::segment::stored::{var_get, Dictionary, Fixed, Forward};
 use crate::segment::{bloom_hash, ColumnView, DecodedDictionary, ImmutableSegment, Physical};
 
 impl SegmentSource for ImmutableSegment {
@@ -260,7 +260,7 @@ impl ColumnSource for SealedColumn<'_> {
             },
             Forward::RawVar(var) => {
                 let mut out = Vec::with_capacity(docs.len());
-                docs.for_each(|doc| out.push(var.get(doc as usize)));
+                docs.for_each(|doc| out.push(var_get(&var, doc as usize)));
                 vector_of(physical, out.into_iter())
             }
         }

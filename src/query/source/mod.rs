@@ -18,7 +18,7 @@ pub use absent::AbsentColumn;
 pub use mutable::MutableSnapshot;
 
 use super::docs::{DocSet, Docs};
-use super::value::{Kind, Value, Vector};
+use crate::expr::value::{Kind, Value, Vector};
 use crate::segment::{Physical, Scalar, SegmentTree};
 use crate::server::TableData;
 

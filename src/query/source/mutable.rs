@@ -8,8 +8,8 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::{kind_of, scalar_for, vector_of, ColumnSource, Indexes, SegmentSource};
+use crate::expr::value::{Kind, Value, Vector};
 use crate::query::docs::Docs;
-use crate::query::value::{Kind, Value, Vector};
 use crate::segment::mutable::{Forward, MutableColumn, Store};
 use crate::segment::{ConsumingTrees, MutableSegment, SegmentTree};
 use crate::sync::RecoverRw;

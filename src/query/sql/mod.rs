@@ -22,14 +22,13 @@ mod translate;
 
 use super::agg::Aggregate;
 use super::error::QueryError;
-use super::expr::{ColumnRef, Expr};
 use super::options::QueryOptions;
 use super::plan::{Output, Plan, PlanKind};
-use super::value::{ColumnType, Value};
 use crate::catalog::names::did_you_mean;
+use crate::expr::value::{ColumnType, Value};
+use crate::expr::{ColumnRef, Expr};
 pub use patterns::like_regex;
 pub use shape::{MAX_CONDITION_TERMS, MAX_EXPRESSION_DEPTH};
-pub use translate::bin_op;
 use translate::Planner;
 
 /// Pinot's LIMIT when a query has none.

@@ -13,13 +13,13 @@ use super::conditions::{chain_operands, merge_equalities};
 use super::patterns::{like_regex, regex};
 use super::TableColumns;
 use crate::catalog::names::did_you_mean;
+use crate::expr::eval::eval_row;
+use crate::expr::functions::{self, Func};
+use crate::expr::value::{ColumnType, Kind, Value};
+use crate::expr::{BinOp, ColumnRef, Expr};
 use crate::query::agg::{AggFunc, Aggregate};
 use crate::query::error::QueryError;
-use crate::query::eval::eval_row;
-use crate::query::expr::{BinOp, ColumnRef, Expr};
 use crate::query::filter::{Filter, Pred};
-use crate::query::functions::{self, Func};
-use crate::query::value::{ColumnType, Kind, Value};
 
 pub(super) struct Planner<'a> {
     pub(super) table: &'a TableColumns,
@@ -48,26 +48,6 @@ fn literal(value: &ast::Value) -> Result<Value, QueryError> {
         other => {
             return Err(QueryError::parse(format!("unsupported literal {other}")));
         }
-    })
-}
-
-/// The engine's operator for a SQL binary operator, if it has one.
-pub fn bin_op(op: &BinaryOperator) -> Option<BinOp> {
-    Some(match op {
-        BinaryOperator::Plus => BinOp::Add,
-        BinaryOperator::Minus => BinOp::Sub,
-        BinaryOperator::Multiply => BinOp::Mul,
-        BinaryOperator::Divide => BinOp::Div,
-        BinaryOperator::Modulo => BinOp::Mod,
-        BinaryOperator::Eq => BinOp::Eq,
-        BinaryOperator::NotEq => BinOp::NotEq,
-        BinaryOperator::Lt => BinOp::Lt,
-        BinaryOperator::LtEq => BinOp::LtEq,
-        BinaryOperator::Gt => BinOp::Gt,
-        BinaryOperator::GtEq => BinOp::GtEq,
-        BinaryOperator::And => BinOp::And,
-        BinaryOperator::Or => BinOp::Or,
-        _ => return None,
     })
 }
 
@@ -304,7 +284,7 @@ impl Planner<'_> {
                     filter
                 }
             }
-            Expr::Literal(value) => Filter::Const(crate::query::eval::truthy(value)),
+            Expr::Literal(value) => Filter::Const(crate::expr::eval::truthy(value)),
             _ => Filter::Expr(expr),
         }
     }
@@ -334,7 +314,7 @@ impl Planner<'_> {
                 UnaryOperator::Not => Expr::Not(boxed(self, expr)?),
                 other => return Err(QueryError::parse(format!("unsupported operator {other}"))),
             },
-            ast::Expr::BinaryOp { left, op, right } => match bin_op(op) {
+            ast::Expr::BinaryOp { left, op, right } => match BinOp::from_sql(op) {
                 Some(op) => {
                     let left = boxed(self, left)?;
                     let right = boxed(self, right)?;

@@ -125,7 +125,7 @@ fn run_on(
     pools: &Arc<Pools>,
     plan: &Arc<Plan>,
     segments: &[Arc<dyn SegmentSource>],
-) -> (Vec<Vec<crate::query::value::Value>>, bool) {
+) -> (Vec<Vec<crate::expr::value::Value>>, bool) {
     let slots = Arc::new(Semaphore::new(1));
     let slot = slots.clone().try_acquire_owned().unwrap();
     let deadline = Arc::new(Deadline::tracked(

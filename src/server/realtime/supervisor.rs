@@ -13,10 +13,9 @@ use serde_json::Value as Json;
 
 use super::partition;
 use super::shared::TableShared;
-use crate::catalog::datetime::DateTimeFormat;
+use crate::catalog::datetime::{parse_simple_date, DateTimeFormat};
 use crate::catalog::{Schema, TableConfig};
 use crate::ingest::kafka;
-use crate::query::functions::java_pattern;
 
 /// How often the topic is checked for new partitions.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
@@ -58,15 +57,7 @@ impl Retention {
                 Some((count * unit.nanos() as i128 / 1_000_000) as i64)
             }
             DateTimeFormat::SimpleDate { pattern, .. } => {
-                let text = value.as_str()?;
-                let pattern = java_pattern(pattern);
-                chrono::NaiveDateTime::parse_from_str(text, &pattern)
-                    .or_else(|_| {
-                        chrono::NaiveDate::parse_from_str(text, &pattern)
-                            .map(|date| date.and_time(chrono::NaiveTime::MIN))
-                    })
-                    .ok()
-                    .map(|time| time.and_utc().timestamp_millis())
+                parse_simple_date(value.as_str()?, pattern).ok()
             }
         }
     }

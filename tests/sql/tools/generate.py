@@ -41,7 +41,8 @@ def gamay(sql):
     return types, rows
 
 def letter(t):
-    return {'INT':'I','LONG':'I','TIMESTAMP':'I','BOOLEAN':'I','DOUBLE':'R','FLOAT':'R'}.get(t, 'T')
+    # As tests/sql.rs checks them: BOOLEAN and TIMESTAMP are text.
+    return {'INT':'I','LONG':'I','DOUBLE':'R','FLOAT':'R','BIG_DECIMAL':'R'}.get(t, 'T')
 
 out = []
 bad = 0

@@ -4,12 +4,14 @@
 //! ROUND, MOD). Times are UTC epoch milliseconds unless a unit says
 //! otherwise.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-use super::error::ExecError;
-use super::expr::Expr;
+use super::error::Error;
 use super::value::{ColumnType, Kind, Value};
-use crate::catalog::datetime::{DateTimeFormat, Granularity, TimeUnit};
+use super::Expr;
+use crate::catalog::datetime::{
+    format_simple_date, parse_simple_date, DateTimeFormat, Granularity, TimeUnit,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
@@ -151,22 +153,22 @@ impl Func {
     }
 
     /// Applies the function to one row's argument values.
-    pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, ExecError> {
+    pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, Error> {
         if args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
-        let long = |index: usize| -> Result<i64, ExecError> {
+        let long = |index: usize| -> Result<i64, Error> {
             args[index].as_i64().ok_or_else(|| {
-                ExecError::Execution(format!(
+                Error::Invalid(format!(
                     "{} expects a number, got `{}`",
                     self.name(),
                     args[index].to_text()
                 ))
             })
         };
-        let double = |index: usize| -> Result<f64, ExecError> {
+        let double = |index: usize| -> Result<f64, Error> {
             args[index].as_f64().ok_or_else(|| {
-                ExecError::Execution(format!(
+                Error::Invalid(format!(
                     "{} expects a number, got `{}`",
                     self.name(),
                     args[index].to_text()
@@ -179,7 +181,7 @@ impl Func {
             Func::FromEpoch(unit) => Value::Long(long(0)?.saturating_mul(unit_millis(unit))),
             Func::DateTrunc => {
                 let input = match args.get(2) {
-                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(ExecError::Execution)?,
+                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => TimeUnit::Milliseconds,
                 };
                 if let Some(zone) = args.get(3) {
@@ -188,13 +190,13 @@ impl Func {
                         zone.to_ascii_uppercase().as_str(),
                         "UTC" | "GMT" | "Z" | "ETC/UTC"
                     ) {
-                        return Err(ExecError::Execution(format!(
+                        return Err(Error::Invalid(format!(
                             "datetrunc: time zone `{zone}` is not supported; use 'UTC'"
                         )));
                     }
                 }
                 let output = match args.get(4) {
-                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(ExecError::Execution)?,
+                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => input,
                 };
                 let millis = to_millis(long(1)?, input);
@@ -203,9 +205,9 @@ impl Func {
                 Value::Long(time_mul(truncated.div_euclid(divisor), multiplier)?)
             }
             Func::DateTimeConvert => {
-                let input = DateTimeFormat::parse(&text(1)).map_err(ExecError::Execution)?;
-                let output = DateTimeFormat::parse(&text(2)).map_err(ExecError::Execution)?;
-                let granularity = Granularity::parse(&text(3)).map_err(ExecError::Execution)?;
+                let input = DateTimeFormat::parse(&text(1)).map_err(Error::Invalid)?;
+                let output = DateTimeFormat::parse(&text(2)).map_err(Error::Invalid)?;
+                let granularity = Granularity::parse(&text(3)).map_err(Error::Invalid)?;
                 let millis = parse_time(&args[0], &input)?;
                 let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
                 let bucketed = time_mul(millis.div_euclid(step), step)?;
@@ -226,7 +228,7 @@ impl Func {
                 let end = if args.len() == 3 { long(2)? } else { -1 };
                 let end = if end < 0 { chars.len() as i64 } else { end };
                 if begin < 0 || begin > end || end > chars.len() as i64 {
-                    return Err(ExecError::Execution(format!(
+                    return Err(Error::Invalid(format!(
                         "substr: indexes {begin}..{end} are outside `{}` (length {}); indexes start at 0 and -1 means the end",
                         text(0),
                         chars.len()
@@ -255,11 +257,10 @@ impl Func {
             Func::Mod if ty == ColumnType::Long => {
                 let divisor = long(1)?;
                 if divisor == 0 {
-                    return Err(ExecError::Execution(format!(
-                        "{} in mod({}, 0)",
-                        super::arith::DIVISION_BY_ZERO,
-                        long(0)?
-                    )));
+                    return Err(Error::InExpr {
+                        expr: format!("mod({}, 0)", long(0)?),
+                        source: Box::new(Error::DivisionByZero),
+                    });
                 }
                 Value::Long(long(0)?.wrapping_rem(divisor))
             }
@@ -273,7 +274,7 @@ fn unit_millis(unit: TimeUnit) -> i64 {
 }
 
 /// (divisor, multiplier) taking milliseconds to `unit`.
-fn unit_millis_or_sub(unit: TimeUnit) -> Result<(i64, i64), ExecError> {
+fn unit_millis_or_sub(unit: TimeUnit) -> Result<(i64, i64), Error> {
     Ok(match unit {
         TimeUnit::Nanoseconds => (1, 1_000_000),
         TimeUnit::Microseconds => (1, 1_000),
@@ -289,14 +290,14 @@ fn to_millis(value: i64, unit: TimeUnit) -> i64 {
     }
 }
 
-fn utc(millis: i64) -> Result<DateTime<Utc>, ExecError> {
-    Utc.timestamp_millis_opt(millis).single().ok_or_else(|| {
-        ExecError::Execution(format!("{millis} ms is outside the supported time range"))
-    })
+fn utc(millis: i64) -> Result<DateTime<Utc>, Error> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| Error::Invalid(format!("{millis} ms is outside the supported time range")))
 }
 
 /// Truncates epoch milliseconds to the start of its `unit` (UTC).
-pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, ExecError> {
+pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, Error> {
     let step = match unit.to_ascii_lowercase().as_str() {
         "millisecond" | "milliseconds" => 1,
         "second" | "seconds" => 1_000,
@@ -320,11 +321,11 @@ pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, ExecError> {
             let start = Utc
                 .with_ymd_and_hms(time.year(), month + 1, 1, 0, 0, 0)
                 .single()
-                .ok_or_else(|| ExecError::Execution("date out of range".into()))?;
+                .ok_or_else(|| Error::Invalid("date out of range".into()))?;
             return Ok(start.timestamp_millis());
         }
         other => {
-            return Err(ExecError::Execution(format!(
+            return Err(Error::Invalid(format!(
                 "datetrunc: unknown unit `{other}`; expected one of millisecond, second, minute, hour, day, week, month, quarter, year"
             )))
         }
@@ -333,48 +334,37 @@ pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, ExecError> {
 }
 
 /// `count × unit` for times; hostile values overflow LONG.
-fn time_mul(count: i64, unit: i64) -> Result<i64, ExecError> {
+fn time_mul(count: i64, unit: i64) -> Result<i64, Error> {
     count.checked_mul(unit).ok_or_else(|| {
-        ExecError::Execution(format!(
+        Error::Invalid(format!(
             "{count} × {unit} is outside the supported time range"
         ))
     })
 }
 
-fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, ExecError> {
+fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, Error> {
     match format {
         DateTimeFormat::Epoch { size, unit } => {
             let count = value.as_i64().ok_or_else(|| {
-                ExecError::Execution(format!("`{}` is not an epoch number", value.to_text()))
+                Error::Invalid(format!("`{}` is not an epoch number", value.to_text()))
             })?;
             Ok(to_millis(count.saturating_mul(*size as i64), *unit))
         }
-        DateTimeFormat::Timestamp => value.as_i64().ok_or_else(|| {
-            ExecError::Execution(format!("`{}` is not a timestamp", value.to_text()))
-        }),
+        DateTimeFormat::Timestamp => value
+            .as_i64()
+            .ok_or_else(|| Error::Invalid(format!("`{}` is not a timestamp", value.to_text()))),
         DateTimeFormat::SimpleDate { pattern, .. } => {
             let text = value.to_text();
-            let chrono_pattern = java_pattern(pattern);
-            if let Ok(time) = NaiveDateTime::parse_from_str(&text, &chrono_pattern) {
-                return Ok(time.and_utc().timestamp_millis());
-            }
-            chrono::NaiveDate::parse_from_str(&text, &chrono_pattern)
-                .map(|date| {
-                    date.and_hms_opt(0, 0, 0)
-                        .unwrap_or_default()
-                        .and_utc()
-                        .timestamp_millis()
-                })
-                .map_err(|err| {
-                    ExecError::Execution(format!(
-                        "`{text}` does not match the pattern `{pattern}`: {err}"
-                    ))
-                })
+            parse_simple_date(&text, pattern).map_err(|err| {
+                Error::Invalid(format!(
+                    "`{text}` does not match the pattern `{pattern}`: {err}"
+                ))
+            })
         }
     }
 }
 
-fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, ExecError> {
+fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, Error> {
     Ok(match format {
         DateTimeFormat::Epoch { size, unit } => {
             let (divisor, multiplier) = unit_millis_or_sub(*unit)?;
@@ -382,57 +372,14 @@ fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, ExecError>
         }
         DateTimeFormat::Timestamp => Value::Long(millis),
         DateTimeFormat::SimpleDate { pattern, .. } => {
-            let time = utc(millis)?;
-            Value::Str(time.format(&java_pattern(pattern)).to_string())
+            utc(millis)?;
+            Value::Str(format_simple_date(millis, pattern).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{millis} cannot be written with the pattern `{pattern}`"
+                ))
+            })?)
         }
     })
-}
-
-/// Translates a Java `SimpleDateFormat` pattern into a chrono one.
-pub fn java_pattern(pattern: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut at = 0;
-    while at < chars.len() {
-        let c = chars[at];
-        let mut run = 1;
-        while at + run < chars.len() && chars[at + run] == c {
-            run += 1;
-        }
-        let piece = match (c, run) {
-            ('y', 2) => "%y".to_string(),
-            ('y', _) => "%Y".to_string(),
-            ('M', 1..=2) => "%m".to_string(),
-            ('M', 3) => "%b".to_string(),
-            ('M', _) => "%B".to_string(),
-            ('d', _) => "%d".to_string(),
-            ('H', _) => "%H".to_string(),
-            ('h', _) => "%I".to_string(),
-            ('m', _) => "%M".to_string(),
-            ('s', _) => "%S".to_string(),
-            ('S', _) => "%3f".to_string(),
-            ('a', _) => "%p".to_string(),
-            ('E', _) => "%a".to_string(),
-            ('Z', _) | ('X', _) => "%z".to_string(),
-            ('\'', _) => {
-                // Quoted literal text.
-                let mut end = at + 1;
-                let mut literal = String::new();
-                while end < chars.len() && chars[end] != '\'' {
-                    literal.push(chars[end]);
-                    end += 1;
-                }
-                at = end + 1;
-                out.push_str(&literal.replace('%', "%%"));
-                continue;
-            }
-            ('%', _) => "%%".repeat(run),
-            (other, _) => other.to_string().repeat(run),
-        };
-        out.push_str(&piece);
-        at += run;
-    }
-    out
 }
 
 /// Hours, minutes and seconds of a time, for tests.

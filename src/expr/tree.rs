@@ -3,6 +3,7 @@
 //! table's schema. `Expr::Key` and `Expr::Agg` appear only after
 //! aggregation, naming a group key or an aggregate of the current group.
 
+use datafusion::sql::sqlparser::ast::BinaryOperator;
 use regex::Regex;
 
 use super::functions::Func;
@@ -36,6 +37,26 @@ pub enum BinOp {
 }
 
 impl BinOp {
+    /// The engine's operator for a SQL binary operator, if it has one.
+    pub fn from_sql(op: &BinaryOperator) -> Option<BinOp> {
+        Some(match op {
+            BinaryOperator::Plus => BinOp::Add,
+            BinaryOperator::Minus => BinOp::Sub,
+            BinaryOperator::Multiply => BinOp::Mul,
+            BinaryOperator::Divide => BinOp::Div,
+            BinaryOperator::Modulo => BinOp::Mod,
+            BinaryOperator::Eq => BinOp::Eq,
+            BinaryOperator::NotEq => BinOp::NotEq,
+            BinaryOperator::Lt => BinOp::Lt,
+            BinaryOperator::LtEq => BinOp::LtEq,
+            BinaryOperator::Gt => BinOp::Gt,
+            BinaryOperator::GtEq => BinOp::GtEq,
+            BinaryOperator::And => BinOp::And,
+            BinaryOperator::Or => BinOp::Or,
+            _ => return None,
+        })
+    }
+
     /// Pinot's function name for the operator.
     pub fn pinot_name(self) -> &'static str {
         match self {

@@ -1,0 +1,95 @@
+//! Variable-width value blocks: `offset:u32{count+1} pad8 bytes`, the
+//! layout of text and bytes columns' dictionaries and raw forward indexes
+//! and of serialized bitmap blocks. Constructors check sizes and offsets
+//! once, so accessors index without further checks failing.
+
+fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], String> {
+    bytemuck::try_cast_slice(bytes).map_err(|err| format!("{what}: {err}"))
+}
+
+/// Variable-width values: `offset:u32{count+1} pad8 bytes`.
+#[derive(Debug, Clone, Copy)]
+pub struct Var<'a> {
+    offsets: &'a [u32],
+    bytes: &'a [u8],
+    text: bool,
+}
+
+impl<'a> Var<'a> {
+    pub fn parse(bytes: &'a [u8], count: usize, text: bool) -> Result<Var<'a>, String> {
+        let too_short = || format!("{} bytes cannot hold {count} value offsets", bytes.len());
+        let header = offsets_len(count).ok_or_else(too_short)?;
+        let data_start = header.next_multiple_of(8);
+        if bytes.len() < data_start {
+            return Err(too_short());
+        }
+        let offsets: &[u32] = cast(&bytes[..header], "value offsets")?;
+        let data = &bytes[data_start..];
+        if offsets[count] as usize != data.len() {
+            return Err("value offsets do not end at the data length".into());
+        }
+        Ok(Var {
+            offsets,
+            bytes: data,
+            text,
+        })
+    }
+
+    /// The full check done once when a segment opens: offsets in order.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.offsets[0] != 0 || self.offsets.windows(2).any(|pair| pair[0] > pair[1]) {
+            return Err("value offsets are out of order".into());
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn bytes_at(&self, index: usize) -> &'a [u8] {
+        &self.bytes[self.offsets[index] as usize..self.offsets[index + 1] as usize]
+    }
+
+    /// Whether the values are UTF-8 text (else raw bytes).
+    pub fn is_text(&self) -> bool {
+        self.text
+    }
+}
+
+/// Bytes of `count + 1` `u32` offsets (or starts), `None` when no block
+/// could hold them: the count comes from a file and is not trusted.
+pub fn offsets_len(count: usize) -> Option<usize> {
+    count
+        .checked_add(1)?
+        .checked_mul(4)
+        .filter(|len| *len <= isize::MAX as usize / 2)
+}
+
+/// Encodes a [`Var`] block: `offset:u32{n+1} pad8 data`, where `offsets`
+/// holds the `n+1` boundaries of the values in `data`. Used for text and
+/// bytes columns and for blocks of bitmaps.
+pub fn encode_var(
+    offsets: impl ExactSizeIterator<Item = usize>,
+    data: &[u8],
+) -> Result<Vec<u8>, String> {
+    if data.len() > u32::MAX as usize {
+        return Err(format!(
+            "{} bytes of values exceed the 4 GiB a segment block may hold",
+            data.len()
+        ));
+    }
+    let header = offsets.len() * 4;
+    let mut out = Vec::with_capacity(header.next_multiple_of(8) + data.len());
+    for offset in offsets {
+        out.extend_from_slice(&(offset as u32).to_le_bytes());
+    }
+    out.resize(header.next_multiple_of(8), 0);
+    out.extend_from_slice(data);
+    Ok(out)
+}
