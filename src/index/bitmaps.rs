@@ -98,7 +98,7 @@ impl Writer {
     }
 
     pub fn finish(self) -> Result<Vec<u8>> {
-        encode_var(self.offsets.into_iter(), &self.data).map_err(Error::TooLarge)
+        Ok(encode_var(self.offsets.into_iter(), &self.data)?)
     }
 }
 
@@ -176,13 +176,13 @@ impl<'a> Bitmaps<'a> {
     /// Checks the block's size for `count` bitmaps (O(1)).
     pub fn parse(block: &'a [u8], count: usize) -> Result<Bitmaps<'a>> {
         Ok(Bitmaps {
-            serialized: Var::parse(block, count, false).map_err(Error::Malformed)?,
+            serialized: Var::parse(block, count, false)?,
         })
     }
 
     /// The full check done once when a segment opens: offsets in order.
     pub fn validate(&self) -> Result<()> {
-        self.serialized.validate().map_err(Error::Malformed)
+        Ok(self.serialized.validate()?)
     }
 
     pub fn len(&self) -> usize {

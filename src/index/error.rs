@@ -8,6 +8,11 @@ pub enum Error {
     #[error("{0}")]
     Malformed(String),
 
+    /// The block's encoding refused it: malformed bytes, or more than a
+    /// block holds.
+    #[error(transparent)]
+    Codec(#[from] crate::codec::Error),
+
     /// A packed doc-id set of a block is malformed.
     #[error("bitmap {index}: {reason}")]
     Bitmap { index: usize, reason: String },

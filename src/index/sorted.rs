@@ -50,7 +50,7 @@ impl<'a> SortedIndex<'a> {
         let len = cardinality.checked_add(1).ok_or_else(|| {
             Error::Malformed("the cardinality leaves no room for doc ranges".into())
         })?;
-        let starts = ForPacked::parse(block, len).map_err(Error::Malformed)?;
+        let starts = ForPacked::parse(block, len)?;
         if starts.get(cardinality) != num_docs as u64 {
             return Err(Error::Malformed(
                 "doc ranges do not end at the doc count".into(),
@@ -61,7 +61,7 @@ impl<'a> SortedIndex<'a> {
 
     /// The full check done once when a segment opens: ranges in order.
     pub fn validate(&self) -> Result<()> {
-        self.starts.validate().map_err(Error::Malformed)?;
+        self.starts.validate()?;
         let mut previous = 0u64;
         let mut ordered = true;
         self.starts.for_each_block(|_, block| {

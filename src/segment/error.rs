@@ -93,6 +93,9 @@ pub enum BlockError {
     Inconsistent(&'static str),
 
     #[error(transparent)]
+    Codec(#[from] crate::codec::Error),
+
+    #[error(transparent)]
     Index(#[from] crate::index::Error),
 }
 

@@ -106,8 +106,8 @@ fn unknown_column(name: &str) -> BlockError {
 }
 
 /// The block and reason of a codec's refusal.
-fn malformed(block: &'static str) -> impl Fn(String) -> (&'static str, BlockError) {
-    move |reason| (block, BlockError::Malformed(reason))
+fn malformed(block: &'static str) -> impl Fn(crate::codec::Error) -> (&'static str, BlockError) {
+    move |reason| (block, reason.into())
 }
 
 /// The reason of a block the footer needs and does not list.

@@ -169,23 +169,23 @@ impl<'a> Dictionary<'a> {
         let physical = codec.physical;
         match physical.width() {
             Some(_) => Ok(Dictionary::Packed {
-                keys: ForPacked::parse(bytes, cardinality).map_err(BlockError::Malformed)?,
+                keys: ForPacked::parse(bytes, cardinality)?,
                 codec,
             }),
-            None => Ok(Dictionary::Var(
-                Var::parse(bytes, cardinality, physical == Physical::Str)
-                    .map_err(BlockError::Malformed)?,
-            )),
+            None => Ok(Dictionary::Var(Var::parse(
+                bytes,
+                cardinality,
+                physical == Physical::Str,
+            )?)),
         }
     }
 
     /// The full check done once when a segment opens.
     pub fn validate(&self) -> Result<(), BlockError> {
-        match self {
+        Ok(match self {
             Dictionary::Packed { keys, .. } => keys.validate(),
             Dictionary::Var(var) => var.validate(),
-        }
-        .map_err(BlockError::Malformed)
+        }?)
     }
 
     pub fn len(&self) -> usize {
@@ -353,8 +353,8 @@ impl Forward<'_> {
                 }
                 Ok(())
             }
-            Forward::RawVar(var) => var.validate().map_err(BlockError::Malformed),
-            Forward::RawPacked { keys, .. } => keys.validate().map_err(BlockError::Malformed),
+            Forward::RawVar(var) => Ok(var.validate()?),
+            Forward::RawPacked { keys, .. } => Ok(keys.validate()?),
             Forward::Sorted(sorted) => Ok(sorted.validate()?),
             Forward::DictSv(_) | Forward::RawFixed(_) => Ok(()),
         }

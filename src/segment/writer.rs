@@ -319,7 +319,7 @@ fn encode_values(
         return Ok(forpack::encode(&fixed_keys(values, scale)));
     }
     dispatch!(values, v => Ok(bytemuck::cast_slice(v).to_vec()),
-        var => encode_var(var.offsets.iter().copied(), &var.bytes).map_err(BlockError::TooLarge))
+        var => Ok(encode_var(var.offsets.iter().copied(), &var.bytes)?))
 }
 
 fn write_dict(
