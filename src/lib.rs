@@ -47,7 +47,6 @@
 //! - [`auth`]: principals, permissions, credentials, the audit log.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
 //! - [`quickstart`]: `gamay quickstart`, the scenario on an embedded Kafka.
-//! - [`bench`]: `gamay bench`, the one-command benchmark against the peers.
 //! - [`config`]: process settings (flags, limits).
 //! - [`error`]: the process-level error type.
 //! - [`faults`]: fault points that crash tests arm.
@@ -61,12 +60,13 @@
 //! the encodings; `architecture_tests` fails on a cycle, and
 //! `docs/architecture.md` has the full map. Below `api`, nothing names an
 //! HTTP status: modules return typed errors and `api/error.rs` maps them.
-//! `segment`/`index` never touch an async runtime.
+//! `segment`/`index` never touch an async runtime. The benchmark harness
+//! that `gamay bench` runs is a crate of its own (`bench/`, `gamay-bench`)
+//! that talks to the server over HTTP only.
 
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod catalog;
 pub mod codec;
 pub mod config;

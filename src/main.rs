@@ -54,8 +54,11 @@ enum Command {
     /// Measure Gamay on the peer kit's stock_transactions data: batch and
     /// Kafka ingest, freshness, per-query latency, throughput at 1-64
     /// clients, bytes per row, peak memory, and the peers (DuckDB, chDB,
-    /// DataFusion) in the same run. Writes report.md, report.json and SVG
-    /// charts to --out. Use a release build for figures worth quoting.
+    /// DataFusion) in the same run, answers checked against DuckDB's.
+    /// Writes report.md, report.json and SVG charts to --out. Runs the
+    /// gamay-bench binary beside this one (`cargo build --release` builds
+    /// both). Use a release build for figures worth quoting.
+    #[command(disable_help_flag = true)]
     Bench(BenchArgs),
 
     /// Make what an auth file (--auth-file) holds: Argon2 password hashes
@@ -74,65 +77,9 @@ enum AuthCommand {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// Rows to generate (same columns, distributions and seed as the kit's gen_stock.py).
-    #[arg(long, default_value_t = 10_000_000)]
-    rows: usize,
-
-    /// Load this Parquet file (e.g. gen_stock.py's output) instead of generating rows.
-    #[arg(long)]
-    input: Option<PathBuf>,
-
-    /// Directory for the data, the server's data directory, the report and the charts.
-    #[arg(long, default_value = "bench-results")]
-    out: PathBuf,
-
-    /// Runs of each query, one at a time, after a warm-up.
-    #[arg(long, default_value_t = 100)]
-    runs: usize,
-
-    /// Numbers of concurrent HTTP clients (1 to 1024 each).
-    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
-    clients: Vec<usize>,
-
-    /// Seconds at each number of clients.
-    #[arg(long, default_value_t = 5.0)]
-    seconds: f64,
-
-    /// Peer engines for the kit's peers.py (duckdb, chdb, datafusion, datafusion-mem), or none.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "duckdb,chdb,datafusion,datafusion-mem"
-    )]
-    peers: Vec<String>,
-
-    /// Python with the peers installed (pip install duckdb chdb datafusion pyarrow numpy).
-    #[arg(long, env = "GAMAY_BENCH_PYTHON", default_value = "python3")]
-    python: String,
-
-    /// Directory of the peer kit whose peers.py to run (by default the copy bundled with gamay).
-    #[arg(long)]
-    kit: Option<PathBuf>,
-
-    /// Queries to run, in the kit's queries.sql format: a `-- qN title` comment, then the query on one line (by default the bundled copy).
-    #[arg(long)]
-    queries: Option<PathBuf>,
-
-    /// Rows sent through Kafka (the embedded cluster keeps about 2M of them); 0 skips Kafka and freshness.
-    #[arg(long, default_value_t = 1_000_000)]
-    kafka_rows: usize,
-
-    /// Messages per second while measuring freshness.
-    #[arg(long, default_value_t = 100_000)]
-    fresh_rate: u64,
-
-    /// Seconds of freshness measurement; 0 skips it.
-    #[arg(long, default_value_t = 10.0)]
-    fresh_seconds: f64,
-
-    /// Seconds of each half of the isolation phase (the selective mix alone, then beside a runaway join); 0 skips it.
-    #[arg(long, default_value_t = 10.0)]
-    isolation_seconds: f64,
+    /// gamay-bench's arguments; `gamay bench --help` lists them.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<std::ffi::OsString>,
 }
 
 #[derive(clap::Args)]
@@ -369,33 +316,42 @@ fn auth(command: AuthCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the benchmark harness, the `gamay-bench` binary beside this one
+/// (its own workspace member, so the server carries none of it), with the
+/// arguments as given; it starts this binary as the server.
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let peers: Vec<String> = args
-        .peers
-        .into_iter()
-        .filter(|peer| !peer.is_empty() && peer != "none")
-        .collect();
-    let options = gamay::bench::Options {
-        rows: args.rows,
-        input: args.input,
-        out: args.out,
-        program: std::env::current_exe().context("cannot find the gamay binary to start")?,
-        runs: args.runs,
-        clients: args.clients,
-        seconds: args.seconds,
-        peers,
-        python: args.python,
-        kit: args.kit,
-        queries: args.queries,
-        kafka_rows: args.kafka_rows,
-        fresh_rate: args.fresh_rate,
-        fresh_seconds: args.fresh_seconds,
-        isolation_seconds: args.isolation_seconds,
-    };
-    let report = gamay::bench::run(&options)?;
-    println!("{}", report.markdown());
-    eprintln!("bench: wrote {}", options.out.join("report.md").display());
-    Ok(())
+    let gamay = std::env::current_exe().context("cannot find the gamay binary")?;
+    let dir = gamay
+        .parent()
+        .context("the gamay binary has no directory")?;
+    let harness = dir.join(format!("gamay-bench{}", std::env::consts::EXE_SUFFIX));
+    if !harness.is_file() {
+        let release = if dir.ends_with("debug") {
+            ""
+        } else {
+            " --release"
+        };
+        anyhow::bail!(
+            "`gamay bench` runs the benchmark harness gamay-bench, which is not built: \
+             no {}. Build it with `cargo build{release} -p gamay-bench`",
+            harness.display()
+        );
+    }
+    let mut command = std::process::Command::new(&harness);
+    command.args(&args.args).env("GAMAY_BENCH_SERVER", &gamay);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let err = command.exec();
+        Err(err).with_context(|| format!("cannot run {}", harness.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command
+            .status()
+            .with_context(|| format!("cannot run {}", harness.display()))?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
 }
 
 fn ingest(args: IngestArgs) -> anyhow::Result<()> {

@@ -29,8 +29,8 @@ pub fn load_all(agent: &ureq::Agent, url: &str, dir: &Path) {
         create(agent, url, name, KIT_SCHEMA, table);
         for seed in seeds {
             let file = dir.join(format!("{name}-{seed}.parquet"));
-            let batches = gamay::bench::data::generate(rows, *seed);
-            gamay::bench::data::write_parquet(&batches, &file).unwrap();
+            let batches = gamay_bench::data::generate(rows, *seed);
+            gamay_bench::data::write_parquet(&batches, &file).unwrap();
             upload(agent, url, name, "parquet", &std::fs::read(&file).unwrap());
         }
         assert_eq!(count(agent, url, name), rows * seeds.len());

@@ -1,20 +1,40 @@
-//! `gamay bench` as a user runs it, on a small data set: every phase runs,
-//! the report holds every figure the command promises, the charts are
-//! written, and bad arguments are refused with a message naming them.
+//! `gamay bench` as a user runs it, on a small data set: the `gamay`
+//! binary runs the `gamay-bench` binary beside it, every phase runs, the
+//! report holds every figure the command promises, the charts are written,
+//! each query's answer matches DuckDB's (and one that differs fails the
+//! run), and bad arguments are refused with a message naming them.
 //!
-//! The peers phase runs DuckDB through the bundled `peers.py` when
-//! `GAMAY_BENCH_PYTHON` names a Python with duckdb (`tests/services.sh`
-//! prints it); with `GAMAY_REQUIRE_SERVICES=1` its absence fails the test.
+//! The `gamay` binary is the one beside `gamay-bench` in the target
+//! directory: the workspace's tests (`tests/run`, `cargo test`) build it;
+//! `cargo test -p gamay-bench` alone does not rebuild it.
+//!
+//! The peers phase and the answer check run DuckDB through the bundled
+//! `peers.py` when `GAMAY_BENCH_PYTHON` names a Python with duckdb
+//! (`tests/services.sh` prints it); with `GAMAY_REQUIRE_SERVICES=1` its
+//! absence fails the test.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The `gamay` binary built beside `gamay-bench`.
+fn gamay_binary() -> PathBuf {
+    let harness = Path::new(env!("CARGO_BIN_EXE_gamay-bench"));
+    let gamay = harness.with_file_name(format!("gamay{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        gamay.is_file(),
+        "{} is not built: run the workspace's tests (tests/run), or `cargo build -p gamay` first",
+        gamay.display()
+    );
+    gamay
+}
+
 fn gamay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gamay"))
+    Command::new(gamay_binary())
         .args(args)
         .env("RUST_LOG", "error")
+        .env_remove("GAMAY_BENCH_SERVER")
         .output()
         .expect("the gamay binary runs")
 }
@@ -165,6 +185,15 @@ fn a_small_run_measures_every_phase() {
         assert_eq!(ratios.len(), 10);
         assert!(ratios.iter().all(|r| r["ratio"].as_f64().unwrap() > 0.0));
         charts.push("peers.svg");
+        // Every query's answer is DuckDB's.
+        let answers = report["answers"].as_array().expect("answers checked");
+        assert_eq!(answers.len(), 10, "{answers:?}");
+        for answer in answers {
+            assert_eq!(answer["outcome"], "matches", "{answer}");
+        }
+        assert_eq!(answers[3]["rows"], 20, "{answers:?}");
+    } else {
+        assert!(report["answers"].is_null());
     }
     assert_eq!(report["charts"], serde_json::json!(charts));
     for chart in &charts {
@@ -186,6 +215,12 @@ fn a_small_run_measures_every_phase() {
     assert!(markdown.contains("| q1 count |"), "{markdown}");
     assert!(markdown.contains("## Upsert table"), "{markdown}");
     assert!(markdown.contains("## Isolation"), "{markdown}");
+    if python.is_some() {
+        assert!(
+            markdown.contains("- q4 low-cardinality group by: matches DuckDB (20 rows)"),
+            "{markdown}"
+        );
+    }
     assert!(markdown.contains("![concurrency.svg](concurrency.svg)"));
     assert!(String::from_utf8_lossy(&output.stdout).contains("## Concurrent clients"));
 
@@ -339,5 +374,111 @@ fn a_failing_query_is_named() {
     assert!(
         stderr.contains("q2 SELECT SUM(sharez)") && stderr.contains("sharez"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn an_answer_that_differs_from_duckdbs_fails_the_run() {
+    let Some(python) = python() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let queries = out.path().join("mine.sql");
+    // Pinot answers a selection without LIMIT with its first 10 rows;
+    // DuckDB with all of them.
+    std::fs::write(
+        &queries,
+        "-- q1 count\nSELECT COUNT(*) FROM stock_transactions\n\
+         -- q2 every id\nSELECT id FROM stock_transactions ORDER BY id\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--rows",
+            "2000",
+            "--runs",
+            "1",
+            "--clients",
+            "1",
+            "--seconds",
+            "0.1",
+            "--kafka-rows",
+            "0",
+            "--isolation-seconds",
+            "0",
+            "--peers",
+            "duckdb",
+            "--python",
+            python.as_str(),
+            "--queries",
+            queries.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ];
+        args.extend(extra);
+        gamay(&args)
+    };
+    let output = run(&[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("answers to q2 differ from DuckDB's")
+            && stderr.contains("--allow-answer-mismatch"),
+        "{stderr}"
+    );
+    let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        markdown.contains("- q1 count: matches DuckDB (1 row)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(
+            "- q2 every id: DIFFERS from DuckDB at row 11 (Gamay 10 rows, DuckDB 2000): Gamay no row, DuckDB `[10]`"
+        ),
+        "{markdown}"
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["answers"][1]["outcome"], "differs");
+    assert_eq!(report["answers"][1]["row"], 11);
+
+    let output = run(&["--allow-answer-mismatch"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn gamay_bench_without_the_harness_says_how_to_build_it() {
+    // A gamay binary alone in a directory of the same file system.
+    let gamay = gamay_binary();
+    let alone = tempfile::tempdir_in(gamay.parent().unwrap()).unwrap();
+    let copy = alone.path().join(gamay.file_name().unwrap());
+    if std::fs::hard_link(&gamay, &copy).is_err() {
+        std::fs::copy(&gamay, &copy).unwrap();
+    }
+    let output = Command::new(&copy)
+        .args(["bench", "--rows", "1000"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("gamay-bench, which is not built") && stderr.contains("-p gamay-bench`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gamay_bench_help_is_the_harnesss() {
+    let output = gamay(&["bench", "--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("--allow-answer-mismatch") && help.contains("--kafka-rows"),
+        "{help}"
     );
 }

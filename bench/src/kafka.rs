@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -18,7 +18,6 @@ use serde_json::{json, Value};
 use super::load::Latency;
 use super::server::Client;
 use super::{data, BenchError};
-use crate::sync::Recover;
 
 /// The REALTIME table (and its schema and topic) the data set goes to.
 pub const TABLE: &str = "stock_stream";
@@ -235,6 +234,20 @@ const PROBE: &str = "PROBE";
 /// How long to wait for the last probes once producing has stopped.
 const DRAIN: Duration = Duration::from_secs(30);
 
+/// The probes' send times, whether or not a panicking thread poisoned them.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Milliseconds since the epoch, as `update_at` holds them.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
 /// A trade of the stream's shape with id `id`, stamped now; a probe's
 /// exchange is [`PROBE`].
 fn live_message(id: u64, probe: bool, buffer: &mut Vec<u8>) {
@@ -252,7 +265,7 @@ fn live_message(id: u64, probe: bool, buffer: &mut Vec<u8>) {
         (mix >> 40) % 50,
         if mix & 1 == 0 { "BUY" } else { "SELL" },
         shares as f64 * price,
-        crate::segment::now_millis()
+        now_millis()
     );
 }
 
@@ -292,7 +305,7 @@ pub fn freshness(
     let produced = produced?;
     let lags = lags?;
     let _ = producer.flush(Duration::from_secs(30));
-    let probes = sent_at.locked().len();
+    let probes = locked(&sent_at).len();
     if lags.is_empty() {
         return Err(BenchError::Server(format!(
             "none of the {probes} probes produced at {rate}/s became visible in {LIVE_TABLE}"
@@ -334,7 +347,7 @@ fn produce(
             };
             send(producer, LIVE_TABLE, &buffer, partition)?;
             if probe {
-                sent_at.locked().push((sent, Instant::now()));
+                locked(sent_at).push((sent, Instant::now()));
             }
             sent += 1;
         }
@@ -358,7 +371,7 @@ fn poll_lags(
     loop {
         let visible = client.scalar(&sql)?;
         let now = Instant::now();
-        let sent = sent_at.locked();
+        let sent = locked(sent_at);
         if let Some(visible) = visible {
             while next < sent.len() && sent[next].0 as f64 <= visible {
                 lags.push(now.duration_since(sent[next].1).as_secs_f64() * 1000.0);

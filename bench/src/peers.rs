@@ -1,18 +1,22 @@
 //! The peers in the same run: the peer kit's `peers.py` (DuckDB, chDB,
 //! DataFusion in-process, Gamay over HTTP through the same harness) on the
-//! same Parquet file, and the ratios of their times to Gamay's.
+//! same Parquet file, the ratios of their times to Gamay's, and DuckDB's
+//! answers to the same queries through the same harness (`answers.py`).
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::BenchError;
 
 /// The kit's harness, bundled so the benchmark runs from a clean clone.
 pub const PEERS_PY: &str = include_str!("../../benches/data/peers.py");
+/// Prints DuckDB's answers through the kit's harness.
+pub const ANSWERS_PY: &str = include_str!("answers.py");
 
 /// Median milliseconds per query and engine, as `peers.py` prints them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -145,30 +149,33 @@ fn wait_with_timeout(mut child: Child, timeout: Duration) -> Result<Output, Stri
     })
 }
 
-/// Runs `peers.py` with `python` on `parquet` against the server at `url`.
-/// `kit` is a directory holding `peers.py` (the bundled copy is written to
-/// `scratch` when there is none); `queries` is the SQL file to run.
+/// The harness to run: `kit`'s `peers.py`, or the bundled copy written to
+/// `scratch`.
+pub fn harness(kit: Option<&Path>, scratch: &Path) -> Result<PathBuf, BenchError> {
+    match kit {
+        Some(kit) => Ok(kit.join("peers.py")),
+        None => {
+            let path = scratch.join("gamay-bench-peers.py");
+            std::fs::write(&path, PEERS_PY).map_err(|err| BenchError::io(&path, err))?;
+            Ok(path)
+        }
+    }
+}
+
+/// Runs `peers.py` (`script`) with `python` on `parquet` against the server
+/// at `url`; `queries` is the SQL file to run.
 pub fn run(
     python: &str,
-    kit: Option<&Path>,
-    scratch: &Path,
+    script: &Path,
     parquet: &Path,
     queries: &Path,
     engines: &[String],
     url: &str,
 ) -> Result<PeerTimes, BenchError> {
-    let script = match kit {
-        Some(kit) => kit.join("peers.py"),
-        None => {
-            let path = scratch.join("gamay-bench-peers.py");
-            std::fs::write(&path, PEERS_PY).map_err(|err| BenchError::io(&path, err))?;
-            path
-        }
-    };
     let mut all = vec!["gamay".to_string()];
     all.extend(engines.iter().filter(|e| *e != "gamay").cloned());
     let child = Command::new(python)
-        .arg(&script)
+        .arg(script)
         .arg(parquet)
         .arg("--engines")
         .arg(all.join(","))
@@ -187,7 +194,7 @@ pub fn run(
         .map_err(|err| BenchError::Peers(format!("{python} {}: {err}", script.display())))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     for line in stderr.lines().filter(|line| line.starts_with('#')) {
-        tracing::info!("peers: {}", line.trim_start_matches("# "));
+        super::step(format!("peers: {}", line.trim_start_matches("# ")));
     }
     if !output.status.success() {
         let last = stderr.lines().rev().find(|line| !line.trim().is_empty());
@@ -217,6 +224,65 @@ pub fn run(
         )));
     }
     Ok(times)
+}
+
+/// DuckDB's answer to each query of `queries`, in order, through the
+/// harness `script` (`answers.py` is written to `scratch`): the rows, or
+/// why DuckDB could not answer.
+pub fn duckdb_answers(
+    python: &str,
+    script: &Path,
+    scratch: &Path,
+    parquet: &Path,
+    queries: &Path,
+) -> Result<Vec<Result<Vec<Value>, String>>, BenchError> {
+    let answers = scratch.join("gamay-bench-answers.py");
+    std::fs::write(&answers, ANSWERS_PY).map_err(|err| BenchError::io(&answers, err))?;
+    let child = Command::new(python)
+        .arg(&answers)
+        .arg(script)
+        .arg(parquet)
+        .arg(queries)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| {
+            BenchError::Peers(format!(
+                "cannot run `{python}` (set --python to a Python with duckdb): {err}"
+            ))
+        })?;
+    let output = wait_with_timeout(child, PEERS_TIMEOUT)
+        .map_err(|err| BenchError::Peers(format!("{python} {}: {err}", answers.display())))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().rev().find(|line| !line.trim().is_empty());
+        return Err(BenchError::Peers(format!(
+            "{python} {} failed ({}): {}",
+            answers.display(),
+            output.status,
+            last.unwrap_or("no message")
+        )));
+    }
+    parse_answers(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Parses `answers.py`'s lines: `{"rows": [...]}` or `{"error": "..."}`.
+pub fn parse_answers(output: &str) -> Result<Vec<Result<Vec<Value>, String>>, BenchError> {
+    output
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let value: Value = serde_json::from_str(line)
+                .map_err(|err| BenchError::Peers(format!("answers.py printed `{line}`: {err}")))?;
+            match (&value["rows"], &value["error"]) {
+                (Value::Array(rows), _) => Ok(Ok(rows.clone())),
+                (_, Value::String(error)) => Ok(Err(error.clone())),
+                _ => Err(BenchError::Peers(format!(
+                    "answers.py printed `{line}`, neither rows nor an error"
+                ))),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -266,6 +332,21 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("engine,gamay\nq1,1\n").is_err());
         assert!(parse("query,gamay,duckdb\nq1,1\n").is_err());
+    }
+
+    #[test]
+    fn reads_duckdbs_answers() {
+        let answers =
+            parse_answers("{\"rows\": [[1, \"a\"]]}\n{\"error\": \"Parser Error\"}\n").unwrap();
+        assert_eq!(
+            answers,
+            [
+                Ok(vec![serde_json::json!([1, "a"])]),
+                Err("Parser Error".into())
+            ]
+        );
+        assert!(parse_answers("not json\n").is_err());
+        assert!(parse_answers("{\"rows\": 3}\n").is_err());
     }
 
     #[test]

@@ -1,15 +1,22 @@
-//! `gamay bench`: one command that measures what Gamay's targets are stated
-//! in. It generates (or reads) the peer kit's `stock_transactions` rows,
-//! starts `gamay serve` as a child process, loads the rows by batch
-//! ingestion and through Kafka (librdkafka's mock cluster), and measures
-//! batch and Kafka ingest rates, freshness, per-query latency, throughput
-//! and latency at 1–64 concurrent clients, segment bytes per row and the
-//! server's peak memory; with Python and the peers installed, it runs the
-//! kit's `peers.py` on the same file in the same run. It writes
-//! `report.json`, `report.md` and SVG charts.
+//! `gamay-bench` (run as `gamay bench`): one command that measures what
+//! Gamay's targets are stated in, from outside, as a user would. It
+//! generates (or reads) the peer kit's `stock_transactions` rows, starts
+//! `gamay serve` as a child process, loads the rows through the HTTP API
+//! (batch ingestion) and through Kafka (librdkafka's mock cluster), and
+//! measures batch and Kafka ingest rates, freshness, per-query latency,
+//! throughput and latency at 1–64 concurrent clients, segment bytes per row
+//! and the server's peak memory; with Python and the peers installed, it
+//! runs the kit's `peers.py` on the same file in the same run and checks
+//! each query's answer against DuckDB's. It writes `report.json`,
+//! `report.md` and SVG charts.
+//!
+//! This crate owns the harness; it talks to Gamay only over HTTP and never
+//! links the server.
 
+pub mod answers;
 pub mod charts;
 pub mod data;
+mod error;
 pub mod isolation;
 pub mod kafka;
 pub mod load;
@@ -23,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+pub use error::BenchError;
 use load::Query;
 use report::{BatchIngest, DataSet, Machine, Memory, Mix, Peers, Report};
 use server::{Client, ServerProcess};
@@ -35,39 +43,6 @@ const OFFLINE_TABLE: &str = include_str!("../../benches/data/stock_transactions.
 const MAX_CLIENTS: usize = 1024;
 /// The queries of the "selective" mix: what a dashboard tile asks.
 const SELECTIVE: [&str; 4] = ["q1", "q3", "q7", "q8"];
-
-/// Why a benchmark run stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Data { path: PathBuf, message: String },
-    #[error("server: {0}")]
-    Server(String),
-    #[error("query `{sql}` failed: {message}")]
-    Query { sql: String, message: String },
-    #[error("kafka: {0}")]
-    Kafka(String),
-    #[error("peers: {0}")]
-    Peers(String),
-    #[error("chart {path}: {message}")]
-    Chart { path: PathBuf, message: String },
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl BenchError {
-    pub fn io(path: &Path, source: std::io::Error) -> BenchError {
-        BenchError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
 
 /// What to run; `gamay bench --help` describes each.
 #[derive(Clone, Debug)]
@@ -94,7 +69,8 @@ pub struct Options {
     pub isolation_seconds: f64,
 }
 
-fn step(message: impl std::fmt::Display) {
+/// One line of progress on stderr.
+pub(crate) fn step(message: impl std::fmt::Display) {
     eprintln!("bench: {message}");
 }
 
@@ -210,24 +186,39 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
 
     let peers = (!options.peers.is_empty()).then(|| {
         step(format!("peers.py: {}", options.peers.join(", ")));
-        peers::run(
-            &options.python,
-            options.kit.as_deref(),
-            &options.out,
-            &parquet,
-            &queries_path,
-            &options.peers,
-            &server.url,
-        )
-        .map(|times| Peers {
-            ratios: times.ratios(),
-            times,
-        })
-        .map_err(|err| {
-            step(format!("{err}"));
+        peers::harness(options.kit.as_deref(), &options.out)
+            .and_then(|script| {
+                peers::run(
+                    &options.python,
+                    &script,
+                    &parquet,
+                    &queries_path,
+                    &options.peers,
+                    &server.url,
+                )
+            })
+            .map(|times| Peers {
+                ratios: times.ratios(),
+                times,
+            })
+            .map_err(|err| {
+                step(format!("{err}"));
+                err.to_string()
+            })
+    });
+
+    let answers = options.peers.iter().any(|peer| peer == "duckdb").then(|| {
+        step("answers: each query's against DuckDB's");
+        check_answers(options, &parquet, &queries_path, &latencies).map_err(|err| {
+            step(&err);
             err.to_string()
         })
     });
+    if let Some(Ok(checks)) = &answers {
+        for check in checks.iter().filter(|check| check.differs()) {
+            step(check.line());
+        }
+    }
 
     // The cluster outlives the server, whose consumers would otherwise
     // report its loss on the way out.
@@ -297,10 +288,11 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
 
     let mut report = Report {
         started,
-        machine: Machine::this(),
+        machine: Machine::this(&options.program),
         data: data.set,
         batch: Some(batch),
         queries: latencies,
+        answers,
         concurrency,
         isolation,
         peers,
@@ -325,6 +317,43 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), BenchError> {
     std::fs::write(path, bytes).map_err(|err| BenchError::io(path, err))
+}
+
+/// Each query's answer, as Gamay gave it in the latency phase, against
+/// DuckDB's on the same file through the kit's harness.
+fn check_answers(
+    options: &Options,
+    parquet: &Path,
+    queries_path: &Path,
+    latencies: &[load::QueryLatency],
+) -> Result<Vec<answers::Check>, BenchError> {
+    let script = peers::harness(options.kit.as_deref(), &options.out)?;
+    let duckdb = peers::duckdb_answers(
+        &options.python,
+        &script,
+        &options.out,
+        parquet,
+        queries_path,
+    )?;
+    if duckdb.len() != latencies.len() {
+        return Err(BenchError::Peers(format!(
+            "DuckDB answered {} queries of {}",
+            duckdb.len(),
+            latencies.len()
+        )));
+    }
+    Ok(latencies
+        .iter()
+        .zip(duckdb)
+        .map(|(ours, theirs)| answers::Check {
+            query: ours.query.name.clone(),
+            title: ours.query.title.clone(),
+            outcome: match theirs {
+                Ok(rows) => answers::compare(&ours.query.sql, &ours.answer, &rows),
+                Err(reason) => answers::Outcome::Unchecked { reason },
+            },
+        })
+        .collect())
 }
 
 /// The queries to run and the file `peers.py` reads them from.

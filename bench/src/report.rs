@@ -2,9 +2,12 @@
 //! Markdown printed at the end and written to `report.md`.
 
 use std::fmt::Write;
+use std::path::Path;
+use std::process::Command;
 
 use serde::{Serialize, Serializer};
 
+use super::answers::{self, Check};
 use super::isolation::Isolation;
 use super::kafka::{Freshness, KafkaIngest};
 use super::load::{Concurrency, QueryLatency};
@@ -18,11 +21,13 @@ pub struct Machine {
     pub cpu: String,
     pub memory_bytes: u64,
     pub os: String,
+    /// The server's version, as `gamay --version` prints it.
     pub gamay: String,
 }
 
 impl Machine {
-    pub fn this() -> Machine {
+    /// This machine, and the version of the `gamay` binary `program`.
+    pub fn this(program: &Path) -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
             .lines()
@@ -52,9 +57,17 @@ impl Machine {
             cpu,
             memory_bytes,
             os,
-            gamay: env!("CARGO_PKG_VERSION").to_string(),
+            gamay: version(program).unwrap_or_else(|| "of unknown version".to_string()),
         }
     }
+}
+
+/// `gamay --version`'s version: `0.1.0` of `gamay 0.1.0`.
+fn version(program: &Path) -> Option<String> {
+    let output = Command::new(program).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.trim().rsplit(' ').next()?.to_string();
+    (output.status.success() && !version.is_empty()).then_some(version)
 }
 
 /// The rows benchmarked.
@@ -116,6 +129,9 @@ pub struct Report {
     pub data: DataSet,
     pub batch: Option<BatchIngest>,
     pub queries: Vec<QueryLatency>,
+    /// Each query's answer against DuckDB's (when DuckDB is among the peers).
+    #[serde(serialize_with = "outcome")]
+    pub answers: Option<Result<Vec<Check>, String>>,
     pub concurrency: Vec<Mix>,
     #[serde(serialize_with = "outcome")]
     pub isolation: Option<Result<Isolation, String>>,
@@ -213,6 +229,7 @@ impl Report {
         );
         self.ingestion(&mut out);
         self.latency(&mut out);
+        self.answer_lines(&mut out);
         self.upsert_table(&mut out);
         self.load(&mut out);
         self.isolation(&mut out);
@@ -295,6 +312,37 @@ impl Report {
             "| server RSS once loaded | {} |\n",
             memory(mem.after_load)
         );
+    }
+
+    /// The queries whose answers differ from DuckDB's.
+    pub fn differing_answers(&self) -> Vec<&Check> {
+        match &self.answers {
+            Some(Ok(checks)) => checks.iter().filter(|check| check.differs()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn answer_lines(&self, out: &mut String) {
+        let checks = match &self.answers {
+            None => return,
+            Some(Err(error)) => {
+                let _ = writeln!(out, "## Answers\n\nnot checked: {error}\n");
+                return;
+            }
+            Some(Ok(checks)) => checks,
+        };
+        let _ = writeln!(
+            out,
+            "## Answers\n\nEach query's rows from Gamay against DuckDB's on the same file \
+             (through the kit's harness): in order where the query has ORDER BY, as a set \
+             otherwise; numbers of any JSON type equal within {:e} of the larger; DuckDB's NULL \
+             equal to what Pinot answers in its place (0, ±Infinity, `null`).\n",
+            answers::TOLERANCE
+        );
+        for check in checks {
+            let _ = writeln!(out, "- {}", check.line());
+        }
+        out.push('\n');
     }
 
     fn upsert_table(&self, out: &mut String) {

@@ -81,6 +81,9 @@ pub struct QueryLatency {
     pub latency: Latency,
     /// Rows in its answer.
     pub rows: usize,
+    /// The answer's rows (`resultTable.rows`), for checking against DuckDB's.
+    #[serde(skip)]
+    pub answer: Vec<serde_json::Value>,
 }
 
 /// Runs each query once to warm up, then `runs` times, one at a time.
@@ -100,7 +103,10 @@ pub fn latencies(
                 other => other,
             };
             let answer = client.query(&query.sql).map_err(named)?;
-            let rows = answer["resultTable"]["rows"].as_array().map_or(0, Vec::len);
+            let answer = answer["resultTable"]["rows"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut times = Vec::with_capacity(runs);
             for _ in 0..runs {
                 let started = Instant::now();
@@ -110,7 +116,8 @@ pub fn latencies(
             Ok(QueryLatency {
                 query: query.clone(),
                 latency: Latency::of(times),
-                rows,
+                rows: answer.len(),
+                answer,
             })
         })
         .collect()
@@ -192,7 +199,9 @@ pub fn concurrency(
         first_error = first_error.or(error);
     }
     if let Some(error) = &first_error {
-        tracing::warn!("{errors} queries failed with {clients} clients; the first: {error}");
+        super::step(format!(
+            "{errors} queries failed with {clients} clients; the first: {error}"
+        ));
     }
     if all.is_empty() {
         return Err(first_error.unwrap_or_else(|| {
