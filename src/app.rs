@@ -50,8 +50,7 @@ impl App {
         let catalog = Arc::new(catalog);
         let threads = crate::query::workload::cores();
         let workload = &config.workload;
-        let local = LocalServer::new(server.clone(), threads, workload)
-            .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
+        let local = LocalServer::new(server.clone(), threads, workload)?;
         let multistage = MultiStage::new(
             catalog.clone(),
             server.clone(),
@@ -72,8 +71,7 @@ impl App {
             &config.file_store_roots,
             catalog.clone(),
             server.clone(),
-        )
-        .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
+        )?;
         let connectors = Arc::new(connectors);
         let metrics = Arc::new(Metrics::new(StateCollector {
             catalog: catalog.clone(),

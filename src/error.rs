@@ -1,5 +1,6 @@
-//! The crate's error type: each module's failures, wrapped. The mapping to
-//! HTTP statuses lives in one place, `api/error.rs`.
+//! The crate's error type: each module's failures, wrapped, and the
+//! process's own (binding, TLS, authentication settings). Nothing here
+//! names an HTTP status: that mapping lives in one place, `api/error.rs`.
 
 use std::net::SocketAddr;
 
@@ -10,6 +11,24 @@ pub enum Error {
 
     #[error(transparent)]
     Server(#[from] crate::server::Error),
+
+    #[error(transparent)]
+    Segment(#[from] crate::segment::Error),
+
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::Error),
+
+    #[error(transparent)]
+    Export(#[from] crate::export::Error),
+
+    /// The connectors could not be started (their directory, the file
+    /// store roots).
+    #[error("server failed: {0}")]
+    Connectors(#[from] crate::export::RegistryError),
+
+    /// The query engine's worker pools could not be started.
+    #[error("server failed: {0}")]
+    QueryWorkers(#[from] rayon::ThreadPoolBuildError),
 
     #[error(transparent)]
     Lock(#[from] crate::durable::LockError),

@@ -58,10 +58,11 @@
 //! Dependencies point one way: `api → app → export/query → server →
 //! ingest → expr → segment → index → codec`, with `catalog` below all but
 //! the encodings; `architecture_tests` fails on a cycle, and
-//! `docs/architecture.md` has the full map. `segment`/`index` never touch
-//! an async runtime. The benchmark harness that `gamay bench` runs is a
-//! crate of its own (`bench/`, `gamay-bench`) that talks to the server over
-//! HTTP only.
+//! `docs/architecture.md` has the full map. Below `api`, nothing names an
+//! HTTP status: modules return typed errors and `api/error.rs` maps them.
+//! `segment`/`index` never touch an async runtime. The benchmark harness
+//! that `gamay bench` runs is a crate of its own (`bench/`, `gamay-bench`)
+//! that talks to the server over HTTP only.
 
 pub mod api;
 pub mod app;

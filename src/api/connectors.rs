@@ -33,37 +33,27 @@ pub fn routes() -> Router<AppState> {
         .route("/connector-plugins", get(plugins))
 }
 
-/// A failure in Kafka Connect's error shape.
-pub struct ConnectError(StatusCode, String);
+/// A failure in Kafka Connect's error shape. Its status is decided where
+/// every error's is, in `api/error.rs`.
+pub struct ConnectError(ApiError);
 
 impl IntoResponse for ConnectError {
     fn into_response(self) -> Response {
-        let body = json!({"error_code": self.0.as_u16(), "message": super::error::clip(self.1)});
-        (self.0, Json(body)).into_response()
+        let ApiError { status, message } = self.0;
+        let body = json!({"error_code": status.as_u16(), "message": super::error::clip(message)});
+        (status, Json(body)).into_response()
     }
 }
 
 impl From<RegistryError> for ConnectError {
     fn from(err: RegistryError) -> ConnectError {
-        let status = match &err {
-            RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
-            RegistryError::Exists(_) => StatusCode::CONFLICT,
-            RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
-            RegistryError::Io(_) => {
-                tracing::error!(error = %err, "connector storage failed");
-                return ConnectError(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "storing the connector failed; the server log has the details".into(),
-                );
-            }
-        };
-        ConnectError(status, err.to_string())
+        ConnectError(err.into())
     }
 }
 
 impl From<ApiError> for ConnectError {
     fn from(err: ApiError) -> ConnectError {
-        ConnectError(err.status, err.message)
+        ConnectError(err)
     }
 }
 
@@ -90,7 +80,7 @@ impl FromRequest<AppState> for ConnectBody {
 }
 
 fn bad_request(message: impl Into<String>) -> ConnectError {
-    ConnectError(StatusCode::BAD_REQUEST, message.into())
+    ConnectError(ApiError::bad_request(message))
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ConnectError> {
@@ -107,10 +97,10 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ConnectError> {
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result.map_err(ConnectError::from),
-        Err(_) => Err(ConnectError(
+        Err(_) => Err(ConnectError(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "a connector task failed".into(),
-        )),
+            "a connector task failed",
+        ))),
     }
 }
 

@@ -16,6 +16,7 @@ use axum::Router;
 use serde_json::Value as Json;
 
 use super::access::Caller;
+use super::error::query_status;
 use super::AppState;
 use crate::query::error::{QueryError, JSON_PARSING};
 use crate::query::QueryOptions;
@@ -137,7 +138,7 @@ async fn run(
     let (response, error) = state.broker.run(sql, options, &caller.0).await;
     let code = error.as_ref().map(|e| e.code);
     state.metrics.record_query(engine, started.elapsed(), code);
-    let status = error.as_ref().map_or(StatusCode::OK, QueryError::status);
+    let status = error.as_ref().map_or(StatusCode::OK, query_status);
     json_response(status, &response, code)
 }
 
@@ -152,7 +153,7 @@ fn rejected(
         .metrics
         .record_query(engine, started.elapsed(), Some(error.code));
     let response = crate::query::response::BrokerResponse::error(&error);
-    json_response(error.status(), &response, Some(error.code))
+    json_response(query_status(&error), &response, Some(error.code))
 }
 
 fn engine(options: &QueryOptions) -> &'static str {

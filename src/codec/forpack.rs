@@ -20,6 +20,8 @@
 //! their order (see [`key_i64`], [`key_f64`]), so a sorted column stays
 //! sorted as keys and can be binary-searched in place.
 
+use super::error::{Error, Result};
+
 const BLOCK: usize = 64;
 const SIGN: u64 = 1 << 63;
 
@@ -235,22 +237,24 @@ pub struct ForPacked<'a> {
 
 impl<'a> ForPacked<'a> {
     /// Checks sizes (O(1)); `validate` checks the block table.
-    pub fn parse(bytes: &'a [u8], expected_len: usize) -> Result<ForPacked<'a>, String> {
+    pub fn parse(bytes: &'a [u8], expected_len: usize) -> Result<ForPacked<'a>> {
         if bytes.len() < 16 {
-            return Err("too short for a packed header".into());
+            return Err(Error::Malformed("too short for a packed header".into()));
         }
         let len = u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default()) as usize;
         let blocks = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default()) as usize;
         if len != expected_len || blocks != len.div_ceil(BLOCK) {
-            return Err(format!(
+            return Err(Error::Malformed(format!(
                 "{len} packed values in {blocks} blocks where {expected_len} were expected"
-            ));
+            )));
         }
         let (_, starts_at, widths_at, words_at) = layout(len);
         if bytes.len() < words_at {
-            return Err("too short for its block table".into());
+            return Err(Error::Malformed("too short for its block table".into()));
         }
-        let misaligned = |err: bytemuck::PodCastError| format!("misaligned packed values: {err}");
+        let misaligned = |err: bytemuck::PodCastError| {
+            Error::Malformed(format!("misaligned packed values: {err}"))
+        };
         let bases: &[u64] = bytemuck::try_cast_slice(&bytes[16..starts_at]).map_err(misaligned)?;
         let starts: &[u32] =
             bytemuck::try_cast_slice(&bytes[starts_at..starts_at + (blocks + 1) * 4])
@@ -258,7 +262,9 @@ impl<'a> ForPacked<'a> {
         let widths = &bytes[widths_at..widths_at + blocks];
         let words: &[u64] = bytemuck::try_cast_slice(&bytes[words_at..]).map_err(misaligned)?;
         if starts[blocks] as usize != words.len() {
-            return Err("the block table does not end at the packed words".into());
+            return Err(Error::Malformed(
+                "the block table does not end at the packed words".into(),
+            ));
         }
         Ok(ForPacked {
             len,
@@ -270,7 +276,7 @@ impl<'a> ForPacked<'a> {
     }
 
     /// The full check done once when a segment opens.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         for block in 0..self.bases.len() {
             let width = (self.widths[block] & !DELTA) as usize;
             let needed = (BLOCK * width).div_ceil(64);
@@ -278,7 +284,9 @@ impl<'a> ForPacked<'a> {
                 || self.starts[block] > self.starts[block + 1]
                 || (self.starts[block + 1] - self.starts[block]) as usize != needed
             {
-                return Err(format!("packed block {block} is malformed"));
+                return Err(Error::Malformed(format!(
+                    "packed block {block} is malformed"
+                )));
             }
         }
         Ok(())

@@ -2,8 +2,12 @@
 //! dictionary ids ([`bitpack`]), frame-of-reference packed keys
 //! ([`forpack`]) and variable-width value blocks ([`var`]). They know
 //! nothing of columns, types or files: they turn numbers and byte strings
-//! into little-endian blocks and read them back in place.
+//! into little-endian blocks and read them back in place. Refusals are
+//! [`Error`]s (`error.rs`).
 
 pub mod bitpack;
+pub mod error;
 pub mod forpack;
 pub mod var;
+
+pub use error::{Error, Result};

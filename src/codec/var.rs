@@ -3,8 +3,10 @@
 //! and of serialized bitmap blocks. Constructors check sizes and offsets
 //! once, so accessors index without further checks failing.
 
-fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], String> {
-    bytemuck::try_cast_slice(bytes).map_err(|err| format!("{what}: {err}"))
+use super::error::{Error, Result};
+
+fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T]> {
+    bytemuck::try_cast_slice(bytes).map_err(|err| Error::Malformed(format!("{what}: {err}")))
 }
 
 /// Variable-width values: `offset:u32{count+1} pad8 bytes`.
@@ -16,8 +18,13 @@ pub struct Var<'a> {
 }
 
 impl<'a> Var<'a> {
-    pub fn parse(bytes: &'a [u8], count: usize, text: bool) -> Result<Var<'a>, String> {
-        let too_short = || format!("{} bytes cannot hold {count} value offsets", bytes.len());
+    pub fn parse(bytes: &'a [u8], count: usize, text: bool) -> Result<Var<'a>> {
+        let too_short = || {
+            Error::Malformed(format!(
+                "{} bytes cannot hold {count} value offsets",
+                bytes.len()
+            ))
+        };
         let header = offsets_len(count).ok_or_else(too_short)?;
         let data_start = header.next_multiple_of(8);
         if bytes.len() < data_start {
@@ -26,7 +33,9 @@ impl<'a> Var<'a> {
         let offsets: &[u32] = cast(&bytes[..header], "value offsets")?;
         let data = &bytes[data_start..];
         if offsets[count] as usize != data.len() {
-            return Err("value offsets do not end at the data length".into());
+            return Err(Error::Malformed(
+                "value offsets do not end at the data length".into(),
+            ));
         }
         Ok(Var {
             offsets,
@@ -36,9 +45,9 @@ impl<'a> Var<'a> {
     }
 
     /// The full check done once when a segment opens: offsets in order.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         if self.offsets[0] != 0 || self.offsets.windows(2).any(|pair| pair[0] > pair[1]) {
-            return Err("value offsets are out of order".into());
+            return Err(Error::Malformed("value offsets are out of order".into()));
         }
         Ok(())
     }
@@ -74,15 +83,12 @@ pub fn offsets_len(count: usize) -> Option<usize> {
 /// Encodes a [`Var`] block: `offset:u32{n+1} pad8 data`, where `offsets`
 /// holds the `n+1` boundaries of the values in `data`. Used for text and
 /// bytes columns and for blocks of bitmaps.
-pub fn encode_var(
-    offsets: impl ExactSizeIterator<Item = usize>,
-    data: &[u8],
-) -> Result<Vec<u8>, String> {
+pub fn encode_var(offsets: impl ExactSizeIterator<Item = usize>, data: &[u8]) -> Result<Vec<u8>> {
     if data.len() > u32::MAX as usize {
-        return Err(format!(
+        return Err(Error::TooLarge(format!(
             "{} bytes of values exceed the 4 GiB a segment block may hold",
             data.len()
-        ));
+        )));
     }
     let header = offsets.len() * 4;
     let mut out = Vec::with_capacity(header.next_multiple_of(8) + data.len());

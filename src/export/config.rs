@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::error::Error;
 use super::jdbc::JdbcConfig;
 use super::s3::S3Config;
 pub use super::secrets::{
@@ -50,14 +51,12 @@ pub enum SinkKind {
 
 impl SinkKind {
     /// The sink named by `connector.class`: Confluent's class names or a short alias.
-    pub fn parse(class: &str) -> Result<SinkKind, String> {
+    pub fn parse(class: &str) -> Result<SinkKind, Error> {
         let short = class.rsplit('.').next().unwrap_or(class);
         match short.to_ascii_lowercase().as_str() {
             "s3sinkconnector" | "s3" | "s3sink" => Ok(SinkKind::S3),
             "jdbcsinkconnector" | "jdbc" | "jdbcsink" => Ok(SinkKind::Jdbc),
-            _ => Err(format!(
-                "connector.class `{class}` is not a sink Gamay runs; use io.confluent.connect.s3.S3SinkConnector (or `s3`) or io.confluent.connect.jdbc.JdbcSinkConnector (or `jdbc`)"
-            )),
+            _ => Err(Error::UnknownSink(class.to_string())),
         }
     }
 
@@ -109,26 +108,28 @@ pub enum Sink {
 }
 
 /// Checks a connector name: it names a file under the data directory.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), Error> {
     if name.is_empty() {
-        return Err("connector name must not be empty".into());
+        return Err(Error::Invalid("connector name must not be empty".into()));
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "connector name is {} bytes long; at most {MAX_NAME_LEN} are allowed",
             name.len()
-        ));
+        )));
     }
     if name.starts_with('.') {
-        return Err(format!("connector name `{name}` must not start with `.`"));
+        return Err(Error::Invalid(format!(
+            "connector name `{name}` must not start with `.`"
+        )));
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
     {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "connector name `{name}` contains {bad:?}; use letters, digits, `_`, `-` and `.`"
-        ));
+        )));
     }
     Ok(())
 }
@@ -296,7 +297,7 @@ impl<'a> Reader<'a> {
 pub fn parse(name: &str, raw: BTreeMap<String, String>) -> Result<ConnectorConfig, Vec<String>> {
     let mut problems = Vec::new();
     if let Err(problem) = check_name(name) {
-        problems.push(problem);
+        problems.push(problem.to_string());
     }
     if let Some(inner) = raw.get("name") {
         if inner != name {
@@ -310,6 +311,7 @@ pub fn parse(name: &str, raw: BTreeMap<String, String>) -> Result<ConnectorConfi
         Some(class) => match SinkKind::parse(&class) {
             Ok(kind) => Some(kind),
             Err(problem) => {
+                let problem = problem.to_string();
                 reader.problem(
                     "connector.class",
                     problem.trim_start_matches("connector.class "),
@@ -383,15 +385,17 @@ mod tests {
     #[test]
     fn class_names_and_aliases() {
         assert_eq!(
-            SinkKind::parse("io.confluent.connect.s3.S3SinkConnector"),
-            Ok(SinkKind::S3)
+            SinkKind::parse("io.confluent.connect.s3.S3SinkConnector").ok(),
+            Some(SinkKind::S3)
         );
-        assert_eq!(SinkKind::parse("jdbc"), Ok(SinkKind::Jdbc));
+        assert_eq!(SinkKind::parse("jdbc").ok(), Some(SinkKind::Jdbc));
         assert_eq!(
-            SinkKind::parse("io.confluent.connect.jdbc.JdbcSinkConnector"),
-            Ok(SinkKind::Jdbc)
+            SinkKind::parse("io.confluent.connect.jdbc.JdbcSinkConnector").ok(),
+            Some(SinkKind::Jdbc)
         );
-        let err = SinkKind::parse("io.confluent.connect.hdfs.HdfsSinkConnector").unwrap_err();
+        let err = SinkKind::parse("io.confluent.connect.hdfs.HdfsSinkConnector")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("S3SinkConnector"), "{err}");
     }
 

@@ -44,8 +44,15 @@ pub enum RegistryError {
     Exists(String),
     #[error("{}", .0.join("; "))]
     Invalid(Vec<String>),
-    #[error("{0}")]
-    Io(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directories `file://` stores may write in cannot be made.
+    #[error(transparent)]
+    FileRoots(super::s3::Error),
 }
 
 struct Entry {
@@ -102,7 +109,8 @@ impl Connectors {
         catalog: Arc<Catalog>,
         server: Arc<Server>,
     ) -> Result<Connectors, RegistryError> {
-        let file_roots = FileStoreRoots::open(file_store_roots).map_err(RegistryError::Io)?;
+        let file_roots =
+            FileStoreRoots::open(file_store_roots).map_err(RegistryError::FileRoots)?;
         let dir = data_dir.join("catalog").join("connectors");
         durable::create_dir_durably(&dir).map_err(|err| io_error(&dir, err))?;
         durable::remove_temp_files(&dir).map_err(|err| io_error(&dir, err))?;
@@ -407,6 +415,9 @@ fn make_private(path: &Path, mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-fn io_error(path: &Path, err: std::io::Error) -> RegistryError {
-    RegistryError::Io(format!("{}: {err}", path.display()))
+fn io_error(path: &Path, source: std::io::Error) -> RegistryError {
+    RegistryError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

@@ -11,6 +11,7 @@ use arrow_schema::{DataType as ArrowType, Field, Schema as ArrowSchema, SchemaRe
 use datafusion::arrow::buffer::NullBuffer;
 use roaring::RoaringBitmap;
 
+use super::error::RowsError;
 use crate::catalog::{DataType, Schema};
 use crate::expr::value::ColumnType;
 use crate::query::docs::Docs;
@@ -68,7 +69,7 @@ pub fn read_batch(
     columns: &[ExportColumn],
     schema: &SchemaRef,
     docs: Range<u32>,
-) -> Result<RecordBatch, String> {
+) -> Result<RecordBatch, RowsError> {
     let len = docs.len();
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
     for column in columns {
@@ -89,17 +90,22 @@ pub fn read_batch(
     }
     if arrays.is_empty() {
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(len));
-        return RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
-            .map_err(|err| err.to_string());
+        return Ok(RecordBatch::try_new_with_options(
+            schema.clone(),
+            arrays,
+            &options,
+        )?);
     }
-    RecordBatch::try_new(schema.clone(), arrays).map_err(|err| err.to_string())
+    Ok(RecordBatch::try_new(schema.clone(), arrays)?)
 }
 
-fn millis_to_micros(array: &ArrayRef) -> Result<ArrayRef, String> {
+fn millis_to_micros(array: &ArrayRef) -> Result<ArrayRef, RowsError> {
     let millis = array
         .as_any()
         .downcast_ref::<Int64Array>()
-        .ok_or("a TIMESTAMP column did not read as 64-bit integers")?;
+        .ok_or(RowsError::Internal(
+            "a TIMESTAMP column did not read as 64-bit integers",
+        ))?;
     let micros: TimestampMicrosecondArray = millis
         .iter()
         .map(|value| value.map(|ms| ms.saturating_mul(1000)))
@@ -112,7 +118,7 @@ fn with_nulls(
     array: ArrayRef,
     nulls: &RoaringBitmap,
     docs: &Range<u32>,
-) -> Result<ArrayRef, String> {
+) -> Result<ArrayRef, RowsError> {
     let mut in_range = nulls.clone();
     in_range.remove_range(..docs.start);
     in_range.remove_range(docs.end..);
@@ -123,11 +129,6 @@ fn with_nulls(
         .map(|doc| !in_range.contains(doc))
         .collect();
     let merged = NullBuffer::union(array.nulls(), Some(&NullBuffer::from(valid)));
-    let data = array
-        .to_data()
-        .into_builder()
-        .nulls(merged)
-        .build()
-        .map_err(|err| err.to_string())?;
+    let data = array.to_data().into_builder().nulls(merged).build()?;
     Ok(arrow_array::make_array(data))
 }

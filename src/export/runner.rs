@@ -15,6 +15,7 @@ use object_store::ObjectStore;
 use tokio::sync::watch;
 
 use super::config::{ConnectorConfig, Sink, Sources};
+use super::error::{Error, Result};
 use super::jdbc::export::{ensure_table, prepare, Outcome, Target, WriteJob};
 use super::jdbc::{mysql::MySql, postgres::Postgres, JdbcConfig};
 use super::s3::export::{encode_segment, publish_files};
@@ -127,7 +128,9 @@ impl Job {
                 _ = stop.wait_for(|control| control.stopped) => return,
             };
             let outcome = outcome.unwrap_or_else(|_| {
-                Err("internal error: the export failed unexpectedly; the server log has the details".into())
+                Err(Error::Internal(
+                    "internal error: the export failed unexpectedly; the server log has the details",
+                ))
             });
             match outcome {
                 Ok(true) => {
@@ -141,7 +144,7 @@ impl Job {
                     tracing::warn!(connector = %self.config.name, error = %err, "export failed; retrying");
                     open = None;
                     self.update(|status| {
-                        status.error = Some(err);
+                        status.error = Some(err.to_string());
                         status.error_at_millis = Some(crate::segment::now_millis());
                         status.failures_in_a_row += 1;
                     });
@@ -158,7 +161,7 @@ impl Job {
     }
 
     /// Exports the oldest pending segment. `Ok(false)` when none is pending.
-    async fn step(&self, open: &mut Option<Open>) -> Result<bool, String> {
+    async fn step(&self, open: &mut Option<Open>) -> Result<bool> {
         let sources = resolve(&self.config.sources, &self.catalog, &self.server)?;
         // Look before opening the target, so segments waiting on a target
         // that is down are seen (and missed ones noticed) too.
@@ -178,7 +181,9 @@ impl Job {
         let current = self.state();
         let source = &sources[index];
         let mut next = current;
-        let open = open.as_mut().ok_or("the target is not open")?;
+        let open = open
+            .as_mut()
+            .ok_or(Error::Internal("the target is not open"))?;
         self.export(open, source, &segment, &mut next).await?;
         next.mark(&source.name, segment.name());
         // Forget segments the tables no longer have (retention, deletes).
@@ -278,12 +283,15 @@ impl Job {
         });
     }
 
-    async fn open(&self) -> Result<Open, String> {
+    async fn open(&self) -> Result<Open> {
         match &self.config.sink {
             Sink::S3(config) => Ok(Open::S3(super::s3::store::open(config, &self.file_roots)?)),
             Sink::Jdbc(config) => {
                 let mut target = connect(config).await?;
-                let exported = target.exported(&self.config.name).await?;
+                let exported = target
+                    .exported(&self.config.name)
+                    .await
+                    .map_err(Error::Jdbc)?;
                 self.update(|status| {
                     let state = &mut status.state;
                     state.exported.clear();
@@ -311,9 +319,12 @@ impl Job {
         source: &Source,
         segment: &Arc<ImmutableSegment>,
         state: &mut ExportState,
-    ) -> Result<(), String> {
-        let context =
-            |err: String| format!("table {} segment {}: {err}", source.name, segment.name());
+    ) -> Result<()> {
+        let context = |err: Error| Error::Segment {
+            table: source.name.clone(),
+            segment: segment.name().to_string(),
+            source: Box::new(err),
+        };
         match (open, &self.config.sink) {
             (Open::S3(store), Sink::S3(config)) => {
                 let config = config.clone();
@@ -331,9 +342,11 @@ impl Job {
                     Ok(files)
                 })
                 .await
-                .map_err(|err| format!("encoding failed: {err}"))?
-                .map_err(context)?;
-                let report = publish_files(store.clone(), files).await.map_err(context)?;
+                .map_err(Error::EncodeTask)?
+                .map_err(|err: super::s3::Error| context(err.into()))?;
+                let report = publish_files(store.clone(), files)
+                    .await
+                    .map_err(|err| context(err.into()))?;
                 state.rows_written += report.rows;
                 state.files_written += report.files;
                 state.bytes_written += report.bytes;
@@ -351,13 +364,13 @@ impl Job {
                         prepare(&config, &raw, &schema, &table, &segment, late.as_ref())
                     })
                     .await
-                    .map_err(|err| format!("reading the segment failed: {err}"))?
-                    .map_err(context)?
+                    .map_err(Error::ReadTask)?
+                    .map_err(|err| context(err.into()))?
                 };
                 if !ready.contains(&prepared.table) {
                     ensure_table(target.as_mut(), config, &prepared)
                         .await
-                        .map_err(context)?;
+                        .map_err(|err| context(err.into()))?;
                     ready.insert(prepared.table.clone());
                 }
                 let columns: Vec<&str> = prepared.columns.iter().map(|c| c.name.as_str()).collect();
@@ -375,7 +388,11 @@ impl Job {
                     deletes: &prepared.deletes,
                     batch_size: config.batch_size,
                 };
-                match target.write(&job).await.map_err(context)? {
+                match target
+                    .write(&job)
+                    .await
+                    .map_err(|err| context(err.into()))?
+                {
                     Outcome::Written { rows, deleted } => {
                         state.rows_written += rows + deleted;
                         state.rows_deleted += deleted;
@@ -384,7 +401,9 @@ impl Job {
                 }
                 Ok(())
             }
-            _ => Err("the open target does not match the connector".into()),
+            _ => Err(Error::Internal(
+                "the open target does not match the connector",
+            )),
         }
     }
 }
@@ -395,17 +414,17 @@ impl Job {
 fn late_rows(
     source: &Source,
     segment: &ImmutableSegment,
-) -> Result<Option<roaring::RoaringBitmap>, String> {
+) -> Result<Option<roaring::RoaringBitmap>> {
     if source.config.upsert().is_none() {
         return Ok(None);
     }
     match source.data.upsert() {
         Some(upsert) => Ok(upsert.rejected(segment.name())),
-        None => Err("the table's upsert state is not loaded yet".into()),
+        None => Err(Error::UpsertNotLoaded),
     }
 }
 
-async fn connect(config: &JdbcConfig) -> Result<Box<dyn Target>, String> {
+async fn connect(config: &JdbcConfig) -> Result<Box<dyn Target>, super::jdbc::Error> {
     Ok(match config.url.dialect {
         super::jdbc::dialect::Dialect::Postgres => Box::new(Postgres::connect(config).await?),
         super::jdbc::dialect::Dialect::MySql => Box::new(MySql::connect(config).await?),
@@ -413,7 +432,7 @@ async fn connect(config: &JdbcConfig) -> Result<Box<dyn Target>, String> {
 }
 
 /// The tables a connector reads, as they are in the catalog now.
-fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<Source>, String> {
+fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<Source>> {
     let mut names: Vec<String> = Vec::new();
     match sources {
         Sources::Tables(tables) => {
@@ -428,7 +447,7 @@ fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<
                         .collect()
                 };
                 if typed.is_empty() || typed.iter().any(|name| catalog.table(name).is_none()) {
-                    return Err(format!("table `{table}` does not exist"));
+                    return Err(Error::NoTable(table.clone()));
                 }
                 names.extend(typed);
             }
@@ -450,7 +469,7 @@ fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<
                     }
                 }
                 if names.len() == before {
-                    return Err(format!("no REALTIME table consumes topic `{topic}`"));
+                    return Err(Error::NoTopic(topic.clone()));
                 }
             }
         }
@@ -460,13 +479,16 @@ fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<
     for name in names {
         let entry = catalog
             .table(&name)
-            .ok_or_else(|| format!("table `{name}` does not exist"))?;
+            .ok_or_else(|| Error::NoTable(name.clone()))?;
         let schema = catalog
             .schema_for_table(&entry.config)
-            .ok_or_else(|| format!("table `{name}` has no schema"))?;
+            .ok_or_else(|| Error::NoSchema(name.clone()))?;
         let data = server
             .table_or_create(&name)
-            .map_err(|err| format!("cannot open table `{name}`: {err}"))?;
+            .map_err(|source| Error::OpenTable {
+                table: name.clone(),
+                source: Box::new(source),
+            })?;
         out.push(Source {
             raw: catalog::raw_table_name(&name).to_string(),
             name,

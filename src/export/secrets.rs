@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::config::SinkKind;
+use super::error::SecretError;
 use super::jdbc::url::{self, ConnectionUrl};
 
 /// What a secret is shown as.
@@ -228,34 +229,30 @@ pub fn check_secrets(raw: &BTreeMap<String, String>) -> Vec<String> {
 /// resolved; a relative path is taken inside that directory. Anyone who
 /// may create connectors could otherwise have the server read any of its
 /// files. Messages name the path, never what the file holds.
-pub fn secrets_file(path: &str) -> Result<PathBuf, String> {
+pub fn secrets_file(path: &str) -> Result<PathBuf, SecretError> {
     let Some(dir) = std::env::var_os(SECRETS_DIR_ENV) else {
-        return Err(format!(
-            "`{path}` is not readable: the server reads files named in connector configs only from the directory {SECRETS_DIR_ENV} names, and it is not set"
-        ));
+        return Err(SecretError::NoSecretsDir {
+            path: path.to_string(),
+        });
     };
     confine(Path::new(&dir), path)
 }
 
 /// [`secrets_file`] with the directory given.
-pub(crate) fn confine(dir: &Path, path: &str) -> Result<PathBuf, String> {
-    let resolved_dir = std::fs::canonicalize(dir).map_err(|err| {
-        format!(
-            "{SECRETS_DIR_ENV} ({}) cannot be read: {err}",
-            dir.display()
-        )
+pub(crate) fn confine(dir: &Path, path: &str) -> Result<PathBuf, SecretError> {
+    let resolved_dir = std::fs::canonicalize(dir).map_err(|source| SecretError::SecretsDir {
+        dir: dir.to_path_buf(),
+        source,
     })?;
     let given = Path::new(path);
     if given.components().any(|part| part == Component::ParentDir) {
-        return Err(format!(
-            "`{path}` has a `..` segment; name the file without it"
-        ));
+        return Err(SecretError::ParentDir {
+            path: path.to_string(),
+        });
     }
-    let outside = || {
-        format!(
-            "`{path}` is outside {SECRETS_DIR_ENV} ({}); put the file there",
-            resolved_dir.display()
-        )
+    let outside = || SecretError::Outside {
+        path: path.to_string(),
+        dir: resolved_dir.clone(),
     };
     let joined = resolved_dir.join(given);
     // Checked before the file is looked at, so that naming a file elsewhere
@@ -263,8 +260,10 @@ pub(crate) fn confine(dir: &Path, path: &str) -> Result<PathBuf, String> {
     if !joined.starts_with(dir) && !joined.starts_with(&resolved_dir) {
         return Err(outside());
     }
-    let file =
-        std::fs::canonicalize(&joined).map_err(|err| format!("cannot read `{path}`: {err}"))?;
+    let file = std::fs::canonicalize(&joined).map_err(|source| SecretError::Unreadable {
+        path: path.to_string(),
+        source,
+    })?;
     if !file.starts_with(&resolved_dir) {
         return Err(outside());
     }
@@ -277,27 +276,34 @@ pub(crate) fn confine(dir: &Path, path: &str) -> Result<PathBuf, String> {
 /// `GAMAY_SECRET_*`, and files inside the directory `GAMAY_SECRETS_DIR`
 /// names; anyone who may create connectors could otherwise read any of the
 /// server's variables or files.
-pub fn resolve_secret(value: &str) -> Result<String, String> {
+pub fn resolve_secret(value: &str) -> Result<String, SecretError> {
     let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
         return Ok(value.to_string());
     };
     if let Some(name) = inner.strip_prefix("env:") {
         if !name.starts_with(SECRET_ENV_PREFIX) {
-            return Err(format!(
-                "${{env:{name}}} is not readable: config references read only variables named {SECRET_ENV_PREFIX}*"
-            ));
+            return Err(SecretError::EnvNotAllowed {
+                name: name.to_string(),
+            });
         }
-        return std::env::var(name)
-            .map_err(|_| format!("environment variable `{name}` is not set"));
+        return std::env::var(name).map_err(|_| SecretError::EnvNotSet {
+            name: name.to_string(),
+        });
     }
     if let Some(spec) = inner.strip_prefix("file:") {
         let (path, key) = match spec.rsplit_once(':') {
             Some((path, key)) if !path.is_empty() && !key.contains('/') => (path, Some(key)),
             _ => (spec, None),
         };
-        let file = secrets_file(path).map_err(|err| format!("${{file:{path}}}: {err}"))?;
-        let text = std::fs::read_to_string(&file)
-            .map_err(|err| format!("cannot read secret file `{path}`: {err}"))?;
+        let file = secrets_file(path).map_err(|source| SecretError::File {
+            path: path.to_string(),
+            source: Box::new(source),
+        })?;
+        let text =
+            std::fs::read_to_string(&file).map_err(|source| SecretError::FileUnreadable {
+                path: path.to_string(),
+                source,
+            })?;
         return match key {
             None => Ok(text.trim_end_matches(['\n', '\r']).to_string()),
             Some(key) => text
@@ -305,12 +311,15 @@ pub fn resolve_secret(value: &str) -> Result<String, String> {
                 .filter_map(|line| line.split_once('='))
                 .find(|(name, _)| name.trim() == key)
                 .map(|(_, value)| value.trim().to_string())
-                .ok_or_else(|| format!("secret file `{path}` has no key `{key}`")),
+                .ok_or_else(|| SecretError::NoKey {
+                    path: path.to_string(),
+                    key: key.to_string(),
+                }),
         };
     }
-    Err(format!(
-        "`${{{inner}}}` is not a config reference Gamay resolves; use ${{env:{SECRET_ENV_PREFIX}NAME}} or ${{file:/path[:key]}}"
-    ))
+    Err(SecretError::NotAReference {
+        reference: inner.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -447,7 +456,7 @@ mod tests {
             "s3cret"
         );
         assert_eq!(resolve_secret("plain").unwrap(), "plain");
-        let err = resolve_secret("${env:HOME}").unwrap_err();
+        let err = resolve_secret("${env:HOME}").unwrap_err().to_string();
         assert!(err.contains("GAMAY_SECRET_"), "{err}");
         let secrets = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
@@ -464,7 +473,9 @@ mod tests {
         );
         let elsewhere = outside.path().join("x");
         std::fs::write(&elsewhere, "no").unwrap();
-        let err = resolve_secret(&format!("${{file:{}}}", elsewhere.display())).unwrap_err();
+        let err = resolve_secret(&format!("${{file:{}}}", elsewhere.display()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("outside"), "{err}");
         let sneaky = format!(
             "${{file:{}/../{}}}",
@@ -502,19 +513,21 @@ mod tests {
             "/etc/no-such-file",
             "/etc/passwd",
         ] {
-            let err = confine(&secrets, path).unwrap_err();
+            let err = confine(&secrets, path).unwrap_err().to_string();
             assert!(
                 err.contains("is outside GAMAY_SECRETS_DIR"),
                 "{path}: {err}"
             );
         }
-        let err = confine(&secrets, "certs/../../private.key").unwrap_err();
+        let err = confine(&secrets, "certs/../../private.key")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`..`"), "{err}");
         // A symlink inside that leads out is followed, and refused.
         std::os::unix::fs::symlink(&private, secrets.join("escape.pem")).unwrap();
-        let err = confine(&secrets, "escape.pem").unwrap_err();
+        let err = confine(&secrets, "escape.pem").unwrap_err().to_string();
         assert!(err.contains("is outside"), "{err}");
-        let err = confine(&secrets, "missing.pem").unwrap_err();
+        let err = confine(&secrets, "missing.pem").unwrap_err().to_string();
         assert!(err.contains("cannot read `missing.pem`"), "{err}");
         assert!(confine(&base.path().join("nope"), "ca.pem").is_err());
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{Error, Result};
 use crate::durable;
 
 const STATE_FILE: &str = "state.json";
@@ -55,24 +56,26 @@ pub fn state_dir(data_dir: &Path, name: &str) -> PathBuf {
 }
 
 /// Reads the state; a connector that never ran has the default one.
-pub fn load(dir: &Path) -> Result<ExportState, String> {
+pub fn load(dir: &Path) -> Result<ExportState> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|err| format!("{} is unreadable: {err}", path.display())),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|source| Error::StateUnreadable { path, source })
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(ExportState::default()),
-        Err(err) => Err(format!("cannot read {}: {err}", path.display())),
+        Err(source) => Err(Error::StateRead { path, source }),
     }
 }
 
 /// Replaces the state on disk, atomically.
-pub fn save(dir: &Path, state: &ExportState) -> Result<(), String> {
-    durable::create_dir_durably(dir)
-        .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+pub fn save(dir: &Path, state: &ExportState) -> Result<()> {
+    durable::create_dir_durably(dir).map_err(|source| Error::StateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join(STATE_FILE);
-    let bytes = serde_json::to_vec_pretty(state).map_err(|err| err.to_string())?;
-    durable::write_atomic(&path, &bytes)
-        .map_err(|err| format!("cannot write {}: {err}", path.display()))
+    let bytes = serde_json::to_vec_pretty(state).map_err(Error::StateEncode)?;
+    durable::write_atomic(&path, &bytes).map_err(|source| Error::StateWrite { path, source })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! a wrapped value. Batch loops track overflow with one flag, so they stay
 //! as tight as wrapping ones; the error is built only when it happened.
 
+use super::error::Error;
 use super::BinOp;
 
 /// Division (or `%`) of integers by zero: the caller's input, answered
@@ -11,20 +12,17 @@ pub const DIVISION_BY_ZERO: &str = "division by zero";
 
 /// Integer arithmetic stays LONG; a result outside LONG's range is an
 /// error, never a wrapped value.
-pub fn overflow(operation: String) -> String {
-    format!(
-        "integer overflow: {operation} is outside the LONG range; \
-         cast an operand to DOUBLE (CAST(x AS DOUBLE)) to compute it in floating point"
-    )
+pub fn overflow(operation: String) -> Error {
+    Error::Overflow(operation)
 }
 
 #[inline]
-pub fn long_op(op: BinOp, x: i64, y: i64) -> Result<i64, String> {
+pub fn long_op(op: BinOp, x: i64, y: i64) -> Result<i64, Error> {
     let result = match op {
         BinOp::Add => x.checked_add(y),
         BinOp::Sub => x.checked_sub(y),
         BinOp::Mul => x.checked_mul(y),
-        BinOp::Mod | BinOp::Div if y == 0 => return Err(DIVISION_BY_ZERO.into()),
+        BinOp::Mod | BinOp::Div if y == 0 => return Err(Error::DivisionByZero),
         // i64::MIN % -1 is 0, which only `wrapping_rem` computes.
         BinOp::Mod => Some(x.wrapping_rem(y)),
         _ => x.checked_div(y),
@@ -43,7 +41,7 @@ fn op_symbol(op: BinOp) -> &'static str {
 }
 
 /// `op` of a column of integers and a constant other than a zero divisor.
-pub fn long_by_constant(op: BinOp, a: &[i64], k: i64) -> Result<Vec<i64>, String> {
+pub fn long_by_constant(op: BinOp, a: &[i64], k: i64) -> Result<Vec<i64>, Error> {
     let mut overflowed = false;
     let mut track = |(value, overflow): (i64, bool)| {
         overflowed |= overflow;
@@ -68,9 +66,9 @@ pub fn long_by_constant(op: BinOp, a: &[i64], k: i64) -> Result<Vec<i64>, String
 
 /// `op` over two columns of integers; one overflow flag for the batch
 /// keeps the loop as tight as the wrapping one.
-pub fn long_vectors(op: BinOp, a: &[i64], b: &[i64]) -> Result<Vec<i64>, String> {
+pub fn long_vectors(op: BinOp, a: &[i64], b: &[i64]) -> Result<Vec<i64>, Error> {
     if matches!(op, BinOp::Mod | BinOp::Div) && b.contains(&0) {
-        return Err(DIVISION_BY_ZERO.into());
+        return Err(Error::DivisionByZero);
     }
     let mut overflowed = false;
     let mut track = |(value, overflow): (i64, bool)| {
@@ -116,14 +114,18 @@ mod tests {
     #[test]
     fn overflow_is_an_error_naming_the_first_pair() {
         let a = [1, i64::MAX, 3, i64::MIN];
-        let err = long_by_constant(BinOp::Add, &a, 1).unwrap_err();
+        let err = long_by_constant(BinOp::Add, &a, 1).unwrap_err().to_string();
         assert!(
             err.starts_with("integer overflow: 9223372036854775807 + 1 is outside"),
             "{err}"
         );
-        let err = long_vectors(BinOp::Sub, &a, &[0, 0, 0, 1]).unwrap_err();
+        let err = long_vectors(BinOp::Sub, &a, &[0, 0, 0, 1])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("-9223372036854775808 - 1"), "{err}");
-        let err = long_vectors(BinOp::Mul, &a, &[2, 2, 2, 2]).unwrap_err();
+        let err = long_vectors(BinOp::Mul, &a, &[2, 2, 2, 2])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("9223372036854775807 * 2"), "{err}");
         assert_eq!(
             long_vectors(BinOp::Add, &[1, 2], &[3, 4]).unwrap(),
@@ -139,9 +141,12 @@ mod tests {
     fn division_by_zero_is_an_error_and_min_rem_minus_one_is_zero() {
         assert_eq!(
             long_vectors(BinOp::Mod, &[5], &[0]).unwrap_err(),
-            DIVISION_BY_ZERO
+            Error::DivisionByZero
         );
-        assert_eq!(long_op(BinOp::Div, 5, 0).unwrap_err(), DIVISION_BY_ZERO);
+        assert_eq!(
+            long_op(BinOp::Div, 5, 0).unwrap_err(),
+            Error::DivisionByZero
+        );
         assert_eq!(long_op(BinOp::Mod, i64::MIN, -1).unwrap(), 0);
         assert!(long_op(BinOp::Div, i64::MIN, -1).is_err());
         assert_eq!(

@@ -6,30 +6,34 @@
 use std::cmp::Ordering;
 
 use super::arith::{long_op, long_vectors, overflow};
+use super::error::Error;
 use super::value::{ColumnType, Kind, Value, Vector};
 use super::{BinOp, Expr};
 
 /// `err` with the expression it happened in (its start, when long).
-pub fn in_expr(err: String, expr: &Expr) -> String {
+pub fn in_expr(err: Error, expr: &Expr) -> Error {
     let name = expr.pinot_name();
-    match name.char_indices().nth(200) {
-        Some((end, _)) => format!("{err} in {}...", &name[..end]),
-        None => format!("{err} in {name}"),
+    Error::InExpr {
+        expr: match name.char_indices().nth(200) {
+            Some((end, _)) => format!("{}...", &name[..end]),
+            None => name,
+        },
+        source: Box::new(err),
     }
 }
 
 /// Evaluates a post-aggregation expression for one group.
 #[recursive::recursive]
-pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, String> {
+pub fn eval_row(expr: &Expr, keys: &[Value], aggs: &[Value]) -> Result<Value, Error> {
     Ok(match expr {
         Expr::Key(index, _) => keys[*index].clone(),
         Expr::Agg(index, _) => aggs[*index].clone(),
         Expr::Literal(value) => value.clone(),
         Expr::Column(column) => {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "column `{}` must appear in GROUP BY or be used in an aggregate function",
                 column.name
-            ))
+            )))
         }
         Expr::Binary { op, left, right } => binary(
             *op,
@@ -96,7 +100,7 @@ pub fn children_of(expr: &Expr) -> Vec<&Expr> {
 }
 
 /// Computes `expr` from its children's values (in [`children_of`] order).
-pub fn apply(expr: &Expr, values: &[Value]) -> Result<Value, String> {
+pub fn apply(expr: &Expr, values: &[Value]) -> Result<Value, Error> {
     Ok(match expr {
         Expr::Neg(_) => match &values[0] {
             Value::Long(v) => {
@@ -170,7 +174,7 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 /// One binary operation on two values; `ty` is the result type.
-pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, String> {
+pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, Error> {
     if op == BinOp::And {
         return Ok(Value::Long((truthy(a) && truthy(b)) as i64));
     }
@@ -198,22 +202,22 @@ pub fn binary(op: BinOp, a: &Value, b: &Value, ty: ColumnType) -> Result<Value, 
     }
     if ty == ColumnType::Long {
         let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) else {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "cannot compute {} of `{}` and `{}`",
                 op.pinot_name(),
                 a.to_text(),
                 b.to_text()
-            ));
+            )));
         };
         return long_op(op, x, y).map(Value::Long);
     }
     let (Some(x), Some(y)) = (a.as_f64(), b.as_f64()) else {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "cannot compute {} of `{}` and `{}`: both must be numbers",
             op.pinot_name(),
             a.to_text(),
             b.to_text()
-        ));
+        )));
     };
     Ok(Value::Double(double_op(op, x, y)))
 }
@@ -229,7 +233,7 @@ fn double_op(op: BinOp, x: f64, y: f64) -> f64 {
     }
 }
 
-pub fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vector, String> {
+pub fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vector, Error> {
     match (&l, &r) {
         (Vector::Long(a), Vector::Long(b)) if ty == ColumnType::Long => {
             long_vectors(op, a, b).map(Vector::Long)
@@ -307,11 +311,17 @@ fn coerce(value: Value, ty: ColumnType) -> Value {
 }
 
 /// CAST(value AS ty).
-pub fn cast(value: &Value, ty: ColumnType) -> Result<Value, String> {
+pub fn cast(value: &Value, ty: ColumnType) -> Result<Value, Error> {
     if value.is_null() {
         return Ok(Value::Null);
     }
-    let fail = || format!("cannot cast `{}` to {}", value.to_text(), ty.name());
+    let fail = || {
+        Error::Invalid(format!(
+            "cannot cast `{}` to {}",
+            value.to_text(),
+            ty.name()
+        ))
+    };
     Ok(match ty {
         ColumnType::Int | ColumnType::Long | ColumnType::Timestamp => match value {
             Value::Double(v) => Value::Long(v.trunc() as i64),

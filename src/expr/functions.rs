@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
+use super::error::Error;
 use super::value::{ColumnType, Kind, Value};
 use super::Expr;
 use crate::catalog::datetime::{
@@ -152,26 +153,26 @@ impl Func {
     }
 
     /// Applies the function to one row's argument values.
-    pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, String> {
+    pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, Error> {
         if args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
-        let long = |index: usize| -> Result<i64, String> {
+        let long = |index: usize| -> Result<i64, Error> {
             args[index].as_i64().ok_or_else(|| {
-                format!(
+                Error::Invalid(format!(
                     "{} expects a number, got `{}`",
                     self.name(),
                     args[index].to_text()
-                )
+                ))
             })
         };
-        let double = |index: usize| -> Result<f64, String> {
+        let double = |index: usize| -> Result<f64, Error> {
             args[index].as_f64().ok_or_else(|| {
-                format!(
+                Error::Invalid(format!(
                     "{} expects a number, got `{}`",
                     self.name(),
                     args[index].to_text()
-                )
+                ))
             })
         };
         let text = |index: usize| args[index].to_text();
@@ -180,7 +181,7 @@ impl Func {
             Func::FromEpoch(unit) => Value::Long(long(0)?.saturating_mul(unit_millis(unit))),
             Func::DateTrunc => {
                 let input = match args.get(2) {
-                    Some(unit) => TimeUnit::parse(&unit.to_text())?,
+                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => TimeUnit::Milliseconds,
                 };
                 if let Some(zone) = args.get(3) {
@@ -189,13 +190,13 @@ impl Func {
                         zone.to_ascii_uppercase().as_str(),
                         "UTC" | "GMT" | "Z" | "ETC/UTC"
                     ) {
-                        return Err(format!(
+                        return Err(Error::Invalid(format!(
                             "datetrunc: time zone `{zone}` is not supported; use 'UTC'"
-                        ));
+                        )));
                     }
                 }
                 let output = match args.get(4) {
-                    Some(unit) => TimeUnit::parse(&unit.to_text())?,
+                    Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => input,
                 };
                 let millis = to_millis(long(1)?, input);
@@ -204,9 +205,9 @@ impl Func {
                 Value::Long(time_mul(truncated.div_euclid(divisor), multiplier)?)
             }
             Func::DateTimeConvert => {
-                let input = DateTimeFormat::parse(&text(1))?;
-                let output = DateTimeFormat::parse(&text(2))?;
-                let granularity = Granularity::parse(&text(3))?;
+                let input = DateTimeFormat::parse(&text(1)).map_err(Error::Invalid)?;
+                let output = DateTimeFormat::parse(&text(2)).map_err(Error::Invalid)?;
+                let granularity = Granularity::parse(&text(3)).map_err(Error::Invalid)?;
                 let millis = parse_time(&args[0], &input)?;
                 let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
                 let bucketed = time_mul(millis.div_euclid(step), step)?;
@@ -227,11 +228,11 @@ impl Func {
                 let end = if args.len() == 3 { long(2)? } else { -1 };
                 let end = if end < 0 { chars.len() as i64 } else { end };
                 if begin < 0 || begin > end || end > chars.len() as i64 {
-                    return Err(format!(
+                    return Err(Error::Invalid(format!(
                         "substr: indexes {begin}..{end} are outside `{}` (length {}); indexes start at 0 and -1 means the end",
                         text(0),
                         chars.len()
-                    ));
+                    )));
                 }
                 Value::Str(chars[begin as usize..end as usize].iter().collect())
             }
@@ -256,11 +257,10 @@ impl Func {
             Func::Mod if ty == ColumnType::Long => {
                 let divisor = long(1)?;
                 if divisor == 0 {
-                    return Err(format!(
-                        "{} in mod({}, 0)",
-                        super::arith::DIVISION_BY_ZERO,
-                        long(0)?
-                    ));
+                    return Err(Error::InExpr {
+                        expr: format!("mod({}, 0)", long(0)?),
+                        source: Box::new(Error::DivisionByZero),
+                    });
                 }
                 Value::Long(long(0)?.wrapping_rem(divisor))
             }
@@ -274,7 +274,7 @@ fn unit_millis(unit: TimeUnit) -> i64 {
 }
 
 /// (divisor, multiplier) taking milliseconds to `unit`.
-fn unit_millis_or_sub(unit: TimeUnit) -> Result<(i64, i64), String> {
+fn unit_millis_or_sub(unit: TimeUnit) -> Result<(i64, i64), Error> {
     Ok(match unit {
         TimeUnit::Nanoseconds => (1, 1_000_000),
         TimeUnit::Microseconds => (1, 1_000),
@@ -290,14 +290,14 @@ fn to_millis(value: i64, unit: TimeUnit) -> i64 {
     }
 }
 
-fn utc(millis: i64) -> Result<DateTime<Utc>, String> {
+fn utc(millis: i64) -> Result<DateTime<Utc>, Error> {
     Utc.timestamp_millis_opt(millis)
         .single()
-        .ok_or_else(|| format!("{millis} ms is outside the supported time range"))
+        .ok_or_else(|| Error::Invalid(format!("{millis} ms is outside the supported time range")))
 }
 
 /// Truncates epoch milliseconds to the start of its `unit` (UTC).
-pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, String> {
+pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, Error> {
     let step = match unit.to_ascii_lowercase().as_str() {
         "millisecond" | "milliseconds" => 1,
         "second" | "seconds" => 1_000,
@@ -321,45 +321,50 @@ pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, String> {
             let start = Utc
                 .with_ymd_and_hms(time.year(), month + 1, 1, 0, 0, 0)
                 .single()
-                .ok_or("date out of range")?;
+                .ok_or_else(|| Error::Invalid("date out of range".into()))?;
             return Ok(start.timestamp_millis());
         }
         other => {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "datetrunc: unknown unit `{other}`; expected one of millisecond, second, minute, hour, day, week, month, quarter, year"
-            ))
+            )))
         }
     };
     time_mul(millis.div_euclid(step), step)
 }
 
 /// `count × unit` for times; hostile values overflow LONG.
-fn time_mul(count: i64, unit: i64) -> Result<i64, String> {
-    count
-        .checked_mul(unit)
-        .ok_or_else(|| format!("{count} × {unit} is outside the supported time range"))
+fn time_mul(count: i64, unit: i64) -> Result<i64, Error> {
+    count.checked_mul(unit).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{count} × {unit} is outside the supported time range"
+        ))
+    })
 }
 
-fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, String> {
+fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, Error> {
     match format {
         DateTimeFormat::Epoch { size, unit } => {
-            let count = value
-                .as_i64()
-                .ok_or_else(|| format!("`{}` is not an epoch number", value.to_text()))?;
+            let count = value.as_i64().ok_or_else(|| {
+                Error::Invalid(format!("`{}` is not an epoch number", value.to_text()))
+            })?;
             Ok(to_millis(count.saturating_mul(*size as i64), *unit))
         }
         DateTimeFormat::Timestamp => value
             .as_i64()
-            .ok_or_else(|| format!("`{}` is not a timestamp", value.to_text())),
+            .ok_or_else(|| Error::Invalid(format!("`{}` is not a timestamp", value.to_text()))),
         DateTimeFormat::SimpleDate { pattern, .. } => {
             let text = value.to_text();
-            parse_simple_date(&text, pattern)
-                .map_err(|err| format!("`{text}` does not match the pattern `{pattern}`: {err}"))
+            parse_simple_date(&text, pattern).map_err(|err| {
+                Error::Invalid(format!(
+                    "`{text}` does not match the pattern `{pattern}`: {err}"
+                ))
+            })
         }
     }
 }
 
-fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, String> {
+fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, Error> {
     Ok(match format {
         DateTimeFormat::Epoch { size, unit } => {
             let (divisor, multiplier) = unit_millis_or_sub(*unit)?;
@@ -369,7 +374,9 @@ fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, String> {
         DateTimeFormat::SimpleDate { pattern, .. } => {
             utc(millis)?;
             Value::Str(format_simple_date(millis, pattern).ok_or_else(|| {
-                format!("{millis} cannot be written with the pattern `{pattern}`")
+                Error::Invalid(format!(
+                    "{millis} cannot be written with the pattern `{pattern}`"
+                ))
             })?)
         }
     })
@@ -403,6 +410,7 @@ mod tests {
         assert_eq!((year.year(), year.month()), (2026, 1));
         assert!(date_trunc("fortnight", t)
             .unwrap_err()
+            .to_string()
             .contains("unknown unit"));
     }
 

@@ -4,12 +4,15 @@
 //! ([`arith`]), IN lists ([`in_list`]) and what each operator does to
 //! values ([`eval`]). It knows the catalog's types and the segment's
 //! scalars, and nothing of segments' documents, plans or servers.
+//! Evaluation fails with an [`Error`] (`error.rs`).
 
 pub mod arith;
+pub mod error;
 pub mod eval;
 pub mod functions;
 pub mod in_list;
 mod tree;
 pub mod value;
 
+pub use error::{Error, Result};
 pub use tree::{BinOp, ColumnRef, Expr};

@@ -14,10 +14,11 @@
 
 use roaring::RoaringBitmap;
 
+use super::error::{Error, Result};
 use crate::codec::var::{encode_var, Var};
 
 /// Serializes `bitmaps` as one block.
-pub fn encode(bitmaps: &[RoaringBitmap]) -> Result<Vec<u8>, String> {
+pub fn encode(bitmaps: &[RoaringBitmap]) -> Result<Vec<u8>> {
     let mut writer = Writer::new(bitmaps.len());
     for bitmap in bitmaps {
         writer.push(bitmap);
@@ -96,8 +97,8 @@ impl Writer {
         self.offsets.push(self.data.len());
     }
 
-    pub fn finish(self) -> Result<Vec<u8>, String> {
-        encode_var(self.offsets.into_iter(), &self.data)
+    pub fn finish(self) -> Result<Vec<u8>> {
+        Ok(encode_var(self.offsets.into_iter(), &self.data)?)
     }
 }
 
@@ -132,19 +133,21 @@ fn write_packed(bitmap: &RoaringBitmap, base: u32, width: u32, out: &mut Vec<u8>
     }
 }
 
-fn read_packed(bytes: &[u8]) -> Result<RoaringBitmap, String> {
+/// The packed set `index` of a block.
+fn read_packed(bytes: &[u8], index: usize) -> Result<RoaringBitmap> {
+    let malformed = |reason: String| Error::Bitmap { index, reason };
     if bytes.len() < PACKED_HEADER {
-        return Err("packed doc set shorter than its header".into());
+        return Err(malformed("packed doc set shorter than its header".into()));
     }
     let width = bytes[1] as u32;
     let count = u32::from_le_bytes([bytes[2], bytes[3], bytes[4], bytes[5]]) as u64;
     let base = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
     let bits = &bytes[PACKED_HEADER..];
     if width > 32 || bits.len() as u64 != (count * width as u64).div_ceil(8) {
-        return Err(format!(
+        return Err(malformed(format!(
             "packed doc set of {count} docs at {width} bits has {} bytes",
             bits.len()
-        ));
+        )));
     }
     let mut docs = Vec::with_capacity(count as usize);
     for index in 0..count {
@@ -156,10 +159,11 @@ fn read_packed(bytes: &[u8]) -> Result<RoaringBitmap, String> {
         let offset = (u64::from_le_bytes(window) >> (position % 8)) & ((1u64 << width) - 1);
         let doc = base
             .checked_add(offset as u32)
-            .ok_or("packed doc id overflows")?;
+            .ok_or_else(|| malformed("packed doc id overflows".into()))?;
         docs.push(doc);
     }
-    RoaringBitmap::from_sorted_iter(docs).map_err(|_| "packed doc ids are not in order".to_string())
+    RoaringBitmap::from_sorted_iter(docs)
+        .map_err(|_| malformed("packed doc ids are not in order".into()))
 }
 
 /// Reads bitmaps out of a block.
@@ -170,15 +174,15 @@ pub struct Bitmaps<'a> {
 
 impl<'a> Bitmaps<'a> {
     /// Checks the block's size for `count` bitmaps (O(1)).
-    pub fn parse(block: &'a [u8], count: usize) -> Result<Bitmaps<'a>, String> {
+    pub fn parse(block: &'a [u8], count: usize) -> Result<Bitmaps<'a>> {
         Ok(Bitmaps {
             serialized: Var::parse(block, count, false)?,
         })
     }
 
     /// The full check done once when a segment opens: offsets in order.
-    pub fn validate(&self) -> Result<(), String> {
-        self.serialized.validate()
+    pub fn validate(&self) -> Result<()> {
+        Ok(self.serialized.validate()?)
     }
 
     pub fn len(&self) -> usize {
@@ -190,16 +194,16 @@ impl<'a> Bitmaps<'a> {
     }
 
     /// Set `index` as a bitmap (validated while decoding).
-    pub fn get(&self, index: usize) -> Result<RoaringBitmap, String> {
+    pub fn get(&self, index: usize) -> Result<RoaringBitmap> {
         let bytes = self.serialized.bytes_at(index);
         if bytes.first() == Some(&PACKED) {
-            return read_packed(bytes).map_err(|reason| format!("bitmap {index}: {reason}"));
+            return read_packed(bytes, index);
         }
-        RoaringBitmap::deserialize_from(bytes).map_err(|err| format!("bitmap {index}: {err}"))
+        RoaringBitmap::deserialize_from(bytes).map_err(|source| Error::Roaring { index, source })
     }
 
     /// The union of bitmaps `first..=last`.
-    pub fn union(&self, first: usize, last: usize) -> Result<RoaringBitmap, String> {
+    pub fn union(&self, first: usize, last: usize) -> Result<RoaringBitmap> {
         let mut out = RoaringBitmap::new();
         for index in first..=last {
             out |= self.get(index)?;

@@ -3,11 +3,12 @@
 use roaring::RoaringBitmap;
 
 use super::bitmaps::{self, Bitmaps};
+use super::error::Result;
 
 /// Builds the block for `entries` ((doc, id) pairs in doc order): a counting
 /// sort groups the docs of each id, then each group becomes one bitmap,
 /// written as soon as it is built.
-pub fn build<I>(entries: impl Fn() -> I, cardinality: usize) -> Result<Vec<u8>, String>
+pub fn build<I>(entries: impl Fn() -> I, cardinality: usize) -> Result<Vec<u8>>
 where
     I: Iterator<Item = (u32, u32)>,
 {
@@ -43,23 +44,23 @@ pub struct InvertedIndex<'a> {
 }
 
 impl<'a> InvertedIndex<'a> {
-    pub fn parse(block: &'a [u8], cardinality: usize) -> Result<InvertedIndex<'a>, String> {
+    pub fn parse(block: &'a [u8], cardinality: usize) -> Result<InvertedIndex<'a>> {
         Ok(InvertedIndex {
             bitmaps: Bitmaps::parse(block, cardinality)?,
         })
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         self.bitmaps.validate()
     }
 
     /// Docs holding dictionary id `id`.
-    pub fn docs(&self, id: u32) -> Result<RoaringBitmap, String> {
+    pub fn docs(&self, id: u32) -> Result<RoaringBitmap> {
         self.bitmaps.get(id as usize)
     }
 
     /// Docs holding any id in `first..=last`.
-    pub fn docs_in(&self, first: u32, last: u32) -> Result<RoaringBitmap, String> {
+    pub fn docs_in(&self, first: u32, last: u32) -> Result<RoaringBitmap> {
         self.bitmaps.union(first as usize, last as usize)
     }
 }

@@ -11,11 +11,15 @@
 //! Builders return the bytes of a block (see `segment/format.rs`); readers
 //! borrow those bytes from the mapped file and check every offset before use.
 //! Apply functions return doc-id bitmaps. Deciding which index to use for a
-//! predicate belongs to the query planner, not here.
+//! predicate belongs to the query planner, not here. Failures are
+//! [`Error`]s (`error.rs`).
 
 pub mod bitmaps;
 pub mod bloom;
+pub mod error;
 pub mod inverted;
 pub mod range;
 pub mod sorted;
 pub mod startree;
+
+pub use error::{Error, Result};

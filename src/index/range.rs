@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 use roaring::RoaringBitmap;
 
 use super::bitmaps::{self, Bitmaps};
+use super::error::Result;
 
 /// Most buckets per column: the partly covered edge buckets then hold under
 /// 1/64 of the docs each, while the bounds stay a small part of the footer.
@@ -31,7 +32,7 @@ pub struct RangeBuild<K> {
 }
 
 impl<K> RangeBuild<K> {
-    pub fn encode(&self) -> Result<Vec<u8>, String> {
+    pub fn encode(&self) -> Result<Vec<u8>> {
         bitmaps::encode(&self.bitmaps)
     }
 }
@@ -107,12 +108,12 @@ pub struct RangeIndex<'a, K> {
 }
 
 impl<'a, K> RangeIndex<'a, K> {
-    pub fn parse(block: &'a [u8], bounds: Vec<(K, K)>) -> Result<RangeIndex<'a, K>, String> {
+    pub fn parse(block: &'a [u8], bounds: Vec<(K, K)>) -> Result<RangeIndex<'a, K>> {
         let bitmaps = Bitmaps::parse(block, bounds.len())?;
         Ok(RangeIndex { bounds, bitmaps })
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         self.bitmaps.validate()
     }
 
@@ -125,7 +126,7 @@ impl<'a, K> RangeIndex<'a, K> {
     pub fn lookup(
         &self,
         coverage: impl Fn(&K, &K) -> Coverage,
-    ) -> Result<(RoaringBitmap, RoaringBitmap), String> {
+    ) -> Result<(RoaringBitmap, RoaringBitmap)> {
         let mut full = RoaringBitmap::new();
         let mut partial = RoaringBitmap::new();
         for (index, (lo, hi)) in self.bounds.iter().enumerate() {

@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use super::error::{Error, Result};
 use crate::codec::forpack::{self, ForPacked};
 
 /// Builds the start table from ids in doc order; `None` if they decrease.
@@ -45,25 +46,21 @@ pub struct SortedIndex<'a> {
 }
 
 impl<'a> SortedIndex<'a> {
-    pub fn parse(
-        block: &'a [u8],
-        cardinality: usize,
-        num_docs: usize,
-    ) -> Result<SortedIndex<'a>, String> {
-        let starts = ForPacked::parse(
-            block,
-            cardinality
-                .checked_add(1)
-                .ok_or("the cardinality leaves no room for doc ranges")?,
-        )?;
+    pub fn parse(block: &'a [u8], cardinality: usize, num_docs: usize) -> Result<SortedIndex<'a>> {
+        let len = cardinality.checked_add(1).ok_or_else(|| {
+            Error::Malformed("the cardinality leaves no room for doc ranges".into())
+        })?;
+        let starts = ForPacked::parse(block, len)?;
         if starts.get(cardinality) != num_docs as u64 {
-            return Err("doc ranges do not end at the doc count".into());
+            return Err(Error::Malformed(
+                "doc ranges do not end at the doc count".into(),
+            ));
         }
         Ok(SortedIndex { starts })
     }
 
     /// The full check done once when a segment opens: ranges in order.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         self.starts.validate()?;
         let mut previous = 0u64;
         let mut ordered = true;
@@ -76,7 +73,7 @@ impl<'a> SortedIndex<'a> {
         if ordered {
             Ok(())
         } else {
-            Err("doc ranges are out of order".into())
+            Err(Error::Malformed("doc ranges are out of order".into()))
         }
     }
 

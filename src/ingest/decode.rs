@@ -11,10 +11,11 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::debezium::{self, Change};
+use super::error::{Error, Result};
 use super::rows::{field, json_cell};
 use super::transform::Transform;
 use crate::catalog::{Decoder, Schema, TableConfig};
-use crate::segment::{Cell, ColumnSpec, SegmentSpec};
+use crate::segment::{Cell, ColumnSpec, SegmentSpec, ValueError};
 
 /// Why a message was not ingested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -90,7 +91,7 @@ impl MessageDecoder {
         table: &TableConfig,
         spec: Arc<SegmentSpec>,
         format: Decoder,
-    ) -> Result<MessageDecoder, String> {
+    ) -> Result<MessageDecoder> {
         let change_events = match format {
             Decoder::Json => None,
             Decoder::Debezium => Some(
@@ -98,16 +99,18 @@ impl MessageDecoder {
                     .upsert_config
                     .as_ref()
                     .and_then(|upsert| upsert.delete_record_column.clone())
-                    .ok_or("Debezium change events need upsertConfig.deleteRecordColumn")?,
+                    .ok_or(Error::NoDeleteColumn)?,
             ),
         };
         let mut transforms: Vec<Option<Transform>> = vec![None; spec.columns.len()];
-        let mut set = |column: &str, text: &str, field: &str| -> Result<(), String> {
+        let mut set = |column: &str, text: &str, field: &str| -> Result<()> {
             let index = spec
                 .column_index(column)
-                .ok_or_else(|| format!("{field}: column `{column}` is not in the schema"))?;
-            transforms[index] =
-                Some(Transform::parse(text).map_err(|reason| format!("{field}: {reason}"))?);
+                .ok_or_else(|| Error::UnknownColumn {
+                    field: field.to_string(),
+                    column: column.to_string(),
+                })?;
+            transforms[index] = Some(Transform::parse(text).map_err(Error::setting(field))?);
             Ok(())
         };
         // Pinot's older per-field transforms in the schema come first; the
@@ -149,9 +152,9 @@ impl MessageDecoder {
             .and_then(|config| config.filter_config.as_ref())
             .and_then(|config| config.filter_function.as_deref())
             .map(|text| {
-                Transform::parse(text).map_err(|reason| {
-                    format!("ingestionConfig.filterConfig.filterFunction: {reason}")
-                })
+                Transform::parse(text).map_err(Error::setting(
+                    "ingestionConfig.filterConfig.filterFunction",
+                ))
             })
             .transpose()?;
         let plain = change_events.is_none()
@@ -219,7 +222,7 @@ impl MessageDecoder {
             match filter.matches(&record) {
                 Ok(true) => return Decoded::Filtered,
                 Ok(false) => {}
-                Err(reason) => return Decoded::Bad(BadReason::TransformFailed, reason),
+                Err(reason) => return Decoded::Bad(BadReason::TransformFailed, reason.to_string()),
             }
         }
         let mut row = Vec::with_capacity(self.spec.columns.len());
@@ -228,7 +231,9 @@ impl MessageDecoder {
                 None => json_cell(field(&record, &column.name), column),
                 Some(transform) => match transform.eval(&record) {
                     Ok(value) => json_cell(Some(&value), column),
-                    Err(reason) => return Decoded::Bad(BadReason::TransformFailed, reason),
+                    Err(reason) => {
+                        return Decoded::Bad(BadReason::TransformFailed, reason.to_string())
+                    }
                 },
             };
             match cell {
@@ -344,7 +349,7 @@ impl<'de> serde::de::Visitor<'de> for DirectRow<'_> {
     }
 }
 
-fn schema_violation(column: &ColumnSpec, reason: String) -> Decoded {
+fn schema_violation(column: &ColumnSpec, reason: ValueError) -> Decoded {
     Decoded::Bad(
         BadReason::SchemaViolation,
         format!("column `{}`: {reason}", column.name),

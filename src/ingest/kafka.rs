@@ -15,6 +15,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::error::{Error, Result};
 use crate::catalog::{kafka_props, OffsetReset, StreamConfig};
 
 /// How long a metadata or offset request may take.
@@ -60,46 +61,38 @@ pub fn producer_config(stream: &StreamConfig) -> ClientConfig {
 }
 
 /// A consumer with nothing assigned yet.
-pub fn connect(stream: &StreamConfig, client_id: &str) -> Result<BaseConsumer, String> {
+pub fn connect(stream: &StreamConfig, client_id: &str) -> Result<BaseConsumer> {
     consumer_config(stream, client_id)
         .create()
-        .map_err(|err| format!("cannot create a Kafka consumer: {}", describe(&err)))
+        .map_err(Error::kafka("cannot create a Kafka consumer"))
 }
 
 /// The number of partitions of `topic`.
-pub fn partition_count(consumer: &BaseConsumer, topic: &str) -> Result<i32, String> {
+pub fn partition_count(consumer: &BaseConsumer, topic: &str) -> Result<i32> {
     let metadata = consumer
         .fetch_metadata(Some(topic), BROKER_TIMEOUT)
-        .map_err(|err| {
-            format!(
-                "cannot read the metadata of topic `{topic}`: {}",
-                describe(&err)
-            )
-        })?;
+        .map_err(Error::kafka(format!(
+            "cannot read the metadata of topic `{topic}`"
+        )))?;
     let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
-        return Err(format!("topic `{topic}` does not exist"));
+        return Err(Error::NoTopic(topic.to_string()));
     };
     if let Some(err) = found.error() {
-        let code: RDKafkaErrorCode = err.into();
-        return Err(format!("topic `{topic}`: {code}"));
+        return Err(Error::Topic {
+            topic: topic.to_string(),
+            code: err.into(),
+        });
     }
     Ok(found.partitions().len() as i32)
 }
 
 /// The first and the next-to-be-written offsets of a partition.
-pub fn watermarks(
-    consumer: &BaseConsumer,
-    topic: &str,
-    partition: i32,
-) -> Result<(i64, i64), String> {
+pub fn watermarks(consumer: &BaseConsumer, topic: &str, partition: i32) -> Result<(i64, i64)> {
     consumer
         .fetch_watermarks(topic, partition, BROKER_TIMEOUT)
-        .map_err(|err| {
-            format!(
-                "cannot read the offsets of {topic}/{partition}: {}",
-                describe(&err)
-            )
-        })
+        .map_err(Error::kafka(format!(
+            "cannot read the offsets of {topic}/{partition}"
+        )))
 }
 
 /// Where a partition with no checkpoint starts, by the table's
@@ -109,7 +102,7 @@ pub fn reset_offset(
     topic: &str,
     partition: i32,
     reset: OffsetReset,
-) -> Result<i64, String> {
+) -> Result<i64> {
     let (low, high) = watermarks(consumer, topic, partition)?;
     let millis = match reset {
         OffsetReset::Smallest => return Ok(low),
@@ -120,15 +113,12 @@ pub fn reset_offset(
     let mut wanted = TopicPartitionList::new();
     wanted
         .add_partition_offset(topic, partition, Offset::Offset(millis))
-        .map_err(|err| describe(&err))?;
+        .map_err(refused)?;
     let found = consumer
         .offsets_for_times(wanted, BROKER_TIMEOUT)
-        .map_err(|err| {
-            format!(
-                "cannot find the offset of time {millis} in {topic}/{partition}: {}",
-                describe(&err)
-            )
-        })?;
+        .map_err(Error::kafka(format!(
+            "cannot find the offset of time {millis} in {topic}/{partition}"
+        )))?;
     let offset = found
         .find_partition(topic, partition)
         .map(|element| element.offset());
@@ -140,18 +130,21 @@ pub fn reset_offset(
 }
 
 /// Assigns `partition` of `topic`, reading from `offset`.
-pub fn assign(
-    consumer: &BaseConsumer,
-    topic: &str,
-    partition: i32,
-    offset: i64,
-) -> Result<(), String> {
+pub fn assign(consumer: &BaseConsumer, topic: &str, partition: i32, offset: i64) -> Result<()> {
     let mut list = TopicPartitionList::new();
     list.add_partition_offset(topic, partition, Offset::Offset(offset))
-        .map_err(|err| describe(&err))?;
+        .map_err(refused)?;
     consumer
         .assign(&list)
-        .map_err(|err| format!("cannot assign {topic}/{partition}: {}", describe(&err)))
+        .map_err(Error::kafka(format!("cannot assign {topic}/{partition}")))
+}
+
+/// A refusal of the Kafka client that says itself what was refused.
+fn refused(source: KafkaError) -> Error {
+    Error::Kafka {
+        action: None,
+        source,
+    }
 }
 
 /// Whether a consume error means the wanted offset no longer (or not yet)
@@ -274,7 +267,10 @@ ANzu7EqMs9nN1g==
             ("security.protocol", "SSL"),
             ("stream.kafka.consumer.prop.ssl.ca.pem", "not a certificate"),
         ]);
-        let err = connect(&stream, "t").err().unwrap_or_default();
+        let err = connect(&stream, "t")
+            .err()
+            .map(|err| err.to_string())
+            .unwrap_or_default();
         assert!(err.contains("cannot create a Kafka consumer"), "{err}");
     }
 }

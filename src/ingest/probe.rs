@@ -36,16 +36,27 @@ pub async fn probe_brokers(brokers: &[String], timeout: Duration) -> Vec<String>
     failures.into_iter().map(|(_, failure)| failure).collect()
 }
 
-async fn connect(broker: &str) -> Result<(), String> {
+/// Why a broker could not be reached.
+#[derive(Debug, thiserror::Error)]
+enum Unreachable {
+    #[error("cannot resolve host ({0})")]
+    Resolve(#[source] std::io::Error),
+    #[error("no address")]
+    NoAddress,
+    #[error("{}", describe(.0))]
+    Connect(#[source] std::io::Error),
+}
+
+async fn connect(broker: &str) -> Result<(), Unreachable> {
     let addrs: Vec<_> = lookup_host(broker)
         .await
-        .map_err(|err| format!("cannot resolve host ({err})"))?
+        .map_err(Unreachable::Resolve)?
         .collect();
-    let mut last = String::from("no address");
+    let mut last = Unreachable::NoAddress;
     for addr in addrs {
         match TcpStream::connect(addr).await {
             Ok(_) => return Ok(()),
-            Err(err) => last = describe(&err),
+            Err(err) => last = Unreachable::Connect(err),
         }
     }
     Err(last)

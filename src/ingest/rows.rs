@@ -7,7 +7,7 @@
 
 use serde_json::Value as Json;
 
-use crate::segment::{Cell, ColumnSpec, Scalar, SegmentSpec};
+use crate::segment::{Cell, ColumnSpec, Scalar, SegmentSpec, ValueError};
 
 /// Why a record could not become a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ impl std::fmt::Display for RowError {
 }
 
 /// Converts one JSON value into a cell of `column`.
-pub fn json_cell(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, String> {
+pub fn json_cell(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, ValueError> {
     let value = match value {
         None | Some(Json::Null) => return Ok(Cell::Null),
         Some(value) => value,
@@ -47,7 +47,7 @@ pub fn json_cell(value: Option<&Json>, column: &ColumnSpec) -> Result<Cell, Stri
             match items.as_slice() {
                 [] => Ok(Cell::Null),
                 [one] => Ok(Cell::One(Scalar::from_json(column.data_type, one)?)),
-                _ => Err(format!("{} values for a single-value column", items.len())),
+                _ => Err(ValueError::NotSingle { count: items.len() }),
             }
         }
         _ if !column.single_value => Ok(Cell::Many(vec![Scalar::from_json(
@@ -83,7 +83,7 @@ pub fn json_row(record: &Json, spec: &SegmentSpec) -> Result<Vec<Cell>, RowError
     for column in &spec.columns {
         let cell = json_cell(field(record, &column.name), column).map_err(|reason| RowError {
             column: column.name.clone(),
-            reason,
+            reason: reason.to_string(),
         })?;
         row.push(cell);
     }

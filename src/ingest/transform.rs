@@ -22,8 +22,9 @@ use crate::catalog::datetime::{format_simple_date, parse_simple_date};
 use crate::expr::eval::{binary, compare, truthy};
 use crate::expr::functions::Func;
 use crate::expr::value::{ColumnType, Value};
-use crate::expr::BinOp;
+use crate::expr::{BinOp, Error as ExprError};
 
+use super::error::{Error, Result};
 use super::rows::field;
 
 /// A compiled ingestion expression.
@@ -60,11 +61,14 @@ enum IngestFunc {
 
 impl Transform {
     /// Compiles `text`, naming what is wrong when it cannot.
-    pub fn parse(text: &str) -> Result<Transform, String> {
+    pub fn parse(text: &str) -> Result<Transform> {
         let parsed = Parser::new(&GenericDialect)
             .try_with_sql(text)
             .and_then(|mut parser| parser.parse_expr())
-            .map_err(|err| format!("cannot parse `{text}`: {err}"))?;
+            .map_err(|source| Error::Parse {
+                text: text.to_string(),
+                source,
+            })?;
         Ok(Transform {
             text: text.to_string(),
             root: compile(&parsed)?,
@@ -77,21 +81,28 @@ impl Transform {
     }
 
     /// Evaluates the expression over one record, giving a JSON value.
-    pub fn eval(&self, record: &Map<String, Json>) -> Result<Json, String> {
+    pub fn eval(&self, record: &Map<String, Json>) -> Result<Json> {
         eval(&self.root, record)
             .map(to_json)
-            .map_err(|reason| format!("`{}`: {reason}", self.text))
+            .map_err(|reason| self.failed(reason))
     }
 
     /// Evaluates the expression as a predicate (null is false).
-    pub fn matches(&self, record: &Map<String, Json>) -> Result<bool, String> {
+    pub fn matches(&self, record: &Map<String, Json>) -> Result<bool> {
         eval(&self.root, record)
             .map(|value| truthy(&value))
-            .map_err(|reason| format!("`{}`: {reason}", self.text))
+            .map_err(|reason| self.failed(reason))
+    }
+
+    fn failed(&self, reason: ExprError) -> Error {
+        Error::Eval {
+            expr: self.text.clone(),
+            reason,
+        }
     }
 }
 
-fn compile(expr: &ast::Expr) -> Result<Node, String> {
+fn compile(expr: &ast::Expr) -> Result<Node> {
     let boxed = |e: &ast::Expr| compile(e).map(Box::new);
     Ok(match expr {
         ast::Expr::Identifier(ident) => Node::Field(ident.value.clone()),
@@ -108,11 +119,15 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
             UnaryOperator::Minus => Node::Neg(boxed(expr)?),
             UnaryOperator::Plus => compile(expr)?,
             UnaryOperator::Not => Node::Not(boxed(expr)?),
-            other => return Err(format!("operator `{other}` is not supported")),
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "operator `{other}` is not supported"
+                )))
+            }
         },
         ast::Expr::BinaryOp { left, op, right } => {
-            let op =
-                BinOp::from_sql(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
+            let op = BinOp::from_sql(op)
+                .ok_or_else(|| Error::Unsupported(format!("operator `{op}` is not supported")))?;
             Node::Binary(op, boxed(left)?, boxed(right)?)
         }
         ast::Expr::IsNull(inner) => Node::IsNull(boxed(inner)?, false),
@@ -172,11 +187,15 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
                             arg: FunctionArgExpr::Expr(e),
                             ..
                         } => compile(e),
-                        other => Err(format!("argument `{other}` is not supported")),
+                        other => Err(Error::Unsupported(format!(
+                            "argument `{other}` is not supported"
+                        ))),
                     })
                     .collect::<Result<_, _>>()?,
                 FunctionArguments::Subquery(_) => {
-                    return Err("subqueries are not allowed in ingestion expressions".into())
+                    return Err(Error::Unsupported(
+                        "subqueries are not allowed in ingestion expressions".into(),
+                    ))
                 }
             };
             function_node(&name, args)?
@@ -193,14 +212,14 @@ fn compile(expr: &ast::Expr) -> Result<Node, String> {
             if dotted {
                 return Ok(Node::Field(text));
             }
-            return Err(format!(
+            return Err(Error::Unsupported(format!(
                 "`{other}` is not supported in ingestion expressions"
-            ));
+            )));
         }
     })
 }
 
-fn function_node(name: &str, args: Vec<Node>) -> Result<Node, String> {
+fn function_node(name: &str, args: Vec<Node>) -> Result<Node> {
     let key: String = name
         .chars()
         .filter(|c| *c != '_')
@@ -215,31 +234,34 @@ fn function_node(name: &str, args: Vec<Node>) -> Result<Node, String> {
         "jsonformat" => (IngestFunc::JsonFormat, |n| n == 1),
         _ => {
             let func = Func::lookup(name).ok_or_else(|| {
-                format!("unknown function `{name}`; ingestion expressions use built-in functions such as toEpochSeconds, fromEpochDays, toDateTime, jsonPathString, DATETRUNC, UPPER")
+                Error::Unsupported(format!("unknown function `{name}`; ingestion expressions use built-in functions such as toEpochSeconds, fromEpochDays, toDateTime, jsonPathString, DATETRUNC, UPPER"))
             })?;
             let (expected, fits) = func.arity();
             if !fits(args.len()) {
-                return Err(format!(
+                return Err(Error::Unsupported(format!(
                     "{name} takes {expected} arguments, not {}",
                     args.len()
-                ));
+                )));
             }
             return Ok(Node::Builtin(func, args));
         }
     };
     if !arity(args.len()) {
-        return Err(format!("{name} takes 2 or 3 arguments, not {}", args.len()));
+        return Err(Error::Unsupported(format!(
+            "{name} takes 2 or 3 arguments, not {}",
+            args.len()
+        )));
     }
     Ok(Node::Ingest(ingest, args))
 }
 
-fn literal(value: &ast::Value) -> Result<Value, String> {
+fn literal(value: &ast::Value) -> Result<Value> {
     Ok(match value {
         ast::Value::Number(text, _) => match text.parse::<i64>() {
             Ok(v) => Value::Long(v),
             Err(_) => Value::Double(
                 text.parse()
-                    .map_err(|_| format!("`{text}` is not a number"))?,
+                    .map_err(|_| Error::Unsupported(format!("`{text}` is not a number")))?,
             ),
         },
         ast::Value::SingleQuotedString(text) | ast::Value::DoubleQuotedString(text) => {
@@ -247,7 +269,11 @@ fn literal(value: &ast::Value) -> Result<Value, String> {
         }
         ast::Value::Boolean(b) => Value::Long(*b as i64),
         ast::Value::Null => Value::Null,
-        other => return Err(format!("literal `{other}` is not supported")),
+        other => {
+            return Err(Error::Unsupported(format!(
+                "literal `{other}` is not supported"
+            )))
+        }
     })
 }
 
@@ -277,7 +303,7 @@ fn to_json(value: Value) -> Json {
     }
 }
 
-fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
+fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, ExprError> {
     Ok(match node {
         Node::Field(name) => match field(record, name) {
             Some(value) => from_json(value),
@@ -288,7 +314,12 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
             Value::Long(v) => Value::Long(v.wrapping_neg()),
             Value::Double(v) => Value::Double(-v),
             Value::Null => Value::Null,
-            other => return Err(format!("cannot negate `{}`", other.to_text())),
+            other => {
+                return Err(ExprError::Invalid(format!(
+                    "cannot negate `{}`",
+                    other.to_text()
+                )))
+            }
         },
         Node::Not(inner) => match eval(inner, record)? {
             Value::Null => Value::Null,
@@ -359,38 +390,40 @@ fn eval(node: &Node, record: &Map<String, Json>) -> Result<Value, String> {
     })
 }
 
-fn ingest_call(func: IngestFunc, args: &[Value]) -> Result<Value, String> {
+fn ingest_call(func: IngestFunc, args: &[Value]) -> std::result::Result<Value, ExprError> {
     let default = args.get(2).cloned().unwrap_or(Value::Null);
     if args[0].is_null() {
         return Ok(default);
     }
-    let text = |index: usize| -> Result<String, String> {
+    let text = |index: usize| -> std::result::Result<String, ExprError> {
         match &args[index] {
             Value::Str(s) => Ok(s.clone()),
-            Value::Null => Err("a text argument is null".into()),
+            Value::Null => Err(ExprError::Invalid("a text argument is null".into())),
             other => Ok(other.to_text()),
         }
     };
     match func {
         IngestFunc::ToDateTime => {
             let millis = args[0].as_i64().ok_or_else(|| {
-                format!(
+                ExprError::Invalid(format!(
                     "toDateTime expects epoch millis, got `{}`",
                     args[0].to_text()
-                )
+                ))
             })?;
             let pattern = text(1)?;
             chrono::DateTime::from_timestamp_millis(millis)
-                .ok_or_else(|| format!("{millis} is out of range"))?;
-            let formatted = format_simple_date(millis, &pattern)
-                .ok_or_else(|| format!("{millis} cannot be written with `{pattern}`"))?;
+                .ok_or_else(|| ExprError::Invalid(format!("{millis} is out of range")))?;
+            let formatted = format_simple_date(millis, &pattern).ok_or_else(|| {
+                ExprError::Invalid(format!("{millis} cannot be written with `{pattern}`"))
+            })?;
             Ok(Value::Str(formatted))
         }
         IngestFunc::FromDateTime => {
             let value = text(0)?;
             let pattern = text(1)?;
-            let millis = parse_simple_date(&value, &pattern)
-                .map_err(|err| format!("`{value}` does not match `{pattern}`: {err}"))?;
+            let millis = parse_simple_date(&value, &pattern).map_err(|err| {
+                ExprError::Invalid(format!("`{value}` does not match `{pattern}`: {err}"))
+            })?;
             Ok(Value::Long(millis))
         }
         IngestFunc::JsonFormat => Ok(args[0].clone()),
@@ -427,11 +460,14 @@ fn ingest_call(func: IngestFunc, args: &[Value]) -> Result<Value, String> {
 }
 
 /// The value at a simple JSONPath (`$.a.b`, `$.list[0].c`, `$['a']`).
-fn json_path<'a>(document: &'a Json, path: &str) -> Result<Option<&'a Json>, String> {
+fn json_path<'a>(
+    document: &'a Json,
+    path: &str,
+) -> std::result::Result<Option<&'a Json>, ExprError> {
     let rest = path
         .trim()
         .strip_prefix('$')
-        .ok_or_else(|| format!("JSON path `{path}` must start with `$`"))?;
+        .ok_or_else(|| ExprError::Invalid(format!("JSON path `{path}` must start with `$`")))?;
     let mut current = document;
     let mut chars = rest;
     while !chars.is_empty() {
@@ -444,9 +480,9 @@ fn json_path<'a>(document: &'a Json, path: &str) -> Result<Option<&'a Json>, Str
             current = next;
             chars = &after[end..];
         } else if let Some(after) = chars.strip_prefix('[') {
-            let end = after
-                .find(']')
-                .ok_or_else(|| format!("JSON path `{path}` has an unclosed `[`"))?;
+            let end = after.find(']').ok_or_else(|| {
+                ExprError::Invalid(format!("JSON path `{path}` has an unclosed `[`"))
+            })?;
             let inside = after[..end].trim();
             let next = if let Ok(index) = inside.parse::<usize>() {
                 current.get(index)
@@ -457,9 +493,9 @@ fn json_path<'a>(document: &'a Json, path: &str) -> Result<Option<&'a Json>, Str
             current = next;
             chars = &after[end + 1..];
         } else {
-            return Err(format!(
+            return Err(ExprError::Invalid(format!(
                 "JSON path `{path}` is not supported; use `$.a.b` or `$.a[0]`"
-            ));
+            )));
         }
     }
     Ok(Some(current))
@@ -544,13 +580,14 @@ mod tests {
         assert!(filter.matches(&record).unwrap());
         let filter = Transform::parse("side IN ('SELL', 'SHORT')").unwrap();
         assert!(!filter.matches(&record).unwrap());
-        let err = Transform::parse("groovyEval(x)").unwrap_err();
+        let err = Transform::parse("groovyEval(x)").unwrap_err().to_string();
         assert!(err.contains("unknown function `groovyEval`"), "{err}");
         assert!(Transform::parse("toEpochSeconds(").is_err());
         let err = Transform::parse("toEpochSeconds(side)")
             .unwrap()
             .eval(&record)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("toEpochSeconds(side)"), "{err}");
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::error::{QueryError, ACCESS_DENIED, INTERNAL, TABLE_DOES_NOT_EXIST};
 use super::exec::{
     execute_in_place, result_rows_error, CancelOnDrop, Deadline, Partial, RunningQueries,
-    SegmentStats, TIMED_OUT,
+    SegmentStats,
 };
 use super::explain::{TableIndexes, TreeNames};
 use super::multistage::{Admit, MultiStage};
@@ -31,6 +31,7 @@ use super::workload::{Lane, WorkloadConfig};
 use crate::auth::Principal;
 use crate::catalog::names::did_you_mean;
 use crate::catalog::{Catalog, TableType};
+use crate::query::error::ExecError;
 use crate::segment::SegmentSpec;
 use crate::server::Server;
 
@@ -111,7 +112,7 @@ impl LocalServer {
         server: Arc<Server>,
         threads: usize,
         workload: &WorkloadConfig,
-    ) -> Result<LocalServer, String> {
+    ) -> Result<LocalServer, rayon::ThreadPoolBuildError> {
         Ok(LocalServer {
             server,
             pools: Arc::new(Pools::new(threads, workload)?),
@@ -163,7 +164,7 @@ impl QueryServer for LocalServer {
 /// Merges one server's per-segment results into its response.
 fn gather(
     plan: &Plan,
-    results: Vec<Result<(Partial, SegmentStats), String>>,
+    results: Vec<Result<(Partial, SegmentStats), ExecError>>,
     deadline: &Deadline,
 ) -> Result<ServerResponse, QueryError> {
     // A limit a task found passed is the reason the others stopped too.
@@ -178,8 +179,8 @@ fn gather(
     for result in results {
         let (partial, stats) = match result {
             Ok(done) => done,
-            Err(message) if message == TIMED_OUT => return Err(plan.options.timeout_error()),
-            Err(message) => return Err(QueryError::execution(message)),
+            Err(ExecError::TimedOut) => return Err(plan.options.timeout_error()),
+            Err(err) => return Err(QueryError::execution(err.to_string())),
         };
         response.add_segment(&stats);
         partials.push(partial);
@@ -189,7 +190,7 @@ fn gather(
             response.partial = Some(partial);
             Ok(response)
         }
-        Err(message) => Err(QueryError::new(INTERNAL, message)),
+        Err(err) => Err(QueryError::new(INTERNAL, err.to_string())),
     }
 }
 
@@ -401,8 +402,10 @@ impl Broker {
             merged.add_server(&response);
             partials.extend(response.partial);
         }
-        let partial = reduce::merge(plan, partials).map_err(|m| QueryError::new(INTERNAL, m))?;
-        let rows = reduce::finish(plan, partial).map_err(QueryError::execution)?;
+        let partial = reduce::merge(plan, partials)
+            .map_err(|err| QueryError::new(INTERNAL, err.to_string()))?;
+        let rows =
+            reduce::finish(plan, partial).map_err(|err| QueryError::execution(err.to_string()))?;
         if rows.len() as u64 > plan.options.max_result_rows {
             return Err(result_rows_error(plan.options.max_result_rows));
         }

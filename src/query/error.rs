@@ -1,11 +1,12 @@
-//! Query errors: Pinot's error codes, each with the HTTP status Gamay
-//! returns for it (4xx for the caller's mistakes, 5xx for the server's).
+//! Query errors: [`QueryError`], a failed query with Pinot's error code,
+//! and [`ExecError`], why evaluating or executing part of a plan failed
+//! before the broker gives it a code.
+//!
 //! A query that fails on the data it reads (a division by zero, an
 //! integer overflow, a cast or a function argument that does not fit) is
-//! Pinot's `QueryExecutionError` and the caller's to fix: 400. Failures of
-//! the server itself are `InternalError`: 500.
-
-use axum::http::StatusCode;
+//! Pinot's `QueryExecutionError` and the caller's to fix; failures of the
+//! server itself are `InternalError`. Which HTTP status each code is
+//! answered with is decided in `api/error.rs`.
 
 /// A failed query: Pinot's `errorCode` and a message saying what was wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,22 +76,35 @@ impl QueryError {
             ),
         )
     }
+}
 
-    /// The HTTP status for this error.
-    pub fn status(&self) -> StatusCode {
-        match self.code {
-            JSON_PARSING
-            | SQL_PARSING
-            | EXECUTION
-            | RESOURCE_LIMIT_EXCEEDED
-            | VALIDATION
-            | UNKNOWN_COLUMN => StatusCode::BAD_REQUEST,
-            ACCESS_DENIED => StatusCode::FORBIDDEN,
-            TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
-            TABLE_DOES_NOT_EXIST => StatusCode::NOT_FOUND,
-            EXECUTION_TIMEOUT | QUERY_SCHEDULING_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
-            SERVER_OUT_OF_CAPACITY => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
+/// Why evaluating an expression or running a plan on a segment failed.
+/// The broker turns it into a [`QueryError`]: a timeout into the query's
+/// timeout error, anything else into the code of where it happened.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExecError {
+    /// Evaluating an expression failed on the data it read: a division by
+    /// zero, an integer overflow, a cast or a function argument that does
+    /// not fit.
+    #[error(transparent)]
+    Eval(#[from] crate::expr::Error),
+
+    /// Otherwise the query failed on the data it read (values it cannot
+    /// group by, results that cannot be converted).
+    #[error("{0}")]
+    Execution(String),
+
+    /// The query ran past its timeout, or its caller went away.
+    #[error("{}", super::exec::TIMED_OUT)]
+    TimedOut,
+
+    /// A task found one of the query's limits passed: the error the
+    /// deadline recorded for it.
+    #[error("{}", .0.message)]
+    Stopped(QueryError),
+
+    /// A plan or partial results that do not fit together: a bug, not
+    /// the query's fault.
+    #[error("{0}")]
+    Internal(String),
 }

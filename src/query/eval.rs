@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::docs::Docs;
+use super::error::ExecError;
 use super::source::ColumnSource;
 use crate::expr::arith::long_by_constant;
 use crate::expr::eval::{
@@ -17,7 +18,7 @@ use crate::expr::{BinOp, Expr};
 pub type Columns<'a> = HashMap<String, Box<dyn ColumnSource + 'a>>;
 
 /// Evaluates `expr` for `docs`.
-pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<Vector, String> {
+pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<Vector, ExecError> {
     // A column read twice in one expression (`ts - ts % 3600000`) is read once.
     let mut cache = HashMap::new();
     eval_cached(expr, columns, docs, &mut cache)
@@ -29,7 +30,7 @@ fn eval_cached<'e>(
     columns: &Columns<'_>,
     docs: Docs<'_>,
     cache: &mut HashMap<&'e str, Vector>,
-) -> Result<Vector, String> {
+) -> Result<Vector, ExecError> {
     let len = docs.len();
     Ok(match expr {
         Expr::Column(column) => {
@@ -38,7 +39,12 @@ fn eval_cached<'e>(
             }
             let values = match columns.get(&column.name) {
                 Some(source) => source.values(docs),
-                None => return Err(format!("column `{}` is not open", column.name)),
+                None => {
+                    return Err(ExecError::Internal(format!(
+                        "column `{}` is not open",
+                        column.name
+                    )))
+                }
             };
             cache.insert(column.name.as_str(), values.clone());
             values
@@ -74,7 +80,9 @@ fn eval_cached<'e>(
             Vector::Bool(out)
         }
         Expr::Key(..) | Expr::Agg(..) => {
-            return Err("an aggregate result is not available per document".into())
+            return Err(ExecError::Internal(
+                "an aggregate result is not available per document".into(),
+            ))
         }
         _ => {
             // Everything else: evaluate the children as vectors, then row by row.

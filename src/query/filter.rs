@@ -21,6 +21,7 @@ use crate::expr::eval::truthy;
 use crate::expr::in_list::InList;
 use crate::expr::value::{Value, Vector};
 use crate::expr::{ColumnRef, Expr};
+use crate::query::error::ExecError;
 
 #[derive(Debug, Clone)]
 pub enum Filter {
@@ -95,7 +96,7 @@ impl Filter {
         columns: &Columns<'_>,
         candidates: &DocSet,
         stats: &mut FilterStats<'_>,
-    ) -> Result<DocSet, String> {
+    ) -> Result<DocSet, ExecError> {
         if candidates.is_empty() {
             return Ok(DocSet::empty());
         }
@@ -126,7 +127,10 @@ impl Filter {
             Filter::Not(child) => Ok(candidates.minus(&child.docs(columns, candidates, stats)?)),
             Filter::Column { column, pred } => match columns.get(&column.name) {
                 Some(source) => column_docs(source.as_ref(), pred, candidates, stats),
-                None => Err(format!("column `{}` is not open", column.name)),
+                None => Err(ExecError::Internal(format!(
+                    "column `{}` is not open",
+                    column.name
+                ))),
             },
             Filter::Expr(expr) => scan(candidates, stats, |docs, out| {
                 let values = eval_batch(expr, columns, docs)?;
@@ -170,8 +174,8 @@ fn indexed(source: &dyn ColumnSource, pred: &Pred) -> bool {
 fn scan(
     candidates: &DocSet,
     stats: &mut FilterStats<'_>,
-    mut test: impl FnMut(Docs<'_>, &mut Vec<bool>) -> Result<(), String>,
-) -> Result<DocSet, String> {
+    mut test: impl FnMut(Docs<'_>, &mut Vec<bool>) -> Result<(), ExecError>,
+) -> Result<DocSet, ExecError> {
     let mut matched = RoaringBitmap::new();
     let mut flags = Vec::new();
     let mut failure = None;
@@ -242,7 +246,7 @@ fn column_docs(
     pred: &Pred,
     candidates: &DocSet,
     stats: &mut FilterStats<'_>,
-) -> Result<DocSet, String> {
+) -> Result<DocSet, ExecError> {
     if let Pred::IsNull = pred {
         return Ok(match source.nulls() {
             Some(nulls) => candidates.and(&DocSet::Bitmap(nulls)),
@@ -274,7 +278,7 @@ fn dictionary_docs(
     pred: &Pred,
     candidates: &DocSet,
     stats: &mut FilterStats<'_>,
-) -> Result<DocSet, String> {
+) -> Result<DocSet, ExecError> {
     // The matching ids, as a contiguous range when the dictionary is sorted.
     let mut range = None;
     let ids: Vec<u32> = match pred {
@@ -369,7 +373,7 @@ fn raw_docs(
     pred: &Pred,
     candidates: &DocSet,
     stats: &mut FilterStats<'_>,
-) -> Result<DocSet, String> {
+) -> Result<DocSet, ExecError> {
     match pred {
         Pred::Range(low, high) => {
             if let Some(docs) = source.raw_sorted_docs(low.as_ref(), high.as_ref()) {
@@ -410,7 +414,7 @@ fn scan_values(
     pred: &Pred,
     candidates: &DocSet,
     stats: &mut FilterStats<'_>,
-) -> Result<DocSet, String> {
+) -> Result<DocSet, ExecError> {
     let mut numbers = Vec::new();
     let numeric_range = match pred {
         Pred::Range(low, high) if source.kind().is_numeric() && source.single_value() => {

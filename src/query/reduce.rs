@@ -10,9 +10,10 @@ use super::plan::{Plan, PlanKind};
 use crate::expr::eval::{eval_row, truthy};
 use crate::expr::value::Value;
 use crate::expr::Expr;
+use crate::query::error::ExecError;
 
 /// Folds `parts` into one partial.
-pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
+pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, ExecError> {
     match &plan.kind {
         PlanKind::Aggregate { aggregates, .. } => {
             let all_sorted = parts
@@ -29,7 +30,9 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
                     Partial::Groups(groups) => Some(groups),
                     Partial::Rows(_) => None,
                 });
-                let first = parts.next().ok_or("no partial results")?;
+                let first = parts
+                    .next()
+                    .ok_or_else(|| ExecError::Internal("no partial results".into()))?;
                 let merged = parts.fold(first, |acc, next| merge_sorted(plan, acc, next));
                 return Ok(Partial::Groups(merged));
             }
@@ -37,7 +40,9 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
             let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
             for part in parts {
                 let Partial::Groups(groups) = part else {
-                    return Err("a segment returned rows to an aggregation".into());
+                    return Err(ExecError::Internal(
+                        "a segment returned rows to an aggregation".into(),
+                    ));
                 };
                 let Some(base) = merged.as_mut() else {
                     for group in 0..groups.len {
@@ -85,7 +90,9 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, String> {
             let mut rows: Vec<Row> = Vec::new();
             for part in parts {
                 let Partial::Rows(part) = part else {
-                    return Err("a segment returned groups to a selection".into());
+                    return Err(ExecError::Internal(
+                        "a segment returned groups to a selection".into(),
+                    ));
                 };
                 rows.extend(part);
             }
@@ -193,7 +200,7 @@ fn top<T>(
 }
 
 /// The final rows of the query.
-pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> {
+pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, ExecError> {
     match (&plan.kind, partial) {
         (
             PlanKind::Aggregate {
@@ -299,6 +306,8 @@ pub fn finish(plan: &Plan, partial: Partial) -> Result<Vec<Vec<Value>>, String> 
             .take(plan.limit)
             .map(|row| row.values)
             .collect()),
-        _ => Err("the partial result does not match the plan".into()),
+        _ => Err(ExecError::Internal(
+            "the partial result does not match the plan".into(),
+        )),
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::error::{Error, Result};
+use super::error::{BlockError, Error, Result, ValueError};
 use super::format::SegmentMeta;
 use super::mutable::conform_row;
 use super::seal::Order;
@@ -150,7 +150,7 @@ impl SegmentBuilder {
                     return Err(Error::BadValue {
                         row: 0,
                         column: column.name.clone(),
-                        reason: format!("a column chunk does not hold {rows} single values"),
+                        reason: ValueError::ChunkShape { rows },
                     })
                 }
             }
@@ -173,7 +173,9 @@ impl SegmentBuilder {
         });
         let mut columns: Vec<Option<ColumnBuffer>> = columns.into_iter().map(Some).collect();
         write_segment(dir, &spec, num_docs, created_millis, info, |index| {
-            let buffer = columns[index].take().ok_or("column written twice")?;
+            let buffer = columns[index]
+                .take()
+                .ok_or(BlockError::Inconsistent("column written twice"))?;
             let column = &spec.columns[index];
             let nulls = Order::remap_docs(order.as_ref(), &buffer.nulls);
             let data = match buffer.starts {

@@ -47,6 +47,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::error::BlockError;
 use super::types::Physical;
 use crate::catalog::DataType;
 
@@ -220,9 +221,11 @@ pub struct Trailer {
 }
 
 /// Decodes the trailer, checking its magic.
-pub fn read_trailer(bytes: &[u8; TRAILER_LEN]) -> Result<Trailer, String> {
+pub fn read_trailer(bytes: &[u8; TRAILER_LEN]) -> Result<Trailer, BlockError> {
     if &bytes[24..32] != MAGIC_TAIL {
-        return Err("the trailer magic is missing (the file is truncated or not a segment)".into());
+        return Err(BlockError::Malformed(
+            "the trailer magic is missing (the file is truncated or not a segment)".into(),
+        ));
     }
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
     let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());

@@ -32,7 +32,7 @@ mod damage_tests;
 mod tests;
 
 pub use builder::{Chunk, SegmentBuilder};
-pub use error::{Error, Result};
+pub use error::{BlockError, Error, Result, ValueError};
 pub use format::{ColumnMeta, Encoding, SegmentMeta, StarTreeMeta, StreamRange};
 pub use mutable::{now_millis, MutableSegment};
 pub use mutable_trees::ConsumingTrees;

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use roaring::RoaringBitmap;
 
 use super::append_vec::{AppendVec, AppendWriter};
-use super::error::{Error, Result};
+use super::error::{Error, Result, ValueError};
 use super::mutable_trees::ConsumingTrees;
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::types::{conform_scalar, Cell, Physical, Scalar};
@@ -477,15 +477,14 @@ fn raw_while_consuming(spec: &SegmentSpec, index: usize) -> bool {
 pub(crate) fn conform_row(
     spec: &SegmentSpec,
     row: &[Cell],
-) -> std::result::Result<Vec<Conformed>, (String, String)> {
+) -> std::result::Result<Vec<Conformed>, (String, ValueError)> {
     if row.len() != spec.columns.len() {
         return Err((
             String::new(),
-            format!(
-                "row has {} values for {} columns",
-                row.len(),
-                spec.columns.len()
-            ),
+            ValueError::RowLength {
+                values: row.len(),
+                columns: spec.columns.len(),
+            },
         ));
     }
     let mut out = Vec::with_capacity(row.len());
@@ -499,7 +498,7 @@ pub(crate) fn conform_row(
 pub(crate) fn conform_cell(
     cell: &Cell,
     spec: &ColumnSpec,
-) -> std::result::Result<Conformed, String> {
+) -> std::result::Result<Conformed, ValueError> {
     Ok(match cell {
         Cell::Null => (CellValues::One(spec.default_null.clone()), true),
         Cell::One(value) => (
@@ -508,7 +507,9 @@ pub(crate) fn conform_cell(
         ),
         Cell::Many(values) if spec.single_value => {
             if values.len() != 1 {
-                return Err(format!("{} values for a single-value column", values.len()));
+                return Err(ValueError::NotSingle {
+                    count: values.len(),
+                });
             }
             (
                 CellValues::One(conform_scalar(&values[0], spec.data_type)?),
@@ -519,7 +520,7 @@ pub(crate) fn conform_cell(
             (CellValues::One(spec.default_null.clone()), true)
         }
         Cell::Many(values) => {
-            let converted: std::result::Result<Vec<Scalar>, String> = values
+            let converted: std::result::Result<Vec<Scalar>, ValueError> = values
                 .iter()
                 .map(|value| conform_scalar(value, spec.data_type))
                 .collect();

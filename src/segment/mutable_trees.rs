@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::error::BlockError;
 use super::mutable::{Forward, MutableColumn, MutableSegment, Store};
 use super::reader::SegmentTree;
 use super::startree::TreeInputs;
@@ -161,13 +162,13 @@ impl MutableSegment {
 
     /// Builds the trees over the rows visible now and publishes them;
     /// releases the claim of [`MutableSegment::start_tree_build`].
-    pub fn build_star_trees(&self) -> Result<(), String> {
+    pub fn build_star_trees(&self) -> Result<(), BlockError> {
         let result = self.rebuild_trees();
         self.building_trees.store(false, Ordering::Release);
         result
     }
 
-    fn rebuild_trees(&self) -> Result<(), String> {
+    fn rebuild_trees(&self) -> Result<(), BlockError> {
         let started = Instant::now();
         let docs = self.num_docs();
         let spec = self.spec().clone();
@@ -196,7 +197,7 @@ impl MutableSegment {
                 .map_or(usize::MAX, |dict| dict.values.len())
         };
         let mut trees = Vec::new();
-        for (meta, tree) in inputs.build_trees(&spec, &cardinality)? {
+        for (meta, tree) in inputs.build_trees(&spec, &cardinality) {
             trees.push(SegmentTree::resolve(meta, tree, &|name| {
                 spec.column_index(name)
             })?);

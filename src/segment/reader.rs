@@ -20,7 +20,7 @@ use memmap2::Mmap;
 use roaring::RoaringBitmap;
 use serde_json::Value as Json;
 
-use super::error::{Error, Result};
+use super::error::{BlockError, Error, Result};
 use super::format::{
     self, BlockKind, ColumnMeta, Encoding, SegmentMeta, StarTreeMeta, HEADER_LEN, TRAILER_LEN,
 };
@@ -65,7 +65,7 @@ impl SegmentTree {
         meta: &StarTreeMeta,
         bytes: &[u8],
         columns: &HashMap<String, usize>,
-    ) -> std::result::Result<SegmentTree, String> {
+    ) -> std::result::Result<SegmentTree, BlockError> {
         let metrics = tree_metrics(meta, &|name| columns.get(name).copied())?;
         let funcs: Vec<MetricFunc> = metrics.iter().map(|(func, _)| *func).collect();
         let tree = codec::decode(bytes, &funcs)?;
@@ -77,7 +77,7 @@ impl SegmentTree {
         meta: StarTreeMeta,
         tree: StarTree,
         column: &dyn Fn(&str) -> Option<usize>,
-    ) -> std::result::Result<SegmentTree, String> {
+    ) -> std::result::Result<SegmentTree, BlockError> {
         let dimensions = meta
             .dimensions_split_order
             .iter()
@@ -88,7 +88,9 @@ impl SegmentTree {
             || tree.records() as u64 != meta.records
             || tree.funcs.len() != metrics.len()
         {
-            return Err("the star-tree block does not match its footer entry".into());
+            return Err(BlockError::Malformed(
+                "the star-tree block does not match its footer entry".into(),
+            ));
         }
         Ok(SegmentTree {
             meta,
@@ -99,20 +101,30 @@ impl SegmentTree {
     }
 }
 
-fn unknown_column(name: &str) -> String {
-    format!("the star-tree names an unknown column `{name}`")
+fn unknown_column(name: &str) -> BlockError {
+    BlockError::Malformed(format!("the star-tree names an unknown column `{name}`"))
+}
+
+/// The block and reason of a codec's refusal.
+fn malformed(block: &'static str) -> impl Fn(crate::codec::Error) -> (&'static str, BlockError) {
+    move |reason| (block, reason.into())
+}
+
+/// The reason of a block the footer needs and does not list.
+fn missing() -> BlockError {
+    BlockError::Malformed("missing".into())
 }
 
 /// The function and column of each `FUNCTION__column` pair of a tree.
 fn tree_metrics(
     meta: &StarTreeMeta,
     column: &dyn Fn(&str) -> Option<usize>,
-) -> std::result::Result<Vec<(MetricFunc, Option<usize>)>, String> {
+) -> std::result::Result<Vec<(MetricFunc, Option<usize>)>, BlockError> {
     let mut metrics = Vec::new();
     for pair in &meta.function_column_pairs {
-        let (function, name) = pair
-            .split_once("__")
-            .ok_or_else(|| format!("`{pair}` is not a function-column pair"))?;
+        let (function, name) = pair.split_once("__").ok_or_else(|| {
+            BlockError::Malformed(format!("`{pair}` is not a function-column pair"))
+        })?;
         let func = match function {
             "COUNT" => MetricFunc::Count,
             "SUM" => MetricFunc::Sum,
@@ -120,7 +132,11 @@ fn tree_metrics(
             "MAX" => MetricFunc::Max,
             "DISTINCTCOUNTHLL" => MetricFunc::Hll,
             "PERCENTILEEST" => MetricFunc::Quantiles,
-            other => return Err(format!("unknown star-tree function `{other}`")),
+            other => {
+                return Err(BlockError::Malformed(format!(
+                    "unknown star-tree function `{other}`"
+                )))
+            }
         };
         let column = match func {
             MetricFunc::Count => None,
@@ -159,11 +175,12 @@ impl ImmutableSegment {
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let corrupted = |block: &str, reason: String| Error::Corrupted {
+        let corrupted = |block: &str, reason: BlockError| Error::Corrupted {
             segment: name.clone(),
             block: block.to_string(),
             reason,
         };
+        let bad = |block: &str, reason: String| corrupted(block, BlockError::Malformed(reason));
         let file = File::open(path).map_err(|err| Error::io(path, err))?;
         // SAFETY: segment files are written once under a temporary name and
         // renamed into place; nothing writes to a published segment file, and
@@ -173,13 +190,13 @@ impl ImmutableSegment {
         let map = unsafe { Mmap::map(&file) }.map_err(|err| Error::io(path, err))?;
         let len = map.len();
         if len < HEADER_LEN + TRAILER_LEN {
-            return Err(corrupted(
+            return Err(bad(
                 "header",
                 format!("the file is {len} bytes, shorter than a header and trailer"),
             ));
         }
         if &map[0..8] != format::MAGIC_HEAD {
-            return Err(corrupted(
+            return Err(bad(
                 "header",
                 "the header magic is missing (not a Gamay segment)".into(),
             ));
@@ -202,7 +219,7 @@ impl ImmutableSegment {
         if trailer.footer_offset < HEADER_LEN as u64
             || footer_end != Some((len - TRAILER_LEN) as u64)
         {
-            return Err(corrupted(
+            return Err(bad(
                 "footer",
                 format!(
                     "footer at {}+{} does not end where the trailer starts ({})",
@@ -214,10 +231,10 @@ impl ImmutableSegment {
         }
         let footer = &map[trailer.footer_offset as usize..len - TRAILER_LEN];
         if crc32c::crc32c(footer) != trailer.footer_crc {
-            return Err(corrupted("footer", "checksum mismatch".into()));
+            return Err(bad("footer", "checksum mismatch".into()));
         }
         let meta: SegmentMeta = serde_json::from_slice(footer)
-            .map_err(|err| corrupted("footer", format!("unreadable metadata: {err}")))?;
+            .map_err(|err| bad("footer", format!("unreadable metadata: {err}")))?;
 
         let by_name: HashMap<String, usize> = meta
             .columns
@@ -234,7 +251,7 @@ impl ImmutableSegment {
                 match block.column.parse::<usize>() {
                     Ok(tree) if tree < tree_blocks.len() => Err(tree),
                     _ => {
-                        return Err(corrupted(
+                        return Err(bad(
                             &label,
                             "star-tree block of a tree the footer does not list".into(),
                         ))
@@ -244,7 +261,7 @@ impl ImmutableSegment {
                 match by_name.get(&block.column) {
                     Some(&column) => Ok(column),
                     None => {
-                        return Err(corrupted(
+                        return Err(bad(
                             &label,
                             "block of a column the footer does not list".into(),
                         ))
@@ -256,7 +273,7 @@ impl ImmutableSegment {
                 || end.is_none_or(|end| end > trailer.footer_offset)
                 || block.offset % format::BLOCK_ALIGN as u64 != 0
             {
-                return Err(corrupted(
+                return Err(bad(
                     &label,
                     format!(
                         "block at {}+{} lies outside the data area or is misaligned",
@@ -266,20 +283,20 @@ impl ImmutableSegment {
             }
             let range = block.offset as usize..(block.offset + block.length) as usize;
             if crc32c::crc32c(&map[range.clone()]) != block.crc32c {
-                return Err(corrupted(&label, "checksum mismatch".into()));
+                return Err(bad(&label, "checksum mismatch".into()));
             }
             let twice = match target {
                 Ok(column) => blocks[column].insert(block.kind, range).is_some(),
                 Err(tree) => tree_blocks[tree].replace(range).is_some(),
             };
             if twice {
-                return Err(corrupted(&label, "block listed twice".into()));
+                return Err(bad(&label, "block listed twice".into()));
             }
         }
         let mut star_trees = Vec::with_capacity(tree_blocks.len());
         for (index, (tree_meta, range)) in meta.star_trees.iter().zip(tree_blocks).enumerate() {
             let label = format!("{index}.startree");
-            let range = range.ok_or_else(|| corrupted(&label, "the block is missing".into()))?;
+            let range = range.ok_or_else(|| bad(&label, "the block is missing".into()))?;
             star_trees.push(
                 SegmentTree::decode(tree_meta, &map[range], &by_name)
                     .map_err(|reason| corrupted(&label, reason))?,
@@ -339,7 +356,7 @@ impl ImmutableSegment {
 
     fn verify_column(&self, index: usize) -> Result<()> {
         let meta = &self.meta.columns[index];
-        let fail = |block: &str, reason: String| Error::Corrupted {
+        let fail = |block: &str, reason: BlockError| Error::Corrupted {
             segment: self.name.clone(),
             block: format!("{}.{block}", meta.name),
             reason,
@@ -361,16 +378,21 @@ impl ImmutableSegment {
         if let Some(inverted) = &view.inverted {
             inverted
                 .validate()
-                .map_err(|reason| fail("inverted", reason))?;
+                .map_err(|reason| fail("inverted", reason.into()))?;
         }
         if let Some(sorted) = &view.sorted {
-            sorted.validate().map_err(|reason| fail("sorted", reason))?;
+            sorted
+                .validate()
+                .map_err(|reason| fail("sorted", reason.into()))?;
         }
         if view.range.is_some() {
             let bounds: Vec<(Json, Json)> = meta.range_buckets.clone();
             let block = self.block(index, BlockKind::Range).unwrap_or_default();
-            let range = RangeIndex::parse(block, bounds).map_err(|reason| fail("range", reason))?;
-            range.validate().map_err(|reason| fail("range", reason))?;
+            let range =
+                RangeIndex::parse(block, bounds).map_err(|reason| fail("range", reason.into()))?;
+            range
+                .validate()
+                .map_err(|reason| fail("range", reason.into()))?;
         }
         Ok(())
     }
@@ -395,7 +417,7 @@ impl ImmutableSegment {
         index: usize,
     ) -> Result<
         (Option<Dictionary<'_>>, Forward<'_>, Option<SortedIndex<'_>>),
-        (&'static str, String),
+        (&'static str, BlockError),
     > {
         let meta = &self.meta.columns[index];
         let docs = self.num_docs();
@@ -404,7 +426,7 @@ impl ImmutableSegment {
             Encoding::Dictionary => {
                 let bytes = self
                     .block(index, BlockKind::Dict)
-                    .ok_or(("dict", "missing".to_string()))?;
+                    .ok_or(("dict", missing()))?;
                 Some(
                     Dictionary::parse(
                         KeyCodec {
@@ -423,13 +445,10 @@ impl ImmutableSegment {
             None => None,
             Some(bytes) => Some(
                 SortedIndex::parse(bytes, cardinality, docs)
-                    .map_err(|reason| ("sorted", reason))?,
+                    .map_err(|reason| ("sorted", reason.into()))?,
             ),
         };
-        let fwd = || {
-            self.block(index, BlockKind::Fwd)
-                .ok_or(("fwd", "missing".to_string()))
-        };
+        let fwd = || self.block(index, BlockKind::Fwd).ok_or(("fwd", missing()));
         let forward = match (meta.encoding, meta.single_value, sorted) {
             // The sorted column stores only its sorted index.
             (Encoding::Dictionary, true, Some(sorted))
@@ -447,7 +466,7 @@ impl ImmutableSegment {
             }
             (Encoding::Raw, _, _) => match meta.physical {
                 Physical::I32 | Physical::I64 => Forward::RawPacked {
-                    keys: ForPacked::parse(fwd()?, docs).map_err(|reason| ("fwd", reason))?,
+                    keys: ForPacked::parse(fwd()?, docs).map_err(malformed("fwd"))?,
                     codec: KeyCodec {
                         physical: meta.physical,
                         decimal_scale: None,
@@ -455,7 +474,7 @@ impl ImmutableSegment {
                 },
                 Physical::F32 | Physical::F64 if meta.decimal_scale.is_some() => {
                     Forward::RawPacked {
-                        keys: ForPacked::parse(fwd()?, docs).map_err(|reason| ("fwd", reason))?,
+                        keys: ForPacked::parse(fwd()?, docs).map_err(malformed("fwd"))?,
                         codec: KeyCodec {
                             physical: meta.physical,
                             decimal_scale: meta.decimal_scale,
@@ -467,38 +486,43 @@ impl ImmutableSegment {
                 ),
                 Physical::Str | Physical::Bytes => Forward::RawVar(
                     Var::parse(fwd()?, docs, meta.physical == Physical::Str)
-                        .map_err(|reason| ("fwd", reason))?,
+                        .map_err(malformed("fwd"))?,
                 ),
             },
         };
         Ok((dictionary, forward, sorted))
     }
 
-    fn try_column(&self, index: usize) -> Result<ColumnView<'_>, (&'static str, String)> {
+    fn try_column(&self, index: usize) -> Result<ColumnView<'_>, (&'static str, BlockError)> {
         let meta = &self.meta.columns[index];
         let cardinality = meta.cardinality as usize;
         let (dictionary, forward, sorted) = self.try_values(index)?;
         let nulls = match self.block(index, BlockKind::Nulls) {
             None => None,
             Some(bytes) => Some(
-                RoaringBitmap::deserialize_from(bytes).map_err(|err| ("nulls", err.to_string()))?,
+                RoaringBitmap::deserialize_from(bytes)
+                    .map_err(|err| ("nulls", BlockError::Bitmap(err)))?,
             ),
         };
         let inverted = match self.block(index, BlockKind::Inverted) {
             None => None,
             Some(bytes) => Some(
-                InvertedIndex::parse(bytes, cardinality).map_err(|reason| ("inverted", reason))?,
+                InvertedIndex::parse(bytes, cardinality)
+                    .map_err(|reason| ("inverted", reason.into()))?,
             ),
         };
         let bloom = match self.block(index, BlockKind::Bloom) {
             None => None,
             Some(bytes) => {
-                let words: &[u32] =
-                    bytemuck::try_cast_slice(bytes).map_err(|err| ("bloom", err.to_string()))?;
+                let words: &[u32] = bytemuck::try_cast_slice(bytes)
+                    .map_err(|err| ("bloom", BlockError::Cast(err)))?;
                 if meta.bloom_blocks.map(|blocks| blocks as usize * 8) != Some(words.len()) {
                     return Err((
                         "bloom",
-                        format!("{} words do not match the block count", words.len()),
+                        BlockError::Malformed(format!(
+                            "{} words do not match the block count",
+                            words.len()
+                        )),
                     ));
                 }
                 Some(words)

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
 
-use super::error::Result;
+use super::error::{BlockError, Result};
 use super::format::SegmentMeta;
 use super::mutable::{Forward, MutableColumn, MutableSegment, Store};
 use super::types::Physical;
@@ -128,7 +128,7 @@ fn column_data(
     column: &MutableColumn,
     num_docs: usize,
     order: Option<&Order>,
-) -> std::result::Result<ColumnData, String> {
+) -> std::result::Result<ColumnData, BlockError> {
     let physical = column.spec.physical;
     let old = |new: usize| order.map_or(new, |order| order.old_of_new[new] as usize);
     match (&column.forward, &column.dict) {
@@ -187,6 +187,8 @@ fn column_data(
                 ids: DocIds::Multi { starts, ids: flat },
             })
         }
-        _ => Err("dictionary forward index without a dictionary".into()),
+        _ => Err(BlockError::Inconsistent(
+            "dictionary forward index without a dictionary",
+        )),
     }
 }

@@ -210,12 +210,12 @@ impl TreeInputs {
         &self,
         spec: &SegmentSpec,
         columns: &[ColumnMeta],
-    ) -> Result<Vec<(StarTreeMeta, Vec<u8>)>, String> {
-        let trees = self.build_trees(spec, &|index| columns[index].cardinality as usize)?;
-        Ok(trees
+    ) -> Vec<(StarTreeMeta, Vec<u8>)> {
+        let trees = self.build_trees(spec, &|index| columns[index].cardinality as usize);
+        trees
             .into_iter()
             .map(|(meta, tree)| (meta, codec::encode(&tree)))
-            .collect())
+            .collect()
     }
 
     /// Builds every tree: (its footer entry, the tree).
@@ -223,7 +223,7 @@ impl TreeInputs {
         &self,
         spec: &SegmentSpec,
         cardinality: &dyn Fn(usize) -> usize,
-    ) -> Result<Vec<(StarTreeMeta, StarTree)>, String> {
+    ) -> Vec<(StarTreeMeta, StarTree)> {
         let mut out = Vec::new();
         for config in self.configs(spec, cardinality) {
             // Dimensions are kept dictionary-encoded; a tree whose column
@@ -288,6 +288,6 @@ impl TreeInputs {
             };
             out.push((meta, tree));
         }
-        Ok(out)
+        out
     }
 }

@@ -4,14 +4,15 @@
 
 use std::cmp::Ordering;
 
+use super::error::BlockError;
 use super::types::{Physical, Scalar};
 use crate::codec::bitpack;
 use crate::codec::forpack::{self, ForPacked};
 use crate::codec::var::{offsets_len, Var};
 use crate::index::sorted::SortedIndex;
 
-fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], String> {
-    bytemuck::try_cast_slice(bytes).map_err(|err| format!("{what}: {err}"))
+fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], BlockError> {
+    bytemuck::try_cast_slice(bytes).map_err(|err| BlockError::Malformed(format!("{what}: {err}")))
 }
 
 /// A typed view of a fixed-width value array.
@@ -24,20 +25,25 @@ pub enum Fixed<'a> {
 }
 
 impl<'a> Fixed<'a> {
-    pub fn parse(physical: Physical, bytes: &'a [u8], count: usize) -> Result<Fixed<'a>, String> {
-        let width = physical.width().ok_or("not a fixed-width type")?;
+    pub fn parse(
+        physical: Physical,
+        bytes: &'a [u8],
+        count: usize,
+    ) -> Result<Fixed<'a>, BlockError> {
+        let not_fixed = || BlockError::Inconsistent("not a fixed-width type");
+        let width = physical.width().ok_or_else(not_fixed)?;
         if count.checked_mul(width) != Some(bytes.len()) {
-            return Err(format!(
+            return Err(BlockError::Malformed(format!(
                 "{} bytes for {count} values of {width} bytes",
                 bytes.len()
-            ));
+            )));
         }
         Ok(match physical {
-            Physical::I32 => Fixed::I32(cast(bytes, "values")?),
-            Physical::I64 => Fixed::I64(cast(bytes, "values")?),
-            Physical::F32 => Fixed::F32(cast(bytes, "values")?),
-            Physical::F64 => Fixed::F64(cast(bytes, "values")?),
-            Physical::Str | Physical::Bytes => return Err("not a fixed-width type".into()),
+            Physical::I32 => Fixed::I32(values(bytes)?),
+            Physical::I64 => Fixed::I64(values(bytes)?),
+            Physical::F32 => Fixed::F32(values(bytes)?),
+            Physical::F64 => Fixed::F64(values(bytes)?),
+            Physical::Str | Physical::Bytes => return Err(not_fixed()),
         })
     }
 
@@ -62,6 +68,11 @@ impl<'a> Fixed<'a> {
             Fixed::F64(v) => Scalar::F64(v[index]),
         }
     }
+}
+
+/// A block of fixed-width values.
+fn values<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], BlockError> {
+    cast(bytes, "values")
 }
 
 /// Value `index` of a variable-width block, as text or bytes.
@@ -154,7 +165,7 @@ impl<'a> Dictionary<'a> {
         codec: KeyCodec,
         bytes: &'a [u8],
         cardinality: usize,
-    ) -> Result<Dictionary<'a>, String> {
+    ) -> Result<Dictionary<'a>, BlockError> {
         let physical = codec.physical;
         match physical.width() {
             Some(_) => Ok(Dictionary::Packed {
@@ -170,11 +181,11 @@ impl<'a> Dictionary<'a> {
     }
 
     /// The full check done once when a segment opens.
-    pub fn validate(&self) -> Result<(), String> {
-        match self {
+    pub fn validate(&self) -> Result<(), BlockError> {
+        Ok(match self {
             Dictionary::Packed { keys, .. } => keys.validate(),
             Dictionary::Var(var) => var.validate(),
-        }
+        }?)
     }
 
     pub fn len(&self) -> usize {
@@ -250,16 +261,18 @@ pub struct PackedIds<'a> {
 }
 
 impl<'a> PackedIds<'a> {
-    pub fn parse(bytes: &'a [u8], bits: u32, len: usize) -> Result<PackedIds<'a>, String> {
+    pub fn parse(bytes: &'a [u8], bits: u32, len: usize) -> Result<PackedIds<'a>, BlockError> {
         if !(1..=32).contains(&bits) {
-            return Err(format!("{bits} bits per id is outside 1..=32"));
+            return Err(BlockError::Malformed(format!(
+                "{bits} bits per id is outside 1..=32"
+            )));
         }
         let words: &[u64] = cast(bytes, "packed ids")?;
         if words.len() != bitpack::words_for(len, bits) {
-            return Err(format!(
+            return Err(BlockError::Malformed(format!(
                 "{} words for {len} ids of {bits} bits",
                 words.len()
-            ));
+            )));
         }
         Ok(PackedIds { words, bits, len })
     }
@@ -305,8 +318,13 @@ impl<'a> Forward<'a> {
         bits: u32,
         docs: usize,
         total: usize,
-    ) -> Result<Forward<'a>, String> {
-        let too_short = || format!("{} bytes cannot hold {docs} value starts", bytes.len());
+    ) -> Result<Forward<'a>, BlockError> {
+        let too_short = || {
+            BlockError::Malformed(format!(
+                "{} bytes cannot hold {docs} value starts",
+                bytes.len()
+            ))
+        };
         let header = offsets_len(docs).ok_or_else(too_short)?;
         let data_start = header.next_multiple_of(8);
         if bytes.len() < data_start {
@@ -314,7 +332,9 @@ impl<'a> Forward<'a> {
         }
         let starts: &[u32] = cast(&bytes[..header], "value starts")?;
         if starts[docs] as usize != total {
-            return Err("value starts do not end at the value count".into());
+            return Err(BlockError::Malformed(
+                "value starts do not end at the value count".into(),
+            ));
         }
         let ids = PackedIds::parse(&bytes[data_start..], bits, total)?;
         Ok(Forward::DictMv { starts, ids })
@@ -323,24 +343,26 @@ impl<'a> Forward<'a> {
 
 impl Forward<'_> {
     /// The full check done once when a segment opens.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BlockError> {
         match self {
             Forward::DictMv { starts, .. } => {
                 if starts[0] != 0 || starts.windows(2).any(|pair| pair[0] > pair[1]) {
-                    return Err("value starts are out of order".into());
+                    return Err(BlockError::Malformed(
+                        "value starts are out of order".into(),
+                    ));
                 }
                 Ok(())
             }
-            Forward::RawVar(var) => var.validate(),
-            Forward::RawPacked { keys, .. } => keys.validate(),
-            Forward::Sorted(sorted) => sorted.validate(),
+            Forward::RawVar(var) => Ok(var.validate()?),
+            Forward::RawPacked { keys, .. } => Ok(keys.validate()?),
+            Forward::Sorted(sorted) => Ok(sorted.validate()?),
             Forward::DictSv(_) | Forward::RawFixed(_) => Ok(()),
         }
     }
 
     /// Checks, once when a segment opens, that every dictionary id is below
     /// `cardinality`, so lookups by id stay inside the dictionary.
-    pub fn validate_ids(&self, cardinality: usize) -> Result<(), String> {
+    pub fn validate_ids(&self, cardinality: usize) -> Result<(), BlockError> {
         let ids = match self {
             Forward::DictSv(ids) | Forward::DictMv { ids, .. } => ids,
             // The sorted index yields ids below its own length, checked
@@ -352,9 +374,9 @@ impl Forward<'_> {
             largest = chunk.iter().fold(largest, |max, &id| max.max(id));
         });
         if ids.len > 0 && largest as usize >= cardinality {
-            return Err(format!(
+            return Err(BlockError::Malformed(format!(
                 "dictionary id {largest} is past the dictionary's {cardinality} values"
-            ));
+            )));
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
+use super::error::ValueError;
 use crate::catalog::{Column, DataType, FieldRole};
 
 /// How a column's values are laid out in memory and on disk.
@@ -107,7 +108,7 @@ impl Scalar {
     }
 
     /// Converts an input JSON value into a value of `data_type`.
-    pub fn from_json(data_type: DataType, value: &Json) -> Result<Scalar, String> {
+    pub fn from_json(data_type: DataType, value: &Json) -> Result<Scalar, ValueError> {
         match value {
             Json::String(text) => Scalar::parse(data_type, text),
             Json::Number(number) => match Physical::of(data_type) {
@@ -119,45 +120,57 @@ impl Scalar {
                         if float.fract() == 0.0 && float.abs() < 9.2e18 {
                             Scalar::from_i64(data_type, float as i64)
                         } else {
-                            Err(format!(
-                                "{number} is not a whole number for a {data_type} column"
-                            ))
+                            Err(ValueError::NotWhole {
+                                number: number.to_string(),
+                                data_type,
+                            })
                         }
                     }
                 }
                 Physical::F32 => Ok(Scalar::F32(number.as_f64().unwrap_or(f64::NAN) as f32)),
                 Physical::F64 => Ok(Scalar::F64(number.as_f64().unwrap_or(f64::NAN))),
                 Physical::Str => Ok(Scalar::Str(number.to_string())),
-                Physical::Bytes => Err(format!("{number} is not hex-encoded bytes")),
+                Physical::Bytes => Err(ValueError::NotHex {
+                    number: number.to_string(),
+                }),
             },
             Json::Bool(flag) => match data_type {
                 DataType::Boolean | DataType::Int => Ok(Scalar::I32(*flag as i32)),
                 DataType::Long => Ok(Scalar::I64(*flag as i64)),
                 DataType::String | DataType::Json => Ok(Scalar::Str(flag.to_string())),
-                _ => Err(format!("{flag} is not a {data_type} value")),
+                _ => Err(ValueError::WrongKind {
+                    value: flag.to_string(),
+                    data_type,
+                }),
             },
             Json::Object(_) | Json::Array(_) if data_type == DataType::Json => {
                 Ok(Scalar::Str(value.to_string()))
             }
-            Json::Null => Err("null".into()),
-            other => Err(format!("{other} is not a {data_type} value")),
+            Json::Null => Err(ValueError::Null),
+            other => Err(ValueError::WrongKind {
+                value: other.to_string(),
+                data_type,
+            }),
         }
     }
 
-    fn from_i64(data_type: DataType, value: i64) -> Result<Scalar, String> {
+    fn from_i64(data_type: DataType, value: i64) -> Result<Scalar, ValueError> {
         match data_type {
             DataType::Int => i32::try_from(value)
                 .map(Scalar::I32)
-                .map_err(|_| format!("{value} does not fit an INT column")),
+                .map_err(|_| ValueError::OutOfRange { value }),
             DataType::Boolean => Ok(Scalar::I32((value != 0) as i32)),
             _ => Ok(Scalar::I64(value)),
         }
     }
 
     /// Parses text (a CSV field, a JSON string) as a value of `data_type`.
-    pub fn parse(data_type: DataType, text: &str) -> Result<Scalar, String> {
+    pub fn parse(data_type: DataType, text: &str) -> Result<Scalar, ValueError> {
         let trimmed = text.trim();
-        let bad = || format!("`{text}` is not a {data_type} value");
+        let bad = || ValueError::Unparsable {
+            text: text.to_string(),
+            data_type,
+        };
         match data_type {
             DataType::Int => trimmed.parse::<i32>().map(Scalar::I32).or_else(|_| {
                 let float: f64 = trimmed.parse().map_err(|_| bad())?;
@@ -262,9 +275,12 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
 /// Converts `value` to the physical type of a `data_type` column where
 /// nothing is lost (INT from a LONG that fits, DOUBLE from an integer, a
 /// number from its text, ...).
-pub fn conform_scalar(value: &Scalar, data_type: DataType) -> Result<Scalar, String> {
+pub fn conform_scalar(value: &Scalar, data_type: DataType) -> Result<Scalar, ValueError> {
     let physical = Physical::of(data_type);
-    let mismatch = || format!("{value} cannot be stored in a {data_type} column");
+    let mismatch = || ValueError::Mismatch {
+        value: value.to_string(),
+        data_type,
+    };
     Ok(match (physical, value) {
         (Physical::I32, Scalar::I32(_))
         | (Physical::I64, Scalar::I64(_))

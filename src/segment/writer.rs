@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use roaring::RoaringBitmap;
 use serde_json::Value as Json;
 
-use super::error::{Error, Result};
+use super::error::{BlockError, Error, Result};
 use super::format::{self, BlockKind, BlockMeta, ColumnMeta, Encoding, SegmentMeta, StreamRange};
 use super::spec::{ColumnSpec, SegmentSpec};
 use super::startree::TreeInputs;
@@ -67,7 +67,7 @@ pub(crate) fn write_segment(
     num_docs: usize,
     created_millis: i64,
     info: &SealInfo,
-    mut column: impl FnMut(usize) -> std::result::Result<(ColumnData, RoaringBitmap), String>,
+    mut column: impl FnMut(usize) -> std::result::Result<(ColumnData, RoaringBitmap), BlockError>,
 ) -> Result<(PathBuf, SegmentMeta)> {
     let target = dir.join(format!("{}.seg", info.segment_name));
     let temp = durable::temp_path(&target);
@@ -76,7 +76,7 @@ pub(crate) fn write_segment(
         let mut columns = Vec::with_capacity(spec.columns.len());
         let mut trees = TreeInputs::new(spec);
         for (index, column_spec) in spec.columns.iter().enumerate() {
-            let fail = |reason: String| Error::Column {
+            let fail = |reason: BlockError| Error::Column {
                 segment: info.segment_name.clone(),
                 column: column_spec.name.clone(),
                 reason,
@@ -94,18 +94,13 @@ pub(crate) fn write_segment(
             trees.written(index, &meta);
             columns.push(meta);
         }
-        let tree_fail = |reason: String| Error::Column {
+        let tree_fail = |reason: BlockError| Error::Column {
             segment: info.segment_name.clone(),
             column: "(star-tree)".into(),
             reason,
         };
         let mut star_trees = Vec::new();
-        for (index, (meta, bytes)) in trees
-            .build(spec, &columns)
-            .map_err(tree_fail)?
-            .into_iter()
-            .enumerate()
-        {
+        for (index, (meta, bytes)) in trees.build(spec, &columns).into_iter().enumerate() {
             out.block(&index.to_string(), BlockKind::StarTree, &bytes)
                 .map_err(tree_fail)?;
             star_trees.push(meta);
@@ -146,7 +141,7 @@ fn write_column(
     nulls: &RoaringBitmap,
     is_sorted_column: bool,
     out: &mut BlockWriter,
-) -> std::result::Result<ColumnMeta, String> {
+) -> std::result::Result<ColumnMeta, BlockError> {
     let mut meta = match data {
         ColumnData::Dict { dictionary, ids } => {
             let scale = decimal_scale(&dictionary);
@@ -319,12 +314,12 @@ fn encode_values(
     values: &Values,
     as_keys: bool,
     scale: Option<u8>,
-) -> std::result::Result<Vec<u8>, String> {
+) -> std::result::Result<Vec<u8>, BlockError> {
     if as_keys && !matches!(values, Values::Var(_)) {
         return Ok(forpack::encode(&fixed_keys(values, scale)));
     }
     dispatch!(values, v => Ok(bytemuck::cast_slice(v).to_vec()),
-        var => encode_var(var.offsets.iter().copied(), &var.bytes))
+        var => Ok(encode_var(var.offsets.iter().copied(), &var.bytes)?))
 }
 
 fn write_dict(
@@ -334,7 +329,7 @@ fn write_dict(
     ids: &DocIds,
     is_sorted_column: bool,
     out: &mut BlockWriter,
-) -> std::result::Result<ColumnMeta, String> {
+) -> std::result::Result<ColumnMeta, BlockError> {
     let mut meta = base_meta(spec, Encoding::Dictionary);
     let cardinality = dictionary.len();
     let bits = bitpack::bits_for_cardinality(cardinality);
@@ -438,7 +433,10 @@ fn entries_vec<'a>(
 /// A range index block and its bucket bounds for the footer.
 type RangeBlock = (Vec<u8>, Vec<(Json, Json)>);
 
-fn raw_range<T: Prim>(values: &[T], spec: &ColumnSpec) -> std::result::Result<RangeBlock, String> {
+fn raw_range<T: Prim>(
+    values: &[T],
+    spec: &ColumnSpec,
+) -> std::result::Result<RangeBlock, BlockError> {
     let built = range::build_values(values, T::cmp_total);
     let bounds = built
         .bounds
@@ -461,7 +459,7 @@ fn write_raw(
     values: &Values,
     scale: Option<u8>,
     out: &mut BlockWriter,
-) -> std::result::Result<ColumnMeta, String> {
+) -> std::result::Result<ColumnMeta, BlockError> {
     let mut meta = base_meta(spec, Encoding::Raw);
     let integer = matches!(spec.physical, Physical::I32 | Physical::I64);
     let scale = if integer { None } else { scale };
@@ -499,7 +497,7 @@ fn write_bloom(
     fpp: f64,
     meta: &mut ColumnMeta,
     out: &mut BlockWriter,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), BlockError> {
     let blocks = bloom::blocks_for(distinct.len(), fpp);
     let mut builder = bloom::BloomBuilder::new(blocks);
     for index in 0..distinct.len() {
@@ -538,14 +536,17 @@ impl BlockWriter {
         };
         writer
             .write(&format::header())
-            .map_err(|reason| Error::io(path, std::io::Error::other(reason)))?;
+            .map_err(|err| io(path, err))?;
         Ok(writer)
     }
 
-    fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), String> {
+    fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), BlockError> {
         self.file
             .write_all(bytes)
-            .map_err(|err| format!("writing {}: {err}", self.path.display()))?;
+            .map_err(|source| BlockError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
         self.offset += bytes.len() as u64;
         Ok(())
     }
@@ -555,7 +556,7 @@ impl BlockWriter {
         column: &str,
         kind: BlockKind,
         bytes: &[u8],
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), BlockError> {
         let padding =
             (self.offset as usize).next_multiple_of(format::BLOCK_ALIGN) - self.offset as usize;
         self.write(&[0u8; format::BLOCK_ALIGN][..padding])?;
@@ -570,15 +571,12 @@ impl BlockWriter {
     }
 
     fn finish(mut self, mut meta: SegmentMeta) -> Result<SegmentMeta> {
-        let io = |path: &Path, reason: String| Error::io(path, std::io::Error::other(reason));
         meta.blocks = std::mem::take(&mut self.blocks);
-        let footer = serde_json::to_vec(&meta).map_err(|err| io(&self.path, err.to_string()))?;
+        let footer = serde_json::to_vec(&meta).map_err(|err| io(&self.path, err))?;
         let footer_offset = self.offset;
-        self.write(&footer)
-            .map_err(|reason| io(&self.path, reason))?;
+        self.write(&footer).map_err(|err| io(&self.path, err))?;
         let trailer = format::trailer(footer_offset, footer.len() as u64, crc32c::crc32c(&footer));
-        self.write(&trailer)
-            .map_err(|reason| io(&self.path, reason))?;
+        self.write(&trailer).map_err(|err| io(&self.path, err))?;
         let file = self
             .file
             .into_inner()
@@ -586,4 +584,10 @@ impl BlockWriter {
         file.sync_all().map_err(|err| Error::io(&self.path, err))?;
         Ok(meta)
     }
+}
+
+/// A failure of the file as a whole (its header or footer), reported as
+/// I/O on `path` with `err`'s message.
+fn io(path: &Path, err: impl std::fmt::Display) -> Error {
+    Error::io(path, std::io::Error::other(err.to_string()))
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::{Error, TableData};
 use crate::ingest::files::{read_file, BadRow, FileFormat, RowSink};
+use crate::ingest::Error as ReadError;
 use crate::segment::{self, Cell, Chunk, SealInfo, SegmentBuilder, SegmentSpec};
 
 /// Rows per segment unless the caller says otherwise (Pinot's default).
@@ -60,7 +61,6 @@ struct Sink<'a> {
     report: IngestReport,
     first_bad: Option<BadRow>,
     progress: &'a dyn Fn(u64),
-    failure: Option<Error>,
 }
 
 impl Sink<'_> {
@@ -82,14 +82,11 @@ impl Sink<'_> {
     }
 
     /// Reports progress and writes the segment once it is full.
-    fn after_append(&mut self) -> Result<(), String> {
+    fn after_append(&mut self) -> Result<(), ReadError> {
         (self.progress)(self.report.rows);
         if self.current.num_docs() >= self.segment_rows {
-            if let Err(err) = self.seal_current() {
-                let message = err.to_string();
-                self.failure = Some(err);
-                return Err(message);
-            }
+            self.seal_current()
+                .map_err(|err| ReadError::Sink(Box::new(err)))?;
         }
         Ok(())
     }
@@ -109,7 +106,7 @@ impl Sink<'_> {
 }
 
 impl RowSink for Sink<'_> {
-    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<(), String> {
+    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<(), ReadError> {
         let mut rest: &[Vec<Cell>] = &rows;
         while !rest.is_empty() {
             let room = self.segment_rows - self.current.num_docs();
@@ -132,7 +129,7 @@ impl RowSink for Sink<'_> {
                         },
                     };
                     if !self.note_bad(bad) {
-                        return Err("stopped at a bad row".into());
+                        return Err(ReadError::Stopped);
                     }
                     // Go on after the refused row.
                     rest = &rest[index + 1..];
@@ -145,7 +142,7 @@ impl RowSink for Sink<'_> {
         Ok(())
     }
 
-    fn chunks(&mut self, rows: usize, chunks: Vec<Chunk>) -> Result<(), String> {
+    fn chunks(&mut self, rows: usize, chunks: Vec<Chunk>) -> Result<(), ReadError> {
         let mut start = 0;
         while start < rows {
             let room = self.segment_rows - self.current.num_docs();
@@ -156,7 +153,7 @@ impl RowSink for Sink<'_> {
                 let part: Vec<Chunk> = chunks.iter().map(|chunk| chunk.slice(start..end)).collect();
                 self.current.append_chunks(end - start, &part)
             };
-            appended.map_err(|err| err.to_string())?;
+            appended.map_err(|err| ReadError::Sink(Box::new(err)))?;
             self.report.rows += (end - start) as u64;
             self.after_append()?;
             start = end;
@@ -192,14 +189,22 @@ pub fn ingest_file(
         report: IngestReport::default(),
         first_bad: None,
         progress,
-        failure: None,
     };
+    // A segment the sink failed to write is that failure; anything else
+    // is the file's.
     let outcome =
-        read_file(path, options.format, &sink.spec.clone(), &mut sink).map_err(|reason| {
-            sink.failure.take().unwrap_or(Error::UnreadableFile {
+        read_file(path, options.format, &sink.spec.clone(), &mut sink).map_err(|err| match err {
+            ReadError::Sink(inner) => match inner.downcast::<Error>() {
+                Ok(failure) => *failure,
+                Err(inner) => Error::UnreadableFile {
+                    file: file.clone(),
+                    reason: Box::new(ReadError::Sink(inner)),
+                },
+            },
+            reason => Error::UnreadableFile {
                 file: file.clone(),
-                reason,
-            })
+                reason: Box::new(reason),
+            },
         });
     let outcome = outcome.and_then(|()| {
         if options.strict {

@@ -1,6 +1,12 @@
-//! Failures of the server role: segment files, table directories, ingestion.
+//! Failures of the server role: segment files, table directories, batch
+//! ingestion, and REALTIME consumers that cannot start or must retry.
 
 use std::path::PathBuf;
+
+use rdkafka::error::KafkaError;
+
+use crate::catalog::Problem;
+use crate::upsert::GrowError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -18,7 +24,11 @@ pub enum Error {
     SegmentNotFound { table: String, segment: String },
 
     #[error("cannot read {file}: {reason}")]
-    UnreadableFile { file: String, reason: String },
+    UnreadableFile {
+        file: String,
+        #[source]
+        reason: Box<crate::ingest::Error>,
+    },
 
     #[error("row {row} of {file}: {reason}; nothing was ingested (strict mode stops at the first bad row)")]
     StrictBadRow {
@@ -33,6 +43,60 @@ pub enum Error {
         bad: u64,
         first: String,
     },
+
+    #[error("table {table} has no schema")]
+    NoSchema { table: String },
+
+    #[error("table {table} has no stream config")]
+    NoStreamConfig { table: String },
+
+    /// Stream settings the consumers cannot use.
+    #[error("{}", join(.0))]
+    StreamConfig(Vec<Problem>),
+
+    /// Upsert or dedup settings the consumers cannot use.
+    #[error(transparent)]
+    Upsert(#[from] crate::upsert::Error),
+
+    #[error("table {table}: {source}")]
+    UpsertState {
+        table: String,
+        #[source]
+        source: GrowError,
+    },
+
+    #[error("no room for the primary keys: {0}")]
+    NoRoomForKeys(#[source] GrowError),
+
+    /// Reading a stream: the Kafka client's refusals, the decoder's.
+    #[error(transparent)]
+    Ingest(Box<crate::ingest::Error>),
+
+    #[error("cannot start the ingestion thread: {0}")]
+    Thread(#[source] std::io::Error),
+
+    #[error("cannot create the dead-letter producer: {}", crate::ingest::kafka::describe(.0))]
+    DeadLetterProducer(#[source] KafkaError),
+
+    #[error("consumeFrom `{0}` is not valid; expected lastConsumed, smallest or largest")]
+    ConsumeFrom(String),
+
+    /// A consumer's own state that does not hold: a bug.
+    #[error("{0}")]
+    Internal(&'static str),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::ingest::Error> for Error {
+    fn from(err: crate::ingest::Error) -> Error {
+        Error::Ingest(Box::new(err))
+    }
+}
+
+fn join(problems: &[Problem]) -> String {
+    let parts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    parts.join("; ")
 }
 
 impl Error {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 pub use batch::{ingest_file, IngestOptions, IngestReport, DEFAULT_SEGMENT_ROWS};
-pub use error::Error;
+pub use error::{Error, Result};
 pub use table::{Checkpoint, ConsumingSegment, Live, TableData, TableStats};
 
 use crate::catalog::Catalog;

@@ -5,12 +5,14 @@
 //! the map and each segment's valid docs in step as records arrive, and
 //! publishes them to queries; [`snapshot`] persists the valid docs with
 //! each commit so a restart does not compare versions again. A table's
-//! [`TableUpsert`] holds its partitions.
+//! [`TableUpsert`] holds its partitions. Failures are [`Error`]s
+//! (`error.rs`) and, for keys that no longer fit, [`GrowError`].
 //!
 //! Keys are kept per partition, as Pinot does: a topic of an upsert table
 //! must be partitioned by its primary key (Kafka's default partitioner does
 //! this when the message key is the primary key).
 
+pub mod error;
 pub mod key;
 pub mod keymap;
 pub mod partial;
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+pub use error::{Error, Result};
 pub use keymap::{hash_key, ExactKeyMap, GrowError, HashedKeyMap, KeyMap, Location};
 pub use partition::{Admit, Applied, Form, PartitionUpsert, State, View, ViewSegment};
 pub use spec::{Mode, Strategy, UpsertSpec};

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
+use super::error::{Error, SnapshotError};
 use super::partition::SegmentBitmaps;
 use crate::durable;
 
@@ -80,41 +81,50 @@ pub fn write(path: &Path, segments: &[SegmentBitmaps]) -> std::io::Result<()> {
 }
 
 /// Reads the snapshot at `path`: `Ok(None)` when there is none.
-pub fn read(path: &Path) -> Result<Option<Vec<SegmentBitmaps>>, String> {
+pub fn read(path: &Path) -> Result<Option<Vec<SegmentBitmaps>>, Error> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+        Err(source) => {
+            return Err(Error::SnapshotRead {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
-    parse(&bytes)
-        .map(Some)
-        .map_err(|reason| format!("{}: {reason}", path.display()))
+    parse(&bytes).map(Some).map_err(|reason| Error::Snapshot {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
-fn parse(bytes: &[u8]) -> Result<Vec<SegmentBitmaps>, String> {
+fn parse(bytes: &[u8]) -> Result<Vec<SegmentBitmaps>, SnapshotError> {
     if bytes.len() < MAGIC.len() + 12 || &bytes[..MAGIC.len()] != MAGIC {
-        return Err("not an upsert snapshot".into());
+        return Err(SnapshotError::NotASnapshot);
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
     let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
     if crc32c::crc32c(body) != crc {
-        return Err("checksum mismatch".into());
+        return Err(SnapshotError::Checksum);
     }
     let word = |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
     let version = word(8);
     if version != VERSION {
-        return Err(format!("version {version}, expected {VERSION}"));
+        return Err(SnapshotError::Version {
+            found: version,
+            expected: VERSION,
+        });
     }
     let header_len = word(12) as usize;
     let header_end = 16 + header_len;
-    let header: Header = serde_json::from_slice(body.get(16..header_end).ok_or("short header")?)
-        .map_err(|err| format!("bad header: {err}"))?;
+    let header_bytes = body.get(16..header_end).ok_or(SnapshotError::ShortHeader)?;
+    let header: Header = serde_json::from_slice(header_bytes).map_err(SnapshotError::Header)?;
     let mut at = header_end;
-    let mut take = |len: u64| -> Result<RoaringBitmap, String> {
+    let mut take = |len: u64| -> Result<RoaringBitmap, SnapshotError> {
         let end = at + len as usize;
-        let slice = body.get(at..end).ok_or("short bitmap")?;
+        let slice = body.get(at..end).ok_or(SnapshotError::ShortBitmap)?;
         at = end;
-        RoaringBitmap::deserialize_from(slice).map_err(|err| format!("bad bitmap: {err}"))
+        RoaringBitmap::deserialize_from(slice).map_err(SnapshotError::Bitmap)
     };
     header
         .segments
@@ -169,6 +179,6 @@ mod tests {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 1;
         std::fs::write(&file, &bytes).unwrap();
-        assert!(read(&file).unwrap_err().contains("checksum"));
+        assert!(read(&file).unwrap_err().to_string().contains("checksum"));
     }
 }

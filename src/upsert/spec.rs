@@ -3,6 +3,7 @@
 //! comparison and delete columns, the partial-upsert strategy of every
 //! other column, and the TTLs.
 
+use super::error::Error;
 use crate::catalog::{DataType, Schema, TableConfig};
 use crate::segment::{Physical, SegmentSpec};
 
@@ -86,12 +87,15 @@ impl UpsertSpec {
         schema: &Schema,
         table: &TableConfig,
         spec: &SegmentSpec,
-    ) -> Result<Option<UpsertSpec>, String> {
-        let position = |name: &str, what: &str| {
+    ) -> Result<Option<UpsertSpec>, Error> {
+        let position = |name: &str, what: &'static str| {
             spec.columns
                 .iter()
                 .position(|column| column.name == name)
-                .ok_or_else(|| format!("{what}: the table has no column `{name}`"))
+                .ok_or_else(|| Error::NoColumn {
+                    what,
+                    name: name.to_string(),
+                })
         };
         let upsert = table.upsert();
         let dedup = table.dedup();
@@ -99,10 +103,7 @@ impl UpsertSpec {
             return Ok(None);
         }
         if schema.primary_key_columns.is_empty() {
-            return Err(format!(
-                "schema `{}` has no primaryKeyColumns",
-                schema.schema_name
-            ));
+            return Err(Error::NoPrimaryKey(schema.schema_name.clone()));
         }
         let key_columns = schema
             .primary_key_columns
@@ -164,18 +165,18 @@ impl UpsertSpec {
             .is_some_and(|mode| mode.eq_ignore_ascii_case("PARTIAL"));
         let mode = if partial {
             let default = match &upsert.default_partial_upsert_strategy {
-                Some(text) => Strategy::parse(text).ok_or_else(|| {
-                    format!("upsertConfig.defaultPartialUpsertStrategy: unknown strategy `{text}`")
+                Some(text) => Strategy::parse(text).ok_or_else(|| Error::UnknownStrategy {
+                    setting: "upsertConfig.defaultPartialUpsertStrategy".into(),
+                    strategy: text.clone(),
                 })?,
                 None => Strategy::Overwrite,
             };
             let mut strategies = vec![default; spec.columns.len()];
             for (name, text) in &upsert.partial_upsert_strategies {
                 let at = position(name, "upsertConfig.partialUpsertStrategies")?;
-                strategies[at] = Strategy::parse(text).ok_or_else(|| {
-                    format!(
-                        "upsertConfig.partialUpsertStrategies.{name}: unknown strategy `{text}`"
-                    )
+                strategies[at] = Strategy::parse(text).ok_or_else(|| Error::UnknownStrategy {
+                    setting: format!("upsertConfig.partialUpsertStrategies.{name}"),
+                    strategy: text.clone(),
                 })?;
             }
             Mode::Partial(strategies)

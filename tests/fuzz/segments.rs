@@ -360,9 +360,10 @@ fn run(sql: &str, columns: &TableColumns, segment: &ImmutableSegment) -> Result<
     };
     let plan = sql::plan(&query, columns, options).map_err(|err| err.to_string())?;
     let deadline = Deadline::new(Instant::now() + Duration::from_secs(10));
-    let (partial, _) = execute(&plan, segment, &deadline)?;
-    let merged = reduce::merge(&plan, vec![partial])?;
-    reduce::finish(&plan, merged)?;
+    let failed = |err: gamay::query::error::ExecError| err.to_string();
+    let (partial, _) = execute(&plan, segment, &deadline).map_err(failed)?;
+    let merged = reduce::merge(&plan, vec![partial]).map_err(failed)?;
+    reduce::finish(&plan, merged).map_err(failed)?;
     Ok(())
 }
 

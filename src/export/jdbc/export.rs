@@ -12,6 +12,7 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 
 use super::dialect::{Column, Dialect, InsertMode};
+use super::error::{Error, Result};
 use super::{JdbcConfig, PkMode};
 use crate::catalog::{Schema, TableConfig};
 use crate::export::rows::{arrow_schema, export_columns, read_batch, ExportColumn};
@@ -60,13 +61,13 @@ pub trait Target: Send {
     fn dialect(&self) -> Dialect;
     /// Creates the watermark table if needed and lists the segments it
     /// holds for `connector`: (source table, segment) and the rows written.
-    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>, String>;
+    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>>;
     /// The columns of `table`, or `None` when it does not exist.
-    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>, String>;
+    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>>;
     /// Runs one DDL statement.
-    async fn execute(&mut self, sql: &str) -> Result<(), String>;
+    async fn execute(&mut self, sql: &str) -> Result<()>;
     /// Writes the job and its watermark row in one transaction.
-    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome, String>;
+    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome>;
 }
 
 /// A segment's rows, ready for a target.
@@ -88,16 +89,16 @@ pub fn prepare(
     table: &TableConfig,
     segment: &ImmutableSegment,
     late: Option<&RoaringBitmap>,
-) -> Result<Prepared, String> {
+) -> Result<Prepared> {
     let all = export_columns(schema);
     let key: Vec<String> = match config.pk_mode {
         PkMode::None => Vec::new(),
         PkMode::RecordKey => {
             if schema.primary_key_columns.is_empty() {
-                return Err(format!(
+                return Err(Error::Mismatch(format!(
                     "pk.mode=record_key uses the schema's primaryKeyColumns, and schema `{}` has none; set them or use pk.mode=record_value with pk.fields",
                     schema.schema_name
-                ));
+                )));
             }
             schema.primary_key_columns.clone()
         }
@@ -112,9 +113,9 @@ pub fn prepare(
         ("fields.whitelist", &config.fields_whitelist),
     ] {
         if let Some(missing) = names.iter().find(|name| !known.contains(name.as_str())) {
-            return Err(format!(
+            return Err(Error::Mismatch(format!(
                 "{what}: table `{raw_table}` has no column `{missing}`"
-            ));
+            )));
         }
     }
     let columns: Vec<ExportColumn> = all
@@ -130,19 +131,19 @@ pub fn prepare(
         .as_ref()
         .and_then(|upsert| upsert.delete_record_column.clone());
     if config.delete_enabled && delete_column.is_none() {
-        return Err(format!(
+        return Err(Error::Mismatch(format!(
             "delete.enabled: table `{raw_table}` marks no rows deleted (it has no upsertConfig.deleteRecordColumn); turn delete.enabled off or add the column"
-        ));
+        )));
     }
     let mut read_columns = columns.clone();
-    let mut extra = |name: &str, what: &str| -> Result<usize, String> {
+    let mut extra = |name: &str, what: &str| -> Result<usize> {
         if let Some(index) = read_columns.iter().position(|c| c.name == name) {
             return Ok(index);
         }
         let spec = export_columns(schema)
             .into_iter()
             .find(|c| c.name == name)
-            .ok_or_else(|| format!("{what} `{name}` is not in the schema"))?;
+            .ok_or_else(|| Error::Mismatch(format!("{what} `{name}` is not in the schema")))?;
         read_columns.push(spec);
         Ok(read_columns.len() - 1)
     };
@@ -177,8 +178,12 @@ pub fn prepare(
     let order = last_per_key(&batch, &key_indexes, versions.as_deref(), late)?;
     let deleted = match delete_index {
         Some(index) => Some(
-            arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Boolean)
-                .map_err(|err| format!("deleteRecordColumn is not a boolean: {err}"))?,
+            arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Boolean).map_err(
+                |source| Error::ColumnType {
+                    what: "deleteRecordColumn is not a boolean",
+                    source,
+                },
+            )?,
         ),
         None => None,
     };
@@ -201,9 +206,13 @@ pub fn prepare(
 }
 
 /// A comparison column's values as numbers; `None` for a null.
-fn as_f64(column: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
-    let numbers = arrow_cast::cast(column, &arrow_schema::DataType::Float64)
-        .map_err(|err| format!("the upsert comparison column is not numeric: {err}"))?;
+fn as_f64(column: &ArrayRef) -> Result<Vec<Option<f64>>> {
+    let numbers = arrow_cast::cast(column, &arrow_schema::DataType::Float64).map_err(|source| {
+        Error::ColumnType {
+            what: "the upsert comparison column is not numeric",
+            source,
+        }
+    })?;
     let numbers = numbers.as_primitive::<arrow_array::types::Float64Type>();
     Ok((0..numbers.len())
         .map(|row| {
@@ -227,7 +236,7 @@ fn last_per_key(
     key: &[usize],
     versions: Option<&[Option<f64>]>,
     late: Option<&RoaringBitmap>,
-) -> Result<Vec<u32>, String> {
+) -> Result<Vec<u32>> {
     let rows = batch.num_rows() as u32;
     let on_time = |row: &u32| !late.is_some_and(|late| late.contains(*row));
     if key.is_empty() {
@@ -237,8 +246,7 @@ fn last_per_key(
     let formatters = key
         .iter()
         .map(|index| ArrayFormatter::try_new(batch.column(*index).as_ref(), &options))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| err.to_string())?;
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let mut last: HashMap<String, u32> = HashMap::with_capacity(batch.num_rows());
     let mut text = String::new();
     for row in (0..rows).filter(on_time) {
@@ -275,7 +283,7 @@ pub async fn ensure_table(
     target: &mut dyn Target,
     config: &JdbcConfig,
     prepared: &Prepared,
-) -> Result<(), String> {
+) -> Result<()> {
     let dialect = target.dialect();
     let columns: Vec<Column<'_>> = prepared
         .columns
@@ -290,15 +298,13 @@ pub async fn ensure_table(
     match target.table_columns(&prepared.table).await? {
         None if config.auto_create => {
             let key: Vec<&str> = prepared.key.iter().map(String::as_str).collect();
-            let sql = dialect
-                .create_table(&prepared.table, &columns, &key)
-                .map_err(|err| err.to_string())?;
+            let sql = dialect.create_table(&prepared.table, &columns, &key)?;
             target.execute(&sql).await
         }
-        None => Err(format!(
+        None => Err(Error::Mismatch(format!(
             "table {} does not exist in the target; create it or set auto.create=true",
             prepared.table
-        )),
+        ))),
         Some(existing) => {
             let missing: Vec<&Column<'_>> = columns
                 .iter()
@@ -311,23 +317,21 @@ pub async fn ensure_table(
                 .iter()
                 .find(|c| prepared.key.iter().any(|k| k == c.name))
             {
-                return Err(format!(
+                return Err(Error::Mismatch(format!(
                     "table {} has no key column {}; auto.evolve adds value columns only and never changes a table's primary key: add the column and its key constraint, or write to a new table",
                     prepared.table, key.name
-                ));
+                )));
             }
             if !config.auto_evolve {
                 let names: Vec<&str> = missing.iter().map(|column| column.name).collect();
-                return Err(format!(
+                return Err(Error::Mismatch(format!(
                     "table {} has no column(s) {}; add them or set auto.evolve=true",
                     prepared.table,
                     names.join(", ")
-                ));
+                )));
             }
             for column in missing {
-                let sql = dialect
-                    .add_column(&prepared.table, column)
-                    .map_err(|err| err.to_string())?;
+                let sql = dialect.add_column(&prepared.table, column)?;
                 target.execute(&sql).await?;
             }
             Ok(())

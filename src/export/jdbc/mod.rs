@@ -3,20 +3,25 @@
 //! transaction that also records the segment in the target's watermark
 //! table, so each segment lands exactly once. Connections get TLS as the
 //! URL's parameters ask, with the meanings of the driver its scheme names.
+//! Failures are [`Error`]s (`error.rs`).
 
 pub mod dialect;
 pub mod encode;
+pub mod error;
 pub mod export;
 pub mod mysql;
 pub mod postgres;
 pub mod tls;
 pub mod url;
 
+pub use error::{Error, Result};
+
 use dialect::InsertMode;
 use tls::TlsConfig;
 use url::ConnectionUrl;
 
 use super::config::{resolve_secret, Reader};
+use super::error::SecretError;
 
 /// `pk.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +187,7 @@ impl JdbcConfig {
     }
 
     /// The user and password: the connector's keys over the URL's.
-    pub fn credentials(&self) -> Result<(Option<String>, Option<String>), String> {
+    pub fn credentials(&self) -> Result<(Option<String>, Option<String>), SecretError> {
         let user = match &self.user {
             Some(user) => Some(resolve_secret(user)?),
             None => self.url.user.clone(),

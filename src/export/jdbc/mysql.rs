@@ -11,6 +11,7 @@ use mysql_async::{Conn, DriverError, IoError, OptsBuilder, Params, SslOpts, TxOp
 
 use super::dialect::{Dialect, InsertMode};
 use super::encode::mysql_value;
+use super::error::{Db, Error, Result};
 use super::export::{Exported, Outcome, Target, WriteJob};
 use super::tls::{Mode, TlsConfig, Verify};
 use super::JdbcConfig;
@@ -25,7 +26,7 @@ pub struct MySql {
 }
 
 impl MySql {
-    pub async fn connect(config: &JdbcConfig) -> Result<MySql, String> {
+    pub async fn connect(config: &JdbcConfig) -> Result<MySql> {
         let (user, password) = config.credentials()?;
         let url = &config.url;
         let tls = &config.tls;
@@ -45,16 +46,20 @@ impl MySql {
             }
         }
         let conn = connected.map_err(|err| {
-            let err = match &err {
+            let (url, mode) = (
+                url.to_string(),
+                format!("sslMode={}", tls.mode.mysql_name()),
+            );
+            match err {
                 mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => {
-                    "the server does not offer TLS".to_string()
+                    Error::NoTls { url, mode }
                 }
-                other => other.to_string(),
-            };
-            format!(
-                "cannot connect to {url} (sslMode={}): {err}",
-                tls.mode.mysql_name()
-            )
+                other => Error::Connect {
+                    url,
+                    mode,
+                    reason: Db::MySql(other),
+                },
+            }
         })?;
         Ok(MySql { conn })
     }
@@ -71,7 +76,7 @@ impl MySql {
 const VERIFY_CA_NAME: &str = "NotValidForName.invalid";
 
 /// mysql_async's TLS options for `tls`; `None` for plain connections.
-fn ssl_opts(tls: &TlsConfig) -> Result<Option<SslOpts>, String> {
+fn ssl_opts(tls: &TlsConfig) -> Result<Option<SslOpts>> {
     if tls.mode == Mode::Disable {
         return Ok(None);
     }
@@ -116,17 +121,23 @@ impl Target for MySql {
         Dialect::MySql
     }
 
-    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>, String> {
+    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>> {
         let dialect = Dialect::MySql;
         self.conn
             .query_drop(dialect.watermark_ddl())
             .await
-            .map_err(|err| format!("cannot create the watermark table: {err}"))?;
+            .map_err(|err| Error::Watermark {
+                action: "create the watermark table",
+                source: Db::MySql(err),
+            })?;
         let rows: Vec<(String, String, i64)> = self
             .conn
             .exec(dialect.watermark_select(), (connector,))
             .await
-            .map_err(|err| format!("cannot read the watermark: {err}"))?;
+            .map_err(|err| Error::Watermark {
+                action: "read the watermark",
+                source: Db::MySql(err),
+            })?;
         Ok(rows
             .into_iter()
             .map(|(table, segment, rows)| Exported {
@@ -137,7 +148,7 @@ impl Target for MySql {
             .collect())
     }
 
-    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>, String> {
+    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>> {
         let (schema, name) = match table.split_once('.') {
             Some((schema, name)) => (Some(schema.to_string()), name.to_string()),
             None => (None, table.to_string()),
@@ -151,24 +162,27 @@ impl Target for MySql {
                 (schema, name),
             )
             .await
-            .map_err(|err| format!("cannot read the columns of {table}: {err}"))?;
+            .map_err(|err| Error::Columns {
+                table: table.to_string(),
+                source: Db::MySql(err),
+            })?;
         Ok((!columns.is_empty()).then_some(columns))
     }
 
-    async fn execute(&mut self, sql: &str) -> Result<(), String> {
+    async fn execute(&mut self, sql: &str) -> Result<()> {
         self.conn
             .query_drop(sql)
             .await
-            .map_err(|err| err.to_string())
+            .map_err(|err| Db::MySql(err).into())
     }
 
-    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome, String> {
+    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome> {
         let dialect = Dialect::MySql;
         let mut tx = self
             .conn
             .start_transaction(TxOpts::default())
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(Db::MySql)?;
         let total = (job.rows.len() + job.deletes.len()) as i64;
         let recorded = tx
             .exec_drop(
@@ -183,10 +197,16 @@ impl Target for MySql {
             if duplicate {
                 return Ok(Outcome::AlreadyExported);
             }
-            return Err(format!("cannot record the watermark: {err}"));
+            return Err(Error::Watermark {
+                action: "record the watermark",
+                source: Db::MySql(err),
+            });
         }
-        let fail =
-            |what: &str, err: &dyn std::fmt::Display| format!("{what} {} failed: {err}", job.table);
+        let fail = |what: &'static str, err: mysql_async::Error| Error::Step {
+            what,
+            table: job.table.to_string(),
+            source: Db::MySql(err),
+        };
         let all: Vec<usize> = (0..job.columns.len()).collect();
         let key_index: Vec<usize> = job
             .key
@@ -201,16 +221,20 @@ impl Target for MySql {
                     .max(1);
                 let mut params = Vec::with_capacity(per_statement * job.columns.len());
                 for chunk in job.rows.chunks(per_statement) {
-                    let sql = dialect
-                        .insert_values(job.table, job.columns, chunk.len(), job.mode, job.key)
-                        .map_err(|err| err.to_string())?;
+                    let sql = dialect.insert_values(
+                        job.table,
+                        job.columns,
+                        chunk.len(),
+                        job.mode,
+                        job.key,
+                    )?;
                     params.clear();
                     for row in chunk {
                         row_values(job, &all, *row, &mut params);
                     }
                     tx.exec_drop(sql, Params::Positional(std::mem::take(&mut params)))
                         .await
-                        .map_err(|err| fail("writing", &err))?;
+                        .map_err(|err| fail("writing", err))?;
                 }
             }
             InsertMode::Update => {
@@ -219,34 +243,30 @@ impl Target for MySql {
                     .copied()
                     .filter(|index| !key_index.contains(index))
                     .collect();
-                let sql = dialect
-                    .update_row(job.table, job.columns, job.key)
-                    .map_err(|err| err.to_string())?;
+                let sql = dialect.update_row(job.table, job.columns, job.key)?;
                 for row in job.rows {
                     let mut params = Vec::with_capacity(job.columns.len());
                     row_values(job, &values, *row, &mut params);
                     row_values(job, &key_index, *row, &mut params);
                     tx.exec_drop(&sql, Params::Positional(params))
                         .await
-                        .map_err(|err| fail("updating", &err))?;
+                        .map_err(|err| fail("updating", err))?;
                 }
             }
         }
         let per_delete = (MAX_PLACEHOLDERS / job.key.len().max(1)).min(job.batch_size.max(1));
         for chunk in job.deletes.chunks(per_delete) {
-            let sql = dialect
-                .delete_rows(job.table, job.key, chunk.len())
-                .map_err(|err| err.to_string())?;
+            let sql = dialect.delete_rows(job.table, job.key, chunk.len())?;
             let mut params = Vec::with_capacity(chunk.len() * job.key.len());
             for row in chunk {
                 row_values(job, &key_index, *row, &mut params);
             }
             tx.exec_drop(sql, Params::Positional(params))
                 .await
-                .map_err(|err| fail("deleting from", &err))?;
+                .map_err(|err| fail("deleting from", err))?;
         }
         crate::faults::reach("export.before_commit");
-        tx.commit().await.map_err(|err| fail("committing", &err))?;
+        tx.commit().await.map_err(|err| fail("committing", err))?;
         Ok(Outcome::Written {
             rows: job.rows.len() as u64,
             deleted: job.deletes.len() as u64,

@@ -14,6 +14,7 @@ use tokio_postgres::{Client, Transaction};
 
 use super::dialect::{Dialect, InsertMode};
 use super::encode::pg_csv;
+use super::error::{Db, Error, Result};
 use super::export::{Exported, Outcome, Target, WriteJob};
 use super::tls::postgres::{client_config, MakeRustls};
 use super::tls::Mode;
@@ -29,7 +30,7 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    pub async fn connect(config: &JdbcConfig) -> Result<Postgres, String> {
+    pub async fn connect(config: &JdbcConfig) -> Result<Postgres> {
         let (user, password) = config.credentials()?;
         let url = &config.url;
         let mut pg = tokio_postgres::Config::new();
@@ -61,7 +62,7 @@ impl Postgres {
             Mode::Prefer => &[SslMode::Prefer, SslMode::Disable],
             _ => &[SslMode::Require],
         };
-        let mut failure = String::new();
+        let mut failure = None;
         for (attempt, ssl_mode) in attempts.iter().enumerate() {
             let connector = MakeRustls::new(rustls.clone());
             pg.ssl_mode(*ssl_mode);
@@ -85,19 +86,26 @@ impl Postgres {
                 (Mode::Prefer, 0) => handshake.failed() || (handshake.done() && refused),
                 _ => false,
             };
-            failure = describe(&err);
+            failure = Some(err);
             if !again {
                 break;
             }
         }
-        Err(format!(
-            "cannot connect to {url} (sslmode={}): {failure}",
-            tls.mode.pg_name()
-        ))
+        let mode = format!("sslmode={}", tls.mode.pg_name());
+        Err(match failure {
+            Some(err) => Error::Connect {
+                url: url.to_string(),
+                mode,
+                reason: Db::Postgres(err),
+            },
+            None => Error::Internal("no connection was attempted"),
+        })
     }
 }
 
-fn describe(err: &tokio_postgres::Error) -> String {
+/// A PostgreSQL error as one line: the server's message and SQLSTATE, or
+/// the client's error and its causes.
+pub(super) fn describe(err: &tokio_postgres::Error) -> String {
     match err.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => {
@@ -112,10 +120,10 @@ fn describe(err: &tokio_postgres::Error) -> String {
     }
 }
 
-fn idents(dialect: Dialect, names: &[&str]) -> Result<Vec<String>, String> {
+fn idents(dialect: Dialect, names: &[&str]) -> Result<Vec<String>> {
     names
         .iter()
-        .map(|name| dialect.quote_ident(name).map_err(|err| err.to_string()))
+        .map(|name| Ok(dialect.quote_ident(name)?))
         .collect()
 }
 
@@ -125,15 +133,17 @@ async fn copy_rows(
     columns: &[String],
     values: &[arrow_array::ArrayRef],
     rows: &[u32],
-) -> Result<(), String> {
+) -> Result<()> {
+    let failed = |err| Error::Step {
+        what: "COPY into",
+        table: table.to_string(),
+        source: Db::Postgres(err),
+    };
     let sql = format!(
         "COPY {table} ({}) FROM STDIN (FORMAT csv)",
         columns.join(", ")
     );
-    let sink = tx
-        .copy_in::<_, Bytes>(&sql)
-        .await
-        .map_err(|err| format!("COPY into {table} failed: {}", describe(&err)))?;
+    let sink = tx.copy_in::<_, Bytes>(&sql).await.map_err(failed)?;
     futures_util::pin_mut!(sink);
     let mut buffer = Vec::new();
     for chunk in rows.chunks(COPY_CHUNK_ROWS) {
@@ -141,11 +151,9 @@ async fn copy_rows(
         pg_csv(values, chunk, &mut buffer);
         sink.send(Bytes::copy_from_slice(&buffer))
             .await
-            .map_err(|err| format!("COPY into {table} failed: {}", describe(&err)))?;
+            .map_err(failed)?;
     }
-    sink.finish()
-        .await
-        .map_err(|err| format!("COPY into {table} failed: {}", describe(&err)))?;
+    sink.finish().await.map_err(failed)?;
     Ok(())
 }
 
@@ -155,7 +163,7 @@ impl Target for Postgres {
         Dialect::Postgres
     }
 
-    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>, String> {
+    async fn exported(&mut self, connector: &str) -> Result<Vec<Exported>> {
         let dialect = Dialect::Postgres;
         if let Err(err) = self.client.batch_execute(&dialect.watermark_ddl()).await {
             // Two connectors creating it at once: one wins, the other sees
@@ -163,17 +171,20 @@ impl Target for Postgres {
             let raced = err.code() == Some(&SqlState::UNIQUE_VIOLATION)
                 || err.code() == Some(&SqlState::DUPLICATE_TABLE);
             if !raced {
-                return Err(format!(
-                    "cannot create the watermark table: {}",
-                    describe(&err)
-                ));
+                return Err(Error::Watermark {
+                    action: "create the watermark table",
+                    source: Db::Postgres(err),
+                });
             }
         }
         let rows = self
             .client
             .query(&dialect.watermark_select(), &[&connector])
             .await
-            .map_err(|err| format!("cannot read the watermark: {}", describe(&err)))?;
+            .map_err(|err| Error::Watermark {
+                action: "read the watermark",
+                source: Db::Postgres(err),
+            })?;
         Ok(rows
             .iter()
             .map(|row| Exported {
@@ -184,7 +195,7 @@ impl Target for Postgres {
             .collect())
     }
 
-    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>, String> {
+    async fn table_columns(&mut self, table: &str) -> Result<Option<Vec<String>>> {
         let (schema, name) = match table.split_once('.') {
             Some((schema, name)) => (Some(schema), name),
             None => (None, table),
@@ -198,32 +209,29 @@ impl Target for Postgres {
                 &[&schema, &name],
             )
             .await
-            .map_err(|err| format!("cannot read the columns of {table}: {}", describe(&err)))?;
+            .map_err(|err| Error::Columns {
+                table: table.to_string(),
+                source: Db::Postgres(err),
+            })?;
         if rows.is_empty() {
             return Ok(None);
         }
         Ok(Some(rows.iter().map(|row| row.get(0)).collect()))
     }
 
-    async fn execute(&mut self, sql: &str) -> Result<(), String> {
+    async fn execute(&mut self, sql: &str) -> Result<()> {
         self.client
             .batch_execute(sql)
             .await
-            .map_err(|err| describe(&err))
+            .map_err(|err| Db::Postgres(err).into())
     }
 
-    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome, String> {
+    async fn write(&mut self, job: &WriteJob<'_>) -> Result<Outcome> {
         let dialect = Dialect::Postgres;
-        let table = dialect
-            .quote_table(job.table)
-            .map_err(|err| err.to_string())?;
+        let table = dialect.quote_table(job.table)?;
         let columns = idents(dialect, job.columns)?;
         let key = idents(dialect, job.key)?;
-        let tx = self
-            .client
-            .transaction()
-            .await
-            .map_err(|err| describe(&err))?;
+        let tx = self.client.transaction().await.map_err(Db::Postgres)?;
         let total = (job.rows.len() + job.deletes.len()) as i64;
         if let Err(err) = tx
             .execute(
@@ -235,10 +243,15 @@ impl Target for Postgres {
             if err.code() == Some(&SqlState::UNIQUE_VIOLATION) {
                 return Ok(Outcome::AlreadyExported);
             }
-            return Err(format!("cannot record the watermark: {}", describe(&err)));
+            return Err(Error::Watermark {
+                action: "record the watermark",
+                source: Db::Postgres(err),
+            });
         }
-        let fail = |what: &str, err: tokio_postgres::Error| {
-            format!("{what} {} failed: {}", job.table, describe(&err))
+        let fail = |what: &'static str, err: tokio_postgres::Error| Error::Step {
+            what,
+            table: job.table.to_string(),
+            source: Db::Postgres(err),
         };
         match job.mode {
             InsertMode::Insert => copy_rows(&tx, &table, &columns, job.values, job.rows).await?,

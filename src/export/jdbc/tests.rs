@@ -133,7 +133,8 @@ fn settings_the_table_cannot_meet_are_explained() {
         &segment,
         None,
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("deleteRecordColumn"), "{err}");
     let err = prepare(
         &jdbc(&[("pk.fields", "nope")]),
@@ -143,7 +144,8 @@ fn settings_the_table_cannot_meet_are_explained() {
         &segment,
         None,
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("`nope`"), "{err}");
     let mut record_key = jdbc(&[]);
     record_key.pk_mode = super::PkMode::RecordKey;

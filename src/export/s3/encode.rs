@@ -8,20 +8,21 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+use super::error::{Error, Result};
 use super::{Codec, Format};
 
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// The file's bytes.
-pub fn encode(format: Format, batch: &RecordBatch) -> Result<Vec<u8>, String> {
+pub fn encode(format: Format, batch: &RecordBatch) -> Result<Vec<u8>> {
     match format {
         Format::Parquet(codec) => parquet(codec, batch),
         Format::Json => json_lines(batch),
     }
 }
 
-fn parquet(codec: Codec, batch: &RecordBatch) -> Result<Vec<u8>, String> {
+fn parquet(codec: Codec, batch: &RecordBatch) -> Result<Vec<u8>> {
     let compression = match codec {
         Codec::None => Compression::UNCOMPRESSED,
         Codec::Snappy => Compression::SNAPPY,
@@ -37,24 +38,16 @@ fn parquet(codec: Codec, batch: &RecordBatch) -> Result<Vec<u8>, String> {
         .build();
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(properties))
-        .map_err(|err| format!("cannot start a Parquet file: {err}"))?;
-    writer
-        .write(batch)
-        .map_err(|err| format!("cannot encode Parquet: {err}"))?;
-    writer
-        .close()
-        .map_err(|err| format!("cannot finish a Parquet file: {err}"))?;
+        .map_err(Error::ParquetStart)?;
+    writer.write(batch).map_err(Error::ParquetEncode)?;
+    writer.close().map_err(Error::ParquetFinish)?;
     Ok(out)
 }
 
-fn json_lines(batch: &RecordBatch) -> Result<Vec<u8>, String> {
+fn json_lines(batch: &RecordBatch) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut writer = arrow_json::LineDelimitedWriter::new(&mut out);
-    writer
-        .write(batch)
-        .map_err(|err| format!("cannot encode JSON: {err}"))?;
-    writer
-        .finish()
-        .map_err(|err| format!("cannot finish a JSON file: {err}"))?;
+    writer.write(batch).map_err(Error::JsonEncode)?;
+    writer.finish().map_err(Error::JsonFinish)?;
     Ok(out)
 }

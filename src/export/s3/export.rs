@@ -17,6 +17,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::ObjectStore;
 
+use super::error::{Error, Result};
 use super::path::{default_path, field_path};
 use super::store::{publish, Published};
 use super::{encode, Extractor, Partitioning, S3Config};
@@ -52,7 +53,7 @@ pub fn encode_segment(
     schema: &Schema,
     time_column: Option<&str>,
     segment: &ImmutableSegment,
-) -> Result<Vec<(String, Bytes, u64)>, String> {
+) -> Result<Vec<(String, Bytes, u64)>> {
     let columns = export_columns(schema);
     let arrow = arrow_schema(&columns);
     let docs = segment.num_docs() as u32;
@@ -67,9 +68,8 @@ pub fn encode_segment(
             .columns()
             .iter()
             .map(|column| datafusion::arrow::compute::take(column.as_ref(), &indices, None))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| err.to_string())?;
-        let part = RecordBatch::try_new(batch.schema(), columns).map_err(|err| err.to_string())?;
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let part = RecordBatch::try_new(batch.schema(), columns)?;
         let bytes = encode::encode(config.format, &part)?;
         out.push((file.key, Bytes::from(bytes), rows));
     }
@@ -80,7 +80,7 @@ pub fn encode_segment(
 pub async fn publish_files(
     store: Arc<dyn ObjectStore>,
     files: Vec<(String, Bytes, u64)>,
-) -> Result<SegmentReport, String> {
+) -> Result<SegmentReport> {
     let mut report = SegmentReport::default();
     let mut results = futures_util::stream::iter(files.into_iter().map(|(key, bytes, rows)| {
         let store = store.clone();
@@ -123,7 +123,7 @@ pub fn plan(
     segment: &ImmutableSegment,
     batch: &RecordBatch,
     times: Option<&[i64]>,
-) -> Result<Vec<PlannedFile>, String> {
+) -> Result<Vec<PlannedFile>> {
     let stream = segment.meta().stream.as_ref();
     let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     match &config.partitioning {
@@ -139,10 +139,11 @@ pub fn plan(
             let mut formatters = Vec::with_capacity(fields.len());
             for field in fields {
                 let column = batch.column_by_name(field).ok_or_else(|| {
-                    format!("partition.field.name: table `{table}` has no column `{field}`")
+                    Error::Partitioning(format!(
+                        "partition.field.name: table `{table}` has no column `{field}`"
+                    ))
                 })?;
-                let formatter = ArrayFormatter::try_new(column.as_ref(), &options)
-                    .map_err(|e| e.to_string())?;
+                let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
                 formatters.push((field.as_str(), column, formatter));
             }
             for row in 0..batch.num_rows() {
@@ -165,7 +166,9 @@ pub fn plan(
             }
         }
         Partitioning::Time(partitioner) => {
-            let times = times.ok_or("a time-based partitioner needs row timestamps")?;
+            let times = times.ok_or(Error::Internal(
+                "a time-based partitioner needs row timestamps",
+            ))?;
             let mut buckets: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
             for (row, ts) in times.iter().enumerate() {
                 buckets
@@ -242,7 +245,7 @@ fn timestamps(
     time_column: Option<&str>,
     segment: &ImmutableSegment,
     batch: &RecordBatch,
-) -> Result<Option<Vec<i64>>, String> {
+) -> Result<Option<Vec<i64>>> {
     if !matches!(config.partitioning, Partitioning::Time(_)) {
         return Ok(None);
     }
@@ -251,14 +254,16 @@ fn timestamps(
             let sealed = segment.meta().created_millis;
             return Ok(Some(vec![sealed; batch.num_rows()]));
         }
-        Extractor::Record => time_column.ok_or(
-            "timestamp.extractor=Record uses the table's time column (segmentsConfig.timeColumnName), and this table has none; use RecordField with timestamp.field",
-        )?,
+        Extractor::Record => time_column.ok_or_else(|| Error::Partitioning(
+            "timestamp.extractor=Record uses the table's time column (segmentsConfig.timeColumnName), and this table has none; use RecordField with timestamp.field".into(),
+        ))?,
         Extractor::RecordField(field) => field.as_str(),
     };
-    let array = batch
-        .column_by_name(column)
-        .ok_or_else(|| format!("timestamp.field: the table has no column `{column}`"))?;
+    let array = batch.column_by_name(column).ok_or_else(|| {
+        Error::Partitioning(format!(
+            "timestamp.field: the table has no column `{column}`"
+        ))
+    })?;
     let format = schema
         .column(column)
         .and_then(|column| column.format)
@@ -266,13 +271,15 @@ fn timestamps(
     let mut out = Vec::with_capacity(array.len());
     for row in 0..array.len() {
         if array.is_null(row) {
-            return Err(format!(
+            return Err(Error::Partitioning(format!(
                 "timestamp.field: row {row} of the segment has no value in `{column}`; every row needs a timestamp"
-            ));
+            )));
         }
         out.push(
             millis_at(array.as_ref(), row, format.as_ref()).ok_or_else(|| {
-                format!("timestamp.field: `{column}` holds a value that is not a time")
+                Error::Partitioning(format!(
+                    "timestamp.field: `{column}` holds a value that is not a time"
+                ))
             })?,
         );
     }

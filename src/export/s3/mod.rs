@@ -1,12 +1,15 @@
 //! The S3 sink: Confluent's S3 sink connector settings, and the export of a
 //! sealed segment as Hive-partitioned Parquet or JSON-lines objects, each
 //! published whole with a conditional put under a name fixed by the table,
-//! the segment and its offsets.
+//! the segment and its offsets. Failures are [`Error`]s (`error.rs`).
 
 pub mod encode;
+pub mod error;
 pub mod export;
 pub mod path;
 pub mod store;
+
+pub use error::{Error, Result};
 
 use super::config::Reader;
 use path::TimePartitioner;
@@ -187,16 +190,14 @@ impl S3Config {
     }
 }
 
-fn check_bucket(bucket: &str) -> Result<(), String> {
+fn check_bucket(bucket: &str) -> Result<()> {
     let ok_chars = bucket
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
     if (3..=63).contains(&bucket.len()) && ok_chars && !bucket.starts_with(['-', '.']) {
         Ok(())
     } else {
-        Err(format!(
-            "`{bucket}` is not a valid bucket name: 3 to 63 lowercase letters, digits, `-` and `.`"
-        ))
+        Err(Error::InvalidBucket(bucket.to_string()))
     }
 }
 

@@ -23,6 +23,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+use super::error::{Error, Result};
 use super::S3Config;
 use crate::export::config::resolve_secret;
 
@@ -34,20 +35,16 @@ pub struct FileStoreRoots {
 
 impl FileStoreRoots {
     /// Creates the roots that are missing and resolves them.
-    pub fn open(roots: &[PathBuf]) -> Result<FileStoreRoots, String> {
+    pub fn open(roots: &[PathBuf]) -> Result<FileStoreRoots> {
         let mut resolved = Vec::with_capacity(roots.len());
         for root in roots {
-            std::fs::create_dir_all(root).map_err(|err| {
-                format!(
-                    "cannot create the file store root {}: {err}",
-                    root.display()
-                )
+            std::fs::create_dir_all(root).map_err(|source| Error::CreateRoot {
+                path: root.clone(),
+                source,
             })?;
-            let canonical = std::fs::canonicalize(root).map_err(|err| {
-                format!(
-                    "cannot resolve the file store root {}: {err}",
-                    root.display()
-                )
+            let canonical = std::fs::canonicalize(root).map_err(|source| Error::ResolveRoot {
+                path: root.clone(),
+                source,
             })?;
             resolved.push(canonical);
         }
@@ -56,7 +53,7 @@ impl FileStoreRoots {
 
     /// The directory of a `file://` store's bucket, checked to lie inside a
     /// root (`None` for other stores). The directory need not exist yet.
-    pub fn confine(&self, config: &S3Config) -> Result<Option<PathBuf>, String> {
+    pub fn confine(&self, config: &S3Config) -> Result<Option<PathBuf>> {
         let Some(url) = config.store_url.as_deref() else {
             return Ok(None);
         };
@@ -65,14 +62,14 @@ impl FileStoreRoots {
         };
         let path = Path::new(dir);
         if !path.is_absolute() {
-            return Err(format!(
-                "`{url}` names a relative directory; write file:///absolute/directory"
-            ));
+            return Err(Error::RelativeStore {
+                url: url.to_string(),
+            });
         }
         if path.components().any(|part| part == Component::ParentDir) {
-            return Err(format!(
-                "`{url}` has a `..` segment; name the directory without it"
-            ));
+            return Err(Error::ParentDirStore {
+                url: url.to_string(),
+            });
         }
         let bucket_dir = resolve(&path.join(&config.bucket))?;
         if self.roots.iter().any(|root| bucket_dir.starts_with(root)) {
@@ -83,16 +80,21 @@ impl FileStoreRoots {
             .iter()
             .map(|root| root.display().to_string())
             .collect();
-        Err(format!(
-            "`{url}` is outside the directories file stores may write in ({}); use a directory under one of them, or start the server with --file-store-root {dir} to allow it",
-            if roots.is_empty() { "none".to_string() } else { roots.join(", ") }
-        ))
+        Err(Error::OutsideRoots {
+            url: url.to_string(),
+            roots: if roots.is_empty() {
+                "none".to_string()
+            } else {
+                roots.join(", ")
+            },
+            dir: dir.to_string(),
+        })
     }
 }
 
 /// `path` with symlinks resolved: its longest existing ancestor made
 /// canonical, then the components that do not exist yet.
-fn resolve(path: &Path) -> Result<PathBuf, String> {
+fn resolve(path: &Path) -> Result<PathBuf> {
     let mut existing = path;
     let mut missing = Vec::new();
     loop {
@@ -109,27 +111,41 @@ fn resolve(path: &Path) -> Result<PathBuf, String> {
                         missing.push(name.to_os_string());
                         existing = parent;
                     }
-                    _ => return Err(format!("cannot resolve {}: {err}", path.display())),
+                    _ => {
+                        return Err(Error::Resolve {
+                            path: path.to_path_buf(),
+                            source: err,
+                        })
+                    }
                 }
             }
-            Err(err) => return Err(format!("cannot resolve {}: {err}", path.display())),
+            Err(source) => {
+                return Err(Error::Resolve {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         }
     }
 }
 
 /// Opens the store `config` names; a local directory must be inside `roots`.
-pub fn open(config: &S3Config, roots: &FileStoreRoots) -> Result<Arc<dyn ObjectStore>, String> {
+pub fn open(config: &S3Config, roots: &FileStoreRoots) -> Result<Arc<dyn ObjectStore>> {
     if let Some(root) = roots.confine(config)? {
-        std::fs::create_dir_all(&root)
-            .map_err(|err| format!("cannot create {}: {err}", root.display()))?;
+        std::fs::create_dir_all(&root).map_err(|source| Error::CreateDir {
+            path: root.clone(),
+            source,
+        })?;
         // Checked again now that it exists: a symlink placed on the way
         // since the connector was created must not lead elsewhere.
         let root = match roots.confine(config)? {
             Some(checked) if checked == root => checked,
-            _ => return Err(format!("{} moved while it was opened", root.display())),
+            _ => return Err(Error::Moved { path: root }),
         };
-        let store = LocalFileSystem::new_with_prefix(&root)
-            .map_err(|err| format!("cannot open {}: {err}", root.display()))?;
+        let store = LocalFileSystem::new_with_prefix(&root).map_err(|source| Error::OpenDir {
+            path: root.clone(),
+            source,
+        })?;
         return Ok(Arc::new(store));
     }
     let mut builder = AmazonS3Builder::from_env()
@@ -148,9 +164,10 @@ pub fn open(config: &S3Config, roots: &FileStoreRoots) -> Result<Arc<dyn ObjectS
     if let Some(secret) = &config.secret_access_key {
         builder = builder.with_secret_access_key(resolve_secret(secret)?);
     }
-    let store = builder
-        .build()
-        .map_err(|err| format!("cannot reach bucket `{}`: {err}", config.bucket))?;
+    let store = builder.build().map_err(|source| Error::Bucket {
+        bucket: config.bucket.clone(),
+        source,
+    })?;
     Ok(Arc::new(store))
 }
 
@@ -166,7 +183,7 @@ pub fn local_root(config: &S3Config) -> Option<std::path::PathBuf> {
 pub fn remove_partial_writes<'a>(
     root: &std::path::Path,
     keys: impl IntoIterator<Item = &'a str>,
-) -> Result<usize, String> {
+) -> Result<usize> {
     let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<String>> =
         std::collections::BTreeMap::new();
     for key in keys {
@@ -174,9 +191,9 @@ pub fn remove_partial_writes<'a>(
             .components()
             .all(|part| matches!(part, Component::Normal(_)))
         {
-            return Err(format!(
-                "`{key}` is not a valid object key: it must be a relative path without `.` or `..` segments"
-            ));
+            return Err(Error::KeySegments {
+                key: key.to_string(),
+            });
         }
         let path = root.join(key);
         if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
@@ -199,8 +216,9 @@ pub fn remove_partial_writes<'a>(
             });
             if partial {
                 let path = entry.path();
-                std::fs::remove_file(&path).map_err(|err| {
-                    format!("cannot remove the partial write {}: {err}", path.display())
+                std::fs::remove_file(&path).map_err(|source| Error::RemovePartial {
+                    path: path.clone(),
+                    source,
                 })?;
                 removed += 1;
             }
@@ -222,15 +240,13 @@ pub enum Published {
 /// there with the same bytes is an earlier attempt's output (names and
 /// contents are deterministic); any other object there is an error, and it
 /// is left as it is.
-pub async fn publish(
-    store: &dyn ObjectStore,
-    key: &str,
-    bytes: Bytes,
-) -> Result<Published, String> {
+pub async fn publish(store: &dyn ObjectStore, key: &str, bytes: Bytes) -> Result<Published> {
     // The key's segments are already encoded (Hive values are URI-encoded):
     // `parse` keeps them as they are, where `from` would encode `%` again.
-    let location = ObjectPath::parse(key)
-        .map_err(|err| format!("`{key}` is not a valid object key: {err}"))?;
+    let location = ObjectPath::parse(key).map_err(|source| Error::Key {
+        key: key.to_string(),
+        source,
+    })?;
     let options = PutOptions {
         mode: PutMode::Create,
         ..PutOptions::default()
@@ -245,18 +261,24 @@ pub async fn publish(
                 Ok(found) => found.bytes().await,
                 Err(err) => Err(err),
             }
-            .map_err(|err| format!("{key} exists but cannot be read back: {err}"))?;
+            .map_err(|source| Error::ReadBack {
+                key: key.to_string(),
+                source,
+            })?;
             if existing == bytes {
                 Ok(Published::AlreadyThere)
             } else {
-                Err(format!(
-                    "{key} already exists with other contents ({} bytes where this export writes {}); it was not written by this connector with its current settings, so it is left alone (move it away or change topics.dir)",
-                    existing.len(),
-                    bytes.len()
-                ))
+                Err(Error::OtherContents {
+                    key: key.to_string(),
+                    existing: existing.len(),
+                    written: bytes.len(),
+                })
             }
         }
-        Err(err) => Err(format!("cannot write {key}: {err}")),
+        Err(source) => Err(Error::Write {
+            key: key.to_string(),
+            source,
+        }),
     }
 }
 
@@ -270,12 +292,12 @@ mod tests {
         let store = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
         let key = "t/symbol=a%20b%2Fc/f+0000.json";
         let first = publish(&store, key, Bytes::from_static(b"one")).await;
-        assert_eq!(first, Ok(Published::Written));
+        assert_eq!(first.ok(), Some(Published::Written));
         assert!(dir.path().join("t/symbol=a%20b%2Fc/f+0000.json").exists());
         let again = publish(&store, key, Bytes::from_static(b"one")).await;
-        assert_eq!(again, Ok(Published::AlreadyThere));
+        assert_eq!(again.ok(), Some(Published::AlreadyThere));
         let other = publish(&store, key, Bytes::from_static(b"two")).await;
-        assert!(other.unwrap_err().contains("other contents"));
+        assert!(other.unwrap_err().to_string().contains("other contents"));
         assert!(publish(&store, "t//x", Bytes::new()).await.is_err());
     }
 
@@ -348,7 +370,7 @@ mod tests {
             format!("file://{}/../outside", lake.display()),
             "file://relative/dir".to_string(),
         ] {
-            let err = roots.confine(&s3_config(&url)).unwrap_err();
+            let err = roots.confine(&s3_config(&url)).unwrap_err().to_string();
             assert!(err.contains(&url), "{url}: {err}");
             assert!(open(&s3_config(&url), &roots).is_err(), "{url}");
         }
@@ -357,7 +379,7 @@ mod tests {
         // A symlink inside the root that leads out of it is followed, and refused.
         std::os::unix::fs::symlink(&outside, lake.join("escape")).unwrap();
         let url = format!("file://{}/escape", lake.display());
-        let err = roots.confine(&s3_config(&url)).unwrap_err();
+        let err = roots.confine(&s3_config(&url)).unwrap_err().to_string();
         assert!(err.contains("--file-store-root"), "{err}");
         assert!(open(&s3_config(&url), &roots).is_err());
         assert!(!outside.join("exports").exists());
@@ -370,7 +392,9 @@ mod tests {
     #[test]
     fn partial_writes_never_leave_the_root() {
         let dir = tempfile::tempdir().unwrap();
-        let err = remove_partial_writes(dir.path(), ["../x/a.parquet"]).unwrap_err();
+        let err = remove_partial_writes(dir.path(), ["../x/a.parquet"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a valid object key"), "{err}");
     }
 }

@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 
 use super::{MetricFunc, Node, RecordSketch, SketchColumn, StarTree, TreeSpec, NONE, STAR};
+use crate::index::error::{Error, Result};
 
 /// Per-doc inputs: `dims[d][doc]` (dictionary ids), `metrics[m][doc]`
 /// (ignored for `Count` and `Hll`, which may be given an empty column) and
@@ -39,13 +40,17 @@ fn flush_sketches(tree: &mut StarTree, current: &mut [Option<RecordSketch>]) {
 }
 
 /// Builds the tree of `input`.
-pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String> {
+pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree> {
     let docs = input.dims.first().map_or(0, |column| column.len());
     if input.dims.len() != spec.dimensions || spec.skip_star.len() != spec.dimensions {
-        return Err("the star-tree input does not match its dimensions".into());
+        return Err(Error::Inconsistent(
+            "the star-tree input does not match its dimensions",
+        ));
     }
     if input.dims.iter().any(|column| column.len() != docs) {
-        return Err("the star-tree dimension columns differ in length".into());
+        return Err(Error::Inconsistent(
+            "the star-tree dimension columns differ in length",
+        ));
     }
     if input.metrics.len() != spec.metrics.len()
         || input
@@ -59,7 +64,9 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
                 _ => column.len() != docs,
             })
     {
-        return Err("the star-tree metric columns do not match the docs".into());
+        return Err(Error::Inconsistent(
+            "the star-tree metric columns do not match the docs",
+        ));
     }
     let mut tree = StarTree {
         dims: vec![Vec::new(); spec.dimensions],
@@ -190,7 +197,7 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree, String
         .iter()
         .any(|column| column.bytes.len() > u32::MAX as usize)
     {
-        return Err("the star-tree's sketches take over 4 GiB; fewer dimensions or a larger maxLeafRecords keep them smaller".into());
+        return Err(Error::TooLarge("the star-tree's sketches take over 4 GiB; fewer dimensions or a larger maxLeafRecords keep them smaller".into()));
     }
     Ok(tree)
 }
@@ -263,7 +270,7 @@ fn append_star_records(
     start: u32,
     end: u32,
     depth: usize,
-) -> Result<(), String> {
+) -> Result<()> {
     let order = sorted_order(&tree.dims, widths, depth + 1, start..end);
     let mut current = fresh_sketches(&tree.funcs);
     let mut previous: Option<usize> = None;
@@ -287,9 +294,9 @@ fn append_star_records(
         }
         for (m, (column, func)) in tree.metrics.iter_mut().zip(&tree.funcs).enumerate() {
             match &mut current[m] {
-                Some(sketch) => sketch
-                    .merge_encoded(tree.sketches[m].get(record))
-                    .ok_or("a star-tree record's sketch is malformed")?,
+                Some(sketch) => sketch.merge_encoded(tree.sketches[m].get(record)).ok_or(
+                    Error::Inconsistent("a star-tree record's sketch is malformed"),
+                )?,
                 None => {
                     let value = column[record];
                     if let Some(slot) = column.last_mut() {

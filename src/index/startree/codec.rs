@@ -16,6 +16,7 @@
 //! that every record's sketch reads whole.
 
 use super::{MetricFunc, Node, RecordSketch, SketchColumn, StarTree, NONE};
+use crate::index::error::{Error, Result};
 
 const HEADER: usize = 24;
 const NODE_WORDS: usize = 7;
@@ -76,30 +77,32 @@ pub fn encode(tree: &StarTree) -> Vec<u8> {
 }
 
 /// Reads a block written by [`encode`] whose metrics are `funcs`.
-pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
-    let u64_at = |at: usize| -> Result<u64, String> {
+pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree> {
+    let malformed = |reason: &str| Error::Malformed(reason.into());
+    let u64_at = |at: usize| -> Result<u64> {
         bytes
             .get(at..at + 8)
             .and_then(|b| b.try_into().ok())
             .map(u64::from_le_bytes)
-            .ok_or_else(|| "the star-tree block is truncated".to_string())
+            .ok_or_else(|| malformed("the star-tree block is truncated"))
     };
-    let u32_at = |at: usize| -> Result<u32, String> {
+    let u32_at = |at: usize| -> Result<u32> {
         bytes
             .get(at..at + 4)
             .and_then(|b| b.try_into().ok())
             .map(u32::from_le_bytes)
-            .ok_or_else(|| "the star-tree block is truncated".to_string())
+            .ok_or_else(|| malformed("the star-tree block is truncated"))
     };
-    let records = usize::try_from(u64_at(0)?).map_err(|_| "too many star-tree records")?;
-    let nodes = usize::try_from(u64_at(8)?).map_err(|_| "too many star-tree nodes")?;
+    let records =
+        usize::try_from(u64_at(0)?).map_err(|_| malformed("too many star-tree records"))?;
+    let nodes = usize::try_from(u64_at(8)?).map_err(|_| malformed("too many star-tree nodes"))?;
     let dimensions = u32_at(16)? as usize;
     let metrics = u32_at(20)? as usize;
     if metrics != funcs.len() {
-        return Err(format!(
+        return Err(Error::Malformed(format!(
             "the star-tree block holds {metrics} metrics where the footer names {}",
             funcs.len()
-        ));
+        )));
     }
     let numeric = funcs.iter().filter(|func| !func.is_sketch()).count();
     let sketched = numeric < funcs.len();
@@ -121,10 +124,10 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
         bytes.len() == expected
     };
     if !size_ok || nodes == 0 || records > u32::MAX as usize {
-        return Err(format!(
+        return Err(Error::Malformed(format!(
             "the star-tree block is {} bytes where its header implies {expected}",
             bytes.len()
-        ));
+        )));
     }
     let mut tree = StarTree {
         funcs: funcs.to_vec(),
@@ -152,7 +155,9 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
             || (node.children > 0
                 && (!after_parent(node.first_child) || children_end > nodes as u64))
         {
-            return Err(format!("star-tree node {index} is malformed"));
+            return Err(Error::Malformed(format!(
+                "star-tree node {index} is malformed"
+            )));
         }
         tree.nodes.push(node);
         tree.depths.push(depth);
@@ -186,10 +191,10 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree, String> {
         tree.sketches.push(column);
     }
     if at != bytes.len() {
-        return Err(format!(
+        return Err(Error::Malformed(format!(
             "the star-tree block is {} bytes where its contents take {at}",
             bytes.len()
-        ));
+        )));
     }
     Ok(tree)
 }
@@ -200,8 +205,8 @@ fn decode_sketches(
     at: &mut usize,
     records: usize,
     func: MetricFunc,
-) -> Result<SketchColumn, String> {
-    let truncated = || "the star-tree block's sketches are truncated".to_string();
+) -> Result<SketchColumn> {
+    let truncated = || Error::Malformed("the star-tree block's sketches are truncated".into());
     let ends_len = records
         .checked_mul(4)
         .and_then(|n| n.checked_next_multiple_of(8))
@@ -232,18 +237,23 @@ fn decode_sketches(
     let mut previous = 0u32;
     for (record, end) in column.ends.iter().enumerate() {
         if *end < previous || *end as usize > column.bytes.len() {
-            return Err(format!(
+            return Err(Error::Malformed(format!(
                 "star-tree record {record}'s sketch is out of bounds"
-            ));
+            )));
         }
         previous = *end;
-        let mut scratch = RecordSketch::new(func).ok_or("not a sketch metric")?;
+        let mut scratch =
+            RecordSketch::new(func).ok_or(Error::Inconsistent("not a sketch metric"))?;
         if scratch.merge_encoded(column.get(record)).is_none() {
-            return Err(format!("star-tree record {record}'s sketch is malformed"));
+            return Err(Error::Malformed(format!(
+                "star-tree record {record}'s sketch is malformed"
+            )));
         }
     }
     if previous as usize != column.bytes.len() {
-        return Err("the star-tree block's sketches do not end where they say".into());
+        return Err(Error::Malformed(
+            "the star-tree block's sketches do not end where they say".into(),
+        ));
     }
     Ok(column)
 }

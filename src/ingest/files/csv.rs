@@ -4,19 +4,20 @@
 use std::path::Path;
 
 use super::{check_columns, match_columns, Batcher, RowSink};
+use crate::ingest::error::{Error, Result};
 use crate::ingest::rows::RowError;
-use crate::segment::{Cell, Scalar, SegmentSpec};
+use crate::segment::{Cell, Scalar, SegmentSpec, ValueError};
 
 const MULTI_VALUE_DELIMITER: char = ';';
 
-pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
+pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
-        .map_err(|err| format!("cannot open the file: {err}"))?;
+        .map_err(Error::CsvOpen)?;
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|err| format!("cannot read the CSV header: {err}"))?
+        .map_err(Error::CsvHeader)?
         .iter()
         .map(|name| name.trim().to_string())
         .collect();
@@ -58,20 +59,20 @@ fn convert(
     record: &csv::StringRecord,
     positions: &[Option<usize>],
     spec: &SegmentSpec,
-) -> Result<Vec<Cell>, RowError> {
+) -> std::result::Result<Vec<Cell>, RowError> {
     let mut row = Vec::with_capacity(spec.columns.len());
     for (column, position) in spec.columns.iter().zip(positions) {
         let text = position.and_then(|at| record.get(at)).unwrap_or("");
-        let fail = |reason: String| RowError {
+        let fail = |reason: ValueError| RowError {
             column: column.name.clone(),
-            reason,
+            reason: reason.to_string(),
         };
         let cell = if text.is_empty() {
             Cell::Null
         } else if column.single_value {
             Cell::One(Scalar::parse(column.data_type, text).map_err(fail)?)
         } else {
-            let values: Result<Vec<Scalar>, String> = text
+            let values: std::result::Result<Vec<Scalar>, ValueError> = text
                 .split(MULTI_VALUE_DELIMITER)
                 .filter(|part| !part.is_empty())
                 .map(|part| Scalar::parse(column.data_type, part))

@@ -5,16 +5,17 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::{list_names, Batcher, RowSink};
+use crate::ingest::error::{Error, Result};
 use crate::ingest::rows::{field, json_row, RowError};
 use crate::segment::{Cell, SegmentSpec};
 
-pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
-    let file = File::open(path).map_err(|err| format!("cannot open the file: {err}"))?;
+pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<()> {
+    let file = File::open(path).map_err(Error::Open)?;
     let reader = BufReader::with_capacity(1 << 20, file);
     let mut batcher = Batcher::new(sink);
     let mut row = 0u64;
     for line in reader.split(b'\n') {
-        let line = line.map_err(|err| format!("cannot read the file: {err}"))?;
+        let line = line.map_err(Error::Read)?;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -46,7 +47,10 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
 
 /// Refuses an object none of whose keys names a column of the table (its row
 /// would hold only default values).
-fn check_some_key_matches(record: &serde_json::Value, spec: &SegmentSpec) -> Result<(), RowError> {
+fn check_some_key_matches(
+    record: &serde_json::Value,
+    spec: &SegmentSpec,
+) -> std::result::Result<(), RowError> {
     let Some(object) = record.as_object() else {
         return Ok(());
     };

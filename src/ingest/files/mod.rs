@@ -16,6 +16,7 @@ mod parquet;
 
 use std::path::Path;
 
+use super::error::{Error, Result};
 use super::rows::RowError;
 use crate::segment::{Cell, Chunk, SegmentSpec};
 
@@ -30,14 +31,12 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    pub fn parse(name: &str) -> Result<FileFormat, String> {
+    pub fn parse(name: &str) -> Result<FileFormat> {
         match name.trim().to_ascii_lowercase().as_str() {
             "parquet" => Ok(FileFormat::Parquet),
             "csv" => Ok(FileFormat::Csv),
             "json" | "jsonl" | "ndjson" => Ok(FileFormat::Json),
-            other => Err(format!(
-                "unknown input format `{other}`; expected parquet, csv or json"
-            )),
+            other => Err(Error::UnknownFormat(other.to_string())),
         }
     }
 
@@ -57,12 +56,14 @@ pub struct BadRow {
 }
 
 /// Where rows go: called with each batch of good rows, and once per bad row.
+/// A sink that cannot take rows returns [`Error::Stopped`] or its own
+/// failure as [`Error::Sink`]; the reader stops and returns it.
 pub trait RowSink {
-    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<(), String>;
+    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<()>;
 
     /// A batch of `rows` good rows given column by column (`chunks[i]` for
     /// table column `i`). Columnar readers use this to skip per-row cells.
-    fn chunks(&mut self, rows: usize, chunks: Vec<Chunk>) -> Result<(), String> {
+    fn chunks(&mut self, rows: usize, chunks: Vec<Chunk>) -> Result<()> {
         let mut out: Vec<Vec<Cell>> = (0..rows)
             .map(|_| Vec::with_capacity(chunks.len()))
             .collect();
@@ -103,7 +104,7 @@ pub fn read_file(
     format: FileFormat,
     spec: &SegmentSpec,
     sink: &mut dyn RowSink,
-) -> Result<(), String> {
+) -> Result<()> {
     match format {
         FileFormat::Parquet => parquet::read(path, spec, sink),
         FileFormat::Csv => csv::read(path, spec, sink),
@@ -155,20 +156,20 @@ pub(crate) fn check_columns(
     positions: &[Option<usize>],
     what: &str,
     sink: &mut dyn RowSink,
-) -> Result<(), String> {
+) -> Result<()> {
     let columns = || list_names(spec.columns.iter().map(|column| column.name.as_str()));
     if names.is_empty() {
-        return Err(format!(
+        return Err(Error::Columns(format!(
             "{what} is empty; it must name the table's columns ({})",
             columns()
-        ));
+        )));
     }
     if positions.iter().all(Option::is_none) {
-        return Err(format!(
+        return Err(Error::Columns(format!(
             "{what} ({}) names no column of the table, so every row would hold only default values; the table's columns are {}",
             list_names(names.iter().map(String::as_str)),
             columns()
-        ));
+        )));
     }
     let unknown: Vec<&str> = names
         .iter()
@@ -200,7 +201,7 @@ impl<'a> Batcher<'a> {
         }
     }
 
-    pub fn push(&mut self, row: Vec<Cell>) -> Result<(), String> {
+    pub fn push(&mut self, row: Vec<Cell>) -> Result<()> {
         self.batch.push(row);
         if self.batch.len() >= BATCH_ROWS {
             self.flush()?;
@@ -213,7 +214,7 @@ impl<'a> Batcher<'a> {
         self.sink.bad_row(BadRow { row, error })
     }
 
-    pub fn flush(&mut self) -> Result<(), String> {
+    pub fn flush(&mut self) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -260,7 +261,7 @@ mod tests {
     }
 
     impl RowSink for Collect {
-        fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<(), String> {
+        fn rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<()> {
             self.rows.extend(rows);
             Ok(())
         }
@@ -275,7 +276,7 @@ mod tests {
         }
     }
 
-    fn read(name: &str, text: &str, format: FileFormat) -> (Result<(), String>, Collect) {
+    fn read(name: &str, text: &str, format: FileFormat) -> (Result<()>, Collect) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
@@ -287,7 +288,7 @@ mod tests {
     #[test]
     fn a_csv_header_naming_no_column_is_refused() {
         let (result, sink) = read("t.csv", "ticker;cost\nA;1\nB;2\n", FileFormat::Csv);
-        let err = result.unwrap_err();
+        let err = result.unwrap_err().to_string();
         assert!(
             err.contains("the CSV header (ticker;cost) names no column")
                 && err.contains("columns are symbol, address.city, price"),
@@ -295,7 +296,10 @@ mod tests {
         );
         assert!(sink.rows.is_empty());
         let (result, _) = read("t.csv", "", FileFormat::Csv);
-        assert!(result.unwrap_err().contains("the CSV header is empty"));
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .contains("the CSV header is empty"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -12,23 +13,50 @@ use arrow_array::types::{
     UInt64Type, UInt8Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType as ArrowType, TimeUnit};
+use arrow_schema::{ArrowError, DataType as ArrowType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
 use super::{check_columns, match_columns, BadRow, RowSink, BATCH_ROWS};
 use crate::catalog::DataType;
+use crate::ingest::error::{Error, Result};
 use crate::ingest::rows::RowError;
 use crate::segment::{
-    conform_scalar, Cell, Chunk, ColumnSpec, Physical, Scalar, SegmentSpec, Values,
+    conform_scalar, Cell, Chunk, ColumnSpec, Physical, Scalar, SegmentSpec, ValueError, Values,
 };
+
+/// Why one value of the file cannot become a value of its column: the
+/// reason its row is bad.
+#[derive(Debug, Clone, thiserror::Error)]
+enum BadValue {
+    #[error(transparent)]
+    Value(#[from] ValueError),
+
+    #[error("{value} does not fit a {data_type} column")]
+    TooBig { value: i128, data_type: DataType },
+
+    #[error("cannot convert {unit:?} timestamps: {source}")]
+    Timestamps {
+        unit: TimeUnit,
+        #[source]
+        source: Arc<ArrowError>,
+    },
+
+    #[error("Parquet type {from} cannot be read into a {data_type} column: {source}")]
+    Type {
+        from: ArrowType,
+        data_type: DataType,
+        #[source]
+        source: Arc<ArrowError>,
+    },
+}
 
 /// Reads the Parquet file at `path` into `sink`. The Parquet and Arrow
 /// decoders panic on some damaged files where they should return an error
 /// (a negative column chunk offset, an unknown type id); such a panic is
 /// reported as an unreadable file. Rows handed over before it go with the
 /// file, which lands whole or not at all.
-pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
+pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<()> {
     let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         read_unguarded(path, spec, sink)
     }));
@@ -38,16 +66,13 @@ pub fn read(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(
             .map(String::as_str)
             .or_else(|| panic.downcast_ref::<&str>().copied())
             .unwrap_or("no reason given");
-        Err(format!(
-            "not a readable Parquet file: the Parquet decoder failed on it ({reason})"
-        ))
+        Err(Error::ParquetPanic(reason.to_string()))
     })
 }
 
-fn read_unguarded(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<(), String> {
-    let file = File::open(path).map_err(|err| format!("cannot open the file: {err}"))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|err| format!("not a readable Parquet file: {err}"))?;
+fn read_unguarded(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Result<()> {
+    let file = File::open(path).map_err(Error::Open)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(Error::NotParquet)?;
     let names: Vec<String> = builder
         .schema()
         .fields()
@@ -64,7 +89,7 @@ fn read_unguarded(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Re
         .with_projection(mask)
         .with_batch_size(BATCH_ROWS)
         .build()
-        .map_err(|err| format!("cannot read the file: {err}"))?;
+        .map_err(Error::ParquetRead)?;
     // Positions in the projected batches.
     let projected: Vec<Option<usize>> = positions
         .iter()
@@ -73,8 +98,10 @@ fn read_unguarded(path: &Path, spec: &SegmentSpec, sink: &mut dyn RowSink) -> Re
 
     let mut row_base = 0u64;
     for batch in reader {
-        let batch =
-            batch.map_err(|err| format!("cannot read the file at row {}: {err}", row_base + 1))?;
+        let batch = batch.map_err(|source| Error::Batch {
+            row: row_base + 1,
+            source,
+        })?;
         let go_on = convert_batch(&batch, &projected, spec, row_base, sink)?;
         row_base += batch.num_rows() as u64;
         if !go_on {
@@ -92,7 +119,7 @@ fn convert_batch(
     spec: &SegmentSpec,
     row_base: u64,
     sink: &mut dyn RowSink,
-) -> Result<bool, String> {
+) -> Result<bool> {
     let rows = batch.num_rows();
     let mut chunks = Vec::with_capacity(spec.columns.len());
     // First error of each bad row.
@@ -120,7 +147,7 @@ fn convert_batch(
                 row,
                 RowError {
                     column: column.name.clone(),
-                    reason,
+                    reason: reason.to_string(),
                 },
             ));
         }
@@ -187,9 +214,9 @@ fn fill<T: Copy, A: Copy>(
     len: usize,
     is_null: impl Fn(usize) -> bool,
     value: impl Fn(usize) -> A,
-    convert: impl Fn(A) -> Result<T, String>,
+    convert: impl Fn(A) -> std::result::Result<T, BadValue>,
     default: T,
-) -> (Vec<T>, Vec<u32>, Vec<(u32, String)>) {
+) -> (Vec<T>, Vec<u32>, Vec<(u32, BadValue)>) {
     let mut out = Vec::with_capacity(len);
     let mut nulls = Vec::new();
     let mut errors = Vec::new();
@@ -211,7 +238,7 @@ fn fill<T: Copy, A: Copy>(
 }
 
 /// The typed fast path; `None` when the array needs the cell path.
-fn typed_chunk(array: &ArrayRef, column: &ColumnSpec) -> Option<(Chunk, Vec<(u32, String)>)> {
+fn typed_chunk(array: &ArrayRef, column: &ColumnSpec) -> Option<(Chunk, Vec<(u32, BadValue)>)> {
     if !column.single_value {
         return None;
     }
@@ -232,7 +259,7 @@ fn typed_chunk(array: &ArrayRef, column: &ColumnSpec) -> Option<(Chunk, Vec<(u32
         }};
     }
     let data_type = column.data_type;
-    let too_big = move |value: i128| format!("{value} does not fit a {data_type} column");
+    let too_big = move |value: i128| BadValue::TooBig { value, data_type };
     let default = &column.default_null;
     let result = match (column.physical, array.data_type(), default) {
         (Physical::I32, ArrowType::Int32, Scalar::I32(d)) if data_type == DataType::Int => {
@@ -343,7 +370,7 @@ fn typed_chunk(array: &ArrayRef, column: &ColumnSpec) -> Option<(Chunk, Vec<(u32
 }
 
 /// The general path: every value through a cell.
-fn cell_chunk(array: &ArrayRef, column: &ColumnSpec) -> (Chunk, Vec<(u32, String)>) {
+fn cell_chunk(array: &ArrayRef, column: &ColumnSpec) -> (Chunk, Vec<(u32, BadValue)>) {
     let mut cells = Vec::with_capacity(array.len());
     let mut errors = Vec::new();
     for (row, cell) in convert_array(array, column).into_iter().enumerate() {
@@ -359,7 +386,10 @@ fn cell_chunk(array: &ArrayRef, column: &ColumnSpec) -> (Chunk, Vec<(u32, String
 }
 
 /// Converts every value of an arrow array into cells of `column`.
-fn convert_array(array: &ArrayRef, column: &ColumnSpec) -> Vec<Result<Cell, String>> {
+fn convert_array(
+    array: &ArrayRef,
+    column: &ColumnSpec,
+) -> Vec<std::result::Result<Cell, BadValue>> {
     let len = array.len();
     if let ArrowType::List(_) | ArrowType::LargeList(_) = array.data_type() {
         return (0..len)
@@ -371,16 +401,17 @@ fn convert_array(array: &ArrayRef, column: &ColumnSpec) -> Vec<Result<Cell, Stri
                     ArrowType::List(_) => array.as_list::<i32>().value(index),
                     _ => array.as_list::<i64>().value(index),
                 };
-                let scalars: Result<Vec<Scalar>, String> = scalars(&values, column.data_type)
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let scalars: std::result::Result<Vec<Scalar>, BadValue> =
+                    scalars(&values, column.data_type)
+                        .into_iter()
+                        .flatten()
+                        .collect();
                 let mut scalars = scalars?;
                 if column.single_value {
                     match scalars.len() {
                         0 => Ok(Cell::Null),
                         1 => Ok(Cell::One(scalars.remove(0))),
-                        n => Err(format!("{n} values for a single-value column")),
+                        count => Err(ValueError::NotSingle { count }.into()),
                     }
                 } else {
                     Ok(Cell::Many(scalars))
@@ -400,15 +431,19 @@ fn convert_array(array: &ArrayRef, column: &ColumnSpec) -> Vec<Result<Cell, Stri
 }
 
 /// The values of a flat array as scalars of `data_type` (`None` for nulls).
-fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, String>>> {
+fn scalars(
+    array: &dyn Array,
+    data_type: DataType,
+) -> Vec<Option<std::result::Result<Scalar, BadValue>>> {
     macro_rules! numbers {
         ($t:ty, $scalar:path, $as:ty) => {{
             let values = array.as_primitive::<$t>();
             (0..values.len())
                 .map(|i| {
-                    values
-                        .is_valid(i)
-                        .then(|| conform_scalar(&$scalar(values.value(i) as $as), data_type))
+                    values.is_valid(i).then(|| {
+                        conform_scalar(&$scalar(values.value(i) as $as), data_type)
+                            .map_err(BadValue::from)
+                    })
                 })
                 .collect()
         }};
@@ -428,9 +463,10 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
             let values = array.as_boolean();
             (0..values.len())
                 .map(|i| {
-                    values
-                        .is_valid(i)
-                        .then(|| conform_scalar(&Scalar::I64(values.value(i) as i64), data_type))
+                    values.is_valid(i).then(|| {
+                        conform_scalar(&Scalar::I64(values.value(i) as i64), data_type)
+                            .map_err(BadValue::from)
+                    })
                 })
                 .collect()
         }
@@ -440,7 +476,7 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
                 .map(|i| {
                     values
                         .is_valid(i)
-                        .then(|| Scalar::parse(data_type, values.value(i)))
+                        .then(|| Scalar::parse(data_type, values.value(i)).map_err(BadValue::from))
                 })
                 .collect()
         }
@@ -450,7 +486,7 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
                 .map(|i| {
                     values
                         .is_valid(i)
-                        .then(|| Scalar::parse(data_type, values.value(i)))
+                        .then(|| Scalar::parse(data_type, values.value(i)).map_err(BadValue::from))
                 })
                 .collect()
         }
@@ -471,10 +507,11 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
                 {
                     Ok(millis) => millis,
                     Err(err) => {
-                        return vec![
-                            Some(Err(format!("cannot convert {unit:?} timestamps: {err}")));
-                            array.len()
-                        ]
+                        let reason = BadValue::Timestamps {
+                            unit: *unit,
+                            source: Arc::new(err),
+                        };
+                        return vec![Some(Err(reason)); array.len()];
                     }
                 };
             scalars(&millis, data_type)
@@ -482,10 +519,11 @@ fn scalars(array: &dyn Array, data_type: DataType) -> Vec<Option<Result<Scalar, 
         _ => match arrow_cast::cast(array, &ArrowType::Utf8) {
             Ok(text) => scalars(&text, data_type),
             Err(err) => {
-                let reason = format!(
-                    "Parquet type {} cannot be read into a {data_type} column: {err}",
-                    array.data_type()
-                );
+                let reason = BadValue::Type {
+                    from: array.data_type().clone(),
+                    data_type,
+                    source: Arc::new(err),
+                };
                 vec![Some(Err(reason)); array.len()]
             }
         },

@@ -12,6 +12,7 @@ use super::{open_columns, scan, segment_stats, startree, Deadline, Groups, Parti
 use crate::expr::value::Value;
 use crate::query::agg::{Acc, AggFunc, Aggregate};
 use crate::query::docs::DocSet;
+use crate::query::error::ExecError;
 use crate::query::filter::{Filter, FilterStats};
 use crate::query::plan::{Plan, PlanKind};
 use crate::query::source::SegmentSource;
@@ -39,7 +40,7 @@ pub(super) fn by_star_tree_minus_window(
     segment: &dyn SegmentSource,
     deadline: &Deadline,
     max_scan: usize,
-) -> Option<Result<(Partial, SegmentStats), String>> {
+) -> Option<Result<(Partial, SegmentStats), ExecError>> {
     let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
         return None;
     };
@@ -113,10 +114,12 @@ fn take_away(
     outside: DocSet,
     deadline: &Deadline,
     mut stats: SegmentStats,
-) -> Result<(Partial, SegmentStats), String> {
+) -> Result<(Partial, SegmentStats), ExecError> {
     let (partial, outside_stats) = scan(counted, segment, outside, deadline)?;
     let Partial::Groups(outside) = partial else {
-        return Err("an aggregation scan returned rows".into());
+        return Err(ExecError::Internal(
+            "an aggregation scan returned rows".into(),
+        ));
     };
     stats.docs_scanned += outside_stats.docs_scanned;
     stats.entries_in_filter += outside_stats.entries_in_filter;
@@ -132,7 +135,7 @@ fn take_away(
     // without GROUP BY the one row stays.
     let counts = match whole.accs.pop() {
         Some(Acc::Count(counts)) => counts,
-        _ => return Err("the added COUNT(*) is missing".into()),
+        _ => return Err(ExecError::Internal("the added COUNT(*) is missing".into())),
     };
     let keep: Vec<usize> = (0..whole.len)
         .filter(|group| arity == 0 || counts[*group] > 0)
@@ -142,7 +145,7 @@ fn take_away(
 
 /// For each group of `outside`, the same group of `whole`: (whole's, its).
 /// Groups in key order (dense dictionary groups) pair up in one walk.
-fn matching(whole: &Groups, outside: &Groups) -> Result<Vec<(usize, usize)>, String> {
+fn matching(whole: &Groups, outside: &Groups) -> Result<Vec<(usize, usize)>, ExecError> {
     const MISSING: &str = "a group outside the window is missing from the star-tree";
     fn key(groups: &Groups, group: usize) -> &[Value] {
         &groups.keys[group * groups.arity..(group + 1) * groups.arity]
@@ -163,7 +166,7 @@ fn matching(whole: &Groups, outside: &Groups) -> Result<Vec<(usize, usize)>, Str
                 at += 1;
             }
             if at == whole.len || key(whole, at) != wanted {
-                return Err(MISSING.into());
+                return Err(ExecError::Internal(MISSING.into()));
             }
             pairs.push((at, group));
         }
@@ -173,14 +176,17 @@ fn matching(whole: &Groups, outside: &Groups) -> Result<Vec<(usize, usize)>, Str
         .map(|group| (key(whole, group), group))
         .collect();
     for group in 0..outside.len {
-        let into = index.get(key(outside, group)).copied().ok_or(MISSING)?;
+        let into = index
+            .get(key(outside, group))
+            .copied()
+            .ok_or_else(|| ExecError::Internal(MISSING.into()))?;
         pairs.push((into, group));
     }
     Ok(pairs)
 }
 
 /// `into[to] -= from[at]` for the aggregates that can be taken away.
-fn subtract(into: &mut Acc, to: usize, from: &Acc, at: usize) -> Result<(), String> {
+fn subtract(into: &mut Acc, to: usize, from: &Acc, at: usize) -> Result<(), ExecError> {
     match (into, from) {
         (Acc::Count(a), Acc::Count(b)) => a[to] = a[to].saturating_sub(b[at]),
         (Acc::Sum(a), Acc::Sum(b)) => a[to] -= b[at],
@@ -188,7 +194,11 @@ fn subtract(into: &mut Acc, to: usize, from: &Acc, at: usize) -> Result<(), Stri
             sums[to] -= b_sums[at];
             counts[to] = counts[to].saturating_sub(b_counts[at]);
         }
-        _ => return Err("an aggregate that cannot be taken away".into()),
+        _ => {
+            return Err(ExecError::Internal(
+                "an aggregate that cannot be taken away".into(),
+            ))
+        }
     }
     Ok(())
 }

@@ -14,10 +14,11 @@ use std::time::Instant;
 
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::query::error::QueryError;
+use crate::query::error::{ExecError, QueryError};
 use crate::query::options::QueryOptions;
 use crate::sync::Recover;
 
+/// The message of [`ExecError::TimedOut`].
 pub const TIMED_OUT: &str = "the query ran past its timeout";
 
 /// The limits a query's tasks enforce together.
@@ -105,13 +106,13 @@ impl Deadline {
     }
 
     /// `Err` once the query must stop: the reason a task recorded, or
-    /// [`TIMED_OUT`].
-    pub fn check(&self) -> Result<(), String> {
+    /// [`ExecError::TimedOut`].
+    pub fn check(&self) -> Result<(), ExecError> {
         if self.cancelled.load(Ordering::Relaxed) || Instant::now() >= self.at {
             self.cancel();
             return Err(match self.failure.get() {
-                Some(error) => error.message.clone(),
-                None => TIMED_OUT.into(),
+                Some(error) => ExecError::Stopped(error.clone()),
+                None => ExecError::TimedOut,
             });
         }
         Ok(())
@@ -127,12 +128,11 @@ impl Deadline {
     }
 
     /// Stops the query for `error` (the first recorded wins) and returns
-    /// its message, for the task's own `Err`.
-    pub fn fail(&self, error: QueryError) -> String {
-        let message = error.message.clone();
-        let _ = self.failure.set(error);
+    /// it, for the task's own `Err`.
+    pub fn fail(&self, error: QueryError) -> ExecError {
+        let _ = self.failure.set(error.clone());
         self.cancel();
-        message
+        ExecError::Stopped(error)
     }
 
     /// Why the query stopped, if a task found a limit passed.
@@ -141,7 +141,7 @@ impl Deadline {
     }
 
     /// Counts `rows` more rows read after the filters.
-    pub fn scanned(&self, rows: u64) -> Result<(), String> {
+    pub fn scanned(&self, rows: u64) -> Result<(), ExecError> {
         let total = self.rows_scanned.fetch_add(rows, Ordering::Relaxed) + rows;
         if total > self.limits.rows_scanned {
             return Err(self.fail(QueryError::limit(
@@ -156,7 +156,7 @@ impl Deadline {
     }
 
     /// Counts `bytes` more of state held by the query's tasks.
-    pub fn hold(&self, bytes: u64) -> Result<(), String> {
+    pub fn hold(&self, bytes: u64) -> Result<(), ExecError> {
         let total = self.state_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if total > self.limits.state_bytes {
             return Err(self.fail(QueryError::limit(
@@ -180,7 +180,7 @@ impl Deadline {
     }
 
     /// `Err` when a result of `rows` rows is past `maxResultRows`.
-    pub fn result_rows(&self, rows: u64) -> Result<(), String> {
+    pub fn result_rows(&self, rows: u64) -> Result<(), ExecError> {
         if rows > self.limits.result_rows {
             return Err(self.fail(result_rows_error(self.limits.result_rows)));
         }
@@ -195,7 +195,7 @@ pub struct Held(u64);
 impl Held {
     /// Makes the task's holding `bytes`, charging `deadline` with the
     /// difference or giving it back.
-    pub fn set(&mut self, bytes: u64, deadline: &Deadline) -> Result<(), String> {
+    pub fn set(&mut self, bytes: u64, deadline: &Deadline) -> Result<(), ExecError> {
         if bytes == self.0 {
             return Ok(());
         }

@@ -10,6 +10,7 @@ use crate::expr::value::{Kind, Value, Vector};
 use crate::expr::Expr;
 use crate::query::agg::{value_bytes, value_hashes, Acc, AggFunc, DistinctSet, IdBits, IdPairs};
 use crate::query::docs::{DocSet, Docs};
+use crate::query::error::ExecError;
 use crate::query::eval::{eval_batch, Columns};
 use crate::query::plan::{Plan, PlanKind};
 use crate::query::scatter;
@@ -98,9 +99,9 @@ impl<'p> Aggregation<'p> {
         group_by: &[Expr],
         columns: &Columns<'_>,
         whole_segment: bool,
-    ) -> Result<Aggregation<'p>, String> {
+    ) -> Result<Aggregation<'p>, ExecError> {
         let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
-            return Err("not an aggregation".into());
+            return Err(ExecError::Internal("not an aggregation".into()));
         };
         let dictionary_card = |expr: &Expr| match expr {
             Expr::Column(column) => columns
@@ -243,7 +244,7 @@ impl<'p> Aggregation<'p> {
 
     /// Charges the query's memory limit with the bytes the state holds
     /// now (estimated), or gives back what it no longer holds.
-    fn hold(&mut self, deadline: &Deadline) -> Result<(), String> {
+    fn hold(&mut self, deadline: &Deadline) -> Result<(), ExecError> {
         let buffers: u64 = self.accs.iter().map(Acc::buffer_bytes).sum();
         let now = (self.len as u64)
             .saturating_mul(self.per_group)
@@ -260,14 +261,16 @@ impl<'p> Aggregation<'p> {
         columns: &Columns<'_>,
         out: &mut Vec<u32>,
         stats: &mut SegmentStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), ExecError> {
         out.clear();
         match &mut self.grouping {
             Grouping::Single => out.resize(docs.len(), 0),
             Grouping::Dense { names, cards } => {
                 let mut ids = Vec::with_capacity(docs.len());
                 for (index, name) in names.iter().enumerate() {
-                    let source = columns.get(name).ok_or("group column is not open")?;
+                    let source = columns
+                        .get(name)
+                        .ok_or_else(|| ExecError::Internal("group column is not open".into()))?;
                     source.ids(docs, &mut ids);
                     if index == 0 {
                         out.extend_from_slice(&ids);
@@ -312,7 +315,9 @@ impl<'p> Aggregation<'p> {
                             let mut ids = Vec::with_capacity(rows);
                             columns
                                 .get(name)
-                                .ok_or("group column is not open")?
+                                .ok_or_else(|| {
+                                    ExecError::Internal("group column is not open".into())
+                                })?
                                 .ids(docs, &mut ids);
                             ids.iter()
                                 .enumerate()
@@ -332,10 +337,10 @@ impl<'p> Aggregation<'p> {
                                 .enumerate()
                                 .for_each(|(row, v)| set(row, *v as u64)),
                             _ => {
-                                return Err(format!(
+                                return Err(ExecError::Execution(format!(
                                     "GROUP BY `{}` produced values of an unexpected type",
                                     expr.pinot_name()
-                                ))
+                                )))
                             }
                         },
                         KeyPart::Interned {
@@ -345,10 +350,10 @@ impl<'p> Aggregation<'p> {
                         } => {
                             let vector = eval_batch(expr, columns, docs)?;
                             if let Vector::Bytes(_) | Vector::Array(_) = vector {
-                                return Err(format!(
+                                return Err(ExecError::Execution(format!(
                                     "GROUP BY `{}`: grouping by multi-value or BYTES values is not supported",
                                     expr.pinot_name()
-                                ));
+                                )));
                             }
                             for row in 0..rows {
                                 let value = vector.value(row);
@@ -420,7 +425,7 @@ impl<'p> Aggregation<'p> {
         deadline: &Deadline,
         stats: &mut SegmentStats,
         only: impl Fn(usize) -> Option<bool>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ExecError> {
         let PlanKind::Aggregate { aggregates, .. } = &self.plan.kind else {
             return Ok(());
         };
@@ -453,7 +458,7 @@ impl<'p> Aggregation<'p> {
         let mut ids = Vec::new();
         let mut failure = None;
         docs.for_each_batch(|batch| {
-            let mut step = || -> Result<(), String> {
+            let mut step = || -> Result<(), ExecError> {
                 deadline.check()?;
                 self.group_ids(batch, columns, &mut groups, stats)?;
                 let limited = groups.contains(&u32::MAX);
@@ -476,17 +481,23 @@ impl<'p> Aggregation<'p> {
                         continue;
                     };
                     if limited {
-                        return Err("numGroupsLimit reached while aggregating an expression".into());
+                        return Err(ExecError::Internal(
+                            "numGroupsLimit reached while aggregating an expression".into(),
+                        ));
                     }
                     stats.entries_post_filter += batch.len() as u64;
                     match (acc, arg) {
                         (Acc::DistinctBits(bits), Expr::Column(column)) => {
-                            let source = columns.get(&column.name).ok_or("column is not open")?;
+                            let source = columns
+                                .get(&column.name)
+                                .ok_or_else(|| ExecError::Internal("column is not open".into()))?;
                             source.ids(batch, &mut ids);
                             bits.insert(&groups, &ids);
                         }
                         (Acc::DistinctPairs(pairs), Expr::Column(column)) => {
-                            let source = columns.get(&column.name).ok_or("column is not open")?;
+                            let source = columns
+                                .get(&column.name)
+                                .ok_or_else(|| ExecError::Internal("column is not open".into()))?;
                             source.ids(batch, &mut ids);
                             pairs.insert(&groups, &ids);
                         }
@@ -497,7 +508,9 @@ impl<'p> Aggregation<'p> {
                             }
                         }
                         (acc, Expr::Column(column)) => {
-                            let source = columns.get(&column.name).ok_or("column is not open")?;
+                            let source = columns
+                                .get(&column.name)
+                                .ok_or_else(|| ExecError::Internal("column is not open".into()))?;
                             let scale = if acc.scalable() {
                                 source.scaled_f64_values(batch, &mut numbers)
                             } else {
@@ -538,14 +551,14 @@ impl<'p> Aggregation<'p> {
         mut self,
         columns: &Columns<'_>,
         deadline: &Deadline,
-    ) -> Result<Groups, String> {
+    ) -> Result<Groups, ExecError> {
         let PlanKind::Aggregate {
             group_by,
             aggregates,
             ..
         } = &self.plan.kind
         else {
-            return Err("not an aggregation".into());
+            return Err(ExecError::Internal("not an aggregation".into()));
         };
         let arity = group_by.len();
         let present: Vec<usize> = match &self.grouping {
@@ -564,7 +577,7 @@ impl<'p> Aggregation<'p> {
                         columns
                             .get(name)
                             .map(|s| s.as_ref())
-                            .ok_or("column is not open")
+                            .ok_or_else(|| ExecError::Internal("column is not open".into()))
                     })
                     .collect::<Result<_, _>>()?;
                 let mut parts = vec![0u32; arity];
@@ -633,8 +646,8 @@ impl<'p> Aggregation<'p> {
         let distinct_source = |index: usize| match &aggregates[index].arg {
             Some(Expr::Column(column)) => columns
                 .get(&column.name)
-                .ok_or("distinct column is not open"),
-            _ => Err("distinct column is not open"),
+                .ok_or_else(|| ExecError::Internal("distinct column is not open".into())),
+            _ => Err(ExecError::Internal("distinct column is not open".into())),
         };
         let buffers: u64 = self.accs.iter().map(Acc::buffer_bytes).sum();
         // Compact the states to the present groups.

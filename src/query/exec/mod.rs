@@ -25,6 +25,7 @@ use super::reduce;
 use super::source::{candidate_docs, AbsentColumn, ColumnSource, SegmentSource};
 use crate::expr::value::Value;
 use crate::expr::Expr;
+use crate::query::error::ExecError;
 pub use deadline::{
     result_rows_error, CancelOnDrop, Deadline, Held, Limits, RunningQueries, TIMED_OUT,
 };
@@ -114,7 +115,7 @@ fn by_star_tree(
     segment: &dyn SegmentSource,
     deadline: &Deadline,
     max_scan: usize,
-) -> Option<Result<(Partial, SegmentStats), String>> {
+) -> Option<Result<(Partial, SegmentStats), ExecError>> {
     if !plan.options.use_star_tree || segment.star_trees().is_empty() {
         return None;
     }
@@ -134,7 +135,7 @@ fn with_tail(
     segment: &dyn SegmentSource,
     (tree_part, mut stats): (Partial, SegmentStats),
     deadline: &Deadline,
-) -> Result<(Partial, SegmentStats), String> {
+) -> Result<(Partial, SegmentStats), ExecError> {
     let covered = segment.star_tree_docs();
     if covered >= segment.num_docs() {
         return Ok((tree_part, stats));
@@ -154,7 +155,7 @@ pub fn execute_in_place(
     plan: &Plan,
     segment: &dyn SegmentSource,
     deadline: &Deadline,
-) -> Option<Result<(Partial, SegmentStats), String>> {
+) -> Option<Result<(Partial, SegmentStats), ExecError>> {
     if segment.num_docs() - segment.star_tree_docs().min(segment.num_docs()) > IN_PLACE_TAIL_DOCS {
         return None;
     }
@@ -167,7 +168,7 @@ pub fn execute(
     plan: &Plan,
     segment: &dyn SegmentSource,
     deadline: &Deadline,
-) -> Result<(Partial, SegmentStats), String> {
+) -> Result<(Partial, SegmentStats), ExecError> {
     deadline.check()?;
     if let Some(answer) = by_star_tree(plan, segment, deadline, usize::MAX) {
         return with_tail(plan, segment, answer?, deadline);
@@ -181,7 +182,7 @@ fn scan(
     segment: &dyn SegmentSource,
     candidates: DocSet,
     deadline: &Deadline,
-) -> Result<(Partial, SegmentStats), String> {
+) -> Result<(Partial, SegmentStats), ExecError> {
     let columns = open_columns(plan, segment);
     let mut stats = segment_stats(segment);
     let mut filter_stats = FilterStats::until(deadline);
@@ -215,7 +216,7 @@ fn scan(
                 )?)
             } else {
                 // Large doc sets aggregate in parallel, a doc range per task.
-                let results: Vec<Result<(Groups, SegmentStats), String>> = parts
+                let results: Vec<Result<(Groups, SegmentStats), ExecError>> = parts
                     .par_iter()
                     .map(|part| {
                         let columns = open_columns(plan, segment);
@@ -311,14 +312,14 @@ fn aggregate(
     columns: &Columns<'_>,
     deadline: &Deadline,
     stats: &mut SegmentStats,
-) -> Result<Groups, String> {
+) -> Result<Groups, ExecError> {
     let PlanKind::Aggregate {
         group_by,
         aggregates,
         ..
     } = &plan.kind
     else {
-        return Err("not an aggregation".into());
+        return Err(ExecError::Internal("not an aggregation".into()));
     };
     let mut run = Aggregation::new(plan, group_by, columns, whole_segment)?;
     run.run(docs, columns, deadline, stats, |_| None)?;

@@ -12,6 +12,7 @@ use crate::expr::functions::Func;
 use crate::expr::value::{Kind, Value, Vector};
 use crate::expr::{BinOp, Expr};
 use crate::query::docs::Docs;
+use crate::query::error::ExecError;
 use crate::query::eval::{eval_batch, Columns};
 
 /// Docs between two samples.
@@ -67,11 +68,15 @@ pub(super) struct Runs {
     samples: Vec<u32>,
 }
 
-fn codes_of(vector: Vector) -> Result<Vec<u64>, String> {
+fn codes_of(vector: Vector) -> Result<Vec<u64>, ExecError> {
     Ok(match vector {
         Vector::Long(values) => values.into_iter().map(|v| v as u64).collect(),
         Vector::Double(values) => values.into_iter().map(|v| (v + 0.0).to_bits()).collect(),
-        _ => return Err("a sorted-run group key produced values that are not numbers".into()),
+        _ => {
+            return Err(ExecError::Internal(
+                "a sorted-run group key produced values that are not numbers".into(),
+            ))
+        }
     })
 }
 
@@ -101,7 +106,7 @@ impl Runs {
         docs: Docs<'_>,
         columns: &Columns<'_>,
         out: &mut Vec<u32>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ExecError> {
         if docs.is_empty() {
             return Ok(());
         }

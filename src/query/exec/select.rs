@@ -8,6 +8,7 @@ use crate::expr::value::{Value, Vector};
 use crate::expr::Expr;
 use crate::query::agg::value_bytes;
 use crate::query::docs::{DocSet, Docs};
+use crate::query::error::ExecError;
 use crate::query::eval::{eval_batch, Columns};
 use crate::query::plan::Plan;
 
@@ -59,7 +60,7 @@ pub(super) fn select_rows(
     columns: &Columns<'_>,
     deadline: &Deadline,
     stats: &mut SegmentStats,
-) -> Result<Vec<Row>, String> {
+) -> Result<Vec<Row>, ExecError> {
     let wanted = plan.offset.saturating_add(plan.limit);
     let mut held = Held::default();
     let mut chosen: Vec<u32> = Vec::new();
@@ -100,7 +101,7 @@ pub(super) fn select_rows(
             _ => false,
         };
         let mut visit = |batch: Docs<'_>| {
-            let mut step = || -> Result<bool, String> {
+            let mut step = || -> Result<bool, ExecError> {
                 deadline.check()?;
                 let vectors: Vec<Vector> = order_by
                     .iter()

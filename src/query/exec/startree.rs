@@ -15,6 +15,7 @@ use crate::expr::Expr;
 use crate::index::startree::query::TreeQuery;
 use crate::index::startree::MetricFunc;
 use crate::query::agg::{Acc, AggFunc};
+use crate::query::error::ExecError;
 use crate::query::eval::Columns;
 use crate::query::explain::TreeNames;
 use crate::query::filter::{decided_by_stats, Filter, Pred};
@@ -151,7 +152,7 @@ pub(super) fn aggregate(
     trees: &[SegmentTree],
     columns: &Columns<'_>,
     stats: &mut SegmentStats,
-) -> Result<Option<Groups>, String> {
+) -> Result<Option<Groups>, ExecError> {
     let PlanKind::Aggregate {
         group_by,
         aggregates,
@@ -183,7 +184,7 @@ pub(super) fn aggregate(
             .iter()
             .map(|position| columns.get(&names[*position]).map(|s| s.as_ref()))
             .collect::<Option<_>>()
-            .ok_or("a group column is not open")?;
+            .ok_or_else(|| ExecError::Internal("a group column is not open".into()))?;
         let cards: Vec<usize> = key_sources
             .iter()
             .map(|source| source.cardinality().unwrap_or(0).max(1))

@@ -14,6 +14,7 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes as dt;
 
 use crate::expr::value::{ColumnType, Value, Vector};
+use crate::query::error::ExecError;
 
 /// The Arrow type of a column.
 pub fn arrow_type(ty: ColumnType) -> DataType {
@@ -175,11 +176,15 @@ pub fn column_type(data_type: &DataType) -> ColumnType {
 }
 
 /// The values of `array` (of a result column) as response values.
-fn values(array: &ArrayRef) -> Result<Vec<Value>, String> {
+fn values(array: &ArrayRef) -> Result<Vec<Value>, ExecError> {
     let len = array.len();
     let cast = |to: &DataType| {
-        arrow_cast::cast(array, to)
-            .map_err(|err| format!("cannot convert a {} result: {err}", array.data_type()))
+        arrow_cast::cast(array, to).map_err(|err| {
+            ExecError::Execution(format!(
+                "cannot convert a {} result: {err}",
+                array.data_type()
+            ))
+        })
     };
     let nullable = |row: usize, value: Value| {
         if array.is_null(row) {
@@ -245,7 +250,7 @@ fn values(array: &ArrayRef) -> Result<Vec<Value>, String> {
 }
 
 /// Response rows from result batches.
-pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Value>>, String> {
+pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Value>>, ExecError> {
     let mut out = Vec::new();
     for batch in batches {
         let columns: Vec<Vec<Value>> = batch

@@ -26,7 +26,7 @@ use datafusion::physical_plan::{
 };
 use futures_util::Stream;
 
-use crate::query::error::QueryError;
+use crate::query::error::{ExecError, QueryError};
 use crate::query::exec::Deadline;
 
 /// Wraps every operator of `plan` in a guard that checks `deadline`; a
@@ -76,7 +76,7 @@ struct JoinRows {
 
 impl JoinRows {
     /// Counts a batch the join output: `Err` past the limit.
-    fn count(&self, rows: usize, deadline: &Deadline) -> std::result::Result<(), String> {
+    fn count(&self, rows: usize, deadline: &Deadline) -> std::result::Result<(), ExecError> {
         let total = self.rows.fetch_add(rows as u64, Ordering::Relaxed) + rows as u64;
         if total > self.limit {
             return Err(deadline.fail(QueryError::limit(
@@ -146,7 +146,7 @@ impl ExecutionPlan for GuardExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        self.deadline.check().map_err(DataFusionError::Execution)?;
+        self.deadline.check().map_err(execution)?;
         let input = self.input.execute(partition, context)?;
         Ok(Box::pin(GuardStream {
             schema: input.schema(),
@@ -155,6 +155,11 @@ impl ExecutionPlan for GuardExec {
             join: self.join.clone(),
         }))
     }
+}
+
+/// A guard's failure as DataFusion's execution error, with its message.
+fn execution(err: ExecError) -> DataFusionError {
+    DataFusionError::Execution(err.to_string())
 }
 
 struct GuardStream {
@@ -167,9 +172,9 @@ struct GuardStream {
 }
 
 impl GuardStream {
-    fn fail(&mut self, message: String) -> Poll<Option<Result<RecordBatch>>> {
+    fn fail(&mut self, err: ExecError) -> Poll<Option<Result<RecordBatch>>> {
         self.input = None;
-        Poll::Ready(Some(Err(DataFusionError::Execution(message))))
+        Poll::Ready(Some(Err(execution(err))))
     }
 }
 
@@ -180,19 +185,19 @@ impl Stream for GuardStream {
         if self.input.is_none() {
             return Poll::Ready(None);
         }
-        if let Err(message) = self.deadline.check() {
-            return self.fail(message);
+        if let Err(err) = self.deadline.check() {
+            return self.fail(err);
         }
         let Some(input) = self.input.as_mut() else {
             return Poll::Ready(None);
         };
         let item = std::task::ready!(input.as_mut().poll_next(cx));
-        if let Err(message) = self.deadline.check() {
-            return self.fail(message);
+        if let Err(err) = self.deadline.check() {
+            return self.fail(err);
         }
         if let (Some(join), Some(Ok(batch))) = (&self.join, &item) {
-            if let Err(message) = join.count(batch.num_rows(), &self.deadline) {
-                return self.fail(message);
+            if let Err(err) = join.count(batch.num_rows(), &self.deadline) {
+                return self.fail(err);
             }
         }
         Poll::Ready(item)

@@ -252,7 +252,7 @@ async fn execute(
             .map_err(failed)?;
         batches.push(batch);
     }
-    let rows = arrow::rows(&batches).map_err(QueryError::execution)?;
+    let rows = arrow::rows(&batches).map_err(|err| QueryError::execution(err.to_string()))?;
     Ok(ResultTable {
         columns: schema
             .fields()

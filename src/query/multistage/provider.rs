@@ -375,7 +375,7 @@ impl ScanBatches {
             match &plan.filter {
                 Some(filter) => filter
                     .docs(&columns, &all, &mut stats)
-                    .map_err(DataFusionError::Execution)?,
+                    .map_err(|err| DataFusionError::Execution(err.to_string()))?,
                 None => all,
             }
         };
@@ -426,15 +426,15 @@ impl Iterator for ScanBatches {
 
     fn next(&mut self) -> Option<Result<RecordBatch>> {
         let segment = self.segment.clone()?;
-        if let Some(Err(message)) = self.deadline.as_ref().map(|d| d.check()) {
+        if let Some(Err(err)) = self.deadline.as_ref().map(|d| d.check()) {
             // Stop for good: a consumer that polls again gets nothing more.
             self.segment = None;
-            return Some(Err(DataFusionError::Execution(message)));
+            return Some(Err(DataFusionError::Execution(err.to_string())));
         }
         let docs = self.next_docs()?;
-        if let Some(Err(message)) = self.deadline.as_ref().map(|d| d.scanned(docs.len() as u64)) {
+        if let Some(Err(err)) = self.deadline.as_ref().map(|d| d.scanned(docs.len() as u64)) {
             self.segment = None;
-            return Some(Err(DataFusionError::Execution(message)));
+            return Some(Err(DataFusionError::Execution(err.to_string())));
         }
         let columns = open_columns(&self.plan, segment.as_ref());
         let mut arrays = Vec::with_capacity(self.types.len());

@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{lower_thread_priority, WorkloadConfig};
+use crate::query::error::ExecError;
 use crate::query::exec::{execute, Deadline, Partial, SegmentStats};
 use crate::query::plan::Plan;
 use crate::query::source::SegmentSource;
 use crate::sync::Recover;
 
 /// What running a plan on one segment gives.
-pub type SegmentResult = Result<(Partial, SegmentStats), String>;
+pub type SegmentResult = Result<(Partial, SegmentStats), ExecError>;
 
 /// Called once with the results of every segment, in segment order.
 pub type Done = Box<dyn FnOnce(Vec<SegmentResult>) + Send>;
@@ -32,7 +33,10 @@ pub struct Pools {
 
 impl Pools {
     /// Pools of `threads` threads each.
-    pub fn new(threads: usize, config: &WorkloadConfig) -> Result<Pools, String> {
+    pub fn new(
+        threads: usize,
+        config: &WorkloadConfig,
+    ) -> Result<Pools, rayon::ThreadPoolBuildError> {
         let threads = threads.max(1);
         let nice = config.background_nice;
         let interactive = pool("gamay-query", threads, None)?;
@@ -87,7 +91,7 @@ fn pool(
     name: &'static str,
     threads: usize,
     nice: Option<i32>,
-) -> Result<rayon::ThreadPool, String> {
+) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     let mut builder = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(move |index| format!("{name}-{index}"))
@@ -104,7 +108,7 @@ fn pool(
     if let Some(nice) = nice {
         builder = builder.start_handler(move |_| lower_thread_priority(nice));
     }
-    builder.build().map_err(|err| err.to_string())
+    builder.build()
 }
 
 /// One query's segments and how far its drivers have got.
@@ -168,7 +172,9 @@ impl Job {
     fn finish(&self) {
         let results = std::mem::take(&mut *self.results.locked())
             .into_iter()
-            .map(|result| result.unwrap_or_else(|| Err("a segment was not run".into())))
+            .map(|result| {
+                result.unwrap_or_else(|| Err(ExecError::Internal("a segment was not run".into())))
+            })
             .collect();
         if let Some(done) = self.done.locked().take() {
             done(results);

@@ -27,7 +27,7 @@ pub use shared::ConsumeFrom;
 pub use status::{ConsumerState, IngestionCounters, PartitionStatus};
 
 use self::shared::TableShared;
-use super::Server;
+use super::{Error, Server};
 use crate::catalog::{parse_stream_config, Catalog, Schema, TableConfig, TableType};
 use crate::ingest::decode::MessageDecoder;
 use crate::segment::SegmentSpec;
@@ -106,7 +106,7 @@ impl Realtime {
 
     /// Makes `name_with_type`'s consumers match the catalog as it is now:
     /// (re)started with its current settings, or stopped if it is gone.
-    pub fn sync(&self, catalog: &Catalog, name_with_type: &str) -> Result<(), String> {
+    pub fn sync(&self, catalog: &Catalog, name_with_type: &str) -> Result<(), Error> {
         let _lifecycle = self.lock_lifecycle();
         let Some(entry) = catalog.table(name_with_type) else {
             self.stop_locked(name_with_type);
@@ -117,7 +117,9 @@ impl Realtime {
             Some(schema) => self.start_locked(&schema.schema, &entry.config),
             None => {
                 self.stop_locked(name_with_type);
-                Err(format!("table {name_with_type} has no schema"))
+                Err(Error::NoSchema {
+                    table: name_with_type.to_string(),
+                })
             }
         };
         self.note_start(name_with_type, &result);
@@ -125,11 +127,11 @@ impl Realtime {
     }
 
     /// Remembers why `name_with_type` did not start (or forgets it).
-    fn note_start(&self, name_with_type: &str, result: &Result<(), String>) {
+    fn note_start(&self, name_with_type: &str, result: &Result<(), Error>) {
         let mut not_started = self.not_started.locked();
         match result {
             Ok(()) => not_started.remove(name_with_type),
-            Err(reason) => not_started.insert(name_with_type.to_string(), reason.clone()),
+            Err(reason) => not_started.insert(name_with_type.to_string(), reason.to_string()),
         };
     }
 
@@ -148,9 +150,11 @@ impl Realtime {
                 }
                 let Some(schema) = catalog.schema_for_table(&entry.config) else {
                     tracing::error!(table = %entry.config.table_name, "no schema; not consuming");
-                    let name = entry.config.name_with_type();
-                    let reason = format!("table {name} has no schema");
-                    self.note_start(&name, &Err(reason));
+                    let table = entry.config.name_with_type();
+                    let reason = Error::NoSchema {
+                        table: table.clone(),
+                    };
+                    self.note_start(&table, &Err(reason));
                     continue;
                 };
                 if let Err(err) = self.start(&schema.schema, &entry.config) {
@@ -161,7 +165,7 @@ impl Realtime {
     }
 
     /// Starts (or restarts, with the new settings) consuming `table`.
-    pub fn start(&self, schema: &Schema, table: &TableConfig) -> Result<(), String> {
+    pub fn start(&self, schema: &Schema, table: &TableConfig) -> Result<(), Error> {
         let _lifecycle = self.lock_lifecycle();
         let result = self.start_locked(schema, table);
         if table.table_type == TableType::Realtime {
@@ -170,37 +174,34 @@ impl Realtime {
         result
     }
 
-    fn start_locked(&self, schema: &Schema, table: &TableConfig) -> Result<(), String> {
+    fn start_locked(&self, schema: &Schema, table: &TableConfig) -> Result<(), Error> {
         if table.table_type != TableType::Realtime {
             return Ok(());
         }
         let name = table.name_with_type();
         let map = table
             .stream_config_map()
-            .ok_or_else(|| format!("table {name} has no stream config"))?;
-        let stream = parse_stream_config(map, "streamConfigs").map_err(|problems| {
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+            .ok_or_else(|| Error::NoStreamConfig {
+                table: name.clone(),
+            })?;
+        let stream = parse_stream_config(map, "streamConfigs").map_err(Error::StreamConfig)?;
         // Settings librdkafka refuses (a misspelled consumer property, say)
         // would fail every retry: report them now.
         crate::ingest::kafka::connect(&stream, &format!("{name}-check"))?;
         let spec = Arc::new(SegmentSpec::new(schema, table));
         let decoder = MessageDecoder::new(schema, table, spec.clone(), stream.decoder)?;
-        let data = self
-            .server
-            .table_or_create(&name)
-            .map_err(|err| err.to_string())?;
-        let upsert_spec = UpsertSpec::of(schema, table, &spec)?;
+        let data = self.server.table_or_create(&name)?;
+        let upsert_spec = UpsertSpec::of(schema, table, &spec).map_err(Error::Upsert)?;
         let paused = self.stop_locked(&name);
         // Rebuilt from what is committed now that no consumer runs.
         let upsert = match upsert_spec {
             Some(upsert_spec) => Some(Arc::new(
-                TableUpsert::open(upsert_spec, data.dir(), &data.segments())
-                    .map_err(|err| format!("table {name}: {err}"))?,
+                TableUpsert::open(upsert_spec, data.dir(), &data.segments()).map_err(|source| {
+                    Error::UpsertState {
+                        table: name.clone(),
+                        source,
+                    }
+                })?,
             )),
             None => None,
         };
@@ -219,7 +220,7 @@ impl Realtime {
         let supervisor = std::thread::Builder::new()
             .name(format!("gamay-ingest-{}", shared.raw_name))
             .spawn(move || supervisor::run(thread_shared, retention))
-            .map_err(|err| format!("cannot start the ingestion thread: {err}"))?;
+            .map_err(Error::Thread)?;
         let replaced = self.lock().insert(
             name,
             Running {

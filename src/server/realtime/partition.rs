@@ -19,9 +19,9 @@ use super::sealer::{SealJob, Sealer};
 use super::shared::{ConsumeFrom, TableShared};
 use super::status::ConsumerState;
 use crate::ingest::decode::{BadReason, Decoded};
-use crate::ingest::kafka;
+use crate::ingest::{kafka, Error as IngestError};
 use crate::segment::{Cell, MutableSegment};
-use crate::server::{Checkpoint, ConsumingSegment};
+use crate::server::{Checkpoint, ConsumingSegment, Error};
 use crate::upsert::{Admit, Form, PartitionUpsert};
 
 /// Messages decoded before they are appended in one go.
@@ -79,7 +79,7 @@ pub fn run(shared: Arc<TableShared>, partition: i32) {
                 tracing::warn!(table = %shared.name, partition, error = %err, "consumer error; retrying");
                 shared.with_status(partition, |status| {
                     status.state = ConsumerState::Retrying;
-                    status.note_error(err);
+                    status.note_error(err.to_string());
                 });
                 shared.wait(delay);
                 delay = (delay * 2).min(Duration::from_secs(30));
@@ -105,7 +105,7 @@ fn consume(
     sealer: &Sealer,
     cursor: &mut Option<Cursor>,
     force_commit: u64,
-) -> Result<Exit, String> {
+) -> Result<Exit, Error> {
     let topic = shared.stream.topic.as_str();
     let consumer = kafka::connect(&shared.stream, &format!("{}-{partition}", shared.name))?;
     let dead_letters = match &shared.stream.dead_letter_topic {
@@ -138,7 +138,7 @@ fn consume(
         });
     }
     let Some(cursor) = cursor.as_mut() else {
-        return Err("no cursor".into());
+        return Err(Error::Internal("no cursor"));
     };
     let mut assigned = false;
     let mut pending: Vec<Vec<Cell>> = Vec::with_capacity(BATCH);
@@ -154,7 +154,10 @@ fn consume(
             }
             if assigned {
                 use rdkafka::consumer::Consumer;
-                consumer.unassign().map_err(|err| kafka::describe(&err))?;
+                consumer.unassign().map_err(|source| IngestError::Kafka {
+                    action: None,
+                    source,
+                })?;
                 assigned = false;
             }
             shared.with_status(partition, |status| {
@@ -239,10 +242,9 @@ fn consume(
                         &mut pending,
                         &mut pending_offsets,
                     );
-                    return Err(format!(
-                        "consuming {topic}/{partition}: {}",
-                        kafka::describe(&err)
-                    ));
+                    return Err(
+                        IngestError::kafka(format!("consuming {topic}/{partition}"))(err).into(),
+                    );
                 }
             };
             let offset = message.offset();
@@ -435,7 +437,7 @@ fn refresh_star_trees(shared: &TableShared, name: &str, segment: &Arc<MutableSeg
     }
 }
 
-fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) -> Result<(), String> {
+fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) -> Result<(), Error> {
     let sequence = cursor.next_sequence;
     let name = shared.segment_name(partition, sequence);
     let segment = Arc::new(MutableSegment::new(shared.spec.clone()));
@@ -447,7 +449,7 @@ fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) -> Re
                 });
                 Some((state, id))
             }
-            Err(err) => return Err(format!("no room for the primary keys: {err}")),
+            Err(err) => return Err(Error::NoRoomForKeys(err)),
         },
         None => None,
     };
@@ -527,7 +529,7 @@ fn reset_after_out_of_range(
     consumer: &BaseConsumer,
     sealer: &Sealer,
     cursor: &mut Cursor,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let topic = shared.stream.topic.as_str();
     let (low, high) = kafka::watermarks(consumer, topic, partition)?;
     let wanted = cursor.next_offset;
@@ -604,14 +606,9 @@ fn stop_on_bad(
     });
 }
 
-fn dead_letter_producer(shared: &TableShared) -> Result<BaseProducer, String> {
+fn dead_letter_producer(shared: &TableShared) -> Result<BaseProducer, Error> {
     let config = kafka::producer_config(&shared.stream);
-    let producer: BaseProducer = config.create().map_err(|err| {
-        format!(
-            "cannot create the dead-letter producer: {}",
-            kafka::describe(&err)
-        )
-    })?;
+    let producer: BaseProducer = config.create().map_err(Error::DeadLetterProducer)?;
     let _ = producer.flush(Duration::ZERO);
     Ok(producer)
 }

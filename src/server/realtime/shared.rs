@@ -29,14 +29,12 @@ pub enum ConsumeFrom {
 }
 
 impl ConsumeFrom {
-    pub fn parse(text: &str) -> Result<ConsumeFrom, String> {
+    pub fn parse(text: &str) -> Result<ConsumeFrom, crate::server::Error> {
         match text.to_ascii_lowercase().as_str() {
             "lastconsumed" => Ok(ConsumeFrom::LastConsumed),
             "smallest" => Ok(ConsumeFrom::Smallest),
             "largest" => Ok(ConsumeFrom::Largest),
-            _ => Err(format!(
-                "consumeFrom `{text}` is not valid; expected lastConsumed, smallest or largest"
-            )),
+            _ => Err(crate::server::Error::ConsumeFrom(text.to_string())),
         }
     }
 }

@@ -74,7 +74,7 @@ pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
             match kafka::connect(&shared.stream, &format!("{}-meta", shared.name)) {
                 Ok(made) => client = Some(made),
                 Err(err) => {
-                    shared.counters.set_table_error(Some(err));
+                    shared.counters.set_table_error(Some(err.to_string()));
                     shared.wait(delay);
                     delay = (delay * 2).min(Duration::from_secs(30));
                     continue;
@@ -112,7 +112,7 @@ pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
                 }
                 Err(err) => {
                     tracing::warn!(table = %shared.name, error = %err, "cannot list partitions; retrying");
-                    shared.counters.set_table_error(Some(err));
+                    shared.counters.set_table_error(Some(err.to_string()));
                     next_discovery = Instant::now() + delay;
                     delay = (delay * 2).min(Duration::from_secs(30));
                 }

@@ -7,10 +7,12 @@
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::export::error::SecretError;
+use crate::export::jdbc::error::TlsError;
 use crate::export::secrets::SECRETS_DIR_ENV;
 
 /// Finds the file a path names (confined to `GAMAY_SECRETS_DIR` but in tests).
-pub(super) type Resolve<'a> = &'a dyn Fn(&str) -> Result<std::path::PathBuf, String>;
+pub(super) type Resolve<'a> = &'a dyn Fn(&str) -> Result<std::path::PathBuf, SecretError>;
 
 /// A certificate or key given in the URL: PEM text, or a file's path.
 #[derive(Clone, PartialEq, Eq)]
@@ -29,12 +31,19 @@ impl Material {
     }
 
     /// The bytes, from the URL or the file `resolve` finds for the path.
-    pub(super) fn bytes(&self, param: &str, resolve: Resolve<'_>) -> Result<Vec<u8>, String> {
+    pub(super) fn bytes(&self, param: &str, resolve: Resolve<'_>) -> Result<Vec<u8>, TlsError> {
         match self {
             Material::Pem(text) => Ok(text.clone().into_bytes()),
             Material::File(path) => {
-                let file = resolve(path).map_err(|err| format!("{param}: {err}"))?;
-                std::fs::read(&file).map_err(|err| format!("{param}: cannot read `{path}`: {err}"))
+                let file = resolve(path).map_err(|source| TlsError::Secret {
+                    param: param.to_string(),
+                    source,
+                })?;
+                std::fs::read(&file).map_err(|source| TlsError::Unreadable {
+                    param: param.to_string(),
+                    path: path.to_string(),
+                    source,
+                })
             }
         }
     }
@@ -104,12 +113,10 @@ pub(super) fn certificates(
     bytes: &[u8],
     param: &str,
     source: &Material,
-) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bad = || {
-        format!(
-            "{param}: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----) that can be read",
-            source.shown()
-        )
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bad = || TlsError::NoCertificate {
+        param: param.to_string(),
+        shown: source.shown(),
     };
     if !is_pem(bytes) {
         return match bytes.first() {
@@ -132,12 +139,9 @@ pub(super) fn certificates(
 pub(super) fn private_key(
     bytes: &[u8],
     source: &Material,
-) -> Result<PrivateKeyDer<'static>, String> {
-    let bad = || {
-        format!(
-            "sslkey: {} holds no unencrypted private key (PEM or PKCS#8 DER) that can be read",
-            source.shown()
-        )
+) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let bad = || TlsError::NoKey {
+        shown: source.shown(),
     };
     if is_pem(bytes) {
         return PrivateKeyDer::from_pem_slice(bytes).map_err(|_| bad());

@@ -17,6 +17,7 @@ pub use material::{Ca, ClientCert, Loaded, Material};
 
 use material::{certificates, check_material, private_key, Resolve};
 
+use super::error::TlsError;
 use super::url::{ConnectionUrl, Driver};
 use crate::export::secrets::{secrets_file, SECRETS_DIR_ENV};
 
@@ -164,11 +165,11 @@ impl TlsConfig {
 
     /// Reads and parses the certificates and key the mode will use; files
     /// only from inside `GAMAY_SECRETS_DIR`.
-    pub fn load(&self) -> Result<Loaded, String> {
+    pub fn load(&self) -> Result<Loaded, TlsError> {
         self.load_with(&secrets_file)
     }
 
-    fn load_with(&self, resolve: Resolve<'_>) -> Result<Loaded, String> {
+    fn load_with(&self, resolve: Resolve<'_>) -> Result<Loaded, TlsError> {
         let mut loaded = Loaded::default();
         if self.mode == Mode::Disable {
             return Ok(loaded);

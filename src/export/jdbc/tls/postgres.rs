@@ -25,16 +25,18 @@ use tokio_rustls::rustls::server::ParsedCertificate;
 use tokio_rustls::rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::{Loaded, TlsConfig, Verify};
+use crate::export::jdbc::error::TlsError;
 
 /// The rustls client config `tls` asks for, with what `load` read.
-pub fn client_config(tls: &TlsConfig, loaded: Loaded) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(tls: &TlsConfig, loaded: Loaded) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = Arc::new(crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     match (&loaded.ca, &tls.ca) {
         (Some(ca), Some((param, _))) => {
             for cert in &ca.certs {
-                roots.add(cert.clone()).map_err(|err| {
-                    format!("{param}: a certificate in it cannot be used as a CA: {err}")
+                roots.add(cert.clone()).map_err(|source| TlsError::NotCa {
+                    param: param.to_string(),
+                    source,
                 })?;
             }
         }
@@ -47,13 +49,13 @@ pub fn client_config(tls: &TlsConfig, loaded: Loaded) -> Result<Arc<ClientConfig
     });
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|err| format!("TLS setup failed: {err}"))?
+        .map_err(TlsError::Setup)?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let mut config = match loaded.client {
-        Some((certs, key)) => builder.with_client_auth_cert(certs, key).map_err(|err| {
-            format!("sslcert and sslkey do not make a usable certificate and key: {err}")
-        })?,
+        Some((certs, key)) => builder
+            .with_client_auth_cert(certs, key)
+            .map_err(TlsError::ClientCertificate)?,
         None => builder.with_no_client_auth(),
     };
     // What libpq 17 sends; PostgreSQL 17 insists on it for sslnegotiation=direct.

@@ -210,7 +210,10 @@ fn what_cannot_be_honoured_is_refused_with_the_way_out() {
 /// Loads `url`'s certificates with files taken from the fixtures.
 fn load(url: &str) -> Result<super::Loaded, String> {
     let dir = fixtures();
-    read(url).unwrap().load_with(&|path| confine(&dir, path))
+    read(url)
+        .unwrap()
+        .load_with(&|path| confine(&dir, path))
+        .map_err(|err| err.to_string())
 }
 
 #[test]
@@ -283,7 +286,12 @@ fn unreadable_material_is_named_but_never_quoted() {
         "postgres://h/db?sslcert=broken.pem&sslkey=garbage.pem",
         "postgres://h/db?sslmode=verify-ca&sslrootcert=/etc/passwd",
     ] {
-        let err = read(url).unwrap().load_with(&resolve).err().unwrap();
+        let err = read(url)
+            .unwrap()
+            .load_with(&resolve)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             !err.contains(secret) && !err.contains("root:"),
             "{url}: {err}"
@@ -294,7 +302,8 @@ fn unreadable_material_is_named_but_never_quoted() {
         .unwrap()
         .load_with(&resolve)
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert_eq!(
         err,
         "sslrootcert: `garbage.pem` holds no PEM certificate (-----BEGIN CERTIFICATE-----) that can be read"
@@ -329,7 +338,7 @@ fn server(client_auth: bool) -> Arc<ServerConfig> {
 /// Shakes hands with the fixture server as `url` asks, calling it `host`.
 async fn handshake(url: &str, host: &str, client_auth: bool) -> Result<(), String> {
     let tls = read(url).unwrap();
-    let config = client_config(&tls, load(url)?)?;
+    let config = client_config(&tls, load(url)?).map_err(|err| err.to_string())?;
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let acceptor = tokio_rustls::TlsAcceptor::from(server(client_auth));
     let accepted = tokio::spawn(async move { acceptor.accept(server_io).await.map(|_| ()) });
@@ -382,7 +391,8 @@ async fn each_mode_checks_what_it_promises() {
         false,
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("not valid for name"), "{err}");
 }
 
@@ -402,6 +412,7 @@ async fn client_certificates_are_presented() {
         true,
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("do not make a usable"), "{err}");
 }
