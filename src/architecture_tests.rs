@@ -1,6 +1,7 @@
 //! The dependency rule of `docs/architecture.md`, checked: every
 //! `crate::<module>` path in the library's non-test code is an edge between
-//! top-level modules, and those edges must form no cycle. The storage
+//! top-level modules, and those edges must form no cycle. Only `api`
+//! speaks HTTP (errors become statuses in `api/error.rs`), and the storage
 //! layers never touch an async runtime or Kafka.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -193,7 +194,7 @@ fn a_cycle_is_found() {
 }
 
 #[test]
-fn storage_layers_stay_synchronous() {
+fn http_stays_in_api_and_storage_stays_synchronous() {
     for (name, files) in modules() {
         for (path, text) in files {
             let uses = |prefix: &str| {
@@ -201,6 +202,15 @@ fn storage_layers_stay_synchronous() {
                     .filter(|line| !line.trim_start().starts_with("//"))
                     .any(|line| line.contains(prefix))
             };
+            if name != "api" {
+                for http in ["axum::", "http::", "StatusCode"] {
+                    assert!(
+                        !uses(http),
+                        "{} names `{http}`: only `api` speaks HTTP",
+                        path.display()
+                    );
+                }
+            }
             if matches!(
                 name.as_str(),
                 "codec" | "segment" | "index" | "sketch" | "sort"
