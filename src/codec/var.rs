@@ -9,6 +9,24 @@ fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T]> {
     bytemuck::try_cast_slice(bytes).map_err(|err| Error::Malformed(format!("{what}: {err}")))
 }
 
+/// Splits a block that starts with `count + 1` `u32` offsets (`what`, as
+/// errors name them) padded to 8 bytes into those offsets and the bytes
+/// after them. The count comes from a file and is not trusted.
+pub fn split_offsets<'a>(
+    bytes: &'a [u8],
+    count: usize,
+    what: &str,
+) -> Result<(&'a [u32], &'a [u8])> {
+    let too_short =
+        || Error::Malformed(format!("{} bytes cannot hold {count} {what}", bytes.len()));
+    let header = offsets_len(count).ok_or_else(too_short)?;
+    let data_start = header.next_multiple_of(8);
+    if bytes.len() < data_start {
+        return Err(too_short());
+    }
+    Ok((cast(&bytes[..header], what)?, &bytes[data_start..]))
+}
+
 /// Variable-width values: `offset:u32{count+1} pad8 bytes`.
 #[derive(Debug, Clone, Copy)]
 pub struct Var<'a> {
@@ -19,19 +37,7 @@ pub struct Var<'a> {
 
 impl<'a> Var<'a> {
     pub fn parse(bytes: &'a [u8], count: usize, text: bool) -> Result<Var<'a>> {
-        let too_short = || {
-            Error::Malformed(format!(
-                "{} bytes cannot hold {count} value offsets",
-                bytes.len()
-            ))
-        };
-        let header = offsets_len(count).ok_or_else(too_short)?;
-        let data_start = header.next_multiple_of(8);
-        if bytes.len() < data_start {
-            return Err(too_short());
-        }
-        let offsets: &[u32] = cast(&bytes[..header], "value offsets")?;
-        let data = &bytes[data_start..];
+        let (offsets, data) = split_offsets(bytes, count, "value offsets")?;
         if offsets[count] as usize != data.len() {
             return Err(Error::Malformed(
                 "value offsets do not end at the data length".into(),
@@ -73,7 +79,7 @@ impl<'a> Var<'a> {
 
 /// Bytes of `count + 1` `u32` offsets (or starts), `None` when no block
 /// could hold them: the count comes from a file and is not trusted.
-pub fn offsets_len(count: usize) -> Option<usize> {
+fn offsets_len(count: usize) -> Option<usize> {
     count
         .checked_add(1)?
         .checked_mul(4)

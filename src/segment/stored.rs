@@ -8,7 +8,7 @@ use super::error::BlockError;
 use super::types::{Physical, Scalar};
 use crate::codec::bitpack;
 use crate::codec::forpack::{self, ForPacked};
-use crate::codec::var::{offsets_len, Var};
+use crate::codec::var::{split_offsets, Var};
 use crate::index::sorted::SortedIndex;
 
 fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> Result<&'a [T], BlockError> {
@@ -319,24 +319,13 @@ impl<'a> Forward<'a> {
         docs: usize,
         total: usize,
     ) -> Result<Forward<'a>, BlockError> {
-        let too_short = || {
-            BlockError::Malformed(format!(
-                "{} bytes cannot hold {docs} value starts",
-                bytes.len()
-            ))
-        };
-        let header = offsets_len(docs).ok_or_else(too_short)?;
-        let data_start = header.next_multiple_of(8);
-        if bytes.len() < data_start {
-            return Err(too_short());
-        }
-        let starts: &[u32] = cast(&bytes[..header], "value starts")?;
+        let (starts, packed) = split_offsets(bytes, docs, "value starts")?;
         if starts[docs] as usize != total {
             return Err(BlockError::Malformed(
                 "value starts do not end at the value count".into(),
             ));
         }
-        let ids = PackedIds::parse(&bytes[data_start..], bits, total)?;
+        let ids = PackedIds::parse(packed, bits, total)?;
         Ok(Forward::DictMv { starts, ids })
     }
 }
