@@ -39,6 +39,31 @@ fn gamay(args: &[&str]) -> Output {
         .expect("the gamay binary runs")
 }
 
+/// `gamay bench` on `rows` rows with one run of each query on one client,
+/// no Kafka and no isolation phase, writing to `out`; `extra` adds
+/// arguments (the peers among them).
+fn short_run(rows: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "bench",
+        "--rows",
+        rows,
+        "--runs",
+        "1",
+        "--clients",
+        "1",
+        "--seconds",
+        "0.1",
+        "--kafka-rows",
+        "0",
+        "--isolation-seconds",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    gamay(&args)
+}
+
 fn python() -> Option<String> {
     let python = std::env::var("GAMAY_BENCH_PYTHON").ok();
     if python.is_none() && std::env::var("GAMAY_REQUIRE_SERVICES").as_deref() == Ok("1") {
@@ -227,25 +252,7 @@ fn a_small_run_measures_every_phase() {
     // A second run reuses the generated file rather than writing it again.
     let parquet = out.path().join("stock_30000.parquet");
     let modified = std::fs::metadata(&parquet).unwrap().modified().unwrap();
-    let again = gamay(&[
-        "bench",
-        "--rows",
-        "30000",
-        "--runs",
-        "1",
-        "--clients",
-        "1",
-        "--seconds",
-        "0.1",
-        "--kafka-rows",
-        "0",
-        "--isolation-seconds",
-        "0",
-        "--peers",
-        "none",
-        "--out",
-        out_dir,
-    ]);
+    let again = short_run("30000", out.path(), &["--peers", "none"]);
     assert!(
         again.status.success(),
         "{}",
@@ -394,30 +401,15 @@ fn an_answer_that_differs_from_duckdbs_fails_the_run() {
     .unwrap();
     let run = |extra: &[&str]| {
         let mut args = vec![
-            "bench",
-            "--rows",
-            "2000",
-            "--runs",
-            "1",
-            "--clients",
-            "1",
-            "--seconds",
-            "0.1",
-            "--kafka-rows",
-            "0",
-            "--isolation-seconds",
-            "0",
             "--peers",
             "duckdb",
             "--python",
             python.as_str(),
             "--queries",
             queries.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
         ];
         args.extend(extra);
-        gamay(&args)
+        short_run("2000", out.path(), &args)
     };
     let output = run(&[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
