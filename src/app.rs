@@ -36,9 +36,7 @@ impl App {
     /// then starts the tables' consumers and the connectors' jobs.
     pub fn open(config: ServerConfig) -> Result<App> {
         let auth = match &config.auth_file {
-            Some(path) => Some(Arc::new(
-                Authenticator::from_file(path).map_err(Error::Auth)?,
-            )),
+            Some(path) => Some(Arc::new(Authenticator::from_file(path)?)),
             None => None,
         };
         let catalog = Catalog::open(&config.data_dir)?;

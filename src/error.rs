@@ -43,8 +43,8 @@ pub enum Error {
     #[error("refusing to serve on {addr} without authentication: other hosts can reach it; give --auth-file (see `gamay auth`), listen on 127.0.0.1, or pass --insecure")]
     Insecure { addr: SocketAddr },
 
-    #[error("{0}")]
-    Auth(String),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::FileError),
 
     #[error("{0}")]
     Tls(String),

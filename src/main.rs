@@ -222,7 +222,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             ExitCode::FAILURE
         }
     }
@@ -449,5 +449,39 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
             () = wait(terminate) => {}
         }
         tracing::info!("shutdown signal received; finishing in-flight requests");
+    }
+}
+
+/// An error with its causes, joined by `: `. Gamay's errors quote their
+/// cause in their own message, so a cause already quoted is not repeated.
+fn describe(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn causes_are_shown_once() {
+        let io = std::io::Error::other("No such file or directory");
+        // A typed error that quotes its source, under a context that does not.
+        let typed = gamay::auth::FileError::Read {
+            path: "/etc/gamay/auth.json".into(),
+            source: io,
+        };
+        let err = anyhow::Error::new(typed).context("cannot start");
+        assert_eq!(
+            describe(&err),
+            "cannot start: cannot read the auth file /etc/gamay/auth.json: No such file or directory"
+        );
     }
 }

@@ -21,6 +21,7 @@
 //! controller.admin.access.control.principals.user.permissions=READ
 //! ```
 
+use super::error::FileError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -56,66 +57,67 @@ struct PrincipalJson {
 }
 
 /// Reads and checks an auth file; every error names the principal and field.
-pub fn load(path: &Path) -> Result<Vec<Account>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("cannot read the auth file {}: {err}", path.display()))?;
-    parse(&text).map_err(|err| format!("auth file {}: {err}", path.display()))
+pub fn load(path: &Path) -> Result<Vec<Account>, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|source| FileError::In {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })
 }
 
-pub(super) fn parse(text: &str) -> Result<Vec<Account>, String> {
+pub(super) fn parse(text: &str) -> Result<Vec<Account>, FileError> {
     let entries = if text.trim_start().starts_with('{') {
-        let file: FileJson = serde_json::from_str(text).map_err(|err| err.to_string())?;
+        let file: FileJson = serde_json::from_str(text)?;
         file.principals
     } else {
         from_properties(text)?
     };
     if entries.is_empty() {
-        return Err("no principals are defined".to_string());
+        return Err(FileError::NoPrincipals);
     }
     let mut names = BTreeSet::new();
     let mut accounts = Vec::with_capacity(entries.len());
     for entry in entries {
         if !names.insert(entry.name.clone()) {
-            return Err(format!("principal `{}` is defined twice", entry.name));
+            return Err(FileError::DefinedTwice(entry.name));
         }
         accounts.push(account(entry)?);
     }
     Ok(accounts)
 }
 
-fn account(entry: PrincipalJson) -> Result<Account, String> {
+fn account(entry: PrincipalJson) -> Result<Account, FileError> {
     let name = entry.name;
     if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
-        return Err(format!(
-            "principal name `{name}` must be non-empty, without `:` or control characters"
-        ));
+        return Err(FileError::BadName(name));
     }
     let credential = match (entry.password, entry.token) {
         (Some(hash), None) => {
-            secret::check_password_hash(&hash).map_err(|err| {
-                format!("principal `{name}`: the password must be an Argon2 hash such as `gamay auth hash-password` prints ({err})")
+            secret::check_password_hash(&hash).map_err(|reason| FileError::NotAHash {
+                name: name.clone(),
+                reason,
             })?;
             Credential::Password(hash)
         }
-        (None, Some(token)) => Credential::Token(
-            secret::parse_token_digest(&token)
-                .map_err(|err| format!("principal `{name}`: {err}"))?,
-        ),
-        (Some(_), Some(_)) => {
-            return Err(format!(
-                "principal `{name}` has both a password and a token; give one"
-            ))
+        (None, Some(token)) => {
+            Credential::Token(secret::parse_token_digest(&token).map_err(|reason| {
+                FileError::BadToken {
+                    name: name.clone(),
+                    reason,
+                }
+            })?)
         }
-        (None, None) => {
-            return Err(format!(
-                "principal `{name}` needs a `password` (Argon2 hash) or a `token` (sha256 digest)"
-            ))
-        }
+        (Some(_), Some(_)) => return Err(FileError::BothCredentials(name)),
+        (None, None) => return Err(FileError::NoCredential(name)),
     };
     let mut permissions = BTreeSet::new();
     for text in &entry.permissions {
-        let permission = Permission::parse(text).ok_or_else(|| {
-            format!("principal `{name}`: unknown permission `{text}`; use READ, CREATE, UPDATE, DELETE or METRICS")
+        let permission = Permission::parse(text).ok_or_else(|| FileError::UnknownPermission {
+            name: name.clone(),
+            permission: text.clone(),
         })?;
         permissions.insert(permission);
     }
@@ -135,7 +137,7 @@ fn account(entry: PrincipalJson) -> Result<Account, String> {
     })
 }
 
-fn from_properties(text: &str) -> Result<Vec<PrincipalJson>, String> {
+fn from_properties(text: &str) -> Result<Vec<PrincipalJson>, FileError> {
     let mut props = BTreeMap::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -145,7 +147,7 @@ fn from_properties(text: &str) -> Result<Vec<PrincipalJson>, String> {
         let (key, value) = line
             .split_once('=')
             .or_else(|| line.split_once(':'))
-            .ok_or_else(|| format!("line {}: expected `key=value`", number + 1))?;
+            .ok_or(FileError::NotAProperty(number + 1))?;
         let key = key.trim();
         let Some(rest) = PROPERTY_PREFIXES
             .iter()
@@ -155,12 +157,9 @@ fn from_properties(text: &str) -> Result<Vec<PrincipalJson>, String> {
         };
         props.insert(rest.to_string(), value.trim().to_string());
     }
-    let list = props.get("").ok_or_else(|| {
-        format!(
-            "no `{}` list of principals (JSON files start with `{{`)",
-            PROPERTY_PREFIXES[0]
-        )
-    })?;
+    let list = props
+        .get("")
+        .ok_or(FileError::NoPrincipalList(PROPERTY_PREFIXES[0]))?;
     let split = |value: Option<&String>| -> Vec<String> {
         value
             .map(|v| {

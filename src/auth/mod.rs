@@ -17,6 +17,7 @@
 //! they came in, and a repeated request costs one SHA-256.
 
 pub mod audit;
+mod error;
 mod file;
 pub mod secret;
 
@@ -24,6 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+pub use error::FileError;
 pub use file::load;
 
 use crate::catalog::raw_table_name;
@@ -176,7 +178,7 @@ impl Authenticator {
     }
 
     /// Reads the principals from an auth file (see [`load`]).
-    pub fn from_file(path: &Path) -> Result<Authenticator, String> {
+    pub fn from_file(path: &Path) -> Result<Authenticator, FileError> {
         Ok(Authenticator::new(load(path)?))
     }
 

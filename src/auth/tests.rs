@@ -114,19 +114,22 @@ fn bad_files_are_refused_with_the_principal_named() {
         (r#"{"users": []}"#, "unknown field"),
     ];
     for (text, needle) in cases {
-        let err = file::parse(text).unwrap_err();
+        let err = file::parse(text).unwrap_err().to_string();
         assert!(err.contains(needle), "{text}: {err}");
     }
     let digest = secret::token_digest("t");
     let text = format!(
         r#"{{"principals": [{{"name": "a", "token": "{digest}", "permissions": ["ALL"]}}]}}"#
     );
-    let err = file::parse(&text).unwrap_err();
+    let err = file::parse(&text).unwrap_err().to_string();
     assert!(err.contains("unknown permission `ALL`"), "{err}");
     let text = format!(
         r#"{{"principals": [{{"name": "a", "token": "{digest}"}}, {{"name": "a", "token": "{digest}"}}]}}"#
     );
-    assert!(file::parse(&text).unwrap_err().contains("defined twice"));
+    assert!(file::parse(&text)
+        .unwrap_err()
+        .to_string()
+        .contains("defined twice"));
 }
 
 #[test]
@@ -153,6 +156,7 @@ fn pinot_properties_are_read() {
                  controller.admin.access.control.principals.admin.password=verysecret\n";
     assert!(file::parse(clear)
         .unwrap_err()
+        .to_string()
         .contains("gamay auth hash-password"));
 }
 
