@@ -45,6 +45,8 @@
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping,
 //!   access checks, the connection listener and TLS, the console.
 //! - [`auth`]: principals, permissions, credentials, the audit log.
+//! - [`metastore`]: what a cluster's nodes agree on (segment records,
+//!   checkpoints, partition leases), on PostgreSQL.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
 //! - [`quickstart`]: `gamay quickstart`, the scenario on an embedded Kafka.
 //! - [`config`]: process settings (flags, limits).
@@ -77,6 +79,7 @@ pub mod expr;
 pub mod faults;
 pub mod index;
 pub mod ingest;
+pub mod metastore;
 pub mod metrics;
 pub mod query;
 pub mod quickstart;

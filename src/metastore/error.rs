@@ -1,0 +1,41 @@
+//! Metastore failures.
+
+/// A failed metastore operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the metastore URL is not valid: {0}")]
+    Url(String),
+
+    #[error("cannot connect to the metastore: {0}")]
+    Connect(String),
+
+    #[error("the metastore failed to {action}: {source}")]
+    Database {
+        action: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    #[error("the metastore's schema is at version {found}, newer than this Gamay knows ({known}): upgrade Gamay")]
+    NewerSchema { found: i32, known: i32 },
+
+    #[error("segment {segment} of {table} starts at offset {start} of partition {partition}, but the partition's checkpoint is {checkpoint}: a segment must start where the last one ended")]
+    OutOfOrder {
+        table: String,
+        segment: String,
+        partition: i32,
+        start: i64,
+        checkpoint: i64,
+    },
+
+    #[error("segment {segment} of {table} is already recorded")]
+    Duplicate { table: String, segment: String },
+
+    #[error("a real-time segment's record needs its partition and offsets: {0}")]
+    NotRealtime(String),
+
+    #[error("the metastore holds a segment state `{0}` this Gamay does not know")]
+    UnknownState(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,48 @@
+//! The metastore's schema, as versioned steps. Gamay applies the steps a
+//! database lacks when it connects, in one transaction under an advisory
+//! lock (so nodes starting together apply each step once), and records
+//! the version reached in `gamay_metastore_version`. A database at a newer
+//! version than this build knows is refused rather than written to.
+
+/// Step `i` takes the schema from version `i` to `i + 1`.
+pub const STEPS: &[&str] = &[
+    // 1: segment records, checkpoints and partition leases.
+    "CREATE TABLE gamay_segments (
+        table_name    TEXT NOT NULL,
+        segment_name  TEXT NOT NULL,
+        partition_id  INTEGER,
+        start_offset  BIGINT,
+        end_offset    BIGINT,
+        start_time_ms BIGINT,
+        end_time_ms   BIGINT,
+        num_rows      BIGINT NOT NULL,
+        size_bytes    BIGINT NOT NULL,
+        crc           BIGINT NOT NULL,
+        uri           TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (table_name, segment_name)
+    );
+    CREATE TABLE gamay_checkpoints (
+        table_name   TEXT NOT NULL,
+        partition_id INTEGER NOT NULL,
+        next_offset  BIGINT NOT NULL,
+        PRIMARY KEY (table_name, partition_id)
+    );
+    CREATE TABLE gamay_leases (
+        table_name   TEXT NOT NULL,
+        partition_id INTEGER NOT NULL,
+        owner        TEXT NOT NULL,
+        epoch        BIGINT NOT NULL,
+        expires_at   TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (table_name, partition_id)
+    );",
+];
+
+/// The version this build migrates to.
+pub fn latest() -> i32 {
+    STEPS.len() as i32
+}
+
+/// The advisory lock key migrations hold (`gamay` in ASCII).
+pub const LOCK_KEY: i64 = 0x67_61_6d_61_79;

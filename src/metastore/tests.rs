@@ -1,0 +1,238 @@
+//! The metastore against a real PostgreSQL (`GAMAY_TEST_POSTGRES`, which
+//! `tests/services.sh` starts); each test works in a schema of its own.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tokio_postgres::NoTls;
+
+use super::migrations;
+use super::postgres::PgMetastore;
+use super::{Commit, Error, SegmentRecord, SegmentState};
+
+/// The database URL and a fresh schema's name, or `None` when no
+/// PostgreSQL is configured (a failure under `GAMAY_REQUIRE_SERVICES=1`).
+async fn fresh_schema() -> Option<(String, String)> {
+    let Ok(url) = std::env::var("GAMAY_TEST_POSTGRES") else {
+        assert!(
+            std::env::var("GAMAY_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "GAMAY_TEST_POSTGRES is not set: run the tests through tests/run"
+        );
+        return None;
+    };
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let schema = format!(
+        "gamay_meta_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .await
+        .unwrap();
+    Some((url, schema))
+}
+
+async fn open(url: &str, schema: &str) -> Result<PgMetastore, Error> {
+    let mut config: tokio_postgres::Config = url.parse().unwrap();
+    config.options(format!("-c search_path={schema}"));
+    PgMetastore::connect_with(config).await
+}
+
+fn segment(name: &str, partition: i32, start: i64, end: i64) -> SegmentRecord {
+    SegmentRecord {
+        table: "trades_REALTIME".into(),
+        segment: name.into(),
+        partition: Some(partition),
+        offsets: Some((start, end)),
+        time_range: Some((1_700_000_000_000, 1_700_000_060_000)),
+        rows: end - start,
+        size_bytes: 4096,
+        crc: 0x1234_5678,
+        uri: format!("s3://lake/trades/{name}"),
+        state: SegmentState::Online,
+    }
+}
+
+const LONG: Duration = Duration::from_secs(3600);
+
+#[tokio::test]
+async fn the_schema_is_created_once_and_a_newer_one_refused() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    // Several nodes starting together apply each step once.
+    let (a, b, c) = tokio::join!(
+        open(&url, &schema),
+        open(&url, &schema),
+        open(&url, &schema)
+    );
+    let store = a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), migrations::latest());
+    assert!(store.segments("trades_REALTIME").await.unwrap().is_empty());
+
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "UPDATE {schema}.gamay_metastore_version SET version = version + 1"
+        ))
+        .await
+        .unwrap();
+    let err = open(&url, &schema).await.err().unwrap();
+    assert!(matches!(err, Error::NewerSchema { .. }), "{err}");
+    assert!(err.to_string().contains("upgrade Gamay"), "{err}");
+}
+
+#[tokio::test]
+async fn a_lease_goes_to_one_owner_at_a_time_and_each_grant_raises_the_epoch() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let store = open(&url, &schema).await.unwrap();
+    let other = open(&url, &schema).await.unwrap();
+
+    // Two servers race for the same partition: one wins.
+    let (first, second) = tokio::join!(
+        store.acquire_lease("trades_REALTIME", 0, "server-a", LONG),
+        other.acquire_lease("trades_REALTIME", 0, "server-b", LONG)
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(first.is_some() != second.is_some(), "{first:?} {second:?}");
+    let (winner, loser) = match &first {
+        Some(_) => ("server-a", "server-b"),
+        None => ("server-b", "server-a"),
+    };
+    let lease = first.or(second).unwrap();
+    assert_eq!((lease.owner.as_str(), lease.epoch), (winner, 1));
+    assert!(store.renew_lease(&lease).await.unwrap());
+    assert_eq!(
+        store
+            .acquire_lease("trades_REALTIME", 0, loser, LONG)
+            .await
+            .unwrap(),
+        None
+    );
+    // Another partition is free.
+    let other_partition = store
+        .acquire_lease("trades_REALTIME", 1, loser, LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other_partition.epoch, 1);
+
+    // The holder restarts: its new grant fences the old one.
+    let again = store
+        .acquire_lease("trades_REALTIME", 0, winner, LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.epoch, 2);
+    assert!(!store.renew_lease(&lease).await.unwrap());
+
+    // An expired lease goes to whoever asks next.
+    let short = store
+        .acquire_lease("trades_REALTIME", 0, winner, Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    let taken = other
+        .acquire_lease("trades_REALTIME", 0, loser, LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (taken.owner.as_str(), taken.epoch),
+        (loser, short.epoch + 1)
+    );
+}
+
+#[tokio::test]
+async fn a_commit_takes_effect_only_under_the_current_lease() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let mut store = open(&url, &schema).await.unwrap();
+    let mut other = open(&url, &schema).await.unwrap();
+    let stale = store
+        .acquire_lease("trades_REALTIME", 3, "server-a", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    let current = other
+        .acquire_lease("trades_REALTIME", 3, "server-b", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The stalled first owner's commit changes nothing.
+    let first = segment("trades__3__0", 3, 0, 1000);
+    assert_eq!(
+        store.commit_segment(&stale, &first).await.unwrap(),
+        Commit::Fenced
+    );
+    assert_eq!(store.checkpoint("trades_REALTIME", 3).await.unwrap(), None);
+    assert!(store.segments("trades_REALTIME").await.unwrap().is_empty());
+
+    // The current owner's commit records the segment and the checkpoint.
+    assert_eq!(
+        other.commit_segment(&current, &first).await.unwrap(),
+        Commit::Committed
+    );
+    assert_eq!(
+        store.checkpoint("trades_REALTIME", 3).await.unwrap(),
+        Some(1000)
+    );
+    assert_eq!(
+        store.segments("trades_REALTIME").await.unwrap(),
+        vec![first.clone()]
+    );
+
+    // The same segment again, a gap and an overlap are refused.
+    let err = other.commit_segment(&current, &first).await.err().unwrap();
+    assert!(
+        matches!(
+            err,
+            Error::OutOfOrder {
+                checkpoint: 1000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut again = first.clone();
+    again.offsets = Some((1000, 1500));
+    let err = other.commit_segment(&current, &again).await.err().unwrap();
+    assert!(matches!(err, Error::Duplicate { .. }), "{err}");
+    let gap = segment("trades__3__1", 3, 1200, 2000);
+    let err = other.commit_segment(&current, &gap).await.err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("must start where the last one ended"),
+        "{err}"
+    );
+
+    let next = segment("trades__3__1", 3, 1000, 2000);
+    assert_eq!(
+        other.commit_segment(&current, &next).await.unwrap(),
+        Commit::Committed
+    );
+    assert_eq!(
+        store.checkpoint("trades_REALTIME", 3).await.unwrap(),
+        Some(2000)
+    );
+    assert_eq!(store.segments("trades_REALTIME").await.unwrap().len(), 2);
+
+    // A record of another partition does not go under this lease.
+    let elsewhere = segment("trades__4__0", 4, 0, 10);
+    assert!(matches!(
+        other.commit_segment(&current, &elsewhere).await,
+        Err(Error::NotRealtime(_))
+    ));
+}
