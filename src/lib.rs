@@ -45,6 +45,8 @@
 //! - [`api`]: axum routes on Pinot's paths, error → HTTP status mapping,
 //!   access checks, the connection listener and TLS, the console.
 //! - [`auth`]: principals, permissions, credentials, the audit log.
+//! - [`deepstore`]: sealed segment files in object storage (S3 or a
+//!   directory) under deterministic names, downloaded whole.
 //! - [`metastore`]: what a cluster's nodes agree on (segment records,
 //!   checkpoints, partition leases), on PostgreSQL.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
@@ -72,6 +74,7 @@ pub mod auth;
 pub mod catalog;
 pub mod codec;
 pub mod config;
+pub mod deepstore;
 pub mod durable;
 pub mod error;
 pub mod export;

@@ -1,0 +1,235 @@
+//! The deep store: where a cluster keeps every sealed segment file, so a
+//! server's disk is only a cache. `s3://bucket/prefix` (credentials,
+//! region and endpoint from the standard `AWS_*` variables) or
+//! `file:///dir`. A segment lives under a deterministic name,
+//! `<prefix>/<table>/<segment>`, written only if absent: an upload
+//! repeated after a crash finds its own bytes and succeeds, anything else
+//! there is an error and is left alone. Downloads land whole or not at all
+//! (a temporary file, fsynced, renamed into place).
+
+mod error;
+
+use std::io::Write;
+use std::path::{Component, Path};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+pub use error::{Error, Result};
+
+/// What an upload found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uploaded {
+    /// This call wrote the object.
+    Written,
+    /// An earlier attempt wrote the same bytes.
+    AlreadyThere,
+}
+
+/// An open deep store.
+pub struct DeepStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    url: String,
+}
+
+impl DeepStore {
+    /// Opens the store `url` names: `s3://bucket[/prefix]` or `file:///dir`
+    /// (created if missing).
+    pub fn open(url: &str) -> Result<DeepStore> {
+        let bad = |reason: &str| Error::Url {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let (store, prefix): (Arc<dyn ObjectStore>, String) = if let Some(dir) =
+            url.strip_prefix("file://")
+        {
+            let dir = Path::new(dir);
+            if !dir.is_absolute() {
+                return Err(bad(
+                    "a file:// store needs an absolute directory, as in file:///var/lib/gamay/deep",
+                ));
+            }
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let store = LocalFileSystem::new_with_prefix(dir).map_err(|source| Error::Store {
+                what: format!("open {}", dir.display()),
+                source,
+            })?;
+            (Arc::new(store), String::new())
+        } else if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(bad(
+                    "an s3:// store needs a bucket, as in s3://bucket/prefix",
+                ));
+            }
+            let store = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_conditional_put(S3ConditionalPut::ETagMatch)
+                .build()
+                .map_err(|source| Error::Store {
+                    what: format!("open the bucket {bucket}"),
+                    source,
+                })?;
+            (Arc::new(store), prefix.trim_matches('/').to_string())
+        } else {
+            return Err(bad("the deep store is s3://bucket/prefix or file:///dir"));
+        };
+        Ok(DeepStore {
+            store,
+            prefix,
+            url: url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// Opens an S3 store at `endpoint` (a local S3 server) with the given
+    /// credentials, for `s3://bucket/prefix`.
+    pub fn open_s3_at(
+        endpoint: &str,
+        bucket: &str,
+        prefix: &str,
+        key: &str,
+        secret: &str,
+    ) -> Result<DeepStore> {
+        let store = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region("us-east-1")
+            .with_endpoint(endpoint.trim_end_matches('/'))
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_access_key_id(key)
+            .with_secret_access_key(secret)
+            .with_conditional_put(S3ConditionalPut::ETagMatch)
+            .build()
+            .map_err(|source| Error::Store {
+                what: format!("open the bucket {bucket}"),
+                source,
+            })?;
+        Ok(DeepStore {
+            store: Arc::new(store),
+            prefix: prefix.trim_matches('/').to_string(),
+            url: format!("s3://{bucket}/{}", prefix.trim_matches('/'))
+                .trim_end_matches('/')
+                .to_string(),
+        })
+    }
+
+    /// The object a table's segment is stored as.
+    fn location(&self, table: &str, segment: &str) -> Result<ObjectPath> {
+        for name in [table, segment] {
+            let plain = !name.is_empty()
+                && Path::new(name)
+                    .components()
+                    .all(|part| matches!(part, Component::Normal(_)))
+                && !name.contains('/');
+            if !plain {
+                return Err(Error::Name(name.to_string()));
+            }
+        }
+        let key = if self.prefix.is_empty() {
+            format!("{table}/{segment}")
+        } else {
+            format!("{}/{table}/{segment}", self.prefix)
+        };
+        ObjectPath::parse(&key).map_err(|_| Error::Name(key))
+    }
+
+    /// The URI a table's segment has in this store.
+    pub fn uri(&self, table: &str, segment: &str) -> Result<String> {
+        let location = self.location(table, segment)?;
+        let under_prefix = location
+            .as_ref()
+            .strip_prefix(&self.prefix)
+            .unwrap_or(location.as_ref())
+            .trim_start_matches('/')
+            .to_string();
+        Ok(format!("{}/{under_prefix}", self.url))
+    }
+
+    /// Uploads the segment file at `file` as `table`'s `segment`, unless an
+    /// earlier attempt already stored the same bytes.
+    pub async fn upload(&self, table: &str, segment: &str, file: &Path) -> Result<Uploaded> {
+        let location = self.location(table, segment)?;
+        let bytes = Bytes::from(std::fs::read(file).map_err(|source| Error::Io {
+            path: file.to_path_buf(),
+            source,
+        })?);
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&location, PutPayload::from_bytes(bytes.clone()), options)
+            .await
+        {
+            Ok(_) => Ok(Uploaded::Written),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let existing = self.read(&location).await?;
+                if existing == bytes {
+                    Ok(Uploaded::AlreadyThere)
+                } else {
+                    Err(Error::OtherContents {
+                        key: location.to_string(),
+                        existing: existing.len(),
+                        uploaded: bytes.len(),
+                    })
+                }
+            }
+            Err(source) => Err(Error::Store {
+                what: format!("write {location}"),
+                source,
+            }),
+        }
+    }
+
+    async fn read(&self, location: &ObjectPath) -> Result<Bytes> {
+        let read = match self.store.get(location).await {
+            Ok(found) => found.bytes().await,
+            Err(err) => Err(err),
+        };
+        read.map_err(|source| match source {
+            object_store::Error::NotFound { .. } => Error::Missing(location.to_string()),
+            source => Error::Store {
+                what: format!("read {location}"),
+                source,
+            },
+        })
+    }
+
+    /// Downloads `table`'s `segment` to `dest`, which holds the whole file
+    /// or is left as it was.
+    pub async fn download(&self, table: &str, segment: &str, dest: &Path) -> Result<()> {
+        let location = self.location(table, segment)?;
+        let bytes = self.read(&location).await?;
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let temp = crate::durable::temp_path(dest);
+        let written = (|| {
+            let mut file = std::fs::File::create(&temp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&temp, dest)?;
+            std::fs::File::open(dir)?.sync_all()
+        })();
+        written.map_err(|source| {
+            let _ = std::fs::remove_file(&temp);
+            Error::Io {
+                path: dest.to_path_buf(),
+                source,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
