@@ -48,7 +48,7 @@
 //! - [`deepstore`]: sealed segment files in object storage (S3 or a
 //!   directory) under deterministic names, downloaded whole.
 //! - [`metastore`]: what a cluster's nodes agree on (segment records,
-//!   checkpoints, partition leases), on PostgreSQL.
+//!   checkpoints, partition leases, live nodes, assignments), on PostgreSQL.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
 //! - [`quickstart`]: `gamay quickstart`, the scenario on an embedded Kafka.
 //! - [`config`]: process settings (flags, limits).

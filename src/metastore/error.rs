@@ -34,6 +34,9 @@ pub enum Error {
     #[error("a real-time segment's record needs its partition and offsets: {0}")]
     NotRealtime(String),
 
+    #[error("segment {segment} of {table} is not recorded, so it cannot be assigned")]
+    Unrecorded { table: String, segment: String },
+
     #[error("the metastore holds a segment state `{0}` this Gamay does not know")]
     UnknownState(String),
 }

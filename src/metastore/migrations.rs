@@ -37,6 +37,22 @@ pub const STEPS: &[&str] = &[
         expires_at   TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (table_name, partition_id)
     );",
+    // 2: live nodes and which servers hold which sealed segments.
+    "CREATE TABLE gamay_servers (
+        server_id    TEXT PRIMARY KEY,
+        url          TEXT NOT NULL,
+        roles        TEXT NOT NULL,
+        started_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE gamay_assignments (
+        table_name   TEXT NOT NULL,
+        segment_name TEXT NOT NULL,
+        server_id    TEXT NOT NULL,
+        PRIMARY KEY (table_name, segment_name, server_id),
+        FOREIGN KEY (table_name, segment_name)
+            REFERENCES gamay_segments (table_name, segment_name) ON DELETE CASCADE
+    );",
 ];
 
 /// The version this build migrates to.

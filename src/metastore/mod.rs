@@ -1,9 +1,9 @@
 //! The metastore: what a cluster's nodes agree on, kept where every node
 //! can reach it in transactions. It holds segment records (table,
 //! partition, offsets, time range, rows, size, checksum, deep-store URI,
-//! state), each partition's checkpoint, and partition leases with a
-//! fencing epoch; later versions of its schema add the catalog, live
-//! servers, assignments and connectors.
+//! state), each partition's checkpoint, partition leases with a fencing
+//! epoch, the live nodes (heartbeats) and which servers hold which sealed
+//! segments; later versions of its schema add the catalog and connectors.
 //!
 //! The commit of a real-time segment is the heart of exactly-once across
 //! machines: one transaction inserts the segment's record and moves the
@@ -91,6 +91,17 @@ pub enum Commit {
     /// The committer no longer holds the lease at its epoch: nothing
     /// changed, and the segment must be discarded.
     Fenced,
+}
+
+/// A node as it announces itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Stable across restarts (the node's name or host).
+    pub id: String,
+    /// Where other nodes reach its HTTP API.
+    pub url: String,
+    /// Its roles, as `--role` names them (`server`, `broker`, ...).
+    pub roles: Vec<String>,
 }
 
 #[cfg(test)]

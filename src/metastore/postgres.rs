@@ -6,7 +6,9 @@ use std::time::Duration;
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::migrations::{self, LOCK_KEY, STEPS};
-use super::{Commit, Error, Lease, Result, SegmentRecord, SegmentState};
+use std::collections::BTreeMap;
+
+use super::{Commit, Error, Lease, Node, Result, SegmentRecord, SegmentState};
 
 /// A connection to the metastore's database.
 pub struct PgMetastore {
@@ -274,6 +276,112 @@ impl PgMetastore {
             .await
             .map_err(db("read segment records"))?;
         rows.iter().map(record_of).collect()
+    }
+}
+
+impl PgMetastore {
+    /// Records that `node` is alive now (registering it the first time).
+    pub async fn heartbeat(&self, node: &Node) -> Result<()> {
+        self.client
+            .execute(
+                "INSERT INTO gamay_servers (server_id, url, roles) VALUES ($1, $2, $3)
+                 ON CONFLICT (server_id) DO UPDATE
+                   SET url = EXCLUDED.url, roles = EXCLUDED.roles, heartbeat_at = now()",
+                &[&node.id, &node.url, &node.roles.join(",")],
+            )
+            .await
+            .map_err(db("record a heartbeat"))?;
+        Ok(())
+    }
+
+    /// The nodes whose last heartbeat is less than `timeout` old, by id.
+    pub async fn live_nodes(&self, timeout: Duration) -> Result<Vec<Node>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT server_id, url, roles FROM gamay_servers
+                 WHERE heartbeat_at > now() - make_interval(secs => $1)
+                 ORDER BY server_id",
+                &[&timeout.as_secs_f64()],
+            )
+            .await
+            .map_err(db("read the live nodes"))?;
+        Ok(rows
+            .iter()
+            .map(|row| Node {
+                id: row.get(0),
+                url: row.get(1),
+                roles: row
+                    .get::<_, String>(2)
+                    .split(',')
+                    .filter(|role| !role.is_empty())
+                    .map(String::from)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Removes a node that leaves on purpose.
+    pub async fn leave(&self, id: &str) -> Result<()> {
+        self.client
+            .execute("DELETE FROM gamay_servers WHERE server_id = $1", &[&id])
+            .await
+            .map_err(db("remove a node"))?;
+        Ok(())
+    }
+
+    /// Makes `servers` the holders of a recorded segment, replacing the
+    /// earlier ones, in one transaction.
+    pub async fn assign(&mut self, table: &str, segment: &str, servers: &[String]) -> Result<()> {
+        let tx = self
+            .client
+            .transaction()
+            .await
+            .map_err(db("start an assignment"))?;
+        tx.execute(
+            "DELETE FROM gamay_assignments WHERE table_name = $1 AND segment_name = $2",
+            &[&table, &segment],
+        )
+        .await
+        .map_err(db("clear an assignment"))?;
+        for server in servers {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO gamay_assignments (table_name, segment_name, server_id)
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    &[&table, &segment, server],
+                )
+                .await;
+            if let Err(err) = inserted {
+                if err.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+                    return Err(Error::Unrecorded {
+                        table: table.to_string(),
+                        segment: segment.to_string(),
+                    });
+                }
+                return Err(db("assign a segment")(err));
+            }
+        }
+        tx.commit().await.map_err(db("commit an assignment"))
+    }
+
+    /// Which servers hold each of a table's segments (only segments with
+    /// at least one holder appear).
+    pub async fn assignments(&self, table: &str) -> Result<BTreeMap<String, Vec<String>>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT segment_name, server_id FROM gamay_assignments
+                 WHERE table_name = $1 ORDER BY segment_name, server_id",
+                &[&table],
+            )
+            .await
+            .map_err(db("read assignments"))?;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in rows {
+            out.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        Ok(out)
     }
 }
 

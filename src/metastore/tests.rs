@@ -8,7 +8,7 @@ use tokio_postgres::NoTls;
 
 use super::migrations;
 use super::postgres::PgMetastore;
-use super::{Commit, Error, SegmentRecord, SegmentState};
+use super::{Commit, Error, Node, SegmentRecord, SegmentState};
 
 /// The database URL and a fresh schema's name, or `None` when no
 /// PostgreSQL is configured (a failure under `GAMAY_REQUIRE_SERVICES=1`).
@@ -235,4 +235,125 @@ async fn a_commit_takes_effect_only_under_the_current_lease() {
         other.commit_segment(&current, &elsewhere).await,
         Err(Error::NotRealtime(_))
     ));
+}
+
+fn node(id: &str) -> Node {
+    Node {
+        id: id.into(),
+        url: format!("http://{id}:9000"),
+        roles: vec!["server".into()],
+    }
+}
+
+#[tokio::test]
+async fn nodes_are_live_while_they_beat_and_gone_when_they_leave() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let store = open(&url, &schema).await.unwrap();
+    for id in ["server-b", "server-a"] {
+        store.heartbeat(&node(id)).await.unwrap();
+    }
+    let mut moved = node("server-b");
+    moved.url = "http://10.0.0.7:9000".into();
+    moved.roles = vec!["server".into(), "broker".into()];
+    store.heartbeat(&moved).await.unwrap();
+    assert_eq!(
+        store.live_nodes(LONG).await.unwrap(),
+        vec![node("server-a"), moved]
+    );
+    // A heartbeat older than the timeout is a dead node.
+    assert!(store.live_nodes(Duration::ZERO).await.unwrap().is_empty());
+    store.leave("server-a").await.unwrap();
+    let live: Vec<String> = store
+        .live_nodes(LONG)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|node| node.id)
+        .collect();
+    assert_eq!(live, ["server-b"]);
+}
+
+#[tokio::test]
+async fn an_assignment_replaces_the_holders_of_a_recorded_segment() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let mut store = open(&url, &schema).await.unwrap();
+    let lease = store
+        .acquire_lease("trades_REALTIME", 0, "server-a", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    for (name, start, end) in [("trades__0__0", 0, 10), ("trades__0__1", 10, 20)] {
+        let record = segment(name, 0, start, end);
+        assert_eq!(
+            store.commit_segment(&lease, &record).await.unwrap(),
+            Commit::Committed
+        );
+    }
+    let servers = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+    store
+        .assign("trades_REALTIME", "trades__0__0", &servers(&["s1", "s2"]))
+        .await
+        .unwrap();
+    store
+        .assign("trades_REALTIME", "trades__0__1", &servers(&["s2", "s3"]))
+        .await
+        .unwrap();
+    store
+        .assign(
+            "trades_REALTIME",
+            "trades__0__0",
+            &servers(&["s3", "s1", "s3"]),
+        )
+        .await
+        .unwrap();
+    let assigned = store.assignments("trades_REALTIME").await.unwrap();
+    assert_eq!(assigned["trades__0__0"], servers(&["s1", "s3"]));
+    assert_eq!(assigned["trades__0__1"], servers(&["s2", "s3"]));
+    assert!(store.assignments("other_OFFLINE").await.unwrap().is_empty());
+
+    // A segment nobody recorded cannot be assigned, and the failed
+    // transaction leaves the earlier assignment.
+    let err = store
+        .assign("trades_REALTIME", "trades__0__9", &servers(&["s1"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unrecorded { .. }), "{err}");
+    assert_eq!(
+        store.assignments("trades_REALTIME").await.unwrap(),
+        assigned
+    );
+}
+
+#[tokio::test]
+async fn an_older_schema_is_migrated_step_by_step() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    // A database a build of schema version 1 made, holding a segment.
+    client
+        .batch_execute(&format!(
+            "SET search_path = {schema};
+             CREATE TABLE gamay_metastore_version (version INTEGER NOT NULL);
+             INSERT INTO gamay_metastore_version VALUES (1);
+             {}
+             INSERT INTO gamay_segments (table_name, segment_name, num_rows, size_bytes, crc, uri, state)
+             VALUES ('t_OFFLINE', 's0', 5, 100, 1, 'file:///deep/t_OFFLINE/s0', 'ONLINE');",
+            migrations::STEPS[0]
+        ))
+        .await
+        .unwrap();
+    let mut store = open(&url, &schema).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), migrations::latest());
+    assert_eq!(store.segments("t_OFFLINE").await.unwrap().len(), 1);
+    store
+        .assign("t_OFFLINE", "s0", &["s1".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(store.assignments("t_OFFLINE").await.unwrap()["s0"], ["s1"]);
 }
