@@ -365,6 +365,29 @@ impl PgMetastore {
         tx.commit().await.map_err(db("commit an assignment"))
     }
 
+    /// Which servers hold each segment of every table, in one read: what a
+    /// broker's routing table is built from.
+    pub async fn routing(&self) -> Result<BTreeMap<String, BTreeMap<String, Vec<String>>>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT table_name, segment_name, server_id FROM gamay_assignments
+                 ORDER BY table_name, segment_name, server_id",
+                &[],
+            )
+            .await
+            .map_err(db("read the routing"))?;
+        let mut out: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        for row in rows {
+            out.entry(row.get(0))
+                .or_default()
+                .entry(row.get(1))
+                .or_default()
+                .push(row.get(2));
+        }
+        Ok(out)
+    }
+
     /// Which servers hold each of a table's segments (only segments with
     /// at least one holder appear).
     pub async fn assignments(&self, table: &str) -> Result<BTreeMap<String, Vec<String>>> {

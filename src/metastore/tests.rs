@@ -314,6 +314,9 @@ async fn an_assignment_replaces_the_holders_of_a_recorded_segment() {
     assert_eq!(assigned["trades__0__0"], servers(&["s1", "s3"]));
     assert_eq!(assigned["trades__0__1"], servers(&["s2", "s3"]));
     assert!(store.assignments("other_OFFLINE").await.unwrap().is_empty());
+    let routing = store.routing().await.unwrap();
+    assert_eq!(routing.len(), 1);
+    assert_eq!(routing["trades_REALTIME"], assigned);
 
     // A segment nobody recorded cannot be assigned, and the failed
     // transaction leaves the earlier assignment.
