@@ -49,12 +49,11 @@ fn is_test_file(file: &Path) -> bool {
     if stem == "tests" || stem.ends_with("_tests") {
         return true;
     }
-    let parent_dir = file.parent().unwrap();
-    let declaring = if stem == "mod" {
+    if stem == "mod" {
         return false;
-    } else {
-        [parent_dir.join("mod.rs"), parent_dir.with_extension("rs")]
-    };
+    }
+    let parent_dir = file.parent().unwrap();
+    let declaring = [parent_dir.join("mod.rs"), parent_dir.with_extension("rs")];
     declaring.iter().any(|parent| {
         std::fs::read_to_string(parent).is_ok_and(|text| {
             let lines: Vec<&str> = text.lines().map(str::trim).collect();

@@ -70,14 +70,7 @@ impl DeepStore {
                     "an s3:// store needs a bucket, as in s3://bucket/prefix",
                 ));
             }
-            let store = AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_conditional_put(S3ConditionalPut::ETagMatch)
-                .build()
-                .map_err(|source| Error::Store {
-                    what: format!("open the bucket {bucket}"),
-                    source,
-                })?;
+            let store = build_s3(AmazonS3Builder::from_env(), bucket)?;
             (Arc::new(store), prefix.trim_matches('/').to_string())
         } else {
             return Err(bad("the deep store is s3://bucket/prefix or file:///dir"));
@@ -98,23 +91,17 @@ impl DeepStore {
         key: &str,
         secret: &str,
     ) -> Result<DeepStore> {
-        let store = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
+        let builder = AmazonS3Builder::new()
             .with_region("us-east-1")
             .with_endpoint(endpoint.trim_end_matches('/'))
             .with_allow_http(endpoint.starts_with("http://"))
             .with_access_key_id(key)
-            .with_secret_access_key(secret)
-            .with_conditional_put(S3ConditionalPut::ETagMatch)
-            .build()
-            .map_err(|source| Error::Store {
-                what: format!("open the bucket {bucket}"),
-                source,
-            })?;
+            .with_secret_access_key(secret);
+        let prefix = prefix.trim_matches('/');
         Ok(DeepStore {
-            store: Arc::new(store),
-            prefix: prefix.trim_matches('/').to_string(),
-            url: format!("s3://{bucket}/{}", prefix.trim_matches('/'))
+            store: Arc::new(build_s3(builder, bucket)?),
+            prefix: prefix.to_string(),
+            url: format!("s3://{bucket}/{prefix}")
                 .trim_end_matches('/')
                 .to_string(),
         })
@@ -142,21 +129,15 @@ impl DeepStore {
 
     /// The URI a table's segment has in this store.
     pub fn uri(&self, table: &str, segment: &str) -> Result<String> {
-        let location = self.location(table, segment)?;
-        let under_prefix = location
-            .as_ref()
-            .strip_prefix(&self.prefix)
-            .unwrap_or(location.as_ref())
-            .trim_start_matches('/')
-            .to_string();
-        Ok(format!("{}/{under_prefix}", self.url))
+        self.location(table, segment)?;
+        Ok(format!("{}/{table}/{segment}", self.url))
     }
 
     /// Uploads the segment file at `file` as `table`'s `segment`, unless an
     /// earlier attempt already stored the same bytes.
     pub async fn upload(&self, table: &str, segment: &str, file: &Path) -> Result<Uploaded> {
         let location = self.location(table, segment)?;
-        let bytes = Bytes::from(std::fs::read(file).map_err(|source| Error::Io {
+        let bytes = Bytes::from(tokio::fs::read(file).await.map_err(|source| Error::Io {
             path: file.to_path_buf(),
             source,
         })?);
@@ -208,27 +189,49 @@ impl DeepStore {
     pub async fn download(&self, table: &str, segment: &str, dest: &Path) -> Result<()> {
         let location = self.location(table, segment)?;
         let bytes = self.read(&location).await?;
-        let dir = dest.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let temp = crate::durable::temp_path(dest);
-        let written = (|| {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, dest)?;
-            std::fs::File::open(dir)?.sync_all()
-        })();
-        written.map_err(|source| {
-            let _ = std::fs::remove_file(&temp);
-            Error::Io {
+        let target = dest.to_path_buf();
+        tokio::task::spawn_blocking(move || write_whole(&target, &bytes))
+            .await
+            .map_err(|err| Error::Io {
                 path: dest.to_path_buf(),
-                source,
-            }
-        })
+                source: std::io::Error::other(err),
+            })?
     }
+}
+
+/// Writes `bytes` to `dest` through a synced temporary file renamed into
+/// place, so `dest` holds all of them or its old contents.
+fn write_whole(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let temp = crate::durable::temp_path(dest);
+    let written = (|| {
+        std::fs::create_dir_all(dir)?;
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, dest)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    written.map_err(|source| {
+        let _ = std::fs::remove_file(&temp);
+        Error::Io {
+            path: dest.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// An S3 store of `bucket` with conditional puts, so a segment is written
+/// only where none is.
+fn build_s3(builder: AmazonS3Builder, bucket: &str) -> Result<object_store::aws::AmazonS3> {
+    builder
+        .with_bucket_name(bucket)
+        .with_conditional_put(S3ConditionalPut::ETagMatch)
+        .build()
+        .map_err(|source| Error::Store {
+            what: format!("open the bucket {bucket}"),
+            source,
+        })
 }
 
 #[cfg(test)]

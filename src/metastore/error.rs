@@ -34,6 +34,15 @@ pub enum Error {
     #[error("a real-time segment's record needs its partition and offsets: {0}")]
     NotRealtime(String),
 
+    #[error("segment {segment} is of {table} partition {partition}, but the lease is of {lease_table} partition {lease_partition}")]
+    OtherLease {
+        segment: String,
+        table: String,
+        partition: i32,
+        lease_table: String,
+        lease_partition: i32,
+    },
+
     #[error("segment {segment} of {table} is not recorded, so it cannot be assigned")]
     Unrecorded { table: String, segment: String },
 

@@ -168,10 +168,13 @@ impl PgMetastore {
             return Err(Error::NotRealtime(record.segment.clone()));
         };
         if partition != lease.partition || record.table != lease.table {
-            return Err(Error::NotRealtime(format!(
-                "{} is of {} partition {partition}, the lease of {} partition {}",
-                record.segment, record.table, lease.table, lease.partition
-            )));
+            return Err(Error::OtherLease {
+                segment: record.segment.clone(),
+                table: record.table.clone(),
+                partition,
+                lease_table: lease.table.clone(),
+                lease_partition: lease.partition,
+            });
         }
         let tx = self
             .client

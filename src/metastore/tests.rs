@@ -233,7 +233,7 @@ async fn a_commit_takes_effect_only_under_the_current_lease() {
     let elsewhere = segment("trades__4__0", 4, 0, 10);
     assert!(matches!(
         other.commit_segment(&current, &elsewhere).await,
-        Err(Error::NotRealtime(_))
+        Err(Error::OtherLease { .. })
     ));
 }
 
