@@ -37,3 +37,11 @@ SET useMultistageEngine=true; (SELECT   FROM trades WHERE update_at LIKE '.' OR 
 SELECT COUNT(*) FROM stock_transactions GROUP BY (SELECT FROM trades)
 
 SELECT FROM stock_transactions
+
+-- A negative lpad/rpad width over rows overflowed DataFusion's buffer
+-- sizing (a panic, 500): negative widths pad to an empty string now.
+-- @endpoint POST /query
+SELECT lpad(' ', -2147483648, shares) FROM stock_transactions WHERE id < 3 LIMIT 3
+
+-- @endpoint POST /query
+SELECT rpad(symbol, -1, 'x'), lpad(symbol, -5) FROM stock_transactions WHERE id < 3 LIMIT 3

@@ -264,10 +264,33 @@ impl ScalarUDFImpl for Bounded {
         if let Some(size) = estimate(self.growth, &args.args, args.number_rows) {
             self.reserve(&reservation, size)?;
         }
+        let args = match self.growth {
+            Growth::Pad => without_negative_widths(args),
+            _ => args,
+        };
         let result = self.inner.invoke_with_args(args)?;
         self.reserve(&reservation, Size::of(&result))?;
         Ok(result)
     }
+}
+
+/// `lpad`/`rpad` arguments with negative widths as 0, which pad to an
+/// empty string as in PostgreSQL: DataFusion sizes its buffer from the
+/// widths without checking their sign, and a negative one overflows it.
+fn without_negative_widths(mut args: ScalarFunctionArgs) -> ScalarFunctionArgs {
+    match args.args.get_mut(1) {
+        Some(ColumnarValue::Scalar(ScalarValue::Int64(Some(width)))) if *width < 0 => *width = 0,
+        Some(ColumnarValue::Array(widths)) => {
+            if let Some(ints) = widths.as_primitive_opt::<Int64Type>() {
+                if ints.iter().flatten().any(|width| width < 0) {
+                    let clamped: arrow_array::Int64Array = ints.unary(|width| width.max(0));
+                    *widths = Arc::new(clamped);
+                }
+            }
+        }
+        _ => {}
+    }
+    args
 }
 
 /// Bytes of a result: all of it, and its largest value.
