@@ -45,3 +45,10 @@ SELECT lpad(' ', -2147483648, shares) FROM stock_transactions WHERE id < 3 LIMIT
 
 -- @endpoint POST /query
 SELECT rpad(symbol, -1, 'x'), lpad(symbol, -5) FROM stock_transactions WHERE id < 3 LIMIT 3
+
+-- A REGEXP_LIKE pattern past the regex crate's size limit failed
+-- DataFusion's match kernel as an internal error (500); it is the
+-- query's error (400) now.
+SET useMultistageEngine = true; SELECT * FROM stock_transactions WHERE REGEXP_LIKE(country, 'a{1000000}') LIMIT 10
+
+SET useMultistageEngine = true; SELECT COUNT(*) FROM stock_transactions WHERE country ~ '(' 

@@ -343,10 +343,27 @@ pub fn datafusion_error(err: DataFusionError) -> QueryError {
         DataFusionError::ArrowError(arrow, _) => arrow_code(arrow),
         DataFusionError::Execution(_) | DataFusionError::ResourcesExhausted(_) => EXECUTION,
         DataFusionError::External(inner) => external_code(inner.as_ref()),
+        // The `~` operators (which REGEXP_LIKE with a literal pattern
+        // becomes) report a pattern that does not compile, or compiles
+        // past the regex crate's size limit, as an internal error.
+        DataFusionError::Internal(text) if text.starts_with(REGEX_KERNEL_FAILED) => {
+            let cause = text[REGEX_KERNEL_FAILED.len()..].trim();
+            return QueryError::new(
+                EXECUTION,
+                format!(
+                    "the regular expression is invalid or too large ({cause}); \
+                     a pattern must compile to at most 10485760 bytes"
+                ),
+            );
+        }
         _ => INTERNAL,
     };
     QueryError::new(code, message)
 }
+
+/// How DataFusion's regular-expression match kernel starts the internal
+/// error it raises for a pattern that does not compile.
+const REGEX_KERNEL_FAILED: &str = "failed to call 'regex_match_dyn_scalar'";
 
 /// Whether `err` came out of the analyzer rule named `rule`, which wraps
 /// its errors in a context of its name.
