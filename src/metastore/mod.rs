@@ -19,7 +19,10 @@ mod error;
 pub mod migrations;
 pub mod postgres;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 pub use error::{Error, Result};
 
@@ -102,6 +105,140 @@ pub struct Node {
     pub url: String,
     /// Its roles, as `--role` names them (`server`, `broker`, ...).
     pub roles: Vec<String>,
+}
+
+/// What a catalog entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CatalogKind {
+    Schema,
+    Table,
+}
+
+impl CatalogKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogKind::Schema => "schema",
+            CatalogKind::Table => "table",
+        }
+    }
+}
+
+/// A schema or table config as the metastore holds it: the JSON the user
+/// sent (secrets as the catalog stores them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub kind: CatalogKind,
+    /// The schema's name, or the table's name with its type.
+    pub name: String,
+    pub json: String,
+}
+
+/// A connector's config and the state its job keeps, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorRecord {
+    pub name: String,
+    pub config: String,
+    /// `None` until the connector's job records any.
+    pub state: Option<String>,
+}
+
+/// Table (with type) → segment → the servers assigned to hold it.
+pub type Routing = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// What the nodes of a cluster share. Every method that changes more than
+/// one thing does it in one transaction. Implementations: [`postgres`]
+/// for a cluster, [`local`] for nodes of one process (and tests of the
+/// cluster's logic).
+#[async_trait]
+pub trait Metastore: Send + Sync {
+    // ---- the catalog ----
+
+    /// Every schema and table config.
+    async fn catalog(&self) -> Result<Vec<CatalogEntry>>;
+    /// Adds or replaces an entry.
+    async fn put_catalog(&self, entry: &CatalogEntry) -> Result<()>;
+    /// Removes an entry; removing an absent one is not an error.
+    async fn remove_catalog(&self, kind: CatalogKind, name: &str) -> Result<()>;
+
+    // ---- segments and checkpoints ----
+
+    /// Records a segment that no stream partition orders (an OFFLINE
+    /// table's upload or ingested file). A repeated name is
+    /// [`Error::Duplicate`].
+    async fn record_segment(&self, record: &SegmentRecord) -> Result<()>;
+    /// Records a real-time segment and moves its partition's checkpoint to
+    /// its end offset, only while `lease` is current (see
+    /// [`Commit::Fenced`]).
+    async fn commit_segment(&self, lease: &Lease, record: &SegmentRecord) -> Result<Commit>;
+    /// Changes a recorded segment's state; `false` when it is not recorded.
+    async fn set_segment_state(
+        &self,
+        table: &str,
+        segment: &str,
+        state: SegmentState,
+    ) -> Result<bool>;
+    /// Forgets a segment and its assignments; `false` when it was not
+    /// recorded.
+    async fn remove_segment(&self, table: &str, segment: &str) -> Result<bool>;
+    /// A table's segment records, in name order.
+    async fn segments(&self, table: &str) -> Result<Vec<SegmentRecord>>;
+    /// Every table's segment records.
+    async fn all_segments(&self) -> Result<Vec<SegmentRecord>>;
+    /// The next offset a partition's consumption resumes from.
+    async fn checkpoint(&self, table: &str, partition: i32) -> Result<Option<i64>>;
+    /// Every partition's checkpoint of a table.
+    async fn checkpoints(&self, table: &str) -> Result<BTreeMap<i32, i64>>;
+
+    // ---- partition leases ----
+
+    /// Grants `owner` the partition's lease for `ttl` if no one else
+    /// holds an unexpired one, at a higher epoch than every earlier grant.
+    async fn acquire_lease(
+        &self,
+        table: &str,
+        partition: i32,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>>;
+    /// Extends a lease still held at its epoch; `false` when it was lost.
+    async fn renew_lease(&self, lease: &Lease) -> Result<bool>;
+    /// Gives a lease up (it expires at once); a lost lease is left alone.
+    async fn release_lease(&self, lease: &Lease) -> Result<()>;
+    /// The unexpired leases of a table.
+    async fn leases(&self, table: &str) -> Result<Vec<Lease>>;
+
+    // ---- nodes and assignments ----
+
+    /// Announces `node` as alive now.
+    async fn heartbeat(&self, node: &Node) -> Result<()>;
+    /// The nodes heard from within `timeout`.
+    async fn live_nodes(&self, timeout: Duration) -> Result<Vec<Node>>;
+    /// Removes a node (a clean shutdown).
+    async fn leave(&self, id: &str) -> Result<()>;
+    /// Makes `servers` the holders of a recorded segment.
+    async fn assign(&self, table: &str, segment: &str, servers: &[String]) -> Result<()>;
+    /// Which servers hold each segment of every table.
+    async fn routing(&self) -> Result<Routing>;
+
+    // ---- leadership ----
+
+    /// Whether this process leads the controllers: takes the leader lock
+    /// if it is free and keeps it for as long as this metastore lives.
+    async fn lead(&self) -> Result<bool>;
+
+    // ---- connectors ----
+
+    async fn connectors(&self) -> Result<Vec<ConnectorRecord>>;
+    async fn put_connector(&self, name: &str, config: &str) -> Result<()>;
+    async fn remove_connector(&self, name: &str) -> Result<bool>;
+    async fn put_connector_state(&self, name: &str, state: &str) -> Result<()>;
+
+    // ---- changes ----
+
+    /// A counter that moves whenever any node changes the catalog, the
+    /// segments or the assignments; nodes re-read what they follow when it
+    /// moves, and also now and then in case a notice was lost.
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
 #[cfg(test)]
