@@ -187,6 +187,16 @@ impl DistinctSet {
         self.longs.extend(keys);
     }
 
+    /// The integers, ascending.
+    pub fn longs(&self) -> impl Iterator<Item = i64> + '_ {
+        self.longs.iter().map(|key| (key ^ SIGN) as i64)
+    }
+
+    /// The values other than integers, in no particular order.
+    pub fn others(&self) -> impl Iterator<Item = &Value> {
+        self.others.iter()
+    }
+
     pub fn merge(&mut self, other: &DistinctSet) {
         self.longs |= &other.longs;
         self.others.extend(other.others.iter().cloned());

@@ -32,6 +32,33 @@ impl IdBits {
         self.groups
     }
 
+    /// The dictionary's size, the groups and their bitsets side by side,
+    /// for [`IdBits::from_parts`].
+    pub fn parts(&self) -> (usize, usize, &[u64]) {
+        (self.cardinality, self.groups, &self.words)
+    }
+
+    /// The sets [`IdBits::parts`] gave; `None` unless `words` holds
+    /// exactly `groups` bitsets of `cardinality` bits, none set past it.
+    pub fn from_parts(cardinality: usize, groups: usize, words: Vec<u64>) -> Option<IdBits> {
+        let stride = cardinality.div_ceil(64).max(1);
+        if groups.checked_mul(stride)? != words.len() {
+            return None;
+        }
+        // Bits of the last word of each bitset that are past the cardinality.
+        let used = cardinality - (stride - 1) * 64;
+        let past = if used >= 64 { 0 } else { u64::MAX << used };
+        if words.chunks(stride).any(|set| set[stride - 1] & past != 0) {
+            return None;
+        }
+        Some(IdBits {
+            cardinality,
+            stride,
+            groups,
+            words,
+        })
+    }
+
     /// Bytes of the bitsets.
     pub fn heap_bytes(&self) -> usize {
         self.words.capacity() * 8
@@ -113,6 +140,37 @@ impl IdPairs {
 
     pub fn groups(&self) -> usize {
         self.groups
+    }
+
+    /// The bits of an id in a key, the keys (a sorted, deduplicated
+    /// prefix, then as appended), the prefix's length and the groups, for
+    /// [`IdPairs::from_parts`].
+    pub fn parts(&self) -> (u32, &[u64], usize, usize) {
+        (self.id_bits, &self.keys, self.sorted, self.groups)
+    }
+
+    /// The pairs [`IdPairs::parts`] gave; `None` unless `id_bits` is
+    /// between 1 and 32 and the first `sorted` keys ascend strictly.
+    pub fn from_parts(
+        id_bits: u32,
+        keys: Vec<u64>,
+        sorted: usize,
+        groups: usize,
+    ) -> Option<IdPairs> {
+        if !(1..=32).contains(&id_bits) || sorted > keys.len() {
+            return None;
+        }
+        if keys[..sorted].windows(2).any(|pair| pair[0] >= pair[1]) {
+            return None;
+        }
+        let max_group = keys.iter().map(|key| key >> id_bits).max().unwrap_or(0);
+        Some(IdPairs {
+            id_bits,
+            keys,
+            sorted,
+            groups,
+            max_group,
+        })
     }
 
     /// Bytes of the buffered pairs.

@@ -50,6 +50,12 @@ pub struct Plan {
 impl Plan {
     /// Fills `columns` from the filter and the expressions.
     pub fn collect_columns(&mut self) {
+        self.columns = self.read_columns();
+    }
+
+    /// Every column the filter and the expressions read, each once, in
+    /// the order first read.
+    pub fn read_columns(&self) -> Vec<ColumnRef> {
         let mut columns: Vec<ColumnRef> = Vec::new();
         let mut add = |column: &ColumnRef| {
             if !columns.iter().any(|c| c.name == column.name) {
@@ -80,6 +86,6 @@ impl Plan {
                 order_by.iter().for_each(|(e, _)| e.columns(&mut add));
             }
         }
-        self.columns = columns;
+        columns
     }
 }

@@ -116,6 +116,16 @@ impl Quantiles {
         self.zeros + self.positive.total() + self.negative.total()
     }
 
+    /// [`Quantiles::count`], or `None` past `u64::MAX` (a sketch decoded
+    /// from untrusted bytes).
+    pub fn checked_count(&self) -> Option<u64> {
+        let mut total = self.zeros;
+        for count in self.positive.counts.iter().chain(&self.negative.counts) {
+            total = total.checked_add(*count)?;
+        }
+        Some(total)
+    }
+
     /// The value at rank ⌊n · p / 100⌋ (Pinot's rule), within 1%; `None`
     /// when empty.
     pub fn quantile(&self, percent: f64) -> Option<f64> {

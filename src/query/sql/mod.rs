@@ -27,7 +27,7 @@ use super::plan::{Output, Plan, PlanKind};
 use crate::catalog::names::did_you_mean;
 use crate::expr::value::{ColumnType, Value};
 use crate::expr::{ColumnRef, Expr};
-pub use patterns::like_regex;
+pub use patterns::{like_regex, regex_from_source};
 pub use shape::{MAX_CONDITION_TERMS, MAX_EXPRESSION_DEPTH};
 use translate::Planner;
 

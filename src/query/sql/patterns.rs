@@ -30,6 +30,13 @@ pub(super) fn regex(pattern: &str) -> Result<Regex, QueryError> {
     compile_regex(pattern, "regular expression", pattern)
 }
 
+/// Compiles the source of a regular expression compiled here before
+/// (`Regex::as_str`: LIKE patterns already translated) within the same
+/// limits, so a plan sent elsewhere matches exactly as it did here.
+pub fn regex_from_source(source: &str) -> Result<Regex, QueryError> {
+    compile_regex(source, "regular expression", source)
+}
+
 /// Compiles `regex` within the size limits; errors show `pattern` (what
 /// the query wrote), cut short when long.
 fn compile_regex(regex: &str, what: &str, pattern: &str) -> Result<Regex, QueryError> {
