@@ -30,6 +30,7 @@ pub mod response;
 pub mod scatter;
 pub mod source;
 pub mod sql;
+pub mod wire;
 pub mod workload;
 
 pub use broker::{Broker, LocalServer, QueryServer};
