@@ -131,3 +131,5 @@ fn header(r: &mut Reader<'_>, kind: u8, what: &'static str) -> Result<(), WireEr
     Ok(())
 }
 
+#[cfg(test)]
+mod tests;
