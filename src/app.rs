@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::export::Connectors;
 use crate::metrics::{Metrics, StateCollector};
 use crate::query::multistage::MultiStage;
-use crate::query::{Broker, LocalServer};
+use crate::query::{Broker, LocalServer, Single};
 use crate::server::realtime::Realtime;
 use crate::server::Server;
 
@@ -58,7 +58,7 @@ impl App {
         .map_err(Error::Serve)?;
         let broker = Broker::new(
             catalog.clone(),
-            vec![Arc::new(local)],
+            Arc::new(Single(Arc::new(local))),
             Arc::new(multistage),
             workload,
         );
