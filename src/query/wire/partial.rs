@@ -7,6 +7,7 @@
 //! stats   = segments_queried segments_processed segments_matched consuming_queried
 //!           option(zigzag min_consuming_freshness_ms) total_docs docs_scanned
 //!           entries_in_filter entries_post_filter groups_limit_reached:bool
+//!           missing:(count bytes*)     named segments the server does not hold
 //! partial = 0 arity len sorted:bool value{arity × len} count acc*   groups
 //!         | 1 count (count value* count value*)*                  rows: values, ORDER BY values
 //! ```
@@ -70,6 +71,7 @@ fn put_stats(w: &mut Writer, response: &ServerResponse) {
     w.varint(response.entries_in_filter);
     w.varint(response.entries_post_filter);
     w.bool(response.groups_limit_reached);
+    w.list(&response.missing, |w, segment| w.str(segment));
 }
 
 fn get_stats(r: &mut Reader<'_>) -> Result<ServerResponse, WireError> {
@@ -85,6 +87,7 @@ fn get_stats(r: &mut Reader<'_>) -> Result<ServerResponse, WireError> {
         entries_in_filter: r.varint("entries scanned in filter")?,
         entries_post_filter: r.varint("entries scanned post filter")?,
         groups_limit_reached: r.bool("groups limit reached")?,
+        missing: r.list("missing segments", |r| r.string("missing segment"))?,
     })
 }
 

@@ -468,6 +468,7 @@ fn stats_of(r: &ServerResponse) -> String {
             r.entries_in_filter,
             r.entries_post_filter,
             r.groups_limit_reached,
+            &r.missing,
         )
     )
 }
@@ -512,6 +513,7 @@ fn answers_round_trip_and_finish_alike() {
                 entries_in_filter: stats.entries_in_filter,
                 entries_post_filter: stats.entries_post_filter,
                 groups_limit_reached: stats.groups_limit_reached,
+                missing: Vec::new(),
             };
             let expected = stats_of(&response);
             let decoded = answer_round_trip(&plan, response);
@@ -526,6 +528,7 @@ fn answers_round_trip_and_finish_alike() {
         server.partial = Some(merged);
         server.segments_queried = 3;
         server.min_consuming_freshness_ms = Some(-5);
+        server.missing = vec!["trades_7".into(), "trades__1__3".into()];
         let decoded = answer_round_trip(&plan, server);
         let rows = reduce::finish(&plan, decoded.partial.unwrap()).unwrap();
         assert!(same_rows(&rows, &answer.rows), "{sql}: {rows:?}");
@@ -851,7 +854,8 @@ fn nesting_past_the_bound_is_refused() {
                 w.u8(VERSION);
                 w.u8(2);
                 w.u8(0);
-                w.out().extend_from_slice(&[0; 10]);
+                // Statistics: ten zero fields, no missing segments.
+                w.out().extend_from_slice(&[0; 11]);
                 w.u8(1); // a partial
                 w.u8(1); // rows
                 w.usize(1);
