@@ -11,7 +11,7 @@ pub enum WireError {
     Version { found: u8, expected: u8 },
 
     /// A request where an answer was expected, or the other way round.
-    #[error("expected a {expected} message (kind {expected_kind}), got kind {found}")]
+    #[error("expected {expected} (message kind {expected_kind}), got message kind {found}")]
     Kind {
         expected: &'static str,
         expected_kind: u8,

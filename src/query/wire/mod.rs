@@ -82,7 +82,7 @@ pub fn encode_request(request: &ServerRequest) -> Vec<u8> {
 
 pub fn decode_request(bytes: &[u8]) -> Result<ServerRequest, WireError> {
     let mut r = Reader::new(bytes);
-    header(&mut r, REQUEST, "request")?;
+    header(&mut r, REQUEST, "a server request")?;
     let timeout_ms = r.varint("timeout")?;
     let tables = r.list("tables", |r| r.string("table"))?;
     let segments = r.option("segments", |r| r.list("segments", |r| r.string("segment")))?;
@@ -106,7 +106,7 @@ pub fn encode_response(response: &Result<ServerResponse, QueryError>) -> Vec<u8>
 
 pub fn decode_response(bytes: &[u8]) -> Result<Result<ServerResponse, QueryError>, WireError> {
     let mut r = Reader::new(bytes);
-    header(&mut r, ANSWER, "answer")?;
+    header(&mut r, ANSWER, "a server answer")?;
     let answer = partial::get_answer(&mut r)?;
     r.end()?;
     Ok(answer)

@@ -780,7 +780,7 @@ fn errors_say_what_and_where() {
     bytes[0] = VERSION;
     assert_eq!(
         decode_response(&bytes).unwrap_err().to_string(),
-        "expected a answer message (kind 2), got kind 1"
+        "expected a server answer (message kind 2), got message kind 1"
     );
     bytes.push(0);
     assert!(matches!(
