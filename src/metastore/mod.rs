@@ -121,6 +121,14 @@ impl CatalogKind {
             CatalogKind::Table => "table",
         }
     }
+
+    pub fn parse(text: &str) -> Option<CatalogKind> {
+        match text {
+            "schema" => Some(CatalogKind::Schema),
+            "table" => Some(CatalogKind::Table),
+            _ => None,
+        }
+    }
 }
 
 /// A schema or table config as the metastore holds it: the JSON the user
@@ -241,5 +249,35 @@ pub trait Metastore: Send + Sync {
     fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
+/// The partition and offsets of a real-time `record` that may go under
+/// `lease`: the checks every implementation makes before it looks at the
+/// lease itself, so both refuse the same records the same way.
+fn commit_position(lease: &Lease, record: &SegmentRecord) -> Result<(i32, i64, i64)> {
+    let (Some(partition), Some((start, end))) = (record.partition, record.offsets) else {
+        return Err(Error::NotRealtime(record.segment.clone()));
+    };
+    if partition != lease.partition || record.table != lease.table {
+        return Err(Error::OtherLease {
+            segment: record.segment.clone(),
+            table: record.table.clone(),
+            partition,
+            lease_table: lease.table.clone(),
+            lease_partition: lease.partition,
+        });
+    }
+    Ok((partition, start, end))
+}
+
+/// Refuses a record with stream offsets outside a commit: its offsets
+/// would bypass the checkpoint and the lease.
+fn check_unordered(record: &SegmentRecord) -> Result<()> {
+    if record.offsets.is_some() {
+        return Err(Error::Offsets(record.segment.clone()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod conformance;
 #[cfg(test)]
 mod tests;
