@@ -16,6 +16,7 @@
 //! schema created and migrated by Gamay ([`migrations`]).
 
 mod error;
+pub mod local;
 pub mod migrations;
 pub mod postgres;
 
