@@ -192,7 +192,10 @@ pub async fn a_recorded_segment_needs_no_lease_and_a_commit_the_current_one(
         Commit::Committed
     );
     assert_eq!(a.checkpoint(TABLE, 3).await.unwrap(), Some(1000));
-    assert_eq!(a.segments(TABLE).await.unwrap(), std::slice::from_ref(&first));
+    assert_eq!(
+        a.segments(TABLE).await.unwrap(),
+        std::slice::from_ref(&first)
+    );
 
     // The same segment again, a reused name, a gap and an overlap are refused.
     let err = b.commit_segment(&current, &first).await.unwrap_err();

@@ -10,7 +10,7 @@ use crate::metastore::{CatalogEntry, CatalogKind, ConnectorRecord, Error, Result
 pub(super) async fn entries(client: &Client) -> Result<Vec<CatalogEntry>> {
     let rows = client
         .query(
-            "SELECT kind, name, json FROM gamay_catalog ORDER BY kind, name",
+            "SELECT kind, name, json FROM gamay_catalog ORDER BY kind, name COLLATE \"C\"",
             &[],
         )
         .await
@@ -54,7 +54,7 @@ pub(super) async fn remove(tx: &Transaction<'_>, kind: CatalogKind, name: &str) 
 pub(super) async fn connectors(client: &Client) -> Result<Vec<ConnectorRecord>> {
     let rows = client
         .query(
-            "SELECT name, config, state FROM gamay_connectors ORDER BY name",
+            "SELECT name, config, state FROM gamay_connectors ORDER BY name COLLATE \"C\"",
             &[],
         )
         .await

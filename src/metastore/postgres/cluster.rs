@@ -140,7 +140,7 @@ pub(super) async fn live_nodes(client: &Client, timeout: Duration) -> Result<Vec
         .query(
             "SELECT server_id, url, roles FROM gamay_servers
              WHERE heartbeat_at > now() - make_interval(secs => $1)
-             ORDER BY server_id",
+             ORDER BY server_id COLLATE \"C\"",
             &[&timeout.as_secs_f64()],
         )
         .await
@@ -221,8 +221,7 @@ pub(super) async fn assign(
 pub(super) async fn routing(client: &Client) -> Result<Routing> {
     let rows = client
         .query(
-            "SELECT table_name, segment_name, server_id FROM gamay_assignments
-             ORDER BY table_name, segment_name, server_id",
+            "SELECT table_name, segment_name, server_id FROM gamay_assignments",
             &[],
         )
         .await
@@ -234,6 +233,13 @@ pub(super) async fn routing(client: &Client) -> Result<Routing> {
             .entry(row.get(1))
             .or_default()
             .push(row.get(2));
+    }
+    // Sorted here rather than by the database, whose collation may not be
+    // byte order (and a sort of every assignment costs it more).
+    for segments in out.values_mut() {
+        for holders in segments.values_mut() {
+            holders.sort_unstable();
+        }
     }
     Ok(out)
 }

@@ -19,6 +19,9 @@
 //!
 //! A reader or writer connection that broke is replaced on the next call
 //! (the call it broke under fails); the listener reconnects by itself.
+//!
+//! Lists come in byte order of their names (`COLLATE "C"`), as the local
+//! metastore gives them, whatever the database's collation.
 
 mod catalog;
 mod cluster;

@@ -1,5 +1,5 @@
 //! Segment records and checkpoints in SQL. Writes run inside the caller's
-//! transaction (which notifies and commits); reads take the shared client.
+//! transaction (which notifies and commits); reads take the reader connection.
 
 use std::collections::BTreeMap;
 
@@ -139,7 +139,7 @@ pub(super) async fn records(client: &Client, table: Option<&str>) -> Result<Vec<
                 .query(
                     &format!(
                         "SELECT {COLUMNS} FROM gamay_segments
-                         WHERE table_name = $1 ORDER BY segment_name"
+                         WHERE table_name = $1 ORDER BY segment_name COLLATE \"C\""
                     ),
                     &[&table],
                 )
@@ -149,7 +149,8 @@ pub(super) async fn records(client: &Client, table: Option<&str>) -> Result<Vec<
             client
                 .query(
                     &format!(
-                        "SELECT {COLUMNS} FROM gamay_segments ORDER BY table_name, segment_name"
+                        "SELECT {COLUMNS} FROM gamay_segments
+                         ORDER BY table_name COLLATE \"C\", segment_name COLLATE \"C\""
                     ),
                     &[],
                 )
