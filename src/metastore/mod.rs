@@ -15,6 +15,7 @@
 //! [`postgres`] is the implementation on PostgreSQL (tokio-postgres), its
 //! schema created and migrated by Gamay ([`migrations`]).
 
+mod catalog_store;
 mod error;
 pub mod local;
 pub mod migrations;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use catalog_store::{MetastoreCatalogStore, CALL_TIMEOUT};
 pub use error::{Error, Result};
 
 /// A segment as the metastore records it.

@@ -17,7 +17,7 @@ use super::{CatalogEntry, CatalogKind, Error, Metastore};
 
 /// The database URL and a fresh schema's name, or `None` when no
 /// PostgreSQL is configured (a failure under `GAMAY_REQUIRE_SERVICES=1`).
-async fn fresh_schema() -> Option<(String, String)> {
+pub(super) async fn fresh_schema() -> Option<(String, String)> {
     let Ok(url) = std::env::var("GAMAY_TEST_POSTGRES") else {
         assert!(
             std::env::var("GAMAY_REQUIRE_SERVICES").as_deref() != Ok("1"),
@@ -50,7 +50,7 @@ fn config(url: &str, schema: &str) -> tokio_postgres::Config {
     config
 }
 
-async fn open(url: &str, schema: &str) -> Result<PgMetastore, Error> {
+pub(super) async fn open(url: &str, schema: &str) -> Result<PgMetastore, Error> {
     PgMetastore::connect_with(config(url, schema)).await
 }
 
