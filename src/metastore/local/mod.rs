@@ -1,8 +1,8 @@
 //! The metastore for the nodes of one process (and for tests of the
 //! cluster's logic without PostgreSQL): the state in memory behind one
 //! async mutex, what outlives the process persisted as one JSON file in a
-//! directory ([`file`]), with the same rules and errors as
-//! [`super::postgres`] ([`state`]).
+//! directory (`file.rs`), with the same rules and errors as
+//! [`super::postgres`] (`state.rs`).
 //!
 //! Concurrency: every call takes the mutex, so calls are serialized like
 //! transactions. A change to what the file keeps is made on a copy of the

@@ -3,7 +3,7 @@
 //! clocks agreeing.
 //!
 //! Connections: a small fixed set per [`PgMetastore`], each with one job,
-//! all opened by [`connect::Connector`]:
+//! all opened by `connect::Connector`:
 //! - *reader*: single statements (reads, lease renewals, heartbeats of
 //!   known nodes). tokio-postgres pipelines concurrent statements on one
 //!   connection, so many tasks read at once without a pool.
@@ -12,10 +12,10 @@
 //!   round trips, and a node writes seldom: commits, grants, assignments,
 //!   catalog edits), and a read never waits for them. Each write that
 //!   changes what a read returns notifies the other nodes in the same
-//!   transaction ([`listen`]).
+//!   transaction (`listen.rs`).
 //! - *leader*: opened by the first [`Metastore::lead`], holding the
 //!   leader's session advisory lock for as long as it lives.
-//! - *listener*: moves the change counter ([`listen`]).
+//! - *listener*: moves the change counter (`listen.rs`).
 //!
 //! A reader or writer connection that broke is replaced on the next call
 //! (the call it broke under fails); the listener reconnects by itself.
