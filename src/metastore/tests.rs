@@ -193,8 +193,7 @@ async fn a_write_in_one_process_moves_the_others_counter() {
         .await
         .expect("the counter did not move")
         .unwrap();
-    // The one write this schema saw, unless a notice was lost (then the
-    // listener reconnected and moved it once more).
+    // The one write in this schema; the other schema's was not counted.
     assert_eq!(*counter.borrow_and_update(), 1);
 }
 
