@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::export::Connectors;
 use crate::metrics::{Metrics, StateCollector};
 use crate::query::multistage::MultiStage;
-use crate::query::{Broker, LocalServer};
+use crate::query::{Broker, LocalServer, Single};
 use crate::server::realtime::Realtime;
 use crate::server::Server;
 
@@ -23,6 +23,8 @@ pub struct App {
     pub server: Arc<Server>,
     pub config: Arc<ServerConfig>,
     pub broker: Arc<Broker>,
+    /// This node's segments, as the broker's scatter asks them.
+    pub local: Arc<LocalServer>,
     pub realtime: Arc<Realtime>,
     pub connectors: Arc<Connectors>,
     pub metrics: Arc<Metrics>,
@@ -48,7 +50,7 @@ impl App {
         let catalog = Arc::new(catalog);
         let threads = crate::query::workload::cores();
         let workload = &config.workload;
-        let local = LocalServer::new(server.clone(), threads, workload)?;
+        let local = Arc::new(LocalServer::new(server.clone(), threads, workload)?);
         let multistage = MultiStage::new(
             catalog.clone(),
             server.clone(),
@@ -58,7 +60,7 @@ impl App {
         .map_err(Error::Serve)?;
         let broker = Broker::new(
             catalog.clone(),
-            vec![Arc::new(local)],
+            Arc::new(Single(local.clone())),
             Arc::new(multistage),
             workload,
         );
@@ -84,6 +86,7 @@ impl App {
             server,
             config: Arc::new(config),
             broker: Arc::new(broker),
+            local,
             realtime,
             connectors,
             metrics,

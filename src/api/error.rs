@@ -90,6 +90,8 @@ impl From<server::Error> for ApiError {
             | E::NoRoomForKeys(_)
             | E::Ingest(_)
             | E::DeadLetterProducer(_) => StatusCode::SERVICE_UNAVAILABLE,
+            // The metastore or the deep store is unreachable or refused.
+            E::Publish { .. } => StatusCode::SERVICE_UNAVAILABLE,
             E::Segment(_) | E::Io { .. } => {
                 return ApiError::internal("storing the table's segments failed", &err)
             }

@@ -17,6 +17,7 @@ use super::exec::{
     SegmentStats,
 };
 use super::explain::{TableIndexes, TreeNames};
+use super::gather::Scatter;
 use super::multistage::{Admit, MultiStage};
 use super::options::QueryOptions;
 use super::plan::Plan;
@@ -49,6 +50,9 @@ pub struct ServerResponse {
     pub entries_in_filter: u64,
     pub entries_post_filter: u64,
     pub groups_limit_reached: bool,
+    /// Segments the broker named that this server does not hold (not
+    /// loaded yet, or moved away): the broker asks another replica.
+    pub missing: Vec<String>,
 }
 
 impl ServerResponse {
@@ -97,8 +101,17 @@ pub type Reply = Box<dyn FnOnce(Result<ServerResponse, QueryError>) + Send>;
 /// A server that holds segments and runs plans on them.
 pub trait QueryServer: Send + Sync {
     /// Runs `plan` on the server's segments of `tables` (names with type),
-    /// calling `reply` when done. Must stop early once `deadline` passes.
-    fn query(&self, plan: Arc<Plan>, tables: Vec<String>, deadline: Arc<Deadline>, reply: Reply);
+    /// only those named in `segments` when given, calling `reply` when
+    /// done. Must stop early once `deadline` passes. Named segments the
+    /// server does not hold are listed in the reply's `missing`.
+    fn query(
+        &self,
+        plan: Arc<Plan>,
+        tables: Vec<String>,
+        segments: Option<Arc<Vec<String>>>,
+        deadline: Arc<Deadline>,
+        reply: Reply,
+    );
 }
 
 /// Segments of this process.
@@ -119,20 +132,59 @@ impl LocalServer {
         })
     }
 
-    fn segments(&self, tables: &[String], every_version: bool) -> Vec<Arc<dyn SegmentSource>> {
+    /// The segments of `tables` to run, and those of `wanted` not found.
+    fn segments(
+        &self,
+        tables: &[String],
+        wanted: Option<&[String]>,
+        every_version: bool,
+    ) -> (Vec<Arc<dyn SegmentSource>>, Vec<String>) {
         let mut out: Vec<Arc<dyn SegmentSource>> = Vec::new();
         for table in tables {
             if let Some(data) = self.server.table(table) {
                 out.extend(table_sources(&data, every_version));
             }
         }
-        out
+        let Some(wanted) = wanted else {
+            return (out, Vec::new());
+        };
+        let wanted: std::collections::HashSet<&str> = wanted.iter().map(String::as_str).collect();
+        out.retain(|segment| wanted.contains(segment.name()));
+        let found: std::collections::HashSet<&str> =
+            out.iter().map(|segment| segment.name()).collect();
+        let mut missing: Vec<String> = wanted
+            .difference(&found)
+            .map(|name| name.to_string())
+            .collect();
+        missing.sort();
+        (out, missing)
     }
 }
 
 impl QueryServer for LocalServer {
-    fn query(&self, plan: Arc<Plan>, tables: Vec<String>, deadline: Arc<Deadline>, reply: Reply) {
-        let segments = self.segments(&tables, plan.options.skip_upsert);
+    fn query(
+        &self,
+        plan: Arc<Plan>,
+        tables: Vec<String>,
+        segments: Option<Arc<Vec<String>>>,
+        deadline: Arc<Deadline>,
+        reply: Reply,
+    ) {
+        let (segments, missing) = self.segments(
+            &tables,
+            segments.as_deref().map(Vec::as_slice),
+            plan.options.skip_upsert,
+        );
+        let reply: Reply = if missing.is_empty() {
+            reply
+        } else {
+            Box::new(move |result: Result<ServerResponse, QueryError>| {
+                reply(result.map(|mut response| {
+                    response.missing = missing;
+                    response
+                }))
+            })
+        };
         // Segments a star-tree answers are done here, on the caller's
         // thread: a hand-off to the pool would cost more than the walk.
         let mut results = Vec::with_capacity(segments.len());
@@ -212,7 +264,7 @@ fn may_read(reader: &Principal, table: &str) -> Result<(), QueryError> {
 /// Plans and runs queries for the HTTP API.
 pub struct Broker {
     catalog: Arc<Catalog>,
-    servers: Vec<Arc<dyn QueryServer>>,
+    scatter: Arc<dyn Scatter>,
     multistage: Arc<MultiStage>,
     plans: PlanCache,
     quotas: Arc<Quotas>,
@@ -226,13 +278,13 @@ pub struct Broker {
 impl Broker {
     pub fn new(
         catalog: Arc<Catalog>,
-        servers: Vec<Arc<dyn QueryServer>>,
+        scatter: Arc<dyn Scatter>,
         multistage: Arc<MultiStage>,
         workload: &WorkloadConfig,
     ) -> Broker {
         Broker {
             catalog,
-            servers,
+            scatter,
             multistage,
             plans: PlanCache::default(),
             quotas: Arc::default(),
@@ -312,7 +364,10 @@ impl Broker {
                     .multistage
                     .run(&sql, &options, deadline, &visible, admit)
                     .await?;
-                return Ok(BrokerResponse::multistage(table, self.servers.len() as u64));
+                return Ok(BrokerResponse::multistage(
+                    table,
+                    self.scatter.server_count(),
+                ));
             }
         };
         let name = sql::table_name(&query)?;
@@ -359,43 +414,19 @@ impl Broker {
         ));
         // A caller that goes away stops the servers' work too.
         let _cancel = CancelOnDrop(deadline.clone());
-        let mut receivers = Vec::new();
-        for server in &self.servers {
-            let (sender, receiver) = tokio::sync::oneshot::channel();
-            server.query(
-                plan.clone(),
-                tables.to_vec(),
-                deadline.clone(),
-                Box::new(move |result| {
-                    let _ = sender.send(result);
-                }),
-            );
-            receivers.push(receiver);
-        }
-        let gather =
-            async {
-                let mut responses = Vec::new();
-                for receiver in receivers {
-                    match receiver.await {
-                        Ok(result) => responses.push(result?),
-                        Err(_) => return Err(QueryError::new(
-                            INTERNAL,
-                            "the server failed while running the query; its log has the details",
-                        )),
-                    }
-                }
-                Ok(responses)
-            };
-        let responses =
-            match tokio::time::timeout_at((deadline.at + Duration::from_millis(5)).into(), gather)
-                .await
-            {
-                Ok(result) => result?,
-                Err(_) => {
-                    deadline.cancel();
-                    return Err(plan.options.timeout_error());
-                }
-            };
+        let gathered = match tokio::time::timeout_at(
+            (deadline.at + Duration::from_millis(5)).into(),
+            self.scatter.scatter(plan, tables, &deadline),
+        )
+        .await
+        {
+            Ok(result) => result?,
+            Err(_) => {
+                deadline.cancel();
+                return Err(plan.options.timeout_error());
+            }
+        };
+        let responses = gathered.responses;
         let mut merged = ServerResponse::default();
         let mut partials = Vec::new();
         for response in responses {
@@ -413,11 +444,20 @@ impl Broker {
             columns: plan.output.iter().map(|o| (o.name.clone(), o.ty)).collect(),
             rows,
         };
-        Ok(BrokerResponse::success(
-            table,
-            &merged,
-            self.servers.len() as u64,
-        ))
+        let mut response = BrokerResponse::success(table, &merged, gathered.servers_queried);
+        response.num_servers_responded = gathered.servers_responded;
+        if !gathered.missing.is_empty() {
+            response.partial_result = true;
+            response.exceptions = gathered
+                .missing
+                .iter()
+                .map(|error| super::response::Exception {
+                    error_code: error.code,
+                    message: error.message.clone(),
+                })
+                .collect();
+        }
+        Ok(response)
     }
 
     /// The star-trees a table's segments are built with (dimensions, stored

@@ -36,6 +36,12 @@ pub const QUERY_SCHEDULING_TIMEOUT: i32 = 240;
 /// it or raises the limit the message names.
 pub const RESOURCE_LIMIT_EXCEEDED: i32 = 245;
 pub const EXECUTION_TIMEOUT: i32 = 250;
+/// Pinot's `SERVER_SEGMENT_MISSING_ERROR_CODE`: segments no live replica
+/// could serve; the answer covers the rest (`partialResult`).
+pub const SERVER_SEGMENT_MISSING: i32 = 235;
+/// Pinot's `SERVER_NOT_RESPONDING_ERROR_CODE`: a server failed or went
+/// away while it ran the query.
+pub const SERVER_NOT_RESPONDING: i32 = 427;
 /// Pinot's `TOO_MANY_REQUESTS_ERROR_CODE`: a table's query quota is spent.
 pub const TOO_MANY_REQUESTS: i32 = 429;
 pub const INTERNAL: i32 = 450;

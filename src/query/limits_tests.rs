@@ -82,7 +82,14 @@ fn a_cancelled_deadline_stops_a_filter_scan_before_its_next_batch() {
 struct UntilStopped;
 
 impl QueryServer for UntilStopped {
-    fn query(&self, _: Arc<Plan>, _: Vec<String>, deadline: Arc<Deadline>, reply: Reply) {
+    fn query(
+        &self,
+        _: Arc<Plan>,
+        _: Vec<String>,
+        _: Option<Arc<Vec<String>>>,
+        deadline: Arc<Deadline>,
+        reply: Reply,
+    ) {
         std::thread::spawn(move || {
             while deadline.check().is_ok() {
                 std::thread::sleep(Duration::from_millis(5));
@@ -117,7 +124,12 @@ fn broker_limited(
     let server = Arc::new(Server::open(dir.path(), &catalog).unwrap());
     let catalog = Arc::new(catalog);
     let multistage = MultiStage::new(catalog.clone(), server, 1, 0).unwrap();
-    let broker = Broker::new(catalog, vec![query_server], Arc::new(multistage), &workload);
+    let broker = Broker::new(
+        catalog,
+        Arc::new(crate::query::Single(query_server)),
+        Arc::new(multistage),
+        &workload,
+    );
     (dir, Arc::new(broker))
 }
 

@@ -20,6 +20,7 @@ pub mod eval;
 pub mod exec;
 pub mod explain;
 pub mod filter;
+pub mod gather;
 pub mod idsets;
 pub mod options;
 pub mod plan;
@@ -35,6 +36,7 @@ pub mod workload;
 pub use broker::{Broker, LocalServer, QueryServer};
 pub use error::QueryError;
 pub use exec::RunningQueries;
+pub use gather::{Scatter, Single};
 pub use options::QueryOptions;
 
 #[cfg(test)]

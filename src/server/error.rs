@@ -84,6 +84,15 @@ pub enum Error {
     /// A consumer's own state that does not hold: a bug.
     #[error("{0}")]
     Internal(&'static str),
+
+    /// The cluster refused or failed to take a sealed segment (its upload
+    /// or its record); the segment is not committed.
+    #[error("cannot publish segment {segment} of {table} to the cluster: {reason}")]
+    Publish {
+        table: String,
+        segment: String,
+        reason: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

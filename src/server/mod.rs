@@ -26,12 +26,21 @@ pub use table::{Checkpoint, ConsumingSegment, Live, TableData, TableStats};
 
 use crate::catalog::Catalog;
 use crate::durable;
+use crate::segment::ImmutableSegment;
 use crate::sync::RecoverRw;
+
+/// Where a table's new batch segments go besides this server's disk: in a
+/// cluster, the deep store and the metastore. Called before the segments
+/// are committed locally; an error fails the commit.
+pub trait Publisher: Send + Sync {
+    fn publish(&self, table: &str, segment: &ImmutableSegment, path: &Path) -> Result<()>;
+}
 
 /// All tables' data in one process.
 pub struct Server {
     root: PathBuf,
     tables: RwLock<BTreeMap<String, Arc<TableData>>>,
+    publisher: RwLock<Option<Arc<dyn Publisher>>>,
 }
 
 impl Server {
@@ -50,7 +59,23 @@ impl Server {
         Ok(Server {
             root,
             tables: RwLock::new(tables),
+            publisher: RwLock::new(None),
         })
+    }
+
+    /// Publishes every table's new batch segments through `publisher`
+    /// from now on.
+    pub fn set_publisher(&self, publisher: Arc<dyn Publisher>) {
+        let tables = self.tables.read_locked();
+        *self.publisher.write_locked() = Some(publisher.clone());
+        for table in tables.values() {
+            table.set_publisher(Some(publisher.clone()));
+        }
+    }
+
+    /// The names (with type) of the tables holding data here.
+    pub fn table_names(&self) -> Vec<String> {
+        self.tables.read_locked().keys().cloned().collect()
     }
 
     /// The data of table `name_with_type`, if it has any.
@@ -71,6 +96,7 @@ impl Server {
             &self.root.join(name_with_type),
             name_with_type,
         )?);
+        table.set_publisher(self.publisher.read_locked().clone());
         tables.insert(name_with_type.to_string(), table.clone());
         Ok(table)
     }

@@ -78,6 +78,8 @@ pub struct TableData {
     commit: Mutex<BTreeMap<i32, Checkpoint>>,
     /// An upsert or dedup table's key state, while it is consumed.
     upsert: RwLock<Option<Arc<TableUpsert>>>,
+    /// Where new batch segments are published before they commit.
+    publisher: RwLock<Option<Arc<dyn super::Publisher>>>,
 }
 
 impl TableData {
@@ -132,6 +134,7 @@ impl TableData {
             }),
             commit: Mutex::new(manifest.partitions),
             upsert: RwLock::new(None),
+            publisher: RwLock::new(None),
         })
     }
 
@@ -305,6 +308,37 @@ impl TableData {
         for path in paths {
             opened.push(Arc::new(ImmutableSegment::open(path)?));
         }
+        let publisher = self.publisher.read_locked().clone();
+        if let Some(publisher) = publisher {
+            for (segment, path) in opened.iter().zip(paths) {
+                publisher.publish(&self.name, segment, path)?;
+            }
+        }
+        self.commit_opened(opened)
+    }
+
+    /// Commits segment files another node published (downloaded from the
+    /// deep store into the segment directory), without publishing them
+    /// again.
+    pub fn commit_published(&self, paths: &[PathBuf]) -> Result<Vec<String>, Error> {
+        let mut opened = Vec::with_capacity(paths.len());
+        for path in paths {
+            opened.push(Arc::new(ImmutableSegment::open(path)?));
+        }
+        self.commit_opened(opened)
+    }
+
+    /// Where segment `name`'s file lives in this table's directory.
+    pub fn segment_path(&self, name: &str) -> PathBuf {
+        self.segment_dir()
+            .join(format!("{name}.{SEGMENT_EXTENSION}"))
+    }
+
+    pub(crate) fn set_publisher(&self, publisher: Option<Arc<dyn super::Publisher>>) {
+        *self.publisher.write_locked() = publisher;
+    }
+
+    fn commit_opened(&self, opened: Vec<Arc<ImmutableSegment>>) -> Result<Vec<String>, Error> {
         let checkpoints = self.lock_commit();
         let mut next: Vec<Arc<ImmutableSegment>> = self.segments().as_ref().clone();
         next.extend(opened.iter().cloned());
