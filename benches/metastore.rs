@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use gamay::metastore::postgres::PgMetastore;
-use gamay::metastore::{Commit, Node, SegmentRecord, SegmentState};
+use gamay::metastore::{Commit, Metastore, Node, SegmentRecord, SegmentState};
 use tokio_postgres::NoTls;
 
 const NODES: usize = 100;
@@ -37,7 +37,7 @@ async fn main() {
         .unwrap();
     let mut config: tokio_postgres::Config = url.parse().unwrap();
     config.options(format!("-c search_path={schema}"));
-    let mut store = PgMetastore::connect_with(config).await.unwrap();
+    let store = PgMetastore::connect_with(config).await.unwrap();
 
     for n in 0..NODES {
         let node = Node {

@@ -47,8 +47,9 @@
 //! - [`auth`]: principals, permissions, credentials, the audit log.
 //! - [`deepstore`]: sealed segment files in object storage (S3 or a
 //!   directory) under deterministic names, downloaded whole.
-//! - [`metastore`]: what a cluster's nodes agree on (segment records,
-//!   checkpoints, partition leases, live nodes, assignments), on PostgreSQL.
+//! - [`metastore`]: what a cluster's nodes agree on (the catalog, segment
+//!   records, checkpoints, partition leases, live nodes, assignments,
+//!   connectors, leadership, a change counter), on PostgreSQL or locally.
 //! - [`metrics`]: every metric `GET /metrics` exports, named in one place.
 //! - [`quickstart`]: `gamay quickstart`, the scenario on an embedded Kafka.
 //! - [`config`]: process settings (flags, limits).

@@ -121,6 +121,12 @@ impl From<catalog::Error> for ApiError {
             E::CorruptFile { .. } => {
                 return ApiError::internal("a catalog file is unreadable", &err)
             }
+            E::CorruptEntry { .. } => {
+                return ApiError::internal("a catalog entry is unreadable", &err)
+            }
+            E::Store { .. } => {
+                return ApiError::internal("the catalog could not be written or read", &err)
+            }
         };
         ApiError::new(status, err.to_string())
     }

@@ -1,5 +1,6 @@
 //! Failures of the catalog: malformed or invalid documents, conflicts with
-//! what is already stored, and I/O on the metadata directory.
+//! what is already stored, and I/O on the metadata directory or failures
+//! of another store.
 
 use std::path::PathBuf;
 
@@ -63,6 +64,12 @@ pub enum Error {
 
     #[error("catalog file {} is unreadable: {reason}; restore it or remove it to drop that entry", path.display())]
     CorruptFile { path: PathBuf, reason: String },
+
+    #[error("catalog entry {origin} is unreadable: {reason}")]
+    CorruptEntry { origin: String, reason: String },
+
+    #[error("the catalog's store failed to {action}: {reason}")]
+    Store { action: String, reason: String },
 }
 
 impl Error {

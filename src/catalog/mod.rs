@@ -1,21 +1,29 @@
 //! The catalog: Pinot-compatible schemas and table configs, their validation,
-//! and the durable metadata store under `--data-dir/catalog`.
+//! and where they are kept, behind [`CatalogStore`]: on a single node the
+//! files under `--data-dir/catalog` ([`FileStore`]),
 //!
 //! ```text
 //! catalog/schemas/<schemaName>.json          the schema as sent
 //! catalog/tables/<table>_<TYPE>.json         the table config as sent, tableName with its type suffix
 //! ```
 //!
-//! Every write goes through [`crate::durable::write_atomic`], so a crash never
-//! leaves a half-written entry. Concurrency: readers take a short read lock on
-//! the in-memory maps and clone an `Arc`; writers are serialized by a mutex
-//! held across the check, the file write and the map update, so checks such as
-//! "the schema exists" and "no table uses this schema" cannot race.
+//! each written through [`crate::durable::write_atomic`], so a crash never
+//! leaves a half-written entry; in a cluster, the metastore (which
+//! implements the trait; the catalog never names it). When other nodes
+//! share the store, [`Catalog::reload`] takes in what they changed.
+//!
+//! Concurrency: readers take a short read lock on the in-memory maps and
+//! clone an `Arc`; writers (and reloads) are serialized by a mutex held
+//! across the check, the store's write and the map update, so checks such
+//! as "the schema exists" and "no table uses this schema" cannot race
+//! within a process. Across the nodes of a cluster they can: another node's
+//! write is seen only after a reload.
 
 pub mod datetime;
 mod error;
 mod json;
 pub mod kafka_props;
+mod load;
 pub mod names;
 mod schema;
 pub mod secrets;
@@ -43,7 +51,8 @@ pub use table::*;
 pub use validate::{validate_table, STAR_TREE_FUNCTIONS, SUPPORTED_INDEXES};
 
 use crate::sync::{Recover, RecoverRw};
-use store::{Kind, Store};
+pub use load::CatalogChanges;
+pub use store::{CatalogStore, FileStore, Kind, Origin, StoredEntry};
 
 /// A stored schema: typed, and as the user sent it.
 #[derive(Debug)]
@@ -76,7 +85,7 @@ pub struct Written {
 
 /// The catalog of one Gamay process.
 pub struct Catalog {
-    store: Store,
+    store: Box<dyn CatalogStore>,
     state: RwLock<State>,
     writer: Mutex<()>,
 }
@@ -85,53 +94,12 @@ impl Catalog {
     /// Opens (creating if needed) the catalog under `data_dir`, removing
     /// temporary files a crash left and loading every entry.
     pub fn open(data_dir: &Path) -> Result<Catalog, Error> {
-        let store = Store::open(data_dir)?;
-        let mut state = State::default();
-        for (name, path, bytes) in store.load(Kind::Schema)? {
-            let parsed: Parsed<Schema> =
-                parse(&bytes, "schema").map_err(|err| Error::CorruptFile {
-                    path: path.clone(),
-                    reason: err.to_string(),
-                })?;
-            if parsed.value.schema_name != name {
-                return Err(Error::CorruptFile {
-                    path,
-                    reason: format!("it holds schema `{}`", parsed.value.schema_name),
-                });
-            }
-            state.schemas.insert(
-                name,
-                Arc::new(SchemaEntry {
-                    schema: parsed.value,
-                    json: parsed.json,
-                }),
-            );
-        }
-        for (name, path, bytes) in store.load(Kind::Table)? {
-            let parsed: Parsed<TableConfig> =
-                parse(&bytes, "table config").map_err(|err| Error::CorruptFile {
-                    path: path.clone(),
-                    reason: err.to_string(),
-                })?;
-            if parsed.value.name_with_type() != name {
-                return Err(Error::CorruptFile {
-                    path,
-                    reason: format!("it holds table `{}`", parsed.value.name_with_type()),
-                });
-            }
-            if let Some(entry) = state.schemas.get(parsed.value.raw_name()) {
-                if let Err(err) = validate_table(&parsed.value, &entry.schema) {
-                    tracing::warn!(table = %name, error = %err, "stored table config no longer validates");
-                }
-            }
-            state.tables.insert(
-                name,
-                Arc::new(TableEntry {
-                    config: parsed.value,
-                    json: parsed.json,
-                }),
-            );
-        }
+        Catalog::open_with(Box::new(FileStore::open(data_dir)?))
+    }
+
+    /// Opens the catalog kept in `store`, loading every entry.
+    pub fn open_with(store: Box<dyn CatalogStore>) -> Result<Catalog, Error> {
+        let state = load::load_state(&*store)?;
         tracing::info!(
             schemas = state.schemas.len(),
             tables = state.tables.len(),

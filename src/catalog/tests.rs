@@ -111,6 +111,70 @@ fn unreadable_catalog_file_is_reported_with_its_path() {
 }
 
 #[test]
+fn a_reload_takes_in_what_another_catalog_on_the_store_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = Catalog::open(dir.path()).unwrap();
+    let reader = Catalog::open(dir.path()).unwrap();
+    assert!(reader.reload().unwrap().is_empty());
+
+    writer
+        .add_schema(schema_parsed(&example_schema()), false, false)
+        .unwrap();
+    writer.add_table(table_parsed(&example_table())).unwrap();
+    let changes = reader.reload().unwrap();
+    assert_eq!(changes.schemas_added, ["stock_transactions"]);
+    assert_eq!(changes.tables_added, ["stock_transactions_REALTIME"]);
+    let table = reader.table("stock_transactions_REALTIME").unwrap();
+    // Nothing new: the entries are the same ones.
+    assert!(reader.reload().unwrap().is_empty());
+    assert!(Arc::ptr_eq(
+        &table,
+        &reader.table("stock_transactions_REALTIME").unwrap()
+    ));
+
+    let mut changed = example_table();
+    changed["tableIndexConfig"]["invertedIndexColumns"] = json!(["id", "symbol"]);
+    writer
+        .update_table("stock_transactions", table_parsed(&changed))
+        .unwrap();
+    let changes = reader.reload().unwrap();
+    assert_eq!(
+        changes,
+        CatalogChanges {
+            tables_replaced: vec!["stock_transactions_REALTIME".into()],
+            ..CatalogChanges::default()
+        }
+    );
+    let table = reader.table("stock_transactions_REALTIME").unwrap();
+    assert_eq!(
+        table.json["tableIndexConfig"]["invertedIndexColumns"],
+        json!(["id", "symbol"])
+    );
+
+    writer.delete_table("stock_transactions", None).unwrap();
+    writer.delete_schema("stock_transactions").unwrap();
+    let changes = reader.reload().unwrap();
+    assert_eq!(changes.schemas_removed, ["stock_transactions"]);
+    assert_eq!(changes.tables_removed, ["stock_transactions_REALTIME"]);
+    assert!(reader.table_names(None).is_empty());
+}
+
+#[test]
+fn a_reload_that_meets_an_unreadable_entry_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::open(dir.path()).unwrap();
+    catalog
+        .add_schema(schema_parsed(&example_schema()), false, false)
+        .unwrap();
+    let path = dir.path().join("catalog/schemas/broken.json");
+    std::fs::write(&path, b"{\"schemaName\": \"bro").unwrap();
+    std::fs::remove_file(dir.path().join("catalog/schemas/stock_transactions.json")).unwrap();
+    let err = catalog.reload().unwrap_err();
+    assert!(matches!(err, Error::CorruptFile { .. }), "{err}");
+    assert_eq!(catalog.schema_names(), ["stock_transactions"]);
+}
+
+#[test]
 fn unknown_keys_are_kept_and_reported() {
     let mut table = example_table();
     table["tableIndexConfig"]["someFutureIndex"] = json!({"enabled": true});

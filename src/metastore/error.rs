@@ -1,5 +1,7 @@
 //! Metastore failures.
 
+use std::path::PathBuf;
+
 /// A failed metastore operation.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -46,8 +48,30 @@ pub enum Error {
     #[error("segment {segment} of {table} is not recorded, so it cannot be assigned")]
     Unrecorded { table: String, segment: String },
 
+    #[error("segment {0} has stream offsets: a real-time segment is recorded by its commit under the partition's lease")]
+    Offsets(String),
+
+    #[error("connector `{0}` is not recorded, so it has no state to keep")]
+    UnknownConnector(String),
+
     #[error("the metastore holds a segment state `{0}` this Gamay does not know")]
     UnknownState(String),
+
+    #[error("the metastore holds a catalog entry kind `{0}` this Gamay does not know")]
+    UnknownKind(String),
+
+    #[error("the local metastore failed on {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Busy(#[from] crate::durable::LockError),
+
+    #[error("the local metastore file {} is unreadable: {reason}", path.display())]
+    CorruptFile { path: PathBuf, reason: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

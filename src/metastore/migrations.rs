@@ -53,6 +53,23 @@ pub const STEPS: &[&str] = &[
         FOREIGN KEY (table_name, segment_name)
             REFERENCES gamay_segments (table_name, segment_name) ON DELETE CASCADE
     );",
+    // 3: the catalog, connectors, and each lease's length (so a lease read
+    // back is the lease as granted; one granted before this step reads
+    // back as zero-length until its holder renews it).
+    "CREATE TABLE gamay_catalog (
+        kind       TEXT NOT NULL CHECK (kind IN ('schema', 'table')),
+        name       TEXT NOT NULL,
+        json       TEXT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (kind, name)
+    );
+    CREATE TABLE gamay_connectors (
+        name       TEXT PRIMARY KEY,
+        config     TEXT NOT NULL,
+        state      TEXT,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    ALTER TABLE gamay_leases ADD COLUMN ttl_us BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// The version this build migrates to.

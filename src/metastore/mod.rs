@@ -1,9 +1,11 @@
 //! The metastore: what a cluster's nodes agree on, kept where every node
-//! can reach it in transactions. It holds segment records (table,
-//! partition, offsets, time range, rows, size, checksum, deep-store URI,
-//! state), each partition's checkpoint, partition leases with a fencing
-//! epoch, the live nodes (heartbeats) and which servers hold which sealed
-//! segments; later versions of its schema add the catalog and connectors.
+//! can reach it in transactions, behind the [`Metastore`] trait. It holds
+//! the catalog (schemas and table configs as JSON), segment records
+//! (table, partition, offsets, time range, rows, size, checksum,
+//! deep-store URI, state), each partition's checkpoint, partition leases
+//! with a fencing epoch, the live nodes (heartbeats), which servers hold
+//! which sealed segments, connectors' configs and state, the controllers'
+//! leadership, and a change counter that tells every node when to re-read.
 //!
 //! The commit of a real-time segment is the heart of exactly-once across
 //! machines: one transaction inserts the segment's record and moves the
@@ -12,10 +14,18 @@
 //! the epoch it was granted. A server that lost its lease (it stalled,
 //! another took over) commits nothing.
 //!
-//! [`postgres`] is the implementation on PostgreSQL (tokio-postgres), its
-//! schema created and migrated by Gamay ([`migrations`]).
+//! Implementations: [`postgres`] for a cluster (tokio-postgres; schema
+//! created and migrated by Gamay, [`migrations`]; leadership a session
+//! advisory lock; changes through LISTEN/NOTIFY), and [`local`] for the
+//! nodes of one process and tests (memory plus one JSON file). Both keep
+//! the same rules and answer the same errors; `conformance.rs` checks
+//! them once for both. [`MetastoreCatalogStore`] keeps a `Catalog`'s
+//! entries in a metastore (the catalog's store trait over this one; the
+//! catalog never names the metastore).
 
+mod catalog_store;
 mod error;
+pub mod local;
 pub mod migrations;
 pub mod postgres;
 
@@ -24,6 +34,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use catalog_store::{MetastoreCatalogStore, CALL_TIMEOUT};
 pub use error::{Error, Result};
 
 /// A segment as the metastore records it.
@@ -121,6 +132,14 @@ impl CatalogKind {
             CatalogKind::Table => "table",
         }
     }
+
+    pub fn parse(text: &str) -> Option<CatalogKind> {
+        match text {
+            "schema" => Some(CatalogKind::Schema),
+            "table" => Some(CatalogKind::Table),
+            _ => None,
+        }
+    }
 }
 
 /// A schema or table config as the metastore holds it: the JSON the user
@@ -146,9 +165,9 @@ pub struct ConnectorRecord {
 pub type Routing = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 /// What the nodes of a cluster share. Every method that changes more than
-/// one thing does it in one transaction. Implementations: [`postgres`]
-/// for a cluster, [`local`] for nodes of one process (and tests of the
-/// cluster's logic).
+/// one thing does it in one transaction, and a method that fails changed
+/// nothing. Implementations: [`postgres`] for a cluster, [`local`] for
+/// nodes of one process (and tests of the cluster's logic).
 #[async_trait]
 pub trait Metastore: Send + Sync {
     // ---- the catalog ----
@@ -164,11 +183,15 @@ pub trait Metastore: Send + Sync {
 
     /// Records a segment that no stream partition orders (an OFFLINE
     /// table's upload or ingested file). A repeated name is
-    /// [`Error::Duplicate`].
+    /// [`Error::Duplicate`]; a record with offsets is [`Error::Offsets`].
     async fn record_segment(&self, record: &SegmentRecord) -> Result<()>;
     /// Records a real-time segment and moves its partition's checkpoint to
     /// its end offset, only while `lease` is current (see
-    /// [`Commit::Fenced`]).
+    /// [`Commit::Fenced`]). Checked in this order: the record belongs under
+    /// the lease ([`Error::NotRealtime`], [`Error::OtherLease`]), the
+    /// lease is current (else `Fenced`), the segment starts at the
+    /// checkpoint ([`Error::OutOfOrder`]), its name is new
+    /// ([`Error::Duplicate`]).
     async fn commit_segment(&self, lease: &Lease, record: &SegmentRecord) -> Result<Commit>;
     /// Changes a recorded segment's state; `false` when it is not recorded.
     async fn set_segment_state(
@@ -178,11 +201,11 @@ pub trait Metastore: Send + Sync {
         state: SegmentState,
     ) -> Result<bool>;
     /// Forgets a segment and its assignments; `false` when it was not
-    /// recorded.
+    /// recorded. The checkpoint stays.
     async fn remove_segment(&self, table: &str, segment: &str) -> Result<bool>;
     /// A table's segment records, in name order.
     async fn segments(&self, table: &str) -> Result<Vec<SegmentRecord>>;
-    /// Every table's segment records.
+    /// Every table's segment records, by table and name.
     async fn all_segments(&self) -> Result<Vec<SegmentRecord>>;
     /// The next offset a partition's consumption resumes from.
     async fn checkpoint(&self, table: &str, partition: i32) -> Result<Option<i64>>;
@@ -200,46 +223,94 @@ pub trait Metastore: Send + Sync {
         owner: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>>;
-    /// Extends a lease still held at its epoch; `false` when it was lost.
+    /// Extends a lease still held at its epoch by its ttl from now; `false`
+    /// when it was lost (another grant came after it).
     async fn renew_lease(&self, lease: &Lease) -> Result<bool>;
     /// Gives a lease up (it expires at once); a lost lease is left alone.
     async fn release_lease(&self, lease: &Lease) -> Result<()>;
-    /// The unexpired leases of a table.
+    /// The unexpired leases of a table, by partition.
     async fn leases(&self, table: &str) -> Result<Vec<Lease>>;
 
     // ---- nodes and assignments ----
 
-    /// Announces `node` as alive now.
+    /// Announces `node` as alive now, registering it (or its new address
+    /// or roles).
     async fn heartbeat(&self, node: &Node) -> Result<()>;
-    /// The nodes heard from within `timeout`.
+    /// The nodes heard from within `timeout`, by id.
     async fn live_nodes(&self, timeout: Duration) -> Result<Vec<Node>>;
-    /// Removes a node (a clean shutdown).
+    /// Removes a node (a clean shutdown); an unknown id is not an error.
     async fn leave(&self, id: &str) -> Result<()>;
-    /// Makes `servers` the holders of a recorded segment.
+    /// Makes `servers` (duplicates ignored, none allowed) the holders of a
+    /// recorded segment, replacing the earlier ones; an unrecorded segment
+    /// is [`Error::Unrecorded`].
     async fn assign(&self, table: &str, segment: &str, servers: &[String]) -> Result<()>;
-    /// Which servers hold each segment of every table.
+    /// Which servers hold each segment of every table, each list sorted;
+    /// segments without holders are absent.
     async fn routing(&self) -> Result<Routing>;
 
     // ---- leadership ----
 
     /// Whether this process leads the controllers: takes the leader lock
     /// if it is free and keeps it for as long as this metastore lives.
+    /// Controllers ask again before each round of leader's work: on
+    /// PostgreSQL the lock goes with its connection, so leadership can be
+    /// lost (and `false` is then the answer while another holds it).
     async fn lead(&self) -> Result<bool>;
 
     // ---- connectors ----
 
+    /// Every connector, by name.
     async fn connectors(&self) -> Result<Vec<ConnectorRecord>>;
+    /// Adds a connector or replaces its config, keeping its state.
     async fn put_connector(&self, name: &str, config: &str) -> Result<()>;
+    /// Forgets a connector and its state; `false` when it was not there.
     async fn remove_connector(&self, name: &str) -> Result<bool>;
+    /// Replaces a connector's state; an unknown connector is
+    /// [`Error::UnknownConnector`].
     async fn put_connector_state(&self, name: &str, state: &str) -> Result<()>;
 
     // ---- changes ----
 
-    /// A counter that moves whenever any node changes the catalog, the
-    /// segments or the assignments; nodes re-read what they follow when it
-    /// moves, and also now and then in case a notice was lost.
+    /// A counter that moves (on every node) after any node's write changes
+    /// what a read answers: the catalog, segments, checkpoints, lease
+    /// grants and releases, nodes joining, changing or leaving,
+    /// assignments, connectors. Lease renewals and heartbeats of known
+    /// nodes change no answer and do not move it; nor does time passing
+    /// (expiry). The receiver starts at the current count, so `changed()`
+    /// waits for the next change. Nodes re-read what they follow when it
+    /// moves, and also now and then as a safety net.
     fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
+/// The partition and offsets of a real-time `record` that may go under
+/// `lease`: the checks every implementation makes before it looks at the
+/// lease itself, so both refuse the same records the same way.
+fn commit_position(lease: &Lease, record: &SegmentRecord) -> Result<(i32, i64, i64)> {
+    let (Some(partition), Some((start, end))) = (record.partition, record.offsets) else {
+        return Err(Error::NotRealtime(record.segment.clone()));
+    };
+    if partition != lease.partition || record.table != lease.table {
+        return Err(Error::OtherLease {
+            segment: record.segment.clone(),
+            table: record.table.clone(),
+            partition,
+            lease_table: lease.table.clone(),
+            lease_partition: lease.partition,
+        });
+    }
+    Ok((partition, start, end))
+}
+
+/// Refuses a record with stream offsets outside a commit: its offsets
+/// would bypass the checkpoint and the lease.
+fn check_unordered(record: &SegmentRecord) -> Result<()> {
+    if record.offsets.is_some() {
+        return Err(Error::Offsets(record.segment.clone()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod conformance;
 #[cfg(test)]
 mod tests;

@@ -1,18 +1,23 @@
 //! The metastore against a real PostgreSQL (`GAMAY_TEST_POSTGRES`, which
 //! `tests/services.sh` starts); each test works in a schema of its own.
+//! The behaviour both implementations share is checked in
+//! [`super::conformance`]; here is what only PostgreSQL has: migrations,
+//! the leader's advisory lock, notices between processes.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_postgres::NoTls;
 
+use super::conformance::{conformance_tests, Subject};
 use super::migrations;
 use super::postgres::PgMetastore;
-use super::{Commit, Error, Node, SegmentRecord, SegmentState};
+use super::{CatalogEntry, CatalogKind, Error, Metastore};
 
 /// The database URL and a fresh schema's name, or `None` when no
 /// PostgreSQL is configured (a failure under `GAMAY_REQUIRE_SERVICES=1`).
-async fn fresh_schema() -> Option<(String, String)> {
+pub(super) async fn fresh_schema() -> Option<(String, String)> {
     let Ok(url) = std::env::var("GAMAY_TEST_POSTGRES") else {
         assert!(
             std::env::var("GAMAY_REQUIRE_SERVICES").as_deref() != Ok("1"),
@@ -37,28 +42,57 @@ async fn fresh_schema() -> Option<(String, String)> {
     Some((url, schema))
 }
 
-async fn open(url: &str, schema: &str) -> Result<PgMetastore, Error> {
+fn config(url: &str, schema: &str) -> tokio_postgres::Config {
     let mut config: tokio_postgres::Config = url.parse().unwrap();
     config.options(format!("-c search_path={schema}"));
-    PgMetastore::connect_with(config).await
+    // Names this test's connections in `pg_stat_activity`.
+    config.application_name(schema);
+    config
 }
 
-fn segment(name: &str, partition: i32, start: i64, end: i64) -> SegmentRecord {
-    SegmentRecord {
-        table: "trades_REALTIME".into(),
-        segment: name.into(),
-        partition: Some(partition),
-        offsets: Some((start, end)),
-        time_range: Some((1_700_000_000_000, 1_700_000_060_000)),
-        rows: end - start,
-        size_bytes: 4096,
-        crc: 0x1234_5678,
-        uri: format!("s3://lake/trades/{name}"),
-        state: SegmentState::Online,
+pub(super) async fn open(url: &str, schema: &str) -> Result<PgMetastore, Error> {
+    PgMetastore::connect_with(config(url, schema)).await
+}
+
+/// Two metastores on one fresh schema, as two processes have them.
+async fn subject() -> Option<Subject> {
+    let (url, schema) = fresh_schema().await?;
+    Some(Subject {
+        first: Arc::new(open(&url, &schema).await.unwrap()),
+        second: Arc::new(open(&url, &schema).await.unwrap()),
+        _keep: None,
+    })
+}
+
+conformance_tests!(subject);
+
+/// Ends the server sessions of a test's connections of `role`, as a
+/// network failure or a restarted database would; how many it ended.
+async fn terminate(url: &str, schema: &str, role: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1",
+            &[&format!("{schema}/{role}")],
+        )
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+/// Polls `lead` until it answers `true`: the server releases a closed
+/// session's locks shortly after, not at once.
+async fn leads_soon(store: &PgMetastore) {
+    for _ in 0..200 {
+        if store.lead().await.unwrap() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    panic!("the leader lock was not released");
 }
-
-const LONG: Duration = Duration::from_secs(3600);
 
 #[tokio::test]
 async fn the_schema_is_created_once_and_a_newer_one_refused() {
@@ -75,7 +109,7 @@ async fn the_schema_is_created_once_and_a_newer_one_refused() {
     b.unwrap();
     c.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), migrations::latest());
-    assert!(store.segments("trades_REALTIME").await.unwrap().is_empty());
+    assert!(store.all_segments().await.unwrap().is_empty());
 
     let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
     tokio::spawn(connection);
@@ -91,244 +125,128 @@ async fn the_schema_is_created_once_and_a_newer_one_refused() {
 }
 
 #[tokio::test]
-async fn a_lease_goes_to_one_owner_at_a_time_and_each_grant_raises_the_epoch() {
+async fn one_process_leads_until_its_session_ends() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let first = open(&url, &schema).await.unwrap();
+    let second = open(&url, &schema).await.unwrap();
+    assert!(first.lead().await.unwrap());
+    assert!(!second.lead().await.unwrap());
+    // Asking again while leading keeps the lock.
+    assert!(first.lead().await.unwrap());
+    assert!(!second.lead().await.unwrap());
+
+    // Another schema is another cluster, with a leader of its own.
+    let Some((_, elsewhere)) = fresh_schema().await else {
+        return;
+    };
+    assert!(open(&url, &elsewhere).await.unwrap().lead().await.unwrap());
+
+    // The leader goes away: the other takes over.
+    drop(first);
+    leads_soon(&second).await;
+    assert!(second.lead().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_broken_leader_connection_is_leadership_lost() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let first = open(&url, &schema).await.unwrap();
+    assert!(first.lead().await.unwrap());
+    // The leader connection breaks: the server drops its session and lock.
+    assert_eq!(terminate(&url, &schema, "leader").await, 1);
+    let second = open(&url, &schema).await.unwrap();
+    leads_soon(&second).await;
+    // The first reconnects and finds the lock taken.
+    assert!(!first.lead().await.unwrap());
+    drop(second);
+    leads_soon(&first).await;
+}
+
+fn table_entry() -> CatalogEntry {
+    CatalogEntry {
+        kind: CatalogKind::Table,
+        name: "trades_OFFLINE".into(),
+        json: "{}".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_write_in_one_process_moves_the_others_counter() {
+    let Some((url, schema)) = fresh_schema().await else {
+        return;
+    };
+    let writer = open(&url, &schema).await.unwrap();
+    let follower = open(&url, &schema).await.unwrap();
+    // A write in another schema (another cluster) is not heard.
+    let Some((_, elsewhere)) = fresh_schema().await else {
+        return;
+    };
+    let stranger = open(&url, &elsewhere).await.unwrap();
+    let mut counter = follower.changes();
+    stranger.put_catalog(&table_entry()).await.unwrap();
+    writer.put_catalog(&table_entry()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), counter.changed())
+        .await
+        .expect("the counter did not move")
+        .unwrap();
+    // The one write in this schema; the other schema's was not counted.
+    assert_eq!(*counter.borrow_and_update(), 1);
+}
+
+#[tokio::test]
+async fn a_broken_listener_reconnects_and_moves_the_counter() {
     let Some((url, schema)) = fresh_schema().await else {
         return;
     };
     let store = open(&url, &schema).await.unwrap();
-    let other = open(&url, &schema).await.unwrap();
-
-    // Two servers race for the same partition: one wins.
-    let (first, second) = tokio::join!(
-        store.acquire_lease("trades_REALTIME", 0, "server-a", LONG),
-        other.acquire_lease("trades_REALTIME", 0, "server-b", LONG)
-    );
-    let (first, second) = (first.unwrap(), second.unwrap());
-    assert!(first.is_some() != second.is_some(), "{first:?} {second:?}");
-    let (winner, loser) = match &first {
-        Some(_) => ("server-a", "server-b"),
-        None => ("server-b", "server-a"),
-    };
-    let lease = first.or(second).unwrap();
-    assert_eq!((lease.owner.as_str(), lease.epoch), (winner, 1));
-    assert!(store.renew_lease(&lease).await.unwrap());
-    assert_eq!(
-        store
-            .acquire_lease("trades_REALTIME", 0, loser, LONG)
-            .await
-            .unwrap(),
-        None
-    );
-    // Another partition is free.
-    let other_partition = store
-        .acquire_lease("trades_REALTIME", 1, loser, LONG)
+    let mut counter = store.changes();
+    assert_eq!(terminate(&url, &schema, "listener").await, 1);
+    // Changes may have been missed while it was away: it says so.
+    tokio::time::timeout(Duration::from_secs(10), counter.changed())
         .await
-        .unwrap()
+        .expect("the counter did not move after the listener reconnected")
         .unwrap();
-    assert_eq!(other_partition.epoch, 1);
-
-    // The holder restarts: its new grant fences the old one.
-    let again = store
-        .acquire_lease("trades_REALTIME", 0, winner, LONG)
+    counter.borrow_and_update();
+    // And it hears writes again.
+    store.put_catalog(&table_entry()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), counter.changed())
         .await
-        .unwrap()
+        .expect("the counter did not move after a write")
         .unwrap();
-    assert_eq!(again.epoch, 2);
-    assert!(!store.renew_lease(&lease).await.unwrap());
-
-    // An expired lease goes to whoever asks next.
-    let short = store
-        .acquire_lease("trades_REALTIME", 0, winner, Duration::ZERO)
-        .await
-        .unwrap()
-        .unwrap();
-    let taken = other
-        .acquire_lease("trades_REALTIME", 0, loser, LONG)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (taken.owner.as_str(), taken.epoch),
-        (loser, short.epoch + 1)
-    );
 }
 
 #[tokio::test]
-async fn a_commit_takes_effect_only_under_the_current_lease() {
-    let Some((url, schema)) = fresh_schema().await else {
-        return;
-    };
-    let mut store = open(&url, &schema).await.unwrap();
-    let mut other = open(&url, &schema).await.unwrap();
-    let stale = store
-        .acquire_lease("trades_REALTIME", 3, "server-a", Duration::ZERO)
-        .await
-        .unwrap()
-        .unwrap();
-    let current = other
-        .acquire_lease("trades_REALTIME", 3, "server-b", LONG)
-        .await
-        .unwrap()
-        .unwrap();
-
-    // The stalled first owner's commit changes nothing.
-    let first = segment("trades__3__0", 3, 0, 1000);
-    assert_eq!(
-        store.commit_segment(&stale, &first).await.unwrap(),
-        Commit::Fenced
-    );
-    assert_eq!(store.checkpoint("trades_REALTIME", 3).await.unwrap(), None);
-    assert!(store.segments("trades_REALTIME").await.unwrap().is_empty());
-
-    // The current owner's commit records the segment and the checkpoint.
-    assert_eq!(
-        other.commit_segment(&current, &first).await.unwrap(),
-        Commit::Committed
-    );
-    assert_eq!(
-        store.checkpoint("trades_REALTIME", 3).await.unwrap(),
-        Some(1000)
-    );
-    assert_eq!(
-        store.segments("trades_REALTIME").await.unwrap(),
-        vec![first.clone()]
-    );
-
-    // The same segment again, a gap and an overlap are refused.
-    let err = other.commit_segment(&current, &first).await.err().unwrap();
-    assert!(
-        matches!(
-            err,
-            Error::OutOfOrder {
-                checkpoint: 1000,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    let mut again = first.clone();
-    again.offsets = Some((1000, 1500));
-    let err = other.commit_segment(&current, &again).await.err().unwrap();
-    assert!(matches!(err, Error::Duplicate { .. }), "{err}");
-    let gap = segment("trades__3__1", 3, 1200, 2000);
-    let err = other.commit_segment(&current, &gap).await.err().unwrap();
-    assert!(
-        err.to_string()
-            .contains("must start where the last one ended"),
-        "{err}"
-    );
-
-    let next = segment("trades__3__1", 3, 1000, 2000);
-    assert_eq!(
-        other.commit_segment(&current, &next).await.unwrap(),
-        Commit::Committed
-    );
-    assert_eq!(
-        store.checkpoint("trades_REALTIME", 3).await.unwrap(),
-        Some(2000)
-    );
-    assert_eq!(store.segments("trades_REALTIME").await.unwrap().len(), 2);
-
-    // A record of another partition does not go under this lease.
-    let elsewhere = segment("trades__4__0", 4, 0, 10);
-    assert!(matches!(
-        other.commit_segment(&current, &elsewhere).await,
-        Err(Error::OtherLease { .. })
-    ));
-}
-
-fn node(id: &str) -> Node {
-    Node {
-        id: id.into(),
-        url: format!("http://{id}:9000"),
-        roles: vec!["server".into()],
-    }
-}
-
-#[tokio::test]
-async fn nodes_are_live_while_they_beat_and_gone_when_they_leave() {
+async fn a_broken_connection_is_replaced_on_the_next_call() {
     let Some((url, schema)) = fresh_schema().await else {
         return;
     };
     let store = open(&url, &schema).await.unwrap();
-    for id in ["server-b", "server-a"] {
-        store.heartbeat(&node(id)).await.unwrap();
+    store.put_catalog(&table_entry()).await.unwrap();
+    assert_eq!(terminate(&url, &schema, "writer").await, 1);
+    assert_eq!(terminate(&url, &schema, "reader").await, 1);
+    // The server closing a connection reaches the client soon after; until
+    // it does, a call may still fail on the old connection.
+    let mut replaced = false;
+    for _ in 0..200 {
+        let wrote = store
+            .remove_catalog(CatalogKind::Table, "trades_OFFLINE")
+            .await;
+        if wrote.is_ok()
+            && store
+                .catalog()
+                .await
+                .is_ok_and(|entries| entries.is_empty())
+        {
+            replaced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut moved = node("server-b");
-    moved.url = "http://10.0.0.7:9000".into();
-    moved.roles = vec!["server".into(), "broker".into()];
-    store.heartbeat(&moved).await.unwrap();
-    assert_eq!(
-        store.live_nodes(LONG).await.unwrap(),
-        vec![node("server-a"), moved]
-    );
-    // A heartbeat older than the timeout is a dead node.
-    assert!(store.live_nodes(Duration::ZERO).await.unwrap().is_empty());
-    store.leave("server-a").await.unwrap();
-    let live: Vec<String> = store
-        .live_nodes(LONG)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|node| node.id)
-        .collect();
-    assert_eq!(live, ["server-b"]);
-}
-
-#[tokio::test]
-async fn an_assignment_replaces_the_holders_of_a_recorded_segment() {
-    let Some((url, schema)) = fresh_schema().await else {
-        return;
-    };
-    let mut store = open(&url, &schema).await.unwrap();
-    let lease = store
-        .acquire_lease("trades_REALTIME", 0, "server-a", LONG)
-        .await
-        .unwrap()
-        .unwrap();
-    for (name, start, end) in [("trades__0__0", 0, 10), ("trades__0__1", 10, 20)] {
-        let record = segment(name, 0, start, end);
-        assert_eq!(
-            store.commit_segment(&lease, &record).await.unwrap(),
-            Commit::Committed
-        );
-    }
-    let servers = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
-    store
-        .assign("trades_REALTIME", "trades__0__0", &servers(&["s1", "s2"]))
-        .await
-        .unwrap();
-    store
-        .assign("trades_REALTIME", "trades__0__1", &servers(&["s2", "s3"]))
-        .await
-        .unwrap();
-    store
-        .assign(
-            "trades_REALTIME",
-            "trades__0__0",
-            &servers(&["s3", "s1", "s3"]),
-        )
-        .await
-        .unwrap();
-    let assigned = store.assignments("trades_REALTIME").await.unwrap();
-    assert_eq!(assigned["trades__0__0"], servers(&["s1", "s3"]));
-    assert_eq!(assigned["trades__0__1"], servers(&["s2", "s3"]));
-    assert!(store.assignments("other_OFFLINE").await.unwrap().is_empty());
-    let routing = store.routing().await.unwrap();
-    assert_eq!(routing.len(), 1);
-    assert_eq!(routing["trades_REALTIME"], assigned);
-
-    // A segment nobody recorded cannot be assigned, and the failed
-    // transaction leaves the earlier assignment.
-    let err = store
-        .assign("trades_REALTIME", "trades__0__9", &servers(&["s1"]))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Unrecorded { .. }), "{err}");
-    assert_eq!(
-        store.assignments("trades_REALTIME").await.unwrap(),
-        assigned
-    );
+    assert!(replaced, "the metastore did not reconnect");
 }
 
 #[tokio::test]
@@ -351,12 +269,15 @@ async fn an_older_schema_is_migrated_step_by_step() {
         ))
         .await
         .unwrap();
-    let mut store = open(&url, &schema).await.unwrap();
+    let store = open(&url, &schema).await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), migrations::latest());
     assert_eq!(store.segments("t_OFFLINE").await.unwrap().len(), 1);
     store
         .assign("t_OFFLINE", "s0", &["s1".to_string()])
         .await
         .unwrap();
-    assert_eq!(store.assignments("t_OFFLINE").await.unwrap()["s0"], ["s1"]);
+    assert_eq!(store.routing().await.unwrap()["t_OFFLINE"]["s0"], ["s1"]);
+    // What the later steps added works on the migrated database.
+    store.put_connector("to-s3", "{}").await.unwrap();
+    assert_eq!(store.connectors().await.unwrap().len(), 1);
 }

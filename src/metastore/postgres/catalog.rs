@@ -1,0 +1,109 @@
+//! Catalog entries and connectors in SQL. The JSON is kept as the text it
+//! was given (not `jsonb`, which would reorder its keys).
+
+use tokio_postgres::{Client, Transaction};
+
+use super::db;
+use crate::metastore::{CatalogEntry, CatalogKind, ConnectorRecord, Error, Result};
+
+/// Every entry, by kind and name.
+pub(super) async fn entries(client: &Client) -> Result<Vec<CatalogEntry>> {
+    let rows = client
+        .query(
+            "SELECT kind, name, json FROM gamay_catalog ORDER BY kind, name COLLATE \"C\"",
+            &[],
+        )
+        .await
+        .map_err(db("read the catalog"))?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let kind: String = row.get(0);
+        entries.push(CatalogEntry {
+            kind: CatalogKind::parse(&kind).ok_or(Error::UnknownKind(kind))?,
+            name: row.get(1),
+            json: row.get(2),
+        });
+    }
+    Ok(entries)
+}
+
+pub(super) async fn put(tx: &Transaction<'_>, entry: &CatalogEntry) -> Result<()> {
+    tx.execute(
+        "INSERT INTO gamay_catalog (kind, name, json) VALUES ($1, $2, $3)
+         ON CONFLICT (kind, name) DO UPDATE SET json = EXCLUDED.json, updated_at = now()",
+        &[&entry.kind.as_str(), &entry.name, &entry.json],
+    )
+    .await
+    .map_err(db("store a catalog entry"))?;
+    Ok(())
+}
+
+/// Whether the entry was there.
+pub(super) async fn remove(tx: &Transaction<'_>, kind: CatalogKind, name: &str) -> Result<bool> {
+    let removed = tx
+        .execute(
+            "DELETE FROM gamay_catalog WHERE kind = $1 AND name = $2",
+            &[&kind.as_str(), &name],
+        )
+        .await
+        .map_err(db("remove a catalog entry"))?;
+    Ok(removed == 1)
+}
+
+/// Every connector, by name.
+pub(super) async fn connectors(client: &Client) -> Result<Vec<ConnectorRecord>> {
+    let rows = client
+        .query(
+            "SELECT name, config, state FROM gamay_connectors ORDER BY name COLLATE \"C\"",
+            &[],
+        )
+        .await
+        .map_err(db("read the connectors"))?;
+    Ok(rows
+        .iter()
+        .map(|row| ConnectorRecord {
+            name: row.get(0),
+            config: row.get(1),
+            state: row.get(2),
+        })
+        .collect())
+}
+
+/// Adds a connector or replaces its config, keeping its state.
+pub(super) async fn put_connector(tx: &Transaction<'_>, name: &str, config: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO gamay_connectors (name, config) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_at = now()",
+        &[&name, &config],
+    )
+    .await
+    .map_err(db("store a connector"))?;
+    Ok(())
+}
+
+/// Whether the connector was there.
+pub(super) async fn remove_connector(tx: &Transaction<'_>, name: &str) -> Result<bool> {
+    let removed = tx
+        .execute("DELETE FROM gamay_connectors WHERE name = $1", &[&name])
+        .await
+        .map_err(db("remove a connector"))?;
+    Ok(removed == 1)
+}
+
+pub(super) async fn put_connector_state(
+    tx: &Transaction<'_>,
+    name: &str,
+    state: &str,
+) -> Result<()> {
+    let updated = tx
+        .execute(
+            "UPDATE gamay_connectors SET state = $2, updated_at = now() WHERE name = $1",
+            &[&name, &state],
+        )
+        .await
+        .map_err(db("store a connector's state"))?;
+    if updated == 0 {
+        return Err(Error::UnknownConnector(name.to_string()));
+    }
+    Ok(())
+}
