@@ -8,12 +8,16 @@ use std::sync::Arc;
 use crate::auth::audit::AuditLog;
 use crate::auth::Authenticator;
 use crate::catalog::Catalog;
+use crate::cluster::remote::Remote;
+use crate::cluster::routing::Router;
+use crate::cluster::scatter::ClusterScatter;
+use crate::cluster::Cluster;
 use crate::config::ServerConfig;
 use crate::error::{Error, Result};
 use crate::export::Connectors;
 use crate::metrics::{Metrics, StateCollector};
 use crate::query::multistage::MultiStage;
-use crate::query::{Broker, LocalServer, Single};
+use crate::query::{Broker, LocalServer, QueryServer, Scatter, Single};
 use crate::server::realtime::Realtime;
 use crate::server::Server;
 
@@ -31,17 +35,81 @@ pub struct App {
     /// `None` when authentication is off.
     pub auth: Option<Arc<Authenticator>>,
     pub audit: Arc<AuditLog>,
+    /// The cluster this node is part of; `None` for the single node.
+    pub cluster: Option<Arc<Cluster>>,
+    /// The broker's routing, on a node of a cluster that brokers.
+    pub router: Option<Arc<Router>>,
 }
 
 impl App {
     /// Opens the catalog and the tables' data under the data directory,
-    /// then starts the tables' consumers and the connectors' jobs.
+    /// then starts the tables' consumers and the connectors' jobs: the
+    /// single node.
     pub fn open(config: ServerConfig) -> Result<App> {
+        let catalog = Catalog::open(&config.data_dir)?;
+        App::build(config, catalog, None)
+    }
+
+    /// Opens the application for `config`: the single node, or with a
+    /// metastore, a node of a cluster reachable at `url` that joins it.
+    pub async fn start(config: ServerConfig, url: String) -> Result<App> {
+        if !config.cluster.is_cluster() {
+            return App::open(config);
+        }
+        let cluster = Arc::new(Cluster::connect(&config.cluster, url).await?);
+        let store = crate::metastore::MetastoreCatalogStore::new(cluster.metastore.clone())?;
+        let app = tokio::task::block_in_place(|| {
+            let catalog = Catalog::open_with(Box::new(store))?;
+            App::build(config, catalog, Some(cluster))
+        })?;
+        app.join().await?;
+        Ok(app)
+    }
+
+    /// Starts this node's part in its cluster.
+    async fn join(&self) -> Result<()> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(());
+        };
+        crate::cluster::node::join(cluster).await?;
+        crate::cluster::catalog::follow(cluster, self.catalog.clone(), self.server.clone());
+        // Any node takes the API's calls: segments ingested here go to the
+        // deep store and the metastore before they commit, and leave this
+        // node once placed on others.
+        self.server
+            .set_publisher(Arc::new(crate::cluster::publish::ToCluster(
+                cluster.clone(),
+            )));
+        crate::cluster::holdings::follow(cluster, self.server.clone());
+        if cluster.role.controls() {
+            crate::cluster::controller::run(cluster, self.catalog.clone());
+        }
+        if let Some(router) = &self.router {
+            if let Err(err) = router.refresh(cluster).await {
+                tracing::warn!(error = %err, "the first routing refresh failed; retrying");
+            }
+            router.follow(cluster);
+        }
+        Ok(())
+    }
+
+    fn build(config: ServerConfig, catalog: Catalog, cluster: Option<Arc<Cluster>>) -> Result<App> {
         let auth = match &config.auth_file {
             Some(path) => Some(Arc::new(Authenticator::from_file(path)?)),
             None => None,
         };
-        let catalog = Catalog::open(&config.data_dir)?;
+        if let (Some(auth), Some(_)) = (&auth, &cluster) {
+            // Nodes call each other's internal routes as an administrator.
+            let admin = config
+                .cluster
+                .credentials
+                .as_deref()
+                .and_then(|header| auth.authenticate(Some(header)).ok())
+                .is_some_and(|principal| principal.is_admin());
+            if !admin {
+                return Err(Error::ClusterCredentials);
+            }
+        }
         let audit = AuditLog::open(&config.data_dir).map_err(|source| Error::Audit {
             path: config.data_dir.join(crate::auth::audit::FILE_NAME),
             source,
@@ -58,14 +126,36 @@ impl App {
             workload.background_nice,
         )
         .map_err(Error::Serve)?;
-        let broker = Broker::new(
-            catalog.clone(),
-            Arc::new(Single(local.clone())),
-            Arc::new(multistage),
-            workload,
-        );
+        let router = cluster
+            .as_ref()
+            .filter(|cluster| cluster.role.brokers())
+            .map(|_| Arc::new(Router::empty()));
+        let scatter: Arc<dyn Scatter> = match (&cluster, &router) {
+            (Some(cluster), Some(router)) => {
+                let own: Option<Arc<dyn QueryServer>> = if cluster.role.serves() {
+                    Some(local.clone())
+                } else {
+                    None
+                };
+                Arc::new(ClusterScatter::new(
+                    router.clone(),
+                    cluster.node.id.clone(),
+                    own,
+                    Remote::new(config.cluster.credentials.clone()),
+                ))
+            }
+            _ => Arc::new(Single(local.clone())),
+        };
+        let mut broker = Broker::new(catalog.clone(), scatter, Arc::new(multistage), workload);
+        if cluster.is_some() {
+            broker.refuse_multistage(
+                "multi-stage queries (joins, subqueries, set operations, window functions) do not run in a cluster yet: run single-table queries, or query a single node",
+            );
+        }
         let realtime = Arc::new(Realtime::new(server.clone()));
-        realtime.start_all(&catalog);
+        if cluster.is_none() {
+            realtime.start_all(&catalog);
+        }
         let connectors = Connectors::start(
             &config.data_dir,
             &config.file_store_roots,
@@ -92,6 +182,8 @@ impl App {
             metrics,
             auth,
             audit: Arc::new(audit),
+            cluster,
+            router,
         })
     }
 
@@ -101,5 +193,13 @@ impl App {
     pub fn shutdown(&self) {
         self.connectors.stop_all();
         self.realtime.shutdown();
+    }
+
+    /// Leaves the cluster, if any, so others take over this node's work
+    /// at once.
+    pub async fn leave(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.stop().await;
+        }
     }
 }

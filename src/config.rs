@@ -61,6 +61,8 @@ pub struct ServerConfig {
     pub max_query_memory_bytes: u64,
     /// Query slots, queues and lanes.
     pub workload: WorkloadConfig,
+    /// The node's roles and the cluster it joins, if any.
+    pub cluster: ClusterConfig,
 }
 
 impl ServerConfig {
@@ -82,6 +84,109 @@ impl ServerConfig {
             tls: None,
             max_query_memory_bytes: DEFAULT_MAX_QUERY_MEMORY_BYTES,
             workload: WorkloadConfig::default(),
+            cluster: ClusterConfig::default(),
+        }
+    }
+}
+
+/// What a node does in a cluster (`--role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Every role; without `--metastore`, the single node.
+    All,
+    /// Takes schema, table and segment changes and, while it leads, places
+    /// segments and partitions on servers.
+    Controller,
+    /// Plans queries and scatters them to the servers.
+    Broker,
+    /// Holds segments, consumes partitions and runs queries' segment work.
+    Server,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Controller => "controller",
+            Role::Broker => "broker",
+            Role::Server => "server",
+        }
+    }
+
+    pub fn controls(self) -> bool {
+        matches!(self, Role::All | Role::Controller)
+    }
+
+    pub fn brokers(self) -> bool {
+        matches!(self, Role::All | Role::Broker)
+    }
+
+    pub fn serves(self) -> bool {
+        matches!(self, Role::All | Role::Server)
+    }
+}
+
+/// How long a partition's lease lasts without renewal by default: a server
+/// that stops renewing loses its partitions to another within it.
+pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A node's place in a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub role: Role,
+    /// `postgres://...`; `None` is the single node.
+    pub metastore: Option<String>,
+    /// `s3://bucket/prefix` or `file:///dir`.
+    pub deep_store: Option<String>,
+    /// This node's name in the cluster, stable across restarts; by default
+    /// its advertised address.
+    pub node_id: Option<String>,
+    /// Where the other nodes reach this one (`http://host:port`); by
+    /// default the address it listens on.
+    pub advertise_url: Option<String>,
+    pub lease_timeout: Duration,
+    /// The `Authorization` header nodes present to each other when
+    /// authentication is on: an administrator's bearer token.
+    pub credentials: Option<String>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> ClusterConfig {
+        ClusterConfig {
+            role: Role::All,
+            metastore: None,
+            deep_store: None,
+            node_id: None,
+            advertise_url: None,
+            lease_timeout: DEFAULT_LEASE_TIMEOUT,
+            credentials: None,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Whether this node is part of a cluster (has a metastore).
+    pub fn is_cluster(&self) -> bool {
+        self.metastore.is_some()
+    }
+
+    /// What is missing or contradictory in the flags, if anything.
+    pub fn problem(&self) -> Option<String> {
+        match (&self.metastore, &self.deep_store) {
+            (None, None) if self.role != Role::All => Some(format!(
+                "--role {} needs a cluster: give --metastore postgres://... and --deep-store s3://bucket/prefix (or file:///dir)",
+                self.role.as_str()
+            )),
+            (None, None) => None,
+            (Some(_), None) => Some(
+                "--metastore needs --deep-store s3://bucket/prefix (or file:///dir): sealed segments live there"
+                    .to_string(),
+            ),
+            (None, Some(_)) => Some(
+                "--deep-store needs --metastore postgres://...: the cluster records segments there"
+                    .to_string(),
+            ),
+            (Some(_), Some(_)) => None,
         }
     }
 }

@@ -58,6 +58,13 @@ pub enum Error {
 
     #[error("server failed: {0}")]
     Serve(#[source] std::io::Error),
+
+    #[error("authentication is on, so the nodes of a cluster call each other as an administrator: give --cluster-token-file with the bearer token of a principal holding every permission on every table (see `gamay auth token`)")]
+    ClusterCredentials,
+
+    /// The node could not join its cluster (metastore, deep store).
+    #[error("cannot join the cluster: {0}")]
+    Cluster(#[from] crate::cluster::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -47,6 +47,9 @@
 //! - [`auth`]: principals, permissions, credentials, the audit log.
 //! - [`deepstore`]: sealed segment files in object storage (S3 or a
 //!   directory) under deterministic names, downloaded whole.
+//! - [`cluster`]: a node's part in a cluster: heartbeats, publishing
+//!   segments, following the placement, the lead controller's placement,
+//!   the broker's routing and scatter.
 //! - [`metastore`]: what a cluster's nodes agree on (the catalog, segment
 //!   records, checkpoints, partition leases, live nodes, assignments,
 //!   connectors, leadership, a change counter), on PostgreSQL or locally.
@@ -73,6 +76,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod catalog;
+pub mod cluster;
 pub mod codec;
 pub mod config;
 pub mod deepstore;

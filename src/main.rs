@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use gamay::config::{
-    ServerConfig, WorkloadConfig, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    Role, ServerConfig, WorkloadConfig, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_QUERY_MEMORY_BYTES, DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_REQUEST_TIMEOUT,
 };
@@ -35,7 +35,7 @@ enum Command {
     /// Run the server: Pinot's controller API (schemas, tables, segments, file ingestion) on one port.
     ///
     /// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=gamay=debug) for more.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 
     /// Load files into an OFFLINE table, directly into the data directory.
     ///
@@ -208,6 +208,42 @@ struct ServeArgs {
     /// The background lane's thread priority, as `nice` (0 to 19; 0 gives interactive queries no precedence).
     #[arg(long, env = "GAMAY_BACKGROUND_NICE", default_value_t = workload::DEFAULT_BACKGROUND_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
     background_nice: i32,
+
+    /// What this node does: `all` (every role; the single node without
+    /// --metastore), `controller`, `broker` or `server`.
+    #[arg(long, env = "GAMAY_ROLE", value_enum, default_value = "all")]
+    role: Role,
+
+    /// The cluster's metastore: `postgres://user:password@host:port/database`
+    /// (prefer the environment variable: it holds a password).
+    #[arg(long, env = "GAMAY_METASTORE", hide_env_values = true)]
+    metastore: Option<String>,
+
+    /// Where sealed segments live: `s3://bucket/prefix` (AWS_* variables
+    /// for the endpoint and credentials) or `file:///dir`.
+    #[arg(long, env = "GAMAY_DEEP_STORE")]
+    deep_store: Option<String>,
+
+    /// This node's name in the cluster, stable across restarts; by default
+    /// its advertised URL.
+    #[arg(long, env = "GAMAY_NODE_ID")]
+    node_id: Option<String>,
+
+    /// Where other nodes reach this one (`http://host:port`); by default the
+    /// address it listens on.
+    #[arg(long, env = "GAMAY_ADVERTISE_URL")]
+    advertise_url: Option<String>,
+
+    /// Seconds a partition lease or a node's heartbeat lasts: a server
+    /// silent that long loses its partitions and segments to others.
+    #[arg(long, env = "GAMAY_LEASE_TIMEOUT", default_value_t = gamay::config::DEFAULT_LEASE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    lease_timeout: u64,
+
+    /// A file holding the bearer token of an administrator (see `gamay auth
+    /// token`), which nodes of a cluster present to each other when
+    /// authentication is on.
+    #[arg(long, env = "GAMAY_CLUSTER_TOKEN_FILE")]
+    cluster_token_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -266,6 +302,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 background_after: std::time::Duration::from_millis(args.background_after_ms),
                 background_nice: args.background_nice,
             };
+            config.cluster = gamay::config::ClusterConfig {
+                role: args.role,
+                metastore: args.metastore,
+                deep_store: args.deep_store,
+                node_id: args.node_id,
+                advertise_url: args.advertise_url,
+                lease_timeout: std::time::Duration::from_secs(args.lease_timeout),
+                credentials: match &args.cluster_token_file {
+                    Some(path) => {
+                        let token = std::fs::read_to_string(path).with_context(|| {
+                            format!("cannot read --cluster-token-file {}", path.display())
+                        })?;
+                        let token = token.trim();
+                        anyhow::ensure!(
+                            !token.is_empty(),
+                            "--cluster-token-file {} is empty: put an administrator's bearer token in it",
+                            path.display()
+                        );
+                        Some(format!("Bearer {token}"))
+                    }
+                    None => None,
+                },
+            };
+            if let Some(problem) = config.cluster.problem() {
+                anyhow::bail!(problem);
+            }
             runtime.block_on(async {
                 let shutdown = shutdown_signal();
                 gamay::api::serve(config, shutdown, |addr| {

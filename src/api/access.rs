@@ -120,8 +120,12 @@ pub fn rule(method: &Method, path: &str) -> Rule {
         {
             OnPathTable(Delete, "name")
         }
+        ("/instances" | "/instances/{name}", true) => Holds(Read),
+        ("/tables/{name}/rebalance", false) => OnPathTable(Update, "name"),
         (
             "/tables/{name}/metadata"
+            | "/tables/{name}/idealstate"
+            | "/tables/{name}/externalview"
             | "/tables/{name}/pauseStatus"
             | "/tables/{name}/consumingSegmentsInfo"
             | "/tables/{name}/ingestionStatus",

@@ -191,6 +191,12 @@ async fn create(
     State(state): State<AppState>,
     ConnectBody(body): ConnectBody,
 ) -> Result<(StatusCode, Json<Value>), ConnectError> {
+    if state.cluster.is_some() {
+        return Err(ConnectError(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "connectors do not run in a cluster (--metastore) yet: run them on a single node",
+        )));
+    }
     let body = parse_json(&body)?;
     let name = body
         .get("name")

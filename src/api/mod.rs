@@ -8,10 +8,12 @@
 
 mod access;
 mod body;
+mod cluster;
 mod connectors;
 mod console;
 mod error;
 mod ingest;
+mod internal;
 mod listen;
 mod metrics;
 mod query;
@@ -91,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .merge(query::routes())
         .merge(realtime::routes())
         .merge(connectors::routes())
+        .merge(internal::routes())
+        .merge(cluster::routes())
         // Uploads stream to disk under their own limit (--max-upload-bytes).
         .merge(ingest::routes().layer(DefaultBodyLimit::disable()))
         .route_layer(middleware::from_fn_with_state(state.clone(), access::check))
@@ -132,7 +136,18 @@ pub async fn serve(
         }
         None => None,
     };
-    let state = AppState::new(App::open(config)?);
+    let url = match &config.cluster.advertise_url {
+        Some(url) => url.clone(),
+        None => {
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{bound}")
+        }
+    };
+    let state = AppState::new(App::start(config, url).await?);
     if let Some(auth) = &state.auth {
         tracing::info!(principals = auth.len(), "authentication is on");
     } else {
@@ -150,6 +165,7 @@ pub async fn serve(
     )
     .await
     .map_err(Error::Serve);
+    app.leave().await;
     let _ = tokio::task::spawn_blocking(move || app.shutdown()).await;
     served
 }
@@ -228,12 +244,27 @@ async fn sync_consumption_async(state: &AppState, raw: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Refuses what a cluster does not run yet: REALTIME tables (their
+/// partitions' leases and replicas are still to come).
+fn cluster_allows(state: &AppState, config: &catalog::TableConfig) -> Result<(), ApiError> {
+    if state.cluster.is_some() && config.table_type == catalog::TableType::Realtime {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!(
+                "table {}: REALTIME tables do not run in a cluster (--metastore) yet; create an OFFLINE table and ingest files, or run a single node for Kafka ingestion",
+                config.name_with_type()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Starts or restarts the consumers of a table config just written. Only
 /// a REALTIME table has consumers: writing the OFFLINE table of the same
 /// name leaves them running (restarting them would stall the request
 /// while unreachable brokers time out, and consume again for nothing).
 async fn sync_written_table(state: &AppState, config: &catalog::TableConfig) -> Vec<String> {
-    if config.table_type != catalog::TableType::Realtime {
+    if config.table_type != catalog::TableType::Realtime || state.cluster.is_some() {
         return Vec::new();
     }
     sync_consumption_async(state, &config.name_with_type()).await

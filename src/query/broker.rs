@@ -266,6 +266,8 @@ pub struct Broker {
     catalog: Arc<Catalog>,
     scatter: Arc<dyn Scatter>,
     multistage: Arc<MultiStage>,
+    /// Why multi-stage queries are refused here, if they are.
+    multistage_refused: Option<String>,
     plans: PlanCache,
     quotas: Arc<Quotas>,
     running: RunningQueries,
@@ -286,6 +288,7 @@ impl Broker {
             catalog,
             scatter,
             multistage,
+            multistage_refused: None,
             plans: PlanCache::default(),
             quotas: Arc::default(),
             running: RunningQueries::default(),
@@ -302,6 +305,12 @@ impl Broker {
                 workload.max_queued,
             ),
         }
+    }
+
+    /// Refuses multi-stage queries with `reason` (they read this node's
+    /// segments only, so a broker of a cluster cannot run them yet).
+    pub fn refuse_multistage(&mut self, reason: impl Into<String>) {
+        self.multistage_refused = Some(reason.into());
     }
 
     /// Each lane's name and its count of waiting queries.
@@ -353,6 +362,9 @@ impl Broker {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
+                if let Some(reason) = &self.multistage_refused {
+                    return Err(QueryError::validation(reason.clone()));
+                }
                 let slot = self.background.enter(started + options.timeout()).await?;
                 let deadline = Arc::new(Deadline::tracked(&options, started, &self.running, slot));
                 let _cancel = CancelOnDrop(deadline.clone());
@@ -389,6 +401,38 @@ impl Broker {
         });
         self.plans.put(sql, request_options, planned.clone());
         self.execute(&planned.plan, &planned.tables, started).await
+    }
+
+    /// Runs a broker's share of a query on `server` (this node's): `plan`
+    /// on `segments` of `tables`, within `timeout` (what is left of the
+    /// query's time), holding a slot of the query's lane like any query
+    /// here.
+    pub async fn run_share(
+        &self,
+        server: &dyn QueryServer,
+        plan: Plan,
+        tables: &[String],
+        segments: Option<Vec<String>>,
+        timeout: Duration,
+    ) -> Result<ServerResponse, QueryError> {
+        let started = Instant::now();
+        let mut plan = plan;
+        plan.options.timeout_ms = timeout.as_millis() as u64;
+        let plan = Arc::new(plan);
+        let lane = if plan.options.secondary_workload {
+            &self.background
+        } else {
+            &self.interactive
+        };
+        let slot = lane.enter(started + timeout).await?;
+        let deadline = Arc::new(Deadline::tracked(
+            &plan.options,
+            started,
+            &self.running,
+            slot,
+        ));
+        let _cancel = CancelOnDrop(deadline.clone());
+        super::gather::ask(server, &plan, tables, segments.map(Arc::new), &deadline).await
     }
 
     /// Scatters `plan` to the servers and gathers their answers.

@@ -1,0 +1,41 @@
+//! Following the catalog: the schemas and table configs live in the
+//! metastore, and every node re-reads them when another node changes them
+//! (or every few seconds), dropping the local data of tables deleted
+//! elsewhere.
+
+use std::sync::Arc;
+
+use super::{next_change, Cluster};
+use crate::catalog::Catalog;
+use crate::server::Server;
+
+/// Keeps `catalog` in step with the metastore for as long as the cluster
+/// runs.
+pub fn follow(cluster: &Arc<Cluster>, catalog: Arc<Catalog>, server: Arc<Server>) {
+    let me = cluster.clone();
+    cluster.spawn(async move {
+        let mut changes = me.metastore.changes();
+        loop {
+            next_change(&mut changes).await;
+            let (catalog, server) = (catalog.clone(), server.clone());
+            let reloaded = tokio::task::spawn_blocking(move || {
+                let changes = catalog.reload()?;
+                for table in &changes.tables_removed {
+                    if let Err(err) = server.drop_table(table) {
+                        tracing::error!(table = %table, error = %err, "the table was deleted but its local segment files could not all be removed");
+                    }
+                }
+                Ok::<_, crate::catalog::Error>(changes)
+            })
+            .await;
+            match reloaded {
+                Ok(Ok(changes)) if !changes.is_empty() => {
+                    tracing::info!(?changes, "took in catalog changes");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::warn!(error = %err, "cannot re-read the catalog; retrying"),
+                Err(err) => tracing::warn!(error = %err, "the catalog reload failed"),
+            }
+        }
+    });
+}

@@ -1,0 +1,118 @@
+//! A server's holdings: it loads the segments the controller placed on
+//! it (downloaded from the deep store into its table directories, its
+//! local disk a cache of the deep store) and drops those placed elsewhere
+//! or being deleted. A server that lost its disk downloads everything
+//! again; one that restarts keeps what it had and catches up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::{next_change, Cluster};
+use crate::metastore::SegmentState;
+use crate::server::Server;
+
+/// Follows the placement for as long as the cluster runs.
+pub fn follow(cluster: &Arc<Cluster>, server: Arc<Server>) {
+    let me = cluster.clone();
+    cluster.spawn(async move {
+        let mut changes = me.metastore.changes();
+        let mut noted = BTreeSet::new();
+        loop {
+            if let Err(err) = sync(&me, &server, &mut noted).await {
+                tracing::warn!(error = %err, "could not bring this server's segments in line with the placement; retrying");
+            }
+            next_change(&mut changes).await;
+        }
+    });
+}
+
+/// One pass: load what is placed here and missing, drop what is placed
+/// elsewhere.
+pub async fn sync(
+    cluster: &Cluster,
+    server: &Arc<Server>,
+    noted: &mut BTreeSet<(String, String)>,
+) -> Result<(), String> {
+    let me = cluster.node.id.as_str();
+    let routing = cluster
+        .metastore
+        .routing()
+        .await
+        .map_err(|err| err.to_string())?;
+    let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (table, segments) in &routing {
+        for (segment, holders) in segments {
+            if holders.iter().any(|holder| holder == me) {
+                wanted.entry(table).or_default().insert(segment);
+            }
+        }
+    }
+    let mut tables: BTreeSet<String> = server.table_names().into_iter().collect();
+    tables.extend(wanted.keys().map(|table| table.to_string()));
+    for table in tables {
+        let want = wanted.get(table.as_str()).cloned().unwrap_or_default();
+        let data = if want.is_empty() {
+            match server.table(&table) {
+                Some(data) => data,
+                None => continue,
+            }
+        } else {
+            server
+                .table_or_create(&table)
+                .map_err(|err| err.to_string())?
+        };
+        let held: BTreeSet<String> = data
+            .segments()
+            .iter()
+            .map(|segment| segment.name().to_string())
+            .collect();
+        for segment in want.iter().filter(|segment| !held.contains(**segment)) {
+            let path = data.segment_path(segment);
+            cluster
+                .deep_store
+                .download(&table, segment, &path)
+                .await
+                .map_err(|err| format!("downloading segment {segment} of {table}: {err}"))?;
+            let committing = data.clone();
+            tokio::task::spawn_blocking(move || committing.commit_published(&[path]))
+                .await
+                .map_err(|err| err.to_string())?
+                .map_err(|err| format!("loading segment {segment} of {table}: {err}"))?;
+            tracing::info!(table = %table, segment = %segment, "loaded a segment placed on this server");
+        }
+        let extra: Vec<&String> = held
+            .iter()
+            .filter(|segment| !want.contains(segment.as_str()))
+            .collect();
+        if extra.is_empty() {
+            continue;
+        }
+        let records: BTreeMap<String, SegmentState> = cluster
+            .metastore
+            .segments(&table)
+            .await
+            .map_err(|err| err.to_string())?
+            .into_iter()
+            .map(|record| (record.segment, record.state))
+            .collect();
+        let placed = routing.get(&table);
+        for segment in extra {
+            let elsewhere = placed
+                .and_then(|segments| segments.get(segment))
+                .is_some_and(|holders| !holders.is_empty());
+            let deleting = records.get(segment) == Some(&SegmentState::Deleting);
+            if !records.contains_key(segment) {
+                if noted.insert((table.clone(), segment.clone())) {
+                    tracing::warn!(table = %table, segment = %segment, "this server holds a segment the cluster has no record of; it is kept but not queried");
+                }
+                continue;
+            }
+            if elsewhere || deleting {
+                data.delete_segment(segment)
+                    .map_err(|err| format!("dropping segment {segment} of {table}: {err}"))?;
+                tracing::info!(table = %table, segment = %segment, "dropped a segment no longer placed on this server");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Publishing a new batch segment: its file goes to the deep store under
+//! its deterministic name, then its record into the metastore. Only a
+//! recorded segment exists for the cluster, and it is recorded only once
+//! its file is in the deep store, so a crash between the two leaves at
+//! most an unrecorded file, which a retry of the same segment finds
+//! already there.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Cluster;
+use crate::metastore::{SegmentRecord, SegmentState};
+use crate::segment::ImmutableSegment;
+use crate::server::{Error, Publisher};
+
+/// Publishes segments to the cluster this node is part of.
+pub struct ToCluster(pub Arc<Cluster>);
+
+impl Publisher for ToCluster {
+    fn publish(&self, table: &str, segment: &ImmutableSegment, path: &Path) -> Result<(), Error> {
+        let name = segment.name().to_string();
+        let fail = |reason: String| Error::Publish {
+            table: table.to_string(),
+            segment: name.clone(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|err| Error::io(path, err))?;
+        let cluster = &self.0;
+        let uri = cluster
+            .deep_store
+            .uri(table, &name)
+            .map_err(|err| fail(err.to_string()))?;
+        let record = SegmentRecord {
+            table: table.to_string(),
+            segment: name.clone(),
+            partition: None,
+            offsets: None,
+            time_range: None,
+            rows: segment.num_docs() as i64,
+            size_bytes: bytes.len() as i64,
+            crc: i64::from(crc32c::crc32c(&bytes)),
+            uri,
+            state: SegmentState::Online,
+        };
+        drop(bytes);
+        cluster.block_on(async {
+            cluster
+                .deep_store
+                .upload(table, &name, path)
+                .await
+                .map_err(|err| fail(err.to_string()))?;
+            cluster
+                .metastore
+                .record_segment(&record)
+                .await
+                .map_err(|err| fail(err.to_string()))
+        })?;
+        tracing::info!(table, segment = %name, rows = record.rows, "segment published to the cluster");
+        Ok(())
+    }
+}

@@ -1,0 +1,235 @@
+//! Scatter over the cluster: each segment of the queried tables goes to
+//! one live server holding it (replicas taken in turn, query after query),
+//! the servers run their share at once, and a server that fails or lacks
+//! a segment has that share asked of another replica while the query's
+//! time lasts. What no replica serves is reported, never left out
+//! silently.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::remote::{Failure, Remote};
+use super::routing::Router;
+use crate::query::error::{SERVER_NOT_RESPONDING, SERVER_SEGMENT_MISSING};
+use crate::query::exec::Deadline;
+use crate::query::gather::{ask, Gathered, Scatter};
+use crate::query::plan::Plan;
+use crate::query::wire::ServerRequest;
+use crate::query::{QueryError, QueryServer};
+use crate::sync::Recover;
+
+/// Segments named in an error message before "and N more".
+const NAMED: usize = 5;
+
+/// How long a server that failed a query is asked last: until then its
+/// replicas go first, so a dead server costs one query a retry rather
+/// than every query until the routing drops it.
+const SUSPECT_FOR: Duration = Duration::from_secs(10);
+
+/// The cluster's scatter, for a broker.
+pub struct ClusterScatter {
+    router: Arc<Router>,
+    /// This node's id and its own server, asked without a network hop.
+    me: String,
+    local: Option<Arc<dyn QueryServer>>,
+    remote: Remote,
+    turn: AtomicU64,
+    /// Servers that failed a query lately, and until when they are asked
+    /// last.
+    suspects: Mutex<BTreeMap<String, Instant>>,
+}
+
+impl ClusterScatter {
+    pub fn new(
+        router: Arc<Router>,
+        me: String,
+        local: Option<Arc<dyn QueryServer>>,
+        remote: Remote,
+    ) -> ClusterScatter {
+        ClusterScatter {
+            router,
+            me,
+            local,
+            remote,
+            turn: AtomicU64::new(0),
+            suspects: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl Scatter for ClusterScatter {
+    async fn scatter(
+        &self,
+        plan: &Arc<Plan>,
+        tables: &[String],
+        deadline: &Arc<Deadline>,
+    ) -> Result<Gathered, QueryError> {
+        let routing = self.router.current();
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize;
+        let suspects: BTreeSet<String> = {
+            let now = Instant::now();
+            let mut suspects = self.suspects.locked();
+            suspects.retain(|_, until| *until > now);
+            suspects.keys().cloned().collect()
+        };
+        // Segment → its holders in the order to try them.
+        let mut pending: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for table in tables {
+            let Some(segments) = routing.tables.get(table) else {
+                continue;
+            };
+            for (segment, holders) in segments {
+                let mut order = holders.clone();
+                if !order.is_empty() {
+                    let shift = (turn + spread(segment)) % order.len();
+                    order.rotate_left(shift);
+                    // Stable: the rotation's order holds within each group.
+                    order.sort_by_key(|holder| suspects.contains(holder));
+                }
+                pending.insert(segment.clone(), order);
+            }
+        }
+        let mut gathered = Gathered::default();
+        let mut queried: BTreeSet<String> = BTreeSet::new();
+        let mut responded: BTreeSet<String> = BTreeSet::new();
+        let mut unserved: Vec<String> = Vec::new();
+        let mut failures: Vec<String> = Vec::new();
+        while !pending.is_empty() {
+            // Each pending segment to its next untried holder.
+            let mut shares: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (segment, holders) in std::mem::take(&mut pending) {
+                let mut holders = holders;
+                if holders.is_empty() {
+                    unserved.push(segment);
+                    continue;
+                }
+                let server = holders.remove(0);
+                shares.entry(server).or_default().push(segment.clone());
+                pending.insert(segment, holders);
+            }
+            if shares.is_empty() {
+                break;
+            }
+            let asks = shares.iter().map(|(server, segments)| {
+                queried.insert(server.clone());
+                self.ask_one(&routing.servers, server, plan, tables, segments, deadline)
+            });
+            let answers = futures_util::future::join_all(asks).await;
+            let mut retry: BTreeSet<String> = BTreeSet::new();
+            for ((server, segments), answer) in shares.iter().zip(answers) {
+                match answer {
+                    Ok(response) => {
+                        responded.insert(server.clone());
+                        retry.extend(response.missing.iter().cloned());
+                        let served = segments
+                            .iter()
+                            .filter(|segment| !response.missing.contains(segment));
+                        for segment in served {
+                            pending.remove(segment);
+                        }
+                        gathered.responses.push(response);
+                    }
+                    Err(Failure::Query(error)) => return Err(error),
+                    Err(Failure::Unreachable(reason)) => {
+                        tracing::warn!(server = %server, error = %reason, "a server failed a query; asking other replicas");
+                        self.suspects
+                            .locked()
+                            .insert(server.clone(), Instant::now() + SUSPECT_FOR);
+                        failures.push(reason);
+                        retry.extend(segments.iter().cloned());
+                    }
+                }
+            }
+            pending.retain(|segment, _| retry.contains(segment));
+            if deadline.check().is_err() {
+                return Err(plan.options.timeout_error());
+            }
+        }
+        gathered.servers_queried = queried.len() as u64;
+        gathered.servers_responded = responded.len() as u64;
+        if !unserved.is_empty() {
+            unserved.sort();
+            let named: Vec<&str> = unserved.iter().take(NAMED).map(String::as_str).collect();
+            let more = unserved.len().saturating_sub(NAMED);
+            gathered.missing.push(QueryError::new(
+                SERVER_SEGMENT_MISSING,
+                format!(
+                    "{} segment(s) of {} could not be served: no live replica holds them ({}{}); the result leaves their rows out",
+                    unserved.len(),
+                    tables.join(", "),
+                    named.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ),
+            ));
+        }
+        for failure in failures {
+            gathered
+                .missing
+                .push(QueryError::new(SERVER_NOT_RESPONDING, failure));
+        }
+        // A failure whose segments another replica served left nothing
+        // out: it is only worth a log line.
+        if unserved.is_empty() {
+            gathered
+                .missing
+                .retain(|error| error.code != SERVER_NOT_RESPONDING);
+        }
+        Ok(gathered)
+    }
+
+    fn server_count(&self) -> u64 {
+        self.router.current().servers.len() as u64
+    }
+}
+
+impl ClusterScatter {
+    async fn ask_one(
+        &self,
+        servers: &BTreeMap<String, String>,
+        server: &str,
+        plan: &Arc<Plan>,
+        tables: &[String],
+        segments: &[String],
+        deadline: &Arc<Deadline>,
+    ) -> Result<crate::query::broker::ServerResponse, Failure> {
+        if server == self.me {
+            if let Some(local) = &self.local {
+                return ask(
+                    local.as_ref(),
+                    plan,
+                    tables,
+                    Some(Arc::new(segments.to_vec())),
+                    deadline,
+                )
+                .await
+                .map_err(Failure::Query);
+            }
+        }
+        let Some(url) = servers.get(server) else {
+            return Err(Failure::Unreachable(format!(
+                "server {server} is no longer live"
+            )));
+        };
+        let left = deadline
+            .at
+            .saturating_duration_since(std::time::Instant::now());
+        let request = ServerRequest {
+            plan: plan.as_ref().clone(),
+            tables: tables.to_vec(),
+            segments: Some(segments.to_vec()),
+            timeout_ms: left.as_millis() as u64,
+        };
+        self.remote.ask(url, &request, deadline.at).await
+    }
+}
+
+/// A stable per-segment offset, so segments of one query spread over
+/// their replicas rather than all starting at the same one.
+fn spread(segment: &str) -> usize {
+    xxhash_rust::xxh3::xxh3_64(segment.as_bytes()) as usize
+}

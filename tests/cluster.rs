@@ -1,0 +1,185 @@
+//! A cluster of real `gamay serve` processes on loopback: controllers,
+//! brokers and servers sharing a PostgreSQL metastore (a schema of its own
+//! per test) and a deep store, killed and restarted the way machines fail.
+//! Every check is on what a client sees: the answers of `COUNT(*)`,
+//! `SUM(id)` and `COUNT(DISTINCT id)` through a broker, and Pinot's
+//! `partialResult` and `exceptions`.
+
+mod cluster_support;
+
+use std::time::Duration;
+
+use cluster_support::{expected, Fleet, SETTLE};
+
+/// Rows per ingested file: each file is one segment.
+const FILE_ROWS: i64 = 500;
+
+#[test]
+fn offline_segments_are_replicated_and_survive_a_dead_server() {
+    let Some(mut fleet) = Fleet::start("replicas") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let servers: Vec<_> = (0..3)
+        .map(|i| fleet.node(&format!("server-{i}"), "server"))
+        .collect();
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 2);
+    for file in 0..6 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    let want = expected(0..6 * FILE_ROWS);
+    fleet.wait_for_totals(broker, want, SETTLE);
+    let placement = fleet.placement();
+    assert_eq!(placement.len(), 6, "{placement:?}");
+    for holders in placement.values() {
+        assert_eq!(holders.len(), 2, "{placement:?}");
+    }
+    let answer = fleet.query(broker, "SELECT COUNT(*) FROM trades");
+    assert!(
+        answer["numServersQueried"].as_u64().unwrap() >= 2,
+        "{answer}"
+    );
+
+    // A server dies: its replicas answer at once, nothing is missing.
+    fleet.kill9(servers[0]);
+    for _ in 0..20 {
+        assert_eq!(fleet.totals(broker), want);
+    }
+    // Once its heartbeat lapses, its segments are placed on the others.
+    fleet.wait_until(SETTLE, "the dead server's segments re-placed", |fleet| {
+        let placement = fleet.placement();
+        placement
+            .values()
+            .all(|holders| holders.len() == 2 && !holders.contains(&fleet.id(servers[0])))
+    });
+    assert_eq!(fleet.totals(broker), want);
+}
+
+#[test]
+fn a_server_that_lost_its_disk_reloads_from_the_deep_store() {
+    let Some(mut fleet) = Fleet::start("disk") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let server = fleet.node("server-0", "server");
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 1);
+    for file in 0..3 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    let want = expected(0..3 * FILE_ROWS);
+    fleet.wait_for_totals(broker, want, SETTLE);
+    fleet.kill9(server);
+    fleet.wipe(server);
+    let answer = fleet.query(broker, "SELECT COUNT(*) FROM trades");
+    assert_eq!(answer["partialResult"], true, "{answer}");
+    assert!(
+        answer["exceptions"]
+            .to_string()
+            .contains("could not be served"),
+        "{answer}"
+    );
+    fleet.restart(server);
+    fleet.wait_for_totals(broker, want, SETTLE);
+}
+
+#[test]
+fn a_new_server_takes_its_share_and_the_rebalance_dry_run_shows_it() {
+    let Some(mut fleet) = Fleet::start("grow") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let first = fleet.node("server-0", "server");
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 1);
+    for file in 0..4 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    let want = expected(0..4 * FILE_ROWS);
+    fleet.wait_for_totals(broker, want, SETTLE);
+    let second = fleet.node("server-1", "server");
+    fleet.wait_until(SETTLE, "half the segments on the new server", |fleet| {
+        let placement = fleet.placement();
+        let on = |node| {
+            placement
+                .values()
+                .filter(|holders| holders.contains(&fleet.id(node)))
+                .count()
+        };
+        on(first) == 2 && on(second) == 2
+    });
+    fleet.wait_for_totals(broker, want, SETTLE);
+    let (status, plan) = fleet.call(
+        controller,
+        "POST",
+        "/tables/trades/rebalance?type=OFFLINE&dryRun=true",
+        "",
+    );
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["status"], "NO_OP", "{plan}");
+}
+
+#[test]
+fn brokers_and_controllers_stand_in_for_each_other() {
+    let Some(mut fleet) = Fleet::start("standby") else {
+        return;
+    };
+    let first_controller = fleet.node("controller-0", "controller");
+    let second_controller = fleet.node("controller-1", "controller");
+    let _servers: Vec<_> = (0..2)
+        .map(|i| fleet.node(&format!("server-{i}"), "server"))
+        .collect();
+    let first_broker = fleet.node("broker-0", "broker");
+    let second_broker = fleet.node("broker-1", "broker");
+    fleet.create_table(first_controller, 1);
+    fleet.ingest(first_controller, 0..FILE_ROWS);
+    fleet.wait_for_totals(first_broker, expected(0..FILE_ROWS), SETTLE);
+
+    // The lead controller dies: the other places what arrives next.
+    fleet.kill9(first_controller);
+    fleet.ingest(second_controller, FILE_ROWS..2 * FILE_ROWS);
+    fleet.wait_for_totals(second_broker, expected(0..2 * FILE_ROWS), SETTLE);
+
+    // One broker dies: the other answers.
+    fleet.kill9(first_broker);
+    assert_eq!(fleet.totals(second_broker), expected(0..2 * FILE_ROWS));
+    // Controller calls reach the controller through any node.
+    let (status, body) = fleet.call(second_broker, "GET", "/tables", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("trades"), "{body}");
+    let _ = Duration::ZERO;
+}
+
+#[test]
+fn a_secured_cluster_answers_and_keeps_its_internal_route_to_itself() {
+    let Some(mut fleet) = Fleet::start("secured") else {
+        return;
+    };
+    let reader = fleet.secure();
+    let controller = fleet.node("controller", "controller");
+    let _server = fleet.node("server-0", "server");
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 1);
+    fleet.ingest(controller, 0..FILE_ROWS);
+    fleet.wait_for_totals(broker, expected(0..FILE_ROWS), SETTLE);
+    // A reader queries through the broker, which asks the server as the
+    // cluster's administrator.
+    let (status, answer) = fleet.call_as(
+        broker,
+        Some(&reader),
+        "POST",
+        "/query/sql",
+        r#"{"sql": "SELECT COUNT(*) FROM trades"}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["resultTable"]["rows"][0][0], 500, "{answer}");
+    // The internal route is not for callers, readers included.
+    let (status, _) = fleet.call_as(broker, None, "POST", "/internal/query", "x");
+    assert_eq!(status, 401);
+    let (status, _) = fleet.call_as(broker, Some(&reader), "POST", "/internal/query", "x");
+    assert_eq!(status, 403);
+    // A node without the cluster's token does not start.
+    let printed = fleet.refused_without_token("broker-1", "broker");
+    assert!(printed.contains("--cluster-token-file"), "{printed}");
+}

@@ -1,0 +1,456 @@
+//! A fleet of `gamay serve` processes forming one cluster for a test: a
+//! PostgreSQL schema of its own as the metastore, a directory as the deep
+//! store, and helpers to start, kill (-9), stop (SIGSTOP), wipe and
+//! restart nodes and to ask them what a client would.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// How long a cluster gets to settle after a change: several lease
+/// timeouts and refreshes.
+pub const SETTLE: Duration = Duration::from_secs(40);
+
+/// The lease timeout the fleet's nodes run with (seconds).
+pub const LEASE_SECONDS: u64 = 3;
+
+/// A node of the fleet, by its place in it.
+pub type NodeRef = usize;
+
+struct Member {
+    id: String,
+    role: String,
+    dir: PathBuf,
+    child: Option<Child>,
+    url: String,
+}
+
+pub struct Fleet {
+    root: tempfile::TempDir,
+    metastore: String,
+    schema: String,
+    base_url: String,
+    members: Vec<Member>,
+    runtime: tokio::runtime::Runtime,
+    /// Flags every node starts with.
+    extra: Vec<String>,
+    /// The `Authorization` header calls carry, once the fleet is secured.
+    authorization: Option<String>,
+}
+
+/// The PostgreSQL URL tests/services.sh gives, or `None` (a failure when
+/// services are required).
+fn postgres() -> Option<String> {
+    match std::env::var("GAMAY_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("GAMAY_REQUIRE_SERVICES").is_some() => {
+            panic!("GAMAY_TEST_POSTGRES is not set: run the tests with tests/run")
+        }
+        _ => {
+            eprintln!("skipped: GAMAY_TEST_POSTGRES is not set (tests/run starts PostgreSQL)");
+            None
+        }
+    }
+}
+
+impl Fleet {
+    /// A fleet with no nodes yet, its metastore a fresh schema.
+    pub fn start(name: &str) -> Option<Fleet> {
+        let base_url = postgres()?;
+        let schema = format!("gamay_cluster_{name}_{}", std::process::id());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let fleet_schema = schema.clone();
+        let url = base_url.clone();
+        runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect to the test PostgreSQL");
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS {fleet_schema} CASCADE; CREATE SCHEMA {fleet_schema}"
+                ))
+                .await
+                .unwrap();
+        });
+        let separator = if base_url.contains('?') { '&' } else { '?' };
+        let metastore = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("deep")).unwrap();
+        Some(Fleet {
+            root,
+            metastore,
+            schema,
+            base_url,
+            members: Vec::new(),
+            runtime,
+            extra: Vec::new(),
+            authorization: None,
+        })
+    }
+
+    /// Turns authentication on for the nodes started from now on: an
+    /// administrator `cluster` whose token the nodes present to each other
+    /// (and the fleet's own calls carry), and a principal `reader` who may
+    /// only read, returned as its `Authorization` header.
+    pub fn secure(&mut self) -> String {
+        let token = |fleet: &Fleet| {
+            let output = Command::new(env!("CARGO_BIN_EXE_gamay"))
+                .args(["auth", "token"])
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            let text = String::from_utf8(output.stdout).unwrap();
+            let mut lines = text.lines();
+            let _ = fleet;
+            (
+                lines.next().unwrap().to_string(),
+                lines.next().unwrap().to_string(),
+            )
+        };
+        let (admin, admin_digest) = token(self);
+        let (reader, reader_digest) = token(self);
+        let auth = self.root.path().join("auth.json");
+        let file = json!({"principals": [
+            {"name": "cluster", "token": admin_digest},
+            {"name": "reader", "token": reader_digest, "permissions": ["READ"]},
+        ]});
+        std::fs::write(&auth, file.to_string()).unwrap();
+        let token_file = self.root.path().join("cluster.token");
+        std::fs::write(&token_file, &admin).unwrap();
+        self.extra = vec![
+            "--auth-file".into(),
+            auth.display().to_string(),
+            "--cluster-token-file".into(),
+            token_file.display().to_string(),
+        ];
+        self.authorization = Some(format!("Bearer {admin}"));
+        format!("Bearer {reader}")
+    }
+
+    /// Starts node `id` with `role`.
+    pub fn node(&mut self, id: &str, role: &str) -> NodeRef {
+        let dir = self.root.path().join(id);
+        self.members.push(Member {
+            id: id.to_string(),
+            role: role.to_string(),
+            dir,
+            child: None,
+            url: String::new(),
+        });
+        let node = self.members.len() - 1;
+        self.launch(node);
+        node
+    }
+
+    fn launch(&mut self, node: NodeRef) {
+        let deep = format!("file://{}", self.root.path().join("deep").display());
+        let log = self
+            .root
+            .path()
+            .join(format!("{}.log", self.members[node].id));
+        let member = &mut self.members[node];
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gamay"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&member.dir)
+            .args(["--role", &member.role, "--node-id", &member.id])
+            .args(["--metastore", &self.metastore, "--deep-store", &deep])
+            .args(["--lease-timeout", &LEASE_SECONDS.to_string()])
+            .args(&self.extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("spawn gamay");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let Some(url) = line.trim().strip_prefix("gamay listening on ") else {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("node {} did not start: {line:?}\n{text}", member.id);
+        };
+        member.url = url.to_string();
+        member.child = Some(child);
+    }
+
+    /// Starts node `id` with `role` but without the cluster's token,
+    /// expecting it to refuse to start; returns what it printed.
+    pub fn refused_without_token(&self, id: &str, role: &str) -> String {
+        let deep = format!("file://{}", self.root.path().join("deep").display());
+        let mut extra = self.extra.clone();
+        if let Some(at) = extra.iter().position(|flag| flag == "--cluster-token-file") {
+            extra.drain(at..at + 2);
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_gamay"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(self.root.path().join(id))
+            .args(["--role", role, "--node-id", id])
+            .args(["--metastore", &self.metastore, "--deep-store", &deep])
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert!(
+            !output.status.success(),
+            "node {id} started without the token"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    pub fn id(&self, node: NodeRef) -> String {
+        self.members[node].id.clone()
+    }
+
+    pub fn url(&self, node: NodeRef) -> &str {
+        &self.members[node].url
+    }
+
+    /// Kills a node at once, as a machine dies.
+    pub fn kill9(&mut self, node: NodeRef) {
+        if let Some(mut child) = self.members[node].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Deletes a (killed) node's data directory.
+    pub fn wipe(&mut self, node: NodeRef) {
+        let _ = std::fs::remove_dir_all(&self.members[node].dir);
+    }
+
+    /// Starts a killed node again, on a new port.
+    pub fn restart(&mut self, node: NodeRef) {
+        self.kill9(node);
+        self.launch(node);
+    }
+
+    /// Stops (SIGSTOP) or continues (SIGCONT) a node.
+    pub fn signal(&self, node: NodeRef, signal: i32) {
+        if let Some(child) = &self.members[node].child {
+            // SAFETY: kill(2) on a child this fleet started.
+            unsafe {
+                libc::kill(child.id() as i32, signal);
+            }
+        }
+    }
+
+    pub fn call(&self, node: NodeRef, method: &str, path: &str, body: &str) -> (u16, Value) {
+        self.call_as(node, self.authorization.as_deref(), method, path, body)
+    }
+
+    /// [`Fleet::call`] with `authorization` (or none).
+    pub fn call_as(
+        &self,
+        node: NodeRef,
+        authorization: Option<&str>,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, Value) {
+        let mut request = ureq::request(method, &format!("{}{path}", self.url(node)))
+            .timeout(Duration::from_secs(30))
+            .set("Content-Type", "application/json");
+        if let Some(authorization) = authorization {
+            request = request.set("Authorization", authorization);
+        }
+        let response = if body.is_empty() {
+            request.call()
+        } else {
+            request.send_string(body)
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(err) => panic!("{method} {path} on {}: {err}", self.members[node].id),
+        };
+        let status = response.status();
+        let text = response.into_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub fn create_table(&self, node: NodeRef, replication: usize) {
+        let schema = json!({
+            "schemaName": "trades",
+            "dimensionFieldSpecs": [
+                {"name": "id", "dataType": "LONG"},
+                {"name": "symbol", "dataType": "STRING"}
+            ],
+            "metricFieldSpecs": [{"name": "price", "dataType": "DOUBLE"}],
+            "dateTimeFieldSpecs": [
+                {"name": "ts", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}
+            ]
+        });
+        let (status, body) = self.call(node, "POST", "/schemas", &schema.to_string());
+        assert_eq!(status, 200, "{body}");
+        let table = json!({
+            "tableName": "trades",
+            "tableType": "OFFLINE",
+            "segmentsConfig": {"timeColumnName": "ts", "replication": replication.to_string()},
+            "tableIndexConfig": {"invertedIndexColumns": ["symbol"]}
+        });
+        let (status, body) = self.call(node, "POST", "/tables", &table.to_string());
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Ingests rows `ids` through `node` as one file.
+    pub fn ingest(&self, node: NodeRef, ids: std::ops::Range<i64>) {
+        let mut lines = String::new();
+        for id in ids {
+            let symbol = ["AAPL", "MSFT", "GOOG"][(id % 3) as usize];
+            let row = json!({
+                "id": id,
+                "symbol": symbol,
+                "price": id as f64 / 4.0,
+                "ts": 1_790_000_000_000i64 + id,
+            });
+            lines.push_str(&row.to_string());
+            lines.push('\n');
+        }
+        let mut request = ureq::post(&format!(
+            "{}/ingestFromFile?tableNameWithType=trades_OFFLINE&batchConfigMapStr=%7B%22inputFormat%22%3A%22json%22%7D",
+            self.url(node)
+        ))
+        .timeout(Duration::from_secs(60));
+        if let Some(authorization) = &self.authorization {
+            request = request.set("Authorization", authorization);
+        }
+        let response = request.send_bytes(lines.as_bytes());
+        match response {
+            Ok(response) => assert_eq!(response.status(), 200),
+            Err(ureq::Error::Status(status, response)) => {
+                panic!("ingest: {status} {}", response.into_string().unwrap())
+            }
+            Err(err) => panic!("ingest: {err}"),
+        }
+    }
+
+    pub fn query(&self, node: NodeRef, sql: &str) -> Value {
+        let (_, body) = self.call(node, "POST", "/query/sql", &json!({"sql": sql}).to_string());
+        body
+    }
+
+    /// COUNT(*), SUM(id), COUNT(DISTINCT id) of `trades` through `node`,
+    /// which must answer completely.
+    pub fn totals(&self, node: NodeRef) -> (i64, i64, i64) {
+        let answer = self.try_totals(node);
+        answer.unwrap_or_else(|answer| panic!("an incomplete answer: {answer}"))
+    }
+
+    fn try_totals(&self, node: NodeRef) -> Result<(i64, i64, i64), Value> {
+        let answer = self.query(
+            node,
+            "SELECT COUNT(*), SUM(id), COUNT(DISTINCT id) FROM trades",
+        );
+        if answer["partialResult"] == true
+            || answer["exceptions"]
+                .as_array()
+                .is_none_or(|e| !e.is_empty())
+        {
+            return Err(answer);
+        }
+        let row = &answer["resultTable"]["rows"][0];
+        let number = |value: &Value| value.as_f64().map(|v| v as i64).unwrap_or(-1);
+        Ok((number(&row[0]), number(&row[1]), number(&row[2])))
+    }
+
+    /// Waits until `node` answers `want`, failing with the last answer.
+    pub fn wait_for_totals(&self, node: NodeRef, want: (i64, i64, i64), within: Duration) {
+        let deadline = Instant::now() + within;
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            match self.try_totals(node) {
+                Ok(got) if got == want => return,
+                Ok(got) => last = json!(format!("{got:?}")),
+                Err(answer) => last = answer,
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!(
+            "{} never answered {want:?}; last: {last}\n{}",
+            self.members[node].id,
+            self.logs()
+        );
+    }
+
+    pub fn wait_until(&self, within: Duration, what: &str, mut check: impl FnMut(&Fleet) -> bool) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if check(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("timed out waiting for {what}\n{}", self.logs());
+    }
+
+    /// Segment → the servers assigned to hold it, as the metastore says.
+    pub fn placement(&self) -> BTreeMap<String, Vec<String>> {
+        let url = self.base_url.clone();
+        let schema = self.schema.clone();
+        self.runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let rows = client
+                .query(
+                    &format!("SELECT segment_name, server_id FROM {schema}.gamay_assignments ORDER BY 1, 2"),
+                    &[],
+                )
+                .await
+                .unwrap();
+            let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for row in rows {
+                out.entry(row.get(0)).or_default().push(row.get(1));
+            }
+            out
+        })
+    }
+
+    /// The tail of every node's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for member in &self.members {
+            let path = self.root.path().join(format!("{}.log", member.id));
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(25)..];
+            out.push_str(&format!("--- {} ---\n{}\n", member.id, tail.join("\n")));
+        }
+        out
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for node in 0..self.members.len() {
+            self.kill9(node);
+        }
+        if std::env::var_os("GAMAY_KEEP_CLUSTER").is_some() {
+            let kept = std::mem::replace(&mut self.root, tempfile::tempdir().unwrap());
+            eprintln!("cluster kept in {}", kept.keep().display());
+        }
+    }
+}
+
+/// COUNT(*), SUM(id), COUNT(DISTINCT id) of rows `ids`.
+pub fn expected(ids: std::ops::Range<i64>) -> (i64, i64, i64) {
+    let count = ids.end - ids.start;
+    (count, ids.clone().sum(), count)
+}
