@@ -17,6 +17,8 @@ pub enum BenchError {
     Server(String),
     #[error("query `{sql}` failed: {message}")]
     Query { sql: String, message: String },
+    #[error("cluster: {0}")]
+    Cluster(String),
     #[error("kafka: {0}")]
     Kafka(String),
     #[error("peers: {0}")]

@@ -15,6 +15,7 @@
 
 pub mod answers;
 pub mod charts;
+pub mod cluster;
 pub mod data;
 mod error;
 pub mod isolation;
@@ -37,7 +38,7 @@ use server::{Client, ServerProcess};
 
 /// The kit's queries, bundled.
 pub const QUERIES_SQL: &str = include_str!("../../benches/data/queries.sql");
-const SCHEMA: &str = include_str!("../../benches/data/stock_transactions.schema.json");
+pub(crate) const SCHEMA: &str = include_str!("../../benches/data/stock_transactions.schema.json");
 const OFFLINE_TABLE: &str = include_str!("../../benches/data/stock_transactions.offline.json");
 /// The most concurrent clients asked for (each is a thread).
 const MAX_CLIENTS: usize = 1024;
@@ -76,52 +77,7 @@ pub(crate) fn step(message: impl std::fmt::Display) {
 
 /// Runs every phase and writes the report, charts included, into `out`.
 pub fn run(options: &Options) -> Result<Report, BenchError> {
-    if options.clients.is_empty() || options.clients.iter().any(|&c| c == 0 || c > MAX_CLIENTS) {
-        return Err(BenchError::Usage(format!(
-            "--clients takes numbers from 1 to {MAX_CLIENTS}, e.g. 1,4,16,64"
-        )));
-    }
-    let seconds = |value: f64| value.is_finite() && (0.0..=86_400.0).contains(&value);
-    if !seconds(options.seconds) || options.seconds < 0.1 {
-        return Err(BenchError::Usage(format!(
-            "--seconds {} must be at least 0.1 seconds, e.g. 5",
-            options.seconds
-        )));
-    }
-    if !seconds(options.fresh_seconds) {
-        return Err(BenchError::Usage(format!(
-            "--fresh-seconds {} must be 0 (skip) or a positive number of seconds, e.g. 10",
-            options.fresh_seconds
-        )));
-    }
-    if !seconds(options.isolation_seconds) {
-        return Err(BenchError::Usage(format!(
-            "--isolation-seconds {} must be 0 (skip) or a positive number of seconds, e.g. 10",
-            options.isolation_seconds
-        )));
-    }
-    if options.runs == 0 {
-        return Err(BenchError::Usage("--runs must be at least 1".into()));
-    }
-    if options.rows == 0 {
-        return Err(BenchError::Usage("--rows must be at least 1".into()));
-    }
-    let samples = options.fresh_rate as f64 * options.fresh_seconds / 1000.0;
-    if options.kafka_rows > 0 && options.fresh_seconds > 0.0 && samples < 2.0 {
-        return Err(BenchError::Usage(format!(
-            "--fresh-rate {} for --fresh-seconds {} sends too few messages to measure: \
-             freshness samples every 1000th, so send at least 2000 (or --fresh-seconds 0 to skip)",
-            options.fresh_rate, options.fresh_seconds
-        )));
-    }
-    if let Some(kit) = &options.kit {
-        if !kit.join("peers.py").is_file() {
-            return Err(BenchError::Usage(format!(
-                "--kit {}: no peers.py there; give the peer kit's directory",
-                kit.display()
-            )));
-        }
-    }
+    check(options)?;
     std::fs::create_dir_all(&options.out).map_err(|err| BenchError::io(&options.out, err))?;
     let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let (queries_path, queries) = queries(options)?;
@@ -315,6 +271,57 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
     Ok(report)
 }
 
+/// Refuses options out of range, naming the flag.
+pub(crate) fn check(options: &Options) -> Result<(), BenchError> {
+    if options.clients.is_empty() || options.clients.iter().any(|&c| c == 0 || c > MAX_CLIENTS) {
+        return Err(BenchError::Usage(format!(
+            "--clients takes numbers from 1 to {MAX_CLIENTS}, e.g. 1,4,16,64"
+        )));
+    }
+    let seconds = |value: f64| value.is_finite() && (0.0..=86_400.0).contains(&value);
+    if !seconds(options.seconds) || options.seconds < 0.1 {
+        return Err(BenchError::Usage(format!(
+            "--seconds {} must be at least 0.1 seconds, e.g. 5",
+            options.seconds
+        )));
+    }
+    if !seconds(options.fresh_seconds) {
+        return Err(BenchError::Usage(format!(
+            "--fresh-seconds {} must be 0 (skip) or a positive number of seconds, e.g. 10",
+            options.fresh_seconds
+        )));
+    }
+    if !seconds(options.isolation_seconds) {
+        return Err(BenchError::Usage(format!(
+            "--isolation-seconds {} must be 0 (skip) or a positive number of seconds, e.g. 10",
+            options.isolation_seconds
+        )));
+    }
+    if options.runs == 0 {
+        return Err(BenchError::Usage("--runs must be at least 1".into()));
+    }
+    if options.rows == 0 {
+        return Err(BenchError::Usage("--rows must be at least 1".into()));
+    }
+    let samples = options.fresh_rate as f64 * options.fresh_seconds / 1000.0;
+    if options.kafka_rows > 0 && options.fresh_seconds > 0.0 && samples < 2.0 {
+        return Err(BenchError::Usage(format!(
+            "--fresh-rate {} for --fresh-seconds {} sends too few messages to measure: \
+             freshness samples every 1000th, so send at least 2000 (or --fresh-seconds 0 to skip)",
+            options.fresh_rate, options.fresh_seconds
+        )));
+    }
+    if let Some(kit) = &options.kit {
+        if !kit.join("peers.py").is_file() {
+            return Err(BenchError::Usage(format!(
+                "--kit {}: no peers.py there; give the peer kit's directory",
+                kit.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<(), BenchError> {
     std::fs::write(path, bytes).map_err(|err| BenchError::io(path, err))
 }
@@ -357,7 +364,7 @@ fn check_answers(
 }
 
 /// The queries to run and the file `peers.py` reads them from.
-fn queries(options: &Options) -> Result<(PathBuf, Vec<Query>), BenchError> {
+pub(crate) fn queries(options: &Options) -> Result<(PathBuf, Vec<Query>), BenchError> {
     let (path, text) = match &options.queries {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|err| BenchError::io(path, err))?;
@@ -382,7 +389,7 @@ fn queries(options: &Options) -> Result<(PathBuf, Vec<Query>), BenchError> {
 }
 
 /// The "all" mix and, when the queries have them, the "selective" one.
-fn mixes(queries: &[Query]) -> Vec<(&'static str, Vec<Query>)> {
+pub(crate) fn mixes(queries: &[Query]) -> Vec<(&'static str, Vec<Query>)> {
     let selective: Vec<Query> = queries
         .iter()
         .filter(|q| SELECTIVE.contains(&q.name.as_str()))
@@ -395,13 +402,13 @@ fn mixes(queries: &[Query]) -> Vec<(&'static str, Vec<Query>)> {
     mixes
 }
 
-struct Prepared {
-    set: DataSet,
-    source_path: String,
+pub(crate) struct Prepared {
+    pub(crate) set: DataSet,
+    pub(crate) source_path: String,
 }
 
 /// The Parquet file to load: `--input`, or generated rows cached in `out`.
-fn dataset(options: &Options) -> Result<Prepared, BenchError> {
+pub(crate) fn dataset(options: &Options) -> Result<Prepared, BenchError> {
     let (path, source) = match &options.input {
         Some(path) => (path.clone(), format!("{}", path.display())),
         None => {

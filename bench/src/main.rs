@@ -83,6 +83,15 @@ struct Args {
     /// Seconds of each half of the isolation phase (the selective mix alone, then beside a runaway join); 0 skips it.
     #[arg(long, default_value_t = 10.0)]
     isolation_seconds: f64,
+
+    /// Compare a single node with a cluster (1 controller, 1 broker, 3 servers on this machine) whose metastore is a new schema in this PostgreSQL database (postgres://user:password@host:port/database), instead of the phases above: latency of a star-tree query and of a point lookup, the selective mix's throughput at --clients, and every answer. Writes cluster-report.md and cluster-report.json.
+    #[arg(
+        long,
+        env = "GAMAY_BENCH_CLUSTER",
+        hide_env_values = true,
+        value_name = "POSTGRES_URL"
+    )]
+    cluster: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -105,6 +114,19 @@ fn run(args: Args) -> Result<ExitCode, String> {
             "no gamay binary at {}: build it (`cargo build --release`) or name one with --gamay",
             program.display()
         ));
+    }
+    if let Some(postgres) = args.cluster {
+        return run_cluster(gamay_bench::cluster::ClusterOptions {
+            rows: args.rows,
+            input: args.input,
+            out: args.out,
+            program,
+            postgres,
+            runs: args.runs,
+            clients: args.clients,
+            seconds: args.seconds,
+            queries: args.queries,
+        });
     }
     let peers: Vec<String> = args
         .peers
@@ -146,6 +168,29 @@ fn run(args: Args) -> Result<ExitCode, String> {
     }
     Err(format!(
         "{verdict}; --allow-answer-mismatch reports them without failing"
+    ))
+}
+
+/// The single node against the cluster; a failing exit when an answer
+/// differs between them.
+fn run_cluster(options: gamay_bench::cluster::ClusterOptions) -> Result<ExitCode, String> {
+    let report = gamay_bench::cluster::run(&options).map_err(|err| err.to_string())?;
+    println!("{}", report.markdown());
+    eprintln!(
+        "bench: wrote {}",
+        options.out.join("cluster-report.md").display()
+    );
+    let differing: Vec<&str> = report
+        .disagreeing()
+        .iter()
+        .map(|answer| answer.query.as_str())
+        .collect();
+    if differing.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(format!(
+        "the cluster's answers to {} differ from the single node's (see \"Answers\" in cluster-report.md)",
+        differing.join(", ")
     ))
 }
 

@@ -24,16 +24,35 @@ impl ServerProcess {
     /// run made it (it holds [`MARKER`]); any other existing directory is
     /// refused rather than deleted.
     pub fn start(program: &Path, data_dir: &Path) -> Result<ServerProcess, BenchError> {
+        ServerProcess::start_with(program, data_dir, &[], None)
+    }
+
+    /// [`ServerProcess::start`] with more arguments to `serve` (a cluster
+    /// node's role, metastore and deep store) and its log written to `log`
+    /// instead of this process's standard error.
+    pub fn start_with(
+        program: &Path,
+        data_dir: &Path,
+        extra: &[String],
+        log: Option<&Path>,
+    ) -> Result<ServerProcess, BenchError> {
         prepare_data_dir(data_dir)?;
+        let stderr = match log {
+            Some(path) => {
+                Stdio::from(std::fs::File::create(path).map_err(|err| BenchError::io(path, err))?)
+            }
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(program)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("warn".into()),
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .map_err(|err| BenchError::io(program, err))?;
         let stdout = child.stdout.take().ok_or_else(|| {
@@ -58,8 +77,12 @@ impl ServerProcess {
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().ok();
+                let shown = log.map_or_else(
+                    || "above".to_string(),
+                    |path| format!("in {}", path.display()),
+                );
                 return Err(BenchError::Server(format!(
-                    "`{} serve` did not start listening within {} s ({status:?}); its log is above",
+                    "`{} serve` did not start listening within {} s ({status:?}); its log is {shown}",
                     program.display(),
                     STARTUP.as_secs()
                 )));
@@ -110,7 +133,7 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// The file that marks a data directory as the bench's own to empty.
 pub const MARKER: &str = ".gamay-bench";
 
-fn prepare_data_dir(data_dir: &Path) -> Result<(), BenchError> {
+pub(crate) fn prepare_data_dir(data_dir: &Path) -> Result<(), BenchError> {
     let io = |err| BenchError::io(data_dir, err);
     if data_dir.exists() {
         let empty = std::fs::read_dir(data_dir).map_err(io)?.next().is_none();
