@@ -1,25 +1,52 @@
 #!/usr/bin/env bash
-# Checks docker/docker-compose.yml without a Docker engine:
+# Checks the compose files without a Docker engine:
 #   - `docker compose config -q` when the compose plugin is installed;
 #   - always, a structural check in Python (PyYAML): every service has an
 #     image or a build whose Dockerfile exists, depends_on names defined
 #     services (and service_healthy ones have a healthcheck), the named
-#     volumes used are declared, the host ports docs/compose.md's walkthrough
-#     uses are published, and the compose stack agrees with the JSON the
-#     walkthrough posts (topic, brokers, bucket, database, credentials).
-# Usage: docker/check-compose.sh [COMPOSE_FILE]   (default docker/docker-compose.yml)
+#     volumes used are declared, no host port is published twice;
+#   - docker/docker-compose.yml (the scenario): the host ports
+#     docs/compose.md's walkthrough uses are published, and the stack agrees
+#     with the JSON the walkthrough posts (topic, brokers, bucket, database,
+#     credentials);
+#   - docker/docker-compose.cluster.yml (a cluster): one controller, two
+#     brokers (their ports published) and three servers, each with --role,
+#     --node-id, --advertise-url naming itself, --metastore naming the
+#     postgres service with its user, password and database, --deep-store
+#     s3:// in a bucket minio-init makes, AWS_* variables that reach MinIO
+#     with its credentials and a healthcheck; every flag exists in `gamay
+#     serve --help` (the built binary's when it is newer than src/main.rs,
+#     else src/main.rs's ServeArgs) and is documented in docs/cluster.md;
+#     docs/compose.md's cluster walkthrough uses published ports and files
+#     that exist.
+# Usage: docker/check-compose.sh [COMPOSE_FILE]   (default: both files)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-compose=${1:-$root/docker/docker-compose.yml}
+if [ $# -eq 0 ]; then
+    "$0" "$root/docker/docker-compose.yml"
+    exec "$0" "$root/docker/docker-compose.cluster.yml"
+fi
+compose=$1
 [ -f "$compose" ] || { echo "check-compose: $compose does not exist" >&2; exit 1; }
 
 if docker compose version >/dev/null 2>&1; then
-    echo "check-compose: docker compose config -q"
+    echo "check-compose: docker compose -f $(basename "$compose") config -q"
     docker compose -f "$compose" config -q
 else
-    echo "check-compose: no docker compose plugin; checking the structure only"
+    echo "check-compose: no docker compose plugin; checking the structure of $(basename "$compose") only"
 fi
+
+# The flags `gamay serve` takes, from a built binary that is not older
+# than src/main.rs; empty (the Python reads src/main.rs) otherwise.
+serve_help=""
+for bin in "${GAMAY_BIN:-}" "$root/target/debug/gamay" "$root/target/release/gamay"; do
+    if [ -n "$bin" ] && [ -x "$bin" ] && [ ! "$root/src/main.rs" -nt "$bin" ]; then
+        serve_help=$("$bin" serve --help 2>/dev/null || true)
+        [ -n "$serve_help" ] && break
+    fi
+done
+export GAMAY_SERVE_HELP="$serve_help"
 
 python=python3
 if ! python3 -c 'import yaml' 2>/dev/null; then
@@ -135,13 +162,146 @@ for svc, spec in services.items():
                 problem(f"{name}: host port {published} is published by both `{host_ports[published]}` and `{svc}`")
             host_ports[published] = svc
 
-# The ports docs/compose.md's walkthrough uses must be published.
 walkthrough_path = os.path.join(root, "docs", "compose.md")
 try:
     walkthrough = open(walkthrough_path).read()
 except OSError:
     walkthrough = ""
-match = re.search(r"^# Docker compose\b.*", walkthrough, re.M | re.S)
+# The cluster's walkthrough is the section of docs/compose.md from this
+# heading on; the scenario's is the page before it.
+CLUSTER_HEADING = r"^## A cluster\b"
+def serve_flags():
+    """The long flags of `gamay serve`: from its --help when a current
+    binary was found, else from src/main.rs's ServeArgs."""
+    help_text = os.environ.get("GAMAY_SERVE_HELP", "")
+    if help_text:
+        return set(re.findall(r"(--[a-z][a-z0-9-]*)", help_text)), "`gamay serve --help`"
+    source = open(os.path.join(root, "src", "main.rs")).read()
+    body = re.search(r"struct ServeArgs \{(.*?)\n\}", source, re.S)
+    flags = {"--help"}
+    if body:
+        pending = None
+        for line in body.group(1).split("\n"):
+            line = line.strip()
+            if line.startswith("#[arg("):
+                named = re.search(r'long\s*=\s*"([a-z0-9-]+)"', line)
+                pending = named.group(1) if named else "" if "long" in line else None
+            field = re.match(r"([a-z_][a-z0-9_]*)\s*:", line)
+            if field and pending is not None:
+                flags.add("--" + (pending or field.group(1).replace("_", "-")))
+                pending = None
+    return flags, "src/main.rs's ServeArgs"
+
+
+def flag_value(command, flag):
+    for i, word in enumerate(command[:-1]):
+        if word == flag:
+            return command[i + 1]
+    return None
+
+
+def check_cluster():
+    known, source = serve_flags()
+    documented = ""
+    try:
+        documented = open(os.path.join(root, "docs", "cluster.md")).read()
+    except OSError:
+        problem("docs/cluster.md does not exist: the cluster's flags must be documented there")
+    made = set()
+    for spec in services.values():
+        made.update(re.findall(r"\bmc mb\b[^&;|]*?\blocal/([a-z0-9.-]+)", " ".join(words((spec or {}).get("command")))))
+    postgres_env = env_of("postgres")
+    minio_env = env_of("minio")
+    roles = {}
+    node_ids = {}
+    for svc, spec in services.items():
+        command = words((spec or {}).get("command"))
+        if not command or command[0] != "serve":
+            continue
+        where = f"{name}: service `{svc}`"
+        for word in command:
+            flag = word.split("=", 1)[0]
+            if flag.startswith("--") and flag not in known:
+                problem(f"{where} passes {flag}, which is not among the flags of {source}")
+            if flag.startswith("--") and flag not in ("--data-dir", "--listen", "--insecure") and f"`{flag}" not in documented:
+                problem(f"{where} passes {flag}, which docs/cluster.md does not document")
+        role = flag_value(command, "--role")
+        if role not in ("controller", "broker", "server", "all"):
+            problem(f"{where} has --role `{role}`; give controller, broker, server or all")
+        roles.setdefault(role, []).append(svc)
+        node_id = flag_value(command, "--node-id")
+        if not node_id:
+            problem(f"{where} has no --node-id (a name stable across restarts)")
+        elif node_id in node_ids:
+            problem(f"{where} has --node-id `{node_id}`, as `{node_ids[node_id]}` does")
+        else:
+            node_ids[node_id] = svc
+        listen = flag_value(command, "--listen") or "127.0.0.1:9000"
+        advertised = flag_value(command, "--advertise-url") or ""
+        if advertised != f"http://{svc}:{listen.rsplit(':', 1)[-1]}":
+            problem(f"{where} advertises `{advertised}`, not where the others reach it (http://{svc}:{listen.rsplit(':', 1)[-1]})")
+        metastore = flag_value(command, "--metastore") or env_of(svc).get("GAMAY_METASTORE", "")
+        m = re.match(r"^postgres(?:ql)?://([^:@/]+):([^@/]*)@([^:/]+)(?::\d+)?/([^?]+)", metastore)
+        if not m:
+            problem(f"{where} has no --metastore postgres://USER:PASSWORD@HOST:PORT/DB")
+        else:
+            user, password, host, db = m.groups()
+            if host not in services:
+                problem(f"{where}: --metastore host `{host}` is not a service of {name}")
+            if (user, password, db) != (postgres_env.get("POSTGRES_USER"), postgres_env.get("POSTGRES_PASSWORD"), postgres_env.get("POSTGRES_DB")):
+                problem(f"{where}: --metastore's user, password or database is not the postgres service's POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB")
+        deep = flag_value(command, "--deep-store") or env_of(svc).get("GAMAY_DEEP_STORE", "")
+        d = re.match(r"^s3://([a-z0-9.-]+)(/.*)?$", deep)
+        if not d:
+            problem(f"{where} has no --deep-store s3://BUCKET/PREFIX")
+        elif d.group(1) not in made:
+            problem(f"{where}: --deep-store bucket `{d.group(1)}` is not made with `mc mb` (made: {', '.join(sorted(made)) or 'none'})")
+        env = env_of(svc)
+        if env.get("AWS_ACCESS_KEY_ID") != minio_env.get("MINIO_ROOT_USER") or env.get("AWS_SECRET_ACCESS_KEY") != minio_env.get("MINIO_ROOT_PASSWORD"):
+            problem(f"{where}: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not the minio service's MINIO_ROOT_USER / MINIO_ROOT_PASSWORD")
+        endpoint = env.get("AWS_ENDPOINT") or env.get("AWS_ENDPOINT_URL") or ""
+        if re.sub(r"^https?://", "", endpoint).split("/")[0].rsplit(":", 1)[0] not in services:
+            problem(f"{where}: AWS_ENDPOINT `{endpoint}` does not name a service of {name}")
+        if endpoint.startswith("http://") and env.get("AWS_ALLOW_HTTP") != "true":
+            problem(f"{where}: AWS_ENDPOINT is http:// but AWS_ALLOW_HTTP is not `true`")
+        if "healthcheck" not in spec:
+            problem(f"{where} has no healthcheck")
+    for role, least in (("controller", 1), ("broker", 2), ("server", 3)):
+        if len(roles.get(role, [])) < least:
+            problem(f"{name}: {len(roles.get(role, []))} services with --role {role}; the cluster runs at least {least}")
+    for svc in roles.get("broker", []):
+        if svc not in host_ports.values():
+            problem(f"{name}: broker `{svc}` publishes no port: clients could not reach it")
+    section = re.search(CLUSTER_HEADING + r".*", walkthrough, re.M | re.S)
+    if not section:
+        problem("docs/compose.md: no `## A cluster` section walking through " + name)
+    else:
+        text = section.group(0)
+        if os.path.basename(compose_path) not in text:
+            problem(f"docs/compose.md's cluster section does not name {os.path.basename(compose_path)}")
+        for port in sorted(set(re.findall(r"localhost:(\d+)", text)), key=int):
+            if port not in host_ports:
+                problem(f"docs/compose.md's cluster walkthrough uses localhost:{port}, which {name} does not publish")
+        for path in sorted(set(re.findall(r"@((?:docker|schemas|tables)/[\w./-]+)", text))):
+            if not os.path.isfile(os.path.join(root, path)):
+                problem(f"docs/compose.md's cluster walkthrough posts {path}, which does not exist")
+        for svc in sorted(set(re.findall(r"\b(?:exec|logs|stop|start|kill|restart)\s+([a-z][a-z0-9-]*)", text))):
+            if svc not in services:
+                problem(f"docs/compose.md's cluster walkthrough names service `{svc}`, which {name} does not define")
+    if problems:
+        for p in problems:
+            print(f"check-compose: {p}", file=sys.stderr)
+        sys.exit(f"check-compose: {len(problems)} problem(s) in {name}")
+    counts = ", ".join(f"{r}s: {len(roles.get(r, []))}" for r in ("controller", "broker", "server"))
+    print(f"check-compose: {name}: {len(services)} services ({counts}), host ports {', '.join(sorted(host_ports, key=int))}; flags checked against {source} and docs/cluster.md")
+
+
+if os.path.basename(compose_path) == "docker-compose.cluster.yml":
+    check_cluster()
+    sys.exit(0)
+
+# The ports docs/compose.md's walkthrough uses must be published.
+match = re.search(r"^# Docker compose\b.*?(?=" + CLUSTER_HEADING + r"|\Z)", walkthrough, re.M | re.S)
 if not match:
     problem("docs/compose.md: no `# Docker compose` page to take the walkthrough's ports from")
 else:
