@@ -474,3 +474,95 @@ fn gamay_bench_help_is_the_harnesss() {
         "{help}"
     );
 }
+
+/// `gamay bench --cluster` on a small data set against the PostgreSQL of
+/// `tests/services.sh`: both deployments measured, every answer agrees,
+/// the report written, and the schema it made dropped again.
+#[test]
+fn a_small_cluster_run_compares_both_deployments() {
+    let Some(postgres) = std::env::var("GAMAY_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        assert!(
+            std::env::var("GAMAY_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "GAMAY_TEST_POSTGRES is not set: run the tests through tests/run"
+        );
+        eprintln!("skipped: GAMAY_TEST_POSTGRES is not set (tests/run starts PostgreSQL)");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let output = gamay(&[
+        "bench",
+        "--cluster",
+        &postgres,
+        "--rows",
+        "6000",
+        "--runs",
+        "3",
+        "--clients",
+        "2",
+        "--seconds",
+        "0.2",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("cluster-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["data"]["rows"], 6000);
+    assert_eq!(report["segment_rows"], 1000);
+    for side in ["single", "cluster"] {
+        let deployment = &report[side];
+        let timed: Vec<&str> = deployment["latency"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["query"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(timed, ["q4", "q3"], "{deployment}");
+        assert_eq!(deployment["latency"][0]["latency"]["runs"], 3);
+        let level = &deployment["throughput"][0];
+        assert_eq!(level["clients"], 2);
+        assert!(level["queries_per_second"].as_f64().unwrap() > 0.0);
+        assert_eq!(level["errors"], 0, "{deployment}");
+    }
+    assert!(report["cluster"]["nodes"]
+        .as_str()
+        .unwrap()
+        .contains("3 servers"));
+    let answers = report["answers"].as_array().unwrap();
+    assert_eq!(answers.len(), 10);
+    assert!(answers.iter().all(|a| a["agrees"] == true), "{report}");
+    let markdown = std::fs::read_to_string(out.path().join("cluster-report.md")).unwrap();
+    for expected in [
+        "added p50",
+        "cluster ÷ single",
+        "q4 low-cardinality group by: agree",
+    ] {
+        assert!(markdown.contains(expected), "{expected}: {markdown}");
+    }
+    assert!(
+        out.path().join("cluster").join("server-2.log").is_file(),
+        "each node's log is kept under --out"
+    );
+
+    // A URL that is not PostgreSQL's is refused before anything starts.
+    let output = gamay(&[
+        "bench",
+        "--cluster",
+        "mysql://gamay:secret@127.0.0.1/db",
+        "--rows",
+        "10",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PostgreSQL URL") && !stderr.contains("secret"),
+        "{stderr}"
+    );
+}

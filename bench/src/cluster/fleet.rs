@@ -82,6 +82,16 @@ impl Fleet {
     }
 }
 
+/// Refuses a `--cluster` URL that is not PostgreSQL's.
+pub fn check_url(url: &str) -> Result<(), BenchError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(());
+    }
+    Err(BenchError::Usage(
+        "--cluster takes a PostgreSQL URL: postgres://user:password@host:port/database".into(),
+    ))
+}
+
 fn absolute(path: &Path) -> Result<PathBuf, BenchError> {
     std::fs::canonicalize(path).map_err(|err| BenchError::io(path, err))
 }
@@ -97,12 +107,7 @@ struct Metastore {
 impl Metastore {
     /// Creates `gamay_bench_<pid>` (dropping a leftover of that name).
     fn create(base: &str) -> Result<Metastore, BenchError> {
-        if !(base.starts_with("postgres://") || base.starts_with("postgresql://")) {
-            return Err(BenchError::Usage(
-                "--cluster takes a PostgreSQL URL: postgres://user:password@host:port/database"
-                    .into(),
-            ));
-        }
+        check_url(base)?;
         let schema = format!("gamay_bench_{}", std::process::id());
         execute(
             base,
@@ -176,7 +181,7 @@ mod tests {
 
     #[test]
     fn other_urls_are_refused() {
-        let err = Metastore::create("mysql://host/db").err().unwrap();
+        let err = check_url("mysql://host/db").unwrap_err();
         assert!(err.to_string().contains("PostgreSQL URL"), "{err}");
     }
 }

@@ -72,6 +72,7 @@ pub fn run(options: &ClusterOptions) -> Result<ClusterReport, BenchError> {
         isolation_seconds: 0.0,
     };
     crate::check(&general)?;
+    fleet::check_url(&options.postgres)?;
     std::fs::create_dir_all(&options.out).map_err(|err| BenchError::io(&options.out, err))?;
     let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let (_, queries) = crate::queries(&general)?;
