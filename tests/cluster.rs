@@ -40,6 +40,26 @@ fn offline_segments_are_replicated_and_survive_a_dead_server() {
         answer["numServersQueried"].as_u64().unwrap() >= 2,
         "{answer}"
     );
+    // Multi-stage queries scan the servers' segments too.
+    let answer = fleet.query(
+        broker,
+        "SET useMultistageEngine = true; SELECT COUNT(*), SUM(a.id) FROM trades a JOIN trades b ON a.id = b.id WHERE a.symbol = 'AAPL' AND b.price >= 0",
+    );
+    let aapl: Vec<i64> = (0..6 * FILE_ROWS).filter(|id| id % 3 == 0).collect();
+    assert_eq!(
+        answer["resultTable"]["rows"][0],
+        serde_json::json!([aapl.len(), aapl.iter().sum::<i64>()]),
+        "{answer}"
+    );
+    let answer = fleet.query(
+        broker,
+        "SET useMultistageEngine = true; SELECT COUNT(*) FROM trades WHERE id IN (SELECT id FROM trades WHERE symbol = 'MSFT')",
+    );
+    assert_eq!(
+        answer["resultTable"]["rows"][0][0],
+        2 * FILE_ROWS,
+        "{answer}"
+    );
 
     // A server dies: its replicas answer at once, nothing is missing.
     fleet.kill9(servers[0]);
