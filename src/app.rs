@@ -77,9 +77,10 @@ impl App {
         // deep store and the metastore before they commit, and leave this
         // node once placed on others.
         self.server
-            .set_publisher(Arc::new(crate::cluster::publish::ToCluster(
-                cluster.clone(),
-            )));
+            .set_publisher(Arc::new(crate::cluster::publish::ToCluster {
+                cluster: cluster.clone(),
+                catalog: self.catalog.clone(),
+            }));
         crate::cluster::holdings::follow(cluster, self.server.clone());
         if cluster.role.controls() {
             crate::cluster::controller::run(cluster, self.catalog.clone());

@@ -203,3 +203,40 @@ fn a_secured_cluster_answers_and_keeps_its_internal_route_to_itself() {
     let printed = fleet.refused_without_token("broker-1", "broker");
     assert!(printed.contains("--cluster-token-file"), "{printed}");
 }
+
+#[test]
+fn retention_removes_old_segments_across_the_cluster() {
+    let Some(mut fleet) = Fleet::start("retention") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let _server = fleet.node("server-0", "server");
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table_with(
+        controller,
+        1,
+        serde_json::json!({"retentionTimeUnit": "DAYS", "retentionTimeValue": "30"}),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Sixty days old, then now.
+    fleet.ingest_at(controller, 0..FILE_ROWS, now - 60 * 86_400_000);
+    assert_eq!(
+        fleet.segment_states().len(),
+        1,
+        "the old segment is recorded"
+    );
+    fleet.ingest_at(controller, FILE_ROWS..2 * FILE_ROWS, now);
+    fleet.wait_for_totals(broker, expected(FILE_ROWS..2 * FILE_ROWS), SETTLE);
+    fleet.wait_until(SETTLE, "only the recent segment placed", |fleet| {
+        fleet.placement().len() == 1
+    });
+    // The old segment is on its way out (or already gone), the new one not.
+    let states = fleet.segment_states();
+    assert!(
+        states.values().filter(|state| *state == "ONLINE").count() == 1,
+        "{states:?}"
+    );
+}
