@@ -8,7 +8,8 @@
 //! and the server's peak memory; with Python and the peers installed, it
 //! runs the kit's `peers.py` on the same file in the same run and checks
 //! each query's answer against DuckDB's. It writes `report.json`,
-//! `report.md` and SVG charts.
+//! `report.md` and SVG charts. With `--cluster`, it compares a single node
+//! with a cluster of processes on this machine instead ([`cluster`]).
 //!
 //! This crate owns the harness; it talks to Gamay only over HTTP and never
 //! links the server.
