@@ -102,17 +102,18 @@ async fn views(
     out.insert("OFFLINE".into(), Value::Null);
     out.insert("REALTIME".into(), Value::Null);
     let typed = typed_names(state, name, table_type)?;
+    // The ideal state is the assignment; the external view what live
+    // servers report loaded.
     let routing = match &state.cluster {
-        Some(cluster) => Some(cluster.metastore.routing().await.map_err(unavailable)?),
-        None => None,
-    };
-    let live: Option<Vec<String>> = match (&state.cluster, live_only) {
-        (Some(cluster), true) => Some(
-            crate::cluster::controller::live_servers(cluster)
+        Some(cluster) if live_only => Some(
+            cluster
+                .metastore
+                .external_view(cluster.lease_timeout)
                 .await
                 .map_err(unavailable)?,
         ),
-        _ => None,
+        Some(cluster) => Some(cluster.metastore.routing().await.map_err(unavailable)?),
+        None => None,
     };
     for (table_type, name_with_type) in typed {
         let mut segments = Map::new();
@@ -121,7 +122,6 @@ async fn views(
                 for (segment, holders) in routing.get(&name_with_type).into_iter().flatten() {
                     let servers: Map<String, Value> = holders
                         .iter()
-                        .filter(|holder| live.as_ref().is_none_or(|live| live.contains(holder)))
                         .map(|holder| (holder.clone(), json!("ONLINE")))
                         .collect();
                     segments.insert(segment.clone(), Value::Object(servers));
@@ -156,8 +156,8 @@ async fn ideal_state(
     ))
 }
 
-/// `GET /tables/{name}/externalview`: the placement over the servers
-/// alive now.
+/// `GET /tables/{name}/externalview`: which live servers report each
+/// segment loaded.
 async fn external_view(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -183,8 +183,9 @@ async fn rebalance(
         })));
     };
     let mut moved: BTreeMap<String, Value> = BTreeMap::new();
+    let mut in_progress = 0;
     for (_, name_with_type) in &typed {
-        let moves = crate::cluster::controller::rebalance(
+        let done = crate::cluster::controller::rebalance(
             cluster,
             &state.catalog,
             Some(name_with_type),
@@ -192,7 +193,8 @@ async fn rebalance(
         )
         .await
         .map_err(unavailable)?;
-        for (table, changes) in moves {
+        in_progress += done.in_progress;
+        for (table, changes) in done.moves {
             for change in changes {
                 moved.insert(
                     format!("{table}/{}", change.segment),
@@ -201,7 +203,7 @@ async fn rebalance(
             }
         }
     }
-    let status = if moved.is_empty() {
+    let status = if moved.is_empty() && in_progress == 0 {
         "NO_OP"
     } else if dry_run {
         "DONE"
@@ -209,14 +211,20 @@ async fn rebalance(
         "IN_PROGRESS"
     };
     let description = match (moved.len(), dry_run) {
+        (0, _) if in_progress > 0 => format!(
+            "{in_progress} segment(s) still moving: their old holders serve them until the new ones report them loaded"
+        ),
         (0, _) => "the segments are where they should be".to_string(),
         (n, true) => format!("{n} segment(s) would move (dry run: nothing changed)"),
-        (n, false) => format!("{n} segment(s) placed anew; servers load them within seconds"),
+        (n, false) => format!(
+            "{n} segment(s) placed anew; their old holders serve them until the new ones report them loaded"
+        ),
     };
     Ok(Json(json!({
         "status": status,
         "description": description,
         "dryRun": dry_run,
         "segmentMoves": moved,
+        "segmentsInProgress": in_progress,
     })))
 }
