@@ -7,7 +7,8 @@
 
 mod cluster_support;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use cluster_support::{expected, Fleet, SETTLE};
 
@@ -182,4 +183,149 @@ fn a_secured_cluster_answers_and_keeps_its_internal_route_to_itself() {
     // A node without the cluster's token does not start.
     let printed = fleet.refused_without_token("broker-1", "broker");
     assert!(printed.contains("--cluster-token-file"), "{printed}");
+}
+
+/// Segment → the servers the external view says hold it.
+fn external_view(fleet: &Fleet, node: cluster_support::NodeRef) -> BTreeMap<String, Vec<String>> {
+    let (status, view) = fleet.call(node, "GET", "/tables/trades/externalview", "");
+    assert_eq!(status, 200, "{view}");
+    let mut out = BTreeMap::new();
+    for (segment, servers) in view["OFFLINE"].as_object().into_iter().flatten() {
+        let mut holders: Vec<String> = Vec::new();
+        for (server, state) in servers.as_object().into_iter().flatten() {
+            assert_eq!(state, "ONLINE", "{view}");
+            holders.push(server.clone());
+        }
+        out.insert(segment.clone(), holders);
+    }
+    out
+}
+
+#[test]
+fn a_rebalance_after_adding_a_server_never_makes_a_query_partial() {
+    let Some(mut fleet) = Fleet::start("moves") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let first = fleet.node("server-0", "server");
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 1);
+    for file in 0..6 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    let want = expected(0..6 * FILE_ROWS);
+    fleet.wait_for_totals(broker, want, SETTLE);
+
+    // The new server joins (which starts the moves) and a rebalance is
+    // asked for too; every query meanwhile is whole.
+    let second = fleet.node("server-1", "server");
+    let (status, answer) = fleet.call(
+        controller,
+        "POST",
+        "/tables/trades/rebalance?type=OFFLINE",
+        "",
+    );
+    assert_eq!(status, 200, "{answer}");
+    let deadline = Instant::now() + SETTLE;
+    let mut queries = 0;
+    loop {
+        assert_eq!(fleet.totals(broker), want, "after {queries} queries");
+        queries += 1;
+        let held = (fleet.held_by(first), fleet.held_by(second));
+        if held.0.len() == 3 && held.1.len() == 3 {
+            let placement = fleet.placement();
+            if placement.values().all(|holders| holders.len() == 1) {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the moves never finished: {held:?}\n{}",
+            fleet.logs()
+        );
+    }
+    for _ in 0..20 {
+        assert_eq!(fleet.totals(broker), want);
+    }
+
+    // The external view is what the servers hold, as every node sees it.
+    let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for server in [first, second] {
+        for segment in fleet.held_by(server) {
+            held.entry(segment).or_default().push(fleet.id(server));
+        }
+    }
+    assert_eq!(held.len(), 6, "{held:?}");
+    fleet.wait_until(SETTLE, "the external view to match the servers", |fleet| {
+        external_view(fleet, broker) == held && external_view(fleet, controller) == held
+    });
+    let (status, plan) = fleet.call(
+        controller,
+        "POST",
+        "/tables/trades/rebalance?type=OFFLINE&dryRun=true",
+        "",
+    );
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["status"], "NO_OP", "{plan}");
+}
+
+#[test]
+fn a_deleted_segment_leaves_every_broker_and_the_deep_store() {
+    let Some(mut fleet) = Fleet::start("delete") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let servers: Vec<_> = (0..2)
+        .map(|i| fleet.node(&format!("server-{i}"), "server"))
+        .collect();
+    let brokers: Vec<_> = (0..2)
+        .map(|i| fleet.node(&format!("broker-{i}"), "broker"))
+        .collect();
+    fleet.create_table(controller, 2);
+    for file in 0..3 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    let want = expected(0..3 * FILE_ROWS);
+    for broker in &brokers {
+        fleet.wait_for_totals(*broker, want, SETTLE);
+    }
+    let placement = fleet.placement();
+    let victim = placement.keys().next().unwrap().clone();
+    assert!(fleet.in_deep_store("trades_OFFLINE", &victim));
+    let (status, body) = fleet.call(
+        controller,
+        "DELETE",
+        &format!("/segments/trades/{victim}"),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // Every broker answers without its rows, and never partially.
+    for broker in &brokers {
+        fleet.wait_until(SETTLE, "the deleted segment's rows gone", |fleet| {
+            fleet.totals(*broker).0 == 2 * FILE_ROWS
+        });
+    }
+    fleet.wait_until(
+        SETTLE,
+        "the servers to drop it and the deep store to lose it",
+        |fleet| {
+            servers
+                .iter()
+                .all(|server| !fleet.held_by(*server).contains(&victim))
+                && !fleet.in_deep_store("trades_OFFLINE", &victim)
+                && !fleet.placement().contains_key(&victim)
+        },
+    );
+    assert!(!external_view(&fleet, brokers[0]).contains_key(&victim));
+    let (status, _) = fleet.call(
+        controller,
+        "DELETE",
+        &format!("/segments/trades/{victim}"),
+        "",
+    );
+    assert_eq!(status, 404, "a removed segment is gone from the records");
+    for broker in &brokers {
+        assert_eq!(fleet.totals(*broker).0, 2 * FILE_ROWS);
+    }
 }

@@ -199,6 +199,9 @@ async fn remove(
         Ok(deleted)
     })
     .await?;
+    if let Some(cluster) = &state.cluster {
+        super::delete_in_cluster(cluster, &deleted).await?;
+    }
     Ok(Json(
         json!({"status": format!("Tables: [{}] deleted", deleted.join(", "))}),
     ))

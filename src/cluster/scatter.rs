@@ -99,16 +99,27 @@ impl Scatter for ClusterScatter {
         let mut responded: BTreeSet<String> = BTreeSet::new();
         let mut unserved: Vec<String> = Vec::new();
         let mut failures: Vec<String> = Vec::new();
+        let mut tried: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         while !pending.is_empty() {
             // Each pending segment to its next untried holder.
             let mut shares: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (segment, holders) in std::mem::take(&mut pending) {
                 let mut holders = holders;
                 if holders.is_empty() {
+                    // The routing may have moved on since the query began
+                    // (a segment that just moved answers missing where it
+                    // was): its newer holders get a turn too.
+                    holders = self.newer_holders(tables, &segment, tried.get(&segment));
+                }
+                if holders.is_empty() {
                     unserved.push(segment);
                     continue;
                 }
                 let server = holders.remove(0);
+                tried
+                    .entry(segment.clone())
+                    .or_default()
+                    .insert(server.clone());
                 shares.entry(server).or_default().push(segment.clone());
                 pending.insert(segment, holders);
             }
@@ -188,6 +199,29 @@ impl Scatter for ClusterScatter {
 }
 
 impl ClusterScatter {
+    /// The holders the latest routing gives `segment` that were not tried.
+    fn newer_holders(
+        &self,
+        tables: &[String],
+        segment: &str,
+        tried: Option<&BTreeSet<String>>,
+    ) -> Vec<String> {
+        let routing = self.router.current();
+        let mut out = Vec::new();
+        for table in tables {
+            let holders = routing
+                .tables
+                .get(table)
+                .and_then(|segments| segments.get(segment));
+            for holder in holders.into_iter().flatten() {
+                if tried.is_none_or(|tried| !tried.contains(holder)) && !out.contains(holder) {
+                    out.push(holder.clone());
+                }
+            }
+        }
+        out
+    }
+
     async fn ask_one(
         &self,
         servers: &BTreeMap<String, String>,
@@ -210,7 +244,8 @@ impl ClusterScatter {
                 .map_err(Failure::Query);
             }
         }
-        let Some(url) = servers.get(server) else {
+        let latest = self.router.current();
+        let Some(url) = servers.get(server).or_else(|| latest.servers.get(server)) else {
             return Err(Failure::Unreachable(format!(
                 "server {server} is no longer live"
             )));

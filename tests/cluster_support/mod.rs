@@ -423,6 +423,30 @@ impl Fleet {
         })
     }
 
+    /// Whether the deep store holds `table`'s `segment`.
+    pub fn in_deep_store(&self, table: &str, segment: &str) -> bool {
+        self.root
+            .path()
+            .join("deep")
+            .join(table)
+            .join(segment)
+            .exists()
+    }
+
+    /// The segments `node` (a server) holds on its disk.
+    pub fn held_by(&self, node: NodeRef) -> Vec<String> {
+        let (status, body) = self.call(node, "GET", "/segments/trades?type=OFFLINE", "");
+        assert_eq!(status, 200, "{body}");
+        let mut out: Vec<String> = body[0]["OFFLINE"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|name| name.as_str().map(String::from))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The tail of every node's log, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
