@@ -259,6 +259,18 @@ fn a_rebalance_after_adding_a_server_never_makes_a_query_partial() {
     fleet.wait_until(SETTLE, "the external view to match the servers", |fleet| {
         external_view(fleet, broker) == held && external_view(fleet, controller) == held
     });
+    for server in [first, second] {
+        let (status, info) = fleet.call(
+            broker,
+            "GET",
+            &format!("/instances/{}", fleet.id(server)),
+            "",
+        );
+        assert_eq!(status, 200, "{info}");
+        assert_eq!(info["numSegments"], 3, "{info}");
+        assert_eq!(info["roles"], serde_json::json!(["server"]), "{info}");
+        assert!(info["lastHeartbeatMillis"].as_u64().unwrap() > 0, "{info}");
+    }
     let (status, plan) = fleet.call(
         controller,
         "POST",
@@ -267,6 +279,42 @@ fn a_rebalance_after_adding_a_server_never_makes_a_query_partial() {
     );
     assert_eq!(status, 200, "{plan}");
     assert_eq!(plan["status"], "NO_OP", "{plan}");
+
+    // Each node's metrics tell its part.
+    let metrics = |node| {
+        let (status, text) = fleet.call(node, "GET", "/metrics", "");
+        assert_eq!(status, 200);
+        text.as_str().unwrap_or_default().to_string()
+    };
+    let text = metrics(broker);
+    assert!(
+        text.contains("gamay_cluster_node_role{role=\"broker\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_broker_queries_scattered_total"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_broker_server_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_broker_segments_missing_total 0"),
+        "{text}"
+    );
+    let text = metrics(second);
+    assert!(
+        text.contains("gamay_deep_store_downloads_total 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_cluster_segments_held{table=\"trades_OFFLINE\"} 3"),
+        "{text}"
+    );
+    let text = metrics(controller);
+    assert!(text.contains("gamay_controller_leader 1"), "{text}");
+    assert!(text.contains("gamay_deep_store_uploads_total 6"), "{text}");
 }
 
 #[test]

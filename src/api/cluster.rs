@@ -1,8 +1,10 @@
 //! Pinot's cluster views: `GET /instances` and `/instances/{name}` (the
-//! live nodes and their roles), `GET /tables/{t}/idealstate` (which
-//! servers each segment is placed on) and `/externalview` (the placement
-//! over the servers alive now), and `POST /tables/{t}/rebalance` (place a
-//! table's segments again, or with `dryRun=true` only show the result).
+//! live nodes, their roles, last heartbeat and segments held),
+//! `GET /tables/{t}/idealstate` (which servers each segment is placed
+//! on) and `/externalview` (which live servers report each segment
+//! loaded), and `POST /tables/{t}/rebalance` (place a table's segments
+//! again, or with `dryRun=true` only show the moves; status `NO_OP`,
+//! `IN_PROGRESS` while old holders wait for new ones, or `DONE`).
 //! A single node answers them as the one instance holding everything.
 
 use std::collections::BTreeMap;
@@ -62,7 +64,8 @@ async fn instances(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     Ok(Json(json!({ "instances": names })))
 }
 
-/// `GET /instances/{name}`: one live node.
+/// `GET /instances/{name}`: one live node: its roles, URL, last
+/// heartbeat and the segments it reports loaded.
 async fn instance(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -78,6 +81,11 @@ async fn instance(
             ),
         ));
     };
+    let (age, held) = holdings_of(&state, id).await?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let age_ms = age.as_millis() as u64;
     let authority = url.split("://").nth(1).unwrap_or(url);
     let (host, port) = authority.rsplit_once(':').unwrap_or((authority, ""));
     Ok(Json(json!({
@@ -88,7 +96,48 @@ async fn instance(
         "url": url,
         "roles": roles,
         "tags": roles.iter().map(|role| format!("DefaultTenant_{}", role.to_uppercase())).collect::<Vec<_>>(),
+        "lastHeartbeatMillis": now_ms.saturating_sub(age_ms),
+        "heartbeatAgeMillis": age_ms,
+        "numSegments": held.values().sum::<usize>(),
+        "segmentsPerTable": held,
     })))
+}
+
+/// How long ago a node last beat, and how many segments of each table it
+/// reports loaded.
+async fn holdings_of(
+    state: &AppState,
+    id: &str,
+) -> Result<(std::time::Duration, BTreeMap<String, usize>), ApiError> {
+    let mut held: BTreeMap<String, usize> = BTreeMap::new();
+    let Some(cluster) = &state.cluster else {
+        for table in state.server.table_names() {
+            if let Some(data) = state.server.table(&table) {
+                held.insert(table, data.segments().iter().count());
+            }
+        }
+        return Ok((std::time::Duration::ZERO, held));
+    };
+    let ages = cluster
+        .metastore
+        .heartbeat_ages(cluster.lease_timeout)
+        .await
+        .map_err(unavailable)?;
+    let view = cluster
+        .metastore
+        .external_view(cluster.lease_timeout)
+        .await
+        .map_err(unavailable)?;
+    for (table, segments) in &view {
+        let count = segments
+            .values()
+            .filter(|holders| holders.iter().any(|holder| holder == id))
+            .count();
+        if count > 0 {
+            held.insert(table.clone(), count);
+        }
+    }
+    Ok((ages.get(id).copied().unwrap_or_default(), held))
 }
 
 /// Segment → server → state, per table type, as Pinot's views show.

@@ -30,6 +30,7 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
                     if !leading {
                         tracing::info!(node = %me.node.id, "leading the controllers");
                         leading = true;
+                        me.metrics.leader.set(1);
                     }
                     if let Err(err) = rebalance(&me, &catalog, None, false).await {
                         tracing::warn!(error = %err, "placing segments failed; retrying");
@@ -40,6 +41,7 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
                         tracing::warn!(node = %me.node.id, "no longer leading the controllers");
                         leading = false;
                     }
+                    me.metrics.leader.set(0);
                 }
                 Err(err) => tracing::warn!(error = %err, "cannot reach the leader lock"),
             }
@@ -87,6 +89,8 @@ pub struct Rebalance {
     /// Segments whose assignment still holds old holders beside the
     /// target's, waiting for the new holders to report them loaded.
     pub in_progress: usize,
+    /// Assignments written this round.
+    pub written: usize,
 }
 
 /// Places every table's segments (only `only`'s when given) and, unless
@@ -106,6 +110,7 @@ pub async fn rebalance(
     };
     let metastore = cluster.metastore.as_ref();
     let done = round(metastore, cluster.lease_timeout, &wanted, only, dry_run).await?;
+    cluster.metrics.segment_moves.inc_by(done.written as u64);
     if !dry_run {
         for (table, segment) in deletable(metastore, cluster.lease_timeout).await? {
             if let Err(err) = cluster.deep_store.delete(&table, &segment).await {
@@ -196,6 +201,7 @@ pub async fn round(
                 written += 1;
             }
         }
+        out.written += written;
         if written > 0 {
             tracing::info!(table = %table, changed = written, servers = servers.len(), "placed segments");
         }

@@ -112,18 +112,19 @@ pub async fn sync(
             .iter()
             .map(|segment| segment.name().to_string())
             .collect();
-        for segment in want.iter().filter(|segment| !held.contains(**segment)) {
+        let missing: Vec<&str> = want
+            .iter()
+            .filter(|segment| !held.contains(**segment))
+            .copied()
+            .collect();
+        cluster.metrics.holdings(&table, held.len(), missing.len());
+        for segment in missing {
             let path = data.segment_path(segment);
-            cluster
-                .deep_store
-                .download(&table, segment, &path)
-                .await
-                .map_err(|err| format!("downloading segment {segment} of {table}: {err}"))?;
-            let committing = data.clone();
-            tokio::task::spawn_blocking(move || committing.commit_published(&[path]))
-                .await
-                .map_err(|err| err.to_string())?
-                .map_err(|err| format!("loading segment {segment} of {table}: {err}"))?;
+            let loaded = load(cluster, &data, &table, segment, path).await;
+            if let Err(err) = loaded {
+                cluster.metrics.download_failures.inc();
+                return Err(err);
+            }
             tracing::info!(table = %table, segment = %segment, "loaded a segment placed on this server");
             cluster
                 .metastore
@@ -135,6 +136,8 @@ pub async fn sync(
             .iter()
             .filter(|segment| !want.contains(segment.as_str()))
             .collect();
+        let now_held = data.segments().iter().count();
+        cluster.metrics.holdings(&table, now_held, 0);
         if extra.is_empty() {
             continue;
         }
@@ -163,6 +166,9 @@ pub async fn sync(
                     .map_err(|err| format!("dropping segment {segment} of {table}: {err}"))?;
                 tracing::info!(table = %table, segment = %segment, "dropped a segment no longer placed on this server");
                 cluster
+                    .metrics
+                    .holdings(&table, data.segments().iter().count(), 0);
+                cluster
                     .metastore
                     .report_loaded(me, &table, &[], std::slice::from_ref(segment))
                     .await
@@ -172,5 +178,29 @@ pub async fn sync(
             }
         }
     }
+    Ok(())
+}
+
+/// Downloads one segment into `data`'s directory and loads it.
+async fn load(
+    cluster: &Cluster,
+    data: &Arc<crate::server::TableData>,
+    table: &str,
+    segment: &str,
+    path: std::path::PathBuf,
+) -> Result<(), String> {
+    cluster
+        .deep_store
+        .download(table, segment, &path)
+        .await
+        .map_err(|err| format!("downloading segment {segment} of {table}: {err}"))?;
+    let bytes = std::fs::metadata(&path).map_or(0, |meta| meta.len());
+    cluster.metrics.downloads.inc();
+    cluster.metrics.download_bytes.inc_by(bytes);
+    let committing = data.clone();
+    tokio::task::spawn_blocking(move || committing.commit_published(&[path]))
+        .await
+        .map_err(|err| err.to_string())?
+        .map_err(|err| format!("loading segment {segment} of {table}: {err}"))?;
     Ok(())
 }

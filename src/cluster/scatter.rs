@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 use super::remote::{Failure, Remote};
 use super::routing::Router;
+use crate::metrics::cluster::ClusterMetrics;
 use crate::query::error::{SERVER_NOT_RESPONDING, SERVER_SEGMENT_MISSING};
 use crate::query::exec::Deadline;
 use crate::query::gather::{ask, Gathered, Scatter};
@@ -41,6 +42,7 @@ pub struct ClusterScatter {
     /// Servers that failed a query lately, and until when they are asked
     /// last.
     suspects: Mutex<BTreeMap<String, Instant>>,
+    metrics: ClusterMetrics,
 }
 
 impl ClusterScatter {
@@ -49,6 +51,7 @@ impl ClusterScatter {
         me: String,
         local: Option<Arc<dyn QueryServer>>,
         remote: Remote,
+        metrics: ClusterMetrics,
     ) -> ClusterScatter {
         ClusterScatter {
             router,
@@ -57,6 +60,7 @@ impl ClusterScatter {
             remote,
             turn: AtomicU64::new(0),
             suspects: Mutex::new(BTreeMap::new()),
+            metrics,
         }
     }
 }
@@ -128,7 +132,7 @@ impl Scatter for ClusterScatter {
             }
             let asks = shares.iter().map(|(server, segments)| {
                 queried.insert(server.clone());
-                self.ask_one(&routing.servers, server, plan, tables, segments, deadline)
+                self.timed_ask(&routing.servers, server, plan, tables, segments, deadline)
             });
             let answers = futures_util::future::join_all(asks).await;
             let mut retry: BTreeSet<String> = BTreeSet::new();
@@ -157,11 +161,15 @@ impl Scatter for ClusterScatter {
                 }
             }
             pending.retain(|segment, _| retry.contains(segment));
+            self.metrics.retries.inc_by(pending.len() as u64);
             if deadline.check().is_err() {
                 return Err(plan.options.timeout_error());
             }
         }
         gathered.servers_queried = queried.len() as u64;
+        self.metrics.scattered.inc();
+        self.metrics.servers_per_query.observe(queried.len() as f64);
+        self.metrics.segments_missing.inc_by(unserved.len() as u64);
         gathered.servers_responded = responded.len() as u64;
         if !unserved.is_empty() {
             unserved.sort();
@@ -199,6 +207,24 @@ impl Scatter for ClusterScatter {
 }
 
 impl ClusterScatter {
+    /// [`Self::ask_one`], its time recorded under the server's id.
+    async fn timed_ask(
+        &self,
+        servers: &BTreeMap<String, String>,
+        server: &str,
+        plan: &Arc<Plan>,
+        tables: &[String],
+        segments: &[String],
+        deadline: &Arc<Deadline>,
+    ) -> Result<crate::query::broker::ServerResponse, Failure> {
+        let started = Instant::now();
+        let answer = self
+            .ask_one(servers, server, plan, tables, segments, deadline)
+            .await;
+        self.metrics.server_request(server, started.elapsed());
+        answer
+    }
+
     /// The holders the latest routing gives `segment` that were not tried.
     fn newer_holders(
         &self,

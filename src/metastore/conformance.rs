@@ -423,6 +423,9 @@ pub async fn nodes_are_live_while_they_beat_and_gone_when_they_leave(
     moved.roles = vec!["server".into(), "broker".into()];
     b.heartbeat(&moved).await.unwrap();
     assert_eq!(a.live_nodes(LONG).await.unwrap(), [node("server-a"), moved]);
+    let ages = b.heartbeat_ages(LONG).await.unwrap();
+    assert_eq!(ages.keys().collect::<Vec<_>>(), ["server-a", "server-b"]);
+    assert!(ages.values().all(|age| *age < LONG), "{ages:?}");
     // A heartbeat older than the timeout is a dead node.
     assert!(a.live_nodes(Duration::ZERO).await.unwrap().is_empty());
     b.leave("server-a").await.unwrap();

@@ -241,6 +241,8 @@ pub trait Metastore: Send + Sync {
     async fn heartbeat(&self, node: &Node) -> Result<()>;
     /// The nodes heard from within `timeout`, by id.
     async fn live_nodes(&self, timeout: Duration) -> Result<Vec<Node>>;
+    /// How long ago each node heard from within `timeout` last beat, by id.
+    async fn heartbeat_ages(&self, timeout: Duration) -> Result<BTreeMap<String, Duration>>;
     /// Removes a node (a clean shutdown); an unknown id is not an error.
     async fn leave(&self, id: &str) -> Result<()>;
     /// Makes `servers` (duplicates ignored, none allowed) the holders of a

@@ -238,6 +238,19 @@ impl Metastore for LocalMetastore {
         Ok(self.read(|state, now| state.live_nodes(timeout, now)).await)
     }
 
+    async fn heartbeat_ages(&self, timeout: Duration) -> Result<BTreeMap<String, Duration>> {
+        Ok(self
+            .read(|state, now| {
+                state
+                    .nodes
+                    .iter()
+                    .map(|(id, (_, beat))| (id.clone(), now.duration_since(*beat)))
+                    .filter(|(_, age)| *age < timeout)
+                    .collect()
+            })
+            .await)
+    }
+
     async fn leave(&self, id: &str) -> Result<()> {
         self.touch(|state, _| ((), state.leave(id))).await;
         Ok(())

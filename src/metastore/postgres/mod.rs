@@ -335,6 +335,10 @@ impl Metastore for PgMetastore {
         cluster::live_nodes(&*self.reader().await?, timeout).await
     }
 
+    async fn heartbeat_ages(&self, timeout: Duration) -> Result<BTreeMap<String, Duration>> {
+        cluster::heartbeat_ages(&*self.reader().await?, timeout).await
+    }
+
     async fn leave(&self, id: &str) -> Result<()> {
         let mut writer = self.writer().await?;
         let tx = begin(&mut writer, "start removing a node").await?;
