@@ -141,7 +141,7 @@ impl App {
                     cluster.node.id.clone(),
                     own,
                     Remote::new(config.cluster.credentials.clone()),
-                    cluster.metrics.clone(),
+                    cluster.clone(),
                 ))
             }
             _ => Arc::new(Single(local.clone())),

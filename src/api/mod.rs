@@ -270,7 +270,7 @@ async fn sync_written_table(state: &AppState, config: &catalog::TableConfig) -> 
     sync_consumption_async(state, &config.name_with_type()).await
 }
 
-/// Marks every segment of the deleted tables DELETING and unassigns it:
+/// Marks every segment of the tables being deleted DELETING and unassigns it:
 /// brokers stop routing them, servers drop them (every node also drops
 /// the local data of a table gone from the catalog), and the lead
 /// controller removes the records and deep-store files once no server
@@ -282,7 +282,7 @@ async fn delete_in_cluster(
     let unavailable = |err: crate::metastore::Error| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("the table config is deleted but its segments could not all be marked for deletion: {err}"),
+            format!("the table's segments could not all be marked for deletion (the table is kept; delete it again): {err}"),
         )
     };
     for table in tables {
@@ -301,14 +301,25 @@ async fn delete_in_cluster(
                 )
                 .await
                 .map_err(unavailable)?;
-            cluster
-                .metastore
-                .assign(table, &record.segment, &[])
+            unassign(cluster, table, &record.segment)
                 .await
                 .map_err(unavailable)?;
         }
     }
     Ok(())
+}
+
+/// Takes a segment marked DELETING off every server; one the lead
+/// controller already removed is done.
+pub(crate) async fn unassign(
+    cluster: &crate::cluster::Cluster,
+    table: &str,
+    segment: &str,
+) -> Result<(), crate::metastore::Error> {
+    match cluster.metastore.assign(table, segment, &[]).await {
+        Ok(()) | Err(crate::metastore::Error::Unrecorded { .. }) => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 /// Deletes the data of tables whose configs were just deleted. The configs

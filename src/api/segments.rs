@@ -178,9 +178,7 @@ async fn remove_in_cluster(
         if !marked {
             continue;
         }
-        cluster
-            .metastore
-            .assign(&name, segment, &[])
+        super::unassign(cluster, &name, segment)
             .await
             .map_err(unavailable)?;
         return Ok(Json(

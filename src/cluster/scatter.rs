@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 use super::remote::{Failure, Remote};
 use super::routing::Router;
+use super::Cluster;
 use crate::metrics::cluster::ClusterMetrics;
 use crate::query::error::{SERVER_NOT_RESPONDING, SERVER_SEGMENT_MISSING};
 use crate::query::exec::Deadline;
@@ -43,6 +44,8 @@ pub struct ClusterScatter {
     /// last.
     suspects: Mutex<BTreeMap<String, Instant>>,
     metrics: ClusterMetrics,
+    /// The cluster the routing is read from, for a refresh mid-query.
+    cluster: Arc<Cluster>,
 }
 
 impl ClusterScatter {
@@ -51,7 +54,7 @@ impl ClusterScatter {
         me: String,
         local: Option<Arc<dyn QueryServer>>,
         remote: Remote,
-        metrics: ClusterMetrics,
+        cluster: Arc<Cluster>,
     ) -> ClusterScatter {
         ClusterScatter {
             router,
@@ -60,7 +63,8 @@ impl ClusterScatter {
             remote,
             turn: AtomicU64::new(0),
             suspects: Mutex::new(BTreeMap::new()),
-            metrics,
+            metrics: cluster.metrics.clone(),
+            cluster,
         }
     }
 }
@@ -104,7 +108,19 @@ impl Scatter for ClusterScatter {
         let mut unserved: Vec<String> = Vec::new();
         let mut failures: Vec<String> = Vec::new();
         let mut tried: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut refreshed = false;
         while !pending.is_empty() {
+            // A segment every known holder lacked may have moved, or been
+            // deleted, since the routing was read: read it again, once.
+            let stale = pending
+                .iter()
+                .any(|(segment, holders)| holders.is_empty() && tried.contains_key(segment));
+            if stale && !refreshed {
+                refreshed = true;
+                if let Err(err) = self.router.refresh(&self.cluster).await {
+                    tracing::warn!(error = %err, "cannot refresh the routing mid-query");
+                }
+            }
             // Each pending segment to its next untried holder.
             let mut shares: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (segment, holders) in std::mem::take(&mut pending) {
@@ -114,6 +130,13 @@ impl Scatter for ClusterScatter {
                     // (a segment that just moved answers missing where it
                     // was): its newer holders get a turn too.
                     holders = self.newer_holders(tables, &segment, tried.get(&segment));
+                }
+                if holders.is_empty()
+                    && tried.contains_key(&segment)
+                    && self.unrouted(tables, &segment)
+                {
+                    // Deleted while the query ran: no longer the table's.
+                    continue;
                 }
                 if holders.is_empty() {
                     unserved.push(segment);
@@ -223,6 +246,17 @@ impl ClusterScatter {
             .await;
         self.metrics.server_request(server, started.elapsed());
         answer
+    }
+
+    /// Whether the latest routing has no place for `segment` in `tables`.
+    fn unrouted(&self, tables: &[String], segment: &str) -> bool {
+        let routing = self.router.current();
+        tables.iter().all(|table| {
+            routing
+                .tables
+                .get(table)
+                .is_none_or(|segments| !segments.contains_key(segment))
+        })
     }
 
     /// The holders the latest routing gives `segment` that were not tried.

@@ -483,6 +483,28 @@ impl Fleet {
         })
     }
 
+    /// (server, segment) of every segment servers report loaded.
+    pub fn reported_loaded(&self) -> Vec<(String, String)> {
+        let url = self.base_url.clone();
+        let schema = self.schema.clone();
+        self.runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT server_id, segment_name FROM {schema}.gamay_loaded ORDER BY 1, 2"
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap();
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+        })
+    }
+
     /// The tail of every node's log, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
