@@ -70,6 +70,13 @@ pub const STEPS: &[&str] = &[
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     ALTER TABLE gamay_leases ADD COLUMN ttl_us BIGINT NOT NULL DEFAULT 0;",
+    // 4: which servers consume each stream partition of a REALTIME table.
+    "CREATE TABLE gamay_partition_assignments (
+        table_name   TEXT NOT NULL,
+        partition_id INTEGER NOT NULL,
+        server_id    TEXT NOT NULL,
+        PRIMARY KEY (table_name, partition_id, server_id)
+    );",
 ];
 
 /// The version this build migrates to.

@@ -26,8 +26,8 @@ use async_trait::async_trait;
 use tokio::sync::{watch, Mutex};
 
 use super::{
-    CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Metastore, Node, Result,
-    Routing, SegmentRecord, SegmentState,
+    CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Metastore, Node,
+    PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 use crate::durable;
 use state::State;
@@ -250,6 +250,19 @@ impl Metastore for LocalMetastore {
 
     async fn routing(&self) -> Result<Routing> {
         Ok(self.read(|state, _| state.routing()).await)
+    }
+
+    async fn assign_partitions(
+        &self,
+        table: &str,
+        partitions: &BTreeMap<i32, Vec<String>>,
+    ) -> Result<()> {
+        self.change(|state, _| Ok(((), state.assign_partitions(table, partitions))))
+            .await
+    }
+
+    async fn partition_assignments(&self) -> Result<PartitionRouting> {
+        Ok(self.read(|state, _| state.partition_assignments()).await)
     }
 
     async fn lead(&self) -> Result<bool> {

@@ -41,7 +41,7 @@ use tokio_postgres::{Client, Transaction};
 use super::migrations::{self, LOCK_KEY, STEPS};
 use super::{
     check_unordered, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Metastore,
-    Node, Result, Routing, SegmentRecord, SegmentState,
+    Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 use connect::Connector;
 use listen::Listening;
@@ -350,6 +350,21 @@ impl Metastore for PgMetastore {
 
     async fn routing(&self) -> Result<Routing> {
         cluster::routing(&*self.reader().await?).await
+    }
+
+    async fn assign_partitions(
+        &self,
+        table: &str,
+        partitions: &BTreeMap<i32, Vec<String>>,
+    ) -> Result<()> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start a partition assignment").await?;
+        let changed = cluster::assign_partitions(&tx, table, partitions).await?;
+        finish(tx, changed).await
+    }
+
+    async fn partition_assignments(&self) -> Result<PartitionRouting> {
+        cluster::partition_assignments(&*self.reader().await?).await
     }
 
     /// Holds the leader lock on the leader connection: a session advisory
