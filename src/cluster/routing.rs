@@ -1,12 +1,22 @@
 //! The broker's routing: which live servers hold each segment, re-read
 //! from the metastore when it announces a change and every few seconds
 //! anyway, and swapped in whole, so a query reads one consistent table.
+//!
+//! For a REALTIME table it also holds, per stream partition, where the
+//! committed segments end and the live servers consuming it: the broker
+//! asks one of them for the partition's rows from there on
+//! (`query::consuming`). Both come from the same read of the segment
+//! records, taken after the assignments: a segment committed since the
+//! assignments were read has no holders yet and is asked of the
+//! partition's consumers (its committer holds it), so no offset is left
+//! out or counted twice.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use super::controller::SERVER_ROLE;
 use super::{next_change, Cluster};
+use crate::metastore::SegmentState;
 use crate::sync::RecoverRw;
 
 /// One snapshot of the routing.
@@ -16,6 +26,17 @@ pub struct Routing {
     pub tables: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Live server id → its URL.
     pub servers: BTreeMap<String, String>,
+    /// REALTIME table (with type) → stream partition → what to ask for.
+    pub partitions: BTreeMap<String, BTreeMap<i32, PartitionRoute>>,
+}
+
+/// A stream partition's rows past its committed segments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionRoute {
+    /// Where the committed segments end; `None` before the first.
+    pub from: Option<i64>,
+    /// The live servers consuming it, in order.
+    pub servers: Vec<String>,
 }
 
 /// The current routing, kept fresh.
@@ -49,7 +70,50 @@ impl Router {
                 holders.retain(|holder| servers.contains_key(holder));
             }
         }
-        *self.current.write_locked() = Arc::new(Routing { tables, servers });
+        let mut partitions: BTreeMap<String, BTreeMap<i32, PartitionRoute>> = BTreeMap::new();
+        for (table, assigned) in cluster.metastore.partition_assignments().await? {
+            let routes = partitions.entry(table).or_default();
+            for (partition, consumers) in assigned {
+                routes.insert(
+                    partition,
+                    PartitionRoute {
+                        from: None,
+                        servers: consumers
+                            .into_iter()
+                            .filter(|server| servers.contains_key(server))
+                            .collect(),
+                    },
+                );
+            }
+        }
+        // Read last: every commit it shows moved its partition's `from`.
+        for record in cluster.metastore.all_segments().await? {
+            let (Some(partition), Some((_, end))) = (record.partition, record.offsets) else {
+                continue;
+            };
+            let Some(routes) = partitions.get_mut(&record.table) else {
+                continue;
+            };
+            let route = routes.entry(partition).or_default();
+            route.from = Some(route.from.map_or(end, |from| from.max(end)));
+            if record.state != SegmentState::Online {
+                continue;
+            }
+            let holders = tables
+                .entry(record.table.clone())
+                .or_default()
+                .entry(record.segment.clone())
+                .or_default();
+            if holders.is_empty() {
+                // Committed, not placed yet: its committer holds it.
+                holders.extend(route.servers.iter().cloned());
+            }
+        }
+        *self.current.write_locked() = Arc::new(Routing {
+            tables,
+            servers,
+            partitions,
+        });
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 use super::remote::{Failure, Remote};
 use super::routing::Router;
+use crate::query::consuming;
 use crate::query::error::{SERVER_NOT_RESPONDING, SERVER_SEGMENT_MISSING};
 use crate::query::exec::Deadline;
 use crate::query::gather::{ask, Gathered, Scatter};
@@ -92,6 +93,21 @@ impl Scatter for ClusterScatter {
                     order.sort_by_key(|holder| suspects.contains(holder));
                 }
                 pending.insert(segment.clone(), order);
+            }
+            // Each stream partition's rows past its committed segments,
+            // from one of its consumers.
+            let Some(partitions) = routing.partitions.get(table) else {
+                continue;
+            };
+            for (partition, route) in partitions {
+                let name = consuming::token(table, *partition, route.from);
+                let mut order = route.servers.clone();
+                if !order.is_empty() {
+                    let shift = (turn + spread(&name)) % order.len();
+                    order.rotate_left(shift);
+                    order.sort_by_key(|holder| suspects.contains(holder));
+                }
+                pending.insert(name, order);
             }
         }
         let mut gathered = Gathered::default();
