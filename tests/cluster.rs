@@ -6,6 +6,7 @@
 //! `partialResult` and `exceptions`.
 
 mod cluster_support;
+mod kafka;
 
 use std::time::Duration;
 
@@ -182,4 +183,140 @@ fn a_secured_cluster_answers_and_keeps_its_internal_route_to_itself() {
     // A node without the cluster's token does not start.
     let printed = fleet.refused_without_token("broker-1", "broker");
     assert!(printed.contains("--cluster-token-file"), "{printed}");
+}
+
+/// The REALTIME table of the Kafka tests (`stock_transactions`), with its
+/// type.
+const REALTIME: &str = "stock_transactions_REALTIME";
+
+/// Offsets are counted once: every partition's recorded segments start at
+/// 0 and each starts where the one before ended, holding one row per
+/// offset (every message is good).
+fn assert_each_offset_once(fleet: &Fleet) -> i64 {
+    let segments = fleet.stream_segments(REALTIME);
+    let mut next: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();
+    let mut rows = 0;
+    for &(partition, start, end, count) in &segments {
+        let at = next.entry(partition).or_insert(0);
+        assert_eq!(
+            start, *at,
+            "a gap or an overlap in partition {partition}: {segments:?}"
+        );
+        assert_eq!(count, end - start, "{segments:?}");
+        *at = end;
+        rows += count;
+    }
+    rows
+}
+
+#[test]
+fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers() {
+    let Some(mut fleet) = Fleet::start("realtime") else {
+        return;
+    };
+    let topic = kafka::cluster("trades", 2);
+    let producer = kafka::producer(&topic);
+    let produce = |ids: std::ops::Range<i64>| {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&producer, "trades", &payloads, None);
+    };
+    let controller = fleet.node("controller", "controller");
+    let broker = fleet.node("broker", "broker");
+    // Alone at first, it takes both partitions' leases; it aborts on its
+    // second seal, the file written and neither uploaded nor committed.
+    let first = fleet.node_with_fault("server-0", "server", "seal.after_write@2");
+    let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = kafka::table(
+        &topic,
+        "trades",
+        serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
+    );
+    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
+    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+    fleet.wait_until(SETTLE, "server-0 holding both leases", |fleet| {
+        (0..2).all(|p| {
+            fleet
+                .lease_holder(REALTIME, p)
+                .is_some_and(|(owner, _)| owner == "server-0")
+        })
+    });
+    for i in 1..3 {
+        fleet.node(&format!("server-{i}"), "server");
+    }
+    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
+    });
+
+    // Killed mid-seal: the other replicas take the leases over from the
+    // checkpoint, and queries keep answering meanwhile.
+    produce(0..1000);
+    let deadline = std::time::Instant::now() + SETTLE;
+    while !fleet.exited(first) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server-0 never reached its fault point\n{}",
+            fleet.logs()
+        );
+        let answer = fleet.query(broker, "SELECT COUNT(*) FROM stock_transactions");
+        assert!(answer["resultTable"].is_object(), "{answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let answer = fleet.query(broker, "SELECT COUNT(*) FROM stock_transactions");
+    assert!(answer["resultTable"]["rows"][0][0].is_number(), "{answer}");
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..1000), SETTLE);
+    for partition in 0..2 {
+        let holder = fleet.lease_holder(REALTIME, partition);
+        assert!(holder.is_some_and(|(owner, _)| owner != "server-0"));
+    }
+    fleet.restart_unarmed(first);
+
+    // Killed mid-ingest: partition 0's holder dies with rows only in its
+    // consuming segment.
+    produce(1000..1300);
+    let (holder, _) = fleet.lease_holder(REALTIME, 0).unwrap();
+    let killed = fleet.by_id(&holder);
+    fleet.kill9(killed);
+    produce(1300..2000);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2000), SETTLE);
+    assert!(fleet
+        .lease_holder(REALTIME, 0)
+        .is_some_and(|(owner, _)| owner != holder));
+
+    // Stopped past its lease: partition 1's holder stalls while another
+    // takes its lease and commits; resumed, it commits nothing and no
+    // row is counted twice.
+    let (stalled_id, epoch) = fleet.lease_holder(REALTIME, 1).unwrap();
+    let stalled = fleet.by_id(&stalled_id);
+    produce(2000..2100);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2100), SETTLE);
+    fleet.signal(stalled, libc::SIGSTOP);
+    fleet.wait_until(
+        SETTLE,
+        "another server taking partition 1's lease",
+        |fleet| {
+            fleet
+                .lease_holder(REALTIME, 1)
+                .is_some_and(|(owner, at)| owner != stalled_id && at > epoch)
+        },
+    );
+    produce(2100..2700);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2700), SETTLE);
+    fleet.signal(stalled, libc::SIGCONT);
+    produce(2700..2800);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2800), SETTLE);
+    // Time for anything the resumed server still had under way.
+    std::thread::sleep(Duration::from_secs(2 * cluster_support::LEASE_SECONDS));
+    let committed = assert_each_offset_once(&fleet);
+    assert!(committed >= 2000, "{:?}", fleet.stream_segments(REALTIME));
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2800), SETTLE);
+    let (status, body) = fleet.call(
+        broker,
+        "POST",
+        "/tables/stock_transactions/pauseConsumption",
+        "",
+    );
+    assert_eq!(status, 501, "{body}");
 }
