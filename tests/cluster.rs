@@ -320,3 +320,79 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     );
     assert_eq!(status, 501, "{body}");
 }
+
+#[test]
+fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
+    let Some(mut fleet) = Fleet::start("fenced") else {
+        return;
+    };
+    let topic = kafka::cluster("trades", 2);
+    let producer = kafka::producer(&topic);
+    let produce = |ids: std::ops::Range<i64>| {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&producer, "trades", &payloads, None);
+    };
+    let controller = fleet.node("controller", "controller");
+    let broker = fleet.node("broker", "broker");
+    // Alone at first, it takes both leases; its second seal stalls with
+    // its file written, just before it asks the cluster to commit.
+    let slow = fleet.node_with_fault("server-0", "server", "seal.before_commit@2~8000");
+    let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = kafka::table(
+        &topic,
+        "trades",
+        serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
+    );
+    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
+    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+    fleet.wait_until(SETTLE, "server-0 holding both leases", |fleet| {
+        (0..2).all(|p| {
+            fleet
+                .lease_holder(REALTIME, p)
+                .is_some_and(|(owner, _)| owner == "server-0")
+        })
+    });
+    fleet.node("server-1", "server");
+    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
+    });
+    produce(0..600);
+    fleet.wait_until(SETTLE, "server-0 stalling mid-commit", |fleet| {
+        fleet
+            .log(slow)
+            .contains("fault point seal.before_commit reached")
+    });
+    // Stopped past its lease: server-1 takes both partitions over and
+    // commits what server-0 was committing.
+    fleet.signal(slow, libc::SIGSTOP);
+    fleet.wait_until(SETTLE, "server-1 holding both leases", |fleet| {
+        (0..2).all(|p| {
+            fleet
+                .lease_holder(REALTIME, p)
+                .is_some_and(|(owner, _)| owner == "server-1")
+        })
+    });
+    produce(600..1000);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..1000), SETTLE);
+    let before = fleet.stream_segments(REALTIME);
+    fleet.signal(slow, libc::SIGCONT);
+    fleet.wait_until(SETTLE, "server-0's stale commit fenced", |fleet| {
+        fleet.log(slow).contains("the segment is discarded")
+    });
+    produce(1000..1100);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..1100), SETTLE);
+    for _ in 0..10 {
+        assert_eq!(
+            fleet.try_totals_of(broker, "stock_transactions").ok(),
+            Some(expected(0..1100))
+        );
+    }
+    let after = fleet.stream_segments(REALTIME);
+    for segment in &before {
+        assert!(after.contains(segment), "{before:?} {after:?}");
+    }
+    assert_each_offset_once(&fleet);
+}

@@ -168,8 +168,14 @@ impl Fleet {
             .open(&log)
             .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_gamay"));
+        command.env_remove("GAMAY_FAULT_STALL_MS");
         match &member.fault {
-            Some(fault) => command.env("GAMAY_FAULT", fault),
+            Some(fault) => match fault.split_once('~') {
+                Some((fault, stall_ms)) => command
+                    .env("GAMAY_FAULT", fault)
+                    .env("GAMAY_FAULT_STALL_MS", stall_ms),
+                None => command.env("GAMAY_FAULT", fault),
+            },
             None => command.env_remove("GAMAY_FAULT"),
         };
         let mut child = command
@@ -240,7 +246,8 @@ impl Fleet {
     }
 
     /// Starts node `id` with `role`, armed to abort at fault point `fault`
-    /// (`GAMAY_FAULT`, see src/faults.rs).
+    /// (`GAMAY_FAULT`, see src/faults.rs), or to stall there when `fault`
+    /// ends in `~<ms>` (`GAMAY_FAULT_STALL_MS`).
     pub fn node_with_fault(&mut self, id: &str, role: &str, fault: &str) -> NodeRef {
         let dir = self.root.path().join(id);
         self.members.push(Member {
@@ -538,6 +545,15 @@ impl Fleet {
             .iter()
             .position(|member| member.id == id)
             .unwrap()
+    }
+
+    /// Node `node`'s whole log.
+    pub fn log(&self, node: NodeRef) -> String {
+        let path = self
+            .root
+            .path()
+            .join(format!("{}.log", self.members[node].id));
+        std::fs::read_to_string(path).unwrap_or_default()
     }
 
     /// The tail of every node's log, for failure messages.

@@ -213,6 +213,7 @@ fn seal_in_cluster(shared: &TableShared, partition: i32, job: &SealJob) -> Resul
     faults::reach("seal.after_write");
     let opened = crate::segment::ImmutableSegment::open(&path)?;
     let offsets = (job.start_offset, checkpoint.next_offset);
+    faults::reach("seal.before_commit");
     match coordinator.commit(&shared.name, partition, &opened, &path, offsets)? {
         StreamCommit::Committed => {}
         StreamCommit::Fenced => {
