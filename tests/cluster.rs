@@ -209,6 +209,18 @@ fn assert_each_offset_once(fleet: &Fleet) -> i64 {
     rows
 }
 
+/// Waits until the broker answers `ids`' totals, then asks again and again:
+/// queries take the partitions' replicas in turn, so a replica that counts
+/// offsets the committed segments hold (or misses some) shows.
+fn settled(fleet: &Fleet, broker: usize, ids: std::ops::Range<i64>) {
+    let want = expected(ids);
+    fleet.wait_for_totals_of(broker, "stock_transactions", want, SETTLE);
+    for _ in 0..12 {
+        let got = fleet.try_totals_of(broker, "stock_transactions");
+        assert_eq!(got.as_ref().ok(), Some(&want), "{got:?}\n{}", fleet.logs());
+    }
+}
+
 #[test]
 fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers() {
     let Some(mut fleet) = Fleet::start("realtime") else {
@@ -266,7 +278,7 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     }
     let answer = fleet.query(broker, "SELECT COUNT(*) FROM stock_transactions");
     assert!(answer["resultTable"]["rows"][0][0].is_number(), "{answer}");
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..1000), SETTLE);
+    settled(&fleet, broker, 0..1000);
     for partition in 0..2 {
         let holder = fleet.lease_holder(REALTIME, partition);
         assert!(holder.is_some_and(|(owner, _)| owner != "server-0"));
@@ -280,7 +292,7 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     let killed = fleet.by_id(&holder);
     fleet.kill9(killed);
     produce(1300..2000);
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2000), SETTLE);
+    settled(&fleet, broker, 0..2000);
     assert!(fleet
         .lease_holder(REALTIME, 0)
         .is_some_and(|(owner, _)| owner != holder));
@@ -291,7 +303,7 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     let (stalled_id, epoch) = fleet.lease_holder(REALTIME, 1).unwrap();
     let stalled = fleet.by_id(&stalled_id);
     produce(2000..2100);
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2100), SETTLE);
+    settled(&fleet, broker, 0..2100);
     fleet.signal(stalled, libc::SIGSTOP);
     fleet.wait_until(
         SETTLE,
@@ -303,15 +315,15 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
         },
     );
     produce(2100..2700);
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2700), SETTLE);
+    settled(&fleet, broker, 0..2700);
     fleet.signal(stalled, libc::SIGCONT);
     produce(2700..2800);
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2800), SETTLE);
+    settled(&fleet, broker, 0..2800);
     // Time for anything the resumed server still had under way.
     std::thread::sleep(Duration::from_secs(2 * cluster_support::LEASE_SECONDS));
     let committed = assert_each_offset_once(&fleet);
     assert!(committed >= 2000, "{:?}", fleet.stream_segments(REALTIME));
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..2800), SETTLE);
+    settled(&fleet, broker, 0..2800);
     let (status, body) = fleet.call(
         broker,
         "POST",
@@ -376,20 +388,14 @@ fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
         })
     });
     produce(600..1000);
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..1000), SETTLE);
+    settled(&fleet, broker, 0..1000);
     let before = fleet.stream_segments(REALTIME);
     fleet.signal(slow, libc::SIGCONT);
     fleet.wait_until(SETTLE, "server-0's stale commit fenced", |fleet| {
         fleet.log(slow).contains("the segment is discarded")
     });
     produce(1000..1100);
-    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..1100), SETTLE);
-    for _ in 0..10 {
-        assert_eq!(
-            fleet.try_totals_of(broker, "stock_transactions").ok(),
-            Some(expected(0..1100))
-        );
-    }
+    settled(&fleet, broker, 0..1100);
     let after = fleet.stream_segments(REALTIME);
     for segment in &before {
         assert!(after.contains(segment), "{before:?} {after:?}");
