@@ -73,7 +73,8 @@ impl App {
         };
         crate::cluster::node::join(cluster).await?;
         let consumers = if cluster.role.serves() {
-            let streams = crate::cluster::stream::Streams::new(cluster.clone());
+            let streams =
+                crate::cluster::stream::Streams::new(cluster.clone(), self.catalog.clone());
             self.realtime.set_coordinator(streams.clone());
             streams.follow();
             let (catalog, realtime) = (self.catalog.clone(), self.realtime.clone());
@@ -96,9 +97,10 @@ impl App {
         // deep store and the metastore before they commit, and leave this
         // node once placed on others.
         self.server
-            .set_publisher(Arc::new(crate::cluster::publish::ToCluster(
-                cluster.clone(),
-            )));
+            .set_publisher(Arc::new(crate::cluster::publish::ToCluster {
+                cluster: cluster.clone(),
+                catalog: self.catalog.clone(),
+            }));
         crate::cluster::holdings::follow(cluster, self.server.clone());
         if cluster.role.controls() {
             crate::cluster::controller::run(cluster, self.catalog.clone());
@@ -138,17 +140,15 @@ impl App {
         let threads = crate::query::workload::cores();
         let workload = &config.workload;
         let local = Arc::new(LocalServer::new(server.clone(), threads, workload)?);
-        let multistage = MultiStage::new(
+        let mut multistage = MultiStage::new(
             catalog.clone(),
             server.clone(),
             threads,
             workload.background_nice,
         )
         .map_err(Error::Serve)?;
-        let router = cluster
-            .as_ref()
-            .filter(|cluster| cluster.role.brokers())
-            .map(|_| Arc::new(Router::empty()));
+        // Any node of a cluster answers queries over the whole cluster.
+        let router = cluster.as_ref().map(|_| Arc::new(Router::empty()));
         let scatter: Arc<dyn Scatter> = match (&cluster, &router) {
             (Some(cluster), Some(router)) => {
                 let own: Option<Arc<dyn QueryServer>> = if cluster.role.serves() {
@@ -165,12 +165,10 @@ impl App {
             }
             _ => Arc::new(Single(local.clone())),
         };
-        let mut broker = Broker::new(catalog.clone(), scatter, Arc::new(multistage), workload);
         if cluster.is_some() {
-            broker.refuse_multistage(
-                "multi-stage queries (joins, subqueries, set operations, window functions) do not run in a cluster yet: run single-table queries, or query a single node",
-            );
+            multistage.scan_through(scatter.clone());
         }
+        let broker = Broker::new(catalog.clone(), scatter, Arc::new(multistage), workload);
         let realtime = Arc::new(Realtime::new(server.clone()));
         if cluster.is_none() {
             realtime.start_all(&catalog);

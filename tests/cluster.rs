@@ -41,6 +41,26 @@ fn offline_segments_are_replicated_and_survive_a_dead_server() {
         answer["numServersQueried"].as_u64().unwrap() >= 2,
         "{answer}"
     );
+    // Multi-stage queries scan the servers' segments too.
+    let answer = fleet.query(
+        broker,
+        "SET useMultistageEngine = true; SELECT COUNT(*), SUM(a.id) FROM trades a JOIN trades b ON a.id = b.id WHERE a.symbol = 'AAPL' AND b.price >= 0",
+    );
+    let aapl: Vec<i64> = (0..6 * FILE_ROWS).filter(|id| id % 3 == 0).collect();
+    assert_eq!(
+        answer["resultTable"]["rows"][0],
+        serde_json::json!([aapl.len(), aapl.iter().sum::<i64>()]),
+        "{answer}"
+    );
+    let answer = fleet.query(
+        broker,
+        "SET useMultistageEngine = true; SELECT COUNT(*) FROM trades WHERE id IN (SELECT id FROM trades WHERE symbol = 'MSFT')",
+    );
+    assert_eq!(
+        answer["resultTable"]["rows"][0][0],
+        2 * FILE_ROWS,
+        "{answer}"
+    );
 
     // A server dies: its replicas answer at once, nothing is missing.
     fleet.kill9(servers[0]);
@@ -401,4 +421,41 @@ fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
         assert!(after.contains(segment), "{before:?} {after:?}");
     }
     assert_each_offset_once(&fleet);
+}
+
+#[test]
+fn retention_removes_old_segments_across_the_cluster() {
+    let Some(mut fleet) = Fleet::start("retention") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let _server = fleet.node("server-0", "server");
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table_with(
+        controller,
+        1,
+        serde_json::json!({"retentionTimeUnit": "DAYS", "retentionTimeValue": "30"}),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Sixty days old, then now.
+    fleet.ingest_at(controller, 0..FILE_ROWS, now - 60 * 86_400_000);
+    assert_eq!(
+        fleet.segment_states().len(),
+        1,
+        "the old segment is recorded"
+    );
+    fleet.ingest_at(controller, FILE_ROWS..2 * FILE_ROWS, now);
+    fleet.wait_for_totals(broker, expected(FILE_ROWS..2 * FILE_ROWS), SETTLE);
+    fleet.wait_until(SETTLE, "only the recent segment placed", |fleet| {
+        fleet.placement().len() == 1
+    });
+    // The old segment is on its way out (or already gone), the new one not.
+    let states = fleet.segment_states();
+    assert!(
+        states.values().filter(|state| *state == "ONLINE").count() == 1,
+        "{states:?}"
+    );
 }

@@ -32,6 +32,9 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
                         tracing::info!(node = %me.node.id, "leading the controllers");
                         leading = true;
                     }
+                    if let Err(err) = super::retention::apply(&me, &catalog).await {
+                        tracing::warn!(error = %err, "applying retention failed; retrying");
+                    }
                     if let Err(err) = rebalance(&me, &catalog, None, false).await {
                         tracing::warn!(error = %err, "placing segments failed; retrying");
                     }

@@ -24,6 +24,7 @@ pub mod node;
 pub mod place;
 pub mod publish;
 pub mod remote;
+pub mod retention;
 pub mod routing;
 pub mod scatter;
 pub mod stream;

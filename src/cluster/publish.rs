@@ -9,12 +9,35 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Cluster;
+use crate::catalog::{Catalog, TimeColumn};
 use crate::metastore::{SegmentRecord, SegmentState};
 use crate::segment::ImmutableSegment;
 use crate::server::{Error, Publisher};
 
 /// Publishes segments to the cluster this node is part of.
-pub struct ToCluster(pub Arc<Cluster>);
+pub struct ToCluster {
+    pub cluster: Arc<Cluster>,
+    /// For the time column, whose range each record carries (retention
+    /// reads it).
+    pub catalog: Arc<Catalog>,
+}
+
+/// A segment's time range in epoch milliseconds, when its table has a
+/// time column: what its record carries (retention reads it).
+pub fn time_range(
+    catalog: &Catalog,
+    table: &str,
+    segment: &ImmutableSegment,
+) -> Option<(i64, i64)> {
+    let entry = catalog.table(table)?;
+    let schema = catalog.schema_for_table(&entry.config)?;
+    let time = TimeColumn::of(&schema.schema, &entry.config)?;
+    let meta = segment.meta();
+    Some((
+        time.millis(meta.min_time.as_ref()?)?,
+        time.millis(meta.max_time.as_ref()?)?,
+    ))
+}
 
 impl Publisher for ToCluster {
     fn publish(&self, table: &str, segment: &ImmutableSegment, path: &Path) -> Result<(), Error> {
@@ -25,7 +48,7 @@ impl Publisher for ToCluster {
             reason,
         };
         let bytes = std::fs::read(path).map_err(|err| Error::io(path, err))?;
-        let cluster = &self.0;
+        let cluster = &self.cluster;
         let uri = cluster
             .deep_store
             .uri(table, &name)
@@ -35,7 +58,7 @@ impl Publisher for ToCluster {
             segment: name.clone(),
             partition: None,
             offsets: None,
-            time_range: None,
+            time_range: time_range(&self.catalog, table, segment),
             rows: segment.num_docs() as i64,
             size_bytes: bytes.len() as i64,
             crc: i64::from(crc32c::crc32c(&bytes)),

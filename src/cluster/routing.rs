@@ -72,12 +72,15 @@ impl Router {
         }
         let mut partitions: BTreeMap<String, BTreeMap<i32, PartitionRoute>> = BTreeMap::new();
         for (table, assigned) in cluster.metastore.partition_assignments().await? {
+            // Read before the records, so never past them; it still counts
+            // when retention removed a partition's newest records.
+            let checkpoints = cluster.metastore.checkpoints(&table).await?;
             let routes = partitions.entry(table).or_default();
             for (partition, consumers) in assigned {
                 routes.insert(
                     partition,
                     PartitionRoute {
-                        from: None,
+                        from: checkpoints.get(&partition).copied(),
                         servers: consumers
                             .into_iter()
                             .filter(|server| servers.contains_key(server))

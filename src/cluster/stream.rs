@@ -19,6 +19,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use super::Cluster;
+use crate::catalog::Catalog;
 use crate::metastore::{Commit, Lease, SegmentRecord, SegmentState};
 use crate::segment::ImmutableSegment;
 use crate::server::{Error, StreamCommit, StreamCoordinator};
@@ -42,13 +43,16 @@ struct View {
 /// This server's partitions, leases and commits.
 pub struct Streams {
     cluster: Arc<Cluster>,
+    /// For the time column, whose range each record carries.
+    catalog: Arc<Catalog>,
     view: RwLock<View>,
 }
 
 impl Streams {
-    pub fn new(cluster: Arc<Cluster>) -> Arc<Streams> {
+    pub fn new(cluster: Arc<Cluster>, catalog: Arc<Catalog>) -> Arc<Streams> {
         Arc::new(Streams {
             cluster,
+            catalog,
             view: RwLock::new(View::default()),
         })
     }
@@ -224,7 +228,7 @@ impl StreamCoordinator for Streams {
             segment: name.clone(),
             partition: Some(partition),
             offsets: Some(offsets),
-            time_range: None,
+            time_range: super::publish::time_range(&self.catalog, table, segment),
             rows: segment.num_docs() as i64,
             size_bytes: bytes.len() as i64,
             crc: i64::from(crc32c::crc32c(&bytes)),

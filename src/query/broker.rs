@@ -303,8 +303,6 @@ pub struct Broker {
     catalog: Arc<Catalog>,
     scatter: Arc<dyn Scatter>,
     multistage: Arc<MultiStage>,
-    /// Why multi-stage queries are refused here, if they are.
-    multistage_refused: Option<String>,
     plans: PlanCache,
     quotas: Arc<Quotas>,
     running: RunningQueries,
@@ -325,7 +323,6 @@ impl Broker {
             catalog,
             scatter,
             multistage,
-            multistage_refused: None,
             plans: PlanCache::default(),
             quotas: Arc::default(),
             running: RunningQueries::default(),
@@ -342,12 +339,6 @@ impl Broker {
                 workload.max_queued,
             ),
         }
-    }
-
-    /// Refuses multi-stage queries with `reason` (they read this node's
-    /// segments only, so a broker of a cluster cannot run them yet).
-    pub fn refuse_multistage(&mut self, reason: impl Into<String>) {
-        self.multistage_refused = Some(reason.into());
     }
 
     /// Each lane's name and its count of waiting queries.
@@ -399,9 +390,6 @@ impl Broker {
         let (query, explain) = match sql::parse(sql, &mut options)? {
             Route::Single { query, explain } => (query, explain),
             Route::MultiStage { sql } => {
-                if let Some(reason) = &self.multistage_refused {
-                    return Err(QueryError::validation(reason.clone()));
-                }
                 let slot = self.background.enter(started + options.timeout()).await?;
                 let deadline = Arc::new(Deadline::tracked(&options, started, &self.running, slot));
                 let _cancel = CancelOnDrop(deadline.clone());

@@ -331,6 +331,11 @@ impl Fleet {
     }
 
     pub fn create_table(&self, node: NodeRef, replication: usize) {
+        self.create_table_with(node, replication, json!({}));
+    }
+
+    /// [`Fleet::create_table`] with more `segmentsConfig` settings.
+    pub fn create_table_with(&self, node: NodeRef, replication: usize, segments: Value) {
         let schema = json!({
             "schemaName": "trades",
             "dimensionFieldSpecs": [
@@ -344,10 +349,16 @@ impl Fleet {
         });
         let (status, body) = self.call(node, "POST", "/schemas", &schema.to_string());
         assert_eq!(status, 200, "{body}");
+        let mut segments_config =
+            json!({"timeColumnName": "ts", "replication": replication.to_string()});
+        if let (Some(config), Some(more)) = (segments_config.as_object_mut(), segments.as_object())
+        {
+            config.extend(more.clone());
+        }
         let table = json!({
             "tableName": "trades",
             "tableType": "OFFLINE",
-            "segmentsConfig": {"timeColumnName": "ts", "replication": replication.to_string()},
+            "segmentsConfig": segments_config,
             "tableIndexConfig": {"invertedIndexColumns": ["symbol"]}
         });
         let (status, body) = self.call(node, "POST", "/tables", &table.to_string());
@@ -356,6 +367,11 @@ impl Fleet {
 
     /// Ingests rows `ids` through `node` as one file.
     pub fn ingest(&self, node: NodeRef, ids: std::ops::Range<i64>) {
+        self.ingest_at(node, ids, 1_790_000_000_000);
+    }
+
+    /// [`Fleet::ingest`] with row `id`'s time `ts + id` milliseconds.
+    pub fn ingest_at(&self, node: NodeRef, ids: std::ops::Range<i64>, ts: i64) {
         let mut lines = String::new();
         for id in ids {
             let symbol = ["AAPL", "MSFT", "GOOG"][(id % 3) as usize];
@@ -363,7 +379,7 @@ impl Fleet {
                 "id": id,
                 "symbol": symbol,
                 "price": id as f64 / 4.0,
-                "ts": 1_790_000_000_000i64 + id,
+                "ts": ts + id,
             });
             lines.push_str(&row.to_string());
             lines.push('\n');
@@ -554,6 +570,26 @@ impl Fleet {
             .path()
             .join(format!("{}.log", self.members[node].id));
         std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// Segment → its recorded state (`ONLINE`, `DELETING`).
+    pub fn segment_states(&self) -> BTreeMap<String, String> {
+        let url = self.base_url.clone();
+        let schema = self.schema.clone();
+        self.runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let rows = client
+                .query(
+                    &format!("SELECT segment_name, state FROM {schema}.gamay_segments"),
+                    &[],
+                )
+                .await
+                .unwrap();
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+        })
     }
 
     /// The tail of every node's log, for failure messages.

@@ -13,6 +13,7 @@ pub(crate) mod arrow;
 mod bounded;
 mod guard;
 mod provider;
+mod remote;
 mod soft_limit;
 
 use std::collections::BTreeSet;
@@ -51,6 +52,9 @@ pub struct MultiStage {
     /// `Some` until dropped.
     runtime: Option<tokio::runtime::Runtime>,
     threads: usize,
+    /// Set on a broker of a cluster: tables are scanned on the servers
+    /// holding them.
+    scatter: Option<Arc<dyn crate::query::gather::Scatter>>,
 }
 
 impl Drop for MultiStage {
@@ -82,12 +86,23 @@ impl MultiStage {
             server,
             runtime: Some(runtime),
             threads: threads.max(1),
+            scatter: None,
         })
+    }
+
+    /// Scans tables through `scatter` (the servers of a cluster) rather
+    /// than this node's segments.
+    pub fn scan_through(&mut self, scatter: Arc<dyn crate::query::gather::Scatter>) {
+        self.scatter = Some(scatter);
     }
 
     /// A table provider for every table in the catalog that `visible`
     /// accepts, by raw name.
-    fn tables(&self, visible: &(dyn Fn(&str) -> bool + Sync)) -> Vec<(String, SegmentTable)> {
+    fn tables(
+        &self,
+        visible: &(dyn Fn(&str) -> bool + Sync),
+        options: &QueryOptions,
+    ) -> Vec<(String, SegmentTable)> {
         let mut out = Vec::new();
         for name in self.catalog.table_names(None) {
             if !visible(&name) {
@@ -115,6 +130,18 @@ impl MultiStage {
                     default: Value::from_scalar(default_null_value(&column)),
                 })
                 .collect();
+            if let Some(scatter) = &self.scatter {
+                let rows = remote::RemoteRows {
+                    scatter: scatter.clone(),
+                    tables: entries
+                        .iter()
+                        .map(|entry| entry.config.table_type.with_type(&name))
+                        .collect(),
+                    options: options.clone(),
+                };
+                out.push((name, SegmentTable::remote(columns, rows)));
+                continue;
+            }
             let mut segments: Vec<Arc<dyn SegmentSource>> = Vec::new();
             for entry in &entries {
                 let table_type: TableType = entry.config.table_type;
@@ -154,7 +181,7 @@ impl MultiStage {
             .map_err(internal)?;
         let context = SessionContext::new_with_config_rt(config, runtime);
         bounded::register(&context, &pool).map_err(internal)?;
-        for (name, table) in self.tables(visible) {
+        for (name, table) in self.tables(visible, options) {
             context
                 .register_table(name.as_str(), Arc::new(table))
                 .map_err(internal)?;

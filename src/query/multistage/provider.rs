@@ -27,6 +27,7 @@ use datafusion::physical_plan::{
 };
 
 use super::arrow::{arrow_type, to_array};
+use super::remote::{RemoteRows, RemoteScan};
 use crate::expr::value::{ColumnType, Value};
 use crate::expr::ColumnRef;
 use crate::query::docs::{DocSet, Docs};
@@ -44,6 +45,8 @@ const SCAN_BATCH: u32 = 8192;
 pub struct SegmentTable {
     pub columns: Vec<ColumnRef>,
     pub segments: Vec<Arc<dyn SegmentSource>>,
+    /// Set when other nodes hold the table's segments: scans ask them.
+    remote: Option<RemoteRows>,
     schema: SchemaRef,
 }
 
@@ -62,8 +65,16 @@ impl SegmentTable {
         SegmentTable {
             columns,
             segments,
+            remote: None,
             schema: Arc::new(Schema::new(fields)),
         }
+    }
+
+    /// A table whose segments other nodes hold, scanned through `rows`.
+    pub fn remote(columns: Vec<ColumnRef>, rows: RemoteRows) -> SegmentTable {
+        let mut table = SegmentTable::new(columns, Vec::new());
+        table.remote = Some(rows);
+        table
     }
 
     fn column(&self, name: &str) -> Option<&ColumnRef> {
@@ -228,6 +239,15 @@ impl TableProvider for SegmentTable {
             1 => filters.into_iter().next(),
             _ => Some(Filter::And(filters)),
         };
+        if let Some(rows) = &self.remote {
+            return Ok(Arc::new(RemoteScan::new(
+                rows.clone(),
+                columns,
+                filter,
+                limit,
+                schema,
+            )));
+        }
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(self.segments.len().max(1)),

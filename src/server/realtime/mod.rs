@@ -222,7 +222,7 @@ impl Realtime {
             None => None,
         };
         data.set_upsert(upsert.clone());
-        let retention = supervisor::Retention::of(schema, table);
+        let retention = crate::catalog::Retention::of(schema, table);
         let shared = Arc::new(
             TableShared::new(
                 name.clone(),

@@ -9,12 +9,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::Value as Json;
-
 use super::partition;
 use super::shared::TableShared;
-use crate::catalog::datetime::{parse_simple_date, DateTimeFormat};
-use crate::catalog::{Schema, TableConfig};
+use crate::catalog::Retention;
 use crate::ingest::kafka;
 
 /// How often the topic is checked for new partitions.
@@ -23,45 +20,6 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 const WATERMARK_INTERVAL: Duration = Duration::from_secs(2);
 /// How often expired segments are looked for.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(5);
-
-/// `segmentsConfig.retentionTimeUnit/Value` on the table's time column.
-pub struct Retention {
-    period: Duration,
-    format: DateTimeFormat,
-}
-
-impl Retention {
-    pub fn of(schema: &Schema, table: &TableConfig) -> Option<Retention> {
-        let config = &table.segments_config;
-        let unit = crate::catalog::TimeUnit::parse(config.retention_time_unit.as_deref()?).ok()?;
-        let value: u64 = config
-            .retention_time_value
-            .as_deref()?
-            .trim()
-            .parse()
-            .ok()?;
-        let time_column = config.time_column_name.as_deref()?;
-        let format = DateTimeFormat::parse(schema.column(time_column)?.format?).ok()?;
-        Some(Retention {
-            period: Duration::from_nanos(unit.nanos().saturating_mul(value)),
-            format,
-        })
-    }
-
-    /// A time value of the time column, in epoch millis.
-    fn millis(&self, value: &Json) -> Option<i64> {
-        match &self.format {
-            DateTimeFormat::Timestamp => value.as_i64(),
-            DateTimeFormat::Epoch { size, unit } => {
-                let count = value.as_i64()? as i128 * *size as i128;
-                Some((count * unit.nanos() as i128 / 1_000_000) as i64)
-            }
-            DateTimeFormat::SimpleDate { pattern, .. } => {
-                parse_simple_date(value.as_str()?, pattern).ok()
-            }
-        }
-    }
-}
 
 pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
     let mut consumers: BTreeMap<i32, JoinHandle<()>> = BTreeMap::new();
@@ -108,8 +66,8 @@ pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
                 shared.with_status(partition, |status| status.latest_offset = Some(high));
             }
         }
-        // In a cluster the controller owns retention (not yet: segments
-        // stay); a server deleting its copy would only download it again.
+        // In a cluster the lead controller applies retention to the
+        // records; a server deleting its copy would only download it again.
         let retention = retention.as_ref().filter(|_| shared.coordinator.is_none());
         if let Some(retention) = retention {
             if Instant::now() >= next_retention {
@@ -169,13 +127,13 @@ fn start_consumers(
 
 /// Deletes sealed segments whose newest row is older than the retention.
 fn apply_retention(shared: &TableShared, retention: &Retention) {
-    let cutoff = crate::segment::now_millis() - retention.period.as_millis() as i64;
+    let cutoff = retention.cutoff(crate::segment::now_millis());
     for segment in shared.data.segments().iter() {
         let Some(newest) = segment
             .meta()
             .max_time
             .as_ref()
-            .and_then(|v| retention.millis(v))
+            .and_then(|v| retention.time.millis(v))
         else {
             continue;
         };
