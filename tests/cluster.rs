@@ -230,8 +230,8 @@ fn assert_each_offset_once(fleet: &Fleet) -> i64 {
 }
 
 /// Waits until the broker answers `ids`' totals, then asks again and again:
-/// queries take the partitions' replicas in turn, so a replica that counts
-/// offsets the committed segments hold (or misses some) shows.
+/// queries take the committed segments' replicas in turn, so a server
+/// that counts offsets twice (or misses some) shows.
 fn settled(fleet: &Fleet, broker: usize, ids: std::ops::Range<i64>) {
     let want = expected(ids);
     fleet.wait_for_totals_of(broker, "stock_transactions", want, SETTLE);

@@ -35,7 +35,7 @@ pub struct Routing {
 pub struct PartitionRoute {
     /// Where the committed segments end; `None` before the first.
     pub from: Option<i64>,
-    /// The live servers consuming it, in order.
+    /// The live servers consuming it, the lease holder first.
     pub servers: Vec<String>,
 }
 
@@ -75,16 +75,27 @@ impl Router {
             // Read before the records, so never past them; it still counts
             // when retention removed a partition's newest records.
             let checkpoints = cluster.metastore.checkpoints(&table).await?;
+            let holders: BTreeMap<i32, String> = cluster
+                .metastore
+                .leases(&table)
+                .await?
+                .into_iter()
+                .map(|lease| (lease.partition, lease.owner))
+                .collect();
             let routes = partitions.entry(table).or_default();
             for (partition, consumers) in assigned {
+                let mut consumers: Vec<String> = consumers
+                    .into_iter()
+                    .filter(|server| servers.contains_key(server))
+                    .collect();
+                // The lease holder first: it is the freshest (a replica
+                // starts over from each new checkpoint).
+                consumers.sort_by_key(|server| holders.get(&partition) != Some(server));
                 routes.insert(
                     partition,
                     PartitionRoute {
                         from: checkpoints.get(&partition).copied(),
-                        servers: consumers
-                            .into_iter()
-                            .filter(|server| servers.contains_key(server))
-                            .collect(),
+                        servers: consumers,
                     },
                 );
             }

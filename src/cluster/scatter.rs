@@ -99,14 +99,11 @@ impl Scatter for ClusterScatter {
             let Some(partitions) = routing.partitions.get(table) else {
                 continue;
             };
+            // The lease holder first, the other consumers when it fails.
             for (partition, route) in partitions {
                 let name = consuming::token(table, *partition, route.from);
                 let mut order = route.servers.clone();
-                if !order.is_empty() {
-                    let shift = (turn + spread(&name)) % order.len();
-                    order.rotate_left(shift);
-                    order.sort_by_key(|holder| suspects.contains(holder));
-                }
+                order.sort_by_key(|holder| suspects.contains(holder));
                 pending.insert(name, order);
             }
         }
