@@ -351,6 +351,25 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
         "",
     );
     assert_eq!(status, 501, "{body}");
+
+    // Partition 0's holder dies with every replica caught up: its other
+    // consumer answers for the partition at once, from the same
+    // checkpoint, before any lease moves.
+    fleet.wait_until(SETTLE, "two live consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers
+            .values()
+            .all(|servers| servers.len() == 2 && !servers.contains(&holder))
+    });
+    // Time for a replica added back to consume up to the end.
+    std::thread::sleep(Duration::from_secs(cluster_support::LEASE_SECONDS));
+    settled(&fleet, broker, 0..2800);
+    let (holder, _) = fleet.lease_holder(REALTIME, 0).unwrap();
+    fleet.kill9(fleet.by_id(&holder));
+    for _ in 0..12 {
+        let got = fleet.try_totals_of(broker, "stock_transactions");
+        assert_eq!(got.as_ref().ok(), Some(&expected(0..2800)), "{got:?}");
+    }
 }
 
 #[test]
