@@ -161,6 +161,7 @@ impl App {
                     cluster.node.id.clone(),
                     own,
                     Remote::new(config.cluster.credentials.clone()),
+                    cluster.clone(),
                 ))
             }
             _ => Arc::new(Single(local.clone())),
@@ -180,14 +181,18 @@ impl App {
             server.clone(),
         )?;
         let connectors = Arc::new(connectors);
-        let metrics = Arc::new(Metrics::new(StateCollector {
+        let mut metrics = Metrics::new(StateCollector {
             catalog: catalog.clone(),
             server: server.clone(),
             realtime: realtime.clone(),
             connectors: connectors.clone(),
             queries_running: broker.running(),
             queries_queued: broker.queued(),
-        }));
+        });
+        if let Some(cluster) = &cluster {
+            metrics = metrics.with_cluster(&cluster.metrics);
+        }
+        let metrics = Arc::new(metrics);
         Ok(App {
             catalog,
             server,

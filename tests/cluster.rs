@@ -8,7 +8,8 @@
 mod cluster_support;
 mod kafka;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use cluster_support::{expected, Fleet, SETTLE};
 
@@ -442,6 +443,199 @@ fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
     assert_each_offset_once(&fleet);
 }
 
+/// Segment → the servers the external view says hold it.
+fn external_view(fleet: &Fleet, node: cluster_support::NodeRef) -> BTreeMap<String, Vec<String>> {
+    let (status, view) = fleet.call(node, "GET", "/tables/trades/externalview", "");
+    assert_eq!(status, 200, "{view}");
+    let mut out = BTreeMap::new();
+    for (segment, servers) in view["OFFLINE"].as_object().into_iter().flatten() {
+        let mut holders: Vec<String> = Vec::new();
+        for (server, state) in servers.as_object().into_iter().flatten() {
+            assert_eq!(state, "ONLINE", "{view}");
+            holders.push(server.clone());
+        }
+        out.insert(segment.clone(), holders);
+    }
+    out
+}
+
+#[test]
+fn a_rebalance_after_adding_a_server_never_makes_a_query_partial() {
+    let Some(mut fleet) = Fleet::start("moves") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let first = fleet.node("server-0", "server");
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 1);
+    for file in 0..6 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    let want = expected(0..6 * FILE_ROWS);
+    fleet.wait_for_totals(broker, want, SETTLE);
+
+    // The new server joins (which starts the moves) and a rebalance is
+    // asked for too; every query meanwhile is whole.
+    let second = fleet.node("server-1", "server");
+    let (status, answer) = fleet.call(
+        controller,
+        "POST",
+        "/tables/trades/rebalance?type=OFFLINE",
+        "",
+    );
+    assert_eq!(status, 200, "{answer}");
+    let deadline = Instant::now() + SETTLE;
+    let mut queries = 0;
+    loop {
+        assert_eq!(fleet.totals(broker), want, "after {queries} queries");
+        queries += 1;
+        let held = (fleet.held_by(first), fleet.held_by(second));
+        if held.0.len() == 3 && held.1.len() == 3 {
+            let placement = fleet.placement();
+            if placement.values().all(|holders| holders.len() == 1) {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the moves never finished: {held:?}\n{}",
+            fleet.logs()
+        );
+    }
+    for _ in 0..20 {
+        assert_eq!(fleet.totals(broker), want);
+    }
+
+    // The external view is what the servers hold, as every node sees it.
+    let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for server in [first, second] {
+        for segment in fleet.held_by(server) {
+            held.entry(segment).or_default().push(fleet.id(server));
+        }
+    }
+    assert_eq!(held.len(), 6, "{held:?}");
+    fleet.wait_until(SETTLE, "the external view to match the servers", |fleet| {
+        external_view(fleet, broker) == held && external_view(fleet, controller) == held
+    });
+    for server in [first, second] {
+        let (status, info) = fleet.call(
+            broker,
+            "GET",
+            &format!("/instances/{}", fleet.id(server)),
+            "",
+        );
+        assert_eq!(status, 200, "{info}");
+        assert_eq!(info["numSegments"], 3, "{info}");
+        assert_eq!(info["roles"], serde_json::json!(["server"]), "{info}");
+        assert!(info["lastHeartbeatMillis"].as_u64().unwrap() > 0, "{info}");
+    }
+    let (status, plan) = fleet.call(
+        controller,
+        "POST",
+        "/tables/trades/rebalance?type=OFFLINE&dryRun=true",
+        "",
+    );
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["status"], "NO_OP", "{plan}");
+
+    // Each node's metrics tell its part.
+    let metrics = |node| {
+        let (status, text) = fleet.call(node, "GET", "/metrics", "");
+        assert_eq!(status, 200);
+        text.as_str().unwrap_or_default().to_string()
+    };
+    let text = metrics(broker);
+    assert!(
+        text.contains("gamay_cluster_node_role{role=\"broker\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_broker_queries_scattered_total"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_broker_server_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_broker_segments_missing_total"),
+        "{text}"
+    );
+    let text = metrics(second);
+    assert!(
+        text.contains("gamay_deep_store_downloads_total 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gamay_cluster_segments_held{table=\"trades_OFFLINE\"} 3"),
+        "{text}"
+    );
+    let text = metrics(controller);
+    assert!(text.contains("gamay_controller_leader 1"), "{text}");
+    assert!(text.contains("gamay_deep_store_uploads_total 6"), "{text}");
+}
+
+#[test]
+fn a_deleted_segment_leaves_every_broker_and_the_deep_store() {
+    let Some(mut fleet) = Fleet::start("delete") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let servers: Vec<_> = (0..2)
+        .map(|i| fleet.node(&format!("server-{i}"), "server"))
+        .collect();
+    let brokers: Vec<_> = (0..2)
+        .map(|i| fleet.node(&format!("broker-{i}"), "broker"))
+        .collect();
+    fleet.create_table(controller, 2);
+    for file in 0..3 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    let want = expected(0..3 * FILE_ROWS);
+    for broker in &brokers {
+        fleet.wait_for_totals(*broker, want, SETTLE);
+    }
+    let placement = fleet.placement();
+    let victim = placement.keys().next().unwrap().clone();
+    assert!(fleet.in_deep_store("trades_OFFLINE", &victim));
+    let (status, body) = fleet.call(
+        controller,
+        "DELETE",
+        &format!("/segments/trades/{victim}"),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // Every broker answers without its rows, and never partially.
+    for broker in &brokers {
+        fleet.wait_until(SETTLE, "the deleted segment's rows gone", |fleet| {
+            fleet.totals(*broker).0 == 2 * FILE_ROWS
+        });
+    }
+    fleet.wait_until(
+        SETTLE,
+        "the servers to drop it and the deep store to lose it",
+        |fleet| {
+            servers
+                .iter()
+                .all(|server| !fleet.held_by(*server).contains(&victim))
+                && !fleet.in_deep_store("trades_OFFLINE", &victim)
+                && !fleet.placement().contains_key(&victim)
+        },
+    );
+    assert!(!external_view(&fleet, brokers[0]).contains_key(&victim));
+    let (status, _) = fleet.call(
+        controller,
+        "DELETE",
+        &format!("/segments/trades/{victim}"),
+        "",
+    );
+    assert_eq!(status, 404, "a removed segment is gone from the records");
+    for broker in &brokers {
+        assert_eq!(fleet.totals(*broker).0, 2 * FILE_ROWS);
+    }
+}
+
 #[test]
 fn retention_removes_old_segments_across_the_cluster() {
     let Some(mut fleet) = Fleet::start("retention") else {
@@ -461,20 +655,59 @@ fn retention_removes_old_segments_across_the_cluster() {
         .as_millis() as i64;
     // Sixty days old, then now.
     fleet.ingest_at(controller, 0..FILE_ROWS, now - 60 * 86_400_000);
-    assert_eq!(
-        fleet.segment_states().len(),
-        1,
-        "the old segment is recorded"
+    let old: Vec<String> = fleet.segment_states().into_keys().collect();
+    assert!(
+        old.len() <= 1,
+        "the old segment is recorded, or already gone: {old:?}"
     );
     fleet.ingest_at(controller, FILE_ROWS..2 * FILE_ROWS, now);
     fleet.wait_for_totals(broker, expected(FILE_ROWS..2 * FILE_ROWS), SETTLE);
     fleet.wait_until(SETTLE, "only the recent segment placed", |fleet| {
         fleet.placement().len() == 1
     });
-    // The old segment is on its way out (or already gone), the new one not.
-    let states = fleet.segment_states();
-    assert!(
-        states.values().filter(|state| *state == "ONLINE").count() == 1,
-        "{states:?}"
+    // The old segment goes (record and file, as no server holds it), the
+    // new one stays.
+    fleet.wait_until(SETTLE, "the old segment's record and file gone", |fleet| {
+        let states = fleet.segment_states();
+        states.len() == 1
+            && states.values().all(|state| state == "ONLINE")
+            && old
+                .iter()
+                .all(|segment| !fleet.in_deep_store("trades_OFFLINE", segment))
+    });
+}
+
+#[test]
+fn a_deleted_table_leaves_the_records_the_servers_and_the_deep_store() {
+    let Some(mut fleet) = Fleet::start("droptable") else {
+        return;
+    };
+    let controller = fleet.node("controller", "controller");
+    let _servers: Vec<_> = (0..2)
+        .map(|i| fleet.node(&format!("server-{i}"), "server"))
+        .collect();
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 2);
+    for file in 0..2 {
+        fleet.ingest(controller, file * FILE_ROWS..(file + 1) * FILE_ROWS);
+    }
+    fleet.wait_for_totals(broker, expected(0..2 * FILE_ROWS), SETTLE);
+    let segments: Vec<String> = fleet.placement().keys().cloned().collect();
+    assert_eq!(segments.len(), 2);
+    fleet.wait_until(SETTLE, "both servers to report both segments", |fleet| {
+        fleet.reported_loaded().len() == 4
+    });
+    let (status, body) = fleet.call(broker, "DELETE", "/tables/trades?type=OFFLINE", "");
+    assert_eq!(status, 200, "{body}");
+    fleet.wait_until(
+        SETTLE,
+        "the table's records, files and local data gone",
+        |fleet| {
+            fleet.segment_states().is_empty()
+                && segments
+                    .iter()
+                    .all(|segment| !fleet.in_deep_store("trades_OFFLINE", segment))
+                && fleet.reported_loaded().is_empty()
+        },
     );
 }

@@ -4,8 +4,8 @@
 //! directory, driven by `tests/console/console.mjs` (playwright-core and
 //! Debian's Chromium). The script checks the table list, the row counts, a
 //! GROUP BY run with Ctrl-Enter (result, stats and chart), a time series
-//! chart, a failing query's error box, the ingestion status and the
-//! connector table, and fails on any browser console error. A second
+//! chart, a failing query's error box, the ingestion status, the
+//! connector table, the cluster panel (instances and segment placement), and fails on any browser console error. A second
 //! server, with authentication, checks the console's sign-in form.
 //!
 //! Without node, /usr/bin/chromium or tests/console/node_modules (see

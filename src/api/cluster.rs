@@ -1,8 +1,10 @@
 //! Pinot's cluster views: `GET /instances` and `/instances/{name}` (the
-//! live nodes and their roles), `GET /tables/{t}/idealstate` (which
-//! servers each segment is placed on) and `/externalview` (the placement
-//! over the servers alive now), and `POST /tables/{t}/rebalance` (place a
-//! table's segments again, or with `dryRun=true` only show the result).
+//! live nodes, their roles, last heartbeat and segments held),
+//! `GET /tables/{t}/idealstate` (which servers each segment is placed
+//! on) and `/externalview` (which live servers report each segment
+//! loaded), and `POST /tables/{t}/rebalance` (place a table's segments
+//! again, or with `dryRun=true` only show the moves; status `NO_OP`,
+//! `IN_PROGRESS` while old holders wait for new ones, or `DONE`).
 //! A single node answers them as the one instance holding everything.
 
 use std::collections::BTreeMap;
@@ -62,7 +64,8 @@ async fn instances(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     Ok(Json(json!({ "instances": names })))
 }
 
-/// `GET /instances/{name}`: one live node.
+/// `GET /instances/{name}`: one live node: its roles, URL, last
+/// heartbeat and the segments it reports loaded.
 async fn instance(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -78,6 +81,11 @@ async fn instance(
             ),
         ));
     };
+    let (age, held) = holdings_of(&state, id).await?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let age_ms = age.as_millis() as u64;
     let authority = url.split("://").nth(1).unwrap_or(url);
     let (host, port) = authority.rsplit_once(':').unwrap_or((authority, ""));
     Ok(Json(json!({
@@ -88,7 +96,48 @@ async fn instance(
         "url": url,
         "roles": roles,
         "tags": roles.iter().map(|role| format!("DefaultTenant_{}", role.to_uppercase())).collect::<Vec<_>>(),
+        "lastHeartbeatMillis": now_ms.saturating_sub(age_ms),
+        "heartbeatAgeMillis": age_ms,
+        "numSegments": held.values().sum::<usize>(),
+        "segmentsPerTable": held,
     })))
+}
+
+/// How long ago a node last beat, and how many segments of each table it
+/// reports loaded.
+async fn holdings_of(
+    state: &AppState,
+    id: &str,
+) -> Result<(std::time::Duration, BTreeMap<String, usize>), ApiError> {
+    let mut held: BTreeMap<String, usize> = BTreeMap::new();
+    let Some(cluster) = &state.cluster else {
+        for table in state.server.table_names() {
+            if let Some(data) = state.server.table(&table) {
+                held.insert(table, data.segments().iter().count());
+            }
+        }
+        return Ok((std::time::Duration::ZERO, held));
+    };
+    let ages = cluster
+        .metastore
+        .heartbeat_ages(cluster.lease_timeout)
+        .await
+        .map_err(unavailable)?;
+    let view = cluster
+        .metastore
+        .external_view(cluster.lease_timeout)
+        .await
+        .map_err(unavailable)?;
+    for (table, segments) in &view {
+        let count = segments
+            .values()
+            .filter(|holders| holders.iter().any(|holder| holder == id))
+            .count();
+        if count > 0 {
+            held.insert(table.clone(), count);
+        }
+    }
+    Ok((ages.get(id).copied().unwrap_or_default(), held))
 }
 
 /// Segment → server → state, per table type, as Pinot's views show.
@@ -102,17 +151,18 @@ async fn views(
     out.insert("OFFLINE".into(), Value::Null);
     out.insert("REALTIME".into(), Value::Null);
     let typed = typed_names(state, name, table_type)?;
+    // The ideal state is the assignment; the external view what live
+    // servers report loaded.
     let routing = match &state.cluster {
-        Some(cluster) => Some(cluster.metastore.routing().await.map_err(unavailable)?),
-        None => None,
-    };
-    let live: Option<Vec<String>> = match (&state.cluster, live_only) {
-        (Some(cluster), true) => Some(
-            crate::cluster::controller::live_servers(cluster)
+        Some(cluster) if live_only => Some(
+            cluster
+                .metastore
+                .external_view(cluster.lease_timeout)
                 .await
                 .map_err(unavailable)?,
         ),
-        _ => None,
+        Some(cluster) => Some(cluster.metastore.routing().await.map_err(unavailable)?),
+        None => None,
     };
     for (table_type, name_with_type) in typed {
         let mut segments = Map::new();
@@ -121,7 +171,6 @@ async fn views(
                 for (segment, holders) in routing.get(&name_with_type).into_iter().flatten() {
                     let servers: Map<String, Value> = holders
                         .iter()
-                        .filter(|holder| live.as_ref().is_none_or(|live| live.contains(holder)))
                         .map(|holder| (holder.clone(), json!("ONLINE")))
                         .collect();
                     segments.insert(segment.clone(), Value::Object(servers));
@@ -156,8 +205,8 @@ async fn ideal_state(
     ))
 }
 
-/// `GET /tables/{name}/externalview`: the placement over the servers
-/// alive now.
+/// `GET /tables/{name}/externalview`: which live servers report each
+/// segment loaded.
 async fn external_view(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -183,8 +232,9 @@ async fn rebalance(
         })));
     };
     let mut moved: BTreeMap<String, Value> = BTreeMap::new();
+    let mut in_progress = 0;
     for (_, name_with_type) in &typed {
-        let moves = crate::cluster::controller::rebalance(
+        let done = crate::cluster::controller::rebalance(
             cluster,
             &state.catalog,
             Some(name_with_type),
@@ -192,7 +242,8 @@ async fn rebalance(
         )
         .await
         .map_err(unavailable)?;
-        for (table, changes) in moves {
+        in_progress += done.in_progress;
+        for (table, changes) in done.moves {
             for change in changes {
                 moved.insert(
                     format!("{table}/{}", change.segment),
@@ -201,7 +252,7 @@ async fn rebalance(
             }
         }
     }
-    let status = if moved.is_empty() {
+    let status = if moved.is_empty() && in_progress == 0 {
         "NO_OP"
     } else if dry_run {
         "DONE"
@@ -209,14 +260,20 @@ async fn rebalance(
         "IN_PROGRESS"
     };
     let description = match (moved.len(), dry_run) {
+        (0, _) if in_progress > 0 => format!(
+            "{in_progress} segment(s) still moving: their old holders serve them until the new ones report them loaded"
+        ),
         (0, _) => "the segments are where they should be".to_string(),
         (n, true) => format!("{n} segment(s) would move (dry run: nothing changed)"),
-        (n, false) => format!("{n} segment(s) placed anew; servers load them within seconds"),
+        (n, false) => format!(
+            "{n} segment(s) placed anew; their old holders serve them until the new ones report them loaded"
+        ),
     };
     Ok(Json(json!({
         "status": status,
         "description": description,
         "dryRun": dry_run,
         "segmentMoves": moved,
+        "segmentsInProgress": in_progress,
     })))
 }

@@ -272,6 +272,58 @@ async fn sync_written_table(state: &AppState, config: &catalog::TableConfig) -> 
     sync_consumption_async(state, &config.name_with_type()).await
 }
 
+/// Marks every segment of the tables being deleted DELETING and unassigns it:
+/// brokers stop routing them, servers drop them (every node also drops
+/// the local data of a table gone from the catalog), and the lead
+/// controller removes the records and deep-store files once no server
+/// reports them loaded.
+async fn delete_in_cluster(
+    cluster: &crate::cluster::Cluster,
+    tables: &[String],
+) -> Result<(), ApiError> {
+    let unavailable = |err: crate::metastore::Error| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the table's segments could not all be marked for deletion (the table is kept; delete it again): {err}"),
+        )
+    };
+    for table in tables {
+        let records = cluster
+            .metastore
+            .segments(table)
+            .await
+            .map_err(unavailable)?;
+        for record in records {
+            cluster
+                .metastore
+                .set_segment_state(
+                    table,
+                    &record.segment,
+                    crate::metastore::SegmentState::Deleting,
+                )
+                .await
+                .map_err(unavailable)?;
+            unassign(cluster, table, &record.segment)
+                .await
+                .map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes a segment marked DELETING off every server; one the lead
+/// controller already removed is done.
+pub(crate) async fn unassign(
+    cluster: &crate::cluster::Cluster,
+    table: &str,
+    segment: &str,
+) -> Result<(), crate::metastore::Error> {
+    match cluster.metastore.assign(table, segment, &[]).await {
+        Ok(()) | Err(crate::metastore::Error::Unrecorded { .. }) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
 /// Deletes the data of tables whose configs were just deleted. The configs
 /// are gone either way; a file that cannot be removed is logged.
 fn drop_table_data(realtime: &Realtime, server: &Server, tables: &[String]) {

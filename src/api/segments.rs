@@ -9,6 +9,7 @@ use super::body::Params;
 use super::error::ApiError;
 use super::AppState;
 use crate::catalog::{self, TableType};
+use crate::metastore::SegmentState;
 use crate::segment::ImmutableSegment;
 
 pub fn routes() -> Router<AppState> {
@@ -128,11 +129,17 @@ async fn metadata(
     })))
 }
 
-/// `DELETE /segments/{table}/{segment}`.
+/// `DELETE /segments/{table}/{segment}`. In a cluster the record is
+/// marked DELETING and unassigned (brokers stop routing it, servers drop
+/// it), and the lead controller removes the record and the deep-store
+/// file once no server reports it loaded.
 async fn remove(
     State(state): State<AppState>,
     Path((table, segment)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(cluster) = &state.cluster {
+        return remove_in_cluster(&state, cluster, &table, &segment).await;
+    }
     let (name, _) = find_segment(&state, &table, &segment)?;
     let server = state.server.clone();
     let target = segment.clone();
@@ -148,4 +155,40 @@ async fn remove(
         Ok(Err(err)) => Err(err.into()),
         Err(err) => Err(ApiError::internal("deleting the segment failed", &err)),
     }
+}
+
+async fn remove_in_cluster(
+    state: &AppState,
+    cluster: &crate::cluster::Cluster,
+    table: &str,
+    segment: &str,
+) -> Result<Json<Value>, ApiError> {
+    let unavailable = |err: crate::metastore::Error| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("the metastore did not answer: {err}"),
+        )
+    };
+    for (_, name) in typed_names(state, table, None)? {
+        let marked = cluster
+            .metastore
+            .set_segment_state(&name, segment, SegmentState::Deleting)
+            .await
+            .map_err(unavailable)?;
+        if !marked {
+            continue;
+        }
+        super::unassign(cluster, &name, segment)
+            .await
+            .map_err(unavailable)?;
+        return Ok(Json(
+            json!({"status": format!("Segment {segment} deleted")}),
+        ));
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        format!(
+            "table `{table}` has no segment `{segment}`; GET /tables/{table}/idealstate lists them"
+        ),
+    ))
 }

@@ -190,6 +190,15 @@ async fn remove(
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let table_type = params.table_type()?;
+    if let Some(cluster) = &state.cluster {
+        // Before the config goes: a table without its config and with
+        // ONLINE records would be placed again, and downloaded again.
+        let typed: Vec<String> = super::segments::typed_names(&state, &name, table_type)?
+            .into_iter()
+            .map(|(_, typed)| typed)
+            .collect();
+        super::delete_in_cluster(cluster, &typed).await?;
+    }
     let catalog = state.catalog.clone();
     let server = state.server.clone();
     let realtime = state.realtime.clone();

@@ -26,14 +26,14 @@ pub fn follow(
         let mut changes = me.metastore.changes();
         loop {
             next_change(&mut changes).await;
-            let (catalog, server, realtime) = (catalog.clone(), server.clone(), realtime.clone());
+            let (catalog, holder, realtime) = (catalog.clone(), server.clone(), realtime.clone());
             let reloaded = tokio::task::spawn_blocking(move || {
                 let changes = catalog.reload()?;
                 for table in &changes.tables_removed {
                     if let Some(realtime) = &realtime {
                         realtime.stop(table);
                     }
-                    if let Err(err) = server.drop_table(table) {
+                    if let Err(err) = holder.drop_table(table) {
                         tracing::error!(table = %table, error = %err, "the table was deleted but its local segment files could not all be removed");
                     }
                 }
@@ -43,6 +43,14 @@ pub fn follow(
                 Ok::<_, crate::catalog::Error>(changes)
             })
             .await;
+            let dropped_tables = matches!(&reloaded, Ok(Ok(changes)) if !changes.tables_removed.is_empty());
+            let serving = me.node.roles.iter().any(|role| role == super::controller::SERVER_ROLE);
+            if dropped_tables && serving {
+                // What this server holds changed without a load or drop.
+                if let Err(err) = super::holdings::report_all(&me, &server).await {
+                    tracing::warn!(error = %err, "could not report the segments left after dropping tables");
+                }
+            }
             match reloaded {
                 Ok(Ok(changes)) if !changes.is_empty() => {
                     tracing::info!(?changes, "took in catalog changes");

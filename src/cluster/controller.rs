@@ -2,18 +2,21 @@
 //! controller at a time; any other takes over when it goes), it places
 //! every recorded segment on `segmentsConfig.replication` live servers
 //! (see [`super::place`]) whenever segments, servers or tables change,
-//! and takes segments being deleted off every server. It also assigns
-//! each REALTIME table's Kafka partitions to `replicasPerPartition` live
-//! servers the same way (stable, balanced), which consume them.
+//! and takes segments being deleted off every server, then removes their
+//! records and files once no server reports them loaded. Moves are made
+//! in two phases (see [`round`]), against the external view.
+//! It also assigns each REALTIME table's Kafka partitions to
+//! `replicasPerPartition` live servers the same way (stable, balanced),
+//! which consume them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::place::{self, Holders, Load, Move};
 use super::{next_change, Cluster};
 use crate::catalog::{parse_stream_config, Catalog, TableConfig, TableType};
-use crate::metastore::{Routing, SegmentState};
+use crate::metastore::{Metastore, Routing, SegmentState};
 
 /// The role that servers announce.
 pub const SERVER_ROLE: &str = "server";
@@ -31,6 +34,7 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
                     if !leading {
                         tracing::info!(node = %me.node.id, "leading the controllers");
                         leading = true;
+                        me.metrics.leader.set(1);
                     }
                     if let Err(err) = super::retention::apply(&me, &catalog).await {
                         tracing::warn!(error = %err, "applying retention failed; retrying");
@@ -47,6 +51,7 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
                         tracing::warn!(node = %me.node.id, "no longer leading the controllers");
                         leading = false;
                     }
+                    me.metrics.leader.set(0);
                 }
                 Err(err) => tracing::warn!(error = %err, "cannot reach the leader lock"),
             }
@@ -56,10 +61,12 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
 }
 
 /// The live servers' ids, in order.
-pub async fn live_servers(cluster: &Cluster) -> Result<Vec<String>, crate::metastore::Error> {
-    let mut servers: Vec<String> = cluster
-        .metastore
-        .live_nodes(cluster.lease_timeout)
+pub async fn live_servers(
+    metastore: &dyn Metastore,
+    lease_timeout: Duration,
+) -> Result<Vec<String>, crate::metastore::Error> {
+    let mut servers: Vec<String> = metastore
+        .live_nodes(lease_timeout)
         .await?
         .into_iter()
         .filter(|node| node.roles.iter().any(|role| role == SERVER_ROLE))
@@ -102,7 +109,9 @@ async fn assign_partitions(
     catalog: &Catalog,
     counts: &mut PartitionCounts,
 ) -> Result<(), String> {
-    let servers = live_servers(cluster).await.map_err(|err| err.to_string())?;
+    let servers = live_servers(cluster.metastore.as_ref(), cluster.lease_timeout)
+        .await
+        .map_err(|err| err.to_string())?;
     let current = cluster
         .metastore
         .partition_assignments()
@@ -199,19 +208,76 @@ async fn partition_count(
     Ok(count)
 }
 
+/// What a round of placement found and did.
+#[derive(Debug, Default)]
+pub struct Rebalance {
+    /// Per table, the moves from the assignment to the target placement
+    /// (what a dry run shows).
+    pub moves: BTreeMap<String, Vec<Move>>,
+    /// Segments whose assignment still holds old holders beside the
+    /// target's, waiting for the new holders to report them loaded.
+    pub in_progress: usize,
+    /// Assignments written this round.
+    pub written: usize,
+}
+
 /// Places every table's segments (only `only`'s when given) and, unless
-/// `dry_run`, writes the assignments that change. Returns the moves.
+/// `dry_run`, writes the assignments that change, and finishes deleting
+/// segments no server holds any more.
 pub async fn rebalance(
     cluster: &Cluster,
     catalog: &Catalog,
     only: Option<&str>,
     dry_run: bool,
-) -> Result<BTreeMap<String, Vec<Move>>, crate::metastore::Error> {
-    let servers = live_servers(cluster).await?;
-    let routing: Routing = cluster.metastore.routing().await?;
+) -> Result<Rebalance, crate::metastore::Error> {
+    let wanted = |table: &str| {
+        catalog
+            .table(table)
+            .map(|entry| replication(&entry.config))
+            .unwrap_or(1)
+    };
+    let metastore = cluster.metastore.as_ref();
+    let done = round(metastore, cluster.lease_timeout, &wanted, only, dry_run).await?;
+    cluster.metrics.segment_moves.inc_by(done.written as u64);
+    if !dry_run {
+        for (table, segment) in deletable(metastore, cluster.lease_timeout).await? {
+            if let Err(err) = cluster.deep_store.delete(&table, &segment).await {
+                tracing::warn!(table = %table, segment = %segment, error = %err, "cannot delete a deleted segment's file from the deep store; retrying");
+                continue;
+            }
+            metastore.remove_segment(&table, &segment).await?;
+            tracing::info!(table = %table, segment = %segment, "deleted a segment no server holds any more");
+        }
+    }
+    Ok(done)
+}
+
+/// One round of placement over `metastore`, the replication of each
+/// table from `wanted`. Moves go in two phases: a segment's new holders
+/// are added to its assignment first, and its old live holders that have
+/// it loaded stay until every new one reports it loaded, so a move never
+/// leaves a segment with fewer loaded replicas than before. Holders that
+/// are not live are dropped at once (their segments are placed again).
+pub async fn round(
+    metastore: &dyn Metastore,
+    lease_timeout: Duration,
+    wanted: &(dyn Fn(&str) -> usize + Sync),
+    only: Option<&str>,
+    dry_run: bool,
+) -> Result<Rebalance, crate::metastore::Error> {
+    let servers = live_servers(metastore, lease_timeout).await?;
+    let live: BTreeSet<&str> = servers.iter().map(String::as_str).collect();
+    let routing: Routing = metastore.routing().await?;
+    let view: Routing = metastore.external_view(lease_timeout).await?;
+    if !dry_run {
+        let pruned = metastore.prune_loaded(&servers).await?;
+        if pruned > 0 {
+            tracing::info!(reports = pruned, "forgot what dead servers had loaded");
+        }
+    }
     let mut segments: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut deleting: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for record in cluster.metastore.all_segments().await? {
+    for record in metastore.all_segments().await? {
         match record.state {
             SegmentState::Online => segments
                 .entry(record.table)
@@ -223,34 +289,52 @@ pub async fn rebalance(
                 .push(record.segment),
         }
     }
+    let empty = Holders::new();
     let mut load = Load::new();
-    let mut out = BTreeMap::new();
+    let mut out = Rebalance::default();
     for (table, names) in &segments {
-        let wanted = catalog
-            .table(table)
-            .map(|entry| replication(&entry.config))
-            .unwrap_or(1);
-        let empty = Holders::new();
-        let current = routing.get(table).unwrap_or(&empty);
-        let placed = place::place(names, current, &servers, wanted, &mut load);
+        let replicas = wanted(table);
+        let assigned = routing.get(table).unwrap_or(&empty);
+        let loaded = view.get(table).unwrap_or(&empty);
+        let mut settled_now = Holders::new();
+        for segment in names {
+            let holders = settled(
+                assigned.get(segment).map(Vec::as_slice).unwrap_or_default(),
+                loaded.get(segment).map(Vec::as_slice).unwrap_or_default(),
+                &live,
+                replicas,
+            );
+            settled_now.insert(segment.clone(), holders);
+        }
+        let target = place::place(names, &settled_now, &servers, replicas, &mut load);
         if only.is_some_and(|only| only != table) {
             continue;
         }
-        let moves = place::moves(current, &placed);
-        if !dry_run {
-            for change in &moves {
-                let holders = placed.get(&change.segment).cloned().unwrap_or_default();
-                cluster
-                    .metastore
-                    .assign(table, &change.segment, &holders)
-                    .await?;
+        let moves = place::moves(assigned, &target);
+        let mut written = 0;
+        for segment in names {
+            let before = assigned.get(segment).cloned().unwrap_or_default();
+            let goal = target.get(segment).cloned().unwrap_or_default();
+            let now = phase(
+                &before,
+                &goal,
+                loaded.get(segment).map(Vec::as_slice).unwrap_or_default(),
+                &live,
+            );
+            if now != goal {
+                out.in_progress += 1;
             }
-            if !moves.is_empty() {
-                tracing::info!(table = %table, moved = moves.len(), servers = servers.len(), "placed segments");
+            if now != before && !dry_run {
+                metastore.assign(table, segment, &now).await?;
+                written += 1;
             }
         }
+        out.written += written;
+        if written > 0 {
+            tracing::info!(table = %table, changed = written, servers = servers.len(), "placed segments");
+        }
         if !moves.is_empty() {
-            out.insert(table.clone(), moves);
+            out.moves.insert(table.clone(), moves);
         }
     }
     if !dry_run {
@@ -261,10 +345,92 @@ pub async fn rebalance(
                     .and_then(|segments| segments.get(segment))
                     .is_some_and(|holders| !holders.is_empty());
                 if held {
-                    cluster.metastore.assign(table, segment, &[]).await?;
+                    metastore.assign(table, segment, &[]).await?;
                 }
             }
         }
     }
     Ok(out)
 }
+
+/// The segments being deleted that no live server reports loaded: their
+/// records and files can go.
+pub async fn deletable(
+    metastore: &dyn Metastore,
+    lease_timeout: Duration,
+) -> Result<Vec<(String, String)>, crate::metastore::Error> {
+    let view = metastore.external_view(lease_timeout).await?;
+    let mut out = Vec::new();
+    for record in metastore.all_segments().await? {
+        if record.state != SegmentState::Deleting {
+            continue;
+        }
+        let held = view
+            .get(&record.table)
+            .and_then(|segments| segments.get(&record.segment))
+            .is_some_and(|holders| !holders.is_empty());
+        if !held {
+            out.push((record.table, record.segment));
+        }
+    }
+    Ok(out)
+}
+
+/// The holders placement should start from for one segment. Mid-move, an
+/// assignment holds the new holders (assigned, not loaded yet) beside old
+/// ones (loaded) waiting to go: the new ones come first, so placement
+/// keeps the move it started rather than undo it; loaded ones fill the
+/// rest up to `replicas`.
+pub fn settled(
+    assigned: &[String],
+    loaded: &[String],
+    live: &BTreeSet<&str>,
+    replicas: usize,
+) -> Vec<String> {
+    let assigned: Vec<&String> = assigned
+        .iter()
+        .filter(|server| live.contains(server.as_str()))
+        .collect();
+    if assigned.len() <= replicas {
+        return assigned.into_iter().cloned().collect();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for server in &assigned {
+        if !loaded.contains(server) && out.len() < replicas {
+            out.push((*server).clone());
+        }
+    }
+    for server in &assigned {
+        if loaded.contains(server) && out.len() < replicas {
+            out.push((*server).clone());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The assignment to write now on the way from `before` to `target`: the
+/// target once every target holder reports the segment loaded; until
+/// then the target plus the old holders that are live and have it loaded.
+pub fn phase(
+    before: &[String],
+    target: &[String],
+    loaded: &[String],
+    live: &BTreeSet<&str>,
+) -> Vec<String> {
+    let mut out: Vec<String> = target.to_vec();
+    let ready = target.iter().all(|server| loaded.contains(server));
+    if !ready {
+        for server in before {
+            let keep = live.contains(server.as_str()) && loaded.contains(server);
+            if keep && !out.contains(server) {
+                out.push(server.clone());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests;

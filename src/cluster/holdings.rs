@@ -3,13 +3,24 @@
 //! local disk a cache of the deep store) and drops those placed elsewhere
 //! or being deleted. A server that lost its disk downloads everything
 //! again; one that restarts keeps what it had and catches up.
+//!
+//! Every load and drop is reported to the metastore as it happens (the
+//! external view the controller and brokers read), and the whole of what
+//! the server holds is reported again when it starts, after a pass that
+//! failed, and every [`FULL_REPORT`] (so reports the leader pruned while
+//! this server seemed dead come back).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::{next_change, Cluster};
-use crate::metastore::SegmentState;
+use crate::metastore::{Loaded, SegmentState};
 use crate::server::Server;
+
+/// How often a server reports everything it holds even when nothing went
+/// wrong: a cheap no-op write when the reports are right.
+pub const FULL_REPORT: Duration = Duration::from_secs(60);
 
 /// Follows the placement for as long as the cluster runs.
 pub fn follow(cluster: &Arc<Cluster>, server: Arc<Server>) {
@@ -17,13 +28,48 @@ pub fn follow(cluster: &Arc<Cluster>, server: Arc<Server>) {
     cluster.spawn(async move {
         let mut changes = me.metastore.changes();
         let mut noted = BTreeSet::new();
+        let mut reported_at: Option<Instant> = None;
         loop {
+            let due = reported_at.is_none_or(|at| at.elapsed() >= FULL_REPORT);
+            if due {
+                match report_all(&me, &server).await {
+                    Ok(()) => reported_at = Some(Instant::now()),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not report this server's segments; retrying")
+                    }
+                }
+            }
             if let Err(err) = sync(&me, &server, &mut noted).await {
+                // A load or drop may have gone unreported.
+                reported_at = None;
                 tracing::warn!(error = %err, "could not bring this server's segments in line with the placement; retrying");
             }
             next_change(&mut changes).await;
         }
     });
+}
+
+/// Reports every segment this server holds, replacing its earlier reports.
+pub async fn report_all(cluster: &Cluster, server: &Server) -> Result<(), String> {
+    let mut held = Loaded::new();
+    for table in server.table_names() {
+        let Some(data) = server.table(&table) else {
+            continue;
+        };
+        let names: Vec<String> = data
+            .segments()
+            .iter()
+            .map(|segment| segment.name().to_string())
+            .collect();
+        if !names.is_empty() {
+            held.insert(table, names);
+        }
+    }
+    cluster
+        .metastore
+        .replace_loaded(&cluster.node.id, &held)
+        .await
+        .map_err(|err| format!("reporting the segments this server holds: {err}"))
 }
 
 /// One pass: load what is placed here and missing, drop what is placed
@@ -66,24 +112,32 @@ pub async fn sync(
             .iter()
             .map(|segment| segment.name().to_string())
             .collect();
-        for segment in want.iter().filter(|segment| !held.contains(**segment)) {
+        let missing: Vec<&str> = want
+            .iter()
+            .filter(|segment| !held.contains(**segment))
+            .copied()
+            .collect();
+        cluster.metrics.holdings(&table, held.len(), missing.len());
+        for segment in missing {
             let path = data.segment_path(segment);
-            cluster
-                .deep_store
-                .download(&table, segment, &path)
-                .await
-                .map_err(|err| format!("downloading segment {segment} of {table}: {err}"))?;
-            let committing = data.clone();
-            tokio::task::spawn_blocking(move || committing.commit_published(&[path]))
-                .await
-                .map_err(|err| err.to_string())?
-                .map_err(|err| format!("loading segment {segment} of {table}: {err}"))?;
+            let loaded = load(cluster, &data, &table, segment, path).await;
+            if let Err(err) = loaded {
+                cluster.metrics.download_failures.inc();
+                return Err(err);
+            }
             tracing::info!(table = %table, segment = %segment, "loaded a segment placed on this server");
+            cluster
+                .metastore
+                .report_loaded(me, &table, &[segment.to_string()], &[])
+                .await
+                .map_err(|err| format!("reporting segment {segment} of {table} loaded: {err}"))?;
         }
         let extra: Vec<&String> = held
             .iter()
             .filter(|segment| !want.contains(segment.as_str()))
             .collect();
+        let now_held = data.segments().iter().count();
+        cluster.metrics.holdings(&table, now_held, 0);
         if extra.is_empty() {
             continue;
         }
@@ -111,8 +165,42 @@ pub async fn sync(
                 data.delete_segment(segment)
                     .map_err(|err| format!("dropping segment {segment} of {table}: {err}"))?;
                 tracing::info!(table = %table, segment = %segment, "dropped a segment no longer placed on this server");
+                cluster
+                    .metrics
+                    .holdings(&table, data.segments().iter().count(), 0);
+                cluster
+                    .metastore
+                    .report_loaded(me, &table, &[], std::slice::from_ref(segment))
+                    .await
+                    .map_err(|err| {
+                        format!("reporting segment {segment} of {table} dropped: {err}")
+                    })?;
             }
         }
     }
+    Ok(())
+}
+
+/// Downloads one segment into `data`'s directory and loads it.
+async fn load(
+    cluster: &Cluster,
+    data: &Arc<crate::server::TableData>,
+    table: &str,
+    segment: &str,
+    path: std::path::PathBuf,
+) -> Result<(), String> {
+    cluster
+        .deep_store
+        .download(table, segment, &path)
+        .await
+        .map_err(|err| format!("downloading segment {segment} of {table}: {err}"))?;
+    let bytes = std::fs::metadata(&path).map_or(0, |meta| meta.len());
+    cluster.metrics.downloads.inc();
+    cluster.metrics.download_bytes.inc_by(bytes);
+    let committing = data.clone();
+    tokio::task::spawn_blocking(move || committing.commit_published(&[path]))
+        .await
+        .map_err(|err| err.to_string())?
+        .map_err(|err| format!("loading segment {segment} of {table}: {err}"))?;
     Ok(())
 }

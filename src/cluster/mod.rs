@@ -39,6 +39,7 @@ use tokio::task::JoinHandle;
 use crate::config::{ClusterConfig, Role};
 use crate::deepstore::DeepStore;
 use crate::metastore::{Metastore, Node};
+use crate::metrics::cluster::ClusterMetrics;
 use crate::sync::Recover;
 
 /// How often loops re-read the metastore when no change was announced.
@@ -65,6 +66,8 @@ pub struct Cluster {
     pub lease_timeout: Duration,
     /// The runtime the cluster's loops and blocking bridges run on.
     pub runtime: Handle,
+    /// What this node's cluster work records.
+    pub metrics: ClusterMetrics,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -95,12 +98,10 @@ impl Cluster {
         deep_store: Arc<DeepStore>,
     ) -> Cluster {
         let id = config.node_id.clone().unwrap_or_else(|| url.clone());
+        let roles = roles_of(config.role);
         Cluster {
-            node: Node {
-                id,
-                url,
-                roles: roles_of(config.role),
-            },
+            metrics: ClusterMetrics::for_roles(&roles),
+            node: Node { id, url, roles },
             role: config.role,
             metastore,
             deep_store,

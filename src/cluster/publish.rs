@@ -66,7 +66,7 @@ impl Publisher for ToCluster {
             state: SegmentState::Online,
         };
         drop(bytes);
-        cluster.block_on(async {
+        let published = cluster.block_on(async {
             cluster
                 .deep_store
                 .upload(table, &name, path)
@@ -77,7 +77,16 @@ impl Publisher for ToCluster {
                 .record_segment(&record)
                 .await
                 .map_err(|err| fail(err.to_string()))
-        })?;
+        });
+        if let Err(err) = published {
+            cluster.metrics.upload_failures.inc();
+            return Err(err);
+        }
+        cluster.metrics.uploads.inc();
+        cluster
+            .metrics
+            .upload_bytes
+            .inc_by(u64::try_from(record.size_bytes).unwrap_or(0));
         tracing::info!(table, segment = %name, rows = record.rows, "segment published to the cluster");
         Ok(())
     }

@@ -2,6 +2,12 @@
 //! from the metastore when it announces a change and every few seconds
 //! anyway, and swapped in whole, so a query reads one consistent table.
 //!
+//! The segments routed are those assigned (a segment being deleted has
+//! no assignment, so it stops being routed at once); each goes to the
+//! live servers that report it loaded (the external view), and only when
+//! none does yet to its live assigned holders, which answer it as missing
+//! so the broker reports it rather than leave it out silently.
+//!
 //! For a REALTIME table it also holds, per stream partition, where the
 //! committed segments end and the live servers consuming it: the broker
 //! asks one of them for the partition's rows from there on
@@ -64,12 +70,12 @@ impl Router {
             .filter(|node| node.roles.iter().any(|role| role == SERVER_ROLE))
             .map(|node| (node.id, node.url))
             .collect();
-        let mut tables = cluster.metastore.routing().await?;
-        for segments in tables.values_mut() {
-            for holders in segments.values_mut() {
-                holders.retain(|holder| servers.contains_key(holder));
-            }
-        }
+        let assigned = cluster.metastore.routing().await?;
+        let loaded = cluster
+            .metastore
+            .external_view(cluster.lease_timeout)
+            .await?;
+        let mut tables = route(assigned, &loaded, &servers);
         let mut partitions: BTreeMap<String, BTreeMap<i32, PartitionRoute>> = BTreeMap::new();
         for (table, assigned) in cluster.metastore.partition_assignments().await? {
             // Read before the records, so never past them; it still counts
@@ -143,5 +149,75 @@ impl Router {
                 next_change(&mut changes).await;
             }
         });
+    }
+}
+
+/// Each assigned segment's live holders that report it loaded, or its
+/// live assigned holders when none does.
+pub fn route(
+    mut assigned: crate::metastore::Routing,
+    loaded: &crate::metastore::Routing,
+    servers: &BTreeMap<String, String>,
+) -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
+    for (table, segments) in assigned.iter_mut() {
+        let table_loaded = loaded.get(table);
+        for (segment, holders) in segments.iter_mut() {
+            let ready: Vec<String> = table_loaded
+                .and_then(|view| view.get(segment))
+                .into_iter()
+                .flatten()
+                .filter(|holder| servers.contains_key(*holder))
+                .cloned()
+                .collect();
+            if ready.is_empty() {
+                holders.retain(|holder| servers.contains_key(holder));
+            } else {
+                *holders = ready;
+            }
+        }
+    }
+    assigned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(entries: &[(&str, &[&str])]) -> crate::metastore::Routing {
+        let mut out = crate::metastore::Routing::new();
+        for (segment, holders) in entries {
+            out.entry("t_OFFLINE".to_string()).or_default().insert(
+                segment.to_string(),
+                holders.iter().map(|h| h.to_string()).collect(),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn loaded_holders_first_then_the_assignment() {
+        let servers: BTreeMap<String, String> = ["a", "b", "c"]
+            .iter()
+            .map(|id| (id.to_string(), format!("http://{id}")))
+            .collect();
+        let assigned = view(&[
+            ("moving", &["a", "b"]),
+            ("new", &["c", "dead"]),
+            ("held", &["a"]),
+        ]);
+        let loaded = view(&[("moving", &["a"]), ("held", &["a"]), ("deleted", &["b"])]);
+        let routed = route(assigned, &loaded, &servers);
+        let table = &routed["t_OFFLINE"];
+        assert_eq!(table["moving"], ["a"], "b has not loaded it yet");
+        assert_eq!(
+            table["new"],
+            ["c"],
+            "no one loaded it: the live assigned holders"
+        );
+        assert_eq!(table["held"], ["a"]);
+        assert!(
+            !table.contains_key("deleted"),
+            "only assigned segments are routed"
+        );
     }
 }

@@ -14,6 +14,8 @@ use async_trait::async_trait;
 
 use super::remote::{Failure, Remote};
 use super::routing::Router;
+use super::Cluster;
+use crate::metrics::cluster::ClusterMetrics;
 use crate::query::consuming;
 use crate::query::error::{SERVER_NOT_RESPONDING, SERVER_SEGMENT_MISSING};
 use crate::query::exec::Deadline;
@@ -42,6 +44,9 @@ pub struct ClusterScatter {
     /// Servers that failed a query lately, and until when they are asked
     /// last.
     suspects: Mutex<BTreeMap<String, Instant>>,
+    metrics: ClusterMetrics,
+    /// The cluster the routing is read from, for a refresh mid-query.
+    cluster: Arc<Cluster>,
 }
 
 impl ClusterScatter {
@@ -50,6 +55,7 @@ impl ClusterScatter {
         me: String,
         local: Option<Arc<dyn QueryServer>>,
         remote: Remote,
+        cluster: Arc<Cluster>,
     ) -> ClusterScatter {
         ClusterScatter {
             router,
@@ -58,6 +64,8 @@ impl ClusterScatter {
             remote,
             turn: AtomicU64::new(0),
             suspects: Mutex::new(BTreeMap::new()),
+            metrics: cluster.metrics.clone(),
+            cluster,
         }
     }
 }
@@ -112,16 +120,46 @@ impl Scatter for ClusterScatter {
         let mut responded: BTreeSet<String> = BTreeSet::new();
         let mut unserved: Vec<String> = Vec::new();
         let mut failures: Vec<String> = Vec::new();
+        let mut tried: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut refreshed = false;
         while !pending.is_empty() {
+            // A segment every known holder lacked may have moved, or been
+            // deleted, since the routing was read: read it again, once.
+            let stale = pending
+                .iter()
+                .any(|(segment, holders)| holders.is_empty() && tried.contains_key(segment));
+            if stale && !refreshed {
+                refreshed = true;
+                if let Err(err) = self.router.refresh(&self.cluster).await {
+                    tracing::warn!(error = %err, "cannot refresh the routing mid-query");
+                }
+            }
             // Each pending segment to its next untried holder.
             let mut shares: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (segment, holders) in std::mem::take(&mut pending) {
                 let mut holders = holders;
                 if holders.is_empty() {
+                    // The routing may have moved on since the query began
+                    // (a segment that just moved answers missing where it
+                    // was): its newer holders get a turn too.
+                    holders = self.newer_holders(tables, &segment, tried.get(&segment));
+                }
+                if holders.is_empty()
+                    && tried.contains_key(&segment)
+                    && self.unrouted(tables, &segment)
+                {
+                    // Deleted while the query ran: no longer the table's.
+                    continue;
+                }
+                if holders.is_empty() {
                     unserved.push(segment);
                     continue;
                 }
                 let server = holders.remove(0);
+                tried
+                    .entry(segment.clone())
+                    .or_default()
+                    .insert(server.clone());
                 shares.entry(server).or_default().push(segment.clone());
                 pending.insert(segment, holders);
             }
@@ -130,7 +168,7 @@ impl Scatter for ClusterScatter {
             }
             let asks = shares.iter().map(|(server, segments)| {
                 queried.insert(server.clone());
-                self.ask_one(&routing.servers, server, plan, tables, segments, deadline)
+                self.timed_ask(&routing.servers, server, plan, tables, segments, deadline)
             });
             let answers = futures_util::future::join_all(asks).await;
             let mut retry: BTreeSet<String> = BTreeSet::new();
@@ -159,11 +197,15 @@ impl Scatter for ClusterScatter {
                 }
             }
             pending.retain(|segment, _| retry.contains(segment));
+            self.metrics.retries.inc_by(pending.len() as u64);
             if deadline.check().is_err() {
                 return Err(plan.options.timeout_error());
             }
         }
         gathered.servers_queried = queried.len() as u64;
+        self.metrics.scattered.inc();
+        self.metrics.servers_per_query.observe(queried.len() as f64);
+        self.metrics.segments_missing.inc_by(unserved.len() as u64);
         gathered.servers_responded = responded.len() as u64;
         if !unserved.is_empty() {
             unserved.sort();
@@ -201,6 +243,58 @@ impl Scatter for ClusterScatter {
 }
 
 impl ClusterScatter {
+    /// [`Self::ask_one`], its time recorded under the server's id.
+    async fn timed_ask(
+        &self,
+        servers: &BTreeMap<String, String>,
+        server: &str,
+        plan: &Arc<Plan>,
+        tables: &[String],
+        segments: &[String],
+        deadline: &Arc<Deadline>,
+    ) -> Result<crate::query::broker::ServerResponse, Failure> {
+        let started = Instant::now();
+        let answer = self
+            .ask_one(servers, server, plan, tables, segments, deadline)
+            .await;
+        self.metrics.server_request(server, started.elapsed());
+        answer
+    }
+
+    /// Whether the latest routing has no place for `segment` in `tables`.
+    fn unrouted(&self, tables: &[String], segment: &str) -> bool {
+        let routing = self.router.current();
+        tables.iter().all(|table| {
+            routing
+                .tables
+                .get(table)
+                .is_none_or(|segments| !segments.contains_key(segment))
+        })
+    }
+
+    /// The holders the latest routing gives `segment` that were not tried.
+    fn newer_holders(
+        &self,
+        tables: &[String],
+        segment: &str,
+        tried: Option<&BTreeSet<String>>,
+    ) -> Vec<String> {
+        let routing = self.router.current();
+        let mut out = Vec::new();
+        for table in tables {
+            let holders = routing
+                .tables
+                .get(table)
+                .and_then(|segments| segments.get(segment));
+            for holder in holders.into_iter().flatten() {
+                if tried.is_none_or(|tried| !tried.contains(holder)) && !out.contains(holder) {
+                    out.push(holder.clone());
+                }
+            }
+        }
+        out
+    }
+
     async fn ask_one(
         &self,
         servers: &BTreeMap<String, String>,
@@ -223,7 +317,8 @@ impl ClusterScatter {
                 .map_err(Failure::Query);
             }
         }
-        let Some(url) = servers.get(server) else {
+        let latest = self.router.current();
+        let Some(url) = servers.get(server).or_else(|| latest.servers.get(server)) else {
             return Err(Failure::Unreachable(format!(
                 "server {server} is no longer live"
             )));

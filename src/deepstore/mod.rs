@@ -199,6 +199,33 @@ impl DeepStore {
     }
 }
 
+impl DeepStore {
+    /// Deletes `table`'s `segment`; one already gone is not an error.
+    pub async fn delete(&self, table: &str, segment: &str) -> Result<()> {
+        let location = self.location(table, segment)?;
+        match self.store.delete(&location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(Error::Store {
+                what: format!("delete {location}"),
+                source,
+            }),
+        }
+    }
+
+    /// Whether `table`'s `segment` is in the store.
+    pub async fn exists(&self, table: &str, segment: &str) -> Result<bool> {
+        let location = self.location(table, segment)?;
+        match self.store.head(&location).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(Error::Store {
+                what: format!("look up {location}"),
+                source,
+            }),
+        }
+    }
+}
+
 /// Writes `bytes` to `dest` through a synced temporary file renamed into
 /// place, so `dest` holds all of them or its old contents.
 fn write_whole(dest: &Path, bytes: &[u8]) -> Result<()> {

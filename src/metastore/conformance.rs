@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::{
-    CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Metastore, Node,
+    CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded, Metastore, Node,
     SegmentRecord, SegmentState,
 };
 
@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             nodes_are_live_while_they_beat_and_gone_when_they_leave,
             an_assignment_replaces_the_holders_of_a_recorded_segment,
             a_partition_assignment_replaces_the_tables_consumers,
+            the_external_view_is_what_live_servers_report_loaded,
             connectors_keep_their_state_across_config_changes,
             the_change_counter_moves_on_every_change,
         );
@@ -424,6 +425,9 @@ pub async fn nodes_are_live_while_they_beat_and_gone_when_they_leave(
     moved.roles = vec!["server".into(), "broker".into()];
     b.heartbeat(&moved).await.unwrap();
     assert_eq!(a.live_nodes(LONG).await.unwrap(), [node("server-a"), moved]);
+    let ages = b.heartbeat_ages(LONG).await.unwrap();
+    assert_eq!(ages.keys().collect::<Vec<_>>(), ["server-a", "server-b"]);
+    assert!(ages.values().all(|age| *age < LONG), "{ages:?}");
     // A heartbeat older than the timeout is a dead node.
     assert!(a.live_nodes(Duration::ZERO).await.unwrap().is_empty());
     b.leave("server-a").await.unwrap();
@@ -523,6 +527,74 @@ pub async fn a_partition_assignment_replaces_the_tables_consumers(
     assert!(!assigned.contains_key(TABLE), "{assigned:?}");
 }
 
+pub async fn the_external_view_is_what_live_servers_report_loaded(
+    a: &dyn Metastore,
+    b: &dyn Metastore,
+) {
+    for id in ["s1", "s2", "s3"] {
+        a.heartbeat(&node(id)).await.unwrap();
+    }
+    a.report_loaded("s2", TABLE, &servers(&["x", "y"]), &[])
+        .await
+        .unwrap();
+    b.report_loaded("s1", TABLE, &servers(&["x"]), &[])
+        .await
+        .unwrap();
+    b.report_loaded("s1", "trades_OFFLINE", &servers(&["o"]), &[])
+        .await
+        .unwrap();
+    // Loading again and dropping what was never reported change nothing.
+    a.report_loaded("s2", TABLE, &servers(&["y"]), &servers(&["z"]))
+        .await
+        .unwrap();
+    let view = b.external_view(LONG).await.unwrap();
+    assert_eq!(view.len(), 2);
+    assert_eq!(view[TABLE]["x"], servers(&["s1", "s2"]));
+    assert_eq!(view[TABLE]["y"], servers(&["s2"]));
+    assert_eq!(view["trades_OFFLINE"]["o"], servers(&["s1"]));
+
+    // A drop removes the server from the segment, and a segment no server
+    // holds leaves the view.
+    a.report_loaded("s2", TABLE, &[], &servers(&["x", "y"]))
+        .await
+        .unwrap();
+    let view = b.external_view(LONG).await.unwrap();
+    assert_eq!(view[TABLE]["x"], servers(&["s1"]));
+    assert!(!view[TABLE].contains_key("y"), "{view:?}");
+
+    // A full report replaces everything the server reported before.
+    let mut held = Loaded::new();
+    held.insert(TABLE.into(), servers(&["y", "z"]));
+    b.replace_loaded("s1", &held).await.unwrap();
+    let view = a.external_view(LONG).await.unwrap();
+    assert!(!view.contains_key("trades_OFFLINE"), "{view:?}");
+    assert_eq!(view[TABLE].keys().collect::<Vec<_>>(), ["y", "z"]);
+    assert_eq!(view[TABLE]["y"], servers(&["s1"]));
+
+    // Reports of servers that stopped beating (or never beat) are not read.
+    a.report_loaded("ghost", TABLE, &servers(&["y"]), &[])
+        .await
+        .unwrap();
+    assert_eq!(a.external_view(LONG).await.unwrap(), view);
+    assert!(a.external_view(Duration::ZERO).await.unwrap().is_empty());
+    a.leave("s1").await.unwrap();
+    assert!(b.external_view(LONG).await.unwrap().is_empty());
+
+    // Pruning forgets every server's reports but those kept.
+    a.report_loaded("s3", TABLE, &servers(&["x"]), &[])
+        .await
+        .unwrap();
+    let pruned = b.prune_loaded(&servers(&["s3"])).await.unwrap();
+    assert_eq!(pruned, 3, "s1's two reports and the ghost's");
+    a.heartbeat(&node("s1")).await.unwrap();
+    a.heartbeat(&node("ghost")).await.unwrap();
+    let view = b.external_view(LONG).await.unwrap();
+    assert_eq!(view.len(), 1);
+    assert_eq!(view[TABLE].len(), 1);
+    assert_eq!(view[TABLE]["x"], servers(&["s3"]));
+    assert_eq!(b.prune_loaded(&servers(&["s3"])).await.unwrap(), 0);
+}
+
 pub async fn connectors_keep_their_state_across_config_changes(
     a: &dyn Metastore,
     b: &dyn Metastore,
@@ -612,6 +684,12 @@ pub async fn the_change_counter_moves_on_every_change(a: &dyn Metastore, b: &dyn
     moves(&mut counter, "a node joined").await;
     a.leave("server-a").await.unwrap();
     moves(&mut counter, "a node left").await;
+    a.report_loaded("server-a", TABLE, &servers(&["x"]), &[])
+        .await
+        .unwrap();
+    moves(&mut counter, "a segment reported loaded").await;
+    a.replace_loaded("server-a", &Loaded::new()).await.unwrap();
+    moves(&mut counter, "a server's loaded segments replaced").await;
 
     a.put_connector("to-s3", "{}").await.unwrap();
     moves(&mut counter, "a connector put").await;

@@ -70,7 +70,17 @@ pub const STEPS: &[&str] = &[
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     ALTER TABLE gamay_leases ADD COLUMN ttl_us BIGINT NOT NULL DEFAULT 0;",
-    // 4: which servers consume each stream partition of a REALTIME table.
+    // 4: the segments each server reports loaded (the external view). No
+    // foreign keys: a report outlives neither its server (readers join
+    // with live nodes, the leader prunes the dead) nor, for long, its
+    // segment's record (the record goes only once no server reports it).
+    "CREATE TABLE gamay_loaded (
+        server_id    TEXT NOT NULL,
+        table_name   TEXT NOT NULL,
+        segment_name TEXT NOT NULL,
+        PRIMARY KEY (server_id, table_name, segment_name)
+    );",
+    // 5: which servers consume each stream partition of a REALTIME table.
     "CREATE TABLE gamay_partition_assignments (
         table_name   TEXT NOT NULL,
         partition_id INTEGER NOT NULL,

@@ -168,6 +168,9 @@ pub type Routing = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 /// it (Pinot's `replicasPerPartition` of them), each list sorted.
 pub type PartitionRouting = BTreeMap<String, BTreeMap<i32, Vec<String>>>;
 
+/// Table (with type) → the segments one server reports loaded.
+pub type Loaded = BTreeMap<String, Vec<String>>;
+
 /// What the nodes of a cluster share. Every method that changes more than
 /// one thing does it in one transaction, and a method that fails changed
 /// nothing. Implementations: [`postgres`] for a cluster, [`local`] for
@@ -242,6 +245,8 @@ pub trait Metastore: Send + Sync {
     async fn heartbeat(&self, node: &Node) -> Result<()>;
     /// The nodes heard from within `timeout`, by id.
     async fn live_nodes(&self, timeout: Duration) -> Result<Vec<Node>>;
+    /// How long ago each node heard from within `timeout` last beat, by id.
+    async fn heartbeat_ages(&self, timeout: Duration) -> Result<BTreeMap<String, Duration>>;
     /// Removes a node (a clean shutdown); an unknown id is not an error.
     async fn leave(&self, id: &str) -> Result<()>;
     /// Makes `servers` (duplicates ignored, none allowed) the holders of a
@@ -261,6 +266,29 @@ pub trait Metastore: Send + Sync {
     ) -> Result<()>;
     /// Which servers consume each stream partition of every table.
     async fn partition_assignments(&self) -> Result<PartitionRouting>;
+
+    // ---- what servers really hold ----
+
+    /// Records that `server` loaded `loaded` and dropped `dropped` of
+    /// `table`'s segments (one incremental write; reporting what is
+    /// already known, or dropping what was never reported, is no change).
+    async fn report_loaded(
+        &self,
+        server: &str,
+        table: &str,
+        loaded: &[String],
+        dropped: &[String],
+    ) -> Result<()>;
+    /// Makes `held` everything `server` reports loaded, replacing its
+    /// earlier reports (a server's full report when it starts).
+    async fn replace_loaded(&self, server: &str, held: &Loaded) -> Result<()>;
+    /// Forgets the reports of every server not in `keep` (the leader's
+    /// cleanup of dead servers); how many reports went.
+    async fn prune_loaded(&self, keep: &[String]) -> Result<u64>;
+    /// Which servers heard from within `timeout` report each segment of
+    /// every table loaded, each list sorted, in one read: the external
+    /// view. Reports of silent servers are left out.
+    async fn external_view(&self, timeout: Duration) -> Result<Routing>;
 
     // ---- leadership ----
 
@@ -288,7 +316,7 @@ pub trait Metastore: Send + Sync {
     /// A counter that moves (on every node) after any node's write changes
     /// what a read answers: the catalog, segments, checkpoints, lease
     /// grants and releases, nodes joining, changing or leaving,
-    /// assignments, connectors. Lease renewals and heartbeats of known
+    /// assignments, loaded-segment reports, connectors. Lease renewals and heartbeats of known
     /// nodes change no answer and do not move it; nor does time passing
     /// (expiry). The receiver starts at the current count, so `changed()`
     /// waits for the next change. Nodes re-read what they follow when it

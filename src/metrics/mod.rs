@@ -12,6 +12,7 @@
 //! Metrics are injected, not global: [`Metrics`] lives in the API's state,
 //! so every test server has its own.
 
+pub mod cluster;
 mod collect;
 pub mod names;
 
@@ -103,6 +104,12 @@ impl Metrics {
                 .get_or_create(&vec![("code", code.to_string())])
                 .inc();
         }
+    }
+
+    /// Adds a cluster node's metrics.
+    pub fn with_cluster(mut self, cluster: &cluster::ClusterMetrics) -> Metrics {
+        cluster.register(&mut self.registry);
+        self
     }
 
     /// Every metric, in the text format, ending with `# EOF`.

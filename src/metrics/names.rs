@@ -126,6 +126,74 @@ pub const CONNECTOR_STATE: Def = def(
     "1 for the connector's state as GET /connectors/{name}/status reports it",
 );
 
+// A cluster node (`gamay serve --metastore`). Labels: role (controller, broker, server).
+pub const NODE_ROLE: Def = def("gamay_cluster_node_role", "1 for each role this node runs");
+// Servers. Labels: table.
+pub const SEGMENTS_HELD: Def = def(
+    "gamay_cluster_segments_held",
+    "Segments of the table this server holds, as it last reported them",
+);
+pub const SEGMENTS_LOADING: Def = def(
+    "gamay_cluster_segments_loading",
+    "Segments of the table placed on this server and not loaded yet",
+);
+// The deep store, on every node.
+pub const DOWNLOADS: Def = def(
+    "gamay_deep_store_downloads",
+    "Segment files downloaded from the deep store",
+);
+pub const DOWNLOAD_BYTES: Def = def(
+    "gamay_deep_store_download_bytes",
+    "Bytes of segment files downloaded from the deep store",
+);
+pub const DOWNLOAD_FAILURES: Def = def(
+    "gamay_deep_store_download_failures",
+    "Segment downloads (or loads of a downloaded file) that failed",
+);
+pub const UPLOADS: Def = def(
+    "gamay_deep_store_uploads",
+    "Segment files uploaded to the deep store",
+);
+pub const UPLOAD_BYTES: Def = def(
+    "gamay_deep_store_upload_bytes",
+    "Bytes of segment files uploaded to the deep store",
+);
+pub const UPLOAD_FAILURES: Def = def(
+    "gamay_deep_store_upload_failures",
+    "Segment publications (upload or record) that failed",
+);
+// Brokers.
+pub const SCATTERED: Def = def(
+    "gamay_broker_queries_scattered",
+    "Queries this broker scattered to servers",
+);
+pub const SERVERS_PER_QUERY: Def = def(
+    "gamay_broker_servers_queried",
+    "Servers asked per scattered query, retries included",
+);
+pub const RETRIES: Def = def(
+    "gamay_broker_retries",
+    "Segment shares asked of another replica after a server failed or lacked them",
+);
+pub const SEGMENTS_MISSING: Def = def(
+    "gamay_broker_segments_missing",
+    "Segments no replica served, reported in a query's exceptions",
+);
+// Labels: server (its id).
+pub const SERVER_REQUEST_SECONDS: Def = def(
+    "gamay_broker_server_request_duration_seconds",
+    "Time from sending a server its share of a query to its answer (failures included)",
+);
+// The lead controller.
+pub const LEADER: Def = def(
+    "gamay_controller_leader",
+    "1 while this controller leads, 0 otherwise",
+);
+pub const SEGMENT_MOVES: Def = def(
+    "gamay_controller_segment_assignment_changes",
+    "Segment assignments the lead controller changed (each phase of a move counts)",
+);
+
 // The process, from /proc/self/status.
 pub const PROCESS_RESIDENT: Def = def(
     "process_resident_memory_bytes",
@@ -142,7 +210,7 @@ pub const PROCESS_VIRTUAL: Def = def(
 pub const PROCESS_THREADS: Def = def("process_threads", "Threads of the gamay process");
 
 /// Every definition, for checks that names are unique and well formed.
-pub const ALL: [Def; 29] = [
+pub const ALL: [Def; 45] = [
     QUERIES,
     QUERY_SECONDS,
     QUERY_ERRORS,
@@ -172,4 +240,20 @@ pub const ALL: [Def; 29] = [
     PROCESS_PEAK_RESIDENT,
     PROCESS_VIRTUAL,
     PROCESS_THREADS,
+    NODE_ROLE,
+    SEGMENTS_HELD,
+    SEGMENTS_LOADING,
+    DOWNLOADS,
+    DOWNLOAD_BYTES,
+    DOWNLOAD_FAILURES,
+    UPLOADS,
+    UPLOAD_BYTES,
+    UPLOAD_FAILURES,
+    SCATTERED,
+    SERVERS_PER_QUERY,
+    RETRIES,
+    SEGMENTS_MISSING,
+    SERVER_REQUEST_SECONDS,
+    LEADER,
+    SEGMENT_MOVES,
 ];

@@ -572,6 +572,30 @@ impl Fleet {
         std::fs::read_to_string(path).unwrap_or_default()
     }
 
+    /// Whether the deep store holds `table`'s `segment`.
+    pub fn in_deep_store(&self, table: &str, segment: &str) -> bool {
+        self.root
+            .path()
+            .join("deep")
+            .join(table)
+            .join(segment)
+            .exists()
+    }
+
+    /// The segments `node` (a server) holds on its disk.
+    pub fn held_by(&self, node: NodeRef) -> Vec<String> {
+        let (status, body) = self.call(node, "GET", "/segments/trades?type=OFFLINE", "");
+        assert_eq!(status, 200, "{body}");
+        let mut out: Vec<String> = body[0]["OFFLINE"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|name| name.as_str().map(String::from))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Segment → its recorded state (`ONLINE`, `DELETING`).
     pub fn segment_states(&self) -> BTreeMap<String, String> {
         let url = self.base_url.clone();
@@ -584,6 +608,28 @@ impl Fleet {
             let rows = client
                 .query(
                     &format!("SELECT segment_name, state FROM {schema}.gamay_segments"),
+                    &[],
+                )
+                .await
+                .unwrap();
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+        })
+    }
+
+    /// (server, segment) of every segment servers report loaded.
+    pub fn reported_loaded(&self) -> Vec<(String, String)> {
+        let url = self.base_url.clone();
+        let schema = self.schema.clone();
+        self.runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT server_id, segment_name FROM {schema}.gamay_loaded ORDER BY 1, 2"
+                    ),
                     &[],
                 )
                 .await

@@ -256,6 +256,23 @@ async function checkConnectors(page) {
   ok(`the connectors table shows ${cells.join(' | ')}`);
 }
 
+/** The cluster panel: the node as an instance with its roles, and where each segment of trades is. */
+async function checkCluster(page) {
+  const row = 'tr[data-instance]';
+  await waitInPage(page, 'the cluster panel lists no instance',
+    (selector) => document.querySelector(selector) !== null, row, () => visibleText(page, '#cluster-panel'));
+  const cells = await page.locator(`${row} td`).allTextContents();
+  check(cells[1] === 'controller, broker, server', `instance roles: ${cells[1]}`);
+  check(cells[2] === 'HEALTHY', `instance health: ${cells[2]}`);
+  ok(`the cluster panel shows ${cells.slice(0, 4).join(' | ')}`);
+  const placed = '[data-placement="trades_OFFLINE"] tbody tr';
+  await waitInPage(page, 'the cluster panel does not place trades_OFFLINE\'s segments',
+    (selector) => document.querySelectorAll(selector).length === 2, placed, () => visibleText(page, '#cluster-panel'));
+  const states = await page.locator(`${placed} td[data-server]`).allTextContents();
+  check(states.length === 2 && states.every((state) => state === 'ONLINE'), `segment states: ${states.join(', ')}`);
+  ok('the cluster panel shows each segment of trades_OFFLINE loaded on its server');
+}
+
 async function checkRefresh(page) {
   await page.click('#tables-refresh');
   await page.click('#connectors-refresh');
@@ -328,6 +345,7 @@ async function main() {
     await checkTables(page);
     await checkRealtime(page);
     await checkConnectors(page);
+    await checkCluster(page);
     await checkGroupBy(page);
     await checkTimeSeries(page);
     await checkEscaping(page);

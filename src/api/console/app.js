@@ -409,7 +409,7 @@ async function loadSchema(card, entry, current) {
 
 function stateBadge(state) {
   const kind = {
-    CONSUMING: 'ok', RUNNING: 'ok', PAUSED: 'warn', STARTING: 'warn', RETRYING: 'bad', STOPPED: 'bad', FAILED: 'bad', ERROR: 'bad',
+    CONSUMING: 'ok', RUNNING: 'ok', ONLINE: 'ok', PAUSED: 'warn', STARTING: 'warn', RETRYING: 'bad', STOPPED: 'bad', FAILED: 'bad', ERROR: 'bad',
   }[state];
   return el('span', { className: `badge ${kind || ''}`, text: state || 'unknown' });
 }
@@ -1011,6 +1011,104 @@ function connectorRows(names, connectors) {
   return body;
 }
 
+// ------------------------------------------------------------------ cluster
+
+let clusterGeneration = 0;
+
+/** How long ago a node beat, as health: ok under 5 s, late after. */
+function heartbeatBadge(ageMs) {
+  const late = typeof ageMs === 'number' && ageMs >= 5_000;
+  const badge = el('span', { className: `badge ${late ? 'warn' : 'ok'}`, text: late ? 'LATE' : 'HEALTHY' });
+  badge.title = typeof ageMs === 'number' ? `last heartbeat ${(ageMs / 1000).toFixed(1)} s ago` : '';
+  return badge;
+}
+
+function instanceRows(instances) {
+  const th = (text, className = '') => el('th', { text, className });
+  const head = el('thead', {}, el('tr', {},
+    th('Instance'), th('Roles'), th('Health'), th('Segments', 'num'), th('URL')));
+  const body = el('tbody');
+  for (const info of instances) {
+    body.append(el('tr', { dataset: { instance: info.instanceName } },
+      el('td', { className: 'mono nowrap', text: info.instanceName }),
+      el('td', { className: 'nowrap', text: (info.roles || []).join(', ') }),
+      el('td', { className: 'nowrap' }, heartbeatBadge(info.heartbeatAgeMillis)),
+      numberCell(info.numSegments),
+      el('td', { className: 'mono nowrap muted', text: info.url || '' })));
+  }
+  return [head, body];
+}
+
+/**
+ * One table's segments × servers: ONLINE where the external view says the
+ * server has it loaded, "assigned" where it is placed but not loaded yet.
+ */
+function placementTable(typed, ideal, external) {
+  const segments = [...new Set([...Object.keys(ideal || {}), ...Object.keys(external || {})])].sort();
+  const servers = new Set();
+  for (const view of [ideal, external]) {
+    for (const holders of Object.values(view || {})) Object.keys(holders).forEach((s) => servers.add(s));
+  }
+  const columns = [...servers].sort();
+  const wrap = el('div', { className: 'placement', dataset: { placement: typed } },
+    el('h3', { className: 'mono', text: `${typed} · ${plural(segments.length, 'segment')}` }));
+  if (segments.length === 0) return wrap;
+  const head = el('thead', {}, el('tr', {}, el('th', { text: 'Segment' }),
+    ...columns.map((server) => el('th', { className: 'mono', text: server }))));
+  const body = el('tbody');
+  for (const segment of segments) {
+    const cells = columns.map((server) => {
+      const loaded = external?.[segment]?.[server];
+      const placed = ideal?.[segment]?.[server];
+      if (loaded) return el('td', { dataset: { server } }, stateBadge(loaded));
+      if (placed) return el('td', { className: 'muted', text: 'assigned', dataset: { server } });
+      return el('td', { className: 'muted', text: '—', dataset: { server } });
+    });
+    body.append(el('tr', { dataset: { segment } }, el('td', { className: 'mono nowrap', text: segment }), ...cells));
+  }
+  wrap.append(el('div', { className: 'result-wrap' }, el('table', { className: 'grid' }, head, body)));
+  return wrap;
+}
+
+async function loadCluster() {
+  const generation = ++clusterGeneration;
+  const status = $('cluster-status');
+  const table = $('instances');
+  const placements = $('placements');
+  const button = $('cluster-refresh');
+  button.disabled = true;
+  status.hidden = false;
+  status.textContent = 'Loading…';
+  try {
+    const { instances: names = [] } = await getJson('/instances');
+    const instances = await Promise.all(names.map((name) => getJson(`/instances/${encodeURIComponent(name)}`)));
+    const entries = await fetchTableEntries();
+    const views = await Promise.all(entries.map(async (entry) => {
+      const path = `/tables/${encodeURIComponent(entry.raw)}`;
+      const query = `?type=${entry.type}`;
+      const [ideal, external] = await Promise.all([
+        getJson(`${path}/idealstate${query}`), getJson(`${path}/externalview${query}`)]);
+      return placementTable(entry.typed, ideal[entry.type], external[entry.type]);
+    }));
+    if (generation !== clusterGeneration) return;
+    clear(table);
+    clear(placements);
+    table.hidden = instances.length === 0;
+    status.hidden = instances.length > 0;
+    status.textContent = 'No live instances.';
+    table.append(...instanceRows(instances));
+    placements.append(...views);
+  } catch (err) {
+    if (generation !== clusterGeneration) return;
+    clear(table);
+    table.hidden = true;
+    status.hidden = false;
+    status.textContent = `The cluster could not be read: ${describeError(err)}`;
+  } finally {
+    if (generation === clusterGeneration) button.disabled = false;
+  }
+}
+
 // ------------------------------------------------------------------ start
 
 function isRunShortcut(event) {
@@ -1030,12 +1128,14 @@ function start() {
   $('run').addEventListener('click', runQuery);
   $('tables-refresh').addEventListener('click', loadTables);
   $('connectors-refresh').addEventListener('click', loadConnectors);
+  $('cluster-refresh').addEventListener('click', loadCluster);
   window.addEventListener('resize', resizeChart);
   $('sign-out').addEventListener('click', signOut);
   $('login').addEventListener('cancel', (event) => event.preventDefault());
   showSignedIn();
   loadTables();
   loadConnectors();
+  loadCluster();
 }
 
 start();

@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use tokio::sync::{watch, Mutex};
 
 use super::{
-    CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Metastore, Node,
+    CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded, Metastore, Node,
     PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 use crate::durable;
@@ -238,6 +238,19 @@ impl Metastore for LocalMetastore {
         Ok(self.read(|state, now| state.live_nodes(timeout, now)).await)
     }
 
+    async fn heartbeat_ages(&self, timeout: Duration) -> Result<BTreeMap<String, Duration>> {
+        Ok(self
+            .read(|state, now| {
+                state
+                    .nodes
+                    .iter()
+                    .map(|(id, (_, beat))| (id.clone(), now.duration_since(*beat)))
+                    .filter(|(_, age)| *age < timeout)
+                    .collect()
+            })
+            .await)
+    }
+
     async fn leave(&self, id: &str) -> Result<()> {
         self.touch(|state, _| ((), state.leave(id))).await;
         Ok(())
@@ -263,6 +276,39 @@ impl Metastore for LocalMetastore {
 
     async fn partition_assignments(&self) -> Result<PartitionRouting> {
         Ok(self.read(|state, _| state.partition_assignments()).await)
+    }
+
+    async fn report_loaded(
+        &self,
+        server: &str,
+        table: &str,
+        loaded: &[String],
+        dropped: &[String],
+    ) -> Result<()> {
+        self.touch(|state, _| ((), state.report_loaded(server, table, loaded, dropped)))
+            .await;
+        Ok(())
+    }
+
+    async fn replace_loaded(&self, server: &str, held: &Loaded) -> Result<()> {
+        self.touch(|state, _| ((), state.replace_loaded(server, held)))
+            .await;
+        Ok(())
+    }
+
+    async fn prune_loaded(&self, keep: &[String]) -> Result<u64> {
+        Ok(self
+            .touch(|state, _| {
+                let pruned = state.prune_loaded(keep);
+                (pruned, pruned > 0)
+            })
+            .await)
+    }
+
+    async fn external_view(&self, timeout: Duration) -> Result<Routing> {
+        Ok(self
+            .read(|state, now| state.external_view(timeout, now))
+            .await)
     }
 
     async fn lead(&self) -> Result<bool> {

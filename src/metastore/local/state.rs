@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::metastore::{
     check_unordered, commit_position, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error,
-    Lease, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
+    Lease, Loaded, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 
 /// A partition's lease as granted: the file keeps all but its expiry.
@@ -39,6 +39,9 @@ pub(super) struct State {
     pub connectors: BTreeMap<String, (String, Option<String>)>,
     /// By id: the node and its last heartbeat.
     pub nodes: BTreeMap<String, (Node, Instant)>,
+    /// Server → table → the segments it reports loaded; never an empty
+    /// set. In memory only: servers report again when they start.
+    pub loaded: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
 }
 
 fn key(table: &str, name: &str) -> (String, String) {
@@ -309,6 +312,87 @@ impl State {
                 .or_default()
                 .insert(*partition, servers.iter().cloned().collect());
         }
+        out
+    }
+
+    // ---- what servers really hold ----
+
+    /// Whether anything changed.
+    pub fn report_loaded(
+        &mut self,
+        server: &str,
+        table: &str,
+        loaded: &[String],
+        dropped: &[String],
+    ) -> bool {
+        let tables = self.loaded.entry(server.to_string()).or_default();
+        let held = tables.entry(table.to_string()).or_default();
+        let mut changed = false;
+        for segment in loaded {
+            changed |= held.insert(segment.clone());
+        }
+        for segment in dropped {
+            changed |= held.remove(segment);
+        }
+        if held.is_empty() {
+            tables.remove(table);
+        }
+        if tables.is_empty() {
+            self.loaded.remove(server);
+        }
+        changed
+    }
+
+    /// Whether anything changed.
+    pub fn replace_loaded(&mut self, server: &str, held: &Loaded) -> bool {
+        let mut next: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (table, segments) in held {
+            if !segments.is_empty() {
+                next.insert(table.clone(), segments.iter().cloned().collect());
+            }
+        }
+        let before = if next.is_empty() {
+            self.loaded.remove(server)
+        } else {
+            self.loaded.insert(server.to_string(), next.clone())
+        };
+        before.unwrap_or_default() != next
+    }
+
+    /// How many reports went.
+    pub fn prune_loaded(&mut self, keep: &[String]) -> u64 {
+        let mut pruned = 0;
+        self.loaded.retain(|server, tables| {
+            if keep.contains(server) {
+                return true;
+            }
+            pruned += tables.values().map(|held| held.len() as u64).sum::<u64>();
+            false
+        });
+        pruned
+    }
+
+    pub fn external_view(&self, timeout: Duration, now: Instant) -> Routing {
+        let mut out = Routing::new();
+        for (server, tables) in &self.loaded {
+            let live = self
+                .nodes
+                .get(server)
+                .is_some_and(|(_, beat)| now.duration_since(*beat) < timeout);
+            if !live {
+                continue;
+            }
+            for (table, segments) in tables {
+                let table_view = out.entry(table.clone()).or_default();
+                for segment in segments {
+                    table_view
+                        .entry(segment.clone())
+                        .or_default()
+                        .push(server.clone());
+                }
+            }
+        }
+        // Servers were visited in order, so each list is sorted.
         out
     }
 

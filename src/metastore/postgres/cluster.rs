@@ -161,6 +161,28 @@ pub(super) async fn live_nodes(client: &Client, timeout: Duration) -> Result<Vec
         .collect())
 }
 
+/// How long ago each live node last beat.
+pub(super) async fn heartbeat_ages(
+    client: &Client,
+    timeout: Duration,
+) -> Result<std::collections::BTreeMap<String, Duration>> {
+    let rows = client
+        .query(
+            "SELECT server_id, extract(epoch FROM now() - heartbeat_at)::float8 FROM gamay_servers
+             WHERE heartbeat_at > now() - make_interval(secs => $1)",
+            &[&timeout.as_secs_f64()],
+        )
+        .await
+        .map_err(db("read the heartbeats"))?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let seconds: f64 = row.get(1);
+            (row.get(0), Duration::from_secs_f64(seconds.max(0.0)))
+        })
+        .collect())
+}
+
 /// Whether the node was known.
 pub(super) async fn leave(tx: &Transaction<'_>, id: &str) -> Result<bool> {
     let removed = tx

@@ -27,6 +27,7 @@ mod catalog;
 mod cluster;
 mod connect;
 mod listen;
+mod loaded;
 mod segments;
 
 use std::collections::BTreeMap;
@@ -40,8 +41,8 @@ use tokio_postgres::{Client, Transaction};
 
 use super::migrations::{self, LOCK_KEY, STEPS};
 use super::{
-    check_unordered, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Metastore,
-    Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
+    check_unordered, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded,
+    Metastore, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 use connect::Connector;
 use listen::Listening;
@@ -334,6 +335,10 @@ impl Metastore for PgMetastore {
         cluster::live_nodes(&*self.reader().await?, timeout).await
     }
 
+    async fn heartbeat_ages(&self, timeout: Duration) -> Result<BTreeMap<String, Duration>> {
+        cluster::heartbeat_ages(&*self.reader().await?, timeout).await
+    }
+
     async fn leave(&self, id: &str) -> Result<()> {
         let mut writer = self.writer().await?;
         let tx = begin(&mut writer, "start removing a node").await?;
@@ -365,6 +370,41 @@ impl Metastore for PgMetastore {
 
     async fn partition_assignments(&self) -> Result<PartitionRouting> {
         cluster::partition_assignments(&*self.reader().await?).await
+    }
+
+    async fn report_loaded(
+        &self,
+        server: &str,
+        table: &str,
+        loaded: &[String],
+        dropped: &[String],
+    ) -> Result<()> {
+        if loaded.is_empty() && dropped.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start a loaded-segment report").await?;
+        let changed = loaded::report(&tx, server, table, loaded, dropped).await?;
+        finish(tx, changed).await
+    }
+
+    async fn replace_loaded(&self, server: &str, held: &Loaded) -> Result<()> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start a loaded-segment report").await?;
+        let changed = loaded::replace(&tx, server, held).await?;
+        finish(tx, changed).await
+    }
+
+    async fn prune_loaded(&self, keep: &[String]) -> Result<u64> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start pruning loaded-segment reports").await?;
+        let pruned = loaded::prune(&tx, keep).await?;
+        finish(tx, pruned > 0).await?;
+        Ok(pruned)
+    }
+
+    async fn external_view(&self, timeout: Duration) -> Result<Routing> {
+        loaded::external_view(&*self.reader().await?, timeout).await
     }
 
     /// Holds the leader lock on the leader connection: a session advisory
