@@ -242,6 +242,23 @@ fn settled(fleet: &Fleet, broker: usize, ids: std::ops::Range<i64>) {
     }
 }
 
+/// Partition `partition`'s lease holder and epoch, once it has one (a
+/// lease is briefly free while the partition moves between servers).
+fn holder_of(fleet: &Fleet, partition: i32) -> (String, i64) {
+    let deadline = std::time::Instant::now() + SETTLE;
+    loop {
+        if let Some(holder) = fleet.lease_holder(REALTIME, partition) {
+            return holder;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "partition {partition} never had a lease holder\n{}",
+            fleet.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers() {
     let Some(mut fleet) = Fleet::start("realtime") else {
@@ -309,7 +326,7 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     // Killed mid-ingest: partition 0's holder dies with rows only in its
     // consuming segment.
     produce(1000..1300);
-    let (holder, _) = fleet.lease_holder(REALTIME, 0).unwrap();
+    let (holder, _) = holder_of(&fleet, 0);
     let killed = fleet.by_id(&holder);
     fleet.kill9(killed);
     produce(1300..2000);
@@ -321,7 +338,7 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     // Stopped past its lease: partition 1's holder stalls while another
     // takes its lease and commits; resumed, it commits nothing and no
     // row is counted twice.
-    let (stalled_id, epoch) = fleet.lease_holder(REALTIME, 1).unwrap();
+    let (stalled_id, epoch) = holder_of(&fleet, 1);
     let stalled = fleet.by_id(&stalled_id);
     produce(2000..2100);
     settled(&fleet, broker, 0..2100);
@@ -365,7 +382,7 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     // Time for a replica added back to consume up to the end.
     std::thread::sleep(Duration::from_secs(cluster_support::LEASE_SECONDS));
     settled(&fleet, broker, 0..2800);
-    let (holder, _) = fleet.lease_holder(REALTIME, 0).unwrap();
+    let (holder, _) = holder_of(&fleet, 0);
     fleet.kill9(fleet.by_id(&holder));
     for _ in 0..12 {
         let got = fleet.try_totals_of(broker, "stock_transactions");

@@ -124,9 +124,12 @@ impl Router {
                 .or_default()
                 .entry(record.segment.clone())
                 .or_default();
-            if holders.is_empty() {
-                // Committed, not placed yet: its committer holds it.
-                holders.extend(route.servers.iter().cloned());
+            // Its committer (a consumer) holds it until others report it
+            // loaded: the consumers are asked after the routed holders.
+            for consumer in &route.servers {
+                if !holders.contains(consumer) {
+                    holders.push(consumer.clone());
+                }
             }
         }
         *self.current.write_locked() = Arc::new(Routing {
