@@ -72,7 +72,27 @@ impl App {
             return Ok(());
         };
         crate::cluster::node::join(cluster).await?;
-        crate::cluster::catalog::follow(cluster, self.catalog.clone(), self.server.clone());
+        let consumers = if cluster.role.serves() {
+            let streams =
+                crate::cluster::stream::Streams::new(cluster.clone(), self.catalog.clone());
+            self.realtime.set_coordinator(streams.clone());
+            streams.follow();
+            let (catalog, realtime) = (self.catalog.clone(), self.realtime.clone());
+            tokio::task::spawn_blocking(move || {
+                crate::cluster::catalog::consume(&catalog, &realtime, &[])
+            })
+            .await
+            .map_err(|err| Error::Serve(std::io::Error::other(err)))?;
+            Some(self.realtime.clone())
+        } else {
+            None
+        };
+        crate::cluster::catalog::follow(
+            cluster,
+            self.catalog.clone(),
+            self.server.clone(),
+            consumers,
+        );
         // Any node takes the API's calls: segments ingested here go to the
         // deep store and the metastore before they commit, and leave this
         // node once placed on others.

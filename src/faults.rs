@@ -5,13 +5,17 @@
 //! (`n` defaults to 1). Points: `seal.before_write` (a segment is about to
 //! be written), `seal.after_write` (its file is in place, not committed),
 //! `seal.after_commit` (committed; the consumer has not been told yet),
+//! `seal.before_commit` (in a cluster: the file is written, the commit to
+//! the cluster not asked yet),
 //! `seal.after_snapshot` (an upsert table's snapshot is written, the
 //! segment not committed),
 //! `export.after_put` (an S3 sink published one more object),
 //! `export.before_commit` (a JDBC sink wrote a segment's rows, not committed),
 //! `export.after_write` (a segment is in the target; the connector's state
 //! file does not say so yet).
-//! Without the variable every point is a no-op.
+//! With `GAMAY_FAULT_STALL_MS=<ms>` as well, the point stalls its thread
+//! that long instead of aborting (a server slow to commit, for tests that
+//! stop it meanwhile). Without `GAMAY_FAULT` every point is a no-op.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -47,6 +51,14 @@ pub fn reach(point: &str) {
         return;
     }
     if armed.hits.fetch_add(1, Ordering::SeqCst) + 1 == armed.at {
+        let stall = std::env::var("GAMAY_FAULT_STALL_MS")
+            .ok()
+            .and_then(|ms| ms.trim().parse::<u64>().ok());
+        if let Some(ms) = stall {
+            eprintln!("gamay: fault point {point} reached; stalling {ms} ms");
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            return;
+        }
         eprintln!("gamay: fault point {point} reached; aborting");
         std::process::abort();
     }

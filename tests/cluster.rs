@@ -6,6 +6,7 @@
 //! `partialResult` and `exceptions`.
 
 mod cluster_support;
+mod kafka;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -203,6 +204,284 @@ fn a_secured_cluster_answers_and_keeps_its_internal_route_to_itself() {
     // A node without the cluster's token does not start.
     let printed = fleet.refused_without_token("broker-1", "broker");
     assert!(printed.contains("--cluster-token-file"), "{printed}");
+}
+
+/// The REALTIME table of the Kafka tests (`stock_transactions`), with its
+/// type.
+const REALTIME: &str = "stock_transactions_REALTIME";
+
+/// Offsets are counted once: every partition's recorded segments start at
+/// 0 and each starts where the one before ended, holding one row per
+/// offset (every message is good).
+fn assert_each_offset_once(fleet: &Fleet) -> i64 {
+    let segments = fleet.stream_segments(REALTIME);
+    let mut next: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();
+    let mut rows = 0;
+    for &(partition, start, end, count) in &segments {
+        let at = next.entry(partition).or_insert(0);
+        assert_eq!(
+            start, *at,
+            "a gap or an overlap in partition {partition}: {segments:?}"
+        );
+        assert_eq!(count, end - start, "{segments:?}");
+        *at = end;
+        rows += count;
+    }
+    rows
+}
+
+/// Waits until the broker answers `ids`' totals, then asks again and again:
+/// queries take the committed segments' replicas in turn (and a
+/// partition's other consumer when its holder fails), so a server that
+/// counts an offset twice shows: no row may come twice and no total may
+/// pass what was produced. A replica may lag behind the lease holder (it
+/// holds a full segment until the holder commits, and starts over from
+/// each new checkpoint), and an answer may report a segment whose only
+/// loaded copy died while others load it: both are allowed here.
+fn settled(fleet: &Fleet, broker: usize, ids: std::ops::Range<i64>) {
+    let want = expected(ids);
+    fleet.wait_for_totals_of(broker, "stock_transactions", want, SETTLE);
+    for _ in 0..12 {
+        never_twice(fleet, broker, want);
+    }
+}
+
+/// One query's answer: complete ones count no row twice and stay within
+/// `want`; partial ones say what they left out.
+fn never_twice(fleet: &Fleet, broker: usize, want: (i64, i64, i64)) {
+    match fleet.try_totals_of(broker, "stock_transactions") {
+        Ok((count, sum, distinct)) => assert!(
+            count == distinct && count <= want.0 && sum <= want.1,
+            "{:?} against {want:?}\n{}",
+            (count, sum, distinct),
+            fleet.logs()
+        ),
+        Err(partial) => assert!(
+            partial["partialResult"] == true
+                && partial["exceptions"]
+                    .to_string()
+                    .contains("could not be served"),
+            "{partial}"
+        ),
+    }
+}
+
+/// Partition `partition`'s lease holder and epoch, once it has one (a
+/// lease is briefly free while the partition moves between servers).
+fn holder_of(fleet: &Fleet, partition: i32) -> (String, i64) {
+    let deadline = std::time::Instant::now() + SETTLE;
+    loop {
+        if let Some(holder) = fleet.lease_holder(REALTIME, partition) {
+            return holder;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "partition {partition} never had a lease holder\n{}",
+            fleet.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers() {
+    let Some(mut fleet) = Fleet::start("realtime") else {
+        return;
+    };
+    let topic = kafka::cluster("trades", 2);
+    let producer = kafka::producer(&topic);
+    let produce = |ids: std::ops::Range<i64>| {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&producer, "trades", &payloads, None);
+    };
+    let controller = fleet.node("controller", "controller");
+    let broker = fleet.node("broker", "broker");
+    // Alone at first, it takes both partitions' leases; it aborts on its
+    // second seal, the file written and neither uploaded nor committed.
+    let first = fleet.node_with_fault("server-0", "server", "seal.after_write@2");
+    let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = kafka::table(
+        &topic,
+        "trades",
+        serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
+    );
+    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
+    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+    fleet.wait_until(SETTLE, "server-0 holding both leases", |fleet| {
+        (0..2).all(|p| {
+            fleet
+                .lease_holder(REALTIME, p)
+                .is_some_and(|(owner, _)| owner == "server-0")
+        })
+    });
+    for i in 1..3 {
+        fleet.node(&format!("server-{i}"), "server");
+    }
+    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
+    });
+
+    // Killed mid-seal: the other replicas take the leases over from the
+    // checkpoint, and queries keep answering meanwhile.
+    produce(0..1000);
+    let deadline = std::time::Instant::now() + SETTLE;
+    while !fleet.exited(first) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server-0 never reached its fault point\n{}",
+            fleet.logs()
+        );
+        let answer = fleet.query(broker, "SELECT COUNT(*) FROM stock_transactions");
+        assert!(answer["resultTable"].is_object(), "{answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let answer = fleet.query(broker, "SELECT COUNT(*) FROM stock_transactions");
+    assert!(answer["resultTable"]["rows"][0][0].is_number(), "{answer}");
+    settled(&fleet, broker, 0..1000);
+    for partition in 0..2 {
+        let holder = fleet.lease_holder(REALTIME, partition);
+        assert!(holder.is_some_and(|(owner, _)| owner != "server-0"));
+    }
+    fleet.restart_unarmed(first);
+
+    // Killed mid-ingest: partition 0's holder dies with rows only in its
+    // consuming segment.
+    produce(1000..1300);
+    let (holder, _) = holder_of(&fleet, 0);
+    let killed = fleet.by_id(&holder);
+    fleet.kill9(killed);
+    produce(1300..2000);
+    settled(&fleet, broker, 0..2000);
+    assert!(fleet
+        .lease_holder(REALTIME, 0)
+        .is_some_and(|(owner, _)| owner != holder));
+
+    // Stopped past its lease: partition 1's holder stalls while another
+    // takes its lease and commits; resumed, it commits nothing and no
+    // row is counted twice.
+    let (stalled_id, epoch) = holder_of(&fleet, 1);
+    let stalled = fleet.by_id(&stalled_id);
+    produce(2000..2100);
+    settled(&fleet, broker, 0..2100);
+    fleet.signal(stalled, libc::SIGSTOP);
+    fleet.wait_until(
+        SETTLE,
+        "another server taking partition 1's lease",
+        |fleet| {
+            fleet
+                .lease_holder(REALTIME, 1)
+                .is_some_and(|(owner, at)| owner != stalled_id && at > epoch)
+        },
+    );
+    produce(2100..2700);
+    settled(&fleet, broker, 0..2700);
+    fleet.signal(stalled, libc::SIGCONT);
+    produce(2700..2800);
+    settled(&fleet, broker, 0..2800);
+    // Time for anything the resumed server still had under way.
+    std::thread::sleep(Duration::from_secs(2 * cluster_support::LEASE_SECONDS));
+    let committed = assert_each_offset_once(&fleet);
+    assert!(committed >= 2000, "{:?}", fleet.stream_segments(REALTIME));
+    settled(&fleet, broker, 0..2800);
+    let (status, body) = fleet.call(
+        broker,
+        "POST",
+        "/tables/stock_transactions/pauseConsumption",
+        "",
+    );
+    assert_eq!(status, 501, "{body}");
+
+    // Partition 0's holder dies with every replica caught up: its other
+    // consumer answers for the partition at once, from the same
+    // checkpoint, before any lease moves.
+    fleet.wait_until(SETTLE, "two live consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers
+            .values()
+            .all(|servers| servers.len() == 2 && !servers.contains(&holder))
+    });
+    // Time for a replica added back to consume up to the end.
+    std::thread::sleep(Duration::from_secs(cluster_support::LEASE_SECONDS));
+    settled(&fleet, broker, 0..2800);
+    let (holder, _) = holder_of(&fleet, 0);
+    fleet.kill9(fleet.by_id(&holder));
+    for _ in 0..12 {
+        never_twice(&fleet, broker, expected(0..2800));
+    }
+    settled(&fleet, broker, 0..2800);
+}
+
+#[test]
+fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
+    let Some(mut fleet) = Fleet::start("fenced") else {
+        return;
+    };
+    let topic = kafka::cluster("trades", 2);
+    let producer = kafka::producer(&topic);
+    let produce = |ids: std::ops::Range<i64>| {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&producer, "trades", &payloads, None);
+    };
+    let controller = fleet.node("controller", "controller");
+    let broker = fleet.node("broker", "broker");
+    // Alone at first, it takes both leases; its second seal stalls with
+    // its file written, just before it asks the cluster to commit.
+    let slow = fleet.node_with_fault("server-0", "server", "seal.before_commit@2~8000");
+    let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = kafka::table(
+        &topic,
+        "trades",
+        serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
+    );
+    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
+    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+    fleet.wait_until(SETTLE, "server-0 holding both leases", |fleet| {
+        (0..2).all(|p| {
+            fleet
+                .lease_holder(REALTIME, p)
+                .is_some_and(|(owner, _)| owner == "server-0")
+        })
+    });
+    fleet.node("server-1", "server");
+    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
+    });
+    produce(0..600);
+    fleet.wait_until(SETTLE, "server-0 stalling mid-commit", |fleet| {
+        fleet
+            .log(slow)
+            .contains("fault point seal.before_commit reached")
+    });
+    // Stopped past its lease: server-1 takes both partitions over and
+    // commits what server-0 was committing.
+    fleet.signal(slow, libc::SIGSTOP);
+    fleet.wait_until(SETTLE, "server-1 holding both leases", |fleet| {
+        (0..2).all(|p| {
+            fleet
+                .lease_holder(REALTIME, p)
+                .is_some_and(|(owner, _)| owner == "server-1")
+        })
+    });
+    produce(600..1000);
+    settled(&fleet, broker, 0..1000);
+    let before = fleet.stream_segments(REALTIME);
+    fleet.signal(slow, libc::SIGCONT);
+    fleet.wait_until(SETTLE, "server-0's stale commit fenced", |fleet| {
+        fleet.log(slow).contains("the segment is discarded")
+    });
+    produce(1000..1100);
+    settled(&fleet, broker, 0..1100);
+    let after = fleet.stream_segments(REALTIME);
+    for segment in &before {
+        assert!(after.contains(segment), "{before:?} {after:?}");
+    }
+    assert_each_offset_once(&fleet);
 }
 
 /// Segment → the servers the external view says hold it.

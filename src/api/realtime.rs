@@ -67,10 +67,23 @@ fn missing(typed: &str) -> ApiError {
     )
 }
 
+/// Refuses a control a cluster does not run yet: its partitions are
+/// consumed by several servers, and only the lease holder commits.
+fn not_in_cluster(state: &AppState, what: &str) -> Result<(), ApiError> {
+    if state.cluster.is_some() {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("{what} does not run in a cluster (--metastore) yet: each partition's lease holder commits its segments when they reach the table's flush thresholds"),
+        ));
+    }
+    Ok(())
+}
+
 async fn pause(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    not_in_cluster(&state, "pauseConsumption")?;
     let typed = realtime_table(&state, &name)?;
     let report = state
         .realtime
@@ -88,6 +101,7 @@ async fn resume(
     Path(name): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
+    not_in_cluster(&state, "resumeConsumption")?;
     let typed = realtime_table(&state, &name)?;
     let from = match params.0.get("consumeFrom") {
         None => ConsumeFrom::LastConsumed,
@@ -125,6 +139,7 @@ async fn force_commit(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    not_in_cluster(&state, "forceCommit")?;
     let typed = realtime_table(&state, &name)?;
     let job = state
         .realtime

@@ -5,14 +5,17 @@
 //! and takes segments being deleted off every server, then removes their
 //! records and files once no server reports them loaded. Moves are made
 //! in two phases (see [`round`]), against the external view.
+//! It also assigns each REALTIME table's Kafka partitions to
+//! `replicasPerPartition` live servers the same way (stable, balanced),
+//! which consume them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::place::{self, Holders, Load, Move};
 use super::{next_change, Cluster};
-use crate::catalog::{Catalog, TableConfig};
+use crate::catalog::{parse_stream_config, Catalog, TableConfig, TableType};
 use crate::metastore::{Metastore, Routing, SegmentState};
 
 /// The role that servers announce.
@@ -24,6 +27,7 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
     cluster.spawn(async move {
         let mut changes = me.metastore.changes();
         let mut leading = false;
+        let mut counts = PartitionCounts::default();
         loop {
             match me.metastore.lead().await {
                 Ok(true) => {
@@ -37,6 +41,9 @@ pub fn run(cluster: &Arc<Cluster>, catalog: Arc<Catalog>) {
                     }
                     if let Err(err) = rebalance(&me, &catalog, None, false).await {
                         tracing::warn!(error = %err, "placing segments failed; retrying");
+                    }
+                    if let Err(err) = assign_partitions(&me, &catalog, &mut counts).await {
+                        tracing::warn!(error = %err, "assigning stream partitions failed; retrying");
                     }
                 }
                 Ok(false) => {
@@ -70,17 +77,135 @@ pub async fn live_servers(
 }
 
 /// How many servers hold each sealed segment of a table:
-/// `segmentsConfig.replication` (for REALTIME tables also
-/// `replicasPerPartition`), at least 1.
+/// `segmentsConfig.replication`, for REALTIME tables
+/// `replicasPerPartition` first (the replicas consuming a partition hold
+/// its committed segments), at least 1.
 pub fn replication(config: &TableConfig) -> usize {
     let segments = &config.segments_config;
-    segments
-        .replication
+    let (first, second) = match config.table_type {
+        TableType::Realtime => (&segments.replicas_per_partition, &segments.replication),
+        _ => (&segments.replication, &segments.replicas_per_partition),
+    };
+    first
         .as_deref()
-        .or(segments.replicas_per_partition.as_deref())
+        .or(second.as_deref())
         .and_then(|text| text.trim().parse::<usize>().ok())
         .unwrap_or(1)
         .max(1)
+}
+
+/// How long a topic's partition count is trusted before it is asked again.
+const RECOUNT: Duration = Duration::from_secs(30);
+
+/// Each REALTIME table's partition count, and when it was read.
+#[derive(Default)]
+struct PartitionCounts(BTreeMap<String, (i32, Instant)>);
+
+/// Assigns every REALTIME table's partitions to `replicasPerPartition`
+/// live servers (a partition keeps its live consumers), and clears the
+/// assignments of tables that are gone.
+async fn assign_partitions(
+    cluster: &Cluster,
+    catalog: &Catalog,
+    counts: &mut PartitionCounts,
+) -> Result<(), String> {
+    let servers = live_servers(cluster.metastore.as_ref(), cluster.lease_timeout)
+        .await
+        .map_err(|err| err.to_string())?;
+    let current = cluster
+        .metastore
+        .partition_assignments()
+        .await
+        .map_err(|err| err.to_string())?;
+    let mut load = Load::new();
+    let mut tables = Vec::new();
+    for raw in catalog.table_names(Some(TableType::Realtime)) {
+        for entry in catalog.tables_named(&raw) {
+            if entry.config.table_type == TableType::Realtime {
+                tables.push(entry.config.clone());
+            }
+        }
+    }
+    for config in &tables {
+        let table = config.name_with_type();
+        let count = match partition_count(config, counts).await {
+            Ok(count) => count,
+            Err(err) => {
+                tracing::warn!(table = %table, error = %err, "cannot count the topic's partitions; retrying");
+                continue;
+            }
+        };
+        let names: Vec<String> = (0..count).map(partition_key).collect();
+        let mut held = Holders::new();
+        for (partition, servers) in current.get(&table).into_iter().flatten() {
+            held.insert(partition_key(*partition), servers.clone());
+        }
+        let placed = place::place(&names, &held, &servers, replication(config), &mut load);
+        let mut wanted: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+        for (partition, holders) in placed {
+            if let Ok(partition) = partition.parse::<i32>() {
+                wanted.insert(partition, holders);
+            }
+        }
+        let before = current.get(&table).cloned().unwrap_or_default();
+        if before != wanted {
+            cluster
+                .metastore
+                .assign_partitions(&table, &wanted)
+                .await
+                .map_err(|err| err.to_string())?;
+            tracing::info!(table = %table, partitions = count, servers = servers.len(), "assigned stream partitions");
+        }
+    }
+    for table in current.keys() {
+        if !tables
+            .iter()
+            .any(|config| &config.name_with_type() == table)
+        {
+            cluster
+                .metastore
+                .assign_partitions(table, &BTreeMap::new())
+                .await
+                .map_err(|err| err.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// A partition as placement names it: zero-padded, so names sort as
+/// numbers do.
+fn partition_key(partition: i32) -> String {
+    format!("{partition:010}")
+}
+
+/// The table's topic's partition count, asked of Kafka at most every
+/// [`RECOUNT`].
+async fn partition_count(
+    config: &TableConfig,
+    counts: &mut PartitionCounts,
+) -> Result<i32, String> {
+    let table = config.name_with_type();
+    if let Some((count, at)) = counts.0.get(&table) {
+        if at.elapsed() < RECOUNT {
+            return Ok(*count);
+        }
+    }
+    let map = config
+        .stream_config_map()
+        .ok_or_else(|| format!("table {table} has no stream config"))?;
+    let stream =
+        parse_stream_config(map, "streamConfigs").map_err(|problems| format!("{problems:?}"))?;
+    let id = format!("{table}-controller");
+    let count = tokio::task::spawn_blocking(move || {
+        let consumer =
+            crate::ingest::kafka::connect(&stream, &id).map_err(|err| err.to_string())?;
+        crate::ingest::kafka::partition_count(&consumer, &stream.topic)
+            .map_err(|err| err.to_string())
+    })
+    .await
+    .map_err(|err| err.to_string())??;
+    counts.0.insert(table, (count, Instant::now()));
+    Ok(count)
 }
 
 /// What a round of placement found and did.

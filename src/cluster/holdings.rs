@@ -150,10 +150,23 @@ pub async fn sync(
             .map(|record| (record.segment, record.state))
             .collect();
         let placed = routing.get(&table);
+        // Never the last copy: another live server must report it loaded
+        // (a real-time segment committed here is placed on others, which
+        // load it from the deep store meanwhile).
+        let loaded = cluster
+            .metastore
+            .external_view(cluster.lease_timeout)
+            .await
+            .map_err(|err| err.to_string())?;
         for segment in extra {
-            let elsewhere = placed
+            let loaded_elsewhere = loaded
+                .get(&table)
                 .and_then(|segments| segments.get(segment))
-                .is_some_and(|holders| !holders.is_empty());
+                .is_some_and(|holders| holders.iter().any(|holder| holder != me));
+            let elsewhere = loaded_elsewhere
+                && placed
+                    .and_then(|segments| segments.get(segment))
+                    .is_some_and(|holders| !holders.is_empty());
             let deleting = records.get(segment) == Some(&SegmentState::Deleting);
             if !records.contains_key(segment) {
                 if noted.insert((table.clone(), segment.clone())) {

@@ -8,6 +8,8 @@
 //!  ingesting node ── seal ─► deep store upload ─► record (publish.rs)
 //!  lead controller ── live servers × segment records ─► assignments (controller.rs, place.rs)
 //!  server ── assignments ─► download / drop ─► local tables (holdings.rs)
+//!  lead controller ── live servers × Kafka partitions ─► partition assignments (controller.rs)
+//!  server ── partition assignments ─► leases, consume, seal ─► deep store ─► commit (stream.rs)
 //!  broker ── assignments × live nodes ─► routing ─► scatter (routing.rs, scatter.rs)
 //! ```
 //!
@@ -25,6 +27,7 @@ pub mod remote;
 pub mod retention;
 pub mod routing;
 pub mod scatter;
+pub mod stream;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

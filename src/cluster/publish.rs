@@ -22,19 +22,21 @@ pub struct ToCluster {
     pub catalog: Arc<Catalog>,
 }
 
-impl ToCluster {
-    /// The segment's time range in epoch milliseconds, when its table has
-    /// a time column.
-    fn time_range(&self, table: &str, segment: &ImmutableSegment) -> Option<(i64, i64)> {
-        let entry = self.catalog.table(table)?;
-        let schema = self.catalog.schema_for_table(&entry.config)?;
-        let time = TimeColumn::of(&schema.schema, &entry.config)?;
-        let meta = segment.meta();
-        Some((
-            time.millis(meta.min_time.as_ref()?)?,
-            time.millis(meta.max_time.as_ref()?)?,
-        ))
-    }
+/// A segment's time range in epoch milliseconds, when its table has a
+/// time column: what its record carries (retention reads it).
+pub fn time_range(
+    catalog: &Catalog,
+    table: &str,
+    segment: &ImmutableSegment,
+) -> Option<(i64, i64)> {
+    let entry = catalog.table(table)?;
+    let schema = catalog.schema_for_table(&entry.config)?;
+    let time = TimeColumn::of(&schema.schema, &entry.config)?;
+    let meta = segment.meta();
+    Some((
+        time.millis(meta.min_time.as_ref()?)?,
+        time.millis(meta.max_time.as_ref()?)?,
+    ))
 }
 
 impl Publisher for ToCluster {
@@ -56,7 +58,7 @@ impl Publisher for ToCluster {
             segment: name.clone(),
             partition: None,
             offsets: None,
-            time_range: self.time_range(table, segment),
+            time_range: time_range(&self.catalog, table, segment),
             rows: segment.num_docs() as i64,
             size_bytes: bytes.len() as i64,
             crc: i64::from(crc32c::crc32c(&bytes)),

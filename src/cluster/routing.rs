@@ -7,12 +7,22 @@
 //! live servers that report it loaded (the external view), and only when
 //! none does yet to its live assigned holders, which answer it as missing
 //! so the broker reports it rather than leave it out silently.
+//!
+//! For a REALTIME table it also holds, per stream partition, where the
+//! committed segments end and the live servers consuming it: the broker
+//! asks one of them for the partition's rows from there on
+//! (`query::consuming`). Both come from the same read of the segment
+//! records, taken after the assignments: a segment committed since the
+//! assignments were read has no holders yet and is asked of the
+//! partition's consumers (its committer holds it), so no offset is left
+//! out or counted twice.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use super::controller::SERVER_ROLE;
 use super::{next_change, Cluster};
+use crate::metastore::SegmentState;
 use crate::sync::RecoverRw;
 
 /// One snapshot of the routing.
@@ -22,6 +32,17 @@ pub struct Routing {
     pub tables: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Live server id → its URL.
     pub servers: BTreeMap<String, String>,
+    /// REALTIME table (with type) → stream partition → what to ask for.
+    pub partitions: BTreeMap<String, BTreeMap<i32, PartitionRoute>>,
+}
+
+/// A stream partition's rows past its committed segments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionRoute {
+    /// Where the committed segments end; `None` before the first.
+    pub from: Option<i64>,
+    /// The live servers consuming it, the lease holder first.
+    pub servers: Vec<String>,
 }
 
 /// The current routing, kept fresh.
@@ -54,8 +75,68 @@ impl Router {
             .metastore
             .external_view(cluster.lease_timeout)
             .await?;
-        let tables = route(assigned, &loaded, &servers);
-        *self.current.write_locked() = Arc::new(Routing { tables, servers });
+        let mut tables = route(assigned, &loaded, &servers);
+        let mut partitions: BTreeMap<String, BTreeMap<i32, PartitionRoute>> = BTreeMap::new();
+        for (table, assigned) in cluster.metastore.partition_assignments().await? {
+            // Read before the records, so never past them; it still counts
+            // when retention removed a partition's newest records.
+            let checkpoints = cluster.metastore.checkpoints(&table).await?;
+            let holders: BTreeMap<i32, String> = cluster
+                .metastore
+                .leases(&table)
+                .await?
+                .into_iter()
+                .map(|lease| (lease.partition, lease.owner))
+                .collect();
+            let routes = partitions.entry(table).or_default();
+            for (partition, consumers) in assigned {
+                let mut consumers: Vec<String> = consumers
+                    .into_iter()
+                    .filter(|server| servers.contains_key(server))
+                    .collect();
+                // The lease holder first: it is the freshest (a replica
+                // starts over from each new checkpoint).
+                consumers.sort_by_key(|server| holders.get(&partition) != Some(server));
+                routes.insert(
+                    partition,
+                    PartitionRoute {
+                        from: checkpoints.get(&partition).copied(),
+                        servers: consumers,
+                    },
+                );
+            }
+        }
+        // Read last: every commit it shows moved its partition's `from`.
+        for record in cluster.metastore.all_segments().await? {
+            let (Some(partition), Some((_, end))) = (record.partition, record.offsets) else {
+                continue;
+            };
+            let Some(routes) = partitions.get_mut(&record.table) else {
+                continue;
+            };
+            let route = routes.entry(partition).or_default();
+            route.from = Some(route.from.map_or(end, |from| from.max(end)));
+            if record.state != SegmentState::Online {
+                continue;
+            }
+            let holders = tables
+                .entry(record.table.clone())
+                .or_default()
+                .entry(record.segment.clone())
+                .or_default();
+            // Its committer (a consumer) holds it until others report it
+            // loaded: the consumers are asked after the routed holders.
+            for consumer in &route.servers {
+                if !holders.contains(consumer) {
+                    holders.push(consumer.clone());
+                }
+            }
+        }
+        *self.current.write_locked() = Arc::new(Routing {
+            tables,
+            servers,
+            partitions,
+        });
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use super::remote::{Failure, Remote};
 use super::routing::Router;
 use super::Cluster;
 use crate::metrics::cluster::ClusterMetrics;
+use crate::query::consuming;
 use crate::query::error::{SERVER_NOT_RESPONDING, SERVER_SEGMENT_MISSING};
 use crate::query::exec::Deadline;
 use crate::query::gather::{ask, Gathered, Scatter};
@@ -100,6 +101,18 @@ impl Scatter for ClusterScatter {
                     order.sort_by_key(|holder| suspects.contains(holder));
                 }
                 pending.insert(segment.clone(), order);
+            }
+            // Each stream partition's rows past its committed segments,
+            // from one of its consumers.
+            let Some(partitions) = routing.partitions.get(table) else {
+                continue;
+            };
+            // The lease holder first, the other consumers when it fails.
+            for (partition, route) in partitions {
+                let name = consuming::token(table, *partition, route.from);
+                let mut order = route.servers.clone();
+                order.sort_by_key(|holder| suspects.contains(holder));
+                pending.insert(name, order);
             }
         }
         let mut gathered = Gathered::default();

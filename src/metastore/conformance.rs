@@ -3,6 +3,7 @@
 //! handles on one metastore, as two nodes see it: for the local metastore
 //! both are the same instance; for PostgreSQL two connected metastores.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ macro_rules! conformance_tests {
             a_released_or_expired_lease_goes_to_the_next_owner,
             nodes_are_live_while_they_beat_and_gone_when_they_leave,
             an_assignment_replaces_the_holders_of_a_recorded_segment,
+            a_partition_assignment_replaces_the_tables_consumers,
             the_external_view_is_what_live_servers_report_loaded,
             connectors_keep_their_state_across_config_changes,
             the_change_counter_moves_on_every_change,
@@ -483,6 +485,46 @@ pub async fn an_assignment_replaces_the_holders_of_a_recorded_segment(
         assert!(matches!(err, Error::Unrecorded { .. }), "{err}");
     }
     assert_eq!(b.routing().await.unwrap(), routing);
+}
+
+pub async fn a_partition_assignment_replaces_the_tables_consumers(
+    a: &dyn Metastore,
+    b: &dyn Metastore,
+) {
+    let mut counter = b.changes();
+    let wanted: BTreeMap<i32, Vec<String>> = [
+        (0, servers(&["s2", "s1", "s2"])),
+        (1, servers(&["s3"])),
+        (2, Vec::new()),
+    ]
+    .into_iter()
+    .collect();
+    a.assign_partitions(TABLE, &wanted).await.unwrap();
+    moves(&mut counter, "partitions assigned").await;
+    a.assign_partitions(
+        "other_REALTIME",
+        &[(0, servers(&["s1"]))].into_iter().collect(),
+    )
+    .await
+    .unwrap();
+    let assigned = b.partition_assignments().await.unwrap();
+    assert_eq!(assigned.len(), 2, "{assigned:?}");
+    assert_eq!(assigned[TABLE].len(), 2, "{assigned:?}");
+    assert_eq!(assigned[TABLE][&0], servers(&["s1", "s2"]));
+    assert_eq!(assigned[TABLE][&1], servers(&["s3"]));
+
+    // A new assignment replaces the table's whole one, and leaves other
+    // tables alone; an empty one removes it.
+    b.assign_partitions(TABLE, &[(1, servers(&["s1"]))].into_iter().collect())
+        .await
+        .unwrap();
+    let assigned = a.partition_assignments().await.unwrap();
+    assert_eq!(assigned[TABLE].len(), 1, "{assigned:?}");
+    assert_eq!(assigned[TABLE][&1], servers(&["s1"]));
+    assert_eq!(assigned["other_REALTIME"][&0], servers(&["s1"]));
+    a.assign_partitions(TABLE, &BTreeMap::new()).await.unwrap();
+    let assigned = b.partition_assignments().await.unwrap();
+    assert!(!assigned.contains_key(TABLE), "{assigned:?}");
 }
 
 pub async fn the_external_view_is_what_live_servers_report_loaded(

@@ -80,6 +80,13 @@ pub const STEPS: &[&str] = &[
         segment_name TEXT NOT NULL,
         PRIMARY KEY (server_id, table_name, segment_name)
     );",
+    // 5: which servers consume each stream partition of a REALTIME table.
+    "CREATE TABLE gamay_partition_assignments (
+        table_name   TEXT NOT NULL,
+        partition_id INTEGER NOT NULL,
+        server_id    TEXT NOT NULL,
+        PRIMARY KEY (table_name, partition_id, server_id)
+    );",
 ];
 
 /// The version this build migrates to.

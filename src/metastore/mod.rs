@@ -4,7 +4,7 @@
 //! (table, partition, offsets, time range, rows, size, checksum,
 //! deep-store URI, state), each partition's checkpoint, partition leases
 //! with a fencing epoch, the live nodes (heartbeats), which servers hold
-//! which sealed segments, connectors' configs and state, the controllers'
+//! which sealed segments and consume which stream partitions, connectors' configs and state, the controllers'
 //! leadership, and a change counter that tells every node when to re-read.
 //!
 //! The commit of a real-time segment is the heart of exactly-once across
@@ -164,6 +164,10 @@ pub struct ConnectorRecord {
 /// Table (with type) → segment → the servers assigned to hold it.
 pub type Routing = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
+/// Table (with type) → stream partition → the servers assigned to consume
+/// it (Pinot's `replicasPerPartition` of them), each list sorted.
+pub type PartitionRouting = BTreeMap<String, BTreeMap<i32, Vec<String>>>;
+
 /// Table (with type) → the segments one server reports loaded.
 pub type Loaded = BTreeMap<String, Vec<String>>;
 
@@ -252,6 +256,16 @@ pub trait Metastore: Send + Sync {
     /// Which servers hold each segment of every table, each list sorted;
     /// segments without holders are absent.
     async fn routing(&self) -> Result<Routing>;
+    /// Makes `partitions` the consumers of `table`'s stream partitions,
+    /// replacing every earlier assignment of the table (duplicates
+    /// ignored; a partition with no servers, or an empty map, leaves none).
+    async fn assign_partitions(
+        &self,
+        table: &str,
+        partitions: &BTreeMap<i32, Vec<String>>,
+    ) -> Result<()>;
+    /// Which servers consume each stream partition of every table.
+    async fn partition_assignments(&self) -> Result<PartitionRouting>;
 
     // ---- what servers really hold ----
 

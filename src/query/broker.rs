@@ -148,14 +148,51 @@ impl LocalServer {
         let Some(wanted) = wanted else {
             return (out, Vec::new());
         };
-        let wanted: std::collections::HashSet<&str> = wanted.iter().map(String::as_str).collect();
-        out.retain(|segment| wanted.contains(segment.name()));
+        // Named segments are sealed ones; a stream partition's rows past
+        // its checkpoint are asked for by token (`consuming.rs`).
+        let mut named: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut chains: Vec<(&String, Vec<String>)> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        for name in wanted {
+            let Some((table, partition, from)) = super::consuming::parse(name) else {
+                named.insert(name);
+                continue;
+            };
+            let chain = tables
+                .iter()
+                .filter(|held| held.as_str() == table)
+                .find_map(|table| self.server.table(table))
+                .and_then(|data| super::consuming::resolve(&data.live(), partition, from));
+            match chain {
+                Some(chain) => chains.push((name, chain)),
+                None => missing.push(name.clone()),
+            }
+        }
+        // The chains were read from a later snapshot than the sources: a
+        // chain the sources do not hold whole is not served at all.
+        let held: std::collections::HashSet<&str> =
+            out.iter().map(|segment| segment.name()).collect();
+        let mut resolved: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (token, chain) in chains {
+            if chain.iter().all(|name| held.contains(name.as_str())) {
+                resolved.extend(chain);
+            } else {
+                missing.push(token.clone());
+            }
+        }
+        drop(held);
+        out.retain(|segment| {
+            resolved.contains(segment.name())
+                || (segment.consuming_since().is_none() && named.contains(segment.name()))
+        });
         let found: std::collections::HashSet<&str> =
             out.iter().map(|segment| segment.name()).collect();
-        let mut missing: Vec<String> = wanted
-            .difference(&found)
-            .map(|name| name.to_string())
-            .collect();
+        missing.extend(
+            named
+                .iter()
+                .filter(|name| !found.contains(**name))
+                .map(|name| name.to_string()),
+        );
         missing.sort();
         (out, missing)
     }

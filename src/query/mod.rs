@@ -14,6 +14,7 @@
 
 pub mod agg;
 pub mod broker;
+pub mod consuming;
 pub mod docs;
 pub mod error;
 pub mod eval;

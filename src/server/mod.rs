@@ -36,6 +36,44 @@ pub trait Publisher: Send + Sync {
     fn publish(&self, table: &str, segment: &ImmutableSegment, path: &Path) -> Result<()>;
 }
 
+/// What a cluster decides about a REALTIME table's stream partitions, as a
+/// server's consumers ask it (implemented in `cluster`, over the
+/// metastore). Every answer is the server's current view, cheap to ask:
+/// consumers ask it on every loop.
+pub trait StreamCoordinator: Send + Sync {
+    /// Whether this server is assigned to consume `partition` of `table`.
+    fn consumes(&self, table: &str, partition: i32) -> bool;
+    /// Where the partition's committed segments end (the first offset
+    /// none holds) and the number of the partition's next segment; `None`
+    /// before the first commit.
+    fn checkpoint(&self, table: &str, partition: i32) -> Option<(i64, u64)>;
+    /// Whether this server holds the partition's lease, so may seal and
+    /// commit its next segment.
+    fn holds_lease(&self, table: &str, partition: i32) -> bool;
+    /// Publishes a sealed segment holding offsets `[start, end)` of the
+    /// partition and commits it under the lease. An error leaves nothing
+    /// committed and may be retried.
+    fn commit(
+        &self,
+        table: &str,
+        partition: i32,
+        segment: &ImmutableSegment,
+        path: &Path,
+        offsets: (i64, i64),
+    ) -> Result<StreamCommit>;
+}
+
+/// What a [`StreamCoordinator::commit`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamCommit {
+    /// The segment is the cluster's, and the checkpoint at its end.
+    Committed,
+    /// Another server committed these offsets or holds the lease: the
+    /// segment must be discarded and consumption resumed from the
+    /// cluster's checkpoint.
+    Fenced,
+}
+
 /// All tables' data in one process.
 pub struct Server {
     root: PathBuf,

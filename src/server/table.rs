@@ -49,6 +49,8 @@ pub type SegmentSet = Arc<Vec<Arc<ImmutableSegment>>>;
 pub struct ConsumingSegment {
     pub name: String,
     pub partition: i32,
+    /// The first stream offset it holds.
+    pub start_offset: i64,
     pub segment: Arc<MutableSegment>,
 }
 
@@ -218,6 +220,19 @@ impl TableData {
         });
     }
 
+    /// Withdraws every consuming segment of stream partition `partition`.
+    pub fn remove_consuming_partition(&self, partition: i32) {
+        self.update_live(|live| {
+            let next = live
+                .consuming
+                .iter()
+                .filter(|consuming| consuming.partition != partition)
+                .cloned()
+                .collect();
+            live.consuming = Arc::new(next);
+        });
+    }
+
     /// Withdraws consuming segment `name` (consumption stopped before it
     /// sealed; its rows will be consumed again from the checkpoint).
     pub fn remove_consuming(&self, name: &str) {
@@ -258,7 +273,11 @@ impl TableData {
             crate::faults::reach("seal.after_snapshot");
         }
         let mut sealed: Vec<Arc<ImmutableSegment>> = self.segments().as_ref().clone();
-        sealed.extend(opened.iter().cloned());
+        // In a cluster the placement may have loaded it from the deep
+        // store already: a segment is held once.
+        if !sealed.iter().any(|segment| segment.name() == name) {
+            sealed.extend(opened.iter().cloned());
+        }
         let mut next_checkpoints = checkpoints.clone();
         next_checkpoints.insert(partition, checkpoint);
         write_manifest(&self.dir, &sealed, &next_checkpoints)?;
@@ -341,7 +360,12 @@ impl TableData {
     fn commit_opened(&self, opened: Vec<Arc<ImmutableSegment>>) -> Result<Vec<String>, Error> {
         let checkpoints = self.lock_commit();
         let mut next: Vec<Arc<ImmutableSegment>> = self.segments().as_ref().clone();
-        next.extend(opened.iter().cloned());
+        for segment in &opened {
+            // A segment is held once, however it arrived.
+            if !next.iter().any(|held| held.name() == segment.name()) {
+                next.push(segment.clone());
+            }
+        }
         write_manifest(&self.dir, &next, &checkpoints)?;
         self.update_live(|live| live.sealed = Arc::new(next));
         Ok(opened

@@ -29,6 +29,8 @@ struct Member {
     dir: PathBuf,
     child: Option<Child>,
     url: String,
+    /// `GAMAY_FAULT` for its next start.
+    fault: Option<String>,
 }
 
 pub struct Fleet {
@@ -146,6 +148,7 @@ impl Fleet {
             dir,
             child: None,
             url: String::new(),
+            fault: None,
         });
         let node = self.members.len() - 1;
         self.launch(node);
@@ -164,7 +167,18 @@ impl Fleet {
             .append(true)
             .open(&log)
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gamay"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gamay"));
+        command.env_remove("GAMAY_FAULT_STALL_MS");
+        match &member.fault {
+            Some(fault) => match fault.split_once('~') {
+                Some((fault, stall_ms)) => command
+                    .env("GAMAY_FAULT", fault)
+                    .env("GAMAY_FAULT_STALL_MS", stall_ms),
+                None => command.env("GAMAY_FAULT", fault),
+            },
+            None => command.env_remove("GAMAY_FAULT"),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&member.dir)
             .args(["--role", &member.role, "--node-id", &member.id])
@@ -229,6 +243,38 @@ impl Fleet {
     /// Deletes a (killed) node's data directory.
     pub fn wipe(&mut self, node: NodeRef) {
         let _ = std::fs::remove_dir_all(&self.members[node].dir);
+    }
+
+    /// Starts node `id` with `role`, armed to abort at fault point `fault`
+    /// (`GAMAY_FAULT`, see src/faults.rs), or to stall there when `fault`
+    /// ends in `~<ms>` (`GAMAY_FAULT_STALL_MS`).
+    pub fn node_with_fault(&mut self, id: &str, role: &str, fault: &str) -> NodeRef {
+        let dir = self.root.path().join(id);
+        self.members.push(Member {
+            id: id.to_string(),
+            role: role.to_string(),
+            dir,
+            child: None,
+            url: String::new(),
+            fault: Some(fault.to_string()),
+        });
+        let node = self.members.len() - 1;
+        self.launch(node);
+        node
+    }
+
+    /// Whether a node's process has ended by itself (a fault point).
+    pub fn exited(&mut self, node: NodeRef) -> bool {
+        match &mut self.members[node].child {
+            Some(child) => matches!(child.try_wait(), Ok(Some(_))),
+            None => true,
+        }
+    }
+
+    /// Starts a node again without its fault point.
+    pub fn restart_unarmed(&mut self, node: NodeRef) {
+        self.members[node].fault = None;
+        self.restart(node);
     }
 
     /// Starts a killed node again, on a new port.
@@ -369,9 +415,15 @@ impl Fleet {
     }
 
     fn try_totals(&self, node: NodeRef) -> Result<(i64, i64, i64), Value> {
+        self.try_totals_of(node, "trades")
+    }
+
+    /// COUNT(*), SUM(id), COUNT(DISTINCT id) of `table` through `node`, or
+    /// the answer when it is not complete.
+    pub fn try_totals_of(&self, node: NodeRef, table: &str) -> Result<(i64, i64, i64), Value> {
         let answer = self.query(
             node,
-            "SELECT COUNT(*), SUM(id), COUNT(DISTINCT id) FROM trades",
+            &format!("SELECT COUNT(*), SUM(id), COUNT(DISTINCT id) FROM {table}"),
         );
         if answer["partialResult"] == true
             || answer["exceptions"]
@@ -387,10 +439,22 @@ impl Fleet {
 
     /// Waits until `node` answers `want`, failing with the last answer.
     pub fn wait_for_totals(&self, node: NodeRef, want: (i64, i64, i64), within: Duration) {
+        self.wait_for_totals_of(node, "trades", want, within)
+    }
+
+    /// Waits until `node` answers `want` for `table`, failing with the
+    /// last answer.
+    pub fn wait_for_totals_of(
+        &self,
+        node: NodeRef,
+        table: &str,
+        want: (i64, i64, i64),
+        within: Duration,
+    ) {
         let deadline = Instant::now() + within;
         let mut last = Value::Null;
         while Instant::now() < deadline {
-            match self.try_totals(node) {
+            match self.try_totals_of(node, table) {
                 Ok(got) if got == want => return,
                 Ok(got) => last = json!(format!("{got:?}")),
                 Err(answer) => last = answer,
@@ -437,6 +501,75 @@ impl Fleet {
             }
             out
         })
+    }
+
+    /// Runs `sql` on the metastore's schema and returns its rows.
+    fn metastore_rows(&self, sql: String) -> Vec<tokio_postgres::Row> {
+        let url = self.base_url.clone();
+        let schema = self.schema.clone();
+        self.runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!("SET search_path TO {schema}"))
+                .await
+                .unwrap();
+            client.query(&sql, &[]).await.unwrap()
+        })
+    }
+
+    /// The recorded real-time segments of `table`: (partition, start
+    /// offset, end offset, rows), by partition and offset.
+    pub fn stream_segments(&self, table: &str) -> Vec<(i32, i64, i64, i64)> {
+        self.metastore_rows(format!(
+            "SELECT partition_id, start_offset, end_offset, num_rows FROM gamay_segments
+             WHERE table_name = '{table}' AND partition_id IS NOT NULL ORDER BY 1, 2"
+        ))
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect()
+    }
+
+    /// Who holds partition `partition`'s unexpired lease of `table`, and at
+    /// which epoch.
+    pub fn lease_holder(&self, table: &str, partition: i32) -> Option<(String, i64)> {
+        self.metastore_rows(format!(
+            "SELECT owner, epoch FROM gamay_leases WHERE table_name = '{table}'
+             AND partition_id = {partition} AND expires_at > now()"
+        ))
+        .first()
+        .map(|row| (row.get(0), row.get(1)))
+    }
+
+    /// Stream partition → the servers assigned to consume it.
+    pub fn partition_consumers(&self, table: &str) -> BTreeMap<i32, Vec<String>> {
+        let mut out: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+        for row in self.metastore_rows(format!(
+            "SELECT partition_id, server_id FROM gamay_partition_assignments
+             WHERE table_name = '{table}' ORDER BY 1, 2"
+        )) {
+            out.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        out
+    }
+
+    /// The node of the fleet with id `id`.
+    pub fn by_id(&self, id: &str) -> NodeRef {
+        self.members
+            .iter()
+            .position(|member| member.id == id)
+            .unwrap()
+    }
+
+    /// Node `node`'s whole log.
+    pub fn log(&self, node: NodeRef) -> String {
+        let path = self
+            .root
+            .path()
+            .join(format!("{}.log", self.members[node].id));
+        std::fs::read_to_string(path).unwrap_or_default()
     }
 
     /// Whether the deep store holds `table`'s `segment`.

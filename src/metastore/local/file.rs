@@ -11,6 +11,7 @@
 //!   "checkpoints": [{"table", "partition", "nextOffset"}],
 //!   "leases":      [{"table", "partition", "owner", "epoch", "ttlMicros"}],
 //!   "assignments": [{"table", "segment", "servers": [...]}],
+//!   "partitionAssignments"?: [{"table", "partition", "servers": [...]}],
 //!   "connectors":  [{"name", "config", "state"?}] }
 //! ```
 
@@ -37,7 +38,18 @@ struct File {
     checkpoints: Vec<Checkpoint>,
     leases: Vec<LeaseGrant>,
     assignments: Vec<Assignment>,
+    /// Absent in files written before stream partitions were assigned.
+    #[serde(default)]
+    partition_assignments: Vec<PartitionAssignment>,
     connectors: Vec<Connector>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartitionAssignment {
+    table: String,
+    partition: i32,
+    servers: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -159,6 +171,15 @@ pub(super) fn encode(state: &State) -> std::io::Result<Vec<u8>> {
                 servers: servers.iter().cloned().collect(),
             })
             .collect(),
+        partition_assignments: state
+            .partition_assignments
+            .iter()
+            .map(|((table, partition), servers)| PartitionAssignment {
+                table: table.clone(),
+                partition: *partition,
+                servers: servers.iter().cloned().collect(),
+            })
+            .collect(),
         connectors: state
             .connectors
             .iter()
@@ -231,6 +252,15 @@ pub(super) fn decode(path: &Path, bytes: &[u8], now: Instant) -> Result<State> {
         state
             .assignments
             .insert((assignment.table, assignment.segment), servers);
+    }
+    for assignment in file.partition_assignments {
+        if assignment.servers.is_empty() {
+            continue;
+        }
+        let servers = assignment.servers.into_iter().collect();
+        state
+            .partition_assignments
+            .insert((assignment.table, assignment.partition), servers);
     }
     for connector in file.connectors {
         state

@@ -27,7 +27,7 @@ use tokio::sync::{watch, Mutex};
 
 use super::{
     CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded, Metastore, Node,
-    Result, Routing, SegmentRecord, SegmentState,
+    PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 use crate::durable;
 use state::State;
@@ -263,6 +263,19 @@ impl Metastore for LocalMetastore {
 
     async fn routing(&self) -> Result<Routing> {
         Ok(self.read(|state, _| state.routing()).await)
+    }
+
+    async fn assign_partitions(
+        &self,
+        table: &str,
+        partitions: &BTreeMap<i32, Vec<String>>,
+    ) -> Result<()> {
+        self.change(|state, _| Ok(((), state.assign_partitions(table, partitions))))
+            .await
+    }
+
+    async fn partition_assignments(&self) -> Result<PartitionRouting> {
+        Ok(self.read(|state, _| state.partition_assignments()).await)
     }
 
     async fn report_loaded(

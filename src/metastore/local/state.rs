@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::metastore::{
     check_unordered, commit_position, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error,
-    Lease, Loaded, Node, Result, Routing, SegmentRecord, SegmentState,
+    Lease, Loaded, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 
 /// A partition's lease as granted: the file keeps all but its expiry.
@@ -33,6 +33,8 @@ pub(super) struct State {
     pub leases: BTreeMap<(String, i32), Held>,
     /// By table and segment name; never an empty set.
     pub assignments: BTreeMap<(String, String), BTreeSet<String>>,
+    /// (table, partition) → the servers consuming it.
+    pub partition_assignments: BTreeMap<(String, i32), BTreeSet<String>>,
     /// By name: the config and the state.
     pub connectors: BTreeMap<String, (String, Option<String>)>,
     /// By id: the node and its last heartbeat.
@@ -271,6 +273,44 @@ impl State {
             out.entry(table.clone())
                 .or_default()
                 .insert(segment.clone(), holders.iter().cloned().collect());
+        }
+        out
+    }
+
+    /// Replaces `table`'s partition assignment; whether anything changed.
+    pub fn assign_partitions(
+        &mut self,
+        table: &str,
+        partitions: &BTreeMap<i32, Vec<String>>,
+    ) -> bool {
+        let mut next: BTreeMap<(String, i32), BTreeSet<String>> = BTreeMap::new();
+        for (partition, servers) in partitions {
+            let servers: BTreeSet<String> = servers.iter().cloned().collect();
+            if !servers.is_empty() {
+                next.insert((table.to_string(), *partition), servers);
+            }
+        }
+        let before: BTreeMap<(String, i32), BTreeSet<String>> = self
+            .partition_assignments
+            .iter()
+            .filter(|((held, _), _)| held == table)
+            .map(|(at, servers)| (at.clone(), servers.clone()))
+            .collect();
+        if before == next {
+            return false;
+        }
+        self.partition_assignments
+            .retain(|(held, _), _| held != table);
+        self.partition_assignments.extend(next);
+        true
+    }
+
+    pub fn partition_assignments(&self) -> PartitionRouting {
+        let mut out = PartitionRouting::new();
+        for ((table, partition), servers) in &self.partition_assignments {
+            out.entry(table.clone())
+                .or_default()
+                .insert(*partition, servers.iter().cloned().collect());
         }
         out
     }

@@ -1,13 +1,14 @@
 //! Partition leases, nodes and assignments in SQL, on the database's clock
 //! (`now()`), so expiry does not depend on the nodes' clocks agreeing.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
 use super::db;
-use crate::metastore::{Error, Lease, Node, Result, Routing};
+use crate::metastore::{Error, Lease, Node, PartitionRouting, Result, Routing};
 
 fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
@@ -261,6 +262,77 @@ pub(super) async fn routing(client: &Client) -> Result<Routing> {
     for segments in out.values_mut() {
         for holders in segments.values_mut() {
             holders.sort_unstable();
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces `table`'s partition assignment; whether it changed (an
+/// unchanged one is left alone, so the change counter does not move).
+pub(super) async fn assign_partitions(
+    tx: &Transaction<'_>,
+    table: &str,
+    partitions: &BTreeMap<i32, Vec<String>>,
+) -> Result<bool> {
+    let rows = tx
+        .query(
+            "SELECT partition_id, server_id FROM gamay_partition_assignments
+             WHERE table_name = $1 FOR UPDATE",
+            &[&table],
+        )
+        .await
+        .map_err(db("read a partition assignment"))?;
+    let mut before: BTreeSet<(i32, String)> = BTreeSet::new();
+    for row in rows {
+        before.insert((row.get(0), row.get(1)));
+    }
+    let mut next: BTreeSet<(i32, String)> = BTreeSet::new();
+    for (partition, servers) in partitions {
+        for server in servers {
+            next.insert((*partition, server.clone()));
+        }
+    }
+    if before == next {
+        return Ok(false);
+    }
+    tx.execute(
+        "DELETE FROM gamay_partition_assignments WHERE table_name = $1",
+        &[&table],
+    )
+    .await
+    .map_err(db("clear a partition assignment"))?;
+    for (partition, server) in &next {
+        tx.execute(
+            "INSERT INTO gamay_partition_assignments (table_name, partition_id, server_id)
+             VALUES ($1, $2, $3)",
+            &[&table, partition, server],
+        )
+        .await
+        .map_err(db("assign a stream partition"))?;
+    }
+    Ok(true)
+}
+
+/// Which servers consume each stream partition of every table.
+pub(super) async fn partition_assignments(client: &Client) -> Result<PartitionRouting> {
+    let rows = client
+        .query(
+            "SELECT table_name, partition_id, server_id FROM gamay_partition_assignments",
+            &[],
+        )
+        .await
+        .map_err(db("read the partition assignments"))?;
+    let mut out = PartitionRouting::new();
+    for row in rows {
+        out.entry(row.get(0))
+            .or_default()
+            .entry(row.get(1))
+            .or_default()
+            .push(row.get(2));
+    }
+    for partitions in out.values_mut() {
+        for servers in partitions.values_mut() {
+            servers.sort_unstable();
         }
     }
     Ok(out)

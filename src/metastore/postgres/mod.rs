@@ -42,7 +42,7 @@ use tokio_postgres::{Client, Transaction};
 use super::migrations::{self, LOCK_KEY, STEPS};
 use super::{
     check_unordered, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded,
-    Metastore, Node, Result, Routing, SegmentRecord, SegmentState,
+    Metastore, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
 };
 use connect::Connector;
 use listen::Listening;
@@ -355,6 +355,21 @@ impl Metastore for PgMetastore {
 
     async fn routing(&self) -> Result<Routing> {
         cluster::routing(&*self.reader().await?).await
+    }
+
+    async fn assign_partitions(
+        &self,
+        table: &str,
+        partitions: &BTreeMap<i32, Vec<String>>,
+    ) -> Result<()> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start a partition assignment").await?;
+        let changed = cluster::assign_partitions(&tx, table, partitions).await?;
+        finish(tx, changed).await
+    }
+
+    async fn partition_assignments(&self) -> Result<PartitionRouting> {
+        cluster::partition_assignments(&*self.reader().await?).await
     }
 
     async fn report_loaded(

@@ -27,11 +27,11 @@ pub use shared::ConsumeFrom;
 pub use status::{ConsumerState, IngestionCounters, PartitionStatus};
 
 use self::shared::TableShared;
-use super::{Error, Server};
+use super::{Error, Server, StreamCoordinator};
 use crate::catalog::{parse_stream_config, Catalog, Schema, TableConfig, TableType};
 use crate::ingest::decode::MessageDecoder;
 use crate::segment::SegmentSpec;
-use crate::sync::Recover;
+use crate::sync::{Recover, RecoverRw};
 use crate::upsert::{TableUpsert, UpsertSpec};
 
 /// One table's consumption.
@@ -83,6 +83,9 @@ pub struct Realtime {
     /// Why a table of the catalog is not consuming, by name with type: the
     /// error its last start met (its stream settings are refused, say).
     not_started: Mutex<BTreeMap<String, String>>,
+    /// In a cluster, what decides which partitions are consumed here and
+    /// who commits them.
+    coordinator: std::sync::RwLock<Option<Arc<dyn StreamCoordinator>>>,
 }
 
 impl Realtime {
@@ -93,7 +96,20 @@ impl Realtime {
             jobs: Mutex::new(BTreeMap::new()),
             lifecycle: Mutex::new(()),
             not_started: Mutex::new(BTreeMap::new()),
+            coordinator: std::sync::RwLock::new(None),
         }
+    }
+
+    /// Consumes as a server of a cluster from now on: only the partitions
+    /// `coordinator` assigns here, committing through it. Set before any
+    /// table starts.
+    pub fn set_coordinator(&self, coordinator: Arc<dyn StreamCoordinator>) {
+        *self.coordinator.write_locked() = Some(coordinator);
+    }
+
+    /// Whether consumption here follows a cluster.
+    pub fn in_cluster(&self) -> bool {
+        self.coordinator.read_locked().is_some()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
@@ -207,15 +223,18 @@ impl Realtime {
         };
         data.set_upsert(upsert.clone());
         let retention = crate::catalog::Retention::of(schema, table);
-        let shared = Arc::new(TableShared::new(
-            name.clone(),
-            crate::catalog::raw_table_name(&name).to_string(),
-            data,
-            stream,
-            decoder,
-            upsert,
-            paused,
-        ));
+        let shared = Arc::new(
+            TableShared::new(
+                name.clone(),
+                crate::catalog::raw_table_name(&name).to_string(),
+                data,
+                stream,
+                decoder,
+                upsert,
+                paused,
+            )
+            .with_coordinator(self.coordinator.read_locked().clone()),
+        );
         let thread_shared = shared.clone();
         let supervisor = std::thread::Builder::new()
             .name(format!("gamay-ingest-{}", shared.raw_name))

@@ -48,6 +48,9 @@ struct Cursor {
     open: Option<Open>,
     resume_generation: u64,
     force_commit: u64,
+    /// The partition's generation this consumption belongs to (in a
+    /// cluster; see `TableShared::generation`).
+    generation: u64,
 }
 
 /// Runs partition `partition` until the table stops.
@@ -68,6 +71,10 @@ pub fn run(shared: Arc<TableShared>, partition: i32) {
     while !shared.stopping() {
         match consume(&shared, partition, &sealer, &mut cursor, force_commit) {
             Ok(Exit::Stopped) => break,
+            Ok(Exit::Unassigned) => {
+                tracing::info!(table = %shared.name, partition, "partition no longer assigned here; not consuming it");
+                break;
+            }
             Ok(Exit::StopOnDecodeError) => {
                 // Wait for a resume (or the end), then try again.
                 let generation = cursor.as_ref().map_or(0, |c| c.resume_generation);
@@ -91,12 +98,20 @@ pub fn run(shared: Arc<TableShared>, partition: i32) {
     if let Some(open) = cursor.and_then(|cursor| cursor.open) {
         shared.data.remove_consuming(&open.name);
     }
+    if shared.coordinator.is_some() {
+        // Seals still queued belong to a consumption that ended: another
+        // replica (or this server, later) commits these offsets.
+        shared.next_generation(partition, shared.generation(partition));
+        shared.data.remove_consuming_partition(partition);
+    }
     sealer.finish();
 }
 
 enum Exit {
     Stopped,
     StopOnDecodeError,
+    /// In a cluster: the partition was assigned to other servers.
+    Unassigned,
 }
 
 fn consume(
@@ -112,6 +127,18 @@ fn consume(
         Some(_) => Some(dead_letter_producer(shared)?),
         None => None,
     };
+    if cursor.is_none() && shared.coordinator.is_some() {
+        let (next_offset, next_sequence) = cluster_start(shared, partition, &consumer)?;
+        let control = shared.control();
+        *cursor = Some(Cursor {
+            next_offset,
+            next_sequence,
+            open: None,
+            resume_generation: control.resume_generation,
+            force_commit,
+            generation: shared.generation(partition),
+        });
+    }
     if cursor.is_none() {
         let checkpoint = shared.data.checkpoint(partition);
         let (next_offset, next_sequence) = match checkpoint {
@@ -135,6 +162,7 @@ fn consume(
             open: None,
             resume_generation: control.resume_generation,
             force_commit,
+            generation: 0,
         });
     }
     let Some(cursor) = cursor.as_mut() else {
@@ -146,6 +174,18 @@ fn consume(
     loop {
         if shared.stopping() {
             return Ok(Exit::Stopped);
+        }
+        // In a cluster: consume only while assigned, commit only with the
+        // lease, and follow the commits of others.
+        let mut may_commit = true;
+        if let Some(coordinator) = &shared.coordinator {
+            if !coordinator.consumes(&shared.name, partition) {
+                return Ok(Exit::Unassigned);
+            }
+            if follow_cluster(shared, partition, &consumer, cursor)? {
+                assigned = false;
+            }
+            may_commit = coordinator.holds_lease(&shared.name, partition);
         }
         let control = shared.control();
         if control.paused {
@@ -186,7 +226,7 @@ fn consume(
                 assigned = false;
             }
         }
-        if control.force_commit != cursor.force_commit {
+        if control.force_commit != cursor.force_commit && may_commit {
             cursor.force_commit = control.force_commit;
             roll(shared, partition, sealer, cursor);
         }
@@ -205,6 +245,16 @@ fn consume(
         // Never read past the rows threshold: a segment holds exactly its
         // threshold when that is what seals it.
         let threshold = shared.rows_threshold(partition);
+        let full = cursor
+            .open
+            .as_ref()
+            .is_some_and(|open| open.segment.num_docs() as u64 >= threshold);
+        if full && !may_commit {
+            // A replica without the lease holds its full segment until the
+            // holder commits it (or the lease comes here).
+            shared.wait(POLL_WAIT);
+            continue;
+        }
         let room = cursor.open.as_ref().map_or(BATCH, |open| {
             (threshold.saturating_sub(open.segment.num_docs() as u64) as usize).clamp(1, BATCH)
         });
@@ -292,7 +342,7 @@ fn consume(
         if let Some(producer) = &dead_letters {
             producer.poll(Duration::ZERO);
         }
-        if due(shared, cursor, shared.rows_threshold(partition)) {
+        if may_commit && due(shared, cursor, shared.rows_threshold(partition)) {
             roll(shared, partition, sealer, cursor);
         }
     }
@@ -456,6 +506,7 @@ fn open_segment(shared: &TableShared, partition: i32, cursor: &mut Cursor) -> Re
     shared.data.add_consuming(ConsumingSegment {
         name: name.clone(),
         partition,
+        start_offset: cursor.next_offset,
         segment: segment.clone(),
     });
     let start_offset = cursor.next_offset;
@@ -482,6 +533,11 @@ fn due(shared: &TableShared, cursor: &Cursor, rows_threshold: u64) -> bool {
     let Some(open) = &cursor.open else {
         return false;
     };
+    // A cluster commits segments with rows only: the next one takes over
+    // the offsets of messages that were all bad or filtered out.
+    if shared.coordinator.is_some() && open.segment.num_docs() == 0 {
+        return false;
+    }
     open.segment.num_docs() as u64 >= rows_threshold
         || open.opened.elapsed() >= shared.stream.flush_time
 }
@@ -501,12 +557,75 @@ fn roll(shared: &TableShared, _partition: i32, sealer: &Sealer, cursor: &mut Cur
     sealer.submit(SealJob {
         name: open.name,
         segment: Some(open.segment),
+        generation: cursor.generation,
         start_offset: open.start_offset,
         checkpoint: Checkpoint {
             next_offset: cursor.next_offset,
             next_sequence: open.sequence + 1,
         },
     });
+}
+
+/// Where a cluster's partition starts: the cluster's checkpoint, or before
+/// the first commit where `auto.offset.reset` puts it (not recorded: the
+/// first commit records it).
+fn cluster_start(
+    shared: &TableShared,
+    partition: i32,
+    consumer: &BaseConsumer,
+) -> Result<(i64, u64), Error> {
+    let checkpoint = shared
+        .coordinator
+        .as_ref()
+        .and_then(|coordinator| coordinator.checkpoint(&shared.name, partition));
+    match checkpoint {
+        Some(at) => Ok(at),
+        None => {
+            let topic = shared.stream.topic.as_str();
+            let start =
+                kafka::reset_offset(consumer, topic, partition, shared.stream.offset_reset)?;
+            Ok((start, 0))
+        }
+    }
+}
+
+/// In a cluster: when this consumption is stale (its seal was fenced, or
+/// another server committed offsets past the start of what it holds),
+/// drops what it consumed since and resumes from the cluster's checkpoint.
+/// Returns whether it did (the consumer must seek).
+fn follow_cluster(
+    shared: &TableShared,
+    partition: i32,
+    consumer: &BaseConsumer,
+    cursor: &mut Cursor,
+) -> Result<bool, Error> {
+    let Some(coordinator) = &shared.coordinator else {
+        return Ok(false);
+    };
+    let fenced = shared.generation(partition) != cursor.generation;
+    let base = cursor
+        .open
+        .as_ref()
+        .map_or(cursor.next_offset, |open| open.start_offset);
+    let passed = coordinator
+        .checkpoint(&shared.name, partition)
+        .is_some_and(|(offset, _)| offset > base);
+    if !fenced && !passed {
+        return Ok(false);
+    }
+    let (next_offset, next_sequence) = cluster_start(shared, partition, consumer)?;
+    tracing::info!(
+        table = %shared.name, partition, from = base, to = next_offset, fenced,
+        "consumption follows the cluster's checkpoint"
+    );
+    // Seals still queued are dropped, and with them every consuming row of
+    // the partition: the committed segments hold those offsets.
+    cursor.generation = shared.next_generation(partition, cursor.generation);
+    shared.data.remove_consuming_partition(partition);
+    cursor.open = None;
+    cursor.next_offset = next_offset;
+    cursor.next_sequence = next_sequence;
+    Ok(true)
 }
 
 /// Moves consumption to `target`: what was read so far seals first, then the

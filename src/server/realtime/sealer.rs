@@ -16,13 +16,16 @@ use std::time::Duration;
 use super::shared::TableShared;
 use crate::faults;
 use crate::segment::{MutableSegment, SealInfo, StreamRange};
-use crate::server::{Checkpoint, Error};
+use crate::server::{Checkpoint, Error, StreamCommit};
 
 /// A consuming segment handed over for sealing, or (without a segment) a
 /// checkpoint to record in order with the seals before it.
 pub struct SealJob {
     pub name: String,
     pub segment: Option<Arc<MutableSegment>>,
+    /// The partition's generation when it was rolled (in a cluster, a
+    /// seal of an older generation than the partition's is dropped).
+    pub generation: u64,
     pub start_offset: i64,
     /// The checkpoint committed with the segment: its end offset and the
     /// partition's next sequence number.
@@ -35,6 +38,7 @@ impl SealJob {
         SealJob {
             name: String::new(),
             segment: None,
+            generation: 0,
             start_offset: checkpoint.next_offset,
             checkpoint,
         }
@@ -115,6 +119,9 @@ fn run(shared: Arc<TableShared>, partition: i32, queue: Receiver<SealJob>) {
 }
 
 fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error> {
+    if shared.coordinator.is_some() {
+        return seal_in_cluster(shared, partition, job);
+    }
     let checkpoint = job.checkpoint;
     let segment = match &job.segment {
         Some(segment) if segment.num_docs() > 0 => segment,
@@ -154,6 +161,79 @@ fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error
         start_offset = job.start_offset,
         end_offset = checkpoint.next_offset,
         "segment sealed and committed"
+    );
+    Ok(())
+}
+
+/// A seal in a cluster: the file is written once (a retry commits the same
+/// bytes), published and committed under the partition's lease, then
+/// committed here. A fenced commit discards the segment and tells the
+/// consumer to resume from the cluster's checkpoint. Checkpoints alone
+/// never move in a cluster: only a segment with rows moves one.
+fn seal_in_cluster(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error> {
+    let Some(coordinator) = &shared.coordinator else {
+        return Err(Error::Internal("a cluster seal without a coordinator"));
+    };
+    let discard = |why: &str| {
+        tracing::info!(table = %shared.name, partition, segment = %job.name, "{why}; the segment is discarded");
+        shared.data.remove_consuming(&job.name);
+        let path = shared.data.segment_path(&job.name);
+        if shared.data.segment(&job.name).is_none() && path.exists() {
+            let _ = std::fs::remove_file(&path);
+        }
+    };
+    let segment = match &job.segment {
+        Some(segment) if segment.num_docs() > 0 => segment,
+        _ => {
+            shared.data.remove_consuming(&job.name);
+            return Ok(());
+        }
+    };
+    if job.generation != shared.generation(partition) {
+        discard("consumption resumed from the cluster's checkpoint since it was rolled");
+        return Ok(());
+    }
+    let checkpoint = job.checkpoint;
+    let path = shared.data.segment_path(&job.name);
+    if !path.exists() {
+        faults::reach("seal.before_write");
+        let info = SealInfo {
+            segment_name: job.name.clone(),
+            stream: Some(StreamRange {
+                topic: shared.stream.topic.clone(),
+                partition,
+                start_offset: job.start_offset,
+                end_offset: checkpoint.next_offset,
+            }),
+        };
+        let (written, meta) = segment.seal(&shared.data.segment_dir(), &info)?;
+        let bytes = std::fs::metadata(&written).map(|m| m.len()).unwrap_or(0);
+        shared.note_sealed(partition, meta.num_docs, bytes);
+    }
+    faults::reach("seal.after_write");
+    let opened = crate::segment::ImmutableSegment::open(&path)?;
+    let offsets = (job.start_offset, checkpoint.next_offset);
+    faults::reach("seal.before_commit");
+    match coordinator.commit(&shared.name, partition, &opened, &path, offsets)? {
+        StreamCommit::Committed => {}
+        StreamCommit::Fenced => {
+            drop(opened);
+            discard("another server holds the partition's lease or committed these offsets");
+            shared.next_generation(partition, job.generation);
+            return Ok(());
+        }
+    }
+    drop(opened);
+    shared
+        .data
+        .commit_stream_segment(Some(&path), &job.name, partition, checkpoint)?;
+    faults::reach("seal.after_commit");
+    tracing::info!(
+        table = %shared.name,
+        segment = %job.name,
+        start_offset = job.start_offset,
+        end_offset = checkpoint.next_offset,
+        "segment sealed and committed to the cluster"
     );
     Ok(())
 }

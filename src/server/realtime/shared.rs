@@ -11,7 +11,7 @@ use super::status::{PartitionStatus, TableCounters};
 use crate::catalog::StreamConfig;
 use crate::ingest::decode::MessageDecoder;
 use crate::segment::SegmentSpec;
-use crate::server::TableData;
+use crate::server::{StreamCoordinator, TableData};
 use crate::sync::Recover;
 use crate::upsert::TableUpsert;
 
@@ -61,6 +61,13 @@ pub struct TableShared {
     pub counters: TableCounters,
     /// The key state of an upsert or dedup table.
     pub upsert: Option<Arc<TableUpsert>>,
+    /// In a cluster: which partitions this server consumes, who commits,
+    /// and where the cluster's checkpoints are.
+    pub coordinator: Option<Arc<dyn StreamCoordinator>>,
+    /// In a cluster, per partition: bumped when what was consumed since
+    /// the checkpoint is discarded (a fenced commit, another server's
+    /// commit); seals of an older generation are dropped, not committed.
+    generations: Mutex<BTreeMap<i32, u64>>,
     control: Mutex<Control>,
     /// Signalled when control changes or the table stops.
     wake: Condvar,
@@ -90,6 +97,8 @@ impl TableShared {
             decoder,
             counters: TableCounters::default(),
             upsert,
+            coordinator: None,
+            generations: Mutex::new(BTreeMap::new()),
             control: Mutex::new(Control {
                 paused,
                 resume_generation: 0,
@@ -102,6 +111,29 @@ impl TableShared {
             num_partitions: AtomicI32::new(0),
             bytes_per_row: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Consumes as a server of a cluster, through `coordinator`.
+    pub fn with_coordinator(mut self, coordinator: Option<Arc<dyn StreamCoordinator>>) -> Self {
+        self.coordinator = coordinator;
+        self
+    }
+
+    /// Partition `partition`'s generation (see `generations`).
+    pub fn generation(&self, partition: i32) -> u64 {
+        self.generations
+            .locked()
+            .get(&partition)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Moves partition `partition` past generation `from`; the new one.
+    pub fn next_generation(&self, partition: i32, from: u64) -> u64 {
+        let mut generations = self.generations.locked();
+        let generation = generations.entry(partition).or_insert(0);
+        *generation = (*generation).max(from + 1);
+        *generation
     }
 
     pub fn stopping(&self) -> bool {

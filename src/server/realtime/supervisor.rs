@@ -27,6 +27,7 @@ pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
     let mut delay = Duration::from_millis(500);
     let mut next_discovery = Instant::now();
     let mut next_retention = Instant::now();
+    let mut partitions = 0;
     while !shared.stopping() {
         if client.is_none() {
             match kafka::connect(&shared.stream, &format!("{}-meta", shared.name)) {
@@ -47,24 +48,7 @@ pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
                 Ok(count) => {
                     shared.counters.set_table_error(None);
                     shared.set_num_partitions(count);
-                    for partition in 0..count {
-                        if consumers.contains_key(&partition) {
-                            continue;
-                        }
-                        let thread_shared = shared.clone();
-                        match std::thread::Builder::new()
-                            .name(format!("gamay-consume-{partition}"))
-                            .spawn(move || partition::run(thread_shared, partition))
-                        {
-                            Ok(handle) => {
-                                tracing::info!(table = %shared.name, partition, "consuming");
-                                consumers.insert(partition, handle);
-                            }
-                            Err(err) => shared.counters.set_table_error(Some(format!(
-                                "cannot start the consumer of partition {partition}: {err}"
-                            ))),
-                        }
-                    }
+                    partitions = count;
                     delay = Duration::from_millis(500);
                     next_discovery = Instant::now() + DISCOVERY_INTERVAL;
                 }
@@ -76,12 +60,16 @@ pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
                 }
             }
         }
+        start_consumers(&shared, partitions, &mut consumers);
         for &partition in consumers.keys() {
             if let Ok((_, high)) = kafka::watermarks(meta, &shared.stream.topic, partition) {
                 shared.with_status(partition, |status| status.latest_offset = Some(high));
             }
         }
-        if let Some(retention) = &retention {
+        // In a cluster the lead controller applies retention to the
+        // records; a server deleting its copy would only download it again.
+        let retention = retention.as_ref().filter(|_| shared.coordinator.is_none());
+        if let Some(retention) = retention {
             if Instant::now() >= next_retention {
                 apply_retention(&shared, retention);
                 next_retention = Instant::now() + RETENTION_INTERVAL;
@@ -95,6 +83,45 @@ pub fn run(shared: Arc<TableShared>, retention: Option<Retention>) {
     }
     for (_, handle) in consumers {
         let _ = handle.join();
+    }
+}
+
+/// Starts a consumer thread for each partition that has none (in a
+/// cluster, each partition assigned to this server; a consumer stops by
+/// itself when its partition is assigned elsewhere, and starts again here
+/// when it comes back).
+fn start_consumers(
+    shared: &Arc<TableShared>,
+    count: i32,
+    consumers: &mut BTreeMap<i32, JoinHandle<()>>,
+) {
+    for partition in 0..count {
+        if let Some(coordinator) = &shared.coordinator {
+            if consumers.get(&partition).is_some_and(|c| c.is_finished()) {
+                if let Some(done) = consumers.remove(&partition) {
+                    let _ = done.join();
+                }
+            }
+            if !coordinator.consumes(&shared.name, partition) {
+                continue;
+            }
+        }
+        if consumers.contains_key(&partition) {
+            continue;
+        }
+        let thread_shared = shared.clone();
+        match std::thread::Builder::new()
+            .name(format!("gamay-consume-{partition}"))
+            .spawn(move || partition::run(thread_shared, partition))
+        {
+            Ok(handle) => {
+                tracing::info!(table = %shared.name, partition, "consuming");
+                consumers.insert(partition, handle);
+            }
+            Err(err) => shared.counters.set_table_error(Some(format!(
+                "cannot start the consumer of partition {partition}: {err}"
+            ))),
+        }
     }
 }
 
