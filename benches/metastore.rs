@@ -63,7 +63,7 @@ async fn main() {
              SELECT 't' || t || '_REALTIME', 't' || t || '__0__' || s,
                     'server-' || lpad(((t * 7 + s + r * 33) % {NODES})::text, 3, '0')
              FROM generate_series(0, {}) t, generate_series(0, {}) s, generate_series(0, 2) r;
-             ANALYZE;",
+             ANALYZE gamay_segments; ANALYZE gamay_assignments; ANALYZE gamay_servers;",
             TABLES - 1,
             SEGMENTS_PER_TABLE - 1,
             SEGMENTS_PER_TABLE * 1000,

@@ -657,6 +657,21 @@ impl Drop for Fleet {
         for node in 0..self.members.len() {
             self.kill9(node);
         }
+        // The metastore's schema goes with the fleet (kept for inspection
+        // with GAMAY_KEEP_CLUSTER, like the directories).
+        if std::env::var_os("GAMAY_KEEP_CLUSTER").is_none() {
+            let (url, schema) = (self.base_url.clone(), self.schema.clone());
+            self.runtime.block_on(async move {
+                if let Ok((client, connection)) =
+                    tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                {
+                    tokio::spawn(connection);
+                    let _ = client
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await;
+                }
+            });
+        }
         if std::env::var_os("GAMAY_KEEP_CLUSTER").is_some() {
             let kept = std::mem::replace(&mut self.root, tempfile::tempdir().unwrap());
             eprintln!("cluster kept in {}", kept.keep().display());
