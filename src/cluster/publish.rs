@@ -40,41 +40,56 @@ pub fn time_range(
 }
 
 impl Publisher for ToCluster {
-    fn publish(&self, table: &str, segment: &ImmutableSegment, path: &Path) -> Result<(), Error> {
-        let name = segment.name().to_string();
+    fn publish(&self, table: &str, segments: &[(&ImmutableSegment, &Path)]) -> Result<(), Error> {
+        let cluster = &self.cluster;
+        let names: Vec<String> = segments
+            .iter()
+            .map(|(segment, _)| segment.name().to_string())
+            .collect();
         let fail = |reason: String| Error::Publish {
             table: table.to_string(),
-            segment: name.clone(),
+            segment: names.join(", "),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|err| Error::io(path, err))?;
-        let cluster = &self.cluster;
-        let uri = cluster
-            .deep_store
-            .uri(table, &name)
-            .map_err(|err| fail(err.to_string()))?;
-        let record = SegmentRecord {
-            table: table.to_string(),
-            segment: name.clone(),
-            partition: None,
-            offsets: None,
-            time_range: time_range(&self.catalog, table, segment),
-            rows: segment.num_docs() as i64,
-            size_bytes: bytes.len() as i64,
-            crc: i64::from(crc32c::crc32c(&bytes)),
-            uri,
-            state: SegmentState::Online,
-        };
-        drop(bytes);
-        let published = cluster.block_on(async {
-            cluster
+        let mut records = Vec::with_capacity(segments.len());
+        for (segment, path) in segments {
+            let name = segment.name().to_string();
+            let bytes = std::fs::read(path).map_err(|err| Error::io(*path, err))?;
+            let uri = cluster
                 .deep_store
-                .upload(table, &name, path)
-                .await
+                .uri(table, &name)
                 .map_err(|err| fail(err.to_string()))?;
+            records.push(SegmentRecord {
+                table: table.to_string(),
+                segment: name,
+                partition: None,
+                offsets: None,
+                time_range: time_range(&self.catalog, table, segment),
+                rows: segment.num_docs() as i64,
+                size_bytes: bytes.len() as i64,
+                crc: i64::from(crc32c::crc32c(&bytes)),
+                uri,
+                state: SegmentState::Online,
+            });
+        }
+        // Every file first (a retry finds its own bytes), then every record
+        // in one transaction: the cluster gets the whole commit or none.
+        let published = cluster.block_on(async {
+            for ((segment, path), record) in segments.iter().zip(&records) {
+                cluster
+                    .deep_store
+                    .upload(table, segment.name(), path)
+                    .await
+                    .map_err(|err| fail(err.to_string()))?;
+                cluster.metrics.uploads.inc();
+                cluster
+                    .metrics
+                    .upload_bytes
+                    .inc_by(u64::try_from(record.size_bytes).unwrap_or(0));
+            }
             cluster
                 .metastore
-                .record_segment(&record)
+                .record_segments(&records)
                 .await
                 .map_err(|err| fail(err.to_string()))
         });
@@ -82,12 +97,9 @@ impl Publisher for ToCluster {
             cluster.metrics.upload_failures.inc();
             return Err(err);
         }
-        cluster.metrics.uploads.inc();
-        cluster
-            .metrics
-            .upload_bytes
-            .inc_by(u64::try_from(record.size_bytes).unwrap_or(0));
-        tracing::info!(table, segment = %name, rows = record.rows, "segment published to the cluster");
+        for record in &records {
+            tracing::info!(table, segment = %record.segment, rows = record.rows, "segment published to the cluster");
+        }
         Ok(())
     }
 }

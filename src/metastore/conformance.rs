@@ -172,6 +172,27 @@ pub async fn a_recorded_segment_needs_no_lease_and_a_commit_the_current_one(
         .unwrap_err();
     assert!(matches!(err, Error::Offsets(_)), "{err}");
     assert!(a.segments(TABLE).await.unwrap().is_empty());
+    // Several at once are all recorded, or none: a batch with one name
+    // already taken leaves the others out.
+    let err = a
+        .record_segments(&[offline("s2"), offline("s1"), offline("s3")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Duplicate { .. }), "{err}");
+    let names = |records: Vec<SegmentRecord>| -> Vec<String> {
+        records.into_iter().map(|record| record.segment).collect()
+    };
+    assert_eq!(
+        names(a.all_segments().await.unwrap()),
+        vec!["s0".to_string(), "s1".to_string()]
+    );
+    a.record_segments(&[offline("s2"), offline("s3")])
+        .await
+        .unwrap();
+    assert_eq!(b.all_segments().await.unwrap().len(), 4);
+    for name in ["s2", "s3"] {
+        assert!(a.remove_segment(&offline(name).table, name).await.unwrap());
+    }
 
     let stale = a
         .acquire_lease(TABLE, 3, "server-a", Duration::ZERO)

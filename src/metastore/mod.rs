@@ -191,7 +191,12 @@ pub trait Metastore: Send + Sync {
     /// Records a segment that no stream partition orders (an OFFLINE
     /// table's upload or ingested file). A repeated name is
     /// [`Error::Duplicate`]; a record with offsets is [`Error::Offsets`].
-    async fn record_segment(&self, record: &SegmentRecord) -> Result<()>;
+    async fn record_segment(&self, record: &SegmentRecord) -> Result<()> {
+        self.record_segments(std::slice::from_ref(record)).await
+    }
+    /// Records several such segments in one transaction: all of them, or
+    /// (on any error) none.
+    async fn record_segments(&self, records: &[SegmentRecord]) -> Result<()>;
     /// Records a real-time segment and moves its partition's checkpoint to
     /// its end offset, only while `lease` is current (see
     /// [`Commit::Fenced`]). Checked in this order: the record belongs under

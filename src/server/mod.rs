@@ -30,10 +30,11 @@ use crate::segment::ImmutableSegment;
 use crate::sync::RecoverRw;
 
 /// Where a table's new batch segments go besides this server's disk: in a
-/// cluster, the deep store and the metastore. Called before the segments
-/// are committed locally; an error fails the commit.
+/// cluster, the deep store and the metastore. Called with every segment
+/// of one commit before they are committed locally; it publishes all of
+/// them or none, and an error fails the commit.
 pub trait Publisher: Send + Sync {
-    fn publish(&self, table: &str, segment: &ImmutableSegment, path: &Path) -> Result<()>;
+    fn publish(&self, table: &str, segments: &[(&ImmutableSegment, &Path)]) -> Result<()>;
 }
 
 /// What a cluster decides about a REALTIME table's stream partitions, as a

@@ -329,9 +329,12 @@ impl TableData {
         }
         let publisher = self.publisher.read_locked().clone();
         if let Some(publisher) = publisher {
-            for (segment, path) in opened.iter().zip(paths) {
-                publisher.publish(&self.name, segment, path)?;
-            }
+            let segments: Vec<(&ImmutableSegment, &Path)> = opened
+                .iter()
+                .zip(paths)
+                .map(|(segment, path)| (segment.as_ref(), path.as_path()))
+                .collect();
+            publisher.publish(&self.name, &segments)?;
         }
         self.commit_opened(opened)
     }

@@ -137,9 +137,15 @@ impl Metastore for LocalMetastore {
             .await
     }
 
-    async fn record_segment(&self, record: &SegmentRecord) -> Result<()> {
-        self.change(|state, _| Ok((state.record_segment(record)?, true)))
-            .await
+    async fn record_segments(&self, records: &[SegmentRecord]) -> Result<()> {
+        // `change` works on a copy: an error leaves nothing recorded.
+        self.change(|state, _| {
+            for record in records {
+                state.record_segment(record)?;
+            }
+            Ok(((), !records.is_empty()))
+        })
+        .await
     }
 
     async fn commit_segment(&self, lease: &Lease, record: &SegmentRecord) -> Result<Commit> {

@@ -237,12 +237,17 @@ impl Metastore for PgMetastore {
         finish(tx, removed).await
     }
 
-    async fn record_segment(&self, record: &SegmentRecord) -> Result<()> {
-        check_unordered(record)?;
+    async fn record_segments(&self, records: &[SegmentRecord]) -> Result<()> {
+        for record in records {
+            check_unordered(record)?;
+        }
         let mut writer = self.writer().await?;
-        let tx = begin(&mut writer, "start recording a segment").await?;
-        segments::insert(&tx, record).await?;
-        finish(tx, true).await
+        let tx = begin(&mut writer, "start recording segments").await?;
+        for record in records {
+            // An error drops the transaction: nothing is recorded.
+            segments::insert(&tx, record).await?;
+        }
+        finish(tx, !records.is_empty()).await
     }
 
     async fn commit_segment(&self, lease: &Lease, record: &SegmentRecord) -> Result<Commit> {
