@@ -283,26 +283,25 @@ fn holder_of(fleet: &Fleet, partition: i32) -> (String, i64) {
     }
 }
 
-#[test]
-fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers() {
-    let Some(mut fleet) = Fleet::start("realtime") else {
-        return;
-    };
-    let topic = kafka::cluster("trades", 2);
-    let producer = kafka::producer(&topic);
-    let produce = |ids: std::ops::Range<i64>| {
-        let payloads: Vec<String> = ids.map(kafka::trade).collect();
-        kafka::produce(&producer, "trades", &payloads, None);
-    };
+/// A controller, a broker and `server-0` (with `fault` armed), and a
+/// REALTIME table on `topic` with two replicas per partition, once
+/// `server-0` holds both partitions' leases.
+fn realtime_table(
+    fleet: &mut Fleet,
+    topic: &kafka::Mock,
+    fault: &str,
+) -> (
+    cluster_support::NodeRef,
+    cluster_support::NodeRef,
+    cluster_support::NodeRef,
+) {
     let controller = fleet.node("controller", "controller");
     let broker = fleet.node("broker", "broker");
-    // Alone at first, it takes both partitions' leases; it aborts on its
-    // second seal, the file written and neither uploaded nor committed.
-    let first = fleet.node_with_fault("server-0", "server", "seal.after_write@2");
+    let first = fleet.node_with_fault("server-0", "server", fault);
     let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
     assert_eq!(status, 200, "{body}");
     let mut table = kafka::table(
-        &topic,
+        topic,
         "trades",
         serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
     );
@@ -316,6 +315,23 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
                 .is_some_and(|(owner, _)| owner == "server-0")
         })
     });
+    (controller, broker, first)
+}
+
+#[test]
+fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers() {
+    let Some(mut fleet) = Fleet::start("realtime") else {
+        return;
+    };
+    let topic = kafka::cluster("trades", 2);
+    let producer = kafka::producer(&topic);
+    let produce = |ids: std::ops::Range<i64>| {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&producer, "trades", &payloads, None);
+    };
+    // Alone at first, server-0 takes both partitions' leases; it aborts on
+    // its second seal, the file written and neither uploaded nor committed.
+    let (_controller, broker, first) = realtime_table(&mut fleet, &topic, "seal.after_write@2");
     for i in 1..3 {
         fleet.node(&format!("server-{i}"), "server");
     }
@@ -425,28 +441,10 @@ fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
         let payloads: Vec<String> = ids.map(kafka::trade).collect();
         kafka::produce(&producer, "trades", &payloads, None);
     };
-    let controller = fleet.node("controller", "controller");
-    let broker = fleet.node("broker", "broker");
-    // Alone at first, it takes both leases; its second seal stalls with
-    // its file written, just before it asks the cluster to commit.
-    let slow = fleet.node_with_fault("server-0", "server", "seal.before_commit@2~8000");
-    let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
-    assert_eq!(status, 200, "{body}");
-    let mut table = kafka::table(
-        &topic,
-        "trades",
-        serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
-    );
-    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
-    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
-    assert_eq!(status, 200, "{body}");
-    fleet.wait_until(SETTLE, "server-0 holding both leases", |fleet| {
-        (0..2).all(|p| {
-            fleet
-                .lease_holder(REALTIME, p)
-                .is_some_and(|(owner, _)| owner == "server-0")
-        })
-    });
+    // Alone at first, server-0 takes both leases; its second seal stalls
+    // with its file written, just before it asks the cluster to commit.
+    let (_controller, broker, slow) =
+        realtime_table(&mut fleet, &topic, "seal.before_commit@2~8000");
     fleet.node("server-1", "server");
     fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
         let consumers = fleet.partition_consumers(REALTIME);
