@@ -750,3 +750,59 @@ fn a_deleted_table_leaves_the_records_the_servers_and_the_deep_store() {
         },
     );
 }
+
+/// How long a partition's consumption takes to resume after its lease
+/// holder dies: a measurement for BENCHMARKS.md, not a check of speed
+/// (`cargo test --test cluster failover -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn failover_of_a_partitions_consumption_is_measured() {
+    let Some(mut fleet) = Fleet::start("failover") else {
+        return;
+    };
+    let topic = kafka::cluster("trades", 2);
+    let producer = kafka::producer(&topic);
+    let produce = |ids: std::ops::Range<i64>| {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&producer, "trades", &payloads, None);
+    };
+    let controller = fleet.node("controller", "controller");
+    let broker = fleet.node("broker", "broker");
+    fleet.node("server-0", "server");
+    let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = kafka::table(
+        &topic,
+        "trades",
+        serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
+    );
+    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
+    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+    fleet.node("server-1", "server");
+    produce(0..1000);
+    settled(&fleet, broker, 0..1000);
+    let (holder, _) = holder_of(&fleet, 0);
+    fleet.kill9(fleet.by_id(&holder));
+    let killed = Instant::now();
+    produce(1000..1100);
+    let mut lease_moved = None;
+    while lease_moved.is_none() && killed.elapsed() < SETTLE {
+        if fleet
+            .lease_holder(REALTIME, 0)
+            .is_some_and(|(owner, _)| owner != holder)
+        {
+            lease_moved = Some(killed.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lease_moved = lease_moved.expect("another server took the lease");
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(0..1100), SETTLE);
+    let answered = killed.elapsed();
+    eprintln!(
+        "failover: lease timeout {} s; partition 0's lease taken over {:.2} s after its holder was killed; rows produced after the kill answered through the broker after {:.2} s",
+        cluster_support::LEASE_SECONDS,
+        lease_moved.as_secs_f64(),
+        answered.as_secs_f64()
+    );
+}
