@@ -481,26 +481,13 @@ impl Fleet {
 
     /// Segment → the servers assigned to hold it, as the metastore says.
     pub fn placement(&self) -> BTreeMap<String, Vec<String>> {
-        let url = self.base_url.clone();
-        let schema = self.schema.clone();
-        self.runtime.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            let rows = client
-                .query(
-                    &format!("SELECT segment_name, server_id FROM {schema}.gamay_assignments ORDER BY 1, 2"),
-                    &[],
-                )
-                .await
-                .unwrap();
-            let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for row in rows {
-                out.entry(row.get(0)).or_default().push(row.get(1));
-            }
-            out
-        })
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in self.metastore_rows(
+            "SELECT segment_name, server_id FROM gamay_assignments ORDER BY 1, 2".into(),
+        ) {
+            out.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        out
     }
 
     /// Runs `sql` on the metastore's schema and returns its rows.
@@ -598,44 +585,18 @@ impl Fleet {
 
     /// Segment → its recorded state (`ONLINE`, `DELETING`).
     pub fn segment_states(&self) -> BTreeMap<String, String> {
-        let url = self.base_url.clone();
-        let schema = self.schema.clone();
-        self.runtime.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            let rows = client
-                .query(
-                    &format!("SELECT segment_name, state FROM {schema}.gamay_segments"),
-                    &[],
-                )
-                .await
-                .unwrap();
-            rows.iter().map(|row| (row.get(0), row.get(1))).collect()
-        })
+        self.metastore_rows("SELECT segment_name, state FROM gamay_segments".into())
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect()
     }
 
     /// (server, segment) of every segment servers report loaded.
     pub fn reported_loaded(&self) -> Vec<(String, String)> {
-        let url = self.base_url.clone();
-        let schema = self.schema.clone();
-        self.runtime.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            let rows = client
-                .query(
-                    &format!(
-                        "SELECT server_id, segment_name FROM {schema}.gamay_loaded ORDER BY 1, 2"
-                    ),
-                    &[],
-                )
-                .await
-                .unwrap();
-            rows.iter().map(|row| (row.get(0), row.get(1))).collect()
-        })
+        self.metastore_rows("SELECT server_id, segment_name FROM gamay_loaded ORDER BY 1, 2".into())
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect()
     }
 
     /// The tail of every node's log, for failure messages.

@@ -249,7 +249,19 @@ pub(super) async fn routing(client: &Client) -> Result<Routing> {
         )
         .await
         .map_err(db("read the routing"))?;
-    let mut out = Routing::new();
+    Ok(group_servers(&rows))
+}
+
+/// Rows of (table, key, server) as table → key → servers, the servers
+/// sorted here rather than by the database, whose collation may not be
+/// byte order (and a sort of every row costs it more).
+pub(super) fn group_servers<'a, K>(
+    rows: &'a [tokio_postgres::Row],
+) -> BTreeMap<String, BTreeMap<K, Vec<String>>>
+where
+    K: Ord + tokio_postgres::types::FromSql<'a>,
+{
+    let mut out: BTreeMap<String, BTreeMap<K, Vec<String>>> = BTreeMap::new();
     for row in rows {
         out.entry(row.get(0))
             .or_default()
@@ -257,14 +269,12 @@ pub(super) async fn routing(client: &Client) -> Result<Routing> {
             .or_default()
             .push(row.get(2));
     }
-    // Sorted here rather than by the database, whose collation may not be
-    // byte order (and a sort of every assignment costs it more).
-    for segments in out.values_mut() {
-        for holders in segments.values_mut() {
-            holders.sort_unstable();
+    for keys in out.values_mut() {
+        for servers in keys.values_mut() {
+            servers.sort_unstable();
         }
     }
-    Ok(out)
+    out
 }
 
 /// Replaces `table`'s partition assignment; whether it changed (an
@@ -322,18 +332,5 @@ pub(super) async fn partition_assignments(client: &Client) -> Result<PartitionRo
         )
         .await
         .map_err(db("read the partition assignments"))?;
-    let mut out = PartitionRouting::new();
-    for row in rows {
-        out.entry(row.get(0))
-            .or_default()
-            .entry(row.get(1))
-            .or_default()
-            .push(row.get(2));
-    }
-    for partitions in out.values_mut() {
-        for servers in partitions.values_mut() {
-            servers.sort_unstable();
-        }
-    }
-    Ok(out)
+    Ok(group_servers(&rows))
 }

@@ -93,19 +93,5 @@ pub(super) async fn external_view(client: &Client, timeout: Duration) -> Result<
         )
         .await
         .map_err(db("read the external view"))?;
-    let mut out = Routing::new();
-    for row in rows {
-        out.entry(row.get(0))
-            .or_default()
-            .entry(row.get(1))
-            .or_default()
-            .push(row.get(2));
-    }
-    // Byte order, whatever the database's collation (as `routing`).
-    for segments in out.values_mut() {
-        for holders in segments.values_mut() {
-            holders.sort_unstable();
-        }
-    }
-    Ok(out)
+    Ok(super::cluster::group_servers(&rows))
 }
