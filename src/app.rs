@@ -102,6 +102,12 @@ impl App {
                 catalog: self.catalog.clone(),
             }));
         crate::cluster::holdings::follow(cluster, self.server.clone());
+        crate::cluster::connectors::follow(
+            cluster,
+            self.connectors.clone(),
+            self.server.clone(),
+            &self.config.data_dir,
+        );
         if cluster.role.controls() {
             crate::cluster::controller::run(cluster, self.catalog.clone());
         }
@@ -174,12 +180,24 @@ impl App {
         if cluster.is_none() {
             realtime.start_all(&catalog);
         }
-        let connectors = Connectors::start(
-            &config.data_dir,
-            &config.file_store_roots,
-            catalog.clone(),
-            server.clone(),
-        )?;
+        let connectors = match &cluster {
+            None => Connectors::start(
+                &config.data_dir,
+                &config.file_store_roots,
+                catalog.clone(),
+                server.clone(),
+            )?,
+            Some(cluster) => Connectors::start_shared(
+                &config.data_dir,
+                &config.file_store_roots,
+                catalog.clone(),
+                server.clone(),
+                Arc::new(crate::cluster::connectors::MetastoreConfigs {
+                    metastore: cluster.metastore.clone(),
+                }),
+                cluster.node.id.clone(),
+            )?,
+        };
         let connectors = Arc::new(connectors);
         let mut metrics = Metrics::new(StateCollector {
             catalog: catalog.clone(),

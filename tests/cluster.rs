@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use cluster_support::{expected, Fleet, SETTLE};
+use serde_json::json;
 
 /// Rows per ingested file: each file is one segment.
 const FILE_ROWS: i64 = 500;
@@ -213,6 +214,137 @@ const REALTIME: &str = "stock_transactions_REALTIME";
 /// Offsets are counted once: every partition's recorded segments start at
 /// 0 and each starts where the one before ended, holding one row per
 /// offset (every message is good).
+/// COUNT(*), SUM(id), COUNT(DISTINCT id) of the rows an S3 sink wrote as
+/// JSON lines under `root`.
+fn lake_totals(root: &std::path::Path) -> (i64, i64, i64) {
+    let mut ids = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "json") {
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    let row: serde_json::Value = serde_json::from_str(line).unwrap();
+                    ids.push(row["id"].as_i64().unwrap());
+                }
+            }
+        }
+    }
+    let count = ids.len() as i64;
+    let sum = ids.iter().sum();
+    ids.sort_unstable();
+    ids.dedup();
+    (count, sum, ids.len() as i64)
+}
+
+/// Connector `name`'s status through `node`: its state and worker.
+fn connector_status(fleet: &Fleet, node: cluster_support::NodeRef, name: &str) -> (String, String) {
+    let (status, body) = fleet.call(node, "GET", &format!("/connectors/{name}/status"), "");
+    assert_eq!(status, 200, "{body}");
+    let connector = &body["connector"];
+    (
+        connector["state"].as_str().unwrap_or_default().to_string(),
+        connector["worker_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[test]
+fn a_connector_runs_on_one_server_and_resumes_on_another_when_it_dies() {
+    let Some(mut fleet) = Fleet::start("connect") else {
+        return;
+    };
+    let shared = fleet.share_file_stores();
+    let controller = fleet.node("controller", "controller");
+    let servers: Vec<_> = (0..2)
+        .map(|i| fleet.node(&format!("server-{i}"), "server"))
+        .collect();
+    let broker = fleet.node("broker", "broker");
+    fleet.create_table(controller, 1);
+    fleet.ingest(controller, 0..FILE_ROWS);
+    fleet.ingest(controller, FILE_ROWS..2 * FILE_ROWS);
+    // The sink's watermark table is the database's own, shared by runs.
+    let name = &format!("to_postgres_{}", std::process::id());
+    let create = json!({"name": name, "config": fleet.jdbc_sink("exported")});
+    let (status, body) = fleet.call(broker, "POST", "/connectors", &create.to_string());
+    assert_eq!(status, 201, "{body}");
+    // Every node knows it; a second create anywhere is refused.
+    fleet.wait_until(SETTLE, "the connector on every node", |fleet| {
+        fleet.call(controller, "GET", "/connectors", "").1 == json!([name])
+    });
+    let (status, body) = fleet.call(controller, "POST", "/connectors", &create.to_string());
+    assert_eq!(status, 409, "{body}");
+    let lake = json!({"name": "to_lake", "config": {
+        "connector.class": "s3",
+        "tables": "trades",
+        "s3.bucket.name": "exports",
+        "store.url": format!("file://{}", shared.display()),
+        "flush.size": "100000",
+        "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
+    }});
+    let (status, body) = fleet.call(controller, "POST", "/connectors", &lake.to_string());
+    assert_eq!(status, 201, "{body}");
+    fleet.wait_until(SETTLE, "the first rows exported", |fleet| {
+        fleet.exported_totals("exported") == Some(expected(0..2 * FILE_ROWS))
+            && lake_totals(&shared) == expected(0..2 * FILE_ROWS)
+    });
+    // One server runs it, and every node says which.
+    let (state, worker) = connector_status(&fleet, broker, name);
+    assert_eq!(state, "RUNNING");
+    let ids: Vec<String> = servers.iter().map(|&server| fleet.id(server)).collect();
+    assert!(ids.contains(&worker), "{worker} is not one of {ids:?}");
+    assert_eq!(connector_status(&fleet, controller, name).1, worker);
+
+    // Its server dies mid-stream: the other resumes from the watermark,
+    // reading what the dead one held from the deep store, each row once.
+    let running = fleet.by_id(&worker);
+    fleet.ingest(controller, 2 * FILE_ROWS..3 * FILE_ROWS);
+    fleet.kill9(running);
+    fleet.ingest(controller, 3 * FILE_ROWS..4 * FILE_ROWS);
+    fleet.wait_until(SETTLE, "every row exported after the failover", |fleet| {
+        fleet.exported_totals("exported") == Some(expected(0..4 * FILE_ROWS))
+            && lake_totals(&shared) == expected(0..4 * FILE_ROWS)
+    });
+    let (state, successor) = connector_status(&fleet, broker, name);
+    assert_eq!(state, "RUNNING");
+    assert!(
+        successor != worker && ids.contains(&successor),
+        "{successor}"
+    );
+
+    // Paused through one node, it stops on the node running it.
+    let (status, body) = fleet.call(controller, "PUT", &format!("/connectors/{name}/pause"), "");
+    assert_eq!(status, 202, "{body}");
+    fleet.wait_until(SETTLE, "paused everywhere", |fleet| {
+        connector_status(fleet, broker, name).0 == "PAUSED"
+    });
+    fleet.ingest(controller, 4 * FILE_ROWS..5 * FILE_ROWS);
+    std::thread::sleep(Duration::from_secs(2 * cluster_support::LEASE_SECONDS));
+    assert_eq!(
+        fleet.exported_totals("exported"),
+        Some(expected(0..4 * FILE_ROWS))
+    );
+    let (status, body) = fleet.call(broker, "PUT", &format!("/connectors/{name}/resume"), "");
+    assert_eq!(status, 202, "{body}");
+    fleet.wait_until(SETTLE, "the rows held back while paused", |fleet| {
+        fleet.exported_totals("exported") == Some(expected(0..5 * FILE_ROWS))
+    });
+
+    // Deleted through one node, it is gone from all.
+    let (status, body) = fleet.call(broker, "DELETE", &format!("/connectors/{name}"), "");
+    assert_eq!(status, 204, "{body}");
+    fleet.wait_until(SETTLE, "the connector gone everywhere", |fleet| {
+        fleet
+            .call(controller, "GET", &format!("/connectors/{name}"), "")
+            .0
+            == 404
+    });
+}
+
 fn assert_each_offset_once(fleet: &Fleet) -> i64 {
     let segments = fleet.stream_segments(REALTIME);
     let mut next: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();

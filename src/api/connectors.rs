@@ -115,11 +115,21 @@ fn info_json(view: &ConnectorView) -> Value {
 }
 
 fn status_json(state: &AppState, view: &ConnectorView) -> Value {
-    let worker = state.config.listen.to_string();
+    // In a cluster the job runs on the node holding the connector's lease;
+    // until one does, Kafka Connect's word for it is UNASSIGNED.
+    let (worker, assigned) = match (&view.worker, state.connectors.is_shared()) {
+        (Some(worker), _) => (worker.clone(), true),
+        (None, true) => (String::new(), false),
+        (None, false) => (state.config.listen.to_string(), true),
+    };
     let status = &view.status;
-    let connector_state = if view.paused { "PAUSED" } else { "RUNNING" };
+    let connector_state = match (view.paused, assigned) {
+        (true, _) => "PAUSED",
+        (false, true) => "RUNNING",
+        (false, false) => "UNASSIGNED",
+    };
     let mut task = json!({"id": 0, "state": connector_state, "worker_id": worker});
-    if let (Some(error), false) = (&status.error, view.paused) {
+    if let (Some(error), "RUNNING") = (&status.error, connector_state) {
         task["state"] = json!("FAILED");
         task["trace"] = json!(error);
     }
@@ -191,12 +201,6 @@ async fn create(
     State(state): State<AppState>,
     ConnectBody(body): ConnectBody,
 ) -> Result<(StatusCode, Json<Value>), ConnectError> {
-    if state.cluster.is_some() {
-        return Err(ConnectError(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "connectors do not run in a cluster (--metastore) yet: run them on a single node",
-        )));
-    }
     let body = parse_json(&body)?;
     let name = body
         .get("name")

@@ -138,6 +138,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
             RegistryError::Exists(_) => StatusCode::CONFLICT,
             RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
+            RegistryError::Shared(_) => StatusCode::SERVICE_UNAVAILABLE,
             RegistryError::Io { .. } | RegistryError::FileRoots(_) => {
                 return ApiError::internal("storing the connector failed", &err)
             }

@@ -11,6 +11,7 @@
 //!  lead controller ── live servers × Kafka partitions ─► partition assignments (controller.rs)
 //!  server ── partition assignments ─► leases, consume, seal ─► deep store ─► commit (stream.rs)
 //!  broker ── assignments × live nodes ─► routing ─► scatter (routing.rs, scatter.rs)
+//!  server ── connector lease ─► records × deep store ─► sink, watermark (connectors.rs)
 //! ```
 //!
 //! Nothing here decides anything alone: what nodes agree on is in the
@@ -18,6 +19,7 @@
 //! the metastore says something changed, and every few seconds anyway.
 
 pub mod catalog;
+pub mod connectors;
 pub mod controller;
 pub mod holdings;
 pub mod node;

@@ -40,6 +40,17 @@ pub enum Error {
     #[error("the table's upsert state is not loaded yet")]
     UpsertNotLoaded,
 
+    #[error("segment {segment} of table {table} is gone (deleted or retained away)")]
+    SegmentGone { table: String, segment: String },
+
+    /// The cluster's metastore or deep store failed.
+    #[error("{0}")]
+    Cluster(String),
+
+    /// This node's lease on the connector lapsed: another node may run it.
+    #[error("this node no longer holds connector {0}'s lease; another node runs it")]
+    LeaseLost(String),
+
     /// Exporting one segment failed.
     #[error("table {table} segment {segment}: {source}")]
     Segment {

@@ -4,6 +4,12 @@
 //! resuming, restarting and deleting go through here; a server that starts
 //! again resumes every connector where its watermark stands.
 //!
+//! In a cluster the configs are shared ([`SharedConfigs`], the metastore):
+//! every node mirrors them ([`Connectors::sync_shared`]) and answers the
+//! API, and a job runs only on the node holding the connector's lease
+//! (`cluster::connectors` decides, [`Connectors::run_here`]); other nodes
+//! show the status the running one recorded.
+//!
 //! Connector files hold passwords and keys: they are written readable by
 //! the server's user only (0600, in a 0700 directory), and files left
 //! readable by an older version are tightened at start.
@@ -14,12 +20,15 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::config::{self, ConnectorConfig};
 use super::runner::{Control, Job, Status};
 use super::s3::store::FileStoreRoots;
+use super::source::{LocalSegments, SegmentSource, StateFile, StateStore};
+use super::state::ExportState;
 use super::{secrets, state};
 use crate::catalog::Catalog;
 use crate::durable;
@@ -33,6 +42,39 @@ struct Stored {
     config: BTreeMap<String, String>,
     #[serde(default)]
     paused: bool,
+    /// Restart requests so far (shared configs: how a restart reaches the
+    /// node running the job).
+    #[serde(default)]
+    restarts: u64,
+}
+
+/// Where a cluster's nodes keep connector configs, as JSON text.
+#[async_trait]
+pub trait SharedConfigs: Send + Sync {
+    /// Adds connector `name` or replaces its config.
+    async fn put(&self, name: &str, stored: &str) -> Result<(), String>;
+    /// Removes connector `name` (its state too); `false` when absent.
+    async fn remove(&self, name: &str) -> Result<bool, String>;
+}
+
+/// A connector as the shared configs hold it, for [`Connectors::sync_shared`].
+#[derive(Debug, Clone)]
+pub struct SharedRecord {
+    pub name: String,
+    /// What [`SharedConfigs::put`] stored.
+    pub stored: String,
+    /// What the node running it recorded: [`Shown`] as JSON.
+    pub state: Option<String>,
+}
+
+/// What the node running a shared connector records for the others.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shown {
+    /// The node running the job.
+    pub worker: String,
+    #[serde(default)]
+    pub status: Status,
 }
 
 /// Why a request on the connectors failed.
@@ -53,14 +95,40 @@ pub enum RegistryError {
     /// The directories `file://` stores may write in cannot be made.
     #[error(transparent)]
     FileRoots(super::s3::Error),
+    /// The shared configs (the cluster's metastore) failed.
+    #[error("the cluster's metastore: {0}")]
+    Shared(String),
 }
 
 struct Entry {
     config: Arc<ConnectorConfig>,
     paused: bool,
+    restarts: u64,
     status: Arc<Mutex<Status>>,
     control: watch::Sender<Control>,
     job: Option<tokio::task::JoinHandle<()>>,
+    /// Shared configs: what the node running the job recorded last.
+    shown: Option<Shown>,
+}
+
+impl Entry {
+    /// An entry whose job does not run (yet).
+    fn idle(config: Arc<ConnectorConfig>, paused: bool, restarts: u64) -> Entry {
+        let (control, _) = watch::channel(Control {
+            paused,
+            restarts,
+            ..Control::default()
+        });
+        Entry {
+            config,
+            paused,
+            restarts,
+            status: Arc::default(),
+            control,
+            job: None,
+            shown: None,
+        }
+    }
 }
 
 /// How long a replaced or deleted connector's job may take to stop.
@@ -87,6 +155,9 @@ pub struct ConnectorView {
     pub config: Arc<ConnectorConfig>,
     pub paused: bool,
     pub status: Status,
+    /// Shared configs: the node running the job, `None` while none does.
+    /// A single node runs every job itself.
+    pub worker: Option<String>,
 }
 
 pub struct Connectors {
@@ -94,9 +165,13 @@ pub struct Connectors {
     file_roots: Arc<FileStoreRoots>,
     catalog: Arc<Catalog>,
     server: Arc<Server>,
+    /// In a cluster: where the configs are kept, and this node's id.
+    shared: Option<(Arc<dyn SharedConfigs>, String)>,
     entries: Mutex<BTreeMap<String, Entry>>,
-    /// Serializes changes (create, put, pause, delete) end to end.
-    changes: Mutex<()>,
+    /// Serializes changes (create, put, pause, delete) end to end; counts
+    /// this node's writes to shared configs, so a mirror read before one of
+    /// them is not taken in after it.
+    changes: Mutex<u64>,
 }
 
 impl Connectors {
@@ -120,8 +195,9 @@ impl Connectors {
             file_roots: Arc::new(file_roots),
             catalog,
             server,
+            shared: None,
             entries: Mutex::new(BTreeMap::new()),
-            changes: Mutex::new(()),
+            changes: Mutex::new(0),
         };
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|err| io_error(&dir, err))?
@@ -144,7 +220,7 @@ impl Connectors {
                         .map_err(|problems| problems.join("; "))
                 });
             match loaded {
-                Ok((config, paused)) => connectors.launch(config, paused),
+                Ok((config, paused)) => connectors.launch_local(config, paused),
                 Err(err) => {
                     tracing::error!(file = %path.display(), error = %err, "connector left out")
                 }
@@ -153,11 +229,36 @@ impl Connectors {
         Ok(connectors)
     }
 
+    /// A cluster node's connectors: configs kept in `shared` and mirrored
+    /// here by [`Connectors::sync_shared`]; jobs run where
+    /// [`Connectors::run_here`] starts them. `node` names this node in the
+    /// status it records.
+    pub fn start_shared(
+        data_dir: &Path,
+        file_store_roots: &[PathBuf],
+        catalog: Arc<Catalog>,
+        server: Arc<Server>,
+        shared: Arc<dyn SharedConfigs>,
+        node: String,
+    ) -> Result<Connectors, RegistryError> {
+        let file_roots =
+            FileStoreRoots::open(file_store_roots).map_err(RegistryError::FileRoots)?;
+        Ok(Connectors {
+            data_dir: data_dir.to_path_buf(),
+            file_roots: Arc::new(file_roots),
+            catalog,
+            server,
+            shared: Some((shared, node)),
+            entries: Mutex::new(BTreeMap::new()),
+            changes: Mutex::new(0),
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
         self.entries.locked()
     }
 
-    fn lock_changes(&self) -> std::sync::MutexGuard<'_, ()> {
+    fn lock_changes(&self) -> std::sync::MutexGuard<'_, u64> {
         self.changes.locked()
     }
 
@@ -179,40 +280,72 @@ impl Connectors {
             .join(format!("{name}.json"))
     }
 
-    fn store(&self, config: &ConnectorConfig, paused: bool) -> Result<(), RegistryError> {
+    /// Keeps a connector's config: in its file, or in the shared configs.
+    /// Called off the async workers.
+    fn store(
+        &self,
+        config: &ConnectorConfig,
+        paused: bool,
+        restarts: u64,
+    ) -> Result<(), RegistryError> {
         let stored = Stored {
             name: config.name.clone(),
             config: config.raw.clone(),
             paused,
+            restarts,
         };
         let path = self.file(&config.name);
         let bytes =
             serde_json::to_vec_pretty(&stored).map_err(|err| io_error(&path, err.into()))?;
-        write_private(&path, &bytes).map_err(|err| io_error(&path, err))
+        match &self.shared {
+            None => write_private(&path, &bytes).map_err(|err| io_error(&path, err)),
+            Some((shared, _)) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                block_on(shared.put(&config.name, &text))
+            }
+        }
     }
 
-    fn launch(&self, config: ConnectorConfig, paused: bool) {
-        let config = Arc::new(config);
-        self.stop_job(&config.name);
+    /// Starts connector `config`'s job on this node, its watermark read
+    /// from its state file.
+    fn launch_local(&self, config: ConnectorConfig, paused: bool) {
         let state_dir = state::state_dir(&self.data_dir, &config.name);
         let loaded = state::load(&state_dir).unwrap_or_else(|err| {
             tracing::error!(connector = %config.name, error = %err, "connector state unreadable; starting over (exports are idempotent)");
             Default::default()
         });
+        let segments = Arc::new(LocalSegments {
+            server: self.server.clone(),
+        });
+        let store = Arc::new(StateFile { dir: state_dir });
+        self.launch(Arc::new(config), paused, 0, loaded, segments, store);
+    }
+
+    fn launch(
+        &self,
+        config: Arc<ConnectorConfig>,
+        paused: bool,
+        restarts: u64,
+        state: ExportState,
+        segments: Arc<dyn SegmentSource>,
+        store: Arc<dyn StateStore>,
+    ) {
+        self.stop_job(&config.name);
         let status = Arc::new(Mutex::new(Status {
-            state: loaded,
+            state,
             ..Status::default()
         }));
         let (control, receiver) = watch::channel(Control {
             paused,
+            restarts,
             ..Control::default()
         });
         let job = Job {
             config: config.clone(),
             catalog: self.catalog.clone(),
-            server: self.server.clone(),
+            segments,
             file_roots: self.file_roots.clone(),
-            state_dir,
+            store,
             status: status.clone(),
             control: receiver,
             seen: Mutex::default(),
@@ -225,16 +358,32 @@ impl Connectors {
             }
         };
         let name = config.name.clone();
+        let shown = self.lock().remove(&name).and_then(|entry| entry.shown);
         self.lock().insert(
             name,
             Entry {
                 config,
                 paused,
+                restarts,
                 status,
                 control,
                 job,
+                shown,
             },
         );
+    }
+
+    /// Takes a new or changed config into the mirror (shared configs) or
+    /// starts its job (a single node).
+    fn install(&self, config: ConnectorConfig, paused: bool, restarts: u64) {
+        if self.shared.is_none() {
+            self.launch_local(config, paused);
+            return;
+        }
+        self.stop_job(&config.name);
+        let name = config.name.clone();
+        self.lock()
+            .insert(name, Entry::idle(Arc::new(config), paused, restarts));
     }
 
     /// Creates a connector. Its name must be new.
@@ -243,14 +392,15 @@ impl Connectors {
         name: &str,
         mut raw: BTreeMap<String, String>,
     ) -> Result<(), RegistryError> {
-        let _changes = self.lock_changes();
+        let mut changes = self.lock_changes();
+        *changes += 1;
         if self.lock().contains_key(name) {
             return Err(RegistryError::Exists(name.to_string()));
         }
         secrets::restore_hidden(&mut raw, None).map_err(RegistryError::Invalid)?;
         let config = self.parse_new(name, raw)?;
-        self.store(&config, false)?;
-        self.launch(config, false);
+        self.store(&config, false, 0)?;
+        self.install(config, false, 0);
         Ok(())
     }
 
@@ -262,16 +412,21 @@ impl Connectors {
         name: &str,
         mut raw: BTreeMap<String, String>,
     ) -> Result<bool, RegistryError> {
-        let _changes = self.lock_changes();
+        let mut changes = self.lock_changes();
+        *changes += 1;
         // A config read back shows secrets as `[hidden]`; sent again, they
         // keep their stored values while the target stays the same.
         let stored = self.lock().get(name).map(|entry| entry.config.raw.clone());
         secrets::restore_hidden(&mut raw, stored.as_ref()).map_err(RegistryError::Invalid)?;
         let config = self.parse_new(name, raw)?;
-        let paused = self.lock().get(name).map(|entry| entry.paused);
-        self.store(&config, paused.unwrap_or(false))?;
-        self.launch(config, paused.unwrap_or(false));
-        Ok(paused.is_none())
+        let kept = self
+            .lock()
+            .get(name)
+            .map(|entry| (entry.paused, entry.restarts));
+        let (paused, restarts) = kept.unwrap_or((false, 0));
+        self.store(&config, paused, restarts)?;
+        self.install(config, paused, restarts);
+        Ok(kept.is_none())
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -283,25 +438,37 @@ impl Connectors {
         let entry = entries
             .get(name)
             .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
-        let status = entry.status.locked().clone();
+        let (status, worker) = match (&self.shared, &entry.job, &entry.shown) {
+            (Some((_, node)), Some(_), _) => (entry.status.locked().clone(), Some(node.clone())),
+            (Some(_), None, Some(shown)) => (shown.status.clone(), Some(shown.worker.clone())),
+            (Some(_), None, None) => (Status::default(), None),
+            (None, _, _) => (entry.status.locked().clone(), None),
+        };
         Ok(ConnectorView {
             config: entry.config.clone(),
             paused: entry.paused,
             status,
+            worker,
         })
+    }
+
+    /// Whether configs are shared by a cluster's nodes.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     /// Pauses or resumes a connector (durably).
     pub fn set_paused(&self, name: &str, paused: bool) -> Result<(), RegistryError> {
-        let _changes = self.lock_changes();
-        let config = {
+        let mut changes = self.lock_changes();
+        *changes += 1;
+        let (config, restarts) = {
             let entries = self.lock();
             let entry = entries
                 .get(name)
                 .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
-            entry.config.clone()
+            (entry.config.clone(), entry.restarts)
         };
-        self.store(&config, paused)?;
+        self.store(&config, paused, restarts)?;
         let mut entries = self.lock();
         if let Some(entry) = entries.get_mut(name) {
             entry.paused = paused;
@@ -310,25 +477,49 @@ impl Connectors {
         Ok(())
     }
 
-    /// Reconnects and retries at once.
+    /// Reconnects and retries at once (in a cluster, on the node running
+    /// the job).
     pub fn restart(&self, name: &str) -> Result<(), RegistryError> {
-        let entries = self.lock();
-        let entry = entries
-            .get(name)
-            .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
-        entry.control.send_modify(|control| control.restarts += 1);
+        let mut changes = self.lock_changes();
+        *changes += 1;
+        let (config, paused, restarts) = {
+            let entries = self.lock();
+            let entry = entries
+                .get(name)
+                .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
+            (entry.config.clone(), entry.paused, entry.restarts + 1)
+        };
+        if self.shared.is_some() {
+            self.store(&config, paused, restarts)?;
+        }
+        if let Some(entry) = self.lock().get_mut(name) {
+            entry.restarts = restarts;
+            entry
+                .control
+                .send_modify(|control| control.restarts = restarts);
+        }
         Ok(())
     }
 
     /// Stops a connector and forgets it: its config and its local state
     /// (a JDBC target keeps its watermark rows).
     pub fn delete(&self, name: &str) -> Result<(), RegistryError> {
-        let _changes = self.lock_changes();
+        let mut changes = self.lock_changes();
+        *changes += 1;
+        if !self.lock().contains_key(name) {
+            return Err(RegistryError::NotFound(name.to_string()));
+        }
+        if let Some((shared, _)) = &self.shared {
+            block_on(shared.remove(name))?;
+        }
         let mut entry = self
             .lock()
             .remove(name)
             .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
         stop(&entry.control, entry.job.take());
+        if self.shared.is_some() {
+            return Ok(());
+        }
         let path = self.file(name);
         durable::remove_durably(&path).map_err(|err| io_error(&path, err))?;
         let dir = state::state_dir(&self.data_dir, name);
@@ -344,6 +535,141 @@ impl Connectors {
             entry.control.send_modify(|control| control.stopped = true);
         }
     }
+}
+
+/// Shared configs: mirroring the cluster's connectors and running the
+/// jobs this node holds the lease of.
+impl Connectors {
+    /// Makes the mirror what `records` hold: new connectors appear, changed
+    /// configs stop their job here (to be started again with the new one),
+    /// pauses and restarts reach running jobs, and the status recorded by
+    /// each connector's node is taken in. Connectors absent from `records`
+    /// stop and go. Called off the async workers (stopping a job waits).
+    /// `generation` is [`Connectors::generation`] from before `records` were
+    /// read: when this node wrote since, they may be older than the mirror,
+    /// and nothing is taken in (`false`; the write's own notice brings a
+    /// newer read).
+    pub fn sync_shared(&self, records: &[SharedRecord], generation: u64) -> bool {
+        let changes = self.lock_changes();
+        if *changes != generation {
+            return false;
+        }
+        let mut present = std::collections::BTreeSet::new();
+        for record in records {
+            present.insert(record.name.clone());
+            let parsed = serde_json::from_str::<Stored>(&record.stored)
+                .map_err(|err| err.to_string())
+                .and_then(|stored| {
+                    config::parse(&stored.name, stored.config.clone())
+                        .map(|config| (config, stored.paused, stored.restarts))
+                        .map_err(|problems| problems.join("; "))
+                });
+            let (config, paused, restarts) = match parsed {
+                Ok(parsed) => parsed,
+                Err(err) => {
+                    tracing::error!(connector = %record.name, error = %err, "connector left out");
+                    continue;
+                }
+            };
+            let shown = record
+                .state
+                .as_deref()
+                .and_then(|text| serde_json::from_str::<Shown>(text).ok());
+            let same = self
+                .lock()
+                .get(&record.name)
+                .is_some_and(|entry| entry.config.raw == config.raw);
+            if !same {
+                self.stop_job(&record.name);
+                self.lock().insert(
+                    record.name.clone(),
+                    Entry::idle(Arc::new(config), paused, restarts),
+                );
+            }
+            if let Some(entry) = self.lock().get_mut(&record.name) {
+                entry.paused = paused;
+                entry.restarts = restarts;
+                entry.shown = shown;
+                entry.control.send_modify(|control| {
+                    control.paused = paused;
+                    control.restarts = restarts;
+                });
+            }
+        }
+        let gone: Vec<String> = self
+            .lock()
+            .keys()
+            .filter(|name| !present.contains(*name))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.stop_job(&name);
+            self.lock().remove(&name);
+        }
+        drop(changes);
+        true
+    }
+
+    /// How many changes this node has made to the shared configs.
+    pub fn generation(&self) -> u64 {
+        *self.lock_changes()
+    }
+
+    /// The connectors a node should run (not paused), by name.
+    pub fn runnable(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter(|(_, entry)| !entry.paused)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Whether connector `name`'s job runs on this node.
+    pub fn runs_here(&self, name: &str) -> bool {
+        self.lock()
+            .get(name)
+            .is_some_and(|entry| entry.job.as_ref().is_some_and(|job| !job.is_finished()))
+    }
+
+    /// Starts connector `name`'s job here, from `state`, unless it runs
+    /// here already; `false` when the connector is unknown.
+    pub fn run_here(
+        &self,
+        name: &str,
+        state: ExportState,
+        segments: Arc<dyn SegmentSource>,
+        store: Arc<dyn StateStore>,
+    ) -> bool {
+        let _changes = self.lock_changes();
+        if self.runs_here(name) {
+            return true;
+        }
+        let Some((config, paused, restarts)) = self
+            .lock()
+            .get(name)
+            .map(|entry| (entry.config.clone(), entry.paused, entry.restarts))
+        else {
+            return false;
+        };
+        self.launch(config, paused, restarts, state, segments, store);
+        true
+    }
+
+    /// Stops connector `name`'s job on this node, if it runs here, and
+    /// waits for it. Called off the async workers.
+    pub fn halt(&self, name: &str) {
+        let _changes = self.lock_changes();
+        self.stop_job(name);
+    }
+}
+
+/// Waits for shared-config work from the API's blocking pool.
+fn block_on<T>(
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, RegistryError> {
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| RegistryError::Shared("no async runtime".into()))?;
+    runtime.block_on(work).map_err(RegistryError::Shared)
 }
 
 impl Connectors {

@@ -5,8 +5,7 @@
 //! pass; the job only ever reads segments, so ingestion and queries never
 //! wait for it.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,10 +18,10 @@ use super::error::{Error, Result};
 use super::jdbc::export::{ensure_table, prepare, Outcome, Target, WriteJob};
 use super::jdbc::{mysql::MySql, postgres::Postgres, JdbcConfig};
 use super::s3::export::{encode_segment, publish_files};
-use super::state::{self, ExportState};
+use super::source::{Sealed, SegmentSource, StateStore};
+use super::state::ExportState;
 use crate::catalog::{self, Catalog, Schema, TableConfig, TableType};
 use crate::segment::ImmutableSegment;
-use crate::server::{Server, TableData};
 use crate::sync::Recover;
 
 /// How often a connector with nothing to do looks for new segments.
@@ -39,8 +38,9 @@ pub struct Control {
     pub stopped: bool,
 }
 
-/// What the job reports.
-#[derive(Debug, Clone, Default)]
+/// What the job reports (and, in a cluster, records for the other nodes).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Status {
     pub state: ExportState,
     /// The last failure, while it has not been followed by a success.
@@ -61,7 +61,6 @@ struct Source {
     raw: String,
     schema: Arc<Schema>,
     config: Arc<TableConfig>,
-    data: Arc<TableData>,
 }
 
 /// An open target.
@@ -77,10 +76,12 @@ enum Open {
 pub struct Job {
     pub config: Arc<ConnectorConfig>,
     pub catalog: Arc<Catalog>,
-    pub server: Arc<Server>,
+    /// Where the sealed segments come from.
+    pub segments: Arc<dyn SegmentSource>,
     /// Where `file://` stores may write.
     pub file_roots: Arc<super::s3::store::FileStoreRoots>,
-    pub state_dir: PathBuf,
+    /// Where the watermark and the status are kept.
+    pub store: Arc<dyn StateStore>,
     pub status: Arc<Mutex<Status>>,
     pub control: watch::Receiver<Control>,
     /// Segments seen waiting for export, to notice those removed first.
@@ -138,6 +139,7 @@ impl Job {
                 }
                 Ok(false) => {
                     backoff = FIRST_BACKOFF;
+                    self.report().await;
                     self.wait(IDLE_POLL).await;
                 }
                 Err(err) => {
@@ -148,6 +150,7 @@ impl Job {
                         status.error_at_millis = Some(crate::segment::now_millis());
                         status.failures_in_a_row += 1;
                     });
+                    self.report().await;
                     self.wait(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -160,81 +163,106 @@ impl Job {
         let _ = tokio::time::timeout(duration, self.control.changed()).await;
     }
 
+    /// Hands the status to the state store between exports (a cluster
+    /// shows it on every node); a failure here is only logged, the next
+    /// report carries the same.
+    async fn report(&self) {
+        let status = self.status.locked().clone();
+        if let Err(err) = self.store.save(&status, false).await {
+            tracing::debug!(connector = %self.config.name, error = %err, "connector status not recorded");
+        }
+    }
+
+    /// The sealed segments of every source, by table.
+    async fn list(&self, sources: &[Source]) -> Result<HashMap<String, Vec<Sealed>>> {
+        let mut listed = HashMap::with_capacity(sources.len());
+        for source in sources {
+            let sealed = self.segments.sealed(&source.name).await?;
+            listed.insert(source.name.clone(), sealed);
+        }
+        Ok(listed)
+    }
+
     /// Exports the oldest pending segment. `Ok(false)` when none is pending.
     async fn step(&self, open: &mut Option<Open>) -> Result<bool> {
-        let sources = resolve(&self.config.sources, &self.catalog, &self.server)?;
+        let sources = resolve(&self.config.sources, &self.catalog)?;
+        let listed = self.list(&sources).await?;
         // Look before opening the target, so segments waiting on a target
         // that is down are seen (and missed ones noticed) too.
-        self.scan(&sources);
+        self.scan(&sources, &listed);
         if open.is_none() {
             *open = Some(self.open().await?);
         }
-        let (pending, lag_segments, lag_rows) = self.scan(&sources);
-        self.note_missed(&sources);
-        let Some((index, segment)) = pending else {
+        let (pending, lag_segments, lag_rows) = self.scan(&sources, &listed);
+        self.note_missed(&listed);
+        let Some((index, sealed)) = pending else {
             self.update(|status| {
                 status.error = None;
                 status.failures_in_a_row = 0;
             });
             return Ok(false);
         };
-        let current = self.state();
         let source = &sources[index];
-        let mut next = current;
+        let segment = self
+            .segments
+            .open(&source.name, &sealed.name)
+            .await
+            .map_err(|err| Error::Segment {
+                table: source.name.clone(),
+                segment: sealed.name.clone(),
+                source: Box::new(err),
+            })?;
+        let mut next = self.state();
         let open = open
             .as_mut()
             .ok_or(Error::Internal("the target is not open"))?;
         self.export(open, source, &segment, &mut next).await?;
         next.mark(&source.name, segment.name());
         // Forget segments the tables no longer have (retention, deletes).
-        for source in &sources {
-            let live: HashSet<String> = source
-                .data
-                .segments()
-                .iter()
-                .map(|segment| segment.name().to_string())
-                .collect();
-            if let Some(exported) = next.exported.get_mut(&source.name) {
-                exported.retain(|name| live.contains(name));
+        for (table, sealed) in &listed {
+            let live: HashSet<&str> = sealed.iter().map(|segment| segment.name.as_str()).collect();
+            if let Some(exported) = next.exported.get_mut(table) {
+                exported.retain(|name| live.contains(name.as_str()));
             }
         }
         crate::faults::reach("export.after_write");
-        // Saved in place (a small file), so a stop never leaves a save
-        // running behind the job.
-        state::save(&self.state_dir, &next)?;
-        let rows = segment.num_docs() as u64;
-        self.update(|status| {
-            status.state = next;
-            status.error = None;
-            status.failures_in_a_row = 0;
-            status.lag = Some((
-                lag_segments.saturating_sub(1),
-                lag_rows.saturating_sub(rows),
-            ));
-        });
+        let mut status = self.status.locked().clone();
+        status.state = next;
+        status.error = None;
+        status.failures_in_a_row = 0;
+        status.lag = Some((
+            lag_segments.saturating_sub(1),
+            lag_rows.saturating_sub(sealed.rows),
+        ));
+        self.store.save(&status, true).await?;
+        *self.status.locked() = status;
         Ok(true)
     }
 
     /// The oldest segment not exported yet, and the lag; records both in
     /// the status and remembers the pending segments.
-    fn scan(&self, sources: &[Source]) -> (Option<(usize, Arc<ImmutableSegment>)>, u64, u64) {
+    fn scan(
+        &self,
+        sources: &[Source],
+        listed: &HashMap<String, Vec<Sealed>>,
+    ) -> (Option<(usize, Sealed)>, u64, u64) {
         let current = self.state();
-        let mut pending: Option<(usize, Arc<ImmutableSegment>)> = None;
+        let mut pending: Option<(usize, &Sealed)> = None;
         let (mut lag_segments, mut lag_rows) = (0u64, 0u64);
         let mut seen = self.seen.locked();
         for (index, source) in sources.iter().enumerate() {
-            for segment in source.data.segments().iter() {
-                if current.is_exported(&source.name, segment.name()) {
+            for segment in listed.get(&source.name).into_iter().flatten() {
+                if current.is_exported(&source.name, &segment.name) {
                     continue;
                 }
-                seen.insert((source.name.clone(), segment.name().to_string()));
+                seen.insert((source.name.clone(), segment.name.clone()));
                 lag_segments += 1;
-                lag_rows += segment.num_docs() as u64;
+                lag_rows += segment.rows;
                 let older = pending.as_ref().is_none_or(|(_, best)| {
-                    segment.meta().created_millis < best.meta().created_millis
+                    (segment.order, &segment.name) < (best.order, &best.name)
                 });
                 if older {
-                    pending = Some((index, segment.clone()));
+                    pending = Some((index, segment));
                 }
             }
         }
@@ -244,22 +272,20 @@ impl Job {
             status.lag = Some((lag_segments, lag_rows));
             status.tables = tables;
         });
+        let pending = pending.map(|(index, segment)| (index, segment.clone()));
         (pending, lag_segments, lag_rows)
     }
 
     /// Segments seen waiting that their table no longer has, unexported
     /// (retention or a delete came first): counted and logged.
-    fn note_missed(&self, sources: &[Source]) {
+    fn note_missed(&self, listed: &HashMap<String, Vec<Sealed>>) {
         let current = self.state();
-        let present: HashSet<(String, String)> = sources
+        let present: HashSet<(&str, &str)> = listed
             .iter()
-            .flat_map(|source| {
-                source
-                    .data
-                    .segments()
+            .flat_map(|(table, sealed)| {
+                sealed
                     .iter()
-                    .map(|segment| (source.name.clone(), segment.name().to_string()))
-                    .collect::<Vec<_>>()
+                    .map(move |segment| (table.as_str(), segment.name.as_str()))
             })
             .collect();
         let mut missed = Vec::new();
@@ -267,7 +293,7 @@ impl Job {
             if current.is_exported(table, segment) {
                 return false;
             }
-            if present.contains(&(table.clone(), segment.clone())) {
+            if present.contains(&(table.as_str(), segment.as_str())) {
                 return true;
             }
             missed.push(format!("{table}/{segment}"));
@@ -353,7 +379,10 @@ impl Job {
                 Ok(())
             }
             (Open::Jdbc { target, ready }, Sink::Jdbc(config)) => {
-                let late = late_rows(source, segment).map_err(context)?;
+                let late = self
+                    .segments
+                    .late_rows(&source.name, &source.config, segment.name())
+                    .map_err(context)?;
                 let prepared = {
                     let config = config.clone();
                     let raw = source.raw.clone();
@@ -408,22 +437,6 @@ impl Job {
     }
 }
 
-/// For an upsert table: the segment's records that arrived older than the
-/// version held, which the target must not see. Until the table's upsert
-/// state is loaded the segment waits (a retry).
-fn late_rows(
-    source: &Source,
-    segment: &ImmutableSegment,
-) -> Result<Option<roaring::RoaringBitmap>> {
-    if source.config.upsert().is_none() {
-        return Ok(None);
-    }
-    match source.data.upsert() {
-        Some(upsert) => Ok(upsert.rejected(segment.name())),
-        None => Err(Error::UpsertNotLoaded),
-    }
-}
-
 async fn connect(config: &JdbcConfig) -> Result<Box<dyn Target>, super::jdbc::Error> {
     Ok(match config.url.dialect {
         super::jdbc::dialect::Dialect::Postgres => Box::new(Postgres::connect(config).await?),
@@ -432,7 +445,7 @@ async fn connect(config: &JdbcConfig) -> Result<Box<dyn Target>, super::jdbc::Er
 }
 
 /// The tables a connector reads, as they are in the catalog now.
-fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<Source>> {
+fn resolve(sources: &Sources, catalog: &Catalog) -> Result<Vec<Source>> {
     let mut names: Vec<String> = Vec::new();
     match sources {
         Sources::Tables(tables) => {
@@ -483,18 +496,11 @@ fn resolve(sources: &Sources, catalog: &Catalog, server: &Server) -> Result<Vec<
         let schema = catalog
             .schema_for_table(&entry.config)
             .ok_or_else(|| Error::NoSchema(name.clone()))?;
-        let data = server
-            .table_or_create(&name)
-            .map_err(|source| Error::OpenTable {
-                table: name.clone(),
-                source: Box::new(source),
-            })?;
         out.push(Source {
             raw: catalog::raw_table_name(&name).to_string(),
             name,
             schema: Arc::new(schema.schema.clone()),
             config: Arc::new(entry.config.clone()),
-            data,
         });
     }
     Ok(out)

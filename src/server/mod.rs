@@ -22,7 +22,7 @@ use std::sync::{Arc, RwLock};
 
 pub use batch::{ingest_file, IngestOptions, IngestReport, DEFAULT_SEGMENT_ROWS};
 pub use error::{Error, Result};
-pub use table::{Checkpoint, ConsumingSegment, Live, TableData, TableStats};
+pub use table::{Checkpoint, ConsumingSegment, Live, TableData, TableStats, SEGMENT_EXTENSION};
 
 use crate::catalog::Catalog;
 use crate::durable;

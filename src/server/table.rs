@@ -23,7 +23,8 @@ use crate::sync::{Recover, RecoverRw};
 use crate::upsert::TableUpsert;
 
 const MANIFEST: &str = "manifest.json";
-const SEGMENT_EXTENSION: &str = "seg";
+/// A segment file's extension; its name before it is the segment's name.
+pub const SEGMENT_EXTENSION: &str = "seg";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Manifest {

@@ -507,6 +507,55 @@ impl Fleet {
         })
     }
 
+    /// A JDBC sink config exporting `trades` into table `target` of the
+    /// fleet's own schema in the test PostgreSQL.
+    pub fn jdbc_sink(&self, target: &str) -> Value {
+        let rest = self.base_url.split_once("://").expect("a URL").1;
+        let (credentials, address) = rest.rsplit_once('@').expect("credentials in the URL");
+        let (user, password) = credentials.split_once(':').expect("user:password");
+        let address = address.split('?').next().unwrap();
+        json!({
+            "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+            "tables": "trades",
+            "connection.url": format!("jdbc:postgresql://{address}"),
+            "connection.user": user,
+            "connection.password": password,
+            "table.name.format": format!("{}.{target}", self.schema),
+            "insert.mode": "insert",
+            "pk.mode": "none",
+            "auto.create": "true",
+        })
+    }
+
+    /// Lets every node started from now on write `file://` sink stores in
+    /// the fleet's directory `shared`, which it returns.
+    pub fn share_file_stores(&mut self) -> PathBuf {
+        let shared = self.root.path().join("shared");
+        std::fs::create_dir_all(&shared).unwrap();
+        self.extra.extend([
+            "--file-store-root".to_string(),
+            shared.display().to_string(),
+        ]);
+        shared
+    }
+
+    /// COUNT(*), SUM(id), COUNT(DISTINCT id) of the sink's table `target`,
+    /// or `None` before it exists.
+    pub fn exported_totals(&self, target: &str) -> Option<(i64, i64, i64)> {
+        let exists = self.metastore_rows(format!(
+            "SELECT 1 FROM pg_tables WHERE schemaname = '{}' AND tablename = '{target}'",
+            self.schema
+        ));
+        if exists.is_empty() {
+            return None;
+        }
+        let rows = self.metastore_rows(format!(
+            "SELECT COUNT(*), COALESCE(SUM(id), 0)::BIGINT, COUNT(DISTINCT id) FROM {target}"
+        ));
+        let row = rows.first()?;
+        Some((row.get(0), row.get(1), row.get(2)))
+    }
+
     /// The recorded real-time segments of `table`: (partition, start
     /// offset, end offset, rows), by partition and offset.
     pub fn stream_segments(&self, table: &str) -> Vec<(i32, i64, i64, i64)> {
