@@ -290,7 +290,10 @@ async fn authenticate(
 
 /// The broker's query endpoints, which answer in the broker's shape.
 fn is_query(path: &str) -> bool {
-    matches!(path, "/query/sql" | "/query")
+    matches!(
+        path,
+        "/query/sql" | "/query" | crate::cluster::remote::QUERY_PATH
+    )
 }
 
 /// Whether a page's script sent the request (`X-Requested-With:

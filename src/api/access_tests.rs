@@ -547,6 +547,13 @@ async fn administrative_actions_are_audited_without_secrets() {
             &json!({"sql": "SELECT 1"}).to_string(),
         )
         .await;
+    // Nor is a broker's share of a query, sent to a server by another node.
+    let admin = basic(ADMIN);
+    let (status, _) = secured
+        .as_principal(&admin)
+        .call("POST", crate::cluster::remote::QUERY_PATH, "not a plan")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let log = std::fs::read_to_string(secured.app.state().audit.path()).unwrap();
     let entries: Vec<Value> = log
         .lines()

@@ -158,6 +158,11 @@ impl StateCollector {
         let mut missed = Vec::new();
         let mut states = Vec::new();
         for name in self.connectors.names() {
+            // In a cluster a connector's figures are its running node's, so
+            // sums over nodes count each once.
+            if self.connectors.is_shared() && !self.connectors.runs_here(&name) {
+                continue;
+            }
             let Ok(view) = self.connectors.get(&name) else {
                 continue;
             };
