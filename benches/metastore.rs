@@ -37,7 +37,9 @@ async fn main() {
         .unwrap();
     let mut config: tokio_postgres::Config = url.parse().unwrap();
     config.options(format!("-c search_path={schema}"));
-    let store = PgMetastore::connect_with(config).await.unwrap();
+    let store = PgMetastore::connect_with(config, gamay::metastore::postgres::Tls::off())
+        .await
+        .unwrap();
 
     for n in 0..NODES {
         let node = Node {

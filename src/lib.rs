@@ -89,6 +89,7 @@ pub mod index;
 pub mod ingest;
 pub mod metastore;
 pub mod metrics;
+pub mod pgtls;
 pub mod query;
 pub mod quickstart;
 pub mod segment;

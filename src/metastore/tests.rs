@@ -12,7 +12,7 @@ use tokio_postgres::NoTls;
 
 use super::conformance::{conformance_tests, Subject};
 use super::migrations;
-use super::postgres::PgMetastore;
+use super::postgres::{PgMetastore, Tls};
 use super::{CatalogEntry, CatalogKind, Error, Metastore};
 
 /// The database URL and a fresh schema's name, or `None` when no
@@ -51,7 +51,49 @@ fn config(url: &str, schema: &str) -> tokio_postgres::Config {
 }
 
 pub(super) async fn open(url: &str, schema: &str) -> Result<PgMetastore, Error> {
-    PgMetastore::connect_with(config(url, schema)).await
+    PgMetastore::connect_with(config(url, schema), Tls::off()).await
+}
+
+/// The metastore over TLS as its URL asks, against the test server's TLS-only
+/// roles: verified with the test CA (and a client certificate), refused
+/// plain, and refused when the certificate does not chain to the roots.
+#[tokio::test]
+async fn the_metastore_connects_over_tls_as_its_url_says() {
+    let Some((_, schema)) = fresh_schema().await else {
+        return;
+    };
+    let (Ok(url), Ok(dir)) = (
+        std::env::var("GAMAY_TEST_POSTGRES_TLS"),
+        std::env::var("GAMAY_TEST_TLS_DIR"),
+    ) else {
+        panic!("GAMAY_TEST_POSTGRES_TLS and GAMAY_TEST_TLS_DIR come with GAMAY_TEST_POSTGRES");
+    };
+    let search = format!("options=-c%20search_path%3D{schema}");
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={dir}/ca.pem&{search}");
+    let metastore = PgMetastore::connect(&verified).await.unwrap();
+    metastore.put_connector("c", "{}").await.unwrap();
+    assert_eq!(metastore.connectors().await.unwrap().len(), 1);
+    // The role takes TLS connections only.
+    let plain = format!("{url}?sslmode=disable&{search}");
+    let refused = PgMetastore::connect(&plain)
+        .await
+        .err()
+        .expect("a plain connection");
+    assert!(refused.to_string().contains("cannot connect"), "{refused}");
+    // The test CA is not among Mozilla's roots.
+    let unchained = format!("{url}?sslmode=verify-ca&{search}");
+    let refused = PgMetastore::connect(&unchained)
+        .await
+        .err()
+        .expect("an untrusted chain");
+    assert!(refused.to_string().contains("cannot connect"), "{refused}");
+    // A client certificate, for the role that logs in with one.
+    let host = url.rsplit_once('@').unwrap().1;
+    let cert = format!(
+        "postgres://gamay_cert@{host}?sslmode=verify-full&sslrootcert={dir}/ca.pem&sslcert={dir}/client.pem&sslkey={dir}/client.key&{search}"
+    );
+    let metastore = PgMetastore::connect(&cert).await.unwrap();
+    assert_eq!(metastore.connectors().await.unwrap().len(), 1);
 }
 
 /// Two metastores on one fresh schema, as two processes have them.

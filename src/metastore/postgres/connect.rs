@@ -1,5 +1,5 @@
-//! Connections to the metastore's database, built in one place (where TLS
-//! will be chosen; today every connection is `NoTls`).
+//! Connections to the metastore's database, built in one place, each with
+//! the TLS the URL asks for (`tls.rs`).
 //!
 //! Every connection of a [`super::PgMetastore`] is opened on, and driven
 //! by, the runtime that connected the metastore, whichever runtime a later
@@ -10,27 +10,32 @@
 
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
-use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::{Client, Config, Connection, NoTls, Socket};
+use tokio_postgres::{Client, Config, Connection, Socket};
 
 use super::super::{Error, Result};
+use super::tls::Tls;
+use crate::pgtls::RustlsStream;
 
 /// A connection whose driver the caller polls (the listener reads its
 /// notifications that way).
-pub(super) type PgConnection = Connection<Socket, NoTlsStream>;
+pub(super) type PgConnection = Connection<Socket, RustlsStream>;
 
 /// Opens the metastore's connections.
 #[derive(Clone)]
 pub(super) struct Connector {
     config: Config,
+    tls: Tls,
     runtime: Handle,
 }
 
 impl Connector {
-    /// Connections to `config`'s database, on the current runtime.
-    pub fn new(config: Config) -> Connector {
+    /// Connections to `config`'s database with `tls`, on the current
+    /// runtime.
+    pub fn new(mut config: Config, tls: Tls) -> Connector {
+        config.ssl_mode(tls.mode);
         Connector {
             config,
+            tls,
             runtime: Handle::current(),
         }
     }
@@ -40,9 +45,8 @@ impl Connector {
         let mut config = self.config.clone();
         let base = config.get_application_name().unwrap_or("gamay").to_string();
         config.application_name(format!("{base}/{role}"));
-        let connecting = self
-            .runtime
-            .spawn(async move { config.connect(NoTls).await });
+        let tls = self.tls.connector();
+        let connecting = self.runtime.spawn(async move { config.connect(tls).await });
         match connecting.await {
             Ok(Ok(connected)) => Ok(connected),
             Ok(Err(err)) => Err(Error::Connect(err.to_string())),

@@ -29,6 +29,7 @@ mod connect;
 mod listen;
 mod loaded;
 mod segments;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,6 +47,7 @@ use super::{
 };
 use connect::Connector;
 use listen::Listening;
+pub use tls::Tls;
 
 /// The leader lock's first key (`gldr` in ASCII); the second is the hash
 /// of the metastore's schema, so clusters in two schemas of one database
@@ -78,16 +80,17 @@ impl PgMetastore {
     /// Connects to `url` (`postgres://user:password@host:port/database`)
     /// and brings the schema to this build's version.
     pub async fn connect(url: &str) -> Result<PgMetastore> {
+        let (url, tls) = tls::from_url(url)?;
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|err: tokio_postgres::Error| Error::Url(err.to_string()))?;
-        PgMetastore::connect_with(config).await
+        PgMetastore::connect_with(config, tls).await
     }
 
     /// As [`Self::connect`], with the connection's settings given. The
     /// metastore's connections live on the runtime this is called on.
-    pub async fn connect_with(config: tokio_postgres::Config) -> Result<PgMetastore> {
-        let connector = Connector::new(config);
+    pub async fn connect_with(config: tokio_postgres::Config, tls: Tls) -> Result<PgMetastore> {
+        let connector = Connector::new(config, tls);
         let mut writer = connector.client("writer").await?;
         migrate(&mut writer).await?;
         let reader = connector.client("reader").await?;

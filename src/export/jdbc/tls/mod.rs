@@ -64,16 +64,7 @@ impl Mode {
     }
 }
 
-/// What is checked of the server's certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verify {
-    /// Nothing: the session is encrypted, but anyone on the path may be the server.
-    Nothing,
-    /// That it chains to a trusted CA, whatever names it holds.
-    Chain,
-    /// That it chains to a trusted CA and names the host connected to.
-    ChainAndName,
-}
+pub use crate::pgtls::Verify;
 
 /// The TLS settings of a connection URL.
 #[derive(Clone, PartialEq, Eq)]
