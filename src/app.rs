@@ -168,6 +168,7 @@ impl App {
                     own,
                     Remote::new(config.cluster.credentials.clone()),
                     cluster.clone(),
+                    catalog.clone(),
                 ))
             }
             _ => Arc::new(Single(local.clone())),

@@ -92,6 +92,10 @@ struct Args {
         value_name = "POSTGRES_URL"
     )]
     cluster: Option<String>,
+
+    /// With --cluster: the servers holding each segment (the table's `replication`), 1 to 3.
+    #[arg(long, default_value_t = 1)]
+    replication: usize,
 }
 
 fn main() -> ExitCode {
@@ -126,6 +130,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
             clients: args.clients,
             seconds: args.seconds,
             queries: args.queries,
+            replication: args.replication,
         });
     }
     let peers: Vec<String> = args

@@ -26,6 +26,7 @@ pub mod node;
 pub mod place;
 pub mod publish;
 pub mod remote;
+pub mod replicas;
 pub mod retention;
 pub mod routing;
 pub mod scatter;

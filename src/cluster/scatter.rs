@@ -1,6 +1,7 @@
 //! Scatter over the cluster: each segment of the queried tables goes to
-//! one live server holding it (replicas taken in turn, query after query),
-//! the servers run their share at once, and a server that fails or lacks
+//! one live server holding it (chosen by `replicas.rs`: as few servers as
+//! cover the query, or with `balanced` routing spread over the replicas;
+//! in turn, query after query), the servers run their share at once, and a server that fails or lacks
 //! a segment has that share asked of another replica while the query's
 //! time lasts. What no replica serves is reported, never left out
 //! silently.
@@ -13,8 +14,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::remote::{Failure, Remote};
+use super::replicas::{self, Selector};
 use super::routing::Router;
 use super::Cluster;
+use crate::catalog::Catalog;
 use crate::metrics::cluster::ClusterMetrics;
 use crate::query::consuming;
 use crate::query::error::{SERVER_NOT_RESPONDING, SERVER_SEGMENT_MISSING};
@@ -47,6 +50,8 @@ pub struct ClusterScatter {
     metrics: ClusterMetrics,
     /// The cluster the routing is read from, for a refresh mid-query.
     cluster: Arc<Cluster>,
+    /// The tables' routing settings.
+    catalog: Arc<Catalog>,
 }
 
 impl ClusterScatter {
@@ -56,6 +61,7 @@ impl ClusterScatter {
         local: Option<Arc<dyn QueryServer>>,
         remote: Remote,
         cluster: Arc<Cluster>,
+        catalog: Arc<Catalog>,
     ) -> ClusterScatter {
         ClusterScatter {
             router,
@@ -66,6 +72,7 @@ impl ClusterScatter {
             suspects: Mutex::new(BTreeMap::new()),
             metrics: cluster.metrics.clone(),
             cluster,
+            catalog,
         }
     }
 }
@@ -87,21 +94,14 @@ impl Scatter for ClusterScatter {
             suspects.keys().cloned().collect()
         };
         // Segment → its holders in the order to try them.
-        let mut pending: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut sealed: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for table in tables {
-            let Some(segments) = routing.tables.get(table) else {
-                continue;
-            };
-            for (segment, holders) in segments {
-                let mut order = holders.clone();
-                if !order.is_empty() {
-                    let shift = (turn + spread(segment)) % order.len();
-                    order.rotate_left(shift);
-                    // Stable: the rotation's order holds within each group.
-                    order.sort_by_key(|holder| suspects.contains(holder));
-                }
-                pending.insert(segment.clone(), order);
+            if let Some(segments) = routing.tables.get(table) {
+                sealed.extend(segments.iter().map(|(s, h)| (s.clone(), h.clone())));
             }
+        }
+        let mut pending = replicas::order(sealed, &suspects, turn, self.selector(tables));
+        for table in tables {
             // Each stream partition's rows past its committed segments,
             // from one of its consumers.
             let Some(partitions) = routing.partitions.get(table) else {
@@ -243,6 +243,24 @@ impl Scatter for ClusterScatter {
 }
 
 impl ClusterScatter {
+    /// How the segments of `tables` are spread over their replicas: spread
+    /// when any of them asks for `balanced` routing, the fewest servers
+    /// otherwise.
+    fn selector(&self, tables: &[String]) -> Selector {
+        let balanced = tables.iter().any(|table| {
+            self.catalog.table(table).is_some_and(|entry| {
+                let routing = entry.config.routing.as_ref();
+                let named = routing.and_then(|routing| routing.instance_selector_type.as_deref());
+                Selector::of(named) == Selector::Balanced
+            })
+        });
+        if balanced {
+            Selector::Balanced
+        } else {
+            Selector::FewestServers
+        }
+    }
+
     /// [`Self::ask_one`], its time recorded under the server's id.
     async fn timed_ask(
         &self,
@@ -334,10 +352,4 @@ impl ClusterScatter {
         };
         self.remote.ask(url, &request, deadline.at).await
     }
-}
-
-/// A stable per-segment offset, so segments of one query spread over
-/// their replicas rather than all starting at the same one.
-fn spread(segment: &str) -> usize {
-    xxhash_rust::xxh3::xxh3_64(segment.as_bytes()) as usize
 }

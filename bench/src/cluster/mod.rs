@@ -49,6 +49,8 @@ pub struct ClusterOptions {
     pub clients: Vec<usize>,
     pub seconds: f64,
     pub queries: Option<PathBuf>,
+    /// Servers holding each segment in the cluster (1 to the servers).
+    pub replication: usize,
 }
 
 /// Runs the single node, then the cluster, and writes
@@ -73,6 +75,14 @@ pub fn run(options: &ClusterOptions) -> Result<ClusterReport, BenchError> {
     };
     crate::check(&general)?;
     fleet::check_url(&options.postgres)?;
+    if !(1..=fleet::SERVERS).contains(&options.replication) {
+        return Err(BenchError::Usage(format!(
+            "--replication {}: the cluster has {} servers; give 1 to {}",
+            options.replication,
+            fleet::SERVERS,
+            fleet::SERVERS
+        )));
+    }
     std::fs::create_dir_all(&options.out).map_err(|err| BenchError::io(&options.out, err))?;
     let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let (_, queries) = crate::queries(&general)?;
@@ -135,6 +145,7 @@ pub fn run(options: &ClusterOptions) -> Result<ClusterReport, BenchError> {
         machine: Machine::this(&options.program),
         data: data.set,
         segment_rows,
+        replication: options.replication,
         single,
         cluster: clustered,
         answers,
@@ -198,7 +209,9 @@ impl Plan<'_> {
     fn load(&self, admin: &Client, reader: &Client) -> Result<(f64, f64), BenchError> {
         let bundled = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(json!({}));
         admin.post("/schemas", &bundled(crate::SCHEMA))?;
-        admin.post("/tables", &bundled(TABLE))?;
+        let mut table = bundled(TABLE);
+        table["segmentsConfig"]["replication"] = json!(self.options.replication.to_string());
+        admin.post("/tables", &table)?;
         step(format!(
             "loading {} rows as {SEGMENTS} segments",
             grouped(self.rows as f64)

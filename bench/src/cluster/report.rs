@@ -94,6 +94,8 @@ pub struct ClusterReport {
     pub data: DataSet,
     /// Rows per segment (`segmentRows`), the same on both.
     pub segment_rows: usize,
+    /// Servers holding each segment in the cluster.
+    pub replication: usize,
     pub single: Deployment,
     pub cluster: Deployment,
     pub answers: Vec<Agreement>,
@@ -140,13 +142,15 @@ impl ClusterReport {
         let _ = writeln!(
             out,
             "{} CPUs ({}), gamay {}. {} rows ({}) in segments of {} rows, into an OFFLINE \
-             table with a star-tree; every process on the same machine.\n",
+             table with a star-tree, each segment on {} of the cluster's servers \
+             (`replication`); every process on the same machine.\n",
             m.cpus,
             m.cpu,
             m.gamay,
             grouped(self.data.rows as f64),
             self.data.source,
             grouped(self.segment_rows as f64),
+            self.replication,
         );
         let _ = writeln!(out, "| | single node | cluster |\n|---|---|---|");
         let _ = writeln!(
