@@ -76,7 +76,7 @@ impl App {
             let streams =
                 crate::cluster::stream::Streams::new(cluster.clone(), self.catalog.clone());
             self.realtime.set_coordinator(streams.clone());
-            streams.follow();
+            streams.follow(self.realtime.clone());
             let (catalog, realtime) = (self.catalog.clone(), self.realtime.clone());
             tokio::task::spawn_blocking(move || {
                 crate::cluster::catalog::consume(&catalog, &realtime, &[])

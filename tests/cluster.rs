@@ -535,13 +535,6 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     let committed = assert_each_offset_once(&fleet);
     assert!(committed >= 2000, "{:?}", fleet.stream_segments(REALTIME));
     settled(&fleet, broker, 0..2800);
-    let (status, body) = fleet.call(
-        broker,
-        "POST",
-        "/tables/stock_transactions/pauseConsumption",
-        "",
-    );
-    assert_eq!(status, 501, "{body}");
 
     // Partition 0's holder dies with every replica caught up: its other
     // consumer answers for the partition at once, from the same
@@ -613,6 +606,96 @@ fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
         assert!(after.contains(segment), "{before:?} {after:?}");
     }
     assert_each_offset_once(&fleet);
+}
+
+#[test]
+fn pause_resume_and_force_commit_reach_every_consumer_through_any_node() {
+    let Some(mut fleet) = Fleet::start("controls") else {
+        return;
+    };
+    let topic = kafka::cluster("trades", 2);
+    let producer = kafka::producer(&topic);
+    let produce = |ids: std::ops::Range<i64>| {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&producer, "trades", &payloads, None);
+    };
+    let (controller, broker, _) = realtime_table(&mut fleet, &topic, "seal.after_write@1000");
+    fleet.node("server-1", "server");
+    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
+    });
+    let committed_rows = |fleet: &Fleet| -> i64 {
+        fleet
+            .stream_segments(REALTIME)
+            .iter()
+            .map(|segment| segment.3)
+            .sum()
+    };
+    // Fewer rows than a segment holds: all of them consuming.
+    produce(0..150);
+    settled(&fleet, broker, 0..150);
+    assert_eq!(committed_rows(&fleet), 0);
+
+    // Paused through the broker: the lease holders commit what they hold,
+    // and nothing more is consumed.
+    let (status, body) = fleet.call(
+        broker,
+        "POST",
+        "/tables/stock_transactions/pauseConsumption",
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["pauseFlag"], true, "{body}");
+    fleet.wait_until(SETTLE, "the consuming rows committed", |fleet| {
+        committed_rows(fleet) == 150
+    });
+    let (_, paused) = fleet.call(
+        controller,
+        "GET",
+        "/tables/stock_transactions/pauseStatus",
+        "",
+    );
+    assert_eq!(paused["pauseFlag"], true, "{paused}");
+    produce(150..300);
+    std::thread::sleep(Duration::from_secs(2 * cluster_support::LEASE_SECONDS));
+    let totals = fleet.try_totals_of(broker, "stock_transactions");
+    assert_eq!(totals, Ok(expected(0..150)));
+
+    // Skipping offsets is refused; resuming where it stopped is not.
+    let (status, body) = fleet.call(
+        controller,
+        "POST",
+        "/tables/stock_transactions/resumeConsumption?consumeFrom=largest",
+        "",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("consumeFrom"), "{body}");
+    let (status, body) = fleet.call(
+        controller,
+        "POST",
+        "/tables/stock_transactions/resumeConsumption",
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    settled(&fleet, broker, 0..300);
+
+    // A force commit seals every partition now, below its threshold.
+    let (status, job) = fleet.call(broker, "POST", "/tables/stock_transactions/forceCommit", "");
+    assert_eq!(status, 200, "{job}");
+    let id = job["forceCommitJobId"].as_str().unwrap().to_string();
+    fleet.wait_until(SETTLE, "the force commit done", |fleet| {
+        let (status, progress) = fleet.call(
+            controller,
+            "GET",
+            &format!("/tables/forceCommitStatus/{id}"),
+            "",
+        );
+        status == 200 && progress["numberOfSegmentsYetToBeCommitted"] == 0
+    });
+    assert_eq!(committed_rows(&fleet), 300);
+    assert_eq!(assert_each_offset_once(&fleet), 300);
+    settled(&fleet, broker, 0..300);
 }
 
 /// Segment → the servers the external view says hold it.

@@ -18,6 +18,7 @@ mod listen;
 mod metrics;
 mod query;
 mod realtime;
+mod realtime_cluster;
 mod schemas;
 mod segments;
 mod table_configs;

@@ -4,7 +4,8 @@
 //! `GET /tables/forceCommitStatus/{jobId}`,
 //! `GET /tables/{t}/consumingSegmentsInfo`, and Gamay's
 //! `GET /tables/{t}/ingestionStatus` (bad messages by reason, the last ones,
-//! offsets lost).
+//! offsets lost). In a cluster the controls and their status go through
+//! the metastore (`realtime_cluster.rs`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,8 +15,9 @@ use serde_json::{json, Map, Value};
 
 use super::body::Params;
 use super::error::ApiError;
-use super::AppState;
+use super::{realtime_cluster, AppState};
 use crate::catalog::{raw_table_name, TableType};
+use crate::metastore::StreamChange;
 use crate::server::realtime::{ConsumeFrom, TableIngestion};
 
 pub fn routes() -> Router<AppState> {
@@ -67,23 +69,20 @@ fn missing(typed: &str) -> ApiError {
     )
 }
 
-/// Refuses a control a cluster does not run yet: its partitions are
-/// consumed by several servers, and only the lease holder commits.
-fn not_in_cluster(state: &AppState, what: &str) -> Result<(), ApiError> {
-    if state.cluster.is_some() {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            format!("{what} does not run in a cluster (--metastore) yet: each partition's lease holder commits its segments when they reach the table's flush thresholds"),
-        ));
-    }
-    Ok(())
-}
-
 async fn pause(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    not_in_cluster(&state, "pauseConsumption")?;
+    if let Some(cluster) = &state.cluster {
+        let typed = realtime_cluster::table(&state, &name)?;
+        realtime_cluster::control(cluster, &typed, StreamChange::Pause).await?;
+        let consuming = realtime_cluster::consuming(&state, cluster, &typed).await?;
+        return Ok(Json(json!({
+            "pauseFlag": true,
+            "consumingSegments": consuming.values().collect::<Vec<_>>(),
+            "description": PAUSED,
+        })));
+    }
     let typed = realtime_table(&state, &name)?;
     let report = state
         .realtime
@@ -92,23 +91,43 @@ async fn pause(
     Ok(Json(json!({
         "pauseFlag": true,
         "consumingSegments": report.consuming_segments,
-        "description": "Pause flag is set. Consuming segments are being committed. Use /pauseStatus endpoint in a few moments to check if all consuming segments have been committed.",
+        "description": PAUSED,
     })))
 }
+
+const PAUSED: &str = "Pause flag is set. Consuming segments are being committed. Use /pauseStatus endpoint in a few moments to check if all consuming segments have been committed.";
+const RESUMED: &str = "Pause flag is cleared. Consuming segments are being created. Use /pauseStatus endpoint in a few moments to double check.";
 
 async fn resume(
     State(state): State<AppState>,
     Path(name): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    not_in_cluster(&state, "resumeConsumption")?;
-    let typed = realtime_table(&state, &name)?;
     let from = match params.0.get("consumeFrom") {
         None => ConsumeFrom::LastConsumed,
         Some(text) => ConsumeFrom::parse(text).map_err(|message| {
             ApiError::bad_request(format!("query parameter `consumeFrom`: {message}"))
         })?,
     };
+    if let Some(cluster) = &state.cluster {
+        let typed = realtime_cluster::table(&state, &name)?;
+        // A partition's next segment must start where its last commit
+        // ended: skipping offsets would need the checkpoint moved too.
+        if from != ConsumeFrom::LastConsumed {
+            return Err(ApiError::bad_request(
+                "query parameter `consumeFrom`: a cluster resumes each partition where its last committed segment ended; leave consumeFrom out (or lastConsumed)",
+            ));
+        }
+        let change = StreamChange::Resume { from: None };
+        realtime_cluster::control(cluster, &typed, change).await?;
+        let consuming = realtime_cluster::consuming(&state, cluster, &typed).await?;
+        return Ok(Json(json!({
+            "pauseFlag": false,
+            "consumingSegments": consuming.values().collect::<Vec<_>>(),
+            "description": RESUMED,
+        })));
+    }
+    let typed = realtime_table(&state, &name)?;
     let report = state
         .realtime
         .resume(&typed, from)
@@ -116,7 +135,7 @@ async fn resume(
     Ok(Json(json!({
         "pauseFlag": false,
         "consumingSegments": report.consuming_segments,
-        "description": "Pause flag is cleared. Consuming segments are being created. Use /pauseStatus endpoint in a few moments to double check.",
+        "description": RESUMED,
     })))
 }
 
@@ -124,6 +143,15 @@ async fn pause_status(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(cluster) = &state.cluster {
+        let typed = realtime_cluster::table(&state, &name)?;
+        let control = realtime_cluster::current(cluster, &typed).await?;
+        let consuming = realtime_cluster::consuming(&state, cluster, &typed).await?;
+        return Ok(Json(json!({
+            "pauseFlag": control.paused,
+            "consumingSegments": consuming.values().collect::<Vec<_>>(),
+        })));
+    }
     let typed = realtime_table(&state, &name)?;
     let report = state
         .realtime
@@ -139,7 +167,12 @@ async fn force_commit(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    not_in_cluster(&state, "forceCommit")?;
+    if let Some(cluster) = &state.cluster {
+        let typed = realtime_cluster::table(&state, &name)?;
+        return Ok(Json(
+            realtime_cluster::force_commit(&state, cluster, &typed).await?,
+        ));
+    }
     let typed = realtime_table(&state, &name)?;
     let job = state
         .realtime
@@ -156,6 +189,17 @@ async fn force_commit_status(
     State(state): State<AppState>,
     Path(job): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(cluster) = &state.cluster {
+        return realtime_cluster::force_commit_status(cluster, &job)
+            .await?
+            .map(Json)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("no force commit job `{job}` (a table keeps its latest one)"),
+                )
+            });
+    }
     let status = state.realtime.force_commit_status(&job).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

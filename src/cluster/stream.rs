@@ -7,6 +7,12 @@
 //! [`StreamCoordinator`]; its answers come from a view refreshed by one
 //! loop, so consumers may ask on every poll.
 //!
+//! The same loop applies the tables' consumption controls (Pinot's pause,
+//! resume and force commit, kept in the metastore) to this server's
+//! consumers: a paused table's consumers seal what they hold and stop,
+//! and a force commit seals each partition's consuming segment at its
+//! lease holder.
+//!
 //! Exactly once rests on the metastore: a commit takes effect only under
 //! the current lease at its epoch and from the partition's checkpoint. The
 //! view only decides who tries: a server that stalled past its lease finds
@@ -20,8 +26,9 @@ use std::time::Instant;
 
 use super::Cluster;
 use crate::catalog::Catalog;
-use crate::metastore::{Commit, Lease, SegmentRecord, SegmentState};
+use crate::metastore::{Commit, Lease, SegmentRecord, SegmentState, StreamControl};
 use crate::segment::ImmutableSegment;
+use crate::server::realtime::{ConsumeFrom, Realtime};
 use crate::server::{Error, StreamCommit, StreamCoordinator};
 use crate::sync::RecoverRw;
 
@@ -57,20 +64,68 @@ impl Streams {
         })
     }
 
-    /// Refreshes the view and the leases for as long as the cluster runs:
+    /// Refreshes the view and the leases, and applies the consumption
+    /// controls to `realtime`'s consumers, for as long as the cluster runs:
     /// on every change, and at least four times per lease timeout.
-    pub fn follow(self: &Arc<Self>) {
+    pub fn follow(self: &Arc<Self>, realtime: Arc<Realtime>) {
         let me = self.clone();
         self.cluster.spawn(async move {
             let mut changes = me.cluster.metastore.changes();
             let tick = me.cluster.lease_timeout / 4;
+            let mut applied = BTreeMap::new();
             loop {
                 if let Err(err) = me.refresh().await {
                     tracing::warn!(error = %err, "cannot refresh this server's stream partitions; retrying");
                 }
+                if let Err(err) = me.apply_controls(&realtime, &mut applied).await {
+                    tracing::warn!(error = %err, "cannot read the tables' consumption controls; retrying");
+                }
                 let _ = tokio::time::timeout(tick, changes.changed()).await;
             }
         });
+    }
+
+    /// Brings this server's consumers in line with the tables' controls:
+    /// paused or not as the table is, and a force commit for each one
+    /// asked since `applied` (what was applied last, by table; a table
+    /// seen for the first time takes its counters as they are).
+    async fn apply_controls(
+        &self,
+        realtime: &Realtime,
+        applied: &mut BTreeMap<String, StreamControl>,
+    ) -> Result<(), crate::metastore::Error> {
+        let controls = self.cluster.metastore.stream_controls().await?;
+        let tables: BTreeSet<String> = self
+            .view
+            .read_locked()
+            .assigned
+            .iter()
+            .map(|(table, _)| table.clone())
+            .collect();
+        applied.retain(|table, _| tables.contains(table));
+        for table in tables {
+            // Until its consumers run here there is nothing to control.
+            let Some(status) = realtime.status(&table) else {
+                continue;
+            };
+            let control = controls.get(&table).cloned().unwrap_or_default();
+            let seen = applied
+                .entry(table.clone())
+                .or_insert_with(|| control.clone());
+            if control.paused && !status.paused {
+                tracing::info!(table = %table, "pausing consumption");
+                realtime.pause(&table);
+            } else if !control.paused && status.paused {
+                tracing::info!(table = %table, "resuming consumption");
+                realtime.resume(&table, ConsumeFrom::LastConsumed);
+            }
+            if control.force_commits > seen.force_commits {
+                tracing::info!(table = %table, "force commit");
+                realtime.force_commit(&table);
+            }
+            *seen = control;
+        }
+        Ok(())
     }
 
     async fn refresh(&self) -> Result<(), crate::metastore::Error> {

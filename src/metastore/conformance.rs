@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::{
     CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded, Metastore, Node,
-    SegmentRecord, SegmentState,
+    SegmentRecord, SegmentState, StreamChange, StreamControl,
 };
 
 /// A metastore under test, as two nodes see it, with whatever must live
@@ -38,6 +38,7 @@ macro_rules! conformance_tests {
             a_partition_assignment_replaces_the_tables_consumers,
             the_external_view_is_what_live_servers_report_loaded,
             connectors_keep_their_state_across_config_changes,
+            consumption_controls_count_each_change,
             the_change_counter_moves_on_every_change,
         );
     };
@@ -662,6 +663,35 @@ pub async fn connectors_keep_their_state_across_config_changes(
     assert_eq!(b.connectors().await.unwrap().len(), 1);
 }
 
+pub async fn consumption_controls_count_each_change(a: &dyn Metastore, b: &dyn Metastore) {
+    assert!(b.stream_controls().await.unwrap().is_empty());
+    let paused = a.control_stream(TABLE, &StreamChange::Pause).await.unwrap();
+    assert!(paused.paused);
+    let resume = StreamChange::Resume {
+        from: Some("largest".into()),
+    };
+    b.control_stream(TABLE, &resume).await.unwrap();
+    let commit = |job: &str| StreamChange::ForceCommit { job: job.into() };
+    a.control_stream(TABLE, &commit("j1")).await.unwrap();
+    let both = futures_util::future::join(
+        a.control_stream(TABLE, &commit("j2")),
+        b.control_stream(TABLE, &commit("j2")),
+    )
+    .await;
+    both.0.unwrap();
+    both.1.unwrap();
+    let controls = a.stream_controls().await.unwrap();
+    let want = StreamControl {
+        paused: false,
+        resume_from: Some("largest".into()),
+        resumes: 1,
+        force_commits: 3,
+        force_commit_job: Some("j2".into()),
+    };
+    assert_eq!(controls.get(TABLE), Some(&want), "{controls:?}");
+    assert_eq!(controls.len(), 1);
+}
+
 /// Waits for `counter` to move past what it last saw.
 async fn moves(counter: &mut watch::Receiver<u64>, what: &str) {
     tokio::time::timeout(NOTICE_DEADLINE, counter.changed())
@@ -718,4 +748,6 @@ pub async fn the_change_counter_moves_on_every_change(a: &dyn Metastore, b: &dyn
     moves(&mut counter, "a connector's state put").await;
     a.remove_connector("to-s3").await.unwrap();
     moves(&mut counter, "a connector removed").await;
+    a.control_stream(TABLE, &StreamChange::Pause).await.unwrap();
+    moves(&mut counter, "a table paused").await;
 }

@@ -87,6 +87,16 @@ pub const STEPS: &[&str] = &[
         server_id    TEXT NOT NULL,
         PRIMARY KEY (table_name, partition_id, server_id)
     );",
+    // 6: REALTIME tables' consumption controls (pause, resume, force commit).
+    "CREATE TABLE gamay_stream_controls (
+        table_name    TEXT PRIMARY KEY,
+        paused        BOOLEAN NOT NULL DEFAULT false,
+        resume_from   TEXT,
+        resumes       BIGINT NOT NULL DEFAULT 0,
+        force_commits BIGINT NOT NULL DEFAULT 0,
+        force_commit_job TEXT,
+        updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+    );",
 ];
 
 /// The version this build migrates to.

@@ -4,8 +4,10 @@
 //! (table, partition, offsets, time range, rows, size, checksum,
 //! deep-store URI, state), each partition's checkpoint, partition leases
 //! with a fencing epoch, the live nodes (heartbeats), which servers hold
-//! which sealed segments and consume which stream partitions, connectors' configs and state, the controllers'
-//! leadership, and a change counter that tells every node when to re-read.
+//! which sealed segments and consume which stream partitions, connectors'
+//! configs and state, REALTIME tables' consumption controls, the
+//! controllers' leadership, and a change counter that tells every node
+//! when to re-read.
 //!
 //! The commit of a real-time segment is the heart of exactly-once across
 //! machines: one transaction inserts the segment's record and moves the
@@ -159,6 +161,49 @@ pub struct ConnectorRecord {
     pub config: String,
     /// `None` until the connector's job records any.
     pub state: Option<String>,
+}
+
+/// A REALTIME table's consumption controls, as Pinot's pause and force
+/// commit set them: whether it is paused, and counters that move on every
+/// resume and force commit (each server acts on a move it has not seen).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamControl {
+    pub paused: bool,
+    /// Where the last resume asked consumption to start (`smallest`,
+    /// `largest`), `None` for where it left off.
+    pub resume_from: Option<String>,
+    pub resumes: i64,
+    pub force_commits: i64,
+    /// What the last force commit's caller recorded of it (opaque JSON:
+    /// its job, for its status).
+    pub force_commit_job: Option<String>,
+}
+
+/// A change of a table's [`StreamControl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamChange {
+    Pause,
+    Resume { from: Option<String> },
+    ForceCommit { job: String },
+}
+
+impl StreamControl {
+    /// The control after `change`.
+    pub fn changed(mut self, change: &StreamChange) -> StreamControl {
+        match change {
+            StreamChange::Pause => self.paused = true,
+            StreamChange::Resume { from } => {
+                self.paused = false;
+                self.resume_from = from.clone();
+                self.resumes += 1;
+            }
+            StreamChange::ForceCommit { job } => {
+                self.force_commits += 1;
+                self.force_commit_job = Some(job.clone());
+            }
+        }
+        self
+    }
 }
 
 /// Table (with type) → segment → the servers assigned to hold it.
@@ -316,13 +361,23 @@ pub trait Metastore: Send + Sync {
     /// [`Error::UnknownConnector`].
     async fn put_connector_state(&self, name: &str, state: &str) -> Result<()>;
 
+    // ---- consumption controls ----
+
+    /// Every REALTIME table's consumption controls that were ever changed,
+    /// by table (with type).
+    async fn stream_controls(&self) -> Result<BTreeMap<String, StreamControl>>;
+    /// Applies `change` to `table`'s controls in one transaction and
+    /// returns them as they now are.
+    async fn control_stream(&self, table: &str, change: &StreamChange) -> Result<StreamControl>;
+
     // ---- changes ----
 
     /// A counter that moves (on every node) after any node's write changes
     /// what a read answers: the catalog, segments, checkpoints, lease
     /// grants and releases, nodes joining, changing or leaving,
-    /// assignments, loaded-segment reports, connectors. Lease renewals and heartbeats of known
-    /// nodes change no answer and do not move it; nor does time passing
+    /// assignments, loaded-segment reports, connectors, consumption
+    /// controls. Lease renewals and heartbeats of known nodes change no
+    /// answer and do not move it; nor does time passing
     /// (expiry). The receiver starts at the current count, so `changed()`
     /// waits for the next change. Nodes re-read what they follow when it
     /// moves, and also now and then as a safety net.

@@ -12,7 +12,9 @@
 //!   "leases":      [{"table", "partition", "owner", "epoch", "ttlMicros"}],
 //!   "assignments": [{"table", "segment", "servers": [...]}],
 //!   "partitionAssignments"?: [{"table", "partition", "servers": [...]}],
-//!   "connectors":  [{"name", "config", "state"?}] }
+//!   "connectors":  [{"name", "config", "state"?}],
+//!   "streamControls"?: [{"table", "paused", "resumeFrom"?, "resumes", "forceCommits",
+//!                        "forceCommitJob"?}] }
 //! ```
 
 use std::path::Path;
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::state::{Held, State};
-use crate::metastore::{CatalogKind, Error, Result, SegmentRecord, SegmentState};
+use crate::metastore::{CatalogKind, Error, Result, SegmentRecord, SegmentState, StreamControl};
 
 /// The file's name in the metastore's directory.
 pub(super) const FILE_NAME: &str = "metastore.json";
@@ -42,6 +44,22 @@ struct File {
     #[serde(default)]
     partition_assignments: Vec<PartitionAssignment>,
     connectors: Vec<Connector>,
+    /// Absent in files written before consumption could be controlled.
+    #[serde(default)]
+    stream_controls: Vec<Control>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Control {
+    table: String,
+    paused: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resume_from: Option<String>,
+    resumes: i64,
+    force_commits: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    force_commit_job: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -189,6 +207,18 @@ pub(super) fn encode(state: &State) -> std::io::Result<Vec<u8>> {
                 state: state.clone(),
             })
             .collect(),
+        stream_controls: state
+            .stream_controls
+            .iter()
+            .map(|(table, control)| Control {
+                table: table.clone(),
+                paused: control.paused,
+                resume_from: control.resume_from.clone(),
+                resumes: control.resumes,
+                force_commits: control.force_commits,
+                force_commit_job: control.force_commit_job.clone(),
+            })
+            .collect(),
     };
     serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)
 }
@@ -266,6 +296,16 @@ pub(super) fn decode(path: &Path, bytes: &[u8], now: Instant) -> Result<State> {
         state
             .connectors
             .insert(connector.name, (connector.config, connector.state));
+    }
+    for control in file.stream_controls {
+        let kept = StreamControl {
+            paused: control.paused,
+            resume_from: control.resume_from,
+            resumes: control.resumes,
+            force_commits: control.force_commits,
+            force_commit_job: control.force_commit_job,
+        };
+        state.stream_controls.insert(control.table, kept);
     }
     Ok(state)
 }

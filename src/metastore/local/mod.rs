@@ -27,7 +27,7 @@ use tokio::sync::{watch, Mutex};
 
 use super::{
     CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded, Metastore, Node,
-    PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
+    PartitionRouting, Result, Routing, SegmentRecord, SegmentState, StreamChange, StreamControl,
 };
 use crate::durable;
 use state::State;
@@ -341,6 +341,22 @@ impl Metastore for LocalMetastore {
     async fn put_connector_state(&self, name: &str, state: &str) -> Result<()> {
         self.change(|held, _| Ok((held.put_connector_state(name, state)?, true)))
             .await
+    }
+
+    async fn stream_controls(&self) -> Result<BTreeMap<String, StreamControl>> {
+        Ok(self.read(|state, _| state.stream_controls.clone()).await)
+    }
+
+    async fn control_stream(&self, table: &str, change: &StreamChange) -> Result<StreamControl> {
+        self.change(|state, _| {
+            let current = state.stream_controls.remove(table).unwrap_or_default();
+            let next = current.changed(change);
+            state
+                .stream_controls
+                .insert(table.to_string(), next.clone());
+            Ok((next, true))
+        })
+        .await
     }
 
     fn changes(&self) -> watch::Receiver<u64> {

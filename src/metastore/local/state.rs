@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::metastore::{
     check_unordered, commit_position, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error,
     Lease, Loaded, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
+    StreamControl,
 };
 
 /// A partition's lease as granted: the file keeps all but its expiry.
@@ -37,6 +38,8 @@ pub(super) struct State {
     pub partition_assignments: BTreeMap<(String, i32), BTreeSet<String>>,
     /// By name: the config and the state.
     pub connectors: BTreeMap<String, (String, Option<String>)>,
+    /// By table: its consumption controls.
+    pub stream_controls: BTreeMap<String, StreamControl>,
     /// By id: the node and its last heartbeat.
     pub nodes: BTreeMap<String, (Node, Instant)>,
     /// Server → table → the segments it reports loaded; never an empty

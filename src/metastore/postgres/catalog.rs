@@ -1,10 +1,15 @@
-//! Catalog entries and connectors in SQL. The JSON is kept as the text it
-//! was given (not `jsonb`, which would reorder its keys).
+//! Catalog entries, connectors and REALTIME tables' consumption controls
+//! in SQL. The JSON is kept as the text it was given (not `jsonb`, which
+//! would reorder its keys).
+
+use std::collections::BTreeMap;
 
 use tokio_postgres::{Client, Transaction};
 
 use super::db;
-use crate::metastore::{CatalogEntry, CatalogKind, ConnectorRecord, Error, Result};
+use crate::metastore::{
+    CatalogEntry, CatalogKind, ConnectorRecord, Error, Result, StreamChange, StreamControl,
+};
 
 /// Every entry, by kind and name.
 pub(super) async fn entries(client: &Client) -> Result<Vec<CatalogEntry>> {
@@ -106,4 +111,75 @@ pub(super) async fn put_connector_state(
         return Err(Error::UnknownConnector(name.to_string()));
     }
     Ok(())
+}
+
+/// Every table's consumption controls.
+pub(super) async fn stream_controls(client: &Client) -> Result<BTreeMap<String, StreamControl>> {
+    let rows = client
+        .query(
+            "SELECT table_name, paused, resume_from, resumes, force_commits, force_commit_job
+             FROM gamay_stream_controls",
+            &[],
+        )
+        .await
+        .map_err(db("read the consumption controls"))?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let control = StreamControl {
+                paused: row.get(1),
+                resume_from: row.get(2),
+                resumes: row.get(3),
+                force_commits: row.get(4),
+                force_commit_job: row.get(5),
+            };
+            (row.get(0), control)
+        })
+        .collect())
+}
+
+/// Applies `change` to a table's controls; the controls after it.
+pub(super) async fn control_stream(
+    tx: &Transaction<'_>,
+    table: &str,
+    change: &StreamChange,
+) -> Result<StreamControl> {
+    // The row first, so concurrent changes queue on its lock and none is lost.
+    tx.execute(
+        "INSERT INTO gamay_stream_controls (table_name) VALUES ($1) ON CONFLICT DO NOTHING",
+        &[&table],
+    )
+    .await
+    .map_err(db("store a table's consumption controls"))?;
+    let row = tx
+        .query_opt(
+            "SELECT paused, resume_from, resumes, force_commits, force_commit_job
+             FROM gamay_stream_controls WHERE table_name = $1 FOR UPDATE",
+            &[&table],
+        )
+        .await
+        .map_err(db("read a table's consumption controls"))?;
+    let current = row.map_or_else(StreamControl::default, |row| StreamControl {
+        paused: row.get(0),
+        resume_from: row.get(1),
+        resumes: row.get(2),
+        force_commits: row.get(3),
+        force_commit_job: row.get(4),
+    });
+    let next = current.changed(change);
+    tx.execute(
+        "UPDATE gamay_stream_controls SET paused = $2, resume_from = $3, resumes = $4,
+             force_commits = $5, force_commit_job = $6, updated_at = now() WHERE table_name = $1",
+        &[
+            &table,
+            &next.paused,
+            &next.resume_from,
+            &next.resumes,
+            &next.force_commits,
+            &next.force_commit_job,
+        ],
+    )
+    .await
+    .map_err(db("store a table's consumption controls"))?;
+    Ok(next)
 }

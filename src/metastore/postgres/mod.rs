@@ -43,7 +43,8 @@ use tokio_postgres::{Client, Transaction};
 use super::migrations::{self, LOCK_KEY, STEPS};
 use super::{
     check_unordered, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error, Lease, Loaded,
-    Metastore, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
+    Metastore, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState, StreamChange,
+    StreamControl,
 };
 use connect::Connector;
 use listen::Listening;
@@ -475,6 +476,18 @@ impl Metastore for PgMetastore {
         let tx = begin(&mut writer, "start storing a connector's state").await?;
         catalog::put_connector_state(&tx, name, state).await?;
         finish(tx, true).await
+    }
+
+    async fn stream_controls(&self) -> Result<BTreeMap<String, StreamControl>> {
+        catalog::stream_controls(&*self.reader().await?).await
+    }
+
+    async fn control_stream(&self, table: &str, change: &StreamChange) -> Result<StreamControl> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start changing consumption controls").await?;
+        let control = catalog::control_stream(&tx, table, change).await?;
+        finish(tx, true).await?;
+        Ok(control)
     }
 
     fn changes(&self) -> watch::Receiver<u64> {
