@@ -54,7 +54,8 @@ impl Publisher for ToCluster {
         let mut records = Vec::with_capacity(segments.len());
         for (segment, path) in segments {
             let name = segment.name().to_string();
-            let bytes = std::fs::read(path).map_err(|err| Error::io(*path, err))?;
+            let (size, crc) =
+                crate::deepstore::checksum(path).map_err(|err| Error::io(*path, err))?;
             let uri = cluster
                 .deep_store
                 .uri(table, &name)
@@ -66,8 +67,8 @@ impl Publisher for ToCluster {
                 offsets: None,
                 time_range: time_range(&self.catalog, table, segment),
                 rows: segment.num_docs() as i64,
-                size_bytes: bytes.len() as i64,
-                crc: i64::from(crc32c::crc32c(&bytes)),
+                size_bytes: size as i64,
+                crc: i64::from(crc),
                 uri,
                 state: SegmentState::Online,
             });

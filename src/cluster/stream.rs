@@ -276,7 +276,7 @@ impl StreamCoordinator for Streams {
             segment: name.clone(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|err| Error::io(path, err))?;
+        let (size, crc) = crate::deepstore::checksum(path).map_err(|err| Error::io(path, err))?;
         let cluster = &self.cluster;
         let record = SegmentRecord {
             table: table.to_string(),
@@ -285,15 +285,14 @@ impl StreamCoordinator for Streams {
             offsets: Some(offsets),
             time_range: super::publish::time_range(&self.catalog, table, segment),
             rows: segment.num_docs() as i64,
-            size_bytes: bytes.len() as i64,
-            crc: i64::from(crc32c::crc32c(&bytes)),
+            size_bytes: size as i64,
+            crc: i64::from(crc),
             uri: cluster
                 .deep_store
                 .uri(table, &name)
                 .map_err(|err| fail(err.to_string()))?,
             state: SegmentState::Online,
         };
-        drop(bytes);
         let committed = cluster.block_on(async {
             match cluster.deep_store.upload(table, &name, path).await {
                 Ok(_) => {}

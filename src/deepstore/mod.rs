@@ -5,11 +5,13 @@
 //! `<prefix>/<table>/<segment>`, written only if absent: an upload
 //! repeated after a crash finds its own bytes and succeeds, anything else
 //! there is an error and is left alone. Downloads land whole or not at all
-//! (a temporary file, fsynced, renamed into place).
+//! (a temporary file, fsynced, renamed into place). Files past 64 MiB go
+//! up in 16 MiB parts and every transfer streams (`transfer.rs`), so a
+//! segment of any size costs a bounded amount of memory.
 
 mod error;
+mod transfer;
 
-use std::io::Write;
 use std::path::{Component, Path};
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 pub use error::{Error, Result};
+pub use transfer::checksum;
 
 /// What an upload found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +33,21 @@ pub enum Uploaded {
     AlreadyThere,
 }
 
+/// Files up to this size go up in one request; larger ones in parts.
+const SINGLE_PUT_MAX: u64 = 64 << 20;
+/// The size of each part of a larger upload (S3 asks for at least 5 MiB).
+const PART_SIZE: usize = 16 << 20;
+/// Parts of one upload in flight at once.
+const PARTS_IN_FLIGHT: usize = 2;
+
 /// An open deep store.
 pub struct DeepStore {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     url: String,
+    /// Files up to this size go up in one conditional request.
+    single_put_max: u64,
+    part_size: usize,
 }
 
 impl DeepStore {
@@ -79,6 +92,8 @@ impl DeepStore {
             store,
             prefix,
             url: url.trim_end_matches('/').to_string(),
+            single_put_max: SINGLE_PUT_MAX,
+            part_size: PART_SIZE,
         })
     }
 
@@ -104,6 +119,8 @@ impl DeepStore {
             url: format!("s3://{bucket}/{prefix}")
                 .trim_end_matches('/')
                 .to_string(),
+            single_put_max: SINGLE_PUT_MAX,
+            part_size: PART_SIZE,
         })
     }
 
@@ -134,9 +151,20 @@ impl DeepStore {
     }
 
     /// Uploads the segment file at `file` as `table`'s `segment`, unless an
-    /// earlier attempt already stored the same bytes.
+    /// earlier attempt already stored the same bytes. A file past
+    /// `single_put_max` goes up in parts, read a part at a time.
     pub async fn upload(&self, table: &str, segment: &str, file: &Path) -> Result<Uploaded> {
         let location = self.location(table, segment)?;
+        let size = tokio::fs::metadata(file)
+            .await
+            .map_err(|source| Error::Io {
+                path: file.to_path_buf(),
+                source,
+            })?
+            .len();
+        if size > self.single_put_max {
+            return transfer::upload_in_parts(self, &location, file, size).await;
+        }
         let bytes = Bytes::from(tokio::fs::read(file).await.map_err(|source| Error::Io {
             path: file.to_path_buf(),
             source,
@@ -185,17 +213,11 @@ impl DeepStore {
     }
 
     /// Downloads `table`'s `segment` to `dest`, which holds the whole file
-    /// or is left as it was.
+    /// or is left as it was. The object is written as it arrives, never
+    /// held whole in memory.
     pub async fn download(&self, table: &str, segment: &str, dest: &Path) -> Result<()> {
         let location = self.location(table, segment)?;
-        let bytes = self.read(&location).await?;
-        let target = dest.to_path_buf();
-        tokio::task::spawn_blocking(move || write_whole(&target, &bytes))
-            .await
-            .map_err(|err| Error::Io {
-                path: dest.to_path_buf(),
-                source: std::io::Error::other(err),
-            })?
+        transfer::download_to(self, &location, dest).await
     }
 }
 
@@ -224,28 +246,6 @@ impl DeepStore {
             }),
         }
     }
-}
-
-/// Writes `bytes` to `dest` through a synced temporary file renamed into
-/// place, so `dest` holds all of them or its old contents.
-fn write_whole(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let temp = crate::durable::temp_path(dest);
-    let written = (|| {
-        std::fs::create_dir_all(dir)?;
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, dest)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    written.map_err(|source| {
-        let _ = std::fs::remove_file(&temp);
-        Error::Io {
-            path: dest.to_path_buf(),
-            source,
-        }
-    })
 }
 
 /// An S3 store of `bucket` with conditional puts, so a segment is written

@@ -79,6 +79,47 @@ async fn a_local_directory_store_keeps_segments_once() {
     }
 }
 
+/// Files past the single-request size go up in parts and come down the
+/// same, each kept once.
+async fn in_parts(store: DeepStore, scratch: &Path) {
+    let store = DeepStore {
+        single_put_max: 1024,
+        part_size: 5 << 20,
+        ..store
+    };
+    // Three parts: two full ones and the rest.
+    let bytes: Vec<u8> = (0..(11u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let file = scratch.join("big.gamay");
+    std::fs::write(&file, &bytes).unwrap();
+    let upload = || store.upload("trades_OFFLINE", "big", &file);
+    assert_eq!(upload().await.unwrap(), Uploaded::Written);
+    assert_eq!(upload().await.unwrap(), Uploaded::AlreadyThere);
+    let other = scratch.join("other-big.gamay");
+    std::fs::write(&other, &bytes[1..]).unwrap();
+    let err = store
+        .upload("trades_OFFLINE", "big", &other)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OtherContents { .. }), "{err}");
+    let dest = scratch.join("cache/big");
+    store
+        .download("trades_OFFLINE", "big", &dest)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    assert_eq!(
+        checksum(&dest).unwrap(),
+        (bytes.len() as u64, crc32c::crc32c(&bytes))
+    );
+}
+
+#[tokio::test]
+async fn a_local_directory_store_takes_large_files_in_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("deep").display());
+    in_parts(DeepStore::open(&url).unwrap(), dir.path()).await;
+}
+
 #[test]
 fn store_urls_are_checked() {
     for (url, needle) in [
@@ -116,4 +157,5 @@ async fn an_s3_store_keeps_segments_once() {
         store.uri("trades_REALTIME", "trades__0__0").unwrap(),
         format!("s3://{bucket}/cluster-a/trades_REALTIME/trades__0__0")
     );
+    in_parts(store, dir.path()).await;
 }
