@@ -662,15 +662,7 @@ fn pause_resume_and_force_commit_reach_every_consumer_through_any_node() {
     let totals = fleet.try_totals_of(broker, "stock_transactions");
     assert_eq!(totals, Ok(expected(0..150)));
 
-    // Skipping offsets is refused; resuming where it stopped is not.
-    let (status, body) = fleet.call(
-        controller,
-        "POST",
-        "/tables/stock_transactions/resumeConsumption?consumeFrom=largest",
-        "",
-    );
-    assert_eq!(status, 400, "{body}");
-    assert!(body.to_string().contains("consumeFrom"), "{body}");
+    // Resumed where it stopped: what came meanwhile is consumed.
     let (status, body) = fleet.call(
         controller,
         "POST",
@@ -696,6 +688,43 @@ fn pause_resume_and_force_commit_reach_every_consumer_through_any_node() {
     assert_eq!(committed_rows(&fleet), 300);
     assert_eq!(assert_each_offset_once(&fleet), 300);
     settled(&fleet, broker, 0..300);
+
+    // Paused again, then resumed from the latest offsets: what came in
+    // between is skipped, in the cluster's checkpoints too, so what
+    // follows commits.
+    let pause = "/tables/stock_transactions/pauseConsumption";
+    let (status, body) = fleet.call(broker, "POST", pause, "");
+    assert_eq!(status, 200, "{body}");
+    std::thread::sleep(Duration::from_secs(cluster_support::LEASE_SECONDS));
+    produce(300..400);
+    let before = fleet.stream_segments(REALTIME);
+    let resume = "/tables/stock_transactions/resumeConsumption?consumeFrom=largest";
+    let (status, body) = fleet.call(controller, "POST", resume, "");
+    assert_eq!(status, 200, "{body}");
+    fleet.wait_until(SETTLE, "the skip recorded in both checkpoints", |fleet| {
+        fleet.metastore_checkpoints(REALTIME).values().sum::<i64>() == 400
+    });
+    produce(400..450);
+    let (count, sum, distinct) = expected(0..300);
+    let later = expected(400..450);
+    let want = (count + later.0, sum + later.1, distinct + later.2);
+    fleet.wait_for_totals_of(broker, "stock_transactions", want, SETTLE);
+    let (status, job) = fleet.call(broker, "POST", "/tables/stock_transactions/forceCommit", "");
+    assert_eq!(status, 200, "{job}");
+    fleet.wait_until(SETTLE, "the rows after the skip committed", |fleet| {
+        committed_rows(fleet) == 350
+    });
+    // Each partition's segments after the skip start at or past its end.
+    let after = fleet.stream_segments(REALTIME);
+    assert_eq!(after.len(), before.len() + 2, "{after:?}");
+    for &(partition, start, end, rows) in &after {
+        assert_eq!(rows, end - start, "{after:?}");
+        let overlapping = after
+            .iter()
+            .any(|s| s.0 == partition && s.1 > start && s.1 < end);
+        assert!(!overlapping, "{after:?}");
+    }
+    fleet.wait_for_totals_of(broker, "stock_transactions", want, SETTLE);
 }
 
 /// Segment → the servers the external view says hold it.

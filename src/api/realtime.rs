@@ -111,14 +111,10 @@ async fn resume(
     };
     if let Some(cluster) = &state.cluster {
         let typed = realtime_cluster::table(&state, &name)?;
-        // A partition's next segment must start where its last commit
-        // ended: skipping offsets would need the checkpoint moved too.
-        if from != ConsumeFrom::LastConsumed {
-            return Err(ApiError::bad_request(
-                "query parameter `consumeFrom`: a cluster resumes each partition where its last committed segment ended; leave consumeFrom out (or lastConsumed)",
-            ));
-        }
-        let change = StreamChange::Resume { from: None };
+        // Each partition's lease holder skips to the offset and records
+        // the skip in the cluster's checkpoint; its replicas follow.
+        let from = params.0.get("consumeFrom").cloned();
+        let change = StreamChange::Resume { from };
         realtime_cluster::control(cluster, &typed, change).await?;
         let consuming = realtime_cluster::consuming(&state, cluster, &typed).await?;
         return Ok(Json(json!({

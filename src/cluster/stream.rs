@@ -116,8 +116,13 @@ impl Streams {
                 tracing::info!(table = %table, "pausing consumption");
                 realtime.pause(&table);
             } else if !control.paused && status.paused {
-                tracing::info!(table = %table, "resuming consumption");
-                realtime.resume(&table, ConsumeFrom::LastConsumed);
+                let from = control
+                    .resume_from
+                    .as_deref()
+                    .and_then(|from| ConsumeFrom::parse(from).ok())
+                    .unwrap_or(ConsumeFrom::LastConsumed);
+                tracing::info!(table = %table, ?from, "resuming consumption");
+                realtime.resume(&table, from);
             }
             if control.force_commits > seen.force_commits {
                 tracing::info!(table = %table, "force commit");
@@ -325,6 +330,62 @@ impl StreamCoordinator for Streams {
                 self.forget_lease(table, partition);
                 Ok(StreamCommit::Fenced)
             }
+        }
+    }
+
+    fn skip(&self, table: &str, partition: i32, from: i64, to: i64) -> Result<StreamCommit, Error> {
+        self.skip_offsets(table, partition, from, to)
+    }
+}
+
+impl Streams {
+    /// [`StreamCoordinator::skip`]: the checkpoint moves only under the
+    /// lease, from where this server's view has it.
+    fn skip_offsets(
+        &self,
+        table: &str,
+        partition: i32,
+        from: i64,
+        to: i64,
+    ) -> Result<StreamCommit, Error> {
+        let Some(lease) = self.lease(table, partition) else {
+            return Ok(StreamCommit::Fenced);
+        };
+        let skipped = self
+            .cluster
+            .block_on(self.cluster.metastore.skip_offsets(&lease, from, to));
+        match skipped {
+            Ok(Commit::Committed) => {
+                let key = (table.to_string(), partition);
+                let mut view = self.view.write_locked();
+                let at = view.checkpoints.entry(key).or_insert((to, 0));
+                at.0 = at.0.max(to);
+                tracing::warn!(
+                    table,
+                    partition,
+                    from,
+                    to,
+                    epoch = lease.epoch,
+                    "offsets skipped in the cluster's checkpoint"
+                );
+                Ok(StreamCommit::Committed)
+            }
+            Ok(Commit::Fenced) | Err(crate::metastore::Error::BadSkip { .. }) => {
+                tracing::warn!(
+                    table,
+                    partition,
+                    from,
+                    to,
+                    "skip fenced: the checkpoint or the lease moved on"
+                );
+                self.forget_lease(table, partition);
+                Ok(StreamCommit::Fenced)
+            }
+            Err(err) => Err(Error::Publish {
+                table: table.to_string(),
+                segment: format!("(offsets {from}..{to} of partition {partition})"),
+                reason: err.to_string(),
+            }),
         }
     }
 }

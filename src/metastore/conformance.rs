@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
             a_recorded_segment_needs_no_lease_and_a_commit_the_current_one,
             a_segment_changes_state_and_leaves_with_its_assignments,
             checkpoints_follow_each_partitions_commits,
+            skipped_offsets_move_the_checkpoint_only_forward_under_the_lease,
             a_lease_goes_to_one_owner_at_a_time_and_each_grant_raises_the_epoch,
             a_released_or_expired_lease_goes_to_the_next_owner,
             nodes_are_live_while_they_beat_and_gone_when_they_leave,
@@ -363,6 +364,55 @@ pub async fn checkpoints_follow_each_partitions_commits(a: &dyn Metastore, b: &d
     assert_eq!(b.checkpoint(TABLE, 1).await.unwrap(), Some(70));
     assert_eq!(b.checkpoint(TABLE, 2).await.unwrap(), None);
     assert!(b.checkpoints("other_REALTIME").await.unwrap().is_empty());
+}
+
+pub async fn skipped_offsets_move_the_checkpoint_only_forward_under_the_lease(
+    a: &dyn Metastore,
+    b: &dyn Metastore,
+) {
+    let held = lease(a, 0, "server-a").await;
+    // No checkpoint yet: the skip sets it.
+    assert_eq!(
+        a.skip_offsets(&held, 0, 50).await.unwrap(),
+        Commit::Committed
+    );
+    assert_eq!(b.checkpoint(TABLE, 0).await.unwrap(), Some(50));
+    // A segment starts where the skip ended; the next skip goes from its end.
+    let record = segment("trades__0__0", 0, 50, 60);
+    assert_eq!(
+        a.commit_segment(&held, &record).await.unwrap(),
+        Commit::Committed
+    );
+    assert_eq!(
+        a.skip_offsets(&held, 60, 90).await.unwrap(),
+        Commit::Committed
+    );
+    // Done already (a retry): no change, no error.
+    assert_eq!(
+        a.skip_offsets(&held, 60, 90).await.unwrap(),
+        Commit::Committed
+    );
+    assert_eq!(b.checkpoint(TABLE, 0).await.unwrap(), Some(90));
+    // Not from the checkpoint, or backwards: refused, nothing moves.
+    for (from, to) in [(70, 95), (90, 80)] {
+        let err = a.skip_offsets(&held, from, to).await.unwrap_err();
+        assert!(
+            matches!(err, Error::BadSkip { checkpoint: 90, .. }),
+            "{err}"
+        );
+    }
+    // A lease granted since fences the old holder's skip.
+    a.release_lease(&held).await.unwrap();
+    let newer = lease(b, 0, "server-b").await;
+    assert_eq!(
+        a.skip_offsets(&held, 90, 120).await.unwrap(),
+        Commit::Fenced
+    );
+    assert_eq!(
+        b.skip_offsets(&newer, 90, 120).await.unwrap(),
+        Commit::Committed
+    );
+    assert_eq!(a.checkpoint(TABLE, 0).await.unwrap(), Some(120));
 }
 
 pub async fn a_lease_goes_to_one_owner_at_a_time_and_each_grant_raises_the_epoch(

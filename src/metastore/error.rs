@@ -30,6 +30,15 @@ pub enum Error {
         checkpoint: i64,
     },
 
+    #[error("offsets {from}..{to} of {table} partition {partition} cannot be skipped: the partition's checkpoint is {checkpoint}, and a skip goes forward from it")]
+    BadSkip {
+        table: String,
+        partition: i32,
+        from: i64,
+        to: i64,
+        checkpoint: i64,
+    },
+
     #[error("segment {segment} of {table} is already recorded")]
     Duplicate { table: String, segment: String },
 

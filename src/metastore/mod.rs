@@ -250,6 +250,13 @@ pub trait Metastore: Send + Sync {
     /// checkpoint ([`Error::OutOfOrder`]), its name is new
     /// ([`Error::Duplicate`]).
     async fn commit_segment(&self, lease: &Lease, record: &SegmentRecord) -> Result<Commit>;
+    /// Moves `lease`'s partition's checkpoint from `from` to `to` with no
+    /// segment: offsets that will never be consumed (a resume from the
+    /// latest offset, messages the broker no longer holds). Only while
+    /// `lease` is current ([`Commit::Fenced`] otherwise), and only forward
+    /// from the checkpoint ([`Error::BadSkip`]); a checkpoint already at
+    /// `to` is a skip done. A partition with no checkpoint yet gets `to`.
+    async fn skip_offsets(&self, lease: &Lease, from: i64, to: i64) -> Result<Commit>;
     /// Changes a recorded segment's state; `false` when it is not recorded.
     async fn set_segment_state(
         &self,
@@ -382,6 +389,24 @@ pub trait Metastore: Send + Sync {
     /// waits for the next change. Nodes re-read what they follow when it
     /// moves, and also now and then as a safety net.
     fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
+/// Where a skip of `lease`'s partition from `from` to `to` leaves the
+/// checkpoint, given the one held: `None` when it is there already.
+fn skip_position(lease: &Lease, held: Option<i64>, from: i64, to: i64) -> Result<Option<i64>> {
+    let bad = |checkpoint: i64| Error::BadSkip {
+        table: lease.table.clone(),
+        partition: lease.partition,
+        from,
+        to,
+        checkpoint,
+    };
+    match held {
+        Some(checkpoint) if checkpoint == to => Ok(None),
+        Some(checkpoint) if checkpoint != from || to < from => Err(bad(checkpoint)),
+        None if to < from => Err(bad(from)),
+        _ => Ok(Some(to)),
+    }
 }
 
 /// The partition and offsets of a real-time `record` that may go under

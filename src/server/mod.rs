@@ -62,6 +62,9 @@ pub trait StreamCoordinator: Send + Sync {
         path: &Path,
         offsets: (i64, i64),
     ) -> Result<StreamCommit>;
+    /// Moves the partition's checkpoint from `from` to `to` with no
+    /// segment (offsets that will never be consumed), under the lease.
+    fn skip(&self, table: &str, partition: i32, from: i64, to: i64) -> Result<StreamCommit>;
 }
 
 /// What a [`StreamCoordinator::commit`] did.

@@ -568,6 +568,16 @@ impl Fleet {
         .collect()
     }
 
+    /// Each partition's checkpoint of `table` in the metastore.
+    pub fn metastore_checkpoints(&self, table: &str) -> BTreeMap<i32, i64> {
+        self.metastore_rows(format!(
+            "SELECT partition_id, next_offset FROM gamay_checkpoints WHERE table_name = '{table}'"
+        ))
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+    }
+
     /// Who holds partition `partition`'s unexpired lease of `table`, and at
     /// which epoch.
     pub fn lease_holder(&self, table: &str, partition: i32) -> Option<(String, i64)> {

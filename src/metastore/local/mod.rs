@@ -156,6 +156,14 @@ impl Metastore for LocalMetastore {
         .await
     }
 
+    async fn skip_offsets(&self, lease: &Lease, from: i64, to: i64) -> Result<Commit> {
+        self.change(|state, _| {
+            let skipped = state.skip_offsets(lease, from, to)?;
+            Ok((skipped, skipped == Commit::Committed))
+        })
+        .await
+    }
+
     async fn set_segment_state(
         &self,
         table: &str,

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::metastore::{
-    check_unordered, commit_position, CatalogEntry, CatalogKind, Commit, ConnectorRecord, Error,
-    Lease, Loaded, Node, PartitionRouting, Result, Routing, SegmentRecord, SegmentState,
-    StreamControl,
+    check_unordered, commit_position, skip_position, CatalogEntry, CatalogKind, Commit,
+    ConnectorRecord, Error, Lease, Loaded, Node, PartitionRouting, Result, Routing, SegmentRecord,
+    SegmentState, StreamControl,
 };
 
 /// A partition's lease as granted: the file keeps all but its expiry.
@@ -118,6 +118,22 @@ impl State {
         }
         self.insert(record)?;
         self.checkpoints.insert(at, end);
+        Ok(Commit::Committed)
+    }
+
+    pub fn skip_offsets(&mut self, lease: &Lease, from: i64, to: i64) -> Result<Commit> {
+        let at = (lease.table.clone(), lease.partition);
+        let held = self
+            .leases
+            .get(&at)
+            .is_some_and(|held| held.owner == lease.owner && held.epoch == lease.epoch);
+        if !held {
+            return Ok(Commit::Fenced);
+        }
+        let checkpoint = self.checkpoints.get(&at).copied();
+        if let Some(next) = skip_position(lease, checkpoint, from, to)? {
+            self.checkpoints.insert(at, next);
+        }
         Ok(Commit::Committed)
     }
 

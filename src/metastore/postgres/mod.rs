@@ -264,6 +264,16 @@ impl Metastore for PgMetastore {
         Ok(commit)
     }
 
+    async fn skip_offsets(&self, lease: &Lease, from: i64, to: i64) -> Result<Commit> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start skipping offsets").await?;
+        let skipped = segments::skip(&tx, lease, from, to).await?;
+        if skipped == Commit::Committed {
+            finish(tx, true).await?;
+        }
+        Ok(skipped)
+    }
+
     async fn set_segment_state(
         &self,
         table: &str,

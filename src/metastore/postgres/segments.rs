@@ -7,7 +7,7 @@ use tokio_postgres::{Client, Row, Transaction};
 
 use super::db;
 use crate::metastore::{
-    commit_position, Commit, Error, Lease, Result, SegmentRecord, SegmentState,
+    commit_position, skip_position, Commit, Error, Lease, Result, SegmentRecord, SegmentState,
 };
 
 const COLUMNS: &str = "table_name, segment_name, partition_id, start_offset, end_offset,
@@ -98,6 +98,48 @@ pub(super) async fn commit(
     )
     .await
     .map_err(db("advance the partition checkpoint"))?;
+    Ok(Commit::Committed)
+}
+
+/// Moves a partition's checkpoint forward with no segment, under the
+/// lease; whether the checkpoint changed.
+pub(super) async fn skip(
+    tx: &Transaction<'_>,
+    lease: &Lease,
+    from: i64,
+    to: i64,
+) -> Result<Commit> {
+    let held = tx
+        .query_opt(
+            "SELECT 1 FROM gamay_leases
+             WHERE table_name = $1 AND partition_id = $2 AND owner = $3 AND epoch = $4
+             FOR UPDATE",
+            &[&lease.table, &lease.partition, &lease.owner, &lease.epoch],
+        )
+        .await
+        .map_err(db("check the partition lease"))?;
+    if held.is_none() {
+        return Ok(Commit::Fenced);
+    }
+    let checkpoint: Option<i64> = tx
+        .query_opt(
+            "SELECT next_offset FROM gamay_checkpoints
+             WHERE table_name = $1 AND partition_id = $2 FOR UPDATE",
+            &[&lease.table, &lease.partition],
+        )
+        .await
+        .map_err(db("read the partition checkpoint"))?
+        .map(|row| row.get(0));
+    if let Some(next) = skip_position(lease, checkpoint, from, to)? {
+        tx.execute(
+            "INSERT INTO gamay_checkpoints (table_name, partition_id, next_offset)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (table_name, partition_id) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            &[&lease.table, &lease.partition, &next],
+        )
+        .await
+        .map_err(db("advance the partition checkpoint"))?;
+    }
     Ok(Commit::Committed)
 }
 

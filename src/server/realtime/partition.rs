@@ -210,7 +210,9 @@ fn consume(
         }
         if control.resume_generation != cursor.resume_generation {
             cursor.resume_generation = control.resume_generation;
-            if control.resume_from != ConsumeFrom::LastConsumed {
+            // In a cluster only the lease holder skips; the other
+            // consumers follow the checkpoint it records.
+            if control.resume_from != ConsumeFrom::LastConsumed && may_commit {
                 let (low, high) = kafka::watermarks(&consumer, topic, partition)?;
                 let target = match control.resume_from {
                     ConsumeFrom::Largest => high.max(cursor.next_offset),
@@ -633,11 +635,14 @@ fn follow_cluster(
 /// resumes from an offset the committed segments do not match.
 fn jump(shared: &TableShared, partition: i32, sealer: &Sealer, cursor: &mut Cursor, target: i64) {
     roll(shared, partition, sealer, cursor);
+    let from = cursor.next_offset;
     cursor.next_offset = target;
-    sealer.submit(SealJob::checkpoint_only(Checkpoint {
+    let mut skip = SealJob::checkpoint_only(Checkpoint {
         next_offset: target,
         next_sequence: cursor.next_sequence,
-    }));
+    });
+    skip.start_offset = from;
+    sealer.submit(skip);
 }
 
 /// The wanted offset is gone (retention) or not there: follow the table's

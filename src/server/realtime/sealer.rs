@@ -168,8 +168,10 @@ fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error
 /// A seal in a cluster: the file is written once (a retry commits the same
 /// bytes), published and committed under the partition's lease, then
 /// committed here. A fenced commit discards the segment and tells the
-/// consumer to resume from the cluster's checkpoint. Checkpoints alone
-/// never move in a cluster: only a segment with rows moves one.
+/// consumer to resume from the cluster's checkpoint. A checkpoint alone
+/// (offsets skipped: a resume from the latest offset, messages the broker
+/// no longer holds) moves under the lease too; a server without it leaves
+/// the move to the holder and follows the cluster's checkpoint.
 fn seal_in_cluster(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error> {
     let Some(coordinator) = &shared.coordinator else {
         return Err(Error::Internal("a cluster seal without a coordinator"));
@@ -184,8 +186,15 @@ fn seal_in_cluster(shared: &TableShared, partition: i32, job: &SealJob) -> Resul
     };
     let segment = match &job.segment {
         Some(segment) if segment.num_docs() > 0 => segment,
-        _ => {
+        Some(_) => {
             shared.data.remove_consuming(&job.name);
+            return Ok(());
+        }
+        None => {
+            let (from, to) = (job.start_offset, job.checkpoint.next_offset);
+            if to > from && coordinator.holds_lease(&shared.name, partition) {
+                coordinator.skip(&shared.name, partition, from, to)?;
+            }
             return Ok(());
         }
     };
