@@ -416,6 +416,36 @@ fn holder_of(fleet: &Fleet, partition: i32) -> (String, i64) {
     }
 }
 
+/// A two-partition topic `trades` of a mock Kafka cluster in its own
+/// process, and a producer of trades to it.
+struct Trades {
+    topic: kafka::Mock,
+    producer: rdkafka::producer::BaseProducer,
+}
+
+impl Trades {
+    fn new() -> Trades {
+        let topic = kafka::cluster("trades", 2);
+        let producer = kafka::producer(&topic);
+        Trades { topic, producer }
+    }
+
+    /// Produces the trades of `ids`, spread over the partitions.
+    fn produce(&self, ids: std::ops::Range<i64>) {
+        let payloads: Vec<String> = ids.map(kafka::trade).collect();
+        kafka::produce(&self.producer, "trades", &payloads, None);
+    }
+}
+
+/// Waits until each partition of the fleet's REALTIME table has two
+/// consumers.
+fn two_consumers_each(fleet: &Fleet) {
+    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
+    });
+}
+
 /// A controller, a broker and `server-0` (with `fault` armed), and a
 /// REALTIME table on `topic` with two replicas per partition, once
 /// `server-0` holds both partitions' leases.
@@ -456,22 +486,15 @@ fn realtime_partitions_commit_each_offset_once_across_dead_and_stalled_servers()
     let Some(mut fleet) = Fleet::start("realtime") else {
         return;
     };
-    let topic = kafka::cluster("trades", 2);
-    let producer = kafka::producer(&topic);
-    let produce = |ids: std::ops::Range<i64>| {
-        let payloads: Vec<String> = ids.map(kafka::trade).collect();
-        kafka::produce(&producer, "trades", &payloads, None);
-    };
+    let trades = Trades::new();
+    let (topic, produce) = (&trades.topic, |ids| trades.produce(ids));
     // Alone at first, server-0 takes both partitions' leases; it aborts on
     // its second seal, the file written and neither uploaded nor committed.
-    let (_controller, broker, first) = realtime_table(&mut fleet, &topic, "seal.after_write@2");
+    let (_controller, broker, first) = realtime_table(&mut fleet, topic, "seal.after_write@2");
     for i in 1..3 {
         fleet.node(&format!("server-{i}"), "server");
     }
-    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
-        let consumers = fleet.partition_consumers(REALTIME);
-        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
-    });
+    two_consumers_each(&fleet);
 
     // Killed mid-seal: the other replicas take the leases over from the
     // checkpoint, and queries keep answering meanwhile.
@@ -561,21 +584,14 @@ fn a_lease_holder_stopped_mid_commit_is_fenced_when_it_resumes() {
     let Some(mut fleet) = Fleet::start("fenced") else {
         return;
     };
-    let topic = kafka::cluster("trades", 2);
-    let producer = kafka::producer(&topic);
-    let produce = |ids: std::ops::Range<i64>| {
-        let payloads: Vec<String> = ids.map(kafka::trade).collect();
-        kafka::produce(&producer, "trades", &payloads, None);
-    };
+    let trades = Trades::new();
+    let (topic, produce) = (&trades.topic, |ids| trades.produce(ids));
     // Alone at first, server-0 takes both leases; its second seal stalls
     // with its file written, just before it asks the cluster to commit.
     let (_controller, broker, slow) =
-        realtime_table(&mut fleet, &topic, "seal.before_commit@2~8000");
+        realtime_table(&mut fleet, topic, "seal.before_commit@2~8000");
     fleet.node("server-1", "server");
-    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
-        let consumers = fleet.partition_consumers(REALTIME);
-        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
-    });
+    two_consumers_each(&fleet);
     produce(0..600);
     fleet.wait_until(SETTLE, "server-0 stalling mid-commit", |fleet| {
         fleet
@@ -613,18 +629,11 @@ fn pause_resume_and_force_commit_reach_every_consumer_through_any_node() {
     let Some(mut fleet) = Fleet::start("controls") else {
         return;
     };
-    let topic = kafka::cluster("trades", 2);
-    let producer = kafka::producer(&topic);
-    let produce = |ids: std::ops::Range<i64>| {
-        let payloads: Vec<String> = ids.map(kafka::trade).collect();
-        kafka::produce(&producer, "trades", &payloads, None);
-    };
-    let (controller, broker, _) = realtime_table(&mut fleet, &topic, "seal.after_write@1000");
+    let trades = Trades::new();
+    let (topic, produce) = (&trades.topic, |ids| trades.produce(ids));
+    let (controller, broker, _) = realtime_table(&mut fleet, topic, "seal.after_write@1000");
     fleet.node("server-1", "server");
-    fleet.wait_until(SETTLE, "two consumers per partition", |fleet| {
-        let consumers = fleet.partition_consumers(REALTIME);
-        consumers.len() == 2 && consumers.values().all(|servers| servers.len() == 2)
-    });
+    two_consumers_each(&fleet);
     let committed_rows = |fleet: &Fleet| -> i64 {
         fleet
             .stream_segments(REALTIME)
@@ -1005,19 +1014,15 @@ fn failover_of_a_partitions_consumption_is_measured() {
     let Some(mut fleet) = Fleet::start("failover") else {
         return;
     };
-    let topic = kafka::cluster("trades", 2);
-    let producer = kafka::producer(&topic);
-    let produce = |ids: std::ops::Range<i64>| {
-        let payloads: Vec<String> = ids.map(kafka::trade).collect();
-        kafka::produce(&producer, "trades", &payloads, None);
-    };
+    let trades = Trades::new();
+    let (topic, produce) = (&trades.topic, |ids| trades.produce(ids));
     let controller = fleet.node("controller", "controller");
     let broker = fleet.node("broker", "broker");
     fleet.node("server-0", "server");
     let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
     assert_eq!(status, 200, "{body}");
     let mut table = kafka::table(
-        &topic,
+        topic,
         "trades",
         serde_json::json!({"realtime.segment.flush.threshold.segment.rows": "200"}),
     );

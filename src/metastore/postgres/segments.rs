@@ -59,27 +59,10 @@ pub(super) async fn commit(
     record: &SegmentRecord,
 ) -> Result<Commit> {
     let (partition, start, end) = commit_position(lease, record)?;
-    let held = tx
-        .query_opt(
-            "SELECT 1 FROM gamay_leases
-             WHERE table_name = $1 AND partition_id = $2 AND owner = $3 AND epoch = $4
-             FOR UPDATE",
-            &[&lease.table, &lease.partition, &lease.owner, &lease.epoch],
-        )
-        .await
-        .map_err(db("check the partition lease"))?;
-    if held.is_none() {
+    if !holds(tx, lease).await? {
         return Ok(Commit::Fenced);
     }
-    let checkpoint: Option<i64> = tx
-        .query_opt(
-            "SELECT next_offset FROM gamay_checkpoints
-             WHERE table_name = $1 AND partition_id = $2 FOR UPDATE",
-            &[&record.table, &partition],
-        )
-        .await
-        .map_err(db("read the partition checkpoint"))?
-        .map(|row| row.get(0));
+    let checkpoint = locked_checkpoint(tx, &record.table, partition).await?;
     if let Some(checkpoint) = checkpoint.filter(|checkpoint| *checkpoint != start) {
         return Err(Error::OutOfOrder {
             table: record.table.clone(),
@@ -90,15 +73,57 @@ pub(super) async fn commit(
         });
     }
     insert(tx, record).await?;
+    set_checkpoint(tx, &record.table, partition, end).await?;
+    Ok(Commit::Committed)
+}
+
+/// Whether `lease` is still the partition's grant at its epoch, locking it
+/// for the transaction.
+async fn holds(tx: &Transaction<'_>, lease: &Lease) -> Result<bool> {
+    let held = tx
+        .query_opt(
+            "SELECT 1 FROM gamay_leases
+             WHERE table_name = $1 AND partition_id = $2 AND owner = $3 AND epoch = $4
+             FOR UPDATE",
+            &[&lease.table, &lease.partition, &lease.owner, &lease.epoch],
+        )
+        .await
+        .map_err(db("check the partition lease"))?;
+    Ok(held.is_some())
+}
+
+/// A partition's checkpoint, locked for the transaction.
+async fn locked_checkpoint(
+    tx: &Transaction<'_>,
+    table: &str,
+    partition: i32,
+) -> Result<Option<i64>> {
+    Ok(tx
+        .query_opt(
+            "SELECT next_offset FROM gamay_checkpoints
+             WHERE table_name = $1 AND partition_id = $2 FOR UPDATE",
+            &[&table, &partition],
+        )
+        .await
+        .map_err(db("read the partition checkpoint"))?
+        .map(|row| row.get(0)))
+}
+
+async fn set_checkpoint(
+    tx: &Transaction<'_>,
+    table: &str,
+    partition: i32,
+    next: i64,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO gamay_checkpoints (table_name, partition_id, next_offset)
          VALUES ($1, $2, $3)
          ON CONFLICT (table_name, partition_id) DO UPDATE SET next_offset = EXCLUDED.next_offset",
-        &[&record.table, &partition, &end],
+        &[&table, &partition, &next],
     )
     .await
     .map_err(db("advance the partition checkpoint"))?;
-    Ok(Commit::Committed)
+    Ok(())
 }
 
 /// Moves a partition's checkpoint forward with no segment, under the
@@ -109,36 +134,12 @@ pub(super) async fn skip(
     from: i64,
     to: i64,
 ) -> Result<Commit> {
-    let held = tx
-        .query_opt(
-            "SELECT 1 FROM gamay_leases
-             WHERE table_name = $1 AND partition_id = $2 AND owner = $3 AND epoch = $4
-             FOR UPDATE",
-            &[&lease.table, &lease.partition, &lease.owner, &lease.epoch],
-        )
-        .await
-        .map_err(db("check the partition lease"))?;
-    if held.is_none() {
+    if !holds(tx, lease).await? {
         return Ok(Commit::Fenced);
     }
-    let checkpoint: Option<i64> = tx
-        .query_opt(
-            "SELECT next_offset FROM gamay_checkpoints
-             WHERE table_name = $1 AND partition_id = $2 FOR UPDATE",
-            &[&lease.table, &lease.partition],
-        )
-        .await
-        .map_err(db("read the partition checkpoint"))?
-        .map(|row| row.get(0));
+    let checkpoint = locked_checkpoint(tx, &lease.table, lease.partition).await?;
     if let Some(next) = skip_position(lease, checkpoint, from, to)? {
-        tx.execute(
-            "INSERT INTO gamay_checkpoints (table_name, partition_id, next_offset)
-             VALUES ($1, $2, $3)
-             ON CONFLICT (table_name, partition_id) DO UPDATE SET next_offset = EXCLUDED.next_offset",
-            &[&lease.table, &lease.partition, &next],
-        )
-        .await
-        .map_err(db("advance the partition checkpoint"))?;
+        set_checkpoint(tx, &lease.table, lease.partition, next).await?;
     }
     Ok(Commit::Committed)
 }
