@@ -736,6 +736,55 @@ fn pause_resume_and_force_commit_reach_every_consumer_through_any_node() {
     fleet.wait_for_totals_of(broker, "stock_transactions", want, SETTLE);
 }
 
+#[test]
+fn replicas_start_where_the_lease_holder_did_before_the_first_commit() {
+    let Some(mut fleet) = Fleet::start("start") else {
+        return;
+    };
+    let trades = Trades::new();
+    // Produced before the table: `largest` leaves them out.
+    trades.produce(0..100);
+    let controller = fleet.node("controller", "controller");
+    let broker = fleet.node("broker", "broker");
+    let first = fleet.node("server-0", "server");
+    let (status, body) = fleet.call(controller, "POST", "/schemas", &kafka::schema().to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = kafka::table(
+        &trades.topic,
+        "trades",
+        serde_json::json!({
+            "realtime.segment.flush.threshold.segment.rows": "100000",
+            "stream.kafka.consumer.prop.auto.offset.reset": "largest",
+        }),
+    );
+    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
+    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+    // The lease holder records where it starts, before any segment.
+    fleet.wait_until(SETTLE, "both partitions' starts recorded", |fleet| {
+        fleet.metastore_checkpoints(REALTIME).values().sum::<i64>() == 100
+    });
+    trades.produce(100..200);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(100..200), SETTLE);
+    // A replica joins later, when `largest` is past those 100 messages: it
+    // starts where the holder did all the same.
+    fleet.node("server-1", "server");
+    two_consumers_each(&fleet);
+    trades.produce(200..250);
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(100..250), SETTLE);
+    // With the holder gone, the replica alone answers, every row there.
+    fleet.kill9(first);
+    fleet.wait_until(SETTLE, "server-1 holding both leases", |fleet| {
+        (0..2).all(|p| {
+            fleet
+                .lease_holder(REALTIME, p)
+                .is_some_and(|(owner, _)| owner == "server-1")
+        })
+    });
+    fleet.wait_for_totals_of(broker, "stock_transactions", expected(100..250), SETTLE);
+    assert!(fleet.stream_segments(REALTIME).is_empty());
+}
+
 /// Segment → the servers the external view says hold it.
 fn external_view(fleet: &Fleet, node: cluster_support::NodeRef) -> BTreeMap<String, Vec<String>> {
     let (status, view) = fleet.call(node, "GET", "/tables/trades/externalview", "");

@@ -591,10 +591,15 @@ fn cluster_start(
     }
 }
 
-/// In a cluster: when this consumption is stale (its seal was fenced, or
-/// another server committed offsets past the start of what it holds),
-/// drops what it consumed since and resumes from the cluster's checkpoint.
-/// Returns whether it did (the consumer must seek).
+/// In a cluster: when this consumption is stale (its seal was fenced,
+/// another server committed offsets past the start of what it holds, or
+/// before the partition's first segment the lease holder recorded another
+/// start), drops what it consumed since and resumes from the cluster's
+/// checkpoint. Returns whether it did (the consumer must seek).
+///
+/// Before the first commit, the lease holder records where its
+/// consumption began (where `auto.offset.reset` put it), so every replica
+/// consumes the same offsets from the start.
 fn follow_cluster(
     shared: &TableShared,
     partition: i32,
@@ -609,9 +614,15 @@ fn follow_cluster(
         .open
         .as_ref()
         .map_or(cursor.next_offset, |open| open.start_offset);
-    let passed = coordinator
-        .checkpoint(&shared.name, partition)
-        .is_some_and(|(offset, _)| offset > base);
+    let checkpoint = coordinator.checkpoint(&shared.name, partition);
+    if checkpoint.is_none() && coordinator.holds_lease(&shared.name, partition) {
+        if let Err(err) = coordinator.skip(&shared.name, partition, base, base) {
+            tracing::warn!(table = %shared.name, partition, error = %err, "cannot record where the partition's consumption starts; retrying");
+        }
+    }
+    let passed = checkpoint.is_some_and(|(offset, next_sequence)| {
+        offset > base || (next_sequence == 0 && offset != base)
+    });
     if !fenced && !passed {
         return Ok(false);
     }
