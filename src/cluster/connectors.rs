@@ -190,7 +190,11 @@ async fn round(
             server: server.clone(),
             cache: cache.join(&name),
         });
-        connectors.run_here(&name, state, segments, leased.clone());
+        let (runner, name, store) = (connectors.clone(), name.clone(), leased.clone());
+        // Starting a job may wait for an old one to stop.
+        tokio::task::spawn_blocking(move || runner.run_here(&name, state, segments, store))
+            .await
+            .map_err(|err| err.to_string())?;
     }
     Ok(())
 }

@@ -112,10 +112,11 @@ impl Streams {
             let seen = applied
                 .entry(table.clone())
                 .or_insert_with(|| control.clone());
+            let resumed = control.resumes > seen.resumes;
             if control.paused && !status.paused {
                 tracing::info!(table = %table, "pausing consumption");
                 realtime.pause(&table);
-            } else if !control.paused && status.paused {
+            } else if !control.paused && (status.paused || resumed) {
                 let from = control
                     .resume_from
                     .as_deref()

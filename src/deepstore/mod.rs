@@ -16,7 +16,7 @@ use std::path::{Component, Path};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
+use object_store::aws::{AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
@@ -254,6 +254,10 @@ fn build_s3(builder: AmazonS3Builder, bucket: &str) -> Result<object_store::aws:
     builder
         .with_bucket_name(bucket)
         .with_conditional_put(S3ConditionalPut::ETagMatch)
+        // A large segment goes up under a staging name and is copied into
+        // place only where none is (a multipart copy completed with
+        // If-None-Match), as a small one is put.
+        .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
         .build()
         .map_err(|source| Error::Store {
             what: format!("open the bucket {bucket}"),

@@ -101,6 +101,14 @@ async fn in_parts(store: DeepStore, scratch: &Path) {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OtherContents { .. }), "{err}");
+    // Staged parts never stay behind.
+    use futures_util::TryStreamExt;
+    let listed: Vec<_> = store.store.list(None).try_collect().await.unwrap();
+    let staged: Vec<_> = listed
+        .iter()
+        .filter(|meta| meta.location.as_ref().contains(".upload-"))
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
     let dest = scratch.join("cache/big");
     store
         .download("trades_OFFLINE", "big", &dest)

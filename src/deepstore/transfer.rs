@@ -60,23 +60,36 @@ async fn object_checksum(store: &DeepStore, location: &ObjectPath) -> Result<(u6
     Ok((size, crc))
 }
 
-/// Uploads a large file in parts, unless the object is there already (the
-/// same bytes: `AlreadyThere`; others: `OtherContents`, left alone).
+/// Uploads a large file in parts under a staging name, then copies it
+/// into place only if no object is there: the same bytes there already
+/// are `AlreadyThere`, others `OtherContents` (left alone). Two servers
+/// uploading one name at once cannot both land.
 pub(super) async fn upload_in_parts(
     store: &DeepStore,
     location: &ObjectPath,
     file: &Path,
     size: u64,
 ) -> Result<Uploaded> {
-    match store.store.head(location).await {
-        Ok(_) => {
+    let staging = staging_name(location)?;
+    let sent = send_parts(store, &staging, file).await;
+    let placed = match sent {
+        Ok(()) => store.store.copy_if_not_exists(&staging, location).await,
+        Err(err) => {
+            let _ = store.store.delete(&staging).await;
+            return Err(err);
+        }
+    };
+    let _ = store.store.delete(&staging).await;
+    match placed {
+        Ok(()) => Ok(Uploaded::Written),
+        Err(object_store::Error::AlreadyExists { .. }) => {
             let existing = object_checksum(store, location).await?;
             let path = file.to_path_buf();
             let local = tokio::task::spawn_blocking(move || checksum(&path))
                 .await
                 .map_err(|err| io_error(file)(std::io::Error::other(err)))?
                 .map_err(io_error(file))?;
-            return if existing == local {
+            if existing == local {
                 Ok(Uploaded::AlreadyThere)
             } else {
                 Err(Error::OtherContents {
@@ -84,16 +97,29 @@ pub(super) async fn upload_in_parts(
                     existing: existing.0 as usize,
                     uploaded: size as usize,
                 })
-            };
+            }
         }
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(source) => {
-            return Err(Error::Store {
-                what: format!("look up {location}"),
-                source,
-            })
-        }
+        Err(source) => Err(Error::Store {
+            what: format!("write {location}"),
+            source,
+        }),
     }
+}
+
+/// A name no other upload uses, beside `location`.
+fn staging_name(location: &ObjectPath) -> Result<ObjectPath> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{location}.upload-{}-{nanos}-{next}", std::process::id());
+    ObjectPath::parse(&name).map_err(|_| Error::Name(name))
+}
+
+/// Writes `file` to `location` in parts, a part at a time; an upload that
+/// fails is aborted.
+async fn send_parts(store: &DeepStore, location: &ObjectPath, file: &Path) -> Result<()> {
     let upload = store
         .store
         .put_multipart(location)
@@ -116,14 +142,21 @@ pub(super) async fn upload_in_parts(
         }
     }
     .await;
+    // Every part sent before completing, so a failed one aborts here (a
+    // failed completion aborts the upload itself).
+    let sent = match sent {
+        Ok(()) => writer
+            .wait_for_capacity(0)
+            .await
+            .map_err(store_error(format!("write {location}"))),
+        Err(err) => Err(err),
+    };
     match sent {
-        Ok(()) => {
-            writer
-                .finish()
-                .await
-                .map_err(store_error(format!("write {location}")))?;
-            Ok(Uploaded::Written)
-        }
+        Ok(()) => writer
+            .finish()
+            .await
+            .map(|_| ())
+            .map_err(store_error(format!("write {location}"))),
         Err(err) => {
             let _ = writer.abort().await;
             Err(err)

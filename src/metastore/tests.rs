@@ -81,7 +81,7 @@ async fn the_metastore_connects_over_tls_as_its_url_says() {
         .expect("a plain connection");
     assert!(refused.to_string().contains("cannot connect"), "{refused}");
     // The test CA is not among Mozilla's roots.
-    let unchained = format!("{url}?sslmode=verify-ca&{search}");
+    let unchained = format!("{url}?sslmode=verify-full&{search}");
     let refused = PgMetastore::connect(&unchained)
         .await
         .err()

@@ -1,8 +1,9 @@
 //! TLS to the metastore's database, read from its URL as libpq reads it:
 //! `sslmode` (`disable`, `allow`, `prefer` (the default), `require`,
 //! `verify-ca`, `verify-full`), `sslrootcert` (a PEM file of the CA
-//! certificates to trust, or `system` for Mozilla's roots, which are also
-//! what `verify-ca` and `verify-full` trust without it), and `sslcert` with
+//! certificates to trust, needed by `verify-ca`; or, with `verify-full`
+//! only, `system` for Mozilla's roots, also what `verify-full` trusts
+//! without it), and `sslcert` with
 //! `sslkey` (a client certificate). The files are the operator's own, named
 //! on the command line, and read once when the metastore connects. As with
 //! libpq, `require` checks the certificate's chain only when `sslrootcert`
@@ -86,7 +87,22 @@ pub fn from_url(url: &str) -> Result<(String, Tls)> {
         format!("{base}?{}", kept.join("&"))
     };
     let root = found.get("sslrootcert").map(String::as_str);
-    let (mode, verify) = match found.get("sslmode").map(String::as_str).unwrap_or("prefer") {
+    let mode_name = found.get("sslmode").map(String::as_str).unwrap_or("prefer");
+    // As libpq: a chain checked without the host name needs the CAs named
+    // (any public certificate chains to Mozilla's roots), and `system`
+    // goes with `verify-full` only.
+    let named_file = root.is_some_and(|root| root != "system");
+    if mode_name == "verify-ca" && !named_file {
+        return Err(Error::Url(
+            "sslmode=verify-ca needs sslrootcert naming a PEM file of the CA certificates to trust; or use verify-full".into(),
+        ));
+    }
+    if root == Some("system") && mode_name != "verify-full" {
+        return Err(Error::Url(
+            "sslrootcert=system goes with sslmode=verify-full only".into(),
+        ));
+    }
+    let (mode, verify) = match mode_name {
         "disable" => return Ok((stripped, Tls::off())),
         "allow" | "prefer" => (SslMode::Prefer, Verify::Nothing),
         "require" if root.is_some() => (SslMode::Require, Verify::Chain),
@@ -181,5 +197,14 @@ mod tests {
         );
         let err = from_url("postgres://db/meta?sslcert=/a.pem").unwrap_err();
         assert!(err.to_string().contains("go together"), "{err}");
+        // A chain checked without the name needs the CAs named.
+        let err = from_url("postgres://db/meta?sslmode=verify-ca").unwrap_err();
+        assert!(
+            err.to_string().contains("verify-ca needs sslrootcert"),
+            "{err}"
+        );
+        let err = from_url("postgres://db/meta?sslmode=require&sslrootcert=system").unwrap_err();
+        assert!(err.to_string().contains("verify-full only"), "{err}");
+        assert!(from_url("postgres://db/meta?sslmode=verify-full&sslrootcert=system").is_ok());
     }
 }

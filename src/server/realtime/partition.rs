@@ -653,6 +653,7 @@ fn jump(shared: &TableShared, partition: i32, sealer: &Sealer, cursor: &mut Curs
         next_sequence: cursor.next_sequence,
     });
     skip.start_offset = from;
+    skip.generation = cursor.generation;
     sealer.submit(skip);
 }
 

@@ -186,14 +186,20 @@ fn seal_in_cluster(shared: &TableShared, partition: i32, job: &SealJob) -> Resul
     };
     let segment = match &job.segment {
         Some(segment) if segment.num_docs() > 0 => segment,
-        Some(_) => {
-            shared.data.remove_consuming(&job.name);
-            return Ok(());
-        }
-        None => {
+        // Offsets read but holding no row (every message bad or filtered
+        // out), or skipped: the checkpoint moves past them all the same.
+        other => {
+            if other.is_some() {
+                shared.data.remove_consuming(&job.name);
+            }
             let (from, to) = (job.start_offset, job.checkpoint.next_offset);
-            if to > from && coordinator.holds_lease(&shared.name, partition) {
-                coordinator.skip(&shared.name, partition, from, to)?;
+            let current = job.generation == shared.generation(partition);
+            if to > from && current && coordinator.holds_lease(&shared.name, partition) {
+                let skipped = coordinator.skip(&shared.name, partition, from, to)?;
+                if skipped == StreamCommit::Fenced {
+                    // The consumer follows the cluster's checkpoint.
+                    shared.next_generation(partition, shared.generation(partition));
+                }
             }
             return Ok(());
         }
