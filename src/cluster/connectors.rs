@@ -23,7 +23,7 @@ use super::Cluster;
 use crate::catalog::TableConfig;
 use crate::export::registry::{SharedConfigs, SharedRecord, Shown};
 use crate::export::{self, Connectors, Sealed, SegmentSource, StateStore, Status};
-use crate::metastore::{Lease, Metastore, SegmentState};
+use crate::metastore::{Commit, Lease, Metastore, SegmentState};
 use crate::segment::ImmutableSegment;
 use crate::server::Server;
 use crate::sync::Recover;
@@ -257,10 +257,13 @@ impl StateStore for Leased {
         };
         let text =
             serde_json::to_string(&shown).map_err(|err| export::Error::Cluster(err.to_string()))?;
-        metastore
-            .put_connector_state(&self.name, &text)
+        let written = metastore
+            .put_connector_state_leased(&self.lease(), &self.name, &text)
             .await
             .map_err(|err| export::Error::Cluster(err.to_string()))?;
+        if written == Commit::Fenced {
+            return Err(export::Error::LeaseLost(self.name.clone()));
+        }
         *self.last.locked() = Some((status.clone(), Instant::now()));
         Ok(())
     }

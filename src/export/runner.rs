@@ -142,6 +142,11 @@ impl Job {
                     self.report().await;
                     self.wait(IDLE_POLL).await;
                 }
+                Err(Error::LeaseLost(name)) => {
+                    // Another node runs it now: this job ends here.
+                    tracing::warn!(connector = %name, "the connector's lease was lost; its job stops here");
+                    return;
+                }
                 Err(err) => {
                     tracing::warn!(connector = %self.config.name, error = %err, "export failed; retrying");
                     open = None;

@@ -711,6 +711,36 @@ pub async fn connectors_keep_their_state_across_config_changes(
         .unwrap_err();
     assert!(matches!(err, Error::UnknownConnector(_)), "{err}");
     assert_eq!(b.connectors().await.unwrap().len(), 1);
+    // Under the connector's lease: a holder that lost it records nothing.
+    let old = a
+        .acquire_lease("connector:to-s3", -1, "server-a", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    let write = |store: &'static str| format!(r#"{{"by":"{store}"}}"#);
+    let committed = a
+        .put_connector_state_leased(&old, "to-s3", &write("a"))
+        .await
+        .unwrap();
+    assert_eq!(committed, Commit::Committed);
+    a.release_lease(&old).await.unwrap();
+    let new = b
+        .acquire_lease("connector:to-s3", -1, "server-b", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    let stale = a
+        .put_connector_state_leased(&old, "to-s3", &write("stale"))
+        .await
+        .unwrap();
+    assert_eq!(stale, Commit::Fenced);
+    b.put_connector_state_leased(&new, "to-s3", &write("b"))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.connectors().await.unwrap()[0].state.as_deref(),
+        Some(write("b").as_str())
+    );
 }
 
 pub async fn consumption_controls_count_each_change(a: &dyn Metastore, b: &dyn Metastore) {

@@ -367,6 +367,15 @@ pub trait Metastore: Send + Sync {
     /// Replaces a connector's state; an unknown connector is
     /// [`Error::UnknownConnector`].
     async fn put_connector_state(&self, name: &str, state: &str) -> Result<()>;
+    /// As [`Metastore::put_connector_state`], only while `lease` (the
+    /// connector's) is current at its epoch: a job that lost its lease
+    /// records nothing ([`Commit::Fenced`]).
+    async fn put_connector_state_leased(
+        &self,
+        lease: &Lease,
+        name: &str,
+        state: &str,
+    ) -> Result<Commit>;
 
     // ---- consumption controls ----
 

@@ -351,6 +351,22 @@ impl Metastore for LocalMetastore {
             .await
     }
 
+    async fn put_connector_state_leased(
+        &self,
+        lease: &Lease,
+        name: &str,
+        state: &str,
+    ) -> Result<Commit> {
+        self.change(|held, _| {
+            if !held.holds(lease) {
+                return Ok((Commit::Fenced, false));
+            }
+            held.put_connector_state(name, state)?;
+            Ok((Commit::Committed, true))
+        })
+        .await
+    }
+
     async fn stream_controls(&self) -> Result<BTreeMap<String, StreamControl>> {
         Ok(self.read(|state, _| state.stream_controls.clone()).await)
     }

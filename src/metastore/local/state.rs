@@ -121,13 +121,16 @@ impl State {
         Ok(Commit::Committed)
     }
 
+    /// Whether `lease` is still its partition's grant at its epoch.
+    pub fn holds(&self, lease: &Lease) -> bool {
+        self.leases
+            .get(&(lease.table.clone(), lease.partition))
+            .is_some_and(|held| held.owner == lease.owner && held.epoch == lease.epoch)
+    }
+
     pub fn skip_offsets(&mut self, lease: &Lease, from: i64, to: i64) -> Result<Commit> {
         let at = (lease.table.clone(), lease.partition);
-        let held = self
-            .leases
-            .get(&at)
-            .is_some_and(|held| held.owner == lease.owner && held.epoch == lease.epoch);
-        if !held {
+        if !self.holds(lease) {
             return Ok(Commit::Fenced);
         }
         let checkpoint = self.checkpoints.get(&at).copied();

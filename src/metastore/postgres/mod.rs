@@ -488,6 +488,22 @@ impl Metastore for PgMetastore {
         finish(tx, true).await
     }
 
+    async fn put_connector_state_leased(
+        &self,
+        lease: &Lease,
+        name: &str,
+        state: &str,
+    ) -> Result<Commit> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start storing a connector's state").await?;
+        if !segments::holds(&tx, lease).await? {
+            return Ok(Commit::Fenced);
+        }
+        catalog::put_connector_state(&tx, name, state).await?;
+        finish(tx, true).await?;
+        Ok(Commit::Committed)
+    }
+
     async fn stream_controls(&self) -> Result<BTreeMap<String, StreamControl>> {
         catalog::stream_controls(&*self.reader().await?).await
     }

@@ -79,7 +79,7 @@ pub(super) async fn commit(
 
 /// Whether `lease` is still the partition's grant at its epoch, locking it
 /// for the transaction.
-async fn holds(tx: &Transaction<'_>, lease: &Lease) -> Result<bool> {
+pub(super) async fn holds(tx: &Transaction<'_>, lease: &Lease) -> Result<bool> {
     let held = tx
         .query_opt(
             "SELECT 1 FROM gamay_leases
