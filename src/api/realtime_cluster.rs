@@ -116,11 +116,13 @@ pub(super) async fn force_commit(
         .checkpoints(typed)
         .await
         .map_err(metastore_error)?;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let id = format!(
-        "{}_{}_{}",
+        "{}_{}_{}_{}",
         typed,
         crate::segment::now_millis(),
-        current(cluster, typed).await?.force_commits
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let at: BTreeMap<String, Option<i64>> = consuming
         .keys()

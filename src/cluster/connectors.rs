@@ -54,6 +54,25 @@ impl SharedConfigs for MetastoreConfigs {
             .map_err(|err| err.to_string())
     }
 
+    async fn create(&self, name: &str, stored: &str) -> Result<bool, String> {
+        self.metastore
+            .create_connector(name, stored)
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<String>, String> {
+        let connectors = self
+            .metastore
+            .connectors()
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok(connectors
+            .into_iter()
+            .find(|record| record.name == name)
+            .map(|record| record.config))
+    }
+
     async fn remove(&self, name: &str) -> Result<bool, String> {
         self.metastore
             .remove_connector(name)
@@ -114,13 +133,14 @@ async fn round(
     let current = tokio::task::spawn_blocking(move || mirror.sync_shared(&shared, generation))
         .await
         .map_err(|err| err.to_string())?;
-    if !current {
-        return Ok(());
-    }
-    let runnable = if cluster.role.serves() {
+    let runnable = if !cluster.role.serves() {
+        Vec::new()
+    } else if current {
         connectors.runnable()
     } else {
-        Vec::new()
+        // A mirror older than this node's own change: keep (and renew)
+        // what runs here, start nothing until the next read.
+        held.keys().cloned().collect()
     };
     // Give up what should not run here any more, and what was lost.
     let mut drop_here = Vec::new();
@@ -138,6 +158,8 @@ async fn round(
     for name in drop_here {
         if let Some(leased) = held.remove(&name) {
             halt(connectors, &name).await;
+            // Downloads a stopped job left behind.
+            let _ = tokio::fs::remove_dir_all(cache.join(&name)).await;
             if runnable.contains(&name) {
                 tracing::warn!(connector = %name, "lost the connector's lease; another node runs it");
             } else if let Err(err) = cluster.metastore.release_lease(&leased.lease()).await {
@@ -185,6 +207,8 @@ async fn round(
             .and_then(|text| serde_json::from_str::<Shown>(text).ok())
             .map(|shown| shown.status.state)
             .unwrap_or_default();
+        // A job starting here finds no download of an earlier one.
+        let _ = tokio::fs::remove_dir_all(cache.join(&name)).await;
         let segments = Arc::new(DeepStoreSegments {
             cluster: cluster.clone(),
             server: server.clone(),
@@ -291,11 +315,17 @@ impl SegmentSource for DeepStoreSegments {
             .into_iter()
             .filter(|record| record.state == SegmentState::Online)
             .map(|record| Sealed {
-                // A stream partition's segments go in offset order; the
-                // order across partitions, and of uploads, is the name's.
+                // A stream partition's segments go in sequence order, the
+                // partitions taking turns (each one's first, then each
+                // one's second, ...); uploads go in name order.
                 order: (
+                    record
+                        .segment
+                        .split("__")
+                        .nth(2)
+                        .and_then(|sequence| sequence.parse().ok())
+                        .unwrap_or(0),
                     i64::from(record.partition.unwrap_or(-1)),
-                    record.offsets.map_or(0, |(start, _)| start),
                 ),
                 rows: record.rows.max(0) as u64,
                 name: record.segment,

@@ -53,6 +53,10 @@ struct Stored {
 pub trait SharedConfigs: Send + Sync {
     /// Adds connector `name` or replaces its config.
     async fn put(&self, name: &str, stored: &str) -> Result<(), String>;
+    /// Adds connector `name` unless it is there; whether it was added.
+    async fn create(&self, name: &str, stored: &str) -> Result<bool, String>;
+    /// What is stored of connector `name` now, if it is there.
+    async fn get(&self, name: &str) -> Result<Option<String>, String>;
     /// Removes connector `name` (its state too); `false` when absent.
     async fn remove(&self, name: &str) -> Result<bool, String>;
 }
@@ -288,6 +292,19 @@ impl Connectors {
         paused: bool,
         restarts: u64,
     ) -> Result<(), RegistryError> {
+        self.keep(config, paused, restarts, false)
+    }
+
+    /// [`Self::store`]; with `create`, only where no connector of the name
+    /// is (else [`RegistryError::Exists`], also when another node of a
+    /// cluster created it first).
+    fn keep(
+        &self,
+        config: &ConnectorConfig,
+        paused: bool,
+        restarts: u64,
+        create: bool,
+    ) -> Result<(), RegistryError> {
         let stored = Stored {
             name: config.name.clone(),
             config: config.raw.clone(),
@@ -301,7 +318,13 @@ impl Connectors {
             None => write_private(&path, &bytes).map_err(|err| io_error(&path, err)),
             Some((shared, _)) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
-                block_on(shared.put(&config.name, &text))
+                if !create {
+                    return block_on(shared.put(&config.name, &text));
+                }
+                match block_on(shared.create(&config.name, &text))? {
+                    true => Ok(()),
+                    false => Err(RegistryError::Exists(config.name.clone())),
+                }
             }
         }
     }
@@ -399,9 +422,29 @@ impl Connectors {
         }
         secrets::restore_hidden(&mut raw, None).map_err(RegistryError::Invalid)?;
         let config = self.parse_new(name, raw)?;
-        self.store(&config, false, 0)?;
+        self.keep(&config, false, 0, true)?;
         self.install(config, false, 0);
         Ok(())
+    }
+
+    /// Shared configs: connector `name` as the cluster holds it now (its
+    /// config, paused, restarts), so a change made through this node keeps
+    /// what another node changed since this one's mirror was read.
+    fn fresh(&self, name: &str) -> Result<Option<(ConnectorConfig, bool, u64)>, RegistryError> {
+        let Some((shared, _)) = &self.shared else {
+            return Ok(None);
+        };
+        let Some(text) = block_on(shared.get(name))? else {
+            return Ok(None);
+        };
+        let parsed = serde_json::from_str::<Stored>(&text)
+            .ok()
+            .and_then(|stored| {
+                config::parse(&stored.name, stored.config)
+                    .ok()
+                    .map(|config| (config, stored.paused, stored.restarts))
+            });
+        Ok(parsed)
     }
 
     /// Creates or replaces a connector's config; true when it was created.
@@ -419,10 +462,13 @@ impl Connectors {
         let stored = self.lock().get(name).map(|entry| entry.config.raw.clone());
         secrets::restore_hidden(&mut raw, stored.as_ref()).map_err(RegistryError::Invalid)?;
         let config = self.parse_new(name, raw)?;
-        let kept = self
-            .lock()
-            .get(name)
-            .map(|entry| (entry.paused, entry.restarts));
+        let kept = match self.fresh(name)? {
+            Some((_, paused, restarts)) => Some((paused, restarts)),
+            None => self
+                .lock()
+                .get(name)
+                .map(|entry| (entry.paused, entry.restarts)),
+        };
         let (paused, restarts) = kept.unwrap_or((false, 0));
         self.store(&config, paused, restarts)?;
         self.install(config, paused, restarts);
@@ -468,6 +514,10 @@ impl Connectors {
                 .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
             (entry.config.clone(), entry.restarts)
         };
+        let (config, restarts) = match self.fresh(name)? {
+            Some((fresh, _, restarts)) => (Arc::new(fresh), restarts),
+            None => (config, restarts),
+        };
         self.store(&config, paused, restarts)?;
         let mut entries = self.lock();
         if let Some(entry) = entries.get_mut(name) {
@@ -488,6 +538,10 @@ impl Connectors {
                 .get(name)
                 .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
             (entry.config.clone(), entry.paused, entry.restarts + 1)
+        };
+        let (config, paused, restarts) = match self.fresh(name)? {
+            Some((fresh, paused, restarts)) => (Arc::new(fresh), paused, restarts + 1),
+            None => (config, paused, restarts),
         };
         if self.shared.is_some() {
             self.store(&config, paused, restarts)?;

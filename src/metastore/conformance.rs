@@ -703,6 +703,9 @@ pub async fn connectors_keep_their_state_across_config_changes(
             Some(r#"{"watermark":5}"#)
         )
     );
+    assert!(!b.create_connector("to-pg", "{}").await.unwrap());
+    assert!(b.create_connector("to-gcs", "{}").await.unwrap());
+    assert!(a.remove_connector("to-gcs").await.unwrap());
     assert!(a.remove_connector("to-pg").await.unwrap());
     assert!(!a.remove_connector("to-pg").await.unwrap());
     let err = b

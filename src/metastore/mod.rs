@@ -362,6 +362,9 @@ pub trait Metastore: Send + Sync {
     async fn connectors(&self) -> Result<Vec<ConnectorRecord>>;
     /// Adds a connector or replaces its config, keeping its state.
     async fn put_connector(&self, name: &str, config: &str) -> Result<()>;
+    /// Adds a connector unless one of that name is there; whether it was
+    /// added.
+    async fn create_connector(&self, name: &str, config: &str) -> Result<bool>;
     /// Forgets a connector and its state; `false` when it was not there.
     async fn remove_connector(&self, name: &str) -> Result<bool>;
     /// Replaces a connector's state; an unknown connector is

@@ -338,6 +338,17 @@ impl Metastore for LocalMetastore {
             .await
     }
 
+    async fn create_connector(&self, name: &str, config: &str) -> Result<bool> {
+        self.change(|state, _| {
+            if state.connectors.contains_key(name) {
+                return Ok((false, false));
+            }
+            state.put_connector(name, config);
+            Ok((true, true))
+        })
+        .await
+    }
+
     async fn remove_connector(&self, name: &str) -> Result<bool> {
         self.change(|state, _| {
             let removed = state.remove_connector(name);

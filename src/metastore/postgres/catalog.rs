@@ -86,6 +86,22 @@ pub(super) async fn put_connector(tx: &Transaction<'_>, name: &str, config: &str
     Ok(())
 }
 
+/// Adds a connector unless the name is taken; whether it was added.
+pub(super) async fn create_connector(
+    tx: &Transaction<'_>,
+    name: &str,
+    config: &str,
+) -> Result<bool> {
+    let added = tx
+        .execute(
+            "INSERT INTO gamay_connectors (name, config) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &config],
+        )
+        .await
+        .map_err(db("store a connector"))?;
+    Ok(added == 1)
+}
+
 /// Whether the connector was there.
 pub(super) async fn remove_connector(tx: &Transaction<'_>, name: &str) -> Result<bool> {
     let removed = tx

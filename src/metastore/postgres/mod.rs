@@ -473,6 +473,14 @@ impl Metastore for PgMetastore {
         finish(tx, true).await
     }
 
+    async fn create_connector(&self, name: &str, config: &str) -> Result<bool> {
+        let mut writer = self.writer().await?;
+        let tx = begin(&mut writer, "start storing a connector").await?;
+        let added = catalog::create_connector(&tx, name, config).await?;
+        finish(tx, added).await?;
+        Ok(added)
+    }
+
     async fn remove_connector(&self, name: &str) -> Result<bool> {
         let mut writer = self.writer().await?;
         let tx = begin(&mut writer, "start removing a connector").await?;
