@@ -349,9 +349,27 @@ impl SegmentSource for DeepStoreSegments {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|err| cluster_error(format!("{}: {err}", dir.display())))?;
+        let record = self
+            .cluster
+            .metastore
+            .segments(table)
+            .await
+            .map_err(|err| cluster_error(err.to_string()))?
+            .into_iter()
+            .find(|record| record.segment == segment)
+            .ok_or_else(|| export::Error::SegmentGone {
+                table: table.to_string(),
+                segment: segment.to_string(),
+            })?;
         self.cluster
             .deep_store
-            .download(table, segment, &path)
+            .download_checked(
+                table,
+                segment,
+                &path,
+                record.size_bytes as u64,
+                record.crc as u32,
+            )
             .await
             .map_err(|err| cluster_error(format!("downloading from the deep store: {err}")))?;
         let opened = tokio::task::spawn_blocking(move || {

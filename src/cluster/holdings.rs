@@ -118,9 +118,28 @@ pub async fn sync(
             .copied()
             .collect();
         cluster.metrics.holdings(&table, held.len(), missing.len());
+        // What each segment's record says of its file, to check downloads.
+        let checks: BTreeMap<String, (u64, u32)> = if missing.is_empty() {
+            BTreeMap::new()
+        } else {
+            cluster
+                .metastore
+                .segments(&table)
+                .await
+                .map_err(|err| err.to_string())?
+                .into_iter()
+                .map(|record| {
+                    (
+                        record.segment,
+                        (record.size_bytes as u64, record.crc as u32),
+                    )
+                })
+                .collect()
+        };
         for segment in missing {
             let path = data.segment_path(segment);
-            let loaded = load(cluster, &data, &table, segment, path).await;
+            let check = checks.get(segment).copied();
+            let loaded = load(cluster, &data, &table, segment, path, check).await;
             if let Err(err) = loaded {
                 cluster.metrics.download_failures.inc();
                 return Err(err);
@@ -201,12 +220,18 @@ async fn load(
     table: &str,
     segment: &str,
     path: std::path::PathBuf,
+    check: Option<(u64, u32)>,
 ) -> Result<(), String> {
-    cluster
-        .deep_store
-        .download(table, segment, &path)
-        .await
-        .map_err(|err| format!("downloading segment {segment} of {table}: {err}"))?;
+    let store = &cluster.deep_store;
+    let downloaded = match check {
+        Some((size, crc)) => {
+            store
+                .download_checked(table, segment, &path, size, crc)
+                .await
+        }
+        None => store.download(table, segment, &path).await,
+    };
+    downloaded.map_err(|err| format!("downloading segment {segment} of {table}: {err}"))?;
     let bytes = std::fs::metadata(&path).map_or(0, |meta| meta.len());
     cluster.metrics.downloads.inc();
     cluster.metrics.download_bytes.inc_by(bytes);

@@ -34,6 +34,15 @@ pub enum Error {
 
     #[error("{0} is not in the deep store")]
     Missing(String),
+
+    #[error("{key} in the deep store is not the segment its record names ({size} bytes, CRC-32C {crc:08x}; the record has {expected_size} bytes, {expected_crc:08x}); it was not loaded")]
+    Corrupt {
+        key: String,
+        size: u64,
+        crc: u32,
+        expected_size: u64,
+        expected_crc: u32,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -217,7 +217,21 @@ impl DeepStore {
     /// held whole in memory.
     pub async fn download(&self, table: &str, segment: &str, dest: &Path) -> Result<()> {
         let location = self.location(table, segment)?;
-        transfer::download_to(self, &location, dest).await
+        transfer::download_to(self, &location, dest, None).await
+    }
+
+    /// [`Self::download`], checked against the size and CRC-32C its record
+    /// has: other bytes are [`Error::Corrupt`] and `dest` is left as it was.
+    pub async fn download_checked(
+        &self,
+        table: &str,
+        segment: &str,
+        dest: &Path,
+        size: u64,
+        crc: u32,
+    ) -> Result<()> {
+        let location = self.location(table, segment)?;
+        transfer::download_to(self, &location, dest, Some((size, crc))).await
     }
 }
 

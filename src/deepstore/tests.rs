@@ -110,6 +110,25 @@ async fn in_parts(store: DeepStore, scratch: &Path) {
         .collect();
     assert!(staged.is_empty(), "{staged:?}");
     let dest = scratch.join("cache/big");
+    // Checked against another record's size and CRC: refused, nothing left.
+    let crc = crc32c::crc32c(&bytes);
+    let size = bytes.len() as u64;
+    let err = store
+        .download_checked("trades_OFFLINE", "big", &dest, size, crc ^ 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    assert!(!dest.exists());
+    let left: Vec<_> = std::fs::read_dir(scratch.join("cache"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("big"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    store
+        .download_checked("trades_OFFLINE", "big", &dest, size, crc)
+        .await
+        .unwrap();
     store
         .download("trades_OFFLINE", "big", &dest)
         .await

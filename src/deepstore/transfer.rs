@@ -170,6 +170,7 @@ pub(super) async fn download_to(
     store: &DeepStore,
     location: &ObjectPath,
     dest: &Path,
+    expect: Option<(u64, u32)>,
 ) -> Result<()> {
     let found = match store.store.get(location).await {
         Ok(found) => found,
@@ -193,9 +194,23 @@ pub(super) async fn download_to(
             .await
             .map_err(io_error(dest))?;
         let mut stream = found.into_stream();
+        let (mut size, mut crc) = (0u64, 0u32);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(store_error(format!("read {location}")))?;
+            crc = crc32c::crc32c_append(crc, &chunk);
+            size += chunk.len() as u64;
             file.write_all(&chunk).await.map_err(io_error(dest))?;
+        }
+        if let Some((expected_size, expected_crc)) = expect {
+            if (size, crc) != (expected_size, expected_crc) {
+                return Err(Error::Corrupt {
+                    key: location.to_string(),
+                    size,
+                    crc,
+                    expected_size,
+                    expected_crc,
+                });
+            }
         }
         file.sync_all().await.map_err(io_error(dest))?;
         drop(file);
