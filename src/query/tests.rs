@@ -564,3 +564,29 @@ fn in_lists_agree_on_every_path_and_have_a_size_limit() {
     let raised = format!("SET maxInListItems = 100001; {longer}");
     assert_eq!(run(&raised, &table, &sealed), vec![vec![expected]]);
 }
+
+#[test]
+fn the_engine_is_chosen_on_the_syntax_tree_not_the_text() {
+    let single = |sql: &str| {
+        let route = sql::parse(sql, &mut QueryOptions::default()).unwrap();
+        matches!(route, Route::Single { .. })
+    };
+    // Only text: string literals and quoted names.
+    assert!(single(
+        "SELECT COUNT(*) FROM t WHERE symbol = 'x (SELECT y'"
+    ));
+    assert!(single("SELECT COUNT(*) FROM t WHERE symbol = 'a OVER b'"));
+    assert!(single("SELECT symbol AS \"(SELECT \" FROM t"));
+    // Subqueries and window functions anywhere.
+    assert!(!single(
+        "SELECT COUNT(*) FROM t WHERE id IN (SELECT id FROM t)"
+    ));
+    assert!(!single(
+        "SELECT COUNT(*) FROM t WHERE EXISTS (SELECT 1 FROM t)"
+    ));
+    assert!(!single("SELECT (SELECT MAX(id) FROM t) FROM t"));
+    assert!(!single("SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM t"));
+    assert!(!single(
+        "SELECT id, SUM(id) OVER w FROM t WINDOW w AS (ORDER BY id)"
+    ));
+}

@@ -7,9 +7,11 @@
 //! other query is reported as [`Route::MultiStage`].
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     self, GroupByExpr, LimitClause, OrderByKind, SelectItem, SetExpr, Statement, TableFactor,
+    Visit, Visitor,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -157,9 +159,28 @@ fn needs_multi_stage(query: &ast::Query) -> bool {
     if !matches!(select.from[0].relation, TableFactor::Table { .. }) {
         return true;
     }
-    let text = select.to_string().to_ascii_uppercase();
-    // Subqueries and window functions anywhere in the statement.
-    text.contains(" OVER ") || text.contains(" OVER(") || text.contains("(SELECT ")
+    // Subqueries and window functions anywhere in the statement, found in
+    // its syntax tree (a string literal holding `(SELECT ` or ` OVER ` is
+    // only text).
+    !select.named_window.is_empty() || select.visit(&mut SubqueryOrWindow).is_break()
+}
+
+/// Stops at the first subquery or window function it visits.
+struct SubqueryOrWindow;
+
+impl Visitor for SubqueryOrWindow {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _query: &ast::Query) -> ControlFlow<()> {
+        ControlFlow::Break(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &ast::Expr) -> ControlFlow<()> {
+        match expr {
+            ast::Expr::Function(function) if function.over.is_some() => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    }
 }
 
 /// The table a single-table query reads.
