@@ -366,6 +366,8 @@ mod access_tests;
 #[cfg(test)]
 mod metrics_tests;
 #[cfg(test)]
+mod parquet_tests;
+#[cfg(test)]
 mod query_tests;
 #[cfg(test)]
 mod tests;

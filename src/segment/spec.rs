@@ -54,6 +54,10 @@ pub struct ColumnSpec {
     pub bloom: Option<f64>,
     /// A dimension of a star-tree: its dictionary ids are the tree's keys.
     pub star_tree_dimension: bool,
+    /// For a date-time column of format `size:unit:EPOCH`: the length of
+    /// one stored unit in nanoseconds (a day for `1:DAYS:EPOCH`), so dates
+    /// and timestamps read from files land in the column's own unit.
+    pub epoch_unit_nanos: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +71,17 @@ pub struct SegmentSpec {
     /// `enableDefaultStarTree`: one more tree, chosen when sealing from the
     /// columns' cardinalities.
     pub default_star_tree: bool,
+}
+
+/// The length of one stored unit of an `size:unit:EPOCH` date-time
+/// format, in nanoseconds.
+fn epoch_unit_nanos(format: Option<&str>) -> Option<u64> {
+    match crate::catalog::datetime::DateTimeFormat::parse(format?).ok()? {
+        crate::catalog::datetime::DateTimeFormat::Epoch { size, unit } => {
+            unit.nanos().checked_mul(u64::from(size))
+        }
+        _ => None,
+    }
 }
 
 impl SegmentSpec {
@@ -177,6 +192,7 @@ impl SegmentSpec {
                 range: range.contains(name),
                 bloom: bloom.contains(name).then_some(fpp),
                 star_tree_dimension: tree_dimensions.contains(name),
+                epoch_unit_nanos: epoch_unit_nanos(column.format),
             });
         }
         let position = |name: &str| columns.iter().position(|column| column.name == name);

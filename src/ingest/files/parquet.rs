@@ -137,11 +137,35 @@ fn convert_batch(
             });
             continue;
         };
-        let array = batch.column(*at);
-        let (chunk, errors) = match typed_chunk(array, column) {
+        let mut epoch_errors = Vec::new();
+        let epoch = match as_epoch(batch.column(*at), column) {
+            Some(Ok((converted, errors))) => {
+                epoch_errors = errors;
+                converted
+            }
+            Some(Err(reason)) => {
+                let rows_bad = (0..rows as u32).map(|row| (row, reason.clone()));
+                chunks.push(Chunk::Values {
+                    values: filled(column, rows),
+                    nulls: (0..rows as u32).collect(),
+                });
+                bad.extend(rows_bad.map(|(row, reason)| {
+                    let error = RowError {
+                        column: column.name.clone(),
+                        reason: reason.to_string(),
+                    };
+                    (row, error)
+                }));
+                continue;
+            }
+            None => batch.column(*at).clone(),
+        };
+        let array = &epoch;
+        let (chunk, mut errors) = match typed_chunk(array, column) {
             Some(typed) => typed,
             None => cell_chunk(array, column),
         };
+        errors.append(&mut epoch_errors);
         for (row, reason) in errors {
             bad.push((
                 row,
@@ -179,6 +203,62 @@ fn convert_batch(
     }
     Ok(go_on)
 }
+
+/// A DATE or TIMESTAMP array bound for an INT, LONG or TIMESTAMP column,
+/// as integers in the column's unit: a date-time column's own
+/// (`1:DAYS:EPOCH` gets days, `1:SECONDS:EPOCH` seconds, ...), otherwise
+/// milliseconds. `None` for other arrays and columns.
+/// Values past a LONG are the rows' errors (and null in the array).
+fn as_epoch(array: &ArrayRef, column: &ColumnSpec) -> Option<Epoch> {
+    const DAY_NANOS: i128 = 86_400 * 1_000_000_000;
+    let source: i128 = match array.data_type() {
+        ArrowType::Date32 => DAY_NANOS,
+        ArrowType::Date64 => 1_000_000,
+        ArrowType::Timestamp(TimeUnit::Second, _) => 1_000_000_000,
+        ArrowType::Timestamp(TimeUnit::Millisecond, _) => 1_000_000,
+        ArrowType::Timestamp(TimeUnit::Microsecond, _) => 1_000,
+        ArrowType::Timestamp(TimeUnit::Nanosecond, _) => 1,
+        _ => return None,
+    };
+    let target: i128 = match (column.data_type, column.epoch_unit_nanos) {
+        (DataType::Int | DataType::Long, Some(nanos)) => i128::from(nanos),
+        (DataType::Int | DataType::Long | DataType::Timestamp, _) => 1_000_000,
+        _ => return None,
+    };
+    let raw = match arrow_cast::cast(array, &ArrowType::Int64) {
+        Ok(raw) => raw,
+        Err(err) => {
+            return Some(Err(BadValue::Type {
+                from: array.data_type().clone(),
+                data_type: column.data_type,
+                source: Arc::new(err),
+            }))
+        }
+    };
+    let values = raw.as_primitive::<Int64Type>();
+    let data_type = column.data_type;
+    let mut errors = Vec::new();
+    let converted: arrow_array::Int64Array = values
+        .iter()
+        .enumerate()
+        .map(|(row, value)| {
+            let scaled = (i128::from(value?) * source).div_euclid(target);
+            match i64::try_from(scaled) {
+                Ok(fits) => Some(fits),
+                Err(_) => {
+                    let value = scaled;
+                    errors.push((row as u32, BadValue::TooBig { value, data_type }));
+                    None
+                }
+            }
+        })
+        .collect();
+    Some(Ok((Arc::new(converted), errors)))
+}
+
+/// [`as_epoch`]'s answer: the converted array and its rows' errors, or
+/// one reason for every row.
+type Epoch = std::result::Result<(ArrayRef, Vec<(u32, BadValue)>), BadValue>;
 
 fn keep_rows(chunk: &Chunk, keep: &[u32]) -> Chunk {
     match chunk {
