@@ -1,11 +1,15 @@
-//! Parquet's date and time types through `POST /ingestFromFile`: DATE and
+//! Parquet's logical types through `POST /ingestFromFile`: DATE and
 //! TIMESTAMP columns land in each date-time column's own unit (days,
 //! seconds, milliseconds), in TIMESTAMP columns as milliseconds, and a
-//! value past a LONG is a bad row naming its column.
+//! value past a LONG is a bad row naming its column; DECIMAL goes into
+//! DOUBLE and string views into STRING.
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Date32Array, Int64Array, RecordBatch, TimestampMicrosecondArray};
+use arrow_array::{
+    ArrayRef, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringViewArray,
+    TimestampMicrosecondArray,
+};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -31,6 +35,15 @@ fn file(days: Vec<i32>, micros: Vec<i64>) -> Vec<u8> {
             "event_raw",
             Arc::new(TimestampMicrosecondArray::from(micros)),
         ),
+        (
+            "price",
+            Arc::new(
+                Decimal128Array::from(vec![12_345, -5])
+                    .with_precision_and_scale(12, 2)
+                    .unwrap(),
+            ),
+        ),
+        ("note", Arc::new(StringViewArray::from(vec!["a", "bb"]))),
     ])
     .unwrap();
     parquet(&batch)
@@ -49,8 +62,10 @@ async fn table(app: &TestApp) {
         "schemaName": "dates",
         "dimensionFieldSpecs": [
             {"name": "id", "dataType": "LONG"},
-            {"name": "event_raw", "dataType": "LONG"}
+            {"name": "event_raw", "dataType": "LONG"},
+            {"name": "note", "dataType": "STRING"}
         ],
+        "metricFieldSpecs": [{"name": "price", "dataType": "DOUBLE"}],
         "dateTimeFieldSpecs": [
             {"name": "ship_days", "dataType": "INT", "format": "1:DAYS:EPOCH", "granularity": "1:DAYS"},
             {"name": "ship_millis", "dataType": "LONG", "format": "1:MILLISECONDS:EPOCH", "granularity": "1:DAYS"},
@@ -86,22 +101,20 @@ async fn dates_and_timestamps_land_in_each_columns_unit() {
     assert_eq!(body["rows"], 2, "{body}");
     let got = rows(
         &app,
-        "SELECT ship_days, ship_millis, ship_ts, event_seconds, event_raw FROM dates ORDER BY id",
+        "SELECT ship_days, ship_millis, ship_ts, event_seconds, event_raw, price, note FROM dates ORDER BY id",
     )
     .await;
-    assert_eq!(
-        got,
-        json!([
-            [
-                DAY,
-                DAY_MILLIS,
-                DAY_MILLIS,
-                1_796_625_243i64,
-                1_796_625_243_123i64
-            ],
-            [-1, -86_400_000, -86_400_000, -1, -1000]
-        ])
-    );
+    let first = json!([
+        DAY,
+        DAY_MILLIS,
+        DAY_MILLIS,
+        1_796_625_243i64,
+        1_796_625_243_123i64,
+        123.45,
+        "a"
+    ]);
+    let second = json!([-1, -86_400_000, -86_400_000, -1, -1000, -0.05, "bb"]);
+    assert_eq!(got, json!([first, second]));
 }
 
 #[tokio::test]
