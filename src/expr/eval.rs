@@ -142,8 +142,8 @@ pub fn apply(expr: &Expr, values: &[Value]) -> Result<Value, Error> {
         Expr::Like {
             pattern, negated, ..
         } => {
-            let text = values[0].to_text();
-            Value::Long((pattern.is_match(&text) != *negated) as i64)
+            let matched = values[0].with_text(|text| pattern.is_match(text));
+            Value::Long((matched != *negated) as i64)
         }
         _ => Value::Null,
     })

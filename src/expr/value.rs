@@ -132,6 +132,14 @@ impl Value {
     }
 
     /// Text as functions such as CONCAT and LIKE see the value.
+    /// `f` of the value's text, without copying a string value.
+    pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Value::Str(text) => f(text),
+            other => f(&other.to_text()),
+        }
+    }
+
     pub fn to_text(&self) -> String {
         match self {
             Value::Null => "null".into(),

@@ -68,7 +68,7 @@ impl Pred {
         match self {
             Pred::In(values) => values.contains(value),
             Pred::Range(low, high) => in_bounds(value, low.as_ref(), high.as_ref()),
-            Pred::Regex(regex) => regex.is_match(&value.to_text()),
+            Pred::Regex(regex) => value.with_text(|text| regex.is_match(text)),
             Pred::IsNull => false,
         }
     }
