@@ -30,11 +30,23 @@ impl StarTree {
     /// Calls `visit(record)` for every record that answers `query`; returns
     /// how many records were read.
     pub fn visit(&self, query: &TreeQuery<'_>, mut visit: impl FnMut(u32)) -> u64 {
+        self.visit_blocks(query, |records| records.iter().for_each(|r| visit(*r)))
+    }
+
+    /// Calls `visit(records)` with the records of each leaf that answer
+    /// `query`, in order: a leaf's records are tested a dimension at a
+    /// time, each dimension's column read once for the leaf. Returns how
+    /// many records were read.
+    pub fn visit_blocks(&self, query: &TreeQuery<'_>, mut visit: impl FnMut(&[u32])) -> u64 {
         let dimensions = self.dims.len();
         if query.allowed.len() != dimensions || query.grouped.len() != dimensions {
             return 0;
         }
+        let constrained: Vec<usize> = (0..dimensions)
+            .filter(|dimension| query.constrained(*dimension))
+            .collect();
         let mut scanned = 0u64;
+        let mut records: Vec<u32> = Vec::new();
         let mut pending = vec![0usize];
         while let Some(index) = pending.pop() {
             let Some(node) = self.nodes.get(index) else {
@@ -43,15 +55,20 @@ impl StarTree {
             let depth = self.depths.get(index).copied().unwrap_or(0) as usize;
             if node.is_leaf() || depth >= dimensions {
                 scanned += u64::from(node.end.saturating_sub(node.start));
-                'records: for record in node.start..node.end {
-                    for dimension in 0..dimensions {
-                        let value = self.dims[dimension][record as usize];
-                        let constrained = query.constrained(dimension);
-                        if constrained && (value == STAR || !query.passes(dimension, value)) {
-                            continue 'records;
-                        }
-                    }
-                    visit(record);
+                records.clear();
+                records.extend(node.start..node.end);
+                for &dimension in &constrained {
+                    let Some(column) = self.dims.get(dimension) else {
+                        continue;
+                    };
+                    records.retain(|record| {
+                        column
+                            .get(*record as usize)
+                            .is_some_and(|&value| value != STAR && query.passes(dimension, value))
+                    });
+                }
+                if !records.is_empty() {
+                    visit(&records);
                 }
                 continue;
             }

@@ -210,39 +210,69 @@ pub(super) fn aggregate(
         let dims = &tree.tree.dims;
         let metrics = &tree.tree.metrics;
         let sketches = &tree.tree.sketches;
-        let scanned = tree.tree.visit(&query, |record| {
-            let r = record as usize;
-            let mut group = 0usize;
+        // A leaf's records at a time: their groups first, then each
+        // aggregate over them in a loop of its own.
+        let mut groups: Vec<usize> = Vec::new();
+        let scanned = tree.tree.visit_blocks(&query, |records| {
+            groups.clear();
+            groups.resize(records.len(), 0);
             for (position, card) in grouped.iter().zip(&cards) {
-                group = group * card + (dims[*position][r] as usize).min(card - 1);
+                let column = &dims[*position];
+                for (group, record) in groups.iter_mut().zip(records) {
+                    *group = *group * card + (column[*record as usize] as usize).min(card - 1);
+                }
             }
-            hits[group] = true;
+            for group in &groups {
+                hits[*group] = true;
+            }
+            let rows = || {
+                groups
+                    .iter()
+                    .copied()
+                    .zip(records.iter().map(|r| *r as usize))
+            };
             for (acc, source) in accs.iter_mut().zip(&sources) {
                 match (acc, source) {
                     (Acc::Count(counts), Source::Count(m)) => {
-                        counts[group] += metrics[*m][r] as u64
+                        let column = &metrics[*m];
+                        rows().for_each(|(g, r)| counts[g] += column[r] as u64);
                     }
-                    (Acc::Sum(sums), Source::Sum(m)) => sums[group] += metrics[*m][r],
+                    (Acc::Sum(sums), Source::Sum(m)) => {
+                        let column = &metrics[*m];
+                        rows().for_each(|(g, r)| sums[g] += column[r]);
+                    }
                     (Acc::Min(mins), Source::Min(m)) => {
-                        mins[group] = mins[group].min(metrics[*m][r])
+                        let column = &metrics[*m];
+                        rows().for_each(|(g, r)| mins[g] = mins[g].min(column[r]));
                     }
                     (Acc::Max(maxes), Source::Max(m)) => {
-                        maxes[group] = maxes[group].max(metrics[*m][r])
+                        let column = &metrics[*m];
+                        rows().for_each(|(g, r)| maxes[g] = maxes[g].max(column[r]));
                     }
                     (Acc::Avg(sums, counts), Source::Avg(s, c)) => {
-                        sums[group] += metrics[*s][r];
-                        counts[group] += metrics[*c][r] as u64;
+                        let (values, weights) = (&metrics[*s], &metrics[*c]);
+                        rows().for_each(|(g, r)| {
+                            sums[g] += values[r];
+                            counts[g] += weights[r] as u64;
+                        });
                     }
                     (Acc::MinMax(mins, maxes), Source::MinMax(lo, hi)) => {
-                        mins[group] = mins[group].min(metrics[*lo][r]);
-                        maxes[group] = maxes[group].max(metrics[*hi][r]);
+                        let (lows, highs) = (&metrics[*lo], &metrics[*hi]);
+                        rows().for_each(|(g, r)| {
+                            mins[g] = mins[g].min(lows[r]);
+                            maxes[g] = maxes[g].max(highs[r]);
+                        });
                     }
                     // Checked whole when the segment was opened.
                     (Acc::Hll(hlls), Source::Hll(m)) => {
-                        hlls[group].merge_encoded(sketches[*m].get(r));
+                        rows().for_each(|(g, r)| {
+                            hlls[g].merge_encoded(sketches[*m].get(r));
+                        });
                     }
                     (Acc::Quantiles(quantiles), Source::Quantiles(m)) => {
-                        quantiles[group].merge_encoded(sketches[*m].get(r));
+                        rows().for_each(|(g, r)| {
+                            quantiles[g].merge_encoded(sketches[*m].get(r));
+                        });
                     }
                     _ => {}
                 }
