@@ -440,6 +440,11 @@ fn scan_values(
     }
     scan(candidates, stats, |docs, out| {
         let values = source.values(docs);
+        // Text tested where it lies, not copied into a value per row.
+        if let (Pred::Regex(regex), Vector::Str(texts)) = (pred, &values) {
+            out.extend(texts.iter().map(|text| regex.is_match(text)));
+            return Ok(());
+        }
         for row in 0..values.len() {
             let matched = match values.value(row) {
                 Value::Array(items) => items.iter().any(|item| pred.matches(item)),

@@ -590,3 +590,43 @@ fn the_engine_is_chosen_on_the_syntax_tree_not_the_text() {
         "SELECT id, SUM(id) OVER w FROM t WINDOW w AS (ORDER BY id)"
     ));
 }
+
+#[test]
+fn like_on_a_raw_text_column_agrees_with_the_dictionary_and_expression_paths() {
+    // `symbol` raw in one table, dictionary-encoded in the other.
+    let schema: catalog::Parsed<Schema> = catalog::parse(SCHEMA.as_bytes(), "schema").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sealed_with = |raw: bool, name: &str| {
+        let mut table: Json = serde_json::from_str(TABLE).unwrap();
+        if raw {
+            table["tableIndexConfig"]["noDictionaryColumns"] = json!(["symbol"]);
+        }
+        let table: catalog::Parsed<TableConfig> =
+            catalog::parse(table.to_string().as_bytes(), "table").unwrap();
+        let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
+        let mutable = Arc::new(MutableSegment::new(spec.clone()));
+        mutable.append(&fixture_rows(&spec)).unwrap();
+        let info = SealInfo {
+            segment_name: name.into(),
+            stream: None,
+        };
+        let (path, _) = mutable.seal(dir.path(), &info).unwrap();
+        ImmutableSegment::open(&path).unwrap()
+    };
+    let raw = sealed_with(true, "raw_0");
+    let dictionary = sealed_with(false, "dict_0");
+    let table = columns(&schema.value);
+    for condition in [
+        "symbol LIKE 'A%'",
+        "symbol NOT LIKE '%L'",
+        "symbol LIKE '_S%'",
+        "REGEXP_LIKE(symbol, '^(AAPL|TSLA)$')",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM trades WHERE {condition}");
+        let expression = sql.replace("symbol", "CONCAT(symbol, '')");
+        let count = run(&sql, &table, &raw);
+        assert_ne!(count, vec![vec![Value::Long(0)]], "{sql}");
+        assert_eq!(count, run(&sql, &table, &dictionary), "{sql}");
+        assert_eq!(count, run(&expression, &table, &raw), "{expression}");
+    }
+}
