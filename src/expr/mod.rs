@@ -11,6 +11,7 @@ pub mod error;
 pub mod eval;
 pub mod functions;
 pub mod in_list;
+pub mod literal;
 mod tree;
 pub mod value;
 

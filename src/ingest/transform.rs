@@ -256,25 +256,7 @@ fn function_node(name: &str, args: Vec<Node>) -> Result<Node> {
 }
 
 fn literal(value: &ast::Value) -> Result<Value> {
-    Ok(match value {
-        ast::Value::Number(text, _) => match text.parse::<i64>() {
-            Ok(v) => Value::Long(v),
-            Err(_) => Value::Double(
-                text.parse()
-                    .map_err(|_| Error::Unsupported(format!("`{text}` is not a number")))?,
-            ),
-        },
-        ast::Value::SingleQuotedString(text) | ast::Value::DoubleQuotedString(text) => {
-            Value::Str(text.clone())
-        }
-        ast::Value::Boolean(b) => Value::Long(*b as i64),
-        ast::Value::Null => Value::Null,
-        other => {
-            return Err(Error::Unsupported(format!(
-                "literal `{other}` is not supported"
-            )))
-        }
-    })
+    crate::expr::literal::literal(value).map_err(Error::Unsupported)
 }
 
 /// A JSON value as an expression value: objects and arrays keep their JSON

@@ -27,28 +27,7 @@ pub(super) struct Planner<'a> {
 }
 
 fn literal(value: &ast::Value) -> Result<Value, QueryError> {
-    Ok(match value {
-        ast::Value::Number(text, _) => match text.parse::<i64>() {
-            Ok(v) => Value::Long(v),
-            Err(_) => Value::Double(
-                text.parse()
-                    .map_err(|_| QueryError::parse(format!("`{text}` is not a number")))?,
-            ),
-        },
-        ast::Value::SingleQuotedString(text)
-        | ast::Value::DoubleQuotedString(text)
-        | ast::Value::EscapedStringLiteral(text)
-        | ast::Value::NationalStringLiteral(text) => Value::Str(text.clone()),
-        ast::Value::Boolean(flag) => Value::Long(*flag as i64),
-        ast::Value::Null => Value::Null,
-        ast::Value::HexStringLiteral(text) => Value::Bytes(
-            crate::segment::unhex(text)
-                .ok_or_else(|| QueryError::parse(format!("X'{text}' is not hexadecimal")))?,
-        ),
-        other => {
-            return Err(QueryError::parse(format!("unsupported literal {other}")));
-        }
-    })
+    crate::expr::literal::literal(value).map_err(QueryError::parse)
 }
 
 /// The value of a constant expression.
