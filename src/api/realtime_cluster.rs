@@ -96,7 +96,7 @@ pub(super) async fn consuming(
             let next = records
                 .iter()
                 .filter(|record| record.partition == Some(partition))
-                .filter_map(|record| record.segment.split("__").nth(2)?.parse::<u64>().ok())
+                .filter_map(|record| crate::cluster::stream::sequence(&record.segment))
                 .max()
                 .map_or(0, |sequence| sequence + 1);
             (partition, format!("{raw}__{partition}__{next}"))

@@ -11,7 +11,7 @@
 //! again identically (deterministic S3 object names) or skipped (the JDBC
 //! sink's watermark in the target), so each row still lands once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -213,6 +213,8 @@ async fn round(
             cluster: cluster.clone(),
             server: server.clone(),
             cache: cache.join(&name),
+            changes: cluster.metastore.changes(),
+            listed: Mutex::default(),
         });
         let (runner, name, store) = (connectors.clone(), name.clone(), leased.clone());
         // Starting a job may wait for an old one to stop.
@@ -300,18 +302,32 @@ struct DeepStoreSegments {
     server: Arc<Server>,
     /// Where downloaded segments are kept while they are read.
     cache: PathBuf,
+    /// The metastore's change counter: a table's listing is read again
+    /// only when it moved (or `REFRESH` passed), not on every idle poll.
+    changes: tokio::sync::watch::Receiver<u64>,
+    listed: Mutex<HashMap<String, Listing>>,
 }
+
+/// A table's sealed segments, with the change count and the instant they
+/// were read at.
+type Listing = (u64, Instant, Vec<Sealed>);
 
 #[async_trait]
 impl SegmentSource for DeepStoreSegments {
     async fn sealed(&self, table: &str) -> export::Result<Vec<Sealed>> {
+        let count = *self.changes.borrow();
+        if let Some((at, read, sealed)) = self.listed.locked().get(table) {
+            if *at == count && read.elapsed() < super::REFRESH {
+                return Ok(sealed.clone());
+            }
+        }
         let records = self
             .cluster
             .metastore
             .segments(table)
             .await
             .map_err(|err| export::Error::Cluster(err.to_string()))?;
-        Ok(records
+        let sealed = records
             .into_iter()
             .filter(|record| record.state == SegmentState::Online)
             .map(|record| Sealed {
@@ -319,18 +335,16 @@ impl SegmentSource for DeepStoreSegments {
                 // partitions taking turns (each one's first, then each
                 // one's second, ...); uploads go in name order.
                 order: (
-                    record
-                        .segment
-                        .split("__")
-                        .nth(2)
-                        .and_then(|sequence| sequence.parse().ok())
-                        .unwrap_or(0),
+                    super::stream::sequence(&record.segment).map_or(0, |n| n as i64),
                     i64::from(record.partition.unwrap_or(-1)),
                 ),
                 rows: record.rows.max(0) as u64,
                 name: record.segment,
             })
-            .collect())
+            .collect::<Vec<_>>();
+        let entry = (count, Instant::now(), sealed.clone());
+        self.listed.locked().insert(table.to_string(), entry);
+        Ok(sealed)
     }
 
     async fn open(&self, table: &str, segment: &str) -> export::Result<Arc<ImmutableSegment>> {

@@ -235,7 +235,7 @@ impl Streams {
 }
 
 /// The sequence number in Pinot's segment name `table__partition__sequence__time`.
-fn sequence(segment: &str) -> Option<u64> {
+pub fn sequence(segment: &str) -> Option<u64> {
     segment.split("__").nth(2)?.parse().ok()
 }
 

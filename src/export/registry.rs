@@ -614,6 +614,12 @@ impl Connectors {
             let parsed = serde_json::from_str::<Stored>(&record.stored)
                 .map_err(|err| err.to_string())
                 .and_then(|stored| {
+                    if stored.name != record.name {
+                        return Err(format!(
+                            "the record of `{}` holds connector `{}`",
+                            record.name, stored.name
+                        ));
+                    }
                     config::parse(&stored.name, stored.config.clone())
                         .map(|config| (config, stored.paused, stored.restarts))
                         .map_err(|problems| problems.join("; "))
