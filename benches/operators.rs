@@ -153,6 +153,7 @@ fn build_fixture() -> Fixture {
     builder.append(&batch).expect("append");
     let dir = tempfile::tempdir().expect("temporary directory");
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: format!("{TABLE}_0"),
         stream: None,
     };

@@ -92,6 +92,7 @@ fn seal(
     start: i64,
 ) -> Arc<ImmutableSegment> {
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: name.to_string(),
         stream: Some(StreamRange {
             topic: "accounts".into(),

@@ -1105,3 +1105,198 @@ fn failover_of_a_partitions_consumption_is_measured() {
         answered.as_secs_f64()
     );
 }
+
+/// Keys of the upsert stream below.
+const KEYS: i64 = 300;
+
+/// Messages `ns` of an upsert stream: message `n` is a new version of key
+/// `n % KEYS`, sent to partition `key % 2` (a topic partitioned by its
+/// primary key), carrying `n` as `user_id` and a time that grows with `n`,
+/// so each key's latest version is its largest `n`.
+fn produce_versions(trades: &Trades, ns: std::ops::Range<i64>) {
+    let mut by_partition: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    for n in ns {
+        let key = n % KEYS;
+        let mut trade: serde_json::Value = serde_json::from_str(&kafka::trade(key)).unwrap();
+        trade["user_id"] = json!(n);
+        trade["update_at"] = json!(1_782_592_000_000i64 + n * 1000);
+        by_partition
+            .entry((key % 2) as i32)
+            .or_default()
+            .push(trade.to_string());
+    }
+    for (partition, payloads) in by_partition {
+        kafka::produce(&trades.producer, "trades", &payloads, Some(partition));
+    }
+}
+
+/// `COUNT(*)`, `SUM(user_id)` and `COUNT(DISTINCT id)` of the versions
+/// queries see after messages `0..n`: each key's latest (upsert), or its
+/// first (dedup).
+fn latest_versions(n: i64, dedup: bool) -> (i64, i64, i64) {
+    let keys = n.min(KEYS);
+    let sum = (0..keys)
+        .map(|key| {
+            if dedup {
+                key
+            } else {
+                key + (n - 1 - key) / KEYS * KEYS
+            }
+        })
+        .sum();
+    (keys, sum, keys)
+}
+
+/// The broker's `latest_versions`, or the partial answer.
+fn version_totals(
+    fleet: &Fleet,
+    broker: cluster_support::NodeRef,
+) -> Result<(i64, i64, i64), serde_json::Value> {
+    let answer = fleet.query(
+        broker,
+        "SELECT COUNT(*), SUM(user_id), COUNT(DISTINCT id) FROM stock_transactions",
+    );
+    if answer["partialResult"] == true
+        || answer["exceptions"]
+            .as_array()
+            .is_none_or(|e| !e.is_empty())
+    {
+        return Err(answer);
+    }
+    let row = &answer["resultTable"]["rows"][0];
+    let number = |value: &serde_json::Value| value.as_f64().map(|v| v as i64).unwrap_or(-1);
+    Ok((number(&row[0]), number(&row[1]), number(&row[2])))
+}
+
+/// Waits until the broker answers the latest versions after `0..n`, then
+/// asks again and again: an answer may lag (a replica) or be reported
+/// partial, but never counts a key twice or a version past the latest.
+fn versions_settled(fleet: &Fleet, broker: cluster_support::NodeRef, n: i64, dedup: bool) {
+    let want = latest_versions(n, dedup);
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let got = version_totals(fleet, broker);
+        if got.as_ref().is_ok_and(|got| *got == want) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never answered {want:?}; last {got:?}\n{}",
+            fleet.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for _ in 0..12 {
+        match version_totals(fleet, broker) {
+            Ok((count, sum, distinct)) => assert!(
+                count == distinct && count <= want.0 && sum <= want.1,
+                "{:?} against {want:?}\n{}",
+                (count, sum, distinct),
+                fleet.logs()
+            ),
+            Err(partial) => assert!(
+                partial["partialResult"] == true
+                    && partial["exceptions"]
+                        .to_string()
+                        .contains("could not be served"),
+                "{partial}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn an_upsert_table_answers_each_keys_latest_version_across_a_dead_lease_holder() {
+    keyed_table_across_a_dead_lease_holder(false);
+}
+
+#[test]
+fn a_dedup_table_keeps_each_keys_first_version_across_a_dead_lease_holder() {
+    keyed_table_across_a_dead_lease_holder(true);
+}
+
+/// Versions of 300 keys through an upsert (or dedup) table with two
+/// consumers per partition on three servers, across a dead lease holder
+/// and a replica that follows commits it did not make.
+fn keyed_table_across_a_dead_lease_holder(dedup: bool) {
+    let Some(mut fleet) = Fleet::start(if dedup { "dedup" } else { "upsert" }) else {
+        return;
+    };
+    let trades = Trades::new();
+    let controller = fleet.node("controller", "controller");
+    let broker = fleet.node("broker", "broker");
+    for i in 0..3 {
+        fleet.node(&format!("server-{i}"), "server");
+    }
+    let mut schema = kafka::schema();
+    schema["primaryKeyColumns"] = json!(["id"]);
+    let (status, body) = fleet.call(controller, "POST", "/schemas", &schema.to_string());
+    assert_eq!(status, 200, "{body}");
+    let mut table = kafka::table(
+        &trades.topic,
+        "trades",
+        json!({"realtime.segment.flush.threshold.segment.rows": "150"}),
+    );
+    table["segmentsConfig"]["replicasPerPartition"] = "2".into();
+    if dedup {
+        table["dedupConfig"] = json!({"dedupEnabled": true});
+    } else {
+        table["upsertConfig"] = json!({"mode": "FULL"});
+    }
+    table["routing"] = json!({"instanceSelectorType": "strictReplicaGroup"});
+    let (status, body) = fleet.call(controller, "POST", "/tables", &table.to_string());
+    assert_eq!(status, 200, "{body}");
+    two_consumers_each(&fleet);
+
+    produce_versions(&trades, 0..1200);
+    versions_settled(&fleet, broker, 1200, dedup);
+    // Each committed segment is held by its partition's consumers, so
+    // each of them has the partition's whole history.
+    fleet.wait_until(SETTLE, "segments on their partition's consumers", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        let placed: Vec<(String, Vec<String>)> = fleet
+            .placement()
+            .into_iter()
+            .filter(|(segment, _)| segment.starts_with("stock_transactions__"))
+            .collect();
+        !placed.is_empty()
+            && placed.iter().all(|(segment, servers)| {
+                let partition: i32 = segment.split("__").nth(1).unwrap().parse().unwrap();
+                consumers.get(&partition) == Some(servers)
+            })
+    });
+
+    // Partition 0's lease holder dies with versions only in its consuming
+    // segment: the other consumer takes the lease and carries on from the
+    // checkpoint with the same key state.
+    produce_versions(&trades, 1200..1290);
+    let (holder, _) = holder_of(&fleet, 0);
+    fleet.kill9(fleet.by_id(&holder));
+    produce_versions(&trades, 1290..2400);
+    fleet.wait_until(
+        SETTLE,
+        "another server taking partition 0's lease",
+        |fleet| {
+            fleet
+                .lease_holder(REALTIME, 0)
+                .is_some_and(|(owner, _)| owner != holder)
+        },
+    );
+    versions_settled(&fleet, broker, 2400, dedup);
+    if !dedup {
+        // A dedup table's segments hold fewer rows than offsets.
+        assert!(assert_each_offset_once(&fleet) >= 1500);
+    }
+
+    // A replica that follows a commit it did not make swaps its own rows
+    // for the committed segment: later versions still replace them.
+    fleet.wait_until(SETTLE, "two live consumers per partition", |fleet| {
+        let consumers = fleet.partition_consumers(REALTIME);
+        consumers.len() == 2
+            && consumers
+                .values()
+                .all(|servers| servers.len() == 2 && !servers.contains(&holder))
+    });
+    produce_versions(&trades, 2400..3000);
+    versions_settled(&fleet, broker, 3000, dedup);
+}

@@ -224,6 +224,24 @@ fn queries_see_the_latest_version_of_each_key_across_seals_and_restarts() {
         (count, segments)
     };
     assert!(wait_until(WAIT, || sealed().0 >= 10), "{:?}", sealed());
+    // Each sealed segment records its late docs (for exports elsewhere).
+    let mut latest: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut late = 0;
+    for event in &all {
+        if latest.get(&event.id).is_some_and(|ts| event.ts < *ts) {
+            late += 1;
+        } else {
+            latest.insert(event.id, event.ts);
+        }
+    }
+    let mut recorded = 0;
+    for name in sealed().1[0]["REALTIME"].as_array().unwrap() {
+        let path = format!("/segments/accounts/{}/metadata", name.as_str().unwrap());
+        let (status, metadata) = call(&server.url, "GET", &path, "");
+        assert_eq!(status, 200, "{metadata}");
+        recorded += metadata["upsertLateDocs"].as_u64().unwrap();
+    }
+    assert!(recorded > 0 && recorded <= late, "{recorded} of {late}");
     drop(server);
 
     // Restarted: the sealed segments' state comes back from the snapshots,

@@ -245,23 +245,6 @@ async fn sync_consumption_async(state: &AppState, raw: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Refuses what a cluster does not run yet: REALTIME tables with upsert
-/// or dedup (their key state is per server and not yet handed over with
-/// the partition's lease).
-fn cluster_allows(state: &AppState, config: &catalog::TableConfig) -> Result<(), ApiError> {
-    let keyed = config.upsert().is_some() || config.dedup().is_some();
-    if state.cluster.is_some() && config.table_type == catalog::TableType::Realtime && keyed {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            format!(
-                "table {}: upsert and dedup tables do not run in a cluster (--metastore) yet; drop upsertConfig/dedupConfig, or run a single node",
-                config.name_with_type()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Starts or restarts the consumers of a table config just written. Only
 /// a REALTIME table has consumers: writing the OFFLINE table of the same
 /// name leaves them running (restarting them would stall the request

@@ -125,6 +125,7 @@ async fn metadata(
         "startTime": meta.min_time,
         "endTime": meta.max_time,
         "stream": meta.stream,
+        "upsertLateDocs": meta.late_docs.len(),
         "columns": columns,
     })))
 }

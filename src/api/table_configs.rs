@@ -161,9 +161,6 @@ async fn add(
 ) -> Result<Json<Value>, ApiError> {
     let configs = parse_table_configs(&with_stored_secrets(&state, &body.0)?)?;
     caller.require(Permission::Create, Some(&configs.name))?;
-    for table in &configs.tables {
-        super::cluster_allows(&state, &table.value)?;
-    }
     let name = configs.name.clone();
     let typed: Vec<TableConfig> = configs
         .tables

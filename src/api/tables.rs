@@ -138,7 +138,6 @@ async fn add(
     let bytes = with_stored_secrets(&state, &body.0)?;
     let parsed = parse_table(&bytes)?;
     caller.require(Permission::Create, Some(&parsed.value.table_name))?;
-    super::cluster_allows(&state, &parsed.value)?;
     let unrecognized = parsed.unrecognized.clone();
     let catalog = state.catalog.clone();
     let (written, config) = blocking(move || {

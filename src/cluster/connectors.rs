@@ -407,12 +407,11 @@ impl SegmentSource for DeepStoreSegments {
         &self,
         _table: &str,
         config: &TableConfig,
-        _segment: &str,
+        segment: &ImmutableSegment,
     ) -> export::Result<Option<RoaringBitmap>> {
-        // Upsert tables do not run in a cluster yet (the API refuses them).
-        if config.upsert().is_some() {
-            return Err(export::Error::UpsertNotLoaded);
-        }
-        Ok(None)
+        // The server that sealed it recorded them in the segment.
+        Ok(config
+            .upsert()
+            .map(|_| export::source::recorded_late_rows(segment)))
     }
 }

@@ -233,8 +233,11 @@ pub async fn rebalance(
     let wanted = |table: &str| {
         catalog
             .table(table)
-            .map(|entry| replication(&entry.config))
-            .unwrap_or(1)
+            .map(|entry| Wanted {
+                replicas: replication(&entry.config),
+                by_partition: by_partition(&entry.config),
+            })
+            .unwrap_or(Wanted::replicas(1))
     };
     let metastore = cluster.metastore.as_ref();
     let done = round(metastore, cluster.lease_timeout, &wanted, only, dry_run).await?;
@@ -252,6 +255,33 @@ pub async fn rebalance(
     Ok(done)
 }
 
+/// How one table's segments are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    /// Servers per segment.
+    pub replicas: usize,
+    /// Each stream segment goes to the servers consuming its partition,
+    /// so each of them holds the partition's whole history.
+    pub by_partition: bool,
+}
+
+impl Wanted {
+    pub fn replicas(replicas: usize) -> Wanted {
+        Wanted {
+            replicas,
+            by_partition: false,
+        }
+    }
+}
+
+/// Whether a table's stream segments are placed by partition: a REALTIME
+/// upsert or dedup table, whose key state is per partition and must see
+/// each of its records (Pinot's `strictReplicaGroup`).
+pub fn by_partition(config: &TableConfig) -> bool {
+    config.table_type == TableType::Realtime
+        && (config.upsert().is_some() || config.dedup().is_some())
+}
+
 /// One round of placement over `metastore`, the replication of each
 /// table from `wanted`. Moves go in two phases: a segment's new holders
 /// are added to its assignment first, and its old live holders that have
@@ -261,7 +291,7 @@ pub async fn rebalance(
 pub async fn round(
     metastore: &dyn Metastore,
     lease_timeout: Duration,
-    wanted: &(dyn Fn(&str) -> usize + Sync),
+    wanted: &(dyn Fn(&str) -> Wanted + Sync),
     only: Option<&str>,
     dry_run: bool,
 ) -> Result<Rebalance, crate::metastore::Error> {
@@ -277,7 +307,12 @@ pub async fn round(
     }
     let mut segments: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut deleting: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut partition_of: BTreeMap<(String, String), i32> = BTreeMap::new();
+    let consumers = metastore.partition_assignments().await?;
     for record in metastore.all_segments().await? {
+        if let Some(partition) = record.partition {
+            partition_of.insert((record.table.clone(), record.segment.clone()), partition);
+        }
         match record.state {
             SegmentState::Online => segments
                 .entry(record.table)
@@ -293,7 +328,8 @@ pub async fn round(
     let mut load = Load::new();
     let mut out = Rebalance::default();
     for (table, names) in &segments {
-        let replicas = wanted(table);
+        let want = wanted(table);
+        let replicas = want.replicas;
         let assigned = routing.get(table).unwrap_or(&empty);
         let loaded = view.get(table).unwrap_or(&empty);
         let mut settled_now = Holders::new();
@@ -306,7 +342,26 @@ pub async fn round(
             );
             settled_now.insert(segment.clone(), holders);
         }
-        let target = place::place(names, &settled_now, &servers, replicas, &mut load);
+        let mut target = place::place(names, &settled_now, &servers, replicas, &mut load);
+        if want.by_partition {
+            let partitions = consumers.get(table);
+            for segment in names {
+                let Some(partition) = partition_of.get(&(table.clone(), segment.clone())) else {
+                    continue;
+                };
+                let mut on: Vec<String> = partitions
+                    .and_then(|partitions| partitions.get(partition))
+                    .into_iter()
+                    .flatten()
+                    .filter(|server| live.contains(server.as_str()))
+                    .cloned()
+                    .collect();
+                if !on.is_empty() {
+                    on.sort();
+                    target.insert(segment.clone(), on);
+                }
+            }
+        }
         if only.is_some_and(|only| only != table) {
             continue;
         }

@@ -34,6 +34,8 @@ pub struct Routing {
     pub servers: BTreeMap<String, String>,
     /// REALTIME table (with type) → stream partition → what to ask for.
     pub partitions: BTreeMap<String, BTreeMap<i32, PartitionRoute>>,
+    /// REALTIME table (with type) → segment → its stream partition.
+    pub partition_of: BTreeMap<String, BTreeMap<String, i32>>,
 }
 
 /// A stream partition's rows past its committed segments.
@@ -107,10 +109,15 @@ impl Router {
             }
         }
         // Read last: every commit it shows moved its partition's `from`.
+        let mut partition_of: BTreeMap<String, BTreeMap<String, i32>> = BTreeMap::new();
         for record in cluster.metastore.all_segments().await? {
             let (Some(partition), Some((_, end))) = (record.partition, record.offsets) else {
                 continue;
             };
+            partition_of
+                .entry(record.table.clone())
+                .or_default()
+                .insert(record.segment.clone(), partition);
             let Some(routes) = partitions.get_mut(&record.table) else {
                 continue;
             };
@@ -136,6 +143,7 @@ impl Router {
             tables,
             servers,
             partitions,
+            partition_of,
         });
         Ok(())
     }

@@ -93,11 +93,31 @@ impl Scatter for ClusterScatter {
             suspects.retain(|_, until| *until > now);
             suspects.keys().cloned().collect()
         };
-        // Segment → its holders in the order to try them.
+        // Segment → its holders in the order to try them. An upsert or
+        // dedup table's stream partition goes to one consumer whole (its
+        // committed segments and its rows past them, under its token):
+        // their valid docs depend on one another.
         let mut sealed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for table in tables {
-            if let Some(segments) = routing.tables.get(table) {
-                sealed.extend(segments.iter().map(|(s, h)| (s.clone(), h.clone())));
+            let whole = self.by_partition(table);
+            let Some(segments) = routing.tables.get(table) else {
+                continue;
+            };
+            for (segment, holders) in segments {
+                let grouped = whole
+                    .then(|| routing.partition_of.get(table)?.get(segment))
+                    .flatten()
+                    .and_then(|partition| {
+                        let route = routing.partitions.get(table)?.get(partition)?;
+                        Some(consuming::token(table, *partition, route.from))
+                    });
+                match grouped {
+                    Some(token) => groups.entry(token).or_default().push(segment.clone()),
+                    None => {
+                        sealed.insert(segment.clone(), holders.clone());
+                    }
+                }
             }
         }
         let mut pending = replicas::order(sealed, &suspects, turn, self.selector(tables));
@@ -112,9 +132,22 @@ impl Scatter for ClusterScatter {
                 let name = consuming::token(table, *partition, route.from);
                 let mut order = route.servers.clone();
                 order.sort_by_key(|holder| suspects.contains(holder));
+                if let Some(group) = groups.get_mut(&name) {
+                    group.push(name.clone());
+                }
                 pending.insert(name, order);
             }
         }
+        let members = |unit: &String| -> Vec<String> {
+            groups
+                .get(unit)
+                .cloned()
+                .unwrap_or_else(|| vec![unit.clone()])
+        };
+        let unit_of: BTreeMap<&String, &String> = groups
+            .iter()
+            .flat_map(|(unit, names)| names.iter().map(move |name| (name, unit)))
+            .collect();
         let mut gathered = Gathered::default();
         let mut queried: BTreeSet<String> = BTreeSet::new();
         let mut responded: BTreeSet<String> = BTreeSet::new();
@@ -146,13 +179,14 @@ impl Scatter for ClusterScatter {
                 }
                 if holders.is_empty()
                     && tried.contains_key(&segment)
+                    && consuming::parse(&segment).is_none()
                     && self.unrouted(tables, &segment)
                 {
                     // Deleted while the query ran: no longer the table's.
                     continue;
                 }
                 if holders.is_empty() {
-                    unserved.push(segment);
+                    unserved.extend(members(&segment));
                     continue;
                 }
                 let server = holders.remove(0);
@@ -166,8 +200,12 @@ impl Scatter for ClusterScatter {
             if shares.is_empty() {
                 break;
             }
-            let asks = shares.iter().map(|(server, segments)| {
-                queried.insert(server.clone());
+            let named: BTreeMap<&String, Vec<String>> = shares
+                .iter()
+                .map(|(server, units)| (server, units.iter().flat_map(&members).collect()))
+                .collect();
+            let asks = named.iter().map(|(server, segments)| {
+                queried.insert((*server).clone());
                 self.timed_ask(&routing.servers, server, plan, tables, segments, deadline)
             });
             let answers = futures_util::future::join_all(asks).await;
@@ -176,10 +214,14 @@ impl Scatter for ClusterScatter {
                 match answer {
                     Ok(response) => {
                         responded.insert(server.clone());
-                        retry.extend(response.missing.iter().cloned());
-                        let served = segments
-                            .iter()
-                            .filter(|segment| !response.missing.contains(segment));
+                        // A unit with any part missing is asked again whole
+                        // (a server serves a group whole or not at all).
+                        retry.extend(response.missing.iter().map(|name| {
+                            unit_of
+                                .get(name)
+                                .map_or_else(|| name.clone(), |unit| (*unit).clone())
+                        }));
+                        let served = segments.iter().filter(|segment| !retry.contains(*segment));
                         for segment in served {
                             pending.remove(segment);
                         }
@@ -243,6 +285,14 @@ impl Scatter for ClusterScatter {
 }
 
 impl ClusterScatter {
+    /// Whether `table` is served a stream partition at a time, whole (an
+    /// upsert or dedup table).
+    fn by_partition(&self, table: &str) -> bool {
+        self.catalog
+            .table(table)
+            .is_some_and(|entry| super::controller::by_partition(&entry.config))
+    }
+
     /// How the segments of `tables` are spread over their replicas: spread
     /// when any of them asks for `balanced` routing, the fewest servers
     /// otherwise.

@@ -45,6 +45,9 @@ struct View {
     /// The leases held, each with the instant it lapses (counted from
     /// before the request that granted or renewed it).
     leases: BTreeMap<Key, (Lease, Instant)>,
+    /// Each partition's committed segments (name, start, end), in offset
+    /// order, read after its checkpoint.
+    committed: BTreeMap<Key, Vec<(String, i64, i64)>>,
 }
 
 /// This server's partitions, leases and commits.
@@ -147,6 +150,7 @@ impl Streams {
         }
         let tables: BTreeSet<&String> = assigned.iter().map(|(table, _)| table).collect();
         let mut checkpoints = BTreeMap::new();
+        let mut committed: BTreeMap<Key, Vec<(String, i64, i64)>> = BTreeMap::new();
         for table in tables {
             let offsets = metastore.checkpoints(table).await?;
             let mut sequences: BTreeMap<i32, u64> = BTreeMap::new();
@@ -157,6 +161,12 @@ impl Streams {
                 let next = sequence(&record.segment).map_or(0, |n| n + 1);
                 let at = sequences.entry(partition).or_insert(0);
                 *at = (*at).max(next);
+                if let (SegmentState::Online, Some((start, end))) = (record.state, record.offsets) {
+                    committed
+                        .entry((table.clone(), partition))
+                        .or_default()
+                        .push((record.segment.clone(), start, end));
+                }
             }
             for (partition, offset) in offsets {
                 let next = sequences.get(&partition).copied().unwrap_or(0);
@@ -217,6 +227,10 @@ impl Streams {
             view.checkpoints.insert(key, newest);
         }
         view.leases = leases;
+        for segments in committed.values_mut() {
+            segments.sort_by_key(|(_, start, _)| *start);
+        }
+        view.committed = committed;
         Ok(())
     }
 
@@ -253,6 +267,15 @@ impl StreamCoordinator for Streams {
             .checkpoints
             .get(&(table.to_string(), partition))
             .copied()
+    }
+
+    fn committed(&self, table: &str, partition: i32) -> Vec<(String, i64, i64)> {
+        self.view
+            .read_locked()
+            .committed
+            .get(&(table.to_string(), partition))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn holds_lease(&self, table: &str, partition: i32) -> bool {

@@ -386,7 +386,7 @@ impl Job {
             (Open::Jdbc { target, ready }, Sink::Jdbc(config)) => {
                 let late = self
                     .segments
-                    .late_rows(&source.name, &source.config, segment.name())
+                    .late_rows(&source.name, &source.config, segment)
                     .map_err(context)?;
                 let prepared = {
                     let config = config.clone();

@@ -40,8 +40,16 @@ pub trait SegmentSource: Send + Sync {
         &self,
         table: &str,
         config: &TableConfig,
-        segment: &str,
+        segment: &ImmutableSegment,
     ) -> Result<Option<RoaringBitmap>>;
+}
+
+/// The late docs a sealed segment records (segments of an upsert table
+/// sealed by a consumer; see [`SealInfo::late_docs`]).
+///
+/// [`SealInfo::late_docs`]: crate::segment::SealInfo
+pub fn recorded_late_rows(segment: &ImmutableSegment) -> RoaringBitmap {
+    segment.meta().late_docs.iter().copied().collect()
 }
 
 /// Where a job keeps its status between runs: its watermark state, and in
@@ -89,13 +97,17 @@ impl SegmentSource for LocalSegments {
         &self,
         table: &str,
         config: &TableConfig,
-        segment: &str,
+        segment: &ImmutableSegment,
     ) -> Result<Option<RoaringBitmap>> {
         if config.upsert().is_none() {
             return Ok(None);
         }
         match self.table(table)?.upsert() {
-            Some(upsert) => Ok(upsert.rejected(segment)),
+            Some(upsert) => Ok(Some(
+                upsert
+                    .rejected(segment.name())
+                    .unwrap_or_else(|| recorded_late_rows(segment)),
+            )),
             None => Err(Error::UpsertNotLoaded),
         }
     }

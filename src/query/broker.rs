@@ -172,29 +172,98 @@ impl LocalServer {
         // chain the sources do not hold whole is not served at all.
         let held: std::collections::HashSet<&str> =
             out.iter().map(|segment| segment.name()).collect();
-        let mut resolved: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut served_chains: Vec<(&String, Vec<String>)> = Vec::new();
         for (token, chain) in chains {
             if chain.iter().all(|name| held.contains(name.as_str())) {
-                resolved.extend(chain);
+                served_chains.push((token, chain));
             } else {
                 missing.push(token.clone());
             }
         }
         drop(held);
-        out.retain(|segment| {
-            resolved.contains(segment.name())
-                || (segment.consuming_since().is_none() && named.contains(segment.name()))
-        });
-        let found: std::collections::HashSet<&str> =
-            out.iter().map(|segment| segment.name()).collect();
+        let found: std::collections::HashSet<&str> = out
+            .iter()
+            .filter(|segment| segment.consuming_since().is_none())
+            .map(|segment| segment.name())
+            .filter(|name| named.contains(name))
+            .collect();
         missing.extend(
             named
                 .iter()
                 .filter(|name| !found.contains(**name))
                 .map(|name| name.to_string()),
         );
+        drop(found);
+        let withheld = self.withheld(tables, wanted, &missing);
+        missing.extend(withheld.iter().cloned());
+        let mut resolved: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (token, chain) in served_chains {
+            if !withheld.contains(token) {
+                resolved.extend(chain);
+            }
+        }
+        out.retain(|segment| {
+            resolved.contains(segment.name())
+                || (segment.consuming_since().is_none()
+                    && named.contains(segment.name())
+                    && !withheld.contains(segment.name()))
+        });
         missing.sort();
+        missing.dedup();
         (out, missing)
+    }
+
+    /// The names of `wanted` not to serve because part of their partition
+    /// is `missing` here: an upsert or dedup table is served a stream
+    /// partition at a time, whole, since the valid docs of its segments
+    /// depend on one another (a broker asks another consumer for the whole
+    /// partition). A missing segment name names no partition, so it
+    /// withholds every such table's segments.
+    fn withheld(
+        &self,
+        tables: &[String],
+        wanted: &[String],
+        missing: &[String],
+    ) -> std::collections::HashSet<String> {
+        let mut out = std::collections::HashSet::new();
+        if missing.is_empty() {
+            return out;
+        }
+        let unknown = missing
+            .iter()
+            .any(|name| super::consuming::parse(name).is_none());
+        for table in tables {
+            let Some(data) = self.server.table(table) else {
+                continue;
+            };
+            if data.upsert().is_none() {
+                continue;
+            }
+            let live = data.live();
+            let partition_of = |name: &str| -> Option<i32> {
+                if let Some((of, partition, _)) = super::consuming::parse(name) {
+                    return (of == table).then_some(partition);
+                }
+                live.sealed
+                    .iter()
+                    .find(|segment| segment.name() == name)
+                    .and_then(|segment| segment.meta().stream.as_ref())
+                    .map(|stream| stream.partition)
+            };
+            let broken: std::collections::HashSet<i32> = missing
+                .iter()
+                .filter_map(|name| partition_of(name))
+                .collect();
+            for name in wanted {
+                let Some(partition) = partition_of(name) else {
+                    continue;
+                };
+                if unknown || broken.contains(&partition) {
+                    out.insert(name.clone());
+                }
+            }
+        }
+        out
     }
 }
 

@@ -299,6 +299,7 @@ fn engine_matches_datafusion() {
             .collect();
         segment.append(&cells).unwrap();
         let info = SealInfo {
+            late_docs: Vec::new(),
             segment_name: format!("t_{index}"),
             stream: None,
         };

@@ -217,6 +217,7 @@ fn star_tree_answers_equal_the_docs() {
                 .collect();
             segment.append(&cells).unwrap();
             let info = SealInfo {
+                late_docs: Vec::new(),
                 segment_name: format!("t_{round}_{index}"),
                 stream: None,
             };
@@ -349,6 +350,7 @@ fn groups_only_outside_the_window_are_dropped() {
     segment.append(&cells).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: "window".into(),
         stream: None,
     };

@@ -70,6 +70,7 @@ fn consuming_and_sealed_segments_agree() {
     mutable.append(&rows).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: "trades_0".into(),
         stream: None,
     };
@@ -438,6 +439,7 @@ fn in_list_timing() {
     mutable.append(&batch).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: "trades_0".into(),
         stream: None,
     };
@@ -504,6 +506,7 @@ fn in_lists_agree_on_every_path_and_have_a_size_limit() {
     mutable.append(&fixture_rows(&spec)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: "trades_0".into(),
         stream: None,
     };
@@ -607,6 +610,7 @@ fn like_on_a_raw_text_column_agrees_with_the_dictionary_and_expression_paths() {
         let mutable = Arc::new(MutableSegment::new(spec.clone()));
         mutable.append(&fixture_rows(&spec)).unwrap();
         let info = SealInfo {
+            late_docs: Vec::new(),
             segment_name: name.into(),
             stream: None,
         };

@@ -50,6 +50,7 @@ fn sealed() -> Sealed {
     let mutable = MutableSegment::new(Arc::new(spec));
     mutable.append(&rows).unwrap();
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: "good".into(),
         stream: None,
     };

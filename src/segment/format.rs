@@ -187,6 +187,10 @@ pub struct SegmentMeta {
     pub min_time: Option<Json>,
     pub max_time: Option<Json>,
     pub stream: Option<StreamRange>,
+    /// An upsert segment's docs that arrived older than their key's
+    /// version held: never valid, and left out of exports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_docs: Vec<u32>,
     pub columns: Vec<ColumnMeta>,
     pub blocks: Vec<BlockMeta>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -132,6 +132,7 @@ fn is_null(cell: &Cell) -> bool {
 
 fn seal_into(segment: &MutableSegment, dir: &Path, name: &str) -> ImmutableSegment {
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: name.into(),
         stream: None,
     };
@@ -331,6 +332,7 @@ fn round_trip(rows: Vec<Vec<Cell>>, sorted: bool) {
         .build(
             dir.path(),
             &SealInfo {
+                late_docs: Vec::new(),
                 segment_name: "built".into(),
                 stream: None,
             },
@@ -430,6 +432,7 @@ fn write_fixture() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     std::fs::create_dir_all(&dir).unwrap();
     let info = SealInfo {
+        late_docs: Vec::new(),
         segment_name: format!("segment_v{}", super::format::FORMAT_VERSION),
         stream: Some(StreamRange {
             topic: "topico-processado".into(),
@@ -764,7 +767,7 @@ proptest! {
         let mut builder = SegmentBuilder::new(Arc::new(spec));
         builder.append(&rows).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (path, _) = builder.build(dir.path(), &SealInfo { segment_name: "p".into(), stream: None }).unwrap();
+        let (path, _) = builder.build(dir.path(), &SealInfo { late_docs: Vec::new(), segment_name: "p".into(), stream: None }).unwrap();
         let segment = ImmutableSegment::open(&path).unwrap();
         prop_assert!(segment.meta().columns[0].decimal_scale.is_some_and(|scale| scale <= 2));
         prop_assert!(segment.meta().columns[1].decimal_scale.is_some_and(|scale| scale <= 3));

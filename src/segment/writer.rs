@@ -32,6 +32,9 @@ use crate::index::{bloom, inverted, range, sorted};
 pub struct SealInfo {
     pub segment_name: String,
     pub stream: Option<StreamRange>,
+    /// An upsert segment's docs that arrived older than their key's
+    /// version (never valid), kept with it for exports.
+    pub late_docs: Vec<u32>,
 }
 
 /// The bloom-filter hash of a value: XXH3 of its canonical bytes.
@@ -117,6 +120,7 @@ pub(crate) fn write_segment(
             min_time: time.and_then(|column| column.min.clone()),
             max_time: time.and_then(|column| column.max.clone()),
             stream: info.stream.clone(),
+            late_docs: info.late_docs.clone(),
             columns,
             blocks: Vec::new(),
             star_trees,

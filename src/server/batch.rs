@@ -72,6 +72,7 @@ impl Sink<'_> {
             .table
             .new_segment_name(self.current.created_millis(), self.sealed.len());
         let info = SealInfo {
+            late_docs: Vec::new(),
             segment_name: name,
             stream: None,
         };

@@ -48,6 +48,9 @@ pub trait StreamCoordinator: Send + Sync {
     /// none holds) and the number of the partition's next segment; `None`
     /// before the first commit.
     fn checkpoint(&self, table: &str, partition: i32) -> Option<(i64, u64)>;
+    /// The partition's committed segments as (name, start offset, end
+    /// offset), in offset order, as last read with the checkpoint.
+    fn committed(&self, table: &str, partition: i32) -> Vec<(String, i64, i64)>;
     /// Whether this server holds the partition's lease, so may seal and
     /// commit its next segment.
     fn holds_lease(&self, table: &str, partition: i32) -> bool;

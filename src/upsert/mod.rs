@@ -166,6 +166,53 @@ impl TableUpsert {
         }
     }
 
+    /// In a cluster, before a consumer of `partition` starts at the
+    /// partition's checkpoint: drops every segment not committed (what this
+    /// server consumed past the checkpoint, or sealed and had fenced) and
+    /// takes in each of `committed` (the segments before the checkpoint,
+    /// in offset order) it does not hold yet, as the committing server
+    /// did. A snapshot follows, so a restart need not replay them. Returns
+    /// how many segments were taken in.
+    pub fn adopt(
+        &self,
+        partition: i32,
+        committed: &[Arc<ImmutableSegment>],
+    ) -> Result<usize, GrowError> {
+        let state = self.partition(partition)?;
+        let adopted = state.change(|state| -> Result<usize, GrowError> {
+            let discarded = state.discard_uncommitted()?;
+            let mut adopted = 0;
+            for segment in committed {
+                if state.holds(segment.name()) {
+                    continue;
+                }
+                state.replay(segment.name().to_string(), segment.clone())?;
+                adopted += 1;
+            }
+            if adopted > 0 {
+                state.expire();
+            }
+            if discarded + adopted > 0 {
+                tracing::info!(
+                    partition,
+                    discarded,
+                    adopted,
+                    keys = state.keys(),
+                    "upsert state follows the committed segments"
+                );
+            }
+            Ok(adopted)
+        })?;
+        if adopted > 0 {
+            if let Some(newest) = committed.last() {
+                if let Err(err) = self.write_snapshot(partition, newest.name()) {
+                    tracing::warn!(partition, error = %err, "upsert snapshot not written");
+                }
+            }
+        }
+        Ok(adopted)
+    }
+
     /// Segment `name` left the table: its keys leave the map.
     pub fn removed(&self, name: &str) {
         let partitions: Vec<Arc<PartitionUpsert>> = self.lock().values().cloned().collect();

@@ -389,6 +389,51 @@ impl State {
         }
     }
 
+    /// Whether segment `name` is tracked.
+    pub fn holds(&self, name: &str) -> bool {
+        self.id_of(name).is_some()
+    }
+
+    /// Takes out every segment not committed yet, newest first, undoing
+    /// what its docs did: the keys it placed leave the map and the
+    /// locations it displaced come back, so the state is as of the last
+    /// commit. Returns how many segments went.
+    ///
+    /// In a cluster this is how a consumer that follows another server's
+    /// commit (or whose own commit was fenced) drops what it consumed
+    /// since, before it takes in the committed segment.
+    pub fn discard_uncommitted(&mut self) -> Result<usize, GrowError> {
+        let ids: Vec<u32> = self
+            .segments
+            .iter()
+            .rev()
+            .filter(|(_, tracked)| tracked.undo.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            let Some(tracked) = self.segments.remove(id) else {
+                continue;
+            };
+            self.keys.retain(|location| location.segment != *id);
+            for (location, was_delete) in tracked.undo.into_iter().flatten().rev() {
+                let Some(old) = self.segments.get_mut(&location.segment) else {
+                    continue;
+                };
+                if was_delete {
+                    old.deletes.insert(location.doc);
+                } else {
+                    old.valid.insert(location.doc);
+                }
+                old.published = None;
+                let form = old.form.clone();
+                if let Some(key) = form.key(&self.spec, location.doc) {
+                    self.keys.insert(&key, location)?;
+                }
+            }
+        }
+        Ok(ids.len())
+    }
+
     /// Segment `name` left the table (retention, deletion): its keys leave
     /// the map.
     pub fn remove(&mut self, name: &str) {

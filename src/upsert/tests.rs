@@ -60,6 +60,10 @@ enum Step {
     Roll,
     /// The oldest rolled segment is committed.
     Commit,
+    /// Another server committed what this one rolled: this one drops
+    /// what it has not committed, takes in the committed segments and
+    /// consumes the rest again (a replica in a cluster).
+    Adopt,
     /// The process restarts; `snapshot` false loses the snapshot file.
     Restart {
         snapshot: bool,
@@ -72,6 +76,7 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
             .prop_map(|(id, v, ts, deleted)| Step::Record(Record { id, v, ts, deleted })),
         2 => Just(Step::Roll),
         2 => Just(Step::Commit),
+        1 => Just(Step::Adopt),
         1 => any::<bool>().prop_map(|snapshot| Step::Restart { snapshot }),
     ]
 }
@@ -181,21 +186,47 @@ impl Harness {
             return;
         }
         let (name, segment, records) = self.rolled.remove(0);
+        let sealed = self.seal(&name, &segment, records.len());
+        self.upsert.write_snapshot(0, &name).unwrap();
+        self.sealed.push(sealed.clone());
+        self.upsert.committed(0, &name, Some(sealed));
+    }
+
+    /// Seals the oldest rolled segment as `name`, from offset `self.offset` on.
+    fn seal(&mut self, name: &str, segment: &MutableSegment, rows: usize) -> Arc<ImmutableSegment> {
         let info = SealInfo {
-            segment_name: name.clone(),
+            late_docs: Vec::new(),
+            segment_name: name.to_string(),
             stream: Some(StreamRange {
                 topic: "accounts".into(),
                 partition: 0,
                 start_offset: self.offset,
-                end_offset: self.offset + records.len() as i64,
+                end_offset: self.offset + rows as i64,
             }),
         };
-        self.offset += records.len() as i64;
+        self.offset += rows as i64;
         let (path, _) = segment.seal(self.dir.path(), &info).unwrap();
-        let sealed = Arc::new(ImmutableSegment::open(&path).unwrap());
-        self.upsert.write_snapshot(0, &name).unwrap();
-        self.sealed.push(sealed.clone());
-        self.upsert.committed(0, &name, Some(sealed));
+        Arc::new(ImmutableSegment::open(&path).unwrap())
+    }
+
+    /// The rolled segments are committed elsewhere, under other names (the
+    /// same records in the same order): the state drops everything not
+    /// committed and takes them in. Returns the records that were
+    /// consuming, to consume again.
+    fn adopt(&mut self) -> Vec<Record> {
+        let mut committed = Vec::new();
+        for (name, segment, records) in std::mem::take(&mut self.rolled) {
+            let sealed = self.seal(&format!("{name}-elsewhere"), &segment, records.len());
+            committed.push(sealed);
+        }
+        let again = self
+            .consuming
+            .take()
+            .map(|(_, _, _, records)| records)
+            .unwrap_or_default();
+        self.upsert.adopt(0, &committed).unwrap();
+        self.sealed.extend(committed);
+        again
     }
 
     /// Everything not committed is lost and consumed again.
@@ -317,6 +348,14 @@ proptest! {
                 }
                 Step::Roll => harness.roll(),
                 Step::Commit => harness.commit(),
+                Step::Adopt => {
+                    let again = harness.adopt();
+                    // As of the commit, before anything is consumed again.
+                    check(&harness, &records[..records.len() - again.len()])?;
+                    for record in again {
+                        harness.record(record);
+                    }
+                }
                 Step::Restart { snapshot } => {
                     let had_segments = !harness.sealed.is_empty();
                     let how = harness.restart(snapshot);

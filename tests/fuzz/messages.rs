@@ -249,6 +249,7 @@ impl Target {
     fn seal_and_query_once(&mut self, dir: &Path) -> Result<(), String> {
         self.sealed += 1;
         let info = SealInfo {
+            late_docs: Vec::new(),
             segment_name: format!("{}_{}", self.name, self.sealed),
             stream: None,
         };

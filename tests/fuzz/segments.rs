@@ -377,6 +377,7 @@ fn build(dir: &Path, schema: &Schema, table: &TableConfig) -> Vec<Vec<u8>> {
     let mut builder = SegmentBuilder::new(spec.clone());
     builder.append(&cells).unwrap();
     let info = |name: &str| SealInfo {
+        late_docs: Vec::new(),
         segment_name: name.into(),
         stream: None,
     };

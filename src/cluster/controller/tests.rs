@@ -88,7 +88,7 @@ async fn a_joining_server_gains_segments_before_the_old_holders_let_go() {
     record(&store, &segments).await;
     join(&store, "a").await;
     join(&store, "b").await;
-    let two = |_: &str| 2;
+    let two = |_: &str| Wanted::replicas(2);
     round(&store, TIMEOUT, &two, None, false).await.unwrap();
     servers_follow(&store).await;
     for segment in &segments {
@@ -150,7 +150,7 @@ async fn a_dead_servers_segments_are_placed_again_at_once() {
     record(&store, &segments).await;
     join(&store, "a").await;
     join(&store, "b").await;
-    let one = |_: &str| 1;
+    let one = |_: &str| Wanted::replicas(1);
     round(&store, TIMEOUT, &one, None, false).await.unwrap();
     servers_follow(&store).await;
     store.leave("a").await.unwrap();
@@ -170,7 +170,7 @@ async fn a_dry_run_shows_the_moves_and_writes_nothing() {
     let (_dir, store) = open();
     record(&store, &names(4)).await;
     join(&store, "a").await;
-    let one = |_: &str| 1;
+    let one = |_: &str| Wanted::replicas(1);
     round(&store, TIMEOUT, &one, None, false).await.unwrap();
     servers_follow(&store).await;
     join(&store, "b").await;
@@ -191,7 +191,7 @@ async fn deleted_segments_leave_the_routing_and_go_once_nobody_holds_them() {
     let (_dir, store) = open();
     record(&store, &names(2)).await;
     join(&store, "a").await;
-    let one = |_: &str| 1;
+    let one = |_: &str| Wanted::replicas(1);
     round(&store, TIMEOUT, &one, None, false).await.unwrap();
     servers_follow(&store).await;
     store
@@ -236,4 +236,80 @@ fn a_move_keeps_loaded_old_holders_until_the_new_ones_load() {
         settled(&s(&["a", "b", "c"]), &s(&["a", "b"]), &live, 2),
         s(&["a", "c"])
     );
+}
+
+#[tokio::test]
+async fn an_upsert_tables_segments_follow_their_partitions_consumers() {
+    let (_dir, store) = open();
+    for id in ["a", "b", "c", "d"] {
+        join(&store, id).await;
+    }
+    for (i, name) in names(6).iter().enumerate() {
+        let record = SegmentRecord {
+            table: TABLE.into(),
+            segment: name.clone(),
+            partition: Some((i % 2) as i32),
+            offsets: None,
+            time_range: None,
+            rows: 10,
+            size_bytes: 1,
+            crc: 0,
+            uri: format!("file:///deep/{TABLE}/{name}"),
+            state: SegmentState::Online,
+        };
+        store.record_segment(&record).await.unwrap();
+    }
+    let consumers = |first: [&str; 2], second: [&str; 2]| {
+        BTreeMap::from([
+            (0, first.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            (1, second.iter().map(|s| s.to_string()).collect()),
+        ])
+    };
+    store
+        .assign_partitions(TABLE, &consumers(["a", "b"], ["c", "d"]))
+        .await
+        .unwrap();
+    let keyed = |_: &str| Wanted {
+        replicas: 2,
+        by_partition: true,
+    };
+    let placed = |routing: &crate::metastore::Routing| -> Vec<(String, Vec<String>)> {
+        routing[TABLE]
+            .iter()
+            .map(|(s, h)| (s.clone(), h.clone()))
+            .collect()
+    };
+    round(&store, TIMEOUT, &keyed, None, false).await.unwrap();
+    for (segment, holders) in placed(&store.routing().await.unwrap()) {
+        let partition = segment[1..].parse::<usize>().unwrap() % 2;
+        let want = if partition == 0 {
+            ["a", "b"]
+        } else {
+            ["c", "d"]
+        };
+        assert_eq!(holders, want, "{segment}");
+    }
+    // Partition 0 moves from b to c: c loads its segments before b lets go.
+    store
+        .assign_partitions(TABLE, &consumers(["a", "c"], ["c", "d"]))
+        .await
+        .unwrap();
+    servers_follow(&store).await;
+    round(&store, TIMEOUT, &keyed, None, false).await.unwrap();
+    let moving = placed(&store.routing().await.unwrap());
+    assert!(moving
+        .iter()
+        .filter(|(segment, _)| segment == "s0")
+        .all(|(_, holders)| holders == &["a", "b", "c"]));
+    servers_follow(&store).await;
+    round(&store, TIMEOUT, &keyed, None, false).await.unwrap();
+    for (segment, holders) in placed(&store.routing().await.unwrap()) {
+        let partition = segment[1..].parse::<usize>().unwrap() % 2;
+        let want = if partition == 0 {
+            ["a", "c"]
+        } else {
+            ["c", "d"]
+        };
+        assert_eq!(holders, want, "{segment}");
+    }
 }

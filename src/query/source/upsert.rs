@@ -60,10 +60,9 @@ fn source_of(segment: &ViewSegment) -> Arc<dyn SegmentSource> {
 pub fn upsert_sources(upsert: &TableUpsert, every_version: bool) -> Vec<Arc<dyn SegmentSource>> {
     let mut out: Vec<Arc<dyn SegmentSource>> = Vec::new();
     for view in upsert.views() {
+        // Segments with no docs yet are kept: a consuming segment that has
+        // taken nothing in still answers for its partition's rows.
         for segment in &view.segments {
-            if segment.docs == 0 {
-                continue;
-            }
             let inner = source_of(segment);
             if every_version {
                 out.push(inner);

@@ -117,6 +117,7 @@ fn fixture() -> Fixture {
         let segment = MutableSegment::new(spec.clone());
         segment.append(&rows(spec, text)).unwrap();
         let info = SealInfo {
+            late_docs: Vec::new(),
             segment_name: name.into(),
             stream: None,
         };

@@ -51,6 +51,10 @@ struct Cursor {
     /// The partition's generation this consumption belongs to (in a
     /// cluster; see `TableShared::generation`).
     generation: u64,
+    /// Whether an upsert or dedup table's key state holds exactly the
+    /// committed segments before `next_offset` (in a cluster, see
+    /// [`settle_keys`]; always on a single node).
+    keys_settled: bool,
 }
 
 /// Runs partition `partition` until the table stops.
@@ -137,6 +141,7 @@ fn consume(
             resume_generation: control.resume_generation,
             force_commit,
             generation: shared.generation(partition),
+            keys_settled: false,
         });
     }
     if cursor.is_none() {
@@ -163,6 +168,7 @@ fn consume(
             resume_generation: control.resume_generation,
             force_commit,
             generation: 0,
+            keys_settled: true,
         });
     }
     let Some(cursor) = cursor.as_mut() else {
@@ -186,6 +192,15 @@ fn consume(
                 assigned = false;
             }
             may_commit = coordinator.holds_lease(&shared.name, partition);
+            if !cursor.keys_settled {
+                if !settle_keys(shared, partition, cursor)? {
+                    // A committed segment is still on its way here.
+                    shared.with_status(partition, |status| status.state = ConsumerState::Starting);
+                    shared.wait(POLL_WAIT);
+                    continue;
+                }
+                cursor.keys_settled = true;
+            }
         }
         let control = shared.control();
         if control.paused {
@@ -638,6 +653,35 @@ fn follow_cluster(
     cursor.open = None;
     cursor.next_offset = next_offset;
     cursor.next_sequence = next_sequence;
+    cursor.keys_settled = false;
+    Ok(true)
+}
+
+/// In a cluster, an upsert or dedup table's key state before consumption
+/// starts at `cursor.next_offset` (the checkpoint): what this server holds
+/// past it or had fenced goes, and the committed segments before it come
+/// in, as the servers that committed them took them in, so every consumer
+/// of the partition decides each key the same way. Returns `false` while
+/// one of those segments is not loaded here yet (placement brings a
+/// partition's segments to its consumers).
+fn settle_keys(shared: &TableShared, partition: i32, cursor: &Cursor) -> Result<bool, Error> {
+    let (Some(upsert), Some(coordinator)) = (&shared.upsert, &shared.coordinator) else {
+        return Ok(true);
+    };
+    let held = shared.data.segments();
+    let mut committed = Vec::new();
+    for (name, _, end) in coordinator.committed(&shared.name, partition) {
+        if end > cursor.next_offset {
+            break;
+        }
+        match held.iter().find(|segment| segment.name() == name) {
+            Some(segment) => committed.push(segment.clone()),
+            None => return Ok(false),
+        }
+    }
+    upsert
+        .adopt(partition, &committed)
+        .map_err(Error::NoRoomForKeys)?;
     Ok(true)
 }
 

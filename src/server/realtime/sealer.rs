@@ -135,6 +135,7 @@ fn seal(shared: &TableShared, partition: i32, job: &SealJob) -> Result<(), Error
     };
     faults::reach("seal.before_write");
     let info = SealInfo {
+        late_docs: late_docs(shared, &job.name),
         segment_name: job.name.clone(),
         stream: Some(StreamRange {
             topic: shared.stream.topic.clone(),
@@ -213,6 +214,7 @@ fn seal_in_cluster(shared: &TableShared, partition: i32, job: &SealJob) -> Resul
     if !path.exists() {
         faults::reach("seal.before_write");
         let info = SealInfo {
+            late_docs: late_docs(shared, &job.name),
             segment_name: job.name.clone(),
             stream: Some(StreamRange {
                 topic: shared.stream.topic.clone(),
@@ -251,4 +253,15 @@ fn seal_in_cluster(shared: &TableShared, partition: i32, job: &SealJob) -> Resul
         "segment sealed and committed to the cluster"
     );
     Ok(())
+}
+
+/// An upsert segment's docs that arrived older than their key's version,
+/// as the partition's state took them in: recorded in the sealed file.
+fn late_docs(shared: &TableShared, name: &str) -> Vec<u32> {
+    shared
+        .upsert
+        .as_ref()
+        .and_then(|upsert| upsert.rejected(name))
+        .map(|late| late.iter().collect())
+        .unwrap_or_default()
 }
