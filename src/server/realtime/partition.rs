@@ -204,8 +204,18 @@ fn consume(
         }
         let control = shared.control();
         if control.paused {
-            if cursor.open.is_some() {
+            if cursor
+                .open
+                .as_ref()
+                .is_some_and(|open| open.start_offset != cursor.next_offset)
+            {
                 roll(shared, partition, sealer, cursor);
+            }
+            if cursor.open.is_none() && shared.coordinator.is_some() {
+                // An empty consuming segment marks where consumption
+                // stands: a broker asking for the partition's rows past
+                // the checkpoint finds there are none.
+                open_segment(shared, partition, cursor)?;
             }
             if assigned {
                 use rdkafka::consumer::Consumer;
