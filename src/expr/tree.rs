@@ -3,8 +3,8 @@
 //! table's schema. `Expr::Key` and `Expr::Agg` appear only after
 //! aggregation, naming a group key or an aggregate of the current group.
 
+use super::Pattern;
 use datafusion::sql::sqlparser::ast::BinaryOperator;
-use regex::Regex;
 
 use super::functions::Func;
 use super::in_list::InList;
@@ -120,7 +120,7 @@ pub enum Expr {
     },
     Like {
         expr: Box<Expr>,
-        pattern: Regex,
+        pattern: Pattern,
         negated: bool,
     },
     IsNull {

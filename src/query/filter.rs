@@ -10,7 +10,7 @@
 
 use std::ops::Bound;
 
-use regex::Regex;
+use crate::expr::Pattern;
 use roaring::RoaringBitmap;
 
 use super::docs::{DocSet, Docs};
@@ -42,7 +42,7 @@ pub enum Pred {
     /// `=` (one value) or `IN`.
     In(InList),
     Range(Bound<Value>, Bound<Value>),
-    Regex(Regex),
+    Regex(Pattern),
     IsNull,
 }
 
@@ -272,6 +272,26 @@ fn column_docs(
 /// Dictionary values tested between two deadline checks.
 const BATCH_IDS: u32 = 4096;
 
+/// The ids of the dictionary entries `pred` matches, each entry tested
+/// once (a large dictionary is a scan of its own).
+fn matching_ids(
+    source: &dyn ColumnSource,
+    cardinality: usize,
+    pred: &Pred,
+    stats: &FilterStats<'_>,
+) -> Result<Vec<u32>, ExecError> {
+    let mut ids = Vec::new();
+    for id in 0..cardinality as u32 {
+        if id % BATCH_IDS == 0 {
+            stats.deadline.map_or(Ok(()), Deadline::check)?;
+        }
+        if pred.matches(&source.dict_value(id)) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 fn dictionary_docs(
     source: &dyn ColumnSource,
     cardinality: usize,
@@ -296,19 +316,23 @@ fn dictionary_docs(
             range = Some(ids.clone());
             ids.collect()
         }
-        _ => {
-            let mut ids = Vec::new();
-            for id in 0..cardinality as u32 {
-                // A large dictionary is a scan of its own.
-                if id % BATCH_IDS == 0 {
-                    stats.deadline.map_or(Ok(()), Deadline::check)?;
+        // Text entries are tested where they are stored.
+        Pred::Regex(pattern) => match source.dict_text() {
+            Some(entries) => {
+                let mut ids = Vec::new();
+                for id in 0..entries.len().min(cardinality) {
+                    if id % BATCH_IDS as usize == 0 {
+                        stats.deadline.map_or(Ok(()), Deadline::check)?;
+                    }
+                    if pattern.is_match_bytes(entries.bytes_at(id)) {
+                        ids.push(id as u32);
+                    }
                 }
-                if pred.matches(&source.dict_value(id)) {
-                    ids.push(id);
-                }
+                ids
             }
-            ids
-        }
+            None => matching_ids(source, cardinality, pred, stats)?,
+        },
+        _ => matching_ids(source, cardinality, pred, stats)?,
     };
     if ids.is_empty() {
         return Ok(DocSet::empty());
@@ -439,6 +463,11 @@ fn scan_values(
         });
     }
     scan(candidates, stats, |docs, out| {
+        if let (Pred::Regex(pattern), Some(texts)) = (pred, source.raw_text()) {
+            // Text without a dictionary is tested where it is stored.
+            docs.for_each(|doc| out.push(pattern.is_match_bytes(texts.bytes_at(doc as usize))));
+            return Ok(());
+        }
         let values = source.values(docs);
         // Text tested where it lies, not copied into a value per row.
         if let (Pred::Regex(regex), Vector::Str(texts)) = (pred, &values) {

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::codec::bitpack::{self, CHUNK};
 use crate::codec::forpack::{self, ForPacked};
+use crate::codec::var::Var;
 use crate::expr::value::{Kind, Value, Vector};
 use crate::index::range::Coverage;
 use crate::query::docs::Docs;
@@ -263,6 +264,20 @@ impl ColumnSource for SealedColumn<'_> {
                 docs.for_each(|doc| out.push(var_get(&var, doc as usize)));
                 vector_of(physical, out.into_iter())
             }
+        }
+    }
+
+    fn raw_text(&self) -> Option<Var<'_>> {
+        match self.view.forward {
+            Forward::RawVar(var) if var.is_text() => Some(var),
+            _ => None,
+        }
+    }
+
+    fn dict_text(&self) -> Option<Var<'_>> {
+        match &self.view.dictionary {
+            Some(Dictionary::Var(var)) if var.is_text() => Some(*var),
+            _ => None,
         }
     }
 

@@ -18,6 +18,7 @@ pub use absent::AbsentColumn;
 pub use mutable::MutableSnapshot;
 
 use super::docs::{DocSet, Docs};
+use crate::codec::var::Var;
 use crate::expr::value::{Kind, Value, Vector};
 use crate::segment::{Physical, Scalar, SegmentTree};
 use crate::server::TableData;
@@ -122,6 +123,15 @@ pub trait ColumnSource {
 
     /// The docs' values.
     fn values(&self, docs: Docs<'_>) -> Vector;
+    /// For a sealed text column stored without a dictionary: the stored
+    /// values, doc by doc, to be read where they lie.
+    fn raw_text(&self) -> Option<Var<'_>> {
+        None
+    }
+    /// For a sealed text column with a dictionary: its entries, id by id.
+    fn dict_text(&self) -> Option<Var<'_>> {
+        None
+    }
     /// The docs' values of a multi-value dictionary column, one array each.
     fn mv_values(&self, docs: Docs<'_>) -> Vector {
         let mut ids = Vec::new();

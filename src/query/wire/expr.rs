@@ -258,7 +258,7 @@ pub fn put_expr(w: &mut Writer, expr: &Expr) {
 }
 
 /// A regular expression from its source, compiled as the planner does.
-pub fn get_pattern(r: &mut Reader<'_>) -> Result<regex::Regex, WireError> {
+pub fn get_pattern(r: &mut Reader<'_>) -> Result<crate::expr::Pattern, WireError> {
     let at = r.at();
     let source = r.string("pattern")?;
     regex_from_source(&source).map_err(|err| r.invalid("pattern", at, err.message))

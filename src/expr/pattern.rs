@@ -1,0 +1,241 @@
+//! A compiled text pattern (`LIKE`, `REGEXP_LIKE`, `RLIKE`): its regular
+//! expression, and when the expression is only literal pieces between
+//! "anything" wildcards (what `LIKE 'a%b%c'` becomes), those pieces, found
+//! by substring search (memchr's `memmem`) instead of a regex engine:
+//! a prefix, then each middle piece after the last, then a suffix.
+//!
+//! The pieces are read back from the expression's source, so a pattern
+//! decoded from a plan on another node matches the same way.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use memchr::memmem::Finder;
+use regex::Regex;
+
+/// A compiled pattern; derefs to its regular expression.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    regex: Regex,
+    pieces: Option<Arc<Pieces>>,
+}
+
+impl Pattern {
+    pub fn new(regex: Regex) -> Pattern {
+        let pieces = Pieces::of(regex.as_str()).map(Arc::new);
+        Pattern { regex, pieces }
+    }
+
+    /// Whether `text` matches.
+    #[inline]
+    pub fn is_match(&self, text: &str) -> bool {
+        match &self.pieces {
+            Some(pieces) => pieces.is_match(text.as_bytes()),
+            None => self.regex.is_match(text),
+        }
+    }
+
+    /// Whether stored text matches: by its bytes where the pattern is
+    /// literal pieces, else as UTF-8 (replacing what is not, as reading
+    /// the value would).
+    #[inline]
+    pub fn is_match_bytes(&self, bytes: &[u8]) -> bool {
+        if let Some(pieces) = &self.pieces {
+            return pieces.is_match(bytes);
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.regex.is_match(text),
+            Err(_) => self.regex.is_match(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    /// Whether matching goes by substring search rather than the regex.
+    pub fn is_literal(&self) -> bool {
+        self.pieces.is_some()
+    }
+}
+
+impl Deref for Pattern {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        &self.regex
+    }
+}
+
+/// `^prefix.*middle_1.*...middle_n.*suffix$`, each part possibly empty.
+#[derive(Debug)]
+struct Pieces {
+    prefix: Vec<u8>,
+    middle: Vec<Finder<'static>>,
+    /// `None` when the pattern ends with a wildcard.
+    suffix: Option<Vec<u8>>,
+    /// No wildcard at all: the text is the prefix, exactly.
+    exact: bool,
+}
+
+impl Pieces {
+    /// The pieces of a regular expression's source, when it has the shape
+    /// `(?s)^` literals and `.*` `$` (escaped as `regex::escape` does);
+    /// `None` for anything else.
+    fn of(source: &str) -> Option<Pieces> {
+        let body = source.strip_prefix("(?s)^")?.strip_suffix('$')?;
+        let mut parts: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut chars = body.chars().peekable();
+        let mut buf = [0u8; 4];
+        while let Some(c) = chars.next() {
+            match c {
+                '.' => {
+                    if chars.next() != Some('*') {
+                        return None;
+                    }
+                    parts.push(Vec::new());
+                }
+                '\\' => {
+                    let escaped = chars.next()?;
+                    if escaped.is_alphanumeric() || escaped.is_whitespace() {
+                        // `\d`, `\w`, `\n` and the like are classes or escapes.
+                        return None;
+                    }
+                    let last = parts.last_mut()?;
+                    last.extend_from_slice(escaped.encode_utf8(&mut buf).as_bytes());
+                }
+                '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#'
+                | '&' | '-' | '~' => return None,
+                // Whitespace and `#` mean something under `(?x)` only, which
+                // this shape does not have; other characters are themselves.
+                other => {
+                    let last = parts.last_mut()?;
+                    last.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        let exact = parts.len() == 1;
+        let prefix = parts.remove(0);
+        if exact {
+            return Some(Pieces {
+                prefix,
+                middle: Vec::new(),
+                suffix: Some(Vec::new()),
+                exact,
+            });
+        }
+        let suffix = parts.pop().filter(|last| !last.is_empty());
+        let middle = parts
+            .into_iter()
+            .filter(|piece| !piece.is_empty())
+            .map(|piece| Finder::new(&piece).into_owned())
+            .collect();
+        Some(Pieces {
+            prefix,
+            middle,
+            suffix,
+            exact,
+        })
+    }
+
+    fn is_match(&self, text: &[u8]) -> bool {
+        if self.exact {
+            return text == self.prefix.as_slice();
+        }
+        let Some(rest) = text.strip_prefix(self.prefix.as_slice()) else {
+            return false;
+        };
+        let mut rest = match &self.suffix {
+            Some(suffix) => match rest.strip_suffix(suffix.as_slice()) {
+                Some(before) => before,
+                None => return false,
+            },
+            None => rest,
+        };
+        for finder in &self.middle {
+            match finder.find(rest) {
+                Some(at) => rest = &rest[at + finder.needle().len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn like(pattern: &str) -> Pattern {
+        let mut source = String::from("(?s)^");
+        for c in pattern.chars() {
+            match c {
+                '%' => source.push_str(".*"),
+                '_' => source.push('.'),
+                other => source.push_str(&regex::escape(&other.to_string())),
+            }
+        }
+        source.push('$');
+        Pattern::new(Regex::new(&source).unwrap())
+    }
+
+    #[test]
+    fn literal_pieces_match_as_the_regex_does() {
+        let patterns = [
+            "%special%requests%",
+            "special%",
+            "%requests",
+            "a%b",
+            "ab",
+            "",
+            "%",
+            "%%",
+            "a.b%",
+            "%(x)%",
+            "%ä%",
+            "%a%a%",
+            "aa%aa",
+            "a_b",
+            "%[%",
+            "%\\%",
+            "%-%",
+        ];
+        let texts = [
+            "",
+            "a",
+            "aa",
+            "aaa",
+            "ab",
+            "a.b",
+            "axb",
+            "aab",
+            "special requests",
+            "quickly special deposits; requests",
+            "requests special",
+            "(x)",
+            "ä",
+            "x\ny",
+            "[",
+            "\\",
+            "-",
+            "aaaa",
+        ];
+        for pattern in patterns {
+            let compiled = like(pattern);
+            for text in texts {
+                assert_eq!(
+                    compiled.is_match(text),
+                    compiled.regex.is_match(text),
+                    "`{pattern}` on `{text}`"
+                );
+            }
+        }
+        assert!(like("%special%requests%").is_literal());
+        assert!(like("a.b%").is_literal());
+        assert!(!like("a_b").is_literal());
+    }
+
+    #[test]
+    fn other_regular_expressions_keep_the_regex() {
+        for source in ["abc", "(?s)^a+$", "(?s)^\\d.*$", "(?s)^a|b$", "^.*a.*$"] {
+            let pattern = Pattern::new(Regex::new(source).unwrap());
+            assert!(!pattern.is_literal(), "{source}");
+        }
+    }
+}
