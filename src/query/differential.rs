@@ -154,7 +154,17 @@ fn predicate(rng: &mut Rng, depth: usize) -> String {
             inner
         };
     }
-    match rng.below(12) {
+    match rng.below(14) {
+        12 => format!(
+            "CASE WHEN side = 'SELL' THEN shares ELSE 0 END > {}",
+            rng.below(300)
+        ),
+        13 => format!(
+            "(symbol = '{}') OR (exchange <> '{}' AND shares > {})",
+            rng.pick(&SYMBOLS),
+            rng.pick(&EXCHANGES),
+            rng.below(300)
+        ),
         11 => format!(
             "user_id {} {}",
             rng.pick(&["<", "<=", ">", ">="]),
@@ -204,7 +214,7 @@ fn predicate(rng: &mut Rng, depth: usize) -> String {
 /// whatever their input (standard SQL, and Pinot's multi-stage engine, keep
 /// an integer column's type, or widen it to LONG for SUM), and SUM over no
 /// rows is 0, not NULL.
-const AGGREGATES: [(&str, &str); 12] = [
+const AGGREGATES: [(&str, &str); 14] = [
     ("COUNT(*)", "COUNT(*)"),
     ("SUM(shares)", "COALESCE(SUM(CAST(shares AS DOUBLE)), 0.0)"),
     ("MIN(price)", "MIN(price)"),
@@ -220,6 +230,14 @@ const AGGREGATES: [(&str, &str); 12] = [
     ("MIN(amount)", "MIN(amount)"),
     ("AVG(amount)", "AVG(amount)"),
     ("MAX(amount) - MIN(amount)", "MAX(amount) - MIN(amount)"),
+    (
+        "SUM(CASE WHEN side = 'BUY' THEN shares ELSE -shares END)",
+        "COALESCE(SUM(CAST(CASE WHEN side = 'BUY' THEN shares ELSE -shares END AS DOUBLE)), 0.0)",
+    ),
+    (
+        "SUM(CASE WHEN symbol = 'AAPL' THEN price WHEN exchange <> 'NYSE' THEN fee ELSE shares END)",
+        "COALESCE(SUM(CASE WHEN symbol = 'AAPL' THEN price WHEN exchange <> 'NYSE' THEN CAST(fee AS DOUBLE) ELSE CAST(shares AS DOUBLE) END), 0.0)",
+    ),
 ];
 
 /// A query for the engine and the same query for DataFusion.

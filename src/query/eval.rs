@@ -51,6 +51,9 @@ fn eval_cached<'e>(
         }
         Expr::Literal(value) => Vector::constant(value, literal_kind(value), len),
         Expr::Binary { op, left, right } => {
+            if let Some(flags) = dictionary_equality(*op, left, right, columns, docs) {
+                return Ok(Vector::Bool(flags));
+            }
             let l = eval_cached(left, columns, docs, cache)?;
             let ty = expr.column_type();
             // Column op constant: no constant vector.
@@ -79,6 +82,36 @@ fn eval_cached<'e>(
             });
             Vector::Bool(out)
         }
+        Expr::Case {
+            branches,
+            otherwise: Some(otherwise),
+        } => {
+            let mut whens = Vec::with_capacity(branches.len());
+            let mut thens = Vec::with_capacity(branches.len() + 1);
+            for (when, then) in branches {
+                whens.push(flags(eval_cached(when, columns, docs, cache)?));
+                thens.push(eval_cached(then, columns, docs, cache)?);
+            }
+            thens.push(eval_cached(otherwise, columns, docs, cache)?);
+            match choose(expr.kind(), &whens, &thens, len) {
+                Some(chosen) => chosen,
+                None => {
+                    // Other result types: value by value.
+                    let mut values = Vec::with_capacity(len);
+                    let mut row_values = Vec::with_capacity(2 * branches.len() + 1);
+                    for row in 0..len {
+                        row_values.clear();
+                        for (when, then) in whens.iter().zip(&thens) {
+                            row_values.push(Value::Long(when[row] as i64));
+                            row_values.push(then.value(row));
+                        }
+                        row_values.push(thens[branches.len()].value(row));
+                        values.push(apply(expr, &row_values)?);
+                    }
+                    from_values(expr.kind(), values)
+                }
+            }
+        }
         Expr::Key(..) | Expr::Agg(..) => {
             return Err(ExecError::Internal(
                 "an aggregate result is not available per document".into(),
@@ -100,4 +133,103 @@ fn eval_cached<'e>(
             from_values(kind, values)
         }
     })
+}
+
+/// A CASE's results chosen row by row from its branches' vectors (the
+/// first branch whose condition holds, else the last vector), for numeric
+/// results; `None` for other kinds, left to the value-by-value path.
+fn choose(
+    kind: crate::expr::value::Kind,
+    whens: &[Vec<bool>],
+    thens: &[Vector],
+    len: usize,
+) -> Option<Vector> {
+    use crate::expr::value::Kind;
+    let pick = |row: usize| {
+        whens
+            .iter()
+            .position(|when| when[row])
+            .unwrap_or(whens.len())
+    };
+    match kind {
+        Kind::Long => {
+            let columns: Vec<&[i64]> = thens
+                .iter()
+                .map(|then| match then {
+                    Vector::Long(values) => Some(values.as_slice()),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            Some(Vector::Long(
+                (0..len).map(|row| columns[pick(row)][row]).collect(),
+            ))
+        }
+        Kind::Double => {
+            enum Numbers<'a> {
+                Long(&'a [i64]),
+                Double(&'a [f64]),
+            }
+            let columns: Vec<Numbers<'_>> = thens
+                .iter()
+                .map(|then| match then {
+                    Vector::Long(values) => Some(Numbers::Long(values)),
+                    Vector::Double(values) => Some(Numbers::Double(values)),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            Some(Vector::Double(
+                (0..len)
+                    .map(|row| match columns[pick(row)] {
+                        Numbers::Long(values) => values[row] as f64,
+                        Numbers::Double(values) => values[row],
+                    })
+                    .collect(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A condition's vector as one flag per row.
+fn flags(vector: Vector) -> Vec<bool> {
+    match vector {
+        Vector::Bool(flags) => flags,
+        other => (0..other.len())
+            .map(|row| truthy(&other.value(row)))
+            .collect(),
+    }
+}
+
+/// `column = 'text'` (or `<>`) on a single-value dictionary column: the
+/// text's id is looked up once and the rows' ids compared, with no value
+/// read per row. `None` when the expression is not of that shape.
+fn dictionary_equality(
+    op: BinOp,
+    left: &Expr,
+    right: &Expr,
+    columns: &Columns<'_>,
+    docs: Docs<'_>,
+) -> Option<Vec<bool>> {
+    if !matches!(op, BinOp::Eq | BinOp::NotEq) {
+        return None;
+    }
+    let (column, literal) = match (left, right) {
+        (Expr::Column(column), Expr::Literal(value @ Value::Str(_)))
+        | (Expr::Literal(value @ Value::Str(_)), Expr::Column(column)) => (column, value),
+        _ => return None,
+    };
+    let source = columns.get(&column.name)?;
+    if source.kind() != crate::expr::value::Kind::Str
+        || !source.single_value()
+        || source.cardinality().is_none()
+    {
+        return None;
+    }
+    let equal = op == BinOp::Eq;
+    let Some(id) = source.id_of(literal) else {
+        return Some(vec![!equal; docs.len()]);
+    };
+    let mut ids = Vec::with_capacity(docs.len());
+    source.ids(docs, &mut ids);
+    Some(ids.into_iter().map(|row| (row == id) == equal).collect())
 }
