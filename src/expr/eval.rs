@@ -256,6 +256,14 @@ pub fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result
             a.iter().zip(b).map(|(x, y)| *x || *y).collect(),
         )),
         _ => {
+            if matches!(ty.kind(), Kind::Bool | Kind::Long) {
+                if let Some(flags) = compare_vectors(op, &l, &r) {
+                    return Ok(match ty.kind() {
+                        Kind::Bool => Vector::Bool(flags),
+                        _ => Vector::Long(flags.into_iter().map(i64::from).collect()),
+                    });
+                }
+            }
             let mut out = Vec::with_capacity(l.len());
             for row in 0..l.len() {
                 out.push(binary(op, &l.value(row), &r.value(row), ty)?);
@@ -263,6 +271,52 @@ pub fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result
             Ok(from_values(ty.kind(), out))
         }
     }
+}
+
+/// A comparison of two vectors of numbers (or of two of text), row by
+/// row, ordered as [`Value::total_cmp`] orders them; `None` for other
+/// operators and vectors.
+fn compare_vectors(op: BinOp, l: &Vector, r: &Vector) -> Option<Vec<bool>> {
+    fn each<T>(a: &[T], b: &[T], test: impl Fn(&T, &T) -> bool) -> Vec<bool> {
+        a.iter().zip(b).map(|(x, y)| test(x, y)).collect()
+    }
+    let holds = move |order: Ordering| match op {
+        BinOp::Eq => order == Ordering::Equal,
+        BinOp::NotEq => order != Ordering::Equal,
+        BinOp::Lt => order == Ordering::Less,
+        BinOp::LtEq => order != Ordering::Greater,
+        BinOp::Gt => order == Ordering::Greater,
+        _ => order != Ordering::Less,
+    };
+    if !matches!(
+        op,
+        BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+    ) {
+        return None;
+    }
+    Some(match (l, r) {
+        (Vector::Long(a), Vector::Long(b)) => match op {
+            BinOp::Eq => each(a, b, |x, y| x == y),
+            BinOp::NotEq => each(a, b, |x, y| x != y),
+            BinOp::Lt => each(a, b, |x, y| x < y),
+            BinOp::LtEq => each(a, b, |x, y| x <= y),
+            BinOp::Gt => each(a, b, |x, y| x > y),
+            _ => each(a, b, |x, y| x >= y),
+        },
+        (Vector::Double(a), Vector::Double(b)) => each(a, b, |x, y| holds(x.total_cmp(y))),
+        (Vector::Long(a), Vector::Double(b)) => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| holds((*x as f64).total_cmp(y)))
+            .collect(),
+        (Vector::Double(a), Vector::Long(b)) => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| holds(x.total_cmp(&(*y as f64))))
+            .collect(),
+        (Vector::Str(a), Vector::Str(b)) => each(a, b, |x, y| holds(x.cmp(y))),
+        _ => return None,
+    })
 }
 
 /// Collects values into a vector of `kind`.

@@ -154,7 +154,22 @@ fn predicate(rng: &mut Rng, depth: usize) -> String {
             inner
         };
     }
-    match rng.below(14) {
+    match rng.below(16) {
+        14 => rng
+            .pick(&[
+                "shares > user_id - 1000",
+                "price >= fee * 20",
+                "shares <= price",
+                "symbol < exchange",
+                "side <> symbol",
+                "shares = user_id - 1000",
+            ])
+            .to_string(),
+        15 => format!(
+            "(shares {} user_id - 1000) = (price > {})",
+            rng.pick(&["<", ">="]),
+            100 + rng.below(200)
+        ),
         12 => format!(
             "CASE WHEN side = 'SELL' THEN shares ELSE 0 END > {}",
             rng.below(300)
