@@ -13,6 +13,21 @@ use std::sync::Arc;
 use memchr::memmem::Finder;
 use regex::Regex;
 
+/// The regular expression of SQL `LIKE` pattern `pattern`: anchored at
+/// both ends, `%` any run of characters (newlines included), `_` any one.
+pub fn like_source(pattern: &str) -> String {
+    let mut out = String::from("(?s)^");
+    for c in pattern.chars() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            other => out.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    out.push('$');
+    out
+}
+
 /// A compiled pattern; derefs to its regular expression.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -163,16 +178,7 @@ mod tests {
     use super::*;
 
     fn like(pattern: &str) -> Pattern {
-        let mut source = String::from("(?s)^");
-        for c in pattern.chars() {
-            match c {
-                '%' => source.push_str(".*"),
-                '_' => source.push('.'),
-                other => source.push_str(&regex::escape(&other.to_string())),
-            }
-        }
-        source.push('$');
-        Pattern::new(Regex::new(&source).unwrap())
+        Pattern::new(Regex::new(&like_source(pattern)).unwrap())
     }
 
     #[test]

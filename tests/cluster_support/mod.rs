@@ -421,10 +421,16 @@ impl Fleet {
     /// COUNT(*), SUM(id), COUNT(DISTINCT id) of `table` through `node`, or
     /// the answer when it is not complete.
     pub fn try_totals_of(&self, node: NodeRef, table: &str) -> Result<(i64, i64, i64), Value> {
-        let answer = self.query(
+        self.try_triple(
             node,
             &format!("SELECT COUNT(*), SUM(id), COUNT(DISTINCT id) FROM {table}"),
-        );
+        )
+    }
+
+    /// The three numbers of `sql`'s one row, or the answer when it is
+    /// partial or failed.
+    pub fn try_triple(&self, node: NodeRef, sql: &str) -> Result<(i64, i64, i64), Value> {
+        let answer = self.query(node, sql);
         if answer["partialResult"] == true
             || answer["exceptions"]
                 .as_array()

@@ -4,6 +4,7 @@
 
 use regex::RegexBuilder;
 
+use crate::expr::pattern::like_source;
 use crate::expr::Pattern;
 
 use crate::query::error::QueryError;
@@ -16,16 +17,7 @@ const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
 
 /// Translates SQL `LIKE` to an anchored regular expression.
 pub fn like_regex(pattern: &str) -> Result<Pattern, QueryError> {
-    let mut out = String::from("(?s)^");
-    for c in pattern.chars() {
-        match c {
-            '%' => out.push_str(".*"),
-            '_' => out.push('.'),
-            other => out.push_str(&regex::escape(&other.to_string())),
-        }
-    }
-    out.push('$');
-    compile_regex(&out, "LIKE", pattern)
+    compile_regex(&like_source(pattern), "LIKE", pattern)
 }
 
 pub(super) fn regex(pattern: &str) -> Result<Pattern, QueryError> {
