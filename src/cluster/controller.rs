@@ -342,7 +342,9 @@ pub async fn round(
             );
             settled_now.insert(segment.clone(), holders);
         }
-        let mut target = place::place(names, &settled_now, &servers, replicas, &mut load);
+        // A table placed by partition puts each stream segment on its
+        // partition's live consumers; the rest are placed by load.
+        let mut aligned: BTreeMap<String, Vec<String>> = BTreeMap::new();
         if want.by_partition {
             let partitions = consumers.get(table);
             for segment in names {
@@ -358,9 +360,21 @@ pub async fn round(
                     .collect();
                 if !on.is_empty() {
                     on.sort();
-                    target.insert(segment.clone(), on);
+                    aligned.insert(segment.clone(), on);
                 }
             }
+        }
+        let by_load: Vec<String> = names
+            .iter()
+            .filter(|segment| !aligned.contains_key(*segment))
+            .cloned()
+            .collect();
+        let mut target = place::place(&by_load, &settled_now, &servers, replicas, &mut load);
+        for (segment, on) in aligned {
+            for server in &on {
+                *load.entry(server.clone()).or_insert(0) += 1;
+            }
+            target.insert(segment, on);
         }
         if only.is_some_and(|only| only != table) {
             continue;

@@ -78,6 +78,9 @@ impl Deref for Pattern {
     }
 }
 
+/// The characters `regex::escape` escapes.
+const ESCAPED: &str = "\\.+*?()|[]{}^$#&-~";
+
 /// `^prefix.*middle_1.*...middle_n.*suffix$`, each part possibly empty.
 #[derive(Debug)]
 struct Pieces {
@@ -107,9 +110,11 @@ impl Pieces {
                     parts.push(Vec::new());
                 }
                 '\\' => {
+                    // Only what `regex::escape` escapes stands for itself:
+                    // `\d`, `\<`, `\n` and the like are classes, assertions
+                    // or other escapes.
                     let escaped = chars.next()?;
-                    if escaped.is_alphanumeric() || escaped.is_whitespace() {
-                        // `\d`, `\w`, `\n` and the like are classes or escapes.
+                    if !ESCAPED.contains(escaped) {
                         return None;
                     }
                     let last = parts.last_mut()?;
@@ -124,6 +129,14 @@ impl Pieces {
                     last.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
                 }
             }
+        }
+        // Stored text that is not UTF-8 reads with U+FFFD in place of what
+        // is not: a piece holding it is left to the regex, on that text.
+        if parts
+            .iter()
+            .any(|part| String::from_utf8_lossy(part).contains('\u{FFFD}'))
+        {
+            return None;
         }
         let exact = parts.len() == 1;
         let prefix = parts.remove(0);
@@ -239,7 +252,15 @@ mod tests {
 
     #[test]
     fn other_regular_expressions_keep_the_regex() {
-        for source in ["abc", "(?s)^a+$", "(?s)^\\d.*$", "(?s)^a|b$", "^.*a.*$"] {
+        for source in [
+            "abc",
+            "(?s)^a+$",
+            "(?s)^\\d.*$",
+            "(?s)^a|b$",
+            "^.*a.*$",
+            "(?s)^.*\\<foo.*$",
+            "(?s)^.*\u{FFFD}.*$",
+        ] {
             let pattern = Pattern::new(Regex::new(source).unwrap());
             assert!(!pattern.is_literal(), "{source}");
         }

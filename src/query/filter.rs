@@ -176,8 +176,29 @@ fn scan(
     stats: &mut FilterStats<'_>,
     mut test: impl FnMut(Docs<'_>, &mut Vec<bool>) -> Result<(), ExecError>,
 ) -> Result<DocSet, ExecError> {
+    // Dense candidates (at least one doc in 64 of their span) collect their
+    // matches as bits, turned into a bitmap once at the end; sparse ones
+    // append to the bitmap batch by batch.
+    let (base, span, count) = match candidates {
+        DocSet::Range(start, end) => (start & !63, u64::from(end - (start & !63)), end - start),
+        DocSet::Bitmap(bitmap) => match (bitmap.min(), bitmap.max()) {
+            (Some(min), Some(max)) => (
+                min & !63,
+                u64::from(max - (min & !63)) + 1,
+                bitmap.len() as u32,
+            ),
+            _ => return Ok(DocSet::empty()),
+        },
+    };
+    let mut words: Vec<u64> = if u64::from(count) * 64 >= span {
+        vec![0; span.div_ceil(64) as usize]
+    } else {
+        Vec::new()
+    };
+    let dense = !words.is_empty();
     let mut matched = RoaringBitmap::new();
     let mut flags = Vec::new();
+    let mut run: Vec<u32> = Vec::new();
     let mut failure = None;
     let deadline = stats.deadline;
     candidates.for_each_batch(|docs| {
@@ -191,19 +212,30 @@ fn scan(
             return false;
         }
         stats.entries_scanned += docs.len() as u64;
-        let mut run: Vec<u32> = Vec::new();
-        for (index, flag) in flags.iter().enumerate() {
-            if *flag {
-                run.push(docs.get(index));
+        if dense {
+            for (index, flag) in flags.iter().enumerate() {
+                let at = (docs.get(index) - base) as usize;
+                words[at >> 6] |= u64::from(*flag) << (at & 63);
             }
+        } else {
+            run.clear();
+            for (index, flag) in flags.iter().enumerate() {
+                if *flag {
+                    run.push(docs.get(index));
+                }
+            }
+            let _ = matched.append(run.iter().copied());
         }
-        let _ = matched.append(run);
         true
     });
-    match failure {
-        Some(err) => Err(err),
-        None => Ok(DocSet::Bitmap(matched)),
+    if let Some(err) = failure {
+        return Err(err);
     }
+    if dense {
+        let bytes: Vec<u8> = words.iter().flat_map(|word| word.to_le_bytes()).collect();
+        matched = RoaringBitmap::from_lsb0_bytes(base, &bytes);
+    }
+    Ok(DocSet::Bitmap(matched))
 }
 
 /// Statistics alone decide the predicate: `Some(true)` every doc matches,

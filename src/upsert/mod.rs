@@ -180,7 +180,18 @@ impl TableUpsert {
     ) -> Result<usize, GrowError> {
         let state = self.partition(partition)?;
         let adopted = state.change(|state| -> Result<usize, GrowError> {
-            let discarded = state.discard_uncommitted()?;
+            let mut discarded = state.discard_uncommitted()?;
+            // Segments are taken in in offset order: one missing before
+            // one held (a load cut short) means starting over.
+            let held: Vec<bool> = committed
+                .iter()
+                .map(|segment| state.holds(segment.name()))
+                .collect();
+            let gap = held.iter().position(|held| !held);
+            if gap.is_some_and(|gap| held[gap..].iter().any(|held| *held)) {
+                *state = State::new(self.spec.clone())?;
+                discarded += held.iter().filter(|held| **held).count();
+            }
             let mut adopted = 0;
             for segment in committed {
                 if state.holds(segment.name()) {

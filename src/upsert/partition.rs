@@ -162,6 +162,11 @@ impl State {
     /// Starts tracking a segment with none of its docs taken in yet; its
     /// displacements are recorded until [`State::committed`].
     pub fn add(&mut self, name: String, form: Form, committed: bool) -> u32 {
+        // A name is tracked once: a consuming segment dropped before it
+        // took a doc leaves its name to the next one.
+        if let Some(old) = self.id_of(&name) {
+            self.drop_empty(old);
+        }
         let id = self.next_id;
         self.next_id = (self.next_id + 1).min(MAX_SEGMENT);
         self.segments.insert(
@@ -386,6 +391,18 @@ impl State {
                 }
             }
             None => self.forget(id),
+        }
+    }
+
+    /// Stops tracking segment `id` if it took no doc and is not committed
+    /// (a consuming segment rolled over empty).
+    pub fn drop_empty(&mut self, id: u32) {
+        let empty = self
+            .segments
+            .get(&id)
+            .is_some_and(|tracked| tracked.docs == 0 && tracked.undo.is_some());
+        if empty {
+            self.forget(id);
         }
     }
 

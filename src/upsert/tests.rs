@@ -556,3 +556,53 @@ fn keys_past_the_ttls_leave_the_map() {
     harness.record(at(2, 9, 210));
     assert_eq!(harness.visible().0, vec![(1, 1), (2, 9), (3, 3), (4, 4)]);
 }
+
+#[test]
+fn a_name_dropped_empty_is_tracked_once_when_it_comes_back() {
+    let mut harness = Harness::new(json!({"mode": "FULL"}));
+    // A consuming segment rolled over before it took a doc: its name is
+    // the next segment's.
+    let state = harness.upsert.partition(0).unwrap();
+    let empty = Arc::new(MutableSegment::new(harness.spec.clone()));
+    state.change(|state| state.add("accounts__0__0".into(), Form::Consuming(empty), false));
+    let records = vec![at(1, 10, 1), at(2, 20, 1), at(1, 11, 2)];
+    for record in &records {
+        harness.record(record.clone());
+    }
+    harness.roll();
+    harness.commit();
+    // Nothing uncommitted is left: the committed segment's docs stay.
+    harness.upsert.adopt(0, &[]).unwrap();
+    check(&harness, &records).unwrap();
+}
+
+#[test]
+fn committed_segments_taken_in_out_of_order_are_replayed_in_order() {
+    let mut harness = Harness::new(json!({"mode": "FULL"}));
+    let first = vec![at(1, 10, 5), at(2, 20, 5)];
+    let second = vec![at(1, 11, 5)];
+    let third = vec![at(1, 12, 5), at(2, 21, 5)];
+    for record in &first {
+        harness.record(record.clone());
+    }
+    harness.roll();
+    harness.commit();
+    let mut sealed = Vec::new();
+    for (name, batch) in [("s1", &second), ("s2", &third)] {
+        let segment = Arc::new(MutableSegment::new(harness.spec.clone()));
+        for record in batch {
+            segment
+                .append(std::slice::from_ref(&row(&harness.spec, record)))
+                .unwrap();
+        }
+        sealed.push(harness.seal(name, &segment, batch.len()));
+    }
+    // A load cut short: the third segment is in, the second is not.
+    let state = harness.upsert.partition(0).unwrap();
+    state.change(|state| state.replay("s2".into(), sealed[1].clone()).unwrap());
+    let mut committed = harness.sealed.clone();
+    committed.extend(sealed.iter().cloned());
+    harness.upsert.adopt(0, &committed).unwrap();
+    let all: Vec<Record> = first.iter().chain(&second).chain(&third).cloned().collect();
+    check(&harness, &all).unwrap();
+}

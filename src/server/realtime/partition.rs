@@ -576,8 +576,11 @@ fn roll(shared: &TableShared, _partition: i32, sealer: &Sealer, cursor: &mut Cur
         return;
     };
     if open.start_offset == cursor.next_offset {
-        // Nothing consumed: reuse the sequence number.
+        // Nothing consumed: reuse the sequence number (and the name).
         shared.data.remove_consuming(&open.name);
+        if let Some((upsert, id)) = &open.upsert {
+            upsert.change(|state| state.drop_empty(*id));
+        }
         cursor.next_sequence = open.sequence;
         return;
     }
