@@ -7,11 +7,21 @@
 //! The pieces are read back from the expression's source, so a pattern
 //! decoded from a plan on another node matches the same way.
 
+use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use memchr::memmem::Finder;
 use regex::Regex;
+use regex_automata::meta;
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind};
+
+/// Most memory a pattern's compiled regular expression may take (the regex
+/// crate's default is 10 MiB): patterns come from the caller.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Most memory the lazy DFA of one regular expression may cache.
+pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
 
 /// The regular expression of SQL `LIKE` pattern `pattern`: anchored at
 /// both ends, `%` any run of characters (newlines included), `_` any one.
@@ -33,12 +43,46 @@ pub fn like_source(pattern: &str) -> String {
 pub struct Pattern {
     regex: Regex,
     pieces: Option<Arc<Pieces>>,
+    /// The same expression, compiled as `regex` compiles it, for scans
+    /// that keep their own search cache (`Matcher`) rather than share
+    /// the regex's pool between threads.
+    searcher: Option<Arc<meta::Regex>>,
 }
 
 impl Pattern {
     pub fn new(regex: Regex) -> Pattern {
         let pieces = Pieces::of(regex.as_str()).map(Arc::new);
-        Pattern { regex, pieces }
+        let searcher = match pieces {
+            Some(_) => None,
+            None => meta::Builder::new()
+                .configure(
+                    meta::Config::new()
+                        .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                        .hybrid_cache_capacity(REGEX_DFA_SIZE_LIMIT)
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .utf8_empty(true),
+                )
+                .syntax(syntax::Config::new().utf8(true))
+                .build(regex.as_str())
+                .ok()
+                .map(Arc::new),
+        };
+        Pattern {
+            regex,
+            pieces,
+            searcher,
+        }
+    }
+
+    /// A matcher for one scan: its own search cache, no lock per value.
+    pub fn matcher(&self) -> Matcher<'_> {
+        Matcher {
+            pattern: self,
+            cache: self
+                .searcher
+                .as_ref()
+                .map(|searcher| searcher.create_cache()),
+        }
     }
 
     /// Whether `text` matches.
@@ -67,6 +111,32 @@ impl Pattern {
     /// Whether matching goes by substring search rather than the regex.
     pub fn is_literal(&self) -> bool {
         self.pieces.is_some()
+    }
+}
+
+/// [`Pattern::matcher`]: one scan's matching of stored text.
+pub struct Matcher<'p> {
+    pattern: &'p Pattern,
+    cache: Option<meta::Cache>,
+}
+
+impl Matcher<'_> {
+    /// Whether stored text matches, as [`Pattern::is_match_bytes`].
+    #[inline]
+    pub fn is_match_bytes(&mut self, bytes: &[u8]) -> bool {
+        if let Some(pieces) = &self.pattern.pieces {
+            return pieces.is_match(bytes);
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
+        match (&self.pattern.searcher, &mut self.cache) {
+            (Some(searcher), Some(cache)) => searcher
+                .search_half_with(cache, &Input::new(text.as_bytes()).earliest(true))
+                .is_some(),
+            _ => self.pattern.regex.is_match(&text),
+        }
     }
 }
 
@@ -248,6 +318,39 @@ mod tests {
         assert!(like("%special%requests%").is_literal());
         assert!(like("a.b%").is_literal());
         assert!(!like("a_b").is_literal());
+    }
+
+    #[test]
+    fn a_scans_matcher_agrees_with_the_regex() {
+        let texts: [&[u8]; 8] = [
+            b"",
+            b"special requests",
+            b"requests special",
+            b"a\nspecial\nrequests",
+            b"ab",
+            b"\xffspecial requests",
+            b"x\xc3",
+            b"\xc3\xa4b",
+        ];
+        for source in [
+            "special.*requests",
+            "(?s)^a.b$",
+            "^(ab|\u{e4}b)$",
+            "\\bspecial\\b",
+            "(?s)^.*special.*$",
+            "\u{FFFD}",
+        ] {
+            let pattern = Pattern::new(Regex::new(source).unwrap());
+            let mut matcher = pattern.matcher();
+            for text in texts {
+                let read = String::from_utf8_lossy(text);
+                assert_eq!(
+                    matcher.is_match_bytes(text),
+                    pattern.regex.is_match(&read),
+                    "`{source}` on {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

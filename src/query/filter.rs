@@ -352,11 +352,12 @@ fn dictionary_docs(
         Pred::Regex(pattern) => match source.dict_text() {
             Some(entries) => {
                 let mut ids = Vec::new();
+                let mut matcher = pattern.matcher();
                 for id in 0..entries.len().min(cardinality) {
                     if id % BATCH_IDS as usize == 0 {
                         stats.deadline.map_or(Ok(()), Deadline::check)?;
                     }
-                    if pattern.is_match_bytes(entries.bytes_at(id)) {
+                    if matcher.is_match_bytes(entries.bytes_at(id)) {
                         ids.push(id as u32);
                     }
                 }
@@ -497,7 +498,8 @@ fn scan_values(
     scan(candidates, stats, |docs, out| {
         if let (Pred::Regex(pattern), Some(texts)) = (pred, source.raw_text()) {
             // Text without a dictionary is tested where it is stored.
-            docs.for_each(|doc| out.push(pattern.is_match_bytes(texts.bytes_at(doc as usize))));
+            let mut matcher = pattern.matcher();
+            docs.for_each(|doc| out.push(matcher.is_match_bytes(texts.bytes_at(doc as usize))));
             return Ok(());
         }
         let values = source.values(docs);

@@ -4,16 +4,10 @@
 
 use regex::RegexBuilder;
 
-use crate::expr::pattern::like_source;
+use crate::expr::pattern::{like_source, REGEX_DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
 use crate::expr::Pattern;
 
 use crate::query::error::QueryError;
-
-/// Most memory a query's compiled regular expression may take (the regex
-/// crate's default is 10 MiB): patterns come from the caller.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// Most memory the lazy DFA of one regular expression may cache.
-const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
 
 /// Translates SQL `LIKE` to an anchored regular expression.
 pub fn like_regex(pattern: &str) -> Result<Pattern, QueryError> {
