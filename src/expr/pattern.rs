@@ -94,20 +94,6 @@ impl Pattern {
         }
     }
 
-    /// Whether stored text matches: by its bytes where the pattern is
-    /// literal pieces, else as UTF-8 (replacing what is not, as reading
-    /// the value would).
-    #[inline]
-    pub fn is_match_bytes(&self, bytes: &[u8]) -> bool {
-        if let Some(pieces) = &self.pieces {
-            return pieces.is_match(bytes);
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.regex.is_match(text),
-            Err(_) => self.regex.is_match(&String::from_utf8_lossy(bytes)),
-        }
-    }
-
     /// Whether matching goes by substring search rather than the regex.
     pub fn is_literal(&self) -> bool {
         self.pieces.is_some()
@@ -121,7 +107,9 @@ pub struct Matcher<'p> {
 }
 
 impl Matcher<'_> {
-    /// Whether stored text matches, as [`Pattern::is_match_bytes`].
+    /// Whether stored text matches: by its bytes where the pattern is
+    /// literal pieces, else as UTF-8 (replacing what is not, as reading
+    /// the value would).
     #[inline]
     pub fn is_match_bytes(&mut self, bytes: &[u8]) -> bool {
         if let Some(pieces) = &self.pattern.pieces {
