@@ -199,6 +199,7 @@ pub fn build(spec: &TreeSpec, input: &BuildInput<'_>) -> Result<StarTree> {
     {
         return Err(Error::TooLarge("the star-tree's sketches take over 4 GiB; fewer dimensions or a larger maxLeafRecords keep them smaller".into()));
     }
+    tree.summarize();
     Ok(tree)
 }
 

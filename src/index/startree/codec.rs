@@ -196,6 +196,7 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree> {
             bytes.len()
         )));
     }
+    tree.summarize();
     Ok(tree)
 }
 

@@ -134,10 +134,41 @@ pub struct StarTree {
     /// (empty for numbers).
     pub sketches: Vec<SketchColumn>,
     pub funcs: Vec<MetricFunc>,
+    /// `totals[n * metrics + m]`: metric `m` folded over every record of
+    /// leaf `n` (the identity for inner nodes and sketches), so a leaf
+    /// whose records all answer a query in one group is read as one value.
+    pub totals: Vec<f64>,
 }
 
 impl StarTree {
     pub fn records(&self) -> usize {
         self.dims.first().map_or(0, Vec::len)
+    }
+
+    /// Folds every leaf's records into [`StarTree::totals`].
+    pub fn summarize(&mut self) {
+        let metrics = self.funcs.len();
+        let mut totals = vec![0.0; self.nodes.len() * metrics];
+        for (n, node) in self.nodes.iter().enumerate() {
+            for (m, func) in self.funcs.iter().enumerate() {
+                let mut total = func.empty();
+                if node.is_leaf() && !func.is_sketch() {
+                    let values = self.metrics[m]
+                        .get(node.start as usize..node.end as usize)
+                        .unwrap_or_default();
+                    values.iter().for_each(|v| func.fold(&mut total, *v));
+                }
+                totals[n * metrics + m] = total;
+            }
+        }
+        self.totals = totals;
+    }
+
+    /// The totals of leaf `node`, one per metric.
+    pub fn leaf_totals(&self, node: usize) -> &[f64] {
+        let metrics = self.funcs.len();
+        self.totals
+            .get(node * metrics..(node + 1) * metrics)
+            .unwrap_or_default()
     }
 }

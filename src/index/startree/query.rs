@@ -26,18 +26,71 @@ impl TreeQuery<'_> {
     }
 }
 
+/// Records of one leaf that answer a query.
+#[derive(Debug, Clone, Copy)]
+pub enum Records<'a> {
+    /// Every record of `start..end`.
+    Range(u32, u32),
+    /// The records that passed the per-record tests, in order.
+    Listed(&'a [u32]),
+}
+
+impl Records<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Records::Range(start, end) => (end - start) as usize,
+            Records::Listed(records) => records.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first record.
+    pub fn first(&self) -> Option<u32> {
+        match self {
+            Records::Range(start, end) => (start < end).then_some(*start),
+            Records::Listed(records) => records.first().copied(),
+        }
+    }
+
+    /// Calls `f(record)` for each record in order.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(u32)) {
+        match self {
+            Records::Range(start, end) => (*start..*end).for_each(f),
+            Records::Listed(records) => records.iter().for_each(|r| f(*r)),
+        }
+    }
+}
+
+/// One leaf's answering records. Dimensions `0..fixed` hold the same value
+/// in every record of the leaf (the values on its path), so they can be
+/// read from any one record.
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'a> {
+    pub records: Records<'a>,
+    pub fixed: usize,
+    /// When `records` are the whole leaf: its totals, one per metric
+    /// ([`StarTree::leaf_totals`]).
+    pub totals: Option<&'a [f64]>,
+}
+
 impl StarTree {
     /// Calls `visit(record)` for every record that answers `query`; returns
     /// how many records were read.
     pub fn visit(&self, query: &TreeQuery<'_>, mut visit: impl FnMut(u32)) -> u64 {
-        self.visit_blocks(query, |records| records.iter().for_each(|r| visit(*r)))
+        self.visit_blocks(query, |block| block.records.for_each(&mut visit))
     }
 
-    /// Calls `visit(records)` with the records of each leaf that answer
-    /// `query`, in order: a leaf's records are tested a dimension at a
-    /// time, each dimension's column read once for the leaf. Returns how
+    /// Calls `visit(block)` with the records of each leaf that answer
+    /// `query`, in order. The dimensions on a leaf's path passed when the
+    /// walk chose it; the others the query constrains are tested a
+    /// dimension at a time, each dimension's column read once for the leaf,
+    /// and a leaf with none to test is handed over as a range. Returns how
     /// many records were read.
-    pub fn visit_blocks(&self, query: &TreeQuery<'_>, mut visit: impl FnMut(&[u32])) -> u64 {
+    pub fn visit_blocks(&self, query: &TreeQuery<'_>, mut visit: impl FnMut(Block<'_>)) -> u64 {
         let dimensions = self.dims.len();
         if query.allowed.len() != dimensions || query.grouped.len() != dimensions {
             return 0;
@@ -54,21 +107,43 @@ impl StarTree {
             };
             let depth = self.depths.get(index).copied().unwrap_or(0) as usize;
             if node.is_leaf() || depth >= dimensions {
-                scanned += u64::from(node.end.saturating_sub(node.start));
+                let end = node.end.min(self.records() as u32);
+                let start = node.start.min(end);
+                scanned += u64::from(end - start);
+                let fixed = depth.min(dimensions);
+                // Only the filtered dimensions below the path need a test:
+                // grouped ones hold real values there.
+                let tested: Vec<usize> = constrained
+                    .iter()
+                    .copied()
+                    .filter(|d| *d >= fixed && query.allowed[*d].is_some())
+                    .collect();
+                if tested.is_empty() {
+                    if start < end {
+                        let whole = node.is_leaf() && (start, end) == (node.start, node.end);
+                        visit(Block {
+                            records: Records::Range(start, end),
+                            fixed,
+                            totals: whole.then(|| self.leaf_totals(index)),
+                        });
+                    }
+                    continue;
+                }
                 records.clear();
-                records.extend(node.start..node.end);
-                for &dimension in &constrained {
-                    let Some(column) = self.dims.get(dimension) else {
-                        continue;
-                    };
+                records.extend(start..end);
+                for dimension in tested {
+                    let column = &self.dims[dimension];
                     records.retain(|record| {
-                        column
-                            .get(*record as usize)
-                            .is_some_and(|&value| value != STAR && query.passes(dimension, value))
+                        let value = column[*record as usize];
+                        value != STAR && query.passes(dimension, value)
                     });
                 }
                 if !records.is_empty() {
-                    visit(&records);
+                    visit(Block {
+                        records: Records::Listed(&records),
+                        fixed,
+                        totals: None,
+                    });
                 }
                 continue;
             }
