@@ -1,6 +1,6 @@
 //! Conversions between the engine's values and Arrow: column types to Arrow
-//! types, segment vectors to Arrow arrays (scans), and Arrow result batches
-//! to response rows.
+//! types, segment columns and vectors to Arrow arrays (scans), and Arrow
+//! result batches to response rows.
 
 use std::sync::Arc;
 
@@ -8,13 +8,16 @@ use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int32Builder, Int64Builder,
     ListBuilder, StringBuilder,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field};
 use datafusion::arrow::array::AsArray;
+use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes as dt;
 
 use crate::expr::value::{ColumnType, Value, Vector};
+use crate::query::docs::Docs;
 use crate::query::error::ExecError;
+use crate::query::source::ColumnSource;
 
 /// The Arrow type of a column.
 pub fn arrow_type(ty: ColumnType) -> DataType {
@@ -41,6 +44,74 @@ pub fn arrow_type(ty: ColumnType) -> DataType {
 
 fn list(element: DataType) -> DataType {
     DataType::List(Arc::new(Field::new("item", element, true)))
+}
+
+/// An Arrow array of the docs' values of one column: text copied from
+/// where it lies in the segment (dictionary entries by id, raw values by
+/// doc), numbers moved or narrowed a vector at a time; anything else
+/// through [`to_array`]. `ids` is scratch space.
+pub fn column_array(
+    source: &dyn ColumnSource,
+    ty: ColumnType,
+    docs: Docs<'_>,
+    ids: &mut Vec<u32>,
+) -> ArrayRef {
+    if !source.single_value() || ty.is_array() {
+        return to_array(&source.values(docs), ty);
+    }
+    if arrow_type(ty) == DataType::Utf8 {
+        if let Some(dictionary) = source.dict_text().filter(|var| var.is_text()) {
+            source.ids(docs, ids);
+            return text_array(ids.iter().map(|id| dictionary.bytes_at(*id as usize)));
+        }
+        if let Some(raw) = source.raw_text().filter(|var| var.is_text()) {
+            let mut values = Vec::with_capacity(docs.len());
+            docs.for_each(|doc| values.push(raw.bytes_at(doc as usize)));
+            return text_array(values.into_iter());
+        }
+    }
+    match (arrow_type(ty), source.values(docs)) {
+        (DataType::Int32, Vector::Long(values)) => Arc::new(
+            arrow_array::Int32Array::from_iter_values(values.iter().map(|v| *v as i32)),
+        ),
+        (DataType::Int64, Vector::Long(values)) => Arc::new(arrow_array::Int64Array::from(values)),
+        (DataType::Float32, Vector::Double(values)) => Arc::new(
+            arrow_array::Float32Array::from_iter_values(values.iter().map(|v| *v as f32)),
+        ),
+        (DataType::Float64, Vector::Double(values)) => {
+            Arc::new(arrow_array::Float64Array::from(values))
+        }
+        (_, vector) => to_array(&vector, ty),
+    }
+}
+
+/// A string array of stored text, which is UTF-8 when written by Gamay:
+/// the bytes are copied and checked once as a whole; values that are not
+/// UTF-8 (a damaged file) are read lossily.
+fn text_array<'a>(values: impl Iterator<Item = &'a [u8]> + Clone) -> ArrayRef {
+    let mut offsets: Vec<i32> = Vec::with_capacity(values.size_hint().0 + 1);
+    let mut bytes: Vec<u8> = Vec::new();
+    offsets.push(0);
+    let mut complete = true;
+    for value in values.clone() {
+        bytes.extend_from_slice(value);
+        match i32::try_from(bytes.len()) {
+            Ok(end) => offsets.push(end),
+            Err(_) => {
+                complete = false;
+                break;
+            }
+        }
+    }
+    if complete {
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        if let Ok(array) = StringArray::try_new(offsets, Buffer::from_vec(bytes), None) {
+            return Arc::new(array);
+        }
+    }
+    let mut b = StringBuilder::new();
+    values.for_each(|value| b.append_value(String::from_utf8_lossy(value)));
+    Arc::new(b.finish())
 }
 
 /// An Arrow array of `ty` from a segment vector.

@@ -1,9 +1,10 @@
-//! A Gamay table as a DataFusion `TableProvider`: one partition per
-//! segment, projected columns only, and filters pushed into the segments'
-//! indexes (translated to the single-table engine's [`Filter`]), so a join
-//! or window query reads only the docs its predicates select.
+//! A Gamay table as a DataFusion `TableProvider`: filters pushed into the
+//! segments' indexes (translated to the single-table engine's [`Filter`],
+//! which answers them exactly) and run when the scan is planned, so the
+//! join planner knows each side's rows; the matching docs split into about
+//! as many partitions as cores; projected columns only, read into Arrow
+//! arrays a batch at a time (text copied from where it lies).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -12,8 +13,9 @@ use arrow_array::RecordBatch;
 use arrow_schema::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::ScalarValue;
+use datafusion::common::{ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
@@ -26,9 +28,9 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 
-use super::arrow::{arrow_type, to_array};
+use super::arrow::{arrow_type, column_array};
 use super::remote::{RemoteRows, RemoteScan};
-use crate::expr::value::{ColumnType, Value};
+use crate::expr::value::Value;
 use crate::expr::ColumnRef;
 use crate::query::docs::{DocSet, Docs};
 use crate::query::exec::{open_columns, Deadline};
@@ -213,8 +215,10 @@ impl TableProvider for SegmentTable {
         Ok(filters
             .iter()
             .map(|filter| match self.translate(filter) {
-                // DataFusion re-checks the rows, so index answers may be a superset.
-                Some(_) => TableProviderFilterPushDown::Inexact,
+                // The engine's filters answer exactly (the single-table
+                // engine's results rest on them), so DataFusion need not
+                // read the filter's columns to check them again.
+                Some(_) => TableProviderFilterPushDown::Exact,
                 None => TableProviderFilterPushDown::Unsupported,
             })
             .collect())
@@ -222,7 +226,7 @@ impl TableProvider for SegmentTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[DfExpr],
         limit: Option<usize>,
@@ -248,32 +252,142 @@ impl TableProvider for SegmentTable {
                 schema,
             )));
         }
+        let deadline = state.config().get_extension::<Deadline>();
+        let matched = matching_docs(&self.segments, filter.as_ref(), deadline.as_deref())?;
+        let rows: u64 = matched.iter().map(DocSet::len).sum();
+        let parts = partitions(&self.segments, matched, state.config().target_partitions());
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(self.segments.len().max(1)),
+            Partitioning::UnknownPartitioning(parts.len().max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
+        let mut statistics = Statistics::new_unknown(&schema);
+        statistics.num_rows = Precision::Inexact(rows as usize);
         Ok(Arc::new(SegmentScan {
-            segments: self.segments.clone(),
+            parts,
             columns,
-            filter,
             limit,
             schema,
             properties,
+            statistics: Arc::new(statistics),
         }))
     }
 }
 
-/// Scans segments: partition `i` reads segment `i`.
+/// Docs at least this many make the segments' filters run in parallel.
+const PARALLEL_DOCS: usize = 1 << 17;
+
+/// Each segment's docs that pass `filter`. Run when the scan is planned, so
+/// that the join planner sees how many rows each side has; the segments
+/// are filtered on threads of their own when there are several and enough
+/// docs.
+fn matching_docs(
+    segments: &[Arc<dyn SegmentSource>],
+    filter: Option<&Filter>,
+    deadline: Option<&Deadline>,
+) -> Result<Vec<DocSet>> {
+    let one = |segment: &Arc<dyn SegmentSource>| -> Result<DocSet> {
+        let all = candidate_docs(segment.as_ref());
+        let Some(filter) = filter else {
+            return Ok(all);
+        };
+        let mut columns: Vec<ColumnRef> = Vec::new();
+        filter.columns(&mut |column| {
+            if !columns.iter().any(|c| c.name == column.name) {
+                columns.push(column.clone());
+            }
+        });
+        let plan = scan_plan(Some(filter.clone()), columns);
+        let open = open_columns(&plan, segment.as_ref());
+        let mut stats = FilterStats {
+            entries_scanned: 0,
+            deadline,
+        };
+        filter
+            .docs(&open, &all, &mut stats)
+            .map_err(|err| DataFusionError::Execution(err.to_string()))
+    };
+    let docs: usize = segments.iter().map(|s| s.num_docs()).sum();
+    if filter.is_none() || segments.len() < 2 || docs < PARALLEL_DOCS {
+        return segments.iter().map(one).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = segments
+            .iter()
+            .map(|segment| scope.spawn(move || one(segment)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(DataFusionError::Execution(
+                        "a segment's filter failed".into(),
+                    ))
+                })
+            })
+            .collect()
+    })
+}
+
+/// One partition of a scan: some of one segment's matching docs.
+#[derive(Debug)]
+struct Part {
+    segment: Arc<dyn SegmentSource>,
+    docs: DocSet,
+}
+
+/// Splits the segments' matching docs into about `target` partitions of
+/// similar size (a segment into several when there are fewer segments
+/// than cores), leaving out segments with nothing to read.
+fn partitions(
+    segments: &[Arc<dyn SegmentSource>],
+    matched: Vec<DocSet>,
+    target: usize,
+) -> Vec<Part> {
+    let total: u64 = matched.iter().map(DocSet::len).sum();
+    let share = total
+        .div_ceil(target.max(1) as u64)
+        .max(u64::from(SCAN_BATCH));
+    let mut parts = Vec::new();
+    for (segment, docs) in segments.iter().zip(matched) {
+        if docs.is_empty() {
+            continue;
+        }
+        let pieces = docs.len().div_ceil(share);
+        if pieces <= 1 {
+            parts.push(Part {
+                segment: segment.clone(),
+                docs,
+            });
+            continue;
+        }
+        let num_docs = segment.num_docs() as u64;
+        let span = num_docs.div_ceil(pieces);
+        for piece in 0..pieces {
+            let start = (piece * span).min(num_docs) as u32;
+            let end = ((piece + 1) * span).min(num_docs) as u32;
+            let docs = docs.and(&DocSet::Range(start, end));
+            if !docs.is_empty() {
+                parts.push(Part {
+                    segment: segment.clone(),
+                    docs,
+                });
+            }
+        }
+    }
+    parts
+}
+
+/// Scans segments: partition `i` reads part `i`.
 #[derive(Debug)]
 struct SegmentScan {
-    segments: Vec<Arc<dyn SegmentSource>>,
+    parts: Vec<Part>,
     columns: Vec<ColumnRef>,
-    filter: Option<Filter>,
     limit: Option<usize>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
+    statistics: Arc<Statistics>,
 }
 
 impl fmt::Debug for dyn SegmentSource {
@@ -287,10 +401,9 @@ impl DisplayAs for SegmentScan {
         let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         write!(
             f,
-            "GamaySegmentScan: segments={}, columns=[{}], indexed_filter={}",
-            self.segments.len(),
+            "GamaySegmentScan: parts={}, columns=[{}]",
+            self.parts.len(),
             names.join(", "),
-            self.filter.is_some()
         )
     }
 }
@@ -322,14 +435,27 @@ impl ExecutionPlan for SegmentScan {
         Ok(self)
     }
 
+    fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
+        match partition {
+            None => Ok(self.statistics.clone()),
+            Some(index) => {
+                let mut statistics = Statistics::new_unknown(&self.schema);
+                if let Some(part) = self.parts.get(index) {
+                    statistics.num_rows = Precision::Inexact(part.docs.len() as usize);
+                }
+                Ok(Arc::new(statistics))
+            }
+        }
+    }
+
     fn execute(
         &self,
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let deadline = context.session_config().get_extension::<Deadline>();
-        let batches = match self.segments.get(partition) {
-            Some(segment) => ScanBatches::new(segment.clone(), self, deadline)?,
+        let batches = match self.parts.get(partition) {
+            Some(part) => ScanBatches::new(part, self, deadline),
             None => ScanBatches::empty(self),
         };
         let stream = futures_util::stream::iter(batches);
@@ -357,8 +483,8 @@ fn scan_plan(filter: Option<Filter>, columns: Vec<ColumnRef>) -> Plan {
     }
 }
 
-/// Lazily reads one segment's matching docs, a batch at a time, checking
-/// the query's deadline (when the session has one) before each.
+/// Lazily reads one part's docs, a batch at a time, checking the query's
+/// deadline (when the session has one) before each.
 struct ScanBatches {
     segment: Option<Arc<dyn SegmentSource>>,
     deadline: Option<Arc<Deadline>>,
@@ -367,48 +493,24 @@ struct ScanBatches {
     next: u32,
     remaining: usize,
     schema: SchemaRef,
-    types: Vec<ColumnType>,
+    /// Scratch for dictionary ids and doc lists.
+    ids: Vec<u32>,
+    list: Vec<u32>,
 }
 
 impl ScanBatches {
-    fn new(
-        segment: Arc<dyn SegmentSource>,
-        scan: &SegmentScan,
-        deadline: Option<Arc<Deadline>>,
-    ) -> Result<ScanBatches> {
-        let mut columns = scan.columns.clone();
-        if let Some(filter) = &scan.filter {
-            filter.columns(&mut |column| {
-                if !columns.iter().any(|c| c.name == column.name) {
-                    columns.push(column.clone());
-                }
-            });
-        }
-        let plan = scan_plan(scan.filter.clone(), columns);
-        let docs = {
-            let columns = open_columns(&plan, segment.as_ref());
-            let all = candidate_docs(segment.as_ref());
-            let mut stats = FilterStats {
-                entries_scanned: 0,
-                deadline: deadline.as_deref(),
-            };
-            match &plan.filter {
-                Some(filter) => filter
-                    .docs(&columns, &all, &mut stats)
-                    .map_err(|err| DataFusionError::Execution(err.to_string()))?,
-                None => all,
-            }
-        };
-        Ok(ScanBatches {
-            segment: Some(segment),
+    fn new(part: &Part, scan: &SegmentScan, deadline: Option<Arc<Deadline>>) -> ScanBatches {
+        ScanBatches {
+            segment: Some(part.segment.clone()),
             deadline,
-            plan,
-            docs,
+            plan: scan_plan(None, scan.columns.clone()),
+            docs: part.docs.clone(),
             next: 0,
             remaining: scan.limit.unwrap_or(usize::MAX),
             schema: scan.schema.clone(),
-            types: scan.columns.iter().map(|c| c.ty).collect(),
-        })
+            ids: Vec::new(),
+            list: Vec::new(),
+        }
     }
 
     fn empty(scan: &SegmentScan) -> ScanBatches {
@@ -420,24 +522,38 @@ impl ScanBatches {
             next: 0,
             remaining: 0,
             schema: scan.schema.clone(),
-            types: Vec::new(),
+            ids: Vec::new(),
+            list: Vec::new(),
         }
     }
 
-    /// The next up-to-`SCAN_BATCH` doc ids.
-    fn next_docs(&mut self) -> Option<Vec<u32>> {
+    /// The next up-to-`SCAN_BATCH` docs: a range of a contiguous set, or
+    /// listed in `self.list`.
+    fn next_docs(&mut self) -> Option<Option<(u32, u32)>> {
         let take = (SCAN_BATCH as usize).min(self.remaining);
-        let docs: Vec<u32> = match &self.docs {
+        if take == 0 {
+            return None;
+        }
+        match &self.docs {
             DocSet::Range(start, end) => {
                 let from = (*start).max(self.next);
-                (from..*end).take(take).collect()
+                let to = (*end).min(from.saturating_add(take as u32));
+                if from >= to {
+                    return None;
+                }
+                self.next = to;
+                self.remaining -= (to - from) as usize;
+                Some(Some((from, to)))
             }
-            DocSet::Bitmap(bitmap) => bitmap.range(self.next..).take(take).collect(),
-        };
-        let last = *docs.last()?;
-        self.next = last + 1;
-        self.remaining -= docs.len();
-        Some(docs)
+            DocSet::Bitmap(bitmap) => {
+                self.list.clear();
+                self.list.extend(bitmap.range(self.next..).take(take));
+                let last = *self.list.last()?;
+                self.next = last + 1;
+                self.remaining -= self.list.len();
+                Some(None)
+            }
+        }
     }
 }
 
@@ -451,39 +567,47 @@ impl Iterator for ScanBatches {
             self.segment = None;
             return Some(Err(DataFusionError::Execution(err.to_string())));
         }
-        let docs = self.next_docs()?;
-        if let Some(Err(err)) = self.deadline.as_ref().map(|d| d.scanned(docs.len() as u64)) {
+        let range = self.next_docs()?;
+        let list = std::mem::take(&mut self.list);
+        let docs = match range {
+            Some((start, end)) => Docs::Range(start, end),
+            None => Docs::List(&list),
+        };
+        let result = self.batch(segment.as_ref(), docs);
+        self.list = list;
+        if result.is_err() {
             self.segment = None;
-            return Some(Err(DataFusionError::Execution(err.to_string())));
         }
-        let columns = open_columns(&self.plan, segment.as_ref());
-        let mut arrays = Vec::with_capacity(self.types.len());
-        let by_name: HashMap<&str, ColumnType> = self
-            .plan
-            .columns
-            .iter()
-            .map(|c| (c.name.as_str(), c.ty))
-            .collect();
-        for field in self.schema.fields() {
-            let Some(source) = columns.get(field.name()) else {
-                return Some(Err(DataFusionError::Execution(format!(
+        Some(result)
+    }
+}
+
+impl ScanBatches {
+    fn batch(&mut self, segment: &dyn SegmentSource, docs: Docs<'_>) -> Result<RecordBatch> {
+        if let Some(Err(err)) = self.deadline.as_ref().map(|d| d.scanned(docs.len() as u64)) {
+            return Err(DataFusionError::Execution(err.to_string()));
+        }
+        let columns = open_columns(&self.plan, segment);
+        let mut arrays = Vec::with_capacity(self.plan.columns.len());
+        for column in &self.plan.columns {
+            let Some(source) = columns.get(&column.name) else {
+                return Err(DataFusionError::Execution(format!(
                     "column {} is not open",
-                    field.name()
-                ))));
+                    column.name
+                )));
             };
-            let ty = by_name
-                .get(field.name().as_str())
-                .copied()
-                .unwrap_or(ColumnType::String);
-            arrays.push(to_array(&source.values(Docs::List(&docs)), ty));
+            arrays.push(column_array(
+                source.as_ref(),
+                column.ty,
+                docs,
+                &mut self.ids,
+            ));
         }
         if arrays.is_empty() {
             let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(docs.len()));
-            return Some(
-                RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
-                    .map_err(DataFusionError::from),
-            );
+            return RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+                .map_err(DataFusionError::from);
         }
-        Some(RecordBatch::try_new(self.schema.clone(), arrays).map_err(DataFusionError::from))
+        RecordBatch::try_new(self.schema.clone(), arrays).map_err(DataFusionError::from)
     }
 }
