@@ -13,9 +13,10 @@ the 22 queries of `queries.sql`:
 - on Gamay's single-table engine, the single-table queries (Q1 and Q6);
 - on DuckDB and DataFusion, each holding the tables in memory.
 
-Every Gamay answer is checked against DuckDB's (dates compared as day
-numbers, numbers within 1e-6 relative). Prints a markdown table of median
-milliseconds.
+Each engine runs alone on the machine, one after the other. Every Gamay
+answer is checked against DuckDB's (dates compared as day numbers, numbers
+within 1e-6 relative); the exit status is 1 if any differs. Prints a
+markdown table of median milliseconds.
 
 Usage:
     pip install duckdb datafusion pyarrow tpchgen-cli
@@ -233,46 +234,62 @@ def main():
         subprocess.run(["tpchgen-cli", "parquet", "-s", str(args.scale),
                         "--output-dir", args.dir], check=True)
     gamay = load(args, files)
+    queries = [(name, sql) for name, sql in load_queries(args.queries)
+               if not args.only or name in args.only.split(",")]
+    # Each engine runs alone on the machine: Gamay first, then DuckDB, then
+    # DataFusion, each loaded only for its own phase.
+    ours = {}
     gamay.start()
+    try:
+        for name, sql in queries:
+            for multistage in (True, False):
+                if not multistage and name not in SINGLE_TABLE:
+                    continue
+                text = gamay_sql(sql)
+                try:
+                    answer = gamay.query(text, multistage)
+                    ms = timed(lambda: gamay.query(text, multistage), args.runs)
+                    ours[name, multistage] = (answer, f"{ms:.1f}")
+                except RuntimeError as err:
+                    ours[name, multistage] = (err, "error")
+    finally:
+        gamay.stop()
     import duckdb
-    import datafusion
-    import pyarrow.parquet as pq
     duck = duckdb.connect()
-    fusion = datafusion.SessionContext()
     for name in TABLES:
         duck.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{files[name]}')")
+    expected, duck_ms = {}, {}
+    for name, sql in queries:
+        expected[name] = duck.execute(sql).fetchall()
+        duck_ms[name] = timed(lambda: duck.execute(sql).fetchall(), args.runs)
+    duck.close()
+    del duck
+    import datafusion
+    import pyarrow.parquet as pq
+    fusion = datafusion.SessionContext()
+    for name in TABLES:
         fusion.register_record_batches(name, [pq.read_table(files[name]).to_batches()])
-    only = set(args.only.split(",")) if args.only else None
+    fusion_ms = {name: timed(lambda: fusion.sql(sql).collect(), args.runs) for name, sql in queries}
     print("| query | gamay multi-stage | gamay single-table | duckdb | datafusion | answer |")
     print("|---|---|---|---|---|---|")
     mismatches = 0
-    try:
-        for name, sql in load_queries(args.queries):
-            if only and name not in only:
+    for name, _ in queries:
+        cells, verdict = [], "same as DuckDB"
+        for multistage in (True, False):
+            if (name, multistage) not in ours:
+                cells.append("")
                 continue
-            expected = duck.execute(sql).fetchall()
-            ours = gamay_sql(sql)
-            cells = []
-            verdict = "same as DuckDB"
-            for multistage in (True, False):
-                if not multistage and name not in SINGLE_TABLE:
-                    cells.append("")
-                    continue
-                try:
-                    answer = gamay.query(ours, multistage)
-                    if not same(answer, expected):
-                        verdict = "DIFFERS from DuckDB"
-                        mismatches += 1
-                        print(f"# {name}: gamay {answer[:3]} duckdb {expected[:3]}", file=sys.stderr)
-                    cells.append(f"{timed(lambda: gamay.query(ours, multistage), args.runs):.1f}")
-                except RuntimeError as err:
-                    cells.append("error")
-                    verdict = f"error: {err}"
-            cells.append(f"{timed(lambda: duck.execute(sql).fetchall(), args.runs):.1f}")
-            cells.append(f"{timed(lambda: fusion.sql(sql).collect(), args.runs):.1f}")
-            print(f"| {name} | {' | '.join(cells)} | {verdict} |", flush=True)
-    finally:
-        gamay.stop()
+            answer, ms = ours[name, multistage]
+            cells.append(ms)
+            if isinstance(answer, Exception):
+                verdict = f"error: {answer}"
+                mismatches += 1
+            elif not same(answer, expected[name]):
+                verdict = "DIFFERS from DuckDB"
+                mismatches += 1
+                print(f"# {name}: gamay {answer[:3]} duckdb {expected[name][:3]}", file=sys.stderr)
+        cells += [f"{duck_ms[name]:.1f}", f"{fusion_ms[name]:.1f}"]
+        print(f"| {name} | {' | '.join(cells)} | {verdict} |", flush=True)
     sys.exit(1 if mismatches else 0)
 
 

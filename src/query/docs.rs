@@ -80,7 +80,7 @@ impl DocSet {
     }
 
     /// The bitmap restricted to `start..end`, kept a range when it is one.
-    fn normalized(bitmap: RoaringBitmap) -> DocSet {
+    pub fn normalized(bitmap: RoaringBitmap) -> DocSet {
         match (bitmap.min(), bitmap.max()) {
             (None, _) | (_, None) => DocSet::empty(),
             (Some(min), Some(max)) if bitmap.len() == (max - min + 1) as u64 => {

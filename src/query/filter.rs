@@ -144,6 +144,24 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// Whether answering the filter reads values doc by doc (a predicate no
+    /// index serves, or an expression), rather than indexes alone.
+    pub fn scans(&self, columns: &Columns<'_>) -> bool {
+        match self {
+            Filter::Const(_) => false,
+            Filter::And(children) | Filter::Or(children) => {
+                children.iter().any(|child| child.scans(columns))
+            }
+            Filter::Not(child) => child.scans(columns),
+            Filter::Column { column, pred } => columns
+                .get(&column.name)
+                .is_none_or(|source| !indexed(source.as_ref(), pred)),
+            Filter::Expr(_) => true,
+        }
+    }
+}
+
 /// Conjuncts that an index answers go first, so scans see fewer docs.
 fn ordered<'a>(children: &'a [Filter], columns: &Columns<'_>) -> Vec<&'a Filter> {
     let cost = |filter: &Filter| match filter {

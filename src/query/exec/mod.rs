@@ -15,11 +15,12 @@ mod startree;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
+use roaring::RoaringBitmap;
 
 use super::agg::Acc;
 use super::docs::DocSet;
 use super::eval::Columns;
-use super::filter::FilterStats;
+use super::filter::{Filter, FilterStats};
 use super::plan::{Plan, PlanKind};
 use super::reduce;
 use super::source::{candidate_docs, AbsentColumn, ColumnSource, SegmentSource};
@@ -187,7 +188,14 @@ fn scan(
     let mut stats = segment_stats(segment);
     let mut filter_stats = FilterStats::until(deadline);
     let docs = match &plan.filter {
-        Some(filter) => filter.docs(&columns, &candidates, &mut filter_stats)?,
+        Some(filter) => filter_docs(
+            filter,
+            plan,
+            segment,
+            &columns,
+            &candidates,
+            &mut filter_stats,
+        )?,
         None => candidates,
     };
     stats.entries_in_filter = filter_stats.entries_scanned;
@@ -244,8 +252,55 @@ fn scan(
     Ok((partial, stats))
 }
 
-/// Docs per parallel aggregation task, at least.
-const PARALLEL_MIN_DOCS: u64 = 1 << 17;
+/// The docs of `candidates` that `filter` matches. A filter that scans
+/// values runs in parallel over parts of a large candidate set (columns
+/// opened per part through `plan`), its parts' matches joined after.
+pub fn filter_docs(
+    filter: &Filter,
+    plan: &Plan,
+    segment: &dyn SegmentSource,
+    columns: &Columns<'_>,
+    candidates: &DocSet,
+    stats: &mut FilterStats<'_>,
+) -> Result<DocSet, ExecError> {
+    let parts = if filter.scans(columns) {
+        split(candidates, rayon::current_num_threads())
+    } else {
+        Vec::new()
+    };
+    if parts.len() <= 1 {
+        return filter.docs(columns, candidates, stats);
+    }
+    let deadline = stats.deadline;
+    let results: Vec<Result<(DocSet, u64), ExecError>> = parts
+        .par_iter()
+        .map(|part| {
+            let columns = open_columns(plan, segment);
+            let mut part_stats = FilterStats {
+                entries_scanned: 0,
+                deadline,
+            };
+            let docs = filter.docs(&columns, part, &mut part_stats)?;
+            Ok((docs, part_stats.entries_scanned))
+        })
+        .collect();
+    let mut matched = RoaringBitmap::new();
+    for result in results {
+        let (docs, scanned) = result?;
+        stats.entries_scanned += scanned;
+        match docs {
+            DocSet::Range(start, end) => {
+                matched.insert_range(start..end);
+            }
+            DocSet::Bitmap(bitmap) => matched |= bitmap,
+        }
+    }
+    Ok(DocSet::normalized(matched))
+}
+
+/// Docs per parallel filter or aggregation task, at least (fewer in unit
+/// tests, so that their small segments take the parallel paths too).
+const PARALLEL_MIN_DOCS: u64 = if cfg!(test) { 1 << 8 } else { 1 << 17 };
 
 /// Whether the query's groups are few (no GROUP BY, or dictionary keys
 /// whose id space is at most 65,536), so parallel parts merge cheaply.
@@ -269,7 +324,7 @@ fn small_group_space(plan: &Plan, columns: &Columns<'_>) -> bool {
 }
 
 /// Splits `docs` into up to `ways` parts of about equal size.
-fn split(docs: &DocSet, ways: usize) -> Vec<DocSet> {
+pub fn split(docs: &DocSet, ways: usize) -> Vec<DocSet> {
     let ways = ways.min((docs.len() / PARALLEL_MIN_DOCS) as usize);
     if ways <= 1 {
         return vec![docs.clone()];

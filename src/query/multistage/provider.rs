@@ -27,13 +27,14 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
+use roaring::RoaringBitmap;
 
 use super::arrow::{arrow_type, column_array};
 use super::remote::{RemoteRows, RemoteScan};
 use crate::expr::value::Value;
 use crate::expr::ColumnRef;
 use crate::query::docs::{DocSet, Docs};
-use crate::query::exec::{open_columns, Deadline};
+use crate::query::exec::{open_columns, split, Deadline};
 use crate::query::filter::{Filter, FilterStats, Pred};
 use crate::query::options::QueryOptions;
 use crate::query::plan::{Plan, PlanKind};
@@ -253,7 +254,13 @@ impl TableProvider for SegmentTable {
             )));
         }
         let deadline = state.config().get_extension::<Deadline>();
-        let matched = matching_docs(&self.segments, filter.as_ref(), deadline.as_deref())?;
+        let threads = state.config().target_partitions();
+        let matched = matching_docs(
+            &self.segments,
+            filter.as_ref(),
+            deadline.as_deref(),
+            threads,
+        )?;
         let rows: u64 = matched.iter().map(DocSet::len).sum();
         let parts = partitions(&self.segments, matched, state.config().target_partitions());
         let properties = Arc::new(PlanProperties::new(
@@ -275,59 +282,100 @@ impl TableProvider for SegmentTable {
     }
 }
 
-/// Docs at least this many make the segments' filters run in parallel.
-const PARALLEL_DOCS: usize = 1 << 17;
-
 /// Each segment's docs that pass `filter`. Run when the scan is planned, so
-/// that the join planner sees how many rows each side has; the segments
-/// are filtered on threads of their own when there are several and enough
-/// docs.
+/// that the join planner sees how many rows each side has. A filter that
+/// scans values runs on threads of the multi-stage engine's own (they
+/// inherit its lower priority), over parts of the segments' docs.
 fn matching_docs(
     segments: &[Arc<dyn SegmentSource>],
     filter: Option<&Filter>,
     deadline: Option<&Deadline>,
+    threads: usize,
 ) -> Result<Vec<DocSet>> {
-    let one = |segment: &Arc<dyn SegmentSource>| -> Result<DocSet> {
+    let Some(filter) = filter else {
+        return Ok(segments
+            .iter()
+            .map(|s| candidate_docs(s.as_ref()))
+            .collect());
+    };
+    let mut columns: Vec<ColumnRef> = Vec::new();
+    filter.columns(&mut |column| {
+        if !columns.iter().any(|c| c.name == column.name) {
+            columns.push(column.clone());
+        }
+    });
+    let plan = scan_plan(Some(filter.clone()), columns);
+    // (segment, part of its docs) to filter.
+    let mut tasks: Vec<(usize, DocSet)> = Vec::new();
+    for (index, segment) in segments.iter().enumerate() {
         let all = candidate_docs(segment.as_ref());
-        let Some(filter) = filter else {
-            return Ok(all);
-        };
-        let mut columns: Vec<ColumnRef> = Vec::new();
-        filter.columns(&mut |column| {
-            if !columns.iter().any(|c| c.name == column.name) {
-                columns.push(column.clone());
-            }
-        });
-        let plan = scan_plan(Some(filter.clone()), columns);
-        let open = open_columns(&plan, segment.as_ref());
+        let scans = filter.scans(&open_columns(&plan, segment.as_ref()));
+        let ways = if scans { threads } else { 1 };
+        tasks.extend(split(&all, ways).into_iter().map(|part| (index, part)));
+    }
+    let run = |(index, part): &(usize, DocSet)| -> Result<DocSet> {
+        let segment = segments[*index].as_ref();
+        let open = open_columns(&plan, segment);
         let mut stats = FilterStats {
             entries_scanned: 0,
             deadline,
         };
         filter
-            .docs(&open, &all, &mut stats)
+            .docs(&open, part, &mut stats)
             .map_err(|err| DataFusionError::Execution(err.to_string()))
     };
-    let docs: usize = segments.iter().map(|s| s.num_docs()).sum();
-    if filter.is_none() || segments.len() < 2 || docs < PARALLEL_DOCS {
-        return segments.iter().map(one).collect();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = segments
-            .iter()
-            .map(|segment| scope.spawn(move || one(segment)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle.join().unwrap_or_else(|_| {
+    let results: Vec<Result<DocSet>> = if tasks.len() < 2 || threads < 2 {
+        tasks.iter().map(run).collect()
+    } else {
+        // Each thread takes every `threads`-th task.
+        let workers = threads.min(tasks.len());
+        let mut done: Vec<Option<Result<DocSet>>> = (0..tasks.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|worker| {
+                    let (tasks, run) = (&tasks, &run);
+                    scope.spawn(move || {
+                        (worker..tasks.len())
+                            .step_by(workers)
+                            .map(|task| (task, run(&tasks[task])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for handle in handles {
+                match handle.join() {
+                    Ok(results) => results
+                        .into_iter()
+                        .for_each(|(task, r)| done[task] = Some(r)),
+                    Err(_) => {
+                        return Err(DataFusionError::Execution(
+                            "a segment's filter failed".into(),
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        done.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
                     Err(DataFusionError::Execution(
-                        "a segment's filter failed".into(),
+                        "a filter part was not run".into(),
                     ))
                 })
             })
             .collect()
-    })
+    };
+    let mut matched: Vec<RoaringBitmap> = vec![RoaringBitmap::new(); segments.len()];
+    for ((index, _), result) in tasks.iter().zip(results) {
+        match result? {
+            DocSet::Range(start, end) => {
+                matched[*index].insert_range(start..end);
+            }
+            DocSet::Bitmap(bitmap) => matched[*index] |= bitmap,
+        }
+    }
+    Ok(matched.into_iter().map(DocSet::normalized).collect())
 }
 
 /// One partition of a scan: some of one segment's matching docs.
