@@ -5,8 +5,11 @@
 //! doc (the segment is pruned) or every doc ("match all"); a bloom filter
 //! rules a value out; the sorted index turns it into one doc range; an
 //! inverted or range index gives a bitmap; only then are values scanned,
-//! and only inside the docs the conjuncts before it left. Dictionary
-//! columns evaluate a predicate once per distinct value, then compare ids.
+//! and only inside the docs the conjuncts before it left, the conjuncts of
+//! an AND that need a scan all in one pass ([`fused`]). Dictionary columns
+//! evaluate a predicate once per distinct value, then compare ids.
+
+mod fused;
 
 use std::ops::Bound;
 
@@ -104,14 +107,26 @@ impl Filter {
             Filter::Const(true) => Ok(candidates.clone()),
             Filter::Const(false) => Ok(DocSet::empty()),
             Filter::And(children) => {
-                let mut docs = candidates.clone();
+                // Conjuncts only a scan answers are tested together, in one
+                // pass over the docs the others leave.
+                let mut tests = Vec::new();
+                let mut others = Vec::new();
                 for child in ordered(children, columns) {
-                    docs = child.docs(columns, &docs, stats)?;
-                    if docs.is_empty() {
-                        break;
+                    match fused::compile(child, columns, stats)? {
+                        Some(fused::Compiled::All) => {}
+                        Some(fused::Compiled::Nothing) => return Ok(DocSet::empty()),
+                        Some(fused::Compiled::Test(test)) => tests.push(test),
+                        None => others.push(child),
                     }
                 }
-                Ok(docs)
+                let mut docs = candidates.clone();
+                for child in others {
+                    docs = child.docs(columns, &docs, stats)?;
+                    if docs.is_empty() {
+                        return Ok(docs);
+                    }
+                }
+                fused::run(&tests, columns, &docs, stats)
             }
             Filter::Or(children) => {
                 let mut matched = DocSet::empty();
@@ -342,14 +357,14 @@ fn matching_ids(
     Ok(ids)
 }
 
-fn dictionary_docs(
+/// The ids of the dictionary entries `pred` matches, and their range when
+/// the dictionary is sorted and the predicate is a range.
+fn dictionary_ids(
     source: &dyn ColumnSource,
     cardinality: usize,
     pred: &Pred,
-    candidates: &DocSet,
-    stats: &mut FilterStats<'_>,
-) -> Result<DocSet, ExecError> {
-    // The matching ids, as a contiguous range when the dictionary is sorted.
+    stats: &FilterStats<'_>,
+) -> Result<(Vec<u32>, Option<std::ops::Range<u32>>), ExecError> {
     let mut range = None;
     let ids: Vec<u32> = match pred {
         // Each value's id (a binary search each), unless the list is longer
@@ -385,6 +400,18 @@ fn dictionary_docs(
         },
         _ => matching_ids(source, cardinality, pred, stats)?,
     };
+    Ok((ids, range))
+}
+
+fn dictionary_docs(
+    source: &dyn ColumnSource,
+    cardinality: usize,
+    pred: &Pred,
+    candidates: &DocSet,
+    stats: &mut FilterStats<'_>,
+) -> Result<DocSet, ExecError> {
+    // The matching ids, as a contiguous range when the dictionary is sorted.
+    let (ids, range) = dictionary_ids(source, cardinality, pred, stats)?;
     if ids.is_empty() {
         return Ok(DocSet::empty());
     }

@@ -1,0 +1,219 @@
+//! Conjuncts that only a scan answers, tested together: the predicates of
+//! an AND that no index or statistic serves are compiled once per segment
+//! into [`Test`]s, and one pass over the candidate docs reads each batch
+//! once per test and keeps the docs that pass them all (the later tests
+//! skip batches that nothing passed), instead of making a doc set per
+//! predicate for the next one to walk.
+
+use std::ops::Bound;
+
+use super::{decided_by_stats, dictionary_ids, scan, Filter, FilterStats, Pred};
+use crate::expr::eval::truthy;
+use crate::expr::value::{Value, Vector};
+use crate::expr::Expr;
+use crate::query::docs::{DocSet, Docs};
+use crate::query::error::ExecError;
+use crate::query::eval::{eval_batch, Columns};
+use crate::query::source::ColumnSource;
+
+/// One conjunct, compiled for a segment.
+pub(super) enum Test<'c> {
+    /// A single-value dictionary column: whether each id passes.
+    Ids {
+        source: &'c dyn ColumnSource,
+        passes: Vec<bool>,
+    },
+    /// A numeric column without a dictionary against a range: bounds as
+    /// (value, inclusive).
+    Numbers {
+        source: &'c dyn ColumnSource,
+        low: Option<(f64, bool)>,
+        high: Option<(f64, bool)>,
+    },
+    /// Any other boolean expression.
+    Expr(&'c Expr),
+}
+
+/// What compiling a conjunct found.
+pub(super) enum Compiled<'c> {
+    /// Every doc passes: the conjunct drops out.
+    All,
+    /// No doc passes: the AND matches nothing.
+    Nothing,
+    Test(Test<'c>),
+}
+
+/// `filter` as a [`Test`], when only a scan answers it: a predicate on a
+/// single-value column with no inverted, sorted or range index that
+/// statistics do not decide, or an expression. `None` for anything else.
+pub(super) fn compile<'c>(
+    filter: &'c Filter,
+    columns: &'c Columns<'_>,
+    stats: &FilterStats<'_>,
+) -> Result<Option<Compiled<'c>>, ExecError> {
+    let (column, pred) = match filter {
+        Filter::Expr(expr) => return Ok(Some(Compiled::Test(Test::Expr(expr)))),
+        Filter::Column { column, pred } => (column, pred),
+        _ => return Ok(None),
+    };
+    let Some(source) = columns.get(&column.name) else {
+        return Ok(None);
+    };
+    let source: &dyn ColumnSource = source.as_ref();
+    let indexes = source.indexes();
+    if matches!(pred, Pred::IsNull)
+        || !source.single_value()
+        || indexes.inverted
+        || indexes.sorted
+        || indexes.range
+    {
+        return Ok(None);
+    }
+    match decided_by_stats(source, pred) {
+        Some(true) => return Ok(Some(Compiled::All)),
+        Some(false) => return Ok(Some(Compiled::Nothing)),
+        None => {}
+    }
+    if let Pred::In(values) = pred {
+        if values.iter().all(|v| source.bloom_excludes(v)) {
+            return Ok(Some(Compiled::Nothing));
+        }
+    }
+    if let Some(cardinality) = source.cardinality() {
+        let (ids, _) = dictionary_ids(source, cardinality, pred, stats)?;
+        if ids.is_empty() {
+            return Ok(Some(Compiled::Nothing));
+        }
+        if ids.len() == cardinality {
+            return Ok(Some(Compiled::All));
+        }
+        let mut passes = vec![false; cardinality];
+        ids.iter().for_each(|id| passes[*id as usize] = true);
+        return Ok(Some(Compiled::Test(Test::Ids { source, passes })));
+    }
+    let Pred::Range(low, high) = pred else {
+        return Ok(None);
+    };
+    if !source.kind().is_numeric() {
+        return Ok(None);
+    }
+    let bound = |b: &Bound<Value>| match b {
+        Bound::Included(v) => v.as_f64().map(|x| Some((x, true))),
+        Bound::Excluded(v) => v.as_f64().map(|x| Some((x, false))),
+        Bound::Unbounded => Some(None),
+    };
+    Ok(match (bound(low), bound(high)) {
+        (Some(low), Some(high)) => Some(Compiled::Test(Test::Numbers { source, low, high })),
+        _ => None,
+    })
+}
+
+/// Buffers reused from batch to batch.
+#[derive(Default)]
+struct Scratch {
+    ids: Vec<u32>,
+    numbers: Vec<f64>,
+    /// Rows of the batch still passing, and their docs.
+    rows: Vec<usize>,
+    docs: Vec<u32>,
+}
+
+impl Test<'_> {
+    /// Writes whether each doc passes into `out` (`first`), or clears the
+    /// flags of those that do not. An expression after the first test is
+    /// evaluated only on the docs still passing, since on the others it
+    /// may fail (a division by zero the conjuncts before it rule out).
+    fn apply(
+        &self,
+        docs: Docs<'_>,
+        columns: &Columns<'_>,
+        scratch: &mut Scratch,
+        out: &mut Vec<bool>,
+        first: bool,
+    ) -> Result<(), ExecError> {
+        let mut set = |flags: &mut dyn Iterator<Item = bool>| {
+            if first {
+                out.extend(flags);
+            } else {
+                out.iter_mut().zip(flags).for_each(|(o, f)| *o &= f);
+            }
+        };
+        if let (Test::Expr(expr), false) = (self, first) {
+            scratch.rows.clear();
+            scratch.docs.clear();
+            for (row, passing) in out.iter().enumerate() {
+                if *passing {
+                    scratch.rows.push(row);
+                    scratch.docs.push(docs.get(row));
+                }
+            }
+            let values = eval_batch(expr, columns, Docs::List(&scratch.docs))?;
+            for (index, row) in scratch.rows.iter().enumerate() {
+                out[*row] = match &values {
+                    Vector::Bool(flags) => flags.get(index).copied().unwrap_or(false),
+                    other => truthy(&other.value(index)),
+                };
+            }
+            return Ok(());
+        }
+        match self {
+            Test::Ids { source, passes } => {
+                source.ids(docs, &mut scratch.ids);
+                set(&mut scratch
+                    .ids
+                    .iter()
+                    .map(|id| passes.get(*id as usize).copied().unwrap_or(false)));
+            }
+            Test::Numbers { source, low, high } => {
+                source.f64_values(docs, &mut scratch.numbers);
+                let (low, high) = (*low, *high);
+                set(&mut scratch.numbers.iter().map(|x| {
+                    let above = match low {
+                        None => true,
+                        Some((lo, true)) => *x >= lo,
+                        Some((lo, false)) => *x > lo,
+                    };
+                    let below = match high {
+                        None => true,
+                        Some((hi, true)) => *x <= hi,
+                        Some((hi, false)) => *x < hi,
+                    };
+                    above && below
+                }));
+            }
+            Test::Expr(expr) => match eval_batch(expr, columns, docs)? {
+                Vector::Bool(flags) => set(&mut flags.into_iter()),
+                other => set(&mut (0..other.len()).map(|row| truthy(&other.value(row)))),
+            },
+        }
+        Ok(())
+    }
+}
+
+/// The docs of `candidates` that pass every test, in one pass.
+pub(super) fn run(
+    tests: &[Test<'_>],
+    columns: &Columns<'_>,
+    candidates: &DocSet,
+    stats: &mut FilterStats<'_>,
+) -> Result<DocSet, ExecError> {
+    let Some((first, rest)) = tests.split_first() else {
+        return Ok(candidates.clone());
+    };
+    let mut scratch = Scratch::default();
+    // Entries the later tests read (the scan counts the first's).
+    let mut more = 0u64;
+    let docs = scan(candidates, stats, |batch, out| {
+        first.apply(batch, columns, &mut scratch, out, true)?;
+        for test in rest {
+            if !out.contains(&true) {
+                break;
+            }
+            test.apply(batch, columns, &mut scratch, out, false)?;
+            more += batch.len() as u64;
+        }
+        Ok(())
+    })?;
+    stats.entries_scanned += more;
+    Ok(docs)
+}
