@@ -115,7 +115,7 @@ impl Filter {
                     match fused::compile(child, columns, stats)? {
                         Some(fused::Compiled::All) => {}
                         Some(fused::Compiled::Nothing) => return Ok(DocSet::empty()),
-                        Some(fused::Compiled::Test(test)) => tests.push(test),
+                        Some(fused::Compiled::Test(test)) => fused::push(&mut tests, test),
                         None => others.push(child),
                     }
                 }
@@ -246,9 +246,14 @@ fn scan(
         }
         stats.entries_scanned += docs.len() as u64;
         if dense {
-            for (index, flag) in flags.iter().enumerate() {
-                let at = (docs.get(index) - base) as usize;
-                words[at >> 6] |= u64::from(*flag) << (at & 63);
+            match docs {
+                Docs::Range(start, _) => set_bits(&mut words, (start - base) as usize, &flags),
+                Docs::List(list) => {
+                    for (doc, flag) in list.iter().zip(&flags) {
+                        let at = (doc - base) as usize;
+                        words[at >> 6] |= u64::from(*flag) << (at & 63);
+                    }
+                }
             }
         } else {
             run.clear();
@@ -269,6 +274,29 @@ fn scan(
         matched = RoaringBitmap::from_lsb0_bytes(base, &bytes);
     }
     Ok(DocSet::Bitmap(matched))
+}
+
+/// Sets bit `at + i` of `words` for each true `flags[i]`, a word at a time
+/// where the bits fill whole words.
+fn set_bits(words: &mut [u64], mut at: usize, mut flags: &[bool]) {
+    while at % 64 != 0 && !flags.is_empty() {
+        words[at >> 6] |= u64::from(flags[0]) << (at & 63);
+        at += 1;
+        flags = &flags[1..];
+    }
+    let mut chunks = flags.chunks_exact(64);
+    for chunk in &mut chunks {
+        let word = chunk
+            .iter()
+            .enumerate()
+            .fold(0u64, |word, (bit, flag)| word | u64::from(*flag) << bit);
+        words[at >> 6] |= word;
+        at += 64;
+    }
+    for flag in chunks.remainder() {
+        words[at >> 6] |= u64::from(*flag) << (at & 63);
+        at += 1;
+    }
 }
 
 /// Statistics alone decide the predicate: `Some(true)` every doc matches,

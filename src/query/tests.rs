@@ -667,6 +667,14 @@ fn conjuncts_scanned_together_agree_with_each_one_alone() {
         vec!["exchange <> 'NYSE'", "fee < 2", "shares * 2 > 30"],
         vec!["shares * 2 > 30", "side <> 'SELL'", "fee > 0.5"],
         vec!["exchange IN ('NYSE', 'LSE')", "side LIKE 'S%'"],
+        vec!["shares >= 20", "shares < 45", "side = 'BUY'"],
+        // Two conjuncts on one dictionary column are read as one.
+        vec![
+            "exchange IN ('NYSE', 'LSE')",
+            "exchange >= 'M'",
+            "shares < 60",
+        ],
+        vec!["exchange <= 'NASDAQ'", "fee > 0.1", "exchange > 'M'"],
     ] {
         let together = format!(
             "SELECT COUNT(*), SUM(shares) FROM trades WHERE {}",

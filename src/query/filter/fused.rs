@@ -20,6 +20,7 @@ use crate::query::source::ColumnSource;
 pub(super) enum Test<'c> {
     /// A single-value dictionary column: whether each id passes.
     Ids {
+        column: &'c str,
         source: &'c dyn ColumnSource,
         passes: Vec<bool>,
     },
@@ -89,7 +90,11 @@ pub(super) fn compile<'c>(
         }
         let mut passes = vec![false; cardinality];
         ids.iter().for_each(|id| passes[*id as usize] = true);
-        return Ok(Some(Compiled::Test(Test::Ids { source, passes })));
+        return Ok(Some(Compiled::Test(Test::Ids {
+            column: &column.name,
+            source,
+            passes,
+        })));
     }
     let Pred::Range(low, high) = pred else {
         return Ok(None);
@@ -106,6 +111,32 @@ pub(super) fn compile<'c>(
         (Some(low), Some(high)) => Some(Compiled::Test(Test::Numbers { source, low, high })),
         _ => None,
     })
+}
+
+/// Adds `test` to `tests`, folded into the test of the same dictionary
+/// column when there is one (`d >= a AND d < b` reads `d` once).
+pub(super) fn push<'c>(tests: &mut Vec<Test<'c>>, test: Test<'c>) {
+    if let Test::Ids {
+        column,
+        passes: add,
+        ..
+    } = &test
+    {
+        for existing in tests.iter_mut() {
+            if let Test::Ids {
+                column: other,
+                passes,
+                ..
+            } = existing
+            {
+                if other == column && passes.len() == add.len() {
+                    passes.iter_mut().zip(add).for_each(|(p, a)| *p &= *a);
+                    return;
+                }
+            }
+        }
+    }
+    tests.push(test);
 }
 
 /// Buffers reused from batch to batch.
@@ -157,7 +188,7 @@ impl Test<'_> {
             return Ok(());
         }
         match self {
-            Test::Ids { source, passes } => {
+            Test::Ids { source, passes, .. } => {
                 source.ids(docs, &mut scratch.ids);
                 set(&mut scratch
                     .ids
