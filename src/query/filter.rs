@@ -279,7 +279,7 @@ fn scan(
 /// Sets bit `at + i` of `words` for each true `flags[i]`, a word at a time
 /// where the bits fill whole words.
 fn set_bits(words: &mut [u64], mut at: usize, mut flags: &[bool]) {
-    while at % 64 != 0 && !flags.is_empty() {
+    while !at.is_multiple_of(64) && !flags.is_empty() {
         words[at >> 6] |= u64::from(flags[0]) << (at & 63);
         at += 1;
         flags = &flags[1..];
