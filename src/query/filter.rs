@@ -545,28 +545,14 @@ fn scan_values(
     candidates: &DocSet,
     stats: &mut FilterStats<'_>,
 ) -> Result<DocSet, ExecError> {
-    let mut numbers = Vec::new();
-    let numeric_range = match pred {
-        Pred::Range(low, high) if source.kind().is_numeric() && source.single_value() => {
-            let bound = |b: &Bound<Value>| match b {
-                Bound::Included(v) => v.as_f64().map(|x| (x, true)),
-                Bound::Excluded(v) => v.as_f64().map(|x| (x, false)),
-                Bound::Unbounded => Some((f64::NAN, true)),
-            };
-            bound(low).zip(bound(high))
+    if let Pred::Range(low, high) = pred {
+        if let Some(range) = fused::NumericRange::of(source, low, high) {
+            let mut numbers = Vec::new();
+            return scan(candidates, stats, |docs, out| {
+                range.test(source, docs, &mut numbers, &mut |flags| out.extend(flags));
+                Ok(())
+            });
         }
-        _ => None,
-    };
-    if let Some(((lo, lo_incl), (hi, hi_incl))) = numeric_range {
-        return scan(candidates, stats, |docs, out| {
-            source.f64_values(docs, &mut numbers);
-            out.extend(numbers.iter().map(|x| {
-                let above = lo.is_nan() || if lo_incl { *x >= lo } else { *x > lo };
-                let below = hi.is_nan() || if hi_incl { *x <= hi } else { *x < hi };
-                above && below
-            }));
-            Ok(())
-        });
     }
     scan(candidates, stats, |docs, out| {
         if let (Pred::Regex(pattern), Some(texts)) = (pred, source.raw_text()) {

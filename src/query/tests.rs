@@ -700,3 +700,50 @@ fn conjuncts_scanned_together_agree_with_each_one_alone() {
         assert_eq!(run(guarded, &table, segment), run(buys, &table, segment));
     }
 }
+
+#[test]
+fn ranges_over_raw_longs_compare_exactly() {
+    // `id` stored raw; two ids that are one apart past 2^53, where doubles
+    // cannot tell them apart.
+    let schema: catalog::Parsed<Schema> = catalog::parse(SCHEMA.as_bytes(), "schema").unwrap();
+    let mut table: Json = serde_json::from_str(TABLE).unwrap();
+    table["tableIndexConfig"]["noDictionaryColumns"] = json!(["id", "fee"]);
+    let table: catalog::Parsed<TableConfig> =
+        catalog::parse(table.to_string().as_bytes(), "table").unwrap();
+    let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
+    let rows: Vec<_> = ROWS_A
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            let mut row: Json = serde_json::from_str(line).unwrap();
+            if index < 2 {
+                row["id"] = json!(9_007_199_254_740_992i64 + index as i64);
+                row["side"] = json!("BUY");
+            }
+            json_row(&row, &spec).unwrap()
+        })
+        .collect();
+    let mutable = Arc::new(MutableSegment::new(spec.clone()));
+    mutable.append(&rows).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let info = SealInfo {
+        late_docs: Vec::new(),
+        segment_name: "longs_0".into(),
+        stream: None,
+    };
+    let (path, _) = mutable.seal(dir.path(), &info).unwrap();
+    let sealed = ImmutableSegment::open(&path).unwrap();
+    let snapshot = MutableSnapshot::new("longs__0__0".into(), mutable);
+    let table = columns(&schema.value);
+    for segment in [&sealed as &dyn SegmentSource, &snapshot] {
+        for (sql, expected) in [
+            ("SELECT COUNT(*) FROM trades WHERE id >= 9007199254740993", 1),
+            ("SELECT COUNT(*) FROM trades WHERE id > 9007199254740992", 1),
+            ("SELECT COUNT(*) FROM trades WHERE id < 9007199254740993 AND id > 9007199254740000", 1),
+            ("SELECT COUNT(*) FROM trades WHERE id >= 9007199254740993 AND side = 'BUY'", 1),
+            ("SELECT COUNT(*) FROM trades WHERE side = 'BUY' AND id <= 9007199254740992 AND id > 1000", 1),
+        ] {
+            assert_eq!(run(sql, &table, segment), vec![vec![Value::Long(expected)]], "{sql}");
+        }
+    }
+}

@@ -15,7 +15,7 @@
 //! nodes (children come after their parent, so walking always ends), and
 //! that every record's sketch reads whole.
 
-use super::{MetricFunc, Node, RecordSketch, SketchColumn, StarTree, NONE};
+use super::{MetricFunc, Node, RecordSketch, SketchColumn, StarTree, NONE, STAR};
 use crate::index::error::{Error, Result};
 
 const HEADER: usize = 24;
@@ -196,8 +196,58 @@ pub fn decode(bytes: &[u8], funcs: &[MetricFunc]) -> Result<StarTree> {
             bytes.len()
         )));
     }
+    check_paths(&tree)?;
     tree.summarize();
     Ok(tree)
+}
+
+/// Queries read a node's path values from any one of its records and take
+/// a leaf's totals for all of them: each child must be one level below its
+/// parent, its records must hold its value (or STAR for a star child) in
+/// the dimension its parent splits on, and a leaf's records real values in
+/// the dimensions below its path.
+fn check_paths(tree: &StarTree) -> Result<()> {
+    let bad = |index: usize| Error::Malformed(format!("star-tree node {index} is off its path"));
+    for (index, node) in tree.nodes.iter().enumerate() {
+        let depth = tree.depths[index] as usize;
+        if node.is_leaf() {
+            let records = node.start as usize..node.end as usize;
+            if tree
+                .dims
+                .iter()
+                .skip(depth)
+                .any(|column| column[records.clone()].contains(&STAR))
+            {
+                return Err(bad(index));
+            }
+            continue;
+        }
+        let mut children: Vec<usize> =
+            (node.first_child as usize..(node.first_child + node.children) as usize).collect();
+        if node.star_child != NONE {
+            children.push(node.star_child as usize);
+        }
+        if children.is_empty() {
+            continue;
+        }
+        let column = tree.dims.get(depth).ok_or_else(|| bad(index))?;
+        for child in children {
+            let node = &tree.nodes[child];
+            let value = if child == tree.nodes[index].star_child as usize {
+                STAR
+            } else {
+                node.value
+            };
+            if tree.depths[child] as usize != depth + 1
+                || column[node.start as usize..node.end as usize]
+                    .iter()
+                    .any(|v| *v != value)
+            {
+                return Err(bad(child));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One sketch column at `*at`, every record's sketch checked.

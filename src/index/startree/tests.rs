@@ -288,3 +288,35 @@ fn damaged_sketches_are_refused() {
         }
     }
 }
+
+#[test]
+fn trees_whose_records_leave_their_paths_are_refused() {
+    // Two dimensions, 35 distinct tuples, leaves of at most 8 records: the
+    // root splits on the first, and its children (7 records each) are
+    // leaves.
+    let dims = vec![
+        (0..200u32).map(|i| i % 5).collect::<Vec<_>>(),
+        (0..200u32).map(|i| i % 7).collect::<Vec<_>>(),
+    ];
+    let tree = count_tree(&dims, 8);
+    assert!(decode(&encode(&tree), &[MetricFunc::Count]).is_ok());
+    let child = tree.nodes[0].first_child as usize;
+    let record = tree.nodes[child].start as usize;
+    // A record of the root's first child holding another value of the
+    // dimension the root splits on.
+    let mut moved = tree.clone();
+    moved.dims[0][record] = tree.nodes[child].value + 1;
+    assert!(decode(&encode(&moved), &[MetricFunc::Count]).is_err());
+    // A child that claims to be two levels below its parent.
+    let mut deep = tree.clone();
+    deep.depths[child] += 1;
+    assert!(decode(&encode(&deep), &[MetricFunc::Count]).is_err());
+    // A leaf record with STAR below the leaf's path.
+    let leaf = (0..tree.nodes.len())
+        .find(|n| tree.nodes[*n].is_leaf() && (tree.depths[*n] as usize) < dims.len())
+        .expect("a leaf above the last dimension");
+    let mut starred = tree.clone();
+    let last = dims.len() - 1;
+    starred.dims[last][tree.nodes[leaf].start as usize] = super::STAR;
+    assert!(decode(&encode(&starred), &[MetricFunc::Count]).is_err());
+}

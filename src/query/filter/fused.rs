@@ -5,11 +5,12 @@
 //! skip batches that nothing passed), instead of making a doc set per
 //! predicate for the next one to walk.
 
+use std::cmp::Ordering;
 use std::ops::Bound;
 
 use super::{decided_by_stats, dictionary_ids, scan, Filter, FilterStats, Pred};
 use crate::expr::eval::truthy;
-use crate::expr::value::{Value, Vector};
+use crate::expr::value::{Kind, Value, Vector};
 use crate::expr::Expr;
 use crate::query::docs::{DocSet, Docs};
 use crate::query::error::ExecError;
@@ -24,12 +25,10 @@ pub(super) enum Test<'c> {
         source: &'c dyn ColumnSource,
         passes: Vec<bool>,
     },
-    /// A numeric column without a dictionary against a range: bounds as
-    /// (value, inclusive).
+    /// A numeric column without a dictionary against a range.
     Numbers {
         source: &'c dyn ColumnSource,
-        low: Option<(f64, bool)>,
-        high: Option<(f64, bool)>,
+        bounds: NumericRange,
     },
     /// Any other boolean expression.
     Expr(&'c Expr),
@@ -99,18 +98,110 @@ pub(super) fn compile<'c>(
     let Pred::Range(low, high) = pred else {
         return Ok(None);
     };
-    if !source.kind().is_numeric() {
-        return Ok(None);
+    Ok(NumericRange::of(source, low, high)
+        .map(|bounds| Compiled::Test(Test::Numbers { source, bounds })))
+}
+
+/// A number a range bound holds.
+#[derive(Debug, Clone, Copy)]
+enum Number {
+    Long(i64),
+    Double(f64),
+}
+
+/// A range over a numeric column, compared as the dictionary path compares
+/// ([`Value::total_cmp`]): LONG values with LONG bounds exactly, anything
+/// with a DOUBLE in IEEE total order (-0.0 below 0.0, NaN above all).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NumericRange {
+    long: bool,
+    low: Option<(Number, bool)>,
+    high: Option<(Number, bool)>,
+}
+
+impl NumericRange {
+    /// The range of `low..high` over `source`, when both are numbers and
+    /// the column is a single-value numeric one.
+    pub(super) fn of(
+        source: &dyn ColumnSource,
+        low: &Bound<Value>,
+        high: &Bound<Value>,
+    ) -> Option<NumericRange> {
+        if !source.kind().is_numeric() || !source.single_value() {
+            return None;
+        }
+        let bound = |b: &Bound<Value>| match b {
+            Bound::Included(v) | Bound::Excluded(v) => {
+                let number = match v {
+                    Value::Long(x) => Number::Long(*x),
+                    Value::Double(x) => Number::Double(*x),
+                    _ => return None,
+                };
+                Some(Some((number, matches!(b, Bound::Included(_)))))
+            }
+            Bound::Unbounded => Some(None),
+        };
+        Some(NumericRange {
+            long: source.kind() == Kind::Long,
+            low: bound(low)?,
+            high: bound(high)?,
+        })
     }
-    let bound = |b: &Bound<Value>| match b {
-        Bound::Included(v) => v.as_f64().map(|x| Some((x, true))),
-        Bound::Excluded(v) => v.as_f64().map(|x| Some((x, false))),
-        Bound::Unbounded => Some(None),
-    };
-    Ok(match (bound(low), bound(high)) {
-        (Some(low), Some(high)) => Some(Compiled::Test(Test::Numbers { source, low, high })),
-        _ => None,
-    })
+
+    fn holds(&self, order: impl Fn(Number) -> Ordering) -> bool {
+        let above = match self.low {
+            None => true,
+            Some((bound, inclusive)) => match order(bound) {
+                Ordering::Greater => true,
+                Ordering::Equal => inclusive,
+                Ordering::Less => false,
+            },
+        };
+        above
+            && match self.high {
+                None => true,
+                Some((bound, inclusive)) => match order(bound) {
+                    Ordering::Less => true,
+                    Ordering::Equal => inclusive,
+                    Ordering::Greater => false,
+                },
+            }
+    }
+
+    /// Pushes whether each of the docs' values lies in the range.
+    pub(super) fn test(
+        &self,
+        source: &dyn ColumnSource,
+        docs: Docs<'_>,
+        numbers: &mut Vec<f64>,
+        out: &mut dyn FnMut(&mut dyn Iterator<Item = bool>),
+    ) {
+        if self.long {
+            match source.values(docs) {
+                Vector::Long(values) => out(&mut values.iter().map(|x| {
+                    self.holds(|bound| match bound {
+                        Number::Long(b) => x.cmp(&b),
+                        Number::Double(b) => (*x as f64).total_cmp(&b),
+                    })
+                })),
+                other => out(&mut (0..other.len()).map(|row| {
+                    let value = other.value(row);
+                    self.holds(|bound| match bound {
+                        Number::Long(b) => value.total_cmp(&Value::Long(b)),
+                        Number::Double(b) => value.total_cmp(&Value::Double(b)),
+                    })
+                })),
+            }
+            return;
+        }
+        source.f64_values(docs, numbers);
+        out(&mut numbers.iter().map(|x| {
+            self.holds(|bound| match bound {
+                Number::Long(b) => x.total_cmp(&(b as f64)),
+                Number::Double(b) => x.total_cmp(&b),
+            })
+        }));
+    }
 }
 
 /// Adds `test` to `tests`, folded into the test of the same dictionary
@@ -195,22 +286,8 @@ impl Test<'_> {
                     .iter()
                     .map(|id| passes.get(*id as usize).copied().unwrap_or(false)));
             }
-            Test::Numbers { source, low, high } => {
-                source.f64_values(docs, &mut scratch.numbers);
-                let (low, high) = (*low, *high);
-                set(&mut scratch.numbers.iter().map(|x| {
-                    let above = match low {
-                        None => true,
-                        Some((lo, true)) => *x >= lo,
-                        Some((lo, false)) => *x > lo,
-                    };
-                    let below = match high {
-                        None => true,
-                        Some((hi, true)) => *x <= hi,
-                        Some((hi, false)) => *x < hi,
-                    };
-                    above && below
-                }));
+            Test::Numbers { source, bounds } => {
+                bounds.test(*source, docs, &mut scratch.numbers, &mut set);
             }
             Test::Expr(expr) => match eval_batch(expr, columns, docs)? {
                 Vector::Bool(flags) => set(&mut flags.into_iter()),
@@ -232,7 +309,8 @@ pub(super) fn run(
         return Ok(candidates.clone());
     };
     let mut scratch = Scratch::default();
-    // Entries the later tests read (the scan counts the first's).
+    // Entries the later tests read: the docs still passing when each
+    // starts (the scan counts the first test's).
     let mut more = 0u64;
     let docs = scan(candidates, stats, |batch, out| {
         first.apply(batch, columns, &mut scratch, out, true)?;
@@ -240,8 +318,8 @@ pub(super) fn run(
             if !out.contains(&true) {
                 break;
             }
+            more += out.iter().filter(|passing| **passing).count() as u64;
             test.apply(batch, columns, &mut scratch, out, false)?;
-            more += batch.len() as u64;
         }
         Ok(())
     })?;

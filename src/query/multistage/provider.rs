@@ -164,6 +164,11 @@ impl SegmentTable {
                 let Some(Value::Str(pattern)) = literal(pattern) else {
                     return None;
                 };
+                // DataFusion reads `\` as an escape in LIKE; Pinot's LIKE
+                // (the engine's) does not: such patterns stay DataFusion's.
+                if pattern.contains('\\') {
+                    return None;
+                }
                 let filter = Filter::Column {
                     column: column.clone(),
                     pred: Pred::Regex(crate::query::sql::like_regex(&pattern).ok()?),
@@ -334,15 +339,22 @@ fn matching_docs(
             let handles: Vec<_> = (0..workers)
                 .map(|worker| {
                     let (tasks, run) = (&tasks, &run);
-                    scope.spawn(move || {
-                        (worker..tasks.len())
-                            .step_by(workers)
-                            .map(|task| (task, run(&tasks[task])))
-                            .collect::<Vec<_>>()
-                    })
+                    std::thread::Builder::new()
+                        .name("gamay-multistage-filter".into())
+                        .spawn_scoped(scope, move || {
+                            (worker..tasks.len())
+                                .step_by(workers)
+                                .map(|task| (task, run(&tasks[task])))
+                                .collect::<Vec<_>>()
+                        })
                 })
                 .collect();
             for handle in handles {
+                let handle = handle.map_err(|err| {
+                    DataFusionError::ResourcesExhausted(format!(
+                        "cannot start a thread to filter a scan: {err}"
+                    ))
+                })?;
                 match handle.join() {
                     Ok(results) => results
                         .into_iter()
@@ -657,5 +669,31 @@ impl ScanBatches {
                 .map_err(DataFusionError::from);
         }
         RecordBatch::try_new(self.schema.clone(), arrays).map_err(DataFusionError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::{col, lit};
+
+    use super::*;
+    use crate::expr::value::ColumnType;
+
+    #[test]
+    fn like_patterns_with_backslashes_stay_datafusions() {
+        let table = SegmentTable::new(
+            vec![ColumnRef {
+                name: "s".into(),
+                ty: ColumnType::String,
+                default: Value::Str(String::new()),
+            }],
+            Vec::new(),
+        );
+        // DataFusion reads `\_` as a literal underscore; Pinot's LIKE as a
+        // backslash then any character.
+        assert!(table.translate(&col("s").like(lit("a\\_b"))).is_none());
+        assert!(table.translate(&col("s").like(lit("100\\%"))).is_none());
+        assert!(table.translate(&col("s").like(lit("a_b%"))).is_some());
+        assert!(table.translate(&col("s").not_like(lit("%x%"))).is_some());
     }
 }
