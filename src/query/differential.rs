@@ -255,6 +255,33 @@ const AGGREGATES: [(&str, &str); 14] = [
     ),
 ];
 
+/// `data` sealed into segments of `per_segment` rows in `dir`.
+fn sealed(
+    spec: &Arc<SegmentSpec>,
+    data: &[Json],
+    per_segment: usize,
+    dir: &std::path::Path,
+) -> Vec<ImmutableSegment> {
+    data.chunks(per_segment)
+        .enumerate()
+        .map(|(index, part)| {
+            let segment = MutableSegment::new(spec.clone());
+            let cells: Vec<_> = part
+                .iter()
+                .map(|row| json_row(row, spec).unwrap())
+                .collect();
+            segment.append(&cells).unwrap();
+            let info = SealInfo {
+                late_docs: Vec::new(),
+                segment_name: format!("t_{index}"),
+                stream: None,
+            };
+            let (path, _) = segment.seal(dir, &info).unwrap();
+            ImmutableSegment::open(&path).unwrap()
+        })
+        .collect()
+}
+
 /// A query for the engine and the same query for DataFusion.
 fn query(rng: &mut Rng) -> (String, String) {
     let filter = if rng.below(4) == 0 {
@@ -323,22 +350,7 @@ fn engine_matches_datafusion() {
     let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
     let data = rows(&mut rng, 3000);
     let dir = tempfile::tempdir().unwrap();
-    let mut segments = Vec::new();
-    for (index, part) in data.chunks(1000).enumerate() {
-        let segment = MutableSegment::new(spec.clone());
-        let cells: Vec<_> = part
-            .iter()
-            .map(|row| json_row(row, &spec).unwrap())
-            .collect();
-        segment.append(&cells).unwrap();
-        let info = SealInfo {
-            late_docs: Vec::new(),
-            segment_name: format!("t_{index}"),
-            stream: None,
-        };
-        let (path, _) = segment.seal(dir.path(), &info).unwrap();
-        segments.push(ImmutableSegment::open(&path).unwrap());
-    }
+    let segments = sealed(&spec, &data, 1000, dir.path());
     let columns = TableColumns::of_schema("t", &schema.value);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -422,22 +434,10 @@ fn multistage_scans_match_datafusion() {
     // Two segments, each larger than a scan batch, so each is split.
     let data = rows(&mut rng, 40_000);
     let dir = tempfile::tempdir().unwrap();
-    let mut segments: Vec<Arc<dyn SegmentSource>> = Vec::new();
-    for (index, part) in data.chunks(20_000).enumerate() {
-        let segment = MutableSegment::new(spec.clone());
-        let cells: Vec<_> = part
-            .iter()
-            .map(|row| json_row(row, &spec).unwrap())
-            .collect();
-        segment.append(&cells).unwrap();
-        let info = SealInfo {
-            late_docs: Vec::new(),
-            segment_name: format!("t_{index}"),
-            stream: None,
-        };
-        let (path, _) = segment.seal(dir.path(), &info).unwrap();
-        segments.push(Arc::new(ImmutableSegment::open(&path).unwrap()));
-    }
+    let segments: Vec<Arc<dyn SegmentSource>> = sealed(&spec, &data, 20_000, dir.path())
+        .into_iter()
+        .map(|segment| Arc::new(segment) as Arc<dyn SegmentSource>)
+        .collect();
     let mut columns: Vec<ColumnRef> = TableColumns::of_schema("t", &schema.value)
         .columns
         .into_iter()
