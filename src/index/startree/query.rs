@@ -36,17 +36,6 @@ pub enum Records<'a> {
 }
 
 impl Records<'_> {
-    pub fn len(&self) -> usize {
-        match self {
-            Records::Range(start, end) => (end - start) as usize,
-            Records::Listed(records) => records.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The first record.
     pub fn first(&self) -> Option<u32> {
         match self {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::{Groups, SegmentStats, DENSE_LIMIT};
 use crate::expr::Expr;
-use crate::index::startree::query::{Block, Records, TreeQuery};
+use crate::index::startree::query::{Records, TreeQuery};
 use crate::index::startree::MetricFunc;
 use crate::index::startree::SketchColumn;
 use crate::query::agg::{Acc, AggFunc};
@@ -101,6 +101,13 @@ enum Source {
     MinMax(usize, usize),
     Hll(usize),
     Quantiles(usize),
+}
+
+impl Source {
+    /// Whether the inputs are sketches, which leaves hold no totals of.
+    fn is_sketch(&self) -> bool {
+        matches!(self, Source::Hll(_) | Source::Quantiles(_))
+    }
 }
 
 /// Where each aggregate's inputs are among stored metrics named
@@ -237,12 +244,17 @@ pub(super) fn aggregate(
                     varying.push((*position, *card, *stride));
                 }
             }
-            if varying.is_empty() {
+            // A whole leaf in one group reads its totals; sketches, and
+            // anything else, read the records.
+            let totals = block.totals.filter(|_| varying.is_empty());
+            if let Some(totals) = totals {
                 hits[base] = true;
                 for (acc, source) in accs.iter_mut().zip(&sources) {
-                    fold_one(acc, source, base, &block, metrics, sketches);
+                    fold_totals(acc, source, base, totals);
                 }
-                return;
+                if !sources.iter().any(Source::is_sketch) {
+                    return;
+                }
             }
             let records: &[u32] = match block.records {
                 Records::Listed(records) => records,
@@ -264,6 +276,9 @@ pub(super) fn aggregate(
                 hits[*group] = true;
             }
             for (acc, source) in accs.iter_mut().zip(&sources) {
+                if totals.is_some() && !source.is_sketch() {
+                    continue;
+                }
                 fold_each(acc, source, &groups, records, metrics, sketches);
             }
         });
@@ -306,99 +321,24 @@ pub(super) fn aggregate(
     Ok(None)
 }
 
-/// Folds the records of one leaf, all in group `g`, into `acc`: from the
-/// leaf's totals when the block is the whole leaf.
-fn fold_one(
-    acc: &mut Acc,
-    source: &Source,
-    g: usize,
-    block: &Block<'_>,
-    metrics: &[Vec<f64>],
-    sketches: &[SketchColumn],
-) {
-    let records = block.records;
-    if let Some(totals) = block.totals {
-        let total = |m: usize| totals.get(m).copied().unwrap_or(0.0);
-        match (acc, source) {
-            (Acc::Count(counts), Source::Count(m)) => counts[g] += total(*m) as u64,
-            (Acc::Sum(sums), Source::Sum(m)) => sums[g] += total(*m),
-            (Acc::Min(mins), Source::Min(m)) => mins[g] = mins[g].min(total(*m)),
-            (Acc::Max(maxes), Source::Max(m)) => maxes[g] = maxes[g].max(total(*m)),
-            (Acc::Avg(sums, counts), Source::Avg(s, c)) => {
-                sums[g] += total(*s);
-                counts[g] += total(*c) as u64;
-            }
-            (Acc::MinMax(mins, maxes), Source::MinMax(lo, hi)) => {
-                mins[g] = mins[g].min(total(*lo));
-                maxes[g] = maxes[g].max(total(*hi));
-            }
-            (acc, source) => fold_records(acc, source, g, records, metrics, sketches),
-        }
-        return;
-    }
-    fold_records(acc, source, g, records, metrics, sketches);
-}
-
-/// Folds `records`, all in group `g`, into `acc`.
-fn fold_records(
-    acc: &mut Acc,
-    source: &Source,
-    g: usize,
-    records: Records<'_>,
-    metrics: &[Vec<f64>],
-    sketches: &[SketchColumn],
-) {
-    // A range of records folds as slices, which the compiler vectorizes.
-    let fold = |m: usize, init: f64, f: fn(f64, f64) -> f64| match records {
-        Records::Range(start, end) => metrics[m][start as usize..end as usize]
-            .iter()
-            .fold(init, |a, v| f(a, *v)),
-        Records::Listed(list) => list.iter().fold(init, |a, r| f(a, metrics[m][*r as usize])),
-    };
-    let sum = |m: usize| sum_of(&metrics[m], records);
+/// Folds a whole leaf's totals (one per metric), all in group `g`, into
+/// `acc`. Sketch metrics have no totals: their records are read.
+fn fold_totals(acc: &mut Acc, source: &Source, g: usize, totals: &[f64]) {
+    let total = |m: usize| totals.get(m).copied().unwrap_or(0.0);
     match (acc, source) {
-        (Acc::Count(counts), Source::Count(m)) => counts[g] += sum(*m) as u64,
-        (Acc::Sum(sums), Source::Sum(m)) => sums[g] += sum(*m),
-        (Acc::Min(mins), Source::Min(m)) => {
-            mins[g] = mins[g].min(fold(*m, f64::INFINITY, f64::min))
-        }
-        (Acc::Max(maxes), Source::Max(m)) => {
-            maxes[g] = maxes[g].max(fold(*m, f64::NEG_INFINITY, f64::max))
-        }
+        (Acc::Count(counts), Source::Count(m)) => counts[g] += total(*m) as u64,
+        (Acc::Sum(sums), Source::Sum(m)) => sums[g] += total(*m),
+        (Acc::Min(mins), Source::Min(m)) => mins[g] = mins[g].min(total(*m)),
+        (Acc::Max(maxes), Source::Max(m)) => maxes[g] = maxes[g].max(total(*m)),
         (Acc::Avg(sums, counts), Source::Avg(s, c)) => {
-            sums[g] += sum(*s);
-            counts[g] += sum(*c) as u64;
+            sums[g] += total(*s);
+            counts[g] += total(*c) as u64;
         }
         (Acc::MinMax(mins, maxes), Source::MinMax(lo, hi)) => {
-            mins[g] = mins[g].min(fold(*lo, f64::INFINITY, f64::min));
-            maxes[g] = maxes[g].max(fold(*hi, f64::NEG_INFINITY, f64::max));
+            mins[g] = mins[g].min(total(*lo));
+            maxes[g] = maxes[g].max(total(*hi));
         }
-        // Checked whole when the segment was opened.
-        (Acc::Hll(hlls), Source::Hll(m)) => records.for_each(|r| {
-            hlls[g].merge_encoded(sketches[*m].get(r as usize));
-        }),
-        (Acc::Quantiles(quantiles), Source::Quantiles(m)) => records.for_each(|r| {
-            quantiles[g].merge_encoded(sketches[*m].get(r as usize));
-        }),
         _ => {}
-    }
-}
-
-/// The sum of `column` over `records`, in four lanes so that a range
-/// vectorizes.
-fn sum_of(column: &[f64], records: Records<'_>) -> f64 {
-    match records {
-        Records::Range(start, end) => {
-            let values = &column[start as usize..end as usize];
-            let mut lanes = [0.0f64; 4];
-            let mut chunks = values.chunks_exact(4);
-            for chunk in &mut chunks {
-                lanes.iter_mut().zip(chunk).for_each(|(lane, v)| *lane += v);
-            }
-            let tail: f64 = chunks.remainder().iter().sum();
-            (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
-        }
-        Records::Listed(list) => list.iter().map(|r| column[*r as usize]).sum(),
     }
 }
 
