@@ -80,7 +80,7 @@ impl DocSet {
     }
 
     /// The bitmap restricted to `start..end`, kept a range when it is one.
-    pub fn normalized(bitmap: RoaringBitmap) -> DocSet {
+    fn normalized(bitmap: RoaringBitmap) -> DocSet {
         match (bitmap.min(), bitmap.max()) {
             (None, _) | (_, None) => DocSet::empty(),
             (Some(min), Some(max)) if bitmap.len() == (max - min + 1) as u64 => {
@@ -112,6 +112,20 @@ impl DocSet {
             }
             (DocSet::Bitmap(a), DocSet::Bitmap(b)) => DocSet::Bitmap(a & b),
         }
+    }
+
+    /// The union of doc sets (the parts of a split, in any order).
+    pub fn union(parts: impl IntoIterator<Item = DocSet>) -> DocSet {
+        let mut all = RoaringBitmap::new();
+        for part in parts {
+            match part {
+                DocSet::Range(start, end) => {
+                    all.insert_range(start..end);
+                }
+                DocSet::Bitmap(bitmap) => all |= bitmap,
+            }
+        }
+        DocSet::normalized(all)
     }
 
     pub fn or(&self, other: &DocSet) -> DocSet {

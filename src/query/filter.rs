@@ -157,9 +157,7 @@ impl Filter {
             }),
         }
     }
-}
 
-impl Filter {
     /// Whether answering the filter reads values doc by doc (a predicate no
     /// index serves, or an expression), rather than indexes alone.
     pub fn scans(&self, columns: &Columns<'_>) -> bool {
@@ -346,19 +344,24 @@ fn column_docs(
             None => DocSet::empty(),
         });
     }
-    match decided_by_stats(source, pred) {
+    match settled(source, pred) {
         Some(true) => return Ok(candidates.clone()),
         Some(false) => return Ok(DocSet::empty()),
         None => {}
     }
-    if let Pred::In(values) = pred {
-        if values.iter().all(|v| source.bloom_excludes(v)) {
-            return Ok(DocSet::empty());
-        }
-    }
     match source.cardinality() {
         Some(cardinality) => dictionary_docs(source, cardinality, pred, candidates, stats),
         None => raw_docs(source, pred, candidates, stats),
+    }
+}
+
+/// What statistics and a bloom filter alone say of `pred`: `Some(true)`
+/// every doc matches, `Some(false)` none does.
+fn settled(source: &dyn ColumnSource, pred: &Pred) -> Option<bool> {
+    match (decided_by_stats(source, pred), pred) {
+        (Some(decided), _) => Some(decided),
+        (None, Pred::In(values)) if values.iter().all(|v| source.bloom_excludes(v)) => Some(false),
+        _ => None,
     }
 }
 

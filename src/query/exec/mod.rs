@@ -15,7 +15,6 @@ mod startree;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use roaring::RoaringBitmap;
 
 use super::agg::Acc;
 use super::docs::DocSet;
@@ -284,18 +283,13 @@ pub fn filter_docs(
             Ok((docs, part_stats.entries_scanned))
         })
         .collect();
-    let mut matched = RoaringBitmap::new();
+    let mut parts = Vec::with_capacity(results.len());
     for result in results {
         let (docs, scanned) = result?;
         stats.entries_scanned += scanned;
-        match docs {
-            DocSet::Range(start, end) => {
-                matched.insert_range(start..end);
-            }
-            DocSet::Bitmap(bitmap) => matched |= bitmap,
-        }
+        parts.push(docs);
     }
-    Ok(DocSet::normalized(matched))
+    Ok(DocSet::union(parts))
 }
 
 /// Docs per parallel filter or aggregation task, at least (fewer in unit

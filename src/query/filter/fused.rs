@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use super::{decided_by_stats, dictionary_ids, scan, Filter, FilterStats, Pred};
+use super::{dictionary_ids, scan, settled, Filter, FilterStats, Pred};
 use crate::expr::eval::truthy;
 use crate::expr::value::{Kind, Value, Vector};
 use crate::expr::Expr;
@@ -69,15 +69,10 @@ pub(super) fn compile<'c>(
     {
         return Ok(None);
     }
-    match decided_by_stats(source, pred) {
+    match settled(source, pred) {
         Some(true) => return Ok(Some(Compiled::All)),
         Some(false) => return Ok(Some(Compiled::Nothing)),
         None => {}
-    }
-    if let Pred::In(values) = pred {
-        if values.iter().all(|v| source.bloom_excludes(v)) {
-            return Ok(Some(Compiled::Nothing));
-        }
     }
     if let Some(cardinality) = source.cardinality() {
         let (ids, _) = dictionary_ids(source, cardinality, pred, stats)?;

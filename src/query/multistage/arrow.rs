@@ -55,9 +55,9 @@ pub fn column_array(
     ty: ColumnType,
     docs: Docs<'_>,
     ids: &mut Vec<u32>,
-) -> ArrayRef {
+) -> Result<ArrayRef, ExecError> {
     if !source.single_value() || ty.is_array() {
-        return to_array(&source.values(docs), ty);
+        return Ok(to_array(&source.values(docs), ty));
     }
     if arrow_type(ty) == DataType::Utf8 {
         if let Some(dictionary) = source.dict_text().filter(|var| var.is_text()) {
@@ -70,7 +70,7 @@ pub fn column_array(
             return text_array(values.into_iter());
         }
     }
-    match (arrow_type(ty), source.values(docs)) {
+    Ok(match (arrow_type(ty), source.values(docs)) {
         (DataType::Int32, Vector::Long(values)) => Arc::new(
             arrow_array::Int32Array::from_iter_values(values.iter().map(|v| *v as i32)),
         ),
@@ -82,36 +82,42 @@ pub fn column_array(
             Arc::new(arrow_array::Float64Array::from(values))
         }
         (_, vector) => to_array(&vector, ty),
-    }
+    })
 }
 
 /// A string array of stored text, which is UTF-8 when written by Gamay:
-/// the bytes are copied and checked once as a whole; values that are not
-/// UTF-8 (a damaged file) are read lossily.
-fn text_array<'a>(values: impl Iterator<Item = &'a [u8]> + Clone) -> ArrayRef {
-    let mut offsets: Vec<i32> = Vec::with_capacity(values.size_hint().0 + 1);
-    let mut bytes: Vec<u8> = Vec::new();
-    offsets.push(0);
-    let mut complete = true;
-    for value in values.clone() {
-        bytes.extend_from_slice(value);
-        match i32::try_from(bytes.len()) {
-            Ok(end) => offsets.push(end),
-            Err(_) => {
-                complete = false;
-                break;
+/// the bytes are copied and checked once as a whole; when they are not
+/// UTF-8 (a damaged file) each value is read lossily. A batch holding more
+/// text than an Arrow string array can (2 GiB) is an error.
+fn text_array<'a>(values: impl Iterator<Item = &'a [u8]> + Clone) -> Result<ArrayRef, ExecError> {
+    let build = |lossy: bool| -> Result<Result<StringArray, _>, ExecError> {
+        let mut offsets: Vec<i32> = Vec::with_capacity(values.size_hint().0 + 1);
+        let mut bytes: Vec<u8> = Vec::new();
+        offsets.push(0);
+        for value in values.clone() {
+            if lossy {
+                bytes.extend_from_slice(String::from_utf8_lossy(value).as_bytes());
+            } else {
+                bytes.extend_from_slice(value);
             }
+            let end = i32::try_from(bytes.len()).map_err(|_| {
+                ExecError::Execution(format!(
+                    "a batch of {} text values holds over 2 GiB; select fewer rows or a shorter column",
+                    values.size_hint().0
+                ))
+            })?;
+            offsets.push(end);
         }
-    }
-    if complete {
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        if let Ok(array) = StringArray::try_new(offsets, Buffer::from_vec(bytes), None) {
-            return Arc::new(array);
+        Ok(StringArray::try_new(offsets, Buffer::from_vec(bytes), None))
+    };
+    let array = match build(false)? {
+        Ok(array) => array,
+        Err(_) => {
+            build(true)?.map_err(|err| ExecError::Internal(format!("text read lossily: {err}")))?
         }
-    }
-    let mut b = StringBuilder::new();
-    values.for_each(|value| b.append_value(String::from_utf8_lossy(value)));
-    Arc::new(b.finish())
+    };
+    Ok(Arc::new(array))
 }
 
 /// An Arrow array of `ty` from a segment vector.
@@ -334,4 +340,28 @@ pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Value>>, ExecError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_that_is_not_utf8_is_read_lossily() {
+        let values: [&[u8]; 3] = [b"ok", &[0xff, b'a'], &[0xc3, 0xa9]];
+        let array = text_array(values.into_iter()).unwrap();
+        let strings = array.as_string::<i32>();
+        let read: Vec<&str> = strings.iter().map(Option::unwrap).collect();
+        assert_eq!(read, ["ok", "\u{FFFD}a", "é"]);
+        // A multi-byte character split across two values is not UTF-8
+        // value by value, though the bytes together are.
+        let split: [&[u8]; 2] = [&[0xc3], &[0xa9]];
+        let array = text_array(split.into_iter()).unwrap();
+        let read: Vec<&str> = array
+            .as_string::<i32>()
+            .iter()
+            .map(Option::unwrap)
+            .collect();
+        assert_eq!(read, ["\u{FFFD}", "\u{FFFD}"]);
+    }
 }

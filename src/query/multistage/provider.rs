@@ -27,7 +27,6 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
-use roaring::RoaringBitmap;
 
 use super::arrow::{arrow_type, column_array};
 use super::remote::{RemoteRows, RemoteScan};
@@ -329,12 +328,12 @@ fn matching_docs(
             .docs(&open, part, &mut stats)
             .map_err(|err| DataFusionError::Execution(err.to_string()))
     };
-    let results: Vec<Result<DocSet>> = if tasks.len() < 2 || threads < 2 {
-        tasks.iter().map(run).collect()
+    // (segment, its part's matches), in any order.
+    let outcomes: Vec<(usize, Result<DocSet>)> = if tasks.len() < 2 || threads < 2 {
+        tasks.iter().map(|task| (task.0, run(task))).collect()
     } else {
-        // Each thread takes every `threads`-th task.
+        // Each thread takes every `workers`-th task.
         let workers = threads.min(tasks.len());
-        let mut done: Vec<Option<Result<DocSet>>> = (0..tasks.len()).map(|_| None).collect();
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|worker| {
@@ -342,52 +341,34 @@ fn matching_docs(
                     std::thread::Builder::new()
                         .name("gamay-multistage-filter".into())
                         .spawn_scoped(scope, move || {
-                            (worker..tasks.len())
+                            tasks[worker..]
+                                .iter()
                                 .step_by(workers)
-                                .map(|task| (task, run(&tasks[task])))
+                                .map(|task| (task.0, run(task)))
                                 .collect::<Vec<_>>()
                         })
                 })
                 .collect();
+            let mut outcomes = Vec::with_capacity(tasks.len());
             for handle in handles {
                 let handle = handle.map_err(|err| {
                     DataFusionError::ResourcesExhausted(format!(
                         "cannot start a thread to filter a scan: {err}"
                     ))
                 })?;
-                match handle.join() {
-                    Ok(results) => results
-                        .into_iter()
-                        .for_each(|(task, r)| done[task] = Some(r)),
-                    Err(_) => {
-                        return Err(DataFusionError::Execution(
-                            "a segment's filter failed".into(),
-                        ))
-                    }
-                }
+                let done = handle
+                    .join()
+                    .map_err(|_| DataFusionError::Execution("a segment's filter failed".into()))?;
+                outcomes.extend(done);
             }
-            Ok(())
-        })?;
-        done.into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(DataFusionError::Execution(
-                        "a filter part was not run".into(),
-                    ))
-                })
-            })
-            .collect()
+            Ok::<_, DataFusionError>(outcomes)
+        })?
     };
-    let mut matched: Vec<RoaringBitmap> = vec![RoaringBitmap::new(); segments.len()];
-    for ((index, _), result) in tasks.iter().zip(results) {
-        match result? {
-            DocSet::Range(start, end) => {
-                matched[*index].insert_range(start..end);
-            }
-            DocSet::Bitmap(bitmap) => matched[*index] |= bitmap,
-        }
+    let mut matched: Vec<Vec<DocSet>> = vec![Vec::new(); segments.len()];
+    for (index, result) in outcomes {
+        matched[index].push(result?);
     }
-    Ok(matched.into_iter().map(DocSet::normalized).collect())
+    Ok(matched.into_iter().map(DocSet::union).collect())
 }
 
 /// One partition of a scan: some of one segment's matching docs.
@@ -656,12 +637,9 @@ impl ScanBatches {
                     column.name
                 )));
             };
-            arrays.push(column_array(
-                source.as_ref(),
-                column.ty,
-                docs,
-                &mut self.ids,
-            ));
+            let array = column_array(source.as_ref(), column.ty, docs, &mut self.ids)
+                .map_err(|err| DataFusionError::Execution(err.to_string()))?;
+            arrays.push(array);
         }
         if arrays.is_empty() {
             let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(docs.len()));
