@@ -243,6 +243,20 @@ pub struct FieldConfig {
     pub timestamp_config: Option<Value>,
 }
 
+impl FieldConfig {
+    /// The field's `compressionCodec`, set on the field or in its forward
+    /// index's settings (`indexes.forward.compressionCodec`, Pinot's newer
+    /// place).
+    pub fn codec(&self) -> Option<&str> {
+        self.compression_codec.as_deref().or_else(|| {
+            self.indexes
+                .iter()
+                .find(|(kind, _)| kind.eq_ignore_ascii_case("forward"))
+                .and_then(|(_, config)| config.get("compressionCodec")?.as_str())
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestionConfig {

@@ -461,6 +461,14 @@ fn table_validation_names_the_field() {
             "needs a dictionary",
         ),
         (
+            with(
+                "/fieldConfigList",
+                json!([{"name": "symbol", "encodingType": "RAW", "compressionCodec": "BROTLI"}]),
+            ),
+            "fieldConfigList[0].compressionCodec",
+            "expected PASS_THROUGH, LZ4, ZSTANDARD, SNAPPY or GZIP",
+        ),
+        (
             with("/tableIndexConfig/sortedColumn", json!(["id", "symbol"])),
             "tableIndexConfig.sortedColumn",
             "at most one sorted column",
@@ -585,6 +593,25 @@ fn unsupported_pinot_indexes_warn() {
     assert_eq!(written.warnings.len(), 1);
     assert!(
         written.warnings[0].contains("does not build `text` indexes"),
+        "{:?}",
+        written.warnings
+    );
+}
+
+#[test]
+fn compression_codecs_gamay_does_not_build_warn() {
+    let mut table = example_table();
+    table["fieldConfigList"] = json!([
+        {"name": "symbol", "encodingType": "RAW", "compressionCodec": "CLP"},
+        {"name": "user_id", "encodingType": "RAW", "indexes": {"forward": {"compressionCodec": "ZSTANDARD"}}}
+    ]);
+    let schema = schema_parsed(&example_schema());
+    let mut parsed = table_parsed(&table);
+    let written = check_table_against(&mut parsed, &schema.value).unwrap();
+    assert_eq!(written.warnings.len(), 1, "{:?}", written.warnings);
+    assert!(
+        written.warnings[0]
+            .contains("does not build `CLP` compression; column `symbol` is stored with LZ4"),
         "{:?}",
         written.warnings
     );

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::codec::chunked::{Compression, DEFAULT_COMPRESSION};
+
 use super::datetime::TimeUnit;
 use super::names::{self, did_you_mean};
 use super::schema::{DataType, FieldRole, Schema};
@@ -436,6 +438,26 @@ impl Checker<'_> {
                         format!("{field}.encodingType"),
                         format!("unknown encoding `{encoding}`; expected RAW or DICTIONARY"),
                     );
+                }
+            }
+            if let Some(codec) = config.codec() {
+                const UNBUILT_CODECS: [&str; 6] = [
+                    "DELTA",
+                    "DELTADELTA",
+                    "CLP",
+                    "CLPV2",
+                    "CLPV2_ZSTD",
+                    "CLPV2_LZ4",
+                ];
+                let upper = codec.to_ascii_uppercase();
+                if UNBUILT_CODECS.contains(&upper.as_str()) {
+                    self.warnings.push(format!(
+                        "{field}: Gamay does not build `{codec}` compression; column `{}` is stored with {}",
+                        config.name,
+                        DEFAULT_COMPRESSION.name()
+                    ));
+                } else if let Err(reason) = Compression::from_pinot(codec) {
+                    self.problem(format!("{field}.compressionCodec"), reason);
                 }
             }
             let legacy = config.index_type.iter().chain(config.index_types.iter());

@@ -557,11 +557,14 @@ fn scan_values(
             });
         }
     }
+    // Text without a dictionary is tested where it is stored.
+    let mut texts = match pred {
+        Pred::Regex(pattern) => source.raw_text().map(|texts| (texts, pattern.matcher())),
+        _ => None,
+    };
     scan(candidates, stats, |docs, out| {
-        if let (Pred::Regex(pattern), Some(texts)) = (pred, source.raw_text()) {
-            // Text without a dictionary is tested where it is stored.
-            let mut matcher = pattern.matcher();
-            docs.for_each(|doc| out.push(matcher.is_match_bytes(texts.bytes_at(doc as usize))));
+        if let Some((texts, matcher)) = &mut texts {
+            docs.for_each(|doc| out.push(matcher.is_match_bytes(texts.get(doc as usize))));
             return Ok(());
         }
         let values = source.values(docs);

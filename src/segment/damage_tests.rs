@@ -39,11 +39,31 @@ fn sealed() -> Sealed {
     let k = SegmentSpec::new(&schema, &table).columns.remove(0);
     spec.columns.push(k);
     spec.sorted_column = Some(spec.columns.len() - 1);
+    // `note`: raw text, compressed in chunks.
+    let schema: catalog::Schema = catalog::parse_value(
+        json!({"schemaName": "n", "dimensionFieldSpecs": [{"name": "note", "dataType": "STRING"}]}),
+        "schema",
+    )
+    .unwrap()
+    .value;
+    let table: catalog::TableConfig = catalog::parse_value(
+        json!({"tableName": "n", "tableType": "OFFLINE",
+            "tableIndexConfig": {"noDictionaryColumns": ["note"]}}),
+        "table",
+    )
+    .unwrap()
+    .value;
+    spec.columns
+        .push(SegmentSpec::new(&schema, &table).columns.remove(0));
     let rows: Vec<Vec<Cell>> = stock_rows(300)
         .into_iter()
         .enumerate()
         .map(|(i, mut row)| {
             row.push(Cell::One(Scalar::Str(format!("k{:03}", i / 3))));
+            row.push(Cell::One(Scalar::Str(format!(
+                "note {i} {}",
+                "x".repeat(i % 40)
+            ))));
             row
         })
         .collect();
@@ -181,4 +201,29 @@ fn damaged_sorted_index_tables_are_refused() {
     let mut data = sealed.data();
     data[widths_at..widths_at + blocks].fill(0x7F);
     refused(sealed.open(&data, &sealed.footer), "k.sorted", "");
+}
+
+/// A compressed chunk that does not decompress, or a codec the footer names
+/// wrongly, is refused when the segment opens, not when a query reads it.
+#[test]
+fn damaged_compressed_chunks_are_refused() {
+    let sealed = sealed();
+    let note = sealed.column("note");
+    assert_eq!(sealed.footer["columns"][note]["compression"], "LZ4");
+    let range = sealed.block("note", "fwd");
+    let mut data = sealed.data();
+    // The first chunk's compressed bytes, after its directory and length.
+    let chunks = u32::from_le_bytes(data[range.start + 4..range.start + 8].try_into().unwrap());
+    let first = range.start + 8 + chunks as usize * 8 + 4;
+    data[first..first + 16].fill(0xEE);
+    refused(sealed.open(&data, &sealed.footer), "note.fwd", "");
+
+    for (codec, why) in [
+        ("ZSTANDARD", "does not decompress"),
+        ("BROTLI", "unknown compression"),
+    ] {
+        let mut footer = sealed.footer.clone();
+        footer["columns"][note]["compression"] = json!(codec);
+        refused(sealed.open(&sealed.data(), &footer), "note.fwd", why);
+    }
 }

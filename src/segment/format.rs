@@ -19,6 +19,8 @@
 //!             | raw integers: forpack of keys{docs}
 //!             | raw floats: value{docs}
 //!             | raw text, bytes: offset:u32{docs+1} pad8 byte*
+//!             | raw text, bytes with `compression`: chunks of values
+//!               compressed with the codec (v5, see `codec/chunked.rs`)
 //!               (absent for the sorted column when it keeps a sorted index)
 //! nulls      := portable roaring bitmap of null doc ids
 //! inverted   := offset:u32{cardinality+1} pad8 docset*                     one per dict id
@@ -57,8 +59,10 @@ pub const MAGIC_TAIL: &[u8; 8] = b"GAMAYEND";
 /// integers (a raw column with `decimalScale`); v3 adds star-trees
 /// (`startree` blocks, `starTrees` in the footer); v4 adds sketch metrics
 /// to star-trees (`DISTINCTCOUNTHLL__c` and `PERCENTILEEST__c` pairs, each
-/// record's sketch after the numeric metrics). Older files read unchanged.
-pub const FORMAT_VERSION: u32 = 4;
+/// record's sketch after the numeric metrics); v5 adds raw text and bytes
+/// columns compressed in chunks (`compression` in the column's metadata).
+/// Older files read unchanged.
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest version read.
 pub const MIN_FORMAT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 16;
@@ -147,6 +151,11 @@ pub struct ColumnMeta {
     /// Bloom filter: number of 256-bit blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bloom_blocks: Option<u32>,
+    /// For a raw text or bytes column: the codec its values are compressed
+    /// with, in chunks (Pinot's `compressionCodec` name); none when stored
+    /// as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
 }
 
 /// One star-tree of the segment.

@@ -10,6 +10,7 @@
 //! file damaged and re-checksummed is refused the same way. A failure
 //! names the segment and the block.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::ops::Range;
@@ -26,6 +27,7 @@ use super::format::{
 };
 use super::stored::{self, Dictionary, Fixed, Forward, KeyCodec, PackedIds};
 use super::types::{Cell, Physical, Scalar};
+use crate::codec::chunked::{Chunked, Compression, VarBlock, VarReader};
 use crate::codec::forpack::ForPacked;
 use crate::codec::var::Var;
 use crate::index::inverted::InvertedIndex;
@@ -166,6 +168,9 @@ pub struct ColumnView<'a> {
     pub sorted: Option<SortedIndex<'a>>,
     pub range: Option<Range<usize>>,
     pub bloom: Option<&'a [u32]>,
+    /// For raw text or bytes: the reader [`ColumnView::value`] keeps, so
+    /// reading docs in order decompresses each chunk once.
+    text: RefCell<Option<VarReader<'a>>>,
 }
 
 impl ImmutableSegment {
@@ -484,10 +489,31 @@ impl ImmutableSegment {
                 Physical::F32 | Physical::F64 => Forward::RawFixed(
                     Fixed::parse(meta.physical, fwd()?, docs).map_err(|reason| ("fwd", reason))?,
                 ),
-                Physical::Str | Physical::Bytes => Forward::RawVar(
-                    Var::parse(fwd()?, docs, meta.physical == Physical::Str)
-                        .map_err(malformed("fwd"))?,
-                ),
+                Physical::Str | Physical::Bytes => {
+                    let text = meta.physical == Physical::Str;
+                    Forward::RawVar(match meta.compression.as_deref() {
+                        None => VarBlock::Plain(
+                            Var::parse(fwd()?, docs, text).map_err(malformed("fwd"))?,
+                        ),
+                        Some(name) => {
+                            let compression = Compression::from_pinot(name)
+                                .ok()
+                                .flatten()
+                                .ok_or_else(|| {
+                                    (
+                                        "fwd",
+                                        BlockError::Malformed(format!(
+                                            "unknown compression `{name}`"
+                                        )),
+                                    )
+                                })?;
+                            VarBlock::Chunked(
+                                Chunked::parse(fwd()?, docs, text, compression)
+                                    .map_err(malformed("fwd"))?,
+                            )
+                        }
+                    })
+                }
             },
         };
         Ok((dictionary, forward, sorted))
@@ -529,6 +555,7 @@ impl ImmutableSegment {
             }
         };
         Ok(ColumnView {
+            text: RefCell::new(None),
             meta,
             dictionary,
             forward,
@@ -613,10 +640,27 @@ impl ImmutableSegment {
     }
 }
 
-impl ColumnView<'_> {
+impl<'a> ColumnView<'a> {
     /// The value(s) of `doc` (nulls as the stored default).
     pub fn value(&self, doc: usize) -> Cell {
-        value_at(self.dictionary.as_ref(), &self.forward, doc)
+        let text = self.with_text(|reader| {
+            let text = reader.is_text();
+            stored::var_scalar(reader.get(doc), text)
+        });
+        match text {
+            Some(value) => Cell::One(value),
+            None => value_at(self.dictionary.as_ref(), &self.forward, doc),
+        }
+    }
+
+    /// For a raw text or bytes column: calls `read` with the column's
+    /// reader, kept between calls. `None` for other columns.
+    pub fn with_text<T>(&self, read: impl FnOnce(&mut VarReader<'a>) -> T) -> Option<T> {
+        let Forward::RawVar(block) = &self.forward else {
+            return None;
+        };
+        let mut cached = self.text.borrow_mut();
+        Some(read(cached.get_or_insert_with(|| block.reader())))
     }
 
     /// Whether `doc` is null.
@@ -641,6 +685,9 @@ fn value_at(dictionary: Option<&Dictionary<'_>>, forward: &Forward<'_>, doc: usi
         Forward::Sorted(sorted) => Cell::One(value_of(sorted.id_of(doc as u32))),
         Forward::RawPacked { keys, codec } => Cell::One(codec.scalar(keys.get(doc))),
         Forward::RawFixed(fixed) => Cell::One(fixed.get(doc)),
-        Forward::RawVar(var) => Cell::One(stored::var_get(var, doc)),
+        Forward::RawVar(var) => {
+            let mut reader = var.reader();
+            Cell::One(stored::var_scalar(reader.get(doc), var.is_text()))
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! What a segment stores for each column, derived from a table's schema and
 //! its index settings: types, encodings and the indexes to build.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::types::{default_null_value, Physical, Scalar};
 use crate::catalog::{DataType, FieldRole, Schema, StarTreeIndexConfig, TableConfig};
+use crate::codec::chunked::{Compression, DEFAULT_COMPRESSION};
 use crate::index::bloom::DEFAULT_FPP;
 use crate::index::startree::MetricFunc;
 
@@ -58,6 +59,10 @@ pub struct ColumnSpec {
     /// one stored unit in nanoseconds (a day for `1:DAYS:EPOCH`), so dates
     /// and timestamps read from files land in the column's own unit.
     pub epoch_unit_nanos: Option<u64>,
+    /// How a raw text or bytes column's values are compressed: the field's
+    /// `compressionCodec`, else [`DEFAULT_COMPRESSION`]; `None` for
+    /// `PASS_THROUGH`. Other columns ignore it (raw numbers are bit-packed).
+    pub compression: Option<Compression>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +153,16 @@ impl SegmentSpec {
                 }
             }
         }
+        // A codec name validation refused never reaches here; one that
+        // does not parse keeps the default.
+        let codecs: BTreeMap<&str, Option<Compression>> = table
+            .field_config_list
+            .iter()
+            .filter_map(|field| {
+                let codec = field.codec()?;
+                Some((field.name.as_str(), Compression::from_pinot(codec).ok()?))
+            })
+            .collect();
         let mut tree_dimensions: BTreeSet<&str> = index
             .star_tree_index_configs
             .iter()
@@ -193,6 +208,10 @@ impl SegmentSpec {
                 bloom: bloom.contains(name).then_some(fpp),
                 star_tree_dimension: tree_dimensions.contains(name),
                 epoch_unit_nanos: epoch_unit_nanos(column.format),
+                compression: codecs
+                    .get(name)
+                    .copied()
+                    .unwrap_or(Some(DEFAULT_COMPRESSION)),
             });
         }
         let position = |name: &str| columns.iter().position(|column| column.name == name);

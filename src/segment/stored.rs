@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use super::error::BlockError;
 use super::types::{Physical, Scalar};
 use crate::codec::bitpack;
+use crate::codec::chunked::VarBlock;
 use crate::codec::forpack::{self, ForPacked};
 use crate::codec::var::{split_offsets, Var};
 use crate::index::sorted::SortedIndex;
@@ -77,8 +78,12 @@ fn values<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], BlockError> {
 
 /// Value `index` of a variable-width block, as text or bytes.
 pub fn var_get(var: &Var<'_>, index: usize) -> Scalar {
-    let bytes = var.bytes_at(index);
-    if var.is_text() {
+    var_scalar(var.bytes_at(index), var.is_text())
+}
+
+/// A stored text (lossily, if not UTF-8) or bytes value.
+pub fn var_scalar(bytes: &[u8], text: bool) -> Scalar {
+    if text {
         Scalar::Str(String::from_utf8_lossy(bytes).into_owned())
     } else {
         Scalar::Bytes(bytes.to_vec())
@@ -308,7 +313,8 @@ pub enum Forward<'a> {
     },
     /// Raw floats.
     RawFixed(Fixed<'a>),
-    RawVar(Var<'a>),
+    /// Raw text or bytes, as written or compressed in chunks (v5).
+    RawVar(VarBlock<'a>),
 }
 
 impl<'a> Forward<'a> {

@@ -22,6 +22,7 @@ use super::types::Physical;
 use super::values::{dispatch, Prim, Values};
 use crate::catalog::FieldRole;
 use crate::codec::bitpack::{self, PackWriter};
+use crate::codec::chunked;
 use crate::codec::forpack;
 use crate::codec::var::encode_var;
 use crate::durable;
@@ -309,6 +310,7 @@ fn base_meta(spec: &ColumnSpec, encoding: Encoding) -> ColumnMeta {
         range_buckets: Vec::new(),
         decimal_scale: None,
         bloom_blocks: None,
+        compression: None,
     }
 }
 
@@ -456,8 +458,9 @@ fn raw_range<T: Prim>(
 }
 
 /// Writes a column without a dictionary: integers frame-of-reference packed,
-/// floats that are all decimals (`scale`) packed as scaled integers, other
-/// values as they are.
+/// floats that are all decimals (`scale`) packed as scaled integers, text
+/// and bytes compressed in chunks with the column's codec, other values as
+/// they are.
 fn write_raw(
     spec: &ColumnSpec,
     values: &Values,
@@ -475,11 +478,14 @@ fn write_raw(
         meta.min = Some(values.scalar(min).to_json(spec.data_type));
         meta.max = Some(values.scalar(max).to_json(spec.data_type));
     }
-    out.block(
-        &spec.name,
-        BlockKind::Fwd,
-        &encode_values(values, integer || scale.is_some(), scale)?,
-    )?;
+    let forward = match (values, spec.compression) {
+        (Values::Var(var), Some(compression)) => {
+            meta.compression = Some(compression.name().to_string());
+            chunked::encode(&var.offsets, &var.bytes, compression)?
+        }
+        _ => encode_values(values, integer || scale.is_some(), scale)?,
+    };
+    out.block(&spec.name, BlockKind::Fwd, &forward)?;
     if spec.range {
         let built = dispatch!(values, v => Some(raw_range(v, spec)?), _var => None);
         if let Some((block, bounds)) = built {

@@ -64,10 +64,10 @@ pub fn column_array(
             source.ids(docs, ids);
             return text_array(ids.iter().map(|id| dictionary.bytes_at(*id as usize)));
         }
-        if let Some(raw) = source.raw_text().filter(|var| var.is_text()) {
-            let mut values = Vec::with_capacity(docs.len());
-            docs.for_each(|doc| values.push(raw.bytes_at(doc as usize)));
-            return text_array(values.into_iter());
+        if let Some(mut raw) = source.raw_text() {
+            let mut texts = Texts::default();
+            docs.for_each(|doc| texts.push(raw.get(doc as usize)));
+            return texts.finish();
         }
     }
     Ok(match (arrow_type(ty), source.values(docs)) {
@@ -89,35 +89,63 @@ pub fn column_array(
 /// the bytes are copied and checked once as a whole; when they are not
 /// UTF-8 (a damaged file) each value is read lossily. A batch holding more
 /// text than an Arrow string array can (2 GiB) is an error.
-fn text_array<'a>(values: impl Iterator<Item = &'a [u8]> + Clone) -> Result<ArrayRef, ExecError> {
-    let build = |lossy: bool| -> Result<Result<StringArray, _>, ExecError> {
-        let mut offsets: Vec<i32> = Vec::with_capacity(values.size_hint().0 + 1);
-        let mut bytes: Vec<u8> = Vec::new();
-        offsets.push(0);
-        for value in values.clone() {
-            if lossy {
-                bytes.extend_from_slice(String::from_utf8_lossy(value).as_bytes());
-            } else {
-                bytes.extend_from_slice(value);
+fn text_array<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<ArrayRef, ExecError> {
+    let mut texts = Texts::default();
+    values.for_each(|value| texts.push(value));
+    texts.finish()
+}
+
+/// Text values copied one after another, made into a string array.
+#[derive(Default)]
+struct Texts {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    fn push(&mut self, value: &[u8]) {
+        self.bytes.extend_from_slice(value);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn finish(self) -> Result<ArrayRef, ExecError> {
+        let count = self.ends.len();
+        let offsets = |ends: &[usize]| -> Result<OffsetBuffer<i32>, ExecError> {
+            let mut offsets: Vec<i32> = Vec::with_capacity(ends.len() + 1);
+            offsets.push(0);
+            for end in ends {
+                offsets.push(i32::try_from(*end).map_err(|_| {
+                    ExecError::Execution(format!(
+                        "a batch of {count} text values holds over 2 GiB; select fewer rows or a shorter column"
+                    ))
+                })?);
             }
-            let end = i32::try_from(bytes.len()).map_err(|_| {
-                ExecError::Execution(format!(
-                    "a batch of {} text values holds over 2 GiB; select fewer rows or a shorter column",
-                    values.size_hint().0
-                ))
-            })?;
-            offsets.push(end);
+            Ok(OffsetBuffer::new(ScalarBuffer::from(offsets)))
+        };
+        let offsets_of_all = offsets(&self.ends)?;
+        let whole = std::str::from_utf8(&self.bytes).is_ok();
+        // Checks each value's boundaries, and the bytes again when they are
+        // not UTF-8 as a whole (rare: then the lossy copy follows).
+        let bytes = Buffer::from_vec(self.bytes);
+        if whole {
+            if let Ok(array) = StringArray::try_new(offsets_of_all, bytes.clone(), None) {
+                return Ok(Arc::new(array));
+            }
         }
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        Ok(StringArray::try_new(offsets, Buffer::from_vec(bytes), None))
-    };
-    let array = match build(false)? {
-        Ok(array) => array,
-        Err(_) => {
-            build(true)?.map_err(|err| ExecError::Internal(format!("text read lossily: {err}")))?
+        let Texts { ends, .. } = self;
+        let bytes = bytes.as_slice();
+        // Not UTF-8: each value read lossily.
+        let mut lossy = Texts::default();
+        let mut start = 0;
+        for end in &ends {
+            lossy.push(String::from_utf8_lossy(&bytes[start..*end]).as_bytes());
+            start = *end;
         }
-    };
-    Ok(Arc::new(array))
+        let offsets = offsets(&lossy.ends)?;
+        let array = StringArray::try_new(offsets, Buffer::from_vec(lossy.bytes), None)
+            .map_err(|err| ExecError::Internal(format!("text read lossily: {err}")))?;
+        Ok(Arc::new(array))
+    }
 }
 
 /// An Arrow array of `ty` from a segment vector.

@@ -9,12 +9,13 @@ use super::{
     in_bounds, kind_of, scalar_for, sorted_range, vector_of, ColumnSource, Indexes, SegmentSource,
 };
 use crate::codec::bitpack::{self, CHUNK};
+use crate::codec::chunked::VarReader;
 use crate::codec::forpack::{self, ForPacked};
 use crate::codec::var::Var;
 use crate::expr::value::{Kind, Value, Vector};
 use crate::index::range::Coverage;
 use crate::query::docs::Docs;
-use crate::segment::stored::{var_get, Dictionary, Fixed, Forward};
+use crate::segment::stored::{var_scalar, Dictionary, Fixed, Forward};
 use crate::segment::{bloom_hash, ColumnView, DecodedDictionary, ImmutableSegment, Physical};
 
 impl SegmentSource for ImmutableSegment {
@@ -259,17 +260,20 @@ impl ColumnSource for SealedColumn<'_> {
                     Vector::Long(gather(values, docs).into_iter().map(i64::from).collect())
                 }
             },
-            Forward::RawVar(var) => {
+            Forward::RawVar(_) => {
                 let mut out = Vec::with_capacity(docs.len());
-                docs.for_each(|doc| out.push(var_get(&var, doc as usize)));
+                self.view.with_text(|reader| {
+                    let text = reader.is_text();
+                    docs.for_each(|doc| out.push(var_scalar(reader.get(doc as usize), text)));
+                });
                 vector_of(physical, out.into_iter())
             }
         }
     }
 
-    fn raw_text(&self) -> Option<Var<'_>> {
+    fn raw_text(&self) -> Option<VarReader<'_>> {
         match self.view.forward {
-            Forward::RawVar(var) if var.is_text() => Some(var),
+            Forward::RawVar(block) if block.is_text() => Some(block.reader()),
             _ => None,
         }
     }

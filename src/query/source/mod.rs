@@ -18,6 +18,7 @@ pub use absent::AbsentColumn;
 pub use mutable::MutableSnapshot;
 
 use super::docs::{DocSet, Docs};
+use crate::codec::chunked::VarReader;
 use crate::codec::var::Var;
 use crate::expr::value::{Kind, Value, Vector};
 use crate::segment::{Physical, Scalar, SegmentTree};
@@ -123,9 +124,10 @@ pub trait ColumnSource {
 
     /// The docs' values.
     fn values(&self, docs: Docs<'_>) -> Vector;
-    /// For a sealed text column stored without a dictionary: the stored
-    /// values, doc by doc, to be read where they lie.
-    fn raw_text(&self) -> Option<Var<'_>> {
+    /// For a sealed text column stored without a dictionary: a reader of
+    /// the stored values, doc by doc, read where they lie (a chunk
+    /// decompressed at a time). Keep it while reading docs in order.
+    fn raw_text(&self) -> Option<VarReader<'_>> {
         None
     }
     /// For a sealed text column with a dictionary: its entries, id by id.
