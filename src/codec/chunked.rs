@@ -37,7 +37,7 @@ pub const DEFAULT_COMPRESSION: Compression = Compression::Lz4;
 /// repeats, small enough that reading one value decompresses little.
 pub const CHUNK_TARGET_BYTES: usize = 64 << 10;
 /// Values per chunk, at most: a power of two no larger than a query batch.
-const MAX_CHUNK_VALUES: usize = 1024;
+const MAX_CHUNK_VALUES: usize = 2048;
 /// The largest chunk a reader decompresses.
 const MAX_RAW_CHUNK: usize = 1 << 30;
 
@@ -90,7 +90,14 @@ impl Compression {
     }
 
     /// Decompresses `data` into `out`, which must come out `raw_len` long.
-    fn decompress(self, data: &[u8], raw_len: usize, out: &mut Vec<u8>) -> Result<()> {
+    /// `zstd` keeps a ZSTANDARD decompression context between chunks.
+    fn decompress(
+        self,
+        data: &[u8],
+        raw_len: usize,
+        out: &mut Vec<u8>,
+        zstd: &mut Option<zstd::bulk::Decompressor<'static>>,
+    ) -> Result<()> {
         let failed = |err: String| {
             Error::Malformed(format!(
                 "a {} chunk does not decompress: {err}",
@@ -108,9 +115,17 @@ impl Compression {
             Compression::Lz4 => {
                 lz4_flex::block::decompress_into(data, out).map_err(|e| failed(e.to_string()))?
             }
-            Compression::Zstd => zstd::bulk::Decompressor::new()
-                .and_then(|mut d| d.decompress_to_buffer(data, out.as_mut_slice()))
-                .map_err(|e| failed(e.to_string()))?,
+            Compression::Zstd => {
+                let context = match zstd {
+                    Some(context) => context,
+                    None => zstd.insert(
+                        zstd::bulk::Decompressor::new().map_err(|e| failed(e.to_string()))?,
+                    ),
+                };
+                context
+                    .decompress_to_buffer(data, out.as_mut_slice())
+                    .map_err(|e| failed(e.to_string()))?
+            }
             Compression::Snappy => snap::raw::Decoder::new()
                 .decompress(data, out)
                 .map_err(|e| failed(e.to_string()))?,
@@ -276,7 +291,7 @@ impl<'a> Chunked<'a> {
         let raw_len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         chunk.index = None;
         self.compression
-            .decompress(&bytes[4..], raw_len, &mut chunk.raw)?;
+            .decompress(&bytes[4..], raw_len, &mut chunk.raw, &mut chunk.zstd)?;
         let values = (self.count - index * self.per_chunk).min(self.per_chunk);
         let header = (values + 1) * 4;
         let malformed = |what: &str| Error::Malformed(format!("compressed chunk {index}: {what}"));
@@ -302,13 +317,23 @@ impl<'a> Chunked<'a> {
     }
 }
 
-/// One decompressed chunk.
-#[derive(Debug, Default)]
+/// One decompressed chunk, and what decompressing the next one reuses.
+#[derive(Default)]
 struct Chunk {
     index: Option<usize>,
     raw: Vec<u8>,
     offsets: Vec<u32>,
     header: usize,
+    zstd: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunk")
+            .field("index", &self.index)
+            .field("bytes", &self.raw.len())
+            .finish()
+    }
 }
 
 impl Chunk {
