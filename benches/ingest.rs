@@ -74,34 +74,54 @@ fn messages(count: usize) -> Vec<String> {
         .collect()
 }
 
-fn decoder() -> MessageDecoder {
+/// The benchmark's decoder; with `transforms`, `symbol` computed by a
+/// transform and a filter that keeps every trade, as the query engine
+/// plans and evaluates them.
+fn decoder(transforms: bool) -> MessageDecoder {
     let schema: Schema = parse_value(schema(), "schema").unwrap().value;
-    let table: TableConfig = parse_value(table("localhost:9092", "t"), "table")
-        .unwrap()
-        .value;
+    let mut table = table("localhost:9092", "t");
+    if transforms {
+        table["ingestionConfig"] = json!({
+            "transformConfigs": [{"columnName": "symbol", "transformFunction": "UPPER(symbol)"}],
+            "filterConfig": {"filterFunction": "shares < 0 AND symbol = 'NONE'"}
+        });
+    }
+    let table: TableConfig = parse_value(table, "table").unwrap().value;
     let spec = Arc::new(SegmentSpec::new(&schema, &table));
-    MessageDecoder::new(&schema, &table, spec, gamay::catalog::Decoder::Json).unwrap()
+    MessageDecoder::new(
+        &schema,
+        &table,
+        spec,
+        gamay::catalog::Decoder::Json,
+        gamay::query::transform::compile,
+    )
+    .unwrap()
 }
 
 fn in_process() {
     let count = env("MESSAGES", 1_000_000) as usize;
     let payloads = messages(count);
     let bytes: usize = payloads.iter().map(String::len).sum();
-    let decoder = decoder();
-
-    let started = Instant::now();
-    let mut rows = 0usize;
-    for payload in &payloads {
-        if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes()), None) {
-            rows += row.len();
+    for (transforms, what) in [
+        (false, "decode"),
+        (true, "decode, a transform and a filter"),
+    ] {
+        let decoder = decoder(transforms);
+        let started = Instant::now();
+        let mut rows = 0usize;
+        for payload in &payloads {
+            if let Decoded::Row(row) = decoder.decode(Some(payload.as_bytes()), None) {
+                rows += row.len();
+            }
         }
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{what}: {count} messages ({:.0} bytes each) in {seconds:.2} s: {:.0} messages/s ({rows} cells)",
+            bytes as f64 / count as f64,
+            count as f64 / seconds
+        );
     }
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "decode: {count} messages ({:.0} bytes each) in {seconds:.2} s: {:.0} messages/s ({rows} cells)",
-        bytes as f64 / count as f64,
-        count as f64 / seconds
-    );
+    let decoder = decoder(false);
 
     let segment = MutableSegment::new(decoder.spec().clone());
     let started = Instant::now();

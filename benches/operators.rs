@@ -105,7 +105,14 @@ fn table() -> TableConfig {
 
 fn decoder(schema: &Schema, table: &TableConfig) -> MessageDecoder {
     let spec = Arc::new(SegmentSpec::new(schema, table));
-    MessageDecoder::new(schema, table, spec, gamay::catalog::Decoder::Json).expect("decoder")
+    MessageDecoder::new(
+        schema,
+        table,
+        spec,
+        gamay::catalog::Decoder::Json,
+        gamay::query::transform::compile,
+    )
+    .expect("decoder")
 }
 
 /// `count` trade messages; trade `i` at second `i / TRADES_PER_SECOND`.

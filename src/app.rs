@@ -177,7 +177,10 @@ impl App {
             multistage.scan_through(scatter.clone());
         }
         let broker = Broker::new(catalog.clone(), scatter, Arc::new(multistage), workload);
-        let realtime = Arc::new(Realtime::new(server.clone()));
+        let realtime = Arc::new(Realtime::new(
+            server.clone(),
+            crate::query::transform::compile,
+        ));
         if cluster.is_none() {
             realtime.start_all(&catalog);
         }

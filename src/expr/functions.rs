@@ -1,12 +1,15 @@
 //! Scalar functions of the single-table engine, with Pinot's names and
 //! semantics: date-time (DATETRUNC, DATETIMECONVERT, toEpoch*, fromEpoch*),
-//! text (UPPER, LOWER, SUBSTR, CONCAT, LENGTH) and math (ABS, FLOOR, CEIL,
-//! ROUND, MOD). Times are UTC epoch milliseconds unless a unit says
-//! otherwise.
+//! toDateTime, fromDateTime), text (UPPER, LOWER, SUBSTR, CONCAT, LENGTH),
+//! math (ABS, FLOOR, CEIL, ROUND, MOD) and JSON (jsonPathString,
+//! jsonPathLong, jsonPathDouble, jsonFormat; `json_path.rs`). Times are
+//! UTC epoch milliseconds unless a unit says otherwise. Queries and
+//! ingestion transforms call the same functions.
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use super::error::Error;
+use super::json_path::{json_path_value, to_json, PathResult};
 use super::value::{ColumnType, Kind, Value};
 use super::Expr;
 use crate::catalog::datetime::{
@@ -29,6 +32,10 @@ pub enum Func {
     Ceil,
     Round,
     Mod,
+    ToDateTime,
+    FromDateTime,
+    JsonPath(PathResult),
+    JsonFormat,
 }
 
 /// Every function name the engine knows, for "did you mean" hints.
@@ -53,6 +60,12 @@ pub const NAMES: &[&str] = &[
     "ceil",
     "round",
     "mod",
+    "todatetime",
+    "fromdatetime",
+    "jsonpathstring",
+    "jsonpathlong",
+    "jsonpathdouble",
+    "jsonformat",
 ];
 
 impl Func {
@@ -84,6 +97,12 @@ impl Func {
             "ceil" | "ceiling" => Func::Ceil,
             "round" => Func::Round,
             "mod" => Func::Mod,
+            "todatetime" => Func::ToDateTime,
+            "fromdatetime" => Func::FromDateTime,
+            "jsonpathstring" => Func::JsonPath(PathResult::String),
+            "jsonpathlong" => Func::JsonPath(PathResult::Long),
+            "jsonpathdouble" => Func::JsonPath(PathResult::Double),
+            "jsonformat" => Func::JsonFormat,
             _ => return None,
         })
     }
@@ -104,6 +123,12 @@ impl Func {
             Func::Ceil => "ceil".into(),
             Func::Round => "round".into(),
             Func::Mod => "mod".into(),
+            Func::ToDateTime => "todatetime".into(),
+            Func::FromDateTime => "fromdatetime".into(),
+            Func::JsonPath(PathResult::String) => "jsonpathstring".into(),
+            Func::JsonPath(PathResult::Long) => "jsonpathlong".into(),
+            Func::JsonPath(PathResult::Double) => "jsonpathdouble".into(),
+            Func::JsonFormat => "jsonformat".into(),
         }
     }
 
@@ -124,6 +149,9 @@ impl Func {
             Func::Concat => ("2 or 3 (first, second[, separator])", |n| n == 2 || n == 3),
             Func::Round => ("1 or 2 (value[, scale])", |n| n == 1 || n == 2),
             Func::Mod => ("2", |n| n == 2),
+            Func::ToDateTime => ("2 or 3 (millis, pattern[, timeZone])", |n| n == 2 || n == 3),
+            Func::FromDateTime => ("2 or 3 (text, pattern[, timeZone])", |n| n == 2 || n == 3),
+            Func::JsonPath(_) => ("2 or 3 (json, '$.path'[, default])", |n| n == 2 || n == 3),
             _ => ("1", |n| n == 1),
         }
     }
@@ -140,7 +168,15 @@ impl Func {
                 }
                 _ => ColumnType::Long,
             },
-            Func::Upper | Func::Lower | Func::Substr | Func::Concat => ColumnType::String,
+            Func::Upper
+            | Func::Lower
+            | Func::Substr
+            | Func::Concat
+            | Func::ToDateTime
+            | Func::JsonFormat
+            | Func::JsonPath(PathResult::String) => ColumnType::String,
+            Func::FromDateTime | Func::JsonPath(PathResult::Long) => ColumnType::Long,
+            Func::JsonPath(PathResult::Double) => ColumnType::Double,
             Func::Length => ColumnType::Int,
             Func::Abs | Func::Floor | Func::Ceil | Func::Round if first == Kind::Long => {
                 ColumnType::Long
@@ -154,6 +190,18 @@ impl Func {
 
     /// Applies the function to one row's argument values.
     pub fn call(self, args: &[Value], ty: ColumnType) -> Result<Value, Error> {
+        match self {
+            // A missing document gives the default.
+            Func::JsonPath(result) => return json_path_value(result, args),
+            Func::JsonFormat => {
+                return Ok(match &args[0] {
+                    Value::Null => Value::Null,
+                    Value::Str(text) => Value::Str(text.clone()),
+                    other => Value::Str(to_json(other.clone()).to_string()),
+                })
+            }
+            _ => {}
+        }
         if args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
@@ -184,17 +232,7 @@ impl Func {
                     Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => TimeUnit::Milliseconds,
                 };
-                if let Some(zone) = args.get(3) {
-                    let zone = zone.to_text();
-                    if !matches!(
-                        zone.to_ascii_uppercase().as_str(),
-                        "UTC" | "GMT" | "Z" | "ETC/UTC"
-                    ) {
-                        return Err(Error::Invalid(format!(
-                            "datetrunc: time zone `{zone}` is not supported; use 'UTC'"
-                        )));
-                    }
-                }
+                no_zone_but_utc(self, args.get(3))?;
                 let output = match args.get(4) {
                     Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => input,
@@ -265,8 +303,41 @@ impl Func {
                 Value::Long(long(0)?.wrapping_rem(divisor))
             }
             Func::Mod => Value::Double(double(0)? % double(1)?),
+            Func::ToDateTime => {
+                let millis = long(0)?;
+                let pattern = text(1);
+                no_zone_but_utc(self, args.get(2))?;
+                utc(millis)?;
+                Value::Str(format_simple_date(millis, &pattern).ok_or_else(|| {
+                    Error::Invalid(format!("{millis} cannot be written with `{pattern}`"))
+                })?)
+            }
+            Func::FromDateTime => {
+                let (value, pattern) = (text(0), text(1));
+                no_zone_but_utc(self, args.get(2))?;
+                Value::Long(parse_simple_date(&value, &pattern).map_err(|err| {
+                    Error::Invalid(format!("`{value}` does not match `{pattern}`: {err}"))
+                })?)
+            }
+            Func::JsonPath(_) | Func::JsonFormat => unreachable!("answered above"),
         })
     }
+}
+
+/// Refuses a time zone argument other than UTC, naming the function.
+fn no_zone_but_utc(func: Func, zone: Option<&Value>) -> Result<(), Error> {
+    let Some(zone) = zone else { return Ok(()) };
+    let zone = zone.to_text();
+    if matches!(
+        zone.to_ascii_uppercase().as_str(),
+        "UTC" | "GMT" | "Z" | "ETC/UTC"
+    ) {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{}: time zone `{zone}` is not supported; use 'UTC'",
+        func.name()
+    )))
 }
 
 fn unit_millis(unit: TimeUnit) -> i64 {

@@ -1,6 +1,7 @@
 //! Scalar expressions, the language ingestion transforms and queries share:
 //! values and their types ([`value`]), the expression tree ([`Expr`]),
-//! Pinot's scalar functions ([`functions`]), checked integer arithmetic
+//! Pinot's scalar functions ([`functions`], JSON paths in [`json_path`]),
+//! checked integer arithmetic
 //! ([`arith`]), IN lists ([`in_list`]), text patterns ([`pattern`]) and
 //! what each operator does to values ([`eval`]). It knows the catalog's types and the segment's
 //! scalars, and nothing of segments' documents, plans or servers.
@@ -11,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod functions;
 pub mod in_list;
+pub mod json_path;
 pub mod literal;
 pub mod pattern;
 mod tree;

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use super::debezium::{self, Change};
 use super::error::{Error, Result};
 use super::rows::{field, json_cell};
-use super::transform::Transform;
+use super::transform::{Compile, RecordExpr};
 use crate::catalog::{Decoder, Schema, TableConfig};
 use crate::segment::{Cell, ColumnSpec, SegmentSpec, ValueError};
 
@@ -73,8 +73,8 @@ pub enum Decoded {
 pub struct MessageDecoder {
     spec: Arc<SegmentSpec>,
     /// Per column of `spec`, the transform that computes it.
-    transforms: Vec<Option<Transform>>,
-    filter: Option<Transform>,
+    transforms: Vec<Option<Box<dyn RecordExpr>>>,
+    filter: Option<Box<dyn RecordExpr>>,
     /// Column index by field name, when fields map straight to columns (no
     /// transform, filter or nested `a.b` column): messages then decode
     /// field by field without building the whole JSON object.
@@ -85,12 +85,14 @@ pub struct MessageDecoder {
 }
 
 impl MessageDecoder {
-    /// The decoder for `table` (with its `schema`) writing rows of `spec`.
+    /// The decoder for `table` (with its `schema`) writing rows of `spec`;
+    /// `compile` makes its transforms and filter.
     pub fn new(
         schema: &Schema,
         table: &TableConfig,
         spec: Arc<SegmentSpec>,
         format: Decoder,
+        compile: Compile,
     ) -> Result<MessageDecoder> {
         let change_events = match format {
             Decoder::Json => None,
@@ -102,7 +104,8 @@ impl MessageDecoder {
                     .ok_or(Error::NoDeleteColumn)?,
             ),
         };
-        let mut transforms: Vec<Option<Transform>> = vec![None; spec.columns.len()];
+        let mut transforms: Vec<Option<Box<dyn RecordExpr>>> =
+            (0..spec.columns.len()).map(|_| None).collect();
         let mut set = |column: &str, text: &str, field: &str| -> Result<()> {
             let index = spec
                 .column_index(column)
@@ -110,7 +113,7 @@ impl MessageDecoder {
                     field: field.to_string(),
                     column: column.to_string(),
                 })?;
-            transforms[index] = Some(Transform::parse(text).map_err(Error::setting(field))?);
+            transforms[index] = Some(compile(text).map_err(Error::setting(field))?);
             Ok(())
         };
         // Pinot's older per-field transforms in the schema come first; the
@@ -152,7 +155,7 @@ impl MessageDecoder {
             .and_then(|config| config.filter_config.as_ref())
             .and_then(|config| config.filter_function.as_deref())
             .map(|text| {
-                Transform::parse(text).map_err(Error::setting(
+                compile(text).map_err(Error::setting(
                     "ingestionConfig.filterConfig.filterFunction",
                 ))
             })
@@ -390,9 +393,21 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .extend(table_extra.as_object().unwrap().clone());
+        json_decoder(&schema, table)
+    }
+
+    /// The JSON decoder of `table`, compiling with the query engine.
+    fn json_decoder(schema: &Schema, table: serde_json::Value) -> MessageDecoder {
         let table: TableConfig = crate::catalog::parse_value(table, "table").unwrap().value;
-        let spec = Arc::new(SegmentSpec::new(&schema, &table));
-        MessageDecoder::new(&schema, &table, spec, Decoder::Json).unwrap()
+        let spec = Arc::new(SegmentSpec::new(schema, &table));
+        MessageDecoder::new(
+            schema,
+            &table,
+            spec,
+            Decoder::Json,
+            crate::query::transform::compile,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -440,9 +455,7 @@ mod tests {
                 table["ingestionConfig"] =
                     serde_json::json!({"filterConfig": {"filterFunction": filter}});
             }
-            let table: TableConfig = crate::catalog::parse_value(table, "table").unwrap().value;
-            let spec = Arc::new(SegmentSpec::new(&schema, &table));
-            MessageDecoder::new(&schema, &table, spec, Decoder::Json).unwrap()
+            json_decoder(&schema, table)
         };
         let direct = make(None);
         let general = make(Some("1 = 0"));

@@ -3,7 +3,8 @@
 //! - [`rows`]: JSON records → rows of cells, by the table's columns.
 //! - [`files`]: Parquet, CSV and JSON file readers for batch ingestion.
 //! - [`decode`]: stream messages → rows, through the table's transforms and
-//!   filter ([`transform`]).
+//!   filter ([`transform`]: what a compiled expression offers; the query
+//!   engine compiles them).
 //! - [`debezium`]: Debezium change events → records, deletes marked.
 //! - [`kafka`]: the Kafka consumer settings and broker queries.
 //! - [`probe_brokers`]: whether a REALTIME table's Kafka brokers answer.

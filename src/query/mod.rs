@@ -32,6 +32,7 @@ pub mod response;
 pub mod scatter;
 pub mod source;
 pub mod sql;
+pub mod transform;
 pub mod wire;
 pub mod workload;
 

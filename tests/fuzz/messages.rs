@@ -178,7 +178,14 @@ impl Target {
         let schema: Schema = catalog::parse_value(schema(), "schema").unwrap().value;
         let table: TableConfig = catalog::parse_value(table, "table").unwrap().value;
         let spec = Arc::new(SegmentSpec::new(&schema, &table));
-        let decoder = MessageDecoder::new(&schema, &table, spec.clone(), format).unwrap();
+        let decoder = MessageDecoder::new(
+            &schema,
+            &table,
+            spec.clone(),
+            format,
+            gamay::query::transform::compile,
+        )
+        .unwrap();
         let upsert = UpsertSpec::of(&schema, &table, &spec).unwrap();
         let columns = TableColumns::of_schema("msgs", &schema);
         let mut target = Target {

@@ -83,7 +83,14 @@ pub fn run_target(ci_cases: u64) {
         .value;
     let config: TableConfig = catalog::parse_value(table, "table").unwrap().value;
     let spec = Arc::new(SegmentSpec::new(&schema, &config));
-    let decoder = MessageDecoder::new(&schema, &config, spec.clone(), Decoder::Json).unwrap();
+    let decoder = MessageDecoder::new(
+        &schema,
+        &config,
+        spec.clone(),
+        Decoder::Json,
+        gamay::query::transform::compile,
+    )
+    .unwrap();
     let segment = MutableSegment::new(spec);
 
     let seeds: Vec<Value> = (0..20)

@@ -259,6 +259,17 @@ impl TableColumns {
     }
 }
 
+/// Plans one scalar expression (no aggregates) over `table`'s columns, as
+/// a query's SELECT list would: ingestion transforms and filters compile
+/// through here.
+pub fn plan_scalar(expr: &ast::Expr, table: &TableColumns) -> Result<Expr, QueryError> {
+    let mut planner = Planner {
+        table,
+        aggregates: Vec::new(),
+    };
+    planner.expr(expr, false)
+}
+
 /// Plans a single-table query against `table`'s columns.
 pub fn plan(
     query: &ast::Query,

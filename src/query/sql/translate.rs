@@ -275,8 +275,14 @@ impl Planner<'_> {
         Ok(match expr {
             ast::Expr::Identifier(ident) => Expr::Column(self.table.resolve(&ident.value)?),
             ast::Expr::CompoundIdentifier(parts) => {
-                let last = parts.last().map(|p| p.value.as_str()).unwrap_or_default();
-                Expr::Column(self.table.resolve(last)?)
+                // `a.b.c`: a column of that name (a flattened nested
+                // field), else `c` of table `a.b`.
+                let full: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
+                let last = full.last().copied().unwrap_or_default();
+                match self.table.resolve(&full.join(".")) {
+                    Ok(column) => Expr::Column(column),
+                    Err(_) => Expr::Column(self.table.resolve(last)?),
+                }
             }
             ast::Expr::Value(value) => Expr::Literal(literal(&value.value)?),
             ast::Expr::Nested(inner) => self.expr(inner, aggs)?,

@@ -31,6 +31,7 @@ use super::value::{
 use crate::catalog::datetime::TimeUnit;
 use crate::expr::functions::Func;
 use crate::expr::in_list::InList;
+use crate::expr::json_path::PathResult;
 use crate::expr::{BinOp, Expr};
 use crate::query::sql::regex_from_source;
 
@@ -129,6 +130,12 @@ fn put_func(w: &mut Writer, func: Func) {
         Func::Ceil => w.u8(11),
         Func::Round => w.u8(12),
         Func::Mod => w.u8(13),
+        Func::ToDateTime => w.u8(14),
+        Func::FromDateTime => w.u8(15),
+        Func::JsonPath(PathResult::String) => w.u8(16),
+        Func::JsonPath(PathResult::Long) => w.u8(17),
+        Func::JsonPath(PathResult::Double) => w.u8(18),
+        Func::JsonFormat => w.u8(19),
     }
 }
 
@@ -157,6 +164,12 @@ fn get_func(r: &mut Reader<'_>) -> Result<Func, WireError> {
         11 => Func::Ceil,
         12 => Func::Round,
         13 => Func::Mod,
+        14 => Func::ToDateTime,
+        15 => Func::FromDateTime,
+        16 => Func::JsonPath(PathResult::String),
+        17 => Func::JsonPath(PathResult::Long),
+        18 => Func::JsonPath(PathResult::Double),
+        19 => Func::JsonFormat,
         _ => return Err(r.unknown("function", tag)),
     })
 }

@@ -64,6 +64,9 @@ const QUERIES: &[&str] = &[
      FROMEPOCHMINUTES(10), FROMEPOCHHOURS(10), FROMEPOCHDAYS(10), UPPER(symbol), LOWER(exchange), SUBSTR(symbol, 1, 3), \
      SUBSTRING(exchange FROM 2 FOR 2), CONCAT(symbol, side, '-'), LENGTH(exchange), ABS(-price), FLOOR(price), CEIL(fee), \
      ROUND(price, 1), MOD(shares, 3) FROM trades ORDER BY id LIMIT 10",
+    "SELECT id, toDateTime(ts, 'yyyy-MM-dd HH:mm'), fromDateTime('2026-05-28', 'yyyy-MM-dd'), \
+     jsonPathString(CONCAT('{\"s\": \"', symbol), '$.s'), jsonPathLong('{\"a\": [1, 2]}', '$.a[1]'), \
+     jsonPathDouble('{}', '$.p', 0.5), jsonFormat(price) FROM trades ORDER BY id LIMIT 10",
     "SELECT COUNT(*), SUM(shares) FILTER (WHERE side = 'BUY'), AVG(price) FILTER (WHERE shares * 2 > 100) FROM trades WHERE price * 2 > 200 OR UPPER(symbol) = 'AAPL'",
     "SELECT COUNT(*) FROM trades WHERE true",
     "SELECT COUNT(*) FROM trades WHERE symbol = NULL",

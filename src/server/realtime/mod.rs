@@ -30,6 +30,7 @@ use self::shared::TableShared;
 use super::{Error, Server, StreamCoordinator};
 use crate::catalog::{parse_stream_config, Catalog, Schema, TableConfig, TableType};
 use crate::ingest::decode::MessageDecoder;
+use crate::ingest::transform::Compile;
 use crate::segment::SegmentSpec;
 use crate::sync::{Recover, RecoverRw};
 use crate::upsert::{TableUpsert, UpsertSpec};
@@ -74,6 +75,9 @@ pub struct ForceCommitStatus {
 /// Every REALTIME table's consumers in this process.
 pub struct Realtime {
     server: Arc<Server>,
+    /// Compiles the tables' ingestion transforms and filters (the query
+    /// engine's compiler, handed down by the application).
+    compile: Compile,
     tables: Mutex<BTreeMap<String, Running>>,
     /// Force commit jobs by id: the table and the segments asked to seal.
     jobs: Mutex<BTreeMap<String, (String, Vec<String>)>>,
@@ -89,9 +93,10 @@ pub struct Realtime {
 }
 
 impl Realtime {
-    pub fn new(server: Arc<Server>) -> Realtime {
+    pub fn new(server: Arc<Server>, compile: Compile) -> Realtime {
         Realtime {
             server,
+            compile,
             tables: Mutex::new(BTreeMap::new()),
             jobs: Mutex::new(BTreeMap::new()),
             lifecycle: Mutex::new(()),
@@ -205,7 +210,8 @@ impl Realtime {
         // would fail every retry: report them now.
         crate::ingest::kafka::connect(&stream, &format!("{name}-check"))?;
         let spec = Arc::new(SegmentSpec::new(schema, table));
-        let decoder = MessageDecoder::new(schema, table, spec.clone(), stream.decoder)?;
+        let decoder =
+            MessageDecoder::new(schema, table, spec.clone(), stream.decoder, self.compile)?;
         let data = self.server.table_or_create(&name)?;
         let upsert_spec = UpsertSpec::of(schema, table, &spec).map_err(Error::Upsert)?;
         let paused = self.stop_locked(&name);
