@@ -1,6 +1,7 @@
 //! Real-time ingestion throughput and freshness.
 //!
-//! 1. decode: JSON trade messages → rows (one core).
+//! 1. decode: JSON trade messages → rows (one core), as they are and through
+//!    a transform and a filter.
 //! 2. decode + append into a consuming segment (one core).
 //! 3. end to end: messages already in Kafka (librdkafka's mock cluster,
 //!    8 partitions) consumed into a REALTIME table, until all are queryable;
