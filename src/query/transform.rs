@@ -48,9 +48,19 @@ pub struct Transform {
     parsed: ast::Expr,
     /// The record fields the expression reads (`a.b` for a nested one).
     fields: Vec<String>,
-    /// Plans by the fields' types (`None`: the record holds no value).
-    plans: RwLock<HashMap<Vec<Option<ColumnType>>, Arc<Expr>>>,
+    /// Plans by the fields' types (`None`: the record holds no value), or
+    /// why the expression cannot take fields of those types.
+    plans: RwLock<HashMap<FieldTypes, Planned>>,
 }
+
+/// The types of a record's fields, in the order the expression names them.
+type FieldTypes = Vec<Option<ColumnType>>;
+
+/// A plan, or why the expression cannot take fields of those types.
+type Planned = std::result::Result<Arc<Expr>, String>;
+
+/// Combinations of field types one expression keeps plans for.
+const MAX_PLANS: usize = 256;
 
 /// The types a field is planned as, in order, when no record value says:
 /// the first the expression accepts.
@@ -115,16 +125,32 @@ impl Transform {
 
     /// The plan for fields of `types`, planned once per combination.
     fn plan(&self, types: &[Option<ColumnType>]) -> Result<Arc<Expr>> {
-        if let Some(plan) = self
+        let known = self
             .plans
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(types)
-        {
-            return Ok(plan.clone());
-        }
+            .cloned();
+        let planned = known.unwrap_or_else(|| {
+            let planned = self.plan_types(types);
+            let mut plans = self
+                .plans
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Records whose fields change type at every turn plan anew
+            // rather than grow the map without end.
+            if plans.len() < MAX_PLANS {
+                plans.insert(types.to_vec(), planned.clone());
+            }
+            planned
+        });
+        planned.map_err(|reason| self.failed(ExprError::Invalid(reason)))
+    }
+
+    /// Plans for fields of `types`; a field without a value takes the
+    /// first type the expression accepts.
+    fn plan_types(&self, types: &[Option<ColumnType>]) -> Planned {
         let mut first_error = None;
-        // A field without a value takes the first type the expression accepts.
         let missing: Vec<usize> = (0..types.len()).filter(|i| types[*i].is_none()).collect();
         let guesses = if missing.is_empty() { 1 } else { GUESSES.len() };
         for guess in GUESSES.iter().take(guesses) {
@@ -133,20 +159,13 @@ impl Transform {
                 chosen[*index] = Some(*guess);
             }
             match self.plan_as(&chosen) {
-                Ok(plan) => {
-                    let plan = Arc::new(plan);
-                    self.plans
-                        .write()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .insert(types.to_vec(), plan.clone());
-                    return Ok(plan);
-                }
+                Ok(plan) => return Ok(Arc::new(plan)),
                 Err(err) => {
                     first_error.get_or_insert(err);
                 }
             }
         }
-        Err(self.failed(ExprError::Invalid(first_error.unwrap_or_default())))
+        Err(first_error.unwrap_or_default())
     }
 
     /// Plans the expression with each field of the given type.
