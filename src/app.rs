@@ -210,6 +210,7 @@ impl App {
             connectors: connectors.clone(),
             queries_running: broker.running(),
             queries_queued: broker.queued(),
+            result_cache: local.result_cache(),
         });
         if let Some(cluster) = &cluster {
             metrics = metrics.with_cluster(&cluster.metrics);

@@ -209,6 +209,10 @@ struct ServeArgs {
     #[arg(long, env = "GAMAY_BACKGROUND_NICE", default_value_t = workload::DEFAULT_BACKGROUND_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
     background_nice: i32,
 
+    /// Bytes of sealed segments' answers the server keeps, so repeated queries scan only new data (0 keeps none).
+    #[arg(long, env = "GAMAY_RESULT_CACHE_BYTES", default_value_t = gamay::query::result_cache::DEFAULT_BUDGET)]
+    result_cache_bytes: u64,
+
     /// What this node does: `all` (every role; the single node without
     /// --metastore), `controller`, `broker` or `server`.
     #[arg(long, env = "GAMAY_ROLE", value_enum, default_value = "all")]
@@ -301,6 +305,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_queued: args.max_queued_queries,
                 background_after: std::time::Duration::from_millis(args.background_after_ms),
                 background_nice: args.background_nice,
+                result_cache_bytes: args.result_cache_bytes,
             };
             config.cluster = gamay::config::ClusterConfig {
                 role: args.role,

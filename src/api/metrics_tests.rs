@@ -7,13 +7,13 @@ use serde_json::Value;
 use super::tests::{csv_rows, upload, with_offline_table, TestApp};
 
 /// The value of the sample `series` (name with labels, as printed).
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(super) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|value| value.trim().parse().ok())
 }
 
-async fn scrape(app: &TestApp) -> String {
+pub(super) async fn scrape(app: &TestApp) -> String {
     let (status, body) = app.get("/metrics").await;
     assert_eq!(status, StatusCode::OK);
     let Value::String(text) = body else {

@@ -353,4 +353,6 @@ mod parquet_tests;
 #[cfg(test)]
 mod query_tests;
 #[cfg(test)]
+mod result_cache_tests;
+#[cfg(test)]
 mod tests;

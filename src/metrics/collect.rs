@@ -21,6 +21,7 @@ use super::Labels;
 use crate::catalog::{Catalog, TableType};
 use crate::export::config::SinkKind;
 use crate::export::Connectors;
+use crate::query::result_cache::ResultCache;
 use crate::query::RunningQueries;
 use crate::server::realtime::{ConsumerState, Realtime, TableIngestion};
 use crate::server::Server;
@@ -34,6 +35,7 @@ pub struct StateCollector {
     pub queries_running: RunningQueries,
     /// Each lane's name and its count of waiting queries.
     pub queries_queued: Vec<(&'static str, Arc<AtomicUsize>)>,
+    pub result_cache: Arc<ResultCache>,
 }
 
 impl fmt::Debug for StateCollector {
@@ -58,6 +60,22 @@ impl Collector for StateCollector {
             })
             .collect();
         gauges(&mut encoder, &names::QUERIES_QUEUED, queued)?;
+        let cache = self.result_cache.stats();
+        for (def, count) in [
+            (&names::RESULT_CACHE_HITS, cache.hits),
+            (&names::RESULT_CACHE_MISSES, cache.misses),
+        ] {
+            let metric =
+                encoder.encode_descriptor(def.name, def.help, None, MetricType::Counter)?;
+            ConstCounter::new(count).encode(metric)?;
+        }
+        for (def, value) in [
+            (&names::RESULT_CACHE_ENTRIES, cache.entries),
+            (&names::RESULT_CACHE_BYTES, cache.bytes),
+        ] {
+            let metric = encoder.encode_descriptor(def.name, def.help, None, MetricType::Gauge)?;
+            ConstGauge::new(value as i64).encode(metric)?;
+        }
         self.encode_tables(&mut encoder)?;
         self.encode_ingestion(&mut encoder)?;
         self.encode_connectors(&mut encoder)?;

@@ -37,6 +37,24 @@ pub const QUERIES_QUEUED: Def = def(
     "Queries waiting for a slot of their lane",
 );
 
+// The server's result cache (query::result_cache). No labels.
+pub const RESULT_CACHE_HITS: Def = def(
+    "gamay_result_cache_hits",
+    "Sealed segments whose answer to a query came from the result cache",
+);
+pub const RESULT_CACHE_MISSES: Def = def(
+    "gamay_result_cache_misses",
+    "Sealed segments a query ran because the result cache held no answer",
+);
+pub const RESULT_CACHE_ENTRIES: Def = def(
+    "gamay_result_cache_entries",
+    "Answers the result cache holds",
+);
+pub const RESULT_CACHE_BYTES: Def = def(
+    "gamay_result_cache_bytes",
+    "Bytes the result cache's answers take, estimated (at most --result-cache-bytes)",
+);
+
 // Ingestion from Kafka, per REALTIME table and partition. Labels: table, partition.
 pub const INGEST_ROWS: Def = def(
     "gamay_ingest_rows",
@@ -210,12 +228,16 @@ pub const PROCESS_VIRTUAL: Def = def(
 pub const PROCESS_THREADS: Def = def("process_threads", "Threads of the gamay process");
 
 /// Every definition, for checks that names are unique and well formed.
-pub const ALL: [Def; 45] = [
+pub const ALL: [Def; 49] = [
     QUERIES,
     QUERY_SECONDS,
     QUERY_ERRORS,
     QUERIES_RUNNING,
     QUERIES_QUEUED,
+    RESULT_CACHE_HITS,
+    RESULT_CACHE_MISSES,
+    RESULT_CACHE_ENTRIES,
+    RESULT_CACHE_BYTES,
     INGEST_ROWS,
     INGEST_LAG,
     INGEST_ERRORS,

@@ -310,6 +310,28 @@ impl Acc {
         }
     }
 
+    /// Bytes every group's state takes now, estimated the way
+    /// [`Acc::bytes_per_group`] and [`DistinctSet::insert`] count them.
+    pub fn bytes(&self) -> u64 {
+        let fixed = self.len() as u64 * self.bytes_per_group() + self.buffer_bytes();
+        let grown: u64 = match self {
+            Acc::Distinct(sets) => sets
+                .iter()
+                .map(|set| {
+                    set.longs.len() * DISTINCT_LONG_BYTES
+                        + set
+                            .others
+                            .iter()
+                            .map(|value| value_bytes(value) + DISTINCT_SLOT_BYTES)
+                            .sum::<u64>()
+                })
+                .sum(),
+            Acc::Values(lists) => lists.iter().map(|list| list.len() as u64 * 8).sum(),
+            _ => 0,
+        };
+        fixed + grown
+    }
+
     /// Bytes a group's state takes before it grows with its inputs
     /// (distinct values, exact percentiles' lists, dictionary id buffers
     /// grow; see [`Acc::update_f64`] and [`IdPairs::heap_bytes`]).

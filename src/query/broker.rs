@@ -8,6 +8,7 @@
 //! (a walk of pre-aggregated records, done in place); a remote server would implement
 //! the same trait over the network.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,9 +26,10 @@ use super::plan_cache::{PlanCache, Planned, Stamp};
 use super::quota::Quotas;
 use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
+use super::result_cache::{Kept, ResultCache};
 use super::source::{table_sources, SegmentSource};
 use super::sql::{self, Route, TableColumns};
-use super::workload::job::Pools;
+use super::workload::job::{Pools, SegmentResult};
 use super::workload::{Lane, WorkloadConfig};
 use crate::auth::Principal;
 use crate::catalog::names::did_you_mean;
@@ -118,6 +120,7 @@ pub trait QueryServer: Send + Sync {
 pub struct LocalServer {
     server: Arc<Server>,
     pools: Arc<Pools>,
+    cache: Arc<ResultCache>,
 }
 
 impl LocalServer {
@@ -129,7 +132,13 @@ impl LocalServer {
         Ok(LocalServer {
             server,
             pools: Arc::new(Pools::new(threads, workload)?),
+            cache: Arc::new(ResultCache::new(workload.result_cache_bytes)),
         })
+    }
+
+    /// The answers this server keeps for sealed segments.
+    pub fn result_cache(&self) -> Arc<ResultCache> {
+        self.cache.clone()
     }
 
     /// The segments of `tables` to run, and those of `wanted` not found.
@@ -293,36 +302,136 @@ impl QueryServer for LocalServer {
         };
         // Segments a star-tree answers are done here, on the caller's
         // thread: a hand-off to the pool would cost more than the walk.
-        let mut results = Vec::with_capacity(segments.len());
-        let mut rest = Vec::new();
-        for segment in segments {
-            match execute_in_place(&plan, segment.as_ref(), &deadline) {
-                Some(result) => results.push(result),
-                None => rest.push(segment),
+        // So are answers kept from before. Answers stay in segment order,
+        // so partial sums add up the same way whichever were kept.
+        let cache = self.cache.lookup(&plan);
+        let mut answers: Vec<Option<Answer>> = segments
+            .iter()
+            .map(|segment| execute_in_place(&plan, segment.as_ref(), &deadline).map(Answer::Ran))
+            .collect();
+        // The sealed segments left, whose answers may be kept.
+        let cached: Vec<(usize, u64)> = match &cache {
+            Some(_) => segments
+                .iter()
+                .enumerate()
+                .filter(|(at, _)| answers[*at].is_none())
+                .filter_map(|(at, segment)| Some((at, segment.cache_id()?)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let ids: Vec<u64> = cached.iter().map(|(_, id)| *id).collect();
+        let mut set_done = false;
+        if let (Some(cache), true) = (&cache, cached.len() > 1) {
+            if let Some(set) = cache.get_set(&ids) {
+                cover(&mut answers, &cached, set);
+                set_done = true;
             }
         }
-        if rest.is_empty() {
-            return reply(gather(&plan, results, &deadline));
+        if let (Some(cache), false) = (&cache, set_done) {
+            for (at, _) in &cached {
+                answers[*at] = cache.get(segments[*at].as_ref()).map(Answer::Kept);
+            }
         }
-        let background = plan.options.secondary_workload;
-        let (job_plan, job_deadline) = (plan.clone(), deadline.clone());
+        // Kept answers count the rows they read against `maxRowsScanned`
+        // as when run, so a query past it fails every time (`gather`
+        // answers the failure).
+        let scanned = answers.iter().flatten().all(|answer| match answer {
+            Answer::Kept(kept) => kept
+                .stats
+                .iter()
+                .filter(|stats| !stats.star_tree)
+                .all(|stats| deadline.scanned(stats.docs_scanned).is_ok()),
+            _ => true,
+        });
+        if !scanned {
+            return reply(gather(&plan, Vec::new(), &deadline));
+        }
+        let rest_at: Vec<usize> = (0..answers.len())
+            .filter(|at| answers[*at].is_none())
+            .collect();
+        let (job_plan, job_deadline, put) = (plan.clone(), deadline.clone(), cache.clone());
+        let finish = move |mut answers: Vec<Option<Answer>>| {
+            if let (Some(cache), false, true) = (&cache, set_done, cached.len() > 1) {
+                if let Some(set) = merge_kept(&plan, &answers, &cached) {
+                    cover(&mut answers, &cached, cache.put_set(ids, set));
+                }
+            }
+            reply(gather(
+                &plan,
+                answers.into_iter().flatten().collect(),
+                &deadline,
+            ))
+        };
+        if rest_at.is_empty() {
+            return finish(answers);
+        }
+        let rest: Vec<Arc<dyn SegmentSource>> =
+            rest_at.iter().map(|at| segments[*at].clone()).collect();
+        let background = job_plan.options.secondary_workload;
         self.pools.run(
             job_plan,
-            rest,
+            rest.clone(),
             job_deadline,
             background,
-            Box::new(move |rest| {
-                results.extend(rest);
-                reply(gather(&plan, results, &deadline))
+            Box::new(move |done| {
+                for ((at, segment), result) in rest_at.into_iter().zip(rest).zip(done) {
+                    if let (Some(cache), Ok(answer)) = (&put, &result) {
+                        cache.put(segment.as_ref(), answer);
+                    }
+                    answers[at] = Some(Answer::Ran(result));
+                }
+                finish(answers)
             }),
         );
     }
 }
 
-/// Merges one server's per-segment results into its response.
+/// One segment's answer: run now, or kept by the result cache (for it
+/// alone, or for it and others merged), or part of another's kept set.
+enum Answer {
+    Ran(SegmentResult),
+    Kept(Arc<Kept>),
+    Covered,
+}
+
+/// Puts `set`, the merged answer of the segments at `cached`, in the
+/// first one's place, and marks the others covered by it.
+fn cover(answers: &mut [Option<Answer>], cached: &[(usize, u64)], set: Arc<Kept>) {
+    for (index, (at, _)) in cached.iter().enumerate() {
+        answers[*at] = Some(if index == 0 {
+            Answer::Kept(set.clone())
+        } else {
+            Answer::Covered
+        });
+    }
+}
+
+/// The answers at `cached` merged in order, each segment's statistics
+/// kept; `None` if any of them failed.
+fn merge_kept(plan: &Plan, answers: &[Option<Answer>], cached: &[(usize, u64)]) -> Option<Kept> {
+    let mut parts = Vec::with_capacity(cached.len());
+    let mut stats = Vec::with_capacity(cached.len());
+    for (at, _) in cached {
+        match answers[*at].as_ref()? {
+            Answer::Ran(Ok((partial, segment_stats))) => {
+                parts.push(Cow::Borrowed(partial));
+                stats.push(*segment_stats);
+            }
+            Answer::Kept(kept) => {
+                parts.push(Cow::Borrowed(&kept.partial));
+                stats.extend_from_slice(&kept.stats);
+            }
+            Answer::Ran(Err(_)) | Answer::Covered => return None,
+        }
+    }
+    let partial = reduce::merge_parts(plan, parts).ok()?;
+    Some(Kept { partial, stats })
+}
+
+/// Merges one server's per-segment answers into its response.
 fn gather(
     plan: &Plan,
-    results: Vec<Result<(Partial, SegmentStats), ExecError>>,
+    answers: Vec<Answer>,
     deadline: &Deadline,
 ) -> Result<ServerResponse, QueryError> {
     // A limit a task found passed is the reason the others stopped too.
@@ -330,20 +439,35 @@ fn gather(
         return Err(error);
     }
     let mut response = ServerResponse {
-        segments_queried: results.len() as u64,
+        segments_queried: answers.len() as u64,
         ..ServerResponse::default()
     };
-    let mut partials = Vec::with_capacity(results.len());
-    for result in results {
-        let (partial, stats) = match result {
-            Ok(done) => done,
-            Err(ExecError::TimedOut) => return Err(plan.options.timeout_error()),
-            Err(err) => return Err(QueryError::execution(err.to_string())),
-        };
-        response.add_segment(&stats);
-        partials.push(partial);
+    let mut parts = Vec::with_capacity(answers.len());
+    for answer in answers {
+        match answer {
+            Answer::Ran(Ok((partial, stats))) => {
+                response.add_segment(&stats);
+                parts.push(Ok(partial));
+            }
+            Answer::Ran(Err(ExecError::TimedOut)) => return Err(plan.options.timeout_error()),
+            Answer::Ran(Err(err)) => return Err(QueryError::execution(err.to_string())),
+            Answer::Kept(kept) => {
+                kept.stats
+                    .iter()
+                    .for_each(|stats| response.add_segment(stats));
+                parts.push(Err(kept));
+            }
+            Answer::Covered => {}
+        }
     }
-    match reduce::merge(plan, partials) {
+    let parts: Vec<Cow<'_, Partial>> = parts
+        .iter_mut()
+        .map(|part| match part {
+            Ok(partial) => Cow::Owned(std::mem::replace(partial, Partial::Rows(Vec::new()))),
+            Err(kept) => Cow::Borrowed(&kept.partial),
+        })
+        .collect();
+    match reduce::merge_parts(plan, parts) {
         Ok(partial) => {
             response.partial = Some(partial);
             Ok(response)

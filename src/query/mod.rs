@@ -29,6 +29,7 @@ mod plan_cache;
 mod quota;
 pub mod reduce;
 pub mod response;
+pub mod result_cache;
 pub mod scatter;
 pub mod source;
 pub mod sql;

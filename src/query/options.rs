@@ -43,6 +43,9 @@ pub struct QueryOptions {
     pub max_in_list_items: usize,
     /// `isSecondaryWorkload`: the query runs in the background lane.
     pub secondary_workload: bool,
+    /// `useResultCache`: sealed segments' answers may come from, and go
+    /// to, the server's result cache (`query::result_cache`).
+    pub use_result_cache: bool,
 }
 
 impl Default for QueryOptions {
@@ -59,6 +62,7 @@ impl Default for QueryOptions {
             max_rows_scanned: u64::MAX,
             max_in_list_items: DEFAULT_MAX_IN_LIST_ITEMS,
             secondary_workload: false,
+            use_result_cache: true,
         }
     }
 }
@@ -133,6 +137,7 @@ impl QueryOptions {
             "maxrowsscanned" => self.max_rows_scanned = number("maxRowsScanned")?,
             "maxinlistitems" => self.max_in_list_items = number("maxInListItems")?.max(1) as usize,
             "issecondaryworkload" => self.secondary_workload = flag("isSecondaryWorkload")?,
+            "useresultcache" => self.use_result_cache = flag("useResultCache")?,
             _ => {}
         }
         Ok(())
@@ -151,6 +156,9 @@ mod tests {
             .unwrap();
         assert_eq!(options.timeout_ms, 500);
         assert!(!options.use_star_tree);
+        assert!(options.use_result_cache);
+        options.set_from_sql("useResultCache = false").unwrap();
+        assert!(!options.use_result_cache);
         options.set_from_sql(" numGroupsLimit = 7 ").unwrap();
         assert_eq!(options.num_groups_limit, 7);
         let err = options.apply_string("timeoutMs=soon").unwrap_err();

@@ -2,7 +2,10 @@
 //! in the broker) and turning them into the final rows: HAVING, the
 //! post-aggregation SELECT, ORDER BY, OFFSET and LIMIT.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use super::agg::Acc;
 use super::exec::{compare_rows, Groups, Partial, Row};
@@ -14,63 +17,42 @@ use crate::query::error::ExecError;
 
 /// Folds `parts` into one partial.
 pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, ExecError> {
+    merge_parts(plan, parts.into_iter().map(Cow::Owned).collect())
+}
+
+/// Folds `parts`, some of them borrowed (answers kept by the result
+/// cache), into one partial, copying a borrowed part only where it must
+/// become the base the others are added into. Sorted parts merge first,
+/// in order and without hashing; the rest are hashed in after, in order.
+pub fn merge_parts(plan: &Plan, parts: Vec<Cow<'_, Partial>>) -> Result<Partial, ExecError> {
     match &plan.kind {
         PlanKind::Aggregate { aggregates, .. } => {
-            let all_sorted = parts
-                .iter()
-                .all(|part| matches!(part, Partial::Groups(groups) if groups.sorted));
-            if parts.len() == 1 {
-                return Ok(parts
-                    .into_iter()
-                    .next()
-                    .unwrap_or(Partial::Rows(Vec::new())));
-            }
-            if all_sorted && parts.len() > 1 {
-                let mut parts = parts.into_iter().filter_map(|part| match part {
-                    Partial::Groups(groups) => Some(groups),
-                    Partial::Rows(_) => None,
-                });
-                let first = parts
-                    .next()
-                    .ok_or_else(|| ExecError::Internal("no partial results".into()))?;
-                let merged = parts.fold(first, |acc, next| merge_sorted(plan, acc, next));
-                return Ok(Partial::Groups(merged));
-            }
-            let mut merged: Option<Groups> = None;
-            let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
+            let mut sorted: Vec<Cow<'_, Groups>> = Vec::new();
+            let mut hashed: Vec<Cow<'_, Groups>> = Vec::new();
             for part in parts {
-                let Partial::Groups(groups) = part else {
-                    return Err(ExecError::Internal(
-                        "a segment returned rows to an aggregation".into(),
-                    ));
-                };
-                let Some(base) = merged.as_mut() else {
-                    for group in 0..groups.len {
-                        let key =
-                            groups.keys[group * groups.arity..(group + 1) * groups.arity].to_vec();
-                        index.insert(key, group);
+                let groups = match part {
+                    Cow::Owned(Partial::Groups(groups)) => Cow::Owned(groups),
+                    Cow::Borrowed(Partial::Groups(groups)) => Cow::Borrowed(groups),
+                    _ => {
+                        return Err(ExecError::Internal(
+                            "a segment returned rows to an aggregation".into(),
+                        ))
                     }
-                    merged = Some(groups);
-                    continue;
                 };
-                for group in 0..groups.len {
-                    let key = &groups.keys[group * groups.arity..(group + 1) * groups.arity];
-                    let into = match index.get(key) {
-                        Some(into) => *into,
-                        None => {
-                            let into = base.len;
-                            base.len += 1;
-                            base.keys.extend_from_slice(key);
-                            base.accs.iter_mut().for_each(|acc| acc.resize(into + 1));
-                            index.insert(key.to_vec(), into);
-                            into
-                        }
-                    };
-                    for (acc, other) in base.accs.iter_mut().zip(&groups.accs) {
-                        acc.merge(into, other, group);
-                    }
+                if groups.sorted {
+                    sorted.push(groups);
+                } else {
+                    hashed.push(groups);
                 }
             }
+            let mut merged: Option<Groups> = None;
+            for groups in sorted {
+                merged = Some(match merged {
+                    None => groups.into_owned(),
+                    Some(base) => merge_sorted(plan, base, &groups),
+                });
+            }
+            let merged = merge_hashed(merged, hashed);
             Ok(Partial::Groups(merged.unwrap_or_else(|| {
                 // No segments: an aggregation without GROUP BY still has a row.
                 let mut accs: Vec<Acc> = aggregates.iter().map(|a| Acc::new(a.func)).collect();
@@ -89,12 +71,15 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, ExecError> {
             let desc: Vec<bool> = order_by.iter().map(|(_, d)| *d).collect();
             let mut rows: Vec<Row> = Vec::new();
             for part in parts {
-                let Partial::Rows(part) = part else {
-                    return Err(ExecError::Internal(
-                        "a segment returned groups to a selection".into(),
-                    ));
-                };
-                rows.extend(part);
+                match part {
+                    Cow::Owned(Partial::Rows(part)) => rows.extend(part),
+                    Cow::Borrowed(Partial::Rows(part)) => rows.extend_from_slice(part),
+                    _ => {
+                        return Err(ExecError::Internal(
+                            "a segment returned groups to a selection".into(),
+                        ))
+                    }
+                }
             }
             let wanted = plan.offset.saturating_add(plan.limit);
             if !order_by.is_empty() {
@@ -106,8 +91,53 @@ pub fn merge(plan: &Plan, parts: Vec<Partial>) -> Result<Partial, ExecError> {
     }
 }
 
-/// Merges two partials whose keys are unique and ascending, in one pass.
-fn merge_sorted(plan: &Plan, a: Groups, b: Groups) -> Groups {
+/// Adds `parts` into `base` (or into the first of them) by hashing keys.
+fn merge_hashed(base: Option<Groups>, parts: Vec<Cow<'_, Groups>>) -> Option<Groups> {
+    let mut parts = parts.into_iter();
+    let mut base = match base {
+        Some(base) => base,
+        None => parts.next()?.into_owned(),
+    };
+    if parts.len() == 0 {
+        return Some(base);
+    }
+    base.sorted = false;
+    let arity = base.arity;
+    let state = foldhash::fast::FixedState::default();
+    let hash = |keys: &[Value], group: usize| state.hash_one(&keys[group * arity..][..arity]);
+    let mut index: HashTable<usize> = HashTable::with_capacity(base.len);
+    for group in 0..base.len {
+        index.insert_unique(hash(&base.keys, group), group, |&g| hash(&base.keys, g));
+    }
+    for groups in parts {
+        for group in 0..groups.len {
+            let key = &groups.keys[group * arity..][..arity];
+            let code = hash(&groups.keys, group);
+            let found = index
+                .find(code, |&g| base.keys[g * arity..][..arity] == *key)
+                .copied();
+            let into = match found {
+                Some(into) => into,
+                None => {
+                    let into = base.len;
+                    base.len += 1;
+                    base.keys.extend_from_slice(key);
+                    base.accs.iter_mut().for_each(|acc| acc.resize(into + 1));
+                    index.insert_unique(code, into, |&g| hash(&base.keys, g));
+                    into
+                }
+            };
+            for (acc, other) in base.accs.iter_mut().zip(&groups.accs) {
+                acc.merge(into, other, group);
+            }
+        }
+    }
+    Some(base)
+}
+
+/// Merges two partials whose keys are unique and ascending, in one pass:
+/// into `a` in place when `b` has no key `a` lacks.
+fn merge_sorted(plan: &Plan, mut a: Groups, b: &Groups) -> Groups {
     let arity = a.arity;
     let key = |group: usize| group * arity..(group + 1) * arity;
     let compare = |x: usize, y: usize| {
@@ -151,6 +181,16 @@ fn merge_sorted(plan: &Plan, a: Groups, b: Groups) -> Groups {
     let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
         return a;
     };
+    if sources.len() == a.len {
+        for (from_a, from_b) in &sources {
+            if let (Some(x), Some(y)) = (from_a, from_b) {
+                for (acc, other) in a.accs.iter_mut().zip(&b.accs) {
+                    acc.merge(*x, other, *y);
+                }
+            }
+        }
+        return a;
+    }
     let mut keys = Vec::with_capacity(sources.len() * arity);
     for (from_a, from_b) in &sources {
         match (from_a, from_b) {

@@ -155,6 +155,28 @@ impl<T> AppendVec<T> {
         }
     }
 
+    /// Calls `visit(slice)` for the contiguous runs covering `range`, in
+    /// order; `range.end` must not exceed a published length.
+    #[inline]
+    pub fn for_each_slice_in(&self, range: std::ops::Range<usize>, mut visit: impl FnMut(&[T])) {
+        assert!(
+            range.end <= self.len(),
+            "AppendVec range {range:?} out of bounds"
+        );
+        let mut at = range.start;
+        while at < range.end {
+            let (bucket, offset) = locate(at);
+            let base = self.buckets[bucket].load(Ordering::Acquire);
+            let count = (bucket_len(bucket) - offset).min(range.end - at);
+            // SAFETY: as in `get`, every slot in `at..at + count` is below a
+            // published length, hence allocated and written, and lies in
+            // bucket `bucket` from `offset` on.
+            let slice = unsafe { std::slice::from_raw_parts(base.add(offset), count) };
+            visit(slice);
+            at += count;
+        }
+    }
+
     /// Copies the first `len` elements out.
     pub fn to_vec(&self, len: usize) -> Vec<T>
     where
@@ -193,6 +215,31 @@ mod tests {
         assert_eq!(locate(1024), (1, 0));
         assert_eq!(locate(3071), (1, 2047));
         assert_eq!(locate(3072), (2, 0));
+    }
+
+    #[test]
+    fn slices_of_any_range_cover_it_in_order() {
+        let (vec, mut writer) = AppendVec::new();
+        for i in 0..10_000u32 {
+            writer.push(i);
+        }
+        for (start, end) in [
+            (0, 0),
+            (0, 1),
+            (5, 1023),
+            (1000, 1030),
+            (1023, 3073),
+            (17, 10_000),
+            (9_999, 10_000),
+        ] {
+            let mut seen = Vec::new();
+            vec.for_each_slice_in(start..end, |slice| seen.extend_from_slice(slice));
+            assert_eq!(
+                seen,
+                (start as u32..end as u32).collect::<Vec<_>>(),
+                "{start}..{end}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use memmap2::Mmap;
@@ -49,7 +50,13 @@ pub struct ImmutableSegment {
     /// Null bitmaps read on first use by [`ImmutableSegment::cell`].
     nulls: Vec<OnceLock<Option<RoaringBitmap>>>,
     star_trees: Vec<SegmentTree>,
+    /// Unique among the segments this process has opened (see
+    /// [`ImmutableSegment::load_id`]).
+    load_id: u64,
 }
+
+/// The next [`ImmutableSegment::load_id`].
+static NEXT_LOAD_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A star-tree of the segment, with its dimensions and metrics resolved to
 /// column indexes.
@@ -317,6 +324,7 @@ impl ImmutableSegment {
             blocks,
             by_name,
             star_trees,
+            load_id: NEXT_LOAD_ID.fetch_add(1, Ordering::Relaxed),
         };
         for index in 0..segment.meta.columns.len() {
             segment.verify_column(index)?;
@@ -326,6 +334,13 @@ impl ImmutableSegment {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A number no other segment opened by this process has: a file
+    /// opened again (replaced under the same name, or reloaded) gets a new
+    /// one, so anything kept by it describes exactly these docs.
+    pub fn load_id(&self) -> u64 {
+        self.load_id
     }
 
     pub fn path(&self) -> &Path {

@@ -35,6 +35,10 @@ impl SegmentSource for ImmutableSegment {
         ImmutableSegment::star_trees(self)
     }
 
+    fn cache_id(&self) -> Option<u64> {
+        Some(self.load_id())
+    }
+
     fn column(&self, name: &str) -> Option<Box<dyn ColumnSource + '_>> {
         let index = self.column_index(name)?;
         Some(Box::new(SealedColumn {

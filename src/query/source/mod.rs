@@ -68,6 +68,12 @@ pub trait SegmentSource: Send + Sync {
     fn valid_docs(&self) -> Option<&RoaringBitmap> {
         None
     }
+    /// For a segment whose docs a query sees never change (sealed, and
+    /// not filtered by an upsert's latest versions): an identity no other
+    /// segment shares, under which its answers may be kept.
+    fn cache_id(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The docs of `segment` a query starts from: its valid docs, or all.

@@ -10,6 +10,7 @@ use roaring::RoaringBitmap;
 use super::{kind_of, scalar_for, vector_of, ColumnSource, Indexes, SegmentSource};
 use crate::expr::value::{Kind, Value, Vector};
 use crate::query::docs::Docs;
+use crate::segment::append_vec::AppendVec;
 use crate::segment::mutable::{Forward, MutableColumn, Store};
 use crate::segment::{ConsumingTrees, MutableSegment, SegmentTree};
 use crate::sync::RecoverRw;
@@ -87,6 +88,29 @@ impl SegmentSource for MutableSnapshot {
     }
 }
 
+/// `map` of the values of `docs` in `values`: whole runs for a range of
+/// docs, one by one for a list.
+fn gather<T: Copy, U>(values: &AppendVec<T>, docs: Docs<'_>, map: impl Fn(T) -> U) -> Vec<U> {
+    let mut out = Vec::with_capacity(docs.len());
+    gather_into(values, docs, &mut out, map);
+    out
+}
+
+/// [`gather`], appending to `out`.
+fn gather_into<T: Copy, U>(
+    values: &AppendVec<T>,
+    docs: Docs<'_>,
+    out: &mut Vec<U>,
+    map: impl Fn(T) -> U,
+) {
+    match docs {
+        Docs::Range(start, end) => values.for_each_slice_in(start as usize..end as usize, |run| {
+            out.extend(run.iter().map(|v| map(*v)))
+        }),
+        Docs::List(list) => out.extend(list.iter().map(|doc| map(*values.get(*doc as usize)))),
+    }
+}
+
 struct GrowingColumn<'a> {
     column: &'a MutableColumn,
     num_docs: usize,
@@ -102,6 +126,13 @@ impl GrowingColumn<'_> {
     }
 
     fn store_vector(&self, store: &Store, docs: Docs<'_>) -> Vector {
+        match store {
+            Store::I32(values) => return Vector::Long(gather(values, docs, |v| v as i64)),
+            Store::I64(values) => return Vector::Long(gather(values, docs, |v| v)),
+            Store::F32(values) => return Vector::Double(gather(values, docs, |v| v as f64)),
+            Store::F64(values) => return Vector::Double(gather(values, docs, |v| v)),
+            Store::Var(_) => {}
+        }
         let physical = self.column.spec.physical;
         let mut scalars = Vec::with_capacity(docs.len());
         docs.for_each(|doc| scalars.push(store.get(doc as usize, physical)));
@@ -154,7 +185,29 @@ impl ColumnSource for GrowingColumn<'_> {
     fn ids(&self, docs: Docs<'_>, out: &mut Vec<u32>) {
         out.clear();
         if let Forward::DictSv(ids) = &self.column.forward {
-            docs.for_each(|doc| out.push(*ids.get(doc as usize)));
+            gather_into(ids, docs, out, |id| id);
+        }
+    }
+
+    fn f64_values(&self, docs: Docs<'_>, out: &mut Vec<f64>) {
+        out.clear();
+        match (&self.column.forward, &self.column.dict) {
+            (Forward::Raw(Store::I32(values)), _) => gather_into(values, docs, out, |v| v as f64),
+            (Forward::Raw(Store::I64(values)), _) => gather_into(values, docs, out, |v| v as f64),
+            (Forward::Raw(Store::F32(values)), _) => gather_into(values, docs, out, |v| v as f64),
+            (Forward::Raw(Store::F64(values)), _) => gather_into(values, docs, out, |v| v),
+            (Forward::DictSv(ids), Some(dict)) if !matches!(dict.values, Store::Var(_)) => {
+                let mut batch = Vec::with_capacity(docs.len());
+                gather_into(ids, docs, &mut batch, |id| id);
+                out.extend(batch.iter().map(|id| match &dict.values {
+                    Store::I32(values) => *values.get(*id as usize) as f64,
+                    Store::I64(values) => *values.get(*id as usize) as f64,
+                    Store::F32(values) => *values.get(*id as usize) as f64,
+                    Store::F64(values) => *values.get(*id as usize),
+                    Store::Var(_) => 0.0,
+                }));
+            }
+            _ => out.extend(self.values(docs).to_f64()),
         }
     }
 

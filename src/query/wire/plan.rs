@@ -33,9 +33,16 @@ const USE_STAR_TREE: u8 = 1;
 const USE_MULTISTAGE: u8 = 1 << 1;
 const SKIP_UPSERT: u8 = 1 << 2;
 const SECONDARY_WORKLOAD: u8 = 1 << 3;
-const OPTION_FLAGS: u8 = USE_STAR_TREE | USE_MULTISTAGE | SKIP_UPSERT | SECONDARY_WORKLOAD;
+const USE_RESULT_CACHE: u8 = 1 << 4;
+const OPTION_FLAGS: u8 =
+    USE_STAR_TREE | USE_MULTISTAGE | SKIP_UPSERT | SECONDARY_WORKLOAD | USE_RESULT_CACHE;
 
 pub fn put_plan(w: &mut Writer, plan: &Plan) {
+    put_plan_with(w, plan, plan.options.timeout_ms);
+}
+
+/// `plan` with `timeout_ms` in place of its options' timeout.
+pub fn put_plan_with(w: &mut Writer, plan: &Plan, timeout_ms: u64) {
     w.str(&plan.table);
     w.option(plan.filter.as_ref(), put_filter);
     match &plan.kind {
@@ -65,7 +72,7 @@ pub fn put_plan(w: &mut Writer, plan: &Plan) {
         w.str(&output.name);
         put_column_type(w, output.ty);
     });
-    put_options(w, &plan.options);
+    put_options(w, &plan.options, timeout_ms);
     if plan.columns == plan.read_columns() {
         w.u8(0);
     } else {
@@ -212,20 +219,21 @@ pub(super) fn get_agg_func(r: &mut Reader<'_>) -> Result<AggFunc, WireError> {
     Ok(func.with_percentile(rank))
 }
 
-fn put_options(w: &mut Writer, options: &QueryOptions) {
+fn put_options(w: &mut Writer, options: &QueryOptions, timeout_ms: u64) {
     let mut flags = 0;
     for (set, flag) in [
         (options.use_star_tree, USE_STAR_TREE),
         (options.use_multistage, USE_MULTISTAGE),
         (options.skip_upsert, SKIP_UPSERT),
         (options.secondary_workload, SECONDARY_WORKLOAD),
+        (options.use_result_cache, USE_RESULT_CACHE),
     ] {
         if set {
             flags |= flag;
         }
     }
     w.u8(flags);
-    w.varint(options.timeout_ms);
+    w.varint(timeout_ms);
     w.usize(options.num_groups_limit);
     w.varint(options.max_query_memory_bytes);
     w.varint(options.max_result_rows);
@@ -249,6 +257,7 @@ fn get_options(r: &mut Reader<'_>) -> Result<QueryOptions, WireError> {
         use_multistage: flags & USE_MULTISTAGE != 0,
         skip_upsert: flags & SKIP_UPSERT != 0,
         secondary_workload: flags & SECONDARY_WORKLOAD != 0,
+        use_result_cache: flags & USE_RESULT_CACHE != 0,
         timeout_ms: r.varint("timeoutMs")?,
         num_groups_limit: r.usize("numGroupsLimit")?,
         max_query_memory_bytes: r.varint("maxQueryMemoryBytes")?,

@@ -426,6 +426,23 @@ fn note_expr(expr: &Expr, seen: &mut BTreeSet<String>) {
 }
 
 #[test]
+fn a_plan_key_leaves_out_the_timeout_only() {
+    let fixture = &fixture();
+    let sql = "SELECT symbol, SUM(price) FROM trades GROUP BY symbol";
+    let plan = plan_of(sql, &fixture.table);
+    let mut other = plan.clone();
+    other.options.timeout_ms += 1;
+    assert_eq!(super::plan_key(&plan), super::plan_key(&other));
+    other.options.use_result_cache = false;
+    assert_ne!(super::plan_key(&plan), super::plan_key(&other));
+    let mut other = plan.clone();
+    other.options.num_groups_limit = 3;
+    assert_ne!(super::plan_key(&plan), super::plan_key(&other));
+    let other = plan_of(&sql.replace("SUM", "MAX"), &fixture.table);
+    assert_ne!(super::plan_key(&plan), super::plan_key(&other));
+}
+
+#[test]
 fn options_and_explicit_columns_round_trip() {
     let fixture = &fixture();
     let mut plan = plan_of(
@@ -444,6 +461,7 @@ fn options_and_explicit_columns_round_trip() {
         max_rows_scanned: u64::MAX - 1,
         max_in_list_items: 1,
         secondary_workload: true,
+        use_result_cache: false,
     };
     // Columns beyond those the plan reads, as the multi-stage engine's
     // scans have.
@@ -779,7 +797,7 @@ fn errors_say_what_and_where() {
     bytes[0] = 9;
     assert_eq!(
         decode_request(&bytes).unwrap_err().to_string(),
-        "wire format version 9 is not supported; this build reads version 1"
+        "wire format version 9 is not supported; this build reads version 2"
     );
     bytes[0] = VERSION;
     assert_eq!(

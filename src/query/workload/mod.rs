@@ -45,6 +45,8 @@ pub struct WorkloadConfig {
     pub background_after: Duration,
     /// The background threads' `nice` (0 to 19; 0 gives no precedence).
     pub background_nice: i32,
+    /// Bytes of sealed segments' answers kept (`query::result_cache`).
+    pub result_cache_bytes: u64,
 }
 
 impl WorkloadConfig {
@@ -56,6 +58,7 @@ impl WorkloadConfig {
             max_queued: DEFAULT_MAX_QUEUED,
             background_after: DEFAULT_BACKGROUND_AFTER,
             background_nice: DEFAULT_BACKGROUND_NICE,
+            result_cache_bytes: crate::query::result_cache::DEFAULT_BUDGET,
         }
     }
 }
