@@ -170,3 +170,61 @@ async fn kept_answers_count_their_rows_against_max_rows_scanned() {
     }
     assert!(hits_and_misses(&app).await.0 >= 3.0);
 }
+
+/// A dashboard's time window moves with every request: the sealed
+/// segments it covers whole answer from the cache whatever its bounds,
+/// and one it cuts through runs, answering what running everything does.
+#[tokio::test]
+async fn a_moving_window_finds_the_answers_of_the_segments_it_covers() {
+    let app = TestApp::new();
+    with_offline_table(&app).await;
+    load(&app, "a.csv", csv_rows(2000, 0)).await;
+    load(&app, "b.csv", other_rows(2000)).await;
+    // csv_rows spreads update_at over 1,000 minutes from 1,780,000,000,000.
+    let window = |from: i64| {
+        format!(
+            "SELECT symbol, SUM(shares), COUNT(*) FROM stock_transactions \
+             WHERE update_at >= {from} AND side = 'BUY' GROUP BY symbol ORDER BY symbol LIMIT 100"
+        )
+    };
+    let ask = |sql: String, options: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({ "sql": sql, "queryOptions": options });
+            let (status, response) = app.call("POST", "/query/sql", body.to_string()).await;
+            assert_eq!(status, StatusCode::OK, "{response}");
+            assert_eq!(response["exceptions"], json!([]), "{response}");
+            (
+                response["resultTable"]["rows"].clone(),
+                response["numDocsScanned"].clone(),
+            )
+        }
+    };
+    let whole = ask(window(1_700_000_000_000), "").await;
+    assert_eq!(hits_and_misses(&app).await, (0.0, 2.0));
+    for (step, from) in [1_700_000_000_001i64, 1_779_999_999_999, 1_600_000_000_000]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(ask(window(from), "").await, whole, "{from}");
+        // Every segment's answer came from the cache.
+        let hits = hits_and_misses(&app).await.0;
+        assert!(hits >= 2.0 * (step + 1) as f64, "{from}: {hits}");
+        assert_eq!(hits_and_misses(&app).await.1, 2.0, "{from}");
+    }
+    // Windows that cut through the segments run them, and answer as the
+    // engine does.
+    for from in [
+        1_780_000_000_000i64 + 300 * 60_000,
+        1_780_000_000_000 + 999 * 60_000,
+    ] {
+        let cut = ask(window(from), "").await;
+        assert_ne!(cut, whole);
+        assert_eq!(
+            cut,
+            ask(window(from), "useResultCache=false").await,
+            "{from}"
+        );
+        assert_eq!(cut, ask(window(from), "").await, "{from}");
+    }
+}

@@ -26,7 +26,7 @@ use super::plan_cache::{PlanCache, Planned, Stamp};
 use super::quota::Quotas;
 use super::reduce;
 use super::response::{BrokerResponse, ResultTable};
-use super::result_cache::{Kept, ResultCache};
+use super::result_cache::{Kept, ResultCache, SegmentKey};
 use super::source::{table_sources, SegmentSource};
 use super::sql::{self, Route, TableColumns};
 use super::workload::job::{Pools, SegmentResult};
@@ -310,26 +310,29 @@ impl QueryServer for LocalServer {
             .map(|segment| execute_in_place(&plan, segment.as_ref(), &deadline).map(Answer::Ran))
             .collect();
         // The sealed segments left, whose answers may be kept.
-        let cached: Vec<(usize, u64)> = match &cache {
-            Some(_) => segments
-                .iter()
-                .enumerate()
-                .filter(|(at, _)| answers[*at].is_none())
-                .filter_map(|(at, segment)| Some((at, segment.cache_id()?)))
-                .collect(),
-            None => Vec::new(),
-        };
-        let ids: Vec<u64> = cached.iter().map(|(_, id)| *id).collect();
+        let mut cached: Vec<usize> = Vec::new();
+        let mut keys: Vec<SegmentKey> = Vec::new();
+        if let Some(cache) = &cache {
+            for (at, segment) in segments.iter().enumerate() {
+                if answers[at].is_some() {
+                    continue;
+                }
+                if let Some(key) = cache.segment_key(segment.as_ref()) {
+                    cached.push(at);
+                    keys.push(key);
+                }
+            }
+        }
         let mut set_done = false;
         if let (Some(cache), true) = (&cache, cached.len() > 1) {
-            if let Some(set) = cache.get_set(&ids) {
+            if let Some(set) = cache.get_set(&keys) {
                 cover(&mut answers, &cached, set);
                 set_done = true;
             }
         }
         if let (Some(cache), false) = (&cache, set_done) {
-            for (at, _) in &cached {
-                answers[*at] = cache.get(segments[*at].as_ref()).map(Answer::Kept);
+            for (at, key) in cached.iter().zip(&keys) {
+                answers[*at] = cache.get(key).map(Answer::Kept);
             }
         }
         // Kept answers count the rows they read against `maxRowsScanned`
@@ -350,10 +353,18 @@ impl QueryServer for LocalServer {
             .filter(|at| answers[*at].is_none())
             .collect();
         let (job_plan, job_deadline, put) = (plan.clone(), deadline.clone(), cache.clone());
+        // The key of each segment to run, where its answer may be kept.
+        let rest_keys: Vec<Option<SegmentKey>> = rest_at
+            .iter()
+            .map(|at| {
+                let index = cached.binary_search(at).ok()?;
+                Some(keys[index].clone())
+            })
+            .collect();
         let finish = move |mut answers: Vec<Option<Answer>>| {
             if let (Some(cache), false, true) = (&cache, set_done, cached.len() > 1) {
                 if let Some(set) = merge_kept(&plan, &answers, &cached) {
-                    cover(&mut answers, &cached, cache.put_set(ids, set));
+                    cover(&mut answers, &cached, cache.put_set(keys, set));
                 }
             }
             reply(gather(
@@ -367,16 +378,17 @@ impl QueryServer for LocalServer {
         }
         let rest: Vec<Arc<dyn SegmentSource>> =
             rest_at.iter().map(|at| segments[*at].clone()).collect();
+
         let background = job_plan.options.secondary_workload;
         self.pools.run(
             job_plan,
-            rest.clone(),
+            rest,
             job_deadline,
             background,
             Box::new(move |done| {
-                for ((at, segment), result) in rest_at.into_iter().zip(rest).zip(done) {
-                    if let (Some(cache), Ok(answer)) = (&put, &result) {
-                        cache.put(segment.as_ref(), answer);
+                for ((at, key), result) in rest_at.into_iter().zip(rest_keys).zip(done) {
+                    if let (Some(cache), Some(key), Ok(answer)) = (&put, &key, &result) {
+                        cache.put(key, answer);
                     }
                     answers[at] = Some(Answer::Ran(result));
                 }
@@ -396,8 +408,8 @@ enum Answer {
 
 /// Puts `set`, the merged answer of the segments at `cached`, in the
 /// first one's place, and marks the others covered by it.
-fn cover(answers: &mut [Option<Answer>], cached: &[(usize, u64)], set: Arc<Kept>) {
-    for (index, (at, _)) in cached.iter().enumerate() {
+fn cover(answers: &mut [Option<Answer>], cached: &[usize], set: Arc<Kept>) {
+    for (index, at) in cached.iter().enumerate() {
         answers[*at] = Some(if index == 0 {
             Answer::Kept(set.clone())
         } else {
@@ -408,10 +420,10 @@ fn cover(answers: &mut [Option<Answer>], cached: &[(usize, u64)], set: Arc<Kept>
 
 /// The answers at `cached` merged in order, each segment's statistics
 /// kept; `None` if any of them failed.
-fn merge_kept(plan: &Plan, answers: &[Option<Answer>], cached: &[(usize, u64)]) -> Option<Kept> {
+fn merge_kept(plan: &Plan, answers: &[Option<Answer>], cached: &[usize]) -> Option<Kept> {
     let mut parts = Vec::with_capacity(cached.len());
     let mut stats = Vec::with_capacity(cached.len());
-    for (at, _) in cached {
+    for at in cached {
         match answers[*at].as_ref()? {
             Answer::Ran(Ok((partial, segment_stats))) => {
                 parts.push(Cow::Borrowed(partial));

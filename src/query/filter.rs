@@ -19,7 +19,7 @@ use roaring::RoaringBitmap;
 use super::docs::{DocSet, Docs};
 use super::eval::{eval_batch, Columns};
 use super::exec::Deadline;
-use super::source::{in_bounds, sorted_id_range, ColumnSource};
+use super::source::{in_bounds, sorted_id_range, ColumnSource, SegmentSource};
 use crate::expr::eval::truthy;
 use crate::expr::in_list::InList;
 use crate::expr::value::{Value, Vector};
@@ -155,6 +155,53 @@ impl Filter {
                 }
                 Ok(())
             }),
+        }
+    }
+
+    /// The filter as it stands on `segment`: each predicate its column's
+    /// statistics decide ([`decided_by_stats`]) replaced by its outcome,
+    /// and AND/OR folded over those constants. Evaluated on `segment`, it
+    /// matches exactly the docs `self` matches (the engine settles those
+    /// predicates the same way, reading nothing), so two filters of the
+    /// same form on a segment have the same answer there. `None` when
+    /// nothing was decided.
+    #[recursive::recursive]
+    pub fn on_segment(&self, segment: &dyn SegmentSource) -> Option<Filter> {
+        match self {
+            Filter::Column { column, pred } => {
+                let source = segment.column(&column.name)?;
+                decided_by_stats(source.as_ref(), pred).map(Filter::Const)
+            }
+            Filter::And(children) | Filter::Or(children) => {
+                let and = matches!(self, Filter::And(_));
+                let reduced: Vec<Option<Filter>> = children
+                    .iter()
+                    .map(|child| child.on_segment(segment))
+                    .collect();
+                if reduced.iter().all(Option::is_none) {
+                    return None;
+                }
+                let mut kept = Vec::with_capacity(children.len());
+                for (child, reduced) in children.iter().zip(reduced) {
+                    match reduced.unwrap_or_else(|| child.clone()) {
+                        // The operation's identity drops out; its
+                        // absorbing element decides it.
+                        Filter::Const(value) if value == and => {}
+                        Filter::Const(value) => return Some(Filter::Const(value)),
+                        other => kept.push(other),
+                    }
+                }
+                Some(match kept.len() {
+                    0 => Filter::Const(and),
+                    1 => kept.pop().unwrap_or(Filter::Const(and)),
+                    _ if and => Filter::And(kept),
+                    _ => Filter::Or(kept),
+                })
+            }
+            Filter::Not(child) => child
+                .on_segment(segment)
+                .map(|child| Filter::Not(Box::new(child))),
+            Filter::Const(_) | Filter::Expr(_) => None,
         }
     }
 

@@ -13,7 +13,12 @@
 //! - the plan's wire encoding without its timeout ([`wire::plan_key`]):
 //!   equal encodings are equal plans (the wire format's invariant), and a
 //!   plan's answer on given docs depends on nothing else. Schema and table
-//!   changes plan anew (column types and defaults are in the plan).
+//!   changes plan anew (column types and defaults are in the plan). The
+//!   filter is encoded as it stands on the segment
+//!   ([`Filter::on_segment`](super::filter::Filter::on_segment)): a
+//!   predicate the segment's statistics decide counts by its outcome, so
+//!   a dashboard's moving time window still finds the answers of the
+//!   sealed segments it covers whole.
 //!
 //! Besides each segment's answer, the answers of all the sealed segments
 //! a query reads are kept merged, under the list of their identities, so
@@ -50,18 +55,16 @@ pub const MIN_DOCS: u64 = 1024;
 /// list links, the counts.
 const ENTRY_OVERHEAD: u64 = 128;
 
-/// Which segments an answer covers.
-#[derive(PartialEq, Eq, Hash)]
-enum Scope {
-    One(u64),
-    /// Several, merged in this order.
-    Set(Box<[u64]>),
-}
+/// What one segment's answer is kept under: the segment's identity and
+/// the plan's key with the filter as it stands on that segment.
+pub type SegmentKey = (u64, Arc<[u8]>);
 
+/// Which segments an answer covers, each under its own key.
 #[derive(PartialEq, Eq, Hash)]
-struct Key {
-    scope: Scope,
-    plan: Arc<[u8]>,
+enum Key {
+    One(SegmentKey),
+    /// Several, merged in this order.
+    Set(Box<[SegmentKey]>),
 }
 
 /// A kept answer: one segment's, or several merged, with each segment's
@@ -116,13 +119,14 @@ impl ResultCache {
 
     /// The cache as one query sees it, or `None` when the cache is off or
     /// the query opts out (`useResultCache=false`).
-    pub fn lookup(self: &Arc<Self>, plan: &Plan) -> Option<Lookup> {
+    pub fn lookup(self: &Arc<Self>, plan: &Arc<Plan>) -> Option<Lookup> {
         if self.budget == 0 || !plan.options.use_result_cache {
             return None;
         }
         Some(Lookup {
             cache: self.clone(),
-            plan: wire::plan_key(plan).into(),
+            plan: plan.clone(),
+            key: wire::plan_key(plan).into(),
         })
     }
 
@@ -138,31 +142,42 @@ impl ResultCache {
     }
 }
 
-/// One query's plan key, to find and keep its answers by segment.
+/// One query's view of the cache: its plan and the plan's key.
 #[derive(Clone)]
 pub struct Lookup {
     cache: Arc<ResultCache>,
-    plan: Arc<[u8]>,
+    plan: Arc<Plan>,
+    key: Arc<[u8]>,
 }
 
 impl Lookup {
-    /// Whether `segment`'s answers may be kept at all.
-    pub fn covers(&self, segment: &dyn SegmentSource) -> bool {
-        segment.cache_id().is_some()
+    /// What `segment`'s answer to this plan is kept under; `None` when
+    /// its answers are never kept (it has no [`SegmentSource::cache_id`]).
+    /// Predicates the segment's statistics decide are keyed by their
+    /// outcome, so a time window that covers a sealed segment whole finds
+    /// its answer whatever the window's bounds.
+    pub fn segment_key(&self, segment: &dyn SegmentSource) -> Option<SegmentKey> {
+        let id = segment.cache_id()?;
+        let on_segment = self
+            .plan
+            .filter
+            .as_ref()
+            .and_then(|f| f.on_segment(segment));
+        let key = match on_segment {
+            None => self.key.clone(),
+            Some(filter) => wire::plan_key_with(&self.plan, Some(&filter)).into(),
+        };
+        Some((id, key))
     }
 
-    fn find(&self, scope: Scope) -> Option<Arc<Kept>> {
-        let key = Key {
-            scope,
-            plan: self.plan.clone(),
-        };
+    fn find(&self, key: Key) -> Option<Arc<Kept>> {
         let mut state = self.cache.state.locked();
         state.entries.get(&key).map(|entry| entry.answer.clone())
     }
 
-    /// The kept answer of this plan on `segment`.
-    pub fn get(&self, segment: &dyn SegmentSource) -> Option<Arc<Kept>> {
-        let found = self.find(Scope::One(segment.cache_id()?));
+    /// The kept answer of one segment.
+    pub fn get(&self, key: &SegmentKey) -> Option<Arc<Kept>> {
+        let found = self.find(Key::One(key.clone()));
         let counter = match found {
             Some(_) => &self.cache.hits,
             None => &self.cache.misses,
@@ -171,21 +186,18 @@ impl Lookup {
         found
     }
 
-    /// The kept answer of this plan on the segments `ids`, merged in
-    /// this order (see [`Lookup::put_set`]).
-    pub fn get_set(&self, ids: &[u64]) -> Option<Arc<Kept>> {
-        let found = self.find(Scope::Set(ids.into()))?;
+    /// The kept answer of the segments `keys`, merged in this order (see
+    /// [`Lookup::put_set`]).
+    pub fn get_set(&self, keys: &[SegmentKey]) -> Option<Arc<Kept>> {
+        let found = self.find(Key::Set(keys.into()))?;
         self.cache
             .hits
-            .fetch_add(ids.len() as u64, Ordering::Relaxed);
+            .fetch_add(keys.len() as u64, Ordering::Relaxed);
         Some(found)
     }
 
-    /// Keeps `answer`, this plan's on `segment`, if it is worth keeping.
-    pub fn put(&self, segment: &dyn SegmentSource, answer: &(Partial, SegmentStats)) {
-        let Some(id) = segment.cache_id() else {
-            return;
-        };
+    /// Keeps `answer`, one segment's, if it is worth keeping.
+    pub fn put(&self, key: &SegmentKey, answer: &(Partial, SegmentStats)) {
         let stats = &answer.1;
         if stats.star_tree || stats.docs_scanned + stats.entries_in_filter < MIN_DOCS {
             return;
@@ -194,37 +206,32 @@ impl Lookup {
             partial: answer.0.clone(),
             stats: vec![answer.1],
         };
-        self.keep(Scope::One(id), Arc::new(kept));
+        self.keep(Key::One(key.clone()), Arc::new(kept));
     }
 
-    /// Keeps `merged`, the answers of this plan on the segments `ids`
-    /// merged in this order, so that the next query over the same
-    /// segments merges nothing: the parts merged make the same answer
-    /// in the same order either way. Gives it back shared.
-    pub fn put_set(&self, ids: Vec<u64>, merged: Kept) -> Arc<Kept> {
+    /// Keeps `merged`, the answers of the segments `keys` merged in this
+    /// order, so that the next query over the same segments merges
+    /// nothing: the parts merged make the same answer in the same order
+    /// either way. Gives it back shared.
+    pub fn put_set(&self, keys: Vec<SegmentKey>, merged: Kept) -> Arc<Kept> {
         let merged = Arc::new(merged);
-        self.keep(Scope::Set(ids.into()), merged.clone());
+        self.keep(Key::Set(keys.into()), merged.clone());
         merged
     }
 
-    fn keep(&self, scope: Scope, answer: Arc<Kept>) {
-        let scope_bytes = match &scope {
-            Scope::One(_) => 0,
-            Scope::Set(ids) => ids.len() as u64 * 8,
+    fn keep(&self, key: Key, answer: Arc<Kept>) {
+        let key_bytes: u64 = match &key {
+            Key::One((_, plan)) => 8 + plan.len() as u64,
+            Key::Set(keys) => keys.iter().map(|(_, plan)| 8 + plan.len() as u64).sum(),
         };
         let bytes = partial_bytes(&answer.partial)
             + answer.stats.len() as u64 * std::mem::size_of::<SegmentStats>() as u64
-            + scope_bytes
-            + self.plan.len() as u64
+            + key_bytes
             + ENTRY_OVERHEAD;
         let cache = &self.cache;
         if bytes > cache.budget / 16 {
             return;
         }
-        let key = Key {
-            scope,
-            plan: self.plan.clone(),
-        };
         let mut state = cache.state.locked();
         if let Some(old) = state.entries.put(key, Entry { answer, bytes }) {
             state.bytes -= old.bytes;

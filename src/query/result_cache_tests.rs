@@ -34,7 +34,7 @@ impl SegmentSource for Segment {
     }
 }
 
-fn plan(sql_text: &str, options: &str) -> Plan {
+fn plan(sql_text: &str, options: &str) -> Arc<Plan> {
     let schema: catalog::Parsed<Schema> = catalog::parse(SCHEMA.as_bytes(), "schema").unwrap();
     let table = TableColumns::of_schema("trades", &schema.value);
     let mut query_options = QueryOptions::default();
@@ -42,7 +42,12 @@ fn plan(sql_text: &str, options: &str) -> Plan {
     let Route::Single { query, .. } = sql::parse(sql_text, &mut query_options).unwrap() else {
         panic!("{sql_text} is not single-stage");
     };
-    sql::plan(&query, &table, query_options).unwrap()
+    Arc::new(sql::plan(&query, &table, query_options).unwrap())
+}
+
+/// The key of segment `id` (one without statistics) for `lookup`.
+fn key(lookup: &Lookup, id: u64) -> SegmentKey {
+    lookup.segment_key(&Segment(Some(id))).unwrap()
 }
 
 /// An answer of `groups` groups that read `docs` docs.
@@ -78,7 +83,7 @@ const SQL: &str = "SELECT symbol, SUM(shares) FROM trades GROUP BY symbol";
 fn an_answer_kept_is_found_by_the_same_plan_and_segment_only() {
     let cache = Arc::new(ResultCache::new(DEFAULT_BUDGET));
     let lookup = cache.lookup(&plan(SQL, "")).unwrap();
-    let (one, two) = (Segment(Some(1)), Segment(Some(2)));
+    let (one, two) = (key(&lookup, 1), key(&lookup, 2));
     assert!(lookup.get(&one).is_none());
     let kept = answer(3, 5000);
     lookup.put(&one, &kept);
@@ -89,7 +94,7 @@ fn an_answer_kept_is_found_by_the_same_plan_and_segment_only() {
     assert!(lookup.get(&two).is_none());
     // The same query with another timeout answers the same.
     let later = cache.lookup(&plan(SQL, "timeoutMs=77")).unwrap();
-    assert!(later.get(&one).is_some());
+    assert!(later.get(&key(&later, 1)).is_some());
     // Anything else in the plan is another question.
     for (other_sql, options) in [
         (SQL, "numGroupsLimit=2"),
@@ -101,7 +106,10 @@ fn an_answer_kept_is_found_by_the_same_plan_and_segment_only() {
         ("SELECT symbol, MAX(shares) FROM trades GROUP BY symbol", ""),
     ] {
         let other = cache.lookup(&plan(other_sql, options)).unwrap();
-        assert!(other.get(&one).is_none(), "{other_sql} {options}");
+        assert!(
+            other.get(&key(&other, 1)).is_none(),
+            "{other_sql} {options}"
+        );
     }
     let stats = cache.stats();
     assert_eq!((stats.hits, stats.misses, stats.entries), (2, 6, 1));
@@ -112,12 +120,8 @@ fn an_answer_kept_is_found_by_the_same_plan_and_segment_only() {
 fn segments_without_an_identity_and_cheap_answers_are_not_kept() {
     let cache = Arc::new(ResultCache::new(DEFAULT_BUDGET));
     let lookup = cache.lookup(&plan(SQL, "")).unwrap();
-    let consuming = Segment(None);
-    assert!(!lookup.covers(&consuming));
-    lookup.put(&consuming, &answer(3, 1 << 20));
-    assert!(lookup.get(&consuming).is_none());
-    let sealed = Segment(Some(1));
-    assert!(lookup.covers(&sealed));
+    assert!(lookup.segment_key(&Segment(None)).is_none());
+    let sealed = key(&lookup, 1);
     lookup.put(&sealed, &answer(3, MIN_DOCS - 1));
     assert!(lookup.get(&sealed).is_none());
     let mut star_tree = answer(3, 1 << 20);
@@ -143,16 +147,16 @@ fn past_its_budget_the_least_recently_used_answers_go() {
     let cache = Arc::new(ResultCache::new(budget));
     let lookup = cache.lookup(&plan(SQL, "")).unwrap();
     for id in 0..40 {
-        lookup.put(&Segment(Some(id)), &answer(100, MIN_DOCS));
+        lookup.put(&key(&lookup, id), &answer(100, MIN_DOCS));
         // Segment 0 is read after every insert: always the most recent.
-        assert!(lookup.get(&Segment(Some(0))).is_some(), "after {id}");
+        assert!(lookup.get(&key(&lookup, 0)).is_some(), "after {id}");
         let stats = cache.stats();
         assert!(stats.bytes <= budget, "{stats:?}");
     }
     let stats = cache.stats();
     let per_entry = stats.bytes / stats.entries;
     let kept: Vec<u64> = (0..40)
-        .filter(|id| lookup.get(&Segment(Some(*id))).is_some())
+        .filter(|id| lookup.get(&key(&lookup, *id)).is_some())
         .collect();
     assert_eq!(kept.len() as u64, budget / per_entry, "{kept:?}");
     assert_eq!(kept[0], 0);
@@ -160,30 +164,32 @@ fn past_its_budget_the_least_recently_used_answers_go() {
     assert!(kept[1..].windows(2).all(|pair| pair[1] == pair[0] + 1));
     assert_eq!(*kept.last().unwrap(), 39);
     // An answer bigger than a sixteenth of the budget is not kept.
-    lookup.put(&Segment(Some(99)), &answer(2000, MIN_DOCS));
-    assert!(lookup.get(&Segment(Some(99))).is_none());
+    lookup.put(&key(&lookup, 99), &answer(2000, MIN_DOCS));
+    assert!(lookup.get(&key(&lookup, 99)).is_none());
 }
 
 #[test]
 fn a_merged_set_is_found_by_the_same_segments_in_the_same_order() {
     let cache = Arc::new(ResultCache::new(DEFAULT_BUDGET));
     let lookup = cache.lookup(&plan(SQL, "")).unwrap();
-    assert!(lookup.get_set(&[1, 2, 3]).is_none());
+    let set: Vec<SegmentKey> = (1..=3).map(|id| key(&lookup, id)).collect();
+    assert!(lookup.get_set(&set).is_none());
     let (partial, stats) = answer(4, 10);
     let merged = Kept {
         partial,
         stats: vec![stats; 3],
     };
-    let shared = lookup.put_set(vec![1, 2, 3], merged);
-    let found = lookup.get_set(&[1, 2, 3]).unwrap();
+    let shared = lookup.put_set(set.clone(), merged);
+    let found = lookup.get_set(&set).unwrap();
     assert!(Arc::ptr_eq(&found, &shared));
     assert_eq!(found.stats.len(), 3);
     for other in [&[1, 2][..], &[1, 2, 3, 4], &[3, 2, 1]] {
-        assert!(lookup.get_set(other).is_none(), "{other:?}");
+        let other: Vec<SegmentKey> = other.iter().map(|id| key(&lookup, *id)).collect();
+        assert!(lookup.get_set(&other).is_none());
     }
     // A set hit counts each of its segments; a set miss counts nothing
     // (the segments are looked up one by one next).
     assert_eq!((cache.stats().hits, cache.stats().misses), (3, 0));
     // Sets are no segment's own answer.
-    assert!(lookup.get(&Segment(Some(1))).is_none());
+    assert!(lookup.get(&key(&lookup, 1)).is_none());
 }

@@ -45,6 +45,7 @@ pub use error::WireError;
 
 use crate::query::broker::ServerResponse;
 use crate::query::error::QueryError;
+use crate::query::filter::Filter;
 use crate::query::plan::Plan;
 use buf::{Reader, Writer};
 
@@ -85,9 +86,15 @@ pub fn encode_request(request: &ServerRequest) -> Vec<u8> {
 /// timeout). Equal keys are equal plans, since a decoded plan runs exactly
 /// as the original.
 pub fn plan_key(plan: &Plan) -> Vec<u8> {
+    plan_key_with(plan, plan.filter.as_ref())
+}
+
+/// [`plan_key`] of `plan` with `filter` in place of its own (the form
+/// its filter takes on one segment, [`Filter::on_segment`]).
+pub fn plan_key_with(plan: &Plan, filter: Option<&Filter>) -> Vec<u8> {
     let mut w = Writer::new();
     w.u8(VERSION);
-    plan::put_plan_with(&mut w, plan, 0);
+    plan::put_plan_with(&mut w, plan, filter, 0);
     w.finish()
 }
 

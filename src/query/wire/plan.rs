@@ -26,6 +26,7 @@ use super::filter::{get_filter, put_filter};
 use super::value::{get_column, get_column_type, put_column, put_column_type};
 use crate::expr::Expr;
 use crate::query::agg::{AggFunc, Aggregate};
+use crate::query::filter::Filter;
 use crate::query::options::QueryOptions;
 use crate::query::plan::{Output, Plan, PlanKind};
 
@@ -38,13 +39,13 @@ const OPTION_FLAGS: u8 =
     USE_STAR_TREE | USE_MULTISTAGE | SKIP_UPSERT | SECONDARY_WORKLOAD | USE_RESULT_CACHE;
 
 pub fn put_plan(w: &mut Writer, plan: &Plan) {
-    put_plan_with(w, plan, plan.options.timeout_ms);
+    put_plan_with(w, plan, plan.filter.as_ref(), plan.options.timeout_ms);
 }
 
-/// `plan` with `timeout_ms` in place of its options' timeout.
-pub fn put_plan_with(w: &mut Writer, plan: &Plan, timeout_ms: u64) {
+/// `plan` with `filter` and `timeout_ms` in place of its own.
+pub fn put_plan_with(w: &mut Writer, plan: &Plan, filter: Option<&Filter>, timeout_ms: u64) {
     w.str(&plan.table);
-    w.option(plan.filter.as_ref(), put_filter);
+    w.option(filter, put_filter);
     match &plan.kind {
         PlanKind::Aggregate {
             group_by,
