@@ -12,7 +12,12 @@ const SQL: &str = "SELECT symbol, SUM(shares), COUNT(*), MAX(price) FROM stock_t
                    WHERE price > 11 GROUP BY symbol ORDER BY symbol LIMIT 100";
 
 async fn rows(app: &TestApp, options: &str) -> (Value, Value) {
-    let body = json!({ "sql": SQL, "queryOptions": options });
+    rows_of(app, SQL, options).await
+}
+
+/// The rows and `numDocsScanned` of `sql` with `options`.
+async fn rows_of(app: &TestApp, sql: &str, options: &str) -> (Value, Value) {
+    let body = json!({ "sql": sql, "queryOptions": options });
     let (status, response) = app.call("POST", "/query/sql", body.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{response}");
     assert_eq!(response["exceptions"], json!([]), "{response}");
@@ -189,16 +194,7 @@ async fn a_moving_window_finds_the_answers_of_the_segments_it_covers() {
     };
     let ask = |sql: String, options: &'static str| {
         let app = &app;
-        async move {
-            let body = json!({ "sql": sql, "queryOptions": options });
-            let (status, response) = app.call("POST", "/query/sql", body.to_string()).await;
-            assert_eq!(status, StatusCode::OK, "{response}");
-            assert_eq!(response["exceptions"], json!([]), "{response}");
-            (
-                response["resultTable"]["rows"].clone(),
-                response["numDocsScanned"].clone(),
-            )
-        }
+        async move { rows_of(app, &sql, options).await }
     };
     let whole = ask(window(1_700_000_000_000), "").await;
     assert_eq!(hits_and_misses(&app).await, (0.0, 2.0));

@@ -31,9 +31,12 @@
 //! [`MIN_DOCS`] docs, came from a star-tree, or would take more than a
 //! sixteenth of the budget are not kept: running them again costs about
 //! what a copy does. Past its budget (`--result-cache-bytes`) the cache
-//! drops the answers used least recently. `useResultCache=false` bypasses
+//! drops the answers used least recently, and takes a new answer only
+//! the second time it is offered, so answers asked for once do not push
+//! out the ones in use. `useResultCache=false` bypasses
 //! it for one query.
 
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -83,7 +86,13 @@ struct Entry {
 struct State {
     entries: LruCache<Key, Entry, foldhash::fast::RandomState>,
     bytes: u64,
+    /// Hashes of keys turned away while the cache was full, one per slot
+    /// (see [`Lookup::keep`]).
+    seen: Vec<u64>,
 }
+
+/// Slots of [`State::seen`]: 512 KiB.
+const SEEN_SLOTS: usize = 1 << 16;
 
 /// The answers kept, and how often they were asked for.
 pub struct ResultCache {
@@ -111,6 +120,7 @@ impl ResultCache {
             state: Mutex::new(State {
                 entries: LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()),
                 bytes: 0,
+                seen: Vec::new(),
             }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -233,6 +243,21 @@ impl Lookup {
             return;
         }
         let mut state = cache.state.locked();
+        // Once full, the cache takes an answer only the second time it is
+        // offered: answers asked for once (a window whose bounds move cuts
+        // through a segment differently each time) do not push out the
+        // ones asked for again and again.
+        if state.bytes + bytes > cache.budget && !state.entries.contains(&key) {
+            let hash = foldhash::fast::FixedState::default().hash_one(&key);
+            if state.seen.is_empty() {
+                state.seen = vec![0; SEEN_SLOTS];
+            }
+            let slot = &mut state.seen[hash as usize % SEEN_SLOTS];
+            if *slot != hash {
+                *slot = hash;
+                return;
+            }
+        }
         if let Some(old) = state.entries.put(key, Entry { answer, bytes }) {
             state.bytes -= old.bytes;
         }
