@@ -443,7 +443,7 @@ fn merge_kept(plan: &Plan, answers: &[Option<Answer>], cached: &[usize]) -> Opti
 /// Merges one server's per-segment answers into its response.
 fn gather(
     plan: &Plan,
-    answers: Vec<Answer>,
+    mut answers: Vec<Answer>,
     deadline: &Deadline,
 ) -> Result<ServerResponse, QueryError> {
     // A limit a task found passed is the reason the others stopped too.
@@ -454,29 +454,28 @@ fn gather(
         segments_queried: answers.len() as u64,
         ..ServerResponse::default()
     };
-    let mut parts = Vec::with_capacity(answers.len());
-    for answer in answers {
+    for answer in &answers {
         match answer {
-            Answer::Ran(Ok((partial, stats))) => {
-                response.add_segment(&stats);
-                parts.push(Ok(partial));
-            }
+            Answer::Ran(Ok((_, stats))) => response.add_segment(stats),
             Answer::Ran(Err(ExecError::TimedOut)) => return Err(plan.options.timeout_error()),
             Answer::Ran(Err(err)) => return Err(QueryError::execution(err.to_string())),
-            Answer::Kept(kept) => {
-                kept.stats
-                    .iter()
-                    .for_each(|stats| response.add_segment(stats));
-                parts.push(Err(kept));
-            }
+            Answer::Kept(kept) => kept
+                .stats
+                .iter()
+                .for_each(|stats| response.add_segment(stats)),
             Answer::Covered => {}
         }
     }
-    let parts: Vec<Cow<'_, Partial>> = parts
+    // Partials run now are moved into the merge; kept ones are borrowed.
+    let parts: Vec<Cow<'_, Partial>> = answers
         .iter_mut()
-        .map(|part| match part {
-            Ok(partial) => Cow::Owned(std::mem::replace(partial, Partial::Rows(Vec::new()))),
-            Err(kept) => Cow::Borrowed(&kept.partial),
+        .filter_map(|answer| match answer {
+            Answer::Ran(Ok((partial, _))) => Some(Cow::Owned(std::mem::replace(
+                partial,
+                Partial::Rows(Vec::new()),
+            ))),
+            Answer::Kept(kept) => Some(Cow::Borrowed(&kept.partial)),
+            Answer::Ran(Err(_)) | Answer::Covered => None,
         })
         .collect();
     match reduce::merge_parts(plan, parts) {

@@ -247,7 +247,7 @@ impl Lookup {
         // offered: answers asked for once (a window whose bounds move cuts
         // through a segment differently each time) do not push out the
         // ones asked for again and again.
-        if state.bytes + bytes > cache.budget && !state.entries.contains(&key) {
+        if state.bytes.saturating_add(bytes) > cache.budget && !state.entries.contains(&key) {
             let hash = foldhash::fast::FixedState::default().hash_one(&key);
             if state.seen.is_empty() {
                 state.seen = vec![0; SEEN_SLOTS];
