@@ -2,19 +2,22 @@
 //! sort millions of packed keys at once (distinct (group, id) pairs, a
 //! star-tree's records).
 
-/// Bits per radix digit.
-const DIGIT: u32 = 11;
+/// Most bits per radix digit: 4,096 counters a pass.
+const MAX_DIGIT: u32 = 12;
 
 /// Sorts `keys`, whose values fit in `width` bits, least significant digit
 /// first; `scratch` is reused between calls.
 pub fn radix_sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, width: u32) {
-    let passes = width.div_ceil(DIGIT).max(1) as usize;
-    let buckets = 1usize << DIGIT;
+    // As few passes as the widest digit allows, the bits shared evenly.
+    let passes = width.div_ceil(MAX_DIGIT).max(1);
+    let digit = width.div_ceil(passes).max(1);
+    let passes = passes as usize;
+    let buckets = 1usize << digit;
     let mask = (buckets - 1) as u64;
     let mut counts = vec![0usize; passes * buckets];
     for key in keys.iter() {
         for pass in 0..passes {
-            counts[pass * buckets + ((key >> (pass as u32 * DIGIT)) & mask) as usize] += 1;
+            counts[pass * buckets + ((key >> (pass as u32 * digit)) & mask) as usize] += 1;
         }
     }
     scratch.clear();
@@ -31,7 +34,7 @@ pub fn radix_sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, width: u32) {
             *count = at;
             at = next;
         }
-        let shift = pass as u32 * DIGIT;
+        let shift = pass as u32 * digit;
         for key in keys.iter() {
             let bucket = &mut counts[((key >> shift) & mask) as usize];
             scratch[*bucket] = *key;

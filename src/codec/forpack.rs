@@ -23,6 +23,9 @@
 use super::error::{Error, Result};
 
 const BLOCK: usize = 64;
+/// Indexes in one block from which [`ForPacked::gather`] decodes the whole
+/// block rather than reading each key on its own.
+const FEW_IN_BLOCK: usize = 8;
 const SIGN: u64 = 1 << 63;
 
 /// Order-preserving key of a signed integer.
@@ -378,33 +381,34 @@ impl<'a> ForPacked<'a> {
         }
     }
 
-    /// Calls `visit(key)` for each index of `indexes` (ascending for
-    /// speed: each block is decoded once).
-    pub fn gather(&self, indexes: &[u32], mut visit: impl FnMut(u64)) {
+    /// Appends the key at each index of `indexes` to `out` (ascending for
+    /// speed: a block with several indexes is decoded once, a key alone in
+    /// its block read on its own).
+    pub fn gather(&self, indexes: &[u32], out: &mut Vec<u64>) {
+        out.reserve(indexes.len());
         let mut buffer = [0u64; BLOCK];
-        let mut current = usize::MAX;
-        let mut decoded = 0;
-        for (at, index) in indexes.iter().enumerate() {
-            let index = *index as usize;
-            let block = index / BLOCK;
-            let slot = index % BLOCK;
-            if block != current || slot >= decoded {
-                if !self.width(block).1 {
-                    visit(self.get(index));
-                    continue;
-                }
-                // Delta blocks decode as a running sum: only as far as the
-                // last index wanted in this block.
-                let upto = indexes[at..]
-                    .iter()
-                    .take_while(|i| **i as usize / BLOCK == block)
-                    .map(|i| *i as usize % BLOCK + 1)
-                    .max()
-                    .unwrap_or(BLOCK);
-                decoded = self.decode_prefix(block, upto, &mut buffer);
-                current = block;
+        let mut at = 0;
+        while at < indexes.len() {
+            let block = indexes[at] as usize / BLOCK;
+            let run = indexes[at..]
+                .iter()
+                .take_while(|index| **index as usize / BLOCK == block)
+                .count();
+            let wanted = &indexes[at..at + run];
+            at += run;
+            if !self.width(block).1 && run < FEW_IN_BLOCK {
+                out.extend(wanted.iter().map(|index| self.get(*index as usize)));
+                continue;
             }
-            visit(buffer[slot]);
+            // Delta blocks decode as a running sum: only as far as the
+            // last index wanted in this block.
+            let upto = wanted
+                .iter()
+                .map(|index| *index as usize % BLOCK + 1)
+                .max()
+                .unwrap_or(BLOCK);
+            self.decode_prefix(block, upto, &mut buffer);
+            out.extend(wanted.iter().map(|index| buffer[*index as usize % BLOCK]));
         }
     }
 
@@ -462,8 +466,16 @@ mod tests {
             }
             let picks: Vec<u32> = (0..keys.len() as u32).filter(|i| (i * 7 + spread) % 3 != 0).collect();
             let mut gathered = Vec::new();
-            packed.gather(&picks, |key| gathered.push(key));
+            packed.gather(&picks, &mut gathered);
             prop_assert_eq!(gathered, picks.iter().map(|i| keys[*i as usize]).collect::<Vec<_>>());
+            // Few per block (read one by one), and in no order.
+            let sparse: Vec<u32> = (0..keys.len() as u32).filter(|i| (i * 13 + spread) % 17 == 0).collect();
+            let shuffled: Vec<u32> = picks.iter().rev().chain(&sparse).copied().collect();
+            for wanted in [&sparse, &shuffled] {
+                let mut gathered = Vec::new();
+                packed.gather(wanted, &mut gathered);
+                prop_assert_eq!(gathered, wanted.iter().map(|i| keys[*i as usize]).collect::<Vec<_>>());
+            }
             let mut seen = Vec::new();
             packed.for_each_block(|first, block| { assert_eq!(first, seen.len()); seen.extend_from_slice(block); });
             prop_assert_eq!(&seen, &keys);
@@ -472,7 +484,7 @@ mod tests {
             let bytes = encode(&sorted);
             let packed = ForPacked::parse(&bytes, sorted.len()).unwrap();
             let mut gathered = Vec::new();
-            packed.gather(&picks, |key| gathered.push(key));
+            packed.gather(&picks, &mut gathered);
             prop_assert_eq!(gathered, picks.iter().map(|i| sorted[*i as usize]).collect::<Vec<_>>());
             for key in &sorted {
                 prop_assert_eq!(packed.get(packed.binary_search(*key).unwrap()), *key);

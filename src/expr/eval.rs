@@ -233,6 +233,49 @@ fn double_op(op: BinOp, x: f64, y: f64) -> f64 {
     }
 }
 
+/// A vector of numbers as doubles, without a copy when it holds doubles.
+pub fn into_doubles(vector: Vector) -> Vec<f64> {
+    match vector {
+        Vector::Double(values) => values,
+        other => other.to_f64(),
+    }
+}
+
+/// `a[i] op b[i]` in place of `a`, one loop per operator.
+pub fn doubles_op(op: BinOp, mut a: Vec<f64>, b: &[f64]) -> Vec<f64> {
+    fn each(a: &mut [f64], b: &[f64], f: impl Fn(f64, f64) -> f64) {
+        a.iter_mut().zip(b).for_each(|(x, y)| *x = f(*x, *y));
+    }
+    a.truncate(b.len());
+    match op {
+        BinOp::Add => each(&mut a, b, |x, y| x + y),
+        BinOp::Sub => each(&mut a, b, |x, y| x - y),
+        BinOp::Mul => each(&mut a, b, |x, y| x * y),
+        BinOp::Div => each(&mut a, b, |x, y| x / y),
+        _ => each(&mut a, b, |x, y| double_op(op, x, y)),
+    }
+    a
+}
+
+/// `a[i] op k` (or `k op a[i]` when `constant_first`) in place of `a`, one
+/// loop per operator.
+pub fn doubles_by_constant(op: BinOp, mut a: Vec<f64>, k: f64, constant_first: bool) -> Vec<f64> {
+    fn each(a: &mut [f64], f: impl Fn(f64) -> f64) {
+        a.iter_mut().for_each(|x| *x = f(*x));
+    }
+    match (op, constant_first) {
+        (BinOp::Add, _) => each(&mut a, |x| x + k),
+        (BinOp::Mul, _) => each(&mut a, |x| x * k),
+        (BinOp::Sub, false) => each(&mut a, |x| x - k),
+        (BinOp::Sub, true) => each(&mut a, |x| k - x),
+        (BinOp::Div, false) => each(&mut a, |x| x / k),
+        (BinOp::Div, true) => each(&mut a, |x| k / x),
+        (_, false) => each(&mut a, |x| double_op(op, x, k)),
+        (_, true) => each(&mut a, |x| double_op(op, k, x)),
+    }
+    a
+}
+
 pub fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result<Vector, Error> {
     match (&l, &r) {
         (Vector::Long(a), Vector::Long(b)) if ty == ColumnType::Long => {
@@ -241,13 +284,11 @@ pub fn binary_vectors(op: BinOp, l: Vector, r: Vector, ty: ColumnType) -> Result
         (Vector::Long(_) | Vector::Double(_), Vector::Long(_) | Vector::Double(_))
             if op.is_arithmetic() =>
         {
-            let (a, b) = (l.to_f64(), r.to_f64());
-            Ok(Vector::Double(
-                a.iter()
-                    .zip(&b)
-                    .map(|(x, y)| double_op(op, *x, *y))
-                    .collect(),
-            ))
+            let right = match r {
+                Vector::Double(values) => values,
+                other => other.to_f64(),
+            };
+            Ok(Vector::Double(doubles_op(op, into_doubles(l), &right)))
         }
         (Vector::Bool(a), Vector::Bool(b)) if op == BinOp::And => Ok(Vector::Bool(
             a.iter().zip(b).map(|(x, y)| *x && *y).collect(),

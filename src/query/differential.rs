@@ -231,7 +231,7 @@ fn predicate(rng: &mut Rng, depth: usize) -> String {
 /// whatever their input (standard SQL, and Pinot's multi-stage engine, keep
 /// an integer column's type, or widen it to LONG for SUM), and SUM over no
 /// rows is 0, not NULL.
-const AGGREGATES: [(&str, &str); 14] = [
+const AGGREGATES: [(&str, &str); 17] = [
     ("COUNT(*)", "COUNT(*)"),
     ("SUM(shares)", "COALESCE(SUM(CAST(shares AS DOUBLE)), 0.0)"),
     ("MIN(price)", "MIN(price)"),
@@ -255,6 +255,17 @@ const AGGREGATES: [(&str, &str); 14] = [
         "SUM(CASE WHEN symbol = 'AAPL' THEN price WHEN exchange <> 'NYSE' THEN fee ELSE shares END)",
         "COALESCE(SUM(CASE WHEN symbol = 'AAPL' THEN price WHEN exchange <> 'NYSE' THEN CAST(fee AS DOUBLE) ELSE CAST(shares AS DOUBLE) END), 0.0)",
     ),
+    // Constants on either side of double arithmetic, and an input shared
+    // with SUM(amount) and AVG(amount) (TPC-H Q1's shape).
+    (
+        "SUM(amount * (1 - fee))",
+        "COALESCE(SUM(amount * (1 - CAST(fee AS DOUBLE))), 0.0)",
+    ),
+    (
+        "SUM(amount * (1 - fee) * (1 + price / 100))",
+        "COALESCE(SUM(amount * (1 - CAST(fee AS DOUBLE)) * (1 + price / 100)), 0.0)",
+    ),
+    ("AVG(2.5 - price * 2)", "AVG(2.5 - price * 2)"),
 ];
 
 /// `data` sealed into segments of `per_segment` rows in `dir`.

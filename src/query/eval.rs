@@ -9,7 +9,8 @@ use super::error::ExecError;
 use super::source::ColumnSource;
 use crate::expr::arith::long_by_constant;
 use crate::expr::eval::{
-    apply, binary_vectors, children_of, from_values, in_expr, literal_kind, truthy,
+    apply, binary_vectors, children_of, doubles_by_constant, from_values, in_expr, into_doubles,
+    literal_kind, truthy,
 };
 use crate::expr::value::{ColumnType, Value, Vector};
 use crate::expr::{BinOp, Expr};
@@ -17,11 +18,34 @@ use crate::expr::{BinOp, Expr};
 /// The columns of one segment a query reads, opened once.
 pub type Columns<'a> = HashMap<String, Box<dyn ColumnSource + 'a>>;
 
+/// Column values read for one batch of docs, by column name.
+pub type BatchColumns<'e> = HashMap<&'e str, Vector>;
+
 /// Evaluates `expr` for `docs`.
 pub fn eval_batch(expr: &Expr, columns: &Columns<'_>, docs: Docs<'_>) -> Result<Vector, ExecError> {
     // A column read twice in one expression (`ts - ts % 3600000`) is read once.
     let mut cache = HashMap::new();
     eval_cached(expr, columns, docs, &mut cache)
+}
+
+/// Evaluates `expr` for `docs`, reading each column at most once for all
+/// the expressions that share `read` (cleared for each batch).
+pub fn eval_batch_sharing<'e>(
+    expr: &'e Expr,
+    columns: &Columns<'_>,
+    docs: Docs<'_>,
+    read: &mut BatchColumns<'e>,
+) -> Result<Vector, ExecError> {
+    eval_cached(expr, columns, docs, read)
+}
+
+/// The value of a numeric literal, as a double.
+fn number_literal(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Literal(Value::Long(k)) => Some(*k as f64),
+        Expr::Literal(Value::Double(k)) => Some(*k),
+        _ => None,
+    }
 }
 
 #[recursive::recursive]
@@ -54,8 +78,33 @@ fn eval_cached<'e>(
             if let Some(flags) = dictionary_equality(*op, left, right, columns, docs) {
                 return Ok(Vector::Bool(flags));
             }
-            let l = eval_cached(left, columns, docs, cache)?;
             let ty = expr.column_type();
+            // Numbers op constant as doubles: no constant vector.
+            if op.is_arithmetic() && ty == ColumnType::Double {
+                if let Some(k) = number_literal(left) {
+                    return match eval_cached(right, columns, docs, cache)? {
+                        r @ (Vector::Long(_) | Vector::Double(_)) => Ok(Vector::Double(
+                            doubles_by_constant(*op, into_doubles(r), k, true),
+                        )),
+                        r => {
+                            let l = eval_cached(left, columns, docs, cache)?;
+                            Ok(binary_vectors(*op, l, r, ty).map_err(|err| in_expr(err, expr))?)
+                        }
+                    };
+                }
+            }
+            let l = eval_cached(left, columns, docs, cache)?;
+            if op.is_arithmetic() && ty == ColumnType::Double {
+                if let (Some(k), Vector::Long(_) | Vector::Double(_)) = (number_literal(right), &l)
+                {
+                    return Ok(Vector::Double(doubles_by_constant(
+                        *op,
+                        into_doubles(l),
+                        k,
+                        false,
+                    )));
+                }
+            }
             // Column op constant: no constant vector.
             if let (Expr::Literal(Value::Long(k)), Vector::Long(values), ColumnType::Long) =
                 (right.as_ref(), &l, ty)

@@ -1,7 +1,10 @@
 //! Sets of dictionary ids for distinct counts inside one segment, before
 //! the ids become values: one bitset per group laid side by side when the
-//! groups are few ([`IdBits`]); otherwise (group, id) pairs appended as
-//! they come and radix-sorted once ([`IdPairs`]).
+//! groups are few ([`IdBits`]); otherwise (group, id) pairs dealt to
+//! buckets by group as they come and radix-sorted bucket by bucket
+//! ([`IdPairs`]).
+
+use std::ops::Range;
 
 /// Dictionary ids of every group, inside one segment: a bitset of
 /// `cardinality` bits per group, one after the other. For few groups over a
@@ -111,28 +114,57 @@ impl IdBits {
     }
 }
 
-/// (group, id) pairs of every group, appended in scan order and sorted
-/// (radix, by the bits in use) and deduplicated when read, or when the
-/// buffer grows past [`IdPairs::COMPACT`] entries.
+/// (group, id) pairs of every group, dealt as they come to one of
+/// [`IdPairs::BUCKETS`] buckets by the group's low bits, each sorted
+/// (radix, by the bits in use) and deduplicated on its own when read or
+/// when it grows past twice its sorted part. A bucket holds a slice of the
+/// groups, so its sort runs in cache where one sort of every pair would
+/// stream all of them through memory several times.
 #[derive(Debug, Clone)]
 pub struct IdPairs {
     id_bits: u32,
-    keys: Vec<u64>,
-    /// Length of the sorted, deduplicated prefix.
-    sorted: usize,
+    /// Keys `(group >> BUCKET_BITS) << id_bits | id`, bucket by bucket.
+    buckets: Vec<Bucket>,
     groups: usize,
     max_group: u64,
 }
 
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    keys: Vec<u64>,
+    /// Length of the sorted, deduplicated prefix.
+    sorted: usize,
+}
+
+const BUCKET_BITS: u32 = 8;
+
+impl Bucket {
+    fn compact(&mut self, width: u32, scratch: &mut Vec<u64>) {
+        if self.sorted == self.keys.len() {
+            return;
+        }
+        // A radix sort's counters cost more than a small sort.
+        if self.keys.len() < 1024 {
+            self.keys.sort_unstable();
+        } else {
+            crate::sort::radix_sort(&mut self.keys, scratch, width);
+        }
+        self.keys.dedup();
+        self.sorted = self.keys.len();
+    }
+}
+
 impl IdPairs {
-    /// Entries buffered before they are sorted and deduplicated in place.
-    pub const COMPACT: usize = 1 << 22;
+    /// Buckets the pairs are dealt to.
+    pub const BUCKETS: usize = 1 << BUCKET_BITS;
+    /// Entries a bucket buffers before it is sorted and deduplicated in
+    /// place (when at least half of them are new).
+    pub const COMPACT: usize = 1 << 16;
 
     pub fn new(cardinality: usize) -> IdPairs {
         IdPairs {
             id_bits: (usize::BITS - cardinality.leading_zeros()).clamp(1, 32),
-            keys: Vec::new(),
-            sorted: 0,
+            buckets: vec![Bucket::default(); Self::BUCKETS],
             groups: 0,
             max_group: 0,
         }
@@ -142,15 +174,27 @@ impl IdPairs {
         self.groups
     }
 
-    /// The bits of an id in a key, the keys (a sorted, deduplicated
-    /// prefix, then as appended), the prefix's length and the groups, for
+    /// The bits of an id in a key, the keys `group << id_bits | id`
+    /// (sorted and deduplicated), their number and the groups, for
     /// [`IdPairs::from_parts`].
-    pub fn parts(&self) -> (u32, &[u64], usize, usize) {
-        (self.id_bits, &self.keys, self.sorted, self.groups)
+    pub fn parts(&self) -> (u32, Vec<u64>, usize, usize) {
+        let id_bits = self.id_bits;
+        let (groups, ids) = self.clone().into_groups();
+        let keys: Vec<u64> = groups
+            .into_iter()
+            .flat_map(|(group, range)| {
+                ids[range]
+                    .iter()
+                    .map(move |id| ((group as u64) << id_bits) | u64::from(*id))
+            })
+            .collect();
+        let sorted = keys.len();
+        (id_bits, keys, sorted, self.groups)
     }
 
-    /// The pairs [`IdPairs::parts`] gave; `None` unless `id_bits` is
-    /// between 1 and 32 and the first `sorted` keys ascend strictly.
+    /// The pairs [`IdPairs::parts`] gave (or keys of which only a prefix
+    /// is sorted); `None` unless `id_bits` is between 1 and 32 and the
+    /// first `sorted` keys ascend strictly.
     pub fn from_parts(
         id_bits: u32,
         keys: Vec<u64>,
@@ -163,77 +207,103 @@ impl IdPairs {
         if keys[..sorted].windows(2).any(|pair| pair[0] >= pair[1]) {
             return None;
         }
-        let max_group = keys.iter().map(|key| key >> id_bits).max().unwrap_or(0);
-        Some(IdPairs {
-            id_bits,
-            keys,
-            sorted,
-            groups,
-            max_group,
-        })
+        let mut pairs = IdPairs::new(1);
+        pairs.id_bits = id_bits;
+        pairs.groups = groups;
+        let id_mask = (1u64 << id_bits) - 1;
+        for key in keys {
+            let group = key >> id_bits;
+            if group > u64::from(u32::MAX) {
+                return None;
+            }
+            pairs.push(group as u32, (key & id_mask) as u32);
+        }
+        // A subsequence of ascending keys ascends: sorted keys stay sorted
+        // in their buckets.
+        if sorted == pairs.len() {
+            pairs
+                .buckets
+                .iter_mut()
+                .for_each(|b| b.sorted = b.keys.len());
+        }
+        Some(pairs)
+    }
+
+    fn len(&self) -> usize {
+        self.buckets.iter().map(|bucket| bucket.keys.len()).sum()
     }
 
     /// Bytes of the buffered pairs.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.capacity() * 8
+        self.buckets.iter().map(|b| b.keys.capacity() * 8).sum()
     }
 
     pub fn resize(&mut self, groups: usize) {
         self.groups = groups;
     }
 
+    #[inline]
+    fn push(&mut self, group: u32, id: u32) {
+        let id_mask = (1u64 << self.id_bits) - 1;
+        self.max_group = self.max_group.max(u64::from(group));
+        let bucket = &mut self.buckets[group as usize % Self::BUCKETS];
+        bucket
+            .keys
+            .push((u64::from(group >> BUCKET_BITS) << self.id_bits) | (u64::from(id) & id_mask));
+    }
+
+    /// Bits of a key in any bucket.
+    fn width(&self) -> u32 {
+        self.id_bits + (u64::BITS - (self.max_group >> BUCKET_BITS).leading_zeros())
+    }
+
     /// Adds `ids[i]` to group `groups[i]`.
     #[inline]
     pub fn insert(&mut self, groups: &[u32], ids: &[u32]) {
-        let id_bits = self.id_bits;
-        let id_mask = (1u64 << id_bits) - 1;
-        let mut max_group = self.max_group;
-        self.keys.extend(groups.iter().zip(ids).map(|(group, id)| {
-            max_group = max_group.max(u64::from(*group));
-            (u64::from(*group) << id_bits) | (u64::from(*id) & id_mask)
-        }));
-        self.max_group = max_group;
-        if self.keys.len() >= Self::COMPACT && self.keys.len() >= 2 * self.sorted {
-            self.compact();
+        for (group, id) in groups.iter().zip(ids) {
+            self.push(*group, *id);
         }
-    }
-
-    fn compact(&mut self) {
-        if self.sorted == self.keys.len() {
-            return;
-        }
-        let width = self.id_bits + (u64::BITS - self.max_group.leading_zeros());
+        let width = self.width();
         let mut scratch = Vec::new();
-        crate::sort::radix_sort(&mut self.keys, &mut scratch, width);
-        self.keys.dedup();
-        self.sorted = self.keys.len();
-    }
-
-    /// Every group's ids, ascending: `(group, ids)` for the groups that
-    /// have any, in group order.
-    pub fn into_groups(mut self) -> Vec<(usize, Vec<u32>)> {
-        self.compact();
-        let id_mask = (1u64 << self.id_bits) - 1;
-        let mut out: Vec<(usize, Vec<u32>)> = Vec::new();
-        for key in &self.keys {
-            let group = (key >> self.id_bits) as usize;
-            let id = (key & id_mask) as u32;
-            match out.last_mut() {
-                Some((last, ids)) if *last == group => ids.push(id),
-                _ => out.push((group, vec![id])),
+        for bucket in &mut self.buckets {
+            if bucket.keys.len() >= Self::COMPACT && bucket.keys.len() >= 2 * bucket.sorted {
+                bucket.compact(width, &mut scratch);
             }
         }
-        out
+    }
+
+    /// Every group's ids, ascending, one after the other, and for the
+    /// groups that have any, in group order, `(group, where its ids are)`.
+    pub fn into_groups(self) -> (Vec<(usize, Range<usize>)>, Vec<u32>) {
+        let width = self.width();
+        let id_bits = self.id_bits;
+        let id_mask = (1u64 << id_bits) - 1;
+        let mut scratch = Vec::new();
+        let mut ids = Vec::with_capacity(self.len());
+        let mut groups: Vec<(usize, Range<usize>)> = Vec::new();
+        for (index, mut bucket) in self.buckets.into_iter().enumerate() {
+            bucket.compact(width, &mut scratch);
+            let first = groups.len();
+            for key in &bucket.keys {
+                let group = (((key >> id_bits) as usize) << BUCKET_BITS) | index;
+                match groups[first..].last_mut() {
+                    Some((last, range)) if *last == group => range.end += 1,
+                    _ => groups.push((group, ids.len()..ids.len() + 1)),
+                }
+                ids.push((key & id_mask) as u32);
+            }
+        }
+        groups.sort_unstable_by_key(|(group, _)| *group);
+        (groups, ids)
     }
 
     /// Distinct ids of `group` (not used on the hot path).
     pub fn count(&self, group: usize) -> usize {
-        let mut copy = self.clone();
-        copy.compact();
-        copy.keys
+        let (groups, _) = self.clone().into_groups();
+        groups
             .iter()
-            .filter(|key| (**key >> copy.id_bits) as usize == group)
-            .count()
+            .find(|(g, _)| *g == group)
+            .map_or(0, |(_, range)| range.len())
     }
 }
 
@@ -264,11 +334,11 @@ mod tests {
                 let (groups, ids): (Vec<u32>, Vec<u32>) = chunk.iter().copied().unzip();
                 pairs.insert(&groups, &ids);
             }
-            let by_group = pairs.into_groups();
+            let (by_group, ids) = pairs.into_groups();
             let nonempty: Vec<usize> = (0..6).filter(|g| !expected[*g].is_empty()).collect();
             prop_assert_eq!(by_group.iter().map(|(g, _)| *g).collect::<Vec<_>>(), nonempty);
-            for (group, ids) in &by_group {
-                prop_assert_eq!(ids, &expected[*group].iter().copied().collect::<Vec<_>>());
+            for (group, range) in &by_group {
+                prop_assert_eq!(&ids[range.clone()], &expected[*group].iter().copied().collect::<Vec<_>>()[..]);
             }
             for (group, want) in expected.iter().enumerate() {
                 let want: Vec<u32> = want.iter().copied().collect();

@@ -6,12 +6,15 @@ use std::collections::HashMap;
 
 use super::runs::{monotone_column, Runs};
 use super::{Deadline, Groups, Held, SegmentStats, DENSE_LIMIT};
+use crate::expr::eval::into_doubles;
 use crate::expr::value::{Kind, Value, Vector};
 use crate::expr::Expr;
-use crate::query::agg::{value_bytes, value_hashes, Acc, AggFunc, DistinctSet, IdBits, IdPairs};
+use crate::query::agg::{
+    value_bytes, value_hashes, Acc, AggFunc, Aggregate, DistinctSet, IdBits, IdPairs,
+};
 use crate::query::docs::{DocSet, Docs};
 use crate::query::error::ExecError;
-use crate::query::eval::{eval_batch, Columns};
+use crate::query::eval::{eval_batch, eval_batch_sharing, BatchColumns, Columns};
 use crate::query::plan::{Plan, PlanKind};
 use crate::query::scatter;
 use crate::query::source::ColumnSource;
@@ -426,7 +429,8 @@ impl<'p> Aggregation<'p> {
         stats: &mut SegmentStats,
         only: impl Fn(usize) -> Option<bool>,
     ) -> Result<(), ExecError> {
-        let PlanKind::Aggregate { aggregates, .. } = &self.plan.kind else {
+        let plan: &'p Plan = self.plan;
+        let PlanKind::Aggregate { aggregates, .. } = &plan.kind else {
             return Ok(());
         };
         let main_pass = only(usize::MAX).is_none();
@@ -453,6 +457,9 @@ impl<'p> Aggregation<'p> {
             }
             return Ok(());
         }
+        let same_as = same_inputs(aggregates, &self.accs, &wanted);
+        let mut kept: Vec<Option<(Vec<f64>, Option<u8>)>> = vec![None; aggregates.len()];
+        let mut read = BatchColumns::new();
         let mut groups = Vec::new();
         let mut numbers = Vec::new();
         let mut ids = Vec::new();
@@ -460,6 +467,8 @@ impl<'p> Aggregation<'p> {
         docs.for_each_batch(|batch| {
             let mut step = || -> Result<(), ExecError> {
                 deadline.check()?;
+                read.clear();
+                kept.iter_mut().for_each(|input| *input = None);
                 self.group_ids(batch, columns, &mut groups, stats)?;
                 let limited = groups.contains(&u32::MAX);
                 if limited {
@@ -507,6 +516,17 @@ impl<'p> Aggregation<'p> {
                                 self.grown += acc.update_value(*group, values.value(row));
                             }
                         }
+                        (acc, _) if same_as[*index].is_some_and(|j| kept[j].is_some()) => {
+                            let Some((values, scale)) =
+                                same_as[*index].and_then(|j| kept[j].as_ref())
+                            else {
+                                continue;
+                            };
+                            if let Some(scale) = scale {
+                                self.scales[*index] = *scale;
+                            }
+                            self.grown += acc.update_f64(&groups, values);
+                        }
                         (acc, Expr::Column(column)) => {
                             let source = columns
                                 .get(&column.name)
@@ -522,10 +542,17 @@ impl<'p> Aggregation<'p> {
                                 None => source.f64_values(batch, &mut numbers),
                             }
                             self.grown += acc.update_f64(&groups, &numbers);
+                            if same_as.contains(&Some(*index)) {
+                                kept[*index] = Some((numbers.clone(), scale));
+                            }
                         }
                         (acc, _) => {
-                            let values = eval_batch(arg, columns, batch)?.to_f64();
+                            let values =
+                                into_doubles(eval_batch_sharing(arg, columns, batch, &mut read)?);
                             self.grown += acc.update_f64(&groups, &values);
+                            if same_as.contains(&Some(*index)) {
+                                kept[*index] = Some((values, None));
+                            }
                         }
                     }
                 }
@@ -657,12 +684,13 @@ impl<'p> Aggregation<'p> {
             let compact = match acc {
                 Acc::DistinctPairs(pairs) => {
                     let source = distinct_source(index)?;
-                    let mut by_group = pairs.into_groups().into_iter().peekable();
+                    let (groups, ids) = pairs.into_groups();
+                    let mut by_group = groups.into_iter().peekable();
                     let id_sets = present.iter().map(|group| {
                         while by_group.next_if(|(g, _)| g < group).is_some() {}
                         match by_group.next_if(|(g, _)| g == group) {
-                            Some((_, ids)) => ids,
-                            None => Vec::new(),
+                            Some((_, range)) => &ids[range],
+                            None => &[][..],
                         }
                     });
                     distinct_acc(func, id_sets, source.as_ref())
@@ -702,9 +730,41 @@ impl<'p> Aggregation<'p> {
 
 /// The distinct-count states of each group's set of dictionary ids: the
 /// values themselves, or for `DISTINCTCOUNTHLL` their HyperLogLog.
-fn distinct_acc(
+/// For each aggregate, an earlier wanted one that reads the same numbers
+/// (`SUM(x)` and `AVG(x)`), whose input of a batch it reuses.
+fn same_inputs(aggregates: &[Aggregate], accs: &[Acc], wanted: &[usize]) -> Vec<Option<usize>> {
+    let numbers = |index: usize| {
+        !matches!(
+            accs[index],
+            Acc::Distinct(_) | Acc::Hll(_) | Acc::DistinctBits(_) | Acc::DistinctPairs(_)
+        )
+    };
+    let texts: Vec<Option<String>> = aggregates
+        .iter()
+        .map(|aggregate| aggregate.arg.as_ref().map(|arg| format!("{arg:?}")))
+        .collect();
+    (0..aggregates.len())
+        .map(|index| {
+            let text = texts[index].as_ref()?;
+            if !numbers(index) {
+                return None;
+            }
+            wanted
+                .iter()
+                .take_while(|earlier| **earlier < index)
+                .find(|earlier| {
+                    numbers(**earlier)
+                        && texts[**earlier].as_ref() == Some(text)
+                        && accs[**earlier].scalable() == accs[index].scalable()
+                })
+                .copied()
+        })
+        .collect()
+}
+
+fn distinct_acc<S: AsRef<[u32]>>(
     func: AggFunc,
-    id_sets: impl Iterator<Item = Vec<u32>>,
+    id_sets: impl Iterator<Item = S>,
     source: &dyn ColumnSource,
 ) -> Acc {
     if func == AggFunc::DistinctCountHll {
@@ -712,19 +772,23 @@ fn distinct_acc(
             id_sets
                 .map(|ids| {
                     let mut hll = Hll::default();
-                    for id in ids {
-                        value_hashes(&source.dict_value(id), &mut |hash| hll.insert_hash(hash));
+                    for id in ids.as_ref() {
+                        value_hashes(&source.dict_value(*id), &mut |hash| hll.insert_hash(hash));
                     }
                     hll
                 })
                 .collect(),
         );
     }
-    Acc::Distinct(id_sets.map(|ids| distinct_values(ids, source)).collect())
+    Acc::Distinct(
+        id_sets
+            .map(|ids| distinct_values(ids.as_ref(), source))
+            .collect(),
+    )
 }
 
 /// The values of a set of dictionary ids.
-fn distinct_values(sorted: Vec<u32>, source: &dyn ColumnSource) -> DistinctSet {
+fn distinct_values(sorted: &[u32], source: &dyn ColumnSource) -> DistinctSet {
     let mut set = DistinctSet::default();
     if let (Some(longs), true) = (source.dict_longs(), source.dict_sorted()) {
         set.extend_sorted_longs(
@@ -740,7 +804,7 @@ fn distinct_values(sorted: Vec<u32>, source: &dyn ColumnSource) -> DistinctSet {
         );
     } else {
         for id in sorted {
-            set.insert(source.dict_value(id));
+            set.insert(source.dict_value(*id));
         }
     }
     set

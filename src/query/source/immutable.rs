@@ -184,14 +184,20 @@ impl ColumnSource for SealedColumn<'_> {
                 // whole chunks instead of one id at a time.
                 Docs::List(list) if dense(list) => {
                     let mut chunk = [0u32; CHUNK];
-                    let mut current = usize::MAX;
-                    for doc in list {
-                        let index = *doc as usize / CHUNK;
-                        if index != current {
-                            bitpack::unpack_chunk(ids.words, ids.bits, index, &mut chunk);
-                            current = index;
-                        }
-                        out.push(chunk[*doc as usize % CHUNK]);
+                    let mut at = 0;
+                    while at < list.len() {
+                        let index = list[at] as usize / CHUNK;
+                        let run = list[at..]
+                            .iter()
+                            .take_while(|doc| **doc as usize / CHUNK == index)
+                            .count();
+                        bitpack::unpack_chunk(ids.words, ids.bits, index, &mut chunk);
+                        out.extend(
+                            list[at..at + run]
+                                .iter()
+                                .map(|doc| chunk[*doc as usize % CHUNK]),
+                        );
+                        at += run;
                     }
                 }
                 Docs::List(list) => out.extend(list.iter().map(|doc| ids.get(*doc as usize))),
@@ -448,7 +454,7 @@ fn packed_slices(keys: ForPacked<'_>, docs: Docs<'_>, mut visit: impl FnMut(&[u6
         }
         Docs::List(list) => {
             let mut gathered = Vec::with_capacity(list.len());
-            keys.gather(list, |key| gathered.push(key));
+            keys.gather(list, &mut gathered);
             visit(&gathered);
         }
     }

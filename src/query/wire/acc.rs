@@ -58,7 +58,7 @@ pub fn put_acc(w: &mut Writer, acc: &Acc) {
             let (id_bits, keys, sorted, groups) = pairs.parts();
             w.u8(7);
             w.u8(id_bits as u8);
-            w.list(keys, |w, key| w.varint(*key));
+            w.list(&keys, |w, key| w.varint(*key));
             w.usize(sorted);
             w.usize(groups);
         }
