@@ -231,7 +231,7 @@ fn predicate(rng: &mut Rng, depth: usize) -> String {
 /// whatever their input (standard SQL, and Pinot's multi-stage engine, keep
 /// an integer column's type, or widen it to LONG for SUM), and SUM over no
 /// rows is 0, not NULL.
-const AGGREGATES: [(&str, &str); 17] = [
+const AGGREGATES: [(&str, &str); 18] = [
     ("COUNT(*)", "COUNT(*)"),
     ("SUM(shares)", "COALESCE(SUM(CAST(shares AS DOUBLE)), 0.0)"),
     ("MIN(price)", "MIN(price)"),
@@ -266,6 +266,11 @@ const AGGREGATES: [(&str, &str); 17] = [
         "COALESCE(SUM(amount * (1 - CAST(fee AS DOUBLE)) * (1 + price / 100)), 0.0)",
     ),
     ("AVG(2.5 - price * 2)", "AVG(2.5 - price * 2)"),
+    // A function with a constant argument, and a negation.
+    (
+        "SUM(ABS(amount - 100) + -price)",
+        "COALESCE(SUM(ABS(amount - 100) + -price), 0.0)",
+    ),
 ];
 
 /// `data` sealed into segments of `per_segment` rows in `dir`.

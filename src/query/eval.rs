@@ -166,22 +166,53 @@ fn eval_cached<'e>(
                 "an aggregate result is not available per document".into(),
             ))
         }
-        _ => {
-            // Everything else: evaluate the children as vectors, then row by row.
-            let children = children_of(expr);
-            let vectors: Vec<Vector> = children
-                .iter()
-                .map(|child| eval_cached(child, columns, docs, cache))
-                .collect::<Result<_, _>>()?;
-            let kind = expr.kind();
-            let mut values = Vec::with_capacity(len);
-            for row in 0..len {
-                let child_values: Vec<Value> = vectors.iter().map(|v| v.value(row)).collect();
-                values.push(apply(expr, &child_values)?);
+        Expr::Neg(inner) => match eval_cached(inner, columns, docs, cache)? {
+            Vector::Double(mut values) => {
+                values.iter_mut().for_each(|v| *v = -*v);
+                Vector::Double(values)
             }
-            from_values(kind, values)
+            Vector::Long(values) if values.iter().all(|v| *v != i64::MIN) => {
+                Vector::Long(values.into_iter().map(|v| -v).collect())
+            }
+            other => row_by_row(expr, vec![Some(other)], len)?,
+        },
+        _ => {
+            // Everything else: the children as vectors (a literal as its one
+            // value), then row by row.
+            let children = children_of(expr);
+            let vectors: Vec<Option<Vector>> = children
+                .iter()
+                .map(|child| match child {
+                    Expr::Literal(_) => Ok(None),
+                    child => eval_cached(child, columns, docs, cache).map(Some),
+                })
+                .collect::<Result<_, _>>()?;
+            row_by_row(expr, vectors, len)?
         }
     })
+}
+
+/// `expr` applied row by row to its children's vectors; `None` stands for
+/// a literal child, whose value is the same on every row and is made once.
+fn row_by_row(expr: &Expr, vectors: Vec<Option<Vector>>, len: usize) -> Result<Vector, ExecError> {
+    let children = children_of(expr);
+    let mut args: Vec<Value> = children
+        .iter()
+        .map(|child| match child {
+            Expr::Literal(value) => Vector::constant(value, literal_kind(value), 1).value(0),
+            _ => Value::Null,
+        })
+        .collect();
+    let mut values = Vec::with_capacity(len);
+    for row in 0..len {
+        for (arg, vector) in args.iter_mut().zip(&vectors) {
+            if let Some(vector) = vector {
+                *arg = vector.value(row);
+            }
+        }
+        values.push(apply(expr, &args)?);
+    }
+    Ok(from_values(expr.kind(), values))
 }
 
 /// A CASE's results chosen row by row from its branches' vectors (the
