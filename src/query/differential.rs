@@ -231,7 +231,7 @@ fn predicate(rng: &mut Rng, depth: usize) -> String {
 /// whatever their input (standard SQL, and Pinot's multi-stage engine, keep
 /// an integer column's type, or widen it to LONG for SUM), and SUM over no
 /// rows is 0, not NULL.
-const AGGREGATES: [(&str, &str); 18] = [
+const AGGREGATES: [(&str, &str); 20] = [
     ("COUNT(*)", "COUNT(*)"),
     ("SUM(shares)", "COALESCE(SUM(CAST(shares AS DOUBLE)), 0.0)"),
     ("MIN(price)", "MIN(price)"),
@@ -270,6 +270,15 @@ const AGGREGATES: [(&str, &str); 18] = [
     (
         "SUM(ABS(amount - 100) + -price)",
         "COALESCE(SUM(ABS(amount - 100) + -price), 0.0)",
+    ),
+    // Casts between numbers.
+    (
+        "SUM(CAST(price * 3 AS LONG))",
+        "COALESCE(SUM(CAST(CAST(price * 3 AS BIGINT) AS DOUBLE)), 0.0)",
+    ),
+    (
+        "AVG(CAST(shares AS DOUBLE) / 7)",
+        "AVG(CAST(shares AS DOUBLE) / 7)",
     ),
 ];
 

@@ -166,6 +166,22 @@ fn eval_cached<'e>(
                 "an aggregate result is not available per document".into(),
             ))
         }
+        Expr::Cast { expr: inner, to } => match (eval_cached(inner, columns, docs, cache)?, to) {
+            (Vector::Double(values), ColumnType::Double | ColumnType::Float) => {
+                Vector::Double(values)
+            }
+            (Vector::Long(values), ColumnType::Double | ColumnType::Float) => {
+                Vector::Double(values.into_iter().map(|v| v as f64).collect())
+            }
+            (Vector::Long(values), ColumnType::Int | ColumnType::Long | ColumnType::Timestamp) => {
+                Vector::Long(values)
+            }
+            (
+                Vector::Double(values),
+                ColumnType::Int | ColumnType::Long | ColumnType::Timestamp,
+            ) => Vector::Long(values.into_iter().map(|v| v.trunc() as i64).collect()),
+            (other, _) => row_by_row(expr, vec![Some(other)], len)?,
+        },
         Expr::Neg(inner) => match eval_cached(inner, columns, docs, cache)? {
             Vector::Double(mut values) => {
                 values.iter_mut().for_each(|v| *v = -*v);
