@@ -599,7 +599,7 @@ fn scan_values(
         if let Some(range) = fused::NumericRange::of(source, low, high) {
             let mut numbers = Vec::new();
             return scan(candidates, stats, |docs, out| {
-                range.test(source, docs, &mut numbers, &mut |flags| out.extend(flags));
+                range.test(source, docs, &mut numbers, out);
                 Ok(())
             });
         }

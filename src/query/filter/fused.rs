@@ -169,17 +169,17 @@ impl NumericRange {
         source: &dyn ColumnSource,
         docs: Docs<'_>,
         numbers: &mut Vec<f64>,
-        out: &mut dyn FnMut(&mut dyn Iterator<Item = bool>),
+        out: &mut Vec<bool>,
     ) {
         if self.long {
             match source.values(docs) {
-                Vector::Long(values) => out(&mut values.iter().map(|x| {
+                Vector::Long(values) => out.extend(values.iter().map(|x| {
                     self.holds(|bound| match bound {
                         Number::Long(b) => x.cmp(&b),
                         Number::Double(b) => (*x as f64).total_cmp(&b),
                     })
                 })),
-                other => out(&mut (0..other.len()).map(|row| {
+                other => out.extend((0..other.len()).map(|row| {
                     let value = other.value(row);
                     self.holds(|bound| match bound {
                         Number::Long(b) => value.total_cmp(&Value::Long(b)),
@@ -190,7 +190,7 @@ impl NumericRange {
             return;
         }
         source.f64_values(docs, numbers);
-        out(&mut numbers.iter().map(|x| {
+        out.extend(numbers.iter().map(|x| {
             self.holds(|bound| match bound {
                 Number::Long(b) => x.total_cmp(&(b as f64)),
                 Number::Double(b) => x.total_cmp(&b),
@@ -230,6 +230,8 @@ pub(super) fn push<'c>(tests: &mut Vec<Test<'c>>, test: Test<'c>) {
 struct Scratch {
     ids: Vec<u32>,
     numbers: Vec<f64>,
+    /// One test's flags, before they are ANDed into the batch's.
+    flags: Vec<bool>,
     /// Rows of the batch still passing, and their docs.
     rows: Vec<usize>,
     docs: Vec<u32>,
@@ -248,13 +250,14 @@ impl Test<'_> {
         out: &mut Vec<bool>,
         first: bool,
     ) -> Result<(), ExecError> {
-        let mut set = |flags: &mut dyn Iterator<Item = bool>| {
+        // Monomorphic for each kind of test: one loop, no call per doc.
+        fn set(out: &mut Vec<bool>, first: bool, flags: impl Iterator<Item = bool>) {
             if first {
                 out.extend(flags);
             } else {
                 out.iter_mut().zip(flags).for_each(|(o, f)| *o &= f);
             }
-        };
+        }
         if let (Test::Expr(expr), false) = (self, first) {
             scratch.rows.clear();
             scratch.docs.clear();
@@ -276,17 +279,30 @@ impl Test<'_> {
         match self {
             Test::Ids { source, passes, .. } => {
                 source.ids(docs, &mut scratch.ids);
-                set(&mut scratch
-                    .ids
-                    .iter()
-                    .map(|id| passes.get(*id as usize).copied().unwrap_or(false)));
+                set(
+                    out,
+                    first,
+                    scratch
+                        .ids
+                        .iter()
+                        .map(|id| passes.get(*id as usize).copied().unwrap_or(false)),
+                );
+            }
+            Test::Numbers { source, bounds } if first => {
+                bounds.test(*source, docs, &mut scratch.numbers, out);
             }
             Test::Numbers { source, bounds } => {
-                bounds.test(*source, docs, &mut scratch.numbers, &mut set);
+                scratch.flags.clear();
+                bounds.test(*source, docs, &mut scratch.numbers, &mut scratch.flags);
+                set(out, first, scratch.flags.iter().copied());
             }
             Test::Expr(expr) => match eval_batch(expr, columns, docs)? {
-                Vector::Bool(flags) => set(&mut flags.into_iter()),
-                other => set(&mut (0..other.len()).map(|row| truthy(&other.value(row)))),
+                Vector::Bool(flags) => set(out, first, flags.into_iter()),
+                other => set(
+                    out,
+                    first,
+                    (0..other.len()).map(|row| truthy(&other.value(row))),
+                ),
             },
         }
         Ok(())
