@@ -268,6 +268,12 @@ impl<'p> Aggregation<'p> {
         out.clear();
         match &mut self.grouping {
             Grouping::Single => out.resize(docs.len(), 0),
+            Grouping::Dense { names, .. } if names.len() == 1 => {
+                columns
+                    .get(&names[0])
+                    .ok_or_else(|| ExecError::Internal("group column is not open".into()))?
+                    .ids(docs, out);
+            }
             Grouping::Dense { names, cards } => {
                 let mut ids = Vec::with_capacity(docs.len());
                 for (index, name) in names.iter().enumerate() {
@@ -608,7 +614,15 @@ impl<'p> Aggregation<'p> {
                     })
                     .collect::<Result<_, _>>()?;
                 let mut parts = vec![0u32; arity];
-                for group in &present {
+                let longs = match (arity, sources[0].dict_longs()) {
+                    (1, Some(longs)) if longs.len() >= self.len => Some(longs),
+                    _ => None,
+                };
+                if let Some(longs) = longs {
+                    // One integer column: its dictionary holds the keys.
+                    keys.extend(present.iter().map(|group| Value::Long(longs[*group])));
+                }
+                for group in present.iter().filter(|_| longs.is_none()) {
                     let mut rest = *group;
                     for index in (0..arity).rev() {
                         parts[index] = (rest % cards[index]) as u32;
