@@ -20,6 +20,9 @@
 //!    (filter → doc set → aggregate, the per-segment operator) timed on the
 //!    segment. Reduce (ORDER BY, LIMIT) is not included. THREADS (default 1)
 //!    sizes the rayon pool the queries run in, so figures are per core.
+//! 4. expressions: a filter and an aggregate over expressions no index
+//!    serves, on the engine and as a hand-written loop over the same
+//!    columns decoded into vectors beforehand (one core).
 //!
 //! Throughput is in elements/s; each benchmark's name says what an element
 //! is (docs of the segment, postings, probes, lookups, messages, values).
@@ -575,5 +578,80 @@ fn aggregation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, indexes, decoding, aggregation);
+/// An expression filter and an aggregate over an expression, which no
+/// index serves, on the engine and as a hand-written loop over the same
+/// columns already decoded into vectors: how far the engine's scan is from
+/// the fastest plain Rust over the values.
+fn expressions(c: &mut Criterion) {
+    let fixture = fixture();
+    let segment = &fixture.segment;
+    let num_docs = segment.num_docs();
+    let all = Docs::Range(0, num_docs as u32);
+    let column = |name: &str| SegmentSource::column(segment, name).expect("column");
+    let mut shares = Vec::new();
+    column("shares").f64_values(all, &mut shares);
+    let shares: Vec<i64> = shares.iter().map(|v| *v as i64).collect();
+    let mut purchase = Vec::new();
+    column("purchase").f64_values(all, &mut purchase);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("rayon pool");
+
+    let mut group = c.benchmark_group("expressions");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(num_docs as u64));
+    let one = plan(
+        &format!("SELECT COUNT(*), SUM(shares * 2 + 1) FROM {TABLE} WHERE shares * 3 > 300"),
+        &fixture.schema,
+    );
+    let two = plan(
+        &format!(
+            "SELECT COUNT(*), SUM(purchase * (1 - shares / 1000)) FROM {TABLE} WHERE purchase > shares * 10"
+        ),
+        &fixture.schema,
+    );
+    for (name, plan) in [("shares", &one), ("purchase and shares", &two)] {
+        let (partial, _) = pool
+            .install(|| execute(plan, segment, &deadline()))
+            .expect("execute");
+        let rows = reduce::finish(plan, reduce::merge(plan, vec![partial]).expect("merge"))
+            .expect("finish");
+        eprintln!("expressions over {name}: {:?}", rows.first());
+        group.bench_function(format!("engine: {name} (segment docs)"), |b| {
+            let deadline = deadline();
+            b.iter(|| pool.install(|| execute(plan, segment, &deadline).expect("execute")))
+        });
+    }
+    group.bench_function("hand-written loop: shares (segment docs)", |b| {
+        b.iter(|| {
+            let (mut count, mut sum) = (0u64, 0i64);
+            for x in black_box(&shares) {
+                if x * 3 > 300 {
+                    count += 1;
+                    sum += x * 2 + 1;
+                }
+            }
+            (count, sum)
+        })
+    });
+    group.bench_function(
+        "hand-written loop: purchase and shares (segment docs)",
+        |b| {
+            b.iter(|| {
+                let (mut count, mut sum) = (0u64, 0.0f64);
+                for (p, s) in black_box(&purchase).iter().zip(black_box(&shares)) {
+                    if *p > (s * 10) as f64 {
+                        count += 1;
+                        sum += p * (1.0 - *s as f64 / 1000.0);
+                    }
+                }
+                (count, sum)
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, indexes, decoding, aggregation, expressions);
 criterion_main!(benches);
