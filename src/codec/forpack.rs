@@ -387,16 +387,8 @@ impl<'a> ForPacked<'a> {
     pub fn gather(&self, indexes: &[u32], out: &mut Vec<u64>) {
         out.reserve(indexes.len());
         let mut buffer = [0u64; BLOCK];
-        let mut at = 0;
-        while at < indexes.len() {
-            let block = indexes[at] as usize / BLOCK;
-            let run = indexes[at..]
-                .iter()
-                .take_while(|index| **index as usize / BLOCK == block)
-                .count();
-            let wanted = &indexes[at..at + run];
-            at += run;
-            if !self.width(block).1 && run < FEW_IN_BLOCK {
+        for (block, wanted) in super::runs_in_blocks(indexes, BLOCK) {
+            if !self.width(block).1 && wanted.len() < FEW_IN_BLOCK {
                 out.extend(wanted.iter().map(|index| self.get(*index as usize)));
                 continue;
             }

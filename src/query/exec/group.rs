@@ -464,6 +464,9 @@ impl<'p> Aggregation<'p> {
             return Ok(());
         }
         let same_as = same_inputs(aggregates, &self.accs, &wanted);
+        let reused: Vec<bool> = (0..aggregates.len())
+            .map(|index| same_as.contains(&Some(index)))
+            .collect();
         let mut kept: Vec<Option<(Vec<f64>, Option<u8>)>> = vec![None; aggregates.len()];
         let mut read = BatchColumns::new();
         let mut groups = Vec::new();
@@ -501,6 +504,13 @@ impl<'p> Aggregation<'p> {
                         ));
                     }
                     stats.entries_post_filter += batch.len() as u64;
+                    if let Some((values, scale)) = same_as[*index].and_then(|j| kept[j].as_ref()) {
+                        if let Some(scale) = scale {
+                            self.scales[*index] = *scale;
+                        }
+                        self.grown += acc.update_f64(&groups, values);
+                        continue;
+                    }
                     match (acc, arg) {
                         (Acc::DistinctBits(bits), Expr::Column(column)) => {
                             let source = columns
@@ -522,17 +532,6 @@ impl<'p> Aggregation<'p> {
                                 self.grown += acc.update_value(*group, values.value(row));
                             }
                         }
-                        (acc, _) if same_as[*index].is_some_and(|j| kept[j].is_some()) => {
-                            let Some((values, scale)) =
-                                same_as[*index].and_then(|j| kept[j].as_ref())
-                            else {
-                                continue;
-                            };
-                            if let Some(scale) = scale {
-                                self.scales[*index] = *scale;
-                            }
-                            self.grown += acc.update_f64(&groups, values);
-                        }
                         (acc, Expr::Column(column)) => {
                             let source = columns
                                 .get(&column.name)
@@ -548,7 +547,7 @@ impl<'p> Aggregation<'p> {
                                 None => source.f64_values(batch, &mut numbers),
                             }
                             self.grown += acc.update_f64(&groups, &numbers);
-                            if same_as.contains(&Some(*index)) {
+                            if reused[*index] {
                                 kept[*index] = Some((numbers.clone(), scale));
                             }
                         }
@@ -556,7 +555,7 @@ impl<'p> Aggregation<'p> {
                             let values =
                                 into_doubles(eval_batch_sharing(arg, columns, batch, &mut read)?);
                             self.grown += acc.update_f64(&groups, &values);
-                            if same_as.contains(&Some(*index)) {
+                            if reused[*index] {
                                 kept[*index] = Some((values, None));
                             }
                         }
@@ -622,7 +621,11 @@ impl<'p> Aggregation<'p> {
                     // One integer column: its dictionary holds the keys.
                     keys.extend(present.iter().map(|group| Value::Long(longs[*group])));
                 }
-                for group in present.iter().filter(|_| longs.is_none()) {
+                for group in if longs.is_some() {
+                    &[][..]
+                } else {
+                    &present[..]
+                } {
                     let mut rest = *group;
                     for index in (0..arity).rev() {
                         parts[index] = (rest % cards[index]) as u32;
@@ -742,8 +745,6 @@ impl<'p> Aggregation<'p> {
     }
 }
 
-/// The distinct-count states of each group's set of dictionary ids: the
-/// values themselves, or for `DISTINCTCOUNTHLL` their HyperLogLog.
 /// For each aggregate, an earlier wanted one that reads the same numbers
 /// (`SUM(x)` and `AVG(x)`), whose input of a batch it reuses.
 fn same_inputs(aggregates: &[Aggregate], accs: &[Acc], wanted: &[usize]) -> Vec<Option<usize>> {
@@ -776,6 +777,8 @@ fn same_inputs(aggregates: &[Aggregate], accs: &[Acc], wanted: &[usize]) -> Vec<
         .collect()
 }
 
+/// The distinct-count states of each group's set of dictionary ids: the
+/// values themselves, or for `DISTINCTCOUNTHLL` their HyperLogLog.
 fn distinct_acc<S: AsRef<[u32]>>(
     func: AggFunc,
     id_sets: impl Iterator<Item = S>,

@@ -8,6 +8,7 @@ use roaring::RoaringBitmap;
 use super::{
     in_bounds, kind_of, scalar_for, sorted_range, vector_of, ColumnSource, Indexes, SegmentSource,
 };
+use crate::codec;
 use crate::codec::bitpack::{self, CHUNK};
 use crate::codec::chunked::VarReader;
 use crate::codec::forpack::{self, ForPacked};
@@ -184,20 +185,9 @@ impl ColumnSource for SealedColumn<'_> {
                 // whole chunks instead of one id at a time.
                 Docs::List(list) if dense(list) => {
                     let mut chunk = [0u32; CHUNK];
-                    let mut at = 0;
-                    while at < list.len() {
-                        let index = list[at] as usize / CHUNK;
-                        let run = list[at..]
-                            .iter()
-                            .take_while(|doc| **doc as usize / CHUNK == index)
-                            .count();
+                    for (index, run) in codec::runs_in_blocks(list, CHUNK) {
                         bitpack::unpack_chunk(ids.words, ids.bits, index, &mut chunk);
-                        out.extend(
-                            list[at..at + run]
-                                .iter()
-                                .map(|doc| chunk[*doc as usize % CHUNK]),
-                        );
-                        at += run;
+                        out.extend(run.iter().map(|doc| chunk[*doc as usize % CHUNK]));
                     }
                 }
                 Docs::List(list) => out.extend(list.iter().map(|doc| ids.get(*doc as usize))),
