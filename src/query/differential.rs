@@ -542,3 +542,70 @@ fn multistage_scans_match_datafusion() {
     }
     assert!(split, "no scan was split into partitions");
 }
+
+/// A scan over many segments makes a few partitions per core, cut at equal
+/// ranks of the matching docs, and reads every row once.
+#[test]
+fn multistage_scans_split_into_a_few_partitions_per_core() {
+    use super::multistage::SegmentTable;
+    use crate::expr::value::Value;
+    use crate::expr::ColumnRef;
+    use crate::query::source::SegmentSource;
+
+    let mut rng = Rng(0x2A11_7E5D_0C4B_9913);
+    let schema: catalog::Parsed<Schema> =
+        catalog::parse(schema_json().to_string().as_bytes(), "schema").unwrap();
+    let table: catalog::Parsed<TableConfig> =
+        catalog::parse(table_json().to_string().as_bytes(), "table").unwrap();
+    let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
+    let data = rows(&mut rng, 30_000);
+    let dir = tempfile::tempdir().unwrap();
+    let segments: Vec<Arc<dyn SegmentSource>> = sealed(&spec, &data, 3_000, dir.path())
+        .into_iter()
+        .map(|segment| Arc::new(segment) as Arc<dyn SegmentSource>)
+        .collect();
+    assert_eq!(segments.len(), 10);
+    let mut columns: Vec<ColumnRef> = TableColumns::of_schema("t", &schema.value)
+        .columns
+        .into_iter()
+        .map(|(name, (ty, default))| ColumnRef { name, ty, default })
+        .collect();
+    columns.sort_by(|a, b| a.name.cmp(&b.name));
+    let config = datafusion::prelude::SessionConfig::new().with_target_partitions(2);
+    let context = SessionContext::new_with_config(config);
+    context
+        .register_table("t", Arc::new(SegmentTable::new(columns, segments)))
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |sql: &str| {
+        runtime.block_on(async {
+            let frame = context.sql(sql).await.unwrap();
+            arrow_rows(&frame.collect().await.unwrap()).unwrap()
+        })
+    };
+    let plan = format!("{:?}", run("EXPLAIN SELECT SUM(price) FROM t"));
+    // 30,000 docs: 4 partitions of at least a scan batch (8,192) each,
+    // where 2 cores would allow 8. Cut at docs 7,500, 15,000 and 22,500,
+    // they split the 3rd and the 8th segments: 12 parts.
+    assert!(plan.contains("partitions=4, parts=12"), "{plan}");
+    let sql = "SELECT symbol, SUM(price * 1.1), COUNT(*) FROM t GROUP BY symbol ORDER BY symbol";
+    let first = run(sql);
+    let counted: i64 = first
+        .iter()
+        .map(|row| match &row[2] {
+            Value::Long(count) => *count,
+            other => panic!("count {other:?}"),
+        })
+        .sum();
+    assert_eq!(counted, 30_000);
+    let filtered = run("SELECT COUNT(*) FROM t WHERE shares > 100");
+    let expected = data
+        .iter()
+        .filter(|row| row["shares"].as_i64().unwrap_or(0) > 100)
+        .count() as i64;
+    assert_eq!(format!("{filtered:?}"), format!("[[Long({expected})]]"));
+}

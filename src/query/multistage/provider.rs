@@ -1,8 +1,8 @@
 //! A Gamay table as a DataFusion `TableProvider`: filters pushed into the
 //! segments' indexes (translated to the single-table engine's [`Filter`],
 //! which answers them exactly) and run when the scan is planned, so the
-//! join planner knows each side's rows; the matching docs split into about
-//! as many partitions as cores; projected columns only, read into Arrow
+//! join planner knows each side's rows; the matching docs cut into a few
+//! equal partitions per core; projected columns only, read into Arrow
 //! arrays a batch at a time (text copied from where it lies).
 
 use std::fmt;
@@ -41,6 +41,9 @@ use crate::query::source::{candidate_docs, SegmentSource};
 
 /// Rows per Arrow batch a scan produces.
 const SCAN_BATCH: u32 = 8192;
+
+/// Scan partitions per core (see `partitions`).
+const PER_CORE: u64 = 4;
 
 /// One table: its columns and a snapshot of its segments.
 #[derive(Clone)]
@@ -371,59 +374,79 @@ fn matching_docs(
     Ok(matched.into_iter().map(DocSet::union).collect())
 }
 
-/// One partition of a scan: some of one segment's matching docs.
+/// A piece of a scan partition: some of one segment's matching docs.
 #[derive(Debug)]
 struct Part {
     segment: Arc<dyn SegmentSource>,
     docs: DocSet,
 }
 
-/// Splits the segments' matching docs into about `target` partitions of
-/// similar size (a segment into several when there are fewer segments
-/// than cores), leaving out segments with nothing to read.
+/// Splits the segments' matching docs into partitions of as many docs
+/// each (give or take one), leaving out segments with nothing to read: the
+/// docs are taken in segment order and cut at equal ranks, so a partition
+/// reads a run of whole or partial segments. There are `PER_CORE` times as
+/// many partitions as cores (fewer when there are few docs): work per doc
+/// varies (joins match unevenly along a table), and smaller partitions let
+/// an idle core take the next one.
 fn partitions(
     segments: &[Arc<dyn SegmentSource>],
     matched: Vec<DocSet>,
     target: usize,
-) -> Vec<Part> {
+) -> Vec<Vec<Part>> {
     let total: u64 = matched.iter().map(DocSet::len).sum();
-    let share = total
-        .div_ceil(target.max(1) as u64)
-        .max(u64::from(SCAN_BATCH));
-    let mut parts = Vec::new();
+    let count = (target.max(1) as u64 * PER_CORE)
+        .min(total.div_ceil(u64::from(SCAN_BATCH)))
+        .max(1);
+    // Partition `i` takes the docs ranked `bound(i)..bound(i + 1)`.
+    let bound = |i: u64| i * total / count;
+    let mut out: Vec<Vec<Part>> = (0..count).map(|_| Vec::new()).collect();
+    let mut first = 0u64;
     for (segment, docs) in segments.iter().zip(matched) {
-        if docs.is_empty() {
+        let len = docs.len();
+        if len == 0 {
             continue;
         }
-        let pieces = docs.len().div_ceil(share);
-        if pieces <= 1 {
-            parts.push(Part {
-                segment: segment.clone(),
-                docs,
-            });
-            continue;
-        }
-        let num_docs = segment.num_docs() as u64;
-        let span = num_docs.div_ceil(pieces);
-        for piece in 0..pieces {
-            let start = (piece * span).min(num_docs) as u32;
-            let end = ((piece + 1) * span).min(num_docs) as u32;
-            let docs = docs.and(&DocSet::Range(start, end));
-            if !docs.is_empty() {
+        let last = first + len;
+        for (index, parts) in out.iter_mut().enumerate() {
+            let (from, to) = (bound(index as u64), bound(index as u64 + 1));
+            let (from, to) = (from.max(first), to.min(last));
+            if from < to {
                 parts.push(Part {
                     segment: segment.clone(),
-                    docs,
+                    docs: ranked(&docs, from - first, to - first),
                 });
             }
         }
+        first = last;
     }
-    parts
+    out.retain(|parts| !parts.is_empty());
+    out
 }
 
-/// Scans segments: partition `i` reads part `i`.
+/// The docs of `docs` ranked `from..to` (0 is the first doc).
+fn ranked(docs: &DocSet, from: u64, to: u64) -> DocSet {
+    if from == 0 && to >= docs.len() {
+        return docs.clone();
+    }
+    match docs {
+        DocSet::Range(start, _) => DocSet::Range(start + from as u32, start + to as u32),
+        DocSet::Bitmap(bitmap) => {
+            let mut part = bitmap.clone();
+            if let Some(low) = bitmap.select(from as u32) {
+                part.remove_range(..low);
+            }
+            if let Some(high) = bitmap.select(to as u32) {
+                part.remove_range(high..);
+            }
+            DocSet::Bitmap(part)
+        }
+    }
+}
+
+/// Scans segments: partition `i` reads the parts in `parts[i]`, in order.
 #[derive(Debug)]
 struct SegmentScan {
-    parts: Vec<Part>,
+    parts: Vec<Vec<Part>>,
     columns: Vec<ColumnRef>,
     limit: Option<usize>,
     schema: SchemaRef,
@@ -442,8 +465,9 @@ impl DisplayAs for SegmentScan {
         let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         write!(
             f,
-            "GamaySegmentScan: parts={}, columns=[{}]",
+            "GamaySegmentScan: partitions={}, parts={}, columns=[{}]",
             self.parts.len(),
+            self.parts.iter().map(Vec::len).sum::<usize>(),
             names.join(", "),
         )
     }
@@ -481,8 +505,9 @@ impl ExecutionPlan for SegmentScan {
             None => Ok(self.statistics.clone()),
             Some(index) => {
                 let mut statistics = Statistics::new_unknown(&self.schema);
-                if let Some(part) = self.parts.get(index) {
-                    statistics.num_rows = Precision::Inexact(part.docs.len() as usize);
+                if let Some(parts) = self.parts.get(index) {
+                    let rows: u64 = parts.iter().map(|part| part.docs.len()).sum();
+                    statistics.num_rows = Precision::Inexact(rows as usize);
                 }
                 Ok(Arc::new(statistics))
             }
@@ -495,11 +520,14 @@ impl ExecutionPlan for SegmentScan {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let deadline = context.session_config().get_extension::<Deadline>();
-        let batches = match self.parts.get(partition) {
-            Some(part) => ScanBatches::new(part, self, deadline),
-            None => ScanBatches::empty(self),
+        let batches: Vec<ScanBatches> = match self.parts.get(partition) {
+            Some(parts) => parts
+                .iter()
+                .map(|part| ScanBatches::new(part, self, deadline.clone()))
+                .collect(),
+            None => vec![ScanBatches::empty(self)],
         };
-        let stream = futures_util::stream::iter(batches);
+        let stream = futures_util::stream::iter(batches.into_iter().flatten());
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
             stream,
@@ -673,5 +701,26 @@ mod tests {
         assert!(table.translate(&col("s").like(lit("100\\%"))).is_none());
         assert!(table.translate(&col("s").like(lit("a_b%"))).is_some());
         assert!(table.translate(&col("s").not_like(lit("%x%"))).is_some());
+    }
+
+    #[test]
+    fn ranked_docs_cut_a_set_at_ranks() {
+        let bitmap: roaring::RoaringBitmap = [3u32, 5, 8, 13, 21, 34].into_iter().collect();
+        let docs = DocSet::Bitmap(bitmap);
+        let cut = |from, to| {
+            let mut out = Vec::new();
+            ranked(&docs, from, to).for_each_batch(|batch| {
+                batch.for_each(|doc| out.push(doc));
+                true
+            });
+            out
+        };
+        assert_eq!(cut(0, 6), vec![3, 5, 8, 13, 21, 34]);
+        assert_eq!(cut(0, 2), vec![3, 5]);
+        assert_eq!(cut(2, 5), vec![8, 13, 21]);
+        assert_eq!(cut(5, 6), vec![34]);
+        let range = DocSet::Range(10, 20);
+        assert_eq!(ranked(&range, 3, 7), DocSet::Range(13, 17));
+        assert_eq!(ranked(&range, 0, 10), range);
     }
 }
