@@ -6,6 +6,7 @@
 //! ```text
 //! colon form:  size ":" unit ":" "EPOCH"                      1:MILLISECONDS:EPOCH
 //!              size ":" unit ":" "SIMPLE_DATE_FORMAT" ":" pat  1:DAYS:SIMPLE_DATE_FORMAT:yyyyMMdd
+//!                  [ " tz(" zone ")" ]                         ...:yyyyMMdd tz(America/Chicago)
 //!              size ":" unit ":" "TIMESTAMP"                   1:MILLISECONDS:TIMESTAMP
 //! pipe form:   "EPOCH" [ "|" unit [ "|" size ] ]               EPOCH|SECONDS|5
 //!              "SIMPLE_DATE_FORMAT" "|" pat [ "|" zone ]        SIMPLE_DATE_FORMAT|yyyy-MM-dd|UTC
@@ -15,9 +16,12 @@
 //!
 //! Java `SimpleDateFormat` patterns are read and written here, once, for
 //! schemas, transforms, query functions, retention and the S3 sink
-//! ([`parse_simple_date`], [`format_simple_date`], [`java_pattern`]).
+//! ([`parse_simple_date`], [`format_simple_date`], [`java_pattern`]), in
+//! the format's zone (UTC unless it names one).
 
 use std::fmt;
+
+use super::zone::Zone;
 
 /// Java's `TimeUnit`, as Pinot spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,11 +94,8 @@ impl fmt::Display for TimeUnit {
 pub enum DateTimeFormat {
     /// A count of `size` × `unit` since the Unix epoch.
     Epoch { size: u32, unit: TimeUnit },
-    /// A formatted string (Java `SimpleDateFormat` pattern), in `zone` (UTC if absent).
-    SimpleDate {
-        pattern: String,
-        zone: Option<String>,
-    },
+    /// A formatted string (Java `SimpleDateFormat` pattern), in `zone`.
+    SimpleDate { pattern: String, zone: Zone },
     /// Milliseconds since the epoch, typed TIMESTAMP.
     Timestamp,
 }
@@ -138,10 +139,18 @@ fn parse_colon_form(text: &str) -> Result<DateTimeFormat, String> {
         "TIMESTAMP" if parts.len() == 3 => Ok(DateTimeFormat::Timestamp),
         "SIMPLE_DATE_FORMAT" => {
             let pattern = parts.get(3).copied().unwrap_or("");
+            // `yyyyMMdd tz(America/Chicago)`: the pattern, then its zone.
+            let (pattern, zone) = match pattern.trim_end().strip_suffix(')') {
+                Some(head) => match head.rsplit_once(" tz(") {
+                    Some((pattern, zone)) => (pattern.trim_end(), Zone::parse(zone)?),
+                    None => (pattern, Zone::Utc),
+                },
+                None => (pattern, Zone::Utc),
+            };
             check_pattern(pattern)?;
             Ok(DateTimeFormat::SimpleDate {
                 pattern: pattern.to_string(),
-                zone: None,
+                zone,
             })
         }
         other => Err(format!(
@@ -181,8 +190,8 @@ fn parse_pipe_form(text: &str) -> Result<DateTimeFormat, String> {
                 Some(zone) if zone.trim().is_empty() => {
                     return Err(format!("time zone in `{text}` is empty"))
                 }
-                Some(zone) => Some(zone.trim().to_string()),
-                None => None,
+                Some(zone) => Zone::parse(zone)?,
+                None => Zone::Utc,
             };
             Ok(DateTimeFormat::SimpleDate {
                 pattern: pattern.to_string(),
@@ -279,21 +288,30 @@ pub fn java_pattern(pattern: &str) -> String {
 
 /// Epoch milliseconds of `text` written with the Java pattern `pattern`,
 /// read as UTC: a date and time, or a date alone at midnight.
-pub fn parse_simple_date(text: &str, pattern: &str) -> Result<i64, chrono::ParseError> {
+pub fn parse_simple_date(text: &str, pattern: &str, zone: Zone) -> Result<i64, String> {
     let pattern = java_pattern(pattern);
-    chrono::NaiveDateTime::parse_from_str(text, &pattern)
+    let local = chrono::NaiveDateTime::parse_from_str(text, &pattern)
         .or_else(|_| {
             chrono::NaiveDate::parse_from_str(text, &pattern)
                 .map(|date| date.and_time(chrono::NaiveTime::MIN))
         })
-        .map(|time| time.and_utc().timestamp_millis())
+        .map_err(|err| err.to_string())?;
+    zone.instant(local)
+        .ok_or_else(|| format!("`{text}` is outside the supported time range"))
 }
 
-/// `millis` written with the Java pattern `pattern`, in UTC; `None` when
-/// the instant is out of range or the pattern cannot be rendered.
-pub fn format_simple_date(millis: i64, pattern: &str) -> Option<String> {
+/// `millis` written with the Java pattern `pattern`, in `zone`; `None`
+/// when the instant is out of range or the pattern cannot be rendered.
+pub fn format_simple_date(millis: i64, pattern: &str, zone: Zone) -> Option<String> {
     use std::fmt::Write;
-    let time = chrono::DateTime::from_timestamp_millis(millis)?;
+    let local = zone.local(millis)?;
+    let offset = chrono::FixedOffset::east_opt(zone.offset_seconds(millis))?;
+    let time = chrono::DateTime::<chrono::FixedOffset>::from_naive_utc_and_offset(
+        local.checked_sub_signed(chrono::Duration::seconds(i64::from(
+            offset.local_minus_utc(),
+        )))?,
+        offset,
+    );
     let mut out = String::new();
     write!(out, "{}", time.format(&java_pattern(pattern))).ok()?;
     Some(out)
@@ -359,16 +377,27 @@ mod tests {
             DateTimeFormat::parse("1:DAYS:SIMPLE_DATE_FORMAT:yyyy-MM-dd HH:mm:ss").unwrap(),
             DateTimeFormat::SimpleDate {
                 pattern: "yyyy-MM-dd HH:mm:ss".into(),
-                zone: None
+                zone: Zone::Utc
+            }
+        );
+        assert_eq!(
+            DateTimeFormat::parse("1:DAYS:SIMPLE_DATE_FORMAT:yyyyMMdd tz(America/Chicago)")
+                .unwrap(),
+            DateTimeFormat::SimpleDate {
+                pattern: "yyyyMMdd".into(),
+                zone: Zone::parse("America/Chicago").unwrap()
             }
         );
         assert_eq!(
             DateTimeFormat::parse("SIMPLE_DATE_FORMAT|yyyy-MM-dd'T'HH|America/Sao_Paulo").unwrap(),
             DateTimeFormat::SimpleDate {
                 pattern: "yyyy-MM-dd'T'HH".into(),
-                zone: Some("America/Sao_Paulo".into())
+                zone: Zone::parse("America/Sao_Paulo").unwrap()
             }
         );
+        assert!(DateTimeFormat::parse("SIMPLE_DATE_FORMAT|yyyy|Mars/Base")
+            .unwrap_err()
+            .contains("unknown time zone `Mars/Base`"));
         assert_eq!(
             DateTimeFormat::parse("TIMESTAMP").unwrap(),
             DateTimeFormat::Timestamp
@@ -419,25 +448,37 @@ mod tests {
         // 2026-05-13T14:35:12Z
         let millis = 1_778_682_912_000;
         let pattern = "yyyy-MM-dd'T'HH:mm:ss";
+        let utc = Zone::Utc;
         assert_eq!(
-            format_simple_date(millis, pattern).as_deref(),
+            format_simple_date(millis, pattern, utc).as_deref(),
             Some("2026-05-13T14:35:12")
         );
         assert_eq!(
-            parse_simple_date("2026-05-13T14:35:12", pattern),
+            parse_simple_date("2026-05-13T14:35:12", pattern, utc),
             Ok(millis)
         );
         // A date alone is midnight UTC.
         assert_eq!(
-            parse_simple_date("20260513", "yyyyMMdd"),
+            parse_simple_date("20260513", "yyyyMMdd", utc),
             Ok(1_778_630_400_000)
         );
-        assert!(parse_simple_date("13/05/2026", "yyyyMMdd").is_err());
+        assert!(parse_simple_date("13/05/2026", "yyyyMMdd", utc).is_err());
         // A literal percent sign is text, not a chrono directive.
         assert_eq!(
-            format_simple_date(millis, "yyyy'%'MM").as_deref(),
+            format_simple_date(millis, "yyyy'%'MM", utc).as_deref(),
             Some("2026%05")
         );
-        assert_eq!(format_simple_date(i64::MAX, pattern), None);
+        assert_eq!(format_simple_date(i64::MAX, pattern, utc), None);
+        // In São Paulo (UTC-3) the same instant is 11:35, and its offset
+        // is written by `Z`.
+        let sao_paulo = Zone::parse("America/Sao_Paulo").unwrap();
+        assert_eq!(
+            format_simple_date(millis, "yyyy-MM-dd HH:mm Z", sao_paulo).as_deref(),
+            Some("2026-05-13 11:35 -0300")
+        );
+        assert_eq!(
+            parse_simple_date("2026-05-13T11:35:12", pattern, sao_paulo),
+            Ok(millis)
+        );
     }
 }

@@ -32,6 +32,7 @@ mod store;
 pub mod stream;
 mod table;
 mod validate;
+pub mod zone;
 
 #[cfg(test)]
 mod tests;

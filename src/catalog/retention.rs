@@ -34,8 +34,8 @@ impl TimeColumn {
                 let count = value.as_i64()? as i128 * *size as i128;
                 i64::try_from(count * unit.nanos() as i128 / 1_000_000).ok()
             }
-            DateTimeFormat::SimpleDate { pattern, .. } => {
-                parse_simple_date(value.as_str()?, pattern).ok()
+            DateTimeFormat::SimpleDate { pattern, zone } => {
+                parse_simple_date(value.as_str()?, pattern, *zone).ok()
             }
         }
     }

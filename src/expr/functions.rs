@@ -6,7 +6,7 @@
 //! UTC epoch milliseconds unless a unit says otherwise. Queries and
 //! ingestion transforms call the same functions.
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
 use super::error::Error;
 use super::json_path::{json_path_value, to_json, PathResult};
@@ -15,6 +15,7 @@ use super::Expr;
 use crate::catalog::datetime::{
     format_simple_date, parse_simple_date, DateTimeFormat, Granularity, TimeUnit,
 };
+use crate::catalog::zone::Zone;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
@@ -232,13 +233,13 @@ impl Func {
                     Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => TimeUnit::Milliseconds,
                 };
-                no_zone_but_utc(self, args.get(3))?;
+                let zone = zone_arg(self, args.get(3))?;
                 let output = match args.get(4) {
                     Some(unit) => TimeUnit::parse(&unit.to_text()).map_err(Error::Invalid)?,
                     None => input,
                 };
                 let millis = to_millis(long(1)?, input);
-                let truncated = date_trunc(&text(0), millis)?;
+                let truncated = date_trunc(&text(0), millis, zone)?;
                 let (divisor, multiplier) = unit_millis_or_sub(output)?;
                 Value::Long(time_mul(truncated.div_euclid(divisor), multiplier)?)
             }
@@ -247,8 +248,17 @@ impl Func {
                 let output = DateTimeFormat::parse(&text(2)).map_err(Error::Invalid)?;
                 let granularity = Granularity::parse(&text(3)).map_err(Error::Invalid)?;
                 let millis = parse_time(&args[0], &input)?;
-                let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
-                let bucketed = time_mul(millis.div_euclid(step), step)?;
+                let bucketed = match &output {
+                    // Written as a date: calendar buckets in its zone.
+                    DateTimeFormat::SimpleDate { zone, .. } => {
+                        calendar_bucket(millis, granularity, *zone)?
+                    }
+                    // A number: buckets counted from the epoch.
+                    _ => {
+                        let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
+                        time_mul(millis.div_euclid(step), step)?
+                    }
+                };
                 format_time(bucketed, &output)?
             }
             Func::Upper => Value::Str(text(0).to_uppercase()),
@@ -306,16 +316,16 @@ impl Func {
             Func::ToDateTime => {
                 let millis = long(0)?;
                 let pattern = text(1);
-                no_zone_but_utc(self, args.get(2))?;
+                let zone = zone_arg(self, args.get(2))?;
                 utc(millis)?;
-                Value::Str(format_simple_date(millis, &pattern).ok_or_else(|| {
+                Value::Str(format_simple_date(millis, &pattern, zone).ok_or_else(|| {
                     Error::Invalid(format!("{millis} cannot be written with `{pattern}`"))
                 })?)
             }
             Func::FromDateTime => {
                 let (value, pattern) = (text(0), text(1));
-                no_zone_but_utc(self, args.get(2))?;
-                Value::Long(parse_simple_date(&value, &pattern).map_err(|err| {
+                let zone = zone_arg(self, args.get(2))?;
+                Value::Long(parse_simple_date(&value, &pattern, zone).map_err(|err| {
                     Error::Invalid(format!("`{value}` does not match `{pattern}`: {err}"))
                 })?)
             }
@@ -324,20 +334,13 @@ impl Func {
     }
 }
 
-/// Refuses a time zone argument other than UTC, naming the function.
-fn no_zone_but_utc(func: Func, zone: Option<&Value>) -> Result<(), Error> {
-    let Some(zone) = zone else { return Ok(()) };
-    let zone = zone.to_text();
-    if matches!(
-        zone.to_ascii_uppercase().as_str(),
-        "UTC" | "GMT" | "Z" | "ETC/UTC"
-    ) {
-        return Ok(());
+/// A time zone argument (UTC when absent), or an error naming the function.
+fn zone_arg(func: Func, zone: Option<&Value>) -> Result<Zone, Error> {
+    match zone {
+        None => Ok(Zone::Utc),
+        Some(zone) => Zone::parse(&zone.to_text())
+            .map_err(|err| Error::Invalid(format!("{}: {err}", func.name()))),
     }
-    Err(Error::Invalid(format!(
-        "{}: time zone `{zone}` is not supported; use 'UTC'",
-        func.name()
-    )))
 }
 
 fn unit_millis(unit: TimeUnit) -> i64 {
@@ -367,41 +370,95 @@ fn utc(millis: i64) -> Result<DateTime<Utc>, Error> {
         .ok_or_else(|| Error::Invalid(format!("{millis} ms is outside the supported time range")))
 }
 
-/// Truncates epoch milliseconds to the start of its `unit` (UTC).
-pub fn date_trunc(unit: &str, millis: i64) -> Result<i64, Error> {
-    let step = match unit.to_ascii_lowercase().as_str() {
-        "millisecond" | "milliseconds" => 1,
-        "second" | "seconds" => 1_000,
-        "minute" | "minutes" => 60_000,
-        "hour" | "hours" => 3_600_000,
-        "day" | "days" => 86_400_000,
-        "week" | "weeks" => {
-            let day = millis.div_euclid(86_400_000);
-            // 1970-01-01 was a Thursday; weeks start on Monday.
-            let monday = day - (day + 3).rem_euclid(7);
-            return time_mul(monday, 86_400_000);
-        }
-        "month" | "months" | "quarter" | "quarters" | "year" | "years" => {
-            let time = utc(millis)?;
-            let month0 = time.month0();
-            let month = match unit.to_ascii_lowercase().trim_end_matches('s') {
-                "month" => month0,
-                "quarter" => month0 - month0 % 3,
-                _ => 0,
-            };
-            let start = Utc
-                .with_ymd_and_hms(time.year(), month + 1, 1, 0, 0, 0)
-                .single()
-                .ok_or_else(|| Error::Invalid("date out of range".into()))?;
-            return Ok(start.timestamp_millis());
-        }
+/// Truncates epoch milliseconds to the start of its `unit` in `zone`: the
+/// instant its local day (hour, week from Monday, month...) began.
+pub fn date_trunc(unit: &str, millis: i64, zone: Zone) -> Result<i64, Error> {
+    let unit = unit.to_ascii_lowercase();
+    let unit = unit.trim_end_matches('s');
+    let step = match unit {
+        "millisecond" => return Ok(millis),
+        "second" => 1_000,
+        "minute" => 60_000,
+        "hour" => 3_600_000,
+        "day" => 86_400_000,
+        "week" | "month" | "quarter" | "year" => 0,
         other => {
             return Err(Error::Invalid(format!(
                 "datetrunc: unknown unit `{other}`; expected one of millisecond, second, minute, hour, day, week, month, quarter, year"
             )))
         }
     };
-    time_mul(millis.div_euclid(step), step)
+    // Whole-hour offsets keep seconds, minutes and hours aligned with UTC.
+    let aligned = match zone {
+        Zone::Utc => step > 0,
+        _ => step > 0 && step <= 3_600_000 && zone.offset_seconds(millis) % 3600 == 0,
+    };
+    if aligned {
+        return time_mul(millis.div_euclid(step), step);
+    }
+    if zone.is_utc() && unit == "week" {
+        let day = millis.div_euclid(86_400_000);
+        // 1970-01-01 was a Thursday; weeks start on Monday.
+        let monday = day - (day + 3).rem_euclid(7);
+        return time_mul(monday, 86_400_000);
+    }
+    let local = zone.local(millis).ok_or_else(|| out_of_range(millis))?;
+    let date = local.date();
+    let start: NaiveDateTime = match unit {
+        "second" => local.with_nanosecond(0).unwrap_or(local),
+        "minute" => date
+            .and_hms_opt(local.hour(), local.minute(), 0)
+            .unwrap_or(local),
+        "hour" => date.and_hms_opt(local.hour(), 0, 0).unwrap_or(local),
+        "day" => date.and_time(chrono::NaiveTime::MIN),
+        "week" => {
+            let back = i64::from(date.weekday().num_days_from_monday());
+            (date - chrono::Duration::days(back)).and_time(chrono::NaiveTime::MIN)
+        }
+        _ => {
+            let month0 = date.month0();
+            let month = match unit {
+                "month" => month0,
+                "quarter" => month0 - month0 % 3,
+                _ => 0,
+            };
+            NaiveDate::from_ymd_opt(date.year(), month + 1, 1)
+                .ok_or_else(|| out_of_range(millis))?
+                .and_time(chrono::NaiveTime::MIN)
+        }
+    };
+    zone.instant(start).ok_or_else(|| out_of_range(millis))
+}
+
+/// The start of the granularity bucket holding `millis`, in the calendar of
+/// `zone`: the unit's field rounded down to a multiple of the size within
+/// its parent (`15:MINUTES` → minute of the hour 0, 15, 30, 45; `1:DAYS`
+/// → local midnight), finer fields zeroed.
+fn calendar_bucket(millis: i64, granularity: Granularity, zone: Zone) -> Result<i64, Error> {
+    let size = granularity.size.max(1);
+    let local = zone.local(millis).ok_or_else(|| out_of_range(millis))?;
+    let date = local.date();
+    let down = |value: u32| value - value % size;
+    let start = match granularity.unit {
+        TimeUnit::Nanoseconds | TimeUnit::Microseconds | TimeUnit::Milliseconds => {
+            let step = granularity.size as i64 * unit_millis(granularity.unit).max(1);
+            return time_mul(millis.div_euclid(step), step);
+        }
+        TimeUnit::Seconds => date.and_hms_opt(local.hour(), local.minute(), down(local.second())),
+        TimeUnit::Minutes => date.and_hms_opt(local.hour(), down(local.minute()), 0),
+        TimeUnit::Hours => date.and_hms_opt(down(local.hour()), 0, 0),
+        TimeUnit::Days => {
+            // Days of the month count from 1.
+            NaiveDate::from_ymd_opt(date.year(), date.month(), down(date.day() - 1) + 1)
+                .map(|day| day.and_time(chrono::NaiveTime::MIN))
+        }
+    }
+    .ok_or_else(|| out_of_range(millis))?;
+    zone.instant(start).ok_or_else(|| out_of_range(millis))
+}
+
+fn out_of_range(millis: i64) -> Error {
+    Error::Invalid(format!("{millis} ms is outside the supported time range"))
 }
 
 /// `count × unit` for times; hostile values overflow LONG.
@@ -424,9 +481,9 @@ fn parse_time(value: &Value, format: &DateTimeFormat) -> Result<i64, Error> {
         DateTimeFormat::Timestamp => value
             .as_i64()
             .ok_or_else(|| Error::Invalid(format!("`{}` is not a timestamp", value.to_text()))),
-        DateTimeFormat::SimpleDate { pattern, .. } => {
+        DateTimeFormat::SimpleDate { pattern, zone } => {
             let text = value.to_text();
-            parse_simple_date(&text, pattern).map_err(|err| {
+            parse_simple_date(&text, pattern, *zone).map_err(|err| {
                 Error::Invalid(format!(
                     "`{text}` does not match the pattern `{pattern}`: {err}"
                 ))
@@ -442,9 +499,9 @@ fn format_time(millis: i64, format: &DateTimeFormat) -> Result<Value, Error> {
             Value::Long(time_mul(millis.div_euclid(divisor), multiplier)? / *size as i64)
         }
         DateTimeFormat::Timestamp => Value::Long(millis),
-        DateTimeFormat::SimpleDate { pattern, .. } => {
+        DateTimeFormat::SimpleDate { pattern, zone } => {
             utc(millis)?;
-            Value::Str(format_simple_date(millis, pattern).ok_or_else(|| {
+            Value::Str(format_simple_date(millis, pattern, *zone).ok_or_else(|| {
                 Error::Invalid(format!(
                     "{millis} cannot be written with the pattern `{pattern}`"
                 ))
@@ -469,17 +526,18 @@ mod tests {
     fn date_trunc_units() {
         // 2026-05-13T14:35:12.345Z, a Wednesday.
         let t = 1_778_682_912_345;
-        assert_eq!(hms(date_trunc("hour", t).unwrap()), (14, 0, 0));
-        assert_eq!(date_trunc("day", t).unwrap() % 86_400_000, 0);
-        let week = utc(date_trunc("week", t).unwrap()).unwrap();
+        let z = Zone::Utc;
+        assert_eq!(hms(date_trunc("hour", t, z).unwrap()), (14, 0, 0));
+        assert_eq!(date_trunc("day", t, z).unwrap() % 86_400_000, 0);
+        let week = utc(date_trunc("week", t, z).unwrap()).unwrap();
         assert_eq!((week.weekday(), week.day()), (chrono::Weekday::Mon, 11));
-        let month = utc(date_trunc("MONTH", t).unwrap()).unwrap();
+        let month = utc(date_trunc("MONTH", t, z).unwrap()).unwrap();
         assert_eq!((month.month(), month.day()), (5, 1));
-        let quarter = utc(date_trunc("quarter", t).unwrap()).unwrap();
+        let quarter = utc(date_trunc("quarter", t, z).unwrap()).unwrap();
         assert_eq!(quarter.month(), 4);
-        let year = utc(date_trunc("year", t).unwrap()).unwrap();
+        let year = utc(date_trunc("year", t, z).unwrap()).unwrap();
         assert_eq!((year.year(), year.month()), (2026, 1));
-        assert!(date_trunc("fortnight", t)
+        assert!(date_trunc("fortnight", t, z)
             .unwrap_err()
             .to_string()
             .contains("unknown unit"));

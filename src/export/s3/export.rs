@@ -306,8 +306,8 @@ fn millis_at(array: &dyn Array, row: usize, format: Option<&DateTimeFormat>) -> 
         ArrowType::Utf8 => {
             let text = array.as_string::<i32>().value(row);
             match format {
-                Some(DateTimeFormat::SimpleDate { pattern, .. }) => {
-                    parse_simple_date(text, pattern).ok()
+                Some(DateTimeFormat::SimpleDate { pattern, zone }) => {
+                    parse_simple_date(text, pattern, *zone).ok()
                 }
                 _ => chrono::DateTime::parse_from_rfc3339(text)
                     .ok()

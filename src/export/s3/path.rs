@@ -284,31 +284,13 @@ fn render(tokens: &[Token], dt: NaiveDateTime) -> String {
 }
 
 fn parse_zone(timezone: &str) -> Result<Zone, PathError> {
-    if let Some(offset) = parse_fixed_offset(timezone) {
-        return Ok(Zone::Fixed(offset));
+    use crate::catalog::zone::Zone as Parsed;
+    match Parsed::parse(timezone) {
+        Ok(Parsed::Utc) => Ok(Zone::Fixed(0)),
+        Ok(Parsed::Fixed(offset)) => Ok(Zone::Fixed(i64::from(offset.local_minus_utc()) * 1000)),
+        Ok(Parsed::Named(tz)) => Ok(Zone::Iana(tz)),
+        Err(_) => Err(PathError::Timezone(timezone.to_string())),
     }
-    timezone
-        .parse::<Tz>()
-        .map(Zone::Iana)
-        .map_err(|_| PathError::Timezone(timezone.to_string()))
-}
-
-fn parse_fixed_offset(s: &str) -> Option<i64> {
-    if s == "Z" || s == "UTC" {
-        return Some(0);
-    }
-    let sign = match s.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let (h, m) = s.get(1..)?.split_once(':')?;
-    let digits = h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit());
-    if h.len() != 2 || m.len() != 2 || !digits {
-        return None;
-    }
-    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-    (m < 60 && h * 60 + m <= 18 * 60).then_some(sign * (h * 60 + m) * 60_000)
 }
 
 fn valid_locale(locale: &str) -> bool {
