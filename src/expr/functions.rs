@@ -412,8 +412,10 @@ pub fn date_trunc(unit: &str, millis: i64, zone: Zone) -> Result<i64, Error> {
         "hour" => date.and_hms_opt(local.hour(), 0, 0).unwrap_or(local),
         "day" => date.and_time(chrono::NaiveTime::MIN),
         "week" => {
-            let back = i64::from(date.weekday().num_days_from_monday());
-            (date - chrono::Duration::days(back)).and_time(chrono::NaiveTime::MIN)
+            let back = u64::from(date.weekday().num_days_from_monday());
+            date.checked_sub_days(chrono::Days::new(back))
+                .ok_or_else(|| out_of_range(millis))?
+                .and_time(chrono::NaiveTime::MIN)
         }
         _ => {
             let month0 = date.month0();
@@ -537,6 +539,21 @@ mod tests {
         assert_eq!(quarter.month(), 4);
         let year = utc(date_trunc("year", t, z).unwrap()).unwrap();
         assert_eq!((year.year(), year.month()), (2026, 1));
+        // The ends of the supported range fail in any zone, never panic.
+        let kolkata = Zone::parse("Asia/Kolkata").unwrap();
+        let ny = Zone::parse("America/New_York").unwrap();
+        for millis in [
+            DateTime::<Utc>::MIN_UTC.timestamp_millis(),
+            DateTime::<Utc>::MAX_UTC.timestamp_millis(),
+            i64::MIN,
+            i64::MAX,
+        ] {
+            for zone in [kolkata, ny, Zone::Utc] {
+                for unit in ["second", "hour", "day", "week", "month", "year"] {
+                    let _ = date_trunc(unit, millis, zone);
+                }
+            }
+        }
         assert!(date_trunc("fortnight", t, z)
             .unwrap_err()
             .to_string()
