@@ -455,16 +455,41 @@ fn engine_matches_datafusion_with(table: Json, per_segment: usize, seed: u64) {
     assert_eq!(checked, 300);
 }
 
+/// A DataFusion session with `segments` as the multi-stage table `t`, on
+/// `partitions` target partitions.
+fn segment_context(
+    schema: &Schema,
+    segments: Vec<ImmutableSegment>,
+    partitions: usize,
+) -> SessionContext {
+    use super::multistage::SegmentTable;
+    use crate::expr::ColumnRef;
+    use crate::query::source::SegmentSource;
+
+    let segments: Vec<Arc<dyn SegmentSource>> = segments
+        .into_iter()
+        .map(|segment| Arc::new(segment) as Arc<dyn SegmentSource>)
+        .collect();
+    let mut columns: Vec<ColumnRef> = TableColumns::of_schema("t", schema)
+        .columns
+        .into_iter()
+        .map(|(name, (ty, default))| ColumnRef { name, ty, default })
+        .collect();
+    columns.sort_by(|a, b| a.name.cmp(&b.name));
+    let config = datafusion::prelude::SessionConfig::new().with_target_partitions(partitions);
+    let context = SessionContext::new_with_config(config);
+    context
+        .register_table("t", Arc::new(SegmentTable::new(columns, segments)))
+        .unwrap();
+    context
+}
+
 /// The multi-stage engine's scans (filters pushed into the segments,
 /// segments split into partitions, columns read into Arrow) must give
 /// DataFusion over the same rows in memory the same answers, for the
 /// generated filters alone and under a join.
 #[test]
 fn multistage_scans_match_datafusion() {
-    use super::multistage::SegmentTable;
-    use crate::expr::ColumnRef;
-    use crate::query::source::SegmentSource;
-
     let mut rng = Rng(0x51_7CC1_B727_220A);
     let schema: catalog::Parsed<Schema> =
         catalog::parse(schema_json().to_string().as_bytes(), "schema").unwrap();
@@ -480,20 +505,8 @@ fn multistage_scans_match_datafusion() {
     // Two segments, each larger than a scan batch, so each is split.
     let data = rows(&mut rng, 40_000);
     let dir = tempfile::tempdir().unwrap();
-    let segments: Vec<Arc<dyn SegmentSource>> = sealed(&spec, &data, 20_000, dir.path())
-        .into_iter()
-        .map(|segment| Arc::new(segment) as Arc<dyn SegmentSource>)
-        .collect();
-    let mut columns: Vec<ColumnRef> = TableColumns::of_schema("t", &schema.value)
-        .columns
-        .into_iter()
-        .map(|(name, (ty, default))| ColumnRef { name, ty, default })
-        .collect();
-    columns.sort_by(|a, b| a.name.cmp(&b.name));
-    let config = datafusion::prelude::SessionConfig::new().with_target_partitions(4);
-    let ours = SessionContext::new_with_config(config);
-    ours.register_table("t", Arc::new(SegmentTable::new(columns, segments)))
-        .unwrap();
+    let segments = sealed(&spec, &data, 20_000, dir.path());
+    let ours = segment_context(&schema.value, segments, 4);
     let theirs = SessionContext::new();
     let batch = arrow_table(&data);
     theirs
@@ -547,10 +560,7 @@ fn multistage_scans_match_datafusion() {
 /// ranks of the matching docs, and reads every row once.
 #[test]
 fn multistage_scans_split_into_a_few_partitions_per_core() {
-    use super::multistage::SegmentTable;
     use crate::expr::value::Value;
-    use crate::expr::ColumnRef;
-    use crate::query::source::SegmentSource;
 
     let mut rng = Rng(0x2A11_7E5D_0C4B_9913);
     let schema: catalog::Parsed<Schema> =
@@ -560,22 +570,9 @@ fn multistage_scans_split_into_a_few_partitions_per_core() {
     let spec = Arc::new(SegmentSpec::new(&schema.value, &table.value));
     let data = rows(&mut rng, 30_000);
     let dir = tempfile::tempdir().unwrap();
-    let segments: Vec<Arc<dyn SegmentSource>> = sealed(&spec, &data, 3_000, dir.path())
-        .into_iter()
-        .map(|segment| Arc::new(segment) as Arc<dyn SegmentSource>)
-        .collect();
+    let segments = sealed(&spec, &data, 3_000, dir.path());
     assert_eq!(segments.len(), 10);
-    let mut columns: Vec<ColumnRef> = TableColumns::of_schema("t", &schema.value)
-        .columns
-        .into_iter()
-        .map(|(name, (ty, default))| ColumnRef { name, ty, default })
-        .collect();
-    columns.sort_by(|a, b| a.name.cmp(&b.name));
-    let config = datafusion::prelude::SessionConfig::new().with_target_partitions(2);
-    let context = SessionContext::new_with_config(config);
-    context
-        .register_table("t", Arc::new(SegmentTable::new(columns, segments)))
-        .unwrap();
+    let context = segment_context(&schema.value, segments, 2);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
